@@ -1,0 +1,345 @@
+/*
+ * elattn: hybrid-head attention (full / streaming / block-sparse per KV head,
+ * all heads in one launch), XAttention block selection and the Elastic
+ * Attention router, behind one vendor-neutral C API.
+ *
+ * Conventions
+ *  - Every function returns an elattn_status. On failure a message naming the
+ *    offending argument is kept per thread (elattn_last_error) and no output
+ *    is touched. The library never prints and never aborts.
+ *  - Tensors live in elattn_buffer objects of one device. Layouts are packed
+ *    "varlen": Q/O [total_q][Hq][D], K/V [total_k][Hkv][D], LSE [total_q][Hq].
+ *  - Small metadata (cu_seqlens, mode tables, thresholds) is passed as host
+ *    arrays: the library validates it and uploads it into the caller's
+ *    workspace on the stream, so one invalid value is an error, not a crash.
+ *  - Work is "plan, then run": a plan validates a descriptor once, picks a
+ *    kernel (or answers ELATTN_ERROR_UNSUPPORTED: there is no silent
+ *    fallback) and reports its name and workspace size. Plans are immutable:
+ *    several threads may run one plan at once on different streams, each with
+ *    its own workspace.
+ */
+#ifndef ELATTN_H
+#define ELATTN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "elattn/elattn_config.h" /* generated: version and compiled backends */
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32) && defined(ELATTN_BUILDING_LIBRARY)
+#define ELATTN_API __declspec(dllexport)
+#elif defined(__GNUC__)
+#define ELATTN_API __attribute__((visibility("default")))
+#else
+#define ELATTN_API
+#endif
+
+/* ---- status and errors -------------------------------------------------- */
+typedef enum elattn_status {
+    ELATTN_SUCCESS = 0,
+    ELATTN_ERROR_INVALID_ARGUMENT = 1, /* a value the API does not accept */
+    ELATTN_ERROR_UNSUPPORTED = 2,      /* valid, but this device/backend has no kernel for it */
+    ELATTN_ERROR_OUT_OF_MEMORY = 3,    /* host or device allocation failed */
+    ELATTN_ERROR_BUFFER_TOO_SMALL = 4, /* a buffer is smaller than the shapes need */
+    ELATTN_ERROR_NOT_AVAILABLE = 5,    /* no such device, or backend not compiled in */
+    ELATTN_ERROR_BACKEND = 6,          /* the vendor runtime reported an error */
+    ELATTN_ERROR_INTERNAL = 7          /* a bug in elattn */
+} elattn_status;
+
+ELATTN_API const char *elattn_status_string(elattn_status status);
+/* Message of the last failed call on this thread ("" if none). */
+ELATTN_API const char *elattn_last_error(void);
+
+/* Run-time version; compare with ELATTN_VERSION_* from elattn_config.h. */
+ELATTN_API void elattn_version(int *major, int *minor, int *patch);
+ELATTN_API const char *elattn_version_string(void);
+
+/* ---- enumerations ------------------------------------------------------- */
+typedef enum elattn_dtype {
+    ELATTN_F32 = 0,
+    ELATTN_F16 = 1,
+    ELATTN_BF16 = 2
+} elattn_dtype;
+
+ELATTN_API size_t elattn_dtype_size(elattn_dtype dtype); /* 0 for an unknown dtype */
+ELATTN_API const char *elattn_dtype_name(elattn_dtype dtype);
+
+typedef enum elattn_mode {
+    ELATTN_FULL = 0,
+    ELATTN_STREAMING = 1,
+    ELATTN_BLOCK_SPARSE = 2
+} elattn_mode;
+
+ELATTN_API const char *elattn_mode_name(elattn_mode mode);
+
+typedef enum elattn_backend {
+    ELATTN_BACKEND_REFERENCE = 0,
+    ELATTN_BACKEND_CUDA = 1,
+    ELATTN_BACKEND_HIP = 2,
+    ELATTN_BACKEND_OPENCL = 3
+} elattn_backend;
+
+ELATTN_API const char *elattn_backend_name(elattn_backend backend);
+
+/* ---- devices ------------------------------------------------------------ */
+#define ELATTN_CAP_FP16 (1u << 0)         /* fp16 storage */
+#define ELATTN_CAP_BF16 (1u << 1)         /* bf16 storage */
+#define ELATTN_CAP_MATRIX_UNITS (1u << 2) /* tensor cores / MFMA used by some kernel */
+#define ELATTN_CAP_HEAD_DIM_256 (1u << 3) /* head dim 256 supported */
+#define ELATTN_CAP_HOST_MEMORY (1u << 4)  /* buffers are host memory (reference) */
+
+typedef struct elattn_device_info {
+    elattn_backend backend;
+    int index;           /* global index, as taken by elattn_device_open */
+    int backend_index;   /* index within its backend */
+    char name[128];      /* "NVIDIA H100 80GB HBM3", "pthread-skylake", ... */
+    char vendor[64];     /* "NVIDIA", "AMD", "Intel", "PoCL", "elattn" */
+    char arch[64];       /* "sm_90", "gfx90a", "OpenCL 3.0", "scalar" */
+    char id[64];         /* stable name for elattn_device_open_by_name: "cuda:0" */
+    uint64_t memory_bytes;
+    int compute_units;
+    int wave_size;       /* warp / wavefront / subgroup width; 1 for the reference */
+    int is_gpu;          /* 1 for a GPU (used by "auto") */
+    unsigned caps;       /* ELATTN_CAP_* */
+} elattn_device_info;
+
+typedef struct elattn_device elattn_device;
+typedef struct elattn_stream elattn_stream;
+typedef struct elattn_buffer elattn_buffer;
+
+/* Devices of every backend compiled in that can run here, in the order CUDA,
+ * HIP, OpenCL, reference. The reference backend is always there (last). */
+ELATTN_API elattn_status elattn_device_count(int *count);
+ELATTN_API elattn_status elattn_device_get_info(int index, elattn_device_info *info);
+ELATTN_API elattn_status elattn_device_open(int index, elattn_device **device);
+/* name: an id ("cuda:0", "hip:0", "opencl:1", "reference"), a backend name
+ * ("cuda", "opencl": its first device) or "auto" (CUDA, then HIP, then OpenCL
+ * GPUs, then other OpenCL devices, then the reference). */
+ELATTN_API elattn_status elattn_device_open_by_name(const char *name, elattn_device **device);
+ELATTN_API elattn_status elattn_device_info_of(const elattn_device *device, elattn_device_info *info);
+ELATTN_API void elattn_device_close(elattn_device *device);
+
+/* ---- streams ------------------------------------------------------------ */
+/* A NULL stream means the device's default stream (CUDA/HIP stream 0, the
+ * device's own OpenCL queue, in-order). */
+ELATTN_API elattn_status elattn_stream_create(elattn_device *device, elattn_stream **stream);
+/* native: cudaStream_t, hipStream_t or cl_command_queue (not retained: the
+ * caller keeps it alive). */
+ELATTN_API elattn_status elattn_stream_wrap(elattn_device *device, void *native, elattn_stream **stream);
+ELATTN_API elattn_status elattn_stream_synchronize(elattn_stream *stream);
+ELATTN_API void elattn_stream_destroy(elattn_stream *stream);
+
+/* ---- buffers ------------------------------------------------------------ */
+ELATTN_API elattn_status elattn_buffer_alloc(elattn_device *device, size_t bytes, elattn_buffer **buffer);
+/* Wrap memory the engine owns, without a copy: a CUDA/HIP device pointer, a
+ * cl_mem, or a host pointer for the reference backend. Not freed by elattn. */
+ELATTN_API elattn_status elattn_buffer_wrap(elattn_device *device, void *native, size_t bytes,
+                                            elattn_buffer **buffer);
+/* Copies complete before these return (they are ordered after earlier work on
+ * `stream`). */
+ELATTN_API elattn_status elattn_buffer_upload(elattn_buffer *buffer, size_t offset, const void *src,
+                                              size_t bytes, elattn_stream *stream);
+ELATTN_API elattn_status elattn_buffer_download(const elattn_buffer *buffer, size_t offset, void *dst,
+                                                size_t bytes, elattn_stream *stream);
+ELATTN_API size_t elattn_buffer_size(const elattn_buffer *buffer);
+/* The native handle (device pointer, cl_mem, host pointer). */
+ELATTN_API void *elattn_buffer_native(const elattn_buffer *buffer);
+/* A view of [offset, offset + bytes) of `parent`, usable wherever a buffer is.
+ * offset must be a multiple of 256 (OpenCL sub-buffer alignment). The parent
+ * must outlive the view; free the view with elattn_buffer_free. */
+ELATTN_API elattn_status elattn_buffer_view(elattn_buffer *parent, size_t offset, size_t bytes,
+                                            elattn_buffer **view);
+/* Strided device-to-device copy of `rows` rows of `width` bytes (the gather
+ * and scatter of head slices); asynchronous on `stream`. */
+ELATTN_API elattn_status elattn_buffer_copy_2d(elattn_buffer *dst, size_t dst_offset, size_t dst_pitch,
+                                               const elattn_buffer *src, size_t src_offset,
+                                               size_t src_pitch, size_t width, size_t rows,
+                                               elattn_stream *stream);
+/* Fill `bytes` bytes at `offset` with `value` (asynchronous on `stream`). */
+ELATTN_API elattn_status elattn_buffer_fill(elattn_buffer *buffer, size_t offset, uint8_t value,
+                                            size_t bytes, elattn_stream *stream);
+ELATTN_API void elattn_buffer_free(elattn_buffer *buffer);
+
+/* ---- events (timing with the backend's own clock) ------------------------ */
+typedef struct elattn_event elattn_event;
+ELATTN_API elattn_status elattn_event_create(elattn_device *device, elattn_event **event);
+ELATTN_API elattn_status elattn_event_record(elattn_event *event, elattn_stream *stream);
+/* Milliseconds between two recorded events; waits for `end`. */
+ELATTN_API elattn_status elattn_event_elapsed_ms(const elattn_event *start, const elattn_event *end,
+                                                 float *ms);
+ELATTN_API void elattn_event_destroy(elattn_event *event);
+
+/* ---- plan options (all backends) ----------------------------------------- */
+typedef struct elattn_plan_options {
+    /* Name of the implementation to use ("" or NULL: the selection function
+     * chooses). Unknown or unsupported names give ELATTN_ERROR_UNSUPPORTED. */
+    const char *kernel;
+    /* Tile overrides (0: the device table's value). */
+    int tile_m;
+    int tile_n;
+    int work_group_size;
+} elattn_plan_options;
+
+/* ---- hybrid attention ----------------------------------------------------- */
+typedef struct elattn_attn_desc {
+    elattn_dtype dtype;   /* of Q, K, V, O */
+    int head_dim;         /* 64, 128 (256 where ELATTN_CAP_HEAD_DIM_256) */
+    int num_q_heads;      /* Hq */
+    int num_kv_heads;     /* Hkv, Hq % Hkv == 0 */
+    int batch;
+    int max_seqlen_q;     /* upper bound of every element's query length */
+    int max_seqlen_k;     /* upper bound of every element's key length */
+    int causal;           /* 0 or 1; bottom-right aligned */
+    float scale;          /* 0: 1/sqrt(head_dim) */
+    int sink;             /* STREAMING sinks in tokens, >= 0 */
+    int local;            /* STREAMING window in tokens, >= 1 */
+    int block_size;       /* BLOCK_SPARSE mask block, power of two in [16, 256] */
+    int write_lse;        /* 0 or 1 */
+} elattn_attn_desc;
+
+typedef struct elattn_attn_plan elattn_attn_plan;
+
+typedef struct elattn_attn_args {
+    const elattn_buffer *q;   /* [total_q][Hq][D] */
+    const elattn_buffer *k;   /* [total_k][Hkv][D] */
+    const elattn_buffer *v;   /* [total_k][Hkv][D] */
+    elattn_buffer *o;         /* [total_q][Hq][D] */
+    elattn_buffer *lse;       /* [total_q][Hq] fp32; required iff write_lse */
+    const int32_t *cu_seqlens_q; /* host, [batch + 1], cu[0] == 0, non-decreasing */
+    const int32_t *cu_seqlens_k; /* host, [batch + 1] */
+    const int32_t *modes;        /* host, [batch][Hkv] elattn_mode values */
+    /* [batch][Hkv][ceil(max_seqlen_q/block)][ceil(max_seqlen_k/block)] uint8,
+     * nonzero = visible; read only for BLOCK_SPARSE heads; may be NULL if none. */
+    const elattn_buffer *block_mask;
+    elattn_buffer *workspace;    /* >= workspace size of the plan (NULL if 0) */
+} elattn_attn_args;
+
+ELATTN_API elattn_status elattn_attn_plan_create(elattn_device *device, const elattn_attn_desc *desc,
+                                                 const elattn_plan_options *options, /* may be NULL */
+                                                 elattn_attn_plan **plan);
+ELATTN_API const char *elattn_attn_plan_kernel_name(const elattn_attn_plan *plan);
+ELATTN_API size_t elattn_attn_plan_workspace_size(const elattn_attn_plan *plan);
+ELATTN_API elattn_status elattn_attn_run(const elattn_attn_plan *plan, elattn_stream *stream,
+                                         const elattn_attn_args *args);
+ELATTN_API void elattn_attn_plan_destroy(elattn_attn_plan *plan);
+
+/* Size in bytes of the block mask for a descriptor. */
+ELATTN_API size_t elattn_block_mask_bytes(const elattn_attn_desc *desc);
+
+/* ---- XAttention block selection ------------------------------------------ */
+typedef struct elattn_xattn_desc {
+    elattn_dtype dtype;  /* of Q and K */
+    int head_dim;
+    int num_q_heads;
+    int num_kv_heads;
+    int batch;
+    int max_seqlen_q;
+    int max_seqlen_k;
+    int causal;
+    float scale;         /* 0: 1/sqrt(head_dim) */
+    int stride;          /* S, power of two, 1..64 */
+    int block_size;      /* B, a multiple of S, as in elattn_attn_desc */
+} elattn_xattn_desc;
+
+typedef struct elattn_xattn_plan elattn_xattn_plan;
+
+typedef struct elattn_xattn_args {
+    const elattn_buffer *q;
+    const elattn_buffer *k;
+    const int32_t *cu_seqlens_q;  /* host */
+    const int32_t *cu_seqlens_k;  /* host */
+    /* host [batch][Hkv]: masks are computed for BLOCK_SPARSE heads only; the
+     * mask rows of other heads are left as they were. NULL: every head. */
+    const int32_t *modes;
+    const float *thresholds;      /* host: tau in (0, 1], one value or one per KV head */
+    int num_thresholds;           /* 1 or Hkv */
+    elattn_buffer *block_mask;    /* output, same layout as elattn_attn_args.block_mask */
+    elattn_buffer *workspace;
+} elattn_xattn_args;
+
+ELATTN_API elattn_status elattn_xattn_plan_create(elattn_device *device, const elattn_xattn_desc *desc,
+                                                  const elattn_plan_options *options,
+                                                  elattn_xattn_plan **plan);
+ELATTN_API const char *elattn_xattn_plan_kernel_name(const elattn_xattn_plan *plan);
+ELATTN_API size_t elattn_xattn_plan_workspace_size(const elattn_xattn_plan *plan);
+ELATTN_API elattn_status elattn_xattn_run(const elattn_xattn_plan *plan, elattn_stream *stream,
+                                          const elattn_xattn_args *args);
+ELATTN_API void elattn_xattn_plan_destroy(elattn_xattn_plan *plan);
+
+/* ---- Attention Router ------------------------------------------------------ */
+typedef struct elattn_router_desc {
+    elattn_dtype key_dtype;  /* dtype of the key states */
+    int head_dim;            /* D */
+    int hidden;              /* r * D (paper: 4 * D) */
+    int num_kv_heads;
+    int batch;
+    int max_seqlen;
+    elattn_mode retrieval_mode; /* class 1 */
+    elattn_mode sparse_mode;    /* class 0 */
+} elattn_router_desc;
+
+/* One layer's router weights, fp32, PyTorch Linear layout (weight [out][in]). */
+typedef struct elattn_router_weights {
+    const elattn_buffer *task_w1, *task_b1; /* [hidden][D], [hidden] */
+    const elattn_buffer *task_w2, *task_b2; /* [D][hidden], [D] */
+    const elattn_buffer *head_w1, *head_b1; /* [hidden][D], [hidden] */
+    const elattn_buffer *head_w2, *head_b2; /* [D][hidden], [D] */
+    const elattn_buffer *head_w3, *head_b3; /* [2][D], [2] */
+} elattn_router_weights;
+
+typedef struct elattn_router_plan elattn_router_plan;
+
+typedef struct elattn_router_args {
+    const elattn_buffer *keys;     /* [total_k][Hkv][D], after k-norm, before RoPE */
+    const int32_t *cu_seqlens;     /* host [batch + 1] */
+    elattn_router_weights weights;
+    elattn_buffer *logits;         /* optional output, fp32 [batch][Hkv][2] */
+    int32_t *modes;                /* host output [batch][Hkv]: the mode table */
+    elattn_buffer *workspace;
+} elattn_router_args;
+
+ELATTN_API elattn_status elattn_router_plan_create(elattn_device *device, const elattn_router_desc *desc,
+                                                   const elattn_plan_options *options,
+                                                   elattn_router_plan **plan);
+ELATTN_API const char *elattn_router_plan_kernel_name(const elattn_router_plan *plan);
+ELATTN_API size_t elattn_router_plan_workspace_size(const elattn_router_plan *plan);
+/* Runs pooling and both MLPs on the device; only the [batch][Hkv] decisions
+ * come back to the host (this call waits for them). */
+ELATTN_API elattn_status elattn_router_run(const elattn_router_plan *plan, elattn_stream *stream,
+                                           const elattn_router_args *args);
+ELATTN_API void elattn_router_plan_destroy(elattn_router_plan *plan);
+
+/* ---- sparsity metrics (host) ----------------------------------------------- */
+typedef struct elattn_sparsity {
+    double omega_msr;   /* fraction of (element, KV head) entries that are not FULL */
+    double omega_esr;   /* mean pruned fraction over the same entries */
+    long entries;       /* entries counted (sum these to merge layers) */
+    long sparse_entries;
+    double rho_sum;     /* sum of pruned fractions */
+} elattn_sparsity;
+
+/* One call (one layer). block_mask_host: the mask as in elattn_attn_args, on
+ * the host; may be NULL when no head is BLOCK_SPARSE. */
+ELATTN_API elattn_status elattn_sparsity_of_call(const elattn_attn_desc *desc,
+                                                 const int32_t *cu_seqlens_q,
+                                                 const int32_t *cu_seqlens_k,
+                                                 const int32_t *modes,
+                                                 const uint8_t *block_mask_host,
+                                                 elattn_sparsity *out);
+/* Merge several calls (layers): acc += one; ratios recomputed. */
+ELATTN_API void elattn_sparsity_merge(elattn_sparsity *acc, const elattn_sparsity *one);
+
+/* ---- host conversions ------------------------------------------------------- */
+/* Convert n values; round to nearest even. src and dst must not overlap. */
+ELATTN_API elattn_status elattn_convert(elattn_dtype dst_dtype, void *dst, elattn_dtype src_dtype,
+                                        const void *src, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ELATTN_H */

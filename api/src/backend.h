@@ -1,0 +1,157 @@
+/*
+ * The interface every backend implements (internal; not installed).
+ *
+ * The dispatch core (core.c) owns the public objects, checks every argument
+ * once for all backends (so an invalid call gets the same status everywhere),
+ * and calls a backend only with values that passed. A backend decides what it
+ * supports in its plan functions: one selection function per operation that
+ * answers both "what runs" and "is it supported" (ELATTN_ERROR_UNSUPPORTED
+ * with a message, never a silent fallback).
+ *
+ * Memory and streams are opaque "native" handles: a device pointer (CUDA,
+ * HIP), a cl_mem (OpenCL) or a host pointer (reference); a cudaStream_t,
+ * hipStream_t or cl_command_queue, NULL for the device's default stream.
+ */
+#ifndef ELATTN_BACKEND_H
+#define ELATTN_BACKEND_H
+
+#include "elattn/elattn.h"
+#include "elattn_spec.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ELATTN_BACKEND_ABI 1
+
+/* Validated attention call. Host arrays are the caller's (valid for the call). */
+typedef struct elattn_attn_call {
+    const elattn_attn_desc *desc;  /* normalised: scale > 0 filled in */
+    elattn_attn_params params;     /* the kernel parameter block, filled by the core */
+    void *q, *k, *v, *o;           /* native handles */
+    void *lse;                     /* NULL unless desc->write_lse */
+    void *block_mask;              /* NULL unless some head is BLOCK_SPARSE */
+    void *workspace;               /* NULL when the plan's workspace size is 0 */
+    size_t workspace_bytes;
+    const int32_t *cu_seqlens_q;   /* host [batch + 1], checked */
+    const int32_t *cu_seqlens_k;   /* host [batch + 1], checked */
+    const int32_t *modes;          /* host [batch][Hkv], checked */
+    int total_q, total_k;
+    int mode_counts[ELATTN_MODE_COUNT]; /* (element, KV head) entries per mode */
+} elattn_attn_call;
+
+typedef struct elattn_xattn_call {
+    const elattn_xattn_desc *desc; /* normalised */
+    void *q, *k;
+    void *block_mask;              /* output */
+    void *workspace;
+    size_t workspace_bytes;
+    const int32_t *cu_seqlens_q, *cu_seqlens_k;
+    const int32_t *modes;          /* host [batch][Hkv], never NULL (core fills all-BLOCK_SPARSE) */
+    const float *thresholds;       /* host [Hkv] (core expands a single value) */
+    int total_q, total_k;
+    int mask_qblocks, mask_kblocks;
+} elattn_xattn_call;
+
+typedef struct elattn_router_call {
+    const elattn_router_desc *desc;
+    void *keys;
+    void *task_w1, *task_b1, *task_w2, *task_b2;
+    void *head_w1, *head_b1, *head_w2, *head_b2, *head_w3, *head_b3;
+    void *logits;                  /* NULL if not requested */
+    int32_t *modes;                /* host output [batch][Hkv] */
+    void *workspace;
+    size_t workspace_bytes;
+    const int32_t *cu_seqlens;     /* host [batch + 1] */
+    int total;
+} elattn_router_call;
+
+/* A plan as a backend returns it. */
+typedef struct elattn_backend_plan {
+    void *impl;                 /* backend's own state, immutable after creation */
+    const char *kernel_name;    /* static or owned by impl; lives as long as the plan */
+    size_t workspace_bytes;
+} elattn_backend_plan;
+
+typedef struct elattn_backend_ops {
+    int abi;                    /* ELATTN_BACKEND_ABI */
+    elattn_backend kind;
+    const char *name;           /* "reference", "cuda", "hip", "opencl" */
+
+    /* Fill up to `max` infos (backend, backend_index, name, vendor, arch, id,
+     * memory, compute units, wave size, caps); return how many devices exist.
+     * A missing driver or runtime means 0 devices, not an error. */
+    int (*enumerate)(elattn_device_info *infos, int max);
+    elattn_status (*open)(int backend_index, void **dev);
+    void (*close)(void *dev);
+
+    elattn_status (*stream_create)(void *dev, void **stream);
+    void (*stream_destroy)(void *dev, void *stream);
+    elattn_status (*stream_sync)(void *dev, void *stream);
+
+    elattn_status (*mem_alloc)(void *dev, size_t bytes, void **mem);
+    void (*mem_free)(void *dev, void *mem);
+    /* Complete before returning; ordered after earlier work on `stream`. */
+    elattn_status (*mem_upload)(void *dev, void *stream, void *mem, size_t offset,
+                                const void *src, size_t bytes);
+    elattn_status (*mem_download)(void *dev, void *stream, const void *mem, size_t offset,
+                                  void *dst, size_t bytes);
+    /* A handle for [offset, offset + bytes) of `mem` (offset % 256 == 0);
+     * released with mem_view_release (a no-op where views are pointers). */
+    elattn_status (*mem_view)(void *dev, void *mem, size_t offset, size_t bytes, void **view);
+    void (*mem_view_release)(void *dev, void *view);
+    /* Asynchronous on `stream`. */
+    elattn_status (*mem_copy_2d)(void *dev, void *stream, void *dst, size_t dst_offset,
+                                 size_t dst_pitch, const void *src, size_t src_offset,
+                                 size_t src_pitch, size_t width, size_t rows);
+    elattn_status (*mem_fill)(void *dev, void *stream, void *mem, size_t offset,
+                              unsigned char value, size_t bytes);
+
+    elattn_status (*event_create)(void *dev, void **event);
+    void (*event_destroy)(void *dev, void *event);
+    elattn_status (*event_record)(void *dev, void *stream, void *event);
+    /* Waits for `end`. */
+    elattn_status (*event_elapsed_ms)(void *dev, void *start, void *end, float *ms);
+
+    /* desc is normalised and valid; options is never NULL (zeros = defaults). */
+    elattn_status (*attn_plan)(void *dev, const elattn_attn_desc *desc,
+                               const elattn_plan_options *options, elattn_backend_plan *plan);
+    void (*attn_plan_destroy)(void *dev, void *impl);
+    elattn_status (*attn_run)(void *dev, const void *impl, void *stream, const elattn_attn_call *call);
+
+    elattn_status (*xattn_plan)(void *dev, const elattn_xattn_desc *desc,
+                                const elattn_plan_options *options, elattn_backend_plan *plan);
+    void (*xattn_plan_destroy)(void *dev, void *impl);
+    elattn_status (*xattn_run)(void *dev, const void *impl, void *stream, const elattn_xattn_call *call);
+
+    elattn_status (*router_plan)(void *dev, const elattn_router_desc *desc,
+                                 const elattn_plan_options *options, elattn_backend_plan *plan);
+    void (*router_plan_destroy)(void *dev, void *impl);
+    elattn_status (*router_run)(void *dev, const void *impl, void *stream, const elattn_router_call *call);
+} elattn_backend_ops;
+
+/* Set the calling thread's error message and return `status` (core.c).
+ * Backends use it for every failure they report. */
+elattn_status elattn_fail(elattn_status status, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* The backends compiled in (defined in backends/<name>/). */
+extern const elattn_backend_ops elattn_reference_backend;
+#if ELATTN_HAVE_CUDA
+extern const elattn_backend_ops elattn_cuda_backend;
+#endif
+#if ELATTN_HAVE_HIP
+extern const elattn_backend_ops elattn_hip_backend;
+#endif
+#if ELATTN_HAVE_OPENCL
+extern const elattn_backend_ops elattn_opencl_backend;
+#endif
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ELATTN_BACKEND_H */

@@ -1,0 +1,71 @@
+/* The public objects and the core's helpers (internal). */
+#ifndef ELATTN_INTERNAL_H
+#define ELATTN_INTERNAL_H
+
+#include "backend.h"
+
+struct elattn_device {
+    const elattn_backend_ops *ops;
+    void *impl;
+    elattn_device_info info;
+};
+
+struct elattn_stream {
+    elattn_device *device;
+    void *native;
+    int owned; /* created by elattn_stream_create */
+};
+
+struct elattn_buffer {
+    elattn_device *device;
+    void *native;
+    size_t size;
+    int owned;   /* allocated by elattn_buffer_alloc */
+    int is_view; /* from elattn_buffer_view */
+};
+
+struct elattn_event {
+    elattn_device *device;
+    void *native;
+};
+
+struct elattn_attn_plan {
+    elattn_device *device;
+    elattn_attn_desc desc; /* normalised */
+    elattn_backend_plan backend;
+};
+
+struct elattn_xattn_plan {
+    elattn_device *device;
+    elattn_xattn_desc desc;
+    elattn_backend_plan backend;
+};
+
+struct elattn_router_plan {
+    elattn_device *device;
+    elattn_router_desc desc;
+    elattn_backend_plan backend;
+};
+
+/* registry.c */
+int elattn_registry_count(void);
+const elattn_backend_ops *elattn_registry_ops(int index);
+const elattn_device_info *elattn_registry_info(int index);
+
+/* error.c (in core.c) */
+void elattn_clear_error(void);
+
+/* validate.c: each returns ELATTN_SUCCESS or fails with a message. */
+elattn_status elattn_check_attn_desc(const elattn_attn_desc *desc, elattn_attn_desc *normalised);
+elattn_status elattn_check_xattn_desc(const elattn_xattn_desc *desc, elattn_xattn_desc *normalised);
+elattn_status elattn_check_router_desc(const elattn_router_desc *desc);
+elattn_status elattn_check_cu_seqlens(const char *name, const int32_t *cu, int batch, int max_len,
+                                      int min_len, int *total);
+elattn_status elattn_check_modes(const char *name, const int32_t *modes, int count,
+                                 int counts[ELATTN_MODE_COUNT]);
+elattn_status elattn_check_buffer(const char *name, const elattn_buffer *buffer,
+                                  const elattn_device *device, size_t need, int required);
+void elattn_fill_attn_params(const elattn_attn_desc *desc, elattn_attn_params *params);
+size_t elattn_mask_bytes(int batch, int num_kv_heads, int max_len_q, int max_len_k, int block);
+
+#endif

@@ -1,0 +1,75 @@
+/* The longest-first work list (see schedule.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "schedule.h"
+
+static int ceil_div(long a, long b) { return (int)((a + b - 1) / b); }
+
+size_t elattn_schedule_max_items(const elattn_attn_desc *d, int tile_m, int per_kv_head)
+{
+    int heads = per_kv_head ? d->num_kv_heads : d->num_q_heads;
+    /* Every element can be as long as max_seqlen_q. */
+    return (size_t)d->batch * heads * ceil_div(d->max_seqlen_q, tile_m);
+}
+
+/* Key tiles a (query tile, mode) visits; an estimate for ordering only. */
+static int tile_cost(const elattn_attn_desc *d, int mode, int len_q, int len_k, int i0, int i1, int tile_n)
+{
+    int all = ceil_div(len_k, tile_n);
+    int pmin = elattn_query_pos(i0, len_q, len_k), pmax = elattn_query_pos(i1 - 1, len_q, len_k);
+    int last = d->causal ? pmax : len_k - 1; /* last key any row may see */
+    if (last < 0) return 0;
+    if (last > len_k - 1) last = len_k - 1;
+    int upto = ceil_div(last + 1, tile_n);
+    if (mode != ELATTN_MODE_STREAMING) return upto < all ? upto : all;
+    int first_window = pmin - d->local + 1;
+    if (first_window < 0) first_window = 0;
+    int window = last >= first_window ? ceil_div(last - first_window + 1, tile_n) + 1 : 0;
+    int sink = ceil_div(d->sink < len_k ? d->sink : len_k, tile_n);
+    int cost = sink + window;
+    return cost < upto ? cost : upto;
+}
+
+int elattn_schedule_build(const elattn_attn_call *call, int tile_m, int tile_n, int per_kv_head,
+                          elattn_work_item *items)
+{
+    const elattn_attn_desc *d = call->desc;
+    int group = d->num_q_heads / d->num_kv_heads;
+    int heads = per_kv_head ? d->num_kv_heads : d->num_q_heads;
+    int n = 0, max_cost = 0;
+    for (int b = 0; b < d->batch; ++b) {
+        int len_q = call->cu_seqlens_q[b + 1] - call->cu_seqlens_q[b];
+        int len_k = call->cu_seqlens_k[b + 1] - call->cu_seqlens_k[b];
+        int tiles = ceil_div(len_q, tile_m);
+        for (int h = 0; h < heads; ++h) {
+            int mode = call->modes[b * d->num_kv_heads + (per_kv_head ? h : h / group)];
+            for (int t = 0; t < tiles; ++t) {
+                int i0 = t * tile_m, i1 = i0 + tile_m < len_q ? i0 + tile_m : len_q;
+                int cost = tile_cost(d, mode, len_q, len_k, i0, i1, tile_n);
+                items[n].b = b;
+                items[n].head = h;
+                items[n].qtile = t;
+                items[n].cost = cost;
+                if (cost > max_cost) max_cost = cost;
+                ++n;
+            }
+        }
+    }
+    /* Stable counting sort by descending cost. */
+    int *start = calloc((size_t)max_cost + 2, sizeof *start);
+    elattn_work_item *sorted = malloc(sizeof *sorted * (size_t)(n > 0 ? n : 1));
+    if (!start || !sorted) {
+        free(start);
+        free(sorted);
+        elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "schedule: host allocation failed");
+        return -1;
+    }
+    for (int i = 0; i < n; ++i) start[max_cost - items[i].cost + 1]++;
+    for (int c = 1; c <= max_cost + 1; ++c) start[c] += start[c - 1];
+    for (int i = 0; i < n; ++i) sorted[start[max_cost - items[i].cost]++] = items[i];
+    memcpy(items, sorted, sizeof *items * (size_t)n);
+    free(start);
+    free(sorted);
+    return n;
+}

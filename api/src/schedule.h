@@ -1,0 +1,42 @@
+/*
+ * The work list of a fused attention launch, shared by every GPU backend.
+ *
+ * One item is one (batch element, head, query tile). The host knows the
+ * lengths and modes, so it orders the items by their estimated cost (key
+ * tiles to visit), longest first: FULL heads and late causal query tiles start
+ * first and a mix of modes keeps every multiprocessor busy to the end.
+ * Kernels take item i = blockIdx.x (or get_group_id(0)) from this list.
+ */
+#ifndef ELATTN_SCHEDULE_H
+#define ELATTN_SCHEDULE_H
+
+#include "backend.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct elattn_work_item {
+    int32_t b;     /* batch element */
+    int32_t head;  /* KV head when the kernel packs a whole group, else query head */
+    int32_t qtile; /* query tile index within the element: rows [qtile*tile_m, +tile_m) */
+    int32_t cost;  /* estimated key tiles visited (for ordering; kernels ignore it) */
+} elattn_work_item;
+
+/* Upper bound of items for any call of a descriptor. per_kv_head: 1 when one
+ * item covers the whole query-head group of a KV head. */
+size_t elattn_schedule_max_items(const elattn_attn_desc *desc, int tile_m, int per_kv_head);
+
+/* Fill `items` (capacity from elattn_schedule_max_items), sorted by descending
+ * cost, ties in (b, head, qtile) order; returns the count, or -1 when host
+ * memory ran out (the message is set: return ELATTN_ERROR_OUT_OF_MEMORY). Elements with no
+ * query rows get no item. BLOCK_SPARSE heads are costed as FULL (their mask
+ * lives on the device). */
+int elattn_schedule_build(const elattn_attn_call *call, int tile_m, int tile_n, int per_kv_head,
+                          elattn_work_item *items);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

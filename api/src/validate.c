@@ -1,0 +1,220 @@
+/*
+ * Argument checks shared by every backend. The core runs them before any
+ * backend sees a call, so an invalid call gets the same status and message
+ * everywhere and nothing is written.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* Limits that keep every index in 32 bits inside the kernels. */
+#define MAX_SEQLEN (1 << 24)
+#define MAX_HEADS 1024
+#define MAX_BATCH (1 << 16)
+
+static int is_pow2(int x) { return x > 0 && (x & (x - 1)) == 0; }
+
+static elattn_status check_dtype(const char *name, int dtype)
+{
+    if (dtype != ELATTN_F32 && dtype != ELATTN_F16 && dtype != ELATTN_BF16)
+        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT,
+                           "%s: %d is not an elattn_dtype (ELATTN_F32, ELATTN_F16, ELATTN_BF16)", name,
+                           dtype);
+    return ELATTN_SUCCESS;
+}
+
+static elattn_status check_range(const char *name, long value, long lo, long hi)
+{
+    if (value < lo || value > hi)
+        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "%s: %ld is outside [%ld, %ld]", name, value,
+                           lo, hi);
+    return ELATTN_SUCCESS;
+}
+
+static elattn_status check_head_dim(const char *name, int head_dim)
+{
+    if (head_dim <= 0)
+        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "%s: %d must be positive", name, head_dim);
+    if (head_dim != 64 && head_dim != 128 && head_dim != 256)
+        return elattn_fail(ELATTN_ERROR_UNSUPPORTED, "%s: %d is not supported (64, 128 or 256)", name,
+                           head_dim);
+    return ELATTN_SUCCESS;
+}
+
+static elattn_status check_heads(const char *prefix, int hq, int hkv)
+{
+    elattn_status st;
+    char name[96];
+    snprintf(name, sizeof name, "%s.num_q_heads", prefix);
+    if ((st = check_range(name, hq, 1, MAX_HEADS))) return st;
+    snprintf(name, sizeof name, "%s.num_kv_heads", prefix);
+    if ((st = check_range(name, hkv, 1, MAX_HEADS))) return st;
+    if (hq % hkv != 0)
+        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT,
+                           "%s.num_q_heads: %d is not a multiple of num_kv_heads %d", prefix, hq, hkv);
+    return ELATTN_SUCCESS;
+}
+
+static elattn_status check_scale(const char *name, float scale, int head_dim, float *out)
+{
+    if (!isfinite(scale) || scale < 0.0f)
+        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "%s: %g must be finite and >= 0 (0: 1/sqrt(D))",
+                           name, (double)scale);
+    *out = scale > 0.0f ? scale : (float)(1.0 / sqrt((double)head_dim));
+    return ELATTN_SUCCESS;
+}
+
+elattn_status elattn_check_attn_desc(const elattn_attn_desc *d, elattn_attn_desc *n)
+{
+    elattn_status st;
+    if (!d) return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "desc: NULL");
+    if ((st = check_dtype("desc.dtype", d->dtype))) return st;
+    if ((st = check_head_dim("desc.head_dim", d->head_dim))) return st;
+    if ((st = check_heads("desc", d->num_q_heads, d->num_kv_heads))) return st;
+    if ((st = check_range("desc.batch", d->batch, 1, MAX_BATCH))) return st;
+    if ((st = check_range("desc.max_seqlen_q", d->max_seqlen_q, 1, MAX_SEQLEN))) return st;
+    if ((st = check_range("desc.max_seqlen_k", d->max_seqlen_k, 1, MAX_SEQLEN))) return st;
+    if ((st = check_range("desc.causal", d->causal, 0, 1))) return st;
+    if ((st = check_range("desc.write_lse", d->write_lse, 0, 1))) return st;
+    if ((st = check_range("desc.sink", d->sink, 0, MAX_SEQLEN))) return st;
+    if ((st = check_range("desc.local", d->local, 1, MAX_SEQLEN))) return st;
+    if (!is_pow2(d->block_size) || d->block_size < 16 || d->block_size > 256)
+        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT,
+                           "desc.block_size: %d must be a power of two in [16, 256]", d->block_size);
+    *n = *d;
+    return check_scale("desc.scale", d->scale, d->head_dim, &n->scale);
+}
+
+elattn_status elattn_check_xattn_desc(const elattn_xattn_desc *d, elattn_xattn_desc *n)
+{
+    elattn_status st;
+    if (!d) return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "desc: NULL");
+    if ((st = check_dtype("desc.dtype", d->dtype))) return st;
+    if ((st = check_head_dim("desc.head_dim", d->head_dim))) return st;
+    if ((st = check_heads("desc", d->num_q_heads, d->num_kv_heads))) return st;
+    if ((st = check_range("desc.batch", d->batch, 1, MAX_BATCH))) return st;
+    if ((st = check_range("desc.max_seqlen_q", d->max_seqlen_q, 1, MAX_SEQLEN))) return st;
+    if ((st = check_range("desc.max_seqlen_k", d->max_seqlen_k, 1, MAX_SEQLEN))) return st;
+    if ((st = check_range("desc.causal", d->causal, 0, 1))) return st;
+    if (!is_pow2(d->stride) || d->stride > 64)
+        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "desc.stride: %d must be a power of two in [1, 64]",
+                           d->stride);
+    if (!is_pow2(d->block_size) || d->block_size < 16 || d->block_size > 256)
+        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT,
+                           "desc.block_size: %d must be a power of two in [16, 256]", d->block_size);
+    if (d->block_size % d->stride != 0)
+        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "desc.block_size: %d is not a multiple of stride %d",
+                           d->block_size, d->stride);
+    *n = *d;
+    return check_scale("desc.scale", d->scale, d->head_dim, &n->scale);
+}
+
+static int valid_mode_pair(int retrieval, int sparse)
+{
+    return (retrieval == ELATTN_FULL && sparse == ELATTN_STREAMING) ||
+           (retrieval == ELATTN_FULL && sparse == ELATTN_BLOCK_SPARSE) ||
+           (retrieval == ELATTN_BLOCK_SPARSE && sparse == ELATTN_STREAMING);
+}
+
+elattn_status elattn_check_router_desc(const elattn_router_desc *d)
+{
+    elattn_status st;
+    if (!d) return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "desc: NULL");
+    if ((st = check_dtype("desc.key_dtype", d->key_dtype))) return st;
+    if ((st = check_range("desc.head_dim", d->head_dim, 1, ELATTN_MAX_HEAD_DIM))) return st;
+    if ((st = check_range("desc.hidden", d->hidden, 1, 16 * ELATTN_MAX_HEAD_DIM))) return st;
+    if ((st = check_range("desc.num_kv_heads", d->num_kv_heads, 1, MAX_HEADS))) return st;
+    if ((st = check_range("desc.batch", d->batch, 1, MAX_BATCH))) return st;
+    if ((st = check_range("desc.max_seqlen", d->max_seqlen, 1, MAX_SEQLEN))) return st;
+    if (!valid_mode_pair(d->retrieval_mode, d->sparse_mode))
+        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT,
+                           "desc.retrieval_mode/sparse_mode: (%d, %d) is not one of (FULL, STREAMING), "
+                           "(FULL, BLOCK_SPARSE), (BLOCK_SPARSE, STREAMING)",
+                           (int)d->retrieval_mode, (int)d->sparse_mode);
+    return ELATTN_SUCCESS;
+}
+
+elattn_status elattn_check_cu_seqlens(const char *name, const int32_t *cu, int batch, int max_len,
+                                      int min_len, int *total)
+{
+    if (!cu) return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "%s: NULL", name);
+    if (cu[0] != 0)
+        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "%s[0]: %d must be 0", name, (int)cu[0]);
+    for (int b = 0; b < batch; ++b) {
+        long len = (long)cu[b + 1] - cu[b];
+        if (len < 0)
+            return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "%s: decreases at element %d (%d -> %d)", name,
+                               b, (int)cu[b], (int)cu[b + 1]);
+        if (len > max_len)
+            return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT,
+                               "%s: element %d has length %ld, more than the descriptor's maximum %d", name,
+                               b, len, max_len);
+        if (len < min_len)
+            return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT,
+                               "%s: element %d has length %ld; at least %d needed", name, b, len, min_len);
+    }
+    *total = cu[batch];
+    return ELATTN_SUCCESS;
+}
+
+elattn_status elattn_check_modes(const char *name, const int32_t *modes, int count,
+                                 int counts[ELATTN_MODE_COUNT])
+{
+    if (!modes) return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "%s: NULL", name);
+    for (int m = 0; m < ELATTN_MODE_COUNT; ++m) counts[m] = 0;
+    for (int i = 0; i < count; ++i) {
+        if (modes[i] < 0 || modes[i] >= ELATTN_MODE_COUNT)
+            return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT,
+                               "%s[%d]: %d is not an elattn_mode (0 FULL, 1 STREAMING, 2 BLOCK_SPARSE)", name,
+                               i, (int)modes[i]);
+        counts[modes[i]]++;
+    }
+    return ELATTN_SUCCESS;
+}
+
+elattn_status elattn_check_buffer(const char *name, const elattn_buffer *buffer, const elattn_device *device,
+                                  size_t need, int required)
+{
+    if (!buffer) {
+        if (required) return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "%s: NULL", name);
+        return ELATTN_SUCCESS;
+    }
+    if (buffer->device != device)
+        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "%s: belongs to another device (%s, not %s)", name,
+                           buffer->device->info.id, device->info.id);
+    if (buffer->size < need)
+        return elattn_fail(ELATTN_ERROR_BUFFER_TOO_SMALL, "%s: %zu bytes, the shapes need %zu", name,
+                           buffer->size, need);
+    return ELATTN_SUCCESS;
+}
+
+void elattn_fill_attn_params(const elattn_attn_desc *d, elattn_attn_params *p)
+{
+    memset(p, 0, sizeof *p);
+    p->head_dim = d->head_dim;
+    p->num_q_heads = d->num_q_heads;
+    p->num_kv_heads = d->num_kv_heads;
+    p->group = d->num_q_heads / d->num_kv_heads;
+    p->batch = d->batch;
+    p->max_seqlen_q = d->max_seqlen_q;
+    p->max_seqlen_k = d->max_seqlen_k;
+    p->causal = d->causal;
+    p->scale = d->scale;
+    p->scale_log2 = (float)((double)d->scale * 1.4426950408889634);
+    p->sink = d->sink;
+    p->local = d->local;
+    p->block_size = d->block_size;
+    p->mask_qblocks = (d->max_seqlen_q + d->block_size - 1) / d->block_size;
+    p->mask_kblocks = (d->max_seqlen_k + d->block_size - 1) / d->block_size;
+    p->write_lse = d->write_lse;
+    p->dtype = (int)d->dtype;
+}
+
+size_t elattn_mask_bytes(int batch, int num_kv_heads, int max_len_q, int max_len_k, int block)
+{
+    size_t nqb = (size_t)(max_len_q + block - 1) / block;
+    size_t nkb = (size_t)(max_len_k + block - 1) / block;
+    return (size_t)batch * num_kv_heads * nqb * nkb;
+}

@@ -1,0 +1,321 @@
+/*
+ * The scalar reference as a backend: host memory, synchronous "streams", and
+ * the reference/ functions as kernels. It makes the whole API work on any
+ * machine and is the oracle of the conformance runner.
+ *
+ * It also offers deliberately faulty attention kernels, selected only by name
+ * through elattn_plan_options.kernel ("reference.fault.*"). They exist so the
+ * conformance runner can prove that it catches a wrong kernel; nothing selects
+ * them by default.
+ */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime, sysconf */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "backend.h"
+#include "elattn_ref.h"
+
+typedef enum fault {
+    FAULT_NONE = 0,
+    FAULT_WINDOW,  /* streaming window one key wider */
+    FAULT_MASK,    /* block mask ignored (BLOCK_SPARSE run as FULL) */
+    FAULT_SCALE,   /* softmax scale x 1.01 */
+    FAULT_OVERRUN, /* writes one element past the end of O */
+    FAULT_NAN,     /* one NaN in O */
+    FAULT_LSE,     /* LSE off by 1e-3 relative */
+    FAULT_ZERO,    /* the last query row of O left unwritten */
+} fault;
+
+typedef struct attn_kernel {
+    const char *name;
+    fault fault;
+} attn_kernel;
+
+static const attn_kernel attn_kernels[] = {
+    {"reference", FAULT_NONE},
+    {"reference.fault.window", FAULT_WINDOW},
+    {"reference.fault.mask", FAULT_MASK},
+    {"reference.fault.scale", FAULT_SCALE},
+    {"reference.fault.overrun", FAULT_OVERRUN},
+    {"reference.fault.nan", FAULT_NAN},
+    {"reference.fault.lse", FAULT_LSE},
+    {"reference.fault.zero", FAULT_ZERO},
+};
+
+/* The one device; it has no state. */
+static char device_token;
+
+static int ref_enumerate(elattn_device_info *infos, int max)
+{
+    if (max < 1) return 1;
+    elattn_device_info *i = &infos[0];
+    snprintf(i->name, sizeof i->name, "scalar reference (CPU)");
+    snprintf(i->vendor, sizeof i->vendor, "elattn");
+    snprintf(i->arch, sizeof i->arch, "scalar-c99");
+    snprintf(i->id, sizeof i->id, "reference");
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+    i->memory_bytes = pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page : 0;
+    i->compute_units = 1;
+    i->wave_size = 1;
+    i->is_gpu = 0;
+    i->caps = ELATTN_CAP_FP16 | ELATTN_CAP_BF16 | ELATTN_CAP_HEAD_DIM_256 | ELATTN_CAP_HOST_MEMORY;
+    return 1;
+}
+
+static elattn_status ref_open(int index, void **dev)
+{
+    if (index != 0) return elattn_fail(ELATTN_ERROR_NOT_AVAILABLE, "index: the reference has one device");
+    *dev = &device_token;
+    return ELATTN_SUCCESS;
+}
+
+static void ref_close(void *dev) { (void)dev; }
+
+/* Work runs synchronously in the calling thread, so a stream is only a token. */
+static elattn_status ref_stream_create(void *dev, void **stream)
+{
+    (void)dev;
+    *stream = &device_token;
+    return ELATTN_SUCCESS;
+}
+
+static void ref_stream_destroy(void *dev, void *stream) { (void)dev, (void)stream; }
+
+static elattn_status ref_stream_sync(void *dev, void *stream)
+{
+    (void)dev, (void)stream;
+    return ELATTN_SUCCESS;
+}
+
+static elattn_status ref_mem_alloc(void *dev, size_t bytes, void **mem)
+{
+    (void)dev;
+    *mem = malloc(bytes);
+    if (!*mem) return elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "bytes: could not allocate %zu host bytes", bytes);
+    return ELATTN_SUCCESS;
+}
+
+static void ref_mem_free(void *dev, void *mem)
+{
+    (void)dev;
+    free(mem);
+}
+
+static elattn_status ref_upload(void *dev, void *stream, void *mem, size_t offset, const void *src, size_t bytes)
+{
+    (void)dev, (void)stream;
+    memcpy((char *)mem + offset, src, bytes);
+    return ELATTN_SUCCESS;
+}
+
+static elattn_status ref_download(void *dev, void *stream, const void *mem, size_t offset, void *dst,
+                                  size_t bytes)
+{
+    (void)dev, (void)stream;
+    memcpy(dst, (const char *)mem + offset, bytes);
+    return ELATTN_SUCCESS;
+}
+
+static elattn_status ref_view(void *dev, void *mem, size_t offset, size_t bytes, void **view)
+{
+    (void)dev, (void)bytes;
+    *view = (char *)mem + offset;
+    return ELATTN_SUCCESS;
+}
+
+static void ref_view_release(void *dev, void *view) { (void)dev, (void)view; }
+
+static elattn_status ref_copy_2d(void *dev, void *stream, void *dst, size_t dst_offset, size_t dst_pitch,
+                                 const void *src, size_t src_offset, size_t src_pitch, size_t width, size_t rows)
+{
+    (void)dev, (void)stream;
+    for (size_t r = 0; r < rows; ++r)
+        memmove((char *)dst + dst_offset + r * dst_pitch, (const char *)src + src_offset + r * src_pitch, width);
+    return ELATTN_SUCCESS;
+}
+
+static elattn_status ref_fill(void *dev, void *stream, void *mem, size_t offset, unsigned char value, size_t bytes)
+{
+    (void)dev, (void)stream;
+    memset((char *)mem + offset, value, bytes);
+    return ELATTN_SUCCESS;
+}
+
+/* Events read the host's monotonic clock when recorded (work is synchronous). */
+static elattn_status ref_event_create(void *dev, void **event)
+{
+    (void)dev;
+    *event = calloc(1, sizeof(struct timespec));
+    if (!*event) return elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "event: host allocation failed");
+    return ELATTN_SUCCESS;
+}
+
+static void ref_event_destroy(void *dev, void *event)
+{
+    (void)dev;
+    free(event);
+}
+
+static elattn_status ref_event_record(void *dev, void *stream, void *event)
+{
+    (void)dev, (void)stream;
+    clock_gettime(CLOCK_MONOTONIC, (struct timespec *)event);
+    return ELATTN_SUCCESS;
+}
+
+static elattn_status ref_event_elapsed(void *dev, void *start, void *end, float *ms)
+{
+    (void)dev;
+    const struct timespec *a = start, *b = end;
+    *ms = (float)((double)(b->tv_sec - a->tv_sec) * 1e3 + (double)(b->tv_nsec - a->tv_nsec) * 1e-6);
+    return ELATTN_SUCCESS;
+}
+
+/* ---- attention ---------------------------------------------------------------- */
+static elattn_status ref_attn_plan(void *dev, const elattn_attn_desc *desc, const elattn_plan_options *options,
+                                   elattn_backend_plan *plan)
+{
+    (void)dev, (void)desc;
+    const char *want = options->kernel && options->kernel[0] ? options->kernel : "reference";
+    for (size_t i = 0; i < sizeof attn_kernels / sizeof attn_kernels[0]; ++i) {
+        if (strcmp(want, attn_kernels[i].name) == 0) {
+            plan->impl = (void *)&attn_kernels[i];
+            plan->kernel_name = attn_kernels[i].name;
+            plan->workspace_bytes = 0;
+            return ELATTN_SUCCESS;
+        }
+    }
+    return elattn_fail(ELATTN_ERROR_UNSUPPORTED, "options.kernel: the reference backend has no kernel \"%s\"", want);
+}
+
+static void ref_plan_destroy(void *dev, void *impl) { (void)dev, (void)impl; }
+
+static elattn_status ref_attn_run(void *dev, const void *impl, void *stream, const elattn_attn_call *call)
+{
+    (void)dev, (void)stream;
+    fault f = ((const attn_kernel *)impl)->fault;
+    const elattn_attn_desc *d = call->desc;
+    elattn_attn_params p = call->params;
+    const int32_t *modes = call->modes;
+    int32_t *full_modes = NULL;
+    size_t es = elattn_dtype_size(d->dtype), row = (size_t)d->num_q_heads * d->head_dim;
+    size_t o_elems = (size_t)call->total_q * row;
+    void *saved_row = NULL;
+
+    if (f == FAULT_WINDOW) p.local += 1;
+    if (f == FAULT_SCALE) {
+        p.scale *= 1.01f;
+        p.scale_log2 *= 1.01f;
+    }
+    if (f == FAULT_MASK) {
+        int n = d->batch * d->num_kv_heads;
+        full_modes = malloc(sizeof(int32_t) * (size_t)n);
+        if (!full_modes) return elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "fault kernel: host allocation failed");
+        for (int i = 0; i < n; ++i)
+            full_modes[i] = modes[i] == ELATTN_MODE_BLOCK_SPARSE ? ELATTN_MODE_FULL : modes[i];
+        modes = full_modes;
+    }
+    if (f == FAULT_ZERO && call->total_q > 0) {
+        saved_row = malloc(row * es);
+        if (!saved_row) {
+            free(full_modes);
+            return elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "fault kernel: host allocation failed");
+        }
+        memcpy(saved_row, (char *)call->o + (o_elems - row) * es, row * es);
+    }
+
+    elattn_status st = elattn_ref_attention(&p, call->q, call->k, call->v, call->o, (float *)call->lse,
+                                            call->cu_seqlens_q, call->cu_seqlens_k, modes,
+                                            (const uint8_t *)call->block_mask);
+    if (st == ELATTN_SUCCESS) {
+        if (f == FAULT_OVERRUN) elattn_ref_store(d->dtype, call->o, o_elems, 0.5);
+        if (f == FAULT_NAN && o_elems > 0) elattn_ref_store(d->dtype, call->o, o_elems / 2, NAN);
+        if (f == FAULT_LSE && call->lse)
+            for (size_t i = 0; i < (size_t)call->total_q * d->num_q_heads; ++i)
+                ((float *)call->lse)[i] *= 1.001f;
+        if (saved_row) memcpy((char *)call->o + (o_elems - row) * es, saved_row, row * es);
+    }
+    free(full_modes);
+    free(saved_row);
+    return st;
+}
+
+/* ---- XAttention and router ----------------------------------------------------- */
+static elattn_status ref_plain_plan(const elattn_plan_options *options, const char *name, elattn_backend_plan *plan)
+{
+    if (options->kernel && options->kernel[0] && strcmp(options->kernel, name) != 0)
+        return elattn_fail(ELATTN_ERROR_UNSUPPORTED, "options.kernel: the reference backend has no kernel \"%s\"",
+                           options->kernel);
+    plan->impl = NULL;
+    plan->kernel_name = name;
+    plan->workspace_bytes = 0;
+    return ELATTN_SUCCESS;
+}
+
+static elattn_status ref_xattn_plan(void *dev, const elattn_xattn_desc *desc, const elattn_plan_options *options,
+                                    elattn_backend_plan *plan)
+{
+    (void)dev, (void)desc;
+    return ref_plain_plan(options, "reference.xattn", plan);
+}
+
+static elattn_status ref_xattn_run(void *dev, const void *impl, void *stream, const elattn_xattn_call *call)
+{
+    (void)dev, (void)impl, (void)stream;
+    return elattn_ref_xattn(call->desc, call->q, call->k, call->cu_seqlens_q, call->cu_seqlens_k, call->modes,
+                            call->thresholds, (uint8_t *)call->block_mask, call->mask_qblocks, call->mask_kblocks);
+}
+
+static elattn_status ref_router_plan(void *dev, const elattn_router_desc *desc, const elattn_plan_options *options,
+                                     elattn_backend_plan *plan)
+{
+    (void)dev, (void)desc;
+    return ref_plain_plan(options, "reference.router", plan);
+}
+
+static elattn_status ref_router_run(void *dev, const void *impl, void *stream, const elattn_router_call *call)
+{
+    (void)dev, (void)impl, (void)stream;
+    elattn_ref_router_weights w = {
+        call->task_w1, call->task_b1, call->task_w2, call->task_b2, call->head_w1,
+        call->head_b1, call->head_w2, call->head_b2, call->head_w3, call->head_b3,
+    };
+    return elattn_ref_router(call->desc, call->keys, call->cu_seqlens, &w, (float *)call->logits, call->modes);
+}
+
+const elattn_backend_ops elattn_reference_backend = {
+    .abi = ELATTN_BACKEND_ABI,
+    .kind = ELATTN_BACKEND_REFERENCE,
+    .name = "reference",
+    .enumerate = ref_enumerate,
+    .open = ref_open,
+    .close = ref_close,
+    .stream_create = ref_stream_create,
+    .stream_destroy = ref_stream_destroy,
+    .stream_sync = ref_stream_sync,
+    .mem_alloc = ref_mem_alloc,
+    .mem_free = ref_mem_free,
+    .mem_upload = ref_upload,
+    .mem_download = ref_download,
+    .mem_view = ref_view,
+    .mem_view_release = ref_view_release,
+    .mem_copy_2d = ref_copy_2d,
+    .mem_fill = ref_fill,
+    .event_create = ref_event_create,
+    .event_destroy = ref_event_destroy,
+    .event_record = ref_event_record,
+    .event_elapsed_ms = ref_event_elapsed,
+    .attn_plan = ref_attn_plan,
+    .attn_plan_destroy = ref_plan_destroy,
+    .attn_run = ref_attn_run,
+    .xattn_plan = ref_xattn_plan,
+    .xattn_plan_destroy = ref_plan_destroy,
+    .xattn_run = ref_xattn_run,
+    .router_plan = ref_router_plan,
+    .router_plan_destroy = ref_plan_destroy,
+    .router_run = ref_router_run,
+};

@@ -1,0 +1,72 @@
+/*
+ * The scalar CPU reference: the definition of right.
+ *
+ * Plain loops over host arrays, double accumulation, no tiling and no
+ * cleverness, following kernels/elattn_spec.h and kernels/SPEC.md line by
+ * line. Arguments are assumed valid (the dispatch core checks them); the only
+ * failure is running out of host memory for scratch space.
+ */
+#ifndef ELATTN_REF_H
+#define ELATTN_REF_H
+
+#include "elattn/elattn.h"
+#include "elattn_spec.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Element `i` of an array of `dtype`, widened to double / stored with
+ * round-to-nearest-even. */
+double elattn_ref_load(elattn_dtype dtype, const void *base, size_t i);
+void elattn_ref_store(elattn_dtype dtype, void *base, size_t i, double value);
+
+/* Hybrid attention. p: the parameter block (elattn_attn_params from the spec).
+ * lse may be NULL. block_mask may be NULL when no head is BLOCK_SPARSE. */
+elattn_status elattn_ref_attention(const elattn_attn_params *p, const void *q, const void *k,
+                                   const void *v, void *o, float *lse,
+                                   const int32_t *cu_seqlens_q, const int32_t *cu_seqlens_k,
+                                   const int32_t *modes, const uint8_t *block_mask);
+
+/* XAttention block scores of one (element b, KV head hk): the group's summed
+ * block sums, [nqb][nkb] with nqb = ceil(Lq/B), nkb = ceil(Lk/B) (invisible
+ * blocks 0). Exposed for the reference's own checks. */
+elattn_status elattn_ref_xattn_scores(const elattn_xattn_desc *d, const void *q, const void *k,
+                                      const int32_t *cu_seqlens_q, const int32_t *cu_seqlens_k,
+                                      int b, int hk, double *scores);
+
+/* Selection from one head's scores row by row (spec section "XAttention"):
+ * writes mask cells [nqb][mask_kblocks] starting at mask_head. */
+void elattn_ref_xattn_select_head(const double *scores, int nqb, int nkb, int causal,
+                                  int block_size, int len_q, int len_k, double tau,
+                                  uint8_t *mask_head, int mask_kblocks);
+
+/* Whole selection: masks for every (element, KV head) whose mode is
+ * BLOCK_SPARSE (modes NULL: all). Cells of the full [mask_qblocks][mask_kblocks]
+ * table outside [nqb][nkb] of an element are written 0 for the heads selected. */
+elattn_status elattn_ref_xattn(const elattn_xattn_desc *d, const void *q, const void *k,
+                               const int32_t *cu_seqlens_q, const int32_t *cu_seqlens_k,
+                               const int32_t *modes, const float *tau_per_kv_head,
+                               uint8_t *block_mask, int mask_qblocks, int mask_kblocks);
+
+/* Router weights as host fp32 arrays (same order as elattn_router_weights). */
+typedef struct elattn_ref_router_weights {
+    const float *task_w1, *task_b1, *task_w2, *task_b2;
+    const float *head_w1, *head_b1, *head_w2, *head_b2, *head_w3, *head_b3;
+} elattn_ref_router_weights;
+
+/* logits: [batch][Hkv][2] (may be NULL); modes: [batch][Hkv]. */
+elattn_status elattn_ref_router(const elattn_router_desc *d, const void *keys,
+                                const int32_t *cu_seqlens, const elattn_ref_router_weights *w,
+                                float *logits, int32_t *modes);
+
+/* Omega_MSR / Omega_ESR of one call, counted exactly (see elattn_sparsity). */
+elattn_status elattn_ref_sparsity(const elattn_attn_desc *d, const int32_t *cu_seqlens_q,
+                                  const int32_t *cu_seqlens_k, const int32_t *modes,
+                                  const uint8_t *block_mask, elattn_sparsity *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ELATTN_REF_H */
