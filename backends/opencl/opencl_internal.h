@@ -1,0 +1,138 @@
+/*
+ * The OpenCL backend's internal interface, shared by its source files:
+ *   opencl_backend.c  devices, queues, buffers, events, the ops table;
+ *   opencl_program.c  error names, the program cache, metadata uploads;
+ *   opencl_attn.c     the fused attention kernel: selection, plan, run;
+ *   opencl_xattn.c    XAttention estimation and selection;
+ *   opencl_router.c   the router.
+ */
+#ifndef ELATTN_OPENCL_INTERNAL_H
+#define ELATTN_OPENCL_INTERNAL_H
+
+#ifndef CL_TARGET_OPENCL_VERSION
+#define CL_TARGET_OPENCL_VERSION 120 /* the 1.2 API: PoCL, NVIDIA, AMD and Intel all have it */
+#endif
+#include <CL/cl.h>
+#include <pthread.h>
+
+#include "backend.h"
+
+/* Device classes of the tuning tables. */
+typedef enum ocl_class {
+    OCL_CLASS_CPU = 0,
+    OCL_CLASS_NVIDIA,
+    OCL_CLASS_AMD,
+    OCL_CLASS_INTEL,
+    OCL_CLASS_OTHER,
+    OCL_CLASS_COUNT
+} ocl_class;
+
+/* What kernel selection needs to know about a device (filled by enumerate and open). */
+typedef struct ocl_caps {
+    ocl_class cls;
+    size_t local_mem;      /* CL_DEVICE_LOCAL_MEM_SIZE */
+    size_t max_wg;         /* CL_DEVICE_MAX_WORK_GROUP_SIZE */
+    size_t base_align;     /* CL_DEVICE_MEM_BASE_ADDR_ALIGN in bytes (sub-buffer offsets) */
+    int nv_cc_major;       /* NVIDIA compute capability, 0 elsewhere */
+    int nv_cc_minor;
+} ocl_caps;
+
+typedef struct ocl_program_entry {
+    const char *source_id;  /* which operation's sources */
+    char *options;
+    cl_program program;
+    struct ocl_program_entry *next;
+} ocl_program_entry;
+
+typedef struct ocl_device {
+    cl_platform_id platform;
+    cl_device_id device;
+    cl_context context;
+    cl_command_queue queue; /* the default stream: in order, with profiling */
+    ocl_caps caps;
+    pthread_mutex_t programs_lock;
+    ocl_program_entry *programs;
+} ocl_device;
+
+/* Queue of a backend stream handle (NULL: the device's own queue). */
+static inline cl_command_queue ocl_queue(const ocl_device *dev, void *stream)
+{
+    return stream ? (cl_command_queue)stream : dev->queue;
+}
+
+/* ---- opencl_program.c ------------------------------------------------------ */
+const char *ocl_error_name(cl_int err);
+/* elattn_fail(ELATTN_ERROR_BACKEND or OUT_OF_MEMORY, "<call>: <error name> (<what>)"). */
+elattn_status ocl_fail(cl_int err, const char *call, const char *what);
+#define OCL_CHECK(call_expr, what)                                                                    \
+    do {                                                                                            \
+        cl_int ocl_err_ = (call_expr);                                                              \
+        if (ocl_err_ != CL_SUCCESS) return ocl_fail(ocl_err_, #call_expr, what);                    \
+    } while (0)
+
+/* The class and selection-relevant limits of a device. */
+void ocl_query_caps(cl_device_id device, ocl_caps *caps);
+
+/* A program built from the embedded sources of `source_id` ("attn", "xattn",
+ * "router") with `options`, from the device's cache or built now (under the
+ * device's lock). The cache owns it: do not release. */
+elattn_status ocl_get_program(ocl_device *dev, const char *source_id, const char *options,
+                              cl_program *program);
+void ocl_release_programs(ocl_device *dev);
+
+/* A kernel of a cached program together with the lock that makes
+ * "set arguments + enqueue" atomic, so one plan can run from many threads. */
+typedef struct ocl_kernel {
+    cl_kernel kernel;
+    pthread_mutex_t lock;
+} ocl_kernel;
+elattn_status ocl_kernel_create(ocl_device *dev, cl_program program, const char *name, size_t wg,
+                                ocl_kernel *out);
+void ocl_kernel_release(ocl_kernel *k);
+
+/* Argument list for ocl_launch. */
+typedef struct ocl_arg {
+    size_t size;
+    const void *value;
+} ocl_arg;
+#define OCL_ARG(x) ((ocl_arg){sizeof(x), &(x)})
+
+/* Set every argument and enqueue `groups` work-groups of `wg` items, under the kernel's lock. */
+elattn_status ocl_launch(ocl_kernel *k, cl_command_queue queue, const ocl_arg *args, int nargs,
+                         size_t groups, size_t wg, const char *what);
+
+/* Copy `bytes` of host metadata into the start of `workspace`, asynchronously:
+ * takes ownership of `blob` (malloc'd) and frees it when the copy is done. */
+elattn_status ocl_upload_meta(cl_command_queue queue, cl_mem workspace, void *blob, size_t bytes);
+
+/* Build options common to every program: storage dtype and work-group size. */
+int ocl_format_options(char *buf, size_t size, int dtype, int wg, const char *extra);
+
+const char *ocl_dtype_suffix(int dtype);
+
+/* ---- operations -------------------------------------------------------------- */
+elattn_status ocl_attn_plan(void *dev, const elattn_attn_desc *desc, const elattn_plan_options *options,
+                            elattn_backend_plan *plan);
+void ocl_attn_plan_destroy(void *dev, void *impl);
+elattn_status ocl_attn_run(void *dev, const void *impl, void *stream, const elattn_attn_call *call);
+/* Whether the default attention kernel of a device exists for head dim 256 (caps). */
+int ocl_attn_head_dim_256_ok(const ocl_caps *caps);
+
+elattn_status ocl_xattn_plan(void *dev, const elattn_xattn_desc *desc, const elattn_plan_options *options,
+                             elattn_backend_plan *plan);
+void ocl_xattn_plan_destroy(void *dev, void *impl);
+elattn_status ocl_xattn_run(void *dev, const void *impl, void *stream, const elattn_xattn_call *call);
+
+elattn_status ocl_router_plan(void *dev, const elattn_router_desc *desc, const elattn_plan_options *options,
+                              elattn_backend_plan *plan);
+void ocl_router_plan_destroy(void *dev, void *impl);
+elattn_status ocl_router_run(void *dev, const void *impl, void *stream, const elattn_router_call *call);
+
+/* The embedded sources (generated by kernels/opencl/embed_cl.py). */
+extern const char elattn_cl_elattn_spec[];
+extern const char elattn_cl_common[];
+extern const char elattn_cl_attn_fused[];
+extern const char elattn_cl_xattn[];
+extern const char elattn_cl_router[];
+
+#endif

@@ -1,0 +1,274 @@
+/*
+ * Error names, device classes, the program cache and launch helpers of the
+ * OpenCL backend.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "opencl_internal.h"
+
+#ifndef CL_DEVICE_COMPUTE_CAPABILITY_MAJOR_NV /* cl_nv_device_attribute_query */
+#define CL_DEVICE_COMPUTE_CAPABILITY_MAJOR_NV 0x4000
+#define CL_DEVICE_COMPUTE_CAPABILITY_MINOR_NV 0x4001
+#endif
+
+const char *ocl_error_name(cl_int err)
+{
+    switch (err) {
+#define E(x) case x: return #x;
+    E(CL_SUCCESS) E(CL_DEVICE_NOT_FOUND) E(CL_DEVICE_NOT_AVAILABLE) E(CL_COMPILER_NOT_AVAILABLE)
+    E(CL_MEM_OBJECT_ALLOCATION_FAILURE) E(CL_OUT_OF_RESOURCES) E(CL_OUT_OF_HOST_MEMORY)
+    E(CL_PROFILING_INFO_NOT_AVAILABLE) E(CL_MEM_COPY_OVERLAP) E(CL_IMAGE_FORMAT_MISMATCH)
+    E(CL_IMAGE_FORMAT_NOT_SUPPORTED) E(CL_BUILD_PROGRAM_FAILURE) E(CL_MAP_FAILURE)
+    E(CL_MISALIGNED_SUB_BUFFER_OFFSET) E(CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST)
+    E(CL_COMPILE_PROGRAM_FAILURE) E(CL_LINKER_NOT_AVAILABLE) E(CL_LINK_PROGRAM_FAILURE)
+    E(CL_DEVICE_PARTITION_FAILED) E(CL_KERNEL_ARG_INFO_NOT_AVAILABLE)
+    E(CL_INVALID_VALUE) E(CL_INVALID_DEVICE_TYPE) E(CL_INVALID_PLATFORM) E(CL_INVALID_DEVICE)
+    E(CL_INVALID_CONTEXT) E(CL_INVALID_QUEUE_PROPERTIES) E(CL_INVALID_COMMAND_QUEUE)
+    E(CL_INVALID_HOST_PTR) E(CL_INVALID_MEM_OBJECT) E(CL_INVALID_IMAGE_FORMAT_DESCRIPTOR)
+    E(CL_INVALID_IMAGE_SIZE) E(CL_INVALID_SAMPLER) E(CL_INVALID_BINARY) E(CL_INVALID_BUILD_OPTIONS)
+    E(CL_INVALID_PROGRAM) E(CL_INVALID_PROGRAM_EXECUTABLE) E(CL_INVALID_KERNEL_NAME)
+    E(CL_INVALID_KERNEL_DEFINITION) E(CL_INVALID_KERNEL) E(CL_INVALID_ARG_INDEX)
+    E(CL_INVALID_ARG_VALUE) E(CL_INVALID_ARG_SIZE) E(CL_INVALID_KERNEL_ARGS)
+    E(CL_INVALID_WORK_DIMENSION) E(CL_INVALID_WORK_GROUP_SIZE) E(CL_INVALID_WORK_ITEM_SIZE)
+    E(CL_INVALID_GLOBAL_OFFSET) E(CL_INVALID_EVENT_WAIT_LIST) E(CL_INVALID_EVENT)
+    E(CL_INVALID_OPERATION) E(CL_INVALID_GL_OBJECT) E(CL_INVALID_BUFFER_SIZE)
+    E(CL_INVALID_MIP_LEVEL) E(CL_INVALID_GLOBAL_WORK_SIZE) E(CL_INVALID_PROPERTY)
+    E(CL_INVALID_IMAGE_DESCRIPTOR) E(CL_INVALID_COMPILER_OPTIONS) E(CL_INVALID_LINKER_OPTIONS)
+    E(CL_INVALID_DEVICE_PARTITION_COUNT)
+#undef E
+    case -1001: return "CL_PLATFORM_NOT_FOUND_KHR";
+    }
+    return "unknown OpenCL error";
+}
+
+elattn_status ocl_fail(cl_int err, const char *call, const char *what)
+{
+    return elattn_fail(ELATTN_ERROR_BACKEND, "opencl: %s failed with %s (%d)%s%s%s", call, ocl_error_name(err),
+                       (int)err, what ? " [" : "", what ? what : "", what ? "]" : "");
+}
+
+void ocl_query_caps(cl_device_id device, ocl_caps *caps)
+{
+    memset(caps, 0, sizeof *caps);
+    cl_device_type type = 0;
+    cl_uint vendor_id = 0, align_bits = 0;
+    cl_ulong local = 0;
+    size_t max_wg = 0;
+    clGetDeviceInfo(device, CL_DEVICE_TYPE, sizeof type, &type, NULL);
+    clGetDeviceInfo(device, CL_DEVICE_VENDOR_ID, sizeof vendor_id, &vendor_id, NULL);
+    clGetDeviceInfo(device, CL_DEVICE_LOCAL_MEM_SIZE, sizeof local, &local, NULL);
+    clGetDeviceInfo(device, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof max_wg, &max_wg, NULL);
+    clGetDeviceInfo(device, CL_DEVICE_MEM_BASE_ADDR_ALIGN, sizeof align_bits, &align_bits, NULL);
+    caps->local_mem = (size_t)local;
+    caps->max_wg = max_wg;
+    caps->base_align = align_bits / 8 ? align_bits / 8 : 1;
+    if (type & CL_DEVICE_TYPE_CPU) caps->cls = OCL_CLASS_CPU;
+    else if (vendor_id == 0x10de) caps->cls = OCL_CLASS_NVIDIA;
+    else if (vendor_id == 0x1002) caps->cls = OCL_CLASS_AMD;
+    else if (vendor_id == 0x8086) caps->cls = OCL_CLASS_INTEL;
+    else caps->cls = OCL_CLASS_OTHER;
+    if (caps->cls == OCL_CLASS_NVIDIA) {
+        cl_uint major = 0, minor = 0;
+        if (clGetDeviceInfo(device, CL_DEVICE_COMPUTE_CAPABILITY_MAJOR_NV, sizeof major, &major, NULL) ==
+                CL_SUCCESS &&
+            clGetDeviceInfo(device, CL_DEVICE_COMPUTE_CAPABILITY_MINOR_NV, sizeof minor, &minor, NULL) ==
+                CL_SUCCESS) {
+            caps->nv_cc_major = (int)major;
+            caps->nv_cc_minor = (int)minor;
+        }
+    }
+}
+
+const char *ocl_dtype_suffix(int dtype)
+{
+    switch (dtype) {
+    case ELATTN_DTYPE_F32: return "f32";
+    case ELATTN_DTYPE_F16: return "f16";
+    case ELATTN_DTYPE_BF16: return "bf16";
+    }
+    return "unknown";
+}
+
+int ocl_format_options(char *buf, size_t size, int dtype, int wg, const char *extra)
+{
+    int n = snprintf(buf, size, "-cl-std=CL1.2 -DELATTN_STORAGE=%d -DELATTN_WG=%d %s", dtype, wg,
+                     extra ? extra : "");
+    return n > 0 && (size_t)n < size;
+}
+
+/* ---- programs ------------------------------------------------------------------- */
+static const char *sources_of(const char *source_id)
+{
+    if (strcmp(source_id, "attn") == 0) return elattn_cl_attn_fused;
+    if (strcmp(source_id, "xattn") == 0) return elattn_cl_xattn;
+    if (strcmp(source_id, "router") == 0) return elattn_cl_router;
+    return NULL;
+}
+
+/* kernels/elattn_spec.h names a parameter and a field `local`, which is an
+ * OpenCL C keyword (the __local address space). Renaming the token before the
+ * spec is compiled keeps the spec's text and the struct layout unchanged; our
+ * kernels write __local for the address space. */
+static const char spec_prelude[] = "#define local elattn_local_\n";
+
+static elattn_status build_program(ocl_device *dev, const char *source_id, const char *options,
+                                   cl_program *out)
+{
+    const char *strings[4] = {spec_prelude, elattn_cl_elattn_spec, elattn_cl_common, sources_of(source_id)};
+    if (!strings[3]) return elattn_fail(ELATTN_ERROR_INTERNAL, "opencl: no kernel sources named '%s'", source_id);
+    cl_int err;
+    cl_program program = clCreateProgramWithSource(dev->context, 4, strings, NULL, &err);
+    if (err != CL_SUCCESS) return ocl_fail(err, "clCreateProgramWithSource", source_id);
+    err = clBuildProgram(program, 1, &dev->device, options, NULL, NULL);
+    if (err != CL_SUCCESS) {
+        char log[600] = "";
+        size_t full = 0;
+        if (clGetProgramBuildInfo(program, dev->device, CL_PROGRAM_BUILD_LOG, 0, NULL, &full) == CL_SUCCESS) {
+            char *whole = malloc(full + 1);
+            if (whole && clGetProgramBuildInfo(program, dev->device, CL_PROGRAM_BUILD_LOG, full, whole, NULL) ==
+                             CL_SUCCESS) {
+                whole[full] = '\0';
+                snprintf(log, sizeof log, "%s", whole); /* the first errors come first: keep the start */
+            }
+            free(whole);
+        }
+        clReleaseProgram(program);
+        return elattn_fail(ELATTN_ERROR_BACKEND, "opencl: clBuildProgram failed with %s (%d) for '%s' [%s]; log: %s",
+                           ocl_error_name(err), (int)err, source_id, options, log);
+    }
+    *out = program;
+    return ELATTN_SUCCESS;
+}
+
+elattn_status ocl_get_program(ocl_device *dev, const char *source_id, const char *options, cl_program *program)
+{
+    elattn_status st = ELATTN_SUCCESS;
+    pthread_mutex_lock(&dev->programs_lock);
+    for (ocl_program_entry *e = dev->programs; e; e = e->next)
+        if (strcmp(e->source_id, source_id) == 0 && strcmp(e->options, options) == 0) {
+            *program = e->program;
+            goto done;
+        }
+    {
+        ocl_program_entry *e = calloc(1, sizeof *e);
+        char *opts = malloc(strlen(options) + 1);
+        if (!e || !opts) {
+            free(e);
+            free(opts);
+            st = elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "opencl: host allocation failed (program cache)");
+            goto done;
+        }
+        strcpy(opts, options);
+        st = build_program(dev, source_id, options, &e->program);
+        if (st != ELATTN_SUCCESS) {
+            free(e);
+            free(opts);
+            goto done;
+        }
+        e->source_id = source_id;
+        e->options = opts;
+        e->next = dev->programs;
+        dev->programs = e;
+        *program = e->program;
+    }
+done:
+    pthread_mutex_unlock(&dev->programs_lock);
+    return st;
+}
+
+void ocl_release_programs(ocl_device *dev)
+{
+    ocl_program_entry *e = dev->programs;
+    while (e) {
+        ocl_program_entry *next = e->next;
+        clReleaseProgram(e->program);
+        free(e->options);
+        free(e);
+        e = next;
+    }
+    dev->programs = NULL;
+}
+
+/* ---- kernels and launches -------------------------------------------------------- */
+elattn_status ocl_kernel_create(ocl_device *dev, cl_program program, const char *name, size_t wg, ocl_kernel *out)
+{
+    cl_int err;
+    cl_kernel k = clCreateKernel(program, name, &err);
+    if (err != CL_SUCCESS) return ocl_fail(err, "clCreateKernel", name);
+    size_t allowed = 0;
+    err = clGetKernelWorkGroupInfo(k, dev->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof allowed, &allowed, NULL);
+    if (err != CL_SUCCESS) {
+        clReleaseKernel(k);
+        return ocl_fail(err, "clGetKernelWorkGroupInfo", name);
+    }
+    if (allowed < wg) {
+        clReleaseKernel(k);
+        return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
+                           "opencl: kernel %s needs work-group size %zu, the device allows %zu for it "
+                           "(options.work_group_size)",
+                           name, wg, allowed);
+    }
+    if (pthread_mutex_init(&out->lock, NULL) != 0) {
+        clReleaseKernel(k);
+        return elattn_fail(ELATTN_ERROR_INTERNAL, "opencl: pthread_mutex_init failed");
+    }
+    out->kernel = k;
+    return ELATTN_SUCCESS;
+}
+
+void ocl_kernel_release(ocl_kernel *k)
+{
+    if (!k->kernel) return;
+    clReleaseKernel(k->kernel);
+    pthread_mutex_destroy(&k->lock);
+    k->kernel = NULL;
+}
+
+elattn_status ocl_launch(ocl_kernel *k, cl_command_queue queue, const ocl_arg *args, int nargs, size_t groups,
+                         size_t wg, const char *what)
+{
+    if (groups == 0) return ELATTN_SUCCESS;
+    elattn_status st = ELATTN_SUCCESS;
+    cl_int err = CL_SUCCESS;
+    const char *call = "clSetKernelArg";
+    pthread_mutex_lock(&k->lock);
+    for (int i = 0; i < nargs && err == CL_SUCCESS; ++i) err = clSetKernelArg(k->kernel, (cl_uint)i, args[i].size, args[i].value);
+    if (err == CL_SUCCESS) {
+        size_t global = groups * wg;
+        call = "clEnqueueNDRangeKernel";
+        err = clEnqueueNDRangeKernel(queue, k->kernel, 1, NULL, &global, &wg, 0, NULL, NULL);
+    }
+    pthread_mutex_unlock(&k->lock);
+    if (err != CL_SUCCESS) st = ocl_fail(err, call, what);
+    return st;
+}
+
+static void CL_CALLBACK free_blob(cl_event ev, cl_int status, void *blob)
+{
+    (void)ev;
+    (void)status;
+    free(blob);
+}
+
+elattn_status ocl_upload_meta(cl_command_queue queue, cl_mem workspace, void *blob, size_t bytes)
+{
+    cl_event ev = NULL;
+    cl_int err = clEnqueueWriteBuffer(queue, workspace, CL_FALSE, 0, bytes, blob, 0, NULL, &ev);
+    if (err != CL_SUCCESS) {
+        free(blob);
+        return ocl_fail(err, "clEnqueueWriteBuffer", "workspace metadata");
+    }
+    err = clSetEventCallback(ev, CL_COMPLETE, free_blob, blob);
+    if (err != CL_SUCCESS) {
+        /* no callback: wait here instead, then free */
+        cl_int werr = clWaitForEvents(1, &ev);
+        clReleaseEvent(ev);
+        free(blob);
+        if (werr != CL_SUCCESS) return ocl_fail(werr, "clWaitForEvents", "workspace metadata");
+        return ELATTN_SUCCESS;
+    }
+    clReleaseEvent(ev);
+    return ELATTN_SUCCESS;
+}

@@ -1,0 +1,126 @@
+/*
+ * The Attention Router on OpenCL: pooling and both MLPs on the device
+ * (kernels/opencl/router.cl); only the [batch][Hkv] modes come back.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "opencl_internal.h"
+
+typedef struct router_plan {
+    int wg, dtype, hidden;
+    char name[96];
+    ocl_kernel pool, mlp;
+    size_t pooled_at, modes_at; /* offsets in the workspace, in 4-byte words */
+} router_plan;
+
+static int is_pow2(int x) { return x > 0 && (x & (x - 1)) == 0; }
+
+/* The one selection function for the router. */
+static elattn_status router_select(const ocl_caps *caps, const elattn_router_desc *d, const elattn_plan_options *opt,
+                                   router_plan *p, char *options, size_t options_size)
+{
+    p->wg = opt->work_group_size ? opt->work_group_size : (caps->cls == OCL_CLASS_CPU ? 64 : 128);
+    p->dtype = (int)d->key_dtype;
+    p->hidden = d->hidden;
+    if (opt->tile_m || opt->tile_n)
+        return elattn_fail(ELATTN_ERROR_UNSUPPORTED, "options.tile_m/tile_n: the OpenCL router has no tiles to set (use 0)");
+    if (!is_pow2(p->wg) || (size_t)p->wg > caps->max_wg)
+        return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
+                           "options.work_group_size: %d must be a power of two <= %zu (device limit)", p->wg,
+                           caps->max_wg);
+    size_t local = sizeof(float) * (2 * (size_t)ELATTN_MAX_HEAD_DIM + (size_t)d->hidden + 2);
+    if (local > caps->local_mem)
+        return elattn_fail(ELATTN_ERROR_UNSUPPORTED, "desc.hidden: %d needs %zu bytes of local memory, the device has %zu",
+                           d->hidden, local, caps->local_mem);
+    snprintf(p->name, sizeof p->name, "opencl.router.r%d.w%d.%s", d->hidden, p->wg, ocl_dtype_suffix(p->dtype));
+    char extra[64];
+    snprintf(extra, sizeof extra, "-DELATTN_ROUTER_MAX_HIDDEN=%d", d->hidden);
+    ocl_format_options(options, options_size, p->dtype, p->wg, extra);
+    if (opt->kernel && opt->kernel[0] && strcmp(opt->kernel, "opencl.router") != 0 && strcmp(opt->kernel, p->name) != 0)
+        return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
+                           "options.kernel: '%s' is not an OpenCL router kernel (available: 'opencl.router' or '%s')",
+                           opt->kernel, p->name);
+    return ELATTN_SUCCESS;
+}
+
+/* Workspace: cu_seqlens [B+1], pooled [B][Hkv][D] fp32, modes [B][Hkv] int32. */
+elattn_status ocl_router_plan(void *dv, const elattn_router_desc *desc, const elattn_plan_options *options,
+                              elattn_backend_plan *out)
+{
+    ocl_device *dev = dv;
+    router_plan *p = calloc(1, sizeof *p);
+    if (!p) return elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "opencl: host allocation failed (plan)");
+    char opts[256];
+    cl_program program = NULL;
+    elattn_status st = router_select(&dev->caps, desc, options, p, opts, sizeof opts);
+    if (st == ELATTN_SUCCESS) st = ocl_get_program(dev, "router", opts, &program);
+    if (st == ELATTN_SUCCESS) st = ocl_kernel_create(dev, program, "elattn_router_pool", (size_t)p->wg, &p->pool);
+    if (st == ELATTN_SUCCESS) st = ocl_kernel_create(dev, program, "elattn_router_mlp", (size_t)p->wg, &p->mlp);
+    if (st != ELATTN_SUCCESS) {
+        ocl_kernel_release(&p->pool);
+        free(p);
+        return st;
+    }
+    size_t rows = (size_t)desc->batch * desc->num_kv_heads;
+    p->pooled_at = ((size_t)desc->batch + 1 + 63) & ~(size_t)63;
+    p->modes_at = p->pooled_at + rows * desc->head_dim;
+    out->impl = p;
+    out->kernel_name = p->name;
+    out->workspace_bytes = sizeof(int32_t) * (p->modes_at + rows);
+    return ELATTN_SUCCESS;
+}
+
+void ocl_router_plan_destroy(void *dv, void *impl)
+{
+    (void)dv;
+    router_plan *p = impl;
+    if (!p) return;
+    ocl_kernel_release(&p->pool);
+    ocl_kernel_release(&p->mlp);
+    free(p);
+}
+
+elattn_status ocl_router_run(void *dv, const void *impl, void *stream, const elattn_router_call *call)
+{
+    ocl_device *dev = dv;
+    router_plan *p = (router_plan *)impl;
+    const elattn_router_desc *d = call->desc;
+    const int B = d->batch, Hkv = d->num_kv_heads, D = d->head_dim, R = d->hidden;
+    const size_t rows = (size_t)B * Hkv;
+
+    int32_t *blob = malloc(sizeof(int32_t) * (B + 1));
+    if (!blob) return elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "opencl: host allocation failed (router metadata)");
+    memcpy(blob, call->cu_seqlens, sizeof(int32_t) * (B + 1));
+    cl_command_queue queue = ocl_queue(dev, stream);
+    cl_mem ws = (cl_mem)call->workspace, keys = call->keys;
+    elattn_status st = ocl_upload_meta(queue, ws, blob, sizeof(int32_t) * (B + 1));
+    if (st != ELATTN_SUCCESS) return st;
+
+    const int cu_at = 0, pooled_at = (int)p->pooled_at, modes_at = (int)p->modes_at;
+    const ocl_arg pool_args[] = {OCL_ARG(keys), OCL_ARG(ws), OCL_ARG(cu_at), OCL_ARG(Hkv), OCL_ARG(D),
+                                 OCL_ARG(ws), OCL_ARG(pooled_at)};
+    st = ocl_launch(&p->pool, queue, pool_args, (int)(sizeof pool_args / sizeof pool_args[0]), rows, (size_t)p->wg,
+                    "elattn_router_pool");
+    if (st != ELATTN_SUCCESS) return st;
+
+    cl_mem w[10] = {call->task_w1, call->task_b1, call->task_w2, call->task_b2, call->head_w1,
+                    call->head_b1, call->head_w2, call->head_b2, call->head_w3, call->head_b3};
+    cl_mem logits = call->logits ? (cl_mem)call->logits : ws; /* not written when write_logits is 0 */
+    const int write_logits = call->logits != NULL;
+    const int retrieval = (int)d->retrieval_mode, sparse = (int)d->sparse_mode;
+    const ocl_arg mlp_args[] = {
+        OCL_ARG(ws),   OCL_ARG(pooled_at), OCL_ARG(D),    OCL_ARG(R),    OCL_ARG(w[0]),
+        OCL_ARG(w[1]), OCL_ARG(w[2]),      OCL_ARG(w[3]), OCL_ARG(w[4]), OCL_ARG(w[5]),
+        OCL_ARG(w[6]), OCL_ARG(w[7]),      OCL_ARG(w[8]), OCL_ARG(w[9]), OCL_ARG(logits),
+        OCL_ARG(write_logits), OCL_ARG(retrieval), OCL_ARG(sparse), OCL_ARG(ws), OCL_ARG(modes_at),
+    };
+    st = ocl_launch(&p->mlp, queue, mlp_args, (int)(sizeof mlp_args / sizeof mlp_args[0]), rows, (size_t)p->wg,
+                    "elattn_router_mlp");
+    if (st != ELATTN_SUCCESS) return st;
+    OCL_CHECK(clEnqueueReadBuffer(queue, ws, CL_TRUE, sizeof(int32_t) * p->modes_at, sizeof(int32_t) * rows,
+                                  call->modes, 0, NULL, NULL),
+              "router modes");
+    return ELATTN_SUCCESS;
+}

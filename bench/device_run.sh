@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# The one script the lead runs on the GPU machine, in one device call, from the
+# repository root of the carried tree:
+#
+#   bash bench/device_run.sh [OUT_DIR]            default: $OUT
+#
+# Stages, in order; each logs to OUT_DIR and a failing stage does not stop the next:
+#   1. build      meson + ninja in $BUILD_DIR (default build-gpu; reused when it exists):
+#                 CUDA, HIP through nvcc (hip_platform=nvidia), OpenCL on NVIDIA's driver
+#                 (made visible by ./shared/tools/nvidia-opencl.sh, carried in the tree)
+#   2. conformance on the cuda, hip and OpenCL GPU devices     (SKIP_CONF=1 skips)
+#   3. elattn-bench --set paper on each of those devices       (SKIP_BENCH=1 skips)
+#                 LENS (default 8192,32768,131072), BENCH_ARGS (extra options),
+#                 BENCH_BUDGET_S per device (default 70): cases after it are reported skipped
+#   4. shared/tools/peers.py with the same LENS                (SKIP_PEERS=1 skips)
+#                 (runs right after the first device's bench, before the others)
+#   5. bench/join_peers.py: OUT_DIR/results/<date>-<device>/ (table.md, ours.json,
+#                 peers.json, meta.json; the PNGs too when matplotlib is installed)
+# DEVICES (space-separated ids) replaces the automatic choice of devices.
+# TOTAL_BUDGET_S (default 540) bounds the whole run: a stage that would start too late
+# is skipped and says so. ELATTN_COMMIT, when set, is recorded in meta.json.
+set -uo pipefail
+cd "$(dirname "$0")/.." || exit 1
+out=${1:-${OUT:?give an output folder or set OUT}}
+mkdir -p "$out"
+build=${BUILD_DIR:-build-gpu}
+lens=${LENS:-8192,32768,131072}
+total_budget=${TOTAL_BUDGET_S:-540}
+bench_budget=${BENCH_BUDGET_S:-70}
+summary="$out/device_run.log"
+: >"$summary"
+
+log() { echo "[device_run +${SECONDS}s] $*" | tee -a "$summary"; }
+left() { echo $((total_budget - SECONDS)); }
+# run_stage NAME TIMEOUT_S LOGFILE CMD...: runs CMD under a timeout, logs its status.
+run_stage() {
+    local name=$1 limit=$2 logfile=$3
+    shift 3
+    if [ "$limit" -le 10 ]; then
+        log "$name: skipped (total budget of ${total_budget}s spent)"
+        return 1
+    fi
+    log "$name: start (limit ${limit}s, log $(basename "$logfile"))"
+    timeout -k 10 "$limit" "$@" >"$logfile" 2>&1
+    local rc=$?
+    if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then log "$name: TIMED OUT after ${limit}s"
+    else log "$name: exit $rc"; fi
+    return $rc
+}
+min() { if [ "$1" -lt "$2" ]; then echo "$1"; else echo "$2"; fi; }
+
+# NVIDIA's OpenCL driver next to PoCL.
+if [ -f shared/tools/nvidia-opencl.sh ]; then
+    # shellcheck disable=SC1091
+    . shared/tools/nvidia-opencl.sh
+else
+    log "shared/tools/nvidia-opencl.sh missing: OpenCL will see PoCL only"
+fi
+{ nvidia-smi; echo; clinfo -l; } >"$out/machine.txt" 2>&1 || true
+
+# ---- 1. build ------------------------------------------------------------------------
+# The CUDA-architecture option's name, as meson_options.txt spells it today.
+arch_opt=$(grep -oE "^option\('[a-z_]*arch[a-z_]*'" meson_options.txt | grep -v hip | head -1 | cut -d"'" -f2)
+setup_args=(-Dcuda=enabled -Dhip=enabled -Dhip_platform=nvidia -Dopencl=enabled -Dtests=true -Dbench=true)
+[ -n "$arch_opt" ] && setup_args+=("-D$arch_opt=${CUDA_ARCH:-sm_90a}")
+for tool in meson ninja nvcc python3; do
+    command -v "$tool" >/dev/null || log "warning: $tool not found on PATH"
+done
+build_sh="ninja -C '$build' -j$(nproc)"
+[ -f "$build/build.ninja" ] || build_sh="meson setup '$build' ${setup_args[*]} ${MESON_ARGS:-} && $build_sh"
+run_stage build "$(min 300 "$(left)")" "$out/build.log" bash -c "$build_sh"
+bench_exe="$build/bench/elattn-bench"
+conf_exe="$build/conformance/elattn-conformance"
+if [ ! -x "$bench_exe" ]; then
+    log "no $bench_exe: nothing more to do (see build.log)"
+    tail -30 "$out/build.log" | tee -a "$summary"
+    exit 1
+fi
+"$bench_exe" --list >"$out/devices.txt" 2>&1
+tee -a "$summary" <"$out/devices.txt"
+
+# The devices to measure: CUDA, HIP and the OpenCL GPU (not PoCL), those present.
+devices=()
+for d in cuda:0 hip:0; do grep -q "^$d " "$out/devices.txt" && devices+=("$d"); done
+ocl_gpu=$(awk '$1 ~ /^opencl:/ && / GPU, / && !/not a GPU/ {print $1; exit}' "$out/devices.txt")
+[ -n "$ocl_gpu" ] && devices+=("$ocl_gpu")
+# shellcheck disable=SC2206
+[ -n "${DEVICES:-}" ] && devices=($DEVICES)
+log "devices: ${devices[*]:-none}"
+
+# ---- 2. conformance ---------------------------------------------------------------------
+if [ "${SKIP_CONF:-0}" = 1 ]; then
+    log "conformance: skipped (SKIP_CONF=1)"
+elif [ ! -x "$conf_exe" ]; then
+    log "conformance: no $conf_exe"
+else
+    conf_args=()
+    for d in "${devices[@]}"; do conf_args+=(--backend "$d"); done
+    run_stage conformance "$(min "${CONF_TIMEOUT_S:-150}" $(($(left) - 60)))" "$out/conformance.log" \
+        "$conf_exe" "${conf_args[@]}" --json "$out/conformance.json"
+    tail -5 "$out/conformance.log" | tee -a "$summary"
+fi
+
+# ---- 3 and 4. our benchmark and the peers ------------------------------------------------
+# Order of importance: our bench on the first device (CUDA), the peers, then the others,
+# so that a tight total budget cuts the least useful stage.
+ours=()
+bench_device() {
+    local d=$1 f="$out/ours-${1//:/-}.json"
+    # The budget stops new cases; the timeout also covers the case running at that moment.
+    # shellcheck disable=SC2086
+    run_stage "bench $d" "$(min $((bench_budget + 90)) $(($(left) - 30)))" "$out/bench-${d//:/-}.txt" \
+        "$bench_exe" --set paper --lens "$lens" --device "$d" --device-budget "$bench_budget" \
+        --json "$f" --csv "${f%.json}.csv" ${BENCH_ARGS:-}
+    [ -s "$f" ] && ours+=(--ours "$f")
+    tail -3 "$out/bench-${d//:/-}.txt" | tee -a "$summary"
+}
+run_peers() {
+    if [ "${SKIP_PEERS:-0}" = 1 ]; then
+        log "peers: skipped (SKIP_PEERS=1)"
+        return
+    fi
+    run_stage peers "$(min "${PEERS_TIMEOUT_S:-240}" $(($(left) - 15)))" "$out/peers.log" \
+        env LENS="$lens" OUT="$out" python3 shared/tools/peers.py
+    tail -3 "$out/peers.log" | tee -a "$summary"
+}
+if [ "${SKIP_BENCH:-0}" = 1 ]; then
+    log "bench: skipped (SKIP_BENCH=1)"
+    run_peers
+else
+    first=1
+    for d in "${devices[@]}"; do
+        bench_device "$d"
+        [ $first = 1 ] && run_peers
+        first=0
+    done
+    [ $first = 1 ] && run_peers # no device at all
+fi
+peers_args=()
+[ -s "$out/peers.json" ] && peers_args=(--peers "$out/peers.json")
+
+# ---- 5. join ---------------------------------------------------------------------------------
+if [ ${#ours[@]} -gt 0 ]; then
+    dir=$(python3 bench/join_peers.py "${ours[@]}" "${peers_args[@]}" --results-root "$out/results" \
+        --command "bench/device_run.sh (LENS=$lens BENCH_BUDGET_S=$bench_budget)" 2>>"$summary")
+    log "results: $dir"
+    [ -n "$dir" ] && sed -n '1,60p' "$dir/table.md"
+else
+    log "join: no benchmark output"
+fi
+log "done"

@@ -1,0 +1,456 @@
+/*
+ * The case matrix. Not a Cartesian product (that would take hours on a CPU
+ * OpenCL device): one axis at a time around a small base case, plus the
+ * combinations that break kernels in practice (odd lengths, GQA with mixed
+ * modes, varlen with an empty element, Lq < Lk, windows larger than the
+ * sequence, mask rows with no block). Lengths stay modest except one long
+ * case per dtype. Every case's data seed is a hash of its name, so a case
+ * keeps its data when others are added.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+
+const char *const conf_feature_names[FEAT_COUNT] = {
+    "f32", "f16", "bf16", "d64", "d128", "d256", "full", "streaming", "block_sparse",
+    "mixed", "lse", "varlen", "xattn", "router", "invalid-args",
+};
+
+/* ---- deterministic random numbers --------------------------------------------- */
+void conf_rng_seed(conf_rng *r, uint64_t seed) { r->state = seed ^ 0x9E3779B97F4A7C15ull; }
+
+uint64_t conf_rng_next(conf_rng *r)
+{
+    uint64_t z = (r->state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+double conf_rng_uniform(conf_rng *r) { return (double)(conf_rng_next(r) >> 11) * (1.0 / 9007199254740992.0); }
+
+double conf_rng_normal(conf_rng *r)
+{
+    double u1 = conf_rng_uniform(r), u2 = conf_rng_uniform(r);
+    if (u1 < 1e-300) u1 = 1e-300;
+    return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+}
+
+uint64_t conf_hash_name(const char *s)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (; *s; ++s) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+int conf_case_mode(const conf_case *c, int b, int hk)
+{
+    switch (c->mix) {
+    case MIX_FULL: return ELATTN_FULL;
+    case MIX_STREAMING: return ELATTN_STREAMING;
+    case MIX_BLOCK: return ELATTN_BLOCK_SPARSE;
+    case MIX_ALL3: return (b * c->hkv + hk) % 3;
+    }
+    return ELATTN_FULL;
+}
+
+/* ---- the list ------------------------------------------------------------------- */
+typedef struct case_list {
+    conf_case *v;
+    int n, cap;
+} case_list;
+
+static conf_case *push(case_list *l)
+{
+    if (l->n == l->cap) {
+        l->cap = l->cap ? 2 * l->cap : 64;
+        conf_case *nv = realloc(l->v, sizeof *nv * (size_t)l->cap);
+        if (!nv) {
+            fprintf(stderr, "elattn-conformance: out of host memory building the case list\n");
+            exit(1);
+        }
+        l->v = nv;
+    }
+    conf_case *c = &l->v[l->n++];
+    memset(c, 0, sizeof *c);
+    return c;
+}
+
+static unsigned dtype_feature(elattn_dtype t)
+{
+    return t == ELATTN_F32 ? FEAT_F32 : t == ELATTN_F16 ? FEAT_F16 : FEAT_BF16;
+}
+
+static unsigned dim_feature(int d) { return d == 64 ? FEAT_D64 : d == 128 ? FEAT_D128 : FEAT_D256; }
+
+static const char *mix_name(mode_mix m)
+{
+    static const char *const names[] = {"full", "streaming", "block", "mixed"};
+    return names[m];
+}
+
+/* Parameters of one attention case, before it gets its name. */
+typedef struct attn_spec {
+    elattn_dtype dtype;
+    int d, hq, hkv, batch;
+    int lq[CONF_MAX_BATCH], lk[CONF_MAX_BATCH]; /* lk[b] == 0 with lq[b] > 0 means lk = lq */
+    int causal, sink, local, block, lse;
+    mode_mix mix;
+    double density;
+    int empty_rows, quick;
+} attn_spec;
+
+static attn_spec base_spec(void)
+{
+    attn_spec s;
+    memset(&s, 0, sizeof s);
+    s.dtype = ELATTN_F32;
+    s.d = 64;
+    s.hq = 6;
+    s.hkv = 3;
+    s.batch = 1;
+    s.lq[0] = 203;
+    s.causal = 1;
+    s.sink = 4;
+    s.local = 32;
+    s.block = 64;
+    s.lse = 1;
+    s.mix = MIX_ALL3;
+    s.density = 0.5;
+    return s;
+}
+
+static void add_attn(case_list *l, const char *group, attn_spec s)
+{
+    conf_case *c = push(l);
+    c->kind = CASE_ATTN;
+    c->dtype = s.dtype;
+    c->head_dim = s.d;
+    c->hq = s.hq;
+    c->hkv = s.hkv;
+    c->batch = s.batch;
+    int varlen = s.batch > 1, cross = 0;
+    for (int b = 0; b < s.batch; ++b) {
+        c->len_q[b] = s.lq[b];
+        c->len_k[b] = s.lk[b] ? s.lk[b] : s.lq[b];
+        cross |= c->len_k[b] != c->len_q[b];
+    }
+    c->causal = s.causal;
+    c->sink = s.sink;
+    c->local = s.local;
+    c->block = s.block;
+    c->lse = s.lse;
+    c->mix = s.mix;
+    c->mask_density = s.density;
+    c->empty_rows = s.empty_rows;
+    c->quick = s.quick;
+    c->features = dtype_feature(s.dtype) | dim_feature(s.d) | (s.lse ? FEAT_LSE : 0) |
+                  (varlen || cross ? FEAT_VARLEN : 0);
+    static const unsigned mix_feature[] = {FEAT_FULL, FEAT_STREAMING, FEAT_BLOCK, FEAT_MIXED};
+    c->features |= mix_feature[s.mix];
+
+    char lens[64] = "", *p = lens;
+    for (int b = 0; b < s.batch; ++b) {
+        p += snprintf(p, (size_t)(lens + sizeof lens - p), "%s%d", b ? "," : "", c->len_q[b]);
+        if (c->len_k[b] != c->len_q[b]) p += snprintf(p, (size_t)(lens + sizeof lens - p), ":%d", c->len_k[b]);
+    }
+    char extra[48] = "";
+    if (s.mix == MIX_STREAMING || s.mix == MIX_ALL3)
+        snprintf(extra + strlen(extra), sizeof extra - strlen(extra), "/s%d,w%d", s.sink, s.local);
+    if (s.mix == MIX_BLOCK || s.mix == MIX_ALL3)
+        snprintf(extra + strlen(extra), sizeof extra - strlen(extra), "/b%d%s", s.block,
+                 s.empty_rows ? ",emptyrows" : s.density >= 1.0 ? ",dense" : "");
+    snprintf(c->name, sizeof c->name, "attn/%s/%s/%s/d%d/h%d:%d/L%s/%s%s%s", group, mix_name(s.mix),
+             elattn_dtype_name(s.dtype), s.d, s.hq, s.hkv, lens, s.causal ? "causal" : "noncausal", extra,
+             s.lse ? "/lse" : "");
+    c->seed = conf_hash_name(c->name);
+}
+
+static void add_xattn(case_list *l, elattn_dtype dtype, int d, int hq, int hkv, int batch, const int *lq,
+                      const int *lk, int causal, int stride, int block, int num_taus, const float *taus,
+                      int with_modes, int quick)
+{
+    conf_case *c = push(l);
+    c->kind = CASE_XATTN;
+    c->dtype = dtype;
+    c->head_dim = d;
+    c->hq = hq;
+    c->hkv = hkv;
+    c->batch = batch;
+    int varlen = batch > 1;
+    for (int b = 0; b < batch; ++b) {
+        c->len_q[b] = lq[b];
+        c->len_k[b] = lk ? lk[b] : lq[b];
+        varlen |= c->len_k[b] != c->len_q[b];
+    }
+    c->causal = causal;
+    c->stride = stride;
+    c->block = block;
+    c->num_taus = num_taus;
+    for (int i = 0; i < num_taus; ++i) c->taus[i] = taus[i];
+    c->xattn_modes = with_modes;
+    c->mix = with_modes ? MIX_ALL3 : MIX_BLOCK;
+    c->quick = quick;
+    c->features = FEAT_XATTN | dtype_feature(dtype) | dim_feature(d) | (varlen ? FEAT_VARLEN : 0);
+    char tau[64] = "", *p = tau;
+    for (int i = 0; i < num_taus; ++i)
+        p += snprintf(p, (size_t)(tau + sizeof tau - p), "%s%g", i ? "," : "", (double)taus[i]);
+    char lens[64] = "", *q = lens;
+    for (int b = 0; b < batch; ++b) {
+        q += snprintf(q, (size_t)(lens + sizeof lens - q), "%s%d", b ? "," : "", c->len_q[b]);
+        if (c->len_k[b] != c->len_q[b]) q += snprintf(q, (size_t)(lens + sizeof lens - q), ":%d", c->len_k[b]);
+    }
+    snprintf(c->name, sizeof c->name, "xattn/%s/d%d/h%d:%d/L%s/%s/S%d/B%d/tau%s%s", elattn_dtype_name(dtype), d,
+             hq, hkv, lens, causal ? "causal" : "noncausal", stride, block, tau, with_modes ? "/modes" : "");
+    c->seed = conf_hash_name(c->name);
+}
+
+static void add_router(case_list *l, elattn_dtype dtype, int d, int hkv, int batch, const int *lens,
+                       elattn_mode retrieval, elattn_mode sparse, int quick)
+{
+    conf_case *c = push(l);
+    c->kind = CASE_ROUTER;
+    c->dtype = dtype;
+    c->head_dim = d;
+    c->hidden = 4 * d;
+    c->hkv = c->hq = hkv;
+    c->batch = batch;
+    for (int b = 0; b < batch; ++b) c->len_q[b] = c->len_k[b] = lens[b];
+    c->retrieval = retrieval;
+    c->sparse = sparse;
+    c->quick = quick;
+    c->features = FEAT_ROUTER | dtype_feature(dtype) | (batch > 1 ? FEAT_VARLEN : 0);
+    if (d == 64 || d == 128 || d == 256) c->features |= dim_feature(d);
+    char ls[64] = "", *p = ls;
+    for (int b = 0; b < batch; ++b) p += snprintf(p, (size_t)(ls + sizeof ls - p), "%s%d", b ? "," : "", lens[b]);
+    snprintf(c->name, sizeof c->name, "router/%s/d%d/hkv%d/L%s/%s-%s", elattn_dtype_name(dtype), d, hkv, ls,
+             elattn_mode_name(retrieval), elattn_mode_name(sparse));
+    c->seed = conf_hash_name(c->name);
+}
+
+static void attn_cases(case_list *l)
+{
+    static const elattn_dtype dtypes[] = {ELATTN_F32, ELATTN_F16, ELATTN_BF16};
+    static const mode_mix mixes[] = {MIX_FULL, MIX_STREAMING, MIX_BLOCK, MIX_ALL3};
+
+    /* Lengths: every mode alone and mixed at each length (1 and 17 are
+     * shorter than a tile, 113 and 203 end mid-tile, 1000 spans many). */
+    static const int lens[] = {1, 17, 113, 203, 1000};
+    for (size_t i = 0; i < sizeof lens / sizeof lens[0]; ++i)
+        for (size_t m = 0; m < 4; ++m) {
+            attn_spec s = base_spec();
+            s.lq[0] = lens[i];
+            s.mix = mixes[m];
+            s.quick = lens[i] == 113;
+            add_attn(l, "len", s);
+        }
+
+    /* dtypes x head dims (256: expected UNSUPPORTED on some backends). */
+    static const int dims[] = {64, 128, 256};
+    for (size_t t = 0; t < 3; ++t)
+        for (size_t i = 0; i < 3; ++i) {
+            attn_spec s = base_spec();
+            s.dtype = dtypes[t];
+            s.d = dims[i];
+            s.lq[0] = 113;
+            s.quick = dims[i] == 128;
+            add_attn(l, "dtype", s);
+        }
+    /* each mode alone in fp16 and bf16 */
+    for (size_t t = 1; t < 3; ++t)
+        for (size_t m = 0; m < 3; ++m) {
+            attn_spec s = base_spec();
+            s.dtype = dtypes[t];
+            s.d = 128;
+            s.mix = mixes[m];
+            add_attn(l, "dtype", s);
+        }
+
+    /* GQA ratios 1, 4, 8 and MQA, all modes mixed. */
+    static const int gqa[][2] = {{3, 3}, {12, 3}, {24, 3}, {8, 1}};
+    for (size_t g = 0; g < 4; ++g) {
+        attn_spec s = base_spec();
+        s.dtype = g % 2 ? ELATTN_BF16 : ELATTN_F16;
+        s.d = 128;
+        s.hq = gqa[g][0];
+        s.hkv = gqa[g][1];
+        s.lq[0] = 203;
+        if (s.hkv == 1) { /* MQA: the three modes go to three batch elements */
+            s.batch = 3;
+            s.lq[0] = 203, s.lq[1] = 150, s.lq[2] = 97;
+        }
+        s.quick = g == 3;
+        add_attn(l, "gqa", s);
+    }
+
+    /* Varlen: unequal lengths, a zero-length element, Lq < Lk (chunked
+     * prefill after a cached prefix), causal and not. */
+    for (int causal = 1; causal >= 0; --causal) {
+        attn_spec s = base_spec();
+        s.causal = causal;
+        s.batch = 3;
+        s.lq[0] = 203, s.lq[1] = 17, s.lq[2] = 113;
+        s.quick = causal;
+        add_attn(l, "varlen", s);
+
+        s = base_spec();
+        s.causal = causal;
+        s.batch = 3;
+        s.lq[0] = 113, s.lq[1] = 0, s.lq[2] = 64;
+        s.dtype = ELATTN_BF16;
+        add_attn(l, "varlen", s);
+
+        s = base_spec();
+        s.causal = causal;
+        s.batch = 3;
+        s.lq[0] = 17, s.lk[0] = 203;
+        s.lq[1] = 64, s.lk[1] = 113;
+        s.lq[2] = 1, s.lk[2] = 130;
+        s.dtype = ELATTN_F16;
+        s.quick = causal;
+        add_attn(l, "lq<lk", s);
+
+        s = base_spec();
+        s.causal = causal;
+        s.lq[0] = 100, s.lk[0] = 1000;
+        s.mix = MIX_ALL3;
+        add_attn(l, "lq<lk", s);
+    }
+
+    /* Streaming windows: sink and local smaller and larger than the sequence. */
+    static const int windows[][2] = {{0, 1}, {4, 16}, {64, 8}, {300, 16}, {4, 500}, {0, 64}, {300, 500}};
+    for (size_t w = 0; w < sizeof windows / sizeof windows[0]; ++w)
+        for (int causal = 1; causal >= 0; --causal) {
+            attn_spec s = base_spec();
+            s.mix = MIX_STREAMING;
+            s.sink = windows[w][0];
+            s.local = windows[w][1];
+            s.causal = causal;
+            s.quick = w == 1;
+            add_attn(l, "window", s);
+        }
+
+    /* Block masks: sizes 64 and 128, sparse, dense, with empty rows. */
+    static const int blocks[] = {64, 128};
+    for (size_t b = 0; b < 2; ++b) {
+        attn_spec s = base_spec();
+        s.mix = MIX_BLOCK;
+        s.block = blocks[b];
+        s.lq[0] = 300;
+        s.density = 0.3;
+        s.quick = b == 0;
+        add_attn(l, "mask", s);
+
+        s.density = 0.6;
+        s.empty_rows = 1;
+        add_attn(l, "mask", s);
+
+        s.density = 1.0;
+        s.empty_rows = 0;
+        s.causal = 0;
+        add_attn(l, "mask", s);
+
+        s = base_spec();
+        s.mix = MIX_ALL3;
+        s.block = blocks[b];
+        s.density = 0.5;
+        s.empty_rows = 1;
+        s.batch = 2;
+        s.lq[0] = 90, s.lk[0] = 300;
+        s.lq[1] = 257;
+        s.dtype = ELATTN_BF16;
+        add_attn(l, "mask", s);
+    }
+
+    /* LSE off, each dtype, all modes mixed. */
+    for (size_t t = 0; t < 3; ++t) {
+        attn_spec s = base_spec();
+        s.dtype = dtypes[t];
+        s.lse = 0;
+        s.quick = t == 0;
+        add_attn(l, "nolse", s);
+    }
+
+    /* One long case per dtype (>= 2048), mixed modes with the paper's kind of
+     * window scaled down; the most expensive cases of the matrix. */
+    for (size_t t = 0; t < 3; ++t) {
+        attn_spec s = base_spec();
+        s.dtype = dtypes[t];
+        s.d = 128;
+        s.hq = 4;
+        s.hkv = 4;
+        s.lq[0] = 2080;
+        s.sink = 64;
+        s.local = 256;
+        s.block = 128;
+        s.density = 0.4;
+        add_attn(l, "long", s);
+    }
+}
+
+static void xattn_cases(case_list *l)
+{
+    const int l1[] = {517}, l3q[] = {517, 200, 64}, l3k[] = {517, 333, 64};
+    const float t09[] = {0.9f}, t05[] = {0.5f}, per4[] = {0.5f, 0.7f, 0.9f, 1.0f}, per3[] = {0.6f, 0.95f, 0.8f};
+    add_xattn(l, ELATTN_F32, 64, 8, 2, 1, l1, NULL, 1, 16, 64, 1, t09, 0, 1);
+    add_xattn(l, ELATTN_F32, 64, 8, 2, 1, l1, NULL, 1, 8, 64, 1, t05, 0, 0);
+    add_xattn(l, ELATTN_F16, 128, 4, 4, 1, l1, NULL, 1, 16, 128, 4, per4, 0, 1);
+    add_xattn(l, ELATTN_BF16, 128, 4, 4, 1, l1, NULL, 1, 8, 128, 1, t09, 0, 0);
+    add_xattn(l, ELATTN_F16, 64, 12, 3, 3, l3q, l3k, 1, 8, 128, 1, t05, 1, 0);
+    add_xattn(l, ELATTN_BF16, 64, 12, 3, 3, l3q, l3k, 1, 16, 64, 3, per3, 1, 1);
+    add_xattn(l, ELATTN_F32, 128, 8, 1, 1, l1, NULL, 1, 16, 64, 1, t09, 0, 0);
+    add_xattn(l, ELATTN_F32, 64, 4, 2, 1, l1, NULL, 0, 16, 64, 1, t09, 0, 0);
+    add_xattn(l, ELATTN_F16, 64, 4, 2, 1, l1, NULL, 0, 8, 128, 1, t05, 0, 0);
+}
+
+static void router_cases(case_list *l)
+{
+    static const elattn_mode pairs[][2] = {
+        {ELATTN_FULL, ELATTN_STREAMING}, {ELATTN_FULL, ELATTN_BLOCK_SPARSE}, {ELATTN_BLOCK_SPARSE, ELATTN_STREAMING}};
+    const int short_lens[] = {37, 150}, long_lens[] = {200, 513, 64};
+    for (int p = 0; p < 3; ++p) {
+        /* tiny weights (D 8, hidden 32), L < 200 */
+        add_router(l, ELATTN_F32, 8, 4, 2, short_lens, pairs[p][0], pairs[p][1], p == 0);
+        /* the paper's size (D 128, hidden 512), L >= 200 next to a short one */
+        add_router(l, p == 1 ? ELATTN_BF16 : p == 2 ? ELATTN_F16 : ELATTN_F32, 128, 8, 3, long_lens, pairs[p][0],
+                   pairs[p][1], p == 1);
+    }
+}
+
+static void invalid_cases(case_list *l)
+{
+    for (int row = 0; row < invalid_row_count(); ++row) {
+        conf_case *c = push(l);
+        c->kind = CASE_INVALID;
+        c->invalid_row = row;
+        c->features = FEAT_INVALID;
+        c->quick = 1;
+        snprintf(c->name, sizeof c->name, "invalid/%s", invalid_row_name(row));
+        c->seed = conf_hash_name(c->name);
+    }
+}
+
+int conf_build_cases(conf_case **cases)
+{
+    case_list l = {0};
+    attn_cases(&l);
+    xattn_cases(&l);
+    router_cases(&l);
+    invalid_cases(&l);
+    *cases = l.v;
+    return l.n;
+}
+
+void conf_describe_case(const conf_case *c, char *out, size_t n)
+{
+    static const char *const kinds[] = {"attention", "xattn", "router", "invalid-args"};
+    char feats[160] = "";
+    for (int f = 0; f < FEAT_COUNT; ++f)
+        if (c->features & (1u << f))
+            snprintf(feats + strlen(feats), sizeof feats - strlen(feats), "%s%s", feats[0] ? "," : "",
+                     conf_feature_names[f]);
+    snprintf(out, n, "%-12s %s%s  [%s]", kinds[c->kind], c->name, c->quick ? "  (quick)" : "", feats);
+}

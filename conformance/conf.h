@@ -1,0 +1,219 @@
+/*
+ * elattn-conformance: the case matrix, the checks and the runner share these
+ * types. Everything here runs through the public API (elattn/elattn.h); only
+ * the XAttention check reads the reference's block scores (elattn_ref.h) to
+ * know how close each mask decision was.
+ */
+#ifndef ELATTN_CONF_H
+#define ELATTN_CONF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "elattn/elattn.h"
+
+#define CONF_MAX_BATCH 4
+#define CONF_MAX_KV_HEADS 16
+#define CONF_NAME_LEN 160
+
+typedef enum case_kind { CASE_ATTN, CASE_XATTN, CASE_ROUTER, CASE_INVALID } case_kind;
+
+/* Which modes the (element, KV head) entries of an attention case get. */
+typedef enum mode_mix {
+    MIX_FULL,
+    MIX_STREAMING,
+    MIX_BLOCK,
+    MIX_ALL3 /* entry e gets mode e % 3: all three modes in one call */
+} mode_mix;
+
+/* Features of the support matrix; a case counts under each bit it has. */
+enum {
+    FEAT_F32 = 1u << 0,
+    FEAT_F16 = 1u << 1,
+    FEAT_BF16 = 1u << 2,
+    FEAT_D64 = 1u << 3,
+    FEAT_D128 = 1u << 4,
+    FEAT_D256 = 1u << 5,
+    FEAT_FULL = 1u << 6,
+    FEAT_STREAMING = 1u << 7,
+    FEAT_BLOCK = 1u << 8,
+    FEAT_MIXED = 1u << 9,
+    FEAT_LSE = 1u << 10,
+    FEAT_VARLEN = 1u << 11,
+    FEAT_XATTN = 1u << 12,
+    FEAT_ROUTER = 1u << 13,
+    FEAT_INVALID = 1u << 14,
+    FEAT_COUNT = 15
+};
+
+extern const char *const conf_feature_names[FEAT_COUNT];
+
+typedef struct conf_case {
+    char name[CONF_NAME_LEN];
+    case_kind kind;
+    unsigned features;
+    int quick;          /* member of the --quick set */
+    uint64_t seed;      /* data seed (derived from the name: stable across runs) */
+
+    elattn_dtype dtype; /* Q/K/V/O, or the router's keys */
+    int head_dim, hq, hkv, batch;
+    int len_q[CONF_MAX_BATCH], len_k[CONF_MAX_BATCH];
+    int causal;
+
+    /* attention */
+    mode_mix mix;
+    int sink, local, block, lse;
+    double mask_density; /* probability that a mask cell is set */
+    int empty_rows;      /* some query-block rows of every mask are all zero */
+
+    /* XAttention (block above is its block size too) */
+    int stride;
+    int num_taus;        /* 1 or hkv */
+    float taus[CONF_MAX_KV_HEADS];
+    int xattn_modes;     /* 1: pass a mode table (only BLOCK_SPARSE entries selected) */
+
+    /* router */
+    int hidden;
+    elattn_mode retrieval, sparse;
+
+    /* invalid-argument table: index of the row (see invalid.c) */
+    int invalid_row;
+} conf_case;
+
+/* cases.c */
+int conf_build_cases(conf_case **cases); /* returns the count; caller frees */
+void conf_describe_case(const conf_case *c, char *out, size_t n);
+
+/* Deterministic data: a splitmix64 stream and normal samples. */
+typedef struct conf_rng {
+    uint64_t state;
+} conf_rng;
+void conf_rng_seed(conf_rng *r, uint64_t seed);
+uint64_t conf_rng_next(conf_rng *r);
+double conf_rng_uniform(conf_rng *r); /* [0, 1) */
+double conf_rng_normal(conf_rng *r);
+uint64_t conf_hash_name(const char *s);
+
+/* Mode of entry (b, hk) in a case. */
+int conf_case_mode(const conf_case *c, int b, int hk);
+
+/* ---- checks.c: guarded outputs and comparisons ---------------------------- */
+
+/* Output buffer [guard | view of `bytes` | guard]; before a run the guards hold
+ * a byte pattern and the view is poisoned with 0xFF (NaN in every dtype). */
+#define CONF_GUARD_BYTES 4096
+#define CONF_POISON 0xFF
+
+typedef struct guarded_buffer {
+    elattn_buffer *parent, *view;
+    size_t bytes;        /* of the view */
+    size_t parent_bytes;
+    unsigned char *image; /* host image of the parent as uploaded */
+} guarded_buffer;
+
+elattn_status guarded_alloc(elattn_device *dev, size_t bytes, guarded_buffer *g);
+/* Re-upload the guard pattern and poison (before each run). */
+elattn_status guarded_reset(guarded_buffer *g);
+/* Download the parent; `view_out` (may be NULL) gets the view's bytes.
+ * *guard_ok: 1 when both guards still hold the pattern; otherwise
+ * *first_hit (may be NULL) is the offset of an overwritten guard byte from
+ * the view's start (>= size: past the end, < 0: before the start). */
+elattn_status guarded_read(const guarded_buffer *g, void *view_out, int *guard_ok, long long *first_hit);
+/* 1 when the whole parent (guards and poison) is exactly as uploaded. */
+int guarded_untouched(const guarded_buffer *g);
+void guarded_free(guarded_buffer *g);
+
+/* Tolerances per output dtype (see the table in checks.c). */
+typedef struct conf_tolerance {
+    double nmse;        /* normalised mean squared error of O */
+    double max_rel;     /* max |O - O_ref| / max |V| of the case */
+    double lse_rel;     /* |LSE - LSE_ref| / max(1, |LSE_ref|) */
+} conf_tolerance;
+const conf_tolerance *conf_tolerance_of(elattn_dtype dtype);
+
+/* XAttention: a mask decision closer than this to flipping (score margin as
+ * a fraction of its row's total score) may differ from the reference. */
+extern const double conf_xattn_margin_eps;
+/* Router: |logit - ref| <= conf_router_logit_tol * max(1, |ref|). */
+extern const double conf_router_logit_tol;
+
+/* Result of one case on one backend. */
+typedef enum case_status { ST_PASS, ST_FAIL, ST_UNSUPPORTED } case_status;
+
+typedef struct case_result {
+    case_status status;
+    double nmse, max_err;   /* max_err: absolute error (O, logits) or mismatches (masks) */
+    int guard_ok;           /* -1: not applicable */
+    char kernel[64];
+    char detail[256];       /* why it failed / what was tolerated */
+} case_result;
+
+/* Comparison of one attention output against the reference's. o/lse as fp32
+ * (converted from the output dtype); row_empty[total_q * Hq]: the query row
+ * has no visible key (expected O = 0, LSE = -inf). */
+typedef struct attn_compare_in {
+    const conf_case *c;
+    int total_q;
+    const float *o_ref, *o_dut;
+    const float *lse_ref, *lse_dut; /* NULL when the case has no LSE */
+    const unsigned char *row_empty;
+    double max_abs_v;
+} attn_compare_in;
+void conf_compare_attn(const attn_compare_in *in, case_result *r);
+
+void result_fail(case_result *r, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+void result_note(case_result *r, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* ---- per-kind execution (attn.c, xattn.c, router.c, invalid.c) ---------------- */
+
+/* A device under test: an open device and the kernel name forced on its
+ * attention plans (NULL: the selection function chooses). */
+typedef struct conf_target {
+    elattn_device *dev;
+    char label[96];       /* shown in the "backend" column */
+    const char *kernel;   /* elattn_plan_options.kernel */
+} conf_target;
+
+/* Reference results of one case (inputs and the reference's outputs),
+ * computed once and checked against every target. The make functions return
+ * NULL when the reference itself could not run the case (`why` says why). */
+typedef struct attn_oracle attn_oracle;
+attn_oracle *attn_oracle_make(const conf_case *c, elattn_device *ref, char *why, size_t n);
+void attn_oracle_check(const conf_case *c, const attn_oracle *o, const conf_target *t, case_result *r);
+void attn_oracle_free(attn_oracle *o);
+
+typedef struct xattn_oracle xattn_oracle;
+xattn_oracle *xattn_oracle_make(const conf_case *c, elattn_device *ref, char *why, size_t n);
+void xattn_oracle_check(const conf_case *c, const xattn_oracle *o, const conf_target *t, case_result *r);
+void xattn_oracle_free(xattn_oracle *o);
+
+typedef struct router_oracle router_oracle;
+router_oracle *router_oracle_make(const conf_case *c, elattn_device *ref, char *why, size_t n);
+void router_oracle_check(const conf_case *c, const router_oracle *o, const conf_target *t, case_result *r);
+void router_oracle_free(router_oracle *o);
+
+int invalid_row_count(void);
+const char *invalid_row_name(int row);
+void invalid_check(const conf_case *c, const conf_target *t, case_result *r);
+
+/* Small helpers shared by the kinds (checks.c). */
+elattn_status upload_new(elattn_device *dev, const void *host, size_t bytes, elattn_buffer **out);
+/* A failed plan or run: UNSUPPORTED is reported as such, anything else fails. */
+void result_from_status(case_result *r, elattn_status st, const char *what);
+/* n values drawn from N(0, sigma^2),
+ * stored in `dtype`; *f32 (may be NULL) receives them as rounded to dtype. */
+void *random_tensor(conf_rng *rng, elattn_dtype dtype, size_t n, double sigma, float **f32);
+/* Convert a downloaded tensor of `dtype` to fp32 (NaN stays NaN). */
+float *to_f32(elattn_dtype dtype, const void *src, size_t n);
+void *xmalloc(size_t bytes);
+void *xcalloc(size_t n, size_t size);
+
+#endif /* ELATTN_CONF_H */

@@ -1,0 +1,464 @@
+/*
+ * elattn-conformance: runs the case matrix on the reference device (the
+ * oracle) and on each device under test, through the same public calls, and
+ * checks every output (see README.md). --self-test instead runs the attention
+ * cases against the reference backend's deliberately faulty kernels and
+ * fails if any of them gets through.
+ */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "conf.h"
+
+#define MAX_TARGETS 32
+
+static const char *const fault_kernels[] = {
+    "reference.fault.window", "reference.fault.mask", "reference.fault.scale", "reference.fault.overrun",
+    "reference.fault.nan",    "reference.fault.lse",  "reference.fault.zero",
+};
+#define NUM_FAULTS (int)(sizeof fault_kernels / sizeof fault_kernels[0])
+
+typedef struct options {
+    const char *backends[MAX_TARGETS];
+    int num_backends;
+    const char *case_filter;
+    const char *excludes[MAX_TARGETS];
+    int num_excludes;
+    const char *kernel;
+    const char *csv, *json;
+    int quick, list, self_test, allow_missing;
+} options;
+
+/* One printed result, kept for the matrix and the files. */
+typedef struct record {
+    int target;
+    const conf_case *c;
+    case_result r;
+    double seconds;
+} record;
+
+typedef struct report {
+    record *v;
+    int n, cap;
+} report;
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: elattn-conformance [options]\n"
+            "  --backend ID   device to test: an id (\"opencl:0\", \"cuda:0\", \"reference\") or a backend\n"
+            "                 name (every device of it); repeatable. Default: every device except the\n"
+            "                 reference, or the reference itself when it is the only one.\n"
+            "  --case SUBSTR  only cases whose name contains SUBSTR\n"
+            "  --exclude SUBSTR  leave out cases whose name contains SUBSTR (repeatable)\n"
+            "  --quick        the small set (for compute-sanitizer and smoke tests)\n"
+            "  --kernel NAME  force elattn_plan_options.kernel on attention plans of the targets\n"
+            "  --csv FILE     write every result as CSV\n"
+            "  --json FILE    write every result as JSON\n"
+            "  --list         list the cases and exit\n"
+            "  --allow-missing  a --backend with no device here exits 77 (\"skipped\" for meson test)\n"
+            "  --self-test    run the attention cases against the reference's faulty kernels;\n"
+            "                 fails if any faulty kernel passes every case\n");
+}
+
+static int parse(int argc, char **argv, options *o)
+{
+    memset(o, 0, sizeof *o);
+    for (int i = 1; i < argc; ++i) {
+        const char *a = argv[i];
+        int has_value = i + 1 < argc;
+        if (!strcmp(a, "--backend") && has_value) {
+            if (o->num_backends == MAX_TARGETS) {
+                fprintf(stderr, "elattn-conformance: at most %d --backend options\n", MAX_TARGETS);
+                return 2;
+            }
+            o->backends[o->num_backends++] = argv[++i];
+        } else if (!strcmp(a, "--case") && has_value) {
+            o->case_filter = argv[++i];
+        } else if (!strcmp(a, "--exclude") && has_value) {
+            if (o->num_excludes == MAX_TARGETS) {
+                fprintf(stderr, "elattn-conformance: at most %d --exclude options\n", MAX_TARGETS);
+                return 2;
+            }
+            o->excludes[o->num_excludes++] = argv[++i];
+        } else if (!strcmp(a, "--kernel") && has_value) {
+            o->kernel = argv[++i];
+        } else if (!strcmp(a, "--csv") && has_value) {
+            o->csv = argv[++i];
+        } else if (!strcmp(a, "--json") && has_value) {
+            o->json = argv[++i];
+        } else if (!strcmp(a, "--quick")) {
+            o->quick = 1;
+        } else if (!strcmp(a, "--list")) {
+            o->list = 1;
+        } else if (!strcmp(a, "--allow-missing")) {
+            o->allow_missing = 1;
+        } else if (!strcmp(a, "--self-test")) {
+            o->self_test = 1;
+        } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            exit(0);
+        } else {
+            fprintf(stderr, "elattn-conformance: unknown or incomplete option \"%s\"\n", a);
+            usage(stderr);
+            return 2;
+        }
+    }
+    return 0;
+}
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* ---- targets ------------------------------------------------------------------- */
+static int add_target(conf_target *t, int *n, int index, const char *label, const char *kernel)
+{
+    if (*n == MAX_TARGETS) return 0;
+    elattn_device *dev;
+    if (elattn_device_open(index, &dev) != ELATTN_SUCCESS) {
+        fprintf(stderr, "elattn-conformance: cannot open device %d: %s\n", index, elattn_last_error());
+        return -1;
+    }
+    t[*n].dev = dev;
+    t[*n].kernel = kernel;
+    snprintf(t[*n].label, sizeof t[*n].label, "%s", label);
+    (*n)++;
+    return 1;
+}
+
+static int select_targets(const options *o, conf_target *t, int *n)
+{
+    int count = 0;
+    *n = 0;
+    elattn_device_count(&count);
+    if (o->self_test) {
+        int ref = -1;
+        for (int i = 0; i < count; ++i) {
+            elattn_device_info info;
+            if (elattn_device_get_info(i, &info) == ELATTN_SUCCESS && info.backend == ELATTN_BACKEND_REFERENCE)
+                ref = i;
+        }
+        if (ref < 0) return -1;
+        /* the correct kernel first, as the control: it must pass everything */
+        if (add_target(t, n, ref, "reference", "reference") < 0) return -1;
+        for (int f = 0; f < NUM_FAULTS; ++f)
+            if (add_target(t, n, ref, fault_kernels[f], fault_kernels[f]) < 0) return -1;
+        return 0;
+    }
+    for (int i = 0; i < count; ++i) {
+        elattn_device_info info;
+        if (elattn_device_get_info(i, &info) != ELATTN_SUCCESS) continue;
+        int want;
+        if (o->num_backends == 0) {
+            want = info.backend != ELATTN_BACKEND_REFERENCE;
+        } else {
+            want = 0;
+            for (int b = 0; b < o->num_backends; ++b)
+                want |= !strcmp(o->backends[b], info.id) || !strcmp(o->backends[b], elattn_backend_name(info.backend));
+        }
+        if (want && add_target(t, n, i, info.id, o->kernel) < 0) return -1;
+    }
+    if (*n == 0 && o->num_backends == 0) {
+        printf("note: the reference is the only device here; checking it against itself proves nothing\n"
+               "      about any backend (it exercises the runner, the guards and the invalid-argument table).\n");
+        for (int i = 0; i < count; ++i) {
+            elattn_device_info info;
+            if (elattn_device_get_info(i, &info) == ELATTN_SUCCESS && info.backend == ELATTN_BACKEND_REFERENCE)
+                if (add_target(t, n, i, info.id, o->kernel) < 0) return -1;
+        }
+    }
+    for (int b = 0; b < o->num_backends; ++b) {
+        int found = 0;
+        for (int i = 0; i < *n; ++i) {
+            elattn_device_info info;
+            elattn_device_info_of(t[i].dev, &info);
+            found |= !strcmp(o->backends[b], info.id) || !strcmp(o->backends[b], elattn_backend_name(info.backend));
+        }
+        if (!found && o->allow_missing) {
+            printf("skipped: no \"%s\" device here\n", o->backends[b]);
+            return -2;
+        }
+        if (!found) {
+            fprintf(stderr, "elattn-conformance: --backend %s: no such device here (devices:", o->backends[b]);
+            for (int i = 0; i < count; ++i) {
+                elattn_device_info info;
+                if (elattn_device_get_info(i, &info) == ELATTN_SUCCESS) fprintf(stderr, " %s", info.id);
+            }
+            fprintf(stderr, ")\n");
+            return -1;
+        }
+        if (!strcmp(o->backends[b], "reference"))
+            printf("note: --backend reference checks the reference against itself, which proves nothing about\n"
+                   "      a backend (it exercises the runner, the guards and the invalid-argument table).\n");
+    }
+    return 0;
+}
+
+/* ---- output ---------------------------------------------------------------------- */
+static const char *status_name(case_status s)
+{
+    return s == ST_PASS ? "PASS" : s == ST_FAIL ? "FAIL" : "UNSUPPORTED";
+}
+
+static const char *guard_name(int g) { return g < 0 ? "n/a" : g ? "ok" : "HIT"; }
+
+static void print_record(const conf_target *t, const record *rec)
+{
+    const case_result *r = &rec->r;
+    printf("%-24s %-70s %-11s nmse=%-9.2e max=%-9.2e guard=%-3s %5.2fs kernel=%s%s%s\n", t[rec->target].label,
+           rec->c->name, status_name(r->status), r->nmse, r->max_err, guard_name(r->guard_ok), rec->seconds,
+           r->kernel[0] ? r->kernel : "-", r->detail[0] ? "  " : "", r->detail);
+    fflush(stdout);
+}
+
+static void push_record(report *rep, record rec)
+{
+    if (rep->n == rep->cap) {
+        rep->cap = rep->cap ? 2 * rep->cap : 256;
+        record *nv = realloc(rep->v, sizeof *nv * (size_t)rep->cap);
+        if (!nv) {
+            fprintf(stderr, "elattn-conformance: out of host memory\n");
+            exit(1);
+        }
+        rep->v = nv;
+    }
+    rep->v[rep->n++] = rec;
+}
+
+static void print_matrix(const conf_target *t, int nt, const report *rep)
+{
+    printf("\nsupport matrix (passed/failed/unsupported cases per feature)\n%-24s", "backend");
+    for (int f = 0; f < FEAT_COUNT; ++f) printf(" %12s", conf_feature_names[f]);
+    printf("\n");
+    for (int i = 0; i < nt; ++i) {
+        printf("%-24s", t[i].label);
+        for (int f = 0; f < FEAT_COUNT; ++f) {
+            int c[3] = {0, 0, 0};
+            for (int k = 0; k < rep->n; ++k)
+                if (rep->v[k].target == i && (rep->v[k].c->features & (1u << f))) c[rep->v[k].r.status]++;
+            char cell[32];
+            if (c[0] + c[1] + c[2] == 0) snprintf(cell, sizeof cell, "-");
+            else snprintf(cell, sizeof cell, "%d/%d/%d", c[0], c[1], c[2]);
+            printf(" %12s", cell);
+        }
+        printf("\n");
+    }
+}
+
+static void json_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; ++s) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\') fprintf(f, "\\%c", ch);
+        else if (ch < 0x20) fprintf(f, "\\u%04x", ch);
+        else fputc(ch, f);
+    }
+    fputc('"', f);
+}
+
+static void json_number(FILE *f, double x)
+{
+    if (isfinite(x)) fprintf(f, "%.6g", x);
+    else fprintf(f, "null");
+}
+
+static int write_files(const options *o, const conf_target *t, const report *rep)
+{
+    if (o->csv) {
+        FILE *f = fopen(o->csv, "w");
+        if (!f) {
+            fprintf(stderr, "elattn-conformance: --csv %s: cannot open for writing\n", o->csv);
+            return -1;
+        }
+        fprintf(f, "backend,case,status,nmse,max_err,guard,seconds,kernel,detail\n");
+        for (int k = 0; k < rep->n; ++k) {
+            const record *r = &rep->v[k];
+            char detail[sizeof r->r.detail];
+            snprintf(detail, sizeof detail, "%s", r->r.detail);
+            for (char *p = detail; *p; ++p)
+                if (*p == '"') *p = '\'';
+            fprintf(f, "%s,%s,%s,%.6g,%.6g,%s,%.3f,%s,\"%s\"\n", t[r->target].label, r->c->name,
+                    status_name(r->r.status), r->r.nmse, r->r.max_err, guard_name(r->r.guard_ok), r->seconds,
+                    r->r.kernel, detail);
+        }
+        fclose(f);
+    }
+    if (o->json) {
+        FILE *f = fopen(o->json, "w");
+        if (!f) {
+            fprintf(stderr, "elattn-conformance: --json %s: cannot open for writing\n", o->json);
+            return -1;
+        }
+        fprintf(f, "{\"elattn_version\": \"%s\", \"self_test\": %s, \"results\": [\n", elattn_version_string(),
+                o->self_test ? "true" : "false");
+        for (int k = 0; k < rep->n; ++k) {
+            const record *r = &rep->v[k];
+            fprintf(f, "  {\"backend\": ");
+            json_string(f, t[r->target].label);
+            fprintf(f, ", \"case\": ");
+            json_string(f, r->c->name);
+            fprintf(f, ", \"status\": \"%s\", \"nmse\": ", status_name(r->r.status));
+            json_number(f, r->r.nmse);
+            fprintf(f, ", \"max_err\": ");
+            json_number(f, r->r.max_err);
+            fprintf(f, ", \"guard\": \"%s\", \"seconds\": %.3f, \"kernel\": ", guard_name(r->r.guard_ok), r->seconds);
+            json_string(f, r->r.kernel);
+            fprintf(f, ", \"features\": [");
+            int first = 1;
+            for (int ft = 0; ft < FEAT_COUNT; ++ft)
+                if (r->c->features & (1u << ft)) {
+                    fprintf(f, "%s\"%s\"", first ? "" : ", ", conf_feature_names[ft]);
+                    first = 0;
+                }
+            fprintf(f, "], \"detail\": ");
+            json_string(f, r->r.detail);
+            fprintf(f, "}%s\n", k + 1 < rep->n ? "," : "");
+        }
+        fprintf(f, "]}\n");
+        fclose(f);
+    }
+    return 0;
+}
+
+/* ---- running ------------------------------------------------------------------------ */
+static int case_selected(const options *o, const conf_case *c)
+{
+    if (o->quick && !c->quick) return 0;
+    if (o->case_filter && !strstr(c->name, o->case_filter)) return 0;
+    for (int i = 0; i < o->num_excludes; ++i)
+        if (strstr(c->name, o->excludes[i])) return 0;
+    if (o->self_test && c->kind != CASE_ATTN) return 0; /* the faulty kernels are attention kernels */
+    return 1;
+}
+
+/* Runs one case on every target; returns 0 when the oracle could not be made. */
+static int run_case(const conf_case *c, elattn_device *ref, const conf_target *t, int nt, report *rep)
+{
+    char why[512] = "";
+    double t0 = now_s();
+    attn_oracle *ao = NULL;
+    xattn_oracle *xo = NULL;
+    router_oracle *ro = NULL;
+    int have = 1;
+    switch (c->kind) {
+    case CASE_ATTN: have = (ao = attn_oracle_make(c, ref, why, sizeof why)) != NULL; break;
+    case CASE_XATTN: have = (xo = xattn_oracle_make(c, ref, why, sizeof why)) != NULL; break;
+    case CASE_ROUTER: have = (ro = router_oracle_make(c, ref, why, sizeof why)) != NULL; break;
+    case CASE_INVALID: break;
+    }
+    double oracle_s = now_s() - t0;
+    for (int i = 0; i < nt; ++i) {
+        record rec = {.target = i, .c = c};
+        rec.r.guard_ok = -1;
+        double t1 = now_s();
+        if (!have) {
+            result_fail(&rec.r, "%s", why);
+        } else {
+            switch (c->kind) {
+            case CASE_ATTN: attn_oracle_check(c, ao, &t[i], &rec.r); break;
+            case CASE_XATTN: xattn_oracle_check(c, xo, &t[i], &rec.r); break;
+            case CASE_ROUTER: router_oracle_check(c, ro, &t[i], &rec.r); break;
+            case CASE_INVALID: invalid_check(c, &t[i], &rec.r); break;
+            }
+        }
+        rec.seconds = now_s() - t1 + (i == 0 ? oracle_s : 0.0); /* the first line carries the oracle's time */
+        push_record(rep, rec);
+        print_record(t, &rep->v[rep->n - 1]);
+    }
+    attn_oracle_free(ao);
+    xattn_oracle_free(xo);
+    router_oracle_free(ro);
+    return have;
+}
+
+int main(int argc, char **argv)
+{
+    options o;
+    int rc = parse(argc, argv, &o);
+    if (rc) return rc;
+
+    conf_case *cases = NULL;
+    int num_cases = conf_build_cases(&cases);
+    if (o.list) {
+        int shown = 0;
+        for (int i = 0; i < num_cases; ++i) {
+            if (!case_selected(&o, &cases[i])) continue;
+            char line[320];
+            conf_describe_case(&cases[i], line, sizeof line);
+            printf("%s\n", line);
+            shown++;
+        }
+        printf("%d cases\n", shown);
+        free(cases);
+        return 0;
+    }
+
+    elattn_device *ref = NULL;
+    if (elattn_device_open_by_name("reference", &ref) != ELATTN_SUCCESS) {
+        fprintf(stderr, "elattn-conformance: cannot open the reference device: %s\n", elattn_last_error());
+        free(cases);
+        return 2;
+    }
+    conf_target targets[MAX_TARGETS];
+    int nt = 0;
+    if ((rc = select_targets(&o, targets, &nt)) != 0) {
+        for (int i = 0; i < nt; ++i) elattn_device_close(targets[i].dev);
+        elattn_device_close(ref);
+        free(cases);
+        return rc == -2 ? 77 : 2;
+    }
+    printf("elattn %s conformance: %d target(s):", elattn_version_string(), nt);
+    for (int i = 0; i < nt; ++i) printf(" %s", targets[i].label);
+    printf("\noracle: the reference device; columns: backend, case, status, nmse, max err, guard, seconds "
+           "(first line of a case includes the reference's run), kernel, detail\n");
+
+    report rep = {0};
+    double start = now_s();
+    int oracle_failures = 0;
+    for (int i = 0; i < num_cases; ++i)
+        if (case_selected(&o, &cases[i])) oracle_failures += !run_case(&cases[i], ref, targets, nt, &rep);
+
+    print_matrix(targets, nt, &rep);
+    int passed = 0, failed = 0, unsupported = 0;
+    if (o.self_test) {
+        /* Units here are kernels: the control must pass every case, each
+         * faulty kernel must fail at least one. */
+        printf("\nself-test (the runner must catch every faulty kernel):\n");
+        for (int i = 0; i < nt; ++i) {
+            int c[3] = {0, 0, 0};
+            for (int k = 0; k < rep.n; ++k)
+                if (rep.v[k].target == i) c[rep.v[k].r.status]++;
+            int control = i == 0, ok = control ? c[ST_FAIL] == 0 && c[ST_PASS] > 0 : c[ST_FAIL] > 0;
+            if (!control && oracle_failures) ok = 0; /* failures may come from the oracle, not the fault */
+            printf("  %-26s %4d failed %4d passed %4d unsupported  -> %s\n", targets[i].label, c[ST_FAIL],
+                   c[ST_PASS], c[ST_UNSUPPORTED],
+                   control ? (ok ? "control ok" : "CONTROL FAILED") : (ok ? "caught" : "MISSED"));
+            if (ok) passed++;
+            else failed++;
+        }
+        printf("(self-test: counts below are kernels; passed = caught faulty kernels and a clean control)\n");
+    } else {
+        for (int k = 0; k < rep.n; ++k) {
+            passed += rep.v[k].r.status == ST_PASS;
+            failed += rep.v[k].r.status == ST_FAIL;
+            unsupported += rep.v[k].r.status == ST_UNSUPPORTED;
+        }
+    }
+    printf("elapsed %.1f s\n", now_s() - start);
+    if (write_files(&o, targets, &rep) != 0) failed++;
+    for (int i = 0; i < nt; ++i) elattn_device_close(targets[i].dev);
+    elattn_device_close(ref);
+    free(rep.v);
+    free(cases);
+    printf("conformance: %d passed, %d failed, %d unsupported\n", passed, failed, unsupported);
+    return failed > 0 ? 1 : 0;
+}

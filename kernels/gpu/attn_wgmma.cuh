@@ -1,0 +1,710 @@
+/*
+ * Hopper (sm_90a) fused hybrid-head attention: wgmma + TMA + mbarriers,
+ * producer/consumer warp specialisation. Implements the "Hopper family" of
+ * kernels/gpu/launch.h; include this file in exactly one CUDA translation unit.
+ *
+ * One CTA = one work item (batch element, query head, 128-query tile) of the
+ * host's longest-first schedule. 384 threads in three warpgroups:
+ *   warpgroup 0  producer: one warp loads Q once and then K and V tiles into a
+ *                two-stage ring (TMA, 128-byte swizzle), gated by mbarriers;
+ *   warpgroups 1, 2  consumers: 64 query rows each; S = Q K^T and O += P V with
+ *                wgmma.mma_async m64n128k16 (fp32 accumulators in registers,
+ *                P fed from registers), online softmax in fp32 (exp2).
+ * Both roles walk the same list of key tiles: elattn_tile_class from
+ * kernels/elattn_spec.h decides per (query tile, key tile) whether the tile is
+ * skipped (never loaded), taken whole, or masked pair by pair with
+ * elattn_pair_visible. That is how a STREAMING head visits only its sink and
+ * window tiles and a BLOCK_SPARSE head only its mask blocks, in the same launch
+ * as the FULL heads.
+ *
+ * The consumer loop overlaps the softmax of key tile n+1 with P V of tile n,
+ * and the two consumer warpgroups take turns issuing their matrix products
+ * (ping-pong), as FlashAttention-3 does; launch_variant() keeps the simpler
+ * loops for comparison (dev_wgmma/NOTES.md has the measurements).
+ *
+ * Loads: a TMA box never crosses the end of the tensor. The tensor maps carry
+ * an upper bound of the row count (the launch inputs do not hold total_q and
+ * total_k; the device reads them as cu_seqlens[batch]), so a tile whose box
+ * would cross the true end -- only the last tile of the last element -- is
+ * filled by the producer warp with ordinary loads, zero past the end, in the
+ * same swizzled layout.
+ *
+ * Shared memory layout of a 128 x 128 tile (16-bit elements): two halves of
+ * [128 rows][64 elements], each row 128 bytes with the 16-byte chunks XOR-ed by
+ * (row % 8) -- what TMA's SWIZZLE_128B writes and what a wgmma descriptor with
+ * layout type 1 (128B swizzle) reads. Tile bases are 1024-byte aligned.
+ */
+#ifndef ELATTN_ATTN_WGMMA_CUH
+#define ELATTN_ATTN_WGMMA_CUH
+
+#if !defined(ELATTN_HIP)
+
+#include <cuda.h> /* CUtensorMap and its enums only; the encoder is fetched at run time */
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+#include <stdint.h>
+
+#include "launch.h"
+
+namespace elattn_wgmma {
+
+constexpr int kTileM = 128;               /* query rows per CTA */
+constexpr int kTileN = 128;               /* keys per tile */
+constexpr int kHeadDim = 128;
+#ifndef ELATTN_WGMMA_STAGES
+#define ELATTN_WGMMA_STAGES 2
+#endif
+constexpr int kStages = ELATTN_WGMMA_STAGES; /* K/V ring depth (3 still fits: 224 KB) */
+constexpr int kConsumers = 2;             /* consumer warpgroups, 64 rows each */
+constexpr int kThreads = 128 * (1 + kConsumers);
+constexpr int kHalfBytes = 128 * 128;     /* [128 rows][64 x 16-bit] */
+constexpr int kTileBytes = 2 * kHalfBytes;
+constexpr int kQOff = 0;
+constexpr int kKOff = kQOff + kTileBytes;
+constexpr int kVOff = kKOff + kStages * kTileBytes;
+constexpr int kBarOff = kVOff + kStages * kTileBytes;
+/* barriers: q_full, k_full[S], k_empty[S], v_full[S], v_empty[S] */
+constexpr int kNumBars = 1 + 4 * kStages;
+constexpr int kSmemBytes = kBarOff + kNumBars * 8 + 1024; /* + slack to align the base */
+static_assert(kSmemBytes <= 227 * 1024, "shared memory over the sm_90 per-block limit");
+constexpr int kConsumerWarps = 4 * kConsumers;             /* arrivals that free a stage */
+/* Default consumer loop (see launch_variant): 2 = overlapped softmax + ping-pong. */
+#ifndef ELATTN_WGMMA_VARIANT
+#define ELATTN_WGMMA_VARIANT 2
+#endif
+constexpr int kProducerRegs = 40, kConsumerRegs = 232;     /* 128*40 + 256*232 <= 64K */
+
+/* Whether this translation unit's device code was built for sm_90a; read back
+ * from the module loaded on the current device (an sm_80-only build reads 0). */
+static __device__ int built_for_sm90a =
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+    1;
+#else
+    0;
+#endif
+
+/* ---- the key tiles a query tile visits (shared by producer and consumers) --- */
+struct TileWalk {
+    int mode, causal, len_q, len_k, i0, i1, sink, local;
+    const uint8_t *mask_head;
+    int mask_kblocks, block_size;
+    int end; /* one past the last key tile worth classifying */
+};
+
+__device__ __forceinline__ TileWalk make_walk(const elattn_attn_params &P, int mode, int len_q,
+                                              int len_k, int i0, const uint8_t *mask_head)
+{
+    TileWalk w;
+    w.mode = mode;
+    w.causal = P.causal;
+    w.len_q = len_q;
+    w.len_k = len_k;
+    w.i0 = i0;
+    w.i1 = min(i0 + kTileM, len_q);
+    w.sink = P.sink;
+    w.local = P.local;
+    w.mask_head = mask_head;
+    w.mask_kblocks = P.mask_kblocks;
+    w.block_size = P.block_size;
+    w.end = (len_k + kTileN - 1) / kTileN;
+    if (P.causal) {
+        /* keys past the last row's position are never visible */
+        int pmax = elattn_query_pos(w.i1 - 1, len_q, len_k);
+        int upto = pmax < 0 ? 0 : pmax / kTileN + 1;
+        w.end = min(w.end, upto);
+    }
+    return w;
+}
+
+/* First visible key tile >= j (its class in *cls), or -1. */
+__device__ __forceinline__ int next_tile(const TileWalk &w, int j, int *cls)
+{
+    for (; j < w.end; ++j) {
+        if (w.mode == ELATTN_MODE_STREAMING) {
+            /* jump over the keys between the sinks and the window */
+            int window_lo = elattn_query_pos(w.i0, w.len_q, w.len_k) - w.local + 1;
+            if (j * kTileN >= w.sink && (j + 1) * kTileN <= window_lo) j = window_lo / kTileN;
+            if (j >= w.end) break;
+        }
+        int j0 = j * kTileN, j1 = min(j0 + kTileN, w.len_k);
+        int c = elattn_tile_class(w.mode, w.causal, w.len_q, w.len_k, w.i0, w.i1, j0, j1, w.sink,
+                                  w.local, w.mask_head, w.mask_kblocks, w.block_size);
+        if (c != ELATTN_TILE_SKIP) {
+            *cls = c;
+            return j;
+        }
+    }
+    return -1;
+}
+
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL) || !defined(__CUDA_ARCH__)
+/* ---- PTX wrappers (sm_90a) ------------------------------------------------ */
+__device__ __forceinline__ uint32_t smem_u32(const void *p)
+{
+    return (uint32_t)__cvta_generic_to_shared(p);
+}
+
+__device__ __forceinline__ void bar_init(uint32_t bar, int count)
+{
+    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;" ::"r"(bar), "r"(count) : "memory");
+}
+
+__device__ __forceinline__ void bar_expect_tx(uint32_t bar, uint32_t bytes)
+{
+    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" ::"r"(bar), "r"(bytes)
+                 : "memory");
+}
+
+__device__ __forceinline__ void bar_arrive(uint32_t bar)
+{
+    asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];" ::"r"(bar) : "memory");
+}
+
+__device__ __forceinline__ void bar_wait(uint32_t bar, uint32_t parity)
+{
+    uint32_t done;
+    do {
+        asm volatile("{\n.reg .pred p;\n"
+                     "mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n"
+                     "selp.u32 %0, 1, 0, p;\n}"
+                     : "=r"(done)
+                     : "r"(bar), "r"(parity)
+                     : "memory");
+    } while (!done);
+}
+
+/* One TMA box {64 elements, 1 head, 128 rows} into a swizzled half tile. */
+__device__ __forceinline__ void tma_load_box(uint32_t dst, const CUtensorMap *map, uint32_t bar,
+                                             int c_elem, int c_head, int c_row)
+{
+    asm volatile("cp.async.bulk.tensor.3d.shared::cluster.global.mbarrier::complete_tx::bytes"
+                 " [%0], [%1, {%3, %4, %5}], [%2];" ::"r"(dst),
+                 "l"((uint64_t)map), "r"(bar), "r"(c_elem), "r"(c_head), "r"(c_row)
+                 : "memory");
+}
+
+__device__ __forceinline__ void fence_proxy_async()
+{
+    asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
+}
+
+__device__ __forceinline__ void wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;" ::: "memory"); }
+__device__ __forceinline__ void wgmma_commit() { asm volatile("wgmma.commit_group.sync.aligned;" ::: "memory"); }
+template <int kPending> __device__ __forceinline__ void wgmma_wait()
+{
+    asm volatile("wgmma.wait_group.sync.aligned %0;" ::"n"(kPending) : "memory");
+}
+
+/* Keep the compiler from moving accumulator reads/writes across wgmma fences. */
+__device__ __forceinline__ void fence_regs(float (&r)[64])
+{
+#pragma unroll
+    for (int i = 0; i < 64; ++i) asm volatile("" : "+f"(r[i])::"memory");
+}
+__device__ __forceinline__ void fence_regs(uint32_t (&r)[32])
+{
+#pragma unroll
+    for (int i = 0; i < 32; ++i) asm volatile("" : "+r"(r[i])::"memory");
+}
+
+/* Shared-memory matrix descriptor, 128-byte swizzle. K-major operands (Q, K):
+ * 8-row groups 1024 bytes apart (SBO), LBO unused. MN-major (V, transposed
+ * B): 64-element column blocks LBO apart, 8-key groups SBO = 1024 apart. */
+__device__ __forceinline__ uint64_t desc_sw128(uint32_t saddr, uint32_t lbo, uint32_t sbo)
+{
+    uint64_t d = (uint64_t)((saddr & 0x3FFFF) >> 4);
+    d |= (uint64_t)((lbo >> 4) & 0x3FFF) << 16;
+    d |= (uint64_t)((sbo >> 4) & 0x3FFF) << 32;
+    d |= (uint64_t)1 << 62;
+    return d;
+}
+
+#define ELW_F4(d, i) "+f"(d[i]), "+f"(d[i + 1]), "+f"(d[i + 2]), "+f"(d[i + 3])
+#define ELW_F16(d, i) ELW_F4(d, i), ELW_F4(d, i + 4), ELW_F4(d, i + 8), ELW_F4(d, i + 12)
+#define ELW_F64(d) ELW_F16(d, 0), ELW_F16(d, 16), ELW_F16(d, 32), ELW_F16(d, 48)
+#define ELW_D64                                                                                    \
+    "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, "  \
+    "%20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, "   \
+    "%38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, "   \
+    "%56, %57, %58, %59, %60, %61, %62, %63}"
+
+/* d[64x128] (+)= A[64x16] (smem) * B[16x128] (smem, K-major: B^T rows). */
+template <bool kBf16>
+__device__ __forceinline__ void wgmma_ss(float (&d)[64], uint64_t da, uint64_t db, int accumulate)
+{
+    if (kBf16)
+        asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"
+                     "wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 " ELW_D64
+                     ", %64, %65, p, 1, 1, 0, 0;\n}"
+                     : ELW_F64(d)
+                     : "l"(da), "l"(db), "r"(accumulate));
+    else
+        asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"
+                     "wgmma.mma_async.sync.aligned.m64n128k16.f32.f16.f16 " ELW_D64
+                     ", %64, %65, p, 1, 1, 0, 0;\n}"
+                     : ELW_F64(d)
+                     : "l"(da), "l"(db), "r"(accumulate));
+}
+
+/* d[64x128] += A[64x16] (registers) * B[16x128] (smem, MN-major: transposed). */
+template <bool kBf16>
+__device__ __forceinline__ void wgmma_rs(float (&d)[64], uint32_t a0, uint32_t a1, uint32_t a2,
+                                         uint32_t a3, uint64_t db)
+{
+    if (kBf16)
+        asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %69, 0;\n"
+                     "wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 " ELW_D64
+                     ", {%64, %65, %66, %67}, %68, p, 1, 1, 1;\n}"
+                     : ELW_F64(d)
+                     : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "l"(db), "r"(1));
+    else
+        asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %69, 0;\n"
+                     "wgmma.mma_async.sync.aligned.m64n128k16.f32.f16.f16 " ELW_D64
+                     ", {%64, %65, %66, %67}, %68, p, 1, 1, 1;\n}"
+                     : ELW_F64(d)
+                     : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "l"(db), "r"(1));
+}
+
+__device__ __forceinline__ float fast_exp2(float x)
+{
+    float y;
+    asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+    return y;
+}
+
+template <bool kBf16> __device__ __forceinline__ uint32_t pack2(float lo, float hi)
+{
+    uint32_t r;
+    if (kBf16) {
+        __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
+        r = *reinterpret_cast<uint32_t *>(&v);
+    } else {
+        __half2 v = __floats2half2_rn(lo, hi);
+        r = *reinterpret_cast<uint32_t *>(&v);
+    }
+    return r;
+}
+
+/* The producer warp fills a tile with ordinary loads when a TMA box would
+ * cross the end of the tensor: rows at or past `valid` are zero. */
+__device__ __forceinline__ void fill_tile_by_hand(uint32_t dst, const uint16_t *base, int row0,
+                                                  int valid, int head, int heads, int lane)
+{
+#pragma unroll 4
+    for (int idx = lane; idx < kTileM * 16; idx += 32) {
+        int r = idx >> 4, c = idx & 15;
+        uint4 v = make_uint4(0, 0, 0, 0);
+        if (r < valid)
+            v = __ldg(reinterpret_cast<const uint4 *>(
+                base + ((size_t)(row0 + r) * heads + head) * kHeadDim + c * 8));
+        uint32_t off = (c >> 3) * kHalfBytes + r * 128 + (((c & 7) ^ (r & 7)) << 4);
+        asm volatile("st.shared.v4.b32 [%0], {%1, %2, %3, %4};" ::"r"(dst + off), "r"(v.x),
+                     "r"(v.y), "r"(v.z), "r"(v.w)
+                     : "memory");
+    }
+    fence_proxy_async(); /* the tensor cores read it through the async proxy */
+    __syncwarp();
+}
+
+/* Load rows [row0, row0 + 128) of (head) into the tile at dst, completing on bar. */
+__device__ __forceinline__ void load_tile(uint32_t dst, uint32_t bar, const CUtensorMap *map,
+                                          const void *gbase, int row0, int total_rows, int head,
+                                          int heads, int lane)
+{
+    if (row0 + kTileM <= total_rows) {
+        if (lane == 0) {
+            bar_expect_tx(bar, kTileBytes);
+            tma_load_box(dst, map, bar, 0, head, row0);
+            tma_load_box(dst + kHalfBytes, map, bar, 64, head, row0);
+        }
+    } else {
+        fill_tile_by_hand(dst, static_cast<const uint16_t *>(gbase), row0, total_rows - row0,
+                          head, heads, lane);
+        if (lane == 0) bar_arrive(bar);
+    }
+}
+#endif /* sm_90a device code or host pass */
+
+template <bool kBf16, bool kOverlap, bool kPingpong>
+__global__ void __launch_bounds__(kThreads, 1)
+    attn_kernel(const __grid_constant__ elattn_gpu_attn_inputs in,
+                const __grid_constant__ CUtensorMap map_q, const __grid_constant__ CUtensorMap map_k,
+                const __grid_constant__ CUtensorMap map_v)
+{
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+    extern __shared__ uint8_t smem_raw[];
+    const uint32_t smem = (smem_u32(smem_raw) + 1023u) & ~1023u;
+    const uint32_t q_full = smem + kBarOff;
+    auto k_full = [&](int s) { return smem + kBarOff + 8 * (1 + s); };
+    auto k_empty = [&](int s) { return smem + kBarOff + 8 * (1 + kStages + s); };
+    auto v_full = [&](int s) { return smem + kBarOff + 8 * (1 + 2 * kStages + s); };
+    auto v_empty = [&](int s) { return smem + kBarOff + 8 * (1 + 3 * kStages + s); };
+
+    const elattn_attn_params &P = in.params;
+    const elattn_work_item item = in.items[blockIdx.x];
+    const int b = item.b, h = item.head, hk = h / P.group;
+    const int q_start = in.cu_seqlens_q[b], len_q = in.cu_seqlens_q[b + 1] - q_start;
+    const int k_start = in.cu_seqlens_k[b], len_k = in.cu_seqlens_k[b + 1] - k_start;
+    const int mode = in.modes[b * P.num_kv_heads + hk];
+    const int i0 = item.qtile * kTileM;
+    const uint8_t *mask_head =
+        mode == ELATTN_MODE_BLOCK_SPARSE
+            ? in.block_mask + elattn_mask_row(b, hk, 0, P.num_kv_heads, P.mask_qblocks, P.mask_kblocks)
+            : nullptr;
+    const TileWalk walk = make_walk(P, mode, len_q, len_k, i0, mask_head);
+
+    if (threadIdx.x == 0) {
+        bar_init(q_full, 1);
+        for (int s = 0; s < kStages; ++s) {
+            bar_init(k_full(s), 1);
+            bar_init(v_full(s), 1);
+            bar_init(k_empty(s), kConsumerWarps);
+            bar_init(v_empty(s), kConsumerWarps);
+        }
+        asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
+    }
+    __syncthreads();
+
+    const int warpgroup = threadIdx.x / 128;
+    const int lane = threadIdx.x & 31;
+
+    if (warpgroup == 0) {
+        /* ---- producer ---- */
+        asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;" ::"n"(kProducerRegs));
+        if (threadIdx.x / 32 != 0) return;
+        const int total_q = in.cu_seqlens_q[P.batch], total_k = in.cu_seqlens_k[P.batch];
+        load_tile(smem + kQOff, q_full, &map_q, in.q, q_start + i0, total_q, h, P.num_q_heads, lane);
+        int cls, it = 0;
+        for (int j = next_tile(walk, 0, &cls); j >= 0; j = next_tile(walk, j + 1, &cls), ++it) {
+            const int s = it % kStages;
+            const uint32_t phase = (it / kStages) & 1;
+            const int row0 = k_start + j * kTileN;
+            bar_wait(k_empty(s), phase ^ 1);
+            load_tile(smem + kKOff + s * kTileBytes, k_full(s), &map_k, in.k, row0, total_k, hk,
+                      P.num_kv_heads, lane);
+            bar_wait(v_empty(s), phase ^ 1);
+            load_tile(smem + kVOff + s * kTileBytes, v_full(s), &map_v, in.v, row0, total_k, hk,
+                      P.num_kv_heads, lane);
+        }
+        return;
+    }
+
+    /* ---- consumers ---- */
+    asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;" ::"n"(kConsumerRegs));
+    const int cw = warpgroup - 1;            /* consumer warpgroup: rows [64 cw, 64 cw + 64) */
+    const int warp = (threadIdx.x / 32) & 3; /* warp in the warpgroup: 16 rows */
+    const int g = lane >> 2, t = lane & 3;
+    const int row0 = cw * 64 + warp * 16 + g; /* this thread's rows: row0 and row0 + 8 */
+    const int qi[2] = {i0 + row0, i0 + row0 + 8};
+    int qpos[2];
+    const uint8_t *mask_row[2] = {nullptr, nullptr};
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+        qpos[r] = elattn_query_pos(qi[r], len_q, len_k);
+        if (mask_head && qi[r] < len_q) mask_row[r] = mask_head + (long)(qi[r] / P.block_size) * P.mask_kblocks;
+    }
+    const float sl2 = P.scale_log2;
+
+    float o[64];
+#pragma unroll
+    for (int i = 0; i < 64; ++i) o[i] = 0.f;
+    float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.f, 0.f};
+
+    const uint32_t q_tile = smem + kQOff + cw * 64 * 128;
+    bar_wait(q_full, 0);
+
+    auto k_tile = [&](int s) { return smem + kKOff + s * kTileBytes; };
+    auto v_tile = [&](int s) { return smem + kVOff + s * kTileBytes; };
+
+    /* S = Q K^T, issued (asynchronous until waited for) */
+    auto issue_qk = [&](float(&sc)[64], uint32_t kt) {
+#pragma unroll
+        for (int kk = 0; kk < kHeadDim / 16; ++kk) {
+            const uint32_t koff = (kk >> 2) * kHalfBytes + (kk & 3) * 32;
+            wgmma_ss<kBf16>(sc, desc_sw128(q_tile + koff, 16, 1024), desc_sw128(kt + koff, 16, 1024),
+                            kk > 0);
+        }
+        wgmma_commit();
+    };
+    /* O += P V, issued */
+    auto issue_pv = [&](uint32_t(&pa)[32], uint32_t vt) {
+#pragma unroll
+        for (int kk = 0; kk < kTileN / 16; ++kk)
+            wgmma_rs<kBf16>(o, pa[4 * kk], pa[4 * kk + 1], pa[4 * kk + 2], pa[4 * kk + 3],
+                            desc_sw128(vt + kk * 2048, kHalfBytes, 1024));
+        wgmma_commit();
+    };
+    /* Mask key tile j of class cls, update the running max and sum, turn the
+     * scores into probabilities in place; alpha rescales the old O. */
+    auto softmax = [&](float(&sc)[64], int j, int cls, float(&alpha)[2]) {
+        const int j0 = j * kTileN;
+        if (cls == ELATTN_TILE_PARTIAL || j0 + kTileN > len_k) {
+#pragma unroll
+            for (int i = 0; i < 64; ++i) {
+                const int r = (i >> 1) & 1;
+                const int key = j0 + (i >> 2) * 8 + 2 * t + (i & 1);
+                bool ok = key < len_k && qi[r] < len_q;
+                if (ok && cls == ELATTN_TILE_PARTIAL)
+                    ok = elattn_pair_visible(mode, P.causal, qpos[r], key, P.sink, P.local,
+                                             P.block_size, mask_row[r]);
+                if (!ok) sc[i] = -INFINITY;
+            }
+        }
+        /* rows are shared by the 4 threads of a quad */
+        float mx[2] = {m[0], m[1]}, base[2];
+#pragma unroll
+        for (int i = 0; i < 64; ++i) mx[(i >> 1) & 1] = fmaxf(mx[(i >> 1) & 1], sc[i]);
+#pragma unroll
+        for (int r = 0; r < 2; ++r) {
+            mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 1));
+            mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 2));
+            base[r] = mx[r] == -INFINITY ? 0.f : mx[r] * sl2; /* nothing visible yet: no NaN */
+            alpha[r] = fast_exp2(m[r] * sl2 - base[r]);
+            m[r] = mx[r];
+            l[r] *= alpha[r];
+        }
+#pragma unroll
+        for (int i = 0; i < 64; ++i) {
+            const int r = (i >> 1) & 1;
+            sc[i] = fast_exp2(fmaf(sc[i], sl2, -base[r]));
+            l[r] += sc[i];
+        }
+    };
+    auto rescale_and_pack = [&](float(&sc)[64], const float(&alpha)[2], uint32_t(&pa)[32]) {
+#pragma unroll
+        for (int i = 0; i < 64; ++i) o[i] *= alpha[(i >> 1) & 1];
+#pragma unroll
+        for (int i = 0; i < 64; i += 2) pa[i >> 1] = pack2<kBf16>(sc[i], sc[i + 1]);
+    };
+
+    float sc[64], alpha[2];
+    uint32_t pa[32];
+    int cls;
+    int j = next_tile(walk, 0, &cls);
+    if (!kOverlap) {
+        /* one tile at a time: QK^T, softmax, PV */
+        for (int it = 0; j >= 0; j = next_tile(walk, j + 1, &cls), ++it) {
+            const int s = it % kStages;
+            const uint32_t phase = (it / kStages) & 1;
+            bar_wait(k_full(s), phase);
+            wgmma_fence();
+            issue_qk(sc, k_tile(s));
+            wgmma_wait<0>();
+            fence_regs(sc);
+            if (lane == 0) bar_arrive(k_empty(s));
+            softmax(sc, j, cls, alpha);
+            rescale_and_pack(sc, alpha, pa);
+            bar_wait(v_full(s), phase);
+            fence_regs(o);
+            fence_regs(pa);
+            wgmma_fence();
+            issue_pv(pa, v_tile(s));
+            wgmma_wait<0>();
+            fence_regs(o);
+            fence_regs(pa); /* keep P's registers untouched until the wgmma has read them */
+            if (lane == 0) bar_arrive(v_empty(s));
+        }
+    } else if (j >= 0) {
+        /* Softmax of tile n+1 runs while the tensor cores do P V of tile n; O is
+         * rescaled while Q K^T of tile n+1 runs. With kPingpong the two consumer
+         * warpgroups also take turns issuing (named barriers 1 and 2), so one's
+         * softmax overlaps the other's matrix products. */
+        auto turn_wait = [&]() {
+            if (kPingpong) asm volatile("bar.sync %0, 256;" ::"r"(1 + cw) : "memory");
+        };
+        auto turn_pass = [&](bool last) {
+            if (kPingpong && !(last && cw == 1))
+                asm volatile("bar.arrive %0, 256;" ::"r"(2 - cw) : "memory");
+        };
+        if (kPingpong && cw == 1) asm volatile("bar.arrive 1, 256;" ::: "memory"); /* warpgroup 1 starts */
+        bar_wait(k_full(0), 0);
+        turn_wait();
+        wgmma_fence();
+        issue_qk(sc, k_tile(0));
+        turn_pass(false);
+        wgmma_wait<0>();
+        fence_regs(sc);
+        if (lane == 0) bar_arrive(k_empty(0));
+        softmax(sc, j, cls, alpha);
+#pragma unroll
+        for (int i = 0; i < 64; i += 2) pa[i >> 1] = pack2<kBf16>(sc[i], sc[i + 1]);
+        /* invariant at the loop top: pa = P of tile j, alpha = its rescale of O */
+        int it = 0;
+        for (;;) {
+            int cls_next;
+            const int jn = next_tile(walk, j + 1, &cls_next);
+            if (jn < 0) break;
+            const int s = it % kStages, sn = (it + 1) % kStages;
+            bar_wait(k_full(sn), ((it + 1) / kStages) & 1);
+            bar_wait(v_full(s), (it / kStages) & 1);
+            turn_wait();
+            wgmma_fence();
+            issue_qk(sc, k_tile(sn));
+#pragma unroll
+            for (int i = 0; i < 64; ++i) o[i] *= alpha[(i >> 1) & 1];
+            fence_regs(o);
+            fence_regs(pa);
+            wgmma_fence();
+            issue_pv(pa, v_tile(s));
+            turn_pass(false);
+            wgmma_wait<1>(); /* groups complete in order: S of the next tile is ready */
+            fence_regs(sc);
+            if (lane == 0) bar_arrive(k_empty(sn));
+            softmax(sc, jn, cls_next, alpha);
+            wgmma_wait<0>();
+            fence_regs(o);
+            fence_regs(pa);
+            if (lane == 0) bar_arrive(v_empty(s));
+#pragma unroll
+            for (int i = 0; i < 64; i += 2) pa[i >> 1] = pack2<kBf16>(sc[i], sc[i + 1]);
+            j = jn;
+            ++it;
+        }
+        /* P V of the last tile */
+        const int s = it % kStages;
+        bar_wait(v_full(s), (it / kStages) & 1);
+#pragma unroll
+        for (int i = 0; i < 64; ++i) o[i] *= alpha[(i >> 1) & 1];
+        turn_wait();
+        fence_regs(o);
+        fence_regs(pa);
+        wgmma_fence();
+        issue_pv(pa, v_tile(s));
+        turn_pass(true);
+        wgmma_wait<0>();
+        fence_regs(o);
+        fence_regs(pa);
+        if (lane == 0) bar_arrive(v_empty(s));
+    }
+
+    /* epilogue: O / l, LSE; rows with no visible key give O = 0, LSE = -inf */
+    const int hq = P.num_q_heads;
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+        l[r] += __shfl_xor_sync(0xffffffffu, l[r], 1);
+        l[r] += __shfl_xor_sync(0xffffffffu, l[r], 2);
+        if (qi[r] >= len_q) continue;
+        const float inv = l[r] > 0.f ? 1.f / l[r] : 0.f;
+        const size_t row = (size_t)(q_start + qi[r]) * hq + h;
+        uint32_t *out = reinterpret_cast<uint32_t *>(static_cast<uint16_t *>(in.o) + row * kHeadDim);
+#pragma unroll
+        for (int c = 0; c < 16; ++c)
+            out[c * 4 + t] = pack2<kBf16>(o[4 * c + 2 * r] * inv, o[4 * c + 2 * r + 1] * inv);
+        if (in.lse && t == 0)
+            in.lse[row] = l[r] > 0.f ? (m[r] * sl2 + __log2f(l[r])) * 0.69314718055994531f : -INFINITY;
+    }
+#endif
+}
+
+/* ---- host side ------------------------------------------------------------ */
+typedef CUresult (*EncodeTiledFn)(CUtensorMap *, CUtensorMapDataType, cuuint32_t, void *,
+                                  const cuuint64_t *, const cuuint64_t *, const cuuint32_t *,
+                                  const cuuint32_t *, CUtensorMapInterleave, CUtensorMapSwizzle,
+                                  CUtensorMapL2promotion, CUtensorMapFloatOOBfill);
+
+static EncodeTiledFn encoder()
+{
+    static EncodeTiledFn fn = nullptr;
+    if (!fn) {
+        void *p = nullptr;
+        cudaDriverEntryPointQueryResult q;
+        if (cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &p, 12000, cudaEnableDefault,
+                                             &q) == cudaSuccess &&
+            q == cudaDriverEntryPointSuccess)
+            fn = reinterpret_cast<EncodeTiledFn>(p);
+    }
+    return fn;
+}
+
+/* [rows][heads][128] 16-bit tensor, boxes of {64, 1, 128}, 128-byte swizzle.
+ * `rows` is an upper bound (see the file comment). */
+static bool encode_map(CUtensorMap *map, const void *base, bool bf16, int heads, long rows)
+{
+    EncodeTiledFn fn = encoder();
+    if (!fn || ((uintptr_t)base & 15)) return false;
+    cuuint64_t dims[3] = {(cuuint64_t)kHeadDim, (cuuint64_t)heads, (cuuint64_t)(rows > 0 ? rows : 1)};
+    cuuint64_t strides[2] = {(cuuint64_t)kHeadDim * 2, (cuuint64_t)heads * kHeadDim * 2};
+    cuuint32_t box[3] = {64, 1, (cuuint32_t)kTileM};
+    cuuint32_t estride[3] = {1, 1, 1};
+    CUresult r = fn(map, bf16 ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16 : CU_TENSOR_MAP_DATA_TYPE_FLOAT16, 3,
+                    const_cast<void *>(base), dims, strides, box, estride,
+                    CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
+                    CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+    return r == CUDA_SUCCESS;
+}
+
+/* Whether the module loaded on the current device has the sm_90a code. */
+static bool device_code_present()
+{
+    int dev = 0, flag = 0;
+    if (cudaGetDevice(&dev) != cudaSuccess) return false;
+    if (cudaMemcpyFromSymbol(&flag, built_for_sm90a, sizeof flag) != cudaSuccess) {
+        (void)cudaGetLastError(); /* no image for this device: not an error of the caller */
+        return false;
+    }
+    return flag == 1;
+}
+
+} /* namespace elattn_wgmma */
+
+bool elattn_wgmma_attn_supported(const elattn_attn_desc *desc, int sm_version,
+                                 elattn_gpu_kernel_shape *shape, const char **why_not)
+{
+    const char *no = nullptr;
+    if (sm_version != 90)
+        no = "wgmma kernel: needs an sm_90 (Hopper) device";
+    else if (desc->dtype != ELATTN_BF16 && desc->dtype != ELATTN_F16)
+        no = "wgmma kernel: dtype must be fp16 or bf16";
+    else if (desc->head_dim != elattn_wgmma::kHeadDim)
+        no = "wgmma kernel: head_dim must be 128";
+    else if (!elattn_wgmma::device_code_present())
+        no = "wgmma kernel: library not built for sm_90a";
+    else if (!elattn_wgmma::encoder())
+        no = "wgmma kernel: driver has no cuTensorMapEncodeTiled";
+    if (no) {
+        if (why_not) *why_not = no;
+        return false;
+    }
+    if (shape) {
+        shape->tile_m = elattn_wgmma::kTileM;
+        shape->tile_n = elattn_wgmma::kTileN;
+        shape->per_kv_head = 0;
+        shape->name = desc->dtype == ELATTN_BF16 ? "wgmma_tma_ws_d128_bf16" : "wgmma_tma_ws_d128_f16";
+    }
+    return true;
+}
+
+namespace elattn_wgmma {
+/* variant 0: one tile at a time; 1: softmax overlapped with P V; 2: 1 plus ping-pong. */
+static cudaError_t launch_variant(const elattn_gpu_attn_inputs *in, cudaStream_t stream, int variant)
+{
+    if (in->num_items <= 0) return cudaSuccess;
+    if (in->tile_m != kTileM || in->tile_n != kTileN || in->params.head_dim != kHeadDim)
+        return cudaErrorInvalidValue;
+    const elattn_attn_params &P = in->params;
+    const bool bf16 = P.dtype == ELATTN_DTYPE_BF16;
+    const long rows_q = (long)P.batch * P.max_seqlen_q, rows_k = (long)P.batch * P.max_seqlen_k;
+    CUtensorMap mq, mk, mv;
+    if (!encode_map(&mq, in->q, bf16, P.num_q_heads, rows_q) ||
+        !encode_map(&mk, in->k, bf16, P.num_kv_heads, rows_k) ||
+        !encode_map(&mv, in->v, bf16, P.num_kv_heads, rows_k))
+        return cudaErrorInvalidValue;
+    void (*kernel)(const elattn_gpu_attn_inputs, const CUtensorMap, const CUtensorMap, const CUtensorMap);
+    if (variant == 0) kernel = bf16 ? attn_kernel<true, false, false> : attn_kernel<false, false, false>;
+    else if (variant == 1) kernel = bf16 ? attn_kernel<true, true, false> : attn_kernel<false, true, false>;
+    else kernel = bf16 ? attn_kernel<true, true, true> : attn_kernel<false, true, true>;
+    cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmemBytes);
+    if (e != cudaSuccess) return e;
+    kernel<<<in->num_items, kThreads, kSmemBytes, stream>>>(*in, mq, mk, mv);
+    return cudaGetLastError();
+}
+} /* namespace elattn_wgmma */
+
+cudaError_t elattn_wgmma_attn_launch(const elattn_gpu_attn_inputs *in, cudaStream_t stream)
+{
+    return elattn_wgmma::launch_variant(in, stream, ELATTN_WGMMA_VARIANT);
+}
+
+#endif /* !ELATTN_HIP */
+#endif /* ELATTN_ATTN_WGMMA_CUH */

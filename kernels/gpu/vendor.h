@@ -1,0 +1,94 @@
+/*
+ * Included first by every GPU source of elattn. The sources are written in
+ * CUDA runtime names; this header makes them compile as
+ *   - the CUDA backend (nvcc, no macro): the CUDA headers;
+ *   - the HIP backend on AMD (hipcc, -DELATTN_HIP): <hip/hip_runtime.h> and
+ *     macros mapping the CUDA names onto HIP's;
+ *   - the HIP backend on NVIDIA (nvcc, -DELATTN_HIP -DELATTN_HIP_ON_NVIDIA):
+ *     backends/hip/hip_to_cuda.h (our HIP API on the CUDA runtime), then the
+ *     same cuda->hip macros, so the host code really goes through hip* calls.
+ *
+ * It also names the namespace of the build (elattn_cuda or elattn_hip) so both
+ * backends link into one library, and the platform macros the kernels use:
+ *   ELATTN_GPU_AMD / ELATTN_GPU_NVIDIA   which hardware the device code is for
+ *   ELATTN_GPU_NS, ELATTN_GPU_BACKEND_NAME, ELATTN_GPU_BACKEND_KIND
+ */
+#ifndef ELATTN_GPU_VENDOR_H
+#define ELATTN_GPU_VENDOR_H
+
+#if defined(ELATTN_HIP) && defined(ELATTN_HIP_ON_NVIDIA)
+#  include "hip_to_cuda.h"
+#  define ELATTN_GPU_NVIDIA 1
+#elif defined(ELATTN_HIP)
+#  include <hip/hip_runtime.h>
+#  include <hip/hip_fp16.h>
+#  if !defined(__HIP_PLATFORM_AMD__) && !defined(__HIP_PLATFORM_HCC__)
+#    error "ELATTN_HIP without ELATTN_HIP_ON_NVIDIA needs hipcc for AMD (__HIP_PLATFORM_AMD__)"
+#  endif
+#  define ELATTN_GPU_AMD 1
+#else
+#  include <cuda_runtime.h>
+#  include <cuda_fp16.h>
+#  include <cuda_bf16.h>
+#  define ELATTN_GPU_NVIDIA 1
+#endif
+
+#if defined(ELATTN_HIP)
+#  define ELATTN_GPU_NS elattn_hip
+#  define ELATTN_GPU_BACKEND_NAME "hip"
+#  define ELATTN_GPU_BACKEND_KIND ELATTN_BACKEND_HIP
+#  define ELATTN_GPU_BACKEND_OPS elattn_hip_backend
+
+/* ---- CUDA runtime names -> HIP (host code) -------------------------------- */
+#  define cudaError_t hipError_t
+#  define cudaSuccess hipSuccess
+#  define cudaErrorNoDevice hipErrorNoDevice
+#  define cudaErrorInsufficientDriver hipErrorInsufficientDriver
+#  define cudaErrorInvalidValue hipErrorInvalidValue
+#  define cudaErrorMemoryAllocation hipErrorOutOfMemory
+#  define cudaGetErrorString hipGetErrorString
+#  define cudaGetLastError hipGetLastError
+#  define cudaGetDeviceCount hipGetDeviceCount
+#  define cudaSetDevice hipSetDevice
+#  define cudaGetDevice hipGetDevice
+#  define cudaDeviceProp hipDeviceProp_t
+#  define cudaGetDeviceProperties hipGetDeviceProperties
+#  define cudaMalloc hipMalloc
+#  define cudaFree hipFree
+#  define cudaMemcpyKind hipMemcpyKind
+#  define cudaMemcpyAsync hipMemcpyAsync
+#  define cudaMemcpy2DAsync hipMemcpy2DAsync
+#  define cudaMemsetAsync hipMemsetAsync
+#  define cudaMemcpyHostToDevice hipMemcpyHostToDevice
+#  define cudaMemcpyDeviceToHost hipMemcpyDeviceToHost
+#  define cudaMemcpyDeviceToDevice hipMemcpyDeviceToDevice
+#  define cudaStream_t hipStream_t
+#  define cudaStreamCreate hipStreamCreate
+#  define cudaStreamCreateWithFlags hipStreamCreateWithFlags
+#  define cudaStreamDestroy hipStreamDestroy
+#  define cudaStreamSynchronize hipStreamSynchronize
+#  define cudaEvent_t hipEvent_t
+#  define cudaEventCreate hipEventCreate
+#  define cudaEventDestroy hipEventDestroy
+#  define cudaEventRecord hipEventRecord
+#  define cudaEventSynchronize hipEventSynchronize
+#  define cudaEventElapsedTime hipEventElapsedTime
+#  define cudaFuncAttribute hipFuncAttribute
+#  define cudaFuncSetAttribute hipFuncSetAttribute
+#  define cudaFuncAttributeMaxDynamicSharedMemorySize hipFuncAttributeMaxDynamicSharedMemorySize
+#else
+#  define ELATTN_GPU_NS elattn_cuda
+#  define ELATTN_GPU_BACKEND_NAME "cuda"
+#  define ELATTN_GPU_BACKEND_KIND ELATTN_BACKEND_CUDA
+#  define ELATTN_GPU_BACKEND_OPS elattn_cuda_backend
+#endif
+
+/* ---- device intrinsics ------------------------------------------------------ */
+#if defined(ELATTN_GPU_AMD)
+/* HIP 5.2 has no *_sync shuffles; a wavefront runs in lockstep, the mask is
+ * only a statement of which lanes take part (all of them in elattn). */
+#  define __shfl_xor_sync(mask, var, lane_mask) __shfl_xor((var), (lane_mask))
+#  define __shfl_sync(mask, var, src_lane) __shfl((var), (src_lane))
+#endif
+
+#endif /* ELATTN_GPU_VENDOR_H */

@@ -1,0 +1,192 @@
+/*
+ * Fused hybrid-head attention: one launch for every (element, head, query
+ * tile) of a call, whatever each head's mode.
+ *
+ * Work: work-group g takes item g of the host's work list (api/src/schedule.h,
+ * longest first). An item is (b, head chunk, query tile). A chunk is
+ * ELATTN_HEADS_PER_TILE query heads of one KV group, and a tile's
+ * ELATTN_TILE_M rows are (query position, head of the chunk) pairs, so the
+ * heads of a group share every K/V tile the work-group loads (GQA without
+ * expanding K/V). Tile row r is position i0 + r / HT of head chunk*HT + r % HT.
+ *
+ * Per key tile: the tile is classified with elattn_tile_class (the spec's
+ * rule): SKIP tiles are never loaded, ALL tiles need no per-pair test and
+ * PARTIAL tiles test each pair with elattn_pair_visible. Scores live in
+ * local memory one tile at a time (FlashAttention's online softmax, fp32,
+ * exp2 with scale * log2(e) folded into Q); nothing of size [L, L] exists.
+ *
+ * Threads: ELATTN_WG work-items, TPR = WG / TILE_M per row. Thread (r, t)
+ * computes scores of row r for keys t, t + TPR, ... and owns the output
+ * columns t, t + TPR, ... of row r.
+ *
+ * Compile-time: ELATTN_HEAD_DIM, ELATTN_TILE_M, ELATTN_TILE_N, ELATTN_WG,
+ * ELATTN_HEADS_PER_TILE, ELATTN_STORAGE.
+ */
+#define HD ELATTN_HEAD_DIM
+#define TM ELATTN_TILE_M
+#define TN ELATTN_TILE_N
+#define WG ELATTN_WG
+#define HT ELATTN_HEADS_PER_TILE
+#define TPR (WG / TM)      /* threads per tile row */
+#define CPT (TN / TPR)     /* key columns per thread */
+#define DPT (HD / TPR)     /* output columns per thread */
+#define PM (TM / HT)       /* query positions per tile */
+#define LD (HD + 1)        /* padded local row stride: rows fall in different banks */
+#define LDP (TN + 1)
+
+#if WG % TM != 0 || TN % TPR != 0 || HD % TPR != 0 || TM % HT != 0
+#error "inconsistent tile configuration"
+#endif
+
+/* Load rows [j0, j0 + TN) of K or V (KV head hk) into local memory as fp32;
+ * rows at or past j1 read zeros (a zero V row keeps 0 * garbage out of O). */
+static inline void load_kv_tile(__local float *dst, const __global elattn_elem *src, int k0, int j0,
+                                int j1, int hk, int num_kv_heads, int lid)
+{
+    for (int e = lid; e < TN * (HD / 4); e += WG) {
+        int c = e / (HD / 4), d = (e % (HD / 4)) * 4;
+        float4 x = (float4)(0.0f);
+        if (j0 + c < j1) x = elattn_load4(src, ((size_t)(k0 + j0 + c) * num_kv_heads + hk) * HD + d);
+        __local float *row = dst + c * LD + d;
+        row[0] = x.x;
+        row[1] = x.y;
+        row[2] = x.z;
+        row[3] = x.w;
+    }
+}
+
+__kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void
+elattn_attn_fused(const elattn_attn_params prm, const __global elattn_elem *q,
+                  const __global elattn_elem *k, const __global elattn_elem *v,
+                  __global elattn_elem *o, __global float *lse, const __global uchar *mask,
+                  const __global int *meta, const int cu_q_at, const int cu_k_at, const int modes_at,
+                  const int items_at)
+{
+    __local float qs[TM * LD];   /* Q tile, pre-scaled by scale * log2(e) */
+    __local float kvs[TN * LD];  /* the K tile, then the V tile */
+    __local float ps[TM * LDP];  /* probabilities of the tile */
+    __local float red_max[TM * TPR];
+    __local float red_sum[TM * TPR];
+
+    const int lid = get_local_id(0);
+    const int4 item = vload4(get_group_id(0), meta + items_at);
+    const int b = item.x, chunk = item.y, qtile = item.z;
+    const int Hq = prm.num_q_heads, Hkv = prm.num_kv_heads;
+    const int hk = chunk * HT / prm.group; /* HT divides the group: one KV head per chunk */
+    const int mode = meta[modes_at + b * Hkv + hk];
+    const int q0 = meta[cu_q_at + b], len_q = meta[cu_q_at + b + 1] - q0;
+    const int k0 = meta[cu_k_at + b], len_k = meta[cu_k_at + b + 1] - k0;
+    const int i0 = qtile * PM;
+    const int i1 = min(i0 + PM, len_q);
+    const int pmin = elattn_query_pos(i0, len_q, len_k);
+    const int pmax = elattn_query_pos(i1 - 1, len_q, len_k);
+
+    /* this thread's row */
+    const int r = lid / TPR, t = lid % TPR;
+    const int my_i = i0 + r / HT, my_h = chunk * HT + r % HT;
+    const int row_ok = my_i < i1;
+    const int my_p = elattn_query_pos(my_i, len_q, len_k);
+    const __global uchar *mask_head =
+        mask + elattn_mask_row(b, hk, 0, Hkv, prm.mask_qblocks, prm.mask_kblocks);
+    const __global uchar *my_mask_row =
+        mask_head + (long)(my_i / prm.block_size) * prm.mask_kblocks;
+
+    for (int e = lid; e < TM * (HD / 4); e += WG) {
+        int rr = e / (HD / 4), d = (e % (HD / 4)) * 4;
+        int i = i0 + rr / HT, h = chunk * HT + rr % HT;
+        float4 x = (float4)(0.0f);
+        if (i < i1) x = elattn_load4(q, ((size_t)(q0 + i) * Hq + h) * HD + d) * prm.scale_log2;
+        __local float *row = qs + rr * LD + d;
+        row[0] = x.x;
+        row[1] = x.y;
+        row[2] = x.z;
+        row[3] = x.w;
+    }
+
+    float acc[DPT];
+    for (int x = 0; x < DPT; ++x) acc[x] = 0.0f;
+    float m_i = -INFINITY, l_i = 0.0f; /* running max (log2 units) and denominator */
+
+    /* keys past j_end are invisible to every row of the tile */
+    int j_end = len_k;
+    if (prm.causal) j_end = min(j_end, pmax + 1);
+    else if (mode == ELATTN_MODE_STREAMING) j_end = min(j_end, max(pmax + prm.local, prm.sink));
+
+    int next;
+    for (int j0 = 0; j0 < j_end; j0 = next) {
+        const int j1 = min(j0 + TN, len_k);
+        next = j0 + TN;
+        const int cls = elattn_tile_class(mode, prm.causal, len_q, len_k, i0, i1, j0, j1, prm.sink,
+                                          prm.local, mask_head, prm.mask_kblocks, prm.block_size);
+        if (cls == ELATTN_TILE_SKIP) {
+            /* past the sinks a STREAMING head sees nothing before its window */
+            if (mode == ELATTN_MODE_STREAMING && j0 >= prm.sink) {
+                int window = ((pmin - prm.local + 1) / TN) * TN;
+                if (window > next) next = window;
+            }
+            continue;
+        }
+
+        barrier(CLK_LOCAL_MEM_FENCE); /* the previous tile's V and P are consumed */
+        load_kv_tile(kvs, k, k0, j0, j1, hk, Hkv, lid);
+        barrier(CLK_LOCAL_MEM_FENCE);
+
+        float s[CPT];
+        float tile_max = -INFINITY;
+        for (int x = 0; x < CPT; ++x) {
+            const int c = t + x * TPR, j = j0 + c;
+            int vis = row_ok && j < j1;
+            if (vis && cls == ELATTN_TILE_PARTIAL)
+                vis = elattn_pair_visible(mode, prm.causal, my_p, j, prm.sink, prm.local,
+                                          prm.block_size, my_mask_row);
+            float dot = -INFINITY;
+            if (vis) {
+                dot = 0.0f;
+                const __local float *qr = qs + r * LD, *kr = kvs + c * LD;
+                for (int d = 0; d < HD; ++d) dot = fma(qr[d], kr[d], dot);
+            }
+            s[x] = dot;
+            tile_max = fmax(tile_max, dot);
+        }
+        red_max[r * TPR + t] = tile_max;
+        barrier(CLK_LOCAL_MEM_FENCE);
+
+        float m_new = m_i;
+        for (int x = 0; x < TPR; ++x) m_new = fmax(m_new, red_max[r * TPR + x]);
+        /* a row with nothing visible yet keeps p = 0 and no NaN from -inf - -inf */
+        const float m_use = m_new == -INFINITY ? 0.0f : m_new;
+        const float alpha = exp2(m_i - m_use);
+        float psum = 0.0f;
+        for (int x = 0; x < CPT; ++x) {
+            const float p = exp2(s[x] - m_use);
+            ps[r * LDP + t + x * TPR] = p;
+            psum += p;
+        }
+        red_sum[r * TPR + t] = psum;
+        barrier(CLK_LOCAL_MEM_FENCE); /* K reads done: kvs may take V */
+
+        load_kv_tile(kvs, v, k0, j0, j1, hk, Hkv, lid);
+        barrier(CLK_LOCAL_MEM_FENCE);
+
+        float l_tile = 0.0f;
+        for (int x = 0; x < TPR; ++x) l_tile += red_sum[r * TPR + x];
+        l_i = l_i * alpha + l_tile;
+        m_i = m_new;
+        for (int x = 0; x < DPT; ++x) acc[x] *= alpha;
+        const __local float *pr = ps + r * LDP;
+        for (int c = 0; c < TN; ++c) {
+            const float p = pr[c];
+            const __local float *vr = kvs + c * LD + t;
+            for (int x = 0; x < DPT; ++x) acc[x] = fma(p, vr[x * TPR], acc[x]);
+        }
+    }
+
+    if (!row_ok) return;
+    /* empty row: O = 0 and LSE = -inf */
+    const float inv = l_i > 0.0f ? 1.0f / l_i : 0.0f;
+    const size_t o_at = ((size_t)(q0 + my_i) * Hq + my_h) * HD;
+    for (int x = 0; x < DPT; ++x) elattn_store(o, o_at + t + x * TPR, acc[x] * inv);
+    if (prm.write_lse && t == 0)
+        lse[(size_t)(q0 + my_i) * Hq + my_h] =
+            l_i > 0.0f ? (m_i + log2(l_i)) * M_LN2_F : -INFINITY;
+}
