@@ -161,13 +161,8 @@ attn_oracle *attn_oracle_make(const conf_case *c, elattn_device *ref, char *why,
     attn_oracle *o = xcalloc(1, sizeof *o);
     conf_rng rng;
     conf_rng_seed(&rng, c->seed);
-    int max_q = 1, max_k = 1;
-    for (int b = 0; b < c->batch; ++b) {
-        o->cu_q[b + 1] = o->cu_q[b] + c->len_q[b];
-        o->cu_k[b + 1] = o->cu_k[b] + c->len_k[b];
-        if (c->len_q[b] > max_q) max_q = c->len_q[b];
-        if (c->len_k[b] > max_k) max_k = c->len_k[b];
-    }
+    int max_q, max_k;
+    conf_case_seqlens(c, o->cu_q, o->cu_k, &max_q, &max_k);
     o->total_q = o->cu_q[c->batch];
     o->total_k = o->cu_k[c->batch];
     o->desc = (elattn_attn_desc){

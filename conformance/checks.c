@@ -63,6 +63,19 @@ void *xcalloc(size_t n, size_t size)
     return p;
 }
 
+void conf_case_seqlens(const conf_case *c, int32_t *cu_q, int32_t *cu_k, int *max_q, int *max_k)
+{
+    /* At least 1: a descriptor takes no maximum of 0, even when every element is empty. */
+    *max_q = *max_k = 1;
+    cu_q[0] = cu_k[0] = 0;
+    for (int b = 0; b < c->batch; ++b) {
+        cu_q[b + 1] = cu_q[b] + c->len_q[b];
+        cu_k[b + 1] = cu_k[b] + c->len_k[b];
+        if (c->len_q[b] > *max_q) *max_q = c->len_q[b];
+        if (c->len_k[b] > *max_k) *max_k = c->len_k[b];
+    }
+}
+
 elattn_status upload_new(elattn_device *dev, const void *host, size_t bytes, elattn_buffer **out)
 {
     /* Zero-byte tensors (an empty batch) still get a buffer: the API takes none of size 0. */

@@ -205,6 +205,8 @@ const char *invalid_row_name(int row);
 void invalid_check(const conf_case *c, const conf_target *t, case_result *r);
 
 /* Small helpers shared by the kinds (checks.c). */
+/* cu_seqlens of a case (cu_q, cu_k: batch + 1 entries) and its longest query and key lengths (at least 1). */
+void conf_case_seqlens(const conf_case *c, int32_t *cu_q, int32_t *cu_k, int *max_q, int *max_k);
 elattn_status upload_new(elattn_device *dev, const void *host, size_t bytes, elattn_buffer **out);
 /* A failed plan or run: UNSUPPORTED is reported as such, anything else fails. */
 void result_from_status(case_result *r, elattn_status st, const char *what);

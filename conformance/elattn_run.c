@@ -214,6 +214,28 @@ static int load_cu(const char *dir, const char *name, int64_t total, npy_array *
     return 0;
 }
 
+/* cu_seqlens_q.npy and cu_seqlens_k.npy (attn and xattn), which must describe the same batch. */
+static int load_cu_pair(const char *dir, int64_t total_q, int64_t total_k, npy_array *cq, npy_array *ck,
+                        int32_t **cu_q, int32_t **cu_k, int *batch, int *max_q, int *max_k)
+{
+    int rc, batch_k;
+    if ((rc = load_cu(dir, "cu_seqlens_q.npy", total_q, cq, cu_q, batch, max_q)) ||
+        (rc = load_cu(dir, "cu_seqlens_k.npy", total_k, ck, cu_k, &batch_k, max_k)))
+        return rc;
+    if (*batch != batch_k) return bad_input("cu_seqlens_q.npy/cu_seqlens_k.npy: different batch sizes%s%s", "", "");
+    return 0;
+}
+
+/* The optional modes.npy (attn and xattn): int32 [batch, Hkv]; *found says whether it was there. */
+static int load_modes(const char *dir, int batch, int hkv, npy_array *modes, int *found)
+{
+    int rc = load(dir, "modes.npy", 1, modes, found);
+    if (rc || !*found) return rc;
+    if (strcmp(modes->descr, "<i4")) return bad_input("modes.npy: dtype %s, expected <i4%s", modes->descr, "");
+    const int64_t shape[2] = {batch, hkv};
+    return expect_shape(modes, "modes.npy", 2, shape);
+}
+
 static int upload(elattn_device *dev, const void *data, size_t bytes, elattn_buffer **out, const char *what)
 {
     elattn_status st = elattn_buffer_alloc(dev, bytes ? bytes : 256, out);
@@ -242,7 +264,7 @@ static int cmd_attn(const cli *c, elattn_device *dev)
     void *o = NULL;
     float *lse = NULL;
     int32_t *cu_q, *cu_k, *mode_table = NULL;
-    int rc, batch_q, batch_k, max_q, max_k, have_modes = 0, have_mask = 0;
+    int rc, batch_q, max_q, max_k, have_modes = 0, have_mask = 0;
     elattn_dtype dtype, tk, tv;
 
     if ((rc = load(c->in, "q.npy", 0, &q, NULL)) || (rc = load(c->in, "k.npy", 0, &k, NULL)) ||
@@ -258,22 +280,11 @@ static int cmd_attn(const cli *c, elattn_device *dev)
     if ((rc = expect_shape(&q, "q.npy", 3, any3)) || (rc = expect_shape(&k, "k.npy", 3, any3))) goto done;
     const int64_t kv_shape[3] = {k.shape[0], k.shape[1], q.shape[2]};
     if ((rc = expect_shape(&k, "k.npy", 3, kv_shape)) || (rc = expect_shape(&v, "v.npy", 3, kv_shape))) goto done;
-    if ((rc = load_cu(c->in, "cu_seqlens_q.npy", q.shape[0], &cq, &cu_q, &batch_q, &max_q)) ||
-        (rc = load_cu(c->in, "cu_seqlens_k.npy", k.shape[0], &ck, &cu_k, &batch_k, &max_k)))
+    if ((rc = load_cu_pair(c->in, q.shape[0], k.shape[0], &cq, &ck, &cu_q, &cu_k, &batch_q, &max_q, &max_k)))
         goto done;
-    if (batch_q != batch_k) {
-        rc = bad_input("cu_seqlens_q.npy/cu_seqlens_k.npy: different batch sizes%s%s", "", "");
-        goto done;
-    }
     int hq = (int)q.shape[1], hkv = (int)k.shape[1], D = (int)q.shape[2];
-    if ((rc = load(c->in, "modes.npy", 1, &modes, &have_modes))) goto done;
+    if ((rc = load_modes(c->in, batch_q, hkv, &modes, &have_modes))) goto done;
     if (have_modes) {
-        const int64_t ms[2] = {batch_q, hkv};
-        if (strcmp(modes.descr, "<i4")) {
-            rc = bad_input("modes.npy: dtype %s, expected <i4%s", modes.descr, "");
-            goto done;
-        }
-        if ((rc = expect_shape(&modes, "modes.npy", 2, ms))) goto done;
         mode_table = modes.data;
     } else {
         mode_table = calloc((size_t)batch_q * hkv, sizeof(int32_t)); /* all FULL */
@@ -348,7 +359,7 @@ static int cmd_xattn(const cli *c, elattn_device *dev)
     elattn_xattn_plan *plan = NULL;
     uint8_t *mask = NULL;
     int32_t *cu_q, *cu_k;
-    int rc, batch_q, batch_k, max_q, max_k, have_modes = 0, have_taus = 0;
+    int rc, batch_q, max_q, max_k, have_modes = 0, have_taus = 0;
     elattn_dtype dtype, tk;
 
     if ((rc = load(c->in, "q.npy", 0, &q, NULL)) || (rc = load(c->in, "k.npy", 0, &k, NULL))) goto done;
@@ -361,23 +372,10 @@ static int cmd_xattn(const cli *c, elattn_device *dev)
     if ((rc = expect_shape(&q, "q.npy", 3, any3))) goto done;
     const int64_t ks[3] = {-1, -1, q.shape[2]};
     if ((rc = expect_shape(&k, "k.npy", 3, ks))) goto done;
-    if ((rc = load_cu(c->in, "cu_seqlens_q.npy", q.shape[0], &cq, &cu_q, &batch_q, &max_q)) ||
-        (rc = load_cu(c->in, "cu_seqlens_k.npy", k.shape[0], &ck, &cu_k, &batch_k, &max_k)))
+    if ((rc = load_cu_pair(c->in, q.shape[0], k.shape[0], &cq, &ck, &cu_q, &cu_k, &batch_q, &max_q, &max_k)))
         goto done;
-    if (batch_q != batch_k) {
-        rc = bad_input("cu_seqlens_q.npy/cu_seqlens_k.npy: different batch sizes%s%s", "", "");
-        goto done;
-    }
     int hq = (int)q.shape[1], hkv = (int)k.shape[1], D = (int)q.shape[2];
-    if ((rc = load(c->in, "modes.npy", 1, &modes, &have_modes))) goto done;
-    if (have_modes) {
-        const int64_t ms[2] = {batch_q, hkv};
-        if (strcmp(modes.descr, "<i4")) {
-            rc = bad_input("modes.npy: dtype %s, expected <i4%s", modes.descr, "");
-            goto done;
-        }
-        if ((rc = expect_shape(&modes, "modes.npy", 2, ms))) goto done;
-    }
+    if ((rc = load_modes(c->in, batch_q, hkv, &modes, &have_modes))) goto done;
     if ((rc = load(c->in, "taus.npy", 1, &taus, &have_taus))) goto done;
     if (have_taus && c->have_tau) {
         rc = bad_input("give --tau or taus.npy, not both%s%s", "", "");

@@ -442,13 +442,25 @@ static const elattn_plan_options no_options;
 
 static const char *kernel_name_of(const elattn_backend_plan *p) { return p->kernel_name ? p->kernel_name : ""; }
 
-static elattn_status check_workspace(const elattn_buffer *ws, const elattn_device *device, size_t need)
+static void *native_or_null(const elattn_buffer *b) { return b ? b->native : NULL; }
+
+/* Every run checks its workspace against the plan's need and hands the backend whatever it was given. */
+static elattn_status take_workspace(const elattn_buffer *ws, const elattn_device *device, size_t need, void **native,
+                                    size_t *bytes)
 {
-    if (need == 0) return ELATTN_SUCCESS;
-    return elattn_check_buffer("args.workspace", ws, device, need, 1);
+    if (need > 0) CHECK(elattn_check_buffer("args.workspace", ws, device, need, 1));
+    *native = native_or_null(ws);
+    *bytes = ws ? ws->size : 0;
+    return ELATTN_SUCCESS;
 }
 
-static void *native_or_null(const elattn_buffer *b) { return b ? b->native : NULL; }
+/* attn_run and xattn_run read the same two sequence-length arrays; the check also yields the token totals. */
+static elattn_status check_seqlens_q_k(const int32_t *cu_seqlens_q, const int32_t *cu_seqlens_k, int batch,
+                                       int max_seqlen_q, int max_seqlen_k, int *total_q, int *total_k)
+{
+    CHECK(elattn_check_cu_seqlens("args.cu_seqlens_q", cu_seqlens_q, batch, max_seqlen_q, 0, total_q));
+    return elattn_check_cu_seqlens("args.cu_seqlens_k", cu_seqlens_k, batch, max_seqlen_k, 0, total_k);
+}
 
 /* ---- hybrid attention ---------------------------------------------------------------------- */
 size_t elattn_block_mask_bytes(const elattn_attn_desc *desc)
@@ -502,10 +514,8 @@ elattn_status elattn_attn_run(const elattn_attn_plan *plan, elattn_stream *strea
     elattn_fill_attn_params(d, &call.params);
     void *s;
     CHECK(stream_of(dev, stream, &s));
-    CHECK(elattn_check_cu_seqlens("args.cu_seqlens_q", args->cu_seqlens_q, d->batch, d->max_seqlen_q, 0,
-                                  &call.total_q));
-    CHECK(elattn_check_cu_seqlens("args.cu_seqlens_k", args->cu_seqlens_k, d->batch, d->max_seqlen_k, 0,
-                                  &call.total_k));
+    CHECK(check_seqlens_q_k(args->cu_seqlens_q, args->cu_seqlens_k, d->batch, d->max_seqlen_q, d->max_seqlen_k,
+                            &call.total_q, &call.total_k));
     CHECK(elattn_check_modes("args.modes", args->modes, d->batch * d->num_kv_heads, call.mode_counts));
     size_t es = elattn_dtype_size(d->dtype);
     size_t q_bytes = (size_t)call.total_q * d->num_q_heads * d->head_dim * es;
@@ -524,15 +534,13 @@ elattn_status elattn_attn_run(const elattn_attn_plan *plan, elattn_stream *strea
     int need_mask = call.mode_counts[ELATTN_MODE_BLOCK_SPARSE] > 0;
     CHECK(elattn_check_buffer(need_mask ? "args.block_mask (some head is BLOCK_SPARSE)" : "args.block_mask",
                               args->block_mask, dev, elattn_block_mask_bytes(d), need_mask));
-    CHECK(check_workspace(args->workspace, dev, plan->backend.workspace_bytes));
+    CHECK(take_workspace(args->workspace, dev, plan->backend.workspace_bytes, &call.workspace, &call.workspace_bytes));
     call.q = args->q->native;
     call.k = args->k->native;
     call.v = args->v->native;
     call.o = args->o->native;
     call.lse = d->write_lse ? args->lse->native : NULL;
     call.block_mask = need_mask ? args->block_mask->native : NULL;
-    call.workspace = native_or_null(args->workspace);
-    call.workspace_bytes = args->workspace ? args->workspace->size : 0;
     call.cu_seqlens_q = args->cu_seqlens_q;
     call.cu_seqlens_k = args->cu_seqlens_k;
     call.modes = args->modes;
@@ -591,10 +599,8 @@ elattn_status elattn_xattn_run(const elattn_xattn_plan *plan, elattn_stream *str
     call.desc = d;
     void *s;
     CHECK(stream_of(dev, stream, &s));
-    CHECK(elattn_check_cu_seqlens("args.cu_seqlens_q", args->cu_seqlens_q, d->batch, d->max_seqlen_q, 0,
-                                  &call.total_q));
-    CHECK(elattn_check_cu_seqlens("args.cu_seqlens_k", args->cu_seqlens_k, d->batch, d->max_seqlen_k, 0,
-                                  &call.total_k));
+    CHECK(check_seqlens_q_k(args->cu_seqlens_q, args->cu_seqlens_k, d->batch, d->max_seqlen_q, d->max_seqlen_k,
+                            &call.total_q, &call.total_k));
     int entries = d->batch * d->num_kv_heads, counts[ELATTN_MODE_COUNT];
     if (args->modes) CHECK(elattn_check_modes("args.modes", args->modes, entries, counts));
     REQUIRE(args->thresholds, "args.thresholds");
@@ -612,7 +618,7 @@ elattn_status elattn_xattn_run(const elattn_xattn_plan *plan, elattn_stream *str
     CHECK(elattn_check_buffer("args.k", args->k, dev, (size_t)call.total_k * d->num_kv_heads * d->head_dim * es, 1));
     size_t mask_bytes = elattn_mask_bytes(d->batch, d->num_kv_heads, d->max_seqlen_q, d->max_seqlen_k, d->block_size);
     CHECK(elattn_check_buffer("args.block_mask", args->block_mask, dev, mask_bytes, 1));
-    CHECK(check_workspace(args->workspace, dev, plan->backend.workspace_bytes));
+    CHECK(take_workspace(args->workspace, dev, plan->backend.workspace_bytes, &call.workspace, &call.workspace_bytes));
 
     /* Host copies the backend reads: every head selected when modes is NULL, one tau per head. */
     int32_t *modes = NULL;
@@ -629,8 +635,6 @@ elattn_status elattn_xattn_run(const elattn_xattn_plan *plan, elattn_stream *str
     call.q = args->q->native;
     call.k = args->k->native;
     call.block_mask = args->block_mask->native;
-    call.workspace = native_or_null(args->workspace);
-    call.workspace_bytes = args->workspace ? args->workspace->size : 0;
     call.cu_seqlens_q = args->cu_seqlens_q;
     call.cu_seqlens_k = args->cu_seqlens_k;
     call.modes = args->modes ? args->modes : modes;
@@ -723,12 +727,10 @@ elattn_status elattn_router_run(const elattn_router_plan *plan, elattn_stream *s
         *weights[i].dst = weights[i].buf->native;
     }
     CHECK(elattn_check_buffer("args.logits", args->logits, dev, (size_t)d->batch * d->num_kv_heads * 2 * 4, 0));
-    CHECK(check_workspace(args->workspace, dev, plan->backend.workspace_bytes));
+    CHECK(take_workspace(args->workspace, dev, plan->backend.workspace_bytes, &call.workspace, &call.workspace_bytes));
     call.keys = args->keys->native;
     call.logits = native_or_null(args->logits);
     call.modes = args->modes;
-    call.workspace = native_or_null(args->workspace);
-    call.workspace_bytes = args->workspace ? args->workspace->size : 0;
     call.cu_seqlens = args->cu_seqlens;
     return dev->ops->router_run(dev->impl, plan->backend.impl, s, &call);
 }

@@ -17,26 +17,7 @@
 #include <vector>
 
 #include "attn_wgmma.cuh"
-
-extern "C" elattn_status elattn_fail(elattn_status status, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "elattn_fail: ");
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\n");
-    va_end(ap);
-    return status;
-}
-
-#define CK(x)                                                                                      \
-    do {                                                                                           \
-        cudaError_t e_ = (x);                                                                      \
-        if (e_ != cudaSuccess) {                                                                   \
-            fprintf(stderr, "%s:%d %s: %s\n", __FILE__, __LINE__, #x, cudaGetErrorString(e_));     \
-            exit(2);                                                                               \
-        }                                                                                          \
-    } while (0)
+#include "dev_common.h"
 
 /* Counter-based normal-ish values (sum of 4 uniforms), fresh per seed. */
 __device__ __host__ inline uint32_t hash32(uint32_t x)
@@ -120,14 +101,10 @@ static void ref_row(const Case &c, const elattn_attn_params &P, const std::vecto
 static bool run_case(const Case &c, FILE *log)
 {
     const int B = (int)c.lq.size(), D = 128;
-    std::vector<int> cuq(B + 1, 0), cuk(B + 1, 0);
-    int maxq = 0, maxk = 0;
-    for (int b = 0; b < B; ++b) {
-        cuq[b + 1] = cuq[b] + c.lq[b];
-        cuk[b + 1] = cuk[b] + c.lk[b];
-        maxq = std::max(maxq, c.lq[b]);
-        maxk = std::max(maxk, c.lk[b]);
-    }
+    std::vector<int> cuq, cuk;
+    int maxq, maxk;
+    dev_seqlens(c.lq, cuq, maxq);
+    dev_seqlens(c.lk, cuk, maxk);
     maxq = std::max(maxq, 1); maxk = std::max(maxk, 1);
     const int tq = cuq[B], tk = cuk[B];
 
@@ -257,18 +234,8 @@ static bool run_case(const Case &c, FILE *log)
                      empty_rows, empty_bad + lse_inf_bad, nan_o, nan_l, ok ? "PASS" : "FAIL");
 
     if (c.time_reps > 0) {
-        cudaEvent_t e0, e1;
-        CK(cudaEventCreate(&e0)); CK(cudaEventCreate(&e1));
-        for (int w = 0; w < 3; ++w) CK(elattn_wgmma::launch_variant(&in, 0, g_variant));
-        std::vector<float> ms;
-        for (int r = 0; r < c.time_reps; ++r) {
-            CK(cudaEventRecord(e0));
-            CK(elattn_wgmma::launch_variant(&in, 0, g_variant));
-            CK(cudaEventRecord(e1));
-            CK(cudaEventSynchronize(e1));
-            float t; CK(cudaEventElapsedTime(&t, e0, e1)); ms.push_back(t);
-        }
-        std::sort(ms.begin(), ms.end());
+        const std::vector<float> ms =
+            dev_time_ms(3, c.time_reps, [&] { return elattn_wgmma::launch_variant(&in, 0, g_variant); });
         double med = ms[ms.size() / 2];
         /* FLOPs of the FULL heads' attended pairs (causal: the anchors' 2*S^2*D per head) */
         double flops = 0;
