@@ -9,6 +9,7 @@
 #                 CUDA, HIP through nvcc (hip_platform=nvidia), OpenCL on NVIDIA's driver
 #                 (made visible by ./shared/tools/nvidia-opencl.sh, carried in the tree)
 #   2. conformance on the cuda, hip and OpenCL GPU devices     (SKIP_CONF=1 skips)
+#   2b. compute-sanitizer memcheck and racecheck, conformance --quick on cuda:0 (SANITIZE=0 skips)
 #   3. elattn-bench --set paper on each of those devices       (SKIP_BENCH=1 skips)
 #                 LENS (default 8192,32768,131072), BENCH_ARGS (extra options),
 #                 BENCH_BUDGET_S per device (default 70): cases after it are reported skipped
@@ -16,7 +17,8 @@
 #                 (runs right after the first device's bench, before the others)
 #   5. bench/join_peers.py: OUT_DIR/results/<date>-<device>/ (table.md, ours.json,
 #                 peers.json, meta.json; the PNGs too when matplotlib is installed)
-# DEVICES (space-separated ids) replaces the automatic choice of devices.
+# DEVICES (space-separated ids) replaces the automatic choice of devices; BENCH_DEVICES, for
+# the benchmark alone.
 # TOTAL_BUDGET_S (default 540) bounds the whole run: a stage that would start too late
 # is skipped and says so. ELATTN_COMMIT, when set, is recorded in meta.json.
 set -uo pipefail
@@ -101,6 +103,22 @@ else
     tail -5 "$out/conformance.log" | tee -a "$summary"
 fi
 
+# ---- 2b. compute-sanitizer on the quick case set -------------------------------------------
+# memcheck (out-of-bounds and misaligned accesses, API errors) and racecheck (shared-memory
+# hazards) over every CUDA kernel the quick cases reach; a report fails the stage
+# (--error-exitcode), and the tool's summary line is kept in device_run.log.
+if [ "${SANITIZE:-1}" = 0 ]; then
+    log "sanitizer: skipped (SANITIZE=0)"
+elif ! command -v compute-sanitizer >/dev/null; then
+    log "sanitizer: compute-sanitizer not found"
+elif [ -x "$conf_exe" ] && grep -q "^cuda:0 " "$out/devices.txt"; then
+    for tool in memcheck racecheck; do
+        run_stage "sanitizer $tool" "$(min "${SANITIZE_TIMEOUT_S:-150}" $(($(left) - 120)))" "$out/sanitizer-$tool.log" \
+            compute-sanitizer --tool "$tool" --error-exitcode 99 "$conf_exe" --backend cuda:0 --quick
+        grep -E "ERROR SUMMARY|RACECHECK SUMMARY|^conformance:" "$out/sanitizer-$tool.log" | tee -a "$summary"
+    done
+fi
+
 # ---- 3 and 4. our benchmark and the peers ------------------------------------------------
 # Order of importance: our bench on the first device (CUDA), the peers, then the others,
 # so that a tight total budget cuts the least useful stage.
@@ -129,15 +147,19 @@ if [ "${SKIP_BENCH:-0}" = 1 ]; then
     run_peers
 else
     first=1
-    for d in "${devices[@]}"; do
+    # shellcheck disable=SC2206
+    bench_devices=(${BENCH_DEVICES:-${devices[*]}})
+    for d in "${bench_devices[@]}"; do
         bench_device "$d"
         [ $first = 1 ] && run_peers
         first=0
     done
     [ $first = 1 ] && run_peers # no device at all
 fi
+# peers.log stands in when peers.py died before writing peers.json (join_peers.py reads its lines).
 peers_args=()
-[ -s "$out/peers.json" ] && peers_args=(--peers "$out/peers.json")
+if [ -s "$out/peers.json" ]; then peers_args=(--peers "$out/peers.json")
+elif grep -q " S=.* ms .*dense-equiv" "$out/peers.log" 2>/dev/null; then peers_args=(--peers "$out/peers.log"); fi
 
 # ---- 5. join ---------------------------------------------------------------------------------
 if [ ${#ours[@]} -gt 0 ]; then

@@ -17,7 +17,6 @@ import datetime
 import json
 import os
 import re
-import shutil
 import sys
 
 sys.dont_write_bytecode = True  # keep bench/ free of __pycache__
@@ -54,6 +53,32 @@ def read_commit():
     except OSError:
         pass
     return "unknown"
+
+
+# One timing line as peers.py prints it (record()): name, S=, ms, dense-equiv TFLOP/s, note.
+PEER_LINE = re.compile(r"^(?P<name>\S.*?)\s+S=\s*(?P<S>\d+)\s+(?P<ms>[0-9.]+) ms\s+dense-equiv\s+"
+                       r"(?P<tf>[0-9.]+) TFLOP/s ?(?P<note>.*)$")
+
+
+def load_peers(path):
+    """peers.json, or the log peers.py printed: it prints every timing as it goes, and at
+    131072 tokens its own closing cross-check can run out of memory before peers.json is
+    written, so the log is the record of that run."""
+    with open(path) as fh:
+        text = fh.read()
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
+    peers = []
+    for line in text.splitlines():
+        m = PEER_LINE.match(line.rstrip())
+        if m:
+            peers.append(dict(name=m["name"].strip(), S=int(m["S"]), ms=float(m["ms"]),
+                              dense_equiv_tflops=float(m["tf"]), note=m["note"].strip()))
+    if not peers:
+        sys.exit(f"join_peers: {path} is neither peers.json nor a peers.py log with timing lines")
+    return peers
 
 
 def main_device(cases):
@@ -152,7 +177,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--ours", required=True, action="append",
                     help="elattn-bench --json output; repeatable (one file per device run)")
-    ap.add_argument("--peers", help="peers.json (optional)")
+    ap.add_argument("--peers", help="peers.json, or the log peers.py printed (optional)")
     ap.add_argument("--results-root", default=os.path.join(REPO, "bench", "results"))
     ap.add_argument("--name", help="folder name (default <date>-<device>)")
     ap.add_argument("--command", help="command line recorded in meta.json (default: the bench's own)")
@@ -170,8 +195,7 @@ def main():
     merged = {"meta": meta_in, "cases": all_cases}
     peers = []
     if args.peers:
-        with open(args.peers) as fh:
-            peers = json.load(fh)
+        peers = load_peers(args.peers)
 
     date = (meta_in.get("date") or datetime.datetime.utcnow().isoformat())[:10]
     device = main_device(all_cases)
@@ -180,8 +204,10 @@ def main():
     ours_path = os.path.join(out, "ours.json")
     with open(ours_path, "w") as fh:
         json.dump(merged, fh, indent=1)
-    if args.peers:
-        shutil.copyfile(args.peers, os.path.join(out, "peers.json"))
+    peers_path = os.path.join(out, "peers.json")
+    if peers:
+        with open(peers_path, "w") as fh:
+            json.dump(peers, fh, indent=1)
     meta = {
         "device": device,
         "devices": sorted({f"{c['device']}: {c.get('device_name', '')}" for c in all_cases}),
@@ -198,7 +224,7 @@ def main():
     pngs, plot_note = [], ""
     if not args.no_plots:
         try:
-            pngs = plot.make_plots(ours_path, args.peers if peers else None, out)
+            pngs = plot.make_plots(ours_path, peers_path if peers else None, out)
         except ImportError:
             plot_note = "matplotlib was not installed where this was made: run join_peers.py again for the plots."
     else:

@@ -404,6 +404,15 @@ static void xattn_cases(case_list *l)
     add_xattn(l, ELATTN_F32, 128, 8, 1, 1, l1, NULL, 1, 16, 64, 1, t09, 0, 0);
     add_xattn(l, ELATTN_F32, 64, 4, 2, 1, l1, NULL, 0, 16, 64, 1, t09, 0, 0);
     add_xattn(l, ELATTN_F16, 64, 4, 2, 1, l1, NULL, 0, 8, 128, 1, t05, 0, 0);
+    /* Block widths B / S that the tensor-core estimation folds differently: 1 and 2
+     * columns per block, 32 (several column tiles, a running max that moves), 128
+     * (a query block taller than a tile: shared cells) and 256 (wider than a tile). */
+    const int l2100[] = {2100}, l700[] = {700}, l1000[] = {1000}, lq600[] = {600}, lk900[] = {900};
+    add_xattn(l, ELATTN_BF16, 128, 8, 2, 1, l2100, NULL, 1, 4, 128, 1, t09, 0, 1);
+    add_xattn(l, ELATTN_F16, 64, 4, 2, 1, l700, NULL, 1, 2, 256, 1, t09, 0, 0);
+    add_xattn(l, ELATTN_BF16, 64, 4, 2, 1, l700, NULL, 1, 1, 256, 1, t05, 0, 0);
+    add_xattn(l, ELATTN_BF16, 256, 4, 1, 1, lq600, lk900, 1, 16, 16, 1, t05, 0, 0);
+    add_xattn(l, ELATTN_F16, 64, 6, 3, 1, l1000, NULL, 0, 8, 16, 1, t09, 0, 0);
 }
 
 static void router_cases(case_list *l)

@@ -56,6 +56,7 @@ struct device {
     int ordinal;
     int sm_version;        /* major * 10 + minor on NVIDIA, 0 on AMD */
     int wave;              /* warpSize */
+    int sm_count;          /* multiprocessors (compute units) */
     size_t smem_per_block; /* opt-in limit of dynamic shared memory */
     char arch[64];
 };
@@ -63,6 +64,7 @@ struct device {
 static void describe(const cudaDeviceProp &prop, device *d)
 {
     d->wave = prop.warpSize;
+    d->sm_count = prop.multiProcessorCount;
 #if defined(ELATTN_GPU_AMD)
     d->sm_version = 0;
     d->smem_per_block = prop.sharedMemPerBlock;
@@ -537,6 +539,7 @@ static elattn_status gpu_attn_run(void *dev, const void *impl, void *stream, con
 struct xattn_plan {
     bool use_mma;
     int wave;
+    int mma_ctas; /* persistent grid of the mma estimation kernel */
     char name[96];
     size_t off_cu_q, off_cu_k, off_modes, off_taus, meta_bytes, off_table, off_scratch, bytes;
 };
@@ -545,6 +548,7 @@ static elattn_status gpu_xattn_plan(void *dev, const elattn_xattn_desc *desc, co
                                     elattn_backend_plan *plan)
 {
     const device &d = *static_cast<device *>(dev);
+    USE(dev); /* the mma kernel's occupancy is read on this device */
     const char *forced = options->kernel;
     const char *why_mma = "not in this build";
     bool mma_ok = false;
@@ -584,7 +588,10 @@ static elattn_status gpu_xattn_plan(void *dev, const elattn_xattn_desc *desc, co
     p->off_scratch = p->off_table + align_up(sizeof(float) * (size_t)desc->batch * desc->num_kv_heads * qblocks * kblocks);
     size_t scratch = 0;
 #if defined(ELATTN_GPU_HAVE_XATTN_MMA)
-    if (use_mma) scratch = elattn_mma_xattn_scratch_bytes(desc);
+    if (use_mma) {
+        p->mma_ctas = elattn_mma_xattn_ctas(desc, d.sm_count);
+        scratch = elattn_mma_xattn_scratch_bytes(desc, p->mma_ctas);
+    }
 #endif
     p->bytes = p->off_scratch + scratch;
     plan->impl = p;
@@ -643,7 +650,7 @@ static elattn_status gpu_xattn_run(void *dev, const void *impl, void *stream, co
 
     cudaError_t e = cudaErrorInvalidValue;
 #if defined(ELATTN_GPU_HAVE_XATTN_MMA)
-    if (p.use_mma) e = elattn_mma_xattn_estimate(&in, s);
+    if (p.use_mma) e = elattn_mma_xattn_estimate(&in, p.mma_ctas, s);
     else
 #endif
         e = xattn_portable_estimate(&in, p.wave, s);

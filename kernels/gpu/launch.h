@@ -56,7 +56,10 @@ struct elattn_gpu_xattn_inputs {
     void *scratch;
 };
 bool elattn_mma_xattn_supported(const elattn_xattn_desc *desc, int sm_version, const char **why_not);
-size_t elattn_mma_xattn_scratch_bytes(const elattn_xattn_desc *desc);
-cudaError_t elattn_mma_xattn_estimate(const elattn_gpu_xattn_inputs *in, cudaStream_t stream);
+/* The estimation kernel is persistent: `ctas` (from elattn_mma_xattn_ctas at plan
+ * time) sizes both its grid and its scratch, one slice per CTA. */
+int elattn_mma_xattn_ctas(const elattn_xattn_desc *desc, int sm_count);
+size_t elattn_mma_xattn_scratch_bytes(const elattn_xattn_desc *desc, int ctas);
+cudaError_t elattn_mma_xattn_estimate(const elattn_gpu_xattn_inputs *in, int ctas, cudaStream_t stream);
 
 #endif

@@ -1,23 +1,31 @@
 /*
- * XAttention antidiagonal estimation on tensor cores (sm_80+, fp16 / bf16).
+ * XAttention antidiagonal estimation on tensor cores (sm_80+, fp16 / bf16), one pass.
  *
  * The strided reshape of the spec (kernels/elattn_spec.h, "XAttention"):
  * Qt[i] = concat_t Q[i*S + S-1-t], Kt[j] = concat_t K[j*S + t], is only an
- * addressing of Q and K, so a 64 x 64 tile of Qt.Kt is a GEMM whose k loop
+ * addressing of Q and K, so a ROWS x COLS tile of Qt.Kt is a GEMM whose k loop
  * runs over t (S steps) and d: step t gathers query rows i*S + S-1-t and key
  * rows j*S + t (rows past the sequence zero-filled) into shared memory and
  * accumulates with mma.sync m16n8k16. No [L, L] buffer exists anywhere.
  *
- * Pass 1, per (element, query head, 64 reshaped rows): the running max and
- *   sum of each row's softmax over its visible columns -> scratch.
- * Pass 2, per (element, KV head, 64 reshaped rows): recomputes the scores of
- *   each of the group's query heads in a fixed order, adds their normalised
- *   probabilities in registers, and reduces them per (query block, key block)
- *   cell in shared memory in a fixed order. When B / S <= 64 each cell belongs
- *   to one CTA and is stored, so the table is deterministic; a larger B / S
- *   (a cell wider than a tile) falls back to atomicAdd.
- * Only BLOCK_SPARSE heads (per the mode table) are computed; the launch zeroes
- * the whole table first, which also gives the 0 of invisible cells.
+ * One pass instead of "row statistics, then recompute and normalise": while a
+ * row's softmax is still running, each (row, key block) keeps the log2 of its
+ * partial exponential sum, lse = m + log2(sum exp2(x - m)), taken against the
+ * running max m of that moment. When the row is done (final max M, sum L), the
+ * block's share of the softmax is exp2(lse - M) / L, whatever m was. So the
+ * scores are computed once, and the extra memory is one float per (row, key
+ * block) for the rows a CTA holds: a per-CTA slice of the scratch, which is
+ * why the grid is persistent (as many CTAs as fit at once, each looping over
+ * work items), keeping that part linear in L.
+ *
+ * Work item: (element, query head, ROWS reshaped rows), taken from a counter in
+ * an order that keeps one KV head's K in L2 and starts long rows first. Each
+ * item writes its query head's own cells (a CTA owns the cells of its rows);
+ * a second small kernel sums the group's heads in a fixed order, so the table
+ * is deterministic. Only a query block taller than a tile (B / S > ROWS) is
+ * shared by several CTAs and falls back to atomicAdd. Only BLOCK_SPARSE heads
+ * (per the mode table) are computed; the per-head tables are zeroed first,
+ * which also gives the 0 of invisible cells.
  */
 #ifndef ELATTN_XATTN_MMA_CUH
 #define ELATTN_XATTN_MMA_CUH
@@ -28,16 +36,41 @@
 
 namespace elattn_mma {
 
-constexpr int XROWS = 64, XCOLS = 64, XWARPS = 4, XTHREADS = XWARPS * 32;
-constexpr int XPS_PITCH = XCOLS + 4; /* floats per row of the probability tile */
+/* Tile shape of the estimation kernel: WARPS warps of 16 reshaped rows each
+ * (ROWS per tile), COLS reshaped columns per tile, STAGES (Q, K) slices of one
+ * stride step in flight (cp.async). */
+template <int D_, int COLS_, int STAGES_, int WARPS_>
+struct XattnCfg {
+    static constexpr int D = D_, COLS = COLS_, STAGES = STAGES_, WARPS = WARPS_;
+    static constexpr int ROWS = 16 * WARPS, THREADS = 32 * WARPS;
+    static constexpr int SMEM = STAGES * (ROWS + COLS) * D * 2;
+};
+/* The configuration each head dim runs; D 256 stays within an sm_80
+ * multiprocessor's shared memory. dev_mma/test_mma.cu times others at D 128:
+ * on the H200 (2026-12-02, 32 query heads, S 16, B 128, 131072 tokens)
+ * 128 x 128 tiles, 2 stages, 8 warps took 24.1 ms, 64 x 128 with 4 warps 27.0 ms,
+ * 64-column tiles 28.5 to 35 ms. */
+template <int D> struct XattnDefault;
+template <> struct XattnDefault<64> : XattnCfg<64, 128, 3, 4> {};
+template <> struct XattnDefault<128> : XattnCfg<128, 128, 2, 8> {};
+template <> struct XattnDefault<256> : XattnCfg<256, 64, 2, 4> {};
+/* Rows of a tile, which sizes each CTA's slice of the scratch. */
+inline int xattn_default_rows(int head_dim)
+{
+    return head_dim == 64 ? XattnDefault<64>::ROWS : head_dim == 128 ? XattnDefault<128>::ROWS : XattnDefault<256>::ROWS;
+}
 
 struct XattnArgs {
     const void *q, *k;
     const int32_t *cu_seqlens_q, *cu_seqlens_k, *modes;
-    float *stats;        /* [batch][Hq][stat_rows][2]: row max (log2 domain), row sum */
-    float *block_scores; /* [batch][Hkv][mask_qblocks][mask_kblocks] */
-    int Hq, Hkv, group, stride, block_size, causal, stat_rows, mask_qblocks, mask_kblocks;
-    float c2; /* scale * log2(e) / S */
+    float *lse;          /* [gridDim.x][ROWS][lse_pitch]: each CTA's (row, key block) partial log2 sums */
+    int *next_item;      /* work counter, zeroed before the launch */
+    float *head_scores;  /* [batch][Hq][mask_qblocks][mask_kblocks]: each query head's cells */
+    float *block_scores; /* [batch][Hkv][mask_qblocks][mask_kblocks]: their sums over the group */
+    int batch, Hq, Hkv, group, stride, block_size, causal, mask_qblocks, mask_kblocks, lse_pitch;
+    int max_rows;         /* reshaped rows of the longest element */
+    int row_tiles, items; /* set per configuration: items = batch * Hq * row_tiles */
+    float c2;             /* scale * log2(e) / S */
 };
 
 /* One (element, head) view of the reshaped problem. */
@@ -53,10 +86,10 @@ struct XattnSeq {
         cols = (len_k + a.stride - 1) / a.stride;
     }
     /* Columns [0, end) can be visible to some row of the tile starting at r0. */
-    __device__ int col_end(const XattnArgs &a, int r0) const
+    __device__ int col_end(const XattnArgs &a, int r0, int tile_rows) const
     {
         if (!a.causal) return cols;
-        int last = min(r0 + XROWS, rows) - 1;
+        int last = min(r0 + tile_rows, rows) - 1;
         int p = elattn_xattn_row_last_pos(last, a.stride, len_q, len_k);
         return p < 0 ? 0 : min(cols, p / a.stride + 1);
     }
@@ -66,25 +99,27 @@ struct XattnSeq {
     }
 };
 
-/* acc = Qt[r0 .. r0+63] . Kt[c0 .. c0+63] for query head h (this warp's 16
- * rows x 64 columns, unscaled). Two shared-memory buffers of (Q, K) tiles. */
-template <typename T, int D>
-__device__ void xattn_tile_scores(float (&acc)[XCOLS / 8][4], uint32_t s_base, const XattnArgs &a,
+/* acc = Qt[r0 .. r0+63] . Kt[c0 .. c0+COLS-1] for query head h (this warp's 16
+ * rows x COLS columns, unscaled), through STAGES shared-memory slices. */
+template <typename T, class Cfg>
+__device__ void xattn_tile_scores(float (&acc)[Cfg::COLS / 8][4], uint32_t s_base, const XattnArgs &a,
                                   const XattnSeq &sq, int r0, int c0, int h, int hk)
 {
-    constexpr int TILE = XROWS * D * 2, KD = D / 16;
+    constexpr int D = Cfg::D, COLS = Cfg::COLS, STAGES = Cfg::STAGES;
+    constexpr int ROWS = Cfg::ROWS, THREADS = Cfg::THREADS;
+    constexpr int Q_TILE = ROWS * D * 2, STAGE = (ROWS + COLS) * D * 2, KD = D / 16;
     const int S = a.stride, warp = threadIdx.x / 32, lane = threadIdx.x % 32;
     const T *q = (const T *)a.q, *k = (const T *)a.k;
 #pragma unroll
-    for (int n = 0; n < XCOLS / 8; ++n) acc[n][0] = acc[n][1] = acc[n][2] = acc[n][3] = 0.f;
+    for (int n = 0; n < COLS / 8; ++n) acc[n][0] = acc[n][1] = acc[n][2] = acc[n][3] = 0.f;
 
     auto load = [&](int t, int buf) {
-        const uint32_t s_q = s_base + buf * 2 * TILE, s_k = s_q + TILE;
-        load_tile<XROWS, D, XTHREADS>(s_q, a.q, [&](int r) -> const void * {
+        const uint32_t s_q = s_base + buf * STAGE, s_k = s_q + Q_TILE;
+        load_tile<ROWS, D, THREADS>(s_q, a.q, [&](int r) -> const void * {
             long pos = (long)(r0 + r) * S + (S - 1 - t);
             return pos < sq.len_q ? (const void *)(q + ((sq.q_start + pos) * a.Hq + h) * D) : nullptr;
         });
-        load_tile<XCOLS, D, XTHREADS>(s_k, a.q, [&](int r) -> const void * {
+        load_tile<COLS, D, THREADS>(s_k, a.q, [&](int r) -> const void * {
             long pos = (long)(c0 + r) * S + t;
             return pos < sq.len_k ? (const void *)(k + ((sq.k_start + pos) * a.Hkv + hk) * D) : nullptr;
         });
@@ -92,20 +127,23 @@ __device__ void xattn_tile_scores(float (&acc)[XCOLS / 8][4], uint32_t s_base, c
 
     const int q_row = warp * 16 + (lane % 16);
     const int k_row = (lane / 16) * 8 + (lane % 8), k_chunk = (lane / 8) & 1;
-    load(0, 0);
-    cp_async_commit();
-    for (int t = 0; t < S; ++t) {
-        cp_async_wait<0>();
-        __syncthreads();
-        if (t + 1 < S) load(t + 1, (t + 1) & 1);
+#pragma unroll
+    for (int t = 0; t < STAGES - 1; ++t) {
+        if (t < S) load(t, t);
         cp_async_commit();
-        const uint32_t s_q = s_base + (t & 1) * 2 * TILE, s_k = s_q + TILE;
+    }
+    for (int t = 0; t < S; ++t) {
+        cp_async_wait<STAGES - 2>(); /* step t has landed (one group is committed per step) */
+        __syncthreads();             /* ... for every thread, and step t - 1's slice is free */
+        if (t + STAGES - 1 < S) load(t + STAGES - 1, (t + STAGES - 1) % STAGES);
+        cp_async_commit();
+        const uint32_t s_q = s_base + (t % STAGES) * STAGE, s_k = s_q + Q_TILE;
 #pragma unroll
         for (int kk = 0; kk < KD; ++kk) {
             uint32_t af[4];
             ldmatrix_x4(af, s_q + swz<D>(q_row, kk * 2 + lane / 16));
 #pragma unroll
-            for (int np = 0; np < XCOLS / 16; ++np) {
+            for (int np = 0; np < COLS / 16; ++np) {
                 uint32_t bf[4];
                 ldmatrix_x4(bf, s_k + swz<D>(np * 16 + k_row, kk * 2 + k_chunk));
                 mma_16816<T>(acc[2 * np], af, bf[0], bf[1]);
@@ -113,164 +151,227 @@ __device__ void xattn_tile_scores(float (&acc)[XCOLS / 8][4], uint32_t s_base, c
             }
         }
     }
-    __syncthreads(); /* the next call's first load reuses buffer 0 */
+    __syncthreads(); /* the next call's first loads reuse the slices */
 }
 
-template <typename T, int D>
-__global__ void __launch_bounds__(XTHREADS) xattn_row_stats_kernel(const XattnArgs a)
+/* log2(2^a + 2^b), exact at -inf. */
+__device__ __forceinline__ float log2_add(float a, float b)
 {
-    extern __shared__ __align__(128) unsigned char smem[];
-    const int b = blockIdx.z, h = blockIdx.y, hk = h / a.group;
-    if (a.modes[b * a.Hkv + hk] != ELATTN_MODE_BLOCK_SPARSE) return;
-    const XattnSeq sq(a, b);
-    const int r0 = (gridDim.x - 1 - blockIdx.x) * XROWS; /* late rows (more columns) first */
-    if (r0 >= sq.rows) return;
-    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t4 = lane % 4;
-    const int col_end = sq.col_end(a, r0);
+    const float mx = fmaxf(a, b);
+    return mx == -INFINITY ? -INFINITY : mx + log2f(exp2f(a - mx) + exp2f(b - mx));
+}
 
-    float m_run[2] = {-INFINITY, -INFINITY}, l_run[2] = {0.f, 0.f};
-    for (int c0 = 0; c0 < col_end; c0 += XCOLS) {
-        float acc[XCOLS / 8][4];
-        xattn_tile_scores<T, D>(acc, smem_addr(smem), a, sq, r0, c0, h, hk);
+/* Writes, for this thread's row half hr, lse = m + log2(sum of e) per key block of
+ * R reshaped columns that the tile at c0 touches (blocks >= kb_end are past every
+ * row's last column). e holds exp2(x - m) of columns c0 + n*8 + 2*t4 + {0, 1}.
+ * A block wider than the tile (R > COLS) is combined with what its earlier
+ * tiles wrote; the same thread owns that entry in every tile. */
+template <int COLS>
+__device__ __forceinline__ void store_block_lse(const float (&e)[COLS / 8][4], int hr, float m, bool row_ok, int c0,
+                                                int R, int kb_end, float *lse_row)
+{
+    const int t4 = threadIdx.x % 4;
+    auto put = [&](int col, float s) {
+        const int kb = col / R;
+        if (!row_ok || kb >= kb_end) return;
+        const float v = s > 0.f ? m + log2f(s) : -INFINITY;
+        lse_row[kb] = col % R == 0 ? v : log2_add(lse_row[kb], v);
+    };
+    if (R == 1) {
 #pragma unroll
-        for (int hr = 0; hr < 2; ++hr) {
-            const int i = r0 + warp * 16 + g + 8 * hr;
-            float mx = m_run[hr];
+        for (int n = 0; n < COLS / 8; ++n)
 #pragma unroll
-            for (int n = 0; n < XCOLS / 8; ++n)
+            for (int x = 0; x < 2; ++x) put(c0 + n * 8 + 2 * t4 + x, e[n][2 * hr + x]);
+    } else if (R <= 8) { /* a block spans R / 2 lanes of a quad */
 #pragma unroll
-                for (int e = 0; e < 2; ++e) {
-                    const int j = c0 + n * 8 + 2 * t4 + e;
-                    float x = sq.visible(a, i, j) ? acc[n][2 * hr + e] * a.c2 : -INFINITY;
-                    acc[n][2 * hr + e] = x;
-                    mx = fmaxf(mx, x);
-                }
-            mx = quad_max(mx);
-            const float m_use = mx == -INFINITY ? 0.f : mx;
-            float sum = 0.f;
-#pragma unroll
-            for (int n = 0; n < XCOLS / 8; ++n) sum += exp2f(acc[n][2 * hr] - m_use) + exp2f(acc[n][2 * hr + 1] - m_use);
-            l_run[hr] = l_run[hr] * exp2f(m_run[hr] - m_use) + sum;
-            m_run[hr] = mx;
+        for (int n = 0; n < COLS / 8; ++n) {
+            float s = e[n][2 * hr] + e[n][2 * hr + 1];
+            for (int off = 1; off < R / 2; off <<= 1) s += __shfl_xor_sync(0xffffffffu, s, off);
+            const int col = c0 + n * 8 + 2 * t4;
+            if (col % R == 0) put(col, s);
         }
-    }
+    } else { /* a block spans `groups` of this thread's 8-column groups (or the whole tile) */
+        const int groups = min(R, COLS) / 8;
+        float s = 0.f;
 #pragma unroll
-    for (int hr = 0; hr < 2; ++hr) {
-        const int i = r0 + warp * 16 + g + 8 * hr;
-        const float l = quad_sum(l_run[hr]);
-        if (t4 == 0 && i < sq.rows) {
-            float *st = a.stats + (((long)b * a.Hq + h) * a.stat_rows + i) * 2;
-            st[0] = m_run[hr];
-            st[1] = l;
+        for (int n = 0; n < COLS / 8; ++n) {
+            s += e[n][2 * hr] + e[n][2 * hr + 1];
+            if ((n + 1) % groups == 0) {
+                s = quad_sum(s);
+                if (t4 == 0) put(c0 + (n + 1 - groups) * 8, s);
+                s = 0.f;
+            }
         }
     }
 }
 
-template <typename T, int D>
-__global__ void __launch_bounds__(XTHREADS) xattn_block_sums_kernel(const XattnArgs a)
+template <typename T, class Cfg>
+__global__ void __launch_bounds__(Cfg::THREADS) xattn_scores_kernel(const XattnArgs a)
 {
+    constexpr int COLS = Cfg::COLS, ROWS = Cfg::ROWS, THREADS = Cfg::THREADS;
     extern __shared__ __align__(128) unsigned char smem[];
-    float *ps = (float *)(smem + 4 * XROWS * D * 2); /* after the two (Q, K) buffers */
-    const int b = blockIdx.z, hk = blockIdx.y;
-    if (a.modes[b * a.Hkv + hk] != ELATTN_MODE_BLOCK_SPARSE) return;
-    const XattnSeq sq(a, b);
-    const int r0 = (gridDim.x - 1 - blockIdx.x) * XROWS;
-    if (r0 >= sq.rows) return;
+    __shared__ float row_max[ROWS], row_inv_sum[ROWS]; /* final softmax max and 1 / sum per row */
+    __shared__ int item_now;
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t4 = lane % 4;
-    const int col_end = sq.col_end(a, r0);
     const int R = a.block_size / a.stride; /* reshaped rows (and columns) per block */
+    const int rows_per_cell = min(R, ROWS), cells_q = ROWS / rows_per_cell;
+    float *lse = a.lse + (long)blockIdx.x * ROWS * a.lse_pitch;
 
-    for (int c0 = 0; c0 < col_end; c0 += XCOLS) {
-        float p_sum[XCOLS / 8][4];
-#pragma unroll
-        for (int n = 0; n < XCOLS / 8; ++n) p_sum[n][0] = p_sum[n][1] = p_sum[n][2] = p_sum[n][3] = 0.f;
-        for (int hh = 0; hh < a.group; ++hh) {
-            const int h = hk * a.group + hh;
-            float acc[XCOLS / 8][4];
-            xattn_tile_scores<T, D>(acc, smem_addr(smem), a, sq, r0, c0, h, hk);
+    /* Items are taken from a shared counter, so CTAs that meet other modes' heads
+     * or short rows move on at once. Order: (element, KV head) outermost, so that
+     * the CTAs running together stream the same K (it stays in L2); within it,
+     * late rows (the most columns) first, then the group's query heads. */
+    for (;;) {
+        if (threadIdx.x == 0) item_now = atomicAdd(a.next_item, 1);
+        __syncthreads();
+        const int item = item_now;
+        __syncthreads(); /* everyone has read it before thread 0 takes the next */
+        if (item >= a.items) break;
+        const int per_kv = a.row_tiles * a.group, bk = item / per_kv, in_kv = item % per_kv;
+        const int b = bk / a.Hkv, hk = bk % a.Hkv, h = hk * a.group + in_kv % a.group;
+        const int r0 = (a.row_tiles - 1 - in_kv / a.group) * ROWS;
+        if (a.modes[bk] != ELATTN_MODE_BLOCK_SPARSE) continue;
+        const XattnSeq sq(a, b);
+        if (r0 >= sq.rows) continue;
+        const int col_end = sq.col_end(a, r0, ROWS), kb_end = (col_end + R - 1) / R;
+
+        float m_run[2] = {-INFINITY, -INFINITY}, l_run[2] = {0.f, 0.f};
+        for (int c0 = 0; c0 < col_end; c0 += COLS) {
+            float acc[COLS / 8][4];
+            xattn_tile_scores<T, Cfg>(acc, smem_addr(smem), a, sq, r0, c0, h, hk);
 #pragma unroll
             for (int hr = 0; hr < 2; ++hr) {
-                const int i = r0 + warp * 16 + g + 8 * hr;
-                float m = 0.f, inv_l = 0.f;
-                if (i < sq.rows) {
-                    const float *st = a.stats + (((long)b * a.Hq + h) * a.stat_rows + i) * 2;
-                    m = st[0];
-                    inv_l = st[1] > 0.f ? 1.f / st[1] : 0.f;
-                }
+                const int lr = warp * 16 + g + 8 * hr, i = r0 + lr;
+                float mx = m_run[hr];
 #pragma unroll
-                for (int n = 0; n < XCOLS / 8; ++n)
+                for (int n = 0; n < COLS / 8; ++n)
 #pragma unroll
-                    for (int e = 0; e < 2; ++e) {
-                        const int j = c0 + n * 8 + 2 * t4 + e;
-                        if (inv_l > 0.f && sq.visible(a, i, j))
-                            p_sum[n][2 * hr + e] += exp2f(fmaf(acc[n][2 * hr + e], a.c2, -m)) * inv_l;
+                    for (int x = 0; x < 2; ++x) {
+                        const int j = c0 + n * 8 + 2 * t4 + x;
+                        const float s = sq.visible(a, i, j) ? acc[n][2 * hr + x] * a.c2 : -INFINITY;
+                        acc[n][2 * hr + x] = s;
+                        mx = fmaxf(mx, s);
                     }
+                mx = quad_max(mx);
+                const float m_use = mx == -INFINITY ? 0.f : mx;
+                float sum = 0.f;
+#pragma unroll
+                for (int n = 0; n < COLS / 8; ++n)
+#pragma unroll
+                    for (int x = 0; x < 2; ++x) {
+                        acc[n][2 * hr + x] = exp2f(acc[n][2 * hr + x] - m_use);
+                        sum += acc[n][2 * hr + x];
+                    }
+                l_run[hr] = l_run[hr] * exp2f(m_run[hr] - m_use) + sum;
+                m_run[hr] = mx;
+                store_block_lse<COLS>(acc, hr, m_use, i < sq.rows, c0, R, kb_end, lse + (long)lr * a.lse_pitch);
             }
         }
-        /* Cell sums in a fixed order. */
 #pragma unroll
-        for (int n = 0; n < XCOLS / 8; ++n)
-#pragma unroll
-            for (int e = 0; e < 4; ++e)
-                ps[(warp * 16 + g + 8 * (e / 2)) * XPS_PITCH + n * 8 + 2 * t4 + (e & 1)] = p_sum[n][e];
-        __syncthreads();
-        float *table = a.block_scores + ((long)b * a.Hkv + hk) * a.mask_qblocks * a.mask_kblocks;
-        if (R <= XROWS) {
-            const int per = XROWS / R, cells = per * per;
-            for (int c = threadIdx.x; c < cells; c += XTHREADS) {
-                const int cr = c / per, cc = c % per;
-                const int qb = r0 / R + cr, kb = c0 / R + cc;
-                if (qb >= a.mask_qblocks || kb >= a.mask_kblocks) continue;
-                float s = 0.f;
-                for (int rr = 0; rr < R; ++rr)
-                    for (int k2 = 0; k2 < R; ++k2) s += ps[(cr * R + rr) * XPS_PITCH + cc * R + k2];
-                table[(long)qb * a.mask_kblocks + kb] = s;
+        for (int hr = 0; hr < 2; ++hr) {
+            const int lr = warp * 16 + g + 8 * hr;
+            const float l = quad_sum(l_run[hr]);
+            if (t4 == 0) {
+                row_max[lr] = m_run[hr];
+                row_inv_sum[lr] = r0 + lr < sq.rows && l > 0.f ? 1.f / l : 0.f;
             }
-        } else {
-            /* The whole tile lies in one cell shared with other CTAs. */
+        }
+        __syncthreads(); /* row statistics and every thread's lse entries are in place */
+        /* Fold the rows into this head's cells, rows in a fixed order. */
+        float *table = a.head_scores + ((long)b * a.Hq + h) * a.mask_qblocks * a.mask_kblocks;
+        for (int c = threadIdx.x; c < cells_q * kb_end; c += THREADS) {
+            const int cq = c / kb_end, kb = c % kb_end;
+            const int qb = (r0 + cq * rows_per_cell) / R;
             float s = 0.f;
-            for (int c = threadIdx.x; c < XROWS * XCOLS; c += XTHREADS) s += ps[(c / XCOLS) * XPS_PITCH + c % XCOLS];
-            s = quad_sum(s);
-            s += __shfl_xor_sync(0xffffffffu, s, 4);
-            s += __shfl_xor_sync(0xffffffffu, s, 8);
-            s += __shfl_xor_sync(0xffffffffu, s, 16);
-            const int qb = r0 / R, kb = c0 / R;
-            if (lane == 0 && qb < a.mask_qblocks && kb < a.mask_kblocks)
-                atomicAdd(table + (long)qb * a.mask_kblocks + kb, s);
+            for (int rr = 0; rr < rows_per_cell; ++rr) {
+                const int lr = cq * rows_per_cell + rr;
+                if (row_inv_sum[lr] > 0.f) s += exp2f(lse[(long)lr * a.lse_pitch + kb] - row_max[lr]) * row_inv_sum[lr];
+            }
+            if (qb >= a.mask_qblocks) continue;
+            float *cell = table + (long)qb * a.mask_kblocks + kb;
+            if (R <= ROWS) *cell = s; /* the cell's rows are all in this tile */
+            else atomicAdd(cell, s);   /* a block taller than a tile: shared with other CTAs */
         }
-        __syncthreads();
+        __syncthreads(); /* the next item rewrites lse and the row statistics */
     }
 }
 
-template <typename T, int D>
-inline cudaError_t xattn_launch_d(const XattnArgs &a, int row_tiles, int batch, cudaStream_t stream)
+/* block_scores[b][hk] = the sum of the group's per-head tables, heads in order
+ * (deterministic, unlike atomics across CTAs). */
+__global__ void xattn_group_sum_kernel(const XattnArgs a)
 {
-    const int smem_tiles = 4 * XROWS * D * 2;
-    const int smem_sums = smem_tiles + XROWS * XPS_PITCH * 4;
-    cudaError_t err = cudaFuncSetAttribute(xattn_row_stats_kernel<T, D>,
-                                           cudaFuncAttributeMaxDynamicSharedMemorySize, smem_tiles);
-    if (err == cudaSuccess)
-        err = cudaFuncSetAttribute(xattn_block_sums_kernel<T, D>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                   smem_sums);
+    const long cells = (long)a.mask_qblocks * a.mask_kblocks, total = (long)a.batch * a.Hkv * cells;
+    for (long c = blockIdx.x * (long)blockDim.x + threadIdx.x; c < total; c += (long)gridDim.x * blockDim.x) {
+        const long bk = c / cells, at = c % cells;
+        const float *src = a.head_scores + bk * a.group * cells + at; /* (b, hk * group) = bk * group */
+        float s = 0.f;
+        for (int hh = 0; hh < a.group; ++hh) s += src[hh * cells];
+        a.block_scores[c] = s;
+    }
+}
+
+template <typename T, class Cfg>
+inline cudaError_t xattn_launch_cfg(XattnArgs a, int ctas, cudaStream_t stream)
+{
+    a.row_tiles = (a.max_rows + Cfg::ROWS - 1) / Cfg::ROWS;
+    a.items = a.batch * a.Hq * a.row_tiles;
+    if (a.items == 0) return cudaSuccess;
+    cudaError_t err = cudaFuncSetAttribute(xattn_scores_kernel<T, Cfg>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                           Cfg::SMEM);
     if (err != cudaSuccess) return err;
-    xattn_row_stats_kernel<T, D><<<dim3(row_tiles, a.Hq, batch), XTHREADS, smem_tiles, stream>>>(a);
+    xattn_scores_kernel<T, Cfg><<<min(ctas, a.items), Cfg::THREADS, Cfg::SMEM, stream>>>(a);
     if ((err = cudaGetLastError()) != cudaSuccess) return err;
-    xattn_block_sums_kernel<T, D><<<dim3(row_tiles, a.Hkv, batch), XTHREADS, smem_sums, stream>>>(a);
+    const long cells = (long)a.batch * a.Hkv * a.mask_qblocks * a.mask_kblocks;
+    const long blocks = (cells + 255) / 256;
+    xattn_group_sum_kernel<<<(int)(blocks < 65535 ? blocks : 65535), 256, 0, stream>>>(a);
     return cudaGetLastError();
 }
 
+/* CTAs of xattn_scores_kernel<T, Cfg> that fit on the device at once. */
+template <typename T, class Cfg>
+inline int xattn_resident_ctas(int sm_count)
+{
+    int per_sm = 0;
+    if (cudaFuncSetAttribute(xattn_scores_kernel<T, Cfg>, cudaFuncAttributeMaxDynamicSharedMemorySize, Cfg::SMEM) !=
+            cudaSuccess ||
+        cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, xattn_scores_kernel<T, Cfg>, Cfg::THREADS, Cfg::SMEM) !=
+            cudaSuccess) {
+        (void)cudaGetLastError();
+        per_sm = 1; /* the launch will report whatever is wrong */
+    }
+    return (per_sm > 0 ? per_sm : 1) * sm_count;
+}
+
+/* xattn_resident_ctas for the default configuration of the head dim. */
 template <typename T>
-inline cudaError_t xattn_launch_t(const XattnArgs &a, int head_dim, int row_tiles, int batch, cudaStream_t s)
+inline int xattn_resident_ctas_t(int head_dim, int sm_count)
 {
     switch (head_dim) {
-    case 64: return xattn_launch_d<T, 64>(a, row_tiles, batch, s);
-    case 128: return xattn_launch_d<T, 128>(a, row_tiles, batch, s);
-    case 256: return xattn_launch_d<T, 256>(a, row_tiles, batch, s);
+    case 64: return xattn_resident_ctas<T, XattnDefault<64>>(sm_count);
+    case 128: return xattn_resident_ctas<T, XattnDefault<128>>(sm_count);
+    default: return xattn_resident_ctas<T, XattnDefault<256>>(sm_count);
+    }
+}
+
+template <typename T>
+inline cudaError_t xattn_launch_t(const XattnArgs &a, int head_dim, int ctas, cudaStream_t s)
+{
+    switch (head_dim) {
+    case 64: return xattn_launch_cfg<T, XattnDefault<64>>(a, ctas, s);
+    case 128: return xattn_launch_cfg<T, XattnDefault<128>>(a, ctas, s);
+    case 256: return xattn_launch_cfg<T, XattnDefault<256>>(a, ctas, s);
     default: return cudaErrorInvalidValue;
     }
 }
 
-inline int xattn_stat_rows(const elattn_xattn_desc *d) { return (d->max_seqlen_q + d->stride - 1) / d->stride; }
+/* The scratch: the work counter, the per-head tables, then one lse slice per CTA. */
+constexpr size_t XATTN_COUNTER_BYTES = 256;
+inline int xattn_lse_pitch(const elattn_xattn_desc *d) { return (d->max_seqlen_k + d->block_size - 1) / d->block_size; }
+inline size_t xattn_head_table_bytes(const elattn_xattn_desc *d)
+{
+    const size_t qblocks = ((size_t)d->max_seqlen_q + d->block_size - 1) / d->block_size;
+    return (size_t)d->batch * d->num_q_heads * qblocks * xattn_lse_pitch(d) * sizeof(float);
+}
 
 } /* namespace elattn_mma */
 
@@ -295,42 +396,74 @@ bool elattn_mma_xattn_supported(const elattn_xattn_desc *desc, int sm_version, c
     return true;
 }
 
-size_t elattn_mma_xattn_scratch_bytes(const elattn_xattn_desc *desc)
+int elattn_mma_xattn_ctas(const elattn_xattn_desc *desc, int sm_count)
 {
-    return (size_t)desc->batch * desc->num_q_heads * elattn_mma::xattn_stat_rows(desc) * 2 * sizeof(float);
+    using namespace elattn_mma;
+    if (desc->dtype == ELATTN_DTYPE_BF16) return xattn_resident_ctas_t<__nv_bfloat16>(desc->head_dim, sm_count);
+    return xattn_resident_ctas_t<__half>(desc->head_dim, sm_count);
 }
 
-cudaError_t elattn_mma_xattn_estimate(const elattn_gpu_xattn_inputs *in, cudaStream_t stream)
+size_t elattn_mma_xattn_scratch_bytes(const elattn_xattn_desc *desc, int ctas)
+{
+    using namespace elattn_mma;
+    return XATTN_COUNTER_BYTES + xattn_head_table_bytes(desc) +
+           (size_t)ctas * xattn_default_rows(desc->head_dim) * xattn_lse_pitch(desc) * sizeof(float);
+}
+
+/* Fills everything but the kernel's configuration. */
+static elattn_mma::XattnArgs xattn_args(const elattn_gpu_xattn_inputs *in)
 {
     using namespace elattn_mma;
     const elattn_xattn_desc *d = in->desc;
-    const size_t table = (size_t)d->batch * d->num_kv_heads * in->mask_qblocks * in->mask_kblocks * sizeof(float);
-    cudaError_t err = cudaMemsetAsync(in->block_scores, 0, table, stream);
-    if (err != cudaSuccess) return err;
-    const int row_tiles = ((in->max_len_q + d->stride - 1) / d->stride + XROWS - 1) / XROWS;
-    if (row_tiles == 0 || d->batch == 0) return cudaSuccess;
-
     XattnArgs a;
     a.q = in->q;
     a.k = in->k;
     a.cu_seqlens_q = in->cu_seqlens_q;
     a.cu_seqlens_k = in->cu_seqlens_k;
     a.modes = in->modes;
-    a.stats = (float *)in->scratch;
+    a.next_item = (int *)in->scratch;
+    a.head_scores = (float *)((char *)in->scratch + XATTN_COUNTER_BYTES);
+    a.lse = (float *)((char *)a.head_scores + xattn_head_table_bytes(d));
     a.block_scores = in->block_scores;
+    a.batch = d->batch;
     a.Hq = d->num_q_heads;
     a.Hkv = d->num_kv_heads;
     a.group = d->num_q_heads / d->num_kv_heads;
     a.stride = d->stride;
     a.block_size = d->block_size;
     a.causal = d->causal;
-    a.stat_rows = xattn_stat_rows(d);
     a.mask_qblocks = in->mask_qblocks;
     a.mask_kblocks = in->mask_kblocks;
+    a.lse_pitch = xattn_lse_pitch(d);
+    a.max_rows = (in->max_len_q + d->stride - 1) / d->stride;
+    a.row_tiles = a.items = 0; /* xattn_launch_cfg's */
     const float scale = d->scale > 0.f ? d->scale : 1.f / sqrtf((float)d->head_dim);
     a.c2 = scale * 1.4426950408889634f / (float)d->stride;
-    if (d->dtype == ELATTN_DTYPE_BF16) return xattn_launch_t<__nv_bfloat16>(a, d->head_dim, row_tiles, d->batch, stream);
-    return xattn_launch_t<__half>(a, d->head_dim, row_tiles, d->batch, stream);
+    return a;
+}
+
+/* Zeroes the work counter and the per-head tables (the 0 of invisible cells and
+ * of heads the kernel skips); the group sum then writes every cell of the table. */
+static cudaError_t xattn_clear(const elattn_gpu_xattn_inputs *in, cudaStream_t stream)
+{
+    using namespace elattn_mma;
+    return cudaMemsetAsync(in->scratch, 0, XATTN_COUNTER_BYTES + xattn_head_table_bytes(in->desc), stream);
+}
+
+cudaError_t elattn_mma_xattn_estimate(const elattn_gpu_xattn_inputs *in, int ctas, cudaStream_t stream)
+{
+    using namespace elattn_mma;
+    const elattn_xattn_desc *d = in->desc;
+    if (in->mask_qblocks == 0 || in->mask_kblocks == 0) return cudaSuccess; /* an empty table */
+    cudaError_t err = xattn_clear(in, stream);
+    if (err != cudaSuccess) return err;
+    const XattnArgs a = xattn_args(in);
+    if (a.max_rows == 0 || d->batch == 0) /* no rows: the table is all zeros */
+        return cudaMemsetAsync(in->block_scores, 0,
+                               (size_t)d->batch * d->num_kv_heads * in->mask_qblocks * in->mask_kblocks * sizeof(float),
+                               stream);
+    if (d->dtype == ELATTN_DTYPE_BF16) return xattn_launch_t<__nv_bfloat16>(a, d->head_dim, ctas, stream);
+    return xattn_launch_t<__half>(a, d->head_dim, ctas, stream);
 }
 
 #endif /* !ELATTN_HIP */

@@ -20,30 +20,10 @@
 #include <string>
 #include <random>
 #include <array>
-#include <stdarg.h>
 
 #include "attn_mma.cuh"
 #include "xattn_mma.cuh"
-
-#define CK(x)                                                                                       \
-    do {                                                                                            \
-        cudaError_t e_ = (x);                                                                       \
-        if (e_ != cudaSuccess) {                                                                    \
-            fprintf(stderr, "CUDA error %s at %s:%d: %s\n", cudaGetErrorString(e_), __FILE__, __LINE__, #x); \
-            exit(2);                                                                                \
-        }                                                                                           \
-    } while (0)
-
-extern "C" elattn_status elattn_fail(elattn_status status, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "elattn_fail: ");
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\n");
-    va_end(ap);
-    return status;
-}
+#include "dev_common.h"
 
 static int g_failures = 0;
 static const char *p_str(int packed) { return packed ? "packgqa" : "perhead"; }
@@ -116,14 +96,10 @@ struct AttnCase {
 static void run_attn(AttnCase &c)
 {
     const int B = (int)c.lq.size();
-    std::vector<int> cuq(B + 1, 0), cuk(B + 1, 0);
-    int maxq = 0, maxk = 0;
-    for (int b = 0; b < B; ++b) {
-        cuq[b + 1] = cuq[b] + c.lq[b];
-        cuk[b + 1] = cuk[b] + c.lk[b];
-        maxq = std::max(maxq, c.lq[b]);
-        maxk = std::max(maxk, c.lk[b]);
-    }
+    std::vector<int> cuq, cuk;
+    int maxq, maxk;
+    dev_seqlens(c.lq, cuq, maxq);
+    dev_seqlens(c.lk, cuk, maxk);
     const int tq = cuq[B], tk = cuk[B], D = c.D, Hq = c.Hq, Hkv = c.Hkv, G = Hq / Hkv;
     if (c.modes.empty()) {
         c.modes.resize(B * Hkv);
@@ -203,19 +179,12 @@ static void run_attn(AttnCase &c)
     std::vector<elattn_work_item> items(cap > 0 ? cap : 1);
     int n_items = elattn_schedule_build(&call, shape.tile_m, shape.tile_n, shape.per_kv_head, items.data());
 
-    int32_t *d_cuq, *d_cuk, *d_modes;
-    uint8_t *d_mask;
-    elattn_work_item *d_items;
-    CK(cudaMalloc(&d_cuq, 4 * (B + 1)));
-    CK(cudaMalloc(&d_cuk, 4 * (B + 1)));
-    CK(cudaMalloc(&d_modes, 4 * B * Hkv));
-    CK(cudaMalloc(&d_mask, mask.size() + 1));
-    CK(cudaMalloc(&d_items, sizeof(elattn_work_item) * items.size()));
-    CK(cudaMemcpy(d_cuq, cuq.data(), 4 * (B + 1), cudaMemcpyHostToDevice));
-    CK(cudaMemcpy(d_cuk, cuk.data(), 4 * (B + 1), cudaMemcpyHostToDevice));
-    CK(cudaMemcpy(d_modes, c.modes.data(), 4 * B * Hkv, cudaMemcpyHostToDevice));
-    CK(cudaMemcpy(d_mask, mask.data(), mask.size(), cudaMemcpyHostToDevice));
-    CK(cudaMemcpy(d_items, items.data(), sizeof(elattn_work_item) * items.size(), cudaMemcpyHostToDevice));
+    int32_t *d_cuq = dev_upload(cuq.data(), 4 * (B + 1), 4 * (B + 1));
+    int32_t *d_cuk = dev_upload(cuk.data(), 4 * (B + 1), 4 * (B + 1));
+    int32_t *d_modes = dev_upload(c.modes.data(), 4 * B * Hkv, 4 * B * Hkv);
+    uint8_t *d_mask = dev_upload(mask.data(), mask.size(), mask.size() + 1);
+    const size_t items_bytes = sizeof(elattn_work_item) * items.size();
+    elattn_work_item *d_items = dev_upload(items.data(), items_bytes, items_bytes);
 
     elattn_gpu_attn_inputs in;
     memset(&in, 0, sizeof in);
@@ -336,28 +305,12 @@ static void run_attn(AttnCase &c)
            empty_rows, bad, guards ? "ok" : "BROKEN");
 
     if (c.time_iters > 0) {
-        cudaEvent_t e0, e1;
-        CK(cudaEventCreate(&e0));
-        CK(cudaEventCreate(&e1));
-        for (int w = 0; w < 2; ++w) CK(elattn_mma_attn_launch(&in, 0));
-        std::vector<float> ms;
-        for (int it = 0; it < c.time_iters; ++it) {
-            CK(cudaEventRecord(e0));
-            CK(elattn_mma_attn_launch(&in, 0));
-            CK(cudaEventRecord(e1));
-            CK(cudaEventSynchronize(e1));
-            float t;
-            CK(cudaEventElapsedTime(&t, e0, e1));
-            ms.push_back(t);
-        }
-        std::sort(ms.begin(), ms.end());
+        const std::vector<float> ms = dev_time_ms(2, c.time_iters, [&] { return elattn_mma_attn_launch(&in, 0); });
         const float med = ms[ms.size() / 2];
         printf("TIME %-40s %-26s median %9.3f ms  min %9.3f  max %9.3f", c.name.c_str(), kname, med, ms[0],
                ms.back());
         if (c.flops > 0) printf("  %6.1f TFLOP/s", c.flops / (med * 1e-3) / 1e12);
         printf("\n");
-        CK(cudaEventDestroy(e0));
-        CK(cudaEventDestroy(e1));
     }
     dq.free_();
     dk.free_();
@@ -379,19 +332,39 @@ struct XCase {
     std::vector<int> modes;
     bool check = true;
     int time_iters = 0;
+    bool sweep = false; /* also time the other tile configurations (bf16, D 128) */
 };
+
+static int g_sms = 0; /* multiprocessors of the device */
+
+/* Times one estimation configuration on `in` and compares its table with `want`. */
+template <class Cfg>
+static void time_xattn_cfg(const XCase &c, const elattn_gpu_xattn_inputs &in, const std::vector<float> &want)
+{
+    using namespace elattn_mma;
+    const int ctas = xattn_resident_ctas<__nv_bfloat16, Cfg>(g_sms);
+    const XattnArgs a = xattn_args(&in);
+    auto run = [&] {
+        cudaError_t e = xattn_clear(&in, 0);
+        return e != cudaSuccess ? e : xattn_launch_cfg<__nv_bfloat16, Cfg>(a, ctas, 0);
+    };
+    CK(run());
+    std::vector<float> got(want.size());
+    CK(cudaMemcpy(got.data(), in.block_scores, got.size() * 4, cudaMemcpyDeviceToHost));
+    double diff = 0;
+    for (size_t i = 0; i < got.size(); ++i) diff = std::max(diff, (double)fabs(got[i] - want[i]));
+    const std::vector<float> ms = dev_time_ms(1, c.time_iters, run);
+    printf("TIME xattn %-34s rows %3d cols %3d stages %d ctas %4d median %9.3f ms  min %9.3f  max|diff| vs default %.2e\n",
+           c.name.c_str(), Cfg::ROWS, Cfg::COLS, Cfg::STAGES, ctas, ms[ms.size() / 2], ms[0], diff);
+}
 
 static void run_xattn(XCase &c)
 {
     const int B = (int)c.lq.size();
-    std::vector<int> cuq(B + 1, 0), cuk(B + 1, 0);
-    int maxq = 0, maxk = 0;
-    for (int b = 0; b < B; ++b) {
-        cuq[b + 1] = cuq[b] + c.lq[b];
-        cuk[b + 1] = cuk[b] + c.lk[b];
-        maxq = std::max(maxq, c.lq[b]);
-        maxk = std::max(maxk, c.lk[b]);
-    }
+    std::vector<int> cuq, cuk;
+    int maxq, maxk;
+    dev_seqlens(c.lq, cuq, maxq);
+    dev_seqlens(c.lk, cuk, maxk);
     const int tq = cuq[B], tk = cuk[B], D = c.D, Hq = c.Hq, Hkv = c.Hkv, G = Hq / Hkv, S = c.S;
     if (c.modes.empty()) {
         c.modes.resize(B * Hkv);
@@ -428,16 +401,13 @@ static void run_xattn(XCase &c)
     dk.alloc(kb.size() * 2);
     const size_t ncell = (size_t)B * Hkv * mqb * mkb;
     dtab.alloc(ncell * 4);
-    dscr.alloc(elattn_mma_xattn_scratch_bytes(&desc));
+    const int ctas = elattn_mma_xattn_ctas(&desc, g_sms);
+    dscr.alloc(elattn_mma_xattn_scratch_bytes(&desc, c.sweep ? 8 * g_sms : ctas)); /* a sweep's configs may hold more */
     CK(cudaMemcpy(dq.ptr(), qb.data(), qb.size() * 2, cudaMemcpyHostToDevice));
     CK(cudaMemcpy(dk.ptr(), kb.data(), kb.size() * 2, cudaMemcpyHostToDevice));
-    int32_t *d_cuq, *d_cuk, *d_modes;
-    CK(cudaMalloc(&d_cuq, 4 * (B + 1)));
-    CK(cudaMalloc(&d_cuk, 4 * (B + 1)));
-    CK(cudaMalloc(&d_modes, 4 * B * Hkv));
-    CK(cudaMemcpy(d_cuq, cuq.data(), 4 * (B + 1), cudaMemcpyHostToDevice));
-    CK(cudaMemcpy(d_cuk, cuk.data(), 4 * (B + 1), cudaMemcpyHostToDevice));
-    CK(cudaMemcpy(d_modes, c.modes.data(), 4 * B * Hkv, cudaMemcpyHostToDevice));
+    int32_t *d_cuq = dev_upload(cuq.data(), 4 * (B + 1), 4 * (B + 1));
+    int32_t *d_cuk = dev_upload(cuk.data(), 4 * (B + 1), 4 * (B + 1));
+    int32_t *d_modes = dev_upload(c.modes.data(), 4 * B * Hkv, 4 * B * Hkv);
     elattn_gpu_xattn_inputs in;
     memset(&in, 0, sizeof in);
     in.desc = &desc;
@@ -452,7 +422,7 @@ static void run_xattn(XCase &c)
     in.mask_kblocks = mkb;
     in.block_scores = (float *)dtab.ptr();
     in.scratch = dscr.ptr();
-    CK(elattn_mma_xattn_estimate(&in, 0));
+    CK(elattn_mma_xattn_estimate(&in, ctas, 0));
     CK(cudaDeviceSynchronize());
     std::vector<float> tab(ncell);
     CK(cudaMemcpy(tab.data(), dtab.ptr(), ncell * 4, cudaMemcpyDeviceToHost));
@@ -507,22 +477,19 @@ static void run_xattn(XCase &c)
                c.name.c_str(), ncell, max_ref, max_err, bad, guards ? "ok" : "BROKEN");
     }
     if (c.time_iters > 0) {
-        cudaEvent_t e0, e1;
-        CK(cudaEventCreate(&e0));
-        CK(cudaEventCreate(&e1));
-        CK(elattn_mma_xattn_estimate(&in, 0));
-        std::vector<float> ms;
-        for (int it = 0; it < c.time_iters; ++it) {
-            CK(cudaEventRecord(e0));
-            CK(elattn_mma_xattn_estimate(&in, 0));
-            CK(cudaEventRecord(e1));
-            CK(cudaEventSynchronize(e1));
-            float t;
-            CK(cudaEventElapsedTime(&t, e0, e1));
-            ms.push_back(t);
-        }
-        std::sort(ms.begin(), ms.end());
-        printf("TIME xattn %-34s median %9.3f ms  min %9.3f\n", c.name.c_str(), ms[ms.size() / 2], ms[0]);
+        const std::vector<float> ms =
+            dev_time_ms(1, c.time_iters, [&] { return elattn_mma_xattn_estimate(&in, ctas, 0); });
+        printf("TIME xattn %-34s default     ctas %4d median %9.3f ms  min %9.3f\n", c.name.c_str(), ctas,
+               ms[ms.size() / 2], ms[0]);
+    }
+    if (c.sweep && c.D == 128 && c.dtype == ELATTN_DTYPE_BF16) {
+        using elattn_mma::XattnCfg;
+        time_xattn_cfg<XattnCfg<128, 128, 2, 4>>(c, in, tab);
+        time_xattn_cfg<XattnCfg<128, 64, 3, 4>>(c, in, tab);
+        time_xattn_cfg<XattnCfg<128, 128, 2, 8>>(c, in, tab);
+        time_xattn_cfg<XattnCfg<128, 64, 2, 8>>(c, in, tab);
+        time_xattn_cfg<XattnCfg<128, 64, 3, 8>>(c, in, tab);
+        time_xattn_cfg<XattnCfg<128, 64, 4, 8>>(c, in, tab);
     }
     dq.free_();
     dk.free_();
@@ -600,6 +567,8 @@ static void correctness()
     }
 }
 
+static void xattn_timing(int max_s);
+
 static void timing(int max_s)
 {
     for (int S : {8192, 32768, 131072}) {
@@ -627,11 +596,21 @@ static void timing(int max_s)
             }
         }
     }
-    for (int S : {32768}) {
+    xattn_timing(max_s);
+}
+
+/* The estimation at the paper's shape, every BLOCK_SPARSE head and two of eight. */
+static void xattn_timing(int max_s)
+{
+    for (int S : {32768, 131072}) {
         if (S > max_s) break;
-        XCase x; x.name = "xattn S16 B128 32K Hq32 Hkv8"; x.Hq = 32; x.Hkv = 8; x.lq = {S}; x.lk = {S};
-        x.modes = std::vector<int>(8, 2); x.block = 128; x.check = false; x.time_iters = 5;
+        XCase x; x.name = "xattn S16 B128 " + std::to_string(S / 1024) + "K 8 of 8 BS"; x.Hq = 32; x.Hkv = 8;
+        x.lq = {S}; x.lk = {S}; x.modes = std::vector<int>(8, 2); x.block = 128; x.check = false;
+        x.time_iters = S > 32768 ? 3 : 5; x.sweep = true;
         run_xattn(x);
+        XCase y = x; y.name = "xattn S16 B128 " + std::to_string(S / 1024) + "K 2 of 8 BS"; y.sweep = false;
+        y.modes = {0, 0, 2, 0, 0, 2, 0, 0};
+        run_xattn(y);
     }
 }
 
@@ -644,8 +623,10 @@ int main(int argc, char **argv)
     CK(cudaGetDevice(&dev));
     CK(cudaGetDeviceProperties(&prop, dev));
     printf("device %s sm_%d%d SMs %d\n", prop.name, prop.major, prop.minor, prop.multiProcessorCount);
+    g_sms = prop.multiProcessorCount;
     if (what == "correct" || what == "all") correctness();
     if (what == "time" || what == "all") timing(max_s);
+    if (what == "xtime") xattn_timing(max_s);
     printf("%s: %d failure(s)\n", g_failures ? "FAILED" : "PASSED", g_failures);
     return g_failures ? 1 : 0;
 }
