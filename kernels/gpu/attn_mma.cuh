@@ -490,25 +490,17 @@ __global__ void __launch_bounds__(Cfg::THREADS, Cfg::MIN_CTAS) attn_mma_kernel(c
 
 using Cfg64 = AttnConfig<64, 4, 2, 64, 3, false, 2>;
 using Cfg128 = AttnConfig<128, 4, 2, 64, 2, false, 2>;
-using Cfg128_w8 = AttnConfig<128, 8, 1, 64, 3, true, 1>; /* v1, kept for measurement */
+using Cfg128_w8 = AttnConfig<128, 8, 1, 64, 3, true, 1>; /* v1: dev_mma/test_mma.cu times it beside Cfg128 */
 using Cfg256 = AttnConfig<256, 4, 1, 32, 2, false, 1>;
-
-/* Development knob (dev_mma harness): 1 runs Cfg128_w8 instead of Cfg128;
- * both have BM 128 and BN 64, so the same schedule serves. */
-inline int &d128_variant()
-{
-    static int v = 0;
-    return v;
-}
 
 /* Pack the group into M when it divides the tile into >= 16 positions. */
 inline bool pack_gqa_fits(int group, int bm) { return group > 1 && bm % group == 0 && bm / group >= 16; }
 
+/* The group is packed whenever it fits (dev_mma/test_mma.cu measures both ways). */
 template <class Cfg>
-inline void fill_shape(int group, bool pack, elattn_gpu_kernel_shape *shape, const char *name_plain,
-                       const char *name_pack)
+inline void fill_shape(int group, elattn_gpu_kernel_shape *shape, const char *name_plain, const char *name_pack)
 {
-    const bool p = pack && pack_gqa_fits(group, Cfg::BM);
+    const bool p = pack_gqa_fits(group, Cfg::BM);
     shape->tile_m = p ? Cfg::BM / group : Cfg::BM;
     shape->tile_n = Cfg::BN;
     shape->per_kv_head = p ? 1 : 0;
@@ -540,22 +532,10 @@ inline cudaError_t launch_dtype(const elattn_gpu_attn_inputs *in, cudaStream_t s
 {
     switch (in->params.head_dim) {
     case 64: return launch_cfg<T, Cfg64>(in, stream);
-    case 128: return d128_variant() ? launch_cfg<T, Cfg128_w8>(in, stream) : launch_cfg<T, Cfg128>(in, stream);
+    case 128: return launch_cfg<T, Cfg128>(in, stream);
     case 256: return launch_cfg<T, Cfg256>(in, stream);
     default: return cudaErrorInvalidValue;
     }
-}
-
-/* Packing the group is the default; ELATTN_MMA_PACK_GQA=0 in the environment
- * turns it off (for measuring both). */
-inline bool pack_gqa_wanted()
-{
-    static int wanted = -1;
-    if (wanted < 0) {
-        const char *e = getenv("ELATTN_MMA_PACK_GQA");
-        wanted = (e && e[0] == '0') ? 0 : 1;
-    }
-    return wanted == 1;
 }
 
 } /* namespace elattn_mma */
@@ -575,11 +555,10 @@ bool elattn_mma_attn_supported(const elattn_attn_desc *desc, int sm_version, ela
         return false;
     }
     const int group = desc->num_q_heads / desc->num_kv_heads;
-    const bool pack = pack_gqa_wanted();
     switch (desc->head_dim) {
-    case 64: fill_shape<Cfg64>(group, pack, shape, "mma_d64_m128n64", "mma_d64_m128n64_packgqa"); break;
-    case 128: fill_shape<Cfg128>(group, pack, shape, "mma_d128_m128n64", "mma_d128_m128n64_packgqa"); break;
-    case 256: fill_shape<Cfg256>(group, pack, shape, "mma_d256_m64n32", "mma_d256_m64n32_packgqa"); break;
+    case 64: fill_shape<Cfg64>(group, shape, "mma_d64_m128n64", "mma_d64_m128n64_packgqa"); break;
+    case 128: fill_shape<Cfg128>(group, shape, "mma_d128_m128n64", "mma_d128_m128n64_packgqa"); break;
+    case 256: fill_shape<Cfg256>(group, shape, "mma_d256_m64n32", "mma_d256_m64n32_packgqa"); break;
     default:
         if (why_not) *why_not = "mma: head_dim must be 64, 128 or 256";
         return false;

@@ -86,7 +86,7 @@ struct AttnCase {
     int sink = 16, local = 64, block = 64;
     std::vector<int> modes;  /* [B][Hkv]; empty: random */
     int pack = 1;
-    int variant = 0;         /* elattn_mma::d128_variant() for D 128 */
+    int variant = 0;         /* 1: D 128 runs elattn_mma::Cfg128_w8 instead of the library's Cfg128 */
     int write_lse = 1;
     int sample_rows = 0;     /* 0: check every row; else this many random (b, h, i) */
     int time_iters = 0;      /* > 0: time it */
@@ -165,7 +165,6 @@ static void run_attn(AttnCase &c)
         shape.tile_m = p ? bm / G : bm;
         shape.per_kv_head = p;
     }
-    elattn_mma::d128_variant() = c.variant;
     char kname[64];
     snprintf(kname, sizeof kname, "%s%s", p_str(shape.per_kv_head), D == 128 && c.variant ? "_v1w8" : "");
 
@@ -220,7 +219,13 @@ static void run_attn(AttnCase &c)
     in.tile_m = shape.tile_m;
     in.tile_n = shape.tile_n;
 
-    CK(elattn_mma_attn_launch(&in, 0));
+    /* Same schedule for both D 128 configurations (BM 128, BN 64). */
+    auto launch = [&]() -> cudaError_t {
+        if (D != 128 || !c.variant || in.num_items == 0) return elattn_mma_attn_launch(&in, 0);
+        if (c.dtype == ELATTN_DTYPE_BF16) return elattn_mma::launch_cfg<__nv_bfloat16, elattn_mma::Cfg128_w8>(&in, 0);
+        return elattn_mma::launch_cfg<__half, elattn_mma::Cfg128_w8>(&in, 0);
+    };
+    CK(launch());
     CK(cudaDeviceSynchronize());
 
     std::vector<uint16_t> ob((size_t)tq * Hq * D);
@@ -305,7 +310,7 @@ static void run_attn(AttnCase &c)
            empty_rows, bad, guards ? "ok" : "BROKEN");
 
     if (c.time_iters > 0) {
-        const std::vector<float> ms = dev_time_ms(2, c.time_iters, [&] { return elattn_mma_attn_launch(&in, 0); });
+        const std::vector<float> ms = dev_time_ms(2, c.time_iters, launch);
         const float med = ms[ms.size() / 2];
         printf("TIME %-40s %-26s median %9.3f ms  min %9.3f  max %9.3f", c.name.c_str(), kname, med, ms[0],
                ms.back());
