@@ -553,7 +553,7 @@ static elattn_status gpu_xattn_plan(void *dev, const elattn_xattn_desc *desc, co
     const char *why_mma = "not in this build";
     bool mma_ok = false;
 #if defined(ELATTN_GPU_HAVE_XATTN_MMA)
-    mma_ok = elattn_mma_xattn_supported(desc, d.sm_version, &why_mma);
+    mma_ok = elattn_mma_xattn_supported(desc, d.sm_version, d.smem_per_block, &why_mma);
 #endif
     char mma_name[96], portable_name[96];
     snprintf(mma_name, sizeof mma_name, "%s.xattn.mma", ELATTN_GPU_BACKEND_NAME);

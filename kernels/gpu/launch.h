@@ -55,7 +55,9 @@ struct elattn_gpu_xattn_inputs {
     float *block_scores;                        /* output */
     void *scratch;
 };
-bool elattn_mma_xattn_supported(const elattn_xattn_desc *desc, int sm_version, const char **why_not);
+/* smem_per_block: the device's opt-in limit of shared memory per block. */
+bool elattn_mma_xattn_supported(const elattn_xattn_desc *desc, int sm_version, size_t smem_per_block,
+                                const char **why_not);
 /* The estimation kernel is persistent: `ctas` (from elattn_mma_xattn_ctas at plan
  * time) sizes both its grid and its scratch, one slice per CTA. */
 int elattn_mma_xattn_ctas(const elattn_xattn_desc *desc, int sm_count);

@@ -59,6 +59,15 @@ inline int xattn_default_rows(int head_dim)
 {
     return head_dim == 64 ? XattnDefault<64>::ROWS : head_dim == 128 ? XattnDefault<128>::ROWS : XattnDefault<256>::ROWS;
 }
+/* Shared memory a CTA of the default configuration takes: the stages, plus the
+ * row statistics and the item slot. */
+inline size_t xattn_default_smem(int head_dim)
+{
+    const size_t stages = head_dim == 64    ? XattnDefault<64>::SMEM
+                          : head_dim == 128 ? XattnDefault<128>::SMEM
+                                            : XattnDefault<256>::SMEM;
+    return stages + 2 * sizeof(float) * xattn_default_rows(head_dim) + sizeof(int);
+}
 
 struct XattnArgs {
     const void *q, *k;
@@ -375,7 +384,8 @@ inline size_t xattn_head_table_bytes(const elattn_xattn_desc *d)
 
 } /* namespace elattn_mma */
 
-bool elattn_mma_xattn_supported(const elattn_xattn_desc *desc, int sm_version, const char **why_not)
+bool elattn_mma_xattn_supported(const elattn_xattn_desc *desc, int sm_version, size_t smem_per_block,
+                                const char **why_not)
 {
     if (sm_version < 80) {
         if (why_not) *why_not = "mma xattn: needs sm_80 or newer";
@@ -391,6 +401,10 @@ bool elattn_mma_xattn_supported(const elattn_xattn_desc *desc, int sm_version, c
     }
     if (desc->stride < 1 || desc->block_size % desc->stride != 0) {
         if (why_not) *why_not = "mma xattn: block_size must be a multiple of stride";
+        return false;
+    }
+    if (elattn_mma::xattn_default_smem(desc->head_dim) > smem_per_block) {
+        if (why_not) *why_not = "mma xattn: the tiles of this head_dim need more shared memory than the device has";
         return false;
     }
     return true;

@@ -396,7 +396,7 @@ static void run_xattn(XCase &c)
     desc.stride = S;
     desc.block_size = c.block;
     const char *why = nullptr;
-    if (!elattn_mma_xattn_supported(&desc, 90, &why)) {
+    if (!elattn_mma_xattn_supported(&desc, 90, 227 * 1024, &why)) { /* sm_90: 227 KiB per block */
         printf("FAIL %s unsupported: %s\n", c.name.c_str(), why);
         ++g_failures;
         return;
