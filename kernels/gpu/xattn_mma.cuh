@@ -54,19 +54,28 @@ template <int D> struct XattnDefault;
 template <> struct XattnDefault<64> : XattnCfg<64, 128, 3, 4> {};
 template <> struct XattnDefault<128> : XattnCfg<128, 128, 2, 8> {};
 template <> struct XattnDefault<256> : XattnCfg<256, 64, 2, 4> {};
+/* Calls f(XattnDefault<D>{}) for the head dim (64, 128 or 256, checked by
+ * elattn_mma_xattn_supported): the one place that maps head_dim to a tile. */
+template <class F>
+inline auto with_default_cfg(int head_dim, F &&f)
+{
+    if (head_dim == 64) return f(XattnDefault<64>{});
+    if (head_dim == 128) return f(XattnDefault<128>{});
+    return f(XattnDefault<256>{});
+}
 /* Rows of a tile, which sizes each CTA's slice of the scratch. */
 inline int xattn_default_rows(int head_dim)
 {
-    return head_dim == 64 ? XattnDefault<64>::ROWS : head_dim == 128 ? XattnDefault<128>::ROWS : XattnDefault<256>::ROWS;
+    return with_default_cfg(head_dim, [](auto cfg) { return decltype(cfg)::ROWS; });
 }
 /* Shared memory a CTA of the default configuration takes: the stages, plus the
  * row statistics and the item slot. */
 inline size_t xattn_default_smem(int head_dim)
 {
-    const size_t stages = head_dim == 64    ? XattnDefault<64>::SMEM
-                          : head_dim == 128 ? XattnDefault<128>::SMEM
-                                            : XattnDefault<256>::SMEM;
-    return stages + 2 * sizeof(float) * xattn_default_rows(head_dim) + sizeof(int);
+    return with_default_cfg(head_dim, [](auto cfg) {
+        using Cfg = decltype(cfg);
+        return (size_t)Cfg::SMEM + 2 * sizeof(float) * Cfg::ROWS + sizeof(int);
+    });
 }
 
 struct XattnArgs {
@@ -351,28 +360,6 @@ inline int xattn_resident_ctas(int sm_count)
     return (per_sm > 0 ? per_sm : 1) * sm_count;
 }
 
-/* xattn_resident_ctas for the default configuration of the head dim. */
-template <typename T>
-inline int xattn_resident_ctas_t(int head_dim, int sm_count)
-{
-    switch (head_dim) {
-    case 64: return xattn_resident_ctas<T, XattnDefault<64>>(sm_count);
-    case 128: return xattn_resident_ctas<T, XattnDefault<128>>(sm_count);
-    default: return xattn_resident_ctas<T, XattnDefault<256>>(sm_count);
-    }
-}
-
-template <typename T>
-inline cudaError_t xattn_launch_t(const XattnArgs &a, int head_dim, int ctas, cudaStream_t s)
-{
-    switch (head_dim) {
-    case 64: return xattn_launch_cfg<T, XattnDefault<64>>(a, ctas, s);
-    case 128: return xattn_launch_cfg<T, XattnDefault<128>>(a, ctas, s);
-    case 256: return xattn_launch_cfg<T, XattnDefault<256>>(a, ctas, s);
-    default: return cudaErrorInvalidValue;
-    }
-}
-
 /* The scratch: the work counter, the per-head tables, then one lse slice per CTA. */
 constexpr size_t XATTN_COUNTER_BYTES = 256;
 inline int xattn_lse_pitch(const elattn_xattn_desc *d) { return (d->max_seqlen_k + d->block_size - 1) / d->block_size; }
@@ -413,8 +400,11 @@ bool elattn_mma_xattn_supported(const elattn_xattn_desc *desc, int sm_version, s
 int elattn_mma_xattn_ctas(const elattn_xattn_desc *desc, int sm_count)
 {
     using namespace elattn_mma;
-    if (desc->dtype == ELATTN_DTYPE_BF16) return xattn_resident_ctas_t<__nv_bfloat16>(desc->head_dim, sm_count);
-    return xattn_resident_ctas_t<__half>(desc->head_dim, sm_count);
+    return with_default_cfg(desc->head_dim, [&](auto cfg) {
+        using Cfg = decltype(cfg);
+        return desc->dtype == ELATTN_DTYPE_BF16 ? xattn_resident_ctas<__nv_bfloat16, Cfg>(sm_count)
+                                                : xattn_resident_ctas<__half, Cfg>(sm_count);
+    });
 }
 
 size_t elattn_mma_xattn_scratch_bytes(const elattn_xattn_desc *desc, int ctas)
@@ -476,8 +466,12 @@ cudaError_t elattn_mma_xattn_estimate(const elattn_gpu_xattn_inputs *in, int cta
         return cudaMemsetAsync(in->block_scores, 0,
                                (size_t)d->batch * d->num_kv_heads * in->mask_qblocks * in->mask_kblocks * sizeof(float),
                                stream);
-    if (d->dtype == ELATTN_DTYPE_BF16) return xattn_launch_t<__nv_bfloat16>(a, d->head_dim, ctas, stream);
-    return xattn_launch_t<__half>(a, d->head_dim, ctas, stream);
+    if (d->head_dim != 64 && d->head_dim != 128 && d->head_dim != 256) return cudaErrorInvalidValue;
+    return with_default_cfg(d->head_dim, [&](auto cfg) {
+        using Cfg = decltype(cfg);
+        return d->dtype == ELATTN_DTYPE_BF16 ? xattn_launch_cfg<__nv_bfloat16, Cfg>(a, ctas, stream)
+                                             : xattn_launch_cfg<__half, Cfg>(a, ctas, stream);
+    });
 }
 
 #endif /* !ELATTN_HIP */
