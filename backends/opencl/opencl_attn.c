@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "opencl_internal.h"
-#include "schedule.h"
+#include "worklist.h"
 
 /* ---- tile table -------------------------------------------------------------------
  * Per device class and head dim: query rows per tile (M), keys per tile (N),
@@ -166,7 +166,7 @@ elattn_status ocl_attn_plan(void *dv, const elattn_attn_desc *desc, const elattn
     p->chunks = *desc;
     p->chunks.num_q_heads = desc->num_q_heads / p->choice.heads_per_tile;
     int positions = p->choice.tile_m / p->choice.heads_per_tile;
-    p->max_items = elattn_schedule_max_items(&p->chunks, positions, 0);
+    p->max_items = elattn_worklist_max_items(&p->chunks, positions, 0);
     p->items_at = (meta_ints(desc) + 3) & ~(size_t)3;
     out->impl = p;
     out->kernel_name = p->choice.name;
@@ -202,7 +202,7 @@ elattn_status ocl_attn_run(void *dv, const void *impl, void *stream, const elatt
 
     elattn_attn_call chunked = *call;
     chunked.desc = &p->chunks;
-    int n = elattn_schedule_build(&chunked, positions, p->choice.tile_n, 0, (elattn_work_item *)(blob + items_at));
+    int n = elattn_worklist_build(&chunked, positions, p->choice.tile_n, 0, (elattn_work_item *)(blob + items_at));
     if (n < 0) {
         free(blob);
         return ELATTN_ERROR_OUT_OF_MEMORY; /* message set by the schedule */

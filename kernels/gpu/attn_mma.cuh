@@ -2,7 +2,7 @@
  * Tensor-core fused hybrid attention for NVIDIA sm_80+ (fp16 / bf16 storage).
  *
  * FlashAttention-2 structure written for elattn: one CTA per work item
- * (api/src/schedule.h), WARPS warps of 16 query rows each, Q fragments held in
+ * (backends/common/worklist.h), WARPS warps of 16 query rows each, Q fragments held in
  * registers, K/V tiles streamed through a STAGES-deep cp.async ring in
  * XOR-swizzled shared memory, S = Q K^T and O += P V on mma.sync m16n8k16 with
  * fp32 accumulators, online softmax in the log2 domain (params.scale_log2).

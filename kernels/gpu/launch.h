@@ -10,7 +10,7 @@
 #ifndef ELATTN_GPU_LAUNCH_H
 #define ELATTN_GPU_LAUNCH_H
 
-#include "schedule.h"   /* elattn_work_item, elattn_attn_call (api/src) */
+#include "worklist.h"   /* elattn_work_item, elattn_attn_call (api/src) */
 
 /* Device-side inputs of a fused attention launch, prepared by the host code:
  * metadata is uploaded to the workspace first. */

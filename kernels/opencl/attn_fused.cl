@@ -2,7 +2,7 @@
  * Fused hybrid-head attention: one launch for every (element, head, query
  * tile) of a call, whatever each head's mode.
  *
- * Work: work-group g takes item g of the host's work list (api/src/schedule.h,
+ * Work: work-group g takes item g of the host's work list (backends/common/worklist.h,
  * longest first). An item is (b, head chunk, query tile). A chunk is
  * ELATTN_HEADS_PER_TILE query heads of one KV group, and a tile's
  * ELATTN_TILE_M rows are (query position, head of the chunk) pairs, so the

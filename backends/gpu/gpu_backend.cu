@@ -4,7 +4,7 @@
  *   hipcc -DELATTN_HIP            -> elattn_hip_backend on AMD
  *   nvcc -DELATTN_HIP -DELATTN_HIP_ON_NVIDIA
  *                                 -> elattn_hip_backend on NVIDIA, through
- *                                    backends/hip/hip_to_cuda.h
+ *                                    kernels/gpu/vendor/hip_to_cuda.h
  * Written in CUDA runtime names; kernels/gpu/vendor.h maps them. Everything
  * but the ops table lives in the namespace of the build (elattn_cuda or
  * elattn_hip), so both backends link into one library.
@@ -452,7 +452,7 @@ static elattn_status gpu_attn_plan(void *dev, const elattn_attn_desc *desc, cons
         return st;
     }
     p->wave = d.wave;
-    p->max_items = elattn_schedule_max_items(desc, p->shape.tile_m, p->shape.per_kv_head);
+    p->max_items = elattn_worklist_max_items(desc, p->shape.tile_m, p->shape.per_kv_head);
     const size_t cu = sizeof(int32_t) * ((size_t)desc->batch + 1);
     p->off_cu_q = 0;
     p->off_cu_k = align_up(cu);
@@ -487,7 +487,7 @@ static elattn_status gpu_attn_run(void *dev, const void *impl, void *stream, con
     memcpy(meta.at<int32_t>(p.off_cu_q), call->cu_seqlens_q, cu);
     memcpy(meta.at<int32_t>(p.off_cu_k), call->cu_seqlens_k, cu);
     memcpy(meta.at<int32_t>(p.off_modes), call->modes, sizeof(int32_t) * (size_t)desc->batch * desc->num_kv_heads);
-    const int n = elattn_schedule_build(call, p.shape.tile_m, p.shape.tile_n, p.shape.per_kv_head,
+    const int n = elattn_worklist_build(call, p.shape.tile_m, p.shape.tile_n, p.shape.per_kv_head,
                                         meta.at<elattn_work_item>(p.off_items));
     if (n < 0) return ELATTN_ERROR_OUT_OF_MEMORY; /* message set by the schedule */
     if (n == 0) return ELATTN_SUCCESS;            /* no query rows at all */

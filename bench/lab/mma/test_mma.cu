@@ -174,9 +174,9 @@ static void run_attn(AttnCase &c)
     call.cu_seqlens_q = cuq.data();
     call.cu_seqlens_k = cuk.data();
     call.modes = c.modes.data();
-    size_t cap = elattn_schedule_max_items(&desc, shape.tile_m, shape.per_kv_head);
+    size_t cap = elattn_worklist_max_items(&desc, shape.tile_m, shape.per_kv_head);
     std::vector<elattn_work_item> items(cap > 0 ? cap : 1);
-    int n_items = elattn_schedule_build(&call, shape.tile_m, shape.tile_n, shape.per_kv_head, items.data());
+    int n_items = elattn_worklist_build(&call, shape.tile_m, shape.tile_n, shape.per_kv_head, items.data());
 
     int32_t *d_cuq = dev_upload(cuq.data(), 4 * (B + 1), 4 * (B + 1));
     int32_t *d_cuk = dev_upload(cuk.data(), 4 * (B + 1), 4 * (B + 1));

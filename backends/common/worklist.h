@@ -25,14 +25,14 @@ typedef struct elattn_work_item {
 
 /* Upper bound of items for any call of a descriptor. per_kv_head: 1 when one
  * item covers the whole query-head group of a KV head. */
-size_t elattn_schedule_max_items(const elattn_attn_desc *desc, int tile_m, int per_kv_head);
+size_t elattn_worklist_max_items(const elattn_attn_desc *desc, int tile_m, int per_kv_head);
 
-/* Fill `items` (capacity from elattn_schedule_max_items), sorted by descending
+/* Fill `items` (capacity from elattn_worklist_max_items), sorted by descending
  * cost, ties in (b, head, qtile) order; returns the count, or -1 when host
  * memory ran out (the message is set: return ELATTN_ERROR_OUT_OF_MEMORY). Elements with no
  * query rows get no item. BLOCK_SPARSE heads are costed as FULL (their mask
  * lives on the device). */
-int elattn_schedule_build(const elattn_attn_call *call, int tile_m, int tile_n, int per_kv_head,
+int elattn_worklist_build(const elattn_attn_call *call, int tile_m, int tile_n, int per_kv_head,
                           elattn_work_item *items);
 
 #ifdef __cplusplus

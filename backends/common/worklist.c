@@ -1,12 +1,12 @@
-/* The longest-first work list (see schedule.h). */
+/* The longest-first work list (see worklist.h). */
 #include <stdlib.h>
 #include <string.h>
 
-#include "schedule.h"
+#include "worklist.h"
 
 static int ceil_div(long a, long b) { return (int)((a + b - 1) / b); }
 
-size_t elattn_schedule_max_items(const elattn_attn_desc *d, int tile_m, int per_kv_head)
+size_t elattn_worklist_max_items(const elattn_attn_desc *d, int tile_m, int per_kv_head)
 {
     int heads = per_kv_head ? d->num_kv_heads : d->num_q_heads;
     /* Every element can be as long as max_seqlen_q. */
@@ -31,7 +31,7 @@ static int tile_cost(const elattn_attn_desc *d, int mode, int len_q, int len_k, 
     return cost < upto ? cost : upto;
 }
 
-int elattn_schedule_build(const elattn_attn_call *call, int tile_m, int tile_n, int per_kv_head,
+int elattn_worklist_build(const elattn_attn_call *call, int tile_m, int tile_n, int per_kv_head,
                           elattn_work_item *items)
 {
     const elattn_attn_desc *d = call->desc;
@@ -62,7 +62,7 @@ int elattn_schedule_build(const elattn_attn_call *call, int tile_m, int tile_n, 
     if (!start || !sorted) {
         free(start);
         free(sorted);
-        elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "schedule: host allocation failed");
+        elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "work list: host allocation failed");
         return -1;
     }
     for (int i = 0; i < n; ++i) start[max_cost - items[i].cost + 1]++;

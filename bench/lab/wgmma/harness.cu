@@ -146,8 +146,8 @@ static bool run_case(const Case &c, FILE *log)
     memset(&call, 0, sizeof call);
     call.desc = &desc; call.params = P; call.cu_seqlens_q = cuq.data(); call.cu_seqlens_k = cuk.data();
     call.modes = c.modes.data(); call.total_q = tq; call.total_k = tk;
-    std::vector<elattn_work_item> items(elattn_schedule_max_items(&desc, shape.tile_m, shape.per_kv_head) + 1);
-    int nitems = elattn_schedule_build(&call, shape.tile_m, shape.tile_n, shape.per_kv_head, items.data());
+    std::vector<elattn_work_item> items(elattn_worklist_max_items(&desc, shape.tile_m, shape.per_kv_head) + 1);
+    int nitems = elattn_worklist_build(&call, shape.tile_m, shape.tile_n, shape.per_kv_head, items.data());
 
     size_t nq = (size_t)std::max(tq, 1) * c.hq * D, nk = (size_t)std::max(tk, 1) * c.hkv * D;
     uint16_t *dq, *dk, *dv, *dout; float *dlse; int *dcuq, *dcuk, *dmodes; uint8_t *dmask; elattn_work_item *ditems;

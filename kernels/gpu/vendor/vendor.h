@@ -5,7 +5,7 @@
  *   - the HIP backend on AMD (hipcc, -DELATTN_HIP): <hip/hip_runtime.h> and
  *     macros mapping the CUDA names onto HIP's;
  *   - the HIP backend on NVIDIA (nvcc, -DELATTN_HIP -DELATTN_HIP_ON_NVIDIA):
- *     backends/hip/hip_to_cuda.h (our HIP API on the CUDA runtime), then the
+ *     kernels/gpu/vendor/hip_to_cuda.h (our HIP API on the CUDA runtime), then the
  *     same cuda->hip macros, so the host code really goes through hip* calls.
  *
  * It also names the namespace of the build (elattn_cuda or elattn_hip) so both
