@@ -17,6 +17,11 @@
 #                 (runs right after the first device's bench, before the others)
 #   5. bench/join_peers.py: OUT_DIR/results/<date>-<device>/ (table.md, ours.json,
 #                 peers.json, meta.json; the PNGs too when matplotlib is installed)
+#   6. with BASELINE_TREE (a source tree of an earlier commit, carried in the working tree):
+#      it is built beside ours (in parallel, in build-baseline), its conformance runs the cases
+#      named by BASELINE_CASES (substring, default none) on BASELINE_DEVICES (default cuda:0),
+#      and its benchmark runs the same set on the same devices right after ours, so that the
+#      two builds are timed in one call (baseline-*.json, baseline-bench-*.txt).
 # DEVICES (space-separated ids) replaces the automatic choice of devices; BENCH_DEVICES, for
 # the benchmark alone.
 # TOTAL_BUDGET_S (default 540) bounds the whole run: a stage that would start too late
@@ -70,6 +75,18 @@ for tool in meson ninja nvcc python3; do
 done
 build_sh="ninja -C '$build' -j$(nproc)"
 [ -f "$build/build.ninja" ] || build_sh="meson setup '$build' ${setup_args[*]} ${MESON_ARGS:-} && $build_sh"
+baseline=${BASELINE_TREE:-}
+baseline_pid=
+if [ -n "$baseline" ]; then
+    # Built in parallel with ours; its own meson options file names its CUDA-architecture option.
+    b_arch=$(grep -oE "^option\('[a-z_]*arch[a-z_]*'" "$baseline/meson_options.txt" | grep -v hip | head -1 | cut -d"'" -f2)
+    b_args=(-Dcuda=enabled -Dhip=disabled -Dopencl=disabled -Dtests=true -Dbench=true)
+    [ -n "$b_arch" ] && b_args+=("-D$b_arch=${CUDA_ARCH:-sm_90a}")
+    log "baseline build: start in the background ($baseline, log baseline-build.log)"
+    (cd "$baseline" && meson setup build-baseline "${b_args[@]}" && ninja -C build-baseline -j"$(nproc)") \
+        >"$out/baseline-build.log" 2>&1 &
+    baseline_pid=$!
+fi
 run_stage build "$(min 300 "$(left)")" "$out/build.log" bash -c "$build_sh"
 bench_exe="$build/bench/elattn-bench"
 conf_exe="$build/conformance/elattn-conformance"
@@ -98,7 +115,7 @@ elif [ ! -x "$conf_exe" ]; then
 else
     conf_args=()
     for d in "${devices[@]}"; do conf_args+=(--backend "$d"); done
-    run_stage conformance "$(min "${CONF_TIMEOUT_S:-150}" $(($(left) - 60)))" "$out/conformance.log" \
+    run_stage conformance "$(min "${CONF_TIMEOUT_S:-300}" $(($(left) - 60)))" "$out/conformance.log" \
         "$conf_exe" "${conf_args[@]}" --json "$out/conformance.json"
     tail -5 "$out/conformance.log" | tee -a "$summary"
 fi
@@ -119,6 +136,20 @@ elif [ -x "$conf_exe" ] && grep -q "^cuda:0 " "$out/devices.txt"; then
     done
 fi
 
+# ---- 2c. the baseline's conformance on the cases BASELINE_CASES names ----------------------------
+baseline_bench="$baseline/build-baseline/bench/elattn-bench"
+if [ -n "$baseline_pid" ]; then
+    if wait "$baseline_pid"; then log "baseline build: exit 0"; else log "baseline build: FAILED (baseline-build.log)"; fi
+    b_conf="$baseline/build-baseline/conformance/elattn-conformance"
+    if [ -n "${BASELINE_CASES:-}" ] && [ -x "$b_conf" ]; then
+        for d in ${BASELINE_DEVICES:-cuda:0}; do
+            run_stage "baseline conformance $d" "$(min 120 $(($(left) - 120)))" "$out/baseline-conformance-${d//:/-}.log" \
+                "$b_conf" --backend "$d" --case "$BASELINE_CASES"
+            grep -E "^conformance:" "$out/baseline-conformance-${d//:/-}.log" | tee -a "$summary"
+        done
+    fi
+fi
+
 # ---- 3 and 4. our benchmark and the peers ------------------------------------------------
 # Order of importance: our bench on the first device (CUDA), the peers, then the others,
 # so that a tight total budget cuts the least useful stage.
@@ -132,6 +163,15 @@ bench_device() {
         --json "$f" --csv "${f%.json}.csv" ${BENCH_ARGS:-}
     [ -s "$f" ] && ours+=(--ours "$f")
     tail -3 "$out/bench-${d//:/-}.txt" | tee -a "$summary"
+    # The baseline right after, same set and device (step 6).
+    if [ -x "$baseline_bench" ] && [[ " ${BASELINE_DEVICES:-cuda:0} " == *" $d "* ]]; then
+        local b="$out/baseline-${1//:/-}.json"
+        # shellcheck disable=SC2086
+        run_stage "baseline bench $d" "$(min $((bench_budget + 90)) $(($(left) - 30)))" \
+            "$out/baseline-bench-${d//:/-}.txt" "$baseline_bench" --set paper --lens "$lens" --device "$d" \
+            --device-budget "$bench_budget" --json "$b" ${BENCH_ARGS:-}
+        tail -3 "$out/baseline-bench-${d//:/-}.txt" | tee -a "$summary"
+    fi
 }
 run_peers() {
     if [ "${SKIP_PEERS:-0}" = 1 ]; then

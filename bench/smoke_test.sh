@@ -59,11 +59,11 @@ PY
 for fault in nan mask; do
     set +e
     "$bench" --device reference --lens 256 --heads 4:2 --head-dim 64 --mix fa-xa:0.5 --block 32 --stride 8 \
-        --min-reps 1 --min-time 0 --warmup 0 --no-router --kernel "reference.fault.$fault" >"$out/fault-$fault.txt"
+        --min-reps 1 --min-time 0 --warmup 0 --no-router --kernel "reference.attn.fault_$fault" >"$out/fault-$fault.txt"
     rc=$?
     set -e
     if [ "$rc" -ne 1 ] || ! grep -q "error: " "$out/fault-$fault.txt"; then
-        echo "bench smoke: fault kernel reference.fault.$fault was not reported as an error (rc $rc)"
+        echo "bench smoke: fault kernel reference.attn.fault_$fault was not reported as an error (rc $rc)"
         cat "$out/fault-$fault.txt"
         exit 1
     fi

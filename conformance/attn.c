@@ -30,7 +30,7 @@ struct attn_oracle {
 typedef struct attn_run_out {
     float *o, *lse;
     int guard_ok;
-    char kernel[64];
+    char kernel[96];
 } attn_run_out;
 
 static int run_attn(const attn_oracle *in, elattn_device *dev, const char *kernel, attn_run_out *out,

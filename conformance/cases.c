@@ -16,7 +16,7 @@
 
 const char *const conf_feature_names[FEAT_COUNT] = {
     "f32", "f16", "bf16", "d64", "d128", "d256", "full", "streaming", "block_sparse",
-    "mixed", "lse", "varlen", "xattn", "router", "invalid-args",
+    "mixed", "lse", "varlen", "xattn", "router", "invalid-args", "d-other",
 };
 
 /* ---- deterministic random numbers --------------------------------------------- */
@@ -84,7 +84,15 @@ static unsigned dtype_feature(elattn_dtype t)
     return t == ELATTN_F32 ? FEAT_F32 : t == ELATTN_F16 ? FEAT_F16 : FEAT_BF16;
 }
 
-static unsigned dim_feature(int d) { return d == 64 ? FEAT_D64 : d == 128 ? FEAT_D128 : FEAT_D256; }
+static unsigned dim_feature(int d)
+{
+    return d == 64 ? FEAT_D64 : d == 128 ? FEAT_D128 : d == 256 ? FEAT_D256 : FEAT_DIM_OTHER;
+}
+
+/* Every head dim the spec allows is a multiple of 8 in [32, 256]; these are
+ * the ones the matrix crosses (the portable kernels take them all; each
+ * tensor-core family states its own and the others go to the next family). */
+static const int axis_dims[] = {32, 40, 64, 80, 96, 128, 192, 256};
 
 static const char *mix_name(mode_mix m)
 {
@@ -374,6 +382,58 @@ static void attn_cases(case_list *l)
         add_attn(l, "nolse", s);
     }
 
+    /* Head dims beyond 64/128/256 in fp32 (fp16 and bf16 meet them in the axis below). */
+    for (size_t i = 0; i < sizeof axis_dims / sizeof axis_dims[0]; ++i) {
+        if (axis_dims[i] == 64 || axis_dims[i] == 128 || axis_dims[i] == 256) continue;
+        attn_spec s = base_spec();
+        s.d = axis_dims[i];
+        s.lq[0] = 113;
+        add_attn(l, "dim", s);
+    }
+
+    /* The sink axis: sinks that reach past the local window (a tile walk that
+     * bounds a window by the window alone loses them), fp16 and bf16 (the
+     * tensor-core families), causal and not, Lq < Lk and Lq > Lk, every head
+     * dim of the axis, all three modes in one call, GQA packed and not. The
+     * first query tiles sit where the window ends before the sinks do:
+     * Lq < Lk: positions from 500, window 16, sinks 690; Lq > Lk: positions
+     * from -183, window 8, sinks 100. */
+    for (size_t t = 1; t < 3; ++t)
+        for (int causal = 1; causal >= 0; --causal)
+            for (int longer_k = 1; longer_k >= 0; --longer_k)
+                for (size_t i = 0; i < sizeof axis_dims / sizeof axis_dims[0]; ++i) {
+                    attn_spec s = base_spec();
+                    s.dtype = dtypes[t];
+                    s.d = axis_dims[i];
+                    s.causal = causal;
+                    s.mix = MIX_ALL3;
+                    s.hkv = 3;
+                    s.hq = longer_k ? 6 : 12;
+                    s.lq[0] = longer_k ? 200 : 333;
+                    s.lk[0] = longer_k ? 700 : 150;
+                    s.sink = longer_k ? 690 : 100;
+                    s.local = longer_k ? 16 : 8;
+                    s.quick = (axis_dims[i] == 96 && longer_k && !causal && t == 2) ||
+                              (axis_dims[i] == 256 && !longer_k && causal && t == 1);
+                    add_attn(l, "sinkpast", s);
+                }
+    /* The two shapes the sink bug was found on (Lq = Lk, non-causal STREAMING,
+     * sinks past the window), D 64 and 256, fp16 and bf16. */
+    static const int found[][3] = {{1000, 300, 16}, {203, 150, 8}};
+    for (size_t t = 1; t < 3; ++t)
+        for (size_t f = 0; f < 2; ++f)
+            for (int d = 64; d <= 256; d *= 4) {
+                attn_spec s = base_spec();
+                s.dtype = dtypes[t];
+                s.d = d;
+                s.causal = 0;
+                s.mix = MIX_STREAMING;
+                s.lq[0] = found[f][0];
+                s.sink = found[f][1];
+                s.local = found[f][2];
+                add_attn(l, "sinkpast", s);
+            }
+
     /* One long case per dtype (>= 2048), mixed modes with the paper's kind of
      * window scaled down; the most expensive cases of the matrix. */
     for (size_t t = 0; t < 3; ++t) {
@@ -413,6 +473,9 @@ static void xattn_cases(case_list *l)
     add_xattn(l, ELATTN_BF16, 64, 4, 2, 1, l700, NULL, 1, 1, 256, 1, t05, 0, 0);
     add_xattn(l, ELATTN_BF16, 256, 4, 1, 1, lq600, lk900, 1, 16, 16, 1, t05, 0, 0);
     add_xattn(l, ELATTN_F16, 64, 6, 3, 1, l1000, NULL, 0, 8, 16, 1, t09, 0, 0);
+    /* Head dims outside 64/128/256: the mma estimation states it cannot; the portable ones take them. */
+    add_xattn(l, ELATTN_BF16, 40, 4, 2, 1, l1, NULL, 1, 16, 64, 1, t09, 0, 0);
+    add_xattn(l, ELATTN_F16, 96, 6, 3, 1, l700, NULL, 0, 8, 64, 1, t05, 0, 0);
 }
 
 static void router_cases(case_list *l)

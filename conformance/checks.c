@@ -22,7 +22,7 @@
  * for L keys (4e-6 at L = 4096), so nmse 1e-10 and max 1e-5 max|V|; TF32
  * matrix units would fail this, on purpose (nmse ~1e-7).
  * LSE is fp32 for every dtype and sees only (c): 5e-5 max(1, |LSE|). A kernel
- * that writes LSE off by 1e-3 relative (reference.fault.lse) is 20x over.
+ * that writes LSE off by 1e-3 relative (reference.attn.fault_lse) is 20x over.
  * Do not change these to make a backend pass; if a kernel is right and a
  * limit is wrong, write down why next to the new value. */
 static const conf_tolerance tolerances[] = {

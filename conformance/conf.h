@@ -43,7 +43,8 @@ enum {
     FEAT_XATTN = 1u << 12,
     FEAT_ROUTER = 1u << 13,
     FEAT_INVALID = 1u << 14,
-    FEAT_COUNT = 15
+    FEAT_DIM_OTHER = 1u << 15, /* head dims other than 64, 128, 256 */
+    FEAT_COUNT = 16
 };
 
 extern const char *const conf_feature_names[FEAT_COUNT];
@@ -144,7 +145,7 @@ typedef struct case_result {
     case_status status;
     double nmse, max_err;   /* max_err: absolute error (O, logits) or mismatches (masks) */
     int guard_ok;           /* -1: not applicable */
-    char kernel[64];
+    char kernel[96];
     char detail[256];       /* why it failed / what was tolerated */
 } case_result;
 
@@ -174,12 +175,18 @@ void result_note(case_result *r, const char *fmt, ...)
 
 /* ---- per-kind execution (attn.c, xattn.c, router.c, invalid.c) ---------------- */
 
-/* A device under test: an open device and the kernel name forced on its
- * attention plans (NULL: the selection function chooses). */
+/* What the runner checks a case on: an open device, the kernel name forced
+ * on its plans (NULL: the selection chooses) and the kinds of case it runs.
+ * Without --kernel, a device is one target per kernel family it lists
+ * (elattn_device_kernel_families), each forced by name and running the cases
+ * of its operation, plus one for the invalid-argument table: every case
+ * meets every family, not only the one the selection would pick. */
 typedef struct conf_target {
     elattn_device *dev;
+    int owns_dev;         /* this target closes dev */
     char label[96];       /* shown in the "backend" column */
-    const char *kernel;   /* elattn_plan_options.kernel */
+    char kernel[96];      /* elattn_plan_options.kernel, "" for none */
+    unsigned kinds;       /* 1 << case_kind for each kind it runs */
 } conf_target;
 
 /* Reference results of one case (inputs and the reference's outputs),

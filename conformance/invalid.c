@@ -53,7 +53,9 @@ ROW(a_null_out, c->null_out = 1)
 ROW(a_dtype7, c->ad.dtype = (elattn_dtype)7)
 ROW(a_dim0, c->ad.head_dim = 0)
 ROW(a_dim_neg, c->ad.head_dim = -64)
-ROW(a_dim96, c->ad.head_dim = 96)
+ROW(a_dim100, c->ad.head_dim = 100)
+ROW(a_dim24, c->ad.head_dim = 24)
+ROW(a_dim264, c->ad.head_dim = 264)
 ROW(a_hq0, c->ad.num_q_heads = 0)
 ROW(a_hkv0, c->ad.num_kv_heads = 0)
 ROW(a_hq_not_multiple, (c->ad.num_q_heads = 6, c->ad.num_kv_heads = 4))
@@ -133,8 +135,10 @@ static const inv_row rows[] = {
     {"attn-plan/dtype-7", OP_ATTN_PLAN, INV, a_dtype7},
     {"attn-plan/head-dim-0", OP_ATTN_PLAN, INV, a_dim0},
     {"attn-plan/head-dim-negative", OP_ATTN_PLAN, INV, a_dim_neg},
-    /* 96 is a valid number the library has no kernel for: UNSUPPORTED, not INVALID */
-    {"attn-plan/head-dim-96", OP_ATTN_PLAN, ELATTN_ERROR_UNSUPPORTED, a_dim96},
+    /* positive head dims outside the spec's set (multiples of 8 in [32, 256]): UNSUPPORTED, not INVALID */
+    {"attn-plan/head-dim-100", OP_ATTN_PLAN, ELATTN_ERROR_UNSUPPORTED, a_dim100},
+    {"attn-plan/head-dim-24", OP_ATTN_PLAN, ELATTN_ERROR_UNSUPPORTED, a_dim24},
+    {"attn-plan/head-dim-264", OP_ATTN_PLAN, ELATTN_ERROR_UNSUPPORTED, a_dim264},
     {"attn-plan/q-heads-0", OP_ATTN_PLAN, INV, a_hq0},
     {"attn-plan/kv-heads-0", OP_ATTN_PLAN, INV, a_hkv0},
     {"attn-plan/hq-not-multiple-of-hkv", OP_ATTN_PLAN, INV, a_hq_not_multiple},

@@ -24,16 +24,17 @@ struct router_oracle {
     int32_t *modes;
 };
 
-static int run_router(const router_oracle *o, elattn_device *dev, float *logits, int32_t *modes, int *guard_ok,
-                      char *kernel, size_t kernel_n, case_result *r)
+static int run_router(const router_oracle *o, elattn_device *dev, const char *forced, float *logits, int32_t *modes,
+                      int *guard_ok, char *kernel, size_t kernel_n, case_result *r)
 {
+    const elattn_plan_options opt = {.kernel = forced};
     elattn_router_plan *plan = NULL;
     elattn_buffer *keys = NULL, *w[W_COUNT] = {0}, *ws = NULL;
     guarded_buffer out = {0};
     size_t entries = (size_t)o->desc.batch * o->desc.num_kv_heads;
     elattn_status st;
     int ran = 0;
-    if ((st = elattn_router_plan_create(dev, &o->desc, NULL, &plan)) != ELATTN_SUCCESS) {
+    if ((st = elattn_router_plan_create(dev, &o->desc, &opt, &plan)) != ELATTN_SUCCESS) {
         result_from_status(r, st, "plan");
         return 0;
     }
@@ -127,8 +128,8 @@ router_oracle *router_oracle_make(const conf_case *c, elattn_device *ref, char *
     case_result r;
     memset(&r, 0, sizeof r);
     int guard_ok = 0;
-    char kernel[64];
-    if (!run_router(o, ref, o->logits, o->modes, &guard_ok, kernel, sizeof kernel, &r) || r.status != ST_PASS) {
+    char kernel[96];
+    if (!run_router(o, ref, NULL, o->logits, o->modes, &guard_ok, kernel, sizeof kernel, &r) || r.status != ST_PASS) {
         snprintf(why, n, "reference run: %s", r.detail);
         router_oracle_free(o);
         return NULL;
@@ -148,7 +149,7 @@ void router_oracle_check(const conf_case *c, const router_oracle *o, const conf_
     float *logits = xmalloc(sizeof(float) * entries * 2);
     int32_t *modes = xmalloc(sizeof(int32_t) * entries);
     int guard_ok = 0;
-    if (!run_router(o, t->dev, logits, modes, &guard_ok, r->kernel, sizeof r->kernel, r)) {
+    if (!run_router(o, t->dev, t->kernel, logits, modes, &guard_ok, r->kernel, sizeof r->kernel, r)) {
         r->guard_ok = -1;
         goto done;
     }

@@ -14,11 +14,12 @@
 
 #include "conf.h"
 
-#define MAX_TARGETS 32
+#define MAX_TARGETS 64
+#define ALL_KINDS ((1u << CASE_ATTN) | (1u << CASE_XATTN) | (1u << CASE_ROUTER) | (1u << CASE_INVALID))
 
 static const char *const fault_kernels[] = {
-    "reference.fault.window", "reference.fault.mask", "reference.fault.scale", "reference.fault.overrun",
-    "reference.fault.nan",    "reference.fault.lse",  "reference.fault.zero",
+    "reference.attn.fault_window", "reference.attn.fault_mask", "reference.attn.fault_scale",
+    "reference.attn.fault_overrun", "reference.attn.fault_nan", "reference.attn.fault_lse", "reference.attn.fault_zero",
 };
 #define NUM_FAULTS (int)(sizeof fault_kernels / sizeof fault_kernels[0])
 
@@ -119,19 +120,62 @@ static double now_s(void)
 }
 
 /* ---- targets ------------------------------------------------------------------- */
-static int add_target(conf_target *t, int *n, int index, const char *label, const char *kernel)
+/* A target on device `index`: opens it, or shares the handle of the target
+ * before it when that one is the same device (share >= 0). */
+static int add_target(conf_target *t, int *n, int index, int share, const char *label, const char *kernel,
+                      unsigned kinds)
 {
-    if (*n == MAX_TARGETS) return 0;
-    elattn_device *dev;
-    if (elattn_device_open(index, &dev) != ELATTN_SUCCESS) {
-        fprintf(stderr, "elattn-conformance: cannot open device %d: %s\n", index, elattn_last_error());
+    if (*n == MAX_TARGETS) {
+        fprintf(stderr, "elattn-conformance: more than %d targets\n", MAX_TARGETS);
         return -1;
     }
-    t[*n].dev = dev;
-    t[*n].kernel = kernel;
-    snprintf(t[*n].label, sizeof t[*n].label, "%s", label);
+    conf_target *nt = &t[*n];
+    memset(nt, 0, sizeof *nt);
+    if (share >= 0) {
+        nt->dev = t[share].dev;
+    } else {
+        if (elattn_device_open(index, &nt->dev) != ELATTN_SUCCESS) {
+            fprintf(stderr, "elattn-conformance: cannot open device %d: %s\n", index, elattn_last_error());
+            return -1;
+        }
+        nt->owns_dev = 1;
+    }
+    snprintf(nt->label, sizeof nt->label, "%s", label);
+    snprintf(nt->kernel, sizeof nt->kernel, "%s", kernel ? kernel : "");
+    nt->kinds = kinds;
     (*n)++;
     return 1;
+}
+
+/* The targets of one device: with a forced kernel, one that runs every kind;
+ * otherwise one per kernel family of each operation (forced by name, running
+ * that operation's cases) and one for the invalid-argument table. */
+static int add_device_targets(const options *o, conf_target *t, int *n, int index, const char *id)
+{
+    if (o->kernel) return add_target(t, n, index, -1, id, o->kernel, ALL_KINDS);
+    const int first = *n;
+    if (add_target(t, n, index, -1, id, NULL, 1u << CASE_INVALID) < 0) return -1;
+    static const struct {
+        elattn_op op;
+        case_kind kind;
+    } ops[] = {{ELATTN_OP_ATTENTION, CASE_ATTN}, {ELATTN_OP_XATTN, CASE_XATTN}, {ELATTN_OP_ROUTER, CASE_ROUTER}};
+    for (size_t k = 0; k < sizeof ops / sizeof ops[0]; ++k) {
+        const char *names[16];
+        int count = 0;
+        if (elattn_device_kernel_families(t[first].dev, ops[k].op, names, 16, &count) != ELATTN_SUCCESS) {
+            fprintf(stderr, "elattn-conformance: %s: kernel families: %s\n", id, elattn_last_error());
+            return -1;
+        }
+        if (count > 16) count = 16;
+        for (int f = 0; f < count; ++f) {
+            /* label: the device id and the family without its backend prefix ("cuda:0 attn.mma") */
+            const char *dot = strchr(names[f], '.');
+            char label[96];
+            snprintf(label, sizeof label, "%s %s", id, dot ? dot + 1 : names[f]);
+            if (add_target(t, n, index, first, label, names[f], 1u << ops[k].kind) < 0) return -1;
+        }
+    }
+    return 0;
 }
 
 static int select_targets(const options *o, conf_target *t, int *n)
@@ -148,9 +192,9 @@ static int select_targets(const options *o, conf_target *t, int *n)
         }
         if (ref < 0) return -1;
         /* the correct kernel first, as the control: it must pass everything */
-        if (add_target(t, n, ref, "reference", "reference") < 0) return -1;
+        if (add_target(t, n, ref, -1, "reference", "reference.attn.scalar", 1u << CASE_ATTN) < 0) return -1;
         for (int f = 0; f < NUM_FAULTS; ++f)
-            if (add_target(t, n, ref, fault_kernels[f], fault_kernels[f]) < 0) return -1;
+            if (add_target(t, n, ref, 0, fault_kernels[f], fault_kernels[f], 1u << CASE_ATTN) < 0) return -1;
         return 0;
     }
     for (int i = 0; i < count; ++i) {
@@ -164,7 +208,7 @@ static int select_targets(const options *o, conf_target *t, int *n)
             for (int b = 0; b < o->num_backends; ++b)
                 want |= !strcmp(o->backends[b], info.id) || !strcmp(o->backends[b], elattn_backend_name(info.backend));
         }
-        if (want && add_target(t, n, i, info.id, o->kernel) < 0) return -1;
+        if (want && add_device_targets(o, t, n, i, info.id) < 0) return -1;
     }
     if (*n == 0 && o->num_backends == 0) {
         printf("note: the reference is the only device here; checking it against itself proves nothing\n"
@@ -172,7 +216,7 @@ static int select_targets(const options *o, conf_target *t, int *n)
         for (int i = 0; i < count; ++i) {
             elattn_device_info info;
             if (elattn_device_get_info(i, &info) == ELATTN_SUCCESS && info.backend == ELATTN_BACKEND_REFERENCE)
-                if (add_target(t, n, i, info.id, o->kernel) < 0) return -1;
+                if (add_device_targets(o, t, n, i, info.id) < 0) return -1;
         }
     }
     for (int b = 0; b < o->num_backends; ++b) {
@@ -356,7 +400,9 @@ static int run_case(const conf_case *c, elattn_device *ref, const conf_target *t
     case CASE_INVALID: break;
     }
     double oracle_s = now_s() - t0;
+    int first = 1;
     for (int i = 0; i < nt; ++i) {
+        if (!(t[i].kinds & (1u << c->kind))) continue; /* another operation's family */
         record rec = {.target = i, .c = c};
         rec.r.guard_ok = -1;
         double t1 = now_s();
@@ -370,7 +416,8 @@ static int run_case(const conf_case *c, elattn_device *ref, const conf_target *t
             case CASE_INVALID: invalid_check(c, &t[i], &rec.r); break;
             }
         }
-        rec.seconds = now_s() - t1 + (i == 0 ? oracle_s : 0.0); /* the first line carries the oracle's time */
+        rec.seconds = now_s() - t1 + (first ? oracle_s : 0.0); /* the first line carries the oracle's time */
+        first = 0;
         push_record(rep, rec);
         print_record(t, &rep->v[rep->n - 1]);
     }
@@ -411,7 +458,8 @@ int main(int argc, char **argv)
     conf_target targets[MAX_TARGETS];
     int nt = 0;
     if ((rc = select_targets(&o, targets, &nt)) != 0) {
-        for (int i = 0; i < nt; ++i) elattn_device_close(targets[i].dev);
+        for (int i = 0; i < nt; ++i)
+            if (targets[i].owns_dev) elattn_device_close(targets[i].dev);
         elattn_device_close(ref);
         free(cases);
         return rc == -2 ? 77 : 2;
@@ -455,7 +503,8 @@ int main(int argc, char **argv)
     }
     printf("elapsed %.1f s\n", now_s() - start);
     if (write_files(&o, targets, &rep) != 0) failed++;
-    for (int i = 0; i < nt; ++i) elattn_device_close(targets[i].dev);
+    for (int i = 0; i < nt; ++i)
+            if (targets[i].owns_dev) elattn_device_close(targets[i].dev);
     elattn_device_close(ref);
     free(rep.v);
     free(cases);

@@ -122,15 +122,16 @@ static void compute_margins(const conf_case *c, xattn_oracle *o)
 
 /* Runs selection on `dev`; `mask` gets the whole mask table (poison where
  * the target did not write). Returns 1 when the mask was read back. */
-static int run_xattn(const xattn_oracle *o, const conf_case *c, elattn_device *dev, uint8_t *mask, int *guard_ok,
-                     char *kernel, size_t kernel_n, case_result *r)
+static int run_xattn(const xattn_oracle *o, const conf_case *c, elattn_device *dev, const char *forced, uint8_t *mask,
+                     int *guard_ok, char *kernel, size_t kernel_n, case_result *r)
 {
+    const elattn_plan_options opt = {.kernel = forced};
     elattn_xattn_plan *plan = NULL;
     elattn_buffer *q = NULL, *k = NULL, *ws = NULL;
     guarded_buffer out = {0};
     elattn_status st;
     int ran = 0;
-    if ((st = elattn_xattn_plan_create(dev, &o->desc, NULL, &plan)) != ELATTN_SUCCESS) {
+    if ((st = elattn_xattn_plan_create(dev, &o->desc, &opt, &plan)) != ELATTN_SUCCESS) {
         result_from_status(r, st, "plan");
         return 0;
     }
@@ -225,8 +226,8 @@ xattn_oracle *xattn_oracle_make(const conf_case *c, elattn_device *ref, char *wh
     case_result r;
     memset(&r, 0, sizeof r);
     int guard_ok = 0;
-    char kernel[64];
-    if (!run_xattn(o, c, ref, o->mask, &guard_ok, kernel, sizeof kernel, &r) || r.status != ST_PASS) {
+    char kernel[96];
+    if (!run_xattn(o, c, ref, NULL, o->mask, &guard_ok, kernel, sizeof kernel, &r) || r.status != ST_PASS) {
         snprintf(why, n, "reference run: %s", r.detail);
         xattn_oracle_free(o);
         return NULL;
@@ -257,7 +258,7 @@ void xattn_oracle_check(const conf_case *c, const xattn_oracle *o, const conf_ta
 {
     uint8_t *mask = xmalloc(o->mask_bytes);
     int guard_ok = 0;
-    if (!run_xattn(o, c, t->dev, mask, &guard_ok, r->kernel, sizeof r->kernel, r)) {
+    if (!run_xattn(o, c, t->dev, t->kernel, mask, &guard_ok, r->kernel, sizeof r->kernel, r)) {
         r->guard_ok = -1;
         free(mask);
         return;

@@ -7,9 +7,14 @@
  *     fills and kernels read (scalars only, so its layout is identical in all
  *     three languages and it can be passed by value to an OpenCL kernel);
  *   - the visibility rule of a (query, key) pair, and of a (query tile,
- *     key tile) rectangle, which every kernel uses to skip or mask work;
+ *     key tile) rectangle;
+ *   - the key-tile walk: which key tiles a query tile visits, the one
+ *     derivation every kernel family, the work list and the benchmark use;
+ *   - the work item of a fused launch and the epilogue rule (empty rows);
  *   - the layout of the block masks and mode tables;
- *   - the default tile sizes (a backend may override them with -D).
+ *   - XAttention's reshaped visibility and the router's pooling.
+ * Tile sizes are not part of the spec: each kernel family has its own, and
+ * every rule here holds at any tile size.
  * kernels/SPEC.md states the semantics in prose; this file is the code form.
  */
 #ifndef ELATTN_SPEC_H
@@ -19,21 +24,29 @@
 #if defined(__OPENCL_VERSION__)
 #  define ELATTN_FN static inline
 #  define ELATTN_GLOBAL __global
+#  define ELATTN_LOG2F log2
 typedef int elattn_i32;
+typedef long elattn_i64;
 typedef uint elattn_u32;
 typedef uchar elattn_u8;
 #elif defined(__CUDACC__) || defined(__HIPCC__)
 #  define ELATTN_FN static __host__ __device__ __forceinline__
 #  define ELATTN_GLOBAL
+#  define ELATTN_LOG2F log2f
+#  include <math.h>
 #  include <stdint.h>
 typedef int32_t elattn_i32;
+typedef int64_t elattn_i64;
 typedef uint32_t elattn_u32;
 typedef uint8_t elattn_u8;
 #else
 #  define ELATTN_FN static inline
 #  define ELATTN_GLOBAL
+#  define ELATTN_LOG2F log2f
+#  include <math.h>
 #  include <stdint.h>
 typedef int32_t elattn_i32;
+typedef int64_t elattn_i64;
 typedef uint32_t elattn_u32;
 typedef uint8_t elattn_u8;
 #endif
@@ -51,19 +64,12 @@ typedef uint8_t elattn_u8;
 #define ELATTN_DTYPE_F16 1
 #define ELATTN_DTYPE_BF16 2
 
-/* ---- default tile sizes --------------------------------------------------
- * Query rows and keys per tile of the fused kernel. Backends tune these per
- * device; the only rule the spec imposes is that mask blocks are handled at
- * any tile size (a tile may cover part of a mask block or several of them). */
-#ifndef ELATTN_TILE_M
-#define ELATTN_TILE_M 64
-#endif
-#ifndef ELATTN_TILE_N
-#define ELATTN_TILE_N 64
-#endif
-
-/* Largest supported head dim and block-mask block size, for fixed arrays. */
+/* Head dims: every multiple of ELATTN_HEAD_DIM_STEP in [MIN, MAX]. Each
+ * kernel family states which of them it takes; the portable GPU kernel, the
+ * OpenCL kernel and the reference take them all. */
+#define ELATTN_MIN_HEAD_DIM 32
 #define ELATTN_MAX_HEAD_DIM 256
+#define ELATTN_HEAD_DIM_STEP 8
 #define ELATTN_ROUTER_POOL_TOKENS 100 /* P: tokens pooled at each end */
 
 /* ---- the per-call parameter block ---------------------------------------
@@ -123,11 +129,11 @@ ELATTN_FN elattn_i32 elattn_streaming_ok(elattn_i32 causal, elattn_i32 p, elattn
 }
 
 /* Offset of the block-mask row of (batch element b, KV head hk, query block qb). */
-ELATTN_FN long elattn_mask_row(elattn_i32 b, elattn_i32 hk, elattn_i32 qb,
-                               elattn_i32 num_kv_heads, elattn_i32 mask_qblocks,
-                               elattn_i32 mask_kblocks)
+ELATTN_FN elattn_i64 elattn_mask_row(elattn_i32 b, elattn_i32 hk, elattn_i32 qb,
+                                     elattn_i32 num_kv_heads, elattn_i32 mask_qblocks,
+                                     elattn_i32 mask_kblocks)
 {
-    return (((long)b * num_kv_heads + hk) * mask_qblocks + qb) * (long)mask_kblocks;
+    return (((elattn_i64)b * num_kv_heads + hk) * mask_qblocks + qb) * (elattn_i64)mask_kblocks;
 }
 
 /* Whole rule for one pair; `mask_row` is the mask row of query i's block
@@ -148,11 +154,11 @@ ELATTN_FN elattn_i32 elattn_pair_visible(elattn_i32 mode, elattn_i32 causal,
 /* ---- tile visibility -----------------------------------------------------
  * For queries i in [i0, i1) and keys j in [j0, j1) of one (element, head):
  *   ELATTN_TILE_SKIP:    no pair visible, the kernel does not load the keys;
- *   ELATTN_TILE_ALL:     every pair with j < Lk visible, no per-pair test;
+ *   ELATTN_TILE_ALL:     every pair visible, no per-pair test;
  *   ELATTN_TILE_PARTIAL: test each pair with elattn_pair_visible.
- * Callers clip i1 <= Lq and j1 <= Lk. This is what makes a STREAMING head
- * visit only its sink and window tiles and a causal head nothing above the
- * diagonal. */
+ * Callers clip i1 <= Lq and j1 <= Lk. SKIP is exact for every mode: a tile
+ * that is not SKIP holds a visible pair (kernels/tests/walk_checks.c
+ * proves it exhaustively). */
 #define ELATTN_TILE_SKIP 0
 #define ELATTN_TILE_ALL 1
 #define ELATTN_TILE_PARTIAL 2
@@ -167,44 +173,57 @@ ELATTN_FN elattn_i32 elattn_tile_causal(elattn_i32 causal, elattn_i32 pmin, elat
     return ELATTN_TILE_PARTIAL;
 }
 
+/* STREAMING without the causal rule (elattn_tile_class meets the two). */
 ELATTN_FN elattn_i32 elattn_tile_streaming(elattn_i32 causal, elattn_i32 pmin, elattn_i32 pmax,
                                            elattn_i32 j0, elattn_i32 j1,
                                            elattn_i32 sink, elattn_i32 local)
 {
+    /* The distance tests are written so that no difference can overflow
+     * (positions may be negative when Lq > Lk, windows up to INT_MAX): each
+     * subtraction is guarded by the sign of its result, or has operands of
+     * the same sign. */
     elattn_i32 in_sink_all = j1 <= sink;
     elattn_i32 in_sink_none = j0 >= sink;
-    elattn_i32 win_all, win_none;
-    if (causal) {
-        /* p - j < local for all pairs: largest p - j is pmax - j0 */
-        win_all = pmax - j0 < local;
-        /* for no pair: smallest p - j is pmin - (j1 - 1) */
-        win_none = pmin - (j1 - 1) >= local;
-    } else {
-        /* |p - j| < local for all pairs: both extreme distances inside */
-        win_all = (pmax - j0 < local) && ((j1 - 1) - pmin < local);
-        /* for no pair: the intervals are at least `local` apart */
-        win_none = (pmin - (j1 - 1) >= local) || (j0 - pmax >= local);
+    /* p - j < local for every pair: the largest p - j is pmax - j0 */
+    elattn_i32 win_all = pmax < j0 || pmax - j0 < local;
+    /* p - j >= local for every pair: the smallest p - j is pmin - (j1 - 1) */
+    elattn_i32 win_none = pmin >= j1 - 1 && pmin - (j1 - 1) >= local;
+    if (!causal) {
+        /* |p - j| < local for every pair also needs (j1 - 1) - pmin < local */
+        win_all = win_all && (j1 - 1) - local < pmin;
+        /* or no pair within `local` on the other side: j0 - pmax >= local */
+        win_none = win_none || j0 - local >= pmax;
     }
     if (in_sink_none && win_none) return ELATTN_TILE_SKIP;
     if (in_sink_all || win_all) return ELATTN_TILE_ALL;
     return ELATTN_TILE_PARTIAL;
 }
 
-/* Block-sparse part: mask cells of query blocks [i0/B, (i1-1)/B] x key blocks
- * [j0/B, (j1-1)/B]; `mask_head` points at the head's [mask_qblocks][mask_kblocks]
- * table. */
+/* BLOCK_SPARSE, the causal rule included: every mask cell the tile meets is
+ * classified on its own sub-rectangle, so a set cell that lies wholly above
+ * the diagonal does not make the tile visible. `mask_head` points at the
+ * head's [mask_qblocks][mask_kblocks] table. */
 ELATTN_FN elattn_i32 elattn_tile_blocks(const ELATTN_GLOBAL elattn_u8 *mask_head,
                                         elattn_i32 mask_kblocks, elattn_i32 block_size,
+                                        elattn_i32 causal, elattn_i32 len_q, elattn_i32 len_k,
                                         elattn_i32 i0, elattn_i32 i1,
                                         elattn_i32 j0, elattn_i32 j1)
 {
     elattn_i32 any = 0, all = 1;
-    for (elattn_i32 qb = i0 / block_size; qb <= (i1 - 1) / block_size; ++qb)
+    for (elattn_i32 qb = i0 / block_size; qb <= (i1 - 1) / block_size; ++qb) {
+        elattn_i32 r0 = qb * block_size > i0 ? qb * block_size : i0;
+        elattn_i32 r1 = i1 - qb * block_size > block_size ? qb * block_size + block_size : i1;
+        elattn_i32 pmin = elattn_query_pos(r0, len_q, len_k), pmax = elattn_query_pos(r1 - 1, len_q, len_k);
         for (elattn_i32 kb = j0 / block_size; kb <= (j1 - 1) / block_size; ++kb) {
-            elattn_i32 set = mask_head[(long)qb * mask_kblocks + kb] != 0;
-            any |= set;
-            all &= set;
+            elattn_i32 c0 = kb * block_size > j0 ? kb * block_size : j0;
+            elattn_i32 c1 = j1 - kb * block_size > block_size ? kb * block_size + block_size : j1;
+            elattn_i32 c = mask_head[(elattn_i64)qb * mask_kblocks + kb] != 0
+                               ? elattn_tile_causal(causal, pmin, pmax, c0, c1)
+                               : ELATTN_TILE_SKIP;
+            any |= c != ELATTN_TILE_SKIP;
+            all &= c == ELATTN_TILE_ALL;
         }
+    }
     if (!any) return ELATTN_TILE_SKIP;
     return all ? ELATTN_TILE_ALL : ELATTN_TILE_PARTIAL;
 }
@@ -232,7 +251,182 @@ ELATTN_FN elattn_i32 elattn_tile_class(elattn_i32 mode, elattn_i32 causal,
     if (c == ELATTN_TILE_SKIP || mode == ELATTN_MODE_FULL) return c;
     if (mode == ELATTN_MODE_STREAMING)
         return elattn_tile_meet(c, elattn_tile_streaming(causal, pmin, pmax, j0, j1, sink, local));
-    return elattn_tile_meet(c, elattn_tile_blocks(mask_head, mask_kblocks, block_size, i0, i1, j0, j1));
+    return elattn_tile_blocks(mask_head, mask_kblocks, block_size, causal, len_q, len_k, i0, i1, j0, j1);
+}
+
+/* ---- the key-tile walk -----------------------------------------------------
+ * Which key tiles (tile_n keys each, tile t = keys [t*tile_n, (t+1)*tile_n))
+ * a query tile [i0, i1) of one (element, KV head) visits. This is the one
+ * derivation of it: every kernel family, the host's work-list costs and the
+ * benchmark's pair counts use it.
+ *
+ * With pmin, pmax the positions of the tile's first and last row and
+ * last = the largest key the causal rule admits (min(pmax, Lk-1); Lk-1
+ * without causality), the visible keys of the rows lie in at most two ranges:
+ *   FULL, BLOCK_SPARSE  [0, last]
+ *   STREAMING           the sinks [0, min(sink, last+1)) and the window
+ *                       [max(0, pmin-local+1), causal ? last : min(Lk-1, pmax+local-1)]
+ * The walk visits, in increasing order, the tiles that meet these ranges and
+ * jumps the gap between them (a STREAMING head never scans the middle of a
+ * long sequence); for BLOCK_SPARSE it also passes over tiles whose mask cells
+ * admit no pair. Every key inside the ranges is visible to some row of the
+ * tile, so the walk visits exactly the tiles that hold a visible pair.
+ *
+ * Use:
+ *   elattn_tile_walk w;
+ *   elattn_walk_init(&w, mode, causal, Lq, Lk, i0, i1, sink, local, tile_n,
+ *                    mask_head, mask_kblocks, block_size);
+ *   for (j = elattn_walk_next(&w, 0, &cls); j < w.end; j = elattn_walk_next(&w, j + 1, &cls))
+ *       ... load key tile j; if (cls == ELATTN_TILE_PARTIAL) test each pair ...
+ * A tile that reaches past the last key (j*tile_n + tile_n > Lk) is PARTIAL:
+ * the per-pair test is then `key < Lk && elattn_pair_visible(...)`. */
+typedef struct elattn_tile_walk {
+    elattn_i32 mode, causal, len_q, len_k, i0, i1, sink, local, tile_n;
+    elattn_i32 first_end;    /* tiles [0, first_end) ... */
+    elattn_i32 second_begin; /* ... and [second_begin, end) */
+    elattn_i32 end;          /* one past the last tile visited */
+    const ELATTN_GLOBAL elattn_u8 *mask_head; /* BLOCK_SPARSE: the head's mask table */
+    elattn_i32 mask_kblocks, block_size;
+} elattn_tile_walk;
+
+/* mask_head: only read for BLOCK_SPARSE (a BLOCK_SPARSE walk without one visits nothing). */
+ELATTN_FN void elattn_walk_init(elattn_tile_walk *w, elattn_i32 mode, elattn_i32 causal,
+                                elattn_i32 len_q, elattn_i32 len_k, elattn_i32 i0, elattn_i32 i1,
+                                elattn_i32 sink, elattn_i32 local, elattn_i32 tile_n,
+                                const ELATTN_GLOBAL elattn_u8 *mask_head,
+                                elattn_i32 mask_kblocks, elattn_i32 block_size)
+{
+    w->mode = mode;
+    w->causal = causal;
+    w->len_q = len_q;
+    w->len_k = len_k;
+    w->i0 = i0;
+    w->i1 = i1;
+    w->sink = sink;
+    w->local = local;
+    w->tile_n = tile_n;
+    w->mask_head = mask_head;
+    w->mask_kblocks = mask_kblocks;
+    w->block_size = block_size;
+    w->first_end = w->second_begin = w->end = 0;
+
+    elattn_i32 pmin = elattn_query_pos(i0, len_q, len_k);
+    elattn_i32 pmax = elattn_query_pos(i1 - 1, len_q, len_k);
+    elattn_i32 last = len_k - 1;
+    if (causal && pmax < last) last = pmax;
+    if (i1 <= i0 || last < 0) return; /* no row, or no key any row may see */
+    if (mode == ELATTN_MODE_BLOCK_SPARSE && !mask_head) return;
+
+    elattn_i32 first_end = last / tile_n + 1; /* FULL, BLOCK_SPARSE: [0, last] */
+    elattn_i32 second_begin = first_end, end = first_end;
+    if (mode == ELATTN_MODE_STREAMING) {
+        elattn_i32 sink_keys = sink < last + 1 ? sink : last + 1;
+        first_end = (sink_keys + tile_n - 1) / tile_n;
+        elattn_i64 lo = (elattn_i64)pmin - local + 1;
+        elattn_i64 hi = causal ? (elattn_i64)last : (elattn_i64)pmax + local - 1;
+        if (lo < 0) lo = 0;
+        if (hi > last) hi = last;
+        if (hi < lo) { /* no window key: the sinks alone */
+            second_begin = end = first_end;
+        } else {
+            second_begin = (elattn_i32)(lo / tile_n);
+            end = (elattn_i32)(hi / tile_n) + 1;
+            if (second_begin <= first_end) { /* the ranges meet: one run of tiles */
+                if (end < first_end) end = first_end;
+                first_end = second_begin = end;
+            }
+        }
+    }
+    w->first_end = first_end;
+    w->second_begin = second_begin;
+    w->end = end;
+}
+
+/* Class of tile j (inside the walk's ranges); PARTIAL when it reaches past Lk. */
+ELATTN_FN elattn_i32 elattn_walk_class(const elattn_tile_walk *w, elattn_i32 j)
+{
+    elattn_i32 j0 = j * w->tile_n;
+    elattn_i32 j1 = w->len_k - j0 > w->tile_n ? j0 + w->tile_n : w->len_k;
+    elattn_i32 c = elattn_tile_class(w->mode, w->causal, w->len_q, w->len_k, w->i0, w->i1, j0, j1,
+                                     w->sink, w->local, w->mask_head, w->mask_kblocks, w->block_size);
+    if (c == ELATTN_TILE_ALL && j1 - j0 < w->tile_n) c = ELATTN_TILE_PARTIAL;
+    return c;
+}
+
+/* The first visited tile >= j and its class (*cls), or w->end when none is left. */
+ELATTN_FN elattn_i32 elattn_walk_next(const elattn_tile_walk *w, elattn_i32 j, elattn_i32 *cls)
+{
+    for (;; ++j) {
+        if (j >= w->first_end && j < w->second_begin) j = w->second_begin;
+        if (j >= w->end) return w->end;
+        elattn_i32 c = elattn_walk_class(w, j);
+        if (c != ELATTN_TILE_SKIP) {
+            *cls = c;
+            return j;
+        }
+    }
+}
+
+/* Tiles in the walk's ranges: exactly the tiles visited for FULL and
+ * STREAMING; for BLOCK_SPARSE an upper bound (the mask is not consulted), as
+ * the host's work-list costs need it. */
+ELATTN_FN elattn_i32 elattn_walk_range_tiles(const elattn_tile_walk *w)
+{
+    return w->first_end + (w->end - w->second_begin);
+}
+
+/* Visible keys of query row i, counted exactly: the walk of that one row at
+ * tile width 1 (FULL, STREAMING), or the keys of the set blocks of its mask
+ * row up to the causal edge (BLOCK_SPARSE; mask_row = the row's mask cells). */
+ELATTN_FN elattn_i64 elattn_row_visible_keys(elattn_i32 mode, elattn_i32 causal,
+                                             elattn_i32 len_q, elattn_i32 len_k, elattn_i32 i,
+                                             elattn_i32 sink, elattn_i32 local,
+                                             const ELATTN_GLOBAL elattn_u8 *mask_row,
+                                             elattn_i32 block_size)
+{
+    elattn_tile_walk w;
+    elattn_i32 sparse = mode == ELATTN_MODE_BLOCK_SPARSE;
+    elattn_walk_init(&w, sparse ? ELATTN_MODE_FULL : mode, causal, len_q, len_k, i, i + 1, sink,
+                     local, 1, 0, 0, block_size);
+    if (!sparse) return elattn_walk_range_tiles(&w);
+    elattn_i64 n = 0; /* keys [0, w.end) lie in the causal range */
+    for (elattn_i32 kb = 0; (elattn_i64)kb * block_size < w.end; ++kb)
+        if (mask_row[kb]) {
+            elattn_i64 k0 = (elattn_i64)kb * block_size, k1 = k0 + block_size;
+            n += (k1 < w.end ? k1 : w.end) - k0;
+        }
+    return n;
+}
+
+/* ---- work items ------------------------------------------------------------
+ * A fused attention launch takes one work item per thread block (work-group)
+ * from a list the host builds (backends/common/worklist.h), longest first.
+ * Four int32s: the same layout in C, CUDA/HIP and OpenCL C (an int4). */
+typedef struct elattn_work_item {
+    elattn_i32 b;     /* batch element */
+    elattn_i32 head;  /* KV head when one item covers a whole query-head group, else the query head */
+    elattn_i32 qtile; /* query tile: rows [qtile * tile_m, (qtile + 1) * tile_m) of the element */
+    elattn_i32 cost;  /* key tiles the walk visits (orders the list; kernels ignore it) */
+} elattn_work_item;
+
+/* ---- the epilogue rule -------------------------------------------------------
+ * Kernels keep, per row, the running max m of the scores in log2 units
+ * (score * scale * log2(e)) and the sum l of exp2(score * scale_log2 - base).
+ * A row that saw no visible key has m = -inf and l = 0: it gives O = 0 and
+ * LSE = -inf, never NaN. */
+#define ELATTN_LN2 0.69314718055994531f
+
+/* What the online softmax subtracts: 0 while nothing is visible (m = -inf),
+ * so that exp2(-inf - base) = 0 instead of NaN. */
+ELATTN_FN float elattn_softmax_base(float m_log2) { return m_log2 == -INFINITY ? 0.0f : m_log2; }
+
+/* The factor O is multiplied by at the end: 1/l, or 0 for an empty row. */
+ELATTN_FN float elattn_row_inv_sum(float l) { return l > 0.0f ? 1.0f / l : 0.0f; }
+
+/* LSE (natural log) from the log2-domain max and the sum; -inf for an empty row. */
+ELATTN_FN float elattn_row_lse(float m_log2, float l)
+{
+    return l > 0.0f ? (m_log2 + ELATTN_LOG2F(l)) * ELATTN_LN2 : -INFINITY;
 }
 
 /* ---- XAttention (antidiagonal) estimation --------------------------------

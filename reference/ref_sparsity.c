@@ -2,39 +2,14 @@
  * Sparsity metrics of one call (paper definitions 2.1 and 2.2), counted
  * exactly: per (element, KV head), rho = 1 - attended pairs / causal pairs
  * (Lq * Lk without causality); FULL heads count rho = 0 and an element with
- * no pair counts rho = 0. Pairs are counted per query row as interval
- * lengths, so long sequences cost O(Lq) (O(Lq * key blocks) for masks).
+ * no pair counts rho = 0. Pairs are counted per query row with the spec's
+ * elattn_row_visible_keys (interval lengths, so long sequences cost O(Lq),
+ * O(Lq * key blocks) for masks).
  */
 #include "elattn_ref.h"
 
 static long long max_ll(long long a, long long b) { return a > b ? a : b; }
 static long long min_ll(long long a, long long b) { return a < b ? a : b; }
-
-/* Keys in [lo, hi] (0 if empty). */
-static long long span(long long lo, long long hi) { return max_ll(0, hi - lo + 1); }
-
-/* Visible keys of one query row at position p; keys [0, last] pass the
- * causal rule (last = Lk - 1 without causality). */
-static long long row_attended(const elattn_attn_desc *d, int mode, long long p, long long last,
-                              const uint8_t *mask_row, int nkb)
-{
-    if (last < 0) return 0;
-    if (mode == ELATTN_MODE_STREAMING) {
-        /* sinks [0, sink) and the window {j : |p - j| < local}, one-sided when causal */
-        const long long sink_end = min_ll(d->sink, last + 1) - 1;
-        const long long win_lo = max_ll(0, p - d->local + 1);
-        const long long win_hi = min_ll(last, d->causal ? p : p + d->local - 1);
-        return span(0, sink_end) + span(win_lo, win_hi) - span(win_lo, min_ll(sink_end, win_hi));
-    }
-    if (mode == ELATTN_MODE_BLOCK_SPARSE) {
-        long long n = 0;
-        for (int kb = 0; kb < nkb; ++kb)
-            if (mask_row[kb])
-                n += span((long long)kb * d->block_size, min_ll((long long)(kb + 1) * d->block_size - 1, last));
-        return n;
-    }
-    return last + 1;
-}
 
 elattn_status elattn_ref_sparsity(const elattn_attn_desc *d, const int32_t *cu_seqlens_q,
                                   const int32_t *cu_seqlens_k, const int32_t *modes,
@@ -49,7 +24,6 @@ elattn_status elattn_ref_sparsity(const elattn_attn_desc *d, const int32_t *cu_s
     for (int b = 0; b < d->batch; ++b) {
         const int len_q = cu_seqlens_q[b + 1] - cu_seqlens_q[b];
         const int len_k = cu_seqlens_k[b + 1] - cu_seqlens_k[b];
-        const int nkb = (len_k + B - 1) / B;
         for (int hk = 0; hk < d->num_kv_heads; ++hk) {
             const int mode = modes[b * d->num_kv_heads + hk];
             out->entries += 1;
@@ -64,7 +38,8 @@ elattn_status elattn_ref_sparsity(const elattn_attn_desc *d, const int32_t *cu_s
                 if (mode == ELATTN_MODE_BLOCK_SPARSE)
                     mask_row = block_mask + elattn_mask_row(b, hk, i / B, d->num_kv_heads, mask_qblocks, mask_kblocks);
                 causal_pairs += max_ll(0, last + 1);
-                attended += row_attended(d, mode, p, last, mask_row, nkb);
+                attended += elattn_row_visible_keys(mode, d->causal, len_q, len_k, i, d->sink, d->local, mask_row,
+                                                    d->block_size);
             }
             if (causal_pairs > 0) out->rho_sum += 1.0 - (double)attended / (double)causal_pairs;
         }

@@ -4,9 +4,11 @@
  * The dispatch core (core.c) owns the public objects, checks every argument
  * once for all backends (so an invalid call gets the same status everywhere),
  * and calls a backend only with values that passed. A backend decides what it
- * supports in its plan functions: one selection function per operation that
- * answers both "what runs" and "is it supported" (ELATTN_ERROR_UNSUPPORTED
- * with a message, never a silent fallback).
+ * supports in its plan functions: per operation, one ordered table of kernel
+ * families, each answering "can you run this call?", and one selection
+ * (elattn_family_select below) that takes the first family that can; it is
+ * also the answer to "is it supported" (ELATTN_ERROR_UNSUPPORTED with every
+ * family's reason, never a silent fallback).
  *
  * Memory and streams are opaque "native" handles: a device pointer (CUDA,
  * HIP), a cl_mem (OpenCL) or a host pointer (reference); a cudaStream_t,
@@ -22,7 +24,7 @@
 extern "C" {
 #endif
 
-#define ELATTN_BACKEND_ABI 1
+#define ELATTN_BACKEND_ABI 2
 
 /* Validated attention call. Host arrays are the caller's (valid for the call). */
 typedef struct elattn_attn_call {
@@ -128,7 +130,36 @@ typedef struct elattn_backend_ops {
                                  const elattn_plan_options *options, elattn_backend_plan *plan);
     void (*router_plan_destroy)(void *dev, void *impl);
     elattn_status (*router_run)(void *dev, const void *impl, void *stream, const elattn_router_call *call);
+
+    /* The kernel families of `op` on this device, in the order the plan
+     * functions try them ("cuda.attn.wgmma", ...): up to max static strings
+     * into names; returns how many there are. */
+    int (*families)(void *dev, elattn_op op, const char **names, int max);
 } elattn_backend_ops;
+
+/* ---- kernel families ------------------------------------------------------------------
+ * Kernel names follow one grammar: <backend>.<op>.<family>.d<D>.<dtype>[.<variant>],
+ * e.g. "cuda.attn.mma.d64.bf16.packgqa". A forced name (elattn_plan_options.kernel)
+ * selects a kernel when it equals the name or is a prefix of it ending at a '.':
+ * "cuda.attn.mma" forces that family, "cuda" any family of the backend. */
+
+/* Probe family `index` for the call at hand: 1 when it can run it (the backend
+ * keeps what it chose in its ctx and writes the variant part of the name, ""
+ * for none), 0 with *why set (a few words) otherwise. */
+typedef int (*elattn_family_probe)(void *ctx, int index, char *variant, size_t variant_n, const char **why);
+
+/* The one selection of every backend and operation: tries `families` (full
+ * family names, count of them) in order and returns the index of the first
+ * that can run the call and whose kernel name `forced` selects, with the
+ * kernel name in `name`. Otherwise -1, with ELATTN_ERROR_UNSUPPORTED set:
+ * every family's reason, or that `forced` names no family. `where` names the
+ * device in messages ("sm_90", "PoCL"). */
+int elattn_family_select(const char *const *families, int count, const char *forced, int head_dim,
+                         elattn_dtype dtype, const char *where, elattn_family_probe probe, void *ctx, char *name,
+                         size_t name_n);
+
+/* 1 when `forced` (NULL or "" selects everything) selects kernel `name`. */
+int elattn_kernel_name_selects(const char *forced, const char *name);
 
 /* Set the calling thread's error message and return `status` (core.c).
  * Backends use it for every failure they report. */

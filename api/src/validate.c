@@ -37,9 +37,12 @@ static elattn_status check_head_dim(const char *name, int head_dim)
 {
     if (head_dim <= 0)
         return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "%s: %d must be positive", name, head_dim);
-    if (head_dim != 64 && head_dim != 128 && head_dim != 256)
-        return elattn_fail(ELATTN_ERROR_UNSUPPORTED, "%s: %d is not supported (64, 128 or 256)", name,
-                           head_dim);
+    /* The spec's head dims: every multiple of 8 in [32, 256]. Each kernel
+     * family states which of them it runs; the selection moves on to the
+     * next family when one cannot. */
+    if (head_dim < ELATTN_MIN_HEAD_DIM || head_dim > ELATTN_MAX_HEAD_DIM || head_dim % ELATTN_HEAD_DIM_STEP != 0)
+        return elattn_fail(ELATTN_ERROR_UNSUPPORTED, "%s: %d is not supported (a multiple of %d in [%d, %d])", name,
+                           head_dim, ELATTN_HEAD_DIM_STEP, ELATTN_MIN_HEAD_DIM, ELATTN_MAX_HEAD_DIM);
     return ELATTN_SUCCESS;
 }
 

@@ -13,22 +13,15 @@ size_t elattn_worklist_max_items(const elattn_attn_desc *d, int tile_m, int per_
     return (size_t)d->batch * heads * ceil_div(d->max_seqlen_q, tile_m);
 }
 
-/* Key tiles a (query tile, mode) visits; an estimate for ordering only. */
+/* Key tiles the spec's walk visits for a (query tile, mode): exact for FULL
+ * and STREAMING; BLOCK_SPARSE heads are costed as FULL (their mask lives on
+ * the device). */
 static int tile_cost(const elattn_attn_desc *d, int mode, int len_q, int len_k, int i0, int i1, int tile_n)
 {
-    int all = ceil_div(len_k, tile_n);
-    int pmin = elattn_query_pos(i0, len_q, len_k), pmax = elattn_query_pos(i1 - 1, len_q, len_k);
-    int last = d->causal ? pmax : len_k - 1; /* last key any row may see */
-    if (last < 0) return 0;
-    if (last > len_k - 1) last = len_k - 1;
-    int upto = ceil_div(last + 1, tile_n);
-    if (mode != ELATTN_MODE_STREAMING) return upto < all ? upto : all;
-    int first_window = pmin - d->local + 1;
-    if (first_window < 0) first_window = 0;
-    int window = last >= first_window ? ceil_div(last - first_window + 1, tile_n) + 1 : 0;
-    int sink = ceil_div(d->sink < len_k ? d->sink : len_k, tile_n);
-    int cost = sink + window;
-    return cost < upto ? cost : upto;
+    elattn_tile_walk w;
+    elattn_walk_init(&w, mode == ELATTN_MODE_STREAMING ? mode : ELATTN_MODE_FULL, d->causal, len_q, len_k, i0, i1,
+                     d->sink, d->local, tile_n, NULL, 0, d->block_size);
+    return elattn_walk_range_tiles(&w);
 }
 
 int elattn_worklist_build(const elattn_attn_call *call, int tile_m, int tile_n, int per_kv_head,

@@ -1,27 +1,22 @@
 /*
- * The work list of a fused attention launch, shared by every GPU backend.
+ * The work list of a fused attention launch, shared by the GPU and OpenCL
+ * backends.
  *
- * One item is one (batch element, head, query tile). The host knows the
- * lengths and modes, so it orders the items by their estimated cost (key
- * tiles to visit), longest first: FULL heads and late causal query tiles start
- * first and a mix of modes keeps every multiprocessor busy to the end.
- * Kernels take item i = blockIdx.x (or get_group_id(0)) from this list.
+ * One item (elattn_work_item, kernels/elattn_spec.h) is one (batch element,
+ * head, query tile). The host knows the lengths and modes, so it orders the
+ * items by their cost (the key tiles the spec's walk visits), longest first:
+ * FULL heads and late causal query tiles start first and a mix of modes keeps
+ * every multiprocessor busy to the end. Kernels take item i = blockIdx.x (or
+ * get_group_id(0)) from this list.
  */
-#ifndef ELATTN_SCHEDULE_H
-#define ELATTN_SCHEDULE_H
+#ifndef ELATTN_WORKLIST_H
+#define ELATTN_WORKLIST_H
 
 #include "backend.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-typedef struct elattn_work_item {
-    int32_t b;     /* batch element */
-    int32_t head;  /* KV head when the kernel packs a whole group, else query head */
-    int32_t qtile; /* query tile index within the element: rows [qtile*tile_m, +tile_m) */
-    int32_t cost;  /* estimated key tiles visited (for ordering; kernels ignore it) */
-} elattn_work_item;
 
 /* Upper bound of items for any call of a descriptor. per_kv_head: 1 when one
  * item covers the whole query-head group of a KV head. */

@@ -1,14 +1,17 @@
 /*
- * The GPU backend's own kernel families (portable attention, XAttention,
- * router; on AMD also the MFMA attention), compiled for the CUDA backend and,
- * with -DELATTN_HIP, for the HIP backend. Host entry points: kernels/gpu/families.h.
+ * The kernel families every GPU build has (portable attention, XAttention,
+ * router) and, on AMD, the MFMA attention: compiled for the CUDA backend and,
+ * with -DELATTN_HIP, for the HIP backend. Interface: kernels/gpu/launch.h.
  */
 #include "vendor.h"
 
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 
-#include "families.h"
+#include "launch.h"
+#include "dispatch.cuh"
 #include "common.cuh"
 #include "attn_portable.cuh"
 #include "xattn.cuh"

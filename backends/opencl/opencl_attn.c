@@ -10,8 +10,9 @@
 #include "worklist.h"
 
 /* ---- tile table -------------------------------------------------------------------
- * Per device class and head dim: query rows per tile (M), keys per tile (N),
- * work-group size. On GPUs the work-group is 2-8 threads per row and local
+ * Per device class and head-dim band (the row of the smallest head dim that
+ * is >= the descriptor's: 64, 128 or 256): query rows per tile (M), keys per
+ * tile (N), work-group size. The kernel is compiled for the exact head dim. On GPUs the work-group is 2-8 threads per row and local
  * memory stays under 48 KiB (NVIDIA's static limit). PoCL runs a work-group
  * as a loop over its items, so on CPUs one item per row keeps the reductions
  * trivial. Classes not listed use OCL_CLASS_OTHER's row. */
@@ -36,9 +37,10 @@ static const struct {
 
 static int table_tiles(ocl_class cls, int head_dim, attn_tiles *out)
 {
+    const int band = head_dim <= 64 ? 64 : head_dim <= 128 ? 128 : 256;
     for (int pass = 0; pass < 2; ++pass)
         for (size_t i = 0; i < sizeof attn_table / sizeof attn_table[0]; ++i)
-            if (attn_table[i].cls == (pass ? OCL_CLASS_OTHER : cls) && attn_table[i].head_dim == head_dim) {
+            if (attn_table[i].cls == (pass ? OCL_CLASS_OTHER : cls) && attn_table[i].head_dim == band) {
                 *out = attn_table[i].tiles;
                 return 1;
             }
@@ -59,19 +61,20 @@ typedef struct attn_choice {
     int head_dim, tile_m, tile_n, wg;
     int heads_per_tile; /* query heads of one group packed into a tile's rows */
     int dtype;
-    char name[96];
+    char variant[48];   /* the variant part of the kernel name */
     char options[256];
 } attn_choice;
 
-/* The one selection function: fills `c` and returns SUCCESS, or says why
- * nothing runs (UNSUPPORTED). Plans and the capability report both use it. */
-static elattn_status attn_select(const ocl_caps *caps, const elattn_attn_desc *d, const elattn_plan_options *opt,
-                                 attn_choice *c)
+/* The scalar family (attn_fused.cl, fp32 arithmetic, every dtype and head
+ * dim): fills `c` and returns SUCCESS, or says why it cannot run the call
+ * (UNSUPPORTED, the message set). Plans and the capability report use it. */
+static elattn_status scalar_attn_choose(const ocl_caps *caps, const elattn_attn_desc *d,
+                                        const elattn_plan_options *opt, attn_choice *c)
 {
     memset(c, 0, sizeof *c);
     attn_tiles t;
     if (!table_tiles(caps->cls, d->head_dim, &t))
-        return elattn_fail(ELATTN_ERROR_UNSUPPORTED, "desc.head_dim: %d has no OpenCL kernel (64, 128, 256)",
+        return elattn_fail(ELATTN_ERROR_UNSUPPORTED, "desc.head_dim: %d has no OpenCL tile configuration",
                            d->head_dim);
     if (opt->tile_m) t.tile_m = opt->tile_m;
     if (opt->tile_n) t.tile_n = opt->tile_n;
@@ -89,7 +92,7 @@ static elattn_status attn_select(const ocl_caps *caps, const elattn_attn_desc *d
                            "options.work_group_size: %d is smaller than tile_m %d (one item per row at least)", t.wg,
                            t.tile_m);
     int tpr = t.wg / t.tile_m;
-    if (tpr > t.tile_n || tpr > d->head_dim)
+    if (tpr > t.tile_n || tpr > d->head_dim || d->head_dim % tpr != 0)
         return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
                            "options.work_group_size: %d items for %d rows is more than tile_n %d per row", t.wg,
                            t.tile_m, t.tile_n);
@@ -110,20 +113,41 @@ static elattn_status attn_select(const ocl_caps *caps, const elattn_attn_desc *d
     c->wg = t.wg;
     c->heads_per_tile = ht;
     c->dtype = (int)d->dtype;
-    snprintf(c->name, sizeof c->name, "opencl.fused.d%d.m%dn%d.w%d.h%d.%s", c->head_dim, c->tile_m, c->tile_n, c->wg,
-             ht, ocl_dtype_suffix(c->dtype));
+    snprintf(c->variant, sizeof c->variant, "m%dn%dw%dh%d", c->tile_m, c->tile_n, c->wg, ht);
     char extra[160];
     snprintf(extra, sizeof extra, "-DELATTN_HEAD_DIM=%d -DELATTN_TILE_M=%d -DELATTN_TILE_N=%d -DELATTN_HEADS_PER_TILE=%d",
              c->head_dim, c->tile_m, c->tile_n, ht);
     ocl_format_options(c->options, sizeof c->options, c->dtype, c->wg, extra);
-
-    if (opt->kernel && opt->kernel[0] && strcmp(opt->kernel, "opencl.fused") != 0 &&
-        strcmp(opt->kernel, c->name) != 0)
-        return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
-                           "options.kernel: '%s' is not an OpenCL attention kernel for this descriptor "
-                           "(available: 'opencl.fused' or '%s')",
-                           opt->kernel, c->name);
     return ELATTN_SUCCESS;
+}
+
+/* ---- the family table ------------------------------------------------------------ */
+static const char *const attn_families[] = {"opencl.attn.scalar"};
+enum { ATTN_FAMILIES = (int)(sizeof attn_families / sizeof attn_families[0]) };
+
+int ocl_attn_families(const char **names, int max)
+{
+    for (int i = 0; i < ATTN_FAMILIES && i < max; ++i) names[i] = attn_families[i];
+    return ATTN_FAMILIES;
+}
+
+typedef struct attn_probe_ctx {
+    const ocl_caps *caps;
+    const elattn_attn_desc *desc;
+    const elattn_plan_options *options;
+    attn_choice choice;
+} attn_probe_ctx;
+
+static int attn_probe(void *ctx, int index, char *variant, size_t variant_n, const char **why)
+{
+    attn_probe_ctx *c = ctx;
+    (void)index; /* one family */
+    if (scalar_attn_choose(c->caps, c->desc, c->options, &c->choice) != ELATTN_SUCCESS) {
+        *why = elattn_last_error();
+        return 0;
+    }
+    snprintf(variant, variant_n, "%s", c->choice.variant);
+    return 1;
 }
 
 int ocl_attn_head_dim_256_ok(const ocl_caps *caps)
@@ -131,7 +155,7 @@ int ocl_attn_head_dim_256_ok(const ocl_caps *caps)
     elattn_attn_desc d = {.dtype = ELATTN_BF16, .head_dim = 256, .num_q_heads = 1, .num_kv_heads = 1};
     elattn_plan_options none = {0};
     attn_choice c;
-    int ok = attn_select(caps, &d, &none, &c) == ELATTN_SUCCESS;
+    int ok = scalar_attn_choose(caps, &d, &none, &c) == ELATTN_SUCCESS;
     elattn_fail(ELATTN_SUCCESS, "%s", ""); /* a capability query leaves no message behind */
     return ok;
 }
@@ -139,6 +163,7 @@ int ocl_attn_head_dim_256_ok(const ocl_caps *caps)
 /* ---- plans and runs -------------------------------------------------------------- */
 typedef struct attn_plan {
     attn_choice choice;
+    char name[128];
     elattn_attn_desc chunks; /* the descriptor seen by the schedule: one "head" per chunk */
     ocl_kernel kernel;
     size_t items_at;         /* int32 offset of the work list in the workspace */
@@ -155,7 +180,13 @@ elattn_status ocl_attn_plan(void *dv, const elattn_attn_desc *desc, const elattn
     ocl_device *dev = dv;
     attn_plan *p = calloc(1, sizeof *p);
     if (!p) return elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "opencl: host allocation failed (plan)");
-    elattn_status st = attn_select(&dev->caps, desc, options, &p->choice);
+    attn_probe_ctx ctx = {&dev->caps, desc, options, {0}};
+    elattn_status st = elattn_family_select(attn_families, ATTN_FAMILIES, options->kernel, desc->head_dim,
+                                            desc->dtype, ocl_device_label(dev), attn_probe, &ctx, p->name,
+                                            sizeof p->name) < 0
+                           ? ELATTN_ERROR_UNSUPPORTED
+                           : ELATTN_SUCCESS;
+    p->choice = ctx.choice;
     cl_program program = NULL;
     if (st == ELATTN_SUCCESS) st = ocl_get_program(dev, "attn", p->choice.options, &program);
     if (st == ELATTN_SUCCESS) st = ocl_kernel_create(dev, program, "elattn_attn_fused", (size_t)p->choice.wg, &p->kernel);
@@ -169,7 +200,7 @@ elattn_status ocl_attn_plan(void *dv, const elattn_attn_desc *desc, const elattn
     p->max_items = elattn_worklist_max_items(&p->chunks, positions, 0);
     p->items_at = (meta_ints(desc) + 3) & ~(size_t)3;
     out->impl = p;
-    out->kernel_name = p->choice.name;
+    out->kernel_name = p->name;
     out->workspace_bytes = (p->items_at + 4 * p->max_items) * sizeof(int32_t);
     return ELATTN_SUCCESS;
 }
@@ -225,5 +256,5 @@ elattn_status ocl_attn_run(void *dv, const void *impl, void *stream, const elatt
         OCL_ARG(ws), OCL_ARG(cu_q_at), OCL_ARG(cu_k_at), OCL_ARG(modes_at), OCL_ARG(items_at),
     };
     return ocl_launch(&p->kernel, queue, args, (int)(sizeof args / sizeof args[0]), (size_t)n, (size_t)p->choice.wg,
-                      p->choice.name);
+                      p->name);
 }

@@ -118,6 +118,8 @@ static elattn_status ocl_open(int backend_index, void **out)
     dev->platform = found[backend_index].platform;
     dev->device = found[backend_index].device;
     ocl_query_caps(dev->device, &dev->caps);
+    if (clGetDeviceInfo(dev->device, CL_DEVICE_NAME, sizeof dev->label - 1, dev->label, NULL) != CL_SUCCESS)
+        snprintf(dev->label, sizeof dev->label, "opencl:%d", backend_index);
     cl_int err;
     cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)dev->platform, 0};
     dev->context = clCreateContext(props, 1, &dev->device, NULL, NULL, &err);
@@ -301,6 +303,17 @@ static elattn_status ocl_event_elapsed_ms(void *d, void *start, void *end, float
     return ELATTN_SUCCESS;
 }
 
+static int ocl_families(void *dev, elattn_op op, const char **names, int max)
+{
+    (void)dev;
+    switch (op) {
+    case ELATTN_OP_ATTENTION: return ocl_attn_families(names, max);
+    case ELATTN_OP_XATTN: return ocl_xattn_families(names, max);
+    case ELATTN_OP_ROUTER: return ocl_router_families(names, max);
+    }
+    return 0;
+}
+
 const elattn_backend_ops elattn_opencl_backend = {
     .abi = ELATTN_BACKEND_ABI,
     .kind = ELATTN_BACKEND_OPENCL,
@@ -332,4 +345,5 @@ const elattn_backend_ops elattn_opencl_backend = {
     .router_plan = ocl_router_plan,
     .router_plan_destroy = ocl_router_plan_destroy,
     .router_run = ocl_router_run,
+    .families = ocl_families,
 };

@@ -47,12 +47,16 @@ typedef struct ocl_program_entry {
 typedef struct ocl_device {
     cl_platform_id platform;
     cl_device_id device;
+    char label[96];         /* CL_DEVICE_NAME, for messages */
     cl_context context;
     cl_command_queue queue; /* the default stream: in order, with profiling */
     ocl_caps caps;
     pthread_mutex_t programs_lock;
     ocl_program_entry *programs;
 } ocl_device;
+
+/* The device's name, for messages. */
+static inline const char *ocl_device_label(const ocl_device *dev) { return dev->label; }
 
 /* Queue of a backend stream handle (NULL: the device's own queue). */
 static inline cl_command_queue ocl_queue(const ocl_device *dev, void *stream)
@@ -108,7 +112,6 @@ elattn_status ocl_upload_meta(cl_command_queue queue, cl_mem workspace, void *bl
 /* Build options common to every program: storage dtype and work-group size. */
 int ocl_format_options(char *buf, size_t size, int dtype, int wg, const char *extra);
 
-const char *ocl_dtype_suffix(int dtype);
 
 /* ---- operations -------------------------------------------------------------- */
 elattn_status ocl_attn_plan(void *dev, const elattn_attn_desc *desc, const elattn_plan_options *options,
@@ -117,6 +120,10 @@ void ocl_attn_plan_destroy(void *dev, void *impl);
 elattn_status ocl_attn_run(void *dev, const void *impl, void *stream, const elattn_attn_call *call);
 /* Whether the default attention kernel of a device exists for head dim 256 (caps). */
 int ocl_attn_head_dim_256_ok(const ocl_caps *caps);
+/* The family tables of the operations: up to max names into `names`; returns how many there are. */
+int ocl_attn_families(const char **names, int max);
+int ocl_xattn_families(const char **names, int max);
+int ocl_router_families(const char **names, int max);
 
 elattn_status ocl_xattn_plan(void *dev, const elattn_xattn_desc *desc, const elattn_plan_options *options,
                              elattn_backend_plan *plan);

@@ -81,16 +81,6 @@ void ocl_query_caps(cl_device_id device, ocl_caps *caps)
     }
 }
 
-const char *ocl_dtype_suffix(int dtype)
-{
-    switch (dtype) {
-    case ELATTN_DTYPE_F32: return "f32";
-    case ELATTN_DTYPE_F16: return "f16";
-    case ELATTN_DTYPE_BF16: return "bf16";
-    }
-    return "unknown";
-}
-
 int ocl_format_options(char *buf, size_t size, int dtype, int wg, const char *extra)
 {
     int n = snprintf(buf, size, "-cl-std=CL1.2 -DELATTN_STORAGE=%d -DELATTN_WG=%d %s", dtype, wg,

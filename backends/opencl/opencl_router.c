@@ -10,16 +10,18 @@
 
 typedef struct router_plan {
     int wg, dtype, hidden;
-    char name[96];
+    char name[128];
+    char variant[48];
     ocl_kernel pool, mlp;
     size_t pooled_at, modes_at; /* offsets in the workspace, in 4-byte words */
 } router_plan;
 
 static int is_pow2(int x) { return x > 0 && (x & (x - 1)) == 0; }
 
-/* The one selection function for the router. */
-static elattn_status router_select(const ocl_caps *caps, const elattn_router_desc *d, const elattn_plan_options *opt,
-                                   router_plan *p, char *options, size_t options_size)
+/* The scalar family (router.cl): fills `p` and the build options, or says why it cannot run the call. */
+static elattn_status scalar_router_choose(const ocl_caps *caps, const elattn_router_desc *d,
+                                          const elattn_plan_options *opt, router_plan *p, char *options,
+                                          size_t options_size)
 {
     p->wg = opt->work_group_size ? opt->work_group_size : (caps->cls == OCL_CLASS_CPU ? 64 : 128);
     p->dtype = (int)d->key_dtype;
@@ -34,15 +36,42 @@ static elattn_status router_select(const ocl_caps *caps, const elattn_router_des
     if (local > caps->local_mem)
         return elattn_fail(ELATTN_ERROR_UNSUPPORTED, "desc.hidden: %d needs %zu bytes of local memory, the device has %zu",
                            d->hidden, local, caps->local_mem);
-    snprintf(p->name, sizeof p->name, "opencl.router.r%d.w%d.%s", d->hidden, p->wg, ocl_dtype_suffix(p->dtype));
+    snprintf(p->variant, sizeof p->variant, "r%dw%d", d->hidden, p->wg);
     char extra[64];
     snprintf(extra, sizeof extra, "-DELATTN_ROUTER_MAX_HIDDEN=%d", d->hidden);
     ocl_format_options(options, options_size, p->dtype, p->wg, extra);
-    if (opt->kernel && opt->kernel[0] && strcmp(opt->kernel, "opencl.router") != 0 && strcmp(opt->kernel, p->name) != 0)
-        return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
-                           "options.kernel: '%s' is not an OpenCL router kernel (available: 'opencl.router' or '%s')",
-                           opt->kernel, p->name);
     return ELATTN_SUCCESS;
+}
+
+static const char *const router_families[] = {"opencl.router.scalar"};
+enum { ROUTER_FAMILIES = (int)(sizeof router_families / sizeof router_families[0]) };
+
+int ocl_router_families(const char **names, int max)
+{
+    for (int i = 0; i < ROUTER_FAMILIES && i < max; ++i) names[i] = router_families[i];
+    return ROUTER_FAMILIES;
+}
+
+typedef struct router_probe_ctx {
+    const ocl_caps *caps;
+    const elattn_router_desc *desc;
+    const elattn_plan_options *options;
+    router_plan *plan;
+    char *build_options;
+    size_t build_options_size;
+} router_probe_ctx;
+
+static int router_probe(void *ctx, int index, char *variant, size_t variant_n, const char **why)
+{
+    router_probe_ctx *c = ctx;
+    (void)index; /* one family */
+    if (scalar_router_choose(c->caps, c->desc, c->options, c->plan, c->build_options, c->build_options_size) !=
+        ELATTN_SUCCESS) {
+        *why = elattn_last_error();
+        return 0;
+    }
+    snprintf(variant, variant_n, "%s", c->plan->variant);
+    return 1;
 }
 
 /* Workspace: cu_seqlens [B+1], pooled [B][Hkv][D] fp32, modes [B][Hkv] int32. */
@@ -54,7 +83,12 @@ elattn_status ocl_router_plan(void *dv, const elattn_router_desc *desc, const el
     if (!p) return elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "opencl: host allocation failed (plan)");
     char opts[256];
     cl_program program = NULL;
-    elattn_status st = router_select(&dev->caps, desc, options, p, opts, sizeof opts);
+    router_probe_ctx ctx = {&dev->caps, desc, options, p, opts, sizeof opts};
+    elattn_status st = elattn_family_select(router_families, ROUTER_FAMILIES, options->kernel, desc->head_dim,
+                                            desc->key_dtype, ocl_device_label(dev), router_probe, &ctx, p->name,
+                                            sizeof p->name) < 0
+                           ? ELATTN_ERROR_UNSUPPORTED
+                           : ELATTN_SUCCESS;
     if (st == ELATTN_SUCCESS) st = ocl_get_program(dev, "router", opts, &program);
     if (st == ELATTN_SUCCESS) st = ocl_kernel_create(dev, program, "elattn_router_pool", (size_t)p->wg, &p->pool);
     if (st == ELATTN_SUCCESS) st = ocl_kernel_create(dev, program, "elattn_router_mlp", (size_t)p->wg, &p->mlp);

@@ -11,7 +11,7 @@
 
 typedef struct xattn_choice {
     int head_dim, stride, block, rows, wg, dtype;
-    char name[96];
+    char variant[48];
     char options[256];
 } xattn_choice;
 
@@ -28,9 +28,9 @@ static int xattn_wg(ocl_class cls)
 
 static int is_pow2(int x) { return x > 0 && (x & (x - 1)) == 0; }
 
-/* The one selection function for XAttention (what runs / whether it can). */
-static elattn_status xattn_select(const ocl_caps *caps, const elattn_xattn_desc *d, const elattn_plan_options *opt,
-                                  xattn_choice *c)
+/* The scalar family (xattn.cl): fills `c`, or says why it cannot run the call. */
+static elattn_status scalar_xattn_choose(const ocl_caps *caps, const elattn_xattn_desc *d,
+                                         const elattn_plan_options *opt, xattn_choice *c)
 {
     memset(c, 0, sizeof *c);
     c->head_dim = d->head_dim;
@@ -51,22 +51,45 @@ static elattn_status xattn_select(const ocl_caps *caps, const elattn_xattn_desc 
     if (local > caps->local_mem)
         return elattn_fail(ELATTN_ERROR_UNSUPPORTED, "opencl xattn: needs %zu bytes of local memory, the device has %zu",
                            local, caps->local_mem);
-    snprintf(c->name, sizeof c->name, "opencl.xattn.d%d.s%db%d.w%d.%s", c->head_dim, c->stride, c->block, c->wg,
-             ocl_dtype_suffix(c->dtype));
+    snprintf(c->variant, sizeof c->variant, "s%db%dw%d", c->stride, c->block, c->wg);
     char extra[160];
     snprintf(extra, sizeof extra, "-DELATTN_HEAD_DIM=%d -DELATTN_XA_STRIDE=%d -DELATTN_XA_BLOCK=%d -DELATTN_XA_ROWS=%d",
              c->head_dim, c->stride, c->block, c->rows);
     ocl_format_options(c->options, sizeof c->options, c->dtype, c->wg, extra);
-    if (opt->kernel && opt->kernel[0] && strcmp(opt->kernel, "opencl.xattn") != 0 && strcmp(opt->kernel, c->name) != 0)
-        return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
-                           "options.kernel: '%s' is not an OpenCL XAttention kernel for this descriptor "
-                           "(available: 'opencl.xattn' or '%s')",
-                           opt->kernel, c->name);
     return ELATTN_SUCCESS;
+}
+
+static const char *const xattn_families[] = {"opencl.xattn.scalar"};
+enum { XATTN_FAMILIES = (int)(sizeof xattn_families / sizeof xattn_families[0]) };
+
+int ocl_xattn_families(const char **names, int max)
+{
+    for (int i = 0; i < XATTN_FAMILIES && i < max; ++i) names[i] = xattn_families[i];
+    return XATTN_FAMILIES;
+}
+
+typedef struct xattn_probe_ctx {
+    const ocl_caps *caps;
+    const elattn_xattn_desc *desc;
+    const elattn_plan_options *options;
+    xattn_choice choice;
+} xattn_probe_ctx;
+
+static int xattn_probe(void *ctx, int index, char *variant, size_t variant_n, const char **why)
+{
+    xattn_probe_ctx *c = ctx;
+    (void)index; /* one family */
+    if (scalar_xattn_choose(c->caps, c->desc, c->options, &c->choice) != ELATTN_SUCCESS) {
+        *why = elattn_last_error();
+        return 0;
+    }
+    snprintf(variant, variant_n, "%s", c->choice.variant);
+    return 1;
 }
 
 typedef struct xattn_plan {
     xattn_choice choice;
+    char name[128];
     ocl_kernel scores, select;
     int mask_qblocks, mask_kblocks;
     size_t scores_at; /* float offset of the block-score table in the workspace */
@@ -86,7 +109,13 @@ elattn_status ocl_xattn_plan(void *dv, const elattn_xattn_desc *desc, const elat
     xattn_plan *p = calloc(1, sizeof *p);
     if (!p) return elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "opencl: host allocation failed (plan)");
     cl_program program = NULL;
-    elattn_status st = xattn_select(&dev->caps, desc, options, &p->choice);
+    xattn_probe_ctx ctx = {&dev->caps, desc, options, {0}};
+    elattn_status st = elattn_family_select(xattn_families, XATTN_FAMILIES, options->kernel, desc->head_dim,
+                                            desc->dtype, ocl_device_label(dev), xattn_probe, &ctx, p->name,
+                                            sizeof p->name) < 0
+                           ? ELATTN_ERROR_UNSUPPORTED
+                           : ELATTN_SUCCESS;
+    p->choice = ctx.choice;
     if (st == ELATTN_SUCCESS) st = ocl_get_program(dev, "xattn", p->choice.options, &program);
     if (st == ELATTN_SUCCESS) st = ocl_kernel_create(dev, program, "elattn_xattn_scores", (size_t)p->choice.wg, &p->scores);
     if (st == ELATTN_SUCCESS) st = ocl_kernel_create(dev, program, "elattn_xattn_select", (size_t)p->choice.wg, &p->select);
@@ -99,7 +128,7 @@ elattn_status ocl_xattn_plan(void *dv, const elattn_xattn_desc *desc, const elat
     p->mask_kblocks = (desc->max_seqlen_k + desc->block_size - 1) / desc->block_size;
     p->scores_at = (meta_ints(desc) + 63) & ~(size_t)63; /* 256-byte aligned table */
     out->impl = p;
-    out->kernel_name = p->choice.name;
+    out->kernel_name = p->name;
     out->workspace_bytes = sizeof(float) * (p->scores_at + (size_t)desc->batch * desc->num_kv_heads *
                                                                (size_t)p->mask_qblocks * (size_t)p->mask_kblocks);
     return ELATTN_SUCCESS;

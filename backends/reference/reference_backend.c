@@ -4,9 +4,9 @@
  * machine and is the oracle of the conformance runner.
  *
  * It also offers deliberately faulty attention kernels, selected only by name
- * through elattn_plan_options.kernel ("reference.fault.*"). They exist so the
- * conformance runner can prove that it catches a wrong kernel; nothing selects
- * them by default.
+ * through elattn_plan_options.kernel ("reference.attn.fault_*"). They exist so
+ * the conformance runner can prove that it catches a wrong kernel; nothing
+ * selects them by default and the family listing does not show them.
  */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime, sysconf */
 #include <math.h>
@@ -30,21 +30,79 @@ typedef enum fault {
     FAULT_ZERO,    /* the last query row of O left unwritten */
 } fault;
 
-typedef struct attn_kernel {
-    const char *name;
-    fault fault;
-} attn_kernel;
-
-static const attn_kernel attn_kernels[] = {
-    {"reference", FAULT_NONE},
-    {"reference.fault.window", FAULT_WINDOW},
-    {"reference.fault.mask", FAULT_MASK},
-    {"reference.fault.scale", FAULT_SCALE},
-    {"reference.fault.overrun", FAULT_OVERRUN},
-    {"reference.fault.nan", FAULT_NAN},
-    {"reference.fault.lse", FAULT_LSE},
-    {"reference.fault.zero", FAULT_ZERO},
+/* The attention families: the scalar reference (the only one listed and the
+ * only one chosen by default), then the faulty ones, forced by name only. */
+static const char *const attn_families[] = {
+    "reference.attn.scalar",
+    "reference.attn.fault_window",
+    "reference.attn.fault_mask",
+    "reference.attn.fault_scale",
+    "reference.attn.fault_overrun",
+    "reference.attn.fault_nan",
+    "reference.attn.fault_lse",
+    "reference.attn.fault_zero",
 };
+static const fault attn_family_faults[] = {
+    FAULT_NONE, FAULT_WINDOW, FAULT_MASK, FAULT_SCALE, FAULT_OVERRUN, FAULT_NAN, FAULT_LSE, FAULT_ZERO,
+};
+enum { ATTN_FAMILIES = (int)(sizeof attn_families / sizeof attn_families[0]), ATTN_LISTED = 1 };
+static const char *const xattn_families[] = {"reference.xattn.scalar"};
+static const char *const router_families[] = {"reference.router.scalar"};
+
+static int ref_families(void *dev, elattn_op op, const char **names, int max)
+{
+    (void)dev;
+    const char *const *list = op == ELATTN_OP_ATTENTION ? attn_families
+                              : op == ELATTN_OP_XATTN   ? xattn_families
+                                                        : router_families;
+    const int n = op == ELATTN_OP_ATTENTION ? ATTN_LISTED : 1;
+    for (int i = 0; i < n && i < max; ++i) names[i] = list[i];
+    return n;
+}
+
+/* A family can run every valid call; a faulty one only when the forced name names it. */
+typedef struct ref_probe_ctx {
+    const char *forced;
+    const char *const *families;
+} ref_probe_ctx;
+
+static int ref_probe(void *ctx, int index, char *variant, size_t variant_n, const char **why)
+{
+    const ref_probe_ctx *c = ctx;
+    (void)variant_n;
+    variant[0] = '\0';
+    if (index > 0 && !(c->forced && strncmp(c->forced, c->families[index], strlen(c->families[index])) == 0)) {
+        *why = "a deliberately faulty kernel, selected only by its name";
+        return 0;
+    }
+    return 1;
+}
+
+/* The plan of every operation: the family (its index) and the kernel name. */
+typedef struct ref_plan {
+    int family;
+    char name[128];
+} ref_plan;
+
+static elattn_status ref_plan_create(const char *const *families, int count, const elattn_plan_options *options,
+                                     int head_dim, elattn_dtype dtype, elattn_backend_plan *plan)
+{
+    if (options->tile_m || options->tile_n || options->work_group_size)
+        return elattn_fail(ELATTN_ERROR_UNSUPPORTED, "options: the reference has no tiles or work-groups to set");
+    ref_plan *p = calloc(1, sizeof *p);
+    if (!p) return elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "plan: host allocation failed");
+    ref_probe_ctx ctx = {options->kernel, families};
+    p->family = elattn_family_select(families, count, options->kernel, head_dim, dtype, "the scalar reference",
+                                     ref_probe, &ctx, p->name, sizeof p->name);
+    if (p->family < 0) {
+        free(p);
+        return ELATTN_ERROR_UNSUPPORTED;
+    }
+    plan->impl = p;
+    plan->kernel_name = p->name;
+    plan->workspace_bytes = 0;
+    return ELATTN_SUCCESS;
+}
 
 /* The one device; it has no state. */
 static char device_token;
@@ -179,25 +237,20 @@ static elattn_status ref_event_elapsed(void *dev, void *start, void *end, float 
 static elattn_status ref_attn_plan(void *dev, const elattn_attn_desc *desc, const elattn_plan_options *options,
                                    elattn_backend_plan *plan)
 {
-    (void)dev, (void)desc;
-    const char *want = options->kernel && options->kernel[0] ? options->kernel : "reference";
-    for (size_t i = 0; i < sizeof attn_kernels / sizeof attn_kernels[0]; ++i) {
-        if (strcmp(want, attn_kernels[i].name) == 0) {
-            plan->impl = (void *)&attn_kernels[i];
-            plan->kernel_name = attn_kernels[i].name;
-            plan->workspace_bytes = 0;
-            return ELATTN_SUCCESS;
-        }
-    }
-    return elattn_fail(ELATTN_ERROR_UNSUPPORTED, "options.kernel: the reference backend has no kernel \"%s\"", want);
+    (void)dev;
+    return ref_plan_create(attn_families, ATTN_FAMILIES, options, desc->head_dim, desc->dtype, plan);
 }
 
-static void ref_plan_destroy(void *dev, void *impl) { (void)dev, (void)impl; }
+static void ref_plan_destroy(void *dev, void *impl)
+{
+    (void)dev;
+    free(impl);
+}
 
 static elattn_status ref_attn_run(void *dev, const void *impl, void *stream, const elattn_attn_call *call)
 {
     (void)dev, (void)stream;
-    fault f = ((const attn_kernel *)impl)->fault;
+    fault f = attn_family_faults[((const ref_plan *)impl)->family];
     const elattn_attn_desc *d = call->desc;
     elattn_attn_params p = call->params;
     const int32_t *modes = call->modes;
@@ -245,22 +298,11 @@ static elattn_status ref_attn_run(void *dev, const void *impl, void *stream, con
 }
 
 /* ---- XAttention and router ----------------------------------------------------- */
-static elattn_status ref_plain_plan(const elattn_plan_options *options, const char *name, elattn_backend_plan *plan)
-{
-    if (options->kernel && options->kernel[0] && strcmp(options->kernel, name) != 0)
-        return elattn_fail(ELATTN_ERROR_UNSUPPORTED, "options.kernel: the reference backend has no kernel \"%s\"",
-                           options->kernel);
-    plan->impl = NULL;
-    plan->kernel_name = name;
-    plan->workspace_bytes = 0;
-    return ELATTN_SUCCESS;
-}
-
 static elattn_status ref_xattn_plan(void *dev, const elattn_xattn_desc *desc, const elattn_plan_options *options,
                                     elattn_backend_plan *plan)
 {
-    (void)dev, (void)desc;
-    return ref_plain_plan(options, "reference.xattn", plan);
+    (void)dev;
+    return ref_plan_create(xattn_families, 1, options, desc->head_dim, desc->dtype, plan);
 }
 
 static elattn_status ref_xattn_run(void *dev, const void *impl, void *stream, const elattn_xattn_call *call)
@@ -273,8 +315,8 @@ static elattn_status ref_xattn_run(void *dev, const void *impl, void *stream, co
 static elattn_status ref_router_plan(void *dev, const elattn_router_desc *desc, const elattn_plan_options *options,
                                      elattn_backend_plan *plan)
 {
-    (void)dev, (void)desc;
-    return ref_plain_plan(options, "reference.router", plan);
+    (void)dev;
+    return ref_plan_create(router_families, 1, options, desc->head_dim, desc->key_dtype, plan);
 }
 
 static elattn_status ref_router_run(void *dev, const void *impl, void *stream, const elattn_router_call *call)
@@ -318,4 +360,5 @@ const elattn_backend_ops elattn_reference_backend = {
     .router_plan = ref_router_plan,
     .router_plan_destroy = ref_plan_destroy,
     .router_run = ref_router_run,
+    .families = ref_families,
 };

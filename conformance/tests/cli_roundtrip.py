@@ -271,12 +271,12 @@ def error_cases(exe, backend, tmp):
     os.makedirs(empty)
     p = run(exe, ["attn", "--backend", backend, "--in", empty, "--out", empty], expect_rc=2)
     check(p.returncode == 2 and "q.npy" in p.stderr, f"missing q.npy: exit {p.returncode}, says {p.stderr.strip()!r}")
-    bad = os.path.join(tmp, "d96")
+    bad = os.path.join(tmp, "d100")
     os.makedirs(bad)
-    for n, s in (("q", (5, 2, 96)), ("k", (5, 1, 96)), ("v", (5, 1, 96))):
+    for n, s in (("q", (5, 2, 100)), ("k", (5, 1, 100)), ("v", (5, 1, 100))):
         np.save(os.path.join(bad, n + ".npy"), np.ones(s, np.float32))
     p = run(exe, ["attn", "--backend", backend, "--in", bad, "--out", bad], expect_rc=2)
-    check(p.returncode == 2 and "head_dim" in p.stderr, f"head dim 96: exit {p.returncode}, says {p.stderr.strip()!r}")
+    check(p.returncode == 2 and "head_dim" in p.stderr, f"head dim 100 (not a multiple of 8): exit {p.returncode}, says {p.stderr.strip()!r}")
     big = os.path.join(tmp, "bigendian")
     os.makedirs(big)
     np.save(os.path.join(big, "q.npy"), np.ones((5, 2, 64), ">f4"))

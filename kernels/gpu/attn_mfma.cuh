@@ -2,9 +2,10 @@
  * Fused hybrid attention on AMD matrix cores (MFMA; CDNA2 gfx90a and CDNA3
  * gfx94x, wave64), fp16 and bf16 storage, fp32 accumulation. HIP on AMD only.
  *
- * Same contract and structure as attn_portable.cuh (one block per work item,
- * tiles classified by elattn_tile_class, online softmax in the log2 domain,
- * pack-GQA when the group divides the rows), with the two products on
+ * The family "mfma" of kernels/gpu/launch.h (head dims 64, 128, 256). Same
+ * contract and structure as attn_portable.cuh (one block per work item, the
+ * key tiles of the spec's walk, online softmax in the log2 domain, pack-GQA
+ * when the group divides the rows), with the two products on
  * v_mfma_f32_32x32x8{f16,bf16_1k}:
  *   - a block is 4 waves; wave w owns query rows [32w, 32w + 32) of the 128;
  *   - S (32 rows x 32 keys per wave) = sum over D/8 steps of A = Q (held in
@@ -15,7 +16,7 @@
  *     needs no LDS;
  *   - P is rounded to the storage type and goes through LDS into the A
  *     layout; V is stored transposed in LDS so its B fragments are 8-byte reads.
- * Include vendor.h, launch.h, common.cuh and families.h first.
+ * Include vendor/vendor.h, launch.h, dispatch.cuh and common.cuh first.
  */
 #ifndef ELATTN_GPU_ATTN_MFMA_CUH
 #define ELATTN_GPU_ATTN_MFMA_CUH
@@ -64,7 +65,7 @@ static __device__ __forceinline__ mfma_bits4 lds_bits4(const uint16_t *p)
 #endif
 
 template <int DT, int D>
-__global__ void __launch_bounds__(mfma_cfg<D>::NT) mfma_attn_kernel(elattn_gpu_attn_inputs in, int rows_per_pos)
+__global__ void __launch_bounds__(mfma_cfg<D>::NT) mfma_attn_kernel(attn_inputs in, int rows_per_pos)
 {
 #if defined(ELATTN_MFMA_DEVICE)
     using C = mfma_cfg<D>;
@@ -88,7 +89,7 @@ __global__ void __launch_bounds__(mfma_cfg<D>::NT) mfma_attn_kernel(elattn_gpu_a
         const int hk = G > 1 ? item.head : item.head / P.group;
         const int head0 = G > 1 ? hk * P.group : item.head;
         const int mode = in.modes[b * Hkv + hk];
-        const int i0 = item.qtile * in.tile_m, i1 = min(i0 + in.tile_m, len_q);
+        const int i0 = item.qtile * in.choice.tile_m, i1 = min(i0 + in.choice.tile_m, len_q);
         const int nrows = (i1 - i0) * G;
         const ELATTN_GLOBAL elattn_u8 *mask_head =
             mode == ELATTN_MODE_BLOCK_SPARSE
@@ -114,25 +115,12 @@ __global__ void __launch_bounds__(mfma_cfg<D>::NT) mfma_attn_kernel(elattn_gpu_a
 #pragma unroll
         for (int t = 0; t < D / 32; ++t) oacc[t] = mfma_f32x16{};
 
-        const int pmin = elattn_query_pos(i0, len_q, len_k), pmax = elattn_query_pos(i1 - 1, len_q, len_k);
-        int key_end = P.causal ? min(len_k, pmax + 1) : len_k;
-        int gap_from = 0, gap_to = 0;
-        if (mode == ELATTN_MODE_STREAMING) {
-            const int sink_end = min(P.sink, len_k);
-            if (!P.causal) key_end = min(len_k, max(sink_end, pmax + P.local));
-            gap_from = (sink_end + C::TN - 1) / C::TN;
-            gap_to = max(0, pmin - P.local + 1) / C::TN;
-        }
-        const int tiles = key_end > 0 ? (key_end + C::TN - 1) / C::TN : 0;
-
-        for (int jt = 0; jt < tiles; ++jt) {
-            if (jt >= gap_from && jt < gap_to) jt = gap_to;
-            if (jt >= tiles) break;
+        elattn_tile_walk walk;
+        elattn_walk_init(&walk, mode, P.causal, len_q, len_k, i0, i1, P.sink, P.local, C::TN, mask_head,
+                         P.mask_kblocks, P.block_size);
+        int cls;
+        for (int jt = elattn_walk_next(&walk, 0, &cls); jt < walk.end; jt = elattn_walk_next(&walk, jt + 1, &cls)) {
             const int j0 = jt * C::TN, j1 = min(j0 + C::TN, len_k);
-            const int cls = elattn_tile_class(mode, P.causal, len_q, len_k, i0, i1, j0, j1, P.sink, P.local, mask_head,
-                                              P.mask_kblocks, P.block_size);
-            if (cls == ELATTN_TILE_SKIP) continue;
-
             __syncthreads(); /* previous tile consumed */
             for (int v = threadIdx.x; v < C::TN * (D / 8); v += C::NT) {
                 const int key = v / (D / 8), c = (v % (D / 8)) * 8;
@@ -174,7 +162,7 @@ __global__ void __launch_bounds__(mfma_cfg<D>::NT) mfma_attn_kernel(elattn_gpu_a
                 const float v = visible ? s[r] * P.scale_log2 : -INFINITY;
                 const float mx = group_max<32>(v);
                 const float m_new = fmaxf(m_run[r], mx);
-                const float m_use = m_new == -INFINITY ? 0.0f : m_new;
+                const float m_use = elattn_softmax_base(m_new);
                 const float alpha = exp2f(m_run[r] - m_use);
                 const float p = exp2f(v - m_use);
                 l_run[r] = l_run[r] * alpha + group_sum<32>(p);
@@ -200,13 +188,12 @@ __global__ void __launch_bounds__(mfma_cfg<D>::NT) mfma_attn_kernel(elattn_gpu_a
             const int row = wave * 32 + 8 * (r / 4) + 4 * half + (r % 4);
             if (row >= nrows) continue;
             const float l = l_run[r];
-            const float inv = l > 0.0f ? 1.0f / l : 0.0f;
+            const float inv = elattn_row_inv_sum(l);
             const size_t out_row = (size_t)(q_start + i0 + row / G) * Hq + head0 + row % G;
             uint16_t *o = static_cast<uint16_t *>(in.o) + out_row * D;
 #pragma unroll
             for (int t = 0; t < D / 32; ++t) o[32 * t + col] = (uint16_t)storage16<DT>::narrow(oacc[t][r] * inv);
-            if (in.lse && col == 0)
-                in.lse[out_row] = l > 0.0f ? (m_run[r] + log2f(l)) * 0.69314718055994531f : -INFINITY;
+            if (in.lse && col == 0) in.lse[out_row] = elattn_row_lse(m_run[r], l);
         }
     }
 #else
@@ -221,57 +208,50 @@ static bool mfma_arch(const char *arch)
            strcmp(arch, "gfx942") == 0;
 }
 
-bool mfma_attn_supported(const elattn_attn_desc *desc, const char *arch, int wave, elattn_gpu_kernel_shape *shape,
-                         const char **why_not)
+bool mfma_attn_supported(const elattn_attn_desc *desc, const gpu_caps &caps, attn_choice *choice, const char **why)
 {
-    if (!mfma_arch(arch) || wave != 64) {
-        *why_not = "mfma: needs a CDNA2/CDNA3 GPU (gfx90a, gfx94x) with wave64";
+    if (!mfma_arch(caps.arch) || caps.wave != 64) {
+        *why = "needs a CDNA2/CDNA3 GPU (gfx90a, gfx94x) with wave64";
         return false;
     }
     if (desc->dtype != ELATTN_F16 && desc->dtype != ELATTN_BF16) {
-        *why_not = "mfma: fp16 and bf16 storage only";
+        *why = "fp16 and bf16 only";
         return false;
     }
-    if (desc->head_dim != 64 && desc->head_dim != 128 && desc->head_dim != 256) {
-        *why_not = "mfma: head_dim must be 64, 128 or 256";
+    if (!one_of<64, 128, 256>(desc->head_dim)) {
+        *why = "head_dim 64, 128 or 256 only";
         return false;
     }
-    static const char *const names[3] = {"mfma.d64.m128n32", "mfma.d128.m128n32", "mfma.d256.m128n32"};
     const int rows = 128, group = desc->num_q_heads / desc->num_kv_heads;
-    shape->per_kv_head = group > 1 && rows % group == 0;
-    shape->tile_m = shape->per_kv_head ? rows / group : rows;
-    shape->tile_n = 32;
-    shape->name = names[desc->head_dim == 64 ? 0 : desc->head_dim == 128 ? 1 : 2];
+    choice->per_kv_head = group > 1 && rows % group == 0;
+    choice->tile_m = choice->per_kv_head ? rows / group : rows;
+    choice->tile_n = 32;
+    choice->variant.text[0] = '\0';
     return true;
 }
 
 template <int DT, int D>
-static cudaError_t mfma_launch_typed(const elattn_gpu_attn_inputs *in, cudaStream_t stream)
+static cudaError_t mfma_launch_typed(const attn_inputs &in, cudaStream_t stream)
 {
     using C = mfma_cfg<D>;
     cudaError_t e = cudaFuncSetAttribute((const void *)mfma_attn_kernel<DT, D>,
                                          cudaFuncAttributeMaxDynamicSharedMemorySize, (int)C::smem_bytes);
     if (e != cudaSuccess) return e;
-    if (in->num_items == 0) return cudaSuccess;
-    const int grid = in->num_items < (1 << 20) ? in->num_items : (1 << 20);
-    const int rows_per_pos = in->tile_m < C::ROWS ? in->params.group : 1;
-    mfma_attn_kernel<DT, D><<<grid, C::NT, C::smem_bytes, stream>>>(*in, rows_per_pos);
+    if (in.num_items == 0) return cudaSuccess;
+    const int grid = in.num_items < (1 << 20) ? in.num_items : (1 << 20);
+    const int rows_per_pos = in.choice.per_kv_head ? in.params.group : 1;
+    mfma_attn_kernel<DT, D><<<grid, C::NT, C::smem_bytes, stream>>>(in, rows_per_pos);
     return cudaGetLastError();
 }
 
-cudaError_t mfma_attn_launch(const elattn_gpu_attn_inputs *in, cudaStream_t stream)
+cudaError_t mfma_attn_launch(const attn_inputs &in, const gpu_caps &caps, cudaStream_t stream)
 {
-    const int dt = in->params.dtype, d = in->params.head_dim;
-#define ELATTN_MFMA_CASE(DT, DIM)                                                                             \
-    if (dt == DT && d == DIM) return mfma_launch_typed<DT, DIM>(in, stream);
-    ELATTN_MFMA_CASE(ELATTN_DTYPE_F16, 64)
-    ELATTN_MFMA_CASE(ELATTN_DTYPE_F16, 128)
-    ELATTN_MFMA_CASE(ELATTN_DTYPE_F16, 256)
-    ELATTN_MFMA_CASE(ELATTN_DTYPE_BF16, 64)
-    ELATTN_MFMA_CASE(ELATTN_DTYPE_BF16, 128)
-    ELATTN_MFMA_CASE(ELATTN_DTYPE_BF16, 256)
-#undef ELATTN_MFMA_CASE
-    return cudaErrorInvalidValue;
+    (void)caps;
+    return dispatch<ELATTN_DTYPE_F16, ELATTN_DTYPE_BF16>(in.params.dtype, [&](auto dt) {
+        return dispatch<64, 128, 256>(in.params.head_dim, [&](auto d) {
+            return mfma_launch_typed<decltype(dt)::value, decltype(d)::value>(in, stream);
+        });
+    });
 }
 
 } /* namespace ELATTN_GPU_NS */

@@ -1,6 +1,7 @@
 /*
  * Tensor-core fused hybrid attention for NVIDIA sm_80+ (fp16 / bf16 storage).
  *
+ * The family "mma" of kernels/gpu/launch.h (head dims 64, 128 and 256).
  * FlashAttention-2 structure written for elattn: one CTA per work item
  * (backends/common/worklist.h), WARPS warps of 16 query rows each, Q fragments held in
  * registers, K/V tiles streamed through a STAGES-deep cp.async ring in
@@ -10,154 +11,35 @@
  * operand of P V (the C fragment layout of S equals the A layout of P).
  *
  * Hybrid heads: each CTA reads the mode of its (element, KV head) and visits
- * only key tiles whose class (elattn_tile_class, kernels/elattn_spec.h) is not
- * SKIP: FULL walks tiles up to the causal diagonal, STREAMING jumps from its
- * sink tiles straight to its window, BLOCK_SPARSE scans its mask row. Tiles
- * classified PARTIAL (or reaching past the keys) get the per-pair test
- * elattn_pair_visible; ALL tiles are not masked at all.
+ * the key tiles of the spec's walk (elattn_walk_next, kernels/elattn_spec.h):
+ * FULL up to the causal diagonal, STREAMING its sink tiles then straight its
+ * window, BLOCK_SPARSE the tiles its mask admits. Tiles the walk classes
+ * PARTIAL get the per-pair test elattn_pair_visible; ALL tiles are not
+ * masked at all.
  *
  * GQA: with pack-GQA (per_kv_head = 1) one CTA takes the G query heads of a KV
  * head for tile_m = BM / G positions, so each K/V tile in shared memory serves
  * G heads; otherwise one CTA is one query head and tile_m = BM positions.
  *
- * Include this file in exactly one translation unit of the CUDA backend (it
- * defines the host entry points of kernels/gpu/launch.h).
+ * Include this file in exactly one translation unit of the CUDA backend
+ * (backends/gpu/gpu_mma.cu), after vendor/vendor.h.
  */
 #ifndef ELATTN_ATTN_MMA_CUH
 #define ELATTN_ATTN_MMA_CUH
 
-#if defined(__has_include)
-#  if __has_include("vendor.h")
-#    include "vendor.h"
-#  else
-#    include <cuda_runtime.h>
-#    include <cuda_bf16.h>
-#    include <cuda_fp16.h>
-#  endif
-#else
-#  include "vendor.h"
-#endif
-
-#include "launch.h"
-
-#if !defined(ELATTN_HIP)
-
-#include <stdint.h>
-#include <stdlib.h>
 #include <math.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <type_traits>
 
-namespace elattn_mma {
+#include "dispatch.cuh"
+#include "launch.h"
+#include "ptx/sm80.cuh"
 
-/* ---- PTX building blocks --------------------------------------------------- */
+namespace ELATTN_GPU_NS {
+namespace mma {
 
-__device__ __forceinline__ uint32_t smem_addr(const void *p)
-{
-    return (uint32_t)__cvta_generic_to_shared(p);
-}
-
-/* 16-byte global->shared copy; src_bytes 0 zero-fills without reading. */
-__device__ __forceinline__ void cp_async_16(uint32_t dst, const void *src, bool valid)
-{
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src),
-                 "r"(valid ? 16 : 0));
-}
-__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
-template <int N>
-__device__ __forceinline__ void cp_async_wait()
-{
-    asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
-}
-
-__device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], uint32_t addr)
-{
-    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-                 : "r"(addr));
-}
-__device__ __forceinline__ void ldmatrix_x4_trans(uint32_t (&r)[4], uint32_t addr)
-{
-    asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-                 : "r"(addr));
-}
-
-/* C[16x8] += A[16x16] B[16x8], fp32 accumulate. */
-template <typename T>
-__device__ __forceinline__ void mma_16816(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1)
-{
-    if constexpr (sizeof(T) == 2 && std::is_same<T, __nv_bfloat16>::value) {
-        asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 "
-                     "{%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
-                     : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-                     : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-    } else {
-        asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 "
-                     "{%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
-                     : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-                     : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-    }
-}
-
-/* Two floats to a packed pair of T; `lo` goes to the lower column. */
-template <typename T>
-__device__ __forceinline__ uint32_t pack2(float lo, float hi)
-{
-    uint32_t r;
-    if constexpr (std::is_same<T, __nv_bfloat16>::value) {
-        __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
-        r = *reinterpret_cast<uint32_t *>(&v);
-    } else {
-        __half2 v = __floats2half2_rn(lo, hi);
-        r = *reinterpret_cast<uint32_t *>(&v);
-    }
-    return r;
-}
-
-/* Byte offset of 16-byte chunk `chunk` of row `row` in a [rows][D] tile of
- * 2-byte elements. XOR with the row's low 3 bits spreads the 8 rows an
- * ldmatrix phase reads over all 32 banks (needs D >= 64). */
-template <int D>
-__device__ __forceinline__ uint32_t swz(int row, int chunk)
-{
-    return (uint32_t)(row * (D * 2) + ((chunk ^ (row & 7)) << 4));
-}
-
-/* Copy ROWS rows of D elements into a swizzled tile; row_ptr(r) gives the
- * global row or nullptr (zero-filled, nothing read). */
-template <int ROWS, int D, int THREADS, class RowPtr>
-__device__ __forceinline__ void load_tile(uint32_t sbase, const void *fallback, RowPtr row_ptr)
-{
-    constexpr int CHUNKS = D / 8;
-    constexpr int TOTAL = ROWS * CHUNKS;
-    static_assert(TOTAL % THREADS == 0, "tile copy must divide evenly over the threads");
-#pragma unroll
-    for (int i = 0; i < TOTAL / THREADS; ++i) {
-        int c = i * THREADS + (int)threadIdx.x;
-        int row = c / CHUNKS, ch = c % CHUNKS;
-        const char *src = (const char *)row_ptr(row);
-        cp_async_16(sbase + swz<D>(row, ch), src ? src + ch * 16 : fallback, src != nullptr);
-    }
-}
-
-/* 2^x with the MUFU instruction (2^-inf = 0). */
-__device__ __forceinline__ float fast_exp2(float x)
-{
-    float y;
-    asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
-    return y;
-}
-
-__device__ __forceinline__ float quad_max(float x)
-{
-    x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 1));
-    return fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 2));
-}
-__device__ __forceinline__ float quad_sum(float x)
-{
-    x += __shfl_xor_sync(0xffffffffu, x, 1);
-    return x + __shfl_xor_sync(0xffffffffu, x, 2);
-}
+using namespace sm80;
 
 /* ---- the fused attention kernel -------------------------------------------- */
 
@@ -174,31 +56,8 @@ struct AttnConfig {
     static constexpr int SMEM = (BM * D + 2 * STAGES * BN * D) * 2;
 };
 
-/* Which key tiles an item visits: the visited set is every tile in
- * [0, end) that is not SKIP; STREAMING jumps over the gap between its sink
- * tiles and its window so that it never scans the middle. */
-struct TileWalk {
-    int mode, causal, len_q, len_k, i0, i1, sink, local, block_size, mask_kblocks, bn;
-    const uint8_t *mask_head;
-    int end, sink_end, window_start;
-
-    __device__ __forceinline__ int tile_class(int j) const
-    {
-        int j0 = j * bn, j1 = min(j0 + bn, len_k);
-        return elattn_tile_class(mode, causal, len_q, len_k, i0, i1, j0, j1, sink, local, mask_head,
-                                 mask_kblocks, block_size);
-    }
-    /* Smallest visited tile >= j, or `end`. */
-    __device__ __forceinline__ int seek(int j) const
-    {
-        if (mode == ELATTN_MODE_STREAMING && j >= sink_end && j < window_start) j = window_start;
-        while (j < end && tile_class(j) == ELATTN_TILE_SKIP) ++j;
-        return j < end ? j : end;
-    }
-};
-
 template <typename T, class Cfg, bool PACK>
-__global__ void __launch_bounds__(Cfg::THREADS, Cfg::MIN_CTAS) attn_mma_kernel(const elattn_gpu_attn_inputs in)
+__global__ void __launch_bounds__(Cfg::THREADS, Cfg::MIN_CTAS) attn_mma_kernel(const attn_inputs in)
 {
     constexpr int D = Cfg::D, BN = Cfg::BN, BM = Cfg::BM, STAGES = Cfg::STAGES;
     constexpr int THREADS = Cfg::THREADS, KD = D / 16, NB = BN / 8, DB = D / 8, MW = Cfg::MW;
@@ -217,7 +76,7 @@ __global__ void __launch_bounds__(Cfg::THREADS, Cfg::MIN_CTAS) attn_mma_kernel(c
     const int G = P.group, Hq = P.num_q_heads, Hkv = P.num_kv_heads;
     const int hk = PACK ? item.head : item.head / G;
     const int mode = in.modes[item.b * Hkv + hk];
-    const int tile_m = in.tile_m; /* positions per item: BM, or BM / G packed */
+    const int tile_m = in.choice.tile_m; /* positions per item: BM, or BM / G packed */
     const int pos0 = item.qtile * tile_m;
     const int pos_end = min(pos0 + tile_m, len_q);
 
@@ -230,42 +89,13 @@ __global__ void __launch_bounds__(Cfg::THREADS, Cfg::MIN_CTAS) attn_mma_kernel(c
     const T *k_head = k + (long)k_start * kv_stride + (long)hk * D;
     const T *v_head = v + (long)k_start * kv_stride + (long)hk * D;
 
-    TileWalk walk;
-    walk.mode = mode;
-    walk.causal = P.causal;
-    walk.len_q = len_q;
-    walk.len_k = len_k;
-    walk.i0 = pos0;
-    walk.i1 = pos_end;
-    walk.sink = P.sink;
-    walk.local = P.local;
-    walk.block_size = P.block_size;
-    walk.mask_kblocks = P.mask_kblocks;
-    walk.bn = BN;
-    walk.mask_head = (mode == ELATTN_MODE_BLOCK_SPARSE && in.block_mask)
-                         ? in.block_mask + elattn_mask_row(item.b, hk, 0, Hkv, P.mask_qblocks, P.mask_kblocks)
-                         : nullptr;
-    {
-        const int pmin = elattn_query_pos(pos0, len_q, len_k);
-        const int pmax = elattn_query_pos(pos_end - 1, len_q, len_k);
-        const int n_tiles = (len_k + BN - 1) / BN;
-        int end = n_tiles;
-        if (P.causal) end = pmax < 0 ? 0 : min(n_tiles, pmax / BN + 1);
-        walk.sink_end = 0;
-        walk.window_start = 0;
-        if (mode == ELATTN_MODE_STREAMING) {
-            walk.sink_end = (min(P.sink, len_k) + BN - 1) / BN;
-            long first = (long)pmin - P.local + 1;
-            walk.window_start = first <= 0 ? 0 : (int)min(first / BN, (long)n_tiles);
-            if (!P.causal) {
-                long last = (long)pmax + P.local - 1;
-                long wend = last / BN + 1;
-                if (wend < end) end = (int)wend;
-            }
-        }
-        if (mode == ELATTN_MODE_BLOCK_SPARSE && !walk.mask_head) end = 0;
-        walk.end = end;
-    }
+    const uint8_t *mask_head =
+        mode == ELATTN_MODE_BLOCK_SPARSE && in.block_mask
+            ? in.block_mask + elattn_mask_row(item.b, hk, 0, Hkv, P.mask_qblocks, P.mask_kblocks)
+            : nullptr;
+    elattn_tile_walk walk;
+    elattn_walk_init(&walk, mode, P.causal, len_q, len_k, pos0, pos_end, P.sink, P.local, BN, mask_head,
+                     P.mask_kblocks, P.block_size);
 
     /* Per-thread rows: g and g + 8 of each of the warp's MW row blocks. */
     auto tile_row = [&](int mi, int h) { return (warp * MW + mi) * 16 + g + 8 * h; };
@@ -277,9 +107,8 @@ __global__ void __launch_bounds__(Cfg::THREADS, Cfg::MIN_CTAS) attn_mma_kernel(c
         for (int h = 0; h < 2; ++h) {
             int i = pos0 + pos_in(tile_row(mi, h));
             row_pos[mi][h] = elattn_query_pos(i, len_q, len_k);
-            row_mask[mi][h] = (walk.mask_head && i < len_q)
-                                  ? walk.mask_head + (long)(i / P.block_size) * P.mask_kblocks
-                                  : walk.mask_head;
+            row_mask[mi][h] = (mask_head && i < len_q) ? mask_head + (long)(i / P.block_size) * P.mask_kblocks
+                                                       : mask_head;
         }
 
     /* Q tile, then the first STAGES - 1 K/V tiles. */
@@ -301,12 +130,13 @@ __global__ void __launch_bounds__(Cfg::THREADS, Cfg::MIN_CTAS) attn_mma_kernel(c
         });
     };
 
-    int j_load = walk.seek(0);
+    int load_cls; /* the loads run ahead of the compute; only the compute reads a class */
+    int j_load = elattn_walk_next(&walk, 0, &load_cls);
 #pragma unroll
     for (int s = 0; s < STAGES - 1; ++s) {
         if (j_load < walk.end) {
             load_kv(j_load, s);
-            j_load = walk.seek(j_load + 1);
+            j_load = elattn_walk_next(&walk, j_load + 1, &load_cls);
         }
         cp_async_commit();
     }
@@ -339,13 +169,13 @@ __global__ void __launch_bounds__(Cfg::THREADS, Cfg::MIN_CTAS) attn_mma_kernel(c
     const int k_row = (lane / 16) * 8 + (lane % 8), k_chunk = (lane / 8) & 1;
     const int v_row = ((lane / 8) & 1) * 8 + (lane % 8), v_chunk = lane / 16;
 
-    int it = 0;
-    for (int j = walk.seek(0); j < walk.end; j = walk.seek(j + 1), ++it) {
+    int it = 0, cls;
+    for (int j = elattn_walk_next(&walk, 0, &cls); j < walk.end; j = elattn_walk_next(&walk, j + 1, &cls), ++it) {
         cp_async_wait<STAGES - 2>();
         __syncthreads();
         if (j_load < walk.end) {
             load_kv(j_load, (it + STAGES - 1) % STAGES);
-            j_load = walk.seek(j_load + 1);
+            j_load = elattn_walk_next(&walk, j_load + 1, &load_cls);
         }
         cp_async_commit();
 
@@ -382,10 +212,9 @@ __global__ void __launch_bounds__(Cfg::THREADS, Cfg::MIN_CTAS) attn_mma_kernel(c
             }
         }
 
-        /* Mask only where the tile rule says a pair may be invisible. */
+        /* Mask only where the walk says a pair may be invisible (keys past the end included). */
         const int key0 = j * BN;
-        const bool need_mask = key0 + BN > len_k || walk.tile_class(j) != ELATTN_TILE_ALL;
-        if (need_mask) {
+        if (cls == ELATTN_TILE_PARTIAL) {
 #pragma unroll
             for (int mi = 0; mi < MW; ++mi)
 #pragma unroll
@@ -409,7 +238,7 @@ __global__ void __launch_bounds__(Cfg::THREADS, Cfg::MIN_CTAS) attn_mma_kernel(c
 #pragma unroll
                 for (int n = 0; n < NB; ++n) mx = fmaxf(mx, fmaxf(s[mi][n][2 * h], s[mi][n][2 * h + 1]) * sl2);
                 mx = quad_max(mx);
-                const float m_use = mx == -INFINITY ? 0.f : mx;
+                const float m_use = elattn_softmax_base(mx);
                 const float corr = fast_exp2(m_run[mi][h] - m_use);
                 m_run[mi][h] = mx;
                 float sum = 0.f;
@@ -459,7 +288,7 @@ __global__ void __launch_bounds__(Cfg::THREADS, Cfg::MIN_CTAS) attn_mma_kernel(c
 #pragma unroll
         for (int h = 0; h < 2; ++h) {
             const float l = quad_sum(l_run[mi][h]);
-            const float inv = l > 0.f ? 1.f / l : 0.f;
+            const float inv = elattn_row_inv_sum(l);
             const int r = tile_row(mi, h);
 #pragma unroll
             for (int d = 0; d < DB; ++d) {
@@ -467,10 +296,8 @@ __global__ void __launch_bounds__(Cfg::THREADS, Cfg::MIN_CTAS) attn_mma_kernel(c
                 *(uint32_t *)(smem + swz<D>(r, d) + t4 * 4) = pr;
             }
             const int i = pos0 + pos_in(r);
-            if (in.lse && i < len_q && t4 == 0) {
-                const float lse = l > 0.f ? m_run[mi][h] * 0.69314718055994531f + logf(l) : -INFINITY;
-                in.lse[(long)(q_start + i) * Hq + head_of(r)] = lse;
-            }
+            if (in.lse && i < len_q && t4 == 0)
+                in.lse[(long)(q_start + i) * Hq + head_of(r)] = elattn_row_lse(m_run[mi][h], l);
         }
     __syncthreads();
     T *o_ptr = (T *)in.o;
@@ -487,92 +314,70 @@ __global__ void __launch_bounds__(Cfg::THREADS, Cfg::MIN_CTAS) attn_mma_kernel(c
 }
 
 /* ---- configurations -------------------------------------------------------- */
+/* The configuration each head dim runs (bench/lab/notes has the measurements). */
+template <int D> struct DefaultCfg;
+template <> struct DefaultCfg<64> : AttnConfig<64, 4, 2, 64, 3, false, 2> {};
+template <> struct DefaultCfg<128> : AttnConfig<128, 4, 2, 64, 2, false, 2> {};
+template <> struct DefaultCfg<256> : AttnConfig<256, 4, 1, 32, 2, false, 1> {};
 
-using Cfg64 = AttnConfig<64, 4, 2, 64, 3, false, 2>;
-using Cfg128 = AttnConfig<128, 4, 2, 64, 2, false, 2>;
-using Cfg128_w8 = AttnConfig<128, 8, 1, 64, 3, true, 1>; /* v1: dev_mma/test_mma.cu times it beside Cfg128 */
-using Cfg256 = AttnConfig<256, 4, 1, 32, 2, false, 1>;
-
-/* Pack the group into M when it divides the tile into >= 16 positions. */
+/* Pack the group into M when it divides the tile into >= 16 positions: one
+ * K/V tile in shared memory then serves the G heads. */
 inline bool pack_gqa_fits(int group, int bm) { return group > 1 && bm % group == 0 && bm / group >= 16; }
 
-/* The group is packed whenever it fits (dev_mma/test_mma.cu measures both ways). */
-template <class Cfg>
-inline void fill_shape(int group, elattn_gpu_kernel_shape *shape, const char *name_plain, const char *name_pack)
-{
-    const bool p = pack_gqa_fits(group, Cfg::BM);
-    shape->tile_m = p ? Cfg::BM / group : Cfg::BM;
-    shape->tile_n = Cfg::BN;
-    shape->per_kv_head = p ? 1 : 0;
-    shape->name = p ? name_pack : name_plain;
-}
-
 template <typename T, class Cfg, bool PACK>
-inline cudaError_t launch_one(const elattn_gpu_attn_inputs *in, cudaStream_t stream)
+inline cudaError_t launch_one(const attn_inputs &in, cudaStream_t stream)
 {
     auto kernel = attn_mma_kernel<T, Cfg, PACK>;
     cudaError_t err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, Cfg::SMEM);
     if (err != cudaSuccess) return err;
-    kernel<<<in->num_items, Cfg::THREADS, Cfg::SMEM, stream>>>(*in);
+    kernel<<<in.num_items, Cfg::THREADS, Cfg::SMEM, stream>>>(in);
     return cudaGetLastError();
 }
 
-template <typename T, class Cfg>
-inline cudaError_t launch_cfg(const elattn_gpu_attn_inputs *in, cudaStream_t stream)
+} /* namespace mma */
+
+bool mma_attn_supported(const elattn_attn_desc *desc, const gpu_caps &caps, attn_choice *choice, const char **why)
 {
-    const int group = in->params.group;
-    if (in->tile_n != Cfg::BN) return cudaErrorInvalidValue;
-    if (group > 1 && in->tile_m * group == Cfg::BM) return launch_one<T, Cfg, true>(in, stream);
-    if (in->tile_m == Cfg::BM) return launch_one<T, Cfg, false>(in, stream);
-    return cudaErrorInvalidValue;
-}
-
-template <typename T>
-inline cudaError_t launch_dtype(const elattn_gpu_attn_inputs *in, cudaStream_t stream)
-{
-    switch (in->params.head_dim) {
-    case 64: return launch_cfg<T, Cfg64>(in, stream);
-    case 128: return launch_cfg<T, Cfg128>(in, stream);
-    case 256: return launch_cfg<T, Cfg256>(in, stream);
-    default: return cudaErrorInvalidValue;
-    }
-}
-
-} /* namespace elattn_mma */
-
-/* ---- host entry points (kernels/gpu/launch.h) ------------------------------ */
-
-bool elattn_mma_attn_supported(const elattn_attn_desc *desc, int sm_version, elattn_gpu_kernel_shape *shape,
-                               const char **why_not)
-{
-    using namespace elattn_mma;
-    if (sm_version < 80) {
-        if (why_not) *why_not = "mma: needs sm_80 or newer (mma.sync m16n8k16 bf16, cp.async)";
+    using namespace mma;
+    if (caps.sm_version < 80) {
+        *why = "needs sm_80 or newer";
         return false;
     }
-    if (desc->dtype != ELATTN_DTYPE_BF16 && desc->dtype != ELATTN_DTYPE_F16) {
-        if (why_not) *why_not = "mma: only fp16 and bf16 storage";
+    if (desc->dtype != ELATTN_BF16 && desc->dtype != ELATTN_F16) {
+        *why = "fp16 and bf16 only";
+        return false;
+    }
+    if (!one_of<64, 128, 256>(desc->head_dim)) {
+        *why = "head_dim 64, 128 or 256 only";
         return false;
     }
     const int group = desc->num_q_heads / desc->num_kv_heads;
-    switch (desc->head_dim) {
-    case 64: fill_shape<Cfg64>(group, shape, "mma_d64_m128n64", "mma_d64_m128n64_packgqa"); break;
-    case 128: fill_shape<Cfg128>(group, shape, "mma_d128_m128n64", "mma_d128_m128n64_packgqa"); break;
-    case 256: fill_shape<Cfg256>(group, shape, "mma_d256_m64n32", "mma_d256_m64n32_packgqa"); break;
-    default:
-        if (why_not) *why_not = "mma: head_dim must be 64, 128 or 256";
-        return false;
-    }
+    dispatch<64, 128, 256>(desc->head_dim, [&](auto d) {
+        using Cfg = DefaultCfg<decltype(d)::value>;
+        const bool pack = pack_gqa_fits(group, Cfg::BM);
+        choice->tile_m = pack ? Cfg::BM / group : Cfg::BM;
+        choice->tile_n = Cfg::BN;
+        choice->per_kv_head = pack ? 1 : 0;
+        snprintf(choice->variant.text, sizeof choice->variant.text, "%s", pack ? "packgqa" : "");
+        return cudaSuccess;
+    });
     return true;
 }
 
-cudaError_t elattn_mma_attn_launch(const elattn_gpu_attn_inputs *in, cudaStream_t stream)
+cudaError_t mma_attn_launch(const attn_inputs &in, const gpu_caps &caps, cudaStream_t stream)
 {
-    if (in->num_items == 0) return cudaSuccess;
-    if (in->params.dtype == ELATTN_DTYPE_BF16) return elattn_mma::launch_dtype<__nv_bfloat16>(in, stream);
-    if (in->params.dtype == ELATTN_DTYPE_F16) return elattn_mma::launch_dtype<__half>(in, stream);
-    return cudaErrorInvalidValue;
+    using namespace mma;
+    (void)caps;
+    if (in.num_items == 0) return cudaSuccess;
+    return dispatch<ELATTN_DTYPE_F16, ELATTN_DTYPE_BF16>(in.params.dtype, [&](auto dt) {
+        using T = typename std::conditional<decltype(dt)::value == ELATTN_DTYPE_BF16, __nv_bfloat16, __half>::type;
+        return dispatch<64, 128, 256>(in.params.head_dim, [&](auto d) {
+            using Cfg = DefaultCfg<decltype(d)::value>;
+            return in.choice.per_kv_head ? launch_one<T, Cfg, true>(in, stream) : launch_one<T, Cfg, false>(in, stream);
+        });
+    });
 }
 
-#endif /* !ELATTN_HIP */
+} /* namespace ELATTN_GPU_NS */
+
 #endif /* ELATTN_ATTN_MMA_CUH */

@@ -1,20 +1,26 @@
 /*
  * The portable fused hybrid attention kernel: FlashAttention's structure
- * without matrix units, for every GPU the CUDA and HIP backends run on and
- * every dtype (fp32/fp16/bf16 storage, fp32 math).
+ * without matrix units, for every GPU the CUDA and HIP backends run on, every
+ * dtype (fp32/fp16/bf16 storage, fp32 math) and every head dim: the family
+ * "portable" of kernels/gpu/launch.h.
  *
  * One block per work item (the host's longest-first list). A block holds a
  * tile of ROWS query rows in shared memory, pre-scaled by scale*log2(e), and
- * walks the key tiles its head's mode can see: each tile is classified with
- * elattn_tile_class (SKIP: not loaded; ALL: no per-pair test; PARTIAL:
- * elattn_pair_visible per pair). Per tile: S = Q K^T by register micro-tiles,
- * online softmax in fp32 with exp2, O += P V by register micro-tiles.
+ * visits the key tiles of the spec's walk (elattn_walk_next): ALL tiles need
+ * no per-pair test, PARTIAL ones test elattn_pair_visible per pair. Per tile:
+ * S = Q K^T by register micro-tiles, online softmax in fp32 with exp2,
+ * O += P V by register micro-tiles.
+ *
+ * Head dims: instances for DMAX = 64, 128 and 256; a head dim D <= DMAX (a
+ * multiple of 8) runs in the smallest instance that holds it, with columns
+ * [D, DMAX) zero in shared memory (they add nothing to Q K^T) and never
+ * stored.
  *
  * GQA: when the group size G divides ROWS, one item covers a whole KV head's
  * group (per_kv_head): row r is query position r / G of head r % G, so one K/V
  * tile load serves the G query heads and the tile covers ROWS / G positions.
  *
- * Include vendor.h, launch.h and common.cuh first.
+ * Include vendor/vendor.h, launch.h, dispatch.cuh and common.cuh first.
  */
 #ifndef ELATTN_GPU_ATTN_PORTABLE_CUH
 #define ELATTN_GPU_ATTN_PORTABLE_CUH
@@ -60,19 +66,19 @@ template <int D> struct portable_cfg {
     static constexpr size_t smem_bytes = smem_floats * sizeof(float);
 };
 
-/* Rows [0, nrows) of a tile of `ROWS` rows from a [token][heads][D] tensor into
- * shared memory (fp32, times `mul`); rows past nrows become zeros.
- * row_offset(r) gives the element offset of row r. */
-template <int DT, int D, int NT, int STRIDE, typename RowOffset>
-static __device__ __forceinline__ void load_rows(float *dst, const void *src, int rows, int nrows, float mul,
+/* Rows [0, nrows) of a tile of `ROWS` rows from a [token][heads][hd] tensor
+ * into shared memory rows of DMAX floats (times `mul`); rows past nrows and
+ * columns past hd become zeros. row_offset(r) gives the element offset of row r. */
+template <int DT, int DMAX, int NT, int STRIDE, typename RowOffset>
+static __device__ __forceinline__ void load_rows(float *dst, const void *src, int rows, int nrows, int hd, float mul,
                                                  RowOffset row_offset)
 {
     constexpr int EV = storage<DT>::per_vec;
-    constexpr int VPR = D / EV; /* vectors per row */
+    constexpr int VPR = DMAX / EV; /* vectors per row */
     for (int v = threadIdx.x; v < rows * VPR; v += NT) {
         const int r = v / VPR, c = (v % VPR) * EV;
         float f[EV];
-        if (r < nrows) {
+        if (r < nrows && c < hd) { /* hd is a multiple of 8, so a vector is all inside or all outside */
             storage<DT>::unpack(load_vec<DT>(src, row_offset(r) + c), f);
         } else {
 #pragma unroll
@@ -87,7 +93,7 @@ static __device__ __forceinline__ void load_rows(float *dst, const void *src, in
 
 template <int WAVE, int DT, int D>
 __global__ void __launch_bounds__(portable_cfg<D>::NT)
-    portable_attn_kernel(elattn_gpu_attn_inputs in, int rows_per_pos)
+    portable_attn_kernel(attn_inputs in, int rows_per_pos)
 {
     if constexpr (!wave_matches<WAVE>()) {
         return;
@@ -103,6 +109,7 @@ __global__ void __launch_bounds__(portable_cfg<D>::NT)
         float *row_l = row_m + C::ROWS;
 
         const elattn_attn_params &P = in.params;
+        const int hd = P.head_dim; /* <= D: the columns that exist */
         const int tid = threadIdx.x;
         const int tr = tid / C::S_KEY_THREADS, tc = tid % C::S_KEY_THREADS;
         const int orow = tid / C::O_COL_THREADS, od = tid % C::O_COL_THREADS;
@@ -118,8 +125,8 @@ __global__ void __launch_bounds__(portable_cfg<D>::NT)
             const int hk = G > 1 ? item.head : item.head / P.group;
             const int head0 = G > 1 ? hk * P.group : item.head; /* query head of row 0 */
             const int mode = in.modes[b * Hkv + hk];
-            const int i0 = item.qtile * in.tile_m;
-            const int i1 = min(i0 + in.tile_m, len_q);
+            const int i0 = item.qtile * in.choice.tile_m;
+            const int i1 = min(i0 + in.choice.tile_m, len_q);
             const int npos = i1 - i0;
             const int nrows = npos * G;
             const ELATTN_GLOBAL elattn_u8 *mask_head =
@@ -128,8 +135,8 @@ __global__ void __launch_bounds__(portable_cfg<D>::NT)
                     : nullptr;
 
             __syncthreads(); /* the previous item's readers of shared memory are done */
-            load_rows<DT, D, C::NT, C::Q_STRIDE>(Qs, in.q, C::ROWS, nrows, P.scale_log2, [&](int r) {
-                return ((size_t)(q_start + i0 + r / G) * Hq + head0 + r % G) * D;
+            load_rows<DT, D, C::NT, C::Q_STRIDE>(Qs, in.q, C::ROWS, nrows, hd, P.scale_log2, [&](int r) {
+                return ((size_t)(q_start + i0 + r / G) * Hq + head0 + r % G) * hd;
             });
 
             /* Softmax state of this thread's S rows (copies in every lane of the row group). */
@@ -143,32 +150,16 @@ __global__ void __launch_bounds__(portable_cfg<D>::NT)
 #pragma unroll
             for (int i = 0; i < C::OR; ++i) acc0[i] = acc1[i] = make_float4(0.f, 0.f, 0.f, 0.f);
 
-            /* Key tiles that can hold a visible key: up to the causal edge, and
-             * for STREAMING only the sink tiles and the window tiles. Every
-             * visited tile is still classified by the spec's rule. */
-            const int pmin = elattn_query_pos(i0, len_q, len_k), pmax = elattn_query_pos(i1 - 1, len_q, len_k);
-            int key_end = P.causal ? min(len_k, pmax + 1) : len_k;
-            int gap_from = 0, gap_to = 0; /* tiles [gap_from, gap_to) skipped without a test */
-            if (mode == ELATTN_MODE_STREAMING) {
-                const int sink_end = min(P.sink, len_k);
-                if (!P.causal) key_end = min(len_k, max(sink_end, pmax + P.local));
-                gap_from = (sink_end + C::TN - 1) / C::TN;
-                gap_to = max(0, pmin - P.local + 1) / C::TN;
-            }
-            const int tiles = key_end > 0 ? (key_end + C::TN - 1) / C::TN : 0;
-
-            for (int jt = 0; jt < tiles; ++jt) {
-                if (jt >= gap_from && jt < gap_to) jt = gap_to;
-                if (jt >= tiles) break;
+            elattn_tile_walk walk;
+            elattn_walk_init(&walk, mode, P.causal, len_q, len_k, i0, i1, P.sink, P.local, C::TN, mask_head,
+                             P.mask_kblocks, P.block_size);
+            int cls;
+            for (int jt = elattn_walk_next(&walk, 0, &cls); jt < walk.end; jt = elattn_walk_next(&walk, jt + 1, &cls)) {
                 const int j0 = jt * C::TN, j1 = min(j0 + C::TN, len_k);
-                const int cls = elattn_tile_class(mode, P.causal, len_q, len_k, i0, i1, j0, j1, P.sink, P.local,
-                                                  mask_head, P.mask_kblocks, P.block_size);
-                if (cls == ELATTN_TILE_SKIP) continue; /* uniform in the block */
-
                 __syncthreads(); /* previous tile's K, V and P are consumed */
-                auto kv_row = [&](int r) { return ((size_t)(k_start + j0 + r) * Hkv + hk) * D; };
-                load_rows<DT, D, C::NT, C::K_STRIDE>(Ks, in.k, C::TN, j1 - j0, 1.0f, kv_row);
-                load_rows<DT, D, C::NT, C::V_STRIDE>(Vs, in.v, C::TN, j1 - j0, 1.0f, kv_row);
+                auto kv_row = [&](int r) { return ((size_t)(k_start + j0 + r) * Hkv + hk) * hd; };
+                load_rows<DT, D, C::NT, C::K_STRIDE>(Ks, in.k, C::TN, j1 - j0, hd, 1.0f, kv_row);
+                load_rows<DT, D, C::NT, C::V_STRIDE>(Vs, in.v, C::TN, j1 - j0, hd, 1.0f, kv_row);
                 __syncthreads();
 
                 /* S micro-tile */
@@ -215,7 +206,7 @@ __global__ void __launch_bounds__(portable_cfg<D>::NT)
                     }
                     mx = group_max<C::S_KEY_THREADS>(mx);
                     const float m_new = fmaxf(m_run[i], mx);
-                    const float m_use = m_new == -INFINITY ? 0.0f : m_new; /* nothing visible yet */
+                    const float m_use = elattn_softmax_base(m_new); /* nothing visible yet: 0 */
                     const float alpha = exp2f(m_run[i] - m_use);
                     float rs = 0.0f;
 #pragma unroll
@@ -273,129 +264,92 @@ __global__ void __launch_bounds__(portable_cfg<D>::NT)
                 const int r = orow + i * C::O_ROW_THREADS;
                 if (r >= nrows) continue;
                 const float l = row_l[r];
-                const float inv = l > 0.0f ? 1.0f / l : 0.0f;
+                const float inv = elattn_row_inv_sum(l);
                 const size_t row = (size_t)(q_start + i0 + r / G) * Hq + head0 + r % G;
                 float4 a = acc0[i], c = acc1[i];
-                storage<DT>::store4(in.o, row * D + col0, make_float4(a.x * inv, a.y * inv, a.z * inv, a.w * inv));
-                storage<DT>::store4(in.o, row * D + col1, make_float4(c.x * inv, c.y * inv, c.z * inv, c.w * inv));
-                if (in.lse && od == 0)
-                    in.lse[row] = l > 0.0f ? (row_m[r] + log2f(l)) * 0.69314718055994531f : -INFINITY;
+                if (col0 < hd) /* columns past hd are padding */
+                    storage<DT>::store4(in.o, row * hd + col0, make_float4(a.x * inv, a.y * inv, a.z * inv, a.w * inv));
+                if (col1 < hd)
+                    storage<DT>::store4(in.o, row * hd + col1, make_float4(c.x * inv, c.y * inv, c.z * inv, c.w * inv));
+                if (in.lse && od == 0) in.lse[row] = elattn_row_lse(row_m[r], l);
             }
         }
     }
 }
 
 /* ---- host side ------------------------------------------------------------------------ */
-template <int D> static size_t portable_smem_bytes() { return portable_cfg<D>::smem_bytes; }
+/* The instance a head dim runs in: the smallest DMAX that holds it. */
+static int portable_dmax(int head_dim) { return smallest_at_least<64, 128, 256>(head_dim); }
 
-static size_t portable_smem_for(int head_dim)
+bool portable_attn_supported(const elattn_attn_desc *desc, const gpu_caps &caps, attn_choice *choice, const char **why)
 {
-    switch (head_dim) {
-    case 64: return portable_smem_bytes<64>();
-    case 128: return portable_smem_bytes<128>();
-    case 256: return portable_smem_bytes<256>();
-    }
-    return 0;
-}
-
-static int portable_rows_for(int head_dim)
-{
-    switch (head_dim) {
-    case 64: return portable_cfg<64>::ROWS;
-    case 128: return portable_cfg<128>::ROWS;
-    case 256: return portable_cfg<256>::ROWS;
-    }
-    return 0;
-}
-
-static int portable_tn_for(int head_dim)
-{
-    switch (head_dim) {
-    case 64: return portable_cfg<64>::TN;
-    case 128: return portable_cfg<128>::TN;
-    case 256: return portable_cfg<256>::TN;
-    }
-    return 0;
-}
-
-bool portable_attn_supported(const elattn_attn_desc *desc, int wave, size_t smem_limit,
-                             elattn_gpu_kernel_shape *shape, const char **why_not)
-{
-    static const char *const names[2][3] = {
-        {"portable.w32.d64", "portable.w32.d128", "portable.w32.d256"},
-        {"portable.w64.d64", "portable.w64.d128", "portable.w64.d256"},
-    };
-    if (wave != 32 && wave != 64) {
-        *why_not = "wave size is neither 32 nor 64";
+    if (caps.wave != 32 && caps.wave != 64) {
+        *why = "wave size is neither 32 nor 64";
         return false;
     }
 #if !defined(ELATTN_GPU_AMD)
-    if (wave != 32) {
-        *why_not = "this build has wave-32 kernels only";
+    if (caps.wave != 32) {
+        *why = "this build has wave-32 kernels only";
         return false;
     }
 #endif
-    const int d_index = desc->head_dim == 64 ? 0 : desc->head_dim == 128 ? 1 : desc->head_dim == 256 ? 2 : -1;
-    if (d_index < 0) {
-        *why_not = "head_dim must be 64, 128 or 256";
+    const int dmax = portable_dmax(desc->head_dim);
+    if (dmax == 0 || desc->head_dim % ELATTN_HEAD_DIM_STEP != 0) {
+        *why = "head_dim must be a multiple of 8 up to 256";
         return false;
     }
-    if (portable_smem_for(desc->head_dim) > smem_limit) {
-        *why_not = "the device has too little shared memory per block";
+    size_t smem = 0;
+    int rows = 0, tn = 0;
+    dispatch<64, 128, 256>(dmax, [&](auto d) {
+        using C = portable_cfg<decltype(d)::value>;
+        smem = C::smem_bytes;
+        rows = C::ROWS;
+        tn = C::TN;
+        return cudaSuccess;
+    });
+    if (smem > caps.smem_per_block) {
+        *why = "the device has too little shared memory per block";
         return false;
     }
-    const int rows = portable_rows_for(desc->head_dim);
     const int group = desc->num_q_heads / desc->num_kv_heads;
     /* Pack the group into the rows when it divides them. */
-    shape->per_kv_head = group > 1 && rows % group == 0;
-    shape->tile_m = shape->per_kv_head ? rows / group : rows;
-    shape->tile_n = portable_tn_for(desc->head_dim);
-    shape->name = names[wave == 64][d_index];
+    choice->per_kv_head = group > 1 && rows % group == 0;
+    choice->tile_m = choice->per_kv_head ? rows / group : rows;
+    choice->tile_n = tn;
+    snprintf(choice->variant.text, sizeof choice->variant.text, "w%d", caps.wave);
     return true;
 }
 
 template <int WAVE, int DT, int D>
-static cudaError_t portable_launch_typed(const elattn_gpu_attn_inputs *in, cudaStream_t stream)
+static cudaError_t portable_launch_typed(const attn_inputs &in, cudaStream_t stream)
 {
     using C = portable_cfg<D>;
     const void *kernel = (const void *)portable_attn_kernel<WAVE, DT, D>;
     /* Opt in to more than 48 KB of dynamic shared memory (idempotent and cheap). */
     cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)C::smem_bytes);
     if (e != cudaSuccess) return e;
-    if (in->num_items == 0) return cudaSuccess;
+    if (in.num_items == 0) return cudaSuccess;
     /* Blocks loop over items, so the grid stays within every vendor's limits. */
-    const int grid = in->num_items < (1 << 20) ? in->num_items : (1 << 20);
-    const int rows_per_pos = in->tile_m < C::ROWS ? in->params.group : 1;
-    portable_attn_kernel<WAVE, DT, D><<<grid, C::NT, C::smem_bytes, stream>>>(*in, rows_per_pos);
+    const int grid = in.num_items < (1 << 20) ? in.num_items : (1 << 20);
+    const int rows_per_pos = in.choice.per_kv_head ? in.params.group : 1;
+    portable_attn_kernel<WAVE, DT, D><<<grid, C::NT, C::smem_bytes, stream>>>(in, rows_per_pos);
     return cudaGetLastError();
 }
 
-template <int WAVE>
-static cudaError_t portable_launch_wave(const elattn_gpu_attn_inputs *in, cudaStream_t stream)
+cudaError_t portable_attn_launch(const attn_inputs &in, const gpu_caps &caps, cudaStream_t stream)
 {
-    const int dt = in->params.dtype, d = in->params.head_dim;
-#define ELATTN_PORTABLE_CASE(DT, DIM)                                                                         \
-    if (dt == DT && d == DIM) return portable_launch_typed<WAVE, DT, DIM>(in, stream);
-    ELATTN_PORTABLE_CASE(ELATTN_DTYPE_F32, 64)
-    ELATTN_PORTABLE_CASE(ELATTN_DTYPE_F32, 128)
-    ELATTN_PORTABLE_CASE(ELATTN_DTYPE_F32, 256)
-    ELATTN_PORTABLE_CASE(ELATTN_DTYPE_F16, 64)
-    ELATTN_PORTABLE_CASE(ELATTN_DTYPE_F16, 128)
-    ELATTN_PORTABLE_CASE(ELATTN_DTYPE_F16, 256)
-    ELATTN_PORTABLE_CASE(ELATTN_DTYPE_BF16, 64)
-    ELATTN_PORTABLE_CASE(ELATTN_DTYPE_BF16, 128)
-    ELATTN_PORTABLE_CASE(ELATTN_DTYPE_BF16, 256)
-#undef ELATTN_PORTABLE_CASE
-    return cudaErrorInvalidValue;
-}
-
-cudaError_t portable_attn_launch(const elattn_gpu_attn_inputs *in, int wave, cudaStream_t stream)
-{
+    auto by_wave = [&](auto wave) {
+        return dispatch<ELATTN_DTYPE_F32, ELATTN_DTYPE_F16, ELATTN_DTYPE_BF16>(in.params.dtype, [&](auto dt) {
+            return dispatch<64, 128, 256>(portable_dmax(in.params.head_dim), [&](auto d) {
+                return portable_launch_typed<decltype(wave)::value, decltype(dt)::value, decltype(d)::value>(in, stream);
+            });
+        });
+    };
 #if defined(ELATTN_GPU_AMD)
-    if (wave == 64) return portable_launch_wave<64>(in, stream);
+    return dispatch<32, 64>(caps.wave, by_wave);
+#else
+    return dispatch<32>(caps.wave, by_wave);
 #endif
-    (void)wave;
-    return portable_launch_wave<32>(in, stream);
 }
 
 } /* namespace ELATTN_GPU_NS */

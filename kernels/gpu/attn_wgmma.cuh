@@ -1,7 +1,9 @@
 /*
  * Hopper (sm_90a) fused hybrid-head attention: wgmma + TMA + mbarriers,
- * producer/consumer warp specialisation. Implements the "Hopper family" of
- * kernels/gpu/launch.h; include this file in exactly one CUDA translation unit.
+ * producer/consumer warp specialisation. The family "wgmma" of
+ * kernels/gpu/launch.h (head dim 128, fp16 and bf16); include this file in
+ * exactly one CUDA translation unit (backends/gpu/gpu_wgmma.cu), after
+ * vendor/vendor.h.
  *
  * One CTA = one work item (batch element, query head, 128-query tile) of the
  * host's longest-first schedule. 384 threads in three warpgroups:
@@ -10,17 +12,16 @@
  *   warpgroups 1, 2  consumers: 64 query rows each; S = Q K^T and O += P V with
  *                wgmma.mma_async m64n128k16 (fp32 accumulators in registers,
  *                P fed from registers), online softmax in fp32 (exp2).
- * Both roles walk the same list of key tiles: elattn_tile_class from
- * kernels/elattn_spec.h decides per (query tile, key tile) whether the tile is
- * skipped (never loaded), taken whole, or masked pair by pair with
- * elattn_pair_visible. That is how a STREAMING head visits only its sink and
- * window tiles and a BLOCK_SPARSE head only its mask blocks, in the same launch
- * as the FULL heads.
+ * Both roles walk the same key tiles: the spec's walk (elattn_walk_next in
+ * kernels/elattn_spec.h) gives each tile a STREAMING head's sinks and window
+ * reach, the tiles a BLOCK_SPARSE head's mask admits and a FULL head's causal
+ * range, each classified as taken whole or masked pair by pair with
+ * elattn_pair_visible; nothing else is loaded. All modes run in one launch.
  *
  * The consumer loop overlaps the softmax of key tile n+1 with P V of tile n,
  * and the two consumer warpgroups take turns issuing their matrix products
- * (ping-pong), as FlashAttention-3 does; launch_variant() keeps the simpler
- * loops for comparison (dev_wgmma/NOTES.md has the measurements).
+ * (ping-pong), as FlashAttention-3 does (bench/lab/notes has the measurements
+ * that chose this loop).
  *
  * Loads: a TMA box never crosses the end of the tensor. The tensor maps carry
  * an upper bound of the row count (the launch inputs do not hold total_q and
@@ -37,25 +38,25 @@
 #ifndef ELATTN_ATTN_WGMMA_CUH
 #define ELATTN_ATTN_WGMMA_CUH
 
-#if !defined(ELATTN_HIP)
-
 #include <cuda.h> /* CUtensorMap and its enums only; the encoder is fetched at run time */
-#include <cuda_bf16.h>
-#include <cuda_fp16.h>
-#include <cuda_runtime.h>
 #include <stdint.h>
+#include <type_traits>
 
 #include "launch.h"
+#include "ptx/sm80.cuh"
+#include "ptx/sm90.cuh"
 
-namespace elattn_wgmma {
+namespace ELATTN_GPU_NS {
+namespace wgmma {
+
+using namespace sm90;
+using sm80::fast_exp2;
+using sm80::pack2;
 
 constexpr int kTileM = 128;               /* query rows per CTA */
 constexpr int kTileN = 128;               /* keys per tile */
 constexpr int kHeadDim = 128;
-#ifndef ELATTN_WGMMA_STAGES
-#define ELATTN_WGMMA_STAGES 2
-#endif
-constexpr int kStages = ELATTN_WGMMA_STAGES; /* K/V ring depth (3 still fits: 224 KB) */
+constexpr int kStages = 2;                /* K/V ring depth */
 constexpr int kConsumers = 2;             /* consumer warpgroups, 64 rows each */
 constexpr int kThreads = 128 * (1 + kConsumers);
 constexpr int kHalfBytes = 128 * 128;     /* [128 rows][64 x 16-bit] */
@@ -69,10 +70,6 @@ constexpr int kNumBars = 1 + 4 * kStages;
 constexpr int kSmemBytes = kBarOff + kNumBars * 8 + 1024; /* + slack to align the base */
 static_assert(kSmemBytes <= 227 * 1024, "shared memory over the sm_90 per-block limit");
 constexpr int kConsumerWarps = 4 * kConsumers;             /* arrivals that free a stage */
-/* Default consumer loop (see launch_variant): 2 = overlapped softmax + ping-pong. */
-#ifndef ELATTN_WGMMA_VARIANT
-#define ELATTN_WGMMA_VARIANT 2
-#endif
 constexpr int kProducerRegs = 40, kConsumerRegs = 232;     /* 128*40 + 256*232 <= 64K */
 
 /* Whether this translation unit's device code was built for sm_90a; read back
@@ -84,208 +81,7 @@ static __device__ int built_for_sm90a =
     0;
 #endif
 
-/* ---- the key tiles a query tile visits (shared by producer and consumers) --- */
-struct TileWalk {
-    int mode, causal, len_q, len_k, i0, i1, sink, local;
-    const uint8_t *mask_head;
-    int mask_kblocks, block_size;
-    int end; /* one past the last key tile worth classifying */
-};
-
-__device__ __forceinline__ TileWalk make_walk(const elattn_attn_params &P, int mode, int len_q,
-                                              int len_k, int i0, const uint8_t *mask_head)
-{
-    TileWalk w;
-    w.mode = mode;
-    w.causal = P.causal;
-    w.len_q = len_q;
-    w.len_k = len_k;
-    w.i0 = i0;
-    w.i1 = min(i0 + kTileM, len_q);
-    w.sink = P.sink;
-    w.local = P.local;
-    w.mask_head = mask_head;
-    w.mask_kblocks = P.mask_kblocks;
-    w.block_size = P.block_size;
-    w.end = (len_k + kTileN - 1) / kTileN;
-    if (P.causal) {
-        /* keys past the last row's position are never visible */
-        int pmax = elattn_query_pos(w.i1 - 1, len_q, len_k);
-        int upto = pmax < 0 ? 0 : pmax / kTileN + 1;
-        w.end = min(w.end, upto);
-    }
-    return w;
-}
-
-/* First visible key tile >= j (its class in *cls), or -1. */
-__device__ __forceinline__ int next_tile(const TileWalk &w, int j, int *cls)
-{
-    for (; j < w.end; ++j) {
-        if (w.mode == ELATTN_MODE_STREAMING) {
-            /* jump over the keys between the sinks and the window */
-            int window_lo = elattn_query_pos(w.i0, w.len_q, w.len_k) - w.local + 1;
-            if (j * kTileN >= w.sink && (j + 1) * kTileN <= window_lo) j = window_lo / kTileN;
-            if (j >= w.end) break;
-        }
-        int j0 = j * kTileN, j1 = min(j0 + kTileN, w.len_k);
-        int c = elattn_tile_class(w.mode, w.causal, w.len_q, w.len_k, w.i0, w.i1, j0, j1, w.sink,
-                                  w.local, w.mask_head, w.mask_kblocks, w.block_size);
-        if (c != ELATTN_TILE_SKIP) {
-            *cls = c;
-            return j;
-        }
-    }
-    return -1;
-}
-
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL) || !defined(__CUDA_ARCH__)
-/* ---- PTX wrappers (sm_90a) ------------------------------------------------ */
-__device__ __forceinline__ uint32_t smem_u32(const void *p)
-{
-    return (uint32_t)__cvta_generic_to_shared(p);
-}
-
-__device__ __forceinline__ void bar_init(uint32_t bar, int count)
-{
-    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;" ::"r"(bar), "r"(count) : "memory");
-}
-
-__device__ __forceinline__ void bar_expect_tx(uint32_t bar, uint32_t bytes)
-{
-    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" ::"r"(bar), "r"(bytes)
-                 : "memory");
-}
-
-__device__ __forceinline__ void bar_arrive(uint32_t bar)
-{
-    asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];" ::"r"(bar) : "memory");
-}
-
-__device__ __forceinline__ void bar_wait(uint32_t bar, uint32_t parity)
-{
-    uint32_t done;
-    do {
-        asm volatile("{\n.reg .pred p;\n"
-                     "mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n"
-                     "selp.u32 %0, 1, 0, p;\n}"
-                     : "=r"(done)
-                     : "r"(bar), "r"(parity)
-                     : "memory");
-    } while (!done);
-}
-
-/* One TMA box {64 elements, 1 head, 128 rows} into a swizzled half tile. */
-__device__ __forceinline__ void tma_load_box(uint32_t dst, const CUtensorMap *map, uint32_t bar,
-                                             int c_elem, int c_head, int c_row)
-{
-    asm volatile("cp.async.bulk.tensor.3d.shared::cluster.global.mbarrier::complete_tx::bytes"
-                 " [%0], [%1, {%3, %4, %5}], [%2];" ::"r"(dst),
-                 "l"((uint64_t)map), "r"(bar), "r"(c_elem), "r"(c_head), "r"(c_row)
-                 : "memory");
-}
-
-__device__ __forceinline__ void fence_proxy_async()
-{
-    asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
-}
-
-__device__ __forceinline__ void wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;" ::: "memory"); }
-__device__ __forceinline__ void wgmma_commit() { asm volatile("wgmma.commit_group.sync.aligned;" ::: "memory"); }
-template <int kPending> __device__ __forceinline__ void wgmma_wait()
-{
-    asm volatile("wgmma.wait_group.sync.aligned %0;" ::"n"(kPending) : "memory");
-}
-
-/* Keep the compiler from moving accumulator reads/writes across wgmma fences. */
-__device__ __forceinline__ void fence_regs(float (&r)[64])
-{
-#pragma unroll
-    for (int i = 0; i < 64; ++i) asm volatile("" : "+f"(r[i])::"memory");
-}
-__device__ __forceinline__ void fence_regs(uint32_t (&r)[32])
-{
-#pragma unroll
-    for (int i = 0; i < 32; ++i) asm volatile("" : "+r"(r[i])::"memory");
-}
-
-/* Shared-memory matrix descriptor, 128-byte swizzle. K-major operands (Q, K):
- * 8-row groups 1024 bytes apart (SBO), LBO unused. MN-major (V, transposed
- * B): 64-element column blocks LBO apart, 8-key groups SBO = 1024 apart. */
-__device__ __forceinline__ uint64_t desc_sw128(uint32_t saddr, uint32_t lbo, uint32_t sbo)
-{
-    uint64_t d = (uint64_t)((saddr & 0x3FFFF) >> 4);
-    d |= (uint64_t)((lbo >> 4) & 0x3FFF) << 16;
-    d |= (uint64_t)((sbo >> 4) & 0x3FFF) << 32;
-    d |= (uint64_t)1 << 62;
-    return d;
-}
-
-#define ELW_F4(d, i) "+f"(d[i]), "+f"(d[i + 1]), "+f"(d[i + 2]), "+f"(d[i + 3])
-#define ELW_F16(d, i) ELW_F4(d, i), ELW_F4(d, i + 4), ELW_F4(d, i + 8), ELW_F4(d, i + 12)
-#define ELW_F64(d) ELW_F16(d, 0), ELW_F16(d, 16), ELW_F16(d, 32), ELW_F16(d, 48)
-#define ELW_D64                                                                                    \
-    "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, "  \
-    "%20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, "   \
-    "%38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, "   \
-    "%56, %57, %58, %59, %60, %61, %62, %63}"
-
-/* d[64x128] (+)= A[64x16] (smem) * B[16x128] (smem, K-major: B^T rows). */
-template <bool kBf16>
-__device__ __forceinline__ void wgmma_ss(float (&d)[64], uint64_t da, uint64_t db, int accumulate)
-{
-    if (kBf16)
-        asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"
-                     "wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 " ELW_D64
-                     ", %64, %65, p, 1, 1, 0, 0;\n}"
-                     : ELW_F64(d)
-                     : "l"(da), "l"(db), "r"(accumulate));
-    else
-        asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"
-                     "wgmma.mma_async.sync.aligned.m64n128k16.f32.f16.f16 " ELW_D64
-                     ", %64, %65, p, 1, 1, 0, 0;\n}"
-                     : ELW_F64(d)
-                     : "l"(da), "l"(db), "r"(accumulate));
-}
-
-/* d[64x128] += A[64x16] (registers) * B[16x128] (smem, MN-major: transposed). */
-template <bool kBf16>
-__device__ __forceinline__ void wgmma_rs(float (&d)[64], uint32_t a0, uint32_t a1, uint32_t a2,
-                                         uint32_t a3, uint64_t db)
-{
-    if (kBf16)
-        asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %69, 0;\n"
-                     "wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 " ELW_D64
-                     ", {%64, %65, %66, %67}, %68, p, 1, 1, 1;\n}"
-                     : ELW_F64(d)
-                     : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "l"(db), "r"(1));
-    else
-        asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %69, 0;\n"
-                     "wgmma.mma_async.sync.aligned.m64n128k16.f32.f16.f16 " ELW_D64
-                     ", {%64, %65, %66, %67}, %68, p, 1, 1, 1;\n}"
-                     : ELW_F64(d)
-                     : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "l"(db), "r"(1));
-}
-
-__device__ __forceinline__ float fast_exp2(float x)
-{
-    float y;
-    asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
-    return y;
-}
-
-template <bool kBf16> __device__ __forceinline__ uint32_t pack2(float lo, float hi)
-{
-    uint32_t r;
-    if (kBf16) {
-        __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
-        r = *reinterpret_cast<uint32_t *>(&v);
-    } else {
-        __half2 v = __floats2half2_rn(lo, hi);
-        r = *reinterpret_cast<uint32_t *>(&v);
-    }
-    return r;
-}
-
 /* The producer warp fills a tile with ordinary loads when a TMA box would
  * cross the end of the tensor: rows at or past `valid` are zero. */
 __device__ __forceinline__ void fill_tile_by_hand(uint32_t dst, const uint16_t *base, int row0,
@@ -326,13 +122,14 @@ __device__ __forceinline__ void load_tile(uint32_t dst, uint32_t bar, const CUte
 }
 #endif /* sm_90a device code or host pass */
 
-template <bool kBf16, bool kOverlap, bool kPingpong>
+template <bool kBf16>
 __global__ void __launch_bounds__(kThreads, 1)
-    attn_kernel(const __grid_constant__ elattn_gpu_attn_inputs in,
+    attn_kernel(const __grid_constant__ attn_inputs in,
                 const __grid_constant__ CUtensorMap map_q, const __grid_constant__ CUtensorMap map_k,
                 const __grid_constant__ CUtensorMap map_v)
 {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+    using T = typename std::conditional<kBf16, __nv_bfloat16, __half>::type;
     extern __shared__ uint8_t smem_raw[];
     const uint32_t smem = (smem_u32(smem_raw) + 1023u) & ~1023u;
     const uint32_t q_full = smem + kBarOff;
@@ -352,7 +149,9 @@ __global__ void __launch_bounds__(kThreads, 1)
         mode == ELATTN_MODE_BLOCK_SPARSE
             ? in.block_mask + elattn_mask_row(b, hk, 0, P.num_kv_heads, P.mask_qblocks, P.mask_kblocks)
             : nullptr;
-    const TileWalk walk = make_walk(P, mode, len_q, len_k, i0, mask_head);
+    elattn_tile_walk walk;
+    elattn_walk_init(&walk, mode, P.causal, len_q, len_k, i0, min(i0 + kTileM, len_q), P.sink, P.local, kTileN,
+                     mask_head, P.mask_kblocks, P.block_size);
 
     if (threadIdx.x == 0) {
         bar_init(q_full, 1);
@@ -376,7 +175,7 @@ __global__ void __launch_bounds__(kThreads, 1)
         const int total_q = in.cu_seqlens_q[P.batch], total_k = in.cu_seqlens_k[P.batch];
         load_tile(smem + kQOff, q_full, &map_q, in.q, q_start + i0, total_q, h, P.num_q_heads, lane);
         int cls, it = 0;
-        for (int j = next_tile(walk, 0, &cls); j >= 0; j = next_tile(walk, j + 1, &cls), ++it) {
+        for (int j = elattn_walk_next(&walk, 0, &cls); j < walk.end; j = elattn_walk_next(&walk, j + 1, &cls), ++it) {
             const int s = it % kStages;
             const uint32_t phase = (it / kStages) & 1;
             const int row0 = k_start + j * kTileN;
@@ -435,19 +234,19 @@ __global__ void __launch_bounds__(kThreads, 1)
                             desc_sw128(vt + kk * 2048, kHalfBytes, 1024));
         wgmma_commit();
     };
-    /* Mask key tile j of class cls, update the running max and sum, turn the
-     * scores into probabilities in place; alpha rescales the old O. */
+    /* Mask key tile j of class cls (PARTIAL: pair by pair, keys past the end
+     * included), update the running max and sum, turn the scores into
+     * probabilities in place; alpha rescales the old O. */
     auto softmax = [&](float(&sc)[64], int j, int cls, float(&alpha)[2]) {
         const int j0 = j * kTileN;
-        if (cls == ELATTN_TILE_PARTIAL || j0 + kTileN > len_k) {
+        if (cls == ELATTN_TILE_PARTIAL) {
 #pragma unroll
             for (int i = 0; i < 64; ++i) {
                 const int r = (i >> 1) & 1;
                 const int key = j0 + (i >> 2) * 8 + 2 * t + (i & 1);
-                bool ok = key < len_k && qi[r] < len_q;
-                if (ok && cls == ELATTN_TILE_PARTIAL)
-                    ok = elattn_pair_visible(mode, P.causal, qpos[r], key, P.sink, P.local,
-                                             P.block_size, mask_row[r]);
+                const bool ok = key < len_k && qi[r] < len_q &&
+                                elattn_pair_visible(mode, P.causal, qpos[r], key, P.sink, P.local, P.block_size,
+                                                    mask_row[r]);
                 if (!ok) sc[i] = -INFINITY;
             }
         }
@@ -459,7 +258,7 @@ __global__ void __launch_bounds__(kThreads, 1)
         for (int r = 0; r < 2; ++r) {
             mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 1));
             mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 2));
-            base[r] = mx[r] == -INFINITY ? 0.f : mx[r] * sl2; /* nothing visible yet: no NaN */
+            base[r] = elattn_softmax_base(mx[r] * sl2); /* nothing visible yet: no NaN */
             alpha[r] = fast_exp2(m[r] * sl2 - base[r]);
             m[r] = mx[r];
             l[r] *= alpha[r];
@@ -471,53 +270,20 @@ __global__ void __launch_bounds__(kThreads, 1)
             l[r] += sc[i];
         }
     };
-    auto rescale_and_pack = [&](float(&sc)[64], const float(&alpha)[2], uint32_t(&pa)[32]) {
-#pragma unroll
-        for (int i = 0; i < 64; ++i) o[i] *= alpha[(i >> 1) & 1];
-#pragma unroll
-        for (int i = 0; i < 64; i += 2) pa[i >> 1] = pack2<kBf16>(sc[i], sc[i + 1]);
-    };
-
     float sc[64], alpha[2];
     uint32_t pa[32];
     int cls;
-    int j = next_tile(walk, 0, &cls);
-    if (!kOverlap) {
-        /* one tile at a time: QK^T, softmax, PV */
-        for (int it = 0; j >= 0; j = next_tile(walk, j + 1, &cls), ++it) {
-            const int s = it % kStages;
-            const uint32_t phase = (it / kStages) & 1;
-            bar_wait(k_full(s), phase);
-            wgmma_fence();
-            issue_qk(sc, k_tile(s));
-            wgmma_wait<0>();
-            fence_regs(sc);
-            if (lane == 0) bar_arrive(k_empty(s));
-            softmax(sc, j, cls, alpha);
-            rescale_and_pack(sc, alpha, pa);
-            bar_wait(v_full(s), phase);
-            fence_regs(o);
-            fence_regs(pa);
-            wgmma_fence();
-            issue_pv(pa, v_tile(s));
-            wgmma_wait<0>();
-            fence_regs(o);
-            fence_regs(pa); /* keep P's registers untouched until the wgmma has read them */
-            if (lane == 0) bar_arrive(v_empty(s));
-        }
-    } else if (j >= 0) {
+    int j = elattn_walk_next(&walk, 0, &cls);
+    if (j < walk.end) {
         /* Softmax of tile n+1 runs while the tensor cores do P V of tile n; O is
-         * rescaled while Q K^T of tile n+1 runs. With kPingpong the two consumer
-         * warpgroups also take turns issuing (named barriers 1 and 2), so one's
-         * softmax overlaps the other's matrix products. */
-        auto turn_wait = [&]() {
-            if (kPingpong) asm volatile("bar.sync %0, 256;" ::"r"(1 + cw) : "memory");
-        };
+         * rescaled while Q K^T of tile n+1 runs. The two consumer warpgroups
+         * also take turns issuing (named barriers 1 and 2), so one's softmax
+         * overlaps the other's matrix products (ping-pong). */
+        auto turn_wait = [&]() { asm volatile("bar.sync %0, 256;" ::"r"(1 + cw) : "memory"); };
         auto turn_pass = [&](bool last) {
-            if (kPingpong && !(last && cw == 1))
-                asm volatile("bar.arrive %0, 256;" ::"r"(2 - cw) : "memory");
+            if (!(last && cw == 1)) asm volatile("bar.arrive %0, 256;" ::"r"(2 - cw) : "memory");
         };
-        if (kPingpong && cw == 1) asm volatile("bar.arrive 1, 256;" ::: "memory"); /* warpgroup 1 starts */
+        if (cw == 1) asm volatile("bar.arrive 1, 256;" ::: "memory"); /* warpgroup 1 starts */
         bar_wait(k_full(0), 0);
         turn_wait();
         wgmma_fence();
@@ -528,13 +294,13 @@ __global__ void __launch_bounds__(kThreads, 1)
         if (lane == 0) bar_arrive(k_empty(0));
         softmax(sc, j, cls, alpha);
 #pragma unroll
-        for (int i = 0; i < 64; i += 2) pa[i >> 1] = pack2<kBf16>(sc[i], sc[i + 1]);
+        for (int i = 0; i < 64; i += 2) pa[i >> 1] = pack2<T>(sc[i], sc[i + 1]);
         /* invariant at the loop top: pa = P of tile j, alpha = its rescale of O */
         int it = 0;
         for (;;) {
             int cls_next;
-            const int jn = next_tile(walk, j + 1, &cls_next);
-            if (jn < 0) break;
+            const int jn = elattn_walk_next(&walk, j + 1, &cls_next);
+            if (jn >= walk.end) break;
             const int s = it % kStages, sn = (it + 1) % kStages;
             bar_wait(k_full(sn), ((it + 1) / kStages) & 1);
             bar_wait(v_full(s), (it / kStages) & 1);
@@ -557,7 +323,7 @@ __global__ void __launch_bounds__(kThreads, 1)
             fence_regs(pa);
             if (lane == 0) bar_arrive(v_empty(s));
 #pragma unroll
-            for (int i = 0; i < 64; i += 2) pa[i >> 1] = pack2<kBf16>(sc[i], sc[i + 1]);
+            for (int i = 0; i < 64; i += 2) pa[i >> 1] = pack2<T>(sc[i], sc[i + 1]);
             j = jn;
             ++it;
         }
@@ -585,14 +351,13 @@ __global__ void __launch_bounds__(kThreads, 1)
         l[r] += __shfl_xor_sync(0xffffffffu, l[r], 1);
         l[r] += __shfl_xor_sync(0xffffffffu, l[r], 2);
         if (qi[r] >= len_q) continue;
-        const float inv = l[r] > 0.f ? 1.f / l[r] : 0.f;
+        const float inv = elattn_row_inv_sum(l[r]);
         const size_t row = (size_t)(q_start + qi[r]) * hq + h;
         uint32_t *out = reinterpret_cast<uint32_t *>(static_cast<uint16_t *>(in.o) + row * kHeadDim);
 #pragma unroll
         for (int c = 0; c < 16; ++c)
-            out[c * 4 + t] = pack2<kBf16>(o[4 * c + 2 * r] * inv, o[4 * c + 2 * r + 1] * inv);
-        if (in.lse && t == 0)
-            in.lse[row] = l[r] > 0.f ? (m[r] * sl2 + __log2f(l[r])) * 0.69314718055994531f : -INFINITY;
+            out[c * 4 + t] = pack2<T>(o[4 * c + 2 * r] * inv, o[4 * c + 2 * r + 1] * inv);
+        if (in.lse && t == 0) in.lse[row] = elattn_row_lse(m[r] * sl2, l[r]);
     }
 #endif
 }
@@ -646,65 +411,45 @@ static bool device_code_present()
     return flag == 1;
 }
 
-} /* namespace elattn_wgmma */
+} /* namespace wgmma */
 
-bool elattn_wgmma_attn_supported(const elattn_attn_desc *desc, int sm_version,
-                                 elattn_gpu_kernel_shape *shape, const char **why_not)
+bool wgmma_attn_supported(const elattn_attn_desc *desc, const gpu_caps &caps, attn_choice *choice, const char **why)
 {
-    const char *no = nullptr;
-    if (sm_version != 90)
-        no = "wgmma kernel: needs an sm_90 (Hopper) device";
-    else if (desc->dtype != ELATTN_BF16 && desc->dtype != ELATTN_F16)
-        no = "wgmma kernel: dtype must be fp16 or bf16";
-    else if (desc->head_dim != elattn_wgmma::kHeadDim)
-        no = "wgmma kernel: head_dim must be 128";
-    else if (!elattn_wgmma::device_code_present())
-        no = "wgmma kernel: library not built for sm_90a";
-    else if (!elattn_wgmma::encoder())
-        no = "wgmma kernel: driver has no cuTensorMapEncodeTiled";
-    if (no) {
-        if (why_not) *why_not = no;
-        return false;
+    using namespace wgmma;
+    if (caps.sm_version != 90) *why = "needs an sm_90 (Hopper) device";
+    else if (desc->dtype != ELATTN_BF16 && desc->dtype != ELATTN_F16) *why = "fp16 and bf16 only";
+    else if (desc->head_dim != kHeadDim) *why = "head_dim 128 only";
+    else if (!device_code_present()) *why = "library not built for sm_90a";
+    else if (!encoder()) *why = "the driver has no cuTensorMapEncodeTiled";
+    else {
+        choice->tile_m = kTileM;
+        choice->tile_n = kTileN;
+        choice->per_kv_head = 0;
+        choice->variant.text[0] = '\0';
+        return true;
     }
-    if (shape) {
-        shape->tile_m = elattn_wgmma::kTileM;
-        shape->tile_n = elattn_wgmma::kTileN;
-        shape->per_kv_head = 0;
-        shape->name = desc->dtype == ELATTN_BF16 ? "wgmma_tma_ws_d128_bf16" : "wgmma_tma_ws_d128_f16";
-    }
-    return true;
+    return false;
 }
 
-namespace elattn_wgmma {
-/* variant 0: one tile at a time; 1: softmax overlapped with P V; 2: 1 plus ping-pong. */
-static cudaError_t launch_variant(const elattn_gpu_attn_inputs *in, cudaStream_t stream, int variant)
+cudaError_t wgmma_attn_launch(const attn_inputs &in, const gpu_caps &caps, cudaStream_t stream)
 {
-    if (in->num_items <= 0) return cudaSuccess;
-    if (in->tile_m != kTileM || in->tile_n != kTileN || in->params.head_dim != kHeadDim)
-        return cudaErrorInvalidValue;
-    const elattn_attn_params &P = in->params;
+    using namespace wgmma;
+    (void)caps;
+    if (in.num_items <= 0) return cudaSuccess;
+    const elattn_attn_params &P = in.params;
     const bool bf16 = P.dtype == ELATTN_DTYPE_BF16;
     const long rows_q = (long)P.batch * P.max_seqlen_q, rows_k = (long)P.batch * P.max_seqlen_k;
     CUtensorMap mq, mk, mv;
-    if (!encode_map(&mq, in->q, bf16, P.num_q_heads, rows_q) ||
-        !encode_map(&mk, in->k, bf16, P.num_kv_heads, rows_k) ||
-        !encode_map(&mv, in->v, bf16, P.num_kv_heads, rows_k))
+    if (!encode_map(&mq, in.q, bf16, P.num_q_heads, rows_q) || !encode_map(&mk, in.k, bf16, P.num_kv_heads, rows_k) ||
+        !encode_map(&mv, in.v, bf16, P.num_kv_heads, rows_k))
         return cudaErrorInvalidValue;
-    void (*kernel)(const elattn_gpu_attn_inputs, const CUtensorMap, const CUtensorMap, const CUtensorMap);
-    if (variant == 0) kernel = bf16 ? attn_kernel<true, false, false> : attn_kernel<false, false, false>;
-    else if (variant == 1) kernel = bf16 ? attn_kernel<true, true, false> : attn_kernel<false, true, false>;
-    else kernel = bf16 ? attn_kernel<true, true, true> : attn_kernel<false, true, true>;
+    auto kernel = bf16 ? attn_kernel<true> : attn_kernel<false>;
     cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmemBytes);
     if (e != cudaSuccess) return e;
-    kernel<<<in->num_items, kThreads, kSmemBytes, stream>>>(*in, mq, mk, mv);
+    kernel<<<in.num_items, kThreads, kSmemBytes, stream>>>(in, mq, mk, mv);
     return cudaGetLastError();
 }
-} /* namespace elattn_wgmma */
 
-cudaError_t elattn_wgmma_attn_launch(const elattn_gpu_attn_inputs *in, cudaStream_t stream)
-{
-    return elattn_wgmma::launch_variant(in, stream, ELATTN_WGMMA_VARIANT);
-}
+} /* namespace ELATTN_GPU_NS */
 
-#endif /* !ELATTN_HIP */
 #endif /* ELATTN_ATTN_WGMMA_CUH */

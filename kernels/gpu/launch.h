@@ -1,67 +1,163 @@
 /*
- * Launch interface between the GPU backend's host code (backends/cuda, also
- * compiled as the HIP backend) and its kernel families in kernels/gpu/.
- * Written in CUDA names; kernels/gpu/vendor.h maps them to HIP.
+ * The interface between the GPU backends' host code (backends/gpu/) and the
+ * kernel families in kernels/gpu/. Written in CUDA runtime names
+ * (vendor/vendor.h maps them to HIP); everything lives in the namespace of
+ * the build (elattn_cuda or elattn_hip). Include vendor/vendor.h first.
  *
- * Each family offers a `supported` predicate (the backend's single selection
- * function asks them in order) and a `launch`. Launches are asynchronous on
- * `stream` and return the launch error (cudaGetLastError after the launch).
+ * A kernel family answers one question and does one thing, with the same
+ * signature for every family of an operation:
+ *   supported(desc, caps, &choice, &why): can it run this call on this
+ *       device? Yes: it fills the choice (work-list shape, the variant part
+ *       of its kernel name); no: *why says why, in a few words.
+ *   launch(inputs, caps, stream): run it, asynchronously on `stream`, and
+ *       return the launch error.
+ * The backend keeps one ordered table of families per operation
+ * (backends/gpu/gpu_attn.cu, gpu_xattn.cu, gpu_router.cu); the first family
+ * that supports a call (and matches a forced kernel name) runs it. Kernel
+ * names: <backend>.<op>.<family>.d<D>.<dtype>[.<variant>].
  */
 #ifndef ELATTN_GPU_LAUNCH_H
 #define ELATTN_GPU_LAUNCH_H
 
-#include "worklist.h"   /* elattn_work_item, elattn_attn_call (api/src) */
+#include <stddef.h>
+#include <stdint.h>
 
-/* Device-side inputs of a fused attention launch, prepared by the host code:
- * metadata is uploaded to the workspace first. */
-struct elattn_gpu_attn_inputs {
+#include "elattn/elattn.h"
+#include "elattn_spec.h"
+
+namespace ELATTN_GPU_NS {
+
+/* What the families may ask of the device. */
+struct gpu_caps {
+    int sm_version;        /* major * 10 + minor on NVIDIA, 0 on AMD */
+    int wave;              /* warpSize: 32 or 64 */
+    int sm_count;          /* multiprocessors (compute units) */
+    size_t smem_per_block; /* opt-in limit of dynamic shared memory */
+    char arch[64];         /* "sm_90", "gfx90a" */
+};
+
+/* The variant part of a kernel name, "" for none. */
+struct kernel_variant {
+    char text[32];
+};
+
+/* ---- fused hybrid attention ------------------------------------------------------------- */
+struct attn_choice {
+    int tile_m;      /* query positions per work item */
+    int tile_n;      /* keys per tile: the walk's tile width (work-list costs) */
+    int per_kv_head; /* 1: an item covers the whole query-head group of a KV head */
+    kernel_variant variant;
+};
+
+/* Device-side inputs of one launch; the host uploads the metadata first. */
+struct attn_inputs {
     elattn_attn_params params;
     const void *q, *k, *v;
     void *o;
-    float *lse;                     /* NULL unless params.write_lse */
-    const int32_t *cu_seqlens_q;    /* device copies */
+    float *lse;                    /* NULL unless params.write_lse */
+    const int32_t *cu_seqlens_q;   /* device [batch + 1] */
     const int32_t *cu_seqlens_k;
-    const int32_t *modes;           /* device [batch][Hkv] */
-    const uint8_t *block_mask;      /* device, NULL if no BLOCK_SPARSE head */
-    const elattn_work_item *items;  /* device work list, longest first */
+    const int32_t *modes;          /* device [batch][Hkv] */
+    const uint8_t *block_mask;     /* device; NULL when no head is BLOCK_SPARSE */
+    const elattn_work_item *items; /* device work list, longest first */
     int num_items;
-    int tile_m, tile_n;             /* what the schedule was built with */
+    attn_choice choice;            /* what the work list was built with */
 };
 
-/* Tensor-core family (kernels/gpu/attn_mma.cuh): mma.sync m16n8k16, sm_80+,
- * fp16/bf16. tile_m/tile_n/per_kv_head: what the host must build the schedule with. */
-struct elattn_gpu_kernel_shape { int tile_m, tile_n, per_kv_head; const char *name; };
-bool elattn_mma_attn_supported(const elattn_attn_desc *desc, int sm_version,
-                               elattn_gpu_kernel_shape *shape, const char **why_not);
-cudaError_t elattn_mma_attn_launch(const elattn_gpu_attn_inputs *in, cudaStream_t stream);
+struct attn_family {
+    const char *name; /* "wgmma", "mma", "mfma", "portable" */
+    bool (*supported)(const elattn_attn_desc *desc, const gpu_caps &caps, attn_choice *choice, const char **why);
+    cudaError_t (*launch)(const attn_inputs &in, const gpu_caps &caps, cudaStream_t stream);
+};
 
-/* Hopper family (kernels/gpu/attn_wgmma.cuh), sm_90a only; same contract. */
-bool elattn_wgmma_attn_supported(const elattn_attn_desc *desc, int sm_version,
-                                 elattn_gpu_kernel_shape *shape, const char **why_not);
-cudaError_t elattn_wgmma_attn_launch(const elattn_gpu_attn_inputs *in, cudaStream_t stream);
+/* attn_portable.cuh: any dtype, every head dim, wave 32 or 64. */
+bool portable_attn_supported(const elattn_attn_desc *desc, const gpu_caps &caps, attn_choice *choice,
+                             const char **why);
+cudaError_t portable_attn_launch(const attn_inputs &in, const gpu_caps &caps, cudaStream_t stream);
+#if defined(ELATTN_GPU_AMD)
+/* attn_mfma.cuh: AMD CDNA2/3 matrix cores, fp16/bf16. */
+bool mfma_attn_supported(const elattn_attn_desc *desc, const gpu_caps &caps, attn_choice *choice, const char **why);
+cudaError_t mfma_attn_launch(const attn_inputs &in, const gpu_caps &caps, cudaStream_t stream);
+#endif
+#if defined(ELATTN_GPU_CUDA)
+/* attn_mma.cuh: mma.sync m16n8k16, sm_80+, fp16/bf16. */
+bool mma_attn_supported(const elattn_attn_desc *desc, const gpu_caps &caps, attn_choice *choice, const char **why);
+cudaError_t mma_attn_launch(const attn_inputs &in, const gpu_caps &caps, cudaStream_t stream);
+/* attn_wgmma.cuh: wgmma + TMA, sm_90a, fp16/bf16. */
+bool wgmma_attn_supported(const elattn_attn_desc *desc, const gpu_caps &caps, attn_choice *choice, const char **why);
+cudaError_t wgmma_attn_launch(const attn_inputs &in, const gpu_caps &caps, cudaStream_t stream);
+#endif
 
-/* XAttention estimation: writes the block-score table, float
- * [batch][Hkv][mask_qblocks][mask_kblocks] (group-summed sums of the per-row
- * softmax; invisible or out-of-range cells 0), which the selection kernel
- * (kernels/gpu/xattn.cuh) turns into the mask. `scratch` is workspace of
- * elattn_*_xattn_scratch_bytes(). */
-struct elattn_gpu_xattn_inputs {
+/* ---- XAttention --------------------------------------------------------------------------
+ * Estimation writes the block-score table, float [batch][Hkv][mask_qblocks]
+ * [mask_kblocks] (the group-summed sums of each reshaped row's softmax;
+ * invisible or out-of-range cells 0); selection (xattn.cuh, one kernel for
+ * every family) turns it into the mask of the BLOCK_SPARSE heads. */
+struct xattn_choice {
+    int ctas;              /* persistent grid of the estimation, when the family has one */
+    size_t scratch_bytes;  /* workspace the estimation needs beyond the table */
+    kernel_variant variant;
+};
+
+struct xattn_inputs {
     const elattn_xattn_desc *desc;
     const void *q, *k;
     const int32_t *cu_seqlens_q, *cu_seqlens_k; /* device */
     const int32_t *modes;                       /* device [batch][Hkv] */
     int max_len_q, max_len_k;                   /* actual maxima of this call */
     int mask_qblocks, mask_kblocks;
-    float *block_scores;                        /* output */
-    void *scratch;
+    float *block_scores;                        /* output of the estimation */
+    void *scratch;                              /* xattn_choice.scratch_bytes of workspace */
+    xattn_choice choice;
 };
-/* smem_per_block: the device's opt-in limit of shared memory per block. */
-bool elattn_mma_xattn_supported(const elattn_xattn_desc *desc, int sm_version, size_t smem_per_block,
-                                const char **why_not);
-/* The estimation kernel is persistent: `ctas` (from elattn_mma_xattn_ctas at plan
- * time) sizes both its grid and its scratch, one slice per CTA. */
-int elattn_mma_xattn_ctas(const elattn_xattn_desc *desc, int sm_count);
-size_t elattn_mma_xattn_scratch_bytes(const elattn_xattn_desc *desc, int ctas);
-cudaError_t elattn_mma_xattn_estimate(const elattn_gpu_xattn_inputs *in, int ctas, cudaStream_t stream);
 
+struct xattn_family {
+    const char *name; /* "mma", "portable" */
+    bool (*supported)(const elattn_xattn_desc *desc, const gpu_caps &caps, xattn_choice *choice, const char **why);
+    cudaError_t (*estimate)(const xattn_inputs &in, const gpu_caps &caps, cudaStream_t stream);
+};
+
+/* xattn.cuh */
+bool portable_xattn_supported(const elattn_xattn_desc *desc, const gpu_caps &caps, xattn_choice *choice,
+                              const char **why);
+cudaError_t portable_xattn_estimate(const xattn_inputs &in, const gpu_caps &caps, cudaStream_t stream);
+/* Table -> mask for the BLOCK_SPARSE heads (taus: device [Hkv]). */
+cudaError_t xattn_select(const xattn_inputs &in, const float *taus, uint8_t *block_mask, const gpu_caps &caps,
+                         cudaStream_t stream);
+#if defined(ELATTN_GPU_CUDA)
+/* xattn_mma.cuh: the estimation on mma.sync, one pass, persistent grid. */
+bool mma_xattn_supported(const elattn_xattn_desc *desc, const gpu_caps &caps, xattn_choice *choice,
+                         const char **why);
+cudaError_t mma_xattn_estimate(const xattn_inputs &in, const gpu_caps &caps, cudaStream_t stream);
 #endif
+
+/* ---- the router ----------------------------------------------------------------------- */
+struct router_inputs {
+    const elattn_router_desc *desc;
+    const void *keys;
+    const int32_t *cu_seqlens; /* device [batch + 1] */
+    const float *task_w1, *task_b1, *task_w2, *task_b2;
+    const float *head_w1, *head_b1, *head_w2, *head_b2, *head_w3, *head_b3;
+    float *logits;             /* device [batch][Hkv][2] or NULL */
+    int32_t *modes;            /* device [batch][Hkv] */
+};
+
+struct router_choice {
+    kernel_variant variant;
+};
+
+struct router_family {
+    const char *name; /* "portable" */
+    bool (*supported)(const elattn_router_desc *desc, const gpu_caps &caps, router_choice *choice,
+                      const char **why);
+    cudaError_t (*launch)(const router_inputs &in, const gpu_caps &caps, cudaStream_t stream);
+};
+
+/* router.cuh */
+bool portable_router_supported(const elattn_router_desc *desc, const gpu_caps &caps, router_choice *choice,
+                               const char **why);
+cudaError_t portable_router_launch(const router_inputs &in, const gpu_caps &caps, cudaStream_t stream);
+
+} /* namespace ELATTN_GPU_NS */
+
+#endif /* ELATTN_GPU_LAUNCH_H */

@@ -7,7 +7,8 @@
  *
  * Each Linear layer gives one output per wave at a time: the lanes read a
  * weight row (contiguous in the PyTorch [out][in] layout) and reduce.
- * Include vendor.h, launch.h, common.cuh and families.h first.
+ * The router family "portable" of launch.h. Include vendor/vendor.h, launch.h,
+ * dispatch.cuh and common.cuh first.
  */
 #ifndef ELATTN_GPU_ROUTER_CUH
 #define ELATTN_GPU_ROUTER_CUH
@@ -75,45 +76,59 @@ __global__ void __launch_bounds__(ROUTER_THREADS)
     }
 }
 
-size_t router_smem_bytes(const elattn_router_desc *desc)
+/* Shared memory a router block needs: two vectors of the wider layer. */
+static size_t router_smem_bytes(const elattn_router_desc *desc)
 {
     const int width = desc->head_dim > desc->hidden ? desc->head_dim : desc->hidden;
     return 2 * (size_t)width * sizeof(float);
 }
 
-template <int WAVE>
-static cudaError_t router_launch_wave(const router_inputs *in, cudaStream_t stream)
+bool portable_router_supported(const elattn_router_desc *desc, const gpu_caps &caps, router_choice *choice,
+                               const char **why)
 {
-    const elattn_router_desc &d = *in->desc;
+#if defined(ELATTN_GPU_AMD)
+    const bool wave_ok = caps.wave == 32 || caps.wave == 64;
+#else
+    const bool wave_ok = caps.wave == 32;
+#endif
+    if (!wave_ok) {
+        *why = "no kernel for this wave size in this build";
+        return false;
+    }
+    if (router_smem_bytes(desc) > caps.smem_per_block) {
+        *why = "desc.hidden needs more shared memory than the device has";
+        return false;
+    }
+    snprintf(choice->variant.text, sizeof choice->variant.text, "w%d", caps.wave);
+    return true;
+}
+
+template <int WAVE>
+static cudaError_t router_launch_wave(const router_inputs &in, cudaStream_t stream)
+{
+    const elattn_router_desc &d = *in.desc;
     const long heads = (long)d.batch * d.num_kv_heads;
     const int grid = (int)(heads < (1L << 20) ? heads : (1L << 20));
     const size_t smem = router_smem_bytes(&d);
     const int r = (int)d.retrieval_mode, s = (int)d.sparse_mode;
-#define ELATTN_ROUTER_CASE(DT)                                                                                \
-    do {                                                                                                      \
-        cudaError_t e = cudaFuncSetAttribute((const void *)router_kernel<WAVE, DT>,                         \
-                                             cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);        \
-        if (e != cudaSuccess) return e;                                                                       \
-        router_kernel<WAVE, DT><<<grid, ROUTER_THREADS, smem, stream>>>(*in, d.head_dim, d.hidden,          \
-                                                                       d.num_kv_heads, d.batch, r, s);       \
-    } while (0)
-    switch (d.key_dtype) {
-    case ELATTN_F32: ELATTN_ROUTER_CASE(ELATTN_DTYPE_F32); break;
-    case ELATTN_F16: ELATTN_ROUTER_CASE(ELATTN_DTYPE_F16); break;
-    case ELATTN_BF16: ELATTN_ROUTER_CASE(ELATTN_DTYPE_BF16); break;
-    default: return cudaErrorInvalidValue;
-    }
-#undef ELATTN_ROUTER_CASE
-    return cudaGetLastError();
+    return dispatch<ELATTN_DTYPE_F32, ELATTN_DTYPE_F16, ELATTN_DTYPE_BF16>(d.key_dtype, [&](auto dt) {
+        constexpr int DT = decltype(dt)::value;
+        cudaError_t e = cudaFuncSetAttribute((const void *)router_kernel<WAVE, DT>,
+                                             cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
+        if (e != cudaSuccess) return e;
+        router_kernel<WAVE, DT><<<grid, ROUTER_THREADS, smem, stream>>>(in, d.head_dim, d.hidden, d.num_kv_heads,
+                                                                       d.batch, r, s);
+        return cudaGetLastError();
+    });
 }
 
-cudaError_t router_launch(const router_inputs *in, int wave, cudaStream_t stream)
+cudaError_t portable_router_launch(const router_inputs &in, const gpu_caps &caps, cudaStream_t stream)
 {
 #if defined(ELATTN_GPU_AMD)
-    if (wave == 64) return router_launch_wave<64>(in, stream);
+    return dispatch<32, 64>(caps.wave, [&](auto w) { return router_launch_wave<decltype(w)::value>(in, stream); });
+#else
+    return dispatch<32>(caps.wave, [&](auto w) { return router_launch_wave<decltype(w)::value>(in, stream); });
 #endif
-    (void)wave;
-    return router_launch_wave<32>(in, stream);
 }
 
 } /* namespace ELATTN_GPU_NS */

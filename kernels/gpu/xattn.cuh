@@ -1,6 +1,7 @@
 /*
  * XAttention block selection on any GPU: the portable estimation (the
- * block-score table of launch.h) and the selection (table -> block mask).
+ * XAttention family "portable" of launch.h: any dtype, every head dim) and
+ * the selection (table -> block mask) that every estimation family shares.
  * The definition is the XAttention comment of kernels/elattn_spec.h.
  *
  * Estimation: one block per (element, KV head, query block) of a
@@ -20,7 +21,7 @@
  * candidate above the smallest kept score u* is kept, and among those equal
  * to u* a prefix by index. Each bisection step is one block reduction.
  *
- * Include vendor.h, launch.h and common.cuh first.
+ * Include vendor/vendor.h, launch.h, dispatch.cuh and common.cuh first.
  */
 #ifndef ELATTN_GPU_XATTN_CUH
 #define ELATTN_GPU_XATTN_CUH
@@ -59,7 +60,7 @@ static __device__ __forceinline__ xattn_cell_row xattn_decode(long flat, int num
 
 template <int WAVE, int DT>
 __global__ void __launch_bounds__(xattn_est_cfg::NT)
-    xattn_estimate_kernel(elattn_gpu_xattn_inputs in, elattn_xattn_desc d, float score_mul)
+    xattn_estimate_kernel(xattn_inputs in, elattn_xattn_desc d, float score_mul)
 {
     if constexpr (!wave_matches<WAVE>()) {
         return;
@@ -129,7 +130,7 @@ __global__ void __launch_bounds__(xattn_est_cfg::NT)
                                 if (r < C::RT) {
                                     const int i = unit_row(r);
                                     const int qi = i * S + S - 1 - t; /* the query group read in reverse */
-                                    if (i >= 0 && qi < len_q)
+                                    if (i >= 0 && qi < len_q && dc + c < D) /* columns past D read as 0 */
                                         storage<DT>::unpack(
                                             load_vec<DT>(in.q, ((size_t)(q0 + qi) * Hq + unit_head(r)) * D + dc + c), f);
 #pragma unroll
@@ -138,7 +139,7 @@ __global__ void __launch_bounds__(xattn_est_cfg::NT)
                                 } else {
                                     const int j = c0 + r - C::RT;
                                     const int kj = j * S + t;
-                                    if (j < col_end && kj < len_k)
+                                    if (j < col_end && kj < len_k && dc + c < D)
                                         storage<DT>::unpack(
                                             load_vec<DT>(in.k, ((size_t)(k0 + kj) * Hkv + hk) * D + dc + c), f);
                                     dst = Ks + (r - C::RT) * C::STRIDE + c;
@@ -246,7 +247,7 @@ struct xattn_select_cfg {
 
 template <int WAVE>
 __global__ void __launch_bounds__(xattn_select_cfg<WAVE>::NT)
-    xattn_select_kernel(elattn_gpu_xattn_inputs in, elattn_xattn_desc d, const float *taus, uint8_t *block_mask)
+    xattn_select_kernel(xattn_inputs in, elattn_xattn_desc d, const float *taus, uint8_t *block_mask)
 {
     if constexpr (!wave_matches<WAVE>()) {
         return;
@@ -341,50 +342,62 @@ __global__ void __launch_bounds__(xattn_select_cfg<WAVE>::NT)
 static int xattn_grid(long rows) { return (int)(rows < (1L << 20) ? (rows > 0 ? rows : 1) : (1L << 20)); }
 
 template <int WAVE>
-static cudaError_t xattn_estimate_wave(const elattn_gpu_xattn_inputs *in, cudaStream_t stream)
+static cudaError_t xattn_estimate_wave(const xattn_inputs &in, cudaStream_t stream)
 {
-    const elattn_xattn_desc &d = *in->desc;
-    const long rows = (long)d.batch * d.num_kv_heads * in->mask_qblocks;
+    const elattn_xattn_desc &d = *in.desc;
+    const long rows = (long)d.batch * d.num_kv_heads * in.mask_qblocks;
     /* scores in log2 units: scale / S * log2(e), folded into Q */
     const float mul = (float)((double)d.scale / d.stride * 1.4426950408889634);
-    switch (d.dtype) {
-    case ELATTN_F32:
-        xattn_estimate_kernel<WAVE, ELATTN_DTYPE_F32><<<xattn_grid(rows), xattn_est_cfg::NT, 0, stream>>>(*in, d, mul);
-        break;
-    case ELATTN_F16:
-        xattn_estimate_kernel<WAVE, ELATTN_DTYPE_F16><<<xattn_grid(rows), xattn_est_cfg::NT, 0, stream>>>(*in, d, mul);
-        break;
-    case ELATTN_BF16:
-        xattn_estimate_kernel<WAVE, ELATTN_DTYPE_BF16><<<xattn_grid(rows), xattn_est_cfg::NT, 0, stream>>>(*in, d, mul);
-        break;
-    default: return cudaErrorInvalidValue;
-    }
-    return cudaGetLastError();
+    cudaError_t e = dispatch<ELATTN_DTYPE_F32, ELATTN_DTYPE_F16, ELATTN_DTYPE_BF16>(d.dtype, [&](auto dt) {
+        xattn_estimate_kernel<WAVE, decltype(dt)::value><<<xattn_grid(rows), xattn_est_cfg::NT, 0, stream>>>(in, d, mul);
+        return cudaSuccess;
+    });
+    return e != cudaSuccess ? e : cudaGetLastError();
 }
 
-cudaError_t xattn_portable_estimate(const elattn_gpu_xattn_inputs *in, int wave, cudaStream_t stream)
+bool portable_xattn_supported(const elattn_xattn_desc *desc, const gpu_caps &caps, xattn_choice *choice,
+                              const char **why)
 {
 #if defined(ELATTN_GPU_AMD)
-    if (wave == 64) return xattn_estimate_wave<64>(in, stream);
+    const bool wave_ok = caps.wave == 32 || caps.wave == 64;
+#else
+    const bool wave_ok = caps.wave == 32;
 #endif
-    (void)wave;
-    return xattn_estimate_wave<32>(in, stream);
+    if (!wave_ok) {
+        *why = "no kernel for this wave size in this build";
+        return false;
+    }
+    (void)desc;
+    choice->ctas = 0;
+    choice->scratch_bytes = 0;
+    snprintf(choice->variant.text, sizeof choice->variant.text, "w%d", caps.wave);
+    return true;
 }
 
-cudaError_t xattn_select(const elattn_gpu_xattn_inputs *in, const float *taus, uint8_t *block_mask, int wave,
+cudaError_t portable_xattn_estimate(const xattn_inputs &in, const gpu_caps &caps, cudaStream_t stream)
+{
+#if defined(ELATTN_GPU_AMD)
+    return dispatch<32, 64>(caps.wave, [&](auto w) { return xattn_estimate_wave<decltype(w)::value>(in, stream); });
+#else
+    return dispatch<32>(caps.wave, [&](auto w) { return xattn_estimate_wave<decltype(w)::value>(in, stream); });
+#endif
+}
+
+cudaError_t xattn_select(const xattn_inputs &in, const float *taus, uint8_t *block_mask, const gpu_caps &caps,
                          cudaStream_t stream)
 {
-    const elattn_xattn_desc &d = *in->desc;
-    const int grid = xattn_grid((long)d.batch * d.num_kv_heads * in->mask_qblocks);
-#if defined(ELATTN_GPU_AMD)
-    if (wave == 64) {
-        xattn_select_kernel<64><<<grid, xattn_select_cfg<64>::NT, 0, stream>>>(*in, d, taus, block_mask);
+    const elattn_xattn_desc &d = *in.desc;
+    const int grid = xattn_grid((long)d.batch * d.num_kv_heads * in.mask_qblocks);
+    auto launch = [&](auto w) {
+        constexpr int W = decltype(w)::value;
+        xattn_select_kernel<W><<<grid, xattn_select_cfg<W>::NT, 0, stream>>>(in, d, taus, block_mask);
         return cudaGetLastError();
-    }
+    };
+#if defined(ELATTN_GPU_AMD)
+    return dispatch<32, 64>(caps.wave, launch);
+#else
+    return dispatch<32>(caps.wave, launch);
 #endif
-    (void)wave;
-    xattn_select_kernel<32><<<grid, xattn_select_cfg<32>::NT, 0, stream>>>(*in, d, taus, block_mask);
-    return cudaGetLastError();
 }
 
 } /* namespace ELATTN_GPU_NS */

@@ -1,5 +1,8 @@
 /*
- * XAttention antidiagonal estimation on tensor cores (sm_80+, fp16 / bf16), one pass.
+ * XAttention antidiagonal estimation on tensor cores (sm_80+, fp16 / bf16), one
+ * pass: the family "mma" of the XAttention families in kernels/gpu/launch.h
+ * (head dims 64, 128, 256). Include after vendor/vendor.h, in one CUDA
+ * translation unit (backends/gpu/gpu_mma.cu).
  *
  * The strided reshape of the spec (kernels/elattn_spec.h, "XAttention"):
  * Qt[i] = concat_t Q[i*S + S-1-t], Kt[j] = concat_t K[j*S + t], is only an
@@ -30,11 +33,18 @@
 #ifndef ELATTN_XATTN_MMA_CUH
 #define ELATTN_XATTN_MMA_CUH
 
-#include "attn_mma.cuh" /* PTX building blocks, vendor.h, launch.h */
+#include <math.h>
+#include <stdint.h>
+#include <type_traits>
 
-#if !defined(ELATTN_HIP)
+#include "dispatch.cuh"
+#include "launch.h"
+#include "ptx/sm80.cuh"
 
-namespace elattn_mma {
+namespace ELATTN_GPU_NS {
+namespace mma_xattn {
+
+using namespace sm80;
 
 /* Tile shape of the estimation kernel: WARPS warps of 16 reshaped rows each
  * (ROWS per tile), COLS reshaped columns per tile, STAGES (Q, K) slices of one
@@ -46,7 +56,7 @@ struct XattnCfg {
     static constexpr int SMEM = STAGES * (ROWS + COLS) * D * 2;
 };
 /* The configuration each head dim runs; D 256 stays within an sm_80
- * multiprocessor's shared memory. dev_mma/test_mma.cu times others at D 128:
+ * multiprocessor's shared memory. Measured with the lab harness (bench/lab/notes) at D 128:
  * on the H200 (2026-12-02, 32 query heads, S 16, B 128, 131072 tokens)
  * 128 x 128 tiles, 2 stages, 8 warps took 24.1 ms, 64 x 128 with 4 warps 27.0 ms,
  * 64-column tiles 28.5 to 35 ms. */
@@ -54,29 +64,9 @@ template <int D> struct XattnDefault;
 template <> struct XattnDefault<64> : XattnCfg<64, 128, 3, 4> {};
 template <> struct XattnDefault<128> : XattnCfg<128, 128, 2, 8> {};
 template <> struct XattnDefault<256> : XattnCfg<256, 64, 2, 4> {};
-/* Calls f(XattnDefault<D>{}) for the head dim (64, 128 or 256, checked by
- * elattn_mma_xattn_supported): the one place that maps head_dim to a tile. */
-template <class F>
-inline auto with_default_cfg(int head_dim, F &&f)
-{
-    if (head_dim == 64) return f(XattnDefault<64>{});
-    if (head_dim == 128) return f(XattnDefault<128>{});
-    return f(XattnDefault<256>{});
-}
-/* Rows of a tile, which sizes each CTA's slice of the scratch. */
-inline int xattn_default_rows(int head_dim)
-{
-    return with_default_cfg(head_dim, [](auto cfg) { return decltype(cfg)::ROWS; });
-}
-/* Shared memory a CTA of the default configuration takes: the stages, plus the
- * row statistics and the item slot. */
-inline size_t xattn_default_smem(int head_dim)
-{
-    return with_default_cfg(head_dim, [](auto cfg) {
-        using Cfg = decltype(cfg);
-        return (size_t)Cfg::SMEM + 2 * sizeof(float) * Cfg::ROWS + sizeof(int);
-    });
-}
+/* Shared memory a CTA of a configuration takes: the stages, plus the row
+ * statistics and the item slot. */
+template <class Cfg> constexpr size_t xattn_smem() { return (size_t)Cfg::SMEM + 2 * sizeof(float) * Cfg::ROWS + sizeof(int); }
 
 struct XattnArgs {
     const void *q, *k;
@@ -369,55 +359,41 @@ inline size_t xattn_head_table_bytes(const elattn_xattn_desc *d)
     return (size_t)d->batch * d->num_q_heads * qblocks * xattn_lse_pitch(d) * sizeof(float);
 }
 
-} /* namespace elattn_mma */
+} /* namespace mma_xattn */
 
-bool elattn_mma_xattn_supported(const elattn_xattn_desc *desc, int sm_version, size_t smem_per_block,
-                                const char **why_not)
+bool mma_xattn_supported(const elattn_xattn_desc *desc, const gpu_caps &caps, xattn_choice *choice, const char **why)
 {
-    if (sm_version < 80) {
-        if (why_not) *why_not = "mma xattn: needs sm_80 or newer";
-        return false;
+    using namespace mma_xattn;
+    if (caps.sm_version < 80) *why = "needs sm_80 or newer";
+    else if (desc->dtype != ELATTN_BF16 && desc->dtype != ELATTN_F16) *why = "fp16 and bf16 only";
+    else if (!one_of<64, 128, 256>(desc->head_dim)) *why = "head_dim 64, 128 or 256 only";
+    else if (desc->stride < 1 || desc->block_size % desc->stride != 0) *why = "block_size must be a multiple of stride";
+    else {
+        bool fits = false;
+        dispatch<64, 128, 256>(desc->head_dim, [&](auto d) {
+            using Cfg = XattnDefault<decltype(d)::value>;
+            fits = xattn_smem<Cfg>() <= caps.smem_per_block;
+            if (!fits) return cudaSuccess;
+            choice->ctas = desc->dtype == ELATTN_BF16 ? xattn_resident_ctas<__nv_bfloat16, Cfg>(caps.sm_count)
+                                                      : xattn_resident_ctas<__half, Cfg>(caps.sm_count);
+            choice->scratch_bytes = XATTN_COUNTER_BYTES + xattn_head_table_bytes(desc) +
+                                    (size_t)choice->ctas * Cfg::ROWS * xattn_lse_pitch(desc) * sizeof(float);
+            return cudaSuccess;
+        });
+        if (!fits) {
+            *why = "the tiles of this head_dim need more shared memory than the device has";
+            return false;
+        }
+        choice->variant.text[0] = '\0';
+        return true;
     }
-    if (desc->dtype != ELATTN_DTYPE_BF16 && desc->dtype != ELATTN_DTYPE_F16) {
-        if (why_not) *why_not = "mma xattn: only fp16 and bf16 storage";
-        return false;
-    }
-    if (desc->head_dim != 64 && desc->head_dim != 128 && desc->head_dim != 256) {
-        if (why_not) *why_not = "mma xattn: head_dim must be 64, 128 or 256";
-        return false;
-    }
-    if (desc->stride < 1 || desc->block_size % desc->stride != 0) {
-        if (why_not) *why_not = "mma xattn: block_size must be a multiple of stride";
-        return false;
-    }
-    if (elattn_mma::xattn_default_smem(desc->head_dim) > smem_per_block) {
-        if (why_not) *why_not = "mma xattn: the tiles of this head_dim need more shared memory than the device has";
-        return false;
-    }
-    return true;
-}
-
-int elattn_mma_xattn_ctas(const elattn_xattn_desc *desc, int sm_count)
-{
-    using namespace elattn_mma;
-    return with_default_cfg(desc->head_dim, [&](auto cfg) {
-        using Cfg = decltype(cfg);
-        return desc->dtype == ELATTN_DTYPE_BF16 ? xattn_resident_ctas<__nv_bfloat16, Cfg>(sm_count)
-                                                : xattn_resident_ctas<__half, Cfg>(sm_count);
-    });
-}
-
-size_t elattn_mma_xattn_scratch_bytes(const elattn_xattn_desc *desc, int ctas)
-{
-    using namespace elattn_mma;
-    return XATTN_COUNTER_BYTES + xattn_head_table_bytes(desc) +
-           (size_t)ctas * xattn_default_rows(desc->head_dim) * xattn_lse_pitch(desc) * sizeof(float);
+    return false;
 }
 
 /* Fills everything but the kernel's configuration. */
-static elattn_mma::XattnArgs xattn_args(const elattn_gpu_xattn_inputs *in)
+namespace mma_xattn {
+static XattnArgs xattn_args(const xattn_inputs *in)
 {
-    using namespace elattn_mma;
     const elattn_xattn_desc *d = in->desc;
     XattnArgs a;
     a.q = in->q;
@@ -448,31 +424,34 @@ static elattn_mma::XattnArgs xattn_args(const elattn_gpu_xattn_inputs *in)
 
 /* Zeroes the work counter and the per-head tables (the 0 of invisible cells and
  * of heads the kernel skips); the group sum then writes every cell of the table. */
-static cudaError_t xattn_clear(const elattn_gpu_xattn_inputs *in, cudaStream_t stream)
+static cudaError_t xattn_clear(const xattn_inputs *in, cudaStream_t stream)
 {
-    using namespace elattn_mma;
     return cudaMemsetAsync(in->scratch, 0, XATTN_COUNTER_BYTES + xattn_head_table_bytes(in->desc), stream);
 }
 
-cudaError_t elattn_mma_xattn_estimate(const elattn_gpu_xattn_inputs *in, int ctas, cudaStream_t stream)
+} /* namespace mma_xattn */
+
+cudaError_t mma_xattn_estimate(const xattn_inputs &in, const gpu_caps &caps, cudaStream_t stream)
 {
-    using namespace elattn_mma;
-    const elattn_xattn_desc *d = in->desc;
-    if (in->mask_qblocks == 0 || in->mask_kblocks == 0) return cudaSuccess; /* an empty table */
-    cudaError_t err = xattn_clear(in, stream);
+    using namespace mma_xattn;
+    (void)caps;
+    const elattn_xattn_desc *d = in.desc;
+    if (in.mask_qblocks == 0 || in.mask_kblocks == 0) return cudaSuccess; /* an empty table */
+    cudaError_t err = xattn_clear(&in, stream);
     if (err != cudaSuccess) return err;
-    const XattnArgs a = xattn_args(in);
+    const XattnArgs a = xattn_args(&in);
     if (a.max_rows == 0 || d->batch == 0) /* no rows: the table is all zeros */
-        return cudaMemsetAsync(in->block_scores, 0,
-                               (size_t)d->batch * d->num_kv_heads * in->mask_qblocks * in->mask_kblocks * sizeof(float),
+        return cudaMemsetAsync(in.block_scores, 0,
+                               (size_t)d->batch * d->num_kv_heads * in.mask_qblocks * in.mask_kblocks * sizeof(float),
                                stream);
-    if (d->head_dim != 64 && d->head_dim != 128 && d->head_dim != 256) return cudaErrorInvalidValue;
-    return with_default_cfg(d->head_dim, [&](auto cfg) {
-        using Cfg = decltype(cfg);
-        return d->dtype == ELATTN_DTYPE_BF16 ? xattn_launch_cfg<__nv_bfloat16, Cfg>(a, ctas, stream)
-                                             : xattn_launch_cfg<__half, Cfg>(a, ctas, stream);
+    return dispatch<ELATTN_DTYPE_F16, ELATTN_DTYPE_BF16>(d->dtype, [&](auto dt) {
+        using T = typename std::conditional<decltype(dt)::value == ELATTN_DTYPE_BF16, __nv_bfloat16, __half>::type;
+        return dispatch<64, 128, 256>(d->head_dim, [&](auto dd) {
+            return xattn_launch_cfg<T, XattnDefault<decltype(dd)::value>>(a, in.choice.ctas, stream);
+        });
     });
 }
 
-#endif /* !ELATTN_HIP */
+} /* namespace ELATTN_GPU_NS */
+
 #endif /* ELATTN_XATTN_MMA_CUH */

@@ -9,9 +9,10 @@
  * heads of a group share every K/V tile the work-group loads (GQA without
  * expanding K/V). Tile row r is position i0 + r / HT of head chunk*HT + r % HT.
  *
- * Per key tile: the tile is classified with elattn_tile_class (the spec's
- * rule): SKIP tiles are never loaded, ALL tiles need no per-pair test and
- * PARTIAL tiles test each pair with elattn_pair_visible. Scores live in
+ * Key tiles: the spec's walk (elattn_walk_next) gives the tiles that hold a
+ * visible pair (a STREAMING head's sinks and window, a BLOCK_SPARSE head's
+ * mask blocks, the causal range); ALL tiles need no per-pair test, PARTIAL
+ * tiles test each pair with elattn_pair_visible. Nothing else is loaded. Scores live in
  * local memory one tile at a time (FlashAttention's online softmax, fp32,
  * exp2 with scale * log2(e) folded into Q); nothing of size [L, L] exists.
  *
@@ -69,8 +70,8 @@ elattn_attn_fused(const elattn_attn_params prm, const __global elattn_elem *q,
     __local float red_sum[TM * TPR];
 
     const int lid = get_local_id(0);
-    const int4 item = vload4(get_group_id(0), meta + items_at);
-    const int b = item.x, chunk = item.y, qtile = item.z;
+    const elattn_work_item item = ((const __global elattn_work_item *)(meta + items_at))[get_group_id(0)];
+    const int b = item.b, chunk = item.head, qtile = item.qtile;
     const int Hq = prm.num_q_heads, Hkv = prm.num_kv_heads;
     const int hk = chunk * HT / prm.group; /* HT divides the group: one KV head per chunk */
     const int mode = meta[modes_at + b * Hkv + hk];
@@ -78,8 +79,6 @@ elattn_attn_fused(const elattn_attn_params prm, const __global elattn_elem *q,
     const int k0 = meta[cu_k_at + b], len_k = meta[cu_k_at + b + 1] - k0;
     const int i0 = qtile * PM;
     const int i1 = min(i0 + PM, len_q);
-    const int pmin = elattn_query_pos(i0, len_q, len_k);
-    const int pmax = elattn_query_pos(i1 - 1, len_q, len_k);
 
     /* this thread's row */
     const int r = lid / TPR, t = lid % TPR;
@@ -107,25 +106,12 @@ elattn_attn_fused(const elattn_attn_params prm, const __global elattn_elem *q,
     for (int x = 0; x < DPT; ++x) acc[x] = 0.0f;
     float m_i = -INFINITY, l_i = 0.0f; /* running max (log2 units) and denominator */
 
-    /* keys past j_end are invisible to every row of the tile */
-    int j_end = len_k;
-    if (prm.causal) j_end = min(j_end, pmax + 1);
-    else if (mode == ELATTN_MODE_STREAMING) j_end = min(j_end, max(pmax + prm.local, prm.sink));
-
-    int next;
-    for (int j0 = 0; j0 < j_end; j0 = next) {
-        const int j1 = min(j0 + TN, len_k);
-        next = j0 + TN;
-        const int cls = elattn_tile_class(mode, prm.causal, len_q, len_k, i0, i1, j0, j1, prm.sink,
-                                          prm.local, mask_head, prm.mask_kblocks, prm.block_size);
-        if (cls == ELATTN_TILE_SKIP) {
-            /* past the sinks a STREAMING head sees nothing before its window */
-            if (mode == ELATTN_MODE_STREAMING && j0 >= prm.sink) {
-                int window = ((pmin - prm.local + 1) / TN) * TN;
-                if (window > next) next = window;
-            }
-            continue;
-        }
+    elattn_tile_walk walk;
+    elattn_walk_init(&walk, mode, prm.causal, len_q, len_k, i0, i1, prm.sink, prm.local, TN, mask_head,
+                     prm.mask_kblocks, prm.block_size);
+    int cls;
+    for (int jt = elattn_walk_next(&walk, 0, &cls); jt < walk.end; jt = elattn_walk_next(&walk, jt + 1, &cls)) {
+        const int j0 = jt * TN, j1 = min(j0 + TN, len_k);
 
         barrier(CLK_LOCAL_MEM_FENCE); /* the previous tile's V and P are consumed */
         load_kv_tile(kvs, k, k0, j0, j1, hk, Hkv, lid);
@@ -154,7 +140,7 @@ elattn_attn_fused(const elattn_attn_params prm, const __global elattn_elem *q,
         float m_new = m_i;
         for (int x = 0; x < TPR; ++x) m_new = fmax(m_new, red_max[r * TPR + x]);
         /* a row with nothing visible yet keeps p = 0 and no NaN from -inf - -inf */
-        const float m_use = m_new == -INFINITY ? 0.0f : m_new;
+        const float m_use = elattn_softmax_base(m_new);
         const float alpha = exp2(m_i - m_use);
         float psum = 0.0f;
         for (int x = 0; x < CPT; ++x) {
@@ -183,10 +169,9 @@ elattn_attn_fused(const elattn_attn_params prm, const __global elattn_elem *q,
 
     if (!row_ok) return;
     /* empty row: O = 0 and LSE = -inf */
-    const float inv = l_i > 0.0f ? 1.0f / l_i : 0.0f;
+    const float inv = elattn_row_inv_sum(l_i);
     const size_t o_at = ((size_t)(q0 + my_i) * Hq + my_h) * HD;
     for (int x = 0; x < DPT; ++x) elattn_store(o, o_at + t + x * TPR, acc[x] * inv);
     if (prm.write_lse && t == 0)
-        lse[(size_t)(q0 + my_i) * Hq + my_h] =
-            l_i > 0.0f ? (m_i + log2(l_i)) * M_LN2_F : -INFINITY;
+        lse[(size_t)(q0 + my_i) * Hq + my_h] = elattn_row_lse(m_i, l_i);
 }

@@ -173,10 +173,30 @@ ELATTN_API elattn_status elattn_event_elapsed_ms(const elattn_event *start, cons
                                                  float *ms);
 ELATTN_API void elattn_event_destroy(elattn_event *event);
 
+/* ---- kernel families ------------------------------------------------------ */
+typedef enum elattn_op {
+    ELATTN_OP_ATTENTION = 0, /* elattn_attn_* */
+    ELATTN_OP_XATTN = 1,     /* elattn_xattn_* */
+    ELATTN_OP_ROUTER = 2     /* elattn_router_* */
+} elattn_op;
+
+/* The kernel families a device has for an operation, in the order its plans
+ * try them (the first that can run a descriptor wins), e.g. "cuda.attn.wgmma",
+ * "cuda.attn.mma", "cuda.attn.portable". Kernel names extend a family name:
+ * <backend>.<op>.<family>.d<D>.<dtype>[.<variant>] ("cuda.attn.mma.d64.bf16.packgqa").
+ * Passing a family name as elattn_plan_options.kernel forces that family.
+ * *count receives the number of families; names (may be NULL) receives up to
+ * max of them (static strings). */
+ELATTN_API elattn_status elattn_device_kernel_families(const elattn_device *device, elattn_op op,
+                                                       const char **names, int max, int *count);
+
 /* ---- plan options (all backends) ----------------------------------------- */
 typedef struct elattn_plan_options {
-    /* Name of the implementation to use ("" or NULL: the selection function
-     * chooses). Unknown or unsupported names give ELATTN_ERROR_UNSUPPORTED. */
+    /* The kernel to use ("" or NULL: the first family that can run the
+     * descriptor). A full kernel name, or a prefix of one that ends at a '.'
+     * (a family name such as "cuda.attn.mma", or "cuda"): the first kernel it
+     * selects that can run the descriptor. Names that select nothing, or only
+     * families that cannot run it, give ELATTN_ERROR_UNSUPPORTED. */
     const char *kernel;
     /* Tile overrides (0: the device table's value). */
     int tile_m;

@@ -11,6 +11,8 @@
  * It also names the namespace of the build (elattn_cuda or elattn_hip) so both
  * backends link into one library, and the platform macros the kernels use:
  *   ELATTN_GPU_AMD / ELATTN_GPU_NVIDIA   which hardware the device code is for
+ *   ELATTN_GPU_CUDA                      the CUDA backend itself (the build
+ *                                        that has the tensor-core families)
  *   ELATTN_GPU_NS, ELATTN_GPU_BACKEND_NAME, ELATTN_GPU_BACKEND_KIND
  */
 #ifndef ELATTN_GPU_VENDOR_H
@@ -31,6 +33,7 @@
 #  include <cuda_fp16.h>
 #  include <cuda_bf16.h>
 #  define ELATTN_GPU_NVIDIA 1
+#  define ELATTN_GPU_CUDA 1
 #endif
 
 #if defined(ELATTN_HIP)

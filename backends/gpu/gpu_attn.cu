@@ -1,0 +1,137 @@
+/*
+ * Fused hybrid attention on the GPU backends: the ordered family table, plans
+ * (the family chosen once, at plan time) and runs (metadata and the work list
+ * uploaded into the caller's workspace, then one launch for all heads).
+ */
+#include "gpu_internal.h"
+
+#include "worklist.h"
+
+namespace ELATTN_GPU_NS {
+
+/* The families, in the order they are tried: the first that can run a
+ * descriptor wins. The tensor-core families exist in the CUDA build, MFMA in
+ * AMD builds; the portable kernel runs everything, everywhere. */
+static const attn_family attn_families[] = {
+#if defined(ELATTN_GPU_CUDA)
+    {ELATTN_GPU_BACKEND_NAME ".attn.wgmma", wgmma_attn_supported, wgmma_attn_launch},
+    {ELATTN_GPU_BACKEND_NAME ".attn.mma", mma_attn_supported, mma_attn_launch},
+#endif
+#if defined(ELATTN_GPU_AMD)
+    {ELATTN_GPU_BACKEND_NAME ".attn.mfma", mfma_attn_supported, mfma_attn_launch},
+#endif
+    {ELATTN_GPU_BACKEND_NAME ".attn.portable", portable_attn_supported, portable_attn_launch},
+};
+constexpr int kAttnFamilies = (int)(sizeof attn_families / sizeof attn_families[0]);
+
+int gpu_attn_families(const char **names, int max) { return family_names(attn_families, names, max); }
+
+struct attn_plan {
+    const attn_family *family;
+    attn_choice choice;
+    gpu_caps caps;
+    char name[128];
+    size_t max_items;
+    size_t off_cu_q, off_cu_k, off_modes, off_items, bytes;
+};
+
+struct attn_probe_ctx {
+    const elattn_attn_desc *desc;
+    const gpu_caps *caps;
+    attn_choice choice;
+};
+
+static int attn_probe(void *ctx, int index, char *variant, size_t variant_n, const char **why)
+{
+    attn_probe_ctx &c = *static_cast<attn_probe_ctx *>(ctx);
+    memset(&c.choice, 0, sizeof c.choice);
+    if (!attn_families[index].supported(c.desc, *c.caps, &c.choice, why)) return 0;
+    snprintf(variant, variant_n, "%s", c.choice.variant.text);
+    return 1;
+}
+
+elattn_status gpu_attn_plan(void *dev, const elattn_attn_desc *desc, const elattn_plan_options *options,
+                            elattn_backend_plan *plan)
+{
+    const device &d = *static_cast<device *>(dev);
+    USE(dev); /* families may read the device (its code image, occupancy) */
+    attn_plan *p = create<attn_plan>();
+    if (!p) return elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "plan: host allocation failed");
+    const char *names[kAttnFamilies];
+    family_names(attn_families, names, kAttnFamilies);
+    attn_probe_ctx ctx = {desc, &d.caps, {}};
+    const int f = elattn_family_select(names, kAttnFamilies, options->kernel, desc->head_dim, desc->dtype,
+                                       d.caps.arch, attn_probe, &ctx, p->name, sizeof p->name);
+    elattn_status st = f < 0 ? ELATTN_ERROR_UNSUPPORTED
+                             : check_tile_options(options, p->name, ctx.choice.tile_m, ctx.choice.tile_n);
+    if (st != ELATTN_SUCCESS) {
+        free(p);
+        return st;
+    }
+    p->family = &attn_families[f];
+    p->choice = ctx.choice;
+    p->caps = d.caps;
+    p->max_items = elattn_worklist_max_items(desc, p->choice.tile_m, p->choice.per_kv_head);
+    const size_t cu = sizeof(int32_t) * ((size_t)desc->batch + 1);
+    p->off_cu_q = 0;
+    p->off_cu_k = align_up(cu);
+    p->off_modes = p->off_cu_k + align_up(cu);
+    p->off_items = p->off_modes + align_up(sizeof(int32_t) * (size_t)desc->batch * desc->num_kv_heads);
+    p->bytes = p->off_items + sizeof(elattn_work_item) * p->max_items;
+    plan->impl = p;
+    plan->kernel_name = p->name;
+    plan->workspace_bytes = p->bytes;
+    return ELATTN_SUCCESS;
+}
+
+void gpu_attn_plan_destroy(void *dev, void *impl)
+{
+    (void)dev;
+    free(impl);
+}
+
+elattn_status gpu_attn_run(void *dev, const void *impl, void *stream, const elattn_attn_call *call)
+{
+    const attn_plan &p = *static_cast<const attn_plan *>(impl);
+    const elattn_attn_desc *desc = call->desc;
+    elattn_status st;
+    if ((st = check_aligned("args.q", call->q)) || (st = check_aligned("args.k", call->k)) ||
+        (st = check_aligned("args.v", call->v)) || (st = check_aligned("args.o", call->o)))
+        return st;
+    USE(dev);
+
+    staging meta;
+    if ((st = meta.reserve(p.bytes))) return st;
+    const size_t cu = sizeof(int32_t) * ((size_t)desc->batch + 1);
+    memcpy(meta.at<int32_t>(p.off_cu_q), call->cu_seqlens_q, cu);
+    memcpy(meta.at<int32_t>(p.off_cu_k), call->cu_seqlens_k, cu);
+    memcpy(meta.at<int32_t>(p.off_modes), call->modes, sizeof(int32_t) * (size_t)desc->batch * desc->num_kv_heads);
+    const int n = elattn_worklist_build(call, p.choice.tile_m, p.choice.tile_n, p.choice.per_kv_head,
+                                        meta.at<elattn_work_item>(p.off_items));
+    if (n < 0) return ELATTN_ERROR_OUT_OF_MEMORY; /* message set by the work list */
+    if (n == 0) return ELATTN_SUCCESS;            /* no query rows at all */
+    const cudaStream_t s = as_stream(stream);
+    if ((st = upload_meta(call->workspace, meta, p.off_items + sizeof(elattn_work_item) * (size_t)n, s))) return st;
+
+    char *ws = static_cast<char *>(call->workspace);
+    attn_inputs in;
+    memset(&in, 0, sizeof in);
+    in.params = call->params;
+    in.q = call->q;
+    in.k = call->k;
+    in.v = call->v;
+    in.o = call->o;
+    in.lse = static_cast<float *>(call->lse);
+    in.cu_seqlens_q = reinterpret_cast<const int32_t *>(ws + p.off_cu_q);
+    in.cu_seqlens_k = reinterpret_cast<const int32_t *>(ws + p.off_cu_k);
+    in.modes = reinterpret_cast<const int32_t *>(ws + p.off_modes);
+    in.block_mask = static_cast<const uint8_t *>(call->block_mask);
+    in.items = reinterpret_cast<const elattn_work_item *>(ws + p.off_items);
+    in.num_items = n;
+    in.choice = p.choice;
+    const cudaError_t e = p.family->launch(in, p.caps, s);
+    if (e != cudaSuccess) return runtime_failure(e, "LaunchKernel (attention)");
+    return ELATTN_SUCCESS;
+}
+
+} /* namespace ELATTN_GPU_NS */

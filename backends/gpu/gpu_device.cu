@@ -1,0 +1,322 @@
+/*
+ * The GPU backends: devices, streams, memory, events, and the ops table.
+ * (gpu_internal.h says how one source becomes the CUDA and the HIP backend.)
+ *
+ * Memory handles are device pointers, views are pointer offsets, streams are
+ * cudaStream_t / hipStream_t, events cudaEvent_t / hipEvent_t. Every runtime
+ * error becomes ELATTN_ERROR_BACKEND naming the call and the runtime's string.
+ */
+#include "gpu_internal.h"
+
+namespace ELATTN_GPU_NS {
+
+elattn_status runtime_failure(cudaError_t e, const char *call)
+{
+    const elattn_status st = e == cudaErrorMemoryAllocation ? ELATTN_ERROR_OUT_OF_MEMORY : ELATTN_ERROR_BACKEND;
+    return elattn_fail(st, "%s backend: %s%s failed: %s", ELATTN_GPU_BACKEND_NAME, ELATTN_GPU_API_PREFIX, call,
+                       cudaGetErrorString(e));
+}
+
+/* ---- devices -------------------------------------------------------------------------- */
+static void describe(const cudaDeviceProp &prop, gpu_caps *c)
+{
+    c->wave = prop.warpSize;
+    c->sm_count = prop.multiProcessorCount;
+#if defined(ELATTN_GPU_AMD)
+    c->sm_version = 0;
+    c->smem_per_block = prop.sharedMemPerBlock;
+    /* "gfx90a:sramecc+:xnack-" -> "gfx90a" */
+    snprintf(c->arch, sizeof c->arch, "%s", prop.gcnArchName);
+    char *colon = strchr(c->arch, ':');
+    if (colon) *colon = '\0';
+#else
+    c->sm_version = prop.major * 10 + prop.minor;
+    c->smem_per_block = prop.sharedMemPerBlockOptin > prop.sharedMemPerBlock ? prop.sharedMemPerBlockOptin
+                                                                             : prop.sharedMemPerBlock;
+    snprintf(c->arch, sizeof c->arch, "sm_%d%d", prop.major, prop.minor);
+#endif
+}
+
+/* Matrix units some attention kernel of this build uses on the device. */
+static bool has_matrix_kernel(const gpu_caps &c)
+{
+#if defined(ELATTN_GPU_AMD)
+    return strcmp(c.arch, "gfx90a") == 0 || strncmp(c.arch, "gfx94", 5) == 0;
+#elif defined(ELATTN_GPU_CUDA)
+    return c.sm_version >= 80;
+#else
+    (void)c;
+    return false;
+#endif
+}
+
+static int gpu_enumerate(elattn_device_info *infos, int max)
+{
+    int count = 0;
+    /* No driver, no runtime or no GPU: 0 devices, not an error. */
+    if (cudaGetDeviceCount(&count) != cudaSuccess) {
+        (void)cudaGetLastError();
+        return 0;
+    }
+    for (int i = 0; i < count && i < max; ++i) {
+        cudaDeviceProp prop;
+        elattn_device_info *info = &infos[i];
+        memset(info, 0, sizeof *info);
+        if (cudaGetDeviceProperties(&prop, i) != cudaSuccess) {
+            (void)cudaGetLastError();
+            snprintf(info->name, sizeof info->name, "unreadable device %d", i);
+            continue;
+        }
+        gpu_caps d;
+        describe(prop, &d);
+        info->backend = ELATTN_GPU_BACKEND_KIND;
+        info->backend_index = i;
+        snprintf(info->name, sizeof info->name, "%.127s", prop.name);
+#if defined(ELATTN_GPU_AMD)
+        snprintf(info->vendor, sizeof info->vendor, "AMD");
+#else
+        snprintf(info->vendor, sizeof info->vendor, "NVIDIA");
+#endif
+        snprintf(info->arch, sizeof info->arch, "%s", d.arch);
+        snprintf(info->id, sizeof info->id, "%s:%d", ELATTN_GPU_BACKEND_NAME, i);
+        info->memory_bytes = prop.totalGlobalMem;
+        info->compute_units = prop.multiProcessorCount;
+        info->wave_size = prop.warpSize;
+        info->is_gpu = 1;
+        info->caps = ELATTN_CAP_FP16 | ELATTN_CAP_BF16 | ELATTN_CAP_HEAD_DIM_256;
+        if (has_matrix_kernel(d)) info->caps |= ELATTN_CAP_MATRIX_UNITS;
+    }
+    return count;
+}
+
+static elattn_status gpu_open(int index, void **out)
+{
+    int count = 0;
+    if (cudaGetDeviceCount(&count) != cudaSuccess || index < 0 || index >= count) {
+        (void)cudaGetLastError();
+        return elattn_fail(ELATTN_ERROR_NOT_AVAILABLE, "index: %s device %d does not exist", ELATTN_GPU_BACKEND_NAME,
+                           index);
+    }
+    cudaDeviceProp prop;
+    RT(cudaGetDeviceProperties(&prop, index), "GetDeviceProperties");
+    RT(cudaSetDevice(index), "SetDevice");
+    device *d = create<device>();
+    if (!d) return elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "device: host allocation failed");
+    d->ordinal = index;
+    describe(prop, &d->caps);
+    if (d->caps.wave != 32 && d->caps.wave != 64) {
+        free(d);
+        return elattn_fail(ELATTN_ERROR_UNSUPPORTED, "device: wave size %d is neither 32 nor 64", prop.warpSize);
+    }
+    *out = d;
+    return ELATTN_SUCCESS;
+}
+
+static void gpu_close(void *dev) { free(dev); }
+
+elattn_status use_device(void *dev)
+{
+    RT(cudaSetDevice(static_cast<device *>(dev)->ordinal), "SetDevice");
+    return ELATTN_SUCCESS;
+}
+
+/* ---- streams ----------------------------------------------------------------------------- */
+static elattn_status gpu_stream_create(void *dev, void **stream)
+{
+    USE(dev);
+    cudaStream_t s;
+    RT(cudaStreamCreate(&s), "StreamCreate");
+    *stream = s;
+    return ELATTN_SUCCESS;
+}
+
+static void gpu_stream_destroy(void *dev, void *stream)
+{
+    if (use_device(dev) == ELATTN_SUCCESS) (void)cudaStreamDestroy(as_stream(stream));
+}
+
+static elattn_status gpu_stream_sync(void *dev, void *stream)
+{
+    USE(dev);
+    RT(cudaStreamSynchronize(as_stream(stream)), "StreamSynchronize");
+    return ELATTN_SUCCESS;
+}
+
+/* ---- memory --------------------------------------------------------------------------------- */
+static elattn_status gpu_mem_alloc(void *dev, size_t bytes, void **mem)
+{
+    USE(dev);
+    void *p = nullptr;
+    RT(cudaMalloc(&p, bytes ? bytes : 1), "Malloc");
+    *mem = p;
+    return ELATTN_SUCCESS;
+}
+
+static void gpu_mem_free(void *dev, void *mem)
+{
+    if (use_device(dev) == ELATTN_SUCCESS) (void)cudaFree(mem);
+}
+
+static elattn_status gpu_upload(void *dev, void *stream, void *mem, size_t offset, const void *src, size_t bytes)
+{
+    USE(dev);
+    if (bytes == 0) return ELATTN_SUCCESS;
+    RT(cudaMemcpyAsync(static_cast<char *>(mem) + offset, src, bytes, cudaMemcpyHostToDevice, as_stream(stream)),
+       "MemcpyAsync");
+    RT(cudaStreamSynchronize(as_stream(stream)), "StreamSynchronize");
+    return ELATTN_SUCCESS;
+}
+
+static elattn_status gpu_download(void *dev, void *stream, const void *mem, size_t offset, void *dst, size_t bytes)
+{
+    USE(dev);
+    if (bytes == 0) return ELATTN_SUCCESS;
+    RT(cudaMemcpyAsync(dst, static_cast<const char *>(mem) + offset, bytes, cudaMemcpyDeviceToHost,
+                       as_stream(stream)),
+       "MemcpyAsync");
+    RT(cudaStreamSynchronize(as_stream(stream)), "StreamSynchronize");
+    return ELATTN_SUCCESS;
+}
+
+static elattn_status gpu_view(void *dev, void *mem, size_t offset, size_t bytes, void **view)
+{
+    (void)dev, (void)bytes;
+    *view = static_cast<char *>(mem) + offset;
+    return ELATTN_SUCCESS;
+}
+
+static void gpu_view_release(void *dev, void *view) { (void)dev, (void)view; }
+
+static elattn_status gpu_copy_2d(void *dev, void *stream, void *dst, size_t dst_offset, size_t dst_pitch,
+                                 const void *src, size_t src_offset, size_t src_pitch, size_t width, size_t rows)
+{
+    USE(dev);
+    if (width == 0 || rows == 0) return ELATTN_SUCCESS;
+    RT(cudaMemcpy2DAsync(static_cast<char *>(dst) + dst_offset, dst_pitch,
+                         static_cast<const char *>(src) + src_offset, src_pitch, width, rows,
+                         cudaMemcpyDeviceToDevice, as_stream(stream)),
+       "Memcpy2DAsync");
+    return ELATTN_SUCCESS;
+}
+
+static elattn_status gpu_fill(void *dev, void *stream, void *mem, size_t offset, unsigned char value, size_t bytes)
+{
+    USE(dev);
+    if (bytes == 0) return ELATTN_SUCCESS;
+    RT(cudaMemsetAsync(static_cast<char *>(mem) + offset, value, bytes, as_stream(stream)), "MemsetAsync");
+    return ELATTN_SUCCESS;
+}
+
+/* ---- events ------------------------------------------------------------------------------------ */
+static elattn_status gpu_event_create(void *dev, void **event)
+{
+    USE(dev);
+    cudaEvent_t e;
+    RT(cudaEventCreate(&e), "EventCreate");
+    *event = e;
+    return ELATTN_SUCCESS;
+}
+
+static void gpu_event_destroy(void *dev, void *event)
+{
+    if (use_device(dev) == ELATTN_SUCCESS) (void)cudaEventDestroy(static_cast<cudaEvent_t>(event));
+}
+
+static elattn_status gpu_event_record(void *dev, void *stream, void *event)
+{
+    USE(dev);
+    RT(cudaEventRecord(static_cast<cudaEvent_t>(event), as_stream(stream)), "EventRecord");
+    return ELATTN_SUCCESS;
+}
+
+static elattn_status gpu_event_elapsed(void *dev, void *start, void *end, float *ms)
+{
+    USE(dev);
+    RT(cudaEventSynchronize(static_cast<cudaEvent_t>(end)), "EventSynchronize");
+    RT(cudaEventElapsedTime(ms, static_cast<cudaEvent_t>(start), static_cast<cudaEvent_t>(end)),
+       "EventElapsedTime");
+    return ELATTN_SUCCESS;
+}
+
+elattn_status upload_meta(void *workspace, const staging &st, size_t bytes, cudaStream_t stream)
+{
+    if (bytes == 0) return ELATTN_SUCCESS;
+    RT(cudaMemcpyAsync(workspace, st.host, bytes, cudaMemcpyHostToDevice, stream), "MemcpyAsync");
+    return ELATTN_SUCCESS;
+}
+
+/* Every kernel moves 16 bytes at a time. */
+elattn_status check_aligned(const char *name, const void *p)
+{
+    if (reinterpret_cast<uintptr_t>(p) % 16 != 0)
+        return elattn_fail(ELATTN_ERROR_UNSUPPORTED, "%s: device address %p is not 16-byte aligned (the %s kernels need it)",
+                           name, p, ELATTN_GPU_BACKEND_NAME);
+    return ELATTN_SUCCESS;
+}
+
+elattn_status check_tile_options(const elattn_plan_options *options, const char *kernel, int tile_m, int tile_n)
+{
+    if (options->tile_m && options->tile_m != tile_m)
+        return tile_m ? elattn_fail(ELATTN_ERROR_UNSUPPORTED, "options.tile_m: %d, but %s uses %d", options->tile_m,
+                                    kernel, tile_m)
+                      : elattn_fail(ELATTN_ERROR_UNSUPPORTED, "options.tile_m: %s takes no tile override", kernel);
+    if (options->tile_n && options->tile_n != tile_n)
+        return tile_n ? elattn_fail(ELATTN_ERROR_UNSUPPORTED, "options.tile_n: %d, but %s uses %d", options->tile_n,
+                                    kernel, tile_n)
+                      : elattn_fail(ELATTN_ERROR_UNSUPPORTED, "options.tile_n: %s takes no tile override", kernel);
+    if (options->work_group_size)
+        return elattn_fail(ELATTN_ERROR_UNSUPPORTED, "options.work_group_size: %s has a fixed block size", kernel);
+    return ELATTN_SUCCESS;
+}
+
+static int gpu_families(void *dev, elattn_op op, const char **names, int max)
+{
+    (void)dev;
+    switch (op) {
+    case ELATTN_OP_ATTENTION: return gpu_attn_families(names, max);
+    case ELATTN_OP_XATTN: return gpu_xattn_families(names, max);
+    case ELATTN_OP_ROUTER: return gpu_router_families(names, max);
+    }
+    return 0;
+}
+
+} /* namespace ELATTN_GPU_NS */
+
+/* ---- the ops table (C linkage; declared in api/src/backend.h) --------------------------------------
+ * Host-only: HIP's device pass would otherwise emit this constant (and the
+ * host functions it points to) for the GPU. */
+#if !defined(__HIP_DEVICE_COMPILE__)
+extern "C" const elattn_backend_ops ELATTN_GPU_BACKEND_OPS = {
+    ELATTN_BACKEND_ABI,
+    ELATTN_GPU_BACKEND_KIND,
+    ELATTN_GPU_BACKEND_NAME,
+    ELATTN_GPU_NS::gpu_enumerate,
+    ELATTN_GPU_NS::gpu_open,
+    ELATTN_GPU_NS::gpu_close,
+    ELATTN_GPU_NS::gpu_stream_create,
+    ELATTN_GPU_NS::gpu_stream_destroy,
+    ELATTN_GPU_NS::gpu_stream_sync,
+    ELATTN_GPU_NS::gpu_mem_alloc,
+    ELATTN_GPU_NS::gpu_mem_free,
+    ELATTN_GPU_NS::gpu_upload,
+    ELATTN_GPU_NS::gpu_download,
+    ELATTN_GPU_NS::gpu_view,
+    ELATTN_GPU_NS::gpu_view_release,
+    ELATTN_GPU_NS::gpu_copy_2d,
+    ELATTN_GPU_NS::gpu_fill,
+    ELATTN_GPU_NS::gpu_event_create,
+    ELATTN_GPU_NS::gpu_event_destroy,
+    ELATTN_GPU_NS::gpu_event_record,
+    ELATTN_GPU_NS::gpu_event_elapsed,
+    ELATTN_GPU_NS::gpu_attn_plan,
+    ELATTN_GPU_NS::gpu_attn_plan_destroy,
+    ELATTN_GPU_NS::gpu_attn_run,
+    ELATTN_GPU_NS::gpu_xattn_plan,
+    ELATTN_GPU_NS::gpu_xattn_plan_destroy,
+    ELATTN_GPU_NS::gpu_xattn_run,
+    ELATTN_GPU_NS::gpu_router_plan,
+    ELATTN_GPU_NS::gpu_router_plan_destroy,
+    ELATTN_GPU_NS::gpu_router_run,
+    ELATTN_GPU_NS::gpu_families,
+};
+#endif

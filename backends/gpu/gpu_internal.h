@@ -1,0 +1,134 @@
+/*
+ * The GPU backends' host code (internal): one source for two backends,
+ *   nvcc                          -> elattn_cuda_backend (CUDA runtime)
+ *   hipcc -DELATTN_HIP            -> elattn_hip_backend on AMD
+ *   nvcc -DELATTN_HIP -DELATTN_HIP_ON_NVIDIA
+ *                                 -> elattn_hip_backend on NVIDIA, through
+ *                                    kernels/gpu/vendor/hip_to_cuda.h
+ * Written in CUDA runtime names (vendor.h maps them). Everything but the ops
+ * table lives in the namespace of the build (elattn_cuda or elattn_hip), so
+ * both backends link into one library.
+ *
+ * Files: gpu_device.cu (devices, streams, memory, events, the ops table),
+ * gpu_attn.cu, gpu_xattn.cu, gpu_router.cu (plans and runs over the family
+ * tables); the kernels are compiled in gpu_kernels.cu (every build),
+ * gpu_mma.cu and gpu_wgmma.cu (CUDA only).
+ */
+#ifndef ELATTN_GPU_INTERNAL_H
+#define ELATTN_GPU_INTERNAL_H
+
+#include "vendor.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+#include "launch.h"
+
+namespace ELATTN_GPU_NS {
+
+#if defined(ELATTN_HIP)
+#  define ELATTN_GPU_API_PREFIX "hip"
+#else
+#  define ELATTN_GPU_API_PREFIX "cuda"
+#endif
+
+/* A runtime error as ELATTN_ERROR_BACKEND (or OUT_OF_MEMORY) naming the call. */
+elattn_status runtime_failure(cudaError_t e, const char *call);
+
+/* RT(cudaMalloc(...), "Malloc"): the name without prefix, so messages say
+ * hipMalloc in the HIP build. */
+#define RT(expr, name)                                                                                        \
+    do {                                                                                                      \
+        cudaError_t rt_err_ = (expr);                                                                         \
+        if (rt_err_ != cudaSuccess) return runtime_failure(rt_err_, name);                                    \
+    } while (0)
+
+/* Plans and devices are plain structs; calloc keeps the backend free of the C++ runtime. */
+template <typename T> static T *create() { return static_cast<T *>(calloc(1, sizeof(T))); }
+
+/* Metadata regions in a workspace start at multiples of this. */
+static const size_t meta_align = 256;
+static inline size_t align_up(size_t x) { return (x + meta_align - 1) / meta_align * meta_align; }
+
+struct device {
+    int ordinal;
+    gpu_caps caps;
+};
+
+/* Every entry point makes the device current on the calling thread first. */
+elattn_status use_device(void *dev);
+#define USE(dev)                                                                                              \
+    do {                                                                                                      \
+        elattn_status use_st_ = use_device(dev);                                                              \
+        if (use_st_ != ELATTN_SUCCESS) return use_st_;                                                        \
+    } while (0)
+
+static inline cudaStream_t as_stream(void *s) { return static_cast<cudaStream_t>(s); }
+
+/* ---- metadata upload ------------------------------------------------------------------------
+ * Each run copies its small host arrays (cu_seqlens, modes, work list, ...)
+ * into the front of the caller's workspace with ONE host-to-device copy from
+ * a host staging area laid out exactly like the workspace. The staging area
+ * is ordinary (pageable) memory: for such a source cudaMemcpyAsync /
+ * hipMemcpyAsync return only once the bytes are staged by the runtime, so it
+ * is freed right after the call (the price: the copy does not overlap host
+ * work, and the runtime waits for earlier work on the stream before it
+ * starts). */
+struct staging {
+    char *host = nullptr;
+    size_t bytes = 0;
+    ~staging() { free(host); }
+    elattn_status reserve(size_t n)
+    {
+        host = static_cast<char *>(calloc(n ? n : 1, 1));
+        bytes = n;
+        if (!host)
+            return elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "workspace staging: host allocation of %zu bytes failed", n);
+        return ELATTN_SUCCESS;
+    }
+    template <typename T> T *at(size_t offset) { return reinterpret_cast<T *>(host + offset); }
+};
+elattn_status upload_meta(void *workspace, const staging &st, size_t bytes, cudaStream_t stream);
+
+/* Every kernel moves 16 bytes at a time. */
+elattn_status check_aligned(const char *name, const void *p);
+
+/* The ops of the plan/run files, for the ops table in gpu_device.cu. */
+elattn_status gpu_attn_plan(void *dev, const elattn_attn_desc *desc, const elattn_plan_options *options,
+                            elattn_backend_plan *plan);
+void gpu_attn_plan_destroy(void *dev, void *impl);
+elattn_status gpu_attn_run(void *dev, const void *impl, void *stream, const elattn_attn_call *call);
+elattn_status gpu_xattn_plan(void *dev, const elattn_xattn_desc *desc, const elattn_plan_options *options,
+                             elattn_backend_plan *plan);
+void gpu_xattn_plan_destroy(void *dev, void *impl);
+elattn_status gpu_xattn_run(void *dev, const void *impl, void *stream, const elattn_xattn_call *call);
+elattn_status gpu_router_plan(void *dev, const elattn_router_desc *desc, const elattn_plan_options *options,
+                              elattn_backend_plan *plan);
+void gpu_router_plan_destroy(void *dev, void *impl);
+elattn_status gpu_router_run(void *dev, const void *impl, void *stream, const elattn_router_call *call);
+
+/* The families of each operation (the tables live in gpu_attn.cu, ...): up to
+ * max names into `names`; returns how many there are. */
+int gpu_attn_families(const char **names, int max);
+int gpu_xattn_families(const char **names, int max);
+int gpu_router_families(const char **names, int max);
+
+/* A family table's names, for elattn_family_select and the listing. */
+template <class Family, int N>
+static int family_names(const Family (&table)[N], const char **names, int max)
+{
+    for (int i = 0; i < N && i < max; ++i) names[i] = table[i].name;
+    return N;
+}
+
+/* Tile overrides: the GPU kernels have fixed shapes. A nonzero tile_m / tile_n
+ * is accepted only when it is what `kernel` uses (0 there: it has no such
+ * tile); work_group_size is never accepted. */
+elattn_status check_tile_options(const elattn_plan_options *options, const char *kernel, int tile_m, int tile_n);
+
+} /* namespace ELATTN_GPU_NS */
+
+#endif /* ELATTN_GPU_INTERNAL_H */

@@ -1,0 +1,110 @@
+/*
+ * The Attention Router on the GPU backends: its family table (one portable
+ * kernel), plans and runs. Only the [batch][Hkv] decisions come back to the
+ * host, and the run waits for them.
+ */
+#include "gpu_internal.h"
+
+namespace ELATTN_GPU_NS {
+
+static const router_family router_families[] = {
+    {ELATTN_GPU_BACKEND_NAME ".router.portable", portable_router_supported, portable_router_launch},
+};
+constexpr int kRouterFamilies = (int)(sizeof router_families / sizeof router_families[0]);
+
+int gpu_router_families(const char **names, int max) { return family_names(router_families, names, max); }
+
+struct router_plan {
+    const router_family *family;
+    gpu_caps caps;
+    char name[128];
+    size_t off_cu, off_modes, bytes;
+};
+
+struct router_probe_ctx {
+    const elattn_router_desc *desc;
+    const gpu_caps *caps;
+};
+
+static int router_probe(void *ctx, int index, char *variant, size_t variant_n, const char **why)
+{
+    router_probe_ctx &c = *static_cast<router_probe_ctx *>(ctx);
+    router_choice choice;
+    memset(&choice, 0, sizeof choice);
+    if (!router_families[index].supported(c.desc, *c.caps, &choice, why)) return 0;
+    snprintf(variant, variant_n, "%s", choice.variant.text);
+    return 1;
+}
+
+elattn_status gpu_router_plan(void *dev, const elattn_router_desc *desc, const elattn_plan_options *options,
+                              elattn_backend_plan *plan)
+{
+    const device &d = *static_cast<device *>(dev);
+    router_plan *p = create<router_plan>();
+    if (!p) return elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "plan: host allocation failed");
+    const char *names[kRouterFamilies];
+    family_names(router_families, names, kRouterFamilies);
+    router_probe_ctx ctx = {desc, &d.caps};
+    const int f = elattn_family_select(names, kRouterFamilies, options->kernel, desc->head_dim, desc->key_dtype,
+                                       d.caps.arch, router_probe, &ctx, p->name, sizeof p->name);
+    elattn_status st = f < 0 ? ELATTN_ERROR_UNSUPPORTED : check_tile_options(options, p->name, 0, 0);
+    if (st != ELATTN_SUCCESS) {
+        free(p);
+        return st;
+    }
+    p->family = &router_families[f];
+    p->caps = d.caps;
+    p->off_cu = 0;
+    p->off_modes = align_up(sizeof(int32_t) * ((size_t)desc->batch + 1));
+    p->bytes = p->off_modes + sizeof(int32_t) * (size_t)desc->batch * desc->num_kv_heads;
+    plan->impl = p;
+    plan->kernel_name = p->name;
+    plan->workspace_bytes = p->bytes;
+    return ELATTN_SUCCESS;
+}
+
+void gpu_router_plan_destroy(void *dev, void *impl)
+{
+    (void)dev;
+    free(impl);
+}
+
+elattn_status gpu_router_run(void *dev, const void *impl, void *stream, const elattn_router_call *call)
+{
+    const router_plan &p = *static_cast<const router_plan *>(impl);
+    const elattn_router_desc *desc = call->desc;
+    elattn_status st;
+    USE(dev);
+    staging meta;
+    if ((st = meta.reserve(p.off_modes))) return st;
+    memcpy(meta.at<int32_t>(p.off_cu), call->cu_seqlens, sizeof(int32_t) * ((size_t)desc->batch + 1));
+    const cudaStream_t s = as_stream(stream);
+    if ((st = upload_meta(call->workspace, meta, p.off_modes, s))) return st;
+
+    char *ws = static_cast<char *>(call->workspace);
+    router_inputs in;
+    in.desc = desc;
+    in.keys = call->keys;
+    in.cu_seqlens = reinterpret_cast<const int32_t *>(ws + p.off_cu);
+    in.task_w1 = static_cast<const float *>(call->task_w1);
+    in.task_b1 = static_cast<const float *>(call->task_b1);
+    in.task_w2 = static_cast<const float *>(call->task_w2);
+    in.task_b2 = static_cast<const float *>(call->task_b2);
+    in.head_w1 = static_cast<const float *>(call->head_w1);
+    in.head_b1 = static_cast<const float *>(call->head_b1);
+    in.head_w2 = static_cast<const float *>(call->head_w2);
+    in.head_b2 = static_cast<const float *>(call->head_b2);
+    in.head_w3 = static_cast<const float *>(call->head_w3);
+    in.head_b3 = static_cast<const float *>(call->head_b3);
+    in.logits = static_cast<float *>(call->logits);
+    in.modes = reinterpret_cast<int32_t *>(ws + p.off_modes);
+    const cudaError_t e = p.family->launch(in, p.caps, s);
+    if (e != cudaSuccess) return runtime_failure(e, "LaunchKernel (router)");
+    RT(cudaMemcpyAsync(call->modes, in.modes, sizeof(int32_t) * (size_t)desc->batch * desc->num_kv_heads,
+                       cudaMemcpyDeviceToHost, s),
+       "MemcpyAsync");
+    RT(cudaStreamSynchronize(s), "StreamSynchronize");
+    return ELATTN_SUCCESS;
+}
+
+} /* namespace ELATTN_GPU_NS */

@@ -1,0 +1,139 @@
+/*
+ * XAttention block selection on the GPU backends: the ordered table of
+ * estimation families, then the one selection kernel (xattn.cuh) for all.
+ * Workspace: metadata (cu_seqlens, modes, thresholds), the block-score
+ * table, then the estimation family's scratch.
+ */
+#include "gpu_internal.h"
+
+namespace ELATTN_GPU_NS {
+
+static const xattn_family xattn_families[] = {
+#if defined(ELATTN_GPU_CUDA)
+    {ELATTN_GPU_BACKEND_NAME ".xattn.mma", mma_xattn_supported, mma_xattn_estimate},
+#endif
+    {ELATTN_GPU_BACKEND_NAME ".xattn.portable", portable_xattn_supported, portable_xattn_estimate},
+};
+constexpr int kXattnFamilies = (int)(sizeof xattn_families / sizeof xattn_families[0]);
+
+int gpu_xattn_families(const char **names, int max) { return family_names(xattn_families, names, max); }
+
+struct xattn_plan {
+    const xattn_family *family;
+    xattn_choice choice;
+    gpu_caps caps;
+    char name[128];
+    size_t off_cu_q, off_cu_k, off_modes, off_taus, meta_bytes, off_table, off_scratch, bytes;
+};
+
+struct xattn_probe_ctx {
+    const elattn_xattn_desc *desc;
+    const gpu_caps *caps;
+    xattn_choice choice;
+};
+
+static int xattn_probe(void *ctx, int index, char *variant, size_t variant_n, const char **why)
+{
+    xattn_probe_ctx &c = *static_cast<xattn_probe_ctx *>(ctx);
+    memset(&c.choice, 0, sizeof c.choice);
+    if (!xattn_families[index].supported(c.desc, *c.caps, &c.choice, why)) return 0;
+    snprintf(variant, variant_n, "%s", c.choice.variant.text);
+    return 1;
+}
+
+elattn_status gpu_xattn_plan(void *dev, const elattn_xattn_desc *desc, const elattn_plan_options *options,
+                             elattn_backend_plan *plan)
+{
+    const device &d = *static_cast<device *>(dev);
+    USE(dev); /* the mma family reads its occupancy on this device */
+    xattn_plan *p = create<xattn_plan>();
+    if (!p) return elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "plan: host allocation failed");
+    const char *names[kXattnFamilies];
+    family_names(xattn_families, names, kXattnFamilies);
+    xattn_probe_ctx ctx = {desc, &d.caps, {}};
+    const int f = elattn_family_select(names, kXattnFamilies, options->kernel, desc->head_dim, desc->dtype, d.caps.arch,
+                                       xattn_probe, &ctx, p->name, sizeof p->name);
+    elattn_status st = f < 0 ? ELATTN_ERROR_UNSUPPORTED : check_tile_options(options, p->name, 0, 0);
+    if (st != ELATTN_SUCCESS) {
+        free(p);
+        return st;
+    }
+    p->family = &xattn_families[f];
+    p->choice = ctx.choice;
+    p->caps = d.caps;
+    const size_t cu = sizeof(int32_t) * ((size_t)desc->batch + 1);
+    const size_t qblocks = ((size_t)desc->max_seqlen_q + desc->block_size - 1) / desc->block_size;
+    const size_t kblocks = ((size_t)desc->max_seqlen_k + desc->block_size - 1) / desc->block_size;
+    p->off_cu_q = 0;
+    p->off_cu_k = align_up(cu);
+    p->off_modes = p->off_cu_k + align_up(cu);
+    p->off_taus = p->off_modes + align_up(sizeof(int32_t) * (size_t)desc->batch * desc->num_kv_heads);
+    p->meta_bytes = p->off_taus + sizeof(float) * (size_t)desc->num_kv_heads;
+    p->off_table = align_up(p->meta_bytes);
+    p->off_scratch =
+        p->off_table + align_up(sizeof(float) * (size_t)desc->batch * desc->num_kv_heads * qblocks * kblocks);
+    p->bytes = p->off_scratch + p->choice.scratch_bytes;
+    plan->impl = p;
+    plan->kernel_name = p->name;
+    plan->workspace_bytes = p->bytes;
+    return ELATTN_SUCCESS;
+}
+
+void gpu_xattn_plan_destroy(void *dev, void *impl)
+{
+    (void)dev;
+    free(impl);
+}
+
+elattn_status gpu_xattn_run(void *dev, const void *impl, void *stream, const elattn_xattn_call *call)
+{
+    const xattn_plan &p = *static_cast<const xattn_plan *>(impl);
+    const elattn_xattn_desc *desc = call->desc;
+    elattn_status st;
+    if ((st = check_aligned("args.q", call->q)) || (st = check_aligned("args.k", call->k))) return st;
+    USE(dev);
+    const int entries = desc->batch * desc->num_kv_heads;
+    bool any = false;
+    for (int i = 0; i < entries; ++i) any |= call->modes[i] == ELATTN_MODE_BLOCK_SPARSE;
+    if (!any) return ELATTN_SUCCESS; /* masks of other heads are left as they were */
+
+    staging meta;
+    if ((st = meta.reserve(p.meta_bytes))) return st;
+    const size_t cu = sizeof(int32_t) * ((size_t)desc->batch + 1);
+    memcpy(meta.at<int32_t>(p.off_cu_q), call->cu_seqlens_q, cu);
+    memcpy(meta.at<int32_t>(p.off_cu_k), call->cu_seqlens_k, cu);
+    memcpy(meta.at<int32_t>(p.off_modes), call->modes, sizeof(int32_t) * (size_t)entries);
+    memcpy(meta.at<float>(p.off_taus), call->thresholds, sizeof(float) * (size_t)desc->num_kv_heads);
+    const cudaStream_t s = as_stream(stream);
+    if ((st = upload_meta(call->workspace, meta, p.meta_bytes, s))) return st;
+
+    char *ws = static_cast<char *>(call->workspace);
+    xattn_inputs in;
+    memset(&in, 0, sizeof in);
+    in.desc = desc;
+    in.q = call->q;
+    in.k = call->k;
+    in.cu_seqlens_q = reinterpret_cast<const int32_t *>(ws + p.off_cu_q);
+    in.cu_seqlens_k = reinterpret_cast<const int32_t *>(ws + p.off_cu_k);
+    in.modes = reinterpret_cast<const int32_t *>(ws + p.off_modes);
+    for (int b = 0; b < desc->batch; ++b) {
+        const int lq = call->cu_seqlens_q[b + 1] - call->cu_seqlens_q[b];
+        const int lk = call->cu_seqlens_k[b + 1] - call->cu_seqlens_k[b];
+        if (lq > in.max_len_q) in.max_len_q = lq;
+        if (lk > in.max_len_k) in.max_len_k = lk;
+    }
+    in.mask_qblocks = call->mask_qblocks;
+    in.mask_kblocks = call->mask_kblocks;
+    in.block_scores = reinterpret_cast<float *>(ws + p.off_table);
+    in.scratch = ws + p.off_scratch;
+    in.choice = p.choice;
+
+    cudaError_t e = p.family->estimate(in, p.caps, s);
+    if (e != cudaSuccess) return runtime_failure(e, "LaunchKernel (XAttention estimation)");
+    e = xattn_select(in, reinterpret_cast<const float *>(ws + p.off_taus), static_cast<uint8_t *>(call->block_mask),
+                     p.caps, s);
+    if (e != cudaSuccess) return runtime_failure(e, "LaunchKernel (XAttention selection)");
+    return ELATTN_SUCCESS;
+}
+
+} /* namespace ELATTN_GPU_NS */
