@@ -1,0 +1,126 @@
+/*
+ * Shared by the lab tools (elattn-lab-attn, elattn-lab-xattn): the options
+ * both take, the one-line key=value report, deterministic data, guarded
+ * output buffers and event timing. Everything goes through the public API;
+ * only the checks call the scalar reference (elattn_ref.h), compiled into
+ * each tool from reference/.
+ */
+#ifndef ELATTN_LAB_H
+#define ELATTN_LAB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "elattn/elattn.h"
+
+#define LAB_MAX_BATCH 64
+#define LAB_MAX_KV_HEADS 64
+#define LAB_GUARD_BYTES 4096 /* a multiple of 256: the view after it is a valid sub-buffer */
+#define LAB_GUARD_BYTE 0x5A
+#define LAB_POISON_BYTE 0xFF /* NaN in every dtype, not a 0/1 mask value */
+
+/* Exit statuses: a sweep loop tells a wrong kernel from an unsupported shape. */
+enum { LAB_EXIT_PASS = 0, LAB_EXIT_CHECK_FAILED = 1, LAB_EXIT_ERROR = 2, LAB_EXIT_UNSUPPORTED = 3 };
+
+/* Options both tools take. */
+typedef struct lab_opts {
+    const char *device;      /* elattn_device_open_by_name */
+    const char *kernel;      /* elattn_plan_options.kernel; NULL: the library chooses */
+    elattn_dtype dtype;
+    int head_dim, hq, hkv, batch, causal, block;
+    int lq[LAB_MAX_BATCH], lk[LAB_MAX_BATCH];
+    const char *mix;         /* as given; modes[] holds it expanded */
+    int32_t modes[LAB_MAX_KV_HEADS];
+    int check;               /* 0: time only */
+    int warmup, iters;
+    uint64_t seed;
+    /* as given, until lab_parse_args fills lq/lk/batch */
+    int batch_given;
+    const char *lq_text, *lk_text;
+} lab_opts;
+
+/* Defaults of the shared options (mix: the tool's default mix string). */
+void lab_opts_init(lab_opts *o, const char *tool, const char *mix); /* tool: the line's first field */
+/* A tool's own options: takes `name` and returns 1, or returns 0 for a name it
+ * does not know. */
+typedef int (*lab_option_fn)(void *tool, const char *name, const char *value);
+/* Parses argv ("--name value" or "--name=value"): --help prints `usage` (its
+ * %s gets the shared options' text), --list the devices; then the shared
+ * options and the tool's. Fills the lengths and the mode table; exits with
+ * LAB_EXIT_ERROR on anything it cannot take. */
+void lab_parse_args(lab_opts *o, int argc, char **argv, const char *usage, lab_option_fn own, void *tool);
+/* Numbers of an option's value, in [lo, hi]; exit with a message otherwise.
+ * Integers take a k suffix (x 1024). */
+long lab_parse_long(const char *name, const char *value, long lo, long hi);
+double lab_parse_double(const char *name, const char *value, double lo, double hi);
+
+/* ---- the report line ------------------------------------------------------
+ * Fields accumulate as they become known; lab_finish prints "status=..."
+ * and the fields as one line on stdout and exits. */
+void lab_kv(const char *key, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+void lab_kv_list(const char *key, int n, const int *v); /* key=1,2,3 */
+void lab_kv_config(const lab_opts *o); /* the shape fields every line starts with */
+void lab_fail_reason(const char *fmt, ...) /* a reason the check failed (all are reported) */
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+void lab_mark_unchecked(void); /* --check 0: the status says so instead of "pass" */
+void lab_finish(void); /* status pass/unchecked/fail from the reasons; exits */
+/* A failed API call: status "unsupported" or "error" with the library's message; exits. */
+void lab_api_fail(elattn_status st, const char *what);
+void lab_die(const char *fmt, ...) /* usage or host error: status "error"; exits */
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+#define LAB_TRY(call, what)                                        \
+    do {                                                           \
+        elattn_status lab_st_ = (call);                            \
+        if (lab_st_ != ELATTN_SUCCESS) lab_api_fail(lab_st_, what); \
+    } while (0)
+
+void *lab_malloc(size_t bytes); /* exits on failure */
+
+/* ---- data ------------------------------------------------------------------- */
+typedef struct lab_rng {
+    uint64_t state;
+} lab_rng;
+void lab_rng_seed(lab_rng *r, uint64_t seed);
+double lab_rng_uniform(lab_rng *r); /* [0, 1) */
+/* Unit-variance values; uniform rather than normal: fast at 10^8 values and
+ * the kernels do not care about the shape of the distribution. */
+static inline float lab_rng_value(lab_rng *r) { return (float)((lab_rng_uniform(r) * 2.0 - 1.0) * 1.7320508075688772); }
+/* Stores n floats (already in `chunk`) as `dtype` at element `at` of dst. */
+void lab_store(elattn_dtype dtype, void *dst, size_t at, const float *chunk, size_t n);
+double lab_load(elattn_dtype dtype, const void *src, size_t at);
+/* cu_seqlens of lengths `len`, and max(1, longest). */
+void lab_seqlens(int batch, const int *len, int32_t *cu, int *max_len);
+
+/* ---- guarded output buffers ------------------------------------------------
+ * [guard | view of `bytes` | guard] in one allocation: the kernel writes the
+ * view; a write past either end changes a guard byte. */
+typedef struct lab_guarded {
+    elattn_buffer *parent, *view;
+    size_t bytes;
+} lab_guarded;
+void lab_guarded_alloc(elattn_device *dev, size_t bytes, lab_guarded *g);
+void lab_guarded_reset(lab_guarded *g); /* guards to LAB_GUARD_BYTE, view to LAB_POISON_BYTE */
+/* Offset from the view's start of the first changed guard byte (negative:
+ * before it); returns 1 when both guards are intact. */
+int lab_guarded_intact(const lab_guarded *g, long long *first_hit);
+void lab_guarded_free(lab_guarded *g);
+
+/* ---- timing -------------------------------------------------------------------- */
+typedef void (*lab_launch_fn)(void *ctx);
+typedef struct lab_times {
+    double median, min, max;
+} lab_times;
+/* warmup untimed launches, then `iters` launches each between two events. */
+lab_times lab_time(elattn_device *dev, int warmup, int iters, lab_launch_fn launch, void *ctx);
+
+#endif /* ELATTN_LAB_H */
