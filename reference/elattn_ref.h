@@ -4,7 +4,9 @@
  * Plain loops over host arrays, double accumulation, no tiling and no
  * cleverness, following kernels/elattn_spec.h and kernels/SPEC.md line by
  * line. Arguments are assumed valid (the dispatch core checks them); the only
- * failure is running out of host memory for scratch space.
+ * failure is running out of host memory for scratch space, returned as
+ * ELATTN_ERROR_OUT_OF_MEMORY without a message (the reference depends on
+ * nothing but the public header and the spec: its callers say what failed).
  */
 #ifndef ELATTN_REF_H
 #define ELATTN_REF_H

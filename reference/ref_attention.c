@@ -5,7 +5,6 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "backend.h"
 #include "elattn_ref.h"
 
 elattn_status elattn_ref_attention(const elattn_attn_params *p, const void *q, const void *k,
@@ -29,7 +28,7 @@ elattn_status elattn_ref_attention(const elattn_attn_params *p, const void *q, c
     double *acc = malloc((size_t)D * sizeof *acc);
     if (!score || !seen || !kd || !vd || !qd || !acc) {
         free(score), free(seen), free(kd), free(vd), free(qd), free(acc);
-        return elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "reference attention: no host memory for scratch");
+        return ELATTN_ERROR_OUT_OF_MEMORY;
     }
 
     for (int b = 0; b < p->batch; ++b) {

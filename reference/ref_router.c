@@ -6,7 +6,6 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "backend.h"
 #include "elattn_ref.h"
 
 static double silu(double x) { return x / (1.0 + exp(-x)); }
@@ -33,7 +32,7 @@ elattn_status elattn_ref_router(const elattn_router_desc *d, const void *keys,
     double *feat = malloc((size_t)D * sizeof *feat);
     if (!pooled || !hidden || !task || !feat) {
         free(pooled), free(hidden), free(task), free(feat);
-        return elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "reference router: no host memory for scratch");
+        return ELATTN_ERROR_OUT_OF_MEMORY;
     }
 
     for (int b = 0; b < d->batch; ++b) {

@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend.h"
 #include "elattn_ref.h"
 
 static int ceil_div(int a, int b) { return (a + b - 1) / b; }
@@ -59,7 +58,7 @@ elattn_status elattn_ref_xattn_scores(const elattn_xattn_desc *d, const void *q,
     double *kd = malloc((size_t)len_k * D * sizeof *kd);
     if (!logit || !seen || !qd || !kd) {
         free(logit), free(seen), free(qd), free(kd);
-        return elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "reference xattn: no host memory for scratch");
+        return ELATTN_ERROR_OUT_OF_MEMORY;
     }
 
     widen_head(d->dtype, k, k0, len_k, d->num_kv_heads, hk, D, kd);
@@ -134,7 +133,7 @@ elattn_status elattn_ref_xattn(const elattn_xattn_desc *d, const void *q, const 
     const int B = d->block_size;
     double *scores = malloc((size_t)(mask_qblocks > 0 ? mask_qblocks : 1) *
                             (size_t)(mask_kblocks > 0 ? mask_kblocks : 1) * sizeof *scores);
-    if (!scores) return elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "reference xattn: no host memory for scores");
+    if (!scores) return ELATTN_ERROR_OUT_OF_MEMORY;
 
     for (int b = 0; b < d->batch; ++b) {
         const int len_q = cu_seqlens_q[b + 1] - cu_seqlens_q[b];

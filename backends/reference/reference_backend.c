@@ -233,6 +233,13 @@ static elattn_status ref_event_elapsed(void *dev, void *start, void *end, float 
     return ELATTN_SUCCESS;
 }
 
+/* The reference functions return OUT_OF_MEMORY without a message: say what failed. */
+static elattn_status scratch_failure(elattn_status st, const char *what)
+{
+    if (st == ELATTN_SUCCESS) return st;
+    return elattn_fail(st, "reference %s: no host memory for its scratch space", what);
+}
+
 /* ---- attention ---------------------------------------------------------------- */
 static elattn_status ref_attn_plan(void *dev, const elattn_attn_desc *desc, const elattn_plan_options *options,
                                    elattn_backend_plan *plan)
@@ -284,6 +291,7 @@ static elattn_status ref_attn_run(void *dev, const void *impl, void *stream, con
     elattn_status st = elattn_ref_attention(&p, call->q, call->k, call->v, call->o, (float *)call->lse,
                                             call->cu_seqlens_q, call->cu_seqlens_k, modes,
                                             (const uint8_t *)call->block_mask);
+    if (st != ELATTN_SUCCESS) st = scratch_failure(st, "attention");
     if (st == ELATTN_SUCCESS) {
         if (f == FAULT_OVERRUN) elattn_ref_store(d->dtype, call->o, o_elems, 0.5);
         if (f == FAULT_NAN && o_elems > 0) elattn_ref_store(d->dtype, call->o, o_elems / 2, NAN);
@@ -308,8 +316,10 @@ static elattn_status ref_xattn_plan(void *dev, const elattn_xattn_desc *desc, co
 static elattn_status ref_xattn_run(void *dev, const void *impl, void *stream, const elattn_xattn_call *call)
 {
     (void)dev, (void)impl, (void)stream;
-    return elattn_ref_xattn(call->desc, call->q, call->k, call->cu_seqlens_q, call->cu_seqlens_k, call->modes,
-                            call->thresholds, (uint8_t *)call->block_mask, call->mask_qblocks, call->mask_kblocks);
+    return scratch_failure(
+        elattn_ref_xattn(call->desc, call->q, call->k, call->cu_seqlens_q, call->cu_seqlens_k, call->modes,
+                         call->thresholds, (uint8_t *)call->block_mask, call->mask_qblocks, call->mask_kblocks),
+        "XAttention");
 }
 
 static elattn_status ref_router_plan(void *dev, const elattn_router_desc *desc, const elattn_plan_options *options,
@@ -326,7 +336,8 @@ static elattn_status ref_router_run(void *dev, const void *impl, void *stream, c
         call->task_w1, call->task_b1, call->task_w2, call->task_b2, call->head_w1,
         call->head_b1, call->head_w2, call->head_b2, call->head_w3, call->head_b3,
     };
-    return elattn_ref_router(call->desc, call->keys, call->cu_seqlens, &w, (float *)call->logits, call->modes);
+    return scratch_failure(
+        elattn_ref_router(call->desc, call->keys, call->cu_seqlens, &w, (float *)call->logits, call->modes), "router");
 }
 
 const elattn_backend_ops elattn_reference_backend = {

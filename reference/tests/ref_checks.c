@@ -15,20 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend.h"
 #include "elattn_ref.h"
-
-/* The reference reports allocation failures through the core's elattn_fail;
- * this program links the reference alone, so it keeps the message here. */
-static char fail_message[512];
-elattn_status elattn_fail(elattn_status status, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(fail_message, sizeof fail_message, fmt, ap);
-    va_end(ap);
-    return status;
-}
 
 /* ---- reporting ------------------------------------------------------------ */
 static int n_passed, n_failed;
