@@ -202,19 +202,26 @@ ELATTN_FN elattn_i32 elattn_tile_streaming(elattn_i32 causal, elattn_i32 pmin, e
 /* BLOCK_SPARSE, the causal rule included: every mask cell the tile meets is
  * classified on its own sub-rectangle, so a set cell that lies wholly above
  * the diagonal does not make the tile visible. `mask_head` points at the
- * head's [mask_qblocks][mask_kblocks] table. */
+ * head's [mask_qblocks][mask_kblocks] table; `whole` is the causal class of
+ * the whole tile (not SKIP). A tile inside one mask cell (tiles no larger
+ * than the blocks, aligned: the common case) costs one mask read; kernels
+ * walk past many unset cells, so this path is kept short. */
 ELATTN_FN elattn_i32 elattn_tile_blocks(const ELATTN_GLOBAL elattn_u8 *mask_head,
                                         elattn_i32 mask_kblocks, elattn_i32 block_size,
                                         elattn_i32 causal, elattn_i32 len_q, elattn_i32 len_k,
                                         elattn_i32 i0, elattn_i32 i1,
-                                        elattn_i32 j0, elattn_i32 j1)
+                                        elattn_i32 j0, elattn_i32 j1, elattn_i32 whole)
 {
+    const elattn_i32 qb0 = i0 / block_size, qb1 = (i1 - 1) / block_size;
+    const elattn_i32 kb0 = j0 / block_size, kb1 = (j1 - 1) / block_size;
+    if (qb0 == qb1 && kb0 == kb1) /* one cell: its sub-rectangle is the whole tile */
+        return mask_head[(elattn_i64)qb0 * mask_kblocks + kb0] != 0 ? whole : ELATTN_TILE_SKIP;
     elattn_i32 any = 0, all = 1;
-    for (elattn_i32 qb = i0 / block_size; qb <= (i1 - 1) / block_size; ++qb) {
+    for (elattn_i32 qb = qb0; qb <= qb1; ++qb) {
         elattn_i32 r0 = qb * block_size > i0 ? qb * block_size : i0;
         elattn_i32 r1 = i1 - qb * block_size > block_size ? qb * block_size + block_size : i1;
         elattn_i32 pmin = elattn_query_pos(r0, len_q, len_k), pmax = elattn_query_pos(r1 - 1, len_q, len_k);
-        for (elattn_i32 kb = j0 / block_size; kb <= (j1 - 1) / block_size; ++kb) {
+        for (elattn_i32 kb = kb0; kb <= kb1; ++kb) {
             elattn_i32 c0 = kb * block_size > j0 ? kb * block_size : j0;
             elattn_i32 c1 = j1 - kb * block_size > block_size ? kb * block_size + block_size : j1;
             elattn_i32 c = mask_head[(elattn_i64)qb * mask_kblocks + kb] != 0
@@ -251,7 +258,7 @@ ELATTN_FN elattn_i32 elattn_tile_class(elattn_i32 mode, elattn_i32 causal,
     if (c == ELATTN_TILE_SKIP || mode == ELATTN_MODE_FULL) return c;
     if (mode == ELATTN_MODE_STREAMING)
         return elattn_tile_meet(c, elattn_tile_streaming(causal, pmin, pmax, j0, j1, sink, local));
-    return elattn_tile_blocks(mask_head, mask_kblocks, block_size, causal, len_q, len_k, i0, i1, j0, j1);
+    return elattn_tile_blocks(mask_head, mask_kblocks, block_size, causal, len_q, len_k, i0, i1, j0, j1, c);
 }
 
 /* ---- the key-tile walk -----------------------------------------------------
