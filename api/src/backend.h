@@ -1,7 +1,7 @@
 /*
  * The interface every backend implements (internal; not installed).
  *
- * The dispatch core (core.c) owns the public objects, checks every argument
+ * The dispatch core (api/src/) owns the public objects, checks every argument
  * once for all backends (so an invalid call gets the same status everywhere),
  * and calls a backend only with values that passed. A backend decides what it
  * supports in its plan functions: one selection function per operation that
@@ -130,7 +130,7 @@ typedef struct elattn_backend_ops {
     elattn_status (*router_run)(void *dev, const void *impl, void *stream, const elattn_router_call *call);
 } elattn_backend_ops;
 
-/* Set the calling thread's error message and return `status` (core.c).
+/* Set the calling thread's error message and return `status` (status.c).
  * Backends use it for every failure they report. */
 elattn_status elattn_fail(elattn_status status, const char *fmt, ...)
 #if defined(__GNUC__)

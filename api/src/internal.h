@@ -52,8 +52,36 @@ int elattn_registry_count(void);
 const elattn_backend_ops *elattn_registry_ops(int index);
 const elattn_device_info *elattn_registry_info(int index);
 
-/* error.c (in core.c) */
+/* status.c */
 void elattn_clear_error(void);
+
+/* Every public entry point starts with BEGIN so that a success leaves no stale message. */
+#define BEGIN() elattn_clear_error()
+#define CHECK(expr)                                                                                           \
+    do {                                                                                                      \
+        elattn_status st_ = (expr);                                                                           \
+        if (st_ != ELATTN_SUCCESS) return st_;                                                                \
+    } while (0)
+#define REQUIRE(ptr, name)                                                                                    \
+    do {                                                                                                      \
+        if (!(ptr)) return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "%s: NULL", name);                     \
+    } while (0)
+
+/* streams.c: the native stream of `s` for `device` (NULL: the default stream). */
+elattn_status elattn_stream_native(const elattn_device *device, const elattn_stream *s, void **native);
+
+/* buffers.c: [offset, offset + bytes) lies inside `b` (BUFFER_TOO_SMALL otherwise). */
+elattn_status elattn_check_range_in(const char *name, const elattn_buffer *b, size_t offset, size_t bytes);
+
+/* Shared by the plan files (attn.c, xattn.c, router.c). */
+extern const elattn_plan_options elattn_no_options; /* validate.c: all zero */
+
+static inline const char *elattn_kernel_name_of(const elattn_backend_plan *p)
+{
+    return p->kernel_name ? p->kernel_name : "";
+}
+
+static inline void *elattn_native_or_null(const elattn_buffer *b) { return b ? b->native : NULL; }
 
 /* validate.c: each returns ELATTN_SUCCESS or fails with a message. */
 elattn_status elattn_check_attn_desc(const elattn_attn_desc *desc, elattn_attn_desc *normalised);
@@ -65,6 +93,12 @@ elattn_status elattn_check_modes(const char *name, const int32_t *modes, int cou
                                  int counts[ELATTN_MODE_COUNT]);
 elattn_status elattn_check_buffer(const char *name, const elattn_buffer *buffer,
                                   const elattn_device *device, size_t need, int required);
+/* Every run checks its workspace against the plan's need and hands the backend whatever it was given. */
+elattn_status elattn_take_workspace(const elattn_buffer *ws, const elattn_device *device, size_t need,
+                                    void **native, size_t *bytes);
+/* attn_run and xattn_run read the same two sequence-length arrays; the check also yields the token totals. */
+elattn_status elattn_check_seqlens_q_k(const int32_t *cu_seqlens_q, const int32_t *cu_seqlens_k, int batch,
+                                       int max_seqlen_q, int max_seqlen_k, int *total_q, int *total_k);
 void elattn_fill_attn_params(const elattn_attn_desc *desc, elattn_attn_params *params);
 size_t elattn_mask_bytes(int batch, int num_kv_heads, int max_len_q, int max_len_k, int block);
 

@@ -190,6 +190,24 @@ elattn_status elattn_check_buffer(const char *name, const elattn_buffer *buffer,
     return ELATTN_SUCCESS;
 }
 
+const elattn_plan_options elattn_no_options;
+
+elattn_status elattn_take_workspace(const elattn_buffer *ws, const elattn_device *device, size_t need, void **native,
+                                    size_t *bytes)
+{
+    if (need > 0) CHECK(elattn_check_buffer("args.workspace", ws, device, need, 1));
+    *native = elattn_native_or_null(ws);
+    *bytes = ws ? ws->size : 0;
+    return ELATTN_SUCCESS;
+}
+
+elattn_status elattn_check_seqlens_q_k(const int32_t *cu_seqlens_q, const int32_t *cu_seqlens_k, int batch,
+                                       int max_seqlen_q, int max_seqlen_k, int *total_q, int *total_k)
+{
+    CHECK(elattn_check_cu_seqlens("args.cu_seqlens_q", cu_seqlens_q, batch, max_seqlen_q, 0, total_q));
+    return elattn_check_cu_seqlens("args.cu_seqlens_k", cu_seqlens_k, batch, max_seqlen_k, 0, total_k);
+}
+
 void elattn_fill_attn_params(const elattn_attn_desc *d, elattn_attn_params *p)
 {
     memset(p, 0, sizeof *p);

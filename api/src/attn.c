@@ -1,0 +1,96 @@
+/* Hybrid attention: plans and runs. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+size_t elattn_block_mask_bytes(const elattn_attn_desc *desc)
+{
+    if (!desc || desc->block_size <= 0 || desc->max_seqlen_q <= 0 || desc->max_seqlen_k <= 0) return 0;
+    return elattn_mask_bytes(desc->batch, desc->num_kv_heads, desc->max_seqlen_q, desc->max_seqlen_k,
+                             desc->block_size);
+}
+
+elattn_status elattn_attn_plan_create(elattn_device *device, const elattn_attn_desc *desc,
+                                      const elattn_plan_options *options, elattn_attn_plan **plan)
+{
+    BEGIN();
+    REQUIRE(device, "device");
+    REQUIRE(plan, "plan");
+    elattn_attn_desc n;
+    CHECK(elattn_check_attn_desc(desc, &n));
+    elattn_attn_plan *p = calloc(1, sizeof *p);
+    if (!p) return elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "plan: host allocation failed");
+    p->device = device;
+    p->desc = n;
+    elattn_status st = device->ops->attn_plan(device->impl, &p->desc, options ? options : &elattn_no_options, &p->backend);
+    if (st != ELATTN_SUCCESS) {
+        free(p);
+        return st;
+    }
+    *plan = p;
+    return ELATTN_SUCCESS;
+}
+
+const char *elattn_attn_plan_kernel_name(const elattn_attn_plan *plan)
+{
+    return plan ? elattn_kernel_name_of(&plan->backend) : "";
+}
+
+size_t elattn_attn_plan_workspace_size(const elattn_attn_plan *plan)
+{
+    return plan ? plan->backend.workspace_bytes : 0;
+}
+
+elattn_status elattn_attn_run(const elattn_attn_plan *plan, elattn_stream *stream, const elattn_attn_args *args)
+{
+    BEGIN();
+    REQUIRE(plan, "plan");
+    REQUIRE(args, "args");
+    const elattn_attn_desc *d = &plan->desc;
+    elattn_device *dev = plan->device;
+    elattn_attn_call call;
+    memset(&call, 0, sizeof call);
+    call.desc = d;
+    elattn_fill_attn_params(d, &call.params);
+    void *s;
+    CHECK(elattn_stream_native(dev, stream, &s));
+    CHECK(elattn_check_seqlens_q_k(args->cu_seqlens_q, args->cu_seqlens_k, d->batch, d->max_seqlen_q, d->max_seqlen_k,
+                            &call.total_q, &call.total_k));
+    CHECK(elattn_check_modes("args.modes", args->modes, d->batch * d->num_kv_heads, call.mode_counts));
+    size_t es = elattn_dtype_size(d->dtype);
+    size_t q_bytes = (size_t)call.total_q * d->num_q_heads * d->head_dim * es;
+    size_t kv_bytes = (size_t)call.total_k * d->num_kv_heads * d->head_dim * es;
+    CHECK(elattn_check_buffer("args.q", args->q, dev, q_bytes, 1));
+    CHECK(elattn_check_buffer("args.k", args->k, dev, kv_bytes, 1));
+    CHECK(elattn_check_buffer("args.v", args->v, dev, kv_bytes, 1));
+    CHECK(elattn_check_buffer("args.o", args->o, dev, q_bytes, 1));
+    if (args->o == args->q || args->o == args->k || args->o == args->v)
+        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "args.o: must not be the same buffer as q, k or v");
+    if (d->write_lse) {
+        CHECK(elattn_check_buffer("args.lse", args->lse, dev, (size_t)call.total_q * d->num_q_heads * 4, 1));
+    } else if (args->lse) {
+        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "args.lse: given, but desc.write_lse is 0");
+    }
+    int need_mask = call.mode_counts[ELATTN_MODE_BLOCK_SPARSE] > 0;
+    CHECK(elattn_check_buffer(need_mask ? "args.block_mask (some head is BLOCK_SPARSE)" : "args.block_mask",
+                              args->block_mask, dev, elattn_block_mask_bytes(d), need_mask));
+    CHECK(elattn_take_workspace(args->workspace, dev, plan->backend.workspace_bytes, &call.workspace, &call.workspace_bytes));
+    call.q = args->q->native;
+    call.k = args->k->native;
+    call.v = args->v->native;
+    call.o = args->o->native;
+    call.lse = d->write_lse ? args->lse->native : NULL;
+    call.block_mask = need_mask ? args->block_mask->native : NULL;
+    call.cu_seqlens_q = args->cu_seqlens_q;
+    call.cu_seqlens_k = args->cu_seqlens_k;
+    call.modes = args->modes;
+    return dev->ops->attn_run(dev->impl, plan->backend.impl, s, &call);
+}
+
+void elattn_attn_plan_destroy(elattn_attn_plan *plan)
+{
+    if (!plan) return;
+    plan->device->ops->attn_plan_destroy(plan->device->impl, plan->backend.impl);
+    free(plan);
+}
