@@ -6,13 +6,23 @@
  * guarded, poisoned buffers that must come back byte for byte as uploaded.
  */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "conf.h"
 
-typedef enum inv_op { OP_ATTN_PLAN, OP_ATTN_RUN, OP_XATTN_PLAN, OP_XATTN_RUN, OP_ROUTER_PLAN, OP_ROUTER_RUN } inv_op;
+/* OP_CALL rows make their own calls (buffers, events, object lifetimes) and return the status under test. */
+typedef enum inv_op {
+    OP_ATTN_PLAN,
+    OP_ATTN_RUN,
+    OP_XATTN_PLAN,
+    OP_XATTN_RUN,
+    OP_ROUTER_PLAN,
+    OP_ROUTER_RUN,
+    OP_CALL
+} inv_op;
 
 /* A valid call of each kind, its buffers, and deliberately wrong buffers. */
 typedef struct inv_ctx {
@@ -36,12 +46,16 @@ typedef struct inv_ctx {
     size_t attn_ws_bytes;      /* of the valid attention plan */
     elattn_buffer *ws_small;   /* attn workspace one byte short (NULL if the plan needs none) */
     int not_applicable;        /* the row cannot be built on this target */
+    case_result *result;       /* OP_CALL rows report wrong bytes here */
+    elattn_status call_status; /* OP_CALL rows: the status of the call under test */
+    char call_message[512];    /* and elattn_last_error() right after it (clean-up calls follow) */
 } inv_ctx;
 
 typedef struct inv_row {
     const char *name;
     inv_op op;
     elattn_status expect;
+    /* breaks one thing of the valid call; OP_CALL rows make their calls here and set c->call_status */
     void (*apply)(inv_ctx *c);
 } inv_row;
 
@@ -122,7 +136,53 @@ ROW(t_w_small, c->ra.weights.task_w1 = c->w_small)
 ROW(t_keys_null, c->ra.keys = NULL)
 ROW(t_logits_small, c->ra.logits = c->logits_small)
 ROW(t_cu_null, c->ra.cu_seqlens = NULL)
+/* batch x Hkv x (2^24 / 16)^2 mask blocks = 2^64: the size wrapped to 0 and a 1-byte mask passed */
+ROW(a_mask_wraps, (c->ad.batch = 65536, c->ad.num_q_heads = 256, c->ad.num_kv_heads = 256,
+                   c->ad.max_seqlen_q = 1 << 24, c->ad.max_seqlen_k = 1 << 24, c->ad.block_size = 16))
+ROW(x_mask_wraps, (c->xd.batch = 65536, c->xd.num_q_heads = 256, c->xd.num_kv_heads = 256,
+                   c->xd.max_seqlen_q = 1 << 24, c->xd.max_seqlen_k = 1 << 24, c->xd.block_size = 16))
 #undef ROW
+
+/* ---- OP_CALL rows: buffer ranges whose end does not fit in size_t ---------------------- */
+static void called(inv_ctx *c, elattn_status st)
+{
+    c->call_status = st;
+    snprintf(c->call_message, sizeof c->call_message, "%s", elattn_last_error());
+}
+
+/* 2 * 2^63 wraps to 0, so (rows - 1) * pitch + width came out as 16 bytes. */
+static const size_t huge_pitch = SIZE_MAX / 2 + 1;
+
+static void k_copy_dst_pitch_wraps(inv_ctx *c)
+{
+    called(c, elattn_buffer_copy_2d(c->o.view, 0, huge_pitch, c->q, 0, 16, 16, 3, NULL));
+}
+
+static void k_copy_src_pitch_wraps(inv_ctx *c)
+{
+    called(c, elattn_buffer_copy_2d(c->o.view, 0, 16, c->q, 0, huge_pitch, 16, 3, NULL));
+}
+
+static void k_view_end_wraps(inv_ctx *c)
+{
+    elattn_buffer *view = NULL;
+    called(c, elattn_buffer_view(c->o.parent, 256, SIZE_MAX - 200, &view));
+    elattn_buffer_free(view);
+}
+
+static void k_upload_end_wraps(inv_ctx *c)
+{
+    unsigned char src[64] = {0};
+    called(c, elattn_buffer_upload(c->o.view, 16, src, SIZE_MAX - 8, NULL));
+}
+
+static void k_download_end_wraps(inv_ctx *c)
+{
+    unsigned char dst[64];
+    called(c, elattn_buffer_download(c->q, 16, dst, SIZE_MAX - 8, NULL));
+}
+
+static void k_fill_end_wraps(inv_ctx *c) { called(c, elattn_buffer_fill(c->o.view, 16, 0xAB, SIZE_MAX - 8, NULL)); }
 
 #define INV ELATTN_ERROR_INVALID_ARGUMENT
 #define SMALL ELATTN_ERROR_BUFFER_TOO_SMALL
@@ -203,6 +263,14 @@ static const inv_row rows[] = {
     {"router-run/keys-null", OP_ROUTER_RUN, INV, t_keys_null},
     {"router-run/logits-too-small", OP_ROUTER_RUN, SMALL, t_logits_small},
     {"router-run/cu-seqlens-null", OP_ROUTER_RUN, INV, t_cu_null},
+    {"attn-plan/block-mask-size-wraps", OP_ATTN_PLAN, INV, a_mask_wraps},
+    {"xattn-plan/block-mask-size-wraps", OP_XATTN_PLAN, INV, x_mask_wraps},
+    {"buffer/copy-2d-dst-pitch-wraps", OP_CALL, INV, k_copy_dst_pitch_wraps},
+    {"buffer/copy-2d-src-pitch-wraps", OP_CALL, INV, k_copy_src_pitch_wraps},
+    {"buffer/view-end-wraps", OP_CALL, SMALL, k_view_end_wraps},
+    {"buffer/upload-end-wraps", OP_CALL, SMALL, k_upload_end_wraps},
+    {"buffer/download-end-wraps", OP_CALL, SMALL, k_download_end_wraps},
+    {"buffer/fill-end-wraps", OP_CALL, SMALL, k_fill_end_wraps},
 };
 #undef INV
 #undef SMALL
@@ -383,6 +451,7 @@ static elattn_status call_row(const inv_row *row, inv_ctx *c, case_result *r, in
         elattn_router_plan_destroy(plan);
         break;
     }
+    case OP_CALL: return c->call_status; /* the calls ran in row->apply */
     }
     elattn_buffer_free(ws);
     return st;
@@ -409,6 +478,7 @@ void invalid_check(const conf_case *cs, const conf_target *t, case_result *r)
         }
         elattn_attn_plan_destroy(plan);
     }
+    c.result = r;
     row->apply(&c);
     if (c.not_applicable) {
         r->status = ST_UNSUPPORTED;
@@ -426,13 +496,14 @@ void invalid_check(const conf_case *cs, const conf_target *t, case_result *r)
         free_ctx(&c);
         return;
     }
+    const char *message = row->op == OP_CALL ? c.call_message : elattn_last_error();
     if (st != row->expect)
         result_fail(r, "status %s, expected %s (%s)", elattn_status_string(st), elattn_status_string(row->expect),
-                    elattn_last_error());
-    else if (!elattn_last_error()[0])
+                    message);
+    else if (st != ELATTN_SUCCESS && !message[0])
         result_fail(r, "status right but no message from elattn_last_error");
-    else
-        result_note(r, "%s: %s", elattn_status_string(st), elattn_last_error());
+    else if (st != ELATTN_SUCCESS)
+        result_note(r, "%s: %s", elattn_status_string(st), message);
     /* nothing written: every output image intact, host mode table too */
     int untouched = guarded_untouched(&c.o) && guarded_untouched(&c.lse) && guarded_untouched(&c.xmask) &&
                     guarded_untouched(&c.logits);

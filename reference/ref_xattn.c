@@ -132,8 +132,13 @@ elattn_status elattn_ref_xattn(const elattn_xattn_desc *d, const void *q, const 
                                uint8_t *block_mask, int mask_qblocks, int mask_kblocks)
 {
     const int B = d->block_size;
-    double *scores = malloc((size_t)(mask_qblocks > 0 ? mask_qblocks : 1) *
-                            (size_t)(mask_kblocks > 0 ? mask_kblocks : 1) * sizeof *scores);
+    size_t scores_bytes;
+    if (!elattn_size_mul3((size_t)(mask_qblocks > 0 ? mask_qblocks : 1), (size_t)(mask_kblocks > 0 ? mask_kblocks : 1),
+                          sizeof(double), &scores_bytes))
+        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT,
+                           "desc.max_seqlen_q/max_seqlen_k: a %d x %d block-score table does not fit in size_t",
+                           mask_qblocks, mask_kblocks);
+    double *scores = malloc(scores_bytes);
     if (!scores) return elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "reference xattn: no host memory for scores");
 
     for (int b = 0; b < d->batch; ++b) {

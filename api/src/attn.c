@@ -6,9 +6,13 @@
 
 size_t elattn_block_mask_bytes(const elattn_attn_desc *desc)
 {
-    if (!desc || desc->block_size <= 0 || desc->max_seqlen_q <= 0 || desc->max_seqlen_k <= 0) return 0;
-    return elattn_mask_bytes(desc->batch, desc->num_kv_heads, desc->max_seqlen_q, desc->max_seqlen_k,
-                             desc->block_size);
+    BEGIN();
+    elattn_attn_desc n;
+    size_t bytes;
+    /* the descriptor check also refuses a mask whose size does not fit in size_t */
+    if (elattn_check_attn_desc(desc, &n) != ELATTN_SUCCESS) return 0;
+    if (!elattn_mask_bytes(n.batch, n.num_kv_heads, n.max_seqlen_q, n.max_seqlen_k, n.block_size, &bytes)) return 0;
+    return bytes;
 }
 
 elattn_status elattn_attn_plan_create(elattn_device *device, const elattn_attn_desc *desc,
@@ -58,9 +62,12 @@ elattn_status elattn_attn_run(const elattn_attn_plan *plan, elattn_stream *strea
     CHECK(elattn_check_seqlens_q_k(args->cu_seqlens_q, args->cu_seqlens_k, d->batch, d->max_seqlen_q, d->max_seqlen_k,
                             &call.total_q, &call.total_k));
     CHECK(elattn_check_modes("args.modes", args->modes, d->batch * d->num_kv_heads, call.mode_counts));
-    size_t es = elattn_dtype_size(d->dtype);
-    size_t q_bytes = (size_t)call.total_q * d->num_q_heads * d->head_dim * es;
-    size_t kv_bytes = (size_t)call.total_k * d->num_kv_heads * d->head_dim * es;
+    size_t es = elattn_dtype_size(d->dtype), q_bytes, kv_bytes, lse_bytes, mask_bytes;
+    CHECK(elattn_tensor_bytes("args.q/args.o", call.total_q, d->num_q_heads, d->head_dim, es, &q_bytes));
+    CHECK(elattn_tensor_bytes("args.k/args.v", call.total_k, d->num_kv_heads, d->head_dim, es, &kv_bytes));
+    CHECK(elattn_tensor_bytes("args.lse", call.total_q, d->num_q_heads, 1, sizeof(float), &lse_bytes));
+    if (!elattn_mask_bytes(d->batch, d->num_kv_heads, d->max_seqlen_q, d->max_seqlen_k, d->block_size, &mask_bytes))
+        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "args.block_mask: its size does not fit in size_t");
     CHECK(elattn_check_buffer("args.q", args->q, dev, q_bytes, 1));
     CHECK(elattn_check_buffer("args.k", args->k, dev, kv_bytes, 1));
     CHECK(elattn_check_buffer("args.v", args->v, dev, kv_bytes, 1));
@@ -68,13 +75,13 @@ elattn_status elattn_attn_run(const elattn_attn_plan *plan, elattn_stream *strea
     if (args->o == args->q || args->o == args->k || args->o == args->v)
         return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "args.o: must not be the same buffer as q, k or v");
     if (d->write_lse) {
-        CHECK(elattn_check_buffer("args.lse", args->lse, dev, (size_t)call.total_q * d->num_q_heads * 4, 1));
+        CHECK(elattn_check_buffer("args.lse", args->lse, dev, lse_bytes, 1));
     } else if (args->lse) {
         return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "args.lse: given, but desc.write_lse is 0");
     }
     int need_mask = call.mode_counts[ELATTN_MODE_BLOCK_SPARSE] > 0;
     CHECK(elattn_check_buffer(need_mask ? "args.block_mask (some head is BLOCK_SPARSE)" : "args.block_mask",
-                              args->block_mask, dev, elattn_block_mask_bytes(d), need_mask));
+                              args->block_mask, dev, mask_bytes, need_mask));
     CHECK(elattn_take_workspace(args->workspace, dev, plan->backend.workspace_bytes, &call.workspace, &call.workspace_bytes));
     call.q = args->q->native;
     call.k = args->k->native;

@@ -15,6 +15,7 @@
 #ifndef ELATTN_BACKEND_H
 #define ELATTN_BACKEND_H
 
+#include "checked_size.h"
 #include "elattn/elattn.h"
 #include "elattn_spec.h"
 

@@ -42,9 +42,10 @@ elattn_status elattn_buffer_wrap(elattn_device *device, void *native, size_t byt
 
 elattn_status elattn_check_range_in(const char *name, const elattn_buffer *b, size_t offset, size_t bytes)
 {
+    /* written so that nothing wraps: offset + bytes may not fit in size_t */
     if (offset > b->size || bytes > b->size - offset)
-        return elattn_fail(ELATTN_ERROR_BUFFER_TOO_SMALL, "%s: range [%zu, %zu) exceeds the buffer's %zu bytes",
-                           name, offset, offset + bytes, b->size);
+        return elattn_fail(ELATTN_ERROR_BUFFER_TOO_SMALL, "%s: %zu bytes at offset %zu exceed the buffer's %zu bytes",
+                           name, bytes, offset, b->size);
     return ELATTN_SUCCESS;
 }
 
@@ -110,8 +111,17 @@ elattn_status elattn_buffer_copy_2d(elattn_buffer *dst, size_t dst_offset, size_
     void *s;
     CHECK(elattn_stream_native(dst->device, stream, &s));
     if (rows == 0 || width == 0) return ELATTN_SUCCESS;
-    CHECK(elattn_check_range_in("dst_offset/pitch/rows", dst, dst_offset, (rows - 1) * dst_pitch + width));
-    CHECK(elattn_check_range_in("src_offset/pitch/rows", src, src_offset, (rows - 1) * src_pitch + width));
+    size_t dst_span, src_span;
+    if (!elattn_size_rows(rows, dst_pitch, width, &dst_span))
+        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT,
+                           "dst_pitch: (rows - 1) * dst_pitch + width = (%zu - 1) * %zu + %zu does not fit in size_t", rows,
+                           dst_pitch, width);
+    if (!elattn_size_rows(rows, src_pitch, width, &src_span))
+        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT,
+                           "src_pitch: (rows - 1) * src_pitch + width = (%zu - 1) * %zu + %zu does not fit in size_t", rows,
+                           src_pitch, width);
+    CHECK(elattn_check_range_in("dst_offset/pitch/rows", dst, dst_offset, dst_span));
+    CHECK(elattn_check_range_in("src_offset/pitch/rows", src, src_offset, src_span));
     return dst->device->ops->mem_copy_2d(dst->device->impl, s, dst->native, dst_offset, dst_pitch, src->native,
                                          src_offset, src_pitch, width, rows);
 }

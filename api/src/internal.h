@@ -100,6 +100,10 @@ elattn_status elattn_take_workspace(const elattn_buffer *ws, const elattn_device
 elattn_status elattn_check_seqlens_q_k(const int32_t *cu_seqlens_q, const int32_t *cu_seqlens_k, int batch,
                                        int max_seqlen_q, int max_seqlen_k, int *total_q, int *total_k);
 void elattn_fill_attn_params(const elattn_attn_desc *desc, elattn_attn_params *params);
-size_t elattn_mask_bytes(int batch, int num_kv_heads, int max_len_q, int max_len_k, int block);
+/* Bytes of a block mask [batch][Hkv][ceil(max_q/block)][ceil(max_k/block)]; 0 (and *bytes = SIZE_MAX)
+ * when it does not fit in size_t. */
+int elattn_mask_bytes(int batch, int num_kv_heads, int max_len_q, int max_len_k, int block, size_t *bytes);
+/* Bytes of a packed [tokens][heads][width] tensor of elements of `elem` bytes; fails naming `name`. */
+elattn_status elattn_tensor_bytes(const char *name, int tokens, int heads, int width, size_t elem, size_t *bytes);
 
 #endif

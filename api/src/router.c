@@ -52,8 +52,12 @@ elattn_status elattn_router_run(const elattn_router_plan *plan, elattn_stream *s
     CHECK(elattn_check_cu_seqlens("args.cu_seqlens", args->cu_seqlens, d->batch, d->max_seqlen, 1, &call.total));
     REQUIRE(args->modes, "args.modes");
     size_t es = elattn_dtype_size(d->key_dtype), D = (size_t)d->head_dim, H = (size_t)d->hidden;
-    CHECK(elattn_check_buffer("args.keys", args->keys, dev, (size_t)call.total * d->num_kv_heads * D * es, 1));
+    size_t keys_bytes, logits_bytes;
+    CHECK(elattn_tensor_bytes("args.keys", call.total, d->num_kv_heads, d->head_dim, es, &keys_bytes));
+    CHECK(elattn_tensor_bytes("args.logits", d->batch, d->num_kv_heads, 2, sizeof(float), &logits_bytes));
+    CHECK(elattn_check_buffer("args.keys", args->keys, dev, keys_bytes, 1));
     const elattn_router_weights *w = &args->weights;
+    /* no overflow: the descriptor check bounds D by 256 and hidden by 4096 */
     struct {
         const char *name;
         const elattn_buffer *buf;
@@ -75,7 +79,7 @@ elattn_status elattn_router_run(const elattn_router_plan *plan, elattn_stream *s
         CHECK(elattn_check_buffer(weights[i].name, weights[i].buf, dev, weights[i].floats * 4, 1));
         *weights[i].dst = weights[i].buf->native;
     }
-    CHECK(elattn_check_buffer("args.logits", args->logits, dev, (size_t)d->batch * d->num_kv_heads * 2 * 4, 0));
+    CHECK(elattn_check_buffer("args.logits", args->logits, dev, logits_bytes, 0));
     CHECK(elattn_take_workspace(args->workspace, dev, plan->backend.workspace_bytes, &call.workspace, &call.workspace_bytes));
     call.keys = args->keys->native;
     call.logits = elattn_native_or_null(args->logits);

@@ -66,6 +66,20 @@ static elattn_status check_scale(const char *name, float scale, int head_dim, fl
     return ELATTN_SUCCESS;
 }
 
+/* The block mask of a descriptor, and the fp32 score per mask cell that XAttention keeps, must be
+ * addressable: a size that wraps would let a tiny buffer pass the size checks. */
+static elattn_status check_mask_size(int batch, int hkv, int max_q, int max_k, int block)
+{
+    size_t cells, score_bytes;
+    if (!elattn_mask_bytes(batch, hkv, max_q, max_k, block, &cells) ||
+        !elattn_size_mul(cells, sizeof(float), &score_bytes))
+        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT,
+                           "desc.batch/num_kv_heads/max_seqlen_q/max_seqlen_k/block_size: the block mask "
+                           "(%d x %d x %d x %d blocks, 4 bytes of score each) does not fit in size_t",
+                           batch, hkv, (max_q + block - 1) / block, (max_k + block - 1) / block);
+    return ELATTN_SUCCESS;
+}
+
 elattn_status elattn_check_attn_desc(const elattn_attn_desc *d, elattn_attn_desc *n)
 {
     elattn_status st;
@@ -83,6 +97,7 @@ elattn_status elattn_check_attn_desc(const elattn_attn_desc *d, elattn_attn_desc
     if (!is_pow2(d->block_size) || d->block_size < 16 || d->block_size > 256)
         return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT,
                            "desc.block_size: %d must be a power of two in [16, 256]", d->block_size);
+    if ((st = check_mask_size(d->batch, d->num_kv_heads, d->max_seqlen_q, d->max_seqlen_k, d->block_size))) return st;
     *n = *d;
     return check_scale("desc.scale", d->scale, d->head_dim, &n->scale);
 }
@@ -107,6 +122,7 @@ elattn_status elattn_check_xattn_desc(const elattn_xattn_desc *d, elattn_xattn_d
     if (d->block_size % d->stride != 0)
         return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "desc.block_size: %d is not a multiple of stride %d",
                            d->block_size, d->stride);
+    if ((st = check_mask_size(d->batch, d->num_kv_heads, d->max_seqlen_q, d->max_seqlen_k, d->block_size))) return st;
     *n = *d;
     return check_scale("desc.scale", d->scale, d->head_dim, &n->scale);
 }
@@ -230,9 +246,18 @@ void elattn_fill_attn_params(const elattn_attn_desc *d, elattn_attn_params *p)
     p->dtype = (int)d->dtype;
 }
 
-size_t elattn_mask_bytes(int batch, int num_kv_heads, int max_len_q, int max_len_k, int block)
+int elattn_mask_bytes(int batch, int num_kv_heads, int max_len_q, int max_len_k, int block, size_t *bytes)
 {
-    size_t nqb = (size_t)(max_len_q + block - 1) / block;
-    size_t nkb = (size_t)(max_len_k + block - 1) / block;
-    return (size_t)batch * num_kv_heads * nqb * nkb;
+    size_t nqb = ((size_t)max_len_q + (size_t)block - 1) / (size_t)block;
+    size_t nkb = ((size_t)max_len_k + (size_t)block - 1) / (size_t)block;
+    return elattn_size_mul4((size_t)batch, (size_t)num_kv_heads, nqb, nkb, bytes);
+}
+
+elattn_status elattn_tensor_bytes(const char *name, int tokens, int heads, int width, size_t elem, size_t *bytes)
+{
+    if (!elattn_size_mul4((size_t)tokens, (size_t)heads, (size_t)width, elem, bytes))
+        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT,
+                           "%s: %d tokens x %d heads x %d values x %zu bytes does not fit in size_t", name, tokens,
+                           heads, width, elem);
+    return ELATTN_SUCCESS;
 }

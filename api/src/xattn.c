@@ -62,10 +62,13 @@ elattn_status elattn_xattn_run(const elattn_xattn_plan *plan, elattn_stream *str
             return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "args.thresholds[%d]: %g is outside (0, 1]", i,
                                (double)t);
     }
-    size_t es = elattn_dtype_size(d->dtype);
-    CHECK(elattn_check_buffer("args.q", args->q, dev, (size_t)call.total_q * d->num_q_heads * d->head_dim * es, 1));
-    CHECK(elattn_check_buffer("args.k", args->k, dev, (size_t)call.total_k * d->num_kv_heads * d->head_dim * es, 1));
-    size_t mask_bytes = elattn_mask_bytes(d->batch, d->num_kv_heads, d->max_seqlen_q, d->max_seqlen_k, d->block_size);
+    size_t es = elattn_dtype_size(d->dtype), q_bytes, k_bytes, mask_bytes;
+    CHECK(elattn_tensor_bytes("args.q", call.total_q, d->num_q_heads, d->head_dim, es, &q_bytes));
+    CHECK(elattn_tensor_bytes("args.k", call.total_k, d->num_kv_heads, d->head_dim, es, &k_bytes));
+    CHECK(elattn_check_buffer("args.q", args->q, dev, q_bytes, 1));
+    CHECK(elattn_check_buffer("args.k", args->k, dev, k_bytes, 1));
+    if (!elattn_mask_bytes(d->batch, d->num_kv_heads, d->max_seqlen_q, d->max_seqlen_k, d->block_size, &mask_bytes))
+        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "args.block_mask: its size does not fit in size_t");
     CHECK(elattn_check_buffer("args.block_mask", args->block_mask, dev, mask_bytes, 1));
     CHECK(elattn_take_workspace(args->workspace, dev, plan->backend.workspace_bytes, &call.workspace, &call.workspace_bytes));
 

@@ -7,6 +7,10 @@
  *  - Every function returns an elattn_status. On failure a message naming the
  *    offending argument is kept per thread (elattn_last_error) and no output
  *    is touched. The library never prints and never aborts.
+ *  - Every size the library derives from caller values (tensors, masks,
+ *    workspaces, buffer ranges, 2-D copies) is computed with overflow checks:
+ *    a size that does not fit in size_t is ELATTN_ERROR_INVALID_ARGUMENT
+ *    naming the argument, never a wrapped, smaller size.
  *  - Tensors live in elattn_buffer objects of one device. Layouts are packed
  *    "varlen": Q/O [total_q][Hq][D], K/V [total_k][Hkv][D], LSE [total_q][Hq].
  *  - Small metadata (cu_seqlens, mode tables, thresholds) is passed as host
@@ -227,7 +231,9 @@ ELATTN_API elattn_status elattn_attn_run(const elattn_attn_plan *plan, elattn_st
                                          const elattn_attn_args *args);
 ELATTN_API void elattn_attn_plan_destroy(elattn_attn_plan *plan);
 
-/* Size in bytes of the block mask for a descriptor. */
+/* Size in bytes of the block mask for a descriptor; 0 when the descriptor is
+ * invalid (elattn_last_error says why). A descriptor whose mask, at 4 bytes
+ * per block (XAttention's score table), would not fit in size_t is invalid. */
 ELATTN_API size_t elattn_block_mask_bytes(const elattn_attn_desc *desc);
 
 /* ---- XAttention block selection ------------------------------------------ */
