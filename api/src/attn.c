@@ -19,37 +19,42 @@ elattn_status elattn_attn_plan_create(elattn_device *device, const elattn_attn_d
                                       const elattn_plan_options *options, elattn_attn_plan **plan)
 {
     BEGIN();
-    REQUIRE(device, "device");
+    HANDLE(device, "device", ELATTN_HANDLE_DEVICE);
     REQUIRE(plan, "plan");
     elattn_attn_desc n;
     CHECK(elattn_check_attn_desc(desc, &n));
+    elattn_plan_options opts;
+    CHECK(elattn_check_plan_options(options, &opts));
     elattn_attn_plan *p = calloc(1, sizeof *p);
     if (!p) return elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "plan: host allocation failed");
     p->device = device;
     p->desc = n;
-    elattn_status st = device->ops->attn_plan(device->impl, &p->desc, options ? options : &elattn_no_options, &p->backend);
+    elattn_status st = device->ops->attn_plan(device->impl, &p->desc, &opts, &p->backend);
+    if (st == ELATTN_SUCCESS && (st = elattn_handle_add(p, ELATTN_HANDLE_ATTN_PLAN)) != ELATTN_SUCCESS)
+        device->ops->attn_plan_destroy(device->impl, p->backend.impl);
     if (st != ELATTN_SUCCESS) {
         free(p);
         return st;
     }
+    elattn_device_retain(device); /* the plan keeps its device open */
     *plan = p;
     return ELATTN_SUCCESS;
 }
 
 const char *elattn_attn_plan_kernel_name(const elattn_attn_plan *plan)
 {
-    return plan ? elattn_kernel_name_of(&plan->backend) : "";
+    return elattn_handle_live(plan, ELATTN_HANDLE_ATTN_PLAN) ? elattn_kernel_name_of(&plan->backend) : "";
 }
 
 size_t elattn_attn_plan_workspace_size(const elattn_attn_plan *plan)
 {
-    return plan ? plan->backend.workspace_bytes : 0;
+    return elattn_handle_live(plan, ELATTN_HANDLE_ATTN_PLAN) ? plan->backend.workspace_bytes : 0;
 }
 
 elattn_status elattn_attn_run(const elattn_attn_plan *plan, elattn_stream *stream, const elattn_attn_args *args)
 {
     BEGIN();
-    REQUIRE(plan, "plan");
+    HANDLE(plan, "plan", ELATTN_HANDLE_ATTN_PLAN);
     REQUIRE(args, "args");
     const elattn_attn_desc *d = &plan->desc;
     elattn_device *dev = plan->device;
@@ -72,8 +77,6 @@ elattn_status elattn_attn_run(const elattn_attn_plan *plan, elattn_stream *strea
     CHECK(elattn_check_buffer("args.k", args->k, dev, kv_bytes, 1));
     CHECK(elattn_check_buffer("args.v", args->v, dev, kv_bytes, 1));
     CHECK(elattn_check_buffer("args.o", args->o, dev, q_bytes, 1));
-    if (args->o == args->q || args->o == args->k || args->o == args->v)
-        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "args.o: must not be the same buffer as q, k or v");
     if (d->write_lse) {
         CHECK(elattn_check_buffer("args.lse", args->lse, dev, lse_bytes, 1));
     } else if (args->lse) {
@@ -83,6 +86,16 @@ elattn_status elattn_attn_run(const elattn_attn_plan *plan, elattn_stream *strea
     CHECK(elattn_check_buffer(need_mask ? "args.block_mask (some head is BLOCK_SPARSE)" : "args.block_mask",
                               args->block_mask, dev, mask_bytes, need_mask));
     CHECK(elattn_take_workspace(args->workspace, dev, plan->backend.workspace_bytes, &call.workspace, &call.workspace_bytes));
+    const elattn_arg_span spans[] = {
+        {"args.o", args->o, q_bytes, 1},
+        {"args.lse", d->write_lse ? args->lse : NULL, lse_bytes, 1},
+        {"args.workspace", args->workspace, plan->backend.workspace_bytes, 1},
+        {"args.q", args->q, q_bytes, 0},
+        {"args.k", args->k, kv_bytes, 0},
+        {"args.v", args->v, kv_bytes, 0},
+        {"args.block_mask", need_mask ? args->block_mask : NULL, mask_bytes, 0},
+    };
+    CHECK(elattn_check_overlaps(spans, (int)(sizeof spans / sizeof spans[0])));
     call.q = args->q->native;
     call.k = args->k->native;
     call.v = args->v->native;
@@ -97,7 +110,9 @@ elattn_status elattn_attn_run(const elattn_attn_plan *plan, elattn_stream *strea
 
 void elattn_attn_plan_destroy(elattn_attn_plan *plan)
 {
-    if (!plan) return;
-    plan->device->ops->attn_plan_destroy(plan->device->impl, plan->backend.impl);
+    if (!elattn_release_handle("plan", plan, ELATTN_HANDLE_ATTN_PLAN)) return;
+    elattn_device *d = plan->device;
+    d->ops->attn_plan_destroy(d->impl, plan->backend.impl);
     free(plan);
+    elattn_device_release(d);
 }

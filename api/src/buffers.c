@@ -3,8 +3,9 @@
 
 #include "internal.h"
 
-static elattn_status new_buffer(elattn_device *device, void *native, size_t bytes, int owned, int is_view,
-                                elattn_buffer **buffer)
+/* A registered buffer holding a device reference; a view (root != NULL) also holds a root reference. */
+static elattn_status new_buffer(elattn_device *device, void *native, size_t bytes, int owned, elattn_buffer *root,
+                                size_t offset, elattn_buffer **buffer)
 {
     elattn_buffer *b = calloc(1, sizeof *b);
     if (!b) return elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "buffer: host allocation failed");
@@ -12,20 +13,38 @@ static elattn_status new_buffer(elattn_device *device, void *native, size_t byte
     b->native = native;
     b->size = bytes;
     b->owned = owned;
-    b->is_view = is_view;
+    b->is_view = root != NULL;
+    b->root = root ? root : b;
+    b->offset = offset;
+    b->refs = 1; /* a root's own handle; unused in views */
+    elattn_status st = elattn_handle_add(b, ELATTN_HANDLE_BUFFER);
+    if (st != ELATTN_SUCCESS) {
+        free(b);
+        return st;
+    }
+    elattn_device_retain(device);
+    if (root) elattn_root_retain(root);
     *buffer = b;
     return ELATTN_SUCCESS;
+}
+
+static void free_root(elattn_buffer *root)
+{
+    elattn_device *d = root->device;
+    if (root->owned) d->ops->mem_free(d->impl, root->native);
+    free(root);
+    elattn_device_release(d);
 }
 
 elattn_status elattn_buffer_alloc(elattn_device *device, size_t bytes, elattn_buffer **buffer)
 {
     BEGIN();
-    REQUIRE(device, "device");
+    HANDLE(device, "device", ELATTN_HANDLE_DEVICE);
     REQUIRE(buffer, "buffer");
     if (bytes == 0) return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "bytes: 0");
     void *native = NULL;
     CHECK(device->ops->mem_alloc(device->impl, bytes, &native));
-    elattn_status st = new_buffer(device, native, bytes, 1, 0, buffer);
+    elattn_status st = new_buffer(device, native, bytes, 1, NULL, 0, buffer);
     if (st != ELATTN_SUCCESS) device->ops->mem_free(device->impl, native);
     return st;
 }
@@ -33,11 +52,11 @@ elattn_status elattn_buffer_alloc(elattn_device *device, size_t bytes, elattn_bu
 elattn_status elattn_buffer_wrap(elattn_device *device, void *native, size_t bytes, elattn_buffer **buffer)
 {
     BEGIN();
-    REQUIRE(device, "device");
+    HANDLE(device, "device", ELATTN_HANDLE_DEVICE);
     REQUIRE(native, "native");
     REQUIRE(buffer, "buffer");
     if (bytes == 0) return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "bytes: 0");
-    return new_buffer(device, native, bytes, 0, 0, buffer);
+    return new_buffer(device, native, bytes, 0, NULL, 0, buffer);
 }
 
 elattn_status elattn_check_range_in(const char *name, const elattn_buffer *b, size_t offset, size_t bytes)
@@ -53,7 +72,7 @@ elattn_status elattn_buffer_upload(elattn_buffer *buffer, size_t offset, const v
                                    elattn_stream *stream)
 {
     BEGIN();
-    REQUIRE(buffer, "buffer");
+    HANDLE(buffer, "buffer", ELATTN_HANDLE_BUFFER);
     REQUIRE(src, "src");
     void *s;
     CHECK(elattn_stream_native(buffer->device, stream, &s));
@@ -66,7 +85,7 @@ elattn_status elattn_buffer_download(const elattn_buffer *buffer, size_t offset,
                                      elattn_stream *stream)
 {
     BEGIN();
-    REQUIRE(buffer, "buffer");
+    HANDLE(buffer, "buffer", ELATTN_HANDLE_BUFFER);
     REQUIRE(dst, "dst");
     void *s;
     CHECK(elattn_stream_native(buffer->device, stream, &s));
@@ -75,23 +94,37 @@ elattn_status elattn_buffer_download(const elattn_buffer *buffer, size_t offset,
     return buffer->device->ops->mem_download(buffer->device->impl, s, buffer->native, offset, dst, bytes);
 }
 
-size_t elattn_buffer_size(const elattn_buffer *buffer) { return buffer ? buffer->size : 0; }
+size_t elattn_buffer_size(const elattn_buffer *buffer)
+{
+    return elattn_handle_live(buffer, ELATTN_HANDLE_BUFFER) ? buffer->size : 0;
+}
 
-void *elattn_buffer_native(const elattn_buffer *buffer) { return buffer ? buffer->native : NULL; }
+void *elattn_buffer_native(const elattn_buffer *buffer)
+{
+    return elattn_handle_live(buffer, ELATTN_HANDLE_BUFFER) ? buffer->native : NULL;
+}
 
 elattn_status elattn_buffer_view(elattn_buffer *parent, size_t offset, size_t bytes, elattn_buffer **view)
 {
     BEGIN();
-    REQUIRE(parent, "parent");
+    HANDLE(parent, "parent", ELATTN_HANDLE_BUFFER);
     REQUIRE(view, "view");
     if (bytes == 0) return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "bytes: 0");
+    /* a parent starts at a multiple of 256 of its allocation, so this is the rule for the summed offset */
     if (offset % 256 != 0)
         return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "offset: %zu is not a multiple of 256", offset);
     CHECK(elattn_check_range_in("offset/bytes", parent, offset, bytes));
+    /* A view of a view is a view of the root at the summed offset: OpenCL has no sub-buffers of
+     * sub-buffers, and a flat view keeps overlap checks to one comparison. */
+    elattn_buffer *root = parent->root;
+    size_t at;
+    if (!elattn_size_add(parent->offset, offset, &at))
+        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "offset: %zu past the parent's offset %zu does not fit in size_t",
+                           offset, parent->offset);
     void *native = NULL;
-    elattn_device *d = parent->device;
-    CHECK(d->ops->mem_view(d->impl, parent->native, offset, bytes, &native));
-    elattn_status st = new_buffer(d, native, bytes, 0, 1, view);
+    elattn_device *d = root->device;
+    CHECK(d->ops->mem_view(d->impl, root->native, at, bytes, &native));
+    elattn_status st = new_buffer(d, native, bytes, 0, root, at, view);
     if (st != ELATTN_SUCCESS) d->ops->mem_view_release(d->impl, native);
     return st;
 }
@@ -101,8 +134,8 @@ elattn_status elattn_buffer_copy_2d(elattn_buffer *dst, size_t dst_offset, size_
                                     size_t rows, elattn_stream *stream)
 {
     BEGIN();
-    REQUIRE(dst, "dst");
-    REQUIRE(src, "src");
+    HANDLE(dst, "dst", ELATTN_HANDLE_BUFFER);
+    HANDLE(src, "src", ELATTN_HANDLE_BUFFER);
     if (dst->device != src->device)
         return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "src: belongs to another device than dst");
     if (width > dst_pitch || width > src_pitch)
@@ -130,7 +163,7 @@ elattn_status elattn_buffer_fill(elattn_buffer *buffer, size_t offset, uint8_t v
                                  elattn_stream *stream)
 {
     BEGIN();
-    REQUIRE(buffer, "buffer");
+    HANDLE(buffer, "buffer", ELATTN_HANDLE_BUFFER);
     void *s;
     CHECK(elattn_stream_native(buffer->device, stream, &s));
     CHECK(elattn_check_range_in("offset/bytes", buffer, offset, bytes));
@@ -138,11 +171,18 @@ elattn_status elattn_buffer_fill(elattn_buffer *buffer, size_t offset, uint8_t v
     return buffer->device->ops->mem_fill(buffer->device->impl, s, buffer->native, offset, value, bytes);
 }
 
+/* A view goes at once; a root's memory when its last view is freed too. */
 void elattn_buffer_free(elattn_buffer *buffer)
 {
-    if (!buffer) return;
+    if (!elattn_release_handle("buffer", buffer, ELATTN_HANDLE_BUFFER)) return;
+    if (!buffer->is_view) {
+        if (elattn_root_release(buffer)) free_root(buffer);
+        return;
+    }
     elattn_device *d = buffer->device;
-    if (buffer->is_view) d->ops->mem_view_release(d->impl, buffer->native);
-    else if (buffer->owned) d->ops->mem_free(d->impl, buffer->native);
+    elattn_buffer *root = buffer->root;
+    d->ops->mem_view_release(d->impl, buffer->native);
     free(buffer);
+    if (elattn_root_release(root)) free_root(root);
+    elattn_device_release(d);
 }

@@ -36,8 +36,14 @@ elattn_status elattn_device_open(int index, elattn_device **device)
     if (!d) return elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "device: host allocation failed");
     d->ops = ops;
     d->info = *elattn_registry_info(index);
+    d->refs = 1; /* the caller's handle */
     elattn_status st = ops->open(d->info.backend_index, &d->impl);
     if (st != ELATTN_SUCCESS) {
+        free(d);
+        return st;
+    }
+    if ((st = elattn_handle_add(d, ELATTN_HANDLE_DEVICE)) != ELATTN_SUCCESS) {
+        ops->close(d->impl);
         free(d);
         return st;
     }
@@ -83,15 +89,15 @@ elattn_status elattn_device_open_by_name(const char *name, elattn_device **devic
 elattn_status elattn_device_info_of(const elattn_device *device, elattn_device_info *info)
 {
     BEGIN();
-    REQUIRE(device, "device");
+    HANDLE(device, "device", ELATTN_HANDLE_DEVICE);
     REQUIRE(info, "info");
     *info = device->info;
     return ELATTN_SUCCESS;
 }
 
+/* The handle goes now; the device itself when its last stream, buffer, event or plan is released. */
 void elattn_device_close(elattn_device *device)
 {
-    if (!device) return;
-    device->ops->close(device->impl);
-    free(device);
+    if (!elattn_release_handle("device", device, ELATTN_HANDLE_DEVICE)) return;
+    elattn_device_release(device);
 }

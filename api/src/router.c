@@ -8,38 +8,42 @@ elattn_status elattn_router_plan_create(elattn_device *device, const elattn_rout
                                         const elattn_plan_options *options, elattn_router_plan **plan)
 {
     BEGIN();
-    REQUIRE(device, "device");
+    HANDLE(device, "device", ELATTN_HANDLE_DEVICE);
     REQUIRE(plan, "plan");
     CHECK(elattn_check_router_desc(desc));
+    elattn_plan_options opts;
+    CHECK(elattn_check_plan_options(options, &opts));
     elattn_router_plan *p = calloc(1, sizeof *p);
     if (!p) return elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "plan: host allocation failed");
     p->device = device;
     p->desc = *desc;
-    elattn_status st =
-        device->ops->router_plan(device->impl, &p->desc, options ? options : &elattn_no_options, &p->backend);
+    elattn_status st = device->ops->router_plan(device->impl, &p->desc, &opts, &p->backend);
+    if (st == ELATTN_SUCCESS && (st = elattn_handle_add(p, ELATTN_HANDLE_ROUTER_PLAN)) != ELATTN_SUCCESS)
+        device->ops->router_plan_destroy(device->impl, p->backend.impl);
     if (st != ELATTN_SUCCESS) {
         free(p);
         return st;
     }
+    elattn_device_retain(device); /* the plan keeps its device open */
     *plan = p;
     return ELATTN_SUCCESS;
 }
 
 const char *elattn_router_plan_kernel_name(const elattn_router_plan *plan)
 {
-    return plan ? elattn_kernel_name_of(&plan->backend) : "";
+    return elattn_handle_live(plan, ELATTN_HANDLE_ROUTER_PLAN) ? elattn_kernel_name_of(&plan->backend) : "";
 }
 
 size_t elattn_router_plan_workspace_size(const elattn_router_plan *plan)
 {
-    return plan ? plan->backend.workspace_bytes : 0;
+    return elattn_handle_live(plan, ELATTN_HANDLE_ROUTER_PLAN) ? plan->backend.workspace_bytes : 0;
 }
 
 elattn_status elattn_router_run(const elattn_router_plan *plan, elattn_stream *stream,
                                 const elattn_router_args *args)
 {
     BEGIN();
-    REQUIRE(plan, "plan");
+    HANDLE(plan, "plan", ELATTN_HANDLE_ROUTER_PLAN);
     REQUIRE(args, "args");
     const elattn_router_desc *d = &plan->desc;
     elattn_device *dev = plan->device;
@@ -81,6 +85,16 @@ elattn_status elattn_router_run(const elattn_router_plan *plan, elattn_stream *s
     }
     CHECK(elattn_check_buffer("args.logits", args->logits, dev, logits_bytes, 0));
     CHECK(elattn_take_workspace(args->workspace, dev, plan->backend.workspace_bytes, &call.workspace, &call.workspace_bytes));
+    elattn_arg_span spans[3 + sizeof weights / sizeof weights[0]] = {
+        {"args.logits", args->logits, logits_bytes, 1},
+        {"args.workspace", args->workspace, plan->backend.workspace_bytes, 1},
+        {"args.keys", args->keys, keys_bytes, 0},
+    };
+    for (size_t i = 0; i < sizeof weights / sizeof weights[0]; ++i) {
+        elattn_arg_span w_span = {weights[i].name, weights[i].buf, weights[i].floats * 4, 0};
+        spans[3 + i] = w_span;
+    }
+    CHECK(elattn_check_overlaps(spans, (int)(sizeof spans / sizeof spans[0])));
     call.keys = args->keys->native;
     call.logits = elattn_native_or_null(args->logits);
     call.modes = args->modes;
@@ -90,7 +104,9 @@ elattn_status elattn_router_run(const elattn_router_plan *plan, elattn_stream *s
 
 void elattn_router_plan_destroy(elattn_router_plan *plan)
 {
-    if (!plan) return;
-    plan->device->ops->router_plan_destroy(plan->device->impl, plan->backend.impl);
+    if (!elattn_release_handle("plan", plan, ELATTN_HANDLE_ROUTER_PLAN)) return;
+    elattn_device *d = plan->device;
+    d->ops->router_plan_destroy(d->impl, plan->backend.impl);
     free(plan);
+    elattn_device_release(d);
 }

@@ -13,6 +13,13 @@ static elattn_status new_stream(elattn_device *device, void *native, int owned, 
     s->device = device;
     s->native = native;
     s->owned = owned;
+    elattn_status st = elattn_handle_add(s, ELATTN_HANDLE_STREAM);
+    if (st != ELATTN_SUCCESS) {
+        if (owned) device->ops->stream_destroy(device->impl, native);
+        free(s);
+        return st;
+    }
+    elattn_device_retain(device);
     *stream = s;
     return ELATTN_SUCCESS;
 }
@@ -20,7 +27,7 @@ static elattn_status new_stream(elattn_device *device, void *native, int owned, 
 elattn_status elattn_stream_create(elattn_device *device, elattn_stream **stream)
 {
     BEGIN();
-    REQUIRE(device, "device");
+    HANDLE(device, "device", ELATTN_HANDLE_DEVICE);
     REQUIRE(stream, "stream");
     void *native = NULL;
     CHECK(device->ops->stream_create(device->impl, &native));
@@ -30,7 +37,7 @@ elattn_status elattn_stream_create(elattn_device *device, elattn_stream **stream
 elattn_status elattn_stream_wrap(elattn_device *device, void *native, elattn_stream **stream)
 {
     BEGIN();
-    REQUIRE(device, "device");
+    HANDLE(device, "device", ELATTN_HANDLE_DEVICE);
     REQUIRE(native, "native");
     REQUIRE(stream, "stream");
     return new_stream(device, native, 0, stream);
@@ -41,6 +48,7 @@ elattn_status elattn_stream_native(const elattn_device *device, const elattn_str
 {
     *native = NULL;
     if (!s) return ELATTN_SUCCESS;
+    CHECK(elattn_check_handle("stream", s, ELATTN_HANDLE_STREAM));
     if (s->device != device)
         return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "stream: belongs to another device (%s, not %s)",
                            s->device->info.id, device->info.id);
@@ -51,13 +59,15 @@ elattn_status elattn_stream_native(const elattn_device *device, const elattn_str
 elattn_status elattn_stream_synchronize(elattn_stream *stream)
 {
     BEGIN();
-    REQUIRE(stream, "stream");
+    HANDLE(stream, "stream", ELATTN_HANDLE_STREAM);
     return stream->device->ops->stream_sync(stream->device->impl, stream->native);
 }
 
 void elattn_stream_destroy(elattn_stream *stream)
 {
-    if (!stream) return;
-    if (stream->owned) stream->device->ops->stream_destroy(stream->device->impl, stream->native);
+    if (!elattn_release_handle("stream", stream, ELATTN_HANDLE_STREAM)) return;
+    elattn_device *d = stream->device;
+    if (stream->owned) d->ops->stream_destroy(d->impl, stream->native);
     free(stream);
+    elattn_device_release(d);
 }

@@ -197,6 +197,7 @@ elattn_status elattn_check_buffer(const char *name, const elattn_buffer *buffer,
         if (required) return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "%s: NULL", name);
         return ELATTN_SUCCESS;
     }
+    CHECK(elattn_check_handle(name, buffer, ELATTN_HANDLE_BUFFER));
     if (buffer->device != device)
         return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "%s: belongs to another device (%s, not %s)", name,
                            buffer->device->info.id, device->info.id);
@@ -206,12 +207,53 @@ elattn_status elattn_check_buffer(const char *name, const elattn_buffer *buffer,
     return ELATTN_SUCCESS;
 }
 
-const elattn_plan_options elattn_no_options;
+elattn_status elattn_check_plan_options(const elattn_plan_options *in, elattn_plan_options *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!in) return ELATTN_SUCCESS;
+    const struct {
+        const char *name;
+        int value;
+    } knobs[] = {{"options.tile_m", in->tile_m}, {"options.tile_n", in->tile_n},
+                 {"options.work_group_size", in->work_group_size}};
+    for (size_t i = 0; i < sizeof knobs / sizeof knobs[0]; ++i)
+        if (knobs[i].value < 0 || knobs[i].value > ELATTN_MAX_TILE_OPTION)
+            return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "%s: %d is outside [0, %d] (0: the backend's choice)",
+                               knobs[i].name, knobs[i].value, ELATTN_MAX_TILE_OPTION);
+    *out = *in;
+    return ELATTN_SUCCESS;
+}
+
+elattn_status elattn_check_overlaps(const elattn_arg_span *spans, int n)
+{
+    for (int i = 0; i < n; ++i)
+        for (int j = i + 1; j < n; ++j) {
+            const elattn_arg_span *a = &spans[i], *b = &spans[j];
+            if (!a->buffer || !b->buffer || a->bytes == 0 || b->bytes == 0) continue;
+            if (!a->written && !b->written) continue; /* inputs may share bytes (K and V of one tensor) */
+            if (a->buffer->root != b->buffer->root) continue;
+            /* sizes were checked against the buffers, so these ends fit in size_t */
+            size_t a0 = a->buffer->offset, a1 = a0 + a->bytes, b0 = b->buffer->offset, b1 = b0 + b->bytes;
+            if (a0 < b1 && b0 < a1) {
+                if (!a->written) {
+                    const elattn_arg_span *t = a;
+                    a = b, b = t;
+                }
+                return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT,
+                                   "%s and %s overlap (bytes [%zu, %zu) and [%zu, %zu) of one allocation): an output "
+                                   "may share no byte with an input or another output",
+                                   a->name, b->name, a->buffer->offset, a->buffer->offset + a->bytes, b->buffer->offset,
+                                   b->buffer->offset + b->bytes);
+            }
+        }
+    return ELATTN_SUCCESS;
+}
 
 elattn_status elattn_take_workspace(const elattn_buffer *ws, const elattn_device *device, size_t need, void **native,
                                     size_t *bytes)
 {
     if (need > 0) CHECK(elattn_check_buffer("args.workspace", ws, device, need, 1));
+    else if (ws) CHECK(elattn_check_handle("args.workspace", ws, ELATTN_HANDLE_BUFFER));
     *native = elattn_native_or_null(ws);
     *bytes = ws ? ws->size : 0;
     return ELATTN_SUCCESS;

@@ -8,38 +8,42 @@ elattn_status elattn_xattn_plan_create(elattn_device *device, const elattn_xattn
                                        const elattn_plan_options *options, elattn_xattn_plan **plan)
 {
     BEGIN();
-    REQUIRE(device, "device");
+    HANDLE(device, "device", ELATTN_HANDLE_DEVICE);
     REQUIRE(plan, "plan");
     elattn_xattn_desc n;
     CHECK(elattn_check_xattn_desc(desc, &n));
+    elattn_plan_options opts;
+    CHECK(elattn_check_plan_options(options, &opts));
     elattn_xattn_plan *p = calloc(1, sizeof *p);
     if (!p) return elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "plan: host allocation failed");
     p->device = device;
     p->desc = n;
-    elattn_status st =
-        device->ops->xattn_plan(device->impl, &p->desc, options ? options : &elattn_no_options, &p->backend);
+    elattn_status st = device->ops->xattn_plan(device->impl, &p->desc, &opts, &p->backend);
+    if (st == ELATTN_SUCCESS && (st = elattn_handle_add(p, ELATTN_HANDLE_XATTN_PLAN)) != ELATTN_SUCCESS)
+        device->ops->xattn_plan_destroy(device->impl, p->backend.impl);
     if (st != ELATTN_SUCCESS) {
         free(p);
         return st;
     }
+    elattn_device_retain(device); /* the plan keeps its device open */
     *plan = p;
     return ELATTN_SUCCESS;
 }
 
 const char *elattn_xattn_plan_kernel_name(const elattn_xattn_plan *plan)
 {
-    return plan ? elattn_kernel_name_of(&plan->backend) : "";
+    return elattn_handle_live(plan, ELATTN_HANDLE_XATTN_PLAN) ? elattn_kernel_name_of(&plan->backend) : "";
 }
 
 size_t elattn_xattn_plan_workspace_size(const elattn_xattn_plan *plan)
 {
-    return plan ? plan->backend.workspace_bytes : 0;
+    return elattn_handle_live(plan, ELATTN_HANDLE_XATTN_PLAN) ? plan->backend.workspace_bytes : 0;
 }
 
 elattn_status elattn_xattn_run(const elattn_xattn_plan *plan, elattn_stream *stream, const elattn_xattn_args *args)
 {
     BEGIN();
-    REQUIRE(plan, "plan");
+    HANDLE(plan, "plan", ELATTN_HANDLE_XATTN_PLAN);
     REQUIRE(args, "args");
     const elattn_xattn_desc *d = &plan->desc;
     elattn_device *dev = plan->device;
@@ -71,6 +75,13 @@ elattn_status elattn_xattn_run(const elattn_xattn_plan *plan, elattn_stream *str
         return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "args.block_mask: its size does not fit in size_t");
     CHECK(elattn_check_buffer("args.block_mask", args->block_mask, dev, mask_bytes, 1));
     CHECK(elattn_take_workspace(args->workspace, dev, plan->backend.workspace_bytes, &call.workspace, &call.workspace_bytes));
+    const elattn_arg_span spans[] = {
+        {"args.block_mask", args->block_mask, mask_bytes, 1},
+        {"args.workspace", args->workspace, plan->backend.workspace_bytes, 1},
+        {"args.q", args->q, q_bytes, 0},
+        {"args.k", args->k, k_bytes, 0},
+    };
+    CHECK(elattn_check_overlaps(spans, (int)(sizeof spans / sizeof spans[0])));
 
     /* Host copies the backend reads: every head selected when modes is NULL, one tau per head. */
     int32_t *modes = NULL;
@@ -101,7 +112,9 @@ elattn_status elattn_xattn_run(const elattn_xattn_plan *plan, elattn_stream *str
 
 void elattn_xattn_plan_destroy(elattn_xattn_plan *plan)
 {
-    if (!plan) return;
-    plan->device->ops->xattn_plan_destroy(plan->device->impl, plan->backend.impl);
+    if (!elattn_release_handle("plan", plan, ELATTN_HANDLE_XATTN_PLAN)) return;
+    elattn_device *d = plan->device;
+    d->ops->xattn_plan_destroy(d->impl, plan->backend.impl);
     free(plan);
+    elattn_device_release(d);
 }

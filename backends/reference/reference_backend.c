@@ -175,11 +175,25 @@ static elattn_status ref_event_elapsed(void *dev, void *start, void *end, float 
     return ELATTN_SUCCESS;
 }
 
+/* The reference has no tiles or work-groups: an override it cannot honour is refused, not ignored,
+ * as every backend answers a positive value it cannot honour (the core refuses negative ones). */
+static elattn_status ref_no_tiles(const elattn_plan_options *options)
+{
+    if (options->tile_m || options->tile_n || options->work_group_size)
+        return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
+                           "options.tile_m/tile_n/work_group_size: (%d, %d, %d), but the reference backend has no "
+                           "tiles or work-groups (use 0)",
+                           options->tile_m, options->tile_n, options->work_group_size);
+    return ELATTN_SUCCESS;
+}
+
 /* ---- attention ---------------------------------------------------------------- */
 static elattn_status ref_attn_plan(void *dev, const elattn_attn_desc *desc, const elattn_plan_options *options,
                                    elattn_backend_plan *plan)
 {
     (void)dev, (void)desc;
+    elattn_status st = ref_no_tiles(options);
+    if (st != ELATTN_SUCCESS) return st;
     const char *want = options->kernel && options->kernel[0] ? options->kernel : "reference";
     for (size_t i = 0; i < sizeof attn_kernels / sizeof attn_kernels[0]; ++i) {
         if (strcmp(want, attn_kernels[i].name) == 0) {
@@ -247,6 +261,8 @@ static elattn_status ref_attn_run(void *dev, const void *impl, void *stream, con
 /* ---- XAttention and router ----------------------------------------------------- */
 static elattn_status ref_plain_plan(const elattn_plan_options *options, const char *name, elattn_backend_plan *plan)
 {
+    elattn_status st = ref_no_tiles(options);
+    if (st != ELATTN_SUCCESS) return st;
     if (options->kernel && options->kernel[0] && strcmp(options->kernel, name) != 0)
         return elattn_fail(ELATTN_ERROR_UNSUPPORTED, "options.kernel: the reference backend has no kernel \"%s\"",
                            options->kernel);
