@@ -6,10 +6,12 @@
  * It also offers deliberately faulty attention kernels, selected only by name
  * through elattn_plan_options.kernel ("reference.fault.*"). They exist so the
  * conformance runner can prove that it catches a wrong kernel; nothing selects
- * them by default.
+ * them by default. "reference.fault.crash" kills the process with SIGSEGV, so
+ * that the runner can prove that a crashing kernel fails its case alone.
  */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime, sysconf */
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +30,7 @@ typedef enum fault {
     FAULT_NAN,     /* one NaN in O */
     FAULT_LSE,     /* LSE off by 1e-3 relative */
     FAULT_ZERO,    /* the last query row of O left unwritten */
+    FAULT_CRASH,   /* SIGSEGV before anything is written */
 } fault;
 
 typedef struct attn_kernel {
@@ -44,6 +47,7 @@ static const attn_kernel attn_kernels[] = {
     {"reference.fault.nan", FAULT_NAN},
     {"reference.fault.lse", FAULT_LSE},
     {"reference.fault.zero", FAULT_ZERO},
+    {"reference.fault.crash", FAULT_CRASH},
 };
 
 /* The one device; it has no state. */
@@ -220,6 +224,13 @@ static elattn_status ref_attn_run(void *dev, const void *impl, void *stream, con
     size_t o_elems = (size_t)call->total_q * row;
     void *saved_row = NULL;
 
+    if (f == FAULT_CRASH) {
+        /* Deliberate: a kernel that takes the process down. A runtime in the process (LLVM in PoCL)
+         * may have a SIGSEGV handler that returns once, so the default action is put back first. */
+        signal(SIGSEGV, SIG_DFL);
+        raise(SIGSEGV);
+        abort();
+    }
     if (f == FAULT_WINDOW) p.local += 1;
     if (f == FAULT_SCALE) {
         p.scale *= 1.01f;
