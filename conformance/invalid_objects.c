@@ -106,6 +106,18 @@ static void k_download_end_wraps(inv_ctx *c)
     called(c, elattn_buffer_download(c->q, 16, dst, SIZE_MAX - 8, NULL));
 }
 
+/* elattn_block_mask_bytes returns a size, so 0 with a message stands for the refusal. Its
+ * 65536 x 256 x 2^20 x 2^20 blocks wrapped to 0 bytes, with no message. */
+static void k_mask_bytes_wraps(inv_ctx *c)
+{
+    elattn_attn_desc d = c->ad;
+    d.batch = 65536, d.num_q_heads = 256, d.num_kv_heads = 256;
+    d.max_seqlen_q = d.max_seqlen_k = 1 << 24, d.block_size = 16;
+    size_t bytes = elattn_block_mask_bytes(&d);
+    called(c, bytes == 0 ? ELATTN_ERROR_INVALID_ARGUMENT : ELATTN_SUCCESS);
+    if (bytes != 0) result_fail(c->result, "elattn_block_mask_bytes gave %zu bytes", bytes);
+}
+
 static void k_fill_end_wraps(inv_ctx *c) { called(c, elattn_buffer_fill(c->o.view, 16, 0xAB, SIZE_MAX - 8, NULL)); }
 
 /* ---- views of views ---------------------------------------------------------------------- */
@@ -461,6 +473,7 @@ const inv_row inv_object_rows[] = {
     {"buffer/upload-end-wraps", OP_CALL, SMALL, k_upload_end_wraps},
     {"buffer/download-end-wraps", OP_CALL, SMALL, k_download_end_wraps},
     {"buffer/fill-end-wraps", OP_CALL, SMALL, k_fill_end_wraps},
+    {"buffer/block-mask-bytes-wraps", OP_CALL, INV, k_mask_bytes_wraps},
     {"buffer/view-of-view", OP_CALL, OK, k_view_of_view},
     {"buffer/view-of-view-past-its-parent", OP_CALL, SMALL, k_view_of_view_past_parent},
     {"buffer/view-of-view-offset-not-multiple-of-256", OP_CALL, INV, k_view_of_view_unaligned},

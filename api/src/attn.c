@@ -7,11 +7,12 @@
 size_t elattn_block_mask_bytes(const elattn_attn_desc *desc)
 {
     BEGIN();
-    elattn_attn_desc n;
     size_t bytes;
-    /* the descriptor check also refuses a mask whose size does not fit in size_t */
-    if (elattn_check_attn_desc(desc, &n) != ELATTN_SUCCESS) return 0;
-    if (!elattn_mask_bytes(n.batch, n.num_kv_heads, n.max_seqlen_q, n.max_seqlen_k, n.block_size, &bytes)) return 0;
+    /* the shape check also refuses a mask whose size does not fit in size_t */
+    if (elattn_check_attn_mask_shape(desc) != ELATTN_SUCCESS) return 0;
+    if (!elattn_mask_bytes(desc->batch, desc->num_kv_heads, desc->max_seqlen_q, desc->max_seqlen_k, desc->block_size,
+                           &bytes))
+        return 0;
     return bytes;
 }
 

@@ -135,6 +135,8 @@ static inline void *elattn_native_or_null(const elattn_buffer *b) { return b ? b
 
 /* validate.c: each returns ELATTN_SUCCESS or fails with a message. */
 elattn_status elattn_check_attn_desc(const elattn_attn_desc *desc, elattn_attn_desc *normalised);
+/* Only the fields the block mask's size depends on (batch, Hkv, lengths, block), and that size. */
+elattn_status elattn_check_attn_mask_shape(const elattn_attn_desc *desc);
 elattn_status elattn_check_xattn_desc(const elattn_xattn_desc *desc, elattn_xattn_desc *normalised);
 elattn_status elattn_check_router_desc(const elattn_router_desc *desc);
 elattn_status elattn_check_cu_seqlens(const char *name, const int32_t *cu, int batch, int max_len,

@@ -80,6 +80,20 @@ static elattn_status check_mask_size(int batch, int hkv, int max_q, int max_k, i
     return ELATTN_SUCCESS;
 }
 
+elattn_status elattn_check_attn_mask_shape(const elattn_attn_desc *d)
+{
+    elattn_status st;
+    if (!d) return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "desc: NULL");
+    if ((st = check_range("desc.batch", d->batch, 1, MAX_BATCH))) return st;
+    if ((st = check_range("desc.num_kv_heads", d->num_kv_heads, 1, MAX_HEADS))) return st;
+    if ((st = check_range("desc.max_seqlen_q", d->max_seqlen_q, 1, MAX_SEQLEN))) return st;
+    if ((st = check_range("desc.max_seqlen_k", d->max_seqlen_k, 1, MAX_SEQLEN))) return st;
+    if (!is_pow2(d->block_size) || d->block_size < 16 || d->block_size > 256)
+        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT,
+                           "desc.block_size: %d must be a power of two in [16, 256]", d->block_size);
+    return check_mask_size(d->batch, d->num_kv_heads, d->max_seqlen_q, d->max_seqlen_k, d->block_size);
+}
+
 elattn_status elattn_check_attn_desc(const elattn_attn_desc *d, elattn_attn_desc *n)
 {
     elattn_status st;

@@ -281,9 +281,10 @@ ELATTN_API elattn_status elattn_attn_run(const elattn_attn_plan *plan, elattn_st
                                          const elattn_attn_args *args);
 ELATTN_API void elattn_attn_plan_destroy(elattn_attn_plan *plan);
 
-/* Size in bytes of the block mask for a descriptor; 0 when the descriptor is
- * invalid (elattn_last_error says why). A descriptor whose mask, at 4 bytes
- * per block (XAttention's score table), would not fit in size_t is invalid. */
+/* Size in bytes of the block mask for a descriptor; 0 when the fields it
+ * depends on (batch, num_kv_heads, max_seqlen_q/k, block_size) are invalid
+ * (elattn_last_error says why). A descriptor whose mask, at 4 bytes per block
+ * (XAttention's score table), would not fit in size_t is invalid. */
 ELATTN_API size_t elattn_block_mask_bytes(const elattn_attn_desc *desc);
 
 /* ---- XAttention block selection ------------------------------------------ */
