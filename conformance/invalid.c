@@ -95,6 +95,9 @@ ROW(a_mask_wraps, (c->ad.batch = 65536, c->ad.num_q_heads = 256, c->ad.num_kv_he
                    c->ad.max_seqlen_q = 1 << 24, c->ad.max_seqlen_k = 1 << 24, c->ad.block_size = 16))
 ROW(x_mask_wraps, (c->xd.batch = 65536, c->xd.num_q_heads = 256, c->xd.num_kv_heads = 256,
                    c->xd.max_seqlen_q = 1 << 24, c->xd.max_seqlen_k = 1 << 24, c->xd.block_size = 16))
+/* the mask (2^56 blocks of 1 KV head) fits; a table per query head (1024 x that, 4 bytes each) does not */
+ROW(x_head_table_wraps, (c->xd.batch = 65536, c->xd.num_q_heads = 1024, c->xd.num_kv_heads = 1,
+                         c->xd.max_seqlen_q = 1 << 24, c->xd.max_seqlen_k = 1 << 24, c->xd.block_size = 16))
 /* Tile overrides: negative or above 65536 is invalid everywhere; a positive value a backend's kernels
  * cannot honour (3 is no tile or work-group size of any kernel) is unsupported everywhere. */
 ROW(a_tile_m_neg, (c->use_opts = 1, c->opts.tile_m = -64))
@@ -207,6 +210,7 @@ static const inv_row rows[] = {
     {"router-plan/work-group-size-3", OP_ROUTER_PLAN, UNSUP, a_wg_3},
     {"router-plan/work-group-size-2^30", OP_ROUTER_PLAN, INV, a_wg_huge},
     {"xattn-plan/block-mask-size-wraps", OP_XATTN_PLAN, INV, x_mask_wraps},
+    {"xattn-plan/query-head-table-wraps", OP_XATTN_PLAN, INV, x_head_table_wraps},
 };
 #undef INV
 #undef SMALL

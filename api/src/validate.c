@@ -66,17 +66,18 @@ static elattn_status check_scale(const char *name, float scale, int head_dim, fl
     return ELATTN_SUCCESS;
 }
 
-/* The block mask of a descriptor, and the fp32 score per mask cell that XAttention keeps, must be
- * addressable: a size that wraps would let a tiny buffer pass the size checks. */
-static elattn_status check_mask_size(int batch, int hkv, int max_q, int max_k, int block)
+/* The block mask of a descriptor, and an fp32 score per mask cell (XAttention keeps one per KV head,
+ * the GPU's estimation one per query head), must be addressable: a size that wraps would let a tiny
+ * buffer pass the size checks. `heads` is the number of heads those tables have. */
+static elattn_status check_mask_size(int batch, int heads, const char *heads_name, int max_q, int max_k, int block)
 {
     size_t cells, score_bytes;
-    if (!elattn_mask_bytes(batch, hkv, max_q, max_k, block, &cells) ||
+    if (!elattn_mask_bytes(batch, heads, max_q, max_k, block, &cells) ||
         !elattn_size_mul(cells, sizeof(float), &score_bytes))
         return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT,
-                           "desc.batch/num_kv_heads/max_seqlen_q/max_seqlen_k/block_size: the block mask "
-                           "(%d x %d x %d x %d blocks, 4 bytes of score each) does not fit in size_t",
-                           batch, hkv, (max_q + block - 1) / block, (max_k + block - 1) / block);
+                           "desc.batch/%s/max_seqlen_q/max_seqlen_k/block_size: a block table of %d x %d x %d x %d "
+                           "blocks, 4 bytes each, does not fit in size_t",
+                           heads_name, batch, heads, (max_q + block - 1) / block, (max_k + block - 1) / block);
     return ELATTN_SUCCESS;
 }
 
@@ -91,7 +92,8 @@ elattn_status elattn_check_attn_mask_shape(const elattn_attn_desc *d)
     if (!is_pow2(d->block_size) || d->block_size < 16 || d->block_size > 256)
         return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT,
                            "desc.block_size: %d must be a power of two in [16, 256]", d->block_size);
-    return check_mask_size(d->batch, d->num_kv_heads, d->max_seqlen_q, d->max_seqlen_k, d->block_size);
+    return check_mask_size(d->batch, d->num_kv_heads, "num_kv_heads", d->max_seqlen_q, d->max_seqlen_k,
+                           d->block_size);
 }
 
 elattn_status elattn_check_attn_desc(const elattn_attn_desc *d, elattn_attn_desc *n)
@@ -111,7 +113,9 @@ elattn_status elattn_check_attn_desc(const elattn_attn_desc *d, elattn_attn_desc
     if (!is_pow2(d->block_size) || d->block_size < 16 || d->block_size > 256)
         return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT,
                            "desc.block_size: %d must be a power of two in [16, 256]", d->block_size);
-    if ((st = check_mask_size(d->batch, d->num_kv_heads, d->max_seqlen_q, d->max_seqlen_k, d->block_size))) return st;
+    if ((st = check_mask_size(d->batch, d->num_kv_heads, "num_kv_heads", d->max_seqlen_q, d->max_seqlen_k,
+                              d->block_size)))
+        return st;
     *n = *d;
     return check_scale("desc.scale", d->scale, d->head_dim, &n->scale);
 }
@@ -136,7 +140,10 @@ elattn_status elattn_check_xattn_desc(const elattn_xattn_desc *d, elattn_xattn_d
     if (d->block_size % d->stride != 0)
         return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "desc.block_size: %d is not a multiple of stride %d",
                            d->block_size, d->stride);
-    if ((st = check_mask_size(d->batch, d->num_kv_heads, d->max_seqlen_q, d->max_seqlen_k, d->block_size))) return st;
+    /* per query head: the GPU's estimation keeps a table that large, and Hq >= Hkv covers the mask */
+    if ((st = check_mask_size(d->batch, d->num_q_heads, "num_q_heads", d->max_seqlen_q, d->max_seqlen_k,
+                              d->block_size)))
+        return st;
     *n = *d;
     return check_scale("desc.scale", d->scale, d->head_dim, &n->scale);
 }

@@ -301,6 +301,8 @@ typedef struct elattn_xattn_desc {
     int stride;          /* S, power of two, 1..64 */
     int block_size;      /* B, a multiple of S, as in elattn_attn_desc */
 } elattn_xattn_desc;
+/* An XAttention descriptor is invalid when a table of 4 bytes per (element,
+ * query head, query block, key block) would not fit in size_t. */
 
 typedef struct elattn_xattn_plan elattn_xattn_plan;
 
