@@ -6,44 +6,12 @@
  * guarded, poisoned buffers that must come back byte for byte as uploaded.
  */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "conf.h"
-
-typedef enum inv_op { OP_ATTN_PLAN, OP_ATTN_RUN, OP_XATTN_PLAN, OP_XATTN_RUN, OP_ROUTER_PLAN, OP_ROUTER_RUN } inv_op;
-
-/* A valid call of each kind, its buffers, and deliberately wrong buffers. */
-typedef struct inv_ctx {
-    elattn_device *dev;
-    elattn_attn_desc ad;
-    elattn_attn_args aa;
-    elattn_xattn_desc xd;
-    elattn_xattn_args xa;
-    elattn_router_desc rd;
-    elattn_router_args ra;
-    int32_t cu_q[3], cu_k[3], modes[4], rcu[3], rmodes[4];
-    float taus[2];
-    /* flags for the rows that pass NULL where a pointer is required */
-    int null_device, null_desc, null_out, null_plan, null_args;
-    /* buffers */
-    elattn_buffer *q, *k, *v, *mask, *keys, *w[10];
-    guarded_buffer o, lse, xmask, logits;
-    elattn_buffer *q_small, *o_small, *lse_small, *mask_small, *xmask_small, *w_small, *logits_small;
-    elattn_buffer *foreign_q; /* same shape, from another device handle */
-    elattn_device *foreign_dev;
-    size_t attn_ws_bytes;      /* of the valid attention plan */
-    elattn_buffer *ws_small;   /* attn workspace one byte short (NULL if the plan needs none) */
-    int not_applicable;        /* the row cannot be built on this target */
-} inv_ctx;
-
-typedef struct inv_row {
-    const char *name;
-    inv_op op;
-    elattn_status expect;
-    void (*apply)(inv_ctx *c);
-} inv_row;
+#include "invalid.h"
 
 /* ---- the rows: each breaks one thing ------------------------------------------ */
 #define ROW(fn, body) static void fn(inv_ctx *c) { body; }
@@ -124,10 +92,30 @@ ROW(t_w_small, c->ra.weights.task_w1 = c->w_small)
 ROW(t_keys_null, c->ra.keys = NULL)
 ROW(t_logits_small, c->ra.logits = c->logits_small)
 ROW(t_cu_null, c->ra.cu_seqlens = NULL)
+/* batch x Hkv x (2^24 / 16)^2 mask blocks = 2^64: the size wrapped to 0 and a 1-byte mask passed */
+ROW(a_mask_wraps, (c->ad.batch = 65536, c->ad.num_q_heads = 256, c->ad.num_kv_heads = 256,
+                   c->ad.max_seqlen_q = 1 << 24, c->ad.max_seqlen_k = 1 << 24, c->ad.block_size = 16))
+ROW(x_mask_wraps, (c->xd.batch = 65536, c->xd.num_q_heads = 256, c->xd.num_kv_heads = 256,
+                   c->xd.max_seqlen_q = 1 << 24, c->xd.max_seqlen_k = 1 << 24, c->xd.block_size = 16))
+/* the mask (2^56 blocks of 1 KV head) fits; a table per query head (1024 x that, 4 bytes each) does not */
+ROW(x_head_table_wraps, (c->xd.batch = 65536, c->xd.num_q_heads = 1024, c->xd.num_kv_heads = 1,
+                         c->xd.max_seqlen_q = 1 << 24, c->xd.max_seqlen_k = 1 << 24, c->xd.block_size = 16))
+/* Tile overrides: negative or above 65536 is invalid everywhere; a positive value a backend's kernels
+ * cannot honour (3 is no tile or work-group size of any kernel) is unsupported everywhere. */
+ROW(a_tile_m_neg, (c->use_opts = 1, c->opts.tile_m = -64))
+ROW(a_tile_m_3, (c->use_opts = 1, c->opts.tile_m = 3))
+ROW(a_tile_m_huge, (c->use_opts = 1, c->opts.tile_m = 1 << 30))
+ROW(a_tile_n_neg, (c->use_opts = 1, c->opts.tile_n = -64))
+ROW(a_tile_n_3, (c->use_opts = 1, c->opts.tile_n = 3))
+ROW(a_tile_n_huge, (c->use_opts = 1, c->opts.tile_n = 1 << 30))
+ROW(a_wg_neg, (c->use_opts = 1, c->opts.work_group_size = -64))
+ROW(a_wg_3, (c->use_opts = 1, c->opts.work_group_size = 3))
+ROW(a_wg_huge, (c->use_opts = 1, c->opts.work_group_size = 1 << 30))
 #undef ROW
 
 #define INV ELATTN_ERROR_INVALID_ARGUMENT
 #define SMALL ELATTN_ERROR_BUFFER_TOO_SMALL
+#define UNSUP ELATTN_ERROR_UNSUPPORTED
 static const inv_row rows[] = {
     {"attn-plan/device-null", OP_ATTN_PLAN, INV, a_null_device},
     {"attn-plan/desc-null", OP_ATTN_PLAN, INV, a_null_desc},
@@ -207,12 +195,38 @@ static const inv_row rows[] = {
     {"router-run/keys-null", OP_ROUTER_RUN, INV, t_keys_null},
     {"router-run/logits-too-small", OP_ROUTER_RUN, SMALL, t_logits_small},
     {"router-run/cu-seqlens-null", OP_ROUTER_RUN, INV, t_cu_null},
+    {"attn-plan/block-mask-size-wraps", OP_ATTN_PLAN, INV, a_mask_wraps},
+    {"attn-plan/tile-m-negative", OP_ATTN_PLAN, INV, a_tile_m_neg},
+    {"attn-plan/tile-m-3", OP_ATTN_PLAN, UNSUP, a_tile_m_3},
+    {"attn-plan/tile-m-2^30", OP_ATTN_PLAN, INV, a_tile_m_huge},
+    {"attn-plan/tile-n-negative", OP_ATTN_PLAN, INV, a_tile_n_neg},
+    {"attn-plan/tile-n-3", OP_ATTN_PLAN, UNSUP, a_tile_n_3},
+    {"attn-plan/tile-n-2^30", OP_ATTN_PLAN, INV, a_tile_n_huge},
+    {"attn-plan/work-group-size-negative", OP_ATTN_PLAN, INV, a_wg_neg},
+    {"attn-plan/work-group-size-3", OP_ATTN_PLAN, UNSUP, a_wg_3},
+    {"attn-plan/work-group-size-2^30", OP_ATTN_PLAN, INV, a_wg_huge},
+    {"xattn-plan/tile-m-negative", OP_XATTN_PLAN, INV, a_tile_m_neg},
+    {"xattn-plan/tile-n-3", OP_XATTN_PLAN, UNSUP, a_tile_n_3},
+    {"xattn-plan/work-group-size-3", OP_XATTN_PLAN, UNSUP, a_wg_3},
+    {"xattn-plan/work-group-size-2^30", OP_XATTN_PLAN, INV, a_wg_huge},
+    {"router-plan/tile-n-negative", OP_ROUTER_PLAN, INV, a_tile_n_neg},
+    {"router-plan/tile-m-3", OP_ROUTER_PLAN, UNSUP, a_tile_m_3},
+    {"router-plan/work-group-size-3", OP_ROUTER_PLAN, UNSUP, a_wg_3},
+    {"router-plan/work-group-size-2^30", OP_ROUTER_PLAN, INV, a_wg_huge},
+    {"xattn-plan/block-mask-size-wraps", OP_XATTN_PLAN, INV, x_mask_wraps},
+    {"xattn-plan/query-head-table-wraps", OP_XATTN_PLAN, INV, x_head_table_wraps},
 };
 #undef INV
 #undef SMALL
+#undef UNSUP
 
-int invalid_row_count(void) { return (int)(sizeof rows / sizeof rows[0]); }
-const char *invalid_row_name(int row) { return rows[row].name; }
+#define NUM_ARG_ROWS (int)(sizeof rows / sizeof rows[0])
+
+/* The rows of this file, then those of invalid_objects.c. */
+static const inv_row *row_at(int i) { return i < NUM_ARG_ROWS ? &rows[i] : &inv_object_rows[i - NUM_ARG_ROWS]; }
+
+int invalid_row_count(void) { return NUM_ARG_ROWS + inv_object_row_count; }
+const char *invalid_row_name(int row) { return row_at(row)->name; }
 
 /* ---- the valid baseline ---------------------------------------------------------- */
 enum { B = 2, HQ = 4, HKV = 2, D = 64, LQ0 = 17, LQ1 = 40, BLOCK = 16 };
@@ -240,6 +254,11 @@ static elattn_status make_ctx(inv_ctx *c, elattn_device *dev)
 
     size_t total = LQ0 + LQ1, qn = total * HQ * D, kn = total * HKV * D;
     size_t mask_bytes = elattn_block_mask_bytes(&c->ad);
+    c->q_bytes = qn * 4;
+    c->kv_bytes = kn * 4;
+    c->lse_bytes = total * HQ * 4;
+    c->mask_bytes = mask_bytes;
+    c->logits_bytes = B * HKV * 2 * 4;
     conf_rng rng;
     conf_rng_seed(&rng, 12345);
     float *host = xmalloc(sizeof(float) * qn);
@@ -305,6 +324,8 @@ static void free_ctx(inv_ctx *c)
     guarded_free(&c->lse);
     guarded_free(&c->xmask);
     guarded_free(&c->logits);
+    for (int i = 0; i < c->num_extra; ++i) elattn_buffer_free(c->extra[i]);
+    guarded_free(&c->alias);
     elattn_device_close(c->foreign_dev);
 }
 
@@ -321,25 +342,26 @@ static elattn_status workspace_for(elattn_device *dev, size_t bytes, elattn_buff
 static elattn_status call_row(const inv_row *row, inv_ctx *c, case_result *r, int *baseline_unsupported)
 {
     elattn_device *dev = c->null_device ? NULL : c->dev;
+    const elattn_plan_options *opts = c->use_opts ? &c->opts : NULL;
     elattn_status st = ELATTN_SUCCESS;
     elattn_buffer *ws = NULL;
     *baseline_unsupported = 0;
     switch (row->op) {
     case OP_ATTN_PLAN: {
         elattn_attn_plan *plan = NULL;
-        st = elattn_attn_plan_create(dev, c->null_desc ? NULL : &c->ad, NULL, c->null_out ? NULL : &plan);
+        st = elattn_attn_plan_create(dev, c->null_desc ? NULL : &c->ad, opts, c->null_out ? NULL : &plan);
         elattn_attn_plan_destroy(plan);
         return st;
     }
     case OP_XATTN_PLAN: {
         elattn_xattn_plan *plan = NULL;
-        st = elattn_xattn_plan_create(dev, c->null_desc ? NULL : &c->xd, NULL, c->null_out ? NULL : &plan);
+        st = elattn_xattn_plan_create(dev, c->null_desc ? NULL : &c->xd, opts, c->null_out ? NULL : &plan);
         elattn_xattn_plan_destroy(plan);
         return st;
     }
     case OP_ROUTER_PLAN: {
         elattn_router_plan *plan = NULL;
-        st = elattn_router_plan_create(dev, c->null_desc ? NULL : &c->rd, NULL, c->null_out ? NULL : &plan);
+        st = elattn_router_plan_create(dev, c->null_desc ? NULL : &c->rd, opts, c->null_out ? NULL : &plan);
         elattn_router_plan_destroy(plan);
         return st;
     }
@@ -387,6 +409,7 @@ static elattn_status call_row(const inv_row *row, inv_ctx *c, case_result *r, in
         elattn_router_plan_destroy(plan);
         break;
     }
+    case OP_CALL: return c->call_status; /* the calls ran in row->apply */
     }
     elattn_buffer_free(ws);
     return st;
@@ -394,7 +417,7 @@ static elattn_status call_row(const inv_row *row, inv_ctx *c, case_result *r, in
 
 void invalid_check(const conf_case *cs, const conf_target *t, case_result *r)
 {
-    const inv_row *row = &rows[cs->invalid_row];
+    const inv_row *row = row_at(cs->invalid_row);
     inv_ctx c;
     r->guard_ok = -1;
     elattn_status st = make_ctx(&c, t->dev);
@@ -413,6 +436,7 @@ void invalid_check(const conf_case *cs, const conf_target *t, case_result *r)
         }
         elattn_attn_plan_destroy(plan);
     }
+    c.result = r;
     row->apply(&c);
     if (c.not_applicable) {
         r->status = ST_UNSUPPORTED;
@@ -430,18 +454,22 @@ void invalid_check(const conf_case *cs, const conf_target *t, case_result *r)
         free_ctx(&c);
         return;
     }
+    const char *message = row->op == OP_CALL ? c.call_message : elattn_last_error();
     if (st != row->expect)
         result_fail(r, "status %s, expected %s (%s)", elattn_status_string(st), elattn_status_string(row->expect),
-                    elattn_last_error());
-    else if (!elattn_last_error()[0])
+                    message);
+    else if (st != ELATTN_SUCCESS && !message[0])
         result_fail(r, "status right but no message from elattn_last_error");
-    else
-        result_note(r, "%s: %s", elattn_status_string(st), elattn_last_error());
-    /* nothing written: every output image intact, host mode table too */
-    int untouched = guarded_untouched(&c.o) && guarded_untouched(&c.lse) && guarded_untouched(&c.xmask) &&
-                    guarded_untouched(&c.logits);
-    for (int i = 0; i < 4; ++i) untouched &= c.rmodes[i] == -7;
-    r->guard_ok = untouched;
-    if (!untouched) result_fail(r, "an output was modified by a rejected call");
+    else if (st != ELATTN_SUCCESS)
+        result_note(r, "%s: %s", elattn_status_string(st), message);
+    /* a rejected call wrote nothing: every output image intact, host mode table too (rows that
+     * expect success check their own results) */
+    if (row->expect != ELATTN_SUCCESS) {
+        int untouched = guarded_untouched(&c.o) && guarded_untouched(&c.lse) && guarded_untouched(&c.xmask) &&
+                        guarded_untouched(&c.logits) && (!c.alias.parent || guarded_untouched(&c.alias));
+        for (int i = 0; i < 4; ++i) untouched &= c.rmodes[i] == -7;
+        r->guard_ok = untouched;
+        if (!untouched) result_fail(r, "an output was modified by a rejected call");
+    }
     free_ctx(&c);
 }

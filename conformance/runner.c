@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "conf.h"
+#include "isolate.h"
 
 #define MAX_TARGETS 64
 #define ALL_KINDS ((1u << CASE_ATTN) | (1u << CASE_XATTN) | (1u << CASE_ROUTER) | (1u << CASE_INVALID))
@@ -32,6 +33,8 @@ typedef struct options {
     const char *kernel;
     const char *csv, *json;
     int quick, list, self_test, allow_missing;
+    int no_isolate;     /* --no-isolate: every case in this process */
+    conf_worker worker; /* --worker FD:CASE:TARGET (internal): a worker of the supervisor */
 } options;
 
 /* One printed result, kept for the matrix and the files. */
@@ -57,11 +60,15 @@ static void usage(FILE *f)
             "  --case SUBSTR  only cases whose name contains SUBSTR\n"
             "  --exclude SUBSTR  leave out cases whose name contains SUBSTR (repeatable)\n"
             "  --quick        the small set (for compute-sanitizer and smoke tests)\n"
-            "  --kernel NAME  force elattn_plan_options.kernel on attention plans of the targets\n"
+            "  --kernel NAME  force elattn_plan_options.kernel (a kernel or family name) on the plans of\n"
+            "                 the operation it names (attn, xattn, router; every one for a bare backend\n"
+            "                 name). Without it, every case runs once per kernel family of each device.\n"
             "  --csv FILE     write every result as CSV\n"
             "  --json FILE    write every result as JSON\n"
             "  --list         list the cases and exit\n"
             "  --allow-missing  a --backend with no device here exits 77 (\"skipped\" for meson test)\n"
+            "  --no-isolate   run every case in this process (default: in a worker process, so that a\n"
+            "                 case that crashes fails alone and the run goes on in a new worker)\n"
             "  --self-test    run the attention cases against the reference's faulty kernels;\n"
             "                 fails if any faulty kernel passes every case\n");
 }
@@ -69,6 +76,7 @@ static void usage(FILE *f)
 static int parse(int argc, char **argv, options *o)
 {
     memset(o, 0, sizeof *o);
+    o->worker.fd = -1;
     for (int i = 1; i < argc; ++i) {
         const char *a = argv[i];
         int has_value = i + 1 < argc;
@@ -100,6 +108,13 @@ static int parse(int argc, char **argv, options *o)
             o->allow_missing = 1;
         } else if (!strcmp(a, "--self-test")) {
             o->self_test = 1;
+        } else if (!strcmp(a, "--no-isolate")) {
+            o->no_isolate = 1;
+        } else if (!strcmp(a, "--worker") && has_value) {
+            if (conf_worker_parse(argv[++i], &o->worker) != 0) {
+                fprintf(stderr, "elattn-conformance: --worker %s: not FD:CASE:TARGET of an open pipe\n", argv[i]);
+                return 2;
+            }
         } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage(stdout);
             exit(0);
@@ -152,7 +167,17 @@ static int add_target(conf_target *t, int *n, int index, int share, const char *
  * that operation's cases) and one for the invalid-argument table. */
 static int add_device_targets(const options *o, conf_target *t, int *n, int index, const char *id)
 {
-    if (o->kernel) return add_target(t, n, index, -1, id, o->kernel, ALL_KINDS);
+    if (o->kernel) {
+        /* the forced name applies to the operation it names (its second part), the rest run unforced */
+        const char *op = strchr(o->kernel, '.');
+        unsigned forced = ALL_KINDS;
+        if (op && !strncmp(op, ".attn", 5) && (op[5] == '.' || !op[5])) forced = 1u << CASE_ATTN;
+        if (op && !strncmp(op, ".xattn", 6) && (op[6] == '.' || !op[6])) forced = 1u << CASE_XATTN;
+        if (op && !strncmp(op, ".router", 7) && (op[7] == '.' || !op[7])) forced = 1u << CASE_ROUTER;
+        const int first = *n;
+        if (add_target(t, n, index, -1, id, o->kernel, forced) < 0) return -1;
+        return forced == ALL_KINDS ? 0 : add_target(t, n, index, first, id, NULL, ALL_KINDS & ~forced);
+    }
     const int first = *n;
     if (add_target(t, n, index, -1, id, NULL, 1u << CASE_INVALID) < 0) return -1;
     static const struct {
@@ -384,10 +409,15 @@ static int case_selected(const options *o, const conf_case *c)
     return 1;
 }
 
-/* Runs one case on every target; returns 0 when the oracle could not be made. */
-static int run_case(const conf_case *c, elattn_device *ref, const conf_target *t, int nt, report *rep)
+/* Runs one case on targets first..nt-1; returns 0 when the oracle could not be made. A worker
+ * (w->fd >= 0) sends each result to its supervisor instead of keeping and printing it. */
+static int run_case(const conf_case *c, int ci, elattn_device *ref, const conf_target *t, int nt, int first,
+                    const conf_worker *w, report *rep)
 {
     char why[512] = "";
+    /* a crash while the oracle runs counts against the first target that runs this kind of case */
+    while (first < nt && !(t[first].kinds & (1u << c->kind))) ++first;
+    if (w->fd >= 0 && first < nt) conf_worker_begin(w, ci, first);
     double t0 = now_s();
     attn_oracle *ao = NULL;
     xattn_oracle *xo = NULL;
@@ -400,9 +430,10 @@ static int run_case(const conf_case *c, elattn_device *ref, const conf_target *t
     case CASE_INVALID: break;
     }
     double oracle_s = now_s() - t0;
-    int first = 1;
-    for (int i = 0; i < nt; ++i) {
+    int first_line = 1;
+    for (int i = first; i < nt; ++i) {
         if (!(t[i].kinds & (1u << c->kind))) continue; /* another operation's family */
+        if (w->fd >= 0 && !first_line) conf_worker_begin(w, ci, i);
         record rec = {.target = i, .c = c};
         rec.r.guard_ok = -1;
         double t1 = now_s();
@@ -416,15 +447,36 @@ static int run_case(const conf_case *c, elattn_device *ref, const conf_target *t
             case CASE_INVALID: invalid_check(c, &t[i], &rec.r); break;
             }
         }
-        rec.seconds = now_s() - t1 + (first ? oracle_s : 0.0); /* the first line carries the oracle's time */
-        first = 0;
-        push_record(rep, rec);
-        print_record(t, &rep->v[rep->n - 1]);
+        rec.seconds = now_s() - t1 + (first_line ? oracle_s : 0.0); /* the first line carries the oracle's time */
+        first_line = 0;
+        if (w->fd >= 0) {
+            conf_worker_result(w, ci, i, &rec.r, rec.seconds, !have);
+        } else {
+            push_record(rep, rec);
+            print_record(t, &rep->v[rep->n - 1]);
+        }
     }
     attn_oracle_free(ao);
     xattn_oracle_free(xo);
     router_oracle_free(ro);
     return have;
+}
+
+/* The supervisor's results, kept and printed as a run in one process would. */
+typedef struct emit_ctx {
+    const conf_case *cases;
+    const conf_target *targets;
+    report *rep;
+    int oracle_failures;
+} emit_ctx;
+
+static void emit_record(void *p, int ci, int target, const case_result *r, double seconds, int oracle_failed)
+{
+    emit_ctx *e = p;
+    record rec = {.target = target, .c = &e->cases[ci], .r = *r, .seconds = seconds};
+    push_record(e->rep, rec);
+    print_record(e->targets, &e->rep->v[e->rep->n - 1]);
+    e->oracle_failures += oracle_failed;
 }
 
 int main(int argc, char **argv)
@@ -471,9 +523,33 @@ int main(int argc, char **argv)
 
     report rep = {0};
     double start = now_s();
-    int oracle_failures = 0;
-    for (int i = 0; i < num_cases; ++i)
-        if (case_selected(&o, &cases[i])) oracle_failures += !run_case(&cases[i], ref, targets, nt, &rep);
+    int oracle_failures = 0, isolated = -1;
+    if (o.worker.fd >= 0) { /* a worker: run from the supervisor's position, report, and stop */
+        for (int i = o.worker.first_case; i < num_cases; ++i)
+            if (case_selected(&o, &cases[i]))
+                run_case(&cases[i], i, ref, targets, nt, i == o.worker.first_case ? o.worker.first_target : 0,
+                         &o.worker, NULL);
+        conf_worker_done(&o.worker);
+        for (int i = 0; i < nt; ++i) elattn_device_close(targets[i].dev);
+        elattn_device_close(ref);
+        free(cases);
+        return 0;
+    }
+    if (!o.no_isolate) {
+        int *selected = xcalloc((size_t)num_cases + 1, sizeof *selected), num_selected = 0;
+        for (int i = 0; i < num_cases; ++i)
+            if (case_selected(&o, &cases[i])) selected[num_selected++] = i;
+        emit_ctx e = {cases, targets, &rep, 0};
+        isolated = conf_isolate_run(argc, argv, selected, num_selected, nt, emit_record, &e);
+        oracle_failures = e.oracle_failures;
+        free(selected);
+        if (isolated < 0) fprintf(stderr, "elattn-conformance: case isolation failed; use --no-isolate\n");
+    } else {
+        const conf_worker in_process = {-1, 0, 0};
+        for (int i = 0; i < num_cases; ++i)
+            if (case_selected(&o, &cases[i]))
+                oracle_failures += !run_case(&cases[i], i, ref, targets, nt, 0, &in_process, &rep);
+    }
 
     print_matrix(targets, nt, &rep);
     int passed = 0, failed = 0, unsupported = 0;
@@ -502,6 +578,7 @@ int main(int argc, char **argv)
         }
     }
     printf("elapsed %.1f s\n", now_s() - start);
+    if (isolated != 0 && !o.no_isolate) failed++; /* a worker died outside any case, or none could run */
     if (write_files(&o, targets, &rep) != 0) failed++;
     for (int i = 0; i < nt; ++i)
             if (targets[i].owns_dev) elattn_device_close(targets[i].dev);

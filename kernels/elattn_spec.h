@@ -29,18 +29,12 @@ typedef int elattn_i32;
 typedef long elattn_i64;
 typedef uint elattn_u32;
 typedef uchar elattn_u8;
-#elif defined(__CUDACC__) || defined(__HIPCC__)
-#  define ELATTN_FN static __host__ __device__ __forceinline__
-#  define ELATTN_GLOBAL
-#  define ELATTN_LOG2F log2f
-#  include <math.h>
-#  include <stdint.h>
-typedef int32_t elattn_i32;
-typedef int64_t elattn_i64;
-typedef uint32_t elattn_u32;
-typedef uint8_t elattn_u8;
 #else
-#  define ELATTN_FN static inline
+#  if defined(__CUDACC__) || defined(__HIPCC__)
+#    define ELATTN_FN static __host__ __device__ __forceinline__
+#  else
+#    define ELATTN_FN static inline
+#  endif
 #  define ELATTN_GLOBAL
 #  define ELATTN_LOG2F log2f
 #  include <math.h>
@@ -415,6 +409,39 @@ typedef struct elattn_work_item {
     elattn_i32 qtile; /* query tile: rows [qtile * tile_m, (qtile + 1) * tile_m) of the element */
     elattn_i32 cost;  /* key tiles the walk visits (orders the list; kernels ignore it) */
 } elattn_work_item;
+
+/* What a work item names, decoded once per thread block. heads_per_item
+ * query heads of one KV group share the item (1: one query head; the group
+ * size: a whole group, as packed-GQA kernels take it), so item.head counts
+ * runs of that many query heads; `positions` query positions per item. */
+typedef struct elattn_item_view {
+    elattn_i32 b, hk, head0, mode;     /* element, KV head, first query head, its mode */
+    elattn_i32 q_start, len_q;         /* the element's query rows */
+    elattn_i32 k_start, len_k;         /* and key rows */
+    elattn_i32 i0, i1;                 /* the item's query rows [i0, i1) of the element */
+    elattn_i64 mask_offset;            /* of the head's mask table (read for BLOCK_SPARSE only) */
+} elattn_item_view;
+
+ELATTN_FN elattn_item_view elattn_item_decode(const elattn_attn_params *p, elattn_work_item item,
+                                              elattn_i32 heads_per_item, elattn_i32 positions,
+                                              const ELATTN_GLOBAL elattn_i32 *cu_seqlens_q,
+                                              const ELATTN_GLOBAL elattn_i32 *cu_seqlens_k,
+                                              const ELATTN_GLOBAL elattn_i32 *modes)
+{
+    elattn_item_view v;
+    v.b = item.b;
+    v.head0 = item.head * heads_per_item;
+    v.hk = v.head0 / p->group;
+    v.mode = modes[v.b * p->num_kv_heads + v.hk];
+    v.q_start = cu_seqlens_q[v.b];
+    v.len_q = cu_seqlens_q[v.b + 1] - v.q_start;
+    v.k_start = cu_seqlens_k[v.b];
+    v.len_k = cu_seqlens_k[v.b + 1] - v.k_start;
+    v.i0 = item.qtile * positions;
+    v.i1 = v.len_q - v.i0 > positions ? v.i0 + positions : v.len_q;
+    v.mask_offset = elattn_mask_row(v.b, v.hk, 0, p->num_kv_heads, p->mask_qblocks, p->mask_kblocks);
+    return v;
+}
 
 /* ---- the epilogue rule -------------------------------------------------------
  * Kernels keep, per row, the running max m of the scores in log2 units

@@ -20,10 +20,11 @@ elattn_status elattn_ref_attention(const elattn_attn_params *p, const void *q, c
     /* Scratch: one row's logits and visibility, and the element's K and V of
      * one KV head widened to double once (exact), shared by its query heads. */
     const size_t max_k = p->max_seqlen_k > 0 ? (size_t)p->max_seqlen_k : 1;
+    const size_t kv_scratch = max_k * (size_t)D * sizeof(double); /* < 2^31 * 2^8 * 8: fits in a 64-bit size_t */
     double *score = malloc(max_k * sizeof *score);
     unsigned char *seen = malloc(max_k);
-    double *kd = malloc(max_k * (size_t)D * sizeof *kd);
-    double *vd = malloc(max_k * (size_t)D * sizeof *vd);
+    double *kd = malloc(kv_scratch);
+    double *vd = malloc(kv_scratch);
     double *qd = malloc((size_t)D * sizeof *qd);
     double *acc = malloc((size_t)D * sizeof *acc);
     if (!score || !seen || !kd || !vd || !qd || !acc) {

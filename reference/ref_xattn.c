@@ -131,6 +131,7 @@ elattn_status elattn_ref_xattn(const elattn_xattn_desc *d, const void *q, const 
                                uint8_t *block_mask, int mask_qblocks, int mask_kblocks)
 {
     const int B = d->block_size;
+    /* the core checked at plan time that the block-score table fits in size_t */
     double *scores = malloc((size_t)(mask_qblocks > 0 ? mask_qblocks : 1) *
                             (size_t)(mask_kblocks > 0 ? mask_kblocks : 1) * sizeof *scores);
     if (!scores) return ELATTN_ERROR_OUT_OF_MEMORY;

@@ -1,7 +1,7 @@
 /*
  * The interface every backend implements (internal; not installed).
  *
- * The dispatch core (core.c) owns the public objects, checks every argument
+ * The dispatch core (api/src/) owns the public objects, checks every argument
  * once for all backends (so an invalid call gets the same status everywhere),
  * and calls a backend only with values that passed. A backend decides what it
  * supports in its plan functions: per operation, one ordered table of kernel
@@ -17,6 +17,7 @@
 #ifndef ELATTN_BACKEND_H
 #define ELATTN_BACKEND_H
 
+#include "checked_size.h"
 #include "elattn/elattn.h"
 #include "elattn_spec.h"
 
@@ -161,7 +162,7 @@ int elattn_family_select(const char *const *families, int count, const char *for
 /* 1 when `forced` (NULL or "" selects everything) selects kernel `name`. */
 int elattn_kernel_name_selects(const char *forced, const char *name);
 
-/* Set the calling thread's error message and return `status` (core.c).
+/* Set the calling thread's error message and return `status` (status.c).
  * Backends use it for every failure they report. */
 elattn_status elattn_fail(elattn_status status, const char *fmt, ...)
 #if defined(__GNUC__)

@@ -4,10 +4,17 @@
 
 #include "backend.h"
 
+/*
+ * Lifetimes (handles.c): every object below is registered as a live handle
+ * while the caller holds it, and holds one reference to its device, so a
+ * device closed early stays open until its last object is released. A view
+ * also holds a reference to its root allocation.
+ */
 struct elattn_device {
     const elattn_backend_ops *ops;
     void *impl;
     elattn_device_info info;
+    int refs; /* the caller's handle + every object made on it (under the handle lock) */
 };
 
 struct elattn_stream {
@@ -20,13 +27,17 @@ struct elattn_buffer {
     elattn_device *device;
     void *native;
     size_t size;
-    int owned;   /* allocated by elattn_buffer_alloc */
-    int is_view; /* from elattn_buffer_view */
+    int owned;             /* allocated by elattn_buffer_alloc */
+    int is_view;           /* from elattn_buffer_view */
+    struct elattn_buffer *root; /* the allocation or wrap this buffer lies in (itself for those) */
+    size_t offset;         /* of this buffer in root: views of views are flattened to root + offset */
+    int refs;              /* roots only: the caller's handle + live views (under the handle lock) */
 };
 
 struct elattn_event {
     elattn_device *device;
     void *native;
+    int recorded; /* elattn_event_record succeeded at least once */
 };
 
 struct elattn_attn_plan {
@@ -47,16 +58,85 @@ struct elattn_router_plan {
     elattn_backend_plan backend;
 };
 
+/* handles.c */
+typedef enum elattn_handle_kind {
+    ELATTN_HANDLE_DEVICE = 1,
+    ELATTN_HANDLE_STREAM,
+    ELATTN_HANDLE_BUFFER,
+    ELATTN_HANDLE_EVENT,
+    ELATTN_HANDLE_ATTN_PLAN,
+    ELATTN_HANDLE_XATTN_PLAN,
+    ELATTN_HANDLE_ROUTER_PLAN
+} elattn_handle_kind;
+
+elattn_status elattn_handle_add(const void *p, elattn_handle_kind kind);
+/* 1 when p was live as `kind` (it is not any more), 0 otherwise. */
+int elattn_handle_remove(const void *p, elattn_handle_kind kind);
+int elattn_handle_live(const void *p, elattn_handle_kind kind);
+const char *elattn_handle_kind_name(elattn_handle_kind kind);
+/* INVALID_ARGUMENT naming `name` unless p is a live handle of `kind` (NULL included). */
+elattn_status elattn_check_handle(const char *name, const void *p, elattn_handle_kind kind);
+/* For the destroy functions: 1 when p was live and is now released by the caller; 0 for NULL
+ * (silently) or for a handle released already (the message says so). */
+int elattn_release_handle(const char *name, const void *p, elattn_handle_kind kind);
+void elattn_device_retain(elattn_device *d);
+void elattn_device_release(elattn_device *d); /* closes the device at the last reference */
+void elattn_root_retain(elattn_buffer *root);
+int elattn_root_release(elattn_buffer *root); /* 1 at the last reference: free the root then */
+
 /* registry.c */
 int elattn_registry_count(void);
 const elattn_backend_ops *elattn_registry_ops(int index);
 const elattn_device_info *elattn_registry_info(int index);
 
-/* error.c (in core.c) */
+/* status.c */
 void elattn_clear_error(void);
+
+/* Every public entry point starts with BEGIN so that a success leaves no stale message. */
+#define HANDLE(ptr, name, kind) CHECK(elattn_check_handle(name, ptr, kind))
+#define BEGIN() elattn_clear_error()
+#define CHECK(expr)                                                                                           \
+    do {                                                                                                      \
+        elattn_status st_ = (expr);                                                                           \
+        if (st_ != ELATTN_SUCCESS) return st_;                                                                \
+    } while (0)
+#define REQUIRE(ptr, name)                                                                                    \
+    do {                                                                                                      \
+        if (!(ptr)) return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "%s: NULL", name);                     \
+    } while (0)
+
+/* streams.c: the native stream of `s` for `device` (NULL: the default stream). */
+elattn_status elattn_stream_native(const elattn_device *device, const elattn_stream *s, void **native);
+
+/* buffers.c: [offset, offset + bytes) lies inside `b` (BUFFER_TOO_SMALL otherwise). */
+elattn_status elattn_check_range_in(const char *name, const elattn_buffer *b, size_t offset, size_t bytes);
+
+/* validate.c, for the plan files (attn.c, xattn.c, router.c): NULL becomes all zeros; a tile
+ * override outside [0, ELATTN_MAX_TILE_OPTION] is INVALID_ARGUMENT naming the option. */
+#define ELATTN_MAX_TILE_OPTION 65536
+elattn_status elattn_check_plan_options(const elattn_plan_options *in, elattn_plan_options *out);
+
+/* The bytes a call reads or writes of one buffer argument, for elattn_check_overlaps. */
+typedef struct elattn_arg_span {
+    const char *name;
+    const elattn_buffer *buffer; /* NULL: not part of this call */
+    size_t bytes;                /* from the buffer's start; checked against its size */
+    int written;
+} elattn_arg_span;
+/* INVALID_ARGUMENT naming both when a written span shares a byte of one root allocation with another span. */
+elattn_status elattn_check_overlaps(const elattn_arg_span *spans, int n);
+
+static inline const char *elattn_kernel_name_of(const elattn_backend_plan *p)
+{
+    return p->kernel_name ? p->kernel_name : "";
+}
+
+static inline void *elattn_native_or_null(const elattn_buffer *b) { return b ? b->native : NULL; }
 
 /* validate.c: each returns ELATTN_SUCCESS or fails with a message. */
 elattn_status elattn_check_attn_desc(const elattn_attn_desc *desc, elattn_attn_desc *normalised);
+/* Only the fields the block mask's size depends on (batch, Hkv, lengths, block), and that size. */
+elattn_status elattn_check_attn_mask_shape(const elattn_attn_desc *desc);
 elattn_status elattn_check_xattn_desc(const elattn_xattn_desc *desc, elattn_xattn_desc *normalised);
 elattn_status elattn_check_router_desc(const elattn_router_desc *desc);
 elattn_status elattn_check_cu_seqlens(const char *name, const int32_t *cu, int batch, int max_len,
@@ -65,7 +145,17 @@ elattn_status elattn_check_modes(const char *name, const int32_t *modes, int cou
                                  int counts[ELATTN_MODE_COUNT]);
 elattn_status elattn_check_buffer(const char *name, const elattn_buffer *buffer,
                                   const elattn_device *device, size_t need, int required);
+/* Every run checks its workspace against the plan's need and hands the backend whatever it was given. */
+elattn_status elattn_take_workspace(const elattn_buffer *ws, const elattn_device *device, size_t need,
+                                    void **native, size_t *bytes);
+/* attn_run and xattn_run read the same two sequence-length arrays; the check also yields the token totals. */
+elattn_status elattn_check_seqlens_q_k(const int32_t *cu_seqlens_q, const int32_t *cu_seqlens_k, int batch,
+                                       int max_seqlen_q, int max_seqlen_k, int *total_q, int *total_k);
 void elattn_fill_attn_params(const elattn_attn_desc *desc, elattn_attn_params *params);
-size_t elattn_mask_bytes(int batch, int num_kv_heads, int max_len_q, int max_len_k, int block);
+/* Bytes of a block mask [batch][Hkv][ceil(max_q/block)][ceil(max_k/block)]; 0 (and *bytes = SIZE_MAX)
+ * when it does not fit in size_t. */
+int elattn_mask_bytes(int batch, int num_kv_heads, int max_len_q, int max_len_k, int block, size_t *bytes);
+/* Bytes of a packed [tokens][heads][width] tensor of elements of `elem` bytes; fails naming `name`. */
+elattn_status elattn_tensor_bytes(const char *name, int tokens, int heads, int width, size_t elem, size_t *bytes);
 
 #endif

@@ -69,6 +69,36 @@ static elattn_status check_scale(const char *name, float scale, int head_dim, fl
     return ELATTN_SUCCESS;
 }
 
+/* The block mask of a descriptor, and an fp32 score per mask cell (XAttention keeps one per KV head,
+ * the GPU's estimation one per query head), must be addressable: a size that wraps would let a tiny
+ * buffer pass the size checks. `heads` is the number of heads those tables have. */
+static elattn_status check_mask_size(int batch, int heads, const char *heads_name, int max_q, int max_k, int block)
+{
+    size_t cells, score_bytes;
+    if (!elattn_mask_bytes(batch, heads, max_q, max_k, block, &cells) ||
+        !elattn_size_mul(cells, sizeof(float), &score_bytes))
+        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT,
+                           "desc.batch/%s/max_seqlen_q/max_seqlen_k/block_size: a block table of %d x %d x %d x %d "
+                           "blocks, 4 bytes each, does not fit in size_t",
+                           heads_name, batch, heads, (max_q + block - 1) / block, (max_k + block - 1) / block);
+    return ELATTN_SUCCESS;
+}
+
+elattn_status elattn_check_attn_mask_shape(const elattn_attn_desc *d)
+{
+    elattn_status st;
+    if (!d) return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "desc: NULL");
+    if ((st = check_range("desc.batch", d->batch, 1, MAX_BATCH))) return st;
+    if ((st = check_range("desc.num_kv_heads", d->num_kv_heads, 1, MAX_HEADS))) return st;
+    if ((st = check_range("desc.max_seqlen_q", d->max_seqlen_q, 1, MAX_SEQLEN))) return st;
+    if ((st = check_range("desc.max_seqlen_k", d->max_seqlen_k, 1, MAX_SEQLEN))) return st;
+    if (!is_pow2(d->block_size) || d->block_size < 16 || d->block_size > 256)
+        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT,
+                           "desc.block_size: %d must be a power of two in [16, 256]", d->block_size);
+    return check_mask_size(d->batch, d->num_kv_heads, "num_kv_heads", d->max_seqlen_q, d->max_seqlen_k,
+                           d->block_size);
+}
+
 elattn_status elattn_check_attn_desc(const elattn_attn_desc *d, elattn_attn_desc *n)
 {
     elattn_status st;
@@ -86,6 +116,9 @@ elattn_status elattn_check_attn_desc(const elattn_attn_desc *d, elattn_attn_desc
     if (!is_pow2(d->block_size) || d->block_size < 16 || d->block_size > 256)
         return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT,
                            "desc.block_size: %d must be a power of two in [16, 256]", d->block_size);
+    if ((st = check_mask_size(d->batch, d->num_kv_heads, "num_kv_heads", d->max_seqlen_q, d->max_seqlen_k,
+                              d->block_size)))
+        return st;
     *n = *d;
     return check_scale("desc.scale", d->scale, d->head_dim, &n->scale);
 }
@@ -110,6 +143,10 @@ elattn_status elattn_check_xattn_desc(const elattn_xattn_desc *d, elattn_xattn_d
     if (d->block_size % d->stride != 0)
         return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "desc.block_size: %d is not a multiple of stride %d",
                            d->block_size, d->stride);
+    /* per query head: the GPU's estimation keeps a table that large, and Hq >= Hkv covers the mask */
+    if ((st = check_mask_size(d->batch, d->num_q_heads, "num_q_heads", d->max_seqlen_q, d->max_seqlen_k,
+                              d->block_size)))
+        return st;
     *n = *d;
     return check_scale("desc.scale", d->scale, d->head_dim, &n->scale);
 }
@@ -184,6 +221,7 @@ elattn_status elattn_check_buffer(const char *name, const elattn_buffer *buffer,
         if (required) return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "%s: NULL", name);
         return ELATTN_SUCCESS;
     }
+    CHECK(elattn_check_handle(name, buffer, ELATTN_HANDLE_BUFFER));
     if (buffer->device != device)
         return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "%s: belongs to another device (%s, not %s)", name,
                            buffer->device->info.id, device->info.id);
@@ -191,6 +229,65 @@ elattn_status elattn_check_buffer(const char *name, const elattn_buffer *buffer,
         return elattn_fail(ELATTN_ERROR_BUFFER_TOO_SMALL, "%s: %zu bytes, the shapes need %zu", name,
                            buffer->size, need);
     return ELATTN_SUCCESS;
+}
+
+elattn_status elattn_check_plan_options(const elattn_plan_options *in, elattn_plan_options *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!in) return ELATTN_SUCCESS;
+    const struct {
+        const char *name;
+        int value;
+    } knobs[] = {{"options.tile_m", in->tile_m}, {"options.tile_n", in->tile_n},
+                 {"options.work_group_size", in->work_group_size}};
+    for (size_t i = 0; i < sizeof knobs / sizeof knobs[0]; ++i)
+        if (knobs[i].value < 0 || knobs[i].value > ELATTN_MAX_TILE_OPTION)
+            return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "%s: %d is outside [0, %d] (0: the backend's choice)",
+                               knobs[i].name, knobs[i].value, ELATTN_MAX_TILE_OPTION);
+    *out = *in;
+    return ELATTN_SUCCESS;
+}
+
+elattn_status elattn_check_overlaps(const elattn_arg_span *spans, int n)
+{
+    for (int i = 0; i < n; ++i)
+        for (int j = i + 1; j < n; ++j) {
+            const elattn_arg_span *a = &spans[i], *b = &spans[j];
+            if (!a->buffer || !b->buffer || a->bytes == 0 || b->bytes == 0) continue;
+            if (!a->written && !b->written) continue; /* inputs may share bytes (K and V of one tensor) */
+            if (a->buffer->root != b->buffer->root) continue;
+            /* sizes were checked against the buffers, so these ends fit in size_t */
+            size_t a0 = a->buffer->offset, a1 = a0 + a->bytes, b0 = b->buffer->offset, b1 = b0 + b->bytes;
+            if (a0 < b1 && b0 < a1) {
+                if (!a->written) {
+                    const elattn_arg_span *t = a;
+                    a = b, b = t;
+                }
+                return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT,
+                                   "%s and %s overlap (bytes [%zu, %zu) and [%zu, %zu) of one allocation): an output "
+                                   "may share no byte with an input or another output",
+                                   a->name, b->name, a->buffer->offset, a->buffer->offset + a->bytes, b->buffer->offset,
+                                   b->buffer->offset + b->bytes);
+            }
+        }
+    return ELATTN_SUCCESS;
+}
+
+elattn_status elattn_take_workspace(const elattn_buffer *ws, const elattn_device *device, size_t need, void **native,
+                                    size_t *bytes)
+{
+    if (need > 0) CHECK(elattn_check_buffer("args.workspace", ws, device, need, 1));
+    else if (ws) CHECK(elattn_check_handle("args.workspace", ws, ELATTN_HANDLE_BUFFER));
+    *native = elattn_native_or_null(ws);
+    *bytes = ws ? ws->size : 0;
+    return ELATTN_SUCCESS;
+}
+
+elattn_status elattn_check_seqlens_q_k(const int32_t *cu_seqlens_q, const int32_t *cu_seqlens_k, int batch,
+                                       int max_seqlen_q, int max_seqlen_k, int *total_q, int *total_k)
+{
+    CHECK(elattn_check_cu_seqlens("args.cu_seqlens_q", cu_seqlens_q, batch, max_seqlen_q, 0, total_q));
+    return elattn_check_cu_seqlens("args.cu_seqlens_k", cu_seqlens_k, batch, max_seqlen_k, 0, total_k);
 }
 
 void elattn_fill_attn_params(const elattn_attn_desc *d, elattn_attn_params *p)
@@ -215,9 +312,18 @@ void elattn_fill_attn_params(const elattn_attn_desc *d, elattn_attn_params *p)
     p->dtype = (int)d->dtype;
 }
 
-size_t elattn_mask_bytes(int batch, int num_kv_heads, int max_len_q, int max_len_k, int block)
+int elattn_mask_bytes(int batch, int num_kv_heads, int max_len_q, int max_len_k, int block, size_t *bytes)
 {
-    size_t nqb = (size_t)(max_len_q + block - 1) / block;
-    size_t nkb = (size_t)(max_len_k + block - 1) / block;
-    return (size_t)batch * num_kv_heads * nqb * nkb;
+    size_t nqb = ((size_t)max_len_q + (size_t)block - 1) / (size_t)block;
+    size_t nkb = ((size_t)max_len_k + (size_t)block - 1) / (size_t)block;
+    return elattn_size_mul4((size_t)batch, (size_t)num_kv_heads, nqb, nkb, bytes);
+}
+
+elattn_status elattn_tensor_bytes(const char *name, int tokens, int heads, int width, size_t elem, size_t *bytes)
+{
+    if (!elattn_size_mul4((size_t)tokens, (size_t)heads, (size_t)width, elem, bytes))
+        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT,
+                           "%s: %d tokens x %d heads x %d values x %zu bytes does not fit in size_t", name, tokens,
+                           heads, width, elem);
+    return ELATTN_SUCCESS;
 }

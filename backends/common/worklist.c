@@ -9,8 +9,10 @@ static int ceil_div(long a, long b) { return (int)((a + b - 1) / b); }
 size_t elattn_worklist_max_items(const elattn_attn_desc *d, int tile_m, int per_kv_head)
 {
     int heads = per_kv_head ? d->num_kv_heads : d->num_q_heads;
-    /* Every element can be as long as max_seqlen_q. */
-    return (size_t)d->batch * heads * ceil_div(d->max_seqlen_q, tile_m);
+    /* Every element can be as long as max_seqlen_q. SIZE_MAX when it does not fit. */
+    size_t items;
+    elattn_size_mul3((size_t)d->batch, (size_t)heads, (size_t)ceil_div(d->max_seqlen_q, tile_m), &items);
+    return items;
 }
 
 /* Key tiles the spec's walk visits for a (query tile, mode): exact for FULL

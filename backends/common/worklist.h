@@ -18,8 +18,9 @@
 extern "C" {
 #endif
 
-/* Upper bound of items for any call of a descriptor. per_kv_head: 1 when one
- * item covers the whole query-head group of a KV head. */
+/* Upper bound of items for any call of a descriptor (SIZE_MAX when the count
+ * does not fit in size_t: callers' checked layouts then refuse it). per_kv_head:
+ * 1 when one item covers the whole query-head group of a KV head. */
 size_t elattn_worklist_max_items(const elattn_attn_desc *desc, int tile_m, int per_kv_head);
 
 /* Fill `items` (capacity from elattn_worklist_max_items), sorted by descending

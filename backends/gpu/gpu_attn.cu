@@ -22,7 +22,6 @@ static const attn_family attn_families[] = {
 #endif
     {ELATTN_GPU_BACKEND_NAME ".attn.portable", portable_attn_supported, portable_attn_launch},
 };
-constexpr int kAttnFamilies = (int)(sizeof attn_families / sizeof attn_families[0]);
 
 int gpu_attn_families(const char **names, int max) { return family_names(attn_families, names, max); }
 
@@ -35,21 +34,6 @@ struct attn_plan {
     size_t off_cu_q, off_cu_k, off_modes, off_items, bytes;
 };
 
-struct attn_probe_ctx {
-    const elattn_attn_desc *desc;
-    const gpu_caps *caps;
-    attn_choice choice;
-};
-
-static int attn_probe(void *ctx, int index, char *variant, size_t variant_n, const char **why)
-{
-    attn_probe_ctx &c = *static_cast<attn_probe_ctx *>(ctx);
-    memset(&c.choice, 0, sizeof c.choice);
-    if (!attn_families[index].supported(c.desc, *c.caps, &c.choice, why)) return 0;
-    snprintf(variant, variant_n, "%s", c.choice.variant.text);
-    return 1;
-}
-
 elattn_status gpu_attn_plan(void *dev, const elattn_attn_desc *desc, const elattn_plan_options *options,
                             elattn_backend_plan *plan)
 {
@@ -57,27 +41,27 @@ elattn_status gpu_attn_plan(void *dev, const elattn_attn_desc *desc, const elatt
     USE(dev); /* families may read the device (its code image, occupancy) */
     attn_plan *p = create<attn_plan>();
     if (!p) return elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "plan: host allocation failed");
-    const char *names[kAttnFamilies];
-    family_names(attn_families, names, kAttnFamilies);
-    attn_probe_ctx ctx = {desc, &d.caps, {}};
-    const int f = elattn_family_select(names, kAttnFamilies, options->kernel, desc->head_dim, desc->dtype,
-                                       d.caps.arch, attn_probe, &ctx, p->name, sizeof p->name);
+    const int f = select_family(attn_families, desc, d.caps, options->kernel, desc->head_dim, desc->dtype, &p->choice,
+                                p->name, sizeof p->name);
     elattn_status st = f < 0 ? ELATTN_ERROR_UNSUPPORTED
-                             : check_tile_options(options, p->name, ctx.choice.tile_m, ctx.choice.tile_n);
+                             : check_tile_options(options, p->name, p->choice.tile_m, p->choice.tile_n);
     if (st != ELATTN_SUCCESS) {
         free(p);
         return st;
     }
     p->family = &attn_families[f];
-    p->choice = ctx.choice;
     p->caps = d.caps;
     p->max_items = elattn_worklist_max_items(desc, p->choice.tile_m, p->choice.per_kv_head);
-    const size_t cu = sizeof(int32_t) * ((size_t)desc->batch + 1);
-    p->off_cu_q = 0;
-    p->off_cu_k = align_up(cu);
-    p->off_modes = p->off_cu_k + align_up(cu);
-    p->off_items = p->off_modes + align_up(sizeof(int32_t) * (size_t)desc->batch * desc->num_kv_heads);
-    p->bytes = p->off_items + sizeof(elattn_work_item) * p->max_items;
+    ws_layout ws;
+    p->off_cu_q = ws.place((size_t)desc->batch + 1, 1, sizeof(int32_t));
+    p->off_cu_k = ws.place((size_t)desc->batch + 1, 1, sizeof(int32_t));
+    p->off_modes = ws.place((size_t)desc->batch, (size_t)desc->num_kv_heads, sizeof(int32_t));
+    p->off_items = ws.place(p->max_items, 1, sizeof(elattn_work_item));
+    p->bytes = ws.end;
+    if (!ws.ok) {
+        free(p);
+        return layout_overflow("attention");
+    }
     plan->impl = p;
     plan->kernel_name = p->name;
     plan->workspace_bytes = p->bytes;

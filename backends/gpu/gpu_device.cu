@@ -254,6 +254,12 @@ elattn_status check_aligned(const char *name, const void *p)
     return ELATTN_SUCCESS;
 }
 
+elattn_status layout_overflow(const char *what)
+{
+    return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "desc: the %s workspace of this descriptor does not fit in size_t",
+                       what);
+}
+
 elattn_status check_tile_options(const elattn_plan_options *options, const char *kernel, int tile_m, int tile_n)
 {
     if (options->tile_m && options->tile_m != tile_m)

@@ -49,9 +49,26 @@ elattn_status runtime_failure(cudaError_t e, const char *call);
 /* Plans and devices are plain structs; calloc keeps the backend free of the C++ runtime. */
 template <typename T> static T *create() { return static_cast<T *>(calloc(1, sizeof(T))); }
 
-/* Metadata regions in a workspace start at multiples of this. */
-static const size_t meta_align = 256;
-static inline size_t align_up(size_t x) { return (x + meta_align - 1) / meta_align * meta_align; }
+/* A workspace layout: regions placed one after another, each starting at a
+ * multiple of 256 bytes. The sizes come from caller values, so every step is
+ * checked (api/src/checked_size.h): an overflow makes the layout invalid
+ * instead of wrapping, and the plan refuses the descriptor. */
+struct ws_layout {
+    size_t end = 0;
+    bool ok = true;
+    /* Places count1 * count2 items of `size` bytes; returns the region's offset. */
+    size_t place(size_t count1, size_t count2, size_t size)
+    {
+        size_t bytes = 0, start = 0, end_now = 0;
+        ok = ok && elattn_size_mul3(count1, count2, size, &bytes) && elattn_size_add(end, 255, &start);
+        start = start / 256 * 256;
+        ok = ok && elattn_size_add(start, bytes, &end_now);
+        if (ok) end = end_now;
+        return start;
+    }
+};
+/* The failure of a layout that did not fit: INVALID_ARGUMENT naming the descriptor. */
+elattn_status layout_overflow(const char *what);
 
 struct device {
     int ordinal;
@@ -122,6 +139,44 @@ static int family_names(const Family (&table)[N], const char **names, int max)
 {
     for (int i = 0; i < N && i < max; ++i) names[i] = table[i].name;
     return N;
+}
+
+/* The one selection (elattn_family_select) over a family table of launch.h:
+ * each Family has a full `name` and supported(desc, caps, &choice, &why), each
+ * Choice a `variant`. Returns the family's index with *choice filled and the
+ * kernel name in `name`, or -1 with the message set. */
+template <class Family, class Desc, class Choice>
+struct family_probe_ctx {
+    const Family *table;
+    const Desc *desc;
+    const gpu_caps *caps;
+    Choice choice;
+};
+
+template <class Family, class Desc, class Choice>
+static int family_probe(void *ctx, int index, char *variant, size_t variant_n, const char **why)
+{
+    auto &c = *static_cast<family_probe_ctx<Family, Desc, Choice> *>(ctx);
+    memset(&c.choice, 0, sizeof c.choice);
+    if (!c.table[index].supported(c.desc, *c.caps, &c.choice, why)) return 0;
+    snprintf(variant, variant_n, "%s", c.choice.variant.text);
+    return 1;
+}
+
+template <class Family, int N, class Desc, class Choice>
+static int select_family(const Family (&table)[N], const Desc *desc, const gpu_caps &caps, const char *forced,
+                         int head_dim, elattn_dtype dtype, Choice *choice, char *name, size_t name_n)
+{
+    const char *names[N];
+    family_names(table, names, N);
+    family_probe_ctx<Family, Desc, Choice> ctx;
+    ctx.table = table;
+    ctx.desc = desc;
+    ctx.caps = &caps;
+    const int f = elattn_family_select(names, N, forced, head_dim, dtype, caps.arch, family_probe<Family, Desc, Choice>,
+                                       &ctx, name, name_n);
+    if (f >= 0) *choice = ctx.choice;
+    return f;
 }
 
 /* Tile overrides: the GPU kernels have fixed shapes. A nonzero tile_m / tile_n

@@ -10,7 +10,6 @@ namespace ELATTN_GPU_NS {
 static const router_family router_families[] = {
     {ELATTN_GPU_BACKEND_NAME ".router.portable", portable_router_supported, portable_router_launch},
 };
-constexpr int kRouterFamilies = (int)(sizeof router_families / sizeof router_families[0]);
 
 int gpu_router_families(const char **names, int max) { return family_names(router_families, names, max); }
 
@@ -21,32 +20,15 @@ struct router_plan {
     size_t off_cu, off_modes, bytes;
 };
 
-struct router_probe_ctx {
-    const elattn_router_desc *desc;
-    const gpu_caps *caps;
-};
-
-static int router_probe(void *ctx, int index, char *variant, size_t variant_n, const char **why)
-{
-    router_probe_ctx &c = *static_cast<router_probe_ctx *>(ctx);
-    router_choice choice;
-    memset(&choice, 0, sizeof choice);
-    if (!router_families[index].supported(c.desc, *c.caps, &choice, why)) return 0;
-    snprintf(variant, variant_n, "%s", choice.variant.text);
-    return 1;
-}
-
 elattn_status gpu_router_plan(void *dev, const elattn_router_desc *desc, const elattn_plan_options *options,
                               elattn_backend_plan *plan)
 {
     const device &d = *static_cast<device *>(dev);
     router_plan *p = create<router_plan>();
     if (!p) return elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "plan: host allocation failed");
-    const char *names[kRouterFamilies];
-    family_names(router_families, names, kRouterFamilies);
-    router_probe_ctx ctx = {desc, &d.caps};
-    const int f = elattn_family_select(names, kRouterFamilies, options->kernel, desc->head_dim, desc->key_dtype,
-                                       d.caps.arch, router_probe, &ctx, p->name, sizeof p->name);
+    router_choice choice;
+    const int f = select_family(router_families, desc, d.caps, options->kernel, desc->head_dim, desc->key_dtype,
+                                &choice, p->name, sizeof p->name);
     elattn_status st = f < 0 ? ELATTN_ERROR_UNSUPPORTED : check_tile_options(options, p->name, 0, 0);
     if (st != ELATTN_SUCCESS) {
         free(p);
@@ -54,9 +36,14 @@ elattn_status gpu_router_plan(void *dev, const elattn_router_desc *desc, const e
     }
     p->family = &router_families[f];
     p->caps = d.caps;
-    p->off_cu = 0;
-    p->off_modes = align_up(sizeof(int32_t) * ((size_t)desc->batch + 1));
-    p->bytes = p->off_modes + sizeof(int32_t) * (size_t)desc->batch * desc->num_kv_heads;
+    ws_layout ws;
+    p->off_cu = ws.place((size_t)desc->batch + 1, 1, sizeof(int32_t));
+    p->off_modes = ws.place((size_t)desc->batch, (size_t)desc->num_kv_heads, sizeof(int32_t));
+    p->bytes = ws.end;
+    if (!ws.ok) {
+        free(p);
+        return layout_overflow("router");
+    }
     plan->impl = p;
     plan->kernel_name = p->name;
     plan->workspace_bytes = p->bytes;

@@ -14,7 +14,6 @@ static const xattn_family xattn_families[] = {
 #endif
     {ELATTN_GPU_BACKEND_NAME ".xattn.portable", portable_xattn_supported, portable_xattn_estimate},
 };
-constexpr int kXattnFamilies = (int)(sizeof xattn_families / sizeof xattn_families[0]);
 
 int gpu_xattn_families(const char **names, int max) { return family_names(xattn_families, names, max); }
 
@@ -26,21 +25,6 @@ struct xattn_plan {
     size_t off_cu_q, off_cu_k, off_modes, off_taus, meta_bytes, off_table, off_scratch, bytes;
 };
 
-struct xattn_probe_ctx {
-    const elattn_xattn_desc *desc;
-    const gpu_caps *caps;
-    xattn_choice choice;
-};
-
-static int xattn_probe(void *ctx, int index, char *variant, size_t variant_n, const char **why)
-{
-    xattn_probe_ctx &c = *static_cast<xattn_probe_ctx *>(ctx);
-    memset(&c.choice, 0, sizeof c.choice);
-    if (!xattn_families[index].supported(c.desc, *c.caps, &c.choice, why)) return 0;
-    snprintf(variant, variant_n, "%s", c.choice.variant.text);
-    return 1;
-}
-
 elattn_status gpu_xattn_plan(void *dev, const elattn_xattn_desc *desc, const elattn_plan_options *options,
                              elattn_backend_plan *plan)
 {
@@ -48,31 +32,32 @@ elattn_status gpu_xattn_plan(void *dev, const elattn_xattn_desc *desc, const ela
     USE(dev); /* the mma family reads its occupancy on this device */
     xattn_plan *p = create<xattn_plan>();
     if (!p) return elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "plan: host allocation failed");
-    const char *names[kXattnFamilies];
-    family_names(xattn_families, names, kXattnFamilies);
-    xattn_probe_ctx ctx = {desc, &d.caps, {}};
-    const int f = elattn_family_select(names, kXattnFamilies, options->kernel, desc->head_dim, desc->dtype, d.caps.arch,
-                                       xattn_probe, &ctx, p->name, sizeof p->name);
+    const int f = select_family(xattn_families, desc, d.caps, options->kernel, desc->head_dim, desc->dtype, &p->choice,
+                                p->name, sizeof p->name);
     elattn_status st = f < 0 ? ELATTN_ERROR_UNSUPPORTED : check_tile_options(options, p->name, 0, 0);
     if (st != ELATTN_SUCCESS) {
         free(p);
         return st;
     }
     p->family = &xattn_families[f];
-    p->choice = ctx.choice;
     p->caps = d.caps;
-    const size_t cu = sizeof(int32_t) * ((size_t)desc->batch + 1);
     const size_t qblocks = ((size_t)desc->max_seqlen_q + desc->block_size - 1) / desc->block_size;
     const size_t kblocks = ((size_t)desc->max_seqlen_k + desc->block_size - 1) / desc->block_size;
-    p->off_cu_q = 0;
-    p->off_cu_k = align_up(cu);
-    p->off_modes = p->off_cu_k + align_up(cu);
-    p->off_taus = p->off_modes + align_up(sizeof(int32_t) * (size_t)desc->batch * desc->num_kv_heads);
-    p->meta_bytes = p->off_taus + sizeof(float) * (size_t)desc->num_kv_heads;
-    p->off_table = align_up(p->meta_bytes);
-    p->off_scratch =
-        p->off_table + align_up(sizeof(float) * (size_t)desc->batch * desc->num_kv_heads * qblocks * kblocks);
-    p->bytes = p->off_scratch + p->choice.scratch_bytes;
+    size_t cells = 0;
+    ws_layout ws;
+    ws.ok = elattn_size_mul3((size_t)desc->batch * desc->num_kv_heads, qblocks, kblocks, &cells);
+    p->off_cu_q = ws.place((size_t)desc->batch + 1, 1, sizeof(int32_t));
+    p->off_cu_k = ws.place((size_t)desc->batch + 1, 1, sizeof(int32_t));
+    p->off_modes = ws.place((size_t)desc->batch, (size_t)desc->num_kv_heads, sizeof(int32_t));
+    p->off_taus = ws.place((size_t)desc->num_kv_heads, 1, sizeof(float));
+    p->meta_bytes = ws.end;
+    p->off_table = ws.place(cells, 1, sizeof(float));
+    p->off_scratch = ws.place(p->choice.scratch_bytes, 1, 1);
+    p->bytes = ws.end;
+    if (!ws.ok) {
+        free(p);
+        return layout_overflow("XAttention");
+    }
     plan->impl = p;
     plan->kernel_name = p->name;
     plan->workspace_bytes = p->bytes;

@@ -168,6 +168,7 @@ typedef struct attn_plan {
     ocl_kernel kernel;
     size_t items_at;         /* int32 offset of the work list in the workspace */
     size_t max_items;
+    size_t workspace_bytes;  /* metadata and the longest work list, checked at plan time */
 } attn_plan;
 
 /* Workspace: cu_seqlens_q [B+1], cu_seqlens_k [B+1], modes [B][Hkv], then the
@@ -199,9 +200,18 @@ elattn_status ocl_attn_plan(void *dv, const elattn_attn_desc *desc, const elattn
     int positions = p->choice.tile_m / p->choice.heads_per_tile;
     p->max_items = elattn_worklist_max_items(&p->chunks, positions, 0);
     p->items_at = (meta_ints(desc) + 3) & ~(size_t)3;
+    size_t ints;
+    if (!elattn_size_mul(4, p->max_items, &ints) || !elattn_size_add(p->items_at, ints, &ints) ||
+        !elattn_size_mul(ints, sizeof(int32_t), &p->workspace_bytes)) {
+        size_t items = p->max_items;
+        ocl_attn_plan_destroy(dev, p);
+        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT,
+                           "desc.batch/num_q_heads/max_seqlen_q: the work list (%zu items) does not fit in size_t",
+                           items);
+    }
     out->impl = p;
     out->kernel_name = p->name;
-    out->workspace_bytes = (p->items_at + 4 * p->max_items) * sizeof(int32_t);
+    out->workspace_bytes = p->workspace_bytes;
     return ELATTN_SUCCESS;
 }
 
@@ -222,8 +232,7 @@ elattn_status ocl_attn_run(void *dv, const void *impl, void *stream, const elatt
     const int B = d->batch, Hkv = d->num_kv_heads;
     const int positions = p->choice.tile_m / p->choice.heads_per_tile;
 
-    size_t bytes = (p->items_at + 4 * p->max_items) * sizeof(int32_t);
-    int32_t *blob = malloc(bytes);
+    int32_t *blob = malloc(p->workspace_bytes);
     if (!blob) return elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "opencl: host allocation failed (work list)");
     const int cu_q_at = 0, cu_k_at = B + 1, modes_at = 2 * (B + 1), items_at = (int)p->items_at;
     memcpy(blob + cu_q_at, call->cu_seqlens_q, sizeof(int32_t) * (B + 1));

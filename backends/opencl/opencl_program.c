@@ -220,13 +220,16 @@ elattn_status ocl_launch(ocl_kernel *k, cl_command_queue queue, const ocl_arg *a
                          size_t wg, const char *what)
 {
     if (groups == 0) return ELATTN_SUCCESS;
+    size_t global;
+    if (!elattn_size_mul(groups, wg, &global))
+        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "desc: %zu work-groups of %zu items do not fit in size_t (%s)",
+                           groups, wg, what);
     elattn_status st = ELATTN_SUCCESS;
     cl_int err = CL_SUCCESS;
     const char *call = "clSetKernelArg";
     pthread_mutex_lock(&k->lock);
     for (int i = 0; i < nargs && err == CL_SUCCESS; ++i) err = clSetKernelArg(k->kernel, (cl_uint)i, args[i].size, args[i].value);
     if (err == CL_SUCCESS) {
-        size_t global = groups * wg;
         call = "clEnqueueNDRangeKernel";
         err = clEnqueueNDRangeKernel(queue, k->kernel, 1, NULL, &global, &wg, 0, NULL, NULL);
     }

@@ -74,7 +74,8 @@ static int router_probe(void *ctx, int index, char *variant, size_t variant_n, c
     return 1;
 }
 
-/* Workspace: cu_seqlens [B+1], pooled [B][Hkv][D] fp32, modes [B][Hkv] int32. */
+/* Workspace: cu_seqlens [B+1], modes [B][Hkv] int32, pooled [B][Hkv][D] fp32. The kernels take
+ * the offsets as int: the small tables come first so that both offsets stay far below 2^31. */
 elattn_status ocl_router_plan(void *dv, const elattn_router_desc *desc, const elattn_plan_options *options,
                               elattn_backend_plan *out)
 {
@@ -97,12 +98,17 @@ elattn_status ocl_router_plan(void *dv, const elattn_router_desc *desc, const el
         free(p);
         return st;
     }
-    size_t rows = (size_t)desc->batch * desc->num_kv_heads;
-    p->pooled_at = ((size_t)desc->batch + 1 + 63) & ~(size_t)63;
-    p->modes_at = p->pooled_at + rows * desc->head_dim;
+    size_t rows = (size_t)desc->batch * desc->num_kv_heads, words;
+    p->modes_at = ((size_t)desc->batch + 1 + 63) & ~(size_t)63;
+    p->pooled_at = (p->modes_at + rows + 63) & ~(size_t)63;
+    if (!elattn_size_mul(rows, (size_t)desc->head_dim, &words) || !elattn_size_add(p->pooled_at, words, &words) ||
+        !elattn_size_mul(words, sizeof(int32_t), &out->workspace_bytes)) {
+        ocl_router_plan_destroy(dev, p);
+        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT,
+                           "desc.batch/num_kv_heads/head_dim: the pooled keys do not fit in size_t");
+    }
     out->impl = p;
     out->kernel_name = p->name;
-    out->workspace_bytes = sizeof(int32_t) * (p->modes_at + rows);
     return ELATTN_SUCCESS;
 }
 

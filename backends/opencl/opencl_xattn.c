@@ -127,10 +127,18 @@ elattn_status ocl_xattn_plan(void *dv, const elattn_xattn_desc *desc, const elat
     p->mask_qblocks = (desc->max_seqlen_q + desc->block_size - 1) / desc->block_size;
     p->mask_kblocks = (desc->max_seqlen_k + desc->block_size - 1) / desc->block_size;
     p->scores_at = (meta_ints(desc) + 63) & ~(size_t)63; /* 256-byte aligned table */
+    size_t floats, bytes;
+    if (!elattn_size_mul4((size_t)desc->batch, (size_t)desc->num_kv_heads, (size_t)p->mask_qblocks,
+                          (size_t)p->mask_kblocks, &floats) ||
+        !elattn_size_add(p->scores_at, floats, &floats) || !elattn_size_mul(floats, sizeof(float), &bytes)) {
+        ocl_xattn_plan_destroy(dev, p);
+        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT,
+                           "desc.batch/num_kv_heads/max_seqlen_q/max_seqlen_k: the block-score table does not fit "
+                           "in size_t");
+    }
     out->impl = p;
     out->kernel_name = p->name;
-    out->workspace_bytes = sizeof(float) * (p->scores_at + (size_t)desc->batch * desc->num_kv_heads *
-                                                               (size_t)p->mask_qblocks * (size_t)p->mask_kblocks);
+    out->workspace_bytes = bytes;
     return ELATTN_SUCCESS;
 }
 

@@ -7,9 +7,12 @@
  * through elattn_plan_options.kernel ("reference.attn.fault_*"). They exist so
  * the conformance runner can prove that it catches a wrong kernel; nothing
  * selects them by default and the family listing does not show them.
+ * "reference.attn.fault_crash" kills the process with SIGSEGV, so that the
+ * runner can prove that a crashing kernel fails its case alone.
  */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime, sysconf */
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +31,7 @@ typedef enum fault {
     FAULT_NAN,     /* one NaN in O */
     FAULT_LSE,     /* LSE off by 1e-3 relative */
     FAULT_ZERO,    /* the last query row of O left unwritten */
+    FAULT_CRASH,   /* SIGSEGV before anything is written */
 } fault;
 
 /* The attention families: the scalar reference (the only one listed and the
@@ -41,9 +45,10 @@ static const char *const attn_families[] = {
     "reference.attn.fault_nan",
     "reference.attn.fault_lse",
     "reference.attn.fault_zero",
+    "reference.attn.fault_crash",
 };
 static const fault attn_family_faults[] = {
-    FAULT_NONE, FAULT_WINDOW, FAULT_MASK, FAULT_SCALE, FAULT_OVERRUN, FAULT_NAN, FAULT_LSE, FAULT_ZERO,
+    FAULT_NONE, FAULT_WINDOW, FAULT_MASK, FAULT_SCALE, FAULT_OVERRUN, FAULT_NAN, FAULT_LSE, FAULT_ZERO, FAULT_CRASH,
 };
 enum { ATTN_FAMILIES = (int)(sizeof attn_families / sizeof attn_families[0]), ATTN_LISTED = 1 };
 static const char *const xattn_families[] = {"reference.xattn.scalar"};
@@ -78,6 +83,18 @@ static int ref_probe(void *ctx, int index, char *variant, size_t variant_n, cons
     return 1;
 }
 
+/* The reference has no tiles or work-groups: an override it cannot honour is refused, not ignored,
+ * as every backend answers a positive value it cannot honour (the core refuses negative ones). */
+static elattn_status ref_no_tiles(const elattn_plan_options *options)
+{
+    if (options->tile_m || options->tile_n || options->work_group_size)
+        return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
+                           "options.tile_m/tile_n/work_group_size: (%d, %d, %d), but the reference backend has no "
+                           "tiles or work-groups (use 0)",
+                           options->tile_m, options->tile_n, options->work_group_size);
+    return ELATTN_SUCCESS;
+}
+
 /* The plan of every operation: the family (its index) and the kernel name. */
 typedef struct ref_plan {
     int family;
@@ -87,8 +104,8 @@ typedef struct ref_plan {
 static elattn_status ref_plan_create(const char *const *families, int count, const elattn_plan_options *options,
                                      int head_dim, elattn_dtype dtype, elattn_backend_plan *plan)
 {
-    if (options->tile_m || options->tile_n || options->work_group_size)
-        return elattn_fail(ELATTN_ERROR_UNSUPPORTED, "options: the reference has no tiles or work-groups to set");
+    elattn_status st = ref_no_tiles(options);
+    if (st != ELATTN_SUCCESS) return st;
     ref_plan *p = calloc(1, sizeof *p);
     if (!p) return elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "plan: host allocation failed");
     ref_probe_ctx ctx = {options->kernel, families};
@@ -266,6 +283,13 @@ static elattn_status ref_attn_run(void *dev, const void *impl, void *stream, con
     size_t o_elems = (size_t)call->total_q * row;
     void *saved_row = NULL;
 
+    if (f == FAULT_CRASH) {
+        /* Deliberate: a kernel that takes the process down. A runtime in the process (LLVM in PoCL)
+         * may have a SIGSEGV handler that returns once, so the default action is put back first. */
+        signal(SIGSEGV, SIG_DFL);
+        raise(SIGSEGV);
+        abort();
+    }
     if (f == FAULT_WINDOW) p.local += 1;
     if (f == FAULT_SCALE) {
         p.scale *= 1.01f;

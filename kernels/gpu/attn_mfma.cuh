@@ -82,19 +82,13 @@ __global__ void __launch_bounds__(mfma_cfg<D>::NT) mfma_attn_kernel(attn_inputs 
     uint16_t *Pw = Ps + wave * 32 * C::P_STRIDE;
 
     for (int item_index = blockIdx.x; item_index < in.num_items; item_index += gridDim.x) {
-        const elattn_work_item item = in.items[item_index];
-        const int b = item.b;
-        const int q_start = in.cu_seqlens_q[b], len_q = in.cu_seqlens_q[b + 1] - q_start;
-        const int k_start = in.cu_seqlens_k[b], len_k = in.cu_seqlens_k[b + 1] - k_start;
-        const int hk = G > 1 ? item.head : item.head / P.group;
-        const int head0 = G > 1 ? hk * P.group : item.head;
-        const int mode = in.modes[b * Hkv + hk];
-        const int i0 = item.qtile * in.choice.tile_m, i1 = min(i0 + in.choice.tile_m, len_q);
+        const elattn_item_view it = elattn_item_decode(&P, in.items[item_index], G, in.choice.tile_m,
+                                                       in.cu_seqlens_q, in.cu_seqlens_k, in.modes);
+        const int q_start = it.q_start, len_q = it.len_q, k_start = it.k_start, len_k = it.len_k;
+        const int hk = it.hk, head0 = it.head0, mode = it.mode, i0 = it.i0, i1 = it.i1;
         const int nrows = (i1 - i0) * G;
         const ELATTN_GLOBAL elattn_u8 *mask_head =
-            mode == ELATTN_MODE_BLOCK_SPARSE
-                ? in.block_mask + elattn_mask_row(b, hk, 0, Hkv, P.mask_qblocks, P.mask_kblocks)
-                : nullptr;
+            mode == ELATTN_MODE_BLOCK_SPARSE ? in.block_mask + it.mask_offset : nullptr;
         auto q_row_offset = [&](int r) { return ((size_t)(q_start + i0 + r / G) * Hq + head0 + r % G) * D; };
 
         /* Q fragments (A layout: row `col` of this wave, d = 8s + 4*half + 0..3) */

@@ -67,21 +67,18 @@ __global__ void __launch_bounds__(Cfg::THREADS, Cfg::MIN_CTAS) attn_mma_kernel(c
     const uint32_t s_v = s_k + STAGES * BN * D * 2;
 
     const elattn_attn_params &P = in.params;
-    const elattn_work_item item = in.items[blockIdx.x];
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
     const int g = lane / 4, t4 = lane % 4;
 
-    const int q_start = in.cu_seqlens_q[item.b], len_q = in.cu_seqlens_q[item.b + 1] - q_start;
-    const int k_start = in.cu_seqlens_k[item.b], len_k = in.cu_seqlens_k[item.b + 1] - k_start;
     const int G = P.group, Hq = P.num_q_heads, Hkv = P.num_kv_heads;
-    const int hk = PACK ? item.head : item.head / G;
-    const int mode = in.modes[item.b * Hkv + hk];
     const int tile_m = in.choice.tile_m; /* positions per item: BM, or BM / G packed */
-    const int pos0 = item.qtile * tile_m;
-    const int pos_end = min(pos0 + tile_m, len_q);
+    const elattn_item_view item = elattn_item_decode(&P, in.items[blockIdx.x], PACK ? G : 1, tile_m, in.cu_seqlens_q,
+                                                   in.cu_seqlens_k, in.modes);
+    const int q_start = item.q_start, len_q = item.len_q, k_start = item.k_start, len_k = item.len_k;
+    const int hk = item.hk, mode = item.mode, pos0 = item.i0, pos_end = item.i1;
 
     /* Row r of the tile is query (head_of(r), pos0 + pos_in(r)). */
-    auto head_of = [&](int r) { return PACK ? hk * G + r / tile_m : item.head; };
+    auto head_of = [&](int r) { return PACK ? item.head0 + r / tile_m : item.head0; };
     auto pos_in = [&](int r) { return PACK ? r % tile_m : r; };
 
     const T *q = (const T *)in.q, *k = (const T *)in.k, *v = (const T *)in.v;
@@ -90,9 +87,7 @@ __global__ void __launch_bounds__(Cfg::THREADS, Cfg::MIN_CTAS) attn_mma_kernel(c
     const T *v_head = v + (long)k_start * kv_stride + (long)hk * D;
 
     const uint8_t *mask_head =
-        mode == ELATTN_MODE_BLOCK_SPARSE && in.block_mask
-            ? in.block_mask + elattn_mask_row(item.b, hk, 0, Hkv, P.mask_qblocks, P.mask_kblocks)
-            : nullptr;
+        mode == ELATTN_MODE_BLOCK_SPARSE && in.block_mask ? in.block_mask + item.mask_offset : nullptr;
     elattn_tile_walk walk;
     elattn_walk_init(&walk, mode, P.causal, len_q, len_k, pos0, pos_end, P.sink, P.local, BN, mask_head,
                      P.mask_kblocks, P.block_size);

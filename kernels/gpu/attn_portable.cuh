@@ -118,21 +118,13 @@ __global__ void __launch_bounds__(portable_cfg<D>::NT)
         const int Hq = P.num_q_heads, Hkv = P.num_kv_heads;
 
         for (int item_index = blockIdx.x; item_index < in.num_items; item_index += gridDim.x) {
-            const elattn_work_item item = in.items[item_index];
-            const int b = item.b;
-            const int q_start = in.cu_seqlens_q[b], len_q = in.cu_seqlens_q[b + 1] - q_start;
-            const int k_start = in.cu_seqlens_k[b], len_k = in.cu_seqlens_k[b + 1] - k_start;
-            const int hk = G > 1 ? item.head : item.head / P.group;
-            const int head0 = G > 1 ? hk * P.group : item.head; /* query head of row 0 */
-            const int mode = in.modes[b * Hkv + hk];
-            const int i0 = item.qtile * in.choice.tile_m;
-            const int i1 = min(i0 + in.choice.tile_m, len_q);
-            const int npos = i1 - i0;
-            const int nrows = npos * G;
+            const elattn_item_view it = elattn_item_decode(&P, in.items[item_index], G, in.choice.tile_m,
+                                                           in.cu_seqlens_q, in.cu_seqlens_k, in.modes);
+            const int q_start = it.q_start, len_q = it.len_q, k_start = it.k_start, len_k = it.len_k;
+            const int hk = it.hk, head0 = it.head0, mode = it.mode, i0 = it.i0, i1 = it.i1;
+            const int nrows = (i1 - i0) * G;
             const ELATTN_GLOBAL elattn_u8 *mask_head =
-                mode == ELATTN_MODE_BLOCK_SPARSE
-                    ? in.block_mask + elattn_mask_row(b, hk, 0, Hkv, P.mask_qblocks, P.mask_kblocks)
-                    : nullptr;
+                mode == ELATTN_MODE_BLOCK_SPARSE ? in.block_mask + it.mask_offset : nullptr;
 
             __syncthreads(); /* the previous item's readers of shared memory are done */
             load_rows<DT, D, C::NT, C::Q_STRIDE>(Qs, in.q, C::ROWS, nrows, hd, P.scale_log2, [&](int r) {
@@ -283,16 +275,10 @@ static int portable_dmax(int head_dim) { return smallest_at_least<64, 128, 256>(
 
 bool portable_attn_supported(const elattn_attn_desc *desc, const gpu_caps &caps, attn_choice *choice, const char **why)
 {
-    if (caps.wave != 32 && caps.wave != 64) {
-        *why = "wave size is neither 32 nor 64";
+    if (!wave_supported(caps.wave)) {
+        *why = "no kernel for this wave size in this build";
         return false;
     }
-#if !defined(ELATTN_GPU_AMD)
-    if (caps.wave != 32) {
-        *why = "this build has wave-32 kernels only";
-        return false;
-    }
-#endif
     const int dmax = portable_dmax(desc->head_dim);
     if (dmax == 0 || desc->head_dim % ELATTN_HEAD_DIM_STEP != 0) {
         *why = "head_dim must be a multiple of 8 up to 256";
@@ -338,18 +324,13 @@ static cudaError_t portable_launch_typed(const attn_inputs &in, cudaStream_t str
 
 cudaError_t portable_attn_launch(const attn_inputs &in, const gpu_caps &caps, cudaStream_t stream)
 {
-    auto by_wave = [&](auto wave) {
+    return dispatch_wave(caps.wave, [&](auto wave) {
         return dispatch<ELATTN_DTYPE_F32, ELATTN_DTYPE_F16, ELATTN_DTYPE_BF16>(in.params.dtype, [&](auto dt) {
             return dispatch<64, 128, 256>(portable_dmax(in.params.head_dim), [&](auto d) {
                 return portable_launch_typed<decltype(wave)::value, decltype(dt)::value, decltype(d)::value>(in, stream);
             });
         });
-    };
-#if defined(ELATTN_GPU_AMD)
-    return dispatch<32, 64>(caps.wave, by_wave);
-#else
-    return dispatch<32>(caps.wave, by_wave);
-#endif
+    });
 }
 
 } /* namespace ELATTN_GPU_NS */

@@ -139,19 +139,14 @@ __global__ void __launch_bounds__(kThreads, 1)
     auto v_empty = [&](int s) { return smem + kBarOff + 8 * (1 + 3 * kStages + s); };
 
     const elattn_attn_params &P = in.params;
-    const elattn_work_item item = in.items[blockIdx.x];
-    const int b = item.b, h = item.head, hk = h / P.group;
-    const int q_start = in.cu_seqlens_q[b], len_q = in.cu_seqlens_q[b + 1] - q_start;
-    const int k_start = in.cu_seqlens_k[b], len_k = in.cu_seqlens_k[b + 1] - k_start;
-    const int mode = in.modes[b * P.num_kv_heads + hk];
-    const int i0 = item.qtile * kTileM;
-    const uint8_t *mask_head =
-        mode == ELATTN_MODE_BLOCK_SPARSE
-            ? in.block_mask + elattn_mask_row(b, hk, 0, P.num_kv_heads, P.mask_qblocks, P.mask_kblocks)
-            : nullptr;
+    const elattn_item_view it =
+        elattn_item_decode(&P, in.items[blockIdx.x], 1, kTileM, in.cu_seqlens_q, in.cu_seqlens_k, in.modes);
+    const int h = it.head0, hk = it.hk, mode = it.mode, i0 = it.i0;
+    const int q_start = it.q_start, len_q = it.len_q, k_start = it.k_start, len_k = it.len_k;
+    const uint8_t *mask_head = mode == ELATTN_MODE_BLOCK_SPARSE ? in.block_mask + it.mask_offset : nullptr;
     elattn_tile_walk walk;
-    elattn_walk_init(&walk, mode, P.causal, len_q, len_k, i0, min(i0 + kTileM, len_q), P.sink, P.local, kTileN,
-                     mask_head, P.mask_kblocks, P.block_size);
+    elattn_walk_init(&walk, mode, P.causal, len_q, len_k, i0, it.i1, P.sink, P.local, kTileN, mask_head,
+                     P.mask_kblocks, P.block_size);
 
     if (threadIdx.x == 0) {
         bar_init(q_full, 1);

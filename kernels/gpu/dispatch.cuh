@@ -47,6 +47,27 @@ inline int smallest_at_least(int value)
     return found;
 }
 
+/* Whether this build has kernels for a wave size: 32 everywhere, 64 in AMD builds. */
+inline bool wave_supported(int wave)
+{
+#if defined(ELATTN_GPU_AMD)
+    return wave == 32 || wave == 64;
+#else
+    return wave == 32;
+#endif
+}
+
+/* f(int_constant<W>{}) for the device's wave size W among those of wave_supported. */
+template <class F>
+inline cudaError_t dispatch_wave(int wave, F &&f)
+{
+#if defined(ELATTN_GPU_AMD)
+    return dispatch<32, 64>(wave, f);
+#else
+    return dispatch<32>(wave, f);
+#endif
+}
+
 } /* namespace ELATTN_GPU_NS */
 
 #endif /* ELATTN_GPU_DISPATCH_CUH */

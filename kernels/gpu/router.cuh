@@ -86,12 +86,7 @@ static size_t router_smem_bytes(const elattn_router_desc *desc)
 bool portable_router_supported(const elattn_router_desc *desc, const gpu_caps &caps, router_choice *choice,
                                const char **why)
 {
-#if defined(ELATTN_GPU_AMD)
-    const bool wave_ok = caps.wave == 32 || caps.wave == 64;
-#else
-    const bool wave_ok = caps.wave == 32;
-#endif
-    if (!wave_ok) {
+    if (!wave_supported(caps.wave)) {
         *why = "no kernel for this wave size in this build";
         return false;
     }
@@ -124,11 +119,7 @@ static cudaError_t router_launch_wave(const router_inputs &in, cudaStream_t stre
 
 cudaError_t portable_router_launch(const router_inputs &in, const gpu_caps &caps, cudaStream_t stream)
 {
-#if defined(ELATTN_GPU_AMD)
-    return dispatch<32, 64>(caps.wave, [&](auto w) { return router_launch_wave<decltype(w)::value>(in, stream); });
-#else
-    return dispatch<32>(caps.wave, [&](auto w) { return router_launch_wave<decltype(w)::value>(in, stream); });
-#endif
+    return dispatch_wave(caps.wave, [&](auto w) { return router_launch_wave<decltype(w)::value>(in, stream); });
 }
 
 } /* namespace ELATTN_GPU_NS */

@@ -358,12 +358,7 @@ static cudaError_t xattn_estimate_wave(const xattn_inputs &in, cudaStream_t stre
 bool portable_xattn_supported(const elattn_xattn_desc *desc, const gpu_caps &caps, xattn_choice *choice,
                               const char **why)
 {
-#if defined(ELATTN_GPU_AMD)
-    const bool wave_ok = caps.wave == 32 || caps.wave == 64;
-#else
-    const bool wave_ok = caps.wave == 32;
-#endif
-    if (!wave_ok) {
+    if (!wave_supported(caps.wave)) {
         *why = "no kernel for this wave size in this build";
         return false;
     }
@@ -376,11 +371,7 @@ bool portable_xattn_supported(const elattn_xattn_desc *desc, const gpu_caps &cap
 
 cudaError_t portable_xattn_estimate(const xattn_inputs &in, const gpu_caps &caps, cudaStream_t stream)
 {
-#if defined(ELATTN_GPU_AMD)
-    return dispatch<32, 64>(caps.wave, [&](auto w) { return xattn_estimate_wave<decltype(w)::value>(in, stream); });
-#else
-    return dispatch<32>(caps.wave, [&](auto w) { return xattn_estimate_wave<decltype(w)::value>(in, stream); });
-#endif
+    return dispatch_wave(caps.wave, [&](auto w) { return xattn_estimate_wave<decltype(w)::value>(in, stream); });
 }
 
 cudaError_t xattn_select(const xattn_inputs &in, const float *taus, uint8_t *block_mask, const gpu_caps &caps,
@@ -388,16 +379,11 @@ cudaError_t xattn_select(const xattn_inputs &in, const float *taus, uint8_t *blo
 {
     const elattn_xattn_desc &d = *in.desc;
     const int grid = xattn_grid((long)d.batch * d.num_kv_heads * in.mask_qblocks);
-    auto launch = [&](auto w) {
+    return dispatch_wave(caps.wave, [&](auto w) {
         constexpr int W = decltype(w)::value;
         xattn_select_kernel<W><<<grid, xattn_select_cfg<W>::NT, 0, stream>>>(in, d, taus, block_mask);
         return cudaGetLastError();
-    };
-#if defined(ELATTN_GPU_AMD)
-    return dispatch<32, 64>(caps.wave, launch);
-#else
-    return dispatch<32>(caps.wave, launch);
-#endif
+    });
 }
 
 } /* namespace ELATTN_GPU_NS */

@@ -376,6 +376,9 @@ bool mma_xattn_supported(const elattn_xattn_desc *desc, const gpu_caps &caps, xa
             if (!fits) return cudaSuccess;
             choice->ctas = desc->dtype == ELATTN_BF16 ? xattn_resident_ctas<__nv_bfloat16, Cfg>(caps.sm_count)
                                                       : xattn_resident_ctas<__half, Cfg>(caps.sm_count);
+            /* counter + per-query-head tables + one lse slice per CTA. No overflow: the core
+             * refuses descriptors whose per-query-head table does not fit in size_t, and the
+             * slices are at most ctas * ROWS (a few 10^5) times one table row. */
             choice->scratch_bytes = XATTN_COUNTER_BYTES + xattn_head_table_bytes(desc) +
                                     (size_t)choice->ctas * Cfg::ROWS * xattn_lse_pitch(desc) * sizeof(float);
             return cudaSuccess;

@@ -70,29 +70,27 @@ elattn_attn_fused(const elattn_attn_params prm, const __global elattn_elem *q,
     __local float red_sum[TM * TPR];
 
     const int lid = get_local_id(0);
+    /* HT heads of one group per item (HT divides the group: one KV head per item) */
     const elattn_work_item item = ((const __global elattn_work_item *)(meta + items_at))[get_group_id(0)];
-    const int b = item.b, chunk = item.head, qtile = item.qtile;
+    const elattn_item_view it =
+        elattn_item_decode(&prm, item, HT, PM, meta + cu_q_at, meta + cu_k_at, meta + modes_at);
     const int Hq = prm.num_q_heads, Hkv = prm.num_kv_heads;
-    const int hk = chunk * HT / prm.group; /* HT divides the group: one KV head per chunk */
-    const int mode = meta[modes_at + b * Hkv + hk];
-    const int q0 = meta[cu_q_at + b], len_q = meta[cu_q_at + b + 1] - q0;
-    const int k0 = meta[cu_k_at + b], len_k = meta[cu_k_at + b + 1] - k0;
-    const int i0 = qtile * PM;
-    const int i1 = min(i0 + PM, len_q);
+    const int hk = it.hk, head0 = it.head0, mode = it.mode;
+    const int q0 = it.q_start, len_q = it.len_q, k0 = it.k_start, len_k = it.len_k;
+    const int i0 = it.i0, i1 = it.i1;
 
     /* this thread's row */
     const int r = lid / TPR, t = lid % TPR;
-    const int my_i = i0 + r / HT, my_h = chunk * HT + r % HT;
+    const int my_i = i0 + r / HT, my_h = head0 + r % HT;
     const int row_ok = my_i < i1;
     const int my_p = elattn_query_pos(my_i, len_q, len_k);
-    const __global uchar *mask_head =
-        mask + elattn_mask_row(b, hk, 0, Hkv, prm.mask_qblocks, prm.mask_kblocks);
+    const __global uchar *mask_head = mask + it.mask_offset;
     const __global uchar *my_mask_row =
         mask_head + (long)(my_i / prm.block_size) * prm.mask_kblocks;
 
     for (int e = lid; e < TM * (HD / 4); e += WG) {
         int rr = e / (HD / 4), d = (e % (HD / 4)) * 4;
-        int i = i0 + rr / HT, h = chunk * HT + rr % HT;
+        int i = i0 + rr / HT, h = head0 + rr % HT;
         float4 x = (float4)(0.0f);
         if (i < i1) x = elattn_load4(q, ((size_t)(q0 + i) * Hq + h) * HD + d) * prm.scale_log2;
         __local float *row = qs + rr * LD + d;

@@ -7,6 +7,10 @@
  *  - Every function returns an elattn_status. On failure a message naming the
  *    offending argument is kept per thread (elattn_last_error) and no output
  *    is touched. The library never prints and never aborts.
+ *  - Every size the library derives from caller values (tensors, masks,
+ *    workspaces, buffer ranges, 2-D copies) is computed with overflow checks:
+ *    a size that does not fit in size_t is ELATTN_ERROR_INVALID_ARGUMENT
+ *    naming the argument, never a wrapped, smaller size.
  *  - Tensors live in elattn_buffer objects of one device. Layouts are packed
  *    "varlen": Q/O [total_q][Hq][D], K/V [total_k][Hkv][D], LSE [total_q][Hq].
  *  - Small metadata (cu_seqlens, mode tables, thresholds) is passed as host
@@ -17,6 +21,33 @@
  *    fallback) and reports its name and workspace size. Plans are immutable:
  *    several threads may run one plan at once on different streams, each with
  *    its own workspace.
+ *  - Outputs (O, LSE, block masks, router logits, workspaces) may share no
+ *    byte with any other buffer argument of the same call: when two arguments
+ *    are views of one allocation (or the same buffer) and their bytes overlap,
+ *    the call fails with ELATTN_ERROR_INVALID_ARGUMENT naming both. Inputs may
+ *    share bytes (K and V of one tensor). Two wraps of the same memory are
+ *    separate allocations to elattn and are not compared.
+ *
+ * Object lifetimes and threads
+ *  - Devices, streams, buffers, events and plans are handles. Each stream,
+ *    buffer, event and plan keeps its device open: elattn_device_close
+ *    releases the caller's handle at once (the device cannot make new
+ *    objects), and the device itself closes when its last object is released.
+ *    A plan or buffer may be used after its device was closed.
+ *  - A view keeps its allocation: freeing the parent first is allowed; the
+ *    memory goes when the last view is freed too.
+ *  - Every handle is checked before use. A handle released already, or never
+ *    made, is ELATTN_ERROR_INVALID_ARGUMENT; releasing it again (a double
+ *    free, destroy or close) does nothing and leaves a message in
+ *    elattn_last_error. (Not detectable: a released handle whose memory was
+ *    reused by a new handle of the same type, which then is that new handle.)
+ *    The release functions leave the thread's message alone when they succeed.
+ *  - Thread safety: every function may be called from several threads at
+ *    once, with these limits. A stream, and an event, is used by one thread at
+ *    a time. A buffer may be read by calls in several threads; a call that
+ *    writes it must not overlap any other use (as for any memory). Releasing
+ *    an object while another thread uses it is undefined behaviour: the check
+ *    of a handle cannot protect a call already past it.
  */
 #ifndef ELATTN_H
 #define ELATTN_H
@@ -121,6 +152,8 @@ ELATTN_API elattn_status elattn_device_open(int index, elattn_device **device);
  * GPUs, then other OpenCL devices, then the reference). */
 ELATTN_API elattn_status elattn_device_open_by_name(const char *name, elattn_device **device);
 ELATTN_API elattn_status elattn_device_info_of(const elattn_device *device, elattn_device_info *info);
+/* Releases the caller's handle; the device closes when its last stream,
+ * buffer, event and plan is released too (see "Object lifetimes" above). */
 ELATTN_API void elattn_device_close(elattn_device *device);
 
 /* ---- streams ------------------------------------------------------------ */
@@ -131,6 +164,8 @@ ELATTN_API elattn_status elattn_stream_create(elattn_device *device, elattn_stre
  * caller keeps it alive). */
 ELATTN_API elattn_status elattn_stream_wrap(elattn_device *device, void *native, elattn_stream **stream);
 ELATTN_API elattn_status elattn_stream_synchronize(elattn_stream *stream);
+/* Waits for the stream's work, then releases it (a wrapped native stream is
+ * left to its owner). */
 ELATTN_API void elattn_stream_destroy(elattn_stream *stream);
 
 /* ---- buffers ------------------------------------------------------------ */
@@ -149,12 +184,17 @@ ELATTN_API size_t elattn_buffer_size(const elattn_buffer *buffer);
 /* The native handle (device pointer, cl_mem, host pointer). */
 ELATTN_API void *elattn_buffer_native(const elattn_buffer *buffer);
 /* A view of [offset, offset + bytes) of `parent`, usable wherever a buffer is.
- * offset must be a multiple of 256 (OpenCL sub-buffer alignment). The parent
- * must outlive the view; free the view with elattn_buffer_free. */
+ * offset must be a multiple of 256 (OpenCL sub-buffer alignment); the range
+ * must lie inside `parent` (ELATTN_ERROR_BUFFER_TOO_SMALL otherwise). A view
+ * of a view is a view of the underlying allocation at the summed offset
+ * (also a multiple of 256). The view keeps the allocation alive: the parent
+ * may be freed first. Free the view with elattn_buffer_free. */
 ELATTN_API elattn_status elattn_buffer_view(elattn_buffer *parent, size_t offset, size_t bytes,
                                             elattn_buffer **view);
 /* Strided device-to-device copy of `rows` rows of `width` bytes (the gather
- * and scatter of head slices); asynchronous on `stream`. */
+ * and scatter of head slices); asynchronous on `stream`. Each side's span
+ * (rows - 1) * pitch + width must lie inside its buffer; a span that does not
+ * fit in size_t is ELATTN_ERROR_INVALID_ARGUMENT naming the pitch. */
 ELATTN_API elattn_status elattn_buffer_copy_2d(elattn_buffer *dst, size_t dst_offset, size_t dst_pitch,
                                                const elattn_buffer *src, size_t src_offset,
                                                size_t src_pitch, size_t width, size_t rows,
@@ -162,13 +202,22 @@ ELATTN_API elattn_status elattn_buffer_copy_2d(elattn_buffer *dst, size_t dst_of
 /* Fill `bytes` bytes at `offset` with `value` (asynchronous on `stream`). */
 ELATTN_API elattn_status elattn_buffer_fill(elattn_buffer *buffer, size_t offset, uint8_t value,
                                             size_t bytes, elattn_stream *stream);
+/* Frees an allocation (when no view of it is left), releases a view, or
+ * forgets a wrap (the wrapped memory stays the caller's). */
 ELATTN_API void elattn_buffer_free(elattn_buffer *buffer);
 
 /* ---- events (timing with the backend's own clock) ------------------------ */
 typedef struct elattn_event elattn_event;
 ELATTN_API elattn_status elattn_event_create(elattn_device *device, elattn_event **event);
+/* Marks the point in `stream` (NULL: the default stream) that the event
+ * stands for; recording again moves it. On a wrapped stream the backend may
+ * need the native queue to allow timing: an OpenCL queue made without
+ * CL_QUEUE_PROFILING_ENABLE records, but elattn_event_elapsed_ms then fails
+ * with ELATTN_ERROR_BACKEND. */
 ELATTN_API elattn_status elattn_event_record(elattn_event *event, elattn_stream *stream);
-/* Milliseconds between two recorded events; waits for `end`. */
+/* Milliseconds between two events of one device, both recorded at least once
+ * (an event never recorded is ELATTN_ERROR_INVALID_ARGUMENT naming it, on
+ * every backend); waits for `end`. */
 ELATTN_API elattn_status elattn_event_elapsed_ms(const elattn_event *start, const elattn_event *end,
                                                  float *ms);
 ELATTN_API void elattn_event_destroy(elattn_event *event);
@@ -191,6 +240,11 @@ ELATTN_API elattn_status elattn_device_kernel_families(const elattn_device *devi
                                                        const char **names, int max, int *count);
 
 /* ---- plan options (all backends) ----------------------------------------- */
+/* One rule on every backend for the overrides below: 0 means the backend's
+ * own choice; a value below 0 or above 65536 is ELATTN_ERROR_INVALID_ARGUMENT
+ * naming the option; a value in [1, 65536] that the backend's kernels cannot
+ * honour is ELATTN_ERROR_UNSUPPORTED (never silently ignored: the reference,
+ * which has no tiles, refuses any nonzero override). */
 typedef struct elattn_plan_options {
     /* The kernel to use ("" or NULL: the first family that can run the
      * descriptor). A full kernel name, or a prefix of one that ends at a '.'
@@ -247,7 +301,10 @@ ELATTN_API elattn_status elattn_attn_run(const elattn_attn_plan *plan, elattn_st
                                          const elattn_attn_args *args);
 ELATTN_API void elattn_attn_plan_destroy(elattn_attn_plan *plan);
 
-/* Size in bytes of the block mask for a descriptor. */
+/* Size in bytes of the block mask for a descriptor; 0 when the fields it
+ * depends on (batch, num_kv_heads, max_seqlen_q/k, block_size) are invalid
+ * (elattn_last_error says why). A descriptor whose mask, at 4 bytes per block
+ * (XAttention's score table), would not fit in size_t is invalid. */
 ELATTN_API size_t elattn_block_mask_bytes(const elattn_attn_desc *desc);
 
 /* ---- XAttention block selection ------------------------------------------ */
@@ -264,6 +321,8 @@ typedef struct elattn_xattn_desc {
     int stride;          /* S, power of two, 1..64 */
     int block_size;      /* B, a multiple of S, as in elattn_attn_desc */
 } elattn_xattn_desc;
+/* An XAttention descriptor is invalid when a table of 4 bytes per (element,
+ * query head, query block, key block) would not fit in size_t. */
 
 typedef struct elattn_xattn_plan elattn_xattn_plan;
 

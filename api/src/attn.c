@@ -1,0 +1,119 @@
+/* Hybrid attention: plans and runs. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+size_t elattn_block_mask_bytes(const elattn_attn_desc *desc)
+{
+    BEGIN();
+    size_t bytes;
+    /* the shape check also refuses a mask whose size does not fit in size_t */
+    if (elattn_check_attn_mask_shape(desc) != ELATTN_SUCCESS) return 0;
+    if (!elattn_mask_bytes(desc->batch, desc->num_kv_heads, desc->max_seqlen_q, desc->max_seqlen_k, desc->block_size,
+                           &bytes))
+        return 0;
+    return bytes;
+}
+
+elattn_status elattn_attn_plan_create(elattn_device *device, const elattn_attn_desc *desc,
+                                      const elattn_plan_options *options, elattn_attn_plan **plan)
+{
+    BEGIN();
+    HANDLE(device, "device", ELATTN_HANDLE_DEVICE);
+    REQUIRE(plan, "plan");
+    elattn_attn_desc n;
+    CHECK(elattn_check_attn_desc(desc, &n));
+    elattn_plan_options opts;
+    CHECK(elattn_check_plan_options(options, &opts));
+    elattn_attn_plan *p = calloc(1, sizeof *p);
+    if (!p) return elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "plan: host allocation failed");
+    p->device = device;
+    p->desc = n;
+    elattn_status st = device->ops->attn_plan(device->impl, &p->desc, &opts, &p->backend);
+    if (st == ELATTN_SUCCESS && (st = elattn_handle_add(p, ELATTN_HANDLE_ATTN_PLAN)) != ELATTN_SUCCESS)
+        device->ops->attn_plan_destroy(device->impl, p->backend.impl);
+    if (st != ELATTN_SUCCESS) {
+        free(p);
+        return st;
+    }
+    elattn_device_retain(device); /* the plan keeps its device open */
+    *plan = p;
+    return ELATTN_SUCCESS;
+}
+
+const char *elattn_attn_plan_kernel_name(const elattn_attn_plan *plan)
+{
+    return elattn_handle_live(plan, ELATTN_HANDLE_ATTN_PLAN) ? elattn_kernel_name_of(&plan->backend) : "";
+}
+
+size_t elattn_attn_plan_workspace_size(const elattn_attn_plan *plan)
+{
+    return elattn_handle_live(plan, ELATTN_HANDLE_ATTN_PLAN) ? plan->backend.workspace_bytes : 0;
+}
+
+elattn_status elattn_attn_run(const elattn_attn_plan *plan, elattn_stream *stream, const elattn_attn_args *args)
+{
+    BEGIN();
+    HANDLE(plan, "plan", ELATTN_HANDLE_ATTN_PLAN);
+    REQUIRE(args, "args");
+    const elattn_attn_desc *d = &plan->desc;
+    elattn_device *dev = plan->device;
+    elattn_attn_call call;
+    memset(&call, 0, sizeof call);
+    call.desc = d;
+    elattn_fill_attn_params(d, &call.params);
+    void *s;
+    CHECK(elattn_stream_native(dev, stream, &s));
+    CHECK(elattn_check_seqlens_q_k(args->cu_seqlens_q, args->cu_seqlens_k, d->batch, d->max_seqlen_q, d->max_seqlen_k,
+                            &call.total_q, &call.total_k));
+    CHECK(elattn_check_modes("args.modes", args->modes, d->batch * d->num_kv_heads, call.mode_counts));
+    size_t es = elattn_dtype_size(d->dtype), q_bytes, kv_bytes, lse_bytes, mask_bytes;
+    CHECK(elattn_tensor_bytes("args.q/args.o", call.total_q, d->num_q_heads, d->head_dim, es, &q_bytes));
+    CHECK(elattn_tensor_bytes("args.k/args.v", call.total_k, d->num_kv_heads, d->head_dim, es, &kv_bytes));
+    CHECK(elattn_tensor_bytes("args.lse", call.total_q, d->num_q_heads, 1, sizeof(float), &lse_bytes));
+    if (!elattn_mask_bytes(d->batch, d->num_kv_heads, d->max_seqlen_q, d->max_seqlen_k, d->block_size, &mask_bytes))
+        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "args.block_mask: its size does not fit in size_t");
+    CHECK(elattn_check_buffer("args.q", args->q, dev, q_bytes, 1));
+    CHECK(elattn_check_buffer("args.k", args->k, dev, kv_bytes, 1));
+    CHECK(elattn_check_buffer("args.v", args->v, dev, kv_bytes, 1));
+    CHECK(elattn_check_buffer("args.o", args->o, dev, q_bytes, 1));
+    if (d->write_lse) {
+        CHECK(elattn_check_buffer("args.lse", args->lse, dev, lse_bytes, 1));
+    } else if (args->lse) {
+        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "args.lse: given, but desc.write_lse is 0");
+    }
+    int need_mask = call.mode_counts[ELATTN_MODE_BLOCK_SPARSE] > 0;
+    CHECK(elattn_check_buffer(need_mask ? "args.block_mask (some head is BLOCK_SPARSE)" : "args.block_mask",
+                              args->block_mask, dev, mask_bytes, need_mask));
+    CHECK(elattn_take_workspace(args->workspace, dev, plan->backend.workspace_bytes, &call.workspace, &call.workspace_bytes));
+    const elattn_arg_span spans[] = {
+        {"args.o", args->o, q_bytes, 1},
+        {"args.lse", d->write_lse ? args->lse : NULL, lse_bytes, 1},
+        {"args.workspace", args->workspace, plan->backend.workspace_bytes, 1},
+        {"args.q", args->q, q_bytes, 0},
+        {"args.k", args->k, kv_bytes, 0},
+        {"args.v", args->v, kv_bytes, 0},
+        {"args.block_mask", need_mask ? args->block_mask : NULL, mask_bytes, 0},
+    };
+    CHECK(elattn_check_overlaps(spans, (int)(sizeof spans / sizeof spans[0])));
+    call.q = args->q->native;
+    call.k = args->k->native;
+    call.v = args->v->native;
+    call.o = args->o->native;
+    call.lse = d->write_lse ? args->lse->native : NULL;
+    call.block_mask = need_mask ? args->block_mask->native : NULL;
+    call.cu_seqlens_q = args->cu_seqlens_q;
+    call.cu_seqlens_k = args->cu_seqlens_k;
+    call.modes = args->modes;
+    return dev->ops->attn_run(dev->impl, plan->backend.impl, s, &call);
+}
+
+void elattn_attn_plan_destroy(elattn_attn_plan *plan)
+{
+    if (!elattn_release_handle("plan", plan, ELATTN_HANDLE_ATTN_PLAN)) return;
+    elattn_device *d = plan->device;
+    d->ops->attn_plan_destroy(d->impl, plan->backend.impl);
+    free(plan);
+    elattn_device_release(d);
+}
