@@ -117,6 +117,13 @@ else
     for d in "${devices[@]}"; do conf_args+=(--backend "$d"); done
     run_stage conformance "$(min "${CONF_TIMEOUT_S:-300}" $(($(left) - 60)))" "$out/conformance.log" \
         "$conf_exe" "${conf_args[@]}" --json "$out/conformance.json"
+    if grep -q "case isolation failed" "$out/conformance.log"; then
+        # The workers could not start (seen once with NVIDIA's OpenCL); say so, and run in one process.
+        log "conformance: its worker processes failed to start (conformance.log); again with --no-isolate"
+        run_stage "conformance --no-isolate" "$(min "${CONF_TIMEOUT_S:-300}" $(($(left) - 60)))" \
+            "$out/conformance-no-isolate.log" "$conf_exe" "${conf_args[@]}" --no-isolate --json "$out/conformance.json"
+        tail -5 "$out/conformance-no-isolate.log" | tee -a "$summary"
+    fi
     tail -5 "$out/conformance.log" | tee -a "$summary"
 fi
 

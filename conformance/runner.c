@@ -530,12 +530,22 @@ int main(int argc, char **argv)
                 run_case(&cases[i], i, ref, targets, nt, i == o.worker.first_case ? o.worker.first_target : 0,
                          &o.worker, NULL);
         conf_worker_done(&o.worker);
-        for (int i = 0; i < nt; ++i) elattn_device_close(targets[i].dev);
+        for (int i = 0; i < nt; ++i)
+            if (targets[i].owns_dev) elattn_device_close(targets[i].dev);
         elattn_device_close(ref);
         free(cases);
         return 0;
     }
     if (!o.no_isolate) {
+        /* The workers open the devices themselves: the supervisor holds no GPU context
+         * (nor the reference) while they run, and needs only the targets' labels. */
+        for (int i = 0; i < nt; ++i) {
+            if (targets[i].owns_dev) elattn_device_close(targets[i].dev);
+            targets[i].dev = NULL;
+            targets[i].owns_dev = 0;
+        }
+        elattn_device_close(ref);
+        ref = NULL;
         int *selected = xcalloc((size_t)num_cases + 1, sizeof *selected), num_selected = 0;
         for (int i = 0; i < num_cases; ++i)
             if (case_selected(&o, &cases[i])) selected[num_selected++] = i;
@@ -581,8 +591,8 @@ int main(int argc, char **argv)
     if (isolated != 0 && !o.no_isolate) failed++; /* a worker died outside any case, or none could run */
     if (write_files(&o, targets, &rep) != 0) failed++;
     for (int i = 0; i < nt; ++i)
-            if (targets[i].owns_dev) elattn_device_close(targets[i].dev);
-    elattn_device_close(ref);
+        if (targets[i].owns_dev) elattn_device_close(targets[i].dev);
+    if (ref) elattn_device_close(ref);
     free(rep.v);
     free(cases);
     printf("conformance: %d passed, %d failed, %d unsupported\n", passed, failed, unsupported);
