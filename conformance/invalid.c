@@ -240,10 +240,10 @@ static elattn_status make_ctx(inv_ctx *c, elattn_device *dev)
 
     size_t total = LQ0 + LQ1, qn = total * HQ * D, kn = total * HKV * D;
     size_t mask_bytes = elattn_block_mask_bytes(&c->ad);
-    conf_rng rng;
-    conf_rng_seed(&rng, 12345);
+    kit_rng rng;
+    kit_rng_seed(&rng, 12345);
     float *host = xmalloc(sizeof(float) * qn);
-    for (size_t i = 0; i < qn; ++i) host[i] = (float)conf_rng_normal(&rng);
+    for (size_t i = 0; i < qn; ++i) host[i] = (float)kit_rng_normal(&rng);
     uint8_t *mask = xmalloc(mask_bytes);
     memset(mask, 1, mask_bytes);
 
