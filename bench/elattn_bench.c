@@ -20,6 +20,10 @@
 #include <elattn/elattn.h>
 
 #include "elattn_spec.h" /* elattn_row_visible_keys: the walk's exact pair counts */
+#include "kit_case.h"
+#include "kit_json.h"
+#include "kit_rng.h"
+#include "kit_values.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -71,14 +75,12 @@ static void mix_label(const mix *m, char *out, size_t n)
     else snprintf(out, n, "%s:%g", pairs_table[m->pair].name, m->sparse_frac);
 }
 
-/* Mode table of one batch element; returns the number of retrieval heads. */
-static int mix_modes(const mix *m, int hkv, int32_t *modes)
+/* The mode table of a call; returns the number of retrieval heads. */
+static int mix_modes(const mix *m, kit_case *call)
 {
-    int n_sparse = (int)lround(m->sparse_frac * hkv);
-    if (m->pair == PAIR_DENSE) n_sparse = 0;
-    int n_retr = hkv - n_sparse;
-    for (int h = 0; h < hkv; ++h)
-        modes[h] = h < n_retr ? (int32_t)pairs_table[m->pair].retrieval : (int32_t)pairs_table[m->pair].sparse;
+    const int n_sparse = m->pair == PAIR_DENSE ? 0 : (int)lround(m->sparse_frac * call->hkv);
+    const int n_retr = call->hkv - n_sparse;
+    kit_case_split_modes(call, pairs_table[m->pair].retrieval, n_retr, pairs_table[m->pair].sparse);
     return n_retr;
 }
 
@@ -178,7 +180,7 @@ static void usage(FILE *f)
             "  --lens 8192,32768        sequence lengths (k/K suffix allowed: 8k)\n"
             "  --mix M[,M...]           repeatable; dense, all, fa-ssa, fa-xa, xa-ssa (fractions 0.5, 0.75, 1)\n"
             "                           or PAIR:FRAC such as fa-ssa:0.75 (FRAC = sparse KV heads / Hkv)\n"
-            "  --dtype bf16,f16,f32     --head-dim 128,64     --block 128,64     --heads HQ:HKV\n"
+            "  --dtype bf16,f16,f32     --head-dim 128,64     --block 128,64     --heads HQ:HKV (HKV <= %d)\n"
             "  --sink N --local N       streaming sinks and window (tokens)\n"
             "  --stride N --tau T       XAttention stride and threshold\n"
             "  --min-time S             repeat each measurement to at least S seconds (default 0.2)\n"
@@ -192,7 +194,7 @@ static void usage(FILE *f)
             "                           choice, so the fused-vs-serial check compares against it)\n"
             "  --no-serial --no-router --no-check   skip those measurements\n"
             "  --seed N  --json FILE  --csv FILE\n",
-            MAX_SETS);
+            KIT_MAX_MODES, MAX_SETS);
 }
 
 static int parse_int_list(const char *s, int_list *out)
@@ -338,7 +340,8 @@ static int parse_args(int argc, char **argv, config *c)
             if (parse_mixes(c, v)) BAD_VALUE();
         } else if (strcmp(a, "--heads") == 0) {
             TAKES_VALUE();
-            if (sscanf(v, "%d:%d", &c->hq, &c->hkv) != 2 || c->hq < 1 || c->hkv < 1 || c->hq % c->hkv)
+            if (sscanf(v, "%d:%d", &c->hq, &c->hkv) != 2 || c->hq < 1 || c->hkv < 1 || c->hq % c->hkv ||
+                c->hkv > KIT_MAX_MODES)
                 BAD_VALUE();
         } else if (strcmp(a, "--sink") == 0 || strcmp(a, "--local") == 0 || strcmp(a, "--stride") == 0 ||
                    strcmp(a, "--min-reps") == 0 || strcmp(a, "--max-reps") == 0 || strcmp(a, "--warmup") == 0) {
@@ -406,143 +409,6 @@ static int parse_args(int argc, char **argv, config *c)
         c->mixes[kept++] = c->mixes[i];
     }
     c->n_mixes = kept;
-    return 0;
-}
-
-/* ---- host values: random numbers and storage conversions ------------------------------ */
-static unsigned long long splitmix64(unsigned long long x)
-{
-    x += 0x9E3779B97F4A7C15ULL;
-    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-    return x ^ (x >> 31);
-}
-
-typedef struct rng {
-    unsigned long long s;
-} rng;
-
-static rng rng_for(unsigned long long seed, unsigned long long stream)
-{
-    rng r = {splitmix64(seed ^ splitmix64(stream)) | 1ULL};
-    return r;
-}
-
-/* xorshift64*: uniform with unit variance in [-sqrt(3), sqrt(3)). */
-static float rng_unit(rng *r)
-{
-    r->s ^= r->s >> 12;
-    r->s ^= r->s << 25;
-    r->s ^= r->s >> 27;
-    unsigned long long x = r->s * 0x2545F4914F6CDD1DULL;
-    return ((float)(x >> 40) * (1.0f / 16777216.0f) - 0.5f) * 3.4641016f;
-}
-
-static uint32_t f32_bits(float f)
-{
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    return u;
-}
-
-static float bits_f32(uint32_t u)
-{
-    float f;
-    memcpy(&f, &u, 4);
-    return f;
-}
-
-/* Round to nearest even; checked against elattn_convert by self_check_conversions. */
-static uint16_t f32_to_bf16(float f)
-{
-    uint32_t x = f32_bits(f);
-    if ((x & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((x >> 16) | 0x40u);
-    return (uint16_t)((x + 0x7fffu + ((x >> 16) & 1u)) >> 16);
-}
-
-static uint16_t f32_to_f16(float f)
-{
-    uint32_t x = f32_bits(f);
-    uint16_t sign = (uint16_t)((x >> 16) & 0x8000u);
-    uint32_t ax = x & 0x7fffffffu;
-    if (ax > 0x7f800000u) return sign | 0x7e00u;     /* NaN */
-    if (ax >= 0x477ff000u) return sign | 0x7c00u;    /* rounds past 65504: inf */
-    if (ax < 0x38800000u) {                          /* below 2^-14: subnormal or zero */
-        uint32_t m = (uint32_t)lrintf(bits_f32(ax) * 16777216.0f); /* units of 2^-24, ties to even */
-        return sign | (uint16_t)m;
-    }
-    uint32_t h = ((((ax >> 23) - 127u + 15u)) << 10) | ((ax & 0x7fffffu) >> 13);
-    uint32_t rem = ax & 0x1fffu;
-    if (rem > 0x1000u || (rem == 0x1000u && (h & 1u))) ++h;
-    return sign | (uint16_t)h;
-}
-
-static float bf16_to_f32(uint16_t h) { return bits_f32((uint32_t)h << 16); }
-
-static float f16_to_f32(uint16_t h)
-{
-    uint32_t sign = (uint32_t)(h & 0x8000u) << 16, e = (h >> 10) & 0x1fu, m = h & 0x3ffu;
-    if (e == 0) {
-        float v = (float)m * (1.0f / 16777216.0f);
-        return sign ? -v : v;
-    }
-    if (e == 31) return bits_f32(sign | 0x7f800000u | (m << 13));
-    return bits_f32(sign | ((e - 15u + 127u) << 23) | (m << 13));
-}
-
-static void store_value(elattn_dtype dt, void *base, size_t i, float v)
-{
-    if (dt == ELATTN_BF16) ((uint16_t *)base)[i] = f32_to_bf16(v);
-    else if (dt == ELATTN_F16) ((uint16_t *)base)[i] = f32_to_f16(v);
-    else ((float *)base)[i] = v;
-}
-
-static float load_value(elattn_dtype dt, const void *base, size_t i)
-{
-    if (dt == ELATTN_BF16) return bf16_to_f32(((const uint16_t *)base)[i]);
-    if (dt == ELATTN_F16) return f16_to_f32(((const uint16_t *)base)[i]);
-    return ((const float *)base)[i];
-}
-
-/* The bench converts millions of values itself (elattn_convert goes through
- * doubles one by one); this makes sure both agree before any input is made. */
-static int self_check_conversions(void)
-{
-    enum { N = 65536 };
-    static uint16_t bits[N], lib16[N], mine16[N];
-    static float lib32[N], vals[N];
-    for (int dt = ELATTN_F16; dt <= ELATTN_BF16; ++dt) {
-        for (int i = 0; i < N; ++i) bits[i] = (uint16_t)i;
-        if (elattn_convert(ELATTN_F32, lib32, (elattn_dtype)dt, bits, N) != ELATTN_SUCCESS) return -1;
-        for (int i = 0; i < N; ++i) {
-            float mine = load_value((elattn_dtype)dt, bits, (size_t)i);
-            if (isnan(mine) ? !isnan(lib32[i]) : f32_bits(mine) != f32_bits(lib32[i])) {
-                fprintf(stderr, "elattn-bench: %s 0x%04x widens to %g here, %g in elattn_convert\n",
-                        elattn_dtype_name((elattn_dtype)dt), i, (double)mine, (double)lib32[i]);
-                return -1;
-            }
-        }
-        rng r = rng_for(1, 2);
-        for (int i = 0; i < N; ++i) {
-            /* Random bit patterns over the whole range, plus exact halfway cases. */
-            r.s ^= r.s >> 12, r.s ^= r.s << 25, r.s ^= r.s >> 27;
-            uint32_t u = (uint32_t)((r.s * 0x2545F4914F6CDD1DULL) >> 32);
-            if (i % 4 == 0) u = (u & 0xffffe000u) | 0x1000u; /* f16 tie */
-            if (i % 4 == 1) u = (u & 0xffff0000u) | 0x8000u; /* bf16 tie */
-            if (i % 8 == 2) u = (u & 0x807fffffu) | (uint32_t)(100 + i % 30) << 23; /* near f16's subnormals */
-            vals[i] = bits_f32(u);
-        }
-        if (elattn_convert((elattn_dtype)dt, lib16, ELATTN_F32, vals, N) != ELATTN_SUCCESS) return -1;
-        for (int i = 0; i < N; ++i) {
-            mine16[i] = dt == ELATTN_BF16 ? f32_to_bf16(vals[i]) : f32_to_f16(vals[i]);
-            int both_nan = isnan(vals[i]);
-            if (!both_nan && mine16[i] != lib16[i]) {
-                fprintf(stderr, "elattn-bench: %.9g narrows to %s 0x%04x here, 0x%04x in elattn_convert\n",
-                        (double)vals[i], elattn_dtype_name((elattn_dtype)dt), mine16[i], lib16[i]);
-                return -1;
-            }
-        }
-    }
     return 0;
 }
 
@@ -614,38 +480,27 @@ static result *new_result(void)
     return r;
 }
 
-static void json_string(FILE *f, const char *s)
+static void json_timing(kit_json *w, const char *name, const timing *t)
 {
-    fputc('"', f);
-    for (; *s; ++s) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\') fprintf(f, "\\%c", ch);
-        else if (ch < 0x20) fprintf(f, "\\u%04x", ch);
-        else fputc(ch, f);
-    }
-    fputc('"', f);
-}
-
-static void json_num(FILE *f, double x)
-{
-    if (isfinite(x)) fprintf(f, "%.15g", x);
-    else fputs("null", f);
-}
-
-static void json_timing(FILE *f, const char *name, const timing *t)
-{
-    fprintf(f, ", \"%s\": ", name);
     if (!t->reps) {
-        fputs("null", f);
+        kit_json_null(w, name);
         return;
     }
-    fprintf(f, "{\"reps\": %d, \"median_ms\": ", t->reps);
-    json_num(f, t->median);
-    fputs(", \"min_ms\": ", f), json_num(f, t->min);
-    fputs(", \"max_ms\": ", f), json_num(f, t->max);
-    fputs(", \"p25_ms\": ", f), json_num(f, t->p25);
-    fputs(", \"p75_ms\": ", f), json_num(f, t->p75);
-    fputc('}', f);
+    kit_json_object(w, name);
+    kit_json_int(w, "reps", t->reps);
+    kit_json_number(w, "median_ms", t->median, 15);
+    kit_json_number(w, "min_ms", t->min, 15);
+    kit_json_number(w, "max_ms", t->max, 15);
+    kit_json_number(w, "p25_ms", t->p25, 15);
+    kit_json_number(w, "p75_ms", t->p75, 15);
+    kit_json_end(w);
+}
+
+/* x, or null where it does not apply. */
+static void json_number_if(kit_json *w, const char *key, double x, int applies)
+{
+    if (applies) kit_json_number(w, key, x, 15);
+    else kit_json_null(w, key);
 }
 
 /* Rewritten after every case, so a run cut short still leaves what it measured. */
@@ -662,50 +517,72 @@ static void write_json(const config *c, const char *command)
     time_t t = time(NULL);
     char date[32];
     strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
-    fprintf(f, "{\n \"meta\": {\"tool\": \"elattn-bench\", \"version\": ");
-    json_string(f, elattn_version_string());
-    fputs(", \"date\": ", f), json_string(f, date);
-    fputs(", \"command\": ", f), json_string(f, command);
-    fputs(", \"set\": ", f), json_string(f, c->set_name);
-    fputs(", \"set_note\": ", f), json_string(f, c->set_note);
-    fprintf(f, ", \"inputs\": \"%s\", \"min_time_s\": %g, \"min_reps\": %d, \"warmup\": %d, \"seed\": %llu},\n",
-            c->structured ? "structured" : "random", c->min_time_s, c->min_reps, c->warmup, c->seed);
-    fputs(" \"cases\": [\n", f);
+    /* Members of the top level and each case on lines of their own. */
+    kit_json w;
+    kit_json_init(&w, f);
+    kit_json_object(&w, NULL);
+    kit_json_newline(&w, 1);
+    kit_json_object(&w, "meta");
+    kit_json_string(&w, "tool", "elattn-bench");
+    kit_json_string(&w, "version", elattn_version_string());
+    kit_json_string(&w, "date", date);
+    kit_json_string(&w, "command", command);
+    kit_json_string(&w, "set", c->set_name);
+    kit_json_string(&w, "set_note", c->set_note);
+    kit_json_string(&w, "inputs", c->structured ? "structured" : "random");
+    kit_json_number(&w, "min_time_s", c->min_time_s, 6);
+    kit_json_int(&w, "min_reps", c->min_reps);
+    kit_json_int(&w, "warmup", c->warmup);
+    kit_json_uint(&w, "seed", c->seed);
+    kit_json_end(&w);
+    kit_json_newline(&w, 1);
+    kit_json_array(&w, "cases");
     for (int i = 0; i < n_results; ++i) {
         const result *r = &results[i];
-        fputs("  {\"device\": ", f), json_string(f, r->device_id);
-        fputs(", \"device_name\": ", f), json_string(f, r->device_name);
-        fputs(", \"backend\": ", f), json_string(f, r->backend);
-        fputs(", \"status\": ", f), json_string(f, r->status);
-        fputs(", \"message\": ", f), json_string(f, r->message);
-        fprintf(f, ", \"dtype\": \"%s\", \"head_dim\": %d, \"hq\": %d, \"hkv\": %d, \"S\": %d",
-                elattn_dtype_name(r->dtype), r->head_dim, r->hq, r->hkv, r->seqlen);
-        fputs(", \"mix\": ", f), json_string(f, r->mix);
-        fprintf(f, ", \"pair\": \"%s\", \"sparse_frac\": %g, \"block\": %d, \"stride\": %d, \"tau\": %g",
-                pairs_table[r->pair].name, r->sparse_frac, r->block, r->stride, (double)r->tau);
-        fprintf(f, ", \"sink\": %d, \"local\": %d, \"sets\": %d", r->sink, r->local, r->sets);
-        fputs(", \"kernel\": ", f), json_string(f, r->kernel);
-        fputs(", \"serial_kernels\": ", f), json_string(f, r->serial_kernels);
-        fputs(", \"xattn_kernel\": ", f), json_string(f, r->xattn_kernel);
-        fputs(", \"router_kernel\": ", f), json_string(f, r->router_kernel);
-        json_timing(f, "fused", &r->fused);
-        json_timing(f, "serial", &r->serial);
-        json_timing(f, "xattn", &r->xattn);
-        json_timing(f, "router", &r->router);
-        fputs(", \"visible_pairs\": ", f), json_num(f, r->pairs);
-        fputs(", \"tflops\": ", f), json_num(f, r->tflops);
-        fputs(", \"dense_equiv_tflops\": ", f), json_num(f, r->dense_equiv_tflops);
-        fputs(", \"omega_msr\": ", f), json_num(f, r->omega_msr);
-        fputs(", \"omega_esr\": ", f), json_num(f, r->omega_esr);
-        fputs(", \"speedup_vs_dense\": ", f);
-        r->speedup_vs_dense > 0 ? json_num(f, r->speedup_vs_dense) : (void)fputs("null", f);
-        fputs(", \"speedup_vs_serial\": ", f);
-        r->speedup_vs_serial > 0 ? json_num(f, r->speedup_vs_serial) : (void)fputs("null", f);
-        fputs(", \"check_rel_err\": ", f);
-        r->check_rel_err >= 0 ? json_num(f, r->check_rel_err) : (void)fputs("null", f);
-        fprintf(f, "}%s\n", i + 1 < n_results ? "," : "");
+        kit_json_newline(&w, 2);
+        kit_json_object(&w, NULL);
+        kit_json_string(&w, "device", r->device_id);
+        kit_json_string(&w, "device_name", r->device_name);
+        kit_json_string(&w, "backend", r->backend);
+        kit_json_string(&w, "status", r->status);
+        kit_json_string(&w, "message", r->message);
+        kit_json_string(&w, "dtype", elattn_dtype_name(r->dtype));
+        kit_json_int(&w, "head_dim", r->head_dim);
+        kit_json_int(&w, "hq", r->hq);
+        kit_json_int(&w, "hkv", r->hkv);
+        kit_json_int(&w, "S", r->seqlen);
+        kit_json_string(&w, "mix", r->mix);
+        kit_json_string(&w, "pair", pairs_table[r->pair].name);
+        kit_json_number(&w, "sparse_frac", r->sparse_frac, 6);
+        kit_json_int(&w, "block", r->block);
+        kit_json_int(&w, "stride", r->stride);
+        kit_json_number(&w, "tau", r->tau, 6);
+        kit_json_int(&w, "sink", r->sink);
+        kit_json_int(&w, "local", r->local);
+        kit_json_int(&w, "sets", r->sets);
+        kit_json_string(&w, "kernel", r->kernel);
+        kit_json_string(&w, "serial_kernels", r->serial_kernels);
+        kit_json_string(&w, "xattn_kernel", r->xattn_kernel);
+        kit_json_string(&w, "router_kernel", r->router_kernel);
+        json_timing(&w, "fused", &r->fused);
+        json_timing(&w, "serial", &r->serial);
+        json_timing(&w, "xattn", &r->xattn);
+        json_timing(&w, "router", &r->router);
+        kit_json_number(&w, "visible_pairs", r->pairs, 15);
+        kit_json_number(&w, "tflops", r->tflops, 15);
+        kit_json_number(&w, "dense_equiv_tflops", r->dense_equiv_tflops, 15);
+        kit_json_number(&w, "omega_msr", r->omega_msr, 15);
+        kit_json_number(&w, "omega_esr", r->omega_esr, 15);
+        json_number_if(&w, "speedup_vs_dense", r->speedup_vs_dense, r->speedup_vs_dense > 0);
+        json_number_if(&w, "speedup_vs_serial", r->speedup_vs_serial, r->speedup_vs_serial > 0);
+        json_number_if(&w, "check_rel_err", r->check_rel_err, r->check_rel_err >= 0);
+        kit_json_end(&w);
     }
-    fputs(" ]\n}\n", f);
+    kit_json_newline(&w, 1);
+    kit_json_end(&w);
+    kit_json_newline(&w, 0);
+    kit_json_end(&w);
+    fputc('\n', f);
     fclose(f);
     if (rename(tmp, c->json_path) != 0) fprintf(stderr, "elattn-bench: cannot write %s\n", c->json_path);
 }
@@ -834,13 +711,26 @@ static elattn_status time_op(const config *c, bench_dev *bd, op_fn fn, void *ctx
 
 /* ---- inputs ------------------------------------------------------------------------------ */
 typedef struct shape {
-    elattn_dtype dtype;
-    int head_dim, seqlen, hq, hkv;
+    kit_case call; /* one element, Lq = Lk = S, causal; each case sets its block and modes */
     size_t es, q_bytes, kv_bytes;
     int nsets;
     elattn_buffer *q[MAX_SETS], *k[MAX_SETS], *v[MAX_SETS], *o[MAX_SETS];
-    int32_t cu[2];
+    int32_t cu_q[2], cu_k[2];
 } shape;
+
+static void init_shape(shape *sh, const config *c, elattn_dtype dtype, int head_dim, int seqlen)
+{
+    memset(sh, 0, sizeof *sh);
+    kit_case *call = &sh->call;
+    call->dtype = dtype, call->head_dim = head_dim, call->hq = c->hq, call->hkv = c->hkv, call->batch = 1;
+    call->len_q[0] = call->len_k[0] = seqlen;
+    call->causal = 1, call->sink = c->sink, call->local = c->local, call->block = c->blocks.v[0];
+    int max_q, max_k;
+    kit_case_seqlens(call, sh->cu_q, sh->cu_k, &max_q, &max_k);
+    sh->es = elattn_dtype_size(dtype);
+    sh->q_bytes = kit_case_q_elems(call) * sh->es;
+    sh->kv_bytes = kit_case_kv_elems(call) * sh->es;
+}
 
 enum { TENSOR_Q, TENSOR_K, TENSOR_V };
 
@@ -853,7 +743,7 @@ enum { TENSOR_Q, TENSOR_K, TENSOR_V };
 static elattn_status fill_tensor(const config *c, elattn_buffer *buf, const shape *sh, int heads, int tensor,
                                  int set)
 {
-    const int D = sh->head_dim, S = sh->seqlen, half = D / 2, nfreq = D / 4;
+    const int D = sh->call.head_dim, S = sh->call.len_q[0], half = D / 2, nfreq = D / 4;
     const size_t row_elems = (size_t)heads * D, row_bytes = row_elems * sh->es;
     size_t chunk = (4u << 20) / row_bytes;
     if (chunk < 1) chunk = 1;
@@ -867,8 +757,9 @@ static elattn_status fill_tensor(const config *c, elattn_buffer *buf, const shap
     for (int f = 0; f < nfreq; ++f) inv_freq[f] = pow(10000.0, -(double)f / nfreq);
     const int positional = c->structured && tensor != TENSOR_V;
     const float amp = (float)sqrt(48.0 / sqrt((double)D)); /* amp^2 * (D/4) / sqrt(D) = 12 */
-    rng r = rng_for(c->seed, ((unsigned long long)set << 8) ^ ((unsigned long long)tensor << 4) ^
-                                 ((unsigned long long)S << 20) ^ (unsigned long long)D << 52);
+    kit_rng r;
+    kit_rng_seed_stream(&r, c->seed, ((uint64_t)set << 8) ^ ((uint64_t)tensor << 4) ^ ((uint64_t)S << 20) ^
+                                         (uint64_t)D << 52);
     elattn_status st = ELATTN_SUCCESS;
     for (size_t t0 = 0; t0 < (size_t)S && st == ELATTN_SUCCESS; t0 += chunk) {
         size_t n = (size_t)S - t0 < chunk ? (size_t)S - t0 : chunk;
@@ -882,9 +773,9 @@ static elattn_status fill_tensor(const config *c, elattn_buffer *buf, const shap
             size_t base = t * row_elems;
             for (int h = 0; h < heads; ++h)
                 for (int d = 0; d < D; ++d) {
-                    float x = rng_unit(&r);
+                    float x = kit_rng_unit(&r);
                     if (positional && d < half) x = rot[d] + 0.25f * x;
-                    store_value(sh->dtype, host, base + (size_t)h * D + (size_t)d, x);
+                    kit_store_value(sh->call.dtype, host, base + (size_t)h * D + (size_t)d, x);
                 }
         }
         st = elattn_buffer_upload(buf, t0 * row_bytes, host, n * row_bytes, NULL);
@@ -926,9 +817,9 @@ static elattn_status make_shape(const config *c, bench_dev *bd, shape *sh, char 
             (st = elattn_buffer_alloc(bd->dev, sh->kv_bytes, &sh->v[s])) ||
             (st = elattn_buffer_alloc(bd->dev, sh->q_bytes, &sh->o[s])))
             break;
-        if ((st = fill_tensor(c, sh->q[s], sh, sh->hq, TENSOR_Q, s)) ||
-            (st = fill_tensor(c, sh->k[s], sh, sh->hkv, TENSOR_K, s)) ||
-            (st = fill_tensor(c, sh->v[s], sh, sh->hkv, TENSOR_V, s)) ||
+        if ((st = fill_tensor(c, sh->q[s], sh, sh->call.hq, TENSOR_Q, s)) ||
+            (st = fill_tensor(c, sh->k[s], sh, sh->call.hkv, TENSOR_K, s)) ||
+            (st = fill_tensor(c, sh->v[s], sh, sh->call.hkv, TENSOR_V, s)) ||
             (st = elattn_buffer_fill(sh->o[s], 0, 0, sh->q_bytes, bd->stream)))
             break;
     }
@@ -969,7 +860,7 @@ static elattn_status run_fused(void *p, int set)
     fused_ctx *f = p;
     elattn_attn_args a = {
         .q = f->sh->q[set], .k = f->sh->k[set], .v = f->sh->v[set], .o = f->sh->o[set],
-        .cu_seqlens_q = f->sh->cu, .cu_seqlens_k = f->sh->cu, .modes = f->modes,
+        .cu_seqlens_q = f->sh->cu_q, .cu_seqlens_k = f->sh->cu_k, .modes = f->modes,
         .block_mask = f->masks ? f->masks[set] : NULL, .workspace = f->workspace,
     };
     return elattn_attn_run(f->plan, f->bd->stream, &a);
@@ -977,11 +868,10 @@ static elattn_status run_fused(void *p, int set)
 
 /* Serial dispatch: per mode, a plan over just that mode's heads. */
 typedef struct serial_group {
-    int kv0, nkv; /* KV head range */
-    elattn_mode mode;
+    int kv0;       /* the first KV head of the range */
+    kit_case call; /* the range's heads alone, all in one mode */
     elattn_attn_plan *plan;
     elattn_buffer *q, *k, *v, *o, *mask, *workspace;
-    int32_t modes[1024];
 } serial_group;
 
 typedef struct serial_ctx {
@@ -997,28 +887,29 @@ static elattn_status run_serial(void *p, int set)
 {
     serial_ctx *s = p;
     const shape *sh = s->sh;
-    const size_t es = sh->es, D = (size_t)sh->head_dim, group = (size_t)(sh->hq / sh->hkv);
-    const size_t q_pitch = (size_t)sh->hq * D * es, kv_pitch = (size_t)sh->hkv * D * es;
+    const size_t es = sh->es, D = (size_t)sh->call.head_dim, group = (size_t)(sh->call.hq / sh->call.hkv);
+    const size_t q_pitch = (size_t)sh->call.hq * D * es, kv_pitch = (size_t)sh->call.hkv * D * es;
     elattn_stream *st = s->bd->stream;
     elattn_status rc;
     for (int i = 0; i < s->n_groups; ++i) {
         serial_group *g = &s->g[i];
-        const size_t q_off = (size_t)g->kv0 * group * D * es, q_w = (size_t)g->nkv * group * D * es;
-        const size_t kv_off = (size_t)g->kv0 * D * es, kv_w = (size_t)g->nkv * D * es;
-        const size_t rows = (size_t)sh->seqlen;
+        const size_t nkv = (size_t)g->call.hkv;
+        const size_t q_off = (size_t)g->kv0 * group * D * es, q_w = nkv * group * D * es;
+        const size_t kv_off = (size_t)g->kv0 * D * es, kv_w = nkv * D * es;
+        const size_t rows = (size_t)sh->call.len_q[0];
         if ((rc = elattn_buffer_copy_2d(g->q, 0, q_w, sh->q[set], q_off, q_pitch, q_w, rows, st)) ||
             (rc = elattn_buffer_copy_2d(g->k, 0, kv_w, sh->k[set], kv_off, kv_pitch, kv_w, rows, st)) ||
             (rc = elattn_buffer_copy_2d(g->v, 0, kv_w, sh->v[set], kv_off, kv_pitch, kv_w, rows, st)))
             return rc;
         if (g->mask) {
-            size_t w = (size_t)g->nkv * s->mask_head_bytes;
+            size_t w = nkv * s->mask_head_bytes;
             if ((rc = elattn_buffer_copy_2d(g->mask, 0, w, s->masks[set], (size_t)g->kv0 * s->mask_head_bytes, w,
                                             w, 1, st)))
                 return rc;
         }
         elattn_attn_args a = {
-            .q = g->q, .k = g->k, .v = g->v, .o = g->o, .cu_seqlens_q = sh->cu, .cu_seqlens_k = sh->cu,
-            .modes = g->modes, .block_mask = g->mask, .workspace = g->workspace,
+            .q = g->q, .k = g->k, .v = g->v, .o = g->o, .cu_seqlens_q = sh->cu_q, .cu_seqlens_k = sh->cu_k,
+            .modes = g->call.modes, .block_mask = g->mask, .workspace = g->workspace,
         };
         if ((rc = elattn_attn_run(g->plan, st, &a))) return rc;
         if ((rc = elattn_buffer_copy_2d(sh->o[set], q_off, q_pitch, g->o, 0, q_w, q_w, rows, st))) return rc;
@@ -1037,37 +928,38 @@ static void free_serial(serial_ctx *s)
     }
 }
 
-static elattn_status setup_serial(serial_ctx *s, const elattn_attn_desc *full, const int32_t *modes, int n_retr,
-                                  char *kernels, size_t kernels_n)
+/* One group per mode of `call` (n_retr retrieval heads first, the sparse
+ * heads after them), each with its own plan and gathered buffers. */
+static elattn_status setup_serial(serial_ctx *s, const kit_case *call, int n_retr, char *kernels, size_t kernels_n)
 {
-    const shape *sh = s->sh;
-    const int group = sh->hq / sh->hkv;
-    int ranges[2][2] = {{0, n_retr}, {n_retr, sh->hkv - n_retr}};
+    const size_t es = s->sh->es;
+    const int group = call->hq / call->hkv;
+    const int ranges[2][2] = {{0, n_retr}, {n_retr, call->hkv - n_retr}};
+    elattn_device *dev = s->bd->dev;
     elattn_status st;
     kernels[0] = '\0';
     s->n_groups = 0;
     for (int r = 0; r < 2; ++r) {
         if (ranges[r][1] == 0) continue;
         serial_group *g = &s->g[s->n_groups++];
-        g->kv0 = ranges[r][0], g->nkv = ranges[r][1];
-        g->mode = (elattn_mode)modes[g->kv0];
-        for (int h = 0; h < g->nkv; ++h) g->modes[h] = g->mode;
-        elattn_attn_desc d = *full;
-        d.num_q_heads = g->nkv * group;
-        d.num_kv_heads = g->nkv;
-        if ((st = elattn_attn_plan_create(s->bd->dev, &d, NULL, &g->plan))) return st;
-        size_t qb = (size_t)sh->seqlen * d.num_q_heads * sh->head_dim * sh->es;
-        size_t kvb = (size_t)sh->seqlen * d.num_kv_heads * sh->head_dim * sh->es;
+        g->kv0 = ranges[r][0];
+        const elattn_mode mode = (elattn_mode)call->modes[g->kv0];
+        g->call = *call;
+        g->call.hkv = ranges[r][1];
+        g->call.hq = g->call.hkv * group;
+        kit_case_split_modes(&g->call, mode, g->call.hkv, mode);
+        const elattn_attn_desc d = kit_case_attn_desc(&g->call, 0);
+        if ((st = elattn_attn_plan_create(dev, &d, NULL, &g->plan))) return st;
+        size_t qb = kit_case_q_elems(&g->call) * es, kvb = kit_case_kv_elems(&g->call) * es;
         size_t ws = elattn_attn_plan_workspace_size(g->plan);
-        if ((st = elattn_buffer_alloc(s->bd->dev, qb, &g->q)) || (st = elattn_buffer_alloc(s->bd->dev, kvb, &g->k)) ||
-            (st = elattn_buffer_alloc(s->bd->dev, kvb, &g->v)) || (st = elattn_buffer_alloc(s->bd->dev, qb, &g->o)))
+        if ((st = elattn_buffer_alloc(dev, qb, &g->q)) || (st = elattn_buffer_alloc(dev, kvb, &g->k)) ||
+            (st = elattn_buffer_alloc(dev, kvb, &g->v)) || (st = elattn_buffer_alloc(dev, qb, &g->o)))
             return st;
-        if (ws && (st = elattn_buffer_alloc(s->bd->dev, ws, &g->workspace))) return st;
-        if (g->mode == ELATTN_BLOCK_SPARSE &&
-            (st = elattn_buffer_alloc(s->bd->dev, elattn_block_mask_bytes(&d), &g->mask)))
+        if (ws && (st = elattn_buffer_alloc(dev, ws, &g->workspace))) return st;
+        if (mode == ELATTN_BLOCK_SPARSE && (st = elattn_buffer_alloc(dev, elattn_block_mask_bytes(&d), &g->mask)))
             return st;
         size_t used = strlen(kernels);
-        snprintf(kernels + used, kernels_n - used, "%s%s:%s", used ? " + " : "", elattn_mode_name(g->mode),
+        snprintf(kernels + used, kernels_n - used, "%s%s:%s", used ? " + " : "", elattn_mode_name(mode),
                  elattn_attn_plan_kernel_name(g->plan));
     }
     return ELATTN_SUCCESS;
@@ -1087,7 +979,7 @@ static elattn_status run_xattn(void *p, int set)
 {
     xattn_ctx *x = p;
     elattn_xattn_args a = {
-        .q = x->sh->q[set], .k = x->sh->k[set], .cu_seqlens_q = x->sh->cu, .cu_seqlens_k = x->sh->cu,
+        .q = x->sh->q[set], .k = x->sh->k[set], .cu_seqlens_q = x->sh->cu_q, .cu_seqlens_k = x->sh->cu_k,
         .modes = x->modes, .thresholds = &x->tau, .num_thresholds = 1, .block_mask = x->masks[set],
         .workspace = x->workspace,
     };
@@ -1098,11 +990,11 @@ static elattn_status run_xattn(void *p, int set)
  * CHECK_ROWS tokens at the start, the middle and the end. */
 static int sample_regions(const shape *sh, int starts[3], int counts[3])
 {
-    if (sh->q_bytes <= CHECK_ALL_BYTES || sh->seqlen <= 3 * CHECK_ROWS) {
-        starts[0] = 0, counts[0] = sh->seqlen;
+    if (sh->q_bytes <= CHECK_ALL_BYTES || sh->call.len_q[0] <= 3 * CHECK_ROWS) {
+        starts[0] = 0, counts[0] = sh->call.len_q[0];
         return 1;
     }
-    starts[0] = 0, starts[1] = sh->seqlen / 2 - CHECK_ROWS / 2, starts[2] = sh->seqlen - CHECK_ROWS;
+    starts[0] = 0, starts[1] = sh->call.len_q[0] / 2 - CHECK_ROWS / 2, starts[2] = sh->call.len_q[0] - CHECK_ROWS;
     counts[0] = counts[1] = counts[2] = CHECK_ROWS;
     return 3;
 }
@@ -1112,13 +1004,13 @@ static size_t sample_capacity(const shape *sh)
     int starts[3], counts[3], n = sample_regions(sh, starts, counts);
     size_t rows = 0;
     for (int i = 0; i < n; ++i) rows += (size_t)counts[i];
-    return rows * sh->hq * sh->head_dim;
+    return rows * sh->call.hq * sh->call.head_dim;
 }
 
 /* Downloads the sampled rows of O of set 0 as floats. */
 static elattn_status sample_output(const shape *sh, float *out, int *n_out)
 {
-    const size_t row_elems = (size_t)sh->hq * sh->head_dim, row_bytes = row_elems * sh->es;
+    const size_t row_elems = (size_t)sh->call.hq * sh->call.head_dim, row_bytes = row_elems * sh->es;
     int starts[3], counts[3], n = sample_regions(sh, starts, counts);
     unsigned char *host = malloc((size_t)counts[0] * row_bytes);
     if (!host) return ELATTN_ERROR_OUT_OF_MEMORY;
@@ -1128,7 +1020,7 @@ static elattn_status sample_output(const shape *sh, float *out, int *n_out)
         size_t elems = (size_t)counts[r] * row_elems;
         st = elattn_buffer_download(sh->o[0], (size_t)starts[r] * row_bytes, host, (size_t)counts[r] * row_bytes,
                                     NULL);
-        for (size_t i = 0; !st && i < elems; ++i) out[done + i] = load_value(sh->dtype, host, i);
+        for (size_t i = 0; !st && i < elems; ++i) out[done + i] = kit_load_value(sh->call.dtype, host, i);
         done += elems;
     }
     *n_out = (int)done;
@@ -1164,8 +1056,8 @@ static void fill_case_header(result *r, const config *c, const bench_dev *bd, co
     snprintf(r->device_id, sizeof r->device_id, "%s", bd->info.id);
     snprintf(r->device_name, sizeof r->device_name, "%s", bd->info.name);
     snprintf(r->backend, sizeof r->backend, "%s", elattn_backend_name(bd->info.backend));
-    r->dtype = sh->dtype;
-    r->head_dim = sh->head_dim, r->hq = sh->hq, r->hkv = sh->hkv, r->seqlen = sh->seqlen;
+    r->dtype = sh->call.dtype;
+    r->head_dim = sh->call.head_dim, r->hq = sh->call.hq, r->hkv = sh->call.hkv, r->seqlen = sh->call.len_q[0];
     r->block = block, r->stride = c->stride, r->tau = c->tau, r->sink = c->sink, r->local = c->local;
     r->pair = m->pair, r->sparse_frac = m->sparse_frac;
     mix_label(m, r->mix, sizeof r->mix);
@@ -1179,8 +1071,7 @@ static void run_case(const config *c, bench_dev *bd, shape *sh, const mix *m, in
     fill_case_header(r, c, bd, sh, m, block);
     r->router = *router;
     snprintf(r->router_kernel, sizeof r->router_kernel, "%s", router_kernel);
-    const int hkv = sh->hkv, group = sh->hq / sh->hkv, S = sh->seqlen;
-    int32_t *modes = calloc((size_t)hkv, sizeof(int32_t));
+    const int hkv = sh->call.hkv, group = sh->call.hq / sh->call.hkv, S = sh->call.len_q[0];
     elattn_buffer *masks[MAX_SETS] = {0};
     uint8_t *mask_host = NULL;
     elattn_attn_plan *plan = NULL;
@@ -1190,18 +1081,14 @@ static void run_case(const config *c, bench_dev *bd, shape *sh, const mix *m, in
     memset(&sc, 0, sizeof sc);
     float *sample_fused = NULL, *sample_serial = NULL;
     elattn_status st;
-    if (!modes) {
-        fail_result(r, "host", ELATTN_ERROR_OUT_OF_MEMORY);
-        return;
-    }
-    const int n_retr = mix_modes(m, hkv, modes);
+    /* This case's call: the shape's, with the case's block and its mix's modes. */
+    kit_case call = sh->call;
+    if (block) call.block = block;
+    const int n_retr = mix_modes(m, &call);
+    const int32_t *modes = call.modes;
     const int xa = mix_uses_xa(m);
 
-    elattn_attn_desc desc = {
-        .dtype = sh->dtype, .head_dim = sh->head_dim, .num_q_heads = sh->hq, .num_kv_heads = hkv, .batch = 1,
-        .max_seqlen_q = S, .max_seqlen_k = S, .causal = 1, .scale = 0.0f, .sink = c->sink, .local = c->local,
-        .block_size = block ? block : c->blocks.v[0], .write_lse = 0,
-    };
+    const elattn_attn_desc desc = kit_case_attn_desc(&call, 0);
     elattn_plan_options opts = {.kernel = c->kernel};
     if ((st = elattn_attn_plan_create(bd->dev, &desc, &opts, &plan))) {
         fail_result(r, "plan", st);
@@ -1224,11 +1111,7 @@ static void run_case(const config *c, bench_dev *bd, shape *sh, const mix *m, in
                 fail_result(r, "block mask", st);
                 goto done;
             }
-        elattn_xattn_desc xd = {
-            .dtype = sh->dtype, .head_dim = sh->head_dim, .num_q_heads = sh->hq, .num_kv_heads = hkv, .batch = 1,
-            .max_seqlen_q = S, .max_seqlen_k = S, .causal = 1, .scale = 0.0f, .stride = c->stride,
-            .block_size = block,
-        };
+        const elattn_xattn_desc xd = kit_case_xattn_desc(&call, c->stride);
         if ((st = elattn_xattn_plan_create(bd->dev, &xd, NULL, &xplan))) {
             fail_result(r, "xattn plan", st);
             goto done;
@@ -1266,7 +1149,7 @@ static void run_case(const config *c, bench_dev *bd, shape *sh, const mix *m, in
             goto done;
         }
         elattn_sparsity sp;
-        if ((st = elattn_sparsity_of_call(&desc, sh->cu, sh->cu, modes, mask_host, &sp))) {
+        if ((st = elattn_sparsity_of_call(&desc, sh->cu_q, sh->cu_k, modes, mask_host, &sp))) {
             fail_result(r, "sparsity", st);
             goto done;
         }
@@ -1308,8 +1191,8 @@ static void run_case(const config *c, bench_dev *bd, shape *sh, const mix *m, in
         goto done;
     }
     const double sec = r->fused.median * 1e-3;
-    r->tflops = r->pairs * 4.0 * sh->head_dim / sec / 1e12;
-    r->dense_equiv_tflops = 2.0 * (double)S * S * sh->head_dim * sh->hq / sec / 1e12;
+    r->tflops = r->pairs * 4.0 * sh->call.head_dim / sec / 1e12;
+    r->dense_equiv_tflops = 2.0 * (double)S * S * sh->call.head_dim * sh->call.hq / sec / 1e12;
     if (dense_ms > 0) r->speedup_vs_dense = dense_ms / r->fused.median;
     if (c->check) {
         if ((st = sample_output(sh, sample_fused, &got))) {
@@ -1324,7 +1207,7 @@ static void run_case(const config *c, bench_dev *bd, shape *sh, const mix *m, in
     if (c->serial && two_modes) {
         sc.bd = bd, sc.sh = sh, sc.masks = masks;
         sc.mask_head_bytes = (size_t)mask_q * mask_k;
-        if ((st = setup_serial(&sc, &desc, modes, n_retr, r->serial_kernels, sizeof r->serial_kernels))) {
+        if ((st = setup_serial(&sc, &call, n_retr, r->serial_kernels, sizeof r->serial_kernels))) {
             fail_result(r, "serial dispatch set-up", st);
             goto done;
         }
@@ -1368,7 +1251,6 @@ done:
     elattn_buffer_free(ws), elattn_buffer_free(xws);
     elattn_xattn_plan_destroy(xplan);
     elattn_attn_plan_destroy(plan);
-    free(modes);
 }
 
 /* ---- router ------------------------------------------------------------------------------- */
@@ -1378,14 +1260,14 @@ typedef struct router_ctx {
     shape *sh;
     elattn_router_weights w;
     elattn_buffer *workspace;
-    int32_t modes[1024];
+    int32_t modes[KIT_MAX_MODES];
 } router_ctx;
 
 static elattn_status run_router(void *p, int set)
 {
     router_ctx *x = p;
     elattn_router_args a = {
-        .keys = x->sh->k[set], .cu_seqlens = x->sh->cu, .weights = x->w, .logits = NULL, .modes = x->modes,
+        .keys = x->sh->k[set], .cu_seqlens = x->sh->cu_k, .weights = x->w, .logits = NULL, .modes = x->modes,
         .workspace = x->workspace,
     };
     return elattn_router_run(x->plan, x->bd->stream, &a);
@@ -1396,10 +1278,10 @@ static elattn_status run_router(void *p, int set)
 static void time_router(const config *c, bench_dev *bd, shape *sh, timing *t, char *kernel, size_t kernel_n)
 {
     memset(t, 0, sizeof *t);
-    const int D = sh->head_dim, H = 4 * D;
+    const int D = sh->call.head_dim, H = 4 * D;
     elattn_router_desc d = {
-        .key_dtype = sh->dtype, .head_dim = D, .hidden = H, .num_kv_heads = sh->hkv, .batch = 1,
-        .max_seqlen = sh->seqlen, .retrieval_mode = ELATTN_FULL, .sparse_mode = ELATTN_STREAMING,
+        .key_dtype = sh->call.dtype, .head_dim = D, .hidden = H, .num_kv_heads = sh->call.hkv, .batch = 1,
+        .max_seqlen = sh->call.len_q[0], .retrieval_mode = ELATTN_FULL, .sparse_mode = ELATTN_STREAMING,
     };
     router_ctx x;
     memset(&x, 0, sizeof x);
@@ -1410,10 +1292,11 @@ static void time_router(const config *c, bench_dev *bd, shape *sh, timing *t, ch
     const int fan_in[10] = {D, D, H, H, D, D, H, H, D, D};
     float *host = malloc(sizeof(float) * (size_t)H * D);
     elattn_status st = host ? elattn_router_plan_create(bd->dev, &d, NULL, &plan) : ELATTN_ERROR_OUT_OF_MEMORY;
-    rng r = rng_for(c->seed, 0x7007E5ULL);
+    kit_rng r;
+    kit_rng_seed_stream(&r, c->seed, 0x7007E5u);
     for (int i = 0; !st && i < 10; ++i) {
-        float bound = 1.0f / sqrtf((float)fan_in[i]) / 1.7320508f; /* rng_unit spans +-sqrt(3) */
-        for (size_t j = 0; j < sizes[i]; ++j) host[j] = bound * rng_unit(&r);
+        float bound = 1.0f / sqrtf((float)fan_in[i]) / 1.7320508f; /* kit_rng_unit spans +-sqrt(3) */
+        for (size_t j = 0; j < sizes[i]; ++j) host[j] = bound * kit_rng_unit(&r);
         if (!(st = elattn_buffer_alloc(bd->dev, sizes[i] * 4, &bufs[i])))
             st = elattn_buffer_upload(bufs[i], 0, host, sizes[i] * 4, NULL);
     }
@@ -1497,16 +1380,9 @@ static void run_device(const config *c, const char *name, int index, const char 
         for (int hi = 0; hi < c->head_dims.n; ++hi)
             for (int li = 0; li < c->lens.n; ++li) {
                 shape sh;
-                memset(&sh, 0, sizeof sh);
-                sh.dtype = (elattn_dtype)c->dtypes.v[di];
-                sh.head_dim = c->head_dims.v[hi];
-                sh.seqlen = c->lens.v[li];
-                sh.hq = c->hq, sh.hkv = c->hkv;
-                sh.es = elattn_dtype_size(sh.dtype);
-                sh.q_bytes = (size_t)sh.seqlen * sh.hq * sh.head_dim * sh.es;
-                sh.kv_bytes = (size_t)sh.seqlen * sh.hkv * sh.head_dim * sh.es;
-                sh.cu[0] = 0, sh.cu[1] = sh.seqlen;
-                printf("\n%s %s D %d S %d: ", bd.info.id, elattn_dtype_name(sh.dtype), sh.head_dim, sh.seqlen);
+                init_shape(&sh, c, (elattn_dtype)c->dtypes.v[di], c->head_dims.v[hi], c->lens.v[li]);
+                printf("\n%s %s D %d S %d: ", bd.info.id, elattn_dtype_name(sh.call.dtype), sh.call.head_dim,
+                       c->lens.v[li]);
                 fflush(stdout);
 
                 /* The cases of this shape: dense first (the baseline), then each
@@ -1588,7 +1464,7 @@ int main(int argc, char **argv)
         list_devices();
         return 0;
     }
-    if (self_check_conversions()) {
+    if (kit_check_conversions("elattn-bench")) {
         fprintf(stderr, "elattn-bench: the bench's fp16/bf16 conversions disagree with elattn_convert\n");
         return 1;
     }
