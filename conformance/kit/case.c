@@ -27,28 +27,32 @@ size_t kit_case_kv_elems(const kit_case *c)
     return total * (size_t)c->hkv * (size_t)c->head_dim;
 }
 
-elattn_attn_desc kit_case_attn_desc(const kit_case *c, int write_lse)
+/* The descriptors' maxima: the longest lengths, at least 1. */
+static void longest(const kit_case *c, int *max_q, int *max_k)
 {
     int32_t cu_q[KIT_MAX_BATCH + 1], cu_k[KIT_MAX_BATCH + 1];
-    int max_q, max_k;
-    kit_case_seqlens(c, cu_q, cu_k, &max_q, &max_k);
-    return (elattn_attn_desc){
+    kit_case_seqlens(c, cu_q, cu_k, max_q, max_k);
+}
+
+elattn_attn_desc kit_case_attn_desc(const kit_case *c, int write_lse)
+{
+    elattn_attn_desc d = {
         .dtype = c->dtype, .head_dim = c->head_dim, .num_q_heads = c->hq, .num_kv_heads = c->hkv,
-        .batch = c->batch, .max_seqlen_q = max_q, .max_seqlen_k = max_k, .causal = c->causal, .scale = 0.0f,
-        .sink = c->sink, .local = c->local, .block_size = c->block, .write_lse = write_lse,
+        .batch = c->batch, .causal = c->causal, .scale = 0.0f, .sink = c->sink, .local = c->local,
+        .block_size = c->block, .write_lse = write_lse,
     };
+    longest(c, &d.max_seqlen_q, &d.max_seqlen_k);
+    return d;
 }
 
 elattn_xattn_desc kit_case_xattn_desc(const kit_case *c, int stride)
 {
-    int32_t cu_q[KIT_MAX_BATCH + 1], cu_k[KIT_MAX_BATCH + 1];
-    int max_q, max_k;
-    kit_case_seqlens(c, cu_q, cu_k, &max_q, &max_k);
-    return (elattn_xattn_desc){
+    elattn_xattn_desc d = {
         .dtype = c->dtype, .head_dim = c->head_dim, .num_q_heads = c->hq, .num_kv_heads = c->hkv,
-        .batch = c->batch, .max_seqlen_q = max_q, .max_seqlen_k = max_k, .causal = c->causal, .scale = 0.0f,
-        .stride = stride, .block_size = c->block,
+        .batch = c->batch, .causal = c->causal, .scale = 0.0f, .stride = stride, .block_size = c->block,
     };
+    longest(c, &d.max_seqlen_q, &d.max_seqlen_k);
+    return d;
 }
 
 void kit_case_split_modes(kit_case *c, elattn_mode first, int n_first, elattn_mode rest)
@@ -76,9 +80,10 @@ elattn_status kit_random_tensor(kit_rng *r, elattn_dtype dtype, size_t n, double
     const size_t es = elattn_dtype_size(dtype);
     for (size_t at = 0; at < n; at += CHUNK) {
         const size_t m = n - at < CHUNK ? n - at : CHUNK;
+        void *stored = (char *)dst + at * es;
         for (size_t i = 0; i < m; ++i) v[i] = (float)(sigma * kit_rng_normal(r));
-        elattn_status st = elattn_convert(dtype, (char *)dst + at * es, ELATTN_F32, v, m);
-        if (st == ELATTN_SUCCESS && rounded) st = elattn_convert(ELATTN_F32, rounded + at, dtype, (char *)dst + at * es, m);
+        elattn_status st = elattn_convert(dtype, stored, ELATTN_F32, v, m);
+        if (st == ELATTN_SUCCESS && rounded) st = elattn_convert(ELATTN_F32, rounded + at, dtype, stored, m);
         if (st != ELATTN_SUCCESS) return st;
     }
     return ELATTN_SUCCESS;
