@@ -13,8 +13,8 @@
 struct attn_oracle {
     elattn_attn_desc desc;
     int total_q, total_k;
-    int32_t cu_q[CONF_MAX_BATCH + 1], cu_k[CONF_MAX_BATCH + 1];
-    int32_t *modes;
+    int32_t cu_q[KIT_MAX_BATCH + 1], cu_k[KIT_MAX_BATCH + 1];
+    const int32_t *modes; /* the case's */
     void *q, *k, *v;
     size_t q_bytes, kv_bytes;
     uint8_t *mask; /* NULL when no entry is BLOCK_SPARSE */
@@ -105,26 +105,26 @@ done:
  * visible, so set cells hold random nonzero values); with empty_rows some
  * query-block rows are all zero. Other entries' cells hold random bytes that a
  * kernel must not read. */
-static void make_mask(const conf_case *c, attn_oracle *o, conf_rng *rng)
+static void make_mask(const conf_case *c, attn_oracle *o, kit_rng *rng)
 {
-    int nqb = (o->desc.max_seqlen_q + c->block - 1) / c->block;
-    int nkb = (o->desc.max_seqlen_k + c->block - 1) / c->block;
-    o->mask_bytes = (size_t)c->batch * c->hkv * nqb * nkb;
+    int nqb = (o->desc.max_seqlen_q + c->call.block - 1) / c->call.block;
+    int nkb = (o->desc.max_seqlen_k + c->call.block - 1) / c->call.block;
+    o->mask_bytes = (size_t)c->call.batch * c->call.hkv * nqb * nkb;
     o->mask = xmalloc(o->mask_bytes);
-    for (int b = 0; b < c->batch; ++b)
-        for (int h = 0; h < c->hkv; ++h) {
-            uint8_t *head = o->mask + ((size_t)b * c->hkv + h) * nqb * nkb;
-            int sparse = conf_case_mode(c, b, h) == ELATTN_BLOCK_SPARSE;
-            int rows_used = (c->len_q[b] + c->block - 1) / c->block, emptied = 0;
+    for (int b = 0; b < c->call.batch; ++b)
+        for (int h = 0; h < c->call.hkv; ++h) {
+            uint8_t *head = o->mask + ((size_t)b * c->call.hkv + h) * nqb * nkb;
+            int sparse = c->call.modes[b * c->call.hkv + h] == ELATTN_BLOCK_SPARSE;
+            int rows_used = (c->call.len_q[b] + c->call.block - 1) / c->call.block, emptied = 0;
             for (int qb = 0; qb < nqb; ++qb) {
-                int empty = sparse && c->empty_rows && conf_rng_uniform(rng) < 0.3;
+                int empty = sparse && c->empty_rows && kit_rng_uniform(rng) < 0.3;
                 if (sparse && c->empty_rows && !emptied && rows_used > 0 && qb == rows_used / 2) empty = 1;
                 emptied |= empty && qb < rows_used;
                 for (int kb = 0; kb < nkb; ++kb) {
                     uint8_t cell;
-                    if (!sparse) cell = (uint8_t)conf_rng_next(rng);
-                    else if (empty || conf_rng_uniform(rng) >= c->mask_density) cell = 0;
-                    else cell = (uint8_t)(1 + conf_rng_next(rng) % 255);
+                    if (!sparse) cell = (uint8_t)kit_rng_next(rng);
+                    else if (empty || kit_rng_uniform(rng) >= c->mask_density) cell = 0;
+                    else cell = (uint8_t)(1 + kit_rng_next(rng) % 255);
                     head[(size_t)qb * nkb + kb] = cell;
                 }
             }
@@ -134,23 +134,23 @@ static void make_mask(const conf_case *c, attn_oracle *o, conf_rng *rng)
 static void find_empty_rows(const conf_case *c, attn_oracle *o)
 {
     const elattn_attn_desc *d = &o->desc;
-    int nqb = (d->max_seqlen_q + c->block - 1) / c->block, nkb = (d->max_seqlen_k + c->block - 1) / c->block;
-    int group = c->hq / c->hkv;
-    o->row_empty = xcalloc((size_t)o->total_q * c->hq, 1);
-    for (int b = 0; b < c->batch; ++b) {
-        int lq = c->len_q[b], lk = c->len_k[b];
-        for (int hk = 0; hk < c->hkv; ++hk) {
-            int mode = conf_case_mode(c, b, hk);
+    const kit_case *k = &c->call;
+    int nqb = (d->max_seqlen_q + k->block - 1) / k->block, nkb = (d->max_seqlen_k + k->block - 1) / k->block;
+    int group = k->hq / k->hkv;
+    o->row_empty = xcalloc((size_t)o->total_q * k->hq, 1);
+    for (int b = 0; b < k->batch; ++b) {
+        int lq = k->len_q[b], lk = k->len_k[b];
+        for (int hk = 0; hk < k->hkv; ++hk) {
+            int mode = k->modes[b * k->hkv + hk];
             for (int i = 0; i < lq; ++i) {
                 const uint8_t *row = NULL;
-                if (mode == ELATTN_BLOCK_SPARSE)
-                    row = o->mask + elattn_mask_row(b, hk, i / c->block, c->hkv, nqb, nkb);
+                if (mode == ELATTN_BLOCK_SPARSE) row = o->mask + elattn_mask_row(b, hk, i / k->block, k->hkv, nqb, nkb);
                 int p = elattn_query_pos(i, lq, lk), seen = 0;
                 for (int j = 0; j < lk && !seen; ++j)
-                    seen = elattn_pair_visible(mode, c->causal, p, j, c->sink, c->local, c->block, row);
+                    seen = elattn_pair_visible(mode, k->causal, p, j, k->sink, k->local, k->block, row);
                 if (!seen)
                     for (int g = 0; g < group; ++g)
-                        o->row_empty[(size_t)(o->cu_q[b] + i) * c->hq + hk * group + g] = 1;
+                        o->row_empty[(size_t)(o->cu_q[b] + i) * k->hq + hk * group + g] = 1;
             }
         }
     }
@@ -159,43 +159,33 @@ static void find_empty_rows(const conf_case *c, attn_oracle *o)
 attn_oracle *attn_oracle_make(const conf_case *c, elattn_device *ref, char *why, size_t n)
 {
     attn_oracle *o = xcalloc(1, sizeof *o);
-    conf_rng rng;
-    conf_rng_seed(&rng, c->seed);
+    kit_rng rng;
+    kit_rng_seed(&rng, c->seed);
     int max_q, max_k;
-    conf_case_seqlens(c, o->cu_q, o->cu_k, &max_q, &max_k);
-    o->total_q = o->cu_q[c->batch];
-    o->total_k = o->cu_k[c->batch];
-    o->desc = (elattn_attn_desc){
-        .dtype = c->dtype, .head_dim = c->head_dim, .num_q_heads = c->hq, .num_kv_heads = c->hkv,
-        .batch = c->batch, .max_seqlen_q = max_q, .max_seqlen_k = max_k, .causal = c->causal,
-        .scale = 0.0f, .sink = c->sink, .local = c->local, .block_size = c->block, .write_lse = c->lse,
-    };
-    o->modes = xmalloc(sizeof(int32_t) * (size_t)c->batch * c->hkv);
-    int any_sparse = 0;
-    for (int b = 0; b < c->batch; ++b)
-        for (int h = 0; h < c->hkv; ++h) {
-            o->modes[b * c->hkv + h] = conf_case_mode(c, b, h);
-            any_sparse |= o->modes[b * c->hkv + h] == ELATTN_BLOCK_SPARSE;
-        }
+    kit_case_seqlens(&c->call, o->cu_q, o->cu_k, &max_q, &max_k);
+    o->total_q = o->cu_q[c->call.batch];
+    o->total_k = o->cu_k[c->call.batch];
+    o->desc = kit_case_attn_desc(&c->call, c->lse);
+    o->modes = c->call.modes;
 
     /* N(0,1) entries with scale 1/sqrt(D) give scores of unit spread: the
      * softmax is peaked but far from one-hot. */
-    size_t nq = (size_t)o->total_q * c->hq * c->head_dim, nkv = (size_t)o->total_k * c->hkv * c->head_dim;
-    size_t es = elattn_dtype_size(c->dtype);
+    size_t nq = kit_case_q_elems(&c->call), nkv = kit_case_kv_elems(&c->call);
+    size_t es = elattn_dtype_size(c->call.dtype);
     float *v32 = NULL;
-    o->q = random_tensor(&rng, c->dtype, nq, 1.0, NULL);
-    o->k = random_tensor(&rng, c->dtype, nkv, 1.0, NULL);
-    o->v = random_tensor(&rng, c->dtype, nkv, 1.0, &v32);
+    o->q = random_tensor(&rng, c->call.dtype, nq, 1.0, NULL);
+    o->k = random_tensor(&rng, c->call.dtype, nkv, 1.0, NULL);
+    o->v = random_tensor(&rng, c->call.dtype, nkv, 1.0, &v32);
     for (size_t i = 0; i < nkv; ++i)
         if (fabs(v32[i]) > o->max_abs_v) o->max_abs_v = fabs(v32[i]);
     free(v32);
     o->q_bytes = nq * es;
     o->kv_bytes = nkv * es;
-    if (any_sparse) make_mask(c, o, &rng);
+    if (kit_case_count_mode(&c->call, ELATTN_BLOCK_SPARSE)) make_mask(c, o, &rng);
     find_empty_rows(c, o);
 
     o->o = xmalloc(sizeof(float) * (nq ? nq : 1));
-    o->lse = xmalloc(sizeof(float) * ((size_t)o->total_q * c->hq + 1));
+    o->lse = xmalloc(sizeof(float) * ((size_t)o->total_q * c->call.hq + 1));
     case_result r;
     memset(&r, 0, sizeof r);
     attn_run_out out = {.o = o->o, .lse = o->lse};
@@ -209,9 +199,9 @@ attn_oracle *attn_oracle_make(const conf_case *c, elattn_device *ref, char *why,
 
 void attn_oracle_check(const conf_case *c, const attn_oracle *o, const conf_target *t, case_result *r)
 {
-    size_t nq = (size_t)o->total_q * c->hq * c->head_dim;
+    size_t nq = kit_case_q_elems(&c->call);
     attn_run_out out = {.o = xmalloc(sizeof(float) * (nq ? nq : 1)),
-                        .lse = xmalloc(sizeof(float) * ((size_t)o->total_q * c->hq + 1))};
+                        .lse = xmalloc(sizeof(float) * ((size_t)o->total_q * c->call.hq + 1))};
     int ran = run_attn(o, t->dev, t->kernel, &out, r);
     snprintf(r->kernel, sizeof r->kernel, "%s", out.kernel);
     r->guard_ok = ran ? out.guard_ok : -1;
@@ -230,7 +220,6 @@ void attn_oracle_check(const conf_case *c, const attn_oracle *o, const conf_targ
 void attn_oracle_free(attn_oracle *o)
 {
     if (!o) return;
-    free(o->modes);
     free(o->q);
     free(o->k);
     free(o->v);

@@ -19,42 +19,13 @@ const char *const conf_feature_names[FEAT_COUNT] = {
     "mixed", "lse", "varlen", "xattn", "router", "invalid-args", "d-other",
 };
 
-/* ---- deterministic random numbers --------------------------------------------- */
-void conf_rng_seed(conf_rng *r, uint64_t seed) { r->state = seed ^ 0x9E3779B97F4A7C15ull; }
-
-uint64_t conf_rng_next(conf_rng *r)
+/* The mode table of a case from its mix. */
+static void set_modes(conf_case *c)
 {
-    uint64_t z = (r->state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-double conf_rng_uniform(conf_rng *r) { return (double)(conf_rng_next(r) >> 11) * (1.0 / 9007199254740992.0); }
-
-double conf_rng_normal(conf_rng *r)
-{
-    double u1 = conf_rng_uniform(r), u2 = conf_rng_uniform(r);
-    if (u1 < 1e-300) u1 = 1e-300;
-    return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
-}
-
-uint64_t conf_hash_name(const char *s)
-{
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (; *s; ++s) h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
-}
-
-int conf_case_mode(const conf_case *c, int b, int hk)
-{
-    switch (c->mix) {
-    case MIX_FULL: return ELATTN_FULL;
-    case MIX_STREAMING: return ELATTN_STREAMING;
-    case MIX_BLOCK: return ELATTN_BLOCK_SPARSE;
-    case MIX_ALL3: return (b * c->hkv + hk) % 3;
-    }
-    return ELATTN_FULL;
+    static const elattn_mode alone[] = {[MIX_FULL] = ELATTN_FULL, [MIX_STREAMING] = ELATTN_STREAMING,
+                                        [MIX_BLOCK] = ELATTN_BLOCK_SPARSE};
+    if (c->mix == MIX_ALL3) kit_case_cycle_modes(&c->call);
+    else kit_case_split_modes(&c->call, alone[c->mix], c->call.hkv, alone[c->mix]);
 }
 
 /* ---- the list ------------------------------------------------------------------- */
@@ -100,11 +71,23 @@ static const char *mix_name(mode_mix m)
     return names[m];
 }
 
+/* The lengths in a case's name: "203,17,113", or "17:203" where Lk differs. */
+static void lengths_label(const kit_case *call, char *out, size_t n)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (int b = 0; b < call->batch && used < n; ++b) {
+        used += (size_t)snprintf(out + used, n - used, "%s%d", b ? "," : "", call->len_q[b]);
+        if (call->len_k[b] != call->len_q[b] && used < n)
+            used += (size_t)snprintf(out + used, n - used, ":%d", call->len_k[b]);
+    }
+}
+
 /* Parameters of one attention case, before it gets its name. */
 typedef struct attn_spec {
     elattn_dtype dtype;
     int d, hq, hkv, batch;
-    int lq[CONF_MAX_BATCH], lk[CONF_MAX_BATCH]; /* lk[b] == 0 with lq[b] > 0 means lk = lq */
+    int lq[KIT_MAX_BATCH], lk[KIT_MAX_BATCH]; /* lk[b] == 0 with lq[b] > 0 means lk = lq */
     int causal, sink, local, block, lse;
     mode_mix mix;
     double density;
@@ -135,23 +118,24 @@ static void add_attn(case_list *l, const char *group, attn_spec s)
 {
     conf_case *c = push(l);
     c->kind = CASE_ATTN;
-    c->dtype = s.dtype;
-    c->head_dim = s.d;
-    c->hq = s.hq;
-    c->hkv = s.hkv;
-    c->batch = s.batch;
+    c->call.dtype = s.dtype;
+    c->call.head_dim = s.d;
+    c->call.hq = s.hq;
+    c->call.hkv = s.hkv;
+    c->call.batch = s.batch;
     int varlen = s.batch > 1, cross = 0;
     for (int b = 0; b < s.batch; ++b) {
-        c->len_q[b] = s.lq[b];
-        c->len_k[b] = s.lk[b] ? s.lk[b] : s.lq[b];
-        cross |= c->len_k[b] != c->len_q[b];
+        c->call.len_q[b] = s.lq[b];
+        c->call.len_k[b] = s.lk[b] ? s.lk[b] : s.lq[b];
+        cross |= c->call.len_k[b] != c->call.len_q[b];
     }
-    c->causal = s.causal;
-    c->sink = s.sink;
-    c->local = s.local;
-    c->block = s.block;
+    c->call.causal = s.causal;
+    c->call.sink = s.sink;
+    c->call.local = s.local;
+    c->call.block = s.block;
     c->lse = s.lse;
     c->mix = s.mix;
+    set_modes(c);
     c->mask_density = s.density;
     c->empty_rows = s.empty_rows;
     c->quick = s.quick;
@@ -160,11 +144,8 @@ static void add_attn(case_list *l, const char *group, attn_spec s)
     static const unsigned mix_feature[] = {FEAT_FULL, FEAT_STREAMING, FEAT_BLOCK, FEAT_MIXED};
     c->features |= mix_feature[s.mix];
 
-    char lens[64] = "", *p = lens;
-    for (int b = 0; b < s.batch; ++b) {
-        p += snprintf(p, (size_t)(lens + sizeof lens - p), "%s%d", b ? "," : "", c->len_q[b]);
-        if (c->len_k[b] != c->len_q[b]) p += snprintf(p, (size_t)(lens + sizeof lens - p), ":%d", c->len_k[b]);
-    }
+    char lens[64];
+    lengths_label(&c->call, lens, sizeof lens);
     char extra[48] = "";
     if (s.mix == MIX_STREAMING || s.mix == MIX_ALL3)
         snprintf(extra + strlen(extra), sizeof extra - strlen(extra), "/s%d,w%d", s.sink, s.local);
@@ -174,7 +155,7 @@ static void add_attn(case_list *l, const char *group, attn_spec s)
     snprintf(c->name, sizeof c->name, "attn/%s/%s/%s/d%d/h%d:%d/L%s/%s%s%s", group, mix_name(s.mix),
              elattn_dtype_name(s.dtype), s.d, s.hq, s.hkv, lens, s.causal ? "causal" : "noncausal", extra,
              s.lse ? "/lse" : "");
-    c->seed = conf_hash_name(c->name);
+    c->seed = kit_hash_name(c->name);
 }
 
 static void add_xattn(case_list *l, elattn_dtype dtype, int d, int hq, int hkv, int batch, const int *lq,
@@ -183,37 +164,35 @@ static void add_xattn(case_list *l, elattn_dtype dtype, int d, int hq, int hkv, 
 {
     conf_case *c = push(l);
     c->kind = CASE_XATTN;
-    c->dtype = dtype;
-    c->head_dim = d;
-    c->hq = hq;
-    c->hkv = hkv;
-    c->batch = batch;
+    c->call.dtype = dtype;
+    c->call.head_dim = d;
+    c->call.hq = hq;
+    c->call.hkv = hkv;
+    c->call.batch = batch;
     int varlen = batch > 1;
     for (int b = 0; b < batch; ++b) {
-        c->len_q[b] = lq[b];
-        c->len_k[b] = lk ? lk[b] : lq[b];
-        varlen |= c->len_k[b] != c->len_q[b];
+        c->call.len_q[b] = lq[b];
+        c->call.len_k[b] = lk ? lk[b] : lq[b];
+        varlen |= c->call.len_k[b] != c->call.len_q[b];
     }
-    c->causal = causal;
+    c->call.causal = causal;
     c->stride = stride;
-    c->block = block;
+    c->call.block = block;
     c->num_taus = num_taus;
     for (int i = 0; i < num_taus; ++i) c->taus[i] = taus[i];
     c->xattn_modes = with_modes;
     c->mix = with_modes ? MIX_ALL3 : MIX_BLOCK;
+    set_modes(c);
     c->quick = quick;
     c->features = FEAT_XATTN | dtype_feature(dtype) | dim_feature(d) | (varlen ? FEAT_VARLEN : 0);
     char tau[64] = "", *p = tau;
     for (int i = 0; i < num_taus; ++i)
         p += snprintf(p, (size_t)(tau + sizeof tau - p), "%s%g", i ? "," : "", (double)taus[i]);
-    char lens[64] = "", *q = lens;
-    for (int b = 0; b < batch; ++b) {
-        q += snprintf(q, (size_t)(lens + sizeof lens - q), "%s%d", b ? "," : "", c->len_q[b]);
-        if (c->len_k[b] != c->len_q[b]) q += snprintf(q, (size_t)(lens + sizeof lens - q), ":%d", c->len_k[b]);
-    }
+    char lens[64];
+    lengths_label(&c->call, lens, sizeof lens);
     snprintf(c->name, sizeof c->name, "xattn/%s/d%d/h%d:%d/L%s/%s/S%d/B%d/tau%s%s", elattn_dtype_name(dtype), d,
              hq, hkv, lens, causal ? "causal" : "noncausal", stride, block, tau, with_modes ? "/modes" : "");
-    c->seed = conf_hash_name(c->name);
+    c->seed = kit_hash_name(c->name);
 }
 
 static void add_router(case_list *l, elattn_dtype dtype, int d, int hkv, int batch, const int *lens,
@@ -221,22 +200,22 @@ static void add_router(case_list *l, elattn_dtype dtype, int d, int hkv, int bat
 {
     conf_case *c = push(l);
     c->kind = CASE_ROUTER;
-    c->dtype = dtype;
-    c->head_dim = d;
+    c->call.dtype = dtype;
+    c->call.head_dim = d;
     c->hidden = 4 * d;
-    c->hkv = c->hq = hkv;
-    c->batch = batch;
-    for (int b = 0; b < batch; ++b) c->len_q[b] = c->len_k[b] = lens[b];
+    c->call.hkv = c->call.hq = hkv;
+    c->call.batch = batch;
+    for (int b = 0; b < batch; ++b) c->call.len_q[b] = c->call.len_k[b] = lens[b];
     c->retrieval = retrieval;
     c->sparse = sparse;
     c->quick = quick;
     c->features = FEAT_ROUTER | dtype_feature(dtype) | (batch > 1 ? FEAT_VARLEN : 0);
     if (d == 64 || d == 128 || d == 256) c->features |= dim_feature(d);
-    char ls[64] = "", *p = ls;
-    for (int b = 0; b < batch; ++b) p += snprintf(p, (size_t)(ls + sizeof ls - p), "%s%d", b ? "," : "", lens[b]);
+    char ls[64];
+    lengths_label(&c->call, ls, sizeof ls);
     snprintf(c->name, sizeof c->name, "router/%s/d%d/hkv%d/L%s/%s-%s", elattn_dtype_name(dtype), d, hkv, ls,
              elattn_mode_name(retrieval), elattn_mode_name(sparse));
-    c->seed = conf_hash_name(c->name);
+    c->seed = kit_hash_name(c->name);
 }
 
 static void attn_cases(case_list *l)
@@ -501,7 +480,7 @@ static void invalid_cases(case_list *l)
         c->features = FEAT_INVALID;
         c->quick = 1;
         snprintf(c->name, sizeof c->name, "invalid/%s", invalid_row_name(row));
-        c->seed = conf_hash_name(c->name);
+        c->seed = kit_hash_name(c->name);
     }
 }
 

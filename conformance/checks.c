@@ -63,19 +63,6 @@ void *xcalloc(size_t n, size_t size)
     return p;
 }
 
-void conf_case_seqlens(const conf_case *c, int32_t *cu_q, int32_t *cu_k, int *max_q, int *max_k)
-{
-    /* At least 1: a descriptor takes no maximum of 0, even when every element is empty. */
-    *max_q = *max_k = 1;
-    cu_q[0] = cu_k[0] = 0;
-    for (int b = 0; b < c->batch; ++b) {
-        cu_q[b + 1] = cu_q[b] + c->len_q[b];
-        cu_k[b + 1] = cu_k[b] + c->len_k[b];
-        if (c->len_q[b] > *max_q) *max_q = c->len_q[b];
-        if (c->len_k[b] > *max_k) *max_k = c->len_k[b];
-    }
-}
-
 elattn_status upload_new(elattn_device *dev, const void *host, size_t bytes, elattn_buffer **out)
 {
     /* Zero-byte tensors (an empty batch) still get a buffer: the API takes none of size 0. */
@@ -187,8 +174,8 @@ void guarded_free(guarded_buffer *g)
 void conf_compare_attn(const attn_compare_in *in, case_result *r)
 {
     const conf_case *c = in->c;
-    const conf_tolerance *tol = conf_tolerance_of(c->dtype);
-    size_t rows = (size_t)in->total_q * c->hq, D = (size_t)c->head_dim;
+    const conf_tolerance *tol = conf_tolerance_of(c->call.dtype);
+    size_t rows = (size_t)in->total_q * c->call.hq, D = (size_t)c->call.head_dim;
     double err2 = 0, ref2 = 0, max_err = 0;
     size_t nan_o = 0, nonzero_empty = 0, ref_zeros = 0, ref_counted = 0;
     size_t lse_nan = 0, lse_inf_mismatch = 0, ref_bad = 0;
@@ -272,16 +259,14 @@ float *to_f32(elattn_dtype dtype, const void *src, size_t n)
     return out;
 }
 
-void *random_tensor(conf_rng *rng, elattn_dtype dtype, size_t n, double sigma, float **f32)
+void *random_tensor(kit_rng *rng, elattn_dtype dtype, size_t n, double sigma, float **f32)
 {
-    float *v = xmalloc(sizeof(float) * n);
-    for (size_t i = 0; i < n; ++i) v[i] = (float)(sigma * conf_rng_normal(rng));
     void *out = xmalloc(elattn_dtype_size(dtype) * n);
-    if (n && elattn_convert(dtype, out, ELATTN_F32, v, n) != ELATTN_SUCCESS) {
+    float *rounded = f32 ? xmalloc(sizeof(float) * n) : NULL;
+    if (kit_random_tensor(rng, dtype, n, sigma, out, rounded) != ELATTN_SUCCESS) {
         fprintf(stderr, "elattn-conformance: elattn_convert failed: %s\n", elattn_last_error());
         exit(1);
     }
-    free(v);
-    if (f32) *f32 = to_f32(dtype, out, n);
+    if (f32) *f32 = rounded;
     return out;
 }

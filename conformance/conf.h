@@ -11,14 +11,16 @@
 #include <stdint.h>
 
 #include "elattn/elattn.h"
+#include "kit_case.h" /* the call shape, lengths and mode table a case holds */
+#include "kit_rng.h"
 
-#define CONF_MAX_BATCH 4
 #define CONF_MAX_KV_HEADS 16
 #define CONF_NAME_LEN 160
 
 typedef enum case_kind { CASE_ATTN, CASE_XATTN, CASE_ROUTER, CASE_INVALID } case_kind;
 
-/* Which modes the (element, KV head) entries of an attention case get. */
+/* Which modes the (element, KV head) entries of an attention case get
+ * (the case's mode table is made from it). */
 typedef enum mode_mix {
     MIX_FULL,
     MIX_STREAMING,
@@ -56,14 +58,14 @@ typedef struct conf_case {
     int quick;          /* member of the --quick set */
     uint64_t seed;      /* data seed (derived from the name: stable across runs) */
 
-    elattn_dtype dtype; /* Q/K/V/O, or the router's keys */
-    int head_dim, hq, hkv, batch;
-    int len_q[CONF_MAX_BATCH], len_k[CONF_MAX_BATCH];
-    int causal;
+    /* dtype of Q/K/V/O or the router's keys, heads, lengths, causal, the
+     * STREAMING window, the block (of masks and of XAttention) and the
+     * mode table (from `mix`) */
+    kit_case call;
 
     /* attention */
     mode_mix mix;
-    int sink, local, block, lse;
+    int lse;
     double mask_density; /* probability that a mask cell is set */
     int empty_rows;      /* some query-block rows of every mask are all zero */
 
@@ -84,19 +86,6 @@ typedef struct conf_case {
 /* cases.c */
 int conf_build_cases(conf_case **cases); /* returns the count; caller frees */
 void conf_describe_case(const conf_case *c, char *out, size_t n);
-
-/* Deterministic data: a splitmix64 stream and normal samples. */
-typedef struct conf_rng {
-    uint64_t state;
-} conf_rng;
-void conf_rng_seed(conf_rng *r, uint64_t seed);
-uint64_t conf_rng_next(conf_rng *r);
-double conf_rng_uniform(conf_rng *r); /* [0, 1) */
-double conf_rng_normal(conf_rng *r);
-uint64_t conf_hash_name(const char *s);
-
-/* Mode of entry (b, hk) in a case. */
-int conf_case_mode(const conf_case *c, int b, int hk);
 
 /* ---- checks.c: guarded outputs and comparisons ---------------------------- */
 
@@ -212,14 +201,12 @@ const char *invalid_row_name(int row);
 void invalid_check(const conf_case *c, const conf_target *t, case_result *r);
 
 /* Small helpers shared by the kinds (checks.c). */
-/* cu_seqlens of a case (cu_q, cu_k: batch + 1 entries) and its longest query and key lengths (at least 1). */
-void conf_case_seqlens(const conf_case *c, int32_t *cu_q, int32_t *cu_k, int *max_q, int *max_k);
 elattn_status upload_new(elattn_device *dev, const void *host, size_t bytes, elattn_buffer **out);
 /* A failed plan or run: UNSUPPORTED is reported as such, anything else fails. */
 void result_from_status(case_result *r, elattn_status st, const char *what);
 /* n values drawn from N(0, sigma^2),
  * stored in `dtype`; *f32 (may be NULL) receives them as rounded to dtype. */
-void *random_tensor(conf_rng *rng, elattn_dtype dtype, size_t n, double sigma, float **f32);
+void *random_tensor(kit_rng *rng, elattn_dtype dtype, size_t n, double sigma, float **f32);
 /* Convert a downloaded tensor of `dtype` to fp32 (NaN stays NaN). */
 float *to_f32(elattn_dtype dtype, const void *src, size_t n);
 void *xmalloc(size_t bytes);

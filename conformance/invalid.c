@@ -259,10 +259,10 @@ static elattn_status make_ctx(inv_ctx *c, elattn_device *dev)
     c->lse_bytes = total * HQ * 4;
     c->mask_bytes = mask_bytes;
     c->logits_bytes = B * HKV * 2 * 4;
-    conf_rng rng;
-    conf_rng_seed(&rng, 12345);
+    kit_rng rng;
+    kit_rng_seed(&rng, 12345);
     float *host = xmalloc(sizeof(float) * qn);
-    for (size_t i = 0; i < qn; ++i) host[i] = (float)conf_rng_normal(&rng);
+    for (size_t i = 0; i < qn; ++i) host[i] = (float)kit_rng_normal(&rng);
     uint8_t *mask = xmalloc(mask_bytes);
     memset(mask, 1, mask_bytes);
 

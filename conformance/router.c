@@ -15,7 +15,7 @@ enum { W_TASK_W1, W_TASK_B1, W_TASK_W2, W_TASK_B2, W_HEAD_W1, W_HEAD_B1, W_HEAD_
 struct router_oracle {
     elattn_router_desc desc;
     int total;
-    int32_t cu[CONF_MAX_BATCH + 1];
+    int32_t cu[KIT_MAX_BATCH + 1];
     void *keys;
     size_t keys_bytes;
     float *w[W_COUNT];
@@ -75,44 +75,44 @@ done:
     return ran;
 }
 
-static float *random_weights(conf_rng *rng, size_t n, double sigma)
+static float *random_weights(kit_rng *rng, size_t n, double sigma)
 {
     float *w = xmalloc(sizeof(float) * n);
-    for (size_t i = 0; i < n; ++i) w[i] = (float)(sigma * conf_rng_normal(rng));
+    for (size_t i = 0; i < n; ++i) w[i] = (float)(sigma * kit_rng_normal(rng));
     return w;
 }
 
 router_oracle *router_oracle_make(const conf_case *c, elattn_device *ref, char *why, size_t n)
 {
     router_oracle *o = xcalloc(1, sizeof *o);
-    conf_rng rng;
-    conf_rng_seed(&rng, c->seed);
+    kit_rng rng;
+    kit_rng_seed(&rng, c->seed);
     int max_len = 1;
-    for (int b = 0; b < c->batch; ++b) {
-        o->cu[b + 1] = o->cu[b] + c->len_k[b];
-        if (c->len_k[b] > max_len) max_len = c->len_k[b];
+    for (int b = 0; b < c->call.batch; ++b) {
+        o->cu[b + 1] = o->cu[b] + c->call.len_k[b];
+        if (c->call.len_k[b] > max_len) max_len = c->call.len_k[b];
     }
-    o->total = o->cu[c->batch];
+    o->total = o->cu[c->call.batch];
     o->desc = (elattn_router_desc){
-        .key_dtype = c->dtype, .head_dim = c->head_dim, .hidden = c->hidden, .num_kv_heads = c->hkv,
-        .batch = c->batch, .max_seqlen = max_len, .retrieval_mode = c->retrieval, .sparse_mode = c->sparse,
+        .key_dtype = c->call.dtype, .head_dim = c->call.head_dim, .hidden = c->hidden, .num_kv_heads = c->call.hkv,
+        .batch = c->call.batch, .max_seqlen = max_len, .retrieval_mode = c->retrieval, .sparse_mode = c->sparse,
     };
-    size_t D = (size_t)c->head_dim, H = (size_t)c->hidden;
+    size_t D = (size_t)c->call.head_dim, H = (size_t)c->hidden;
     /* Keys: noise around a per-(element, head) mean, so that heads pool to
      * different vectors and get different decisions. */
-    size_t nk = (size_t)o->total * c->hkv * D;
+    size_t nk = (size_t)o->total * c->call.hkv * D;
     float *k = xmalloc(sizeof(float) * (nk + 1));
     float *mean = xmalloc(sizeof(float) * D);
-    for (int b = 0; b < c->batch; ++b)
-        for (int h = 0; h < c->hkv; ++h) {
-            for (size_t i = 0; i < D; ++i) mean[i] = (float)conf_rng_normal(&rng);
-            for (int t = 0; t < c->len_k[b]; ++t)
+    for (int b = 0; b < c->call.batch; ++b)
+        for (int h = 0; h < c->call.hkv; ++h) {
+            for (size_t i = 0; i < D; ++i) mean[i] = (float)kit_rng_normal(&rng);
+            for (int t = 0; t < c->call.len_k[b]; ++t)
                 for (size_t i = 0; i < D; ++i)
-                    k[((size_t)(o->cu[b] + t) * c->hkv + h) * D + i] = (float)(mean[i] + conf_rng_normal(&rng));
+                    k[((size_t)(o->cu[b] + t) * c->call.hkv + h) * D + i] = (float)(mean[i] + kit_rng_normal(&rng));
         }
-    o->keys_bytes = nk * elattn_dtype_size(c->dtype);
+    o->keys_bytes = nk * elattn_dtype_size(c->call.dtype);
     o->keys = xmalloc(o->keys_bytes + 1);
-    elattn_convert(c->dtype, o->keys, ELATTN_F32, k, nk);
+    elattn_convert(c->call.dtype, o->keys, ELATTN_F32, k, nk);
     free(k);
     free(mean);
     /* Weights scaled by 1/sqrt(fan_in) keep every layer's output O(1). */
@@ -122,7 +122,7 @@ router_oracle *router_oracle_make(const conf_case *c, elattn_device *ref, char *
         double sigma = shapes[i][1] == 1 ? 0.1 : 1.0 / sqrt((double)shapes[i][1]);
         o->w[i] = random_weights(&rng, o->w_floats[i], sigma);
     }
-    size_t entries = (size_t)c->batch * c->hkv;
+    size_t entries = (size_t)c->call.batch * c->call.hkv;
     o->logits = xmalloc(sizeof(float) * entries * 2);
     o->modes = xmalloc(sizeof(int32_t) * entries);
     case_result r;
@@ -145,7 +145,7 @@ router_oracle *router_oracle_make(const conf_case *c, elattn_device *ref, char *
 
 void router_oracle_check(const conf_case *c, const router_oracle *o, const conf_target *t, case_result *r)
 {
-    size_t entries = (size_t)c->batch * c->hkv;
+    size_t entries = (size_t)c->call.batch * c->call.hkv;
     float *logits = xmalloc(sizeof(float) * entries * 2);
     int32_t *modes = xmalloc(sizeof(int32_t) * entries);
     int guard_ok = 0;

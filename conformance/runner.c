@@ -14,6 +14,7 @@
 
 #include "conf.h"
 #include "isolate.h"
+#include "kit_json.h"
 
 #define MAX_TARGETS 64
 #define ALL_KINDS ((1u << CASE_ATTN) | (1u << CASE_XATTN) | (1u << CASE_ROUTER) | (1u << CASE_INVALID))
@@ -322,24 +323,6 @@ static void print_matrix(const conf_target *t, int nt, const report *rep)
     }
 }
 
-static void json_string(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; ++s) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\') fprintf(f, "\\%c", ch);
-        else if (ch < 0x20) fprintf(f, "\\u%04x", ch);
-        else fputc(ch, f);
-    }
-    fputc('"', f);
-}
-
-static void json_number(FILE *f, double x)
-{
-    if (isfinite(x)) fprintf(f, "%.6g", x);
-    else fprintf(f, "null");
-}
-
 static int write_files(const options *o, const conf_target *t, const report *rep)
 {
     if (o->csv) {
@@ -367,32 +350,36 @@ static int write_files(const options *o, const conf_target *t, const report *rep
             fprintf(stderr, "elattn-conformance: --json %s: cannot open for writing\n", o->json);
             return -1;
         }
-        fprintf(f, "{\"elattn_version\": \"%s\", \"self_test\": %s, \"results\": [\n", elattn_version_string(),
-                o->self_test ? "true" : "false");
+        /* One result a line. */
+        kit_json w;
+        kit_json_init(&w, f);
+        kit_json_object(&w, NULL);
+        kit_json_string(&w, "elattn_version", elattn_version_string());
+        kit_json_bool(&w, "self_test", o->self_test);
+        kit_json_array(&w, "results");
         for (int k = 0; k < rep->n; ++k) {
             const record *r = &rep->v[k];
-            fprintf(f, "  {\"backend\": ");
-            json_string(f, t[r->target].label);
-            fprintf(f, ", \"case\": ");
-            json_string(f, r->c->name);
-            fprintf(f, ", \"status\": \"%s\", \"nmse\": ", status_name(r->r.status));
-            json_number(f, r->r.nmse);
-            fprintf(f, ", \"max_err\": ");
-            json_number(f, r->r.max_err);
-            fprintf(f, ", \"guard\": \"%s\", \"seconds\": %.3f, \"kernel\": ", guard_name(r->r.guard_ok), r->seconds);
-            json_string(f, r->r.kernel);
-            fprintf(f, ", \"features\": [");
-            int first = 1;
+            kit_json_newline(&w, 2);
+            kit_json_object(&w, NULL);
+            kit_json_string(&w, "backend", t[r->target].label);
+            kit_json_string(&w, "case", r->c->name);
+            kit_json_string(&w, "status", status_name(r->r.status));
+            kit_json_number(&w, "nmse", r->r.nmse, 6);
+            kit_json_number(&w, "max_err", r->r.max_err, 6);
+            kit_json_string(&w, "guard", guard_name(r->r.guard_ok));
+            kit_json_fixed(&w, "seconds", r->seconds, 3);
+            kit_json_string(&w, "kernel", r->r.kernel);
+            kit_json_array(&w, "features");
             for (int ft = 0; ft < FEAT_COUNT; ++ft)
-                if (r->c->features & (1u << ft)) {
-                    fprintf(f, "%s\"%s\"", first ? "" : ", ", conf_feature_names[ft]);
-                    first = 0;
-                }
-            fprintf(f, "], \"detail\": ");
-            json_string(f, r->r.detail);
-            fprintf(f, "}%s\n", k + 1 < rep->n ? "," : "");
+                if (r->c->features & (1u << ft)) kit_json_string(&w, NULL, conf_feature_names[ft]);
+            kit_json_end(&w);
+            kit_json_string(&w, "detail", r->r.detail);
+            kit_json_end(&w);
         }
-        fprintf(f, "]}\n");
+        kit_json_newline(&w, 0);
+        kit_json_end(&w);
+        kit_json_end(&w);
+        fputc('\n', f);
         fclose(f);
     }
     return 0;

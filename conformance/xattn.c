@@ -17,8 +17,8 @@
 struct xattn_oracle {
     elattn_xattn_desc desc;
     int total_q, total_k, nqb, nkb; /* nqb/nkb: mask table of the descriptor */
-    int32_t cu_q[CONF_MAX_BATCH + 1], cu_k[CONF_MAX_BATCH + 1];
-    int32_t *modes;                 /* NULL: the case passes no mode table */
+    int32_t cu_q[KIT_MAX_BATCH + 1], cu_k[KIT_MAX_BATCH + 1];
+    const int32_t *modes;           /* the case's; NULL: the case passes no mode table */
     void *q, *k;
     size_t q_bytes, k_bytes, mask_bytes;
     uint8_t *mask;                  /* the reference's output, poison where untouched */
@@ -98,20 +98,20 @@ static void compute_margins(const conf_case *c, xattn_oracle *o)
     d.scale = (float)(1.0 / sqrt((double)d.head_dim)); /* as the core normalises scale 0 */
     o->margin = xmalloc(sizeof(double) * o->mask_bytes);
     for (size_t i = 0; i < o->mask_bytes; ++i) o->margin[i] = INFINITY;
-    for (int b = 0; b < c->batch; ++b) {
-        int lq = c->len_q[b], lk = c->len_k[b];
-        int nqb = (lq + c->block - 1) / c->block, nkb = (lk + c->block - 1) / c->block;
+    for (int b = 0; b < c->call.batch; ++b) {
+        int lq = c->call.len_q[b], lk = c->call.len_k[b];
+        int nqb = (lq + c->call.block - 1) / c->call.block, nkb = (lk + c->call.block - 1) / c->call.block;
         if (!nqb || !nkb) continue;
         double *scores = xmalloc(sizeof(double) * (size_t)nqb * nkb), *row = xmalloc(sizeof(double) * nkb);
-        for (int hk = 0; hk < c->hkv; ++hk) {
+        for (int hk = 0; hk < c->call.hkv; ++hk) {
             if (!entry_selected(o, b, hk)) continue;
             if (elattn_ref_xattn_scores(&d, o->q, o->k, o->cu_q, o->cu_k, b, hk, scores) != ELATTN_SUCCESS)
                 continue; /* out of memory: every cell keeps an infinite margin (strict) */
             double tau = c->taus[c->num_taus == 1 ? 0 : hk];
             for (int qb = 0; qb < nqb; ++qb) {
-                int diag = elattn_xattn_diag_block(qb, c->block, lq, lk);
+                int diag = elattn_xattn_diag_block(qb, c->call.block, lq, lk);
                 row_margins(scores + (size_t)qb * nkb, nkb, 0, diag, tau, row);
-                double *dst = o->margin + elattn_mask_row(b, hk, qb, c->hkv, o->nqb, o->nkb);
+                double *dst = o->margin + elattn_mask_row(b, hk, qb, c->call.hkv, o->nqb, o->nkb);
                 memcpy(dst, row, sizeof(double) * nkb);
             }
         }
@@ -173,49 +173,41 @@ done:
 xattn_oracle *xattn_oracle_make(const conf_case *c, elattn_device *ref, char *why, size_t n)
 {
     xattn_oracle *o = xcalloc(1, sizeof *o);
-    conf_rng rng;
-    conf_rng_seed(&rng, c->seed);
+    kit_rng rng;
+    kit_rng_seed(&rng, c->seed);
     int max_q, max_k;
-    conf_case_seqlens(c, o->cu_q, o->cu_k, &max_q, &max_k);
-    o->total_q = o->cu_q[c->batch];
-    o->total_k = o->cu_k[c->batch];
-    o->desc = (elattn_xattn_desc){
-        .dtype = c->dtype, .head_dim = c->head_dim, .num_q_heads = c->hq, .num_kv_heads = c->hkv,
-        .batch = c->batch, .max_seqlen_q = max_q, .max_seqlen_k = max_k, .causal = c->causal,
-        .scale = 0.0f, .stride = c->stride, .block_size = c->block,
-    };
-    o->nqb = (max_q + c->block - 1) / c->block;
-    o->nkb = (max_k + c->block - 1) / c->block;
-    o->mask_bytes = (size_t)c->batch * c->hkv * o->nqb * o->nkb;
-    if (c->xattn_modes) {
-        o->modes = xmalloc(sizeof(int32_t) * (size_t)c->batch * c->hkv);
-        for (int b = 0; b < c->batch; ++b)
-            for (int h = 0; h < c->hkv; ++h) o->modes[b * c->hkv + h] = conf_case_mode(c, b, h);
-    }
+    kit_case_seqlens(&c->call, o->cu_q, o->cu_k, &max_q, &max_k);
+    o->total_q = o->cu_q[c->call.batch];
+    o->total_k = o->cu_k[c->call.batch];
+    o->desc = kit_case_xattn_desc(&c->call, c->stride);
+    o->nqb = (max_q + c->call.block - 1) / c->call.block;
+    o->nkb = (max_k + c->call.block - 1) / c->call.block;
+    o->mask_bytes = (size_t)c->call.batch * c->call.hkv * o->nqb * o->nkb;
+    if (c->xattn_modes) o->modes = c->call.modes;
 
     /* Random data gives near-uniform block scores and a selection decided by
      * noise. Give each (element, KV head, key block) its own affinity along a
      * shared direction u, so some blocks matter more than others, as in real
      * attention. */
-    size_t D = (size_t)c->head_dim, es = elattn_dtype_size(c->dtype);
-    size_t nq = (size_t)o->total_q * c->hq * D, nk = (size_t)o->total_k * c->hkv * D;
+    size_t D = (size_t)c->call.head_dim, es = elattn_dtype_size(c->call.dtype);
+    size_t nq = kit_case_q_elems(&c->call), nk = kit_case_kv_elems(&c->call);
     float *q = xmalloc(sizeof(float) * (nq + 1)), *k = xmalloc(sizeof(float) * (nk + 1));
     float *u = xmalloc(sizeof(float) * D);
-    for (size_t i = 0; i < D; ++i) u[i] = (float)conf_rng_normal(&rng);
-    for (size_t i = 0; i < nq; ++i) q[i] = (float)(conf_rng_normal(&rng) + 0.3 * u[i % D]);
-    for (int b = 0; b < c->batch; ++b)
-        for (int h = 0; h < c->hkv; ++h) {
+    for (size_t i = 0; i < D; ++i) u[i] = (float)kit_rng_normal(&rng);
+    for (size_t i = 0; i < nq; ++i) q[i] = (float)(kit_rng_normal(&rng) + 0.3 * u[i % D]);
+    for (int b = 0; b < c->call.batch; ++b)
+        for (int h = 0; h < c->call.hkv; ++h) {
             double affinity = 0;
-            for (int j = 0; j < c->len_k[b]; ++j) {
-                if (j % c->block == 0) affinity = pow(conf_rng_uniform(&rng), 2.0);
-                float *row = k + ((size_t)(o->cu_k[b] + j) * c->hkv + h) * D;
-                for (size_t i = 0; i < D; ++i) row[i] = (float)(conf_rng_normal(&rng) + affinity * u[i]);
+            for (int j = 0; j < c->call.len_k[b]; ++j) {
+                if (j % c->call.block == 0) affinity = pow(kit_rng_uniform(&rng), 2.0);
+                float *row = k + ((size_t)(o->cu_k[b] + j) * c->call.hkv + h) * D;
+                for (size_t i = 0; i < D; ++i) row[i] = (float)(kit_rng_normal(&rng) + affinity * u[i]);
             }
         }
     o->q = xmalloc(es * (nq + 1));
     o->k = xmalloc(es * (nk + 1));
-    elattn_convert(c->dtype, o->q, ELATTN_F32, q, nq);
-    elattn_convert(c->dtype, o->k, ELATTN_F32, k, nk);
+    elattn_convert(c->call.dtype, o->q, ELATTN_F32, q, nq);
+    elattn_convert(c->call.dtype, o->k, ELATTN_F32, k, nk);
     free(q);
     free(k);
     free(u);
@@ -234,10 +226,10 @@ xattn_oracle *xattn_oracle_make(const conf_case *c, elattn_device *ref, char *wh
     }
     /* The oracle's own output must be a complete 0/1 mask on the selected heads. */
     size_t head_cells = (size_t)o->nqb * o->nkb, bad = 0, total = 0;
-    for (int b = 0; b < c->batch; ++b)
-        for (int hk = 0; hk < c->hkv; ++hk)
+    for (int b = 0; b < c->call.batch; ++b)
+        for (int hk = 0; hk < c->call.hkv; ++hk)
             for (size_t i = 0; i < head_cells; ++i) {
-                uint8_t v = o->mask[((size_t)b * c->hkv + hk) * head_cells + i];
+                uint8_t v = o->mask[((size_t)b * c->call.hkv + hk) * head_cells + i];
                 if (entry_selected(o, b, hk)) {
                     bad += v > 1;
                     total++;
@@ -267,9 +259,9 @@ void xattn_oracle_check(const conf_case *c, const xattn_oracle *o, const conf_ta
     size_t hard = 0, tolerated = 0, untouched_bad = 0, not_bool = 0, cells = 0;
     double closest = INFINITY;
     size_t head_cells = (size_t)o->nqb * o->nkb;
-    for (int b = 0; b < c->batch; ++b)
-        for (int hk = 0; hk < c->hkv; ++hk) {
-            size_t base = ((size_t)b * c->hkv + hk) * head_cells;
+    for (int b = 0; b < c->call.batch; ++b)
+        for (int hk = 0; hk < c->call.hkv; ++hk) {
+            size_t base = ((size_t)b * c->call.hkv + hk) * head_cells;
             for (size_t i = base; i < base + head_cells; ++i) {
                 if (!entry_selected(o, b, hk)) {
                     /* rows of other heads are left as they were (poison) */
@@ -306,7 +298,6 @@ void xattn_oracle_check(const conf_case *c, const xattn_oracle *o, const conf_ta
 void xattn_oracle_free(xattn_oracle *o)
 {
     if (!o) return;
-    free(o->modes);
     free(o->q);
     free(o->k);
     free(o->mask);

@@ -339,18 +339,6 @@ void lab_parse_args(lab_opts *o, int argc, char **argv, const char *usage, lab_o
 }
 
 /* ---- data ----------------------------------------------------------------------------- */
-void lab_rng_seed(lab_rng *r, uint64_t seed) { r->state = seed * 0x9E3779B97F4A7C15ull + 0x2545F4914F6CDD1Dull; }
-
-static uint64_t rng_next(lab_rng *r) /* splitmix64 */
-{
-    uint64_t z = (r->state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-double lab_rng_uniform(lab_rng *r) { return (double)(rng_next(r) >> 11) * 0x1p-53; }
-
 void lab_store(elattn_dtype dtype, void *dst, size_t at, const float *chunk, size_t n)
 {
     LAB_TRY(elattn_convert(dtype, (char *)dst + at * elattn_dtype_size(dtype), ELATTN_F32, chunk, n), "convert");

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "elattn/elattn.h"
+#include "kit_rng.h"
 
 #define LAB_MAX_BATCH 64
 #define LAB_MAX_KV_HEADS 64
@@ -87,14 +88,9 @@ void lab_die(const char *fmt, ...) /* usage or host error: status "error"; exits
 void *lab_malloc(size_t bytes); /* exits on failure */
 
 /* ---- data ------------------------------------------------------------------- */
-typedef struct lab_rng {
-    uint64_t state;
-} lab_rng;
-void lab_rng_seed(lab_rng *r, uint64_t seed);
-double lab_rng_uniform(lab_rng *r); /* [0, 1) */
-/* Unit-variance values; uniform rather than normal: fast at 10^8 values and
- * the kernels do not care about the shape of the distribution. */
-static inline float lab_rng_value(lab_rng *r) { return (float)((lab_rng_uniform(r) * 2.0 - 1.0) * 1.7320508075688772); }
+/* Random values come from the tools' generator (kit_rng.h): kit_rng_unit
+ * (unit variance, uniform: fast at 10^8 values, and the kernels do not care
+ * about the shape of the distribution) and kit_rng_uniform. */
 /* Stores n floats (already in `chunk`) as `dtype` at element `at` of dst. */
 void lab_store(elattn_dtype dtype, void *dst, size_t at, const float *chunk, size_t n);
 double lab_load(elattn_dtype dtype, const void *src, size_t at);

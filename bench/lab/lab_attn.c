@@ -84,14 +84,14 @@ static void parse(attn_lab *L, int argc, char **argv)
 }
 
 /* ---- inputs ---------------------------------------------------------------------- */
-static void fill(attn_lab *L, void *dst, size_t n, lab_rng *rng, double *max_abs)
+static void fill(attn_lab *L, void *dst, size_t n, kit_rng *rng, double *max_abs)
 {
     float chunk[4096];
     float top = 0.0f;
     for (size_t at = 0; at < n; at += 4096) {
         size_t m = n - at < 4096 ? n - at : 4096;
         for (size_t i = 0; i < m; ++i) {
-            chunk[i] = lab_rng_value(rng);
+            chunk[i] = kit_rng_unit(rng);
             if (fabsf(chunk[i]) > top) top = fabsf(chunk[i]);
         }
         lab_store(L->o.dtype, dst, at, chunk, m);
@@ -135,8 +135,8 @@ static void setup(attn_lab *L)
     L->mask_kblocks = (L->max_k + o->block - 1) / o->block;
     L->mask_bytes = elattn_block_mask_bytes(&L->desc);
 
-    lab_rng rng;
-    lab_rng_seed(&rng, o->seed);
+    kit_rng rng;
+    kit_rng_seed(&rng, o->seed);
     L->es = elattn_dtype_size(o->dtype);
     size_t nq = (size_t)L->total_q * o->hq * o->head_dim, nk = (size_t)L->total_k * o->hkv * o->head_dim;
     L->q = lab_malloc(nq * L->es);
@@ -146,7 +146,7 @@ static void setup(attn_lab *L)
     fill(L, L->k, nk, &rng, NULL);
     fill(L, L->v, nk, &rng, &L->max_abs_v);
     L->mask = lab_malloc(L->mask_bytes);
-    for (size_t i = 0; i < L->mask_bytes; ++i) L->mask[i] = lab_rng_uniform(&rng) < L->density;
+    for (size_t i = 0; i < L->mask_bytes; ++i) L->mask[i] = kit_rng_uniform(&rng) < L->density;
 
     LAB_TRY(elattn_buffer_alloc(L->dev, nq * L->es, &L->dq), "alloc q");
     LAB_TRY(elattn_buffer_alloc(L->dev, nk * L->es > 0 ? nk * L->es : 1, &L->dk), "alloc k");
@@ -207,12 +207,12 @@ static int pick_samples(const attn_lab *L, sample *s, int cap)
             s[n++] = (sample){b, h, o->lq[b] - 1};
         }
     }
-    lab_rng rng;
-    lab_rng_seed(&rng, o->seed ^ 0x5A5Aull);
+    kit_rng rng;
+    kit_rng_seed(&rng, o->seed ^ 0x5A5Aull);
     for (int r = 0; r < L->rows && n < cap; ++r) {
-        int t = (int)(lab_rng_uniform(&rng) * L->total_q), b = 0;
+        int t = (int)(kit_rng_uniform(&rng) * L->total_q), b = 0;
         while (L->cu_q[b + 1] <= t) ++b;
-        s[n++] = (sample){b, (int)(lab_rng_uniform(&rng) * o->hq), t - L->cu_q[b]};
+        s[n++] = (sample){b, (int)(kit_rng_uniform(&rng) * o->hq), t - L->cu_q[b]};
     }
     return n;
 }

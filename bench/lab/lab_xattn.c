@@ -104,26 +104,26 @@ static void make_inputs(const xattn_lab *X, xrun *r)
     const lab_opts *o = &X->o;
     const int D = o->head_dim;
     const size_t es = elattn_dtype_size(o->dtype);
-    lab_rng rng;
-    lab_rng_seed(&rng, o->seed);
+    kit_rng rng;
+    kit_rng_seed(&rng, o->seed);
     float *u = lab_malloc(sizeof(float) * D), *row = lab_malloc(sizeof(float) * D);
-    for (int d = 0; d < D; ++d) u[d] = lab_rng_value(&rng);
+    for (int d = 0; d < D; ++d) u[d] = kit_rng_unit(&rng);
     const int total_q = r->cu_q[o->batch], total_k = r->cu_k[o->batch];
     r->q = lab_malloc((size_t)total_q * o->hq * D * es);
     r->k = lab_malloc((size_t)total_k * o->hkv * D * es);
     for (size_t t = 0; t < (size_t)total_q * o->hq; ++t) {
-        for (int d = 0; d < D; ++d) row[d] = lab_rng_value(&rng) + 0.5f * u[d];
+        for (int d = 0; d < D; ++d) row[d] = kit_rng_unit(&rng) + 0.5f * u[d];
         lab_store(o->dtype, r->q, t * D, row, (size_t)D);
     }
     for (int b = 0; b < o->batch; ++b)
         for (int j = 0; j < r->lk[b]; ++j)
             for (int hk = 0; hk < o->hkv; ++hk) {
                 /* the affinity depends on (b, hk, key block) only, not on the order of generation */
-                lab_rng cell;
-                lab_rng_seed(&cell, o->seed * 0x100000001ull + ((uint64_t)b << 40) + ((uint64_t)hk << 24) +
-                                        (uint64_t)(j / o->block));
-                const float a = (float)pow(lab_rng_uniform(&cell), 2.0);
-                for (int d = 0; d < D; ++d) row[d] = lab_rng_value(&rng) + a * u[d];
+                kit_rng cell;
+                kit_rng_seed_stream(&cell, o->seed,
+                                    ((uint64_t)b << 40) + ((uint64_t)hk << 24) + (uint64_t)(j / o->block));
+                const float a = (float)pow(kit_rng_uniform(&cell), 2.0);
+                for (int d = 0; d < D; ++d) row[d] = kit_rng_unit(&rng) + a * u[d];
                 lab_store(o->dtype, r->k, ((size_t)(r->cu_k[b] + j) * o->hkv + hk) * D, row, (size_t)D);
             }
     free(u);

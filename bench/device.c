@@ -1,0 +1,103 @@
+/*
+ * Devices and timing: opening a device by name, listing them, and the
+ * event-timed repetitions every measurement goes through.
+ */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime */
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bench.h"
+
+/* ---- timing ------------------------------------------------------------------------------ */
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double quantile(const double *sorted, int n, double q)
+{
+    double pos = q * (n - 1);
+    int lo = (int)floor(pos);
+    int hi = lo + 1 < n ? lo + 1 : lo;
+    return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
+}
+
+double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Warm-up, then event-timed runs rotating over `nsets` input sets until both
+ * min_reps and min_time are reached (or max_reps). */
+elattn_status time_op(const config *c, bench_dev *bd, op_fn fn, void *ctx, int nsets, timing *t)
+{
+    elattn_status st;
+    for (int w = 0; w < c->warmup; ++w)
+        if ((st = fn(ctx, w % nsets)) != ELATTN_SUCCESS) return st;
+    double *ms = malloc(sizeof(double) * (size_t)c->max_reps);
+    if (!ms) return ELATTN_ERROR_OUT_OF_MEMORY;
+    double total = 0.0;
+    int n = 0;
+    while (n < c->max_reps && (n < c->min_reps || total < c->min_time_s * 1e3)) {
+        float e = 0.0f;
+        if ((st = elattn_event_record(bd->ev_start, bd->stream)) != ELATTN_SUCCESS ||
+            (st = fn(ctx, n % nsets)) != ELATTN_SUCCESS ||
+            (st = elattn_event_record(bd->ev_end, bd->stream)) != ELATTN_SUCCESS ||
+            (st = elattn_event_elapsed_ms(bd->ev_start, bd->ev_end, &e)) != ELATTN_SUCCESS) {
+            free(ms);
+            return st;
+        }
+        ms[n++] = e;
+        total += e;
+    }
+    qsort(ms, (size_t)n, sizeof *ms, cmp_double);
+    t->reps = n;
+    t->median = quantile(ms, n, 0.5);
+    t->p25 = quantile(ms, n, 0.25);
+    t->p75 = quantile(ms, n, 0.75);
+    t->min = ms[0];
+    t->max = ms[n - 1];
+    free(ms);
+    return ELATTN_SUCCESS;
+}
+
+/* ---- devices -------------------------------------------------------------------------------- */
+/* "BACKEND:gpu" picks the first GPU of a backend; anything else goes to
+ * elattn_device_open_by_name. */
+elattn_status open_device(const char *name, elattn_device **dev)
+{
+    const char *colon = strchr(name, ':');
+    if (colon && strcmp(colon + 1, "gpu") == 0) {
+        int n = 0;
+        elattn_device_count(&n);
+        for (int i = 0; i < n; ++i) {
+            elattn_device_info info;
+            if (elattn_device_get_info(i, &info) == ELATTN_SUCCESS && info.is_gpu &&
+                strncmp(elattn_backend_name(info.backend), name, (size_t)(colon - name)) == 0 &&
+                elattn_backend_name(info.backend)[colon - name] == '\0')
+                return elattn_device_open(i, dev);
+        }
+        return ELATTN_ERROR_NOT_AVAILABLE;
+    }
+    return elattn_device_open_by_name(name, dev);
+}
+
+void list_devices(void)
+{
+    int n = 0;
+    elattn_device_count(&n);
+    for (int i = 0; i < n; ++i) {
+        elattn_device_info d;
+        if (elattn_device_get_info(i, &d) != ELATTN_SUCCESS) continue;
+        printf("%-12s %-40s vendor %-10s arch %-14s %s, %d CUs, wave %d, %.1f GiB\n", d.id, d.name, d.vendor, d.arch,
+               d.is_gpu ? "GPU" : "not a GPU", d.compute_units, d.wave_size, d.memory_bytes / 1073741824.0);
+    }
+}
+
