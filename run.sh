@@ -30,7 +30,7 @@ apt_get() {
         [ "$rc" -eq 0 ] && return 0
         if grep -qiE 'could not get lock|unable to (lock|acquire)' <<<"$out" && [ "$SECONDS" -lt "$deadline" ]; then
             echo "run.sh: another apt or dpkg holds its lock; waiting (at most $((deadline - SECONDS)) s more)"
-            sleep 5
+            sleep $((deadline - SECONDS < 5 ? deadline - SECONDS : 5))
             continue
         fi
         echo "$out" >&2
