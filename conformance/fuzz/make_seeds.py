@@ -152,6 +152,10 @@ def i16(v):         # pick_int: 0x80, then 16 bits
     return bytes([0x80, v & 255, v >> 8])
 
 
+def i32(v):         # pick_int: 0xc0, then 32 bits
+    return bytes([0xC0]) + struct.pack("<I", v & 0xFFFFFFFF)
+
+
 def give(how):      # pool_give: exactly the size it needs (byte 3), made by `how` (0 alloc, 1 wrap, 2 view)
     return bytes([3, how])
 
@@ -184,8 +188,17 @@ def api_seeds():
                + b"\x04\x01" + b"\x00\x03\x00\x3c\x01"                            # upload 60 bytes at 3
                + b"\x05\x02" + b"\x00\x03\x00\x3c\x01"                            # download them from the view
                + b"\x06\x02" + b"\x07\x00\x03\x00\x01")                           # free the view; events
+    # Issue 16's two overflows, kept out by fuzz_api.c's guards until the core is fixed;
+    # then these reproduce them at once. The mask of batch 65536 x Hkv 256 x 2^20 x 2^20
+    # blocks has 2^64 bytes (wraps to 0); a 2-D copy of 3 rows with pitch 2^63 spans
+    # 2 * 2^63 + 16 bytes (wraps to 16).
+    mask_wrap = (b"\x00" + small(0) + i16(64) + i16(256) + i16(256) + i32(65536) + i32(1 << 24) + i32(1 << 24)
+                 + small(1) + b"\x00" + small(0) + small(1) + small(16) + small(0) + b"\x00")
+    copy_wrap = (b"\x03" + SEED + b"\x00" + b"\x00\x01\x00"                    # one root of 257 bytes
+                 + b"\x02\x00" + b"\x00\x00\xff" + b"\x00\x59\x00\x59\x10\x03\x01")  # pitches 2^63, 3 rows of 16
     return {"attn_f32_d64_varlen_sparse": attn, "xattn_f16_d128": xattn, "router_d8": router,
-            "buffers_view_fill_copy": buffers}
+            "buffers_view_fill_copy": buffers, "issue16_mask_bytes_wrap": mask_wrap,
+            "issue16_copy_2d_extent_wrap": copy_wrap}
 
 
 def main():
