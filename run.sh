@@ -3,27 +3,55 @@
 #   ./run.sh main   build, then run the short benchmark on the best available device
 #   ./run.sh test   build, then run every test (reference checks, conformance on every
 #                   backend present, CLI round trip, benchmark smoke test)
-# BUILD_DIR (default build) and MESON_ARGS (extra meson options) may be set.
+# BUILD_DIR (default build) and MESON_ARGS (extra meson options) may be set;
+# EXTRA_PKGS adds Debian packages to install (.ci/run: clang for the fuzz targets);
+# APT_WAIT (default 300) bounds, in seconds, the wait for another apt or dpkg.
+#
+# Python packages come from Debian (python3-numpy, python3-matplotlib), never
+# from pip: Debian's Python is externally managed. meson takes the first
+# python3 that can import NumPy (PATH, then /usr/bin/python3).
 set -euo pipefail
 cd "$(dirname "$0")"
 BUILD_DIR=${BUILD_DIR:-build}
+APT_WAIT=${APT_WAIT:-300}
+
+# apt-get that waits, up to APT_WAIT seconds in all, for an apt or dpkg that
+# holds the locks. DPkg::Lock::Timeout covers dpkg's lock (install); the lists
+# lock that `apt-get update` takes is not covered by it, so that is retried.
+apt_get() {
+    local sudo="" deadline=$((SECONDS + APT_WAIT)) out rc
+    [ "$(id -u)" -ne 0 ] && sudo=sudo
+    while :; do
+        set +e
+        out=$($sudo env DEBIAN_FRONTEND=noninteractive apt-get -q \
+            -o DPkg::Lock::Timeout=$((deadline > SECONDS ? deadline - SECONDS : 0)) "$@" 2>&1)
+        rc=$?
+        set -e
+        [ "$rc" -eq 0 ] && return 0
+        if grep -qiE 'could not get lock|unable to (lock|acquire)' <<<"$out" && [ "$SECONDS" -lt "$deadline" ]; then
+            echo "run.sh: another apt or dpkg holds its lock; waiting (at most $((deadline - SECONDS)) s more)"
+            sleep $((deadline - SECONDS < 5 ? deadline - SECONDS : 5))
+            continue
+        fi
+        echo "$out" >&2
+        echo "run.sh: apt-get $* failed (exit $rc)" >&2
+        return "$rc"
+    done
+}
 
 install_deps() {
+    # shellcheck disable=SC2206
     local pkgs=(meson ninja-build pkg-config gcc g++ ocl-icd-opencl-dev opencl-headers
-                pocl-opencl-icd clinfo hipcc python3)
+                pocl-opencl-icd clinfo hipcc python3 python3-numpy python3-matplotlib ${EXTRA_PKGS:-})
     local missing=()
     for p in "${pkgs[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
     done
     if ((${#missing[@]})); then
-        local sudo=""
-        [ "$(id -u)" -ne 0 ] && sudo=sudo
         echo "run.sh: installing ${missing[*]}"
-        $sudo apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+        apt_get update
+        apt_get install -y "${missing[@]}" >/dev/null
     fi
-    python3 -c 'import numpy, matplotlib' 2>/dev/null ||
-        python3 -m pip install -q numpy matplotlib
 }
 
 build() {

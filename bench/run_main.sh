@@ -20,15 +20,50 @@ ninja -C "$build" -j"$(nproc)" bench/elattn-bench
 
 mkdir -p "$out"
 rm -f "$out"/*.png
+
+# The device, and why, in one line. "auto" is resolved here with the library's
+# own order (elattn_device_open_by_name: CUDA, HIP, OpenCL GPU, other OpenCL,
+# the reference) over the devices elattn-bench lists, and the bench is given
+# that id, so the line names the device the numbers come from.
+device=${BENCH_DEVICE:-auto}
+if [ "$device" = auto ]; then
+    line=$("$build/bench/elattn-bench" --list | awk '
+        { id = $1; kind = id; sub(/:.*/, "", kind); gpu = ($0 !~ /not a GPU/)
+          name = substr($0, 14); sub(/ +vendor .*/, "", name)
+          vendor = $0; sub(/.* vendor +/, "", vendor); sub(/ .*/, "", vendor)
+          rank = kind == "cuda" ? 0 : kind == "hip" ? 1 : kind == "opencl" ? (gpu ? 2 : 3) : 4
+          if (best == "" || rank < best) { best = rank; bid = id; bname = name; bvendor = vendor } }
+        END {
+          if (best == "") exit 1
+          why[0] = "first CUDA device"
+          why[1] = "no CUDA device; first HIP device"
+          why[2] = "no CUDA or HIP device; first OpenCL GPU"
+          why[3] = "no CUDA, HIP or OpenCL GPU found; first OpenCL device, a CPU"
+          why[4] = "no CUDA, HIP or OpenCL device found; the scalar reference is slow"
+          printf "%s\t%s (%s, %s) - %s\n", bid, bid, bname, bvendor, why[best] }')
+    device=${line%%$'\t'*}
+    echo "device: ${line#*$'\t'}"
+else
+    echo "device: $device (BENCH_DEVICE)"
+fi
+
 # shellcheck disable=SC2086
-"$build/bench/elattn-bench" --set short --device "${BENCH_DEVICE:-auto}" \
+"$build/bench/elattn-bench" --set short --device "$device" \
     --json "$out/ours.json" --csv "$out/ours.csv" ${BENCH_ARGS:-} | tee "$out/table.txt"
 
-if python3 -c 'import matplotlib' 2>/dev/null; then
-    python3 bench/plot.py "$out/ours.json" --out "$out" >/dev/null
+# Plots need matplotlib: the first python3 that has it (PATH, then Debian's).
+py=""
+for p in python3 /usr/bin/python3; do
+    if command -v "$p" >/dev/null && "$p" -c 'import matplotlib' 2>/dev/null; then
+        py=$p
+        break
+    fi
+done
+if [ -n "$py" ]; then
+    "$py" bench/plot.py "$out/ours.json" --out "$out" >/dev/null
     plots="$(cd "$out" && printf '%s ' ./*.png)"
 else
-    plots="none (python3 -m pip install matplotlib, then: python3 bench/plot.py $out/ours.json --out $out)"
+    plots="none (apt-get install python3-matplotlib, then: python3 bench/plot.py $out/ours.json --out $out)"
 fi
 echo
 echo "benchmark results in $out/"
