@@ -227,8 +227,9 @@ static void a_o_q_same_bytes(inv_ctx *c)
 
 static void a_o_q_partly(inv_ctx *c)
 {
+    /* 4096 bytes apart: a multiple of every device's sub-buffer alignment (NVIDIA's OpenCL: 512) */
     elattn_buffer *q, *o;
-    if (alias_views(c, c->q_bytes + 256, 0, c->q_bytes, &q, 256, c->q_bytes, &o)) c->aa.q = q, c->aa.o = o;
+    if (alias_views(c, c->q_bytes + 4096, 0, c->q_bytes, &q, 4096, c->q_bytes, &o)) c->aa.q = q, c->aa.o = o;
 }
 
 static void a_lse_over_o(inv_ctx *c)

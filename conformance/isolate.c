@@ -4,6 +4,7 @@
  * (no fork of a process that holds a GPU context).
  */
 #define _GNU_SOURCE /* pipe2, environ */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -218,4 +219,19 @@ int conf_isolate_run(int argc, char **argv, const int *cases, int num_cases, int
         }
     }
     return abnormal;
+}
+
+void conf_worker_close_inherited(const conf_worker *w)
+{
+    DIR *d = opendir("/proc/self/fd");
+    if (!d) return; /* no /proc: nothing to learn, nothing closed */
+    int fds[256], n = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL && n < 256;) {
+        char *end;
+        long fd = strtol(e->d_name, &end, 10);
+        if (*end || e->d_name[0] == '.') continue;
+        if (fd > 2 && fd != w->fd && fd != dirfd(d)) fds[n++] = (int)fd;
+    }
+    closedir(d); /* close after the listing: closing while reading /proc/self/fd would change it */
+    for (int i = 0; i < n; ++i) close(fds[i]);
 }

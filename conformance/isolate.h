@@ -36,5 +36,9 @@ void conf_worker_result(const conf_worker *w, int case_index, int target, const 
                         int oracle_failed);
 /* Every case ran: the supervisor may stop waiting. */
 void conf_worker_done(const conf_worker *w);
+/* In a worker, before any device is opened: close every descriptor it
+ * inherited but stdin/stdout/stderr and the pipe (a GPU runtime's open device
+ * files belong to the supervisor's process). */
+void conf_worker_close_inherited(const conf_worker *w);
 
 #endif /* ELATTN_CONF_ISOLATE_H */

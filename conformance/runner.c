@@ -472,6 +472,7 @@ int main(int argc, char **argv)
     int rc = parse(argc, argv, &o);
     if (rc) return rc;
 
+    if (o.worker.fd >= 0) conf_worker_close_inherited(&o.worker);
     conf_case *cases = NULL;
     int num_cases = conf_build_cases(&cases);
     if (o.list) {

@@ -187,8 +187,12 @@ ELATTN_API void *elattn_buffer_native(const elattn_buffer *buffer);
  * offset must be a multiple of 256 (OpenCL sub-buffer alignment); the range
  * must lie inside `parent` (ELATTN_ERROR_BUFFER_TOO_SMALL otherwise). A view
  * of a view is a view of the underlying allocation at the summed offset
- * (also a multiple of 256). The view keeps the allocation alive: the parent
- * may be freed first. Free the view with elattn_buffer_free. */
+ * (also a multiple of 256). Some OpenCL devices align sub-buffers more
+ * coarsely (CL_DEVICE_MEM_BASE_ADDR_ALIGN; NVIDIA's driver: 512 bytes): there
+ * an offset that is not a multiple of theirs is refused with a message that
+ * names it; multiples of 4096 suit every device. The view keeps the
+ * allocation alive: the parent may be freed first. Free the view with
+ * elattn_buffer_free. */
 ELATTN_API elattn_status elattn_buffer_view(elattn_buffer *parent, size_t offset, size_t bytes,
                                             elattn_buffer **view);
 /* Strided device-to-device copy of `rows` rows of `width` bytes (the gather
