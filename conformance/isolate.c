@@ -132,8 +132,19 @@ static pid_t spawn_worker(int argc, char **argv, int case_index, int target, int
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+    /* A clean start: no blocked signals and default dispositions (a runtime of the
+     * supervisor may have blocked or ignored some in this thread). */
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setsigdefault(&attr, &all);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
     pid_t pid = -1;
-    int err = posix_spawn(&pid, "/proc/self/exe", &actions, NULL, args, environ);
+    int err = posix_spawn(&pid, "/proc/self/exe", &actions, &attr, args, environ);
+    posix_spawnattr_destroy(&attr);
     posix_spawn_file_actions_destroy(&actions);
     free(args);
     close(fds[1]);
