@@ -265,7 +265,7 @@ typedef struct elattn_plan_options {
 /* ---- hybrid attention ----------------------------------------------------- */
 typedef struct elattn_attn_desc {
     elattn_dtype dtype;   /* of Q, K, V, O */
-    int head_dim;         /* 64, 128 (256 where ELATTN_CAP_HEAD_DIM_256) */
+    int head_dim;         /* a multiple of 8 in [32, 256] (256 where ELATTN_CAP_HEAD_DIM_256) */
     int num_q_heads;      /* Hq */
     int num_kv_heads;     /* Hkv, Hq % Hkv == 0 */
     int batch;
