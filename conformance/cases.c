@@ -455,6 +455,11 @@ static void xattn_cases(case_list *l)
     /* Head dims outside 64/128/256: the mma estimation states it cannot; the portable ones take them. */
     add_xattn(l, ELATTN_BF16, 40, 4, 2, 1, l1, NULL, 1, 16, 64, 1, t09, 0, 0);
     add_xattn(l, ELATTN_F16, 96, 6, 3, 1, l700, NULL, 0, 8, 64, 1, t05, 0, 0);
+    /* Every dtype x head dim an estimation family claims: fp16 at D 256 (mma and portable),
+     * fp32 at D 256 and at 80 (portable only). */
+    add_xattn(l, ELATTN_F16, 256, 4, 2, 1, lq600, lk900, 1, 16, 64, 1, t09, 0, 0);
+    add_xattn(l, ELATTN_F32, 256, 4, 1, 1, l700, NULL, 1, 8, 64, 1, t05, 0, 0);
+    add_xattn(l, ELATTN_F32, 80, 6, 3, 1, l1, NULL, 0, 16, 64, 1, t09, 0, 0);
 }
 
 static void router_cases(case_list *l)
