@@ -40,7 +40,7 @@ static int run_attn(const attn_oracle *in, elattn_device *dev, const char *kerne
     elattn_plan_options opt = {.kernel = kernel};
     elattn_attn_plan *plan = NULL;
     elattn_buffer *q = NULL, *k = NULL, *v = NULL, *mask = NULL, *ws = NULL;
-    guarded_buffer o = {0}, lse = {0};
+    kit_guarded o = {0}, lse = {0};
     elattn_status st;
     int ran = 0;
     out->guard_ok = 1;
@@ -56,8 +56,8 @@ static int run_attn(const attn_oracle *in, elattn_device *dev, const char *kerne
     if (!st) st = upload_new(dev, in->v, in->kv_bytes, &v);
     if (!st && in->mask) st = upload_new(dev, in->mask, in->mask_bytes, &mask);
     if (!st && ws_bytes) st = elattn_buffer_alloc(dev, ws_bytes, &ws);
-    if (!st) st = guarded_alloc(dev, in->q_bytes, &o);
-    if (!st && d->write_lse) st = guarded_alloc(dev, (size_t)in->total_q * d->num_q_heads * sizeof(float), &lse);
+    if (!st) st = kit_guarded_alloc(dev, in->q_bytes, &o);
+    if (!st && d->write_lse) st = kit_guarded_alloc(dev, (size_t)in->total_q * d->num_q_heads * sizeof(float), &lse);
     if (st) {
         result_from_status(r, st, "buffers");
         goto done;
@@ -74,8 +74,8 @@ static int run_attn(const attn_oracle *in, elattn_device *dev, const char *kerne
     void *raw = xmalloc(in->q_bytes);
     int ok_o = 1, ok_l = 1;
     long long hit_o = 0, hit_l = 0;
-    st = guarded_read(&o, raw, &ok_o, &hit_o);
-    if (!st && d->write_lse) st = guarded_read(&lse, out->lse, &ok_l, &hit_l);
+    st = kit_guarded_read(&o, raw, &ok_o, &hit_o);
+    if (!st && d->write_lse) st = kit_guarded_read(&lse, out->lse, &ok_l, &hit_l);
     if (st) {
         free(raw);
         result_from_status(r, st, "download");
@@ -90,8 +90,8 @@ static int run_attn(const attn_oracle *in, elattn_device *dev, const char *kerne
     if (!ok_o) result_fail(r, "guard bytes around O overwritten (byte %lld of a %zu-byte O)", hit_o, in->q_bytes);
     if (!ok_l) result_fail(r, "guard bytes around LSE overwritten (byte %lld)", hit_l);
 done:
-    guarded_free(&o);
-    if (d->write_lse) guarded_free(&lse);
+    kit_guarded_free(&o);
+    if (d->write_lse) kit_guarded_free(&lse);
     elattn_buffer_free(ws);
     elattn_buffer_free(mask);
     elattn_buffer_free(v);

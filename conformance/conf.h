@@ -12,6 +12,7 @@
 
 #include "elattn/elattn.h"
 #include "kit_case.h" /* the call shape, lengths and mode table a case holds */
+#include "kit_guard.h" /* guarded outputs */
 #include "kit_rng.h"
 
 #define CONF_MAX_KV_HEADS 16
@@ -87,31 +88,7 @@ typedef struct conf_case {
 int conf_build_cases(conf_case **cases); /* returns the count; caller frees */
 void conf_describe_case(const conf_case *c, char *out, size_t n);
 
-/* ---- checks.c: guarded outputs and comparisons ---------------------------- */
-
-/* Output buffer [guard | view of `bytes` | guard]; before a run the guards hold
- * a byte pattern and the view is poisoned with 0xFF (NaN in every dtype). */
-#define CONF_GUARD_BYTES 4096
-#define CONF_POISON 0xFF
-
-typedef struct guarded_buffer {
-    elattn_buffer *parent, *view;
-    size_t bytes;        /* of the view */
-    size_t parent_bytes;
-    unsigned char *image; /* host image of the parent as uploaded */
-} guarded_buffer;
-
-elattn_status guarded_alloc(elattn_device *dev, size_t bytes, guarded_buffer *g);
-/* Re-upload the guard pattern and poison (before each run). */
-elattn_status guarded_reset(guarded_buffer *g);
-/* Download the parent; `view_out` (may be NULL) gets the view's bytes.
- * *guard_ok: 1 when both guards still hold the pattern; otherwise
- * *first_hit (may be NULL) is the offset of an overwritten guard byte from
- * the view's start (>= size: past the end, < 0: before the start). */
-elattn_status guarded_read(const guarded_buffer *g, void *view_out, int *guard_ok, long long *first_hit);
-/* 1 when the whole parent (guards and poison) is exactly as uploaded. */
-int guarded_untouched(const guarded_buffer *g);
-void guarded_free(guarded_buffer *g);
+/* ---- checks.c: comparisons (guarded outputs: kit_guard.h) ------------------ */
 
 /* Tolerances per output dtype (see the table in checks.c). */
 typedef struct conf_tolerance {

@@ -273,15 +273,15 @@ static elattn_status make_ctx(inv_ctx *c, elattn_device *dev)
     if (!st) st = upload_new(dev, mask, mask_bytes, &c->mask);
     if (!st) st = upload_new(dev, host, qn * 4 - 4, &c->q_small);
     if (!st) st = upload_new(dev, mask, mask_bytes - 1, &c->mask_small);
-    if (!st) st = guarded_alloc(dev, qn * 4, &c->o);
-    if (!st) st = guarded_alloc(dev, total * HQ * 4, &c->lse);
-    if (!st) st = guarded_alloc(dev, mask_bytes, &c->xmask);
-    if (!st) st = guarded_alloc(dev, B * HKV * 2 * 4, &c->logits);
+    if (!st) st = kit_guarded_alloc(dev, qn * 4, &c->o);
+    if (!st) st = kit_guarded_alloc(dev, total * HQ * 4, &c->lse);
+    if (!st) st = kit_guarded_alloc(dev, mask_bytes, &c->xmask);
+    if (!st) st = kit_guarded_alloc(dev, B * HKV * 2 * 4, &c->logits);
     /* too-small views of the guarded outputs, so that the guard check covers them */
-    if (!st) st = elattn_buffer_view(c->o.parent, CONF_GUARD_BYTES, qn * 4 - 4, &c->o_small);
-    if (!st) st = elattn_buffer_view(c->lse.parent, CONF_GUARD_BYTES, total * HQ * 4 - 4, &c->lse_small);
-    if (!st) st = elattn_buffer_view(c->xmask.parent, CONF_GUARD_BYTES, mask_bytes - 1, &c->xmask_small);
-    if (!st) st = elattn_buffer_view(c->logits.parent, CONF_GUARD_BYTES, B * HKV * 2 * 4 - 4, &c->logits_small);
+    if (!st) st = elattn_buffer_view(c->o.parent, KIT_GUARD_BYTES, qn * 4 - 4, &c->o_small);
+    if (!st) st = elattn_buffer_view(c->lse.parent, KIT_GUARD_BYTES, total * HQ * 4 - 4, &c->lse_small);
+    if (!st) st = elattn_buffer_view(c->xmask.parent, KIT_GUARD_BYTES, mask_bytes - 1, &c->xmask_small);
+    if (!st) st = elattn_buffer_view(c->logits.parent, KIT_GUARD_BYTES, B * HKV * 2 * 4 - 4, &c->logits_small);
     const size_t wsz[10] = {4 * D * D, 4 * D, D * 4 * D, D, 4 * D * D, 4 * D, D * 4 * D, D, 2 * D, 2};
     for (int i = 0; i < 10 && !st; ++i) {
         float *w = xcalloc(wsz[i], sizeof(float));
@@ -320,12 +320,12 @@ static void free_ctx(inv_ctx *c)
                               c->o_small, c->lse_small, c->xmask_small, c->logits_small, c->ws_small, c->foreign_q};
     for (size_t i = 0; i < sizeof plain / sizeof plain[0]; ++i) elattn_buffer_free(plain[i]);
     for (int i = 0; i < 10; ++i) elattn_buffer_free(c->w[i]);
-    guarded_free(&c->o);
-    guarded_free(&c->lse);
-    guarded_free(&c->xmask);
-    guarded_free(&c->logits);
+    kit_guarded_free(&c->o);
+    kit_guarded_free(&c->lse);
+    kit_guarded_free(&c->xmask);
+    kit_guarded_free(&c->logits);
     for (int i = 0; i < c->num_extra; ++i) elattn_buffer_free(c->extra[i]);
-    guarded_free(&c->alias);
+    kit_guarded_free(&c->alias);
     elattn_device_close(c->foreign_dev);
 }
 
@@ -465,8 +465,8 @@ void invalid_check(const conf_case *cs, const conf_target *t, case_result *r)
     /* a rejected call wrote nothing: every output image intact, host mode table too (rows that
      * expect success check their own results) */
     if (row->expect != ELATTN_SUCCESS) {
-        int untouched = guarded_untouched(&c.o) && guarded_untouched(&c.lse) && guarded_untouched(&c.xmask) &&
-                        guarded_untouched(&c.logits) && (!c.alias.parent || guarded_untouched(&c.alias));
+        int untouched = kit_guarded_untouched(&c.o) && kit_guarded_untouched(&c.lse) && kit_guarded_untouched(&c.xmask) &&
+                        kit_guarded_untouched(&c.logits) && (!c.alias.parent || kit_guarded_untouched(&c.alias));
         for (int i = 0; i < 4; ++i) untouched &= c.rmodes[i] == -7;
         r->guard_ok = untouched;
         if (!untouched) result_fail(r, "an output was modified by a rejected call");

@@ -38,8 +38,8 @@ typedef struct inv_ctx {
     /* buffers, and the bytes the valid calls use of each */
     elattn_buffer *q, *k, *v, *mask, *keys, *w[10];
     size_t q_bytes, kv_bytes, lse_bytes, mask_bytes, logits_bytes;
-    guarded_buffer o, lse, xmask, logits;
-    guarded_buffer alias; /* rows that make two arguments views of one allocation; checked like the outputs */
+    kit_guarded o, lse, xmask, logits;
+    kit_guarded alias; /* rows that make two arguments views of one allocation; checked like the outputs */
     elattn_buffer *q_small, *o_small, *lse_small, *mask_small, *xmask_small, *w_small, *logits_small;
     elattn_buffer *foreign_q; /* same shape, from another device handle */
     elattn_device *foreign_dev;

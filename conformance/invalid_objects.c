@@ -40,9 +40,9 @@ static elattn_buffer *keep(inv_ctx *c, elattn_buffer *b)
 static int alias_views(inv_ctx *c, size_t bytes, size_t off_a, size_t len_a, elattn_buffer **a, size_t off_b,
                        size_t len_b, elattn_buffer **b)
 {
-    elattn_status st = guarded_alloc(c->dev, bytes, &c->alias);
-    if (!st) st = elattn_buffer_view(c->alias.parent, CONF_GUARD_BYTES + off_a, len_a, a);
-    if (!st) keep(c, *a), st = elattn_buffer_view(c->alias.parent, CONF_GUARD_BYTES + off_b, len_b, b);
+    elattn_status st = kit_guarded_alloc(c->dev, bytes, &c->alias);
+    if (!st) st = elattn_buffer_view(c->alias.parent, KIT_GUARD_BYTES + off_a, len_a, a);
+    if (!st) keep(c, *a), st = elattn_buffer_view(c->alias.parent, KIT_GUARD_BYTES + off_b, len_b, b);
     if (!st) keep(c, *b);
     return !setup_failed(c, st, "alias views");
 }
@@ -235,7 +235,7 @@ static void a_o_q_partly(inv_ctx *c)
 static void a_lse_over_o(inv_ctx *c)
 {
     elattn_buffer *lse = NULL;
-    elattn_status st = elattn_buffer_view(c->o.parent, CONF_GUARD_BYTES, c->lse_bytes, &lse);
+    elattn_status st = elattn_buffer_view(c->o.parent, KIT_GUARD_BYTES, c->lse_bytes, &lse);
     if (!setup_failed(c, st, "lse view")) c->aa.lse = keep(c, lse);
 }
 

@@ -30,7 +30,7 @@ static int run_router(const router_oracle *o, elattn_device *dev, const char *fo
     const elattn_plan_options opt = {.kernel = forced};
     elattn_router_plan *plan = NULL;
     elattn_buffer *keys = NULL, *w[W_COUNT] = {0}, *ws = NULL;
-    guarded_buffer out = {0};
+    kit_guarded out = {0};
     size_t entries = (size_t)o->desc.batch * o->desc.num_kv_heads;
     elattn_status st;
     int ran = 0;
@@ -43,7 +43,7 @@ static int run_router(const router_oracle *o, elattn_device *dev, const char *fo
     st = upload_new(dev, o->keys, o->keys_bytes, &keys);
     for (int i = 0; i < W_COUNT && !st; ++i) st = upload_new(dev, o->w[i], o->w_floats[i] * sizeof(float), &w[i]);
     if (!st && ws_bytes) st = elattn_buffer_alloc(dev, ws_bytes, &ws);
-    if (!st) st = guarded_alloc(dev, entries * 2 * sizeof(float), &out);
+    if (!st) st = kit_guarded_alloc(dev, entries * 2 * sizeof(float), &out);
     if (st) {
         result_from_status(r, st, "buffers");
         goto done;
@@ -60,14 +60,14 @@ static int run_router(const router_oracle *o, elattn_device *dev, const char *fo
         goto done;
     }
     long long hit = 0;
-    if ((st = guarded_read(&out, logits, guard_ok, &hit)) != ELATTN_SUCCESS) {
+    if ((st = kit_guarded_read(&out, logits, guard_ok, &hit)) != ELATTN_SUCCESS) {
         result_from_status(r, st, "download");
         goto done;
     }
     if (!*guard_ok) result_fail(r, "guard bytes around the logits overwritten (byte %lld)", hit);
     ran = 1;
 done:
-    guarded_free(&out);
+    kit_guarded_free(&out);
     elattn_buffer_free(ws);
     for (int i = 0; i < W_COUNT; ++i) elattn_buffer_free(w[i]);
     elattn_buffer_free(keys);

@@ -170,11 +170,16 @@ static int add_device_targets(const options *o, conf_target *t, int *n, int inde
 {
     if (o->kernel) {
         /* the forced name applies to the operation it names (its second part), the rest run unforced */
+        static const struct {
+            const char *name;
+            case_kind kind;
+        } ops[] = {{"attn", CASE_ATTN}, {"xattn", CASE_XATTN}, {"router", CASE_ROUTER}};
         const char *op = strchr(o->kernel, '.');
         unsigned forced = ALL_KINDS;
-        if (op && !strncmp(op, ".attn", 5) && (op[5] == '.' || !op[5])) forced = 1u << CASE_ATTN;
-        if (op && !strncmp(op, ".xattn", 6) && (op[6] == '.' || !op[6])) forced = 1u << CASE_XATTN;
-        if (op && !strncmp(op, ".router", 7) && (op[7] == '.' || !op[7])) forced = 1u << CASE_ROUTER;
+        for (size_t k = 0; op && k < sizeof ops / sizeof ops[0]; ++k) {
+            const size_t n = strlen(ops[k].name);
+            if (!strncmp(op + 1, ops[k].name, n) && (op[1 + n] == '.' || !op[1 + n])) forced = 1u << ops[k].kind;
+        }
         const int first = *n;
         if (add_target(t, n, index, -1, id, o->kernel, forced) < 0) return -1;
         return forced == ALL_KINDS ? 0 : add_target(t, n, index, first, id, NULL, ALL_KINDS & ~forced);

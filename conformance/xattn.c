@@ -128,7 +128,7 @@ static int run_xattn(const xattn_oracle *o, const conf_case *c, elattn_device *d
     const elattn_plan_options opt = {.kernel = forced};
     elattn_xattn_plan *plan = NULL;
     elattn_buffer *q = NULL, *k = NULL, *ws = NULL;
-    guarded_buffer out = {0};
+    kit_guarded out = {0};
     elattn_status st;
     int ran = 0;
     if ((st = elattn_xattn_plan_create(dev, &o->desc, &opt, &plan)) != ELATTN_SUCCESS) {
@@ -140,7 +140,7 @@ static int run_xattn(const xattn_oracle *o, const conf_case *c, elattn_device *d
     st = upload_new(dev, o->q, o->q_bytes, &q);
     if (!st) st = upload_new(dev, o->k, o->k_bytes, &k);
     if (!st && ws_bytes) st = elattn_buffer_alloc(dev, ws_bytes, &ws);
-    if (!st) st = guarded_alloc(dev, o->mask_bytes, &out);
+    if (!st) st = kit_guarded_alloc(dev, o->mask_bytes, &out);
     if (st) {
         result_from_status(r, st, "buffers");
         goto done;
@@ -154,7 +154,7 @@ static int run_xattn(const xattn_oracle *o, const conf_case *c, elattn_device *d
         goto done;
     }
     long long hit = 0;
-    if ((st = guarded_read(&out, mask, guard_ok, &hit)) != ELATTN_SUCCESS) {
+    if ((st = kit_guarded_read(&out, mask, guard_ok, &hit)) != ELATTN_SUCCESS) {
         result_from_status(r, st, "download");
         goto done;
     }
@@ -162,7 +162,7 @@ static int run_xattn(const xattn_oracle *o, const conf_case *c, elattn_device *d
         result_fail(r, "guard bytes around the mask overwritten (byte %lld of a %zu-byte mask)", hit, o->mask_bytes);
     ran = 1;
 done:
-    guarded_free(&out);
+    kit_guarded_free(&out);
     elattn_buffer_free(ws);
     elattn_buffer_free(k);
     elattn_buffer_free(q);
@@ -234,7 +234,7 @@ xattn_oracle *xattn_oracle_make(const conf_case *c, elattn_device *ref, char *wh
                     bad += v > 1;
                     total++;
                 } else {
-                    bad += v != CONF_POISON;
+                    bad += v != KIT_POISON;
                 }
             }
     if (bad || total == 0) {
@@ -265,7 +265,7 @@ void xattn_oracle_check(const conf_case *c, const xattn_oracle *o, const conf_ta
             for (size_t i = base; i < base + head_cells; ++i) {
                 if (!entry_selected(o, b, hk)) {
                     /* rows of other heads are left as they were (poison) */
-                    untouched_bad += mask[i] != CONF_POISON;
+                    untouched_bad += mask[i] != KIT_POISON;
                     continue;
                 }
                 cells++;

@@ -122,32 +122,20 @@ static elattn_status scalar_attn_choose(const ocl_caps *caps, const elattn_attn_
 }
 
 /* ---- the family table ------------------------------------------------------------ */
-static const char *const attn_families[] = {"opencl.attn.scalar"};
-enum { ATTN_FAMILIES = (int)(sizeof attn_families / sizeof attn_families[0]) };
-
-int ocl_attn_families(const char **names, int max)
-{
-    for (int i = 0; i < ATTN_FAMILIES && i < max; ++i) names[i] = attn_families[i];
-    return ATTN_FAMILIES;
-}
-
-typedef struct attn_probe_ctx {
+/* The selection's view of the scalar family (ocl_select). */
+typedef struct attn_choose_ctx {
     const ocl_caps *caps;
     const elattn_attn_desc *desc;
     const elattn_plan_options *options;
     attn_choice choice;
-} attn_probe_ctx;
+} attn_choose_ctx;
 
-static int attn_probe(void *ctx, int index, char *variant, size_t variant_n, const char **why)
+static elattn_status attn_choose(void *ctx, char *variant, size_t variant_n)
 {
-    attn_probe_ctx *c = ctx;
-    (void)index; /* one family */
-    if (scalar_attn_choose(c->caps, c->desc, c->options, &c->choice) != ELATTN_SUCCESS) {
-        *why = elattn_last_error();
-        return 0;
-    }
-    snprintf(variant, variant_n, "%s", c->choice.variant);
-    return 1;
+    attn_choose_ctx *c = ctx;
+    elattn_status st = scalar_attn_choose(c->caps, c->desc, c->options, &c->choice);
+    if (st == ELATTN_SUCCESS) snprintf(variant, variant_n, "%s", c->choice.variant);
+    return st;
 }
 
 int ocl_attn_head_dim_256_ok(const ocl_caps *caps)
@@ -181,12 +169,9 @@ elattn_status ocl_attn_plan(void *dv, const elattn_attn_desc *desc, const elattn
     ocl_device *dev = dv;
     attn_plan *p = calloc(1, sizeof *p);
     if (!p) return elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "opencl: host allocation failed (plan)");
-    attn_probe_ctx ctx = {&dev->caps, desc, options, {0}};
-    elattn_status st = elattn_family_select(attn_families, ATTN_FAMILIES, options->kernel, desc->head_dim,
-                                            desc->dtype, ocl_device_label(dev), attn_probe, &ctx, p->name,
-                                            sizeof p->name) < 0
-                           ? ELATTN_ERROR_UNSUPPORTED
-                           : ELATTN_SUCCESS;
+    attn_choose_ctx ctx = {&dev->caps, desc, options, {0}};
+    elattn_status st = ocl_select(dev, OCL_ATTN_FAMILY, options->kernel, desc->head_dim, desc->dtype, attn_choose,
+                                  &ctx, p->name, sizeof p->name);
     p->choice = ctx.choice;
     cl_program program = NULL;
     if (st == ELATTN_SUCCESS) st = ocl_get_program(dev, "attn", p->choice.options, &program);

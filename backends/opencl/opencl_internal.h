@@ -120,10 +120,18 @@ void ocl_attn_plan_destroy(void *dev, void *impl);
 elattn_status ocl_attn_run(void *dev, const void *impl, void *stream, const elattn_attn_call *call);
 /* Whether the default attention kernel of a device exists for head dim 256 (caps). */
 int ocl_attn_head_dim_256_ok(const ocl_caps *caps);
-/* The family tables of the operations: up to max names into `names`; returns how many there are. */
-int ocl_attn_families(const char **names, int max);
-int ocl_xattn_families(const char **names, int max);
-int ocl_router_families(const char **names, int max);
+/* The family of each operation: one each today, `scalar` (fp32 arithmetic, every dtype and head dim). */
+#define OCL_ATTN_FAMILY "opencl.attn.scalar"
+#define OCL_XATTN_FAMILY "opencl.xattn.scalar"
+#define OCL_ROUTER_FAMILY "opencl.router.scalar"
+
+/* An operation's family through the core's selection (elattn_family_select):
+ * choose(ctx, variant, n) fills the operation's own choice and the variant
+ * part of the kernel name, or fails with the message set (UNSUPPORTED). The
+ * kernel name goes to `name`. */
+typedef elattn_status (*ocl_choose_fn)(void *ctx, char *variant, size_t variant_n);
+elattn_status ocl_select(const ocl_device *dev, const char *family, const char *forced, int head_dim, elattn_dtype dtype,
+                         ocl_choose_fn choose, void *ctx, char *name, size_t name_n);
 
 elattn_status ocl_xattn_plan(void *dev, const elattn_xattn_desc *desc, const elattn_plan_options *options,
                              elattn_backend_plan *plan);

@@ -265,3 +265,28 @@ elattn_status ocl_upload_meta(cl_command_queue queue, cl_mem workspace, void *bl
     clReleaseEvent(ev);
     return ELATTN_SUCCESS;
 }
+
+/* ---- the selection of an operation's family ------------------------------------------- */
+typedef struct one_family {
+    ocl_choose_fn choose;
+    void *ctx;
+} one_family;
+
+static int probe_one(void *p, int index, char *variant, size_t variant_n, const char **why)
+{
+    const one_family *f = p;
+    (void)index; /* one family per operation */
+    if (f->choose(f->ctx, variant, variant_n) == ELATTN_SUCCESS) return 1;
+    *why = elattn_last_error(); /* the selection copies it before it sets a message of its own */
+    return 0;
+}
+
+elattn_status ocl_select(const ocl_device *dev, const char *family, const char *forced, int head_dim, elattn_dtype dtype,
+                         ocl_choose_fn choose, void *ctx, char *name, size_t name_n)
+{
+    one_family f = {choose, ctx};
+    return elattn_family_select(&family, 1, forced, head_dim, dtype, ocl_device_label(dev), probe_one, &f, name,
+                                name_n) < 0
+               ? ELATTN_ERROR_UNSUPPORTED
+               : ELATTN_SUCCESS;
+}

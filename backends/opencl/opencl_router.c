@@ -43,35 +43,23 @@ static elattn_status scalar_router_choose(const ocl_caps *caps, const elattn_rou
     return ELATTN_SUCCESS;
 }
 
-static const char *const router_families[] = {"opencl.router.scalar"};
-enum { ROUTER_FAMILIES = (int)(sizeof router_families / sizeof router_families[0]) };
-
-int ocl_router_families(const char **names, int max)
-{
-    for (int i = 0; i < ROUTER_FAMILIES && i < max; ++i) names[i] = router_families[i];
-    return ROUTER_FAMILIES;
-}
-
-typedef struct router_probe_ctx {
+/* The selection's view of the scalar family (ocl_select). */
+typedef struct router_choose_ctx {
     const ocl_caps *caps;
     const elattn_router_desc *desc;
     const elattn_plan_options *options;
     router_plan *plan;
     char *build_options;
     size_t build_options_size;
-} router_probe_ctx;
+} router_choose_ctx;
 
-static int router_probe(void *ctx, int index, char *variant, size_t variant_n, const char **why)
+static elattn_status router_choose(void *ctx, char *variant, size_t variant_n)
 {
-    router_probe_ctx *c = ctx;
-    (void)index; /* one family */
-    if (scalar_router_choose(c->caps, c->desc, c->options, c->plan, c->build_options, c->build_options_size) !=
-        ELATTN_SUCCESS) {
-        *why = elattn_last_error();
-        return 0;
-    }
-    snprintf(variant, variant_n, "%s", c->plan->variant);
-    return 1;
+    router_choose_ctx *c = ctx;
+    elattn_status st =
+        scalar_router_choose(c->caps, c->desc, c->options, c->plan, c->build_options, c->build_options_size);
+    if (st == ELATTN_SUCCESS) snprintf(variant, variant_n, "%s", c->plan->variant);
+    return st;
 }
 
 /* Workspace: cu_seqlens [B+1], modes [B][Hkv] int32, pooled [B][Hkv][D] fp32. The kernels take
@@ -84,12 +72,9 @@ elattn_status ocl_router_plan(void *dv, const elattn_router_desc *desc, const el
     if (!p) return elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "opencl: host allocation failed (plan)");
     char opts[256];
     cl_program program = NULL;
-    router_probe_ctx ctx = {&dev->caps, desc, options, p, opts, sizeof opts};
-    elattn_status st = elattn_family_select(router_families, ROUTER_FAMILIES, options->kernel, desc->head_dim,
-                                            desc->key_dtype, ocl_device_label(dev), router_probe, &ctx, p->name,
-                                            sizeof p->name) < 0
-                           ? ELATTN_ERROR_UNSUPPORTED
-                           : ELATTN_SUCCESS;
+    router_choose_ctx ctx = {&dev->caps, desc, options, p, opts, sizeof opts};
+    elattn_status st = ocl_select(dev, OCL_ROUTER_FAMILY, options->kernel, desc->head_dim, desc->key_dtype,
+                                  router_choose, &ctx, p->name, sizeof p->name);
     if (st == ELATTN_SUCCESS) st = ocl_get_program(dev, "router", opts, &program);
     if (st == ELATTN_SUCCESS) st = ocl_kernel_create(dev, program, "elattn_router_pool", (size_t)p->wg, &p->pool);
     if (st == ELATTN_SUCCESS) st = ocl_kernel_create(dev, program, "elattn_router_mlp", (size_t)p->wg, &p->mlp);

@@ -59,32 +59,20 @@ static elattn_status scalar_xattn_choose(const ocl_caps *caps, const elattn_xatt
     return ELATTN_SUCCESS;
 }
 
-static const char *const xattn_families[] = {"opencl.xattn.scalar"};
-enum { XATTN_FAMILIES = (int)(sizeof xattn_families / sizeof xattn_families[0]) };
-
-int ocl_xattn_families(const char **names, int max)
-{
-    for (int i = 0; i < XATTN_FAMILIES && i < max; ++i) names[i] = xattn_families[i];
-    return XATTN_FAMILIES;
-}
-
-typedef struct xattn_probe_ctx {
+/* The selection's view of the scalar family (ocl_select). */
+typedef struct xattn_choose_ctx {
     const ocl_caps *caps;
     const elattn_xattn_desc *desc;
     const elattn_plan_options *options;
     xattn_choice choice;
-} xattn_probe_ctx;
+} xattn_choose_ctx;
 
-static int xattn_probe(void *ctx, int index, char *variant, size_t variant_n, const char **why)
+static elattn_status xattn_choose(void *ctx, char *variant, size_t variant_n)
 {
-    xattn_probe_ctx *c = ctx;
-    (void)index; /* one family */
-    if (scalar_xattn_choose(c->caps, c->desc, c->options, &c->choice) != ELATTN_SUCCESS) {
-        *why = elattn_last_error();
-        return 0;
-    }
-    snprintf(variant, variant_n, "%s", c->choice.variant);
-    return 1;
+    xattn_choose_ctx *c = ctx;
+    elattn_status st = scalar_xattn_choose(c->caps, c->desc, c->options, &c->choice);
+    if (st == ELATTN_SUCCESS) snprintf(variant, variant_n, "%s", c->choice.variant);
+    return st;
 }
 
 typedef struct xattn_plan {
@@ -109,12 +97,9 @@ elattn_status ocl_xattn_plan(void *dv, const elattn_xattn_desc *desc, const elat
     xattn_plan *p = calloc(1, sizeof *p);
     if (!p) return elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "opencl: host allocation failed (plan)");
     cl_program program = NULL;
-    xattn_probe_ctx ctx = {&dev->caps, desc, options, {0}};
-    elattn_status st = elattn_family_select(xattn_families, XATTN_FAMILIES, options->kernel, desc->head_dim,
-                                            desc->dtype, ocl_device_label(dev), xattn_probe, &ctx, p->name,
-                                            sizeof p->name) < 0
-                           ? ELATTN_ERROR_UNSUPPORTED
-                           : ELATTN_SUCCESS;
+    xattn_choose_ctx ctx = {&dev->caps, desc, options, {0}};
+    elattn_status st = ocl_select(dev, OCL_XATTN_FAMILY, options->kernel, desc->head_dim, desc->dtype, xattn_choose,
+                                  &ctx, p->name, sizeof p->name);
     p->choice = ctx.choice;
     if (st == ELATTN_SUCCESS) st = ocl_get_program(dev, "xattn", p->choice.options, &program);
     if (st == ELATTN_SUCCESS) st = ocl_kernel_create(dev, program, "elattn_xattn_scores", (size_t)p->choice.wg, &p->scores);

@@ -76,7 +76,8 @@ static int ref_probe(void *ctx, int index, char *variant, size_t variant_n, cons
     const ref_probe_ctx *c = ctx;
     (void)variant_n;
     variant[0] = '\0';
-    if (index > 0 && !(c->forced && strncmp(c->forced, c->families[index], strlen(c->families[index])) == 0)) {
+    /* a faulty family runs only when the forced name names it (the family is a prefix of it at a '.') */
+    if (index > 0 && !(c->forced && c->forced[0] && elattn_kernel_name_selects(c->families[index], c->forced))) {
         *why = "a deliberately faulty kernel, selected only by its name";
         return 0;
     }

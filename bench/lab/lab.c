@@ -351,56 +351,6 @@ double lab_load(elattn_dtype dtype, const void *src, size_t at)
     return f;
 }
 
-void lab_seqlens(int batch, const int *len, int32_t *cu, int *max_len)
-{
-    cu[0] = 0;
-    *max_len = 1; /* a descriptor takes no maximum of 0, even when every element is empty */
-    for (int b = 0; b < batch; ++b) {
-        cu[b + 1] = cu[b] + len[b];
-        if (len[b] > *max_len) *max_len = len[b];
-    }
-}
-
-/* ---- guarded buffers -------------------------------------------------------------------- */
-void lab_guarded_alloc(elattn_device *dev, size_t bytes, lab_guarded *g)
-{
-    g->bytes = bytes;
-    LAB_TRY(elattn_buffer_alloc(dev, bytes + 2 * LAB_GUARD_BYTES, &g->parent), "alloc (guarded output)");
-    LAB_TRY(elattn_buffer_view(g->parent, LAB_GUARD_BYTES, bytes, &g->view), "view (guarded output)");
-}
-
-void lab_guarded_reset(lab_guarded *g)
-{
-    LAB_TRY(elattn_buffer_fill(g->parent, 0, LAB_GUARD_BYTE, g->bytes + 2 * LAB_GUARD_BYTES, NULL), "fill guards");
-    LAB_TRY(elattn_buffer_fill(g->parent, LAB_GUARD_BYTES, LAB_POISON_BYTE, g->bytes, NULL), "fill poison");
-}
-
-int lab_guarded_intact(const lab_guarded *g, long long *first_hit)
-{
-    unsigned char before[LAB_GUARD_BYTES], after[LAB_GUARD_BYTES];
-    LAB_TRY(elattn_buffer_download(g->parent, 0, before, LAB_GUARD_BYTES, NULL), "download guard");
-    LAB_TRY(elattn_buffer_download(g->parent, LAB_GUARD_BYTES + g->bytes, after, LAB_GUARD_BYTES, NULL),
-            "download guard");
-    /* The byte nearest the view is the likeliest to be hit: report it. */
-    for (int i = LAB_GUARD_BYTES - 1; i >= 0; --i)
-        if (before[i] != LAB_GUARD_BYTE) {
-            *first_hit = (long long)i - LAB_GUARD_BYTES;
-            return 0;
-        }
-    for (int i = 0; i < LAB_GUARD_BYTES; ++i)
-        if (after[i] != LAB_GUARD_BYTE) {
-            *first_hit = (long long)g->bytes + i;
-            return 0;
-        }
-    return 1;
-}
-
-void lab_guarded_free(lab_guarded *g)
-{
-    elattn_buffer_free(g->view);
-    elattn_buffer_free(g->parent);
-    g->view = g->parent = NULL;
-}
 
 /* ---- timing ------------------------------------------------------------------------------- */
 static int by_value(const void *a, const void *b)
@@ -435,4 +385,11 @@ lab_times lab_time(elattn_device *dev, int warmup, int iters, lab_launch_fn laun
     elattn_event_destroy(e0);
     elattn_event_destroy(e1);
     return t;
+}
+
+int lab_guards_intact(const kit_guarded *g, long long *first_hit)
+{
+    int ok = 0;
+    LAB_TRY(kit_guarded_check(g, &ok, first_hit), "download guards");
+    return ok;
 }

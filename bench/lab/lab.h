@@ -12,13 +12,12 @@
 #include <stdint.h>
 
 #include "elattn/elattn.h"
+#include "kit_case.h"  /* kit_seqlens */
+#include "kit_guard.h" /* guarded outputs */
 #include "kit_rng.h"
 
 #define LAB_MAX_BATCH 64
 #define LAB_MAX_KV_HEADS 64
-#define LAB_GUARD_BYTES 4096 /* a multiple of 256: the view after it is a valid sub-buffer */
-#define LAB_GUARD_BYTE 0x5A
-#define LAB_POISON_BYTE 0xFF /* NaN in every dtype, not a 0/1 mask value */
 
 /* Exit statuses: a sweep loop tells a wrong kernel from an unsupported shape. */
 enum { LAB_EXIT_PASS = 0, LAB_EXIT_CHECK_FAILED = 1, LAB_EXIT_ERROR = 2, LAB_EXIT_UNSUPPORTED = 3 };
@@ -95,23 +94,10 @@ void *lab_malloc(size_t bytes); /* exits on failure */
 void lab_store(elattn_dtype dtype, void *dst, size_t at, const float *chunk, size_t n);
 double lab_load(elattn_dtype dtype, const void *src, size_t at);
 /* cu_seqlens of lengths `len`, and max(1, longest). */
-void lab_seqlens(int batch, const int *len, int32_t *cu, int *max_len);
+/* 1 when both guards of a guarded output still hold their pattern; else the
+ * overwritten byte nearest to the output in *first_hit (kit_guarded_check). */
+int lab_guards_intact(const kit_guarded *g, long long *first_hit);
 
-/* ---- guarded output buffers ------------------------------------------------
- * [guard | view of `bytes` | guard] in one allocation: the kernel writes the
- * view; a write past either end changes a guard byte. */
-typedef struct lab_guarded {
-    elattn_buffer *parent, *view;
-    size_t bytes;
-} lab_guarded;
-void lab_guarded_alloc(elattn_device *dev, size_t bytes, lab_guarded *g);
-void lab_guarded_reset(lab_guarded *g); /* guards to LAB_GUARD_BYTE, view to LAB_POISON_BYTE */
-/* Offset from the view's start of the first changed guard byte (negative:
- * before it); returns 1 when both guards are intact. */
-int lab_guarded_intact(const lab_guarded *g, long long *first_hit);
-void lab_guarded_free(lab_guarded *g);
-
-/* ---- timing -------------------------------------------------------------------- */
 typedef void (*lab_launch_fn)(void *ctx);
 typedef struct lab_times {
     double median, min, max;

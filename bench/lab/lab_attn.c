@@ -56,7 +56,7 @@ typedef struct attn_lab {
     elattn_device *dev;
     elattn_attn_plan *plan;
     elattn_buffer *dq, *dk, *dv, *dmask, *ws;
-    lab_guarded out, lse_out;
+    kit_guarded out, lse_out;
     elattn_attn_args args;
 } attn_lab;
 
@@ -108,8 +108,8 @@ static void setup(attn_lab *L)
 {
     const lab_opts *o = &L->o;
     L->group = o->hq / o->hkv;
-    lab_seqlens(o->batch, o->lq, L->cu_q, &L->max_q);
-    lab_seqlens(o->batch, o->lk, L->cu_k, &L->max_k);
+    kit_seqlens(o->batch, o->lq, L->cu_q, &L->max_q);
+    kit_seqlens(o->batch, o->lk, L->cu_k, &L->max_k);
     L->total_q = L->cu_q[o->batch];
     L->total_k = L->cu_k[o->batch];
     L->scale = (float)(1.0 / sqrt((double)o->head_dim));
@@ -160,8 +160,10 @@ static void setup(attn_lab *L)
     }
     size_t ws = elattn_attn_plan_workspace_size(L->plan);
     if (ws) LAB_TRY(elattn_buffer_alloc(L->dev, ws, &L->ws), "alloc workspace");
-    lab_guarded_alloc(L->dev, nq * L->es, &L->out);
-    if (L->lse) lab_guarded_alloc(L->dev, sizeof(float) * (size_t)L->total_q * o->hq, &L->lse_out);
+    LAB_TRY(kit_guarded_alloc(L->dev, nq * L->es, &L->out), "alloc (guarded output)");
+    if (L->lse)
+        LAB_TRY(kit_guarded_alloc(L->dev, sizeof(float) * (size_t)L->total_q * o->hq, &L->lse_out),
+                "alloc (guarded output)");
 
     L->args = (elattn_attn_args){
         .q = L->dq, .k = L->dk, .v = L->dv, .o = L->out.view, .lse = L->lse ? L->lse_out.view : NULL,
@@ -335,9 +337,9 @@ static void check_all_written(const attn_lab *L)
 static void check_guards(const attn_lab *L, const char *when)
 {
     long long hit;
-    if (!lab_guarded_intact(&L->out, &hit))
+    if (!lab_guards_intact(&L->out, &hit))
         lab_fail_reason("guard byte at offset %lld of O (%zu bytes) overwritten %s", hit, L->out.bytes, when);
-    if (L->lse && !lab_guarded_intact(&L->lse_out, &hit))
+    if (L->lse && !lab_guards_intact(&L->lse_out, &hit))
         lab_fail_reason("guard byte at offset %lld of LSE (%zu bytes) overwritten %s", hit, L->lse_out.bytes, when);
 }
 
@@ -346,8 +348,8 @@ static void check(attn_lab *L)
     const lab_opts *o = &L->o;
     const int D = o->head_dim;
     const tolerance *tol = &tolerances[o->dtype];
-    lab_guarded_reset(&L->out);
-    if (L->lse) lab_guarded_reset(&L->lse_out);
+    LAB_TRY(kit_guarded_reset(&L->out), "reset (guarded output)");
+    if (L->lse) LAB_TRY(kit_guarded_reset(&L->lse_out), "reset (guarded output)");
     launch(L);
 
     int cap = L->rows + 2 + 6 * o->batch;
@@ -461,8 +463,8 @@ int main(int argc, char **argv)
 
     if (L.o.iters > 0) {
         if (L.o.check) { /* fresh guards: what the timed launches do is reported on its own */
-            lab_guarded_reset(&L.out);
-            if (L.lse) lab_guarded_reset(&L.lse_out);
+            LAB_TRY(kit_guarded_reset(&L.out), "reset (guarded output)");
+            if (L.lse) LAB_TRY(kit_guarded_reset(&L.lse_out), "reset (guarded output)");
         }
         lab_times t = lab_time(L.dev, L.o.warmup, L.o.iters, launch, &L);
         lab_kv("iters", "%d", L.o.iters);

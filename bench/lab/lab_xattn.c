@@ -57,7 +57,7 @@ typedef struct xrun {
     elattn_xattn_plan *plan;
     void *q, *k;
     elattn_buffer *dq, *dk, *ws;
-    lab_guarded mask;
+    kit_guarded mask;
     elattn_xattn_args args;
 } xrun;
 
@@ -133,8 +133,8 @@ static void make_inputs(const xattn_lab *X, xrun *r)
 static void make_run(const xattn_lab *X, xrun *r, const elattn_plan_options *opts)
 {
     const lab_opts *o = &X->o;
-    lab_seqlens(o->batch, r->lq, r->cu_q, &r->max_q);
-    lab_seqlens(o->batch, r->lk, r->cu_k, &r->max_k);
+    kit_seqlens(o->batch, r->lq, r->cu_q, &r->max_q);
+    kit_seqlens(o->batch, r->lk, r->cu_k, &r->max_k);
     r->desc = (elattn_xattn_desc){
         .dtype = o->dtype, .head_dim = o->head_dim, .num_q_heads = o->hq, .num_kv_heads = o->hkv,
         .batch = o->batch, .max_seqlen_q = r->max_q, .max_seqlen_k = r->max_k, .causal = o->causal,
@@ -155,7 +155,7 @@ static void make_run(const xattn_lab *X, xrun *r, const elattn_plan_options *opt
     LAB_TRY(elattn_buffer_upload(r->dk, 0, r->k, kb, NULL), "upload k");
     size_t ws = elattn_xattn_plan_workspace_size(r->plan);
     if (ws) LAB_TRY(elattn_buffer_alloc(X->dev, ws, &r->ws), "alloc workspace");
-    lab_guarded_alloc(X->dev, r->mask_bytes, &r->mask);
+    LAB_TRY(kit_guarded_alloc(X->dev, r->mask_bytes, &r->mask), "alloc (guarded output)");
     r->args = (elattn_xattn_args){
         .q = r->dq, .k = r->dk, .cu_seqlens_q = r->cu_q, .cu_seqlens_k = r->cu_k, .modes = X->modes,
         .thresholds = X->taus, .num_thresholds = X->num_taus, .block_mask = r->mask.view, .workspace = r->ws,
@@ -164,7 +164,7 @@ static void make_run(const xattn_lab *X, xrun *r, const elattn_plan_options *opt
 
 static void free_run(xrun *r)
 {
-    lab_guarded_free(&r->mask);
+    kit_guarded_free(&r->mask);
     elattn_buffer_free(r->ws);
     elattn_buffer_free(r->dk);
     elattn_buffer_free(r->dq);
@@ -185,12 +185,12 @@ static void launch(void *ctx)
 static uint8_t *run_once(const xattn_lab *X, xrun *r, const char *which)
 {
     const lab_opts *o = &X->o;
-    lab_guarded_reset(&r->mask);
+    LAB_TRY(kit_guarded_reset(&r->mask), "reset (guarded output)");
     launch(r);
     uint8_t *m = lab_malloc(r->mask_bytes);
     LAB_TRY(elattn_buffer_download(r->mask.view, 0, m, r->mask_bytes, NULL), "download mask");
     long long hit;
-    if (!lab_guarded_intact(&r->mask, &hit))
+    if (!lab_guards_intact(&r->mask, &hit))
         lab_fail_reason("%s: guard byte at offset %lld of the mask (%zu bytes) overwritten", which, hit, r->mask_bytes);
     const size_t head = (size_t)r->nqb * r->nkb;
     long not_bool = 0, touched = 0;
@@ -199,7 +199,7 @@ static uint8_t *run_once(const xattn_lab *X, xrun *r, const char *which)
             for (size_t c = 0; c < head; ++c) {
                 uint8_t v = m[((size_t)b * o->hkv + hk) * head + c];
                 if (selected(X, b, hk)) not_bool += v > 1;
-                else touched += v != LAB_POISON_BYTE;
+                else touched += v != KIT_POISON;
             }
     if (not_bool) lab_fail_reason("%s: %ld mask cells of block-sparse heads are neither 0 nor 1", which, not_bool);
     if (touched) lab_fail_reason("%s: %ld mask cells of heads of other modes changed", which, touched);
@@ -248,7 +248,7 @@ static void check(const xattn_lab *X, xrun *r)
                 }
     }
     uint8_t *want = lab_malloc(r->mask_bytes);
-    memset(want, LAB_POISON_BYTE, r->mask_bytes);
+    memset(want, KIT_POISON, r->mask_bytes);
     if (elattn_ref_xattn(&r->desc, r->q, r->k, r->cu_q, r->cu_k, X->modes, X->taus_all, want, r->nqb, r->nkb) !=
         ELATTN_SUCCESS)
         lab_die("the reference's XAttention could not run (out of host memory)");

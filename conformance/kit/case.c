@@ -1,16 +1,20 @@
 /* The tools' case model (kit_case.h). */
 #include "kit_case.h"
 
+void kit_seqlens(int batch, const int *len, int32_t *cu, int *max_len)
+{
+    *max_len = 1;
+    cu[0] = 0;
+    for (int b = 0; b < batch; ++b) {
+        cu[b + 1] = cu[b] + len[b];
+        if (len[b] > *max_len) *max_len = len[b];
+    }
+}
+
 void kit_case_seqlens(const kit_case *c, int32_t *cu_q, int32_t *cu_k, int *max_q, int *max_k)
 {
-    *max_q = *max_k = 1;
-    cu_q[0] = cu_k[0] = 0;
-    for (int b = 0; b < c->batch; ++b) {
-        cu_q[b + 1] = cu_q[b] + c->len_q[b];
-        cu_k[b + 1] = cu_k[b] + c->len_k[b];
-        if (c->len_q[b] > *max_q) *max_q = c->len_q[b];
-        if (c->len_k[b] > *max_k) *max_k = c->len_k[b];
-    }
+    kit_seqlens(c->batch, c->len_q, cu_q, max_q);
+    kit_seqlens(c->batch, c->len_k, cu_k, max_k);
 }
 
 size_t kit_case_q_elems(const kit_case *c)

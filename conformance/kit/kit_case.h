@@ -26,8 +26,10 @@ typedef struct kit_case {
     int32_t modes[KIT_MAX_MODES]; /* [batch][hkv] elattn_mode */
 } kit_case;
 
-/* cu_seqlens of the lengths (batch + 1 entries each) and the longest query
- * and key lengths, at least 1 (a descriptor takes no maximum of 0). */
+/* cu_seqlens of `batch` lengths (batch + 1 entries) and the longest length,
+ * at least 1 (a descriptor takes no maximum of 0). */
+void kit_seqlens(int batch, const int *len, int32_t *cu, int *max_len);
+/* The same for a case's query and key lengths. */
 void kit_case_seqlens(const kit_case *c, int32_t *cu_q, int32_t *cu_k, int *max_q, int *max_k);
 size_t kit_case_q_elems(const kit_case *c);  /* Q and O: total_q x Hq x D */
 size_t kit_case_kv_elems(const kit_case *c); /* K and V: total_k x Hkv x D */
