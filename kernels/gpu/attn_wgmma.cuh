@@ -1,17 +1,22 @@
 /*
  * Hopper (sm_90a) fused hybrid-head attention: wgmma + TMA + mbarriers,
  * producer/consumer warp specialisation. The family "wgmma" of
- * kernels/gpu/launch.h (head dim 128, fp16 and bf16); include this file in
- * exactly one CUDA translation unit (backends/gpu/gpu_wgmma.cu), after
- * vendor/vendor.h.
+ * kernels/gpu/launch.h (head dims 64, 96, 128, 192 and 256; fp16 and bf16);
+ * include this file in exactly one CUDA translation unit
+ * (backends/gpu/gpu_wgmma.cu), after vendor/vendor.h.
  *
  * One CTA = one work item (batch element, query head, 128-query tile) of the
  * host's longest-first schedule. 384 threads in three warpgroups:
- *   warpgroup 0  producer: one warp loads Q once and then K and V tiles into a
- *                two-stage ring (TMA, 128-byte swizzle), gated by mbarriers;
- *   warpgroups 1, 2  consumers: 64 query rows each; S = Q K^T and O += P V with
- *                wgmma.mma_async m64n128k16 (fp32 accumulators in registers,
- *                P fed from registers), online softmax in fp32 (exp2).
+ *   warpgroup 0  producer: one warp loads Q once and then K and V tiles of
+ *                kTileN keys into a two-stage ring (TMA, 128-byte swizzle),
+ *                gated by mbarriers;
+ *   warpgroups 1, 2  consumers: 64 query rows each; S = Q K^T with
+ *                wgmma.mma_async m64n<kTileN>k16 and O += P V with
+ *                m64n<head dim>k16 (fp32 accumulators in registers, P fed
+ *                from registers), online softmax in fp32 (exp2).
+ * The key tile shrinks as the head dim grows so that Q and the two stages of
+ * K and V fit in shared memory and O fits in the consumers' registers
+ * (wgmma_cfg below).
  * Both roles walk the same key tiles: the spec's walk (elattn_walk_next in
  * kernels/elattn_spec.h) gives each tile a STREAMING head's sinks and window
  * reach, the tiles a BLOCK_SPARSE head's mask admits and a FULL head's causal
@@ -30,10 +35,14 @@
  * filled by the producer warp with ordinary loads, zero past the end, in the
  * same swizzled layout.
  *
- * Shared memory layout of a 128 x 128 tile (16-bit elements): two halves of
- * [128 rows][64 elements], each row 128 bytes with the 16-byte chunks XOR-ed by
- * (row % 8) -- what TMA's SWIZZLE_128B writes and what a wgmma descriptor with
- * layout type 1 (128B swizzle) reads. Tile bases are 1024-byte aligned.
+ * Shared memory layout of a tile of R rows (16-bit elements): column chunks
+ * of [R rows][64 elements], each row 128 bytes with the 16-byte pieces XOR-ed
+ * by (row % 8) -- what TMA's SWIZZLE_128B writes and what a wgmma descriptor
+ * with layout type 1 (128B swizzle) reads. Chunk and tile bases are 1024-byte
+ * aligned. A head dim that is not a multiple of 64 (96) is padded with zero
+ * columns to the next chunk (TMA fills columns past the tensor's width with
+ * zeros): Q K^T stops at the true head dim; P V runs over the padded width,
+ * because a 128B-swizzled MN-major operand comes in whole 64-column chunks.
  */
 #ifndef ELATTN_ATTN_WGMMA_CUH
 #define ELATTN_ATTN_WGMMA_CUH
@@ -42,6 +51,7 @@
 #include <stdint.h>
 #include <type_traits>
 
+#include "dispatch.cuh"
 #include "launch.h"
 #include "ptx/sm80.cuh"
 #include "ptx/sm90.cuh"
@@ -53,24 +63,35 @@ using namespace sm90;
 using sm80::fast_exp2;
 using sm80::pack2;
 
-constexpr int kTileM = 128;               /* query rows per CTA */
-constexpr int kTileN = 128;               /* keys per tile */
-constexpr int kHeadDim = 128;
-constexpr int kStages = 2;                /* K/V ring depth */
-constexpr int kConsumers = 2;             /* consumer warpgroups, 64 rows each */
+constexpr int kTileM = 128;           /* query rows per CTA */
+constexpr int kStages = 2;            /* K/V ring depth */
+constexpr int kConsumers = 2;         /* consumer warpgroups, 64 rows each */
 constexpr int kThreads = 128 * (1 + kConsumers);
-constexpr int kHalfBytes = 128 * 128;     /* [128 rows][64 x 16-bit] */
-constexpr int kTileBytes = 2 * kHalfBytes;
-constexpr int kQOff = 0;
-constexpr int kKOff = kQOff + kTileBytes;
-constexpr int kVOff = kKOff + kStages * kTileBytes;
-constexpr int kBarOff = kVOff + kStages * kTileBytes;
-/* barriers: q_full, k_full[S], k_empty[S], v_full[S], v_empty[S] */
-constexpr int kNumBars = 1 + 4 * kStages;
-constexpr int kSmemBytes = kBarOff + kNumBars * 8 + 1024; /* + slack to align the base */
-static_assert(kSmemBytes <= 227 * 1024, "shared memory over the sm_90 per-block limit");
-constexpr int kConsumerWarps = 4 * kConsumers;             /* arrivals that free a stage */
-constexpr int kProducerRegs = 40, kConsumerRegs = 232;     /* 128*40 + 256*232 <= 64K */
+constexpr int kConsumerWarps = 4 * kConsumers;         /* arrivals that free a stage */
+constexpr int kProducerRegs = 40, kConsumerRegs = 232; /* 128*40 + 256*232 <= 64K */
+constexpr int kNumBars = 1 + 4 * kStages;              /* q_full, k_full[S], k_empty[S], v_full[S], v_empty[S] */
+
+/* One instance per head dim: the key tile width and the shared-memory map. */
+template <int D> struct wgmma_cfg {
+    static_assert(D == 64 || D == 96 || D == 128 || D == 192 || D == 256, "no wgmma instance for this head dim");
+    static constexpr int kHeadDim = D;
+    static constexpr int kChunks = (D + 63) / 64;       /* 64-column chunks */
+    static constexpr int kPadDim = 64 * kChunks;         /* P V's width */
+    /* O takes kPadDim / 2 registers and S kTileN / 2: keep them within the
+     * consumers' 232; Q + 2 stages of K and V within 227 KB of shared memory. */
+    static constexpr int kTileN = D <= 128 ? 128 : D == 192 ? 96 : 64;
+    static constexpr int kQChunk = kTileM * 128;         /* bytes of one chunk */
+    static constexpr int kKVChunk = kTileN * 128;
+    static constexpr int kQBytes = kChunks * kQChunk;
+    static constexpr int kKVBytes = kChunks * kKVChunk;
+    static constexpr int kQOff = 0;
+    static constexpr int kKOff = kQOff + kQBytes;
+    static constexpr int kVOff = kKOff + kStages * kKVBytes;
+    static constexpr int kBarOff = kVOff + kStages * kKVBytes;
+    static constexpr int kSmemBytes = kBarOff + kNumBars * 8 + 1024; /* + slack to align the base */
+    static_assert(kSmemBytes <= 227 * 1024, "shared memory over the sm_90 per-block limit");
+    static_assert(kTileN % 16 == 0 && kKVChunk % 1024 == 0, "key tile must be whole 16-key steps");
+};
 
 /* Whether this translation unit's device code was built for sm_90a; read back
  * from the module loaded on the current device (an sm_80-only build reads 0). */
@@ -82,47 +103,50 @@ static __device__ int built_for_sm90a =
 #endif
 
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL) || !defined(__CUDA_ARCH__)
-/* The producer warp fills a tile with ordinary loads when a TMA box would
- * cross the end of the tensor: rows at or past `valid` are zero. */
-__device__ __forceinline__ void fill_tile_by_hand(uint32_t dst, const uint16_t *base, int row0,
-                                                  int valid, int head, int heads, int lane)
+/* The producer warp fills a tile of kRows rows with ordinary loads when a TMA
+ * box would cross the end of the tensor: rows at or past `valid`, and the
+ * padding columns past the head dim, are zero. */
+template <class Cfg, int kRows>
+__device__ __forceinline__ void fill_tile_by_hand(uint32_t dst, const uint16_t *base, int row0, int valid, int head,
+                                                  int heads, int lane)
 {
+    constexpr int kPieces = Cfg::kChunks * 8; /* 16-byte pieces per row */
 #pragma unroll 4
-    for (int idx = lane; idx < kTileM * 16; idx += 32) {
-        int r = idx >> 4, c = idx & 15;
+    for (int idx = lane; idx < kRows * kPieces; idx += 32) {
+        const int r = idx / kPieces, c = idx % kPieces;
         uint4 v = make_uint4(0, 0, 0, 0);
-        if (r < valid)
-            v = __ldg(reinterpret_cast<const uint4 *>(
-                base + ((size_t)(row0 + r) * heads + head) * kHeadDim + c * 8));
-        uint32_t off = (c >> 3) * kHalfBytes + r * 128 + (((c & 7) ^ (r & 7)) << 4);
-        asm volatile("st.shared.v4.b32 [%0], {%1, %2, %3, %4};" ::"r"(dst + off), "r"(v.x),
-                     "r"(v.y), "r"(v.z), "r"(v.w)
+        if (r < valid && c * 8 < Cfg::kHeadDim)
+            v = __ldg(reinterpret_cast<const uint4 *>(base + ((size_t)(row0 + r) * heads + head) * Cfg::kHeadDim +
+                                                      c * 8));
+        const uint32_t off = (c >> 3) * (kRows * 128) + r * 128 + (((c & 7) ^ (r & 7)) << 4);
+        asm volatile("st.shared.v4.b32 [%0], {%1, %2, %3, %4};" ::"r"(dst + off), "r"(v.x), "r"(v.y), "r"(v.z),
+                     "r"(v.w)
                      : "memory");
     }
     fence_proxy_async(); /* the tensor cores read it through the async proxy */
     __syncwarp();
 }
 
-/* Load rows [row0, row0 + 128) of (head) into the tile at dst, completing on bar. */
-__device__ __forceinline__ void load_tile(uint32_t dst, uint32_t bar, const CUtensorMap *map,
-                                          const void *gbase, int row0, int total_rows, int head,
-                                          int heads, int lane)
+/* Load rows [row0, row0 + kRows) of (head) into the tile at dst, completing on bar. */
+template <class Cfg, int kRows>
+__device__ __forceinline__ void load_tile(uint32_t dst, uint32_t bar, const CUtensorMap *map, const void *gbase,
+                                          int row0, int total_rows, int head, int heads, int lane)
 {
-    if (row0 + kTileM <= total_rows) {
+    if (row0 + kRows <= total_rows) {
         if (lane == 0) {
-            bar_expect_tx(bar, kTileBytes);
-            tma_load_box(dst, map, bar, 0, head, row0);
-            tma_load_box(dst + kHalfBytes, map, bar, 64, head, row0);
+            bar_expect_tx(bar, Cfg::kChunks * kRows * 128); /* padding columns count: TMA writes them */
+#pragma unroll
+            for (int c = 0; c < Cfg::kChunks; ++c) tma_load_box(dst + c * kRows * 128, map, bar, 64 * c, head, row0);
         }
     } else {
-        fill_tile_by_hand(dst, static_cast<const uint16_t *>(gbase), row0, total_rows - row0,
-                          head, heads, lane);
+        fill_tile_by_hand<Cfg, kRows>(dst, static_cast<const uint16_t *>(gbase), row0, total_rows - row0, head, heads,
+                                      lane);
         if (lane == 0) bar_arrive(bar);
     }
 }
 #endif /* sm_90a device code or host pass */
 
-template <bool kBf16>
+template <class Cfg, bool kBf16>
 __global__ void __launch_bounds__(kThreads, 1)
     attn_kernel(const __grid_constant__ attn_inputs in,
                 const __grid_constant__ CUtensorMap map_q, const __grid_constant__ CUtensorMap map_k,
@@ -130,6 +154,8 @@ __global__ void __launch_bounds__(kThreads, 1)
 {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
     using T = typename std::conditional<kBf16, __nv_bfloat16, __half>::type;
+    constexpr int kTileN = Cfg::kTileN, kHeadDim = Cfg::kHeadDim, kPadDim = Cfg::kPadDim;
+    constexpr int kBarOff = Cfg::kBarOff;
     extern __shared__ uint8_t smem_raw[];
     const uint32_t smem = (smem_u32(smem_raw) + 1023u) & ~1023u;
     const uint32_t q_full = smem + kBarOff;
@@ -168,17 +194,17 @@ __global__ void __launch_bounds__(kThreads, 1)
         asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;" ::"n"(kProducerRegs));
         if (threadIdx.x / 32 != 0) return;
         const int total_q = in.cu_seqlens_q[P.batch], total_k = in.cu_seqlens_k[P.batch];
-        load_tile(smem + kQOff, q_full, &map_q, in.q, q_start + i0, total_q, h, P.num_q_heads, lane);
+        load_tile<Cfg, kTileM>(smem + Cfg::kQOff, q_full, &map_q, in.q, q_start + i0, total_q, h, P.num_q_heads, lane);
         int cls, it = 0;
         for (int j = elattn_walk_next(&walk, 0, &cls); j < walk.end; j = elattn_walk_next(&walk, j + 1, &cls), ++it) {
             const int s = it % kStages;
             const uint32_t phase = (it / kStages) & 1;
             const int row0 = k_start + j * kTileN;
             bar_wait(k_empty(s), phase ^ 1);
-            load_tile(smem + kKOff + s * kTileBytes, k_full(s), &map_k, in.k, row0, total_k, hk,
+            load_tile<Cfg, kTileN>(smem + Cfg::kKOff + s * Cfg::kKVBytes, k_full(s), &map_k, in.k, row0, total_k, hk,
                       P.num_kv_heads, lane);
             bar_wait(v_empty(s), phase ^ 1);
-            load_tile(smem + kVOff + s * kTileBytes, v_full(s), &map_v, in.v, row0, total_k, hk,
+            load_tile<Cfg, kTileN>(smem + Cfg::kVOff + s * Cfg::kKVBytes, v_full(s), &map_v, in.v, row0, total_k, hk,
                       P.num_kv_heads, lane);
         }
         return;
@@ -200,43 +226,43 @@ __global__ void __launch_bounds__(kThreads, 1)
     }
     const float sl2 = P.scale_log2;
 
-    float o[64];
+    float o[kPadDim / 2];
 #pragma unroll
-    for (int i = 0; i < 64; ++i) o[i] = 0.f;
+    for (int i = 0; i < kPadDim / 2; ++i) o[i] = 0.f;
     float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.f, 0.f};
 
-    const uint32_t q_tile = smem + kQOff + cw * 64 * 128;
+    const uint32_t q_tile = smem + Cfg::kQOff + cw * 64 * 128;
     bar_wait(q_full, 0);
 
-    auto k_tile = [&](int s) { return smem + kKOff + s * kTileBytes; };
-    auto v_tile = [&](int s) { return smem + kVOff + s * kTileBytes; };
+    auto k_tile = [&](int s) { return smem + Cfg::kKOff + s * Cfg::kKVBytes; };
+    auto v_tile = [&](int s) { return smem + Cfg::kVOff + s * Cfg::kKVBytes; };
 
     /* S = Q K^T, issued (asynchronous until waited for) */
-    auto issue_qk = [&](float(&sc)[64], uint32_t kt) {
+    auto issue_qk = [&](float(&sc)[kTileN / 2], uint32_t kt) {
 #pragma unroll
-        for (int kk = 0; kk < kHeadDim / 16; ++kk) {
-            const uint32_t koff = (kk >> 2) * kHalfBytes + (kk & 3) * 32;
-            wgmma_ss<kBf16>(sc, desc_sw128(q_tile + koff, 16, 1024), desc_sw128(kt + koff, 16, 1024),
-                            kk > 0);
+        for (int kk = 0; kk < kHeadDim / 16; ++kk) { /* 16 columns = 32 bytes of a chunk's row */
+            const uint32_t col = (kk & 3) * 32;
+            wgmma_ss<kTileN, kBf16>(sc, desc_sw128(q_tile + (kk >> 2) * Cfg::kQChunk + col, 16, 1024),
+                                    desc_sw128(kt + (kk >> 2) * Cfg::kKVChunk + col, 16, 1024), kk > 0);
         }
         wgmma_commit();
     };
     /* O += P V, issued */
-    auto issue_pv = [&](uint32_t(&pa)[32], uint32_t vt) {
+    auto issue_pv = [&](uint32_t(&pa)[kTileN / 4], uint32_t vt) {
 #pragma unroll
-        for (int kk = 0; kk < kTileN / 16; ++kk)
-            wgmma_rs<kBf16>(o, pa[4 * kk], pa[4 * kk + 1], pa[4 * kk + 2], pa[4 * kk + 3],
-                            desc_sw128(vt + kk * 2048, kHalfBytes, 1024));
+        for (int kk = 0; kk < kTileN / 16; ++kk) /* 16 keys = 16 rows of 128 bytes */
+            wgmma_rs<kPadDim, kBf16>(o, pa[4 * kk], pa[4 * kk + 1], pa[4 * kk + 2], pa[4 * kk + 3],
+                                     desc_sw128(vt + kk * 2048, Cfg::kKVChunk, 1024));
         wgmma_commit();
     };
     /* Mask key tile j of class cls (PARTIAL: pair by pair, keys past the end
      * included), update the running max and sum, turn the scores into
      * probabilities in place; alpha rescales the old O. */
-    auto softmax = [&](float(&sc)[64], int j, int cls, float(&alpha)[2]) {
+    auto softmax = [&](float(&sc)[kTileN / 2], int j, int cls, float(&alpha)[2]) {
         const int j0 = j * kTileN;
         if (cls == ELATTN_TILE_PARTIAL) {
 #pragma unroll
-            for (int i = 0; i < 64; ++i) {
+            for (int i = 0; i < kTileN / 2; ++i) {
                 const int r = (i >> 1) & 1;
                 const int key = j0 + (i >> 2) * 8 + 2 * t + (i & 1);
                 const bool ok = key < len_k && qi[r] < len_q &&
@@ -245,28 +271,37 @@ __global__ void __launch_bounds__(kThreads, 1)
                 if (!ok) sc[i] = -INFINITY;
             }
         }
-        /* rows are shared by the 4 threads of a quad */
-        float mx[2] = {m[0], m[1]}, base[2];
+        /* rows are shared by the 4 threads of a quad; each row's max and sum
+         * run in 4 independent chains (a single chain of kTileN / 8 dependent
+         * operations is latency-bound with only 2 consumer warps per scheduler) */
+        float mxc[2][4], base[2];
 #pragma unroll
-        for (int i = 0; i < 64; ++i) mx[(i >> 1) & 1] = fmaxf(mx[(i >> 1) & 1], sc[i]);
+        for (int c = 0; c < 4; ++c) mxc[0][c] = m[0], mxc[1][c] = m[1];
+#pragma unroll
+        for (int i = 0; i < kTileN / 2; ++i)
+            mxc[(i >> 1) & 1][(i >> 2) & 3] = fmaxf(mxc[(i >> 1) & 1][(i >> 2) & 3], sc[i]);
+        float mx[2];
 #pragma unroll
         for (int r = 0; r < 2; ++r) {
+            mx[r] = fmaxf(fmaxf(mxc[r][0], mxc[r][1]), fmaxf(mxc[r][2], mxc[r][3]));
             mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 1));
             mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 2));
             base[r] = elattn_softmax_base(mx[r] * sl2); /* nothing visible yet: no NaN */
             alpha[r] = fast_exp2(m[r] * sl2 - base[r]);
             m[r] = mx[r];
-            l[r] *= alpha[r];
         }
+        float sum[2][4] = {};
 #pragma unroll
-        for (int i = 0; i < 64; ++i) {
+        for (int i = 0; i < kTileN / 2; ++i) {
             const int r = (i >> 1) & 1;
             sc[i] = fast_exp2(fmaf(sc[i], sl2, -base[r]));
-            l[r] += sc[i];
+            sum[r][(i >> 2) & 3] += sc[i];
         }
+#pragma unroll
+        for (int r = 0; r < 2; ++r) l[r] = fmaf(l[r], alpha[r], (sum[r][0] + sum[r][1]) + (sum[r][2] + sum[r][3]));
     };
-    float sc[64], alpha[2];
-    uint32_t pa[32];
+    float sc[kTileN / 2], alpha[2];
+    uint32_t pa[kTileN / 4];
     int cls;
     int j = elattn_walk_next(&walk, 0, &cls);
     if (j < walk.end) {
@@ -289,7 +324,7 @@ __global__ void __launch_bounds__(kThreads, 1)
         if (lane == 0) bar_arrive(k_empty(0));
         softmax(sc, j, cls, alpha);
 #pragma unroll
-        for (int i = 0; i < 64; i += 2) pa[i >> 1] = pack2<T>(sc[i], sc[i + 1]);
+        for (int i = 0; i < kTileN / 2; i += 2) pa[i >> 1] = pack2<T>(sc[i], sc[i + 1]);
         /* invariant at the loop top: pa = P of tile j, alpha = its rescale of O */
         int it = 0;
         for (;;) {
@@ -303,7 +338,7 @@ __global__ void __launch_bounds__(kThreads, 1)
             wgmma_fence();
             issue_qk(sc, k_tile(sn));
 #pragma unroll
-            for (int i = 0; i < 64; ++i) o[i] *= alpha[(i >> 1) & 1];
+            for (int i = 0; i < kPadDim / 2; ++i) o[i] *= alpha[(i >> 1) & 1];
             fence_regs(o);
             fence_regs(pa);
             wgmma_fence();
@@ -318,7 +353,7 @@ __global__ void __launch_bounds__(kThreads, 1)
             fence_regs(pa);
             if (lane == 0) bar_arrive(v_empty(s));
 #pragma unroll
-            for (int i = 0; i < 64; i += 2) pa[i >> 1] = pack2<T>(sc[i], sc[i + 1]);
+            for (int i = 0; i < kTileN / 2; i += 2) pa[i >> 1] = pack2<T>(sc[i], sc[i + 1]);
             j = jn;
             ++it;
         }
@@ -326,7 +361,7 @@ __global__ void __launch_bounds__(kThreads, 1)
         const int s = it % kStages;
         bar_wait(v_full(s), (it / kStages) & 1);
 #pragma unroll
-        for (int i = 0; i < 64; ++i) o[i] *= alpha[(i >> 1) & 1];
+        for (int i = 0; i < kPadDim / 2; ++i) o[i] *= alpha[(i >> 1) & 1];
         turn_wait();
         fence_regs(o);
         fence_regs(pa);
@@ -350,7 +385,7 @@ __global__ void __launch_bounds__(kThreads, 1)
         const size_t row = (size_t)(q_start + qi[r]) * hq + h;
         uint32_t *out = reinterpret_cast<uint32_t *>(static_cast<uint16_t *>(in.o) + row * kHeadDim);
 #pragma unroll
-        for (int c = 0; c < 16; ++c)
+        for (int c = 0; c < kHeadDim / 8; ++c) /* the padding columns are not written */
             out[c * 4 + t] = pack2<T>(o[4 * c + 2 * r] * inv, o[4 * c + 2 * r + 1] * inv);
         if (in.lse && t == 0) in.lse[row] = elattn_row_lse(m[r] * sl2, l[r]);
     }
@@ -377,21 +412,39 @@ static EncodeTiledFn encoder()
     return fn;
 }
 
-/* [rows][heads][128] 16-bit tensor, boxes of {64, 1, 128}, 128-byte swizzle.
+/* [rows][heads][head_dim] 16-bit tensor, boxes of {64, 1, box_rows},
+ * 128-byte swizzle; a box reaching past head_dim is filled with zeros.
  * `rows` is an upper bound (see the file comment). */
-static bool encode_map(CUtensorMap *map, const void *base, bool bf16, int heads, long rows)
+static bool encode_map(CUtensorMap *map, const void *base, bool bf16, int head_dim, int heads, long rows,
+                       int box_rows)
 {
     EncodeTiledFn fn = encoder();
     if (!fn || ((uintptr_t)base & 15)) return false;
-    cuuint64_t dims[3] = {(cuuint64_t)kHeadDim, (cuuint64_t)heads, (cuuint64_t)(rows > 0 ? rows : 1)};
-    cuuint64_t strides[2] = {(cuuint64_t)kHeadDim * 2, (cuuint64_t)heads * kHeadDim * 2};
-    cuuint32_t box[3] = {64, 1, (cuuint32_t)kTileM};
+    cuuint64_t dims[3] = {(cuuint64_t)head_dim, (cuuint64_t)heads, (cuuint64_t)(rows > 0 ? rows : 1)};
+    cuuint64_t strides[2] = {(cuuint64_t)head_dim * 2, (cuuint64_t)heads * head_dim * 2};
+    cuuint32_t box[3] = {64, 1, (cuuint32_t)box_rows};
     cuuint32_t estride[3] = {1, 1, 1};
     CUresult r = fn(map, bf16 ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16 : CU_TENSOR_MAP_DATA_TYPE_FLOAT16, 3,
-                    const_cast<void *>(base), dims, strides, box, estride,
-                    CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
-                    CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+                    const_cast<void *>(base), dims, strides, box, estride, CU_TENSOR_MAP_INTERLEAVE_NONE,
+                    CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
     return r == CUDA_SUCCESS;
+}
+
+template <class Cfg, bool kBf16>
+static cudaError_t launch_one(const attn_inputs &in, cudaStream_t stream)
+{
+    const elattn_attn_params &P = in.params;
+    const long rows_q = (long)P.batch * P.max_seqlen_q, rows_k = (long)P.batch * P.max_seqlen_k;
+    CUtensorMap mq, mk, mv;
+    if (!encode_map(&mq, in.q, kBf16, Cfg::kHeadDim, P.num_q_heads, rows_q, kTileM) ||
+        !encode_map(&mk, in.k, kBf16, Cfg::kHeadDim, P.num_kv_heads, rows_k, Cfg::kTileN) ||
+        !encode_map(&mv, in.v, kBf16, Cfg::kHeadDim, P.num_kv_heads, rows_k, Cfg::kTileN))
+        return cudaErrorInvalidValue;
+    auto kernel = attn_kernel<Cfg, kBf16>;
+    cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, Cfg::kSmemBytes);
+    if (e != cudaSuccess) return e;
+    kernel<<<in.num_items, kThreads, Cfg::kSmemBytes, stream>>>(in, mq, mk, mv);
+    return cudaGetLastError();
 }
 
 /* Whether the module loaded on the current device has the sm_90a code. */
@@ -413,12 +466,15 @@ bool wgmma_attn_supported(const elattn_attn_desc *desc, const gpu_caps &caps, at
     using namespace wgmma;
     if (caps.sm_version != 90) *why = "needs an sm_90 (Hopper) device";
     else if (desc->dtype != ELATTN_BF16 && desc->dtype != ELATTN_F16) *why = "fp16 and bf16 only";
-    else if (desc->head_dim != kHeadDim) *why = "head_dim 128 only";
+    else if (!one_of<64, 96, 128, 192, 256>(desc->head_dim)) *why = "head_dim 64, 96, 128, 192 or 256 only";
     else if (!device_code_present()) *why = "library not built for sm_90a";
     else if (!encoder()) *why = "the driver has no cuTensorMapEncodeTiled";
     else {
         choice->tile_m = kTileM;
-        choice->tile_n = kTileN;
+        dispatch<64, 96, 128, 192, 256>(desc->head_dim, [&](auto d) {
+            choice->tile_n = wgmma_cfg<decltype(d)::value>::kTileN;
+            return cudaSuccess;
+        });
         choice->per_kv_head = 0;
         choice->variant.text[0] = '\0';
         return true;
@@ -431,18 +487,12 @@ cudaError_t wgmma_attn_launch(const attn_inputs &in, const gpu_caps &caps, cudaS
     using namespace wgmma;
     (void)caps;
     if (in.num_items <= 0) return cudaSuccess;
-    const elattn_attn_params &P = in.params;
-    const bool bf16 = P.dtype == ELATTN_DTYPE_BF16;
-    const long rows_q = (long)P.batch * P.max_seqlen_q, rows_k = (long)P.batch * P.max_seqlen_k;
-    CUtensorMap mq, mk, mv;
-    if (!encode_map(&mq, in.q, bf16, P.num_q_heads, rows_q) || !encode_map(&mk, in.k, bf16, P.num_kv_heads, rows_k) ||
-        !encode_map(&mv, in.v, bf16, P.num_kv_heads, rows_k))
-        return cudaErrorInvalidValue;
-    auto kernel = bf16 ? attn_kernel<true> : attn_kernel<false>;
-    cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmemBytes);
-    if (e != cudaSuccess) return e;
-    kernel<<<in.num_items, kThreads, kSmemBytes, stream>>>(in, mq, mk, mv);
-    return cudaGetLastError();
+    return dispatch<ELATTN_DTYPE_F16, ELATTN_DTYPE_BF16>(in.params.dtype, [&](auto dt) {
+        constexpr bool kBf16 = decltype(dt)::value == ELATTN_DTYPE_BF16;
+        return dispatch<64, 96, 128, 192, 256>(in.params.head_dim, [&](auto d) {
+            return launch_one<wgmma_cfg<decltype(d)::value>, kBf16>(in, stream);
+        });
+    });
 }
 
 } /* namespace ELATTN_GPU_NS */

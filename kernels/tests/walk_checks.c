@@ -146,7 +146,7 @@ static void check_rows(const scenario *s, const long *pre)
  * counts included, plus width-1 and odd shapes. */
 static const int tile_shapes[][2] = {
     {1, 1}, {1, 16}, {3, 1}, {5, 7},   {8, 32},  {16, 16}, {16, 32}, {32, 32}, {32, 64},
-    {64, 32}, {64, 64}, {128, 32}, {128, 64}, {128, 128}, {16, 128}, {32, 128},
+    {64, 32}, {64, 64}, {128, 32}, {128, 64}, {128, 96}, {128, 128}, {16, 128}, {32, 128},
 };
 
 static void check_scenario(const scenario *s, uint8_t *vis, long *pre)

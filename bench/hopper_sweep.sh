@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# The Hopper sweep of issue 11, in one device call, from the repository root of the
+# carried tree (shared/tools/peers.py carried beside it):
+#
+#   bash bench/hopper_sweep.sh [OUT_DIR]          default: $OUT
+#
+# Stages (each logs to OUT_DIR; a failing stage does not stop the next):
+#   build        CUDA + OpenCL in $BUILD_DIR (default build-hopper), sm_90a
+#   conformance  cuda:0 with every attention case forced onto the wgmma family
+#                (CONF=0 skips; CONF_ARGS adds options, e.g. --quick)
+#   sanitizer    compute-sanitizer memcheck and racecheck, --quick, wgmma forced (SANITIZE=1)
+#   ours         elattn-bench on cuda:0: DTYPES x DIMS x LENS x MIXES, one process
+#   peers        shared/tools/peers.py for each (dtype, D) in PEER_SHAPES and each NFA in
+#                PEER_NFA (2 of 8 KV heads full = fa-ssa:0.75, 4 = fa-ssa:0.5)
+#   ncu          Nsight Compute on one dense launch (NCU=1): tensor-pipe utilisation, stalls
+# Defaults: DTYPES bf16,f16  DIMS 64,96,128,192,256  LENS 8192,32768  MIXES dense,fa-ssa:0.75,fa-ssa:0.5
+#           PEER_SHAPES "bf16:64 bf16:128"  PEER_NFA "2 4"  NCU_SHAPE bf16:128:16384
+set -uo pipefail
+cd "$(dirname "$0")/.." || exit 1
+out=${1:-${OUT:?give an output folder or set OUT}}
+mkdir -p "$out"
+build=${BUILD_DIR:-build-hopper}
+dtypes=${DTYPES:-bf16,f16}
+dims=${DIMS:-64,96,128,192,256}
+lens=${LENS:-8192,32768}
+mixes=${MIXES:-dense,fa-ssa:0.75,fa-ssa:0.5}
+summary="$out/sweep.log"
+: >"$summary"
+log() { echo "[sweep +${SECONDS}s] $*" | tee -a "$summary"; }
+stage() { # stage NAME LIMIT_S LOG CMD...
+    local name=$1 limit=$2 logfile=$3
+    shift 3
+    log "$name: start (limit ${limit}s)"
+    timeout -k 10 "$limit" "$@" >"$logfile" 2>&1
+    log "$name: exit $?"
+}
+
+{ nvidia-smi; } >"$out/machine.txt" 2>&1 || true
+[ -f shared/tools/nvidia-opencl.sh ] && . shared/tools/nvidia-opencl.sh
+build_sh="ninja -C '$build' -j$(nproc)"
+[ -f "$build/build.ninja" ] || build_sh="meson setup '$build' -Dcuda=enabled -Dhip=disabled -Dopencl=enabled \
+    -Dnvcc_arch=sm_90a -Dtests=true -Dbench=true ${MESON_ARGS:-} && $build_sh"
+stage build "${BUILD_LIMIT_S:-300}" "$out/build.log" bash -c "$build_sh"
+bench="$build/bench/elattn-bench" conf="$build/conformance/elattn-conformance"
+[ -x "$bench" ] || { tail -40 "$out/build.log" | tee -a "$summary"; exit 1; }
+
+if [ "${CONF:-1}" = 1 ]; then
+    # shellcheck disable=SC2086
+    stage "conformance (wgmma forced)" "${CONF_LIMIT_S:-200}" "$out/conformance.log" \
+        "$conf" --backend cuda:0 --kernel cuda.attn.wgmma --json "$out/conformance.json" ${CONF_ARGS:-}
+    tail -4 "$out/conformance.log" | tee -a "$summary"
+    grep -E "^FAIL" "$out/conformance.log" | head -20 | tee -a "$summary"
+fi
+if [ "${SANITIZE:-0}" = 1 ]; then
+    for tool in memcheck racecheck; do
+        stage "sanitizer $tool" 150 "$out/sanitizer-$tool.log" compute-sanitizer --tool "$tool" --error-exitcode 99 \
+            "$conf" --backend cuda:0 --kernel cuda.attn.wgmma --quick --no-isolate
+        grep -E "ERROR SUMMARY|RACECHECK SUMMARY|^conformance:" "$out/sanitizer-$tool.log" | tee -a "$summary"
+    done
+fi
+
+# shellcheck disable=SC2086
+stage ours "${BENCH_LIMIT_S:-240}" "$out/ours.txt" "$bench" --device cuda:0 --dtype "$dtypes" --head-dim "$dims" \
+    --lens "$lens" --mix "$mixes" --no-check --no-router --no-serial --json "$out/ours.json" ${BENCH_ARGS:-}
+for shape in ${PEER_SHAPES:-bf16:64 bf16:128}; do
+    dt=${shape%%:*} d=${shape##*:}
+    for nfa in ${PEER_NFA:-2 4}; do
+        mkdir -p "$out/peers-$dt-d$d-nfa$nfa"
+        stage "peers $dt D$d NFA $nfa" "${PEERS_LIMIT_S:-150}" "$out/peers-$dt-d$d-nfa$nfa/peers.log" \
+            env DTYPE="$dt" D="$d" NFA="$nfa" LENS="$lens" OUT="$out/peers-$dt-d$d-nfa$nfa" python3 shared/tools/peers.py
+    done
+done
+if [ "${NCU:-0}" = 1 ] && command -v ncu >/dev/null; then
+    IFS=: read -r ndt nd nlen <<<"${NCU_SHAPE:-bf16:128:16384}"
+    stage ncu 180 "$out/ncu.txt" ncu --clock-control none --kernel-name regex:attn_kernel --launch-count 1 \
+        --section SpeedOfLight --section WarpStateStats --section SchedulerStats --section Occupancy \
+        --metrics sm__pipe_tensor_op_gmma_cycles_active.avg.pct_of_peak_sustained_active,sm__cycles_active.avg \
+        "$bench" --device cuda:0 --dtype "$ndt" --head-dim "$nd" --lens "$nlen" --mix dense --no-check --no-router \
+        --no-serial --min-reps 1 --max-reps 1 --warmup 0 --min-time 0
+fi
+log done
