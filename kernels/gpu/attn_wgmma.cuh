@@ -5,11 +5,15 @@
  * include this file in exactly one CUDA translation unit
  * (backends/gpu/gpu_wgmma.cu), after vendor/vendor.h.
  *
- * One CTA = one work item (batch element, query head, 128-query tile) of the
- * host's longest-first schedule. 384 threads in three warpgroups:
- *   warpgroup 0  producer: one warp loads Q once and then K and V tiles of
- *                kTileN keys into a two-stage ring (TMA, 128-byte swizzle),
- *                gated by mbarriers;
+ * Persistent: one CTA per SM runs work items (batch element, query head,
+ * 128-query tile) of the host's longest-first list in a snake order, so the
+ * producer loads the next item's Q, K and V while the consumers finish the
+ * last one (short items -- a STREAMING head's -- would otherwise pay a CTA's
+ * start and end each). 384 threads in three warpgroups:
+ *   warpgroup 0  producer: one warp loads each item's Q (one buffer, freed
+ *                by the consumers before their epilogue) and then its K and
+ *                V tiles of kTileN keys into a two-stage ring that runs on
+ *                across items (TMA, 128-byte swizzle), gated by mbarriers;
  *   warpgroups 1, 2  consumers: 64 query rows each; S = Q K^T with
  *                wgmma.mma_async m64n<kTileN>k16 and O += P V with
  *                m64n<head dim>k16 (fp32 accumulators in registers, P fed
@@ -69,7 +73,7 @@ constexpr int kConsumers = 2;         /* consumer warpgroups, 64 rows each */
 constexpr int kThreads = 128 * (1 + kConsumers);
 constexpr int kConsumerWarps = 4 * kConsumers;         /* arrivals that free a stage */
 constexpr int kProducerRegs = 40, kConsumerRegs = 232; /* 128*40 + 256*232 <= 64K */
-constexpr int kNumBars = 1 + 4 * kStages;              /* q_full, k_full[S], k_empty[S], v_full[S], v_empty[S] */
+constexpr int kNumBars = 2 + 4 * kStages; /* q_full, q_empty, k_full[S], k_empty[S], v_full[S], v_empty[S] */
 
 /* One instance per head dim: the key tile width and the shared-memory map. */
 template <int D> struct wgmma_cfg {
@@ -158,24 +162,18 @@ __global__ void __launch_bounds__(kThreads, 1)
     constexpr int kBarOff = Cfg::kBarOff;
     extern __shared__ uint8_t smem_raw[];
     const uint32_t smem = (smem_u32(smem_raw) + 1023u) & ~1023u;
-    const uint32_t q_full = smem + kBarOff;
-    auto k_full = [&](int s) { return smem + kBarOff + 8 * (1 + s); };
-    auto k_empty = [&](int s) { return smem + kBarOff + 8 * (1 + kStages + s); };
-    auto v_full = [&](int s) { return smem + kBarOff + 8 * (1 + 2 * kStages + s); };
-    auto v_empty = [&](int s) { return smem + kBarOff + 8 * (1 + 3 * kStages + s); };
-
+    const uint32_t q_full = smem + kBarOff, q_empty = smem + kBarOff + 8;
+    auto k_full = [&](int s) { return smem + kBarOff + 8 * (2 + s); };
+    auto k_empty = [&](int s) { return smem + kBarOff + 8 * (2 + kStages + s); };
+    auto v_full = [&](int s) { return smem + kBarOff + 8 * (2 + 2 * kStages + s); };
+    auto v_empty = [&](int s) { return smem + kBarOff + 8 * (2 + 3 * kStages + s); };
+    auto k_tile = [&](int s) { return smem + Cfg::kKOff + s * Cfg::kKVBytes; };
+    auto v_tile = [&](int s) { return smem + Cfg::kVOff + s * Cfg::kKVBytes; };
     const elattn_attn_params &P = in.params;
-    const elattn_item_view it =
-        elattn_item_decode(&P, in.items[blockIdx.x], 1, kTileM, in.cu_seqlens_q, in.cu_seqlens_k, in.modes);
-    const int h = it.head0, hk = it.hk, mode = it.mode, i0 = it.i0;
-    const int q_start = it.q_start, len_q = it.len_q, k_start = it.k_start, len_k = it.len_k;
-    const uint8_t *mask_head = mode == ELATTN_MODE_BLOCK_SPARSE ? in.block_mask + it.mask_offset : nullptr;
-    elattn_tile_walk walk;
-    elattn_walk_init(&walk, mode, P.causal, len_q, len_k, i0, it.i1, P.sink, P.local, kTileN, mask_head,
-                     P.mask_kblocks, P.block_size);
 
     if (threadIdx.x == 0) {
         bar_init(q_full, 1);
+        bar_init(q_empty, kConsumerWarps);
         for (int s = 0; s < kStages; ++s) {
             bar_init(k_full(s), 1);
             bar_init(v_full(s), 1);
@@ -189,23 +187,49 @@ __global__ void __launch_bounds__(kThreads, 1)
     const int warpgroup = threadIdx.x / 128;
     const int lane = threadIdx.x & 31;
 
+    /* Persistent: this CTA runs items item_at(0), item_at(1), ... of the
+     * longest-first list, in rounds of gridDim.x, the order reversed every
+     * other round (a snake) so that every CTA gets a similar share of long and
+     * short items. Both roles walk the same items and tiles: `round` numbers
+     * the items (Q's barriers flip once per item), `ring` the K/V tiles
+     * (each tile takes ring stage ring % kStages). */
+    auto item_at = [&](int round) {
+        const int g = gridDim.x;
+        return round * g + ((round & 1) ? g - 1 - (int)blockIdx.x : (int)blockIdx.x);
+    };
+    auto walk_of = [&](const elattn_item_view &it, elattn_tile_walk *walk) {
+        const uint8_t *mask_head = it.mode == ELATTN_MODE_BLOCK_SPARSE ? in.block_mask + it.mask_offset : nullptr;
+        elattn_walk_init(walk, it.mode, P.causal, it.len_q, it.len_k, it.i0, it.i1, P.sink, P.local, kTileN,
+                         mask_head, P.mask_kblocks, P.block_size);
+        return mask_head;
+    };
+
     if (warpgroup == 0) {
         /* ---- producer ---- */
         asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;" ::"n"(kProducerRegs));
         if (threadIdx.x / 32 != 0) return;
         const int total_q = in.cu_seqlens_q[P.batch], total_k = in.cu_seqlens_k[P.batch];
-        load_tile<Cfg, kTileM>(smem + Cfg::kQOff, q_full, &map_q, in.q, q_start + i0, total_q, h, P.num_q_heads, lane);
-        int cls, it = 0;
-        for (int j = elattn_walk_next(&walk, 0, &cls); j < walk.end; j = elattn_walk_next(&walk, j + 1, &cls), ++it) {
-            const int s = it % kStages;
-            const uint32_t phase = (it / kStages) & 1;
-            const int row0 = k_start + j * kTileN;
-            bar_wait(k_empty(s), phase ^ 1);
-            load_tile<Cfg, kTileN>(smem + Cfg::kKOff + s * Cfg::kKVBytes, k_full(s), &map_k, in.k, row0, total_k, hk,
-                      P.num_kv_heads, lane);
-            bar_wait(v_empty(s), phase ^ 1);
-            load_tile<Cfg, kTileN>(smem + Cfg::kVOff + s * Cfg::kKVBytes, v_full(s), &map_v, in.v, row0, total_k, hk,
-                      P.num_kv_heads, lane);
+        int ring = 0;
+        for (int round = 0, idx = item_at(0); idx < in.num_items; idx = item_at(++round)) {
+            const elattn_item_view it =
+                elattn_item_decode(&P, in.items[idx], 1, kTileM, in.cu_seqlens_q, in.cu_seqlens_k, in.modes);
+            elattn_tile_walk walk;
+            walk_of(it, &walk);
+            /* Q of this item once the consumers are done with the last one's */
+            bar_wait(q_empty, (round & 1) ^ 1);
+            load_tile<Cfg, kTileM>(smem + Cfg::kQOff, q_full, &map_q, in.q, it.q_start + it.i0, total_q, it.head0,
+                                   P.num_q_heads, lane);
+            int cls;
+            for (int j = elattn_walk_next(&walk, 0, &cls); j < walk.end; j = elattn_walk_next(&walk, j + 1, &cls)) {
+                const int s = ring % kStages;
+                const uint32_t phase = (ring / kStages) & 1;
+                const int row0 = it.k_start + j * kTileN;
+                bar_wait(k_empty(s), phase ^ 1);
+                load_tile<Cfg, kTileN>(k_tile(s), k_full(s), &map_k, in.k, row0, total_k, it.hk, P.num_kv_heads, lane);
+                bar_wait(v_empty(s), phase ^ 1);
+                load_tile<Cfg, kTileN>(v_tile(s), v_full(s), &map_v, in.v, row0, total_k, it.hk, P.num_kv_heads, lane);
+                ++ring;
+            }
         }
         return;
     }
@@ -216,26 +240,8 @@ __global__ void __launch_bounds__(kThreads, 1)
     const int warp = (threadIdx.x / 32) & 3; /* warp in the warpgroup: 16 rows */
     const int g = lane >> 2, t = lane & 3;
     const int row0 = cw * 64 + warp * 16 + g; /* this thread's rows: row0 and row0 + 8 */
-    const int qi[2] = {i0 + row0, i0 + row0 + 8};
-    int qpos[2];
-    const uint8_t *mask_row[2] = {nullptr, nullptr};
-#pragma unroll
-    for (int r = 0; r < 2; ++r) {
-        qpos[r] = elattn_query_pos(qi[r], len_q, len_k);
-        if (mask_head && qi[r] < len_q) mask_row[r] = mask_head + (long)(qi[r] / P.block_size) * P.mask_kblocks;
-    }
     const float sl2 = P.scale_log2;
-
-    float o[kPadDim / 2];
-#pragma unroll
-    for (int i = 0; i < kPadDim / 2; ++i) o[i] = 0.f;
-    float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.f, 0.f};
-
     const uint32_t q_tile = smem + Cfg::kQOff + cw * 64 * 128;
-    bar_wait(q_full, 0);
-
-    auto k_tile = [&](int s) { return smem + Cfg::kKOff + s * Cfg::kKVBytes; };
-    auto v_tile = [&](int s) { return smem + Cfg::kVOff + s * Cfg::kKVBytes; };
 
     /* S = Q K^T, issued (asynchronous until waited for) */
     auto issue_qk = [&](float(&sc)[kTileN / 2], uint32_t kt) {
@@ -248,146 +254,179 @@ __global__ void __launch_bounds__(kThreads, 1)
         wgmma_commit();
     };
     /* O += P V, issued */
-    auto issue_pv = [&](uint32_t(&pa)[kTileN / 4], uint32_t vt) {
+    auto issue_pv = [&](float(&o)[kPadDim / 2], uint32_t(&pa)[kTileN / 4], uint32_t vt) {
 #pragma unroll
         for (int kk = 0; kk < kTileN / 16; ++kk) /* 16 keys = 16 rows of 128 bytes */
             wgmma_rs<kPadDim, kBf16>(o, pa[4 * kk], pa[4 * kk + 1], pa[4 * kk + 2], pa[4 * kk + 3],
                                      desc_sw128(vt + kk * 2048, Cfg::kKVChunk, 1024));
         wgmma_commit();
     };
-    /* Mask key tile j of class cls (PARTIAL: pair by pair, keys past the end
-     * included), update the running max and sum, turn the scores into
-     * probabilities in place; alpha rescales the old O. */
-    auto softmax = [&](float(&sc)[kTileN / 2], int j, int cls, float(&alpha)[2]) {
-        const int j0 = j * kTileN;
-        if (cls == ELATTN_TILE_PARTIAL) {
+    /* The two consumer warpgroups take turns issuing their matrix products
+     * (named barriers 1 and 2), so one's softmax overlaps the other's
+     * (ping-pong); warpgroup 0 goes first in every item. */
+    auto turn_wait = [&]() { asm volatile("bar.sync %0, 256;" ::"r"(1 + cw) : "memory"); };
+    auto turn_pass = [&](bool last) {
+        if (!(last && cw == 1)) asm volatile("bar.arrive %0, 256;" ::"r"(2 - cw) : "memory");
+    };
+
+    int ring = 0;
+    for (int round = 0, idx = item_at(0); idx < in.num_items; idx = item_at(++round)) {
+        const elattn_item_view it =
+            elattn_item_decode(&P, in.items[idx], 1, kTileM, in.cu_seqlens_q, in.cu_seqlens_k, in.modes);
+        const int mode = it.mode, len_q = it.len_q, len_k = it.len_k;
+        elattn_tile_walk walk;
+        const uint8_t *mask_head = walk_of(it, &walk);
+        const int qi[2] = {it.i0 + row0, it.i0 + row0 + 8};
+        int qpos[2];
+        const uint8_t *mask_row[2] = {nullptr, nullptr};
+#pragma unroll
+        for (int r = 0; r < 2; ++r) {
+            qpos[r] = elattn_query_pos(qi[r], len_q, len_k);
+            if (mask_head && qi[r] < len_q) mask_row[r] = mask_head + (long)(qi[r] / P.block_size) * P.mask_kblocks;
+        }
+
+        float o[kPadDim / 2];
+#pragma unroll
+        for (int i = 0; i < kPadDim / 2; ++i) o[i] = 0.f;
+        float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.f, 0.f};
+
+        /* Mask key tile j of class cls (PARTIAL: pair by pair, keys past the
+         * end included), update the running max and sum, turn the scores into
+         * probabilities in place; alpha rescales the old O. */
+        auto softmax = [&](float(&sc)[kTileN / 2], int j, int cls, float(&alpha)[2]) {
+            const int j0 = j * kTileN;
+            if (cls == ELATTN_TILE_PARTIAL) {
+#pragma unroll
+                for (int i = 0; i < kTileN / 2; ++i) {
+                    const int r = (i >> 1) & 1;
+                    const int key = j0 + (i >> 2) * 8 + 2 * t + (i & 1);
+                    const bool ok = key < len_k && qi[r] < len_q &&
+                                    elattn_pair_visible(mode, P.causal, qpos[r], key, P.sink, P.local, P.block_size,
+                                                        mask_row[r]);
+                    if (!ok) sc[i] = -INFINITY;
+                }
+            }
+            /* rows are shared by the 4 threads of a quad; each row's max and
+             * sum run in 4 independent chains (one chain of kTileN / 8
+             * dependent operations is latency-bound with 2 warps per scheduler) */
+            float mxc[2][4], base[2];
+#pragma unroll
+            for (int c = 0; c < 4; ++c) mxc[0][c] = m[0], mxc[1][c] = m[1];
+#pragma unroll
+            for (int i = 0; i < kTileN / 2; ++i)
+                mxc[(i >> 1) & 1][(i >> 2) & 3] = fmaxf(mxc[(i >> 1) & 1][(i >> 2) & 3], sc[i]);
+            float mx[2];
+#pragma unroll
+            for (int r = 0; r < 2; ++r) {
+                mx[r] = fmaxf(fmaxf(mxc[r][0], mxc[r][1]), fmaxf(mxc[r][2], mxc[r][3]));
+                mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 1));
+                mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 2));
+                base[r] = elattn_softmax_base(mx[r] * sl2); /* nothing visible yet: no NaN */
+                alpha[r] = fast_exp2(m[r] * sl2 - base[r]);
+                m[r] = mx[r];
+            }
+            float sum[2][4] = {};
 #pragma unroll
             for (int i = 0; i < kTileN / 2; ++i) {
                 const int r = (i >> 1) & 1;
-                const int key = j0 + (i >> 2) * 8 + 2 * t + (i & 1);
-                const bool ok = key < len_k && qi[r] < len_q &&
-                                elattn_pair_visible(mode, P.causal, qpos[r], key, P.sink, P.local, P.block_size,
-                                                    mask_row[r]);
-                if (!ok) sc[i] = -INFINITY;
+                sc[i] = fast_exp2(fmaf(sc[i], sl2, -base[r]));
+                sum[r][(i >> 2) & 3] += sc[i];
             }
-        }
-        /* rows are shared by the 4 threads of a quad; each row's max and sum
-         * run in 4 independent chains (a single chain of kTileN / 8 dependent
-         * operations is latency-bound with only 2 consumer warps per scheduler) */
-        float mxc[2][4], base[2];
 #pragma unroll
-        for (int c = 0; c < 4; ++c) mxc[0][c] = m[0], mxc[1][c] = m[1];
-#pragma unroll
-        for (int i = 0; i < kTileN / 2; ++i)
-            mxc[(i >> 1) & 1][(i >> 2) & 3] = fmaxf(mxc[(i >> 1) & 1][(i >> 2) & 3], sc[i]);
-        float mx[2];
-#pragma unroll
-        for (int r = 0; r < 2; ++r) {
-            mx[r] = fmaxf(fmaxf(mxc[r][0], mxc[r][1]), fmaxf(mxc[r][2], mxc[r][3]));
-            mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 1));
-            mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 2));
-            base[r] = elattn_softmax_base(mx[r] * sl2); /* nothing visible yet: no NaN */
-            alpha[r] = fast_exp2(m[r] * sl2 - base[r]);
-            m[r] = mx[r];
-        }
-        float sum[2][4] = {};
-#pragma unroll
-        for (int i = 0; i < kTileN / 2; ++i) {
-            const int r = (i >> 1) & 1;
-            sc[i] = fast_exp2(fmaf(sc[i], sl2, -base[r]));
-            sum[r][(i >> 2) & 3] += sc[i];
-        }
-#pragma unroll
-        for (int r = 0; r < 2; ++r) l[r] = fmaf(l[r], alpha[r], (sum[r][0] + sum[r][1]) + (sum[r][2] + sum[r][3]));
-    };
-    float sc[kTileN / 2], alpha[2];
-    uint32_t pa[kTileN / 4];
-    int cls;
-    int j = elattn_walk_next(&walk, 0, &cls);
-    if (j < walk.end) {
-        /* Softmax of tile n+1 runs while the tensor cores do P V of tile n; O is
-         * rescaled while Q K^T of tile n+1 runs. The two consumer warpgroups
-         * also take turns issuing (named barriers 1 and 2), so one's softmax
-         * overlaps the other's matrix products (ping-pong). */
-        auto turn_wait = [&]() { asm volatile("bar.sync %0, 256;" ::"r"(1 + cw) : "memory"); };
-        auto turn_pass = [&](bool last) {
-            if (!(last && cw == 1)) asm volatile("bar.arrive %0, 256;" ::"r"(2 - cw) : "memory");
+            for (int r = 0; r < 2; ++r)
+                l[r] = fmaf(l[r], alpha[r], (sum[r][0] + sum[r][1]) + (sum[r][2] + sum[r][3]));
         };
-        if (cw == 1) asm volatile("bar.arrive 1, 256;" ::: "memory"); /* warpgroup 1 starts */
-        bar_wait(k_full(0), 0);
-        turn_wait();
-        wgmma_fence();
-        issue_qk(sc, k_tile(0));
-        turn_pass(false);
-        wgmma_wait<0>();
-        fence_regs(sc);
-        if (lane == 0) bar_arrive(k_empty(0));
-        softmax(sc, j, cls, alpha);
-#pragma unroll
-        for (int i = 0; i < kTileN / 2; i += 2) pa[i >> 1] = pack2<T>(sc[i], sc[i + 1]);
-        /* invariant at the loop top: pa = P of tile j, alpha = its rescale of O */
-        int it = 0;
-        for (;;) {
-            int cls_next;
-            const int jn = elattn_walk_next(&walk, j + 1, &cls_next);
-            if (jn >= walk.end) break;
-            const int s = it % kStages, sn = (it + 1) % kStages;
-            bar_wait(k_full(sn), ((it + 1) / kStages) & 1);
-            bar_wait(v_full(s), (it / kStages) & 1);
+        float sc[kTileN / 2], alpha[2];
+        uint32_t pa[kTileN / 4];
+        auto stage = [&](int n) { return (ring + n) % kStages; };
+        auto phase = [&](int n) { return (uint32_t)(((ring + n) / kStages) & 1); };
+
+        bar_wait(q_full, round & 1);
+        int cls;
+        int j = elattn_walk_next(&walk, 0, &cls);
+        int tiles = 0;
+        if (j < walk.end) {
+            /* Softmax of tile n+1 runs while the tensor cores do P V of tile n;
+             * O is rescaled while Q K^T of tile n+1 runs. */
+            if (cw == 1) asm volatile("bar.arrive 1, 256;" ::: "memory"); /* warpgroup 0 starts */
+            bar_wait(k_full(stage(0)), phase(0));
             turn_wait();
             wgmma_fence();
-            issue_qk(sc, k_tile(sn));
+            issue_qk(sc, k_tile(stage(0)));
+            turn_pass(false);
+            wgmma_wait<0>();
+            fence_regs(sc);
+            if (lane == 0) bar_arrive(k_empty(stage(0)));
+            softmax(sc, j, cls, alpha);
+#pragma unroll
+            for (int i = 0; i < kTileN / 2; i += 2) pa[i >> 1] = pack2<T>(sc[i], sc[i + 1]);
+            /* invariant at the loop top: pa = P of tile number n (j), alpha = its rescale of O */
+            int n = 0;
+            for (;;) {
+                int cls_next;
+                const int jn = elattn_walk_next(&walk, j + 1, &cls_next);
+                if (jn >= walk.end) break;
+                bar_wait(k_full(stage(n + 1)), phase(n + 1));
+                bar_wait(v_full(stage(n)), phase(n));
+                turn_wait();
+                wgmma_fence();
+                issue_qk(sc, k_tile(stage(n + 1)));
+#pragma unroll
+                for (int i = 0; i < kPadDim / 2; ++i) o[i] *= alpha[(i >> 1) & 1];
+                fence_regs(o);
+                fence_regs(pa);
+                wgmma_fence();
+                issue_pv(o, pa, v_tile(stage(n)));
+                turn_pass(false);
+                wgmma_wait<1>(); /* groups complete in order: S of the next tile is ready */
+                fence_regs(sc);
+                if (lane == 0) bar_arrive(k_empty(stage(n + 1)));
+                softmax(sc, jn, cls_next, alpha);
+                wgmma_wait<0>();
+                fence_regs(o);
+                fence_regs(pa);
+                if (lane == 0) bar_arrive(v_empty(stage(n)));
+#pragma unroll
+                for (int i = 0; i < kTileN / 2; i += 2) pa[i >> 1] = pack2<T>(sc[i], sc[i + 1]);
+                j = jn;
+                ++n;
+            }
+            /* P V of the last tile */
+            bar_wait(v_full(stage(n)), phase(n));
 #pragma unroll
             for (int i = 0; i < kPadDim / 2; ++i) o[i] *= alpha[(i >> 1) & 1];
+            turn_wait();
             fence_regs(o);
             fence_regs(pa);
             wgmma_fence();
-            issue_pv(pa, v_tile(s));
-            turn_pass(false);
-            wgmma_wait<1>(); /* groups complete in order: S of the next tile is ready */
-            fence_regs(sc);
-            if (lane == 0) bar_arrive(k_empty(sn));
-            softmax(sc, jn, cls_next, alpha);
+            issue_pv(o, pa, v_tile(stage(n)));
+            turn_pass(true);
             wgmma_wait<0>();
             fence_regs(o);
             fence_regs(pa);
-            if (lane == 0) bar_arrive(v_empty(s));
-#pragma unroll
-            for (int i = 0; i < kTileN / 2; i += 2) pa[i >> 1] = pack2<T>(sc[i], sc[i + 1]);
-            j = jn;
-            ++it;
+            if (lane == 0) bar_arrive(v_empty(stage(n)));
+            tiles = n + 1;
         }
-        /* P V of the last tile */
-        const int s = it % kStages;
-        bar_wait(v_full(s), (it / kStages) & 1);
-#pragma unroll
-        for (int i = 0; i < kPadDim / 2; ++i) o[i] *= alpha[(i >> 1) & 1];
-        turn_wait();
-        fence_regs(o);
-        fence_regs(pa);
-        wgmma_fence();
-        issue_pv(pa, v_tile(s));
-        turn_pass(true);
-        wgmma_wait<0>();
-        fence_regs(o);
-        fence_regs(pa);
-        if (lane == 0) bar_arrive(v_empty(s));
-    }
+        ring += tiles;
+        /* Q is no longer read: the producer may load the next item's while
+         * this one's output is written */
+        if (lane == 0) bar_arrive(q_empty);
 
-    /* epilogue: O / l, LSE; rows with no visible key give O = 0, LSE = -inf */
-    const int hq = P.num_q_heads;
+        /* epilogue: O / l, LSE; rows with no visible key give O = 0, LSE = -inf */
+        const int hq = P.num_q_heads;
 #pragma unroll
-    for (int r = 0; r < 2; ++r) {
-        l[r] += __shfl_xor_sync(0xffffffffu, l[r], 1);
-        l[r] += __shfl_xor_sync(0xffffffffu, l[r], 2);
-        if (qi[r] >= len_q) continue;
-        const float inv = elattn_row_inv_sum(l[r]);
-        const size_t row = (size_t)(q_start + qi[r]) * hq + h;
-        uint32_t *out = reinterpret_cast<uint32_t *>(static_cast<uint16_t *>(in.o) + row * kHeadDim);
+        for (int r = 0; r < 2; ++r) {
+            l[r] += __shfl_xor_sync(0xffffffffu, l[r], 1);
+            l[r] += __shfl_xor_sync(0xffffffffu, l[r], 2);
+            if (qi[r] >= len_q) continue;
+            const float inv = elattn_row_inv_sum(l[r]);
+            const size_t row = (size_t)(it.q_start + qi[r]) * hq + it.head0;
+            uint32_t *out = reinterpret_cast<uint32_t *>(static_cast<uint16_t *>(in.o) + row * kHeadDim);
 #pragma unroll
-        for (int c = 0; c < kHeadDim / 8; ++c) /* the padding columns are not written */
-            out[c * 4 + t] = pack2<T>(o[4 * c + 2 * r] * inv, o[4 * c + 2 * r + 1] * inv);
-        if (in.lse && t == 0) in.lse[row] = elattn_row_lse(m[r] * sl2, l[r]);
+            for (int c = 0; c < kHeadDim / 8; ++c) /* the padding columns are not written */
+                out[c * 4 + t] = pack2<T>(o[4 * c + 2 * r] * inv, o[4 * c + 2 * r + 1] * inv);
+            if (in.lse && t == 0) in.lse[row] = elattn_row_lse(m[r] * sl2, l[r]);
+        }
     }
 #endif
 }
@@ -431,7 +470,7 @@ static bool encode_map(CUtensorMap *map, const void *base, bool bf16, int head_d
 }
 
 template <class Cfg, bool kBf16>
-static cudaError_t launch_one(const attn_inputs &in, cudaStream_t stream)
+static cudaError_t launch_one(const attn_inputs &in, int sm_count, cudaStream_t stream)
 {
     const elattn_attn_params &P = in.params;
     const long rows_q = (long)P.batch * P.max_seqlen_q, rows_k = (long)P.batch * P.max_seqlen_k;
@@ -443,7 +482,8 @@ static cudaError_t launch_one(const attn_inputs &in, cudaStream_t stream)
     auto kernel = attn_kernel<Cfg, kBf16>;
     cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, Cfg::kSmemBytes);
     if (e != cudaSuccess) return e;
-    kernel<<<in.num_items, kThreads, Cfg::kSmemBytes, stream>>>(in, mq, mk, mv);
+    const int grid = in.num_items < sm_count ? in.num_items : sm_count; /* one persistent CTA per SM */
+    kernel<<<grid, kThreads, Cfg::kSmemBytes, stream>>>(in, mq, mk, mv);
     return cudaGetLastError();
 }
 
@@ -485,12 +525,12 @@ bool wgmma_attn_supported(const elattn_attn_desc *desc, const gpu_caps &caps, at
 cudaError_t wgmma_attn_launch(const attn_inputs &in, const gpu_caps &caps, cudaStream_t stream)
 {
     using namespace wgmma;
-    (void)caps;
     if (in.num_items <= 0) return cudaSuccess;
+    const int sm_count = caps.sm_count > 0 ? caps.sm_count : 1;
     return dispatch<ELATTN_DTYPE_F16, ELATTN_DTYPE_BF16>(in.params.dtype, [&](auto dt) {
         constexpr bool kBf16 = decltype(dt)::value == ELATTN_DTYPE_BF16;
         return dispatch<64, 96, 128, 192, 256>(in.params.head_dim, [&](auto d) {
-            return launch_one<wgmma_cfg<decltype(d)::value>, kBf16>(in, stream);
+            return launch_one<wgmma_cfg<decltype(d)::value>, kBf16>(in, sm_count, stream);
         });
     });
 }
