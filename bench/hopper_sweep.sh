@@ -9,9 +9,10 @@
 #   conformance  cuda:0 with every attention case forced onto the wgmma family
 #                (CONF=0 skips; CONF_ARGS adds options, e.g. --quick)
 #   sanitizer    compute-sanitizer memcheck and racecheck, --quick, wgmma forced (SANITIZE=1)
-#   ours         elattn-bench on cuda:0: DTYPES x DIMS x LENS x MIXES, one process
+#   ours         elattn-bench --set paper (Hq 32, Hkv 8, sink 128, local 2048, block 128) on
+#                cuda:0: DTYPES x DIMS x LENS x MIXES, one process
 #   peers        shared/tools/peers.py for each (dtype, D) in PEER_SHAPES and each NFA in
-#                PEER_NFA (2 of 8 KV heads full = fa-ssa:0.75, 4 = fa-ssa:0.5)
+#                PEER_NFA (2 of 8 KV heads full = fa-ssa:0.75, 4 = fa-ssa:0.5), at PEER_LENS (default LENS)
 #   ncu          Nsight Compute on one dense launch (NCU=1): tensor-pipe utilisation, stalls
 # Defaults: DTYPES bf16,f16  DIMS 64,96,128,192,256  LENS 8192,32768  MIXES dense,fa-ssa:0.75,fa-ssa:0.5
 #           PEER_SHAPES "bf16:64 bf16:128"  PEER_NFA "2 4"  NCU_SHAPE bf16:128:16384
@@ -60,22 +61,22 @@ if [ "${SANITIZE:-0}" = 1 ]; then
 fi
 
 # shellcheck disable=SC2086
-stage ours "${BENCH_LIMIT_S:-240}" "$out/ours.txt" "$bench" --device cuda:0 --dtype "$dtypes" --head-dim "$dims" \
+stage ours "${BENCH_LIMIT_S:-240}" "$out/ours.txt" "$bench" --set paper --device cuda:0 --dtype "$dtypes" --head-dim "$dims" \
     --lens "$lens" --mix "$mixes" --no-check --no-router --no-serial --json "$out/ours.json" ${BENCH_ARGS:-}
 for shape in ${PEER_SHAPES:-bf16:64 bf16:128}; do
     dt=${shape%%:*} d=${shape##*:}
     for nfa in ${PEER_NFA:-2 4}; do
         mkdir -p "$out/peers-$dt-d$d-nfa$nfa"
         stage "peers $dt D$d NFA $nfa" "${PEERS_LIMIT_S:-150}" "$out/peers-$dt-d$d-nfa$nfa/peers.log" \
-            env DTYPE="$dt" D="$d" NFA="$nfa" LENS="$lens" OUT="$out/peers-$dt-d$d-nfa$nfa" python3 shared/tools/peers.py
+            env DTYPE="$dt" D="$d" NFA="$nfa" LENS="${PEER_LENS:-$lens}" OUT="$out/peers-$dt-d$d-nfa$nfa" python3 shared/tools/peers.py
     done
 done
 if [ "${NCU:-0}" = 1 ] && command -v ncu >/dev/null; then
     IFS=: read -r ndt nd nlen <<<"${NCU_SHAPE:-bf16:128:16384}"
     stage ncu 180 "$out/ncu.txt" ncu --clock-control none --kernel-name regex:attn_kernel --launch-count 1 \
         --section SpeedOfLight --section WarpStateStats --section SchedulerStats --section Occupancy \
-        --metrics sm__pipe_tensor_op_gmma_cycles_active.avg.pct_of_peak_sustained_active,sm__cycles_active.avg \
-        "$bench" --device cuda:0 --dtype "$ndt" --head-dim "$nd" --lens "$nlen" --mix dense --no-check --no-router \
+        --metrics "regex:sm__pipe_.*_cycles_active.avg.pct_of_peak_sustained_active,regex:smsp__warp_issue_stalled_.*_per_warp_active.pct" \
+        "$bench" --set paper --device cuda:0 --dtype "$ndt" --head-dim "$nd" --lens "$nlen" --mix dense --no-check --no-router \
         --no-serial --min-reps 1 --max-reps 1 --warmup 0 --min-time 0
 fi
 log done
