@@ -53,8 +53,8 @@ if [ "${CONF:-1}" = 1 ]; then
     grep -E "^FAIL" "$out/conformance.log" | head -20 | tee -a "$summary"
 fi
 if [ "${SANITIZE:-0}" = 1 ]; then
-    for tool in memcheck racecheck; do
-        stage "sanitizer $tool" 150 "$out/sanitizer-$tool.log" compute-sanitizer --tool "$tool" --error-exitcode 99 \
+    for tool in ${SAN_TOOLS:-memcheck racecheck}; do
+        stage "sanitizer $tool" "${SAN_LIMIT_S:-150}" "$out/sanitizer-$tool.log" compute-sanitizer --tool "$tool" --error-exitcode 99 \
             "$conf" --backend cuda:0 --kernel cuda.attn.wgmma --quick --no-isolate
         grep -E "ERROR SUMMARY|RACECHECK SUMMARY|^conformance:" "$out/sanitizer-$tool.log" | tee -a "$summary"
     done
