@@ -413,6 +413,27 @@ static void attn_cases(case_list *l)
                 add_attn(l, "sinkpast", s);
             }
 
+    /* Many work items: more than 4 per multiprocessor of a 132-SM GPU at 128
+     * query rows per item (544 here), long FULL items and short STREAMING
+     * ones in one list, so that a persistent kernel (cuda.attn.wgmma) runs
+     * several items per thread block, in its snake order, with its K/V ring
+     * and Q buffer carried from one item to the next. */
+    for (size_t t = 1; t < 3; ++t) {
+        static const int lens[4] = {700, 333, 520, 260};
+        attn_spec s = base_spec();
+        s.dtype = dtypes[t];
+        s.d = t == 1 ? 128 : 64;
+        s.causal = t == 1;
+        s.hq = 32;
+        s.hkv = 8;
+        s.batch = 4;
+        memcpy(s.lq, lens, sizeof lens);
+        s.sink = 16;
+        s.local = 64;
+        s.block = 64;
+        add_attn(l, "manyitems", s);
+    }
+
     /* One long case per dtype (>= 2048), mixed modes with the paper's kind of
      * window scaled down; the most expensive cases of the matrix. */
     for (size_t t = 0; t < 3; ++t) {
