@@ -137,7 +137,13 @@ static elattn_status file_of(loader *L, const char *path, const char *name)
         file = copy(path);
     }
     if (!file) return elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "%s: host allocation failed", path);
-    return open_file(L, file);
+    elattn_status st = open_file(L, file);
+    if (st && L->index_path) { /* say where the shard's name came from */
+        char why[1024];
+        snprintf(why, sizeof why, "%s", elattn_last_error());
+        return elattn_fail(st, "%s (the shard of %s in %s)", why, name, L->index_path);
+    }
+    return st;
 }
 
 static size_t dim_value(int dim, int D, int H) { return dim == DIM_D ? (size_t)D : dim == DIM_H ? (size_t)H : 2; }
