@@ -90,7 +90,9 @@ class Device:
         """The elattn stream wrapping a native one (cudaStream_t as int, a torch/CuPy stream), or None."""
         if native is None:
             return None
-        ptr = int(getattr(native, "cuda_stream", getattr(native, "ptr", native)))
+        ptr = _stream_ptr(native)
+        if ptr == 0:  # the legacy default stream is elattn's default stream
+            return None
         if ptr not in self._streams:
             s = c_void_p()
             call("elattn_stream_wrap", self.handle, c_void_p(ptr), byref(s))
@@ -119,6 +121,13 @@ class Device:
     def kernel_name(self, op, desc, kernel=None):
         plan, _ = self.plan(op, desc, kernel)
         return getattr(lib(), f"elattn_{op}_plan_kernel_name")(plan).decode()
+
+
+def _stream_ptr(native):
+    """cudaStream_t of a torch.cuda.Stream (.cuda_stream), a CuPy stream (.ptr) or an int; 0 for None."""
+    if native is None:
+        return 0
+    return int(getattr(native, "cuda_stream", getattr(native, "ptr", native)))
 
 
 _default = {}
@@ -160,7 +169,8 @@ class _Call:
     def __init__(self, device, stream, on_device):
         self.device, self.on_device = device, on_device
         self.stream = device.stream(stream)
-        self.stream_arg = 1 if stream is None else int(getattr(stream, "cuda_stream", getattr(stream, "ptr", stream)))
+        # what __dlpack__(stream=) is told: 1 is CUDA's legacy default stream in the DLPack protocol
+        self.stream_arg = _stream_ptr(stream) or 1 if on_device else None
         self.buffers, self.keep, self.downloads = [], [], []
 
     def _buffer(self, nbytes, native=None):

@@ -416,6 +416,73 @@ class RouterErrors(Tmp):
         self.assert_fails(elattn.InvalidArgumentError, path, 0, "nested deeper")
 
 
+class FakeGpu:
+    """A host array that says it lives on CUDA device 0: drives the device-tensor path (DLPack capsule,
+    elattn_buffer_wrap, outputs through out=) on the reference, whose buffers are host memory."""
+
+    def __init__(self, a):
+        self.a = np.ascontiguousarray(a)
+        self.shape = self.a.shape
+        self.streams = []
+
+    def __dlpack__(self, stream=None):
+        self.streams.append(stream)
+        return self.a.__dlpack__()
+
+    def __dlpack_device__(self):
+        return (2, 0)
+
+
+@unittest.skipUnless(DEVICE == "reference", "the fake device tensors are host memory: reference only")
+class DeviceTensorPath(unittest.TestCase):
+    def setUp(self):
+        from elattn import _core
+        self.core = _core
+        self.saved = (_core.on_gpu, _core._device_for)
+        _core.on_gpu = lambda x: isinstance(x, FakeGpu)
+        _core._device_for = lambda x, device: dev
+
+    def tearDown(self):
+        self.core.on_gpu, self.core._device_for = self.saved
+
+    def test_capsule_layout(self):
+        from elattn._tensors import DeviceTensor
+        for dt in (np.float32, np.float16, np.uint8):
+            a = np.arange(24, dtype=dt).reshape(2, 3, 4)
+            t = DeviceTensor(FakeGpu(a), "x", None)
+            self.assertEqual((t.ptr, t.shape, t.nbytes), (a.ctypes.data, (2, 3, 4), a.nbytes))
+        with self.assertRaisesRegex(ValueError, "not contiguous"):
+            DeviceTensor(np.zeros((4, 6), np.float32)[:, ::2], "x", None)
+        with self.assertRaisesRegex(ValueError, "DLPack dtype"):
+            DeviceTensor(np.zeros(3, np.float64), "x", None)
+
+    def test_attention_xattn_router_in_place(self):
+        rng = np.random.default_rng(9)
+        q = rng.standard_normal((1, 256, 4, 64)).astype(np.float16)
+        k = rng.standard_normal((1, 256, 2, 64)).astype(np.float16)
+        v = rng.standard_normal((1, 256, 2, 64)).astype(np.float16)
+        modes = ["block_sparse", "streaming"]
+        kw = dict(threshold=0.6, stride=8, block_size=32, sink=4, local=40)
+        mask = FakeGpu(np.full((1, 2, 8, 8), 7, np.uint8))
+        elattn.xattn_select(FakeGpu(q), FakeGpu(k), modes, threshold=0.6, stride=8, block_size=32, out=mask,
+                            device=dev)
+        host_mask = elattn.xattn_select(q, k, modes, threshold=0.6, stride=8, block_size=32, device=dev)
+        np.testing.assert_array_equal(mask.a, host_mask)  # written in place, other heads' rows zeroed
+        o = FakeGpu(np.zeros_like(q))
+        qf = FakeGpu(q)
+        res = elattn.hybrid_attention(qf, FakeGpu(k), FakeGpu(v), modes, block_mask=mask, out=o, device=dev, **kw)
+        self.assertIs(res, o)
+        np.testing.assert_array_equal(o.a, elattn.hybrid_attention(q, k, v, modes, device=dev, **kw))
+        self.assertEqual(qf.streams, [1], "the producer is told the legacy default stream")
+        with self.assertRaisesRegex(ValueError, "pass it as out="):
+            elattn.hybrid_attention(qf, FakeGpu(k), FakeGpu(v), ["full", "full"], device=dev)
+        with self.assertRaisesRegex(ValueError, "host array in a call on device tensors"):
+            elattn.hybrid_attention(qf, k, FakeGpu(v), ["full", "full"], out=o, device=dev)
+        router = elattn.Router.from_arrays(router_arrays(rng, 64, 128), device=dev)
+        keys = rng.standard_normal((1, 300, 2, 64)).astype(np.float32)
+        np.testing.assert_array_equal(router(FakeGpu(keys)), router(keys))
+
+
 class Errors(unittest.TestCase):
     def test_library_message_and_status(self):
         q = np.zeros((16, 2, 32), np.float32)
