@@ -8,6 +8,10 @@ usage: make_seeds.py [DIR]      default: corpus/ next to this file
   DIR/elattn_run/   command lines with their files, in fuzz_elattn_run.c's
                     layout: attn (fp32, fp16, bf16, varlen, block mask, LSE),
                     xattn, router, --help and a few bad ones;
+  DIR/safetensors/  fuzz_safetensors inputs: a mode byte (0 a .safetensors file, 1 an
+                    index), then the file: layer 0's router (D 4, hidden 8) in F32,
+                    BF16 and F16, one with every dtype, an index onto the target's
+                    own shard, and malformed headers the reader must refuse;
   DIR/api/          byte strings that fuzz_api.c decodes into a plain valid
                     attention, XAttention and router call and a sequence of
                     buffer calls. They mirror the decoder's reading order as of
@@ -201,9 +205,72 @@ def api_seeds():
             "issue16_copy_2d_extent_wrap": copy_wrap}
 
 
+# ---- safetensors --------------------------------------------------------------------------
+import json  # noqa: E402
+
+ROUTER = [("cls_feat_extractor.0.weight", [8, 4]), ("cls_feat_extractor.0.bias", [8]),
+          ("cls_feat_extractor.2.weight", [4, 8]), ("cls_feat_extractor.2.bias", [4]),
+          ("cls_router_head_agnostic.0.weight", [8, 4]), ("cls_router_head_agnostic.0.bias", [8]),
+          ("cls_router_head_agnostic.2.weight", [4, 8]), ("cls_router_head_agnostic.2.bias", [4]),
+          ("cls_router_head_agnostic.4.weight", [2, 4]), ("cls_router_head_agnostic.4.bias", [2])]
+ST_SIZE = {"F32": 4, "F16": 2, "BF16": 2}
+
+
+def st_file(entries, metadata=None):
+    """entries: (name, dtype, shape, data bytes), laid out in order."""
+    header, off, blob = {}, 0, b""
+    if metadata is not None:
+        header["__metadata__"] = metadata
+    for name, dt, shape, data in entries:
+        header[name] = {"dtype": dt, "shape": shape, "data_offsets": [off, off + len(data)]}
+        off += len(data)
+        blob += data
+    h = json.dumps(header, separators=(",", ":")).encode()
+    h += b" " * (-len(h) % 8)
+    return struct.pack("<Q", len(h)) + h + blob
+
+
+def router_entries(dt):
+    out = []
+    for i, (name, shape) in enumerate(ROUTER):
+        n = count(shape)
+        if dt == "F32":
+            data = struct.pack("<%df" % n, *[0.125 * ((i + j) % 7 - 3) for j in range(n)])
+        elif dt == "F16":
+            data = struct.pack("<%de" % n, *[0.125 * ((i + j) % 7 - 3) for j in range(n)])
+        else:  # bf16: the high half of the fp32 bits
+            data = b"".join(struct.pack("<f", 0.125 * ((i + j) % 7 - 3))[2:] for j in range(n))
+        out.append(("model.layers.0.self_attn.mask_allocator." + name, dt, shape, data))
+    return out
+
+
+def safetensors_seeds():
+    every = [("t_" + dt, dt, shape, b"\0" * size) for dt, shape, size in
+             [("BOOL", [3], 3), ("F4", [2, 3], 3), ("F6_E2M3", [4], 3), ("U8", [2], 2), ("F8_E8M0", [1], 1),
+              ("I16", [2], 4), ("BF16", [1, 1], 2), ("U32", [], 4), ("C64", [1], 8), ("U64", [0], 0)]]
+    index = {"metadata": {"total_size": 416, "note": "caf\u00e9 \ud83d\ude00", "list": [1, -2.5e-3, None, True]},
+             "weight_map": {"model.layers.0.self_attn.mask_allocator." + n: "shard.safetensors" for n, _ in ROUTER}}
+    good = st_file(router_entries("F32"))
+    n = struct.unpack("<Q", good[:8])[0]
+    bad_overlap = good[:8] + good[8:8 + n].replace(b'"data_offsets":[128,', b'"data_offsets":[120,', 1) + good[8 + n:]
+    return {
+        "router_f32": b"\x00" + good,
+        "router_bf16_metadata": b"\x00" + st_file(router_entries("BF16"), {"format": "pt"}),
+        "router_f16": b"\x00" + st_file(router_entries("F16")),
+        "every_dtype": b"\x00" + st_file(every),
+        "empty": b"\x00" + st_file([]),
+        "bad_overlap": b"\x00" + bad_overlap,
+        "bad_truncated": b"\x00" + good[:-5],
+        "bad_length": b"\x00" + struct.pack("<Q", 1 << 40) + good[8:],
+        "index": b"\x01" + json.dumps(index).encode(),
+        "index_escape": b"\x01" + json.dumps({"weight_map": {"a": "../shard.safetensors"}}).encode(),
+    }
+
+
 def main():
     root = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
-    for target, seeds in (("npy", npy_seeds()), ("elattn_run", elattn_run_seeds()), ("api", api_seeds())):
+    for target, seeds in (("npy", npy_seeds()), ("elattn_run", elattn_run_seeds()), ("api", api_seeds()),
+                          ("safetensors", safetensors_seeds())):
         d = os.path.join(root, target)
         os.makedirs(d, exist_ok=True)
         for name, content in seeds.items():

@@ -10,7 +10,7 @@
 # target's execution count. Findings are kept in BUILD_DIR/fuzz-artifacts/.
 #
 # FUZZ_RUNS (default 100000) executions per target; FUZZ_TIME (default 300)
-# seconds per target at most; FUZZ_TARGETS (default: all three) a subset.
+# seconds per target at most; FUZZ_TARGETS (default: all four) a subset.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -18,7 +18,7 @@ build=${1:-build-fuzz}
 case "$build" in /*) ;; *) build="$root/$build" ;; esac
 runs=${FUZZ_RUNS:-100000}
 time_bound=${FUZZ_TIME:-300}
-targets=${FUZZ_TARGETS:-fuzz_npy fuzz_elattn_run fuzz_api}
+targets=${FUZZ_TARGETS:-fuzz_npy fuzz_elattn_run fuzz_api fuzz_safetensors}
 
 if [ ! -f "$build/build.ninja" ]; then
     # A build of its own: clang for libFuzzer, the reference backend only (the
@@ -45,6 +45,7 @@ for t in $targets; do
     fuzz_npy) seeds=npy max_len=4096 dict="$here/npy.dict" ;;
     fuzz_elattn_run) seeds=elattn_run max_len=16384 dict="$here/elattn_run.dict" ;;
     fuzz_api) seeds=api max_len=2048 dict="" ;;
+    fuzz_safetensors) seeds=safetensors max_len=4096 dict="$here/safetensors.dict" ;;
     *) echo "run_fuzzers.sh: unknown target $t" >&2; exit 2 ;;
     esac
     corpus="$work/$t"

@@ -396,6 +396,36 @@ ELATTN_API elattn_status elattn_router_run(const elattn_router_plan *plan, elatt
                                            const elattn_router_args *args);
 ELATTN_API void elattn_router_plan_destroy(elattn_router_plan *plan);
 
+/* ---- router weights from a checkpoint (safetensors) ------------------------------ */
+/* Loads layer `layer`'s router from a Hugging Face checkpoint. path: a
+ * .safetensors file, a sharded checkpoint's model.safetensors.index.json
+ * (its weight_map names the shards, files beside it), or a directory holding
+ * one of the two (the index first). The released names map one for one,
+ * with P = "model.layers.{layer}.self_attn.mask_allocator.":
+ *   P cls_feat_extractor.0.{weight,bias}       -> task_w1 [hidden][D], task_b1 [hidden]
+ *   P cls_feat_extractor.2.{weight,bias}       -> task_w2 [D][hidden], task_b2 [D]
+ *   P cls_router_head_agnostic.0.{weight,bias} -> head_w1 [hidden][D], head_b1 [hidden]
+ *   P cls_router_head_agnostic.2.{weight,bias} -> head_w2 [D][hidden], head_b2 [D]
+ *   P cls_router_head_agnostic.4.{weight,bias} -> head_w3 [2][D],      head_b3 [2]
+ * (Sequential indices 0, 2, 4 are the Linears; the SiLUs between them hold no
+ * weights.) D and hidden come from cls_feat_extractor.0.weight and are
+ * returned in *head_dim and *hidden (either may be NULL). Tensors may be
+ * stored as F32, BF16 or F16; `weights` receives ten new fp32 buffers on
+ * `device`, to be released with elattn_router_weights_free.
+ * Every file is read strictly (bounded header, overflow-checked offsets that
+ * tile the data exactly, no duplicate name). Errors name the file and the
+ * tensor: a file that cannot be read, is malformed or lacks a tensor is
+ * ELATTN_ERROR_INVALID_ARGUMENT; a dtype other than the three, or a shape of
+ * another router architecture (the variants with a 2D-wide task feature or a
+ * one-logit head), is ELATTN_ERROR_UNSUPPORTED. On failure `weights` is
+ * untouched. */
+ELATTN_API elattn_status elattn_router_weights_from_safetensors(elattn_device *device, const char *path, int layer,
+                                                                elattn_router_weights *weights, int *head_dim,
+                                                                int *hidden);
+/* Frees the ten buffers of weights loaded above (NULL members are skipped) and
+ * sets them to NULL. */
+ELATTN_API void elattn_router_weights_free(elattn_router_weights *weights);
+
 /* ---- sparsity metrics (host) ----------------------------------------------- */
 typedef struct elattn_sparsity {
     double omega_msr;   /* fraction of (element, KV head) entries that are not FULL */
