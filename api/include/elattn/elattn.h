@@ -227,6 +227,8 @@ ELATTN_API elattn_status elattn_stream_create(elattn_device *device, elattn_stre
  * naming "native"; elattn_device_from_opencl makes a device of the engine's
  * context). A CUDA/HIP stream cannot be checked: it must be of the device. */
 ELATTN_API elattn_status elattn_stream_wrap(elattn_device *device, void *native, elattn_stream **stream);
+/* Waits for the stream's work. NULL is ELATTN_ERROR_INVALID_ARGUMENT (a
+ * default stream is a device's: elattn_device_synchronize waits for it). */
 ELATTN_API elattn_status elattn_stream_synchronize(elattn_stream *stream);
 /* Waits for the work of the device's default stream (a NULL elattn_stream). */
 ELATTN_API elattn_status elattn_device_synchronize(elattn_device *device);
