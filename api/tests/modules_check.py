@@ -2,11 +2,14 @@
 """Backend modules that cannot be used leave their backend absent, with the
 reason, and everything else working (the reference, modules that load).
 
-  modules_check.py ELATTN_RUN ELATTN_CONFORMANCE FAKE_ABI_MODULE FAKE_NO_ENTRY_MODULE BUILT_BACKENDS
+  modules_check.py ELATTN_RUN ELATTN_CONFORMANCE FAKE_ABI_MODULE FAKE_NO_ENTRY_MODULE BUILT_BACKENDS [MODULE ...]
 
-BUILT_BACKENDS: the modules this build made, ','-separated ("" for none).
-Each case puts files named libelattn-<backend>.so in a directory of
-ELATTN_BACKEND_PATH and reads `elattn-run --list`.
+BUILT_BACKENDS: the modules this build made, ','-separated ("" for none);
+MODULE: their files. Each case puts files named libelattn-<backend>.so in a
+directory of ELATTN_BACKEND_PATH and reads `elattn-run --list`. A module whose
+vendor runtime is absent is a copy of the real one whose dependency on the
+runtime names a library that does not exist (same length, so the ELF stays
+valid): what a HIP build meets on a CUDA-only machine.
 """
 import os
 import shutil
@@ -15,6 +18,8 @@ import sys
 import tempfile
 
 failures = 0
+# The vendor runtime each module needs by name (the CUDA module carries its runtime).
+RUNTIMES = {"opencl": b"libOpenCL.so", "hip": b"libamdhip64.so"}
 
 
 def check(ok, what, output=""):
@@ -41,6 +46,7 @@ def backend_line(out, name):
 def main():
     run, conformance, fake_abi, fake_no_entry, built = sys.argv[1:6]
     built = [b for b in built.split(",") if b]
+    module_files = {os.path.basename(m)[len("libelattn-"):-len(".so")]: m for m in sys.argv[6:]}
     with tempfile.TemporaryDirectory() as tmp:
         bad = os.path.join(tmp, "bad")
         os.mkdir(bad)
@@ -77,6 +83,25 @@ def main():
             else:
                 check("not found" in line and empty in line, f"{name}: not built, absent naming the directories searched",
                       out)
+        # The real modules, with their runtime missing.
+        gone = os.path.join(tmp, "no-runtime")
+        os.mkdir(gone)
+        tried = []
+        for name, runtime in RUNTIMES.items():
+            data = open(module_files[name], "rb").read() if name in module_files else b""
+            if runtime not in data:
+                continue  # not built, or built without that dependency (HIP through the CUDA layer)
+            missing = runtime[:-3].replace(b"lib", b"nop", 1) + b".so"
+            with open(os.path.join(gone, f"libelattn-{name}.so"), "wb") as f:
+                f.write(data.replace(runtime, missing))
+            tried.append((name, missing.decode()))
+        if tried:
+            rc, out = listing(run, gone)
+            for name, missing in tried:
+                line = backend_line(out, name)
+                check(rc == 0 and "dlopen failed" in line and missing in line,
+                      f"{name}: its runtime absent, the backend is absent with dlopen's reason naming it", out)
+            check("\nreference " in "\n" + out, "... and the reference is still there", out)
     print(f"{failures} failure(s)")
     return 1 if failures else 0
 

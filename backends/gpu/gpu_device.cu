@@ -8,6 +8,8 @@
  */
 #include "gpu_internal.h"
 
+#include <pthread.h>
+
 namespace ELATTN_GPU_NS {
 
 elattn_status runtime_failure(cudaError_t e, const char *call)
@@ -119,6 +121,14 @@ static void gpu_close(void *dev) { free(dev); }
 /* ---- interop ------------------------------------------------------------------------------ */
 static elattn_status gpu_open_native(const elattn_native_handles *native, void **out, elattn_device_info *info)
 {
+    int count = 0;
+    if (cudaGetDeviceCount(&count) != cudaSuccess) {
+        (void)cudaGetLastError();
+        count = 0;
+    }
+    if (native->device_ordinal >= count)
+        return elattn_fail(ELATTN_ERROR_NOT_AVAILABLE, "device_ordinal: %s device %d does not exist (%d here)",
+                           ELATTN_GPU_BACKEND_NAME, native->device_ordinal, count);
     elattn_status st = gpu_open(native->device_ordinal, out);
     if (st != ELATTN_SUCCESS) return st;
     static_cast<device *>(*out)->stream = as_stream(native->default_stream);
@@ -132,6 +142,26 @@ static void gpu_native_handles(void *dev, elattn_native_handles *out)
     out->default_stream = static_cast<device *>(dev)->stream;
 }
 
+#if !defined(ELATTN_GPU_AMD)
+/* The driver API's cuMemGetAddressRange, through the runtime: the module does not link libcuda. */
+typedef int (*range_fn)(unsigned long long *, size_t *, unsigned long long);
+static range_fn range;
+static pthread_once_t range_once = PTHREAD_ONCE_INIT;
+
+static void look_up_range()
+{
+    void *fn = nullptr;
+    cudaDriverEntryPointQueryResult found;
+#if CUDART_VERSION >= 12050
+    const cudaError_t e = cudaGetDriverEntryPointByVersion("cuMemGetAddressRange", &fn, 12000, cudaEnableDefault, &found);
+#else
+    const cudaError_t e = cudaGetDriverEntryPoint("cuMemGetAddressRange", &fn, cudaEnableDefault, &found);
+#endif
+    if (e == cudaSuccess && found == cudaDriverEntryPointSuccess) range = reinterpret_cast<range_fn>(fn);
+    (void)cudaGetLastError();
+}
+#endif
+
 /* Where the driver can tell: the allocation [*base, *base + *size) holding p (0 when it cannot). */
 static int allocation_range(void *p, char **base, size_t *size)
 {
@@ -144,25 +174,7 @@ static int allocation_range(void *p, char **base, size_t *size)
     *base = static_cast<char *>(b);
     return 1;
 #else
-    /* the driver API's cuMemGetAddressRange, through the runtime: no link to libcuda */
-    typedef int (*range_fn)(unsigned long long *, size_t *, unsigned long long);
-    static range_fn range = nullptr;
-    static int looked_up = 0;
-    if (!looked_up) {
-        void *fn = nullptr;
-        cudaDriverEntryPointQueryResult found;
-#if CUDART_VERSION >= 12050
-        if (cudaGetDriverEntryPointByVersion("cuMemGetAddressRange", &fn, 12000, cudaEnableDefault, &found) ==
-                cudaSuccess &&
-            found == cudaDriverEntryPointSuccess)
-#else
-        if (cudaGetDriverEntryPoint("cuMemGetAddressRange", &fn, cudaEnableDefault, &found) == cudaSuccess &&
-            found == cudaDriverEntryPointSuccess)
-#endif
-            range = reinterpret_cast<range_fn>(fn);
-        (void)cudaGetLastError();
-        looked_up = 1; /* a race here only looks the same function up twice */
-    }
+    pthread_once(&range_once, look_up_range);
     unsigned long long b = 0;
     if (!range || range(&b, size, reinterpret_cast<unsigned long long>(p)) != 0) return 0;
     *base = reinterpret_cast<char *>(b);
