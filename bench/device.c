@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "bench.h"
+#include "kit_devices.h"
 
 /* ---- timing ------------------------------------------------------------------------------ */
 static int cmp_double(const void *a, const void *b)
@@ -89,15 +90,5 @@ elattn_status open_device(const char *name, elattn_device **dev)
     return elattn_device_open_by_name(name, dev);
 }
 
-void list_devices(void)
-{
-    int n = 0;
-    elattn_device_count(&n);
-    for (int i = 0; i < n; ++i) {
-        elattn_device_info d;
-        if (elattn_device_get_info(i, &d) != ELATTN_SUCCESS) continue;
-        printf("%-12s %-40s vendor %-10s arch %-14s %s, %d CUs, wave %d, %.1f GiB\n", d.id, d.name, d.vendor, d.arch,
-               d.is_gpu ? "GPU" : "not a GPU", d.compute_units, d.wave_size, d.memory_bytes / 1073741824.0);
-    }
-}
+void list_devices(void) { kit_print_devices(stdout); }
 

@@ -16,7 +16,8 @@ if [ ! -f "$build/build.ninja" ]; then
     # shellcheck disable=SC2086
     meson setup "$build" ${MESON_ARGS:-}
 fi
-ninja -C "$build" -j"$(nproc)" bench/elattn-bench
+# elattn-libs: the core and the backend modules it loads at run time (no link dependency)
+ninja -C "$build" -j"$(nproc)" bench/elattn-bench elattn-libs
 
 mkdir -p "$out"
 rm -f "$out"/*.png

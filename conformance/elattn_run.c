@@ -17,10 +17,11 @@
 
 #include "elattn/elattn.h"
 #include "elattn_run.h"
+#include "kit_devices.h"
 
 #define EXIT_BAD_INPUT ELATTN_RUN_BAD_INPUT
 #define EXIT_RUN_FAILED ELATTN_RUN_FAILED
-#define EXIT_HELP (-1) /* parse(): --help was printed; exit 0 */
+#define EXIT_HELP (-1) /* parse(): --help or --list was printed; exit 0 */
 
 typedef struct cli {
     const elattn_run_io *io;
@@ -38,6 +39,7 @@ static void usage(FILE *f)
             "                    [--block N] [--scale F] [--lse]\n"
             "  elattn-run xattn  --backend NAME --in DIR --out DIR --stride S --block B [--tau F] [--causal 0|1]\n"
             "  elattn-run router --backend NAME --in DIR --out DIR --modes RETRIEVAL,SPARSE\n"
+            "  elattn-run --list   the backends (loaded, or why not) and devices\n"
             "defaults: --causal 1 --sink 128 --local 2048 --block 128 --scale 0 (1/sqrt(D)) --tau 0.9\n"
             "NAME: \"auto\", \"reference\", a backend name or a device id (\"cuda:0\", \"opencl:1\")\n");
 }
@@ -106,6 +108,10 @@ static int parse(int argc, char **argv, cli *c)
     c->command = argv[1];
     if (!strcmp(c->command, "--help") || !strcmp(c->command, "-h")) {
         usage(c->io->out);
+        return EXIT_HELP;
+    }
+    if (!strcmp(c->command, "--list")) {
+        kit_print_devices(c->io->out);
         return EXIT_HELP;
     }
     if (strcmp(c->command, "attn") && strcmp(c->command, "xattn") && strcmp(c->command, "router"))

@@ -67,7 +67,9 @@ static void usage(FILE *f)
             "  --csv FILE     write every result as CSV\n"
             "  --json FILE    write every result as JSON\n"
             "  --list         list the cases and exit\n"
-            "  --allow-missing  a --backend with no device here exits 77 (\"skipped\" for meson test)\n"
+            "  --allow-missing  a --backend with no device here exits 77 (\"skipped\" for meson test): its\n"
+            "                 module was not built, or it found no device; a module that exists but does\n"
+            "                 not load is a failure, with dlopen's reason\n"
             "  --no-isolate   run every case in this process (default: in a worker process, so that a\n"
             "                 case that crashes fails alone and the run goes on in a new worker)\n"
             "  --self-test    run the attention cases against the reference's faulty kernels;\n"
@@ -209,6 +211,28 @@ static int add_device_targets(const options *o, conf_target *t, int *n, int inde
     return 0;
 }
 
+/* Why a backend (the part of an id before ':') has no device, when that is a
+ * reason to skip: its module was not built (not found), or it loaded and found
+ * no device. NULL when its module exists but did not load: that is a failure
+ * (the message says why), not a missing device. */
+static const char *backend_absence(const char *id)
+{
+    static const elattn_backend kinds[] = {ELATTN_BACKEND_CUDA, ELATTN_BACKEND_HIP, ELATTN_BACKEND_OPENCL,
+                                           ELATTN_BACKEND_REFERENCE};
+    static elattn_backend_info bi;
+    size_t len = strcspn(id, ":");
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; ++k) {
+        const char *name = elattn_backend_name(kinds[k]);
+        if (strlen(name) != len || strncmp(name, id, len) != 0) continue;
+        if (elattn_backend_get_info(kinds[k], &bi) != ELATTN_SUCCESS) return NULL;
+        if (bi.loaded) return "its module loaded and found no such device";
+        if (!bi.module[0]) return bi.reason;
+        fprintf(stderr, "elattn-conformance: --backend %s: module %s did not load: %s\n", id, bi.module, bi.reason);
+        return NULL;
+    }
+    return "no such backend";
+}
+
 static int select_targets(const options *o, conf_target *t, int *n)
 {
     int count = 0;
@@ -257,8 +281,9 @@ static int select_targets(const options *o, conf_target *t, int *n)
             elattn_device_info_of(t[i].dev, &info);
             found |= !strcmp(o->backends[b], info.id) || !strcmp(o->backends[b], elattn_backend_name(info.backend));
         }
-        if (!found && o->allow_missing) {
-            printf("skipped: no \"%s\" device here\n", o->backends[b]);
+        const char *absent = backend_absence(o->backends[b]);
+        if (!found && o->allow_missing && absent) {
+            printf("skipped: no \"%s\" device here (%s)\n", o->backends[b], absent);
             return -2;
         }
         if (!found) {

@@ -13,9 +13,20 @@
  * Memory and streams are opaque "native" handles: a device pointer (CUDA,
  * HIP), a cl_mem (OpenCL) or a host pointer (reference); a cudaStream_t,
  * hipStream_t or cl_command_queue, NULL for the device's default stream.
+ *
+ * The reference backend is part of the core library. The CUDA, HIP and OpenCL
+ * backends are shared modules (libelattn-cuda.so, ...) that the core loads at
+ * run time (api/src/modules.c): each exports one function,
+ * elattn_backend_module, which returns its ops table. What a module needs of
+ * the core beyond the public API (the per-thread message, the family
+ * selection) reaches it through elattn_core_services (backends/common/module.c
+ * turns those into the functions declared below, so backend sources are the
+ * same in a module and in the core).
  */
 #ifndef ELATTN_BACKEND_H
 #define ELATTN_BACKEND_H
+
+#include <stdarg.h>
 
 #include "checked_size.h"
 #include "elattn/elattn.h"
@@ -25,7 +36,9 @@
 extern "C" {
 #endif
 
-#define ELATTN_BACKEND_ABI 2
+/* Raised whenever elattn_backend_ops, elattn_core_services or a call struct
+ * below changes: the core loads only modules of its own ABI. */
+#define ELATTN_BACKEND_ABI 3
 
 /* Validated attention call. Host arrays are the caller's (valid for the call). */
 typedef struct elattn_attn_call {
@@ -136,7 +149,27 @@ typedef struct elattn_backend_ops {
      * functions try them ("cuda.attn.wgmma", ...): up to max static strings
      * into names; returns how many there are. */
     int (*families)(void *dev, elattn_op op, const char **names, int max);
+
+    /* ---- interop (each may be NULL: the backend has no such thing) ----------------------
+     * A device from the engine's native handles (elattn_device_from_*; `native`
+     * is checked for NULLs and names this backend). Fills *info as enumerate
+     * does; the core sets index and id. */
+    elattn_status (*open_native)(const elattn_native_handles *native, void **dev, elattn_device_info *info);
+    /* The handles the device uses; the core fills backend and sets
+     * device_ordinal to -1 first. */
+    void (*native_handles)(void *dev, elattn_native_handles *out);
+    /* Checks of what the engine wraps, as far as the runtime can tell (fail
+     * naming "native" or "bytes"). NULL: nothing can be checked. */
+    elattn_status (*mem_check_wrap)(void *dev, void *mem, size_t bytes);
+    elattn_status (*stream_check_wrap)(void *dev, void *stream);
+    /* `stream` waits on the device, without blocking the host, for the work
+     * recorded before `event` (recorded at least once). */
+    elattn_status (*stream_wait_event)(void *dev, void *stream, void *event);
+    /* 1 when an event recorded on `stream` can be timed; 0 with *why (static
+     * text naming the reason). NULL: every stream can be timed. */
+    int (*stream_timing)(void *dev, void *stream, const char **why);
 } elattn_backend_ops;
+
 
 /* ---- kernel families ------------------------------------------------------------------
  * Kernel names follow one grammar: <backend>.<op>.<family>.d<D>.<dtype>[.<variant>],
@@ -170,17 +203,33 @@ elattn_status elattn_fail(elattn_status status, const char *fmt, ...)
 #endif
     ;
 
-/* The backends compiled in (defined in backends/<name>/). */
+/* The ops tables: the reference's in the core; the others, each in its module
+ * (backends/<name>/), where backends/common/module.c returns it. */
 extern const elattn_backend_ops elattn_reference_backend;
-#if ELATTN_HAVE_CUDA
 extern const elattn_backend_ops elattn_cuda_backend;
-#endif
-#if ELATTN_HAVE_HIP
 extern const elattn_backend_ops elattn_hip_backend;
-#endif
-#if ELATTN_HAVE_OPENCL
 extern const elattn_backend_ops elattn_opencl_backend;
-#endif
+
+/* ---- modules ------------------------------------------------------------------------------
+ * What a module takes from the core beyond the public API: the per-thread
+ * message lives once, in the core, and so does the family selection. */
+typedef struct elattn_core_services {
+    elattn_status (*vfail)(elattn_status status, const char *fmt, va_list ap);
+    int (*family_select)(const char *const *families, int count, const char *forced, int head_dim,
+                         elattn_dtype dtype, const char *where, elattn_family_probe probe, void *ctx, char *name,
+                         size_t name_n);
+    int (*kernel_name_selects)(const char *forced, const char *name);
+} elattn_core_services;
+
+/* The one symbol a module exports: its ops table (whose first field, abi,
+ * the core reads before anything else). The module keeps `core` only when
+ * core_abi is its own ELATTN_BACKEND_ABI; the core uses the table only when
+ * ops->abi is its own. */
+#define ELATTN_BACKEND_MODULE_ENTRY "elattn_backend_module"
+typedef const elattn_backend_ops *(*elattn_backend_module_fn)(int core_abi, const elattn_core_services *core);
+
+/* status.c: elattn_fail with a va_list (the modules' route to the message). */
+elattn_status elattn_vfail(elattn_status status, const char *fmt, va_list ap);
 
 #ifdef __cplusplus
 }

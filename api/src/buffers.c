@@ -56,6 +56,7 @@ elattn_status elattn_buffer_wrap(elattn_device *device, void *native, size_t byt
     REQUIRE(native, "native");
     REQUIRE(buffer, "buffer");
     if (bytes == 0) return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "bytes: 0");
+    if (device->ops->mem_check_wrap) CHECK(device->ops->mem_check_wrap(device->impl, native, bytes));
     return new_buffer(device, native, bytes, 0, NULL, 0, buffer);
 }
 

@@ -29,9 +29,24 @@ elattn_status elattn_event_record(elattn_event *event, elattn_stream *stream)
     HANDLE(event, "event", ELATTN_HANDLE_EVENT);
     void *s;
     CHECK(elattn_stream_native(event->device, stream, &s));
-    CHECK(event->device->ops->event_record(event->device->impl, s, event->native));
+    const elattn_backend_ops *ops = event->device->ops;
+    CHECK(ops->event_record(event->device->impl, s, event->native));
+    const char *why = NULL;
+    event->untimed = ops->stream_timing && !ops->stream_timing(event->device->impl, s, &why) ? why : NULL;
     event->recorded = 1;
     return ELATTN_SUCCESS;
+}
+
+elattn_status elattn_stream_wait_event(elattn_stream *stream, const elattn_event *event)
+{
+    BEGIN();
+    HANDLE(event, "event", ELATTN_HANDLE_EVENT);
+    void *s;
+    CHECK(elattn_stream_native(event->device, stream, &s));
+    if (!event->recorded)
+        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "event: never recorded (call elattn_event_record first)");
+    if (!event->device->ops->stream_wait_event) return ELATTN_SUCCESS; /* the backend runs each call to its end */
+    return event->device->ops->stream_wait_event(event->device->impl, s, event->native);
 }
 
 elattn_status elattn_event_elapsed_ms(const elattn_event *start, const elattn_event *end, float *ms)
@@ -47,6 +62,8 @@ elattn_status elattn_event_elapsed_ms(const elattn_event *start, const elattn_ev
         return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "start: never recorded (call elattn_event_record first)");
     if (!end->recorded)
         return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "end: never recorded (call elattn_event_record first)");
+    if (start->untimed) return elattn_fail(ELATTN_ERROR_UNSUPPORTED, "start: cannot be timed: %s", start->untimed);
+    if (end->untimed) return elattn_fail(ELATTN_ERROR_UNSUPPORTED, "end: cannot be timed: %s", end->untimed);
     return start->device->ops->event_elapsed_ms(start->device->impl, start->native, end->native, ms);
 }
 

@@ -14,6 +14,7 @@ struct elattn_device {
     const elattn_backend_ops *ops;
     void *impl;
     elattn_device_info info;
+    void *default_stream; /* the native stream a NULL elattn_stream means (backend's native_handles) */
     int refs; /* the caller's handle + every object made on it (under the handle lock) */
 };
 
@@ -37,7 +38,8 @@ struct elattn_buffer {
 struct elattn_event {
     elattn_device *device;
     void *native;
-    int recorded; /* elattn_event_record succeeded at least once */
+    int recorded;         /* elattn_event_record succeeded at least once */
+    const char *untimed;  /* NULL, or why the stream of the last record cannot be timed */
 };
 
 struct elattn_attn_plan {
@@ -88,6 +90,15 @@ int elattn_root_release(elattn_buffer *root); /* 1 at the last reference: free t
 int elattn_registry_count(void);
 const elattn_backend_ops *elattn_registry_ops(int index);
 const elattn_device_info *elattn_registry_info(int index);
+/* The ops of a backend, or NULL when it is not loaded (then *why says why). */
+const elattn_backend_ops *elattn_registry_backend(elattn_backend backend, const char **why);
+/* The registry index of a backend's device, -1 if it is not listed. */
+int elattn_registry_find(elattn_backend backend, int backend_index);
+
+/* modules.c: loads libelattn-<name>.so; its ops, or NULL with the reason in
+ * `why`. `path` receives the file loaded or tried ("" when none was found). */
+#define ELATTN_MODULE_PATH_MAX 512
+const elattn_backend_ops *elattn_module_load(const char *name, char *path, size_t path_n, char *why, size_t why_n);
 
 /* status.c */
 void elattn_clear_error(void);

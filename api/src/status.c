@@ -7,11 +7,17 @@
 /* ---- errors -------------------------------------------------------------------- */
 static _Thread_local char last_error[1024];
 
+elattn_status elattn_vfail(elattn_status status, const char *fmt, va_list ap)
+{
+    vsnprintf(last_error, sizeof last_error, fmt, ap);
+    return status;
+}
+
 elattn_status elattn_fail(elattn_status status, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(last_error, sizeof last_error, fmt, ap);
+    elattn_vfail(status, fmt, ap);
     va_end(ap);
     return status;
 }

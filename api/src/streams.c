@@ -40,13 +40,14 @@ elattn_status elattn_stream_wrap(elattn_device *device, void *native, elattn_str
     HANDLE(device, "device", ELATTN_HANDLE_DEVICE);
     REQUIRE(native, "native");
     REQUIRE(stream, "stream");
+    if (device->ops->stream_check_wrap) CHECK(device->ops->stream_check_wrap(device->impl, native));
     return new_stream(device, native, 0, stream);
 }
 
 /* The native stream of `s` for `device`; NULL means the default stream. */
 elattn_status elattn_stream_native(const elattn_device *device, const elattn_stream *s, void **native)
 {
-    *native = NULL;
+    *native = device->default_stream;
     if (!s) return ELATTN_SUCCESS;
     CHECK(elattn_check_handle("stream", s, ELATTN_HANDLE_STREAM));
     if (s->device != device)
@@ -61,6 +62,13 @@ elattn_status elattn_stream_synchronize(elattn_stream *stream)
     BEGIN();
     HANDLE(stream, "stream", ELATTN_HANDLE_STREAM);
     return stream->device->ops->stream_sync(stream->device->impl, stream->native);
+}
+
+elattn_status elattn_device_synchronize(elattn_device *device)
+{
+    BEGIN();
+    HANDLE(device, "device", ELATTN_HANDLE_DEVICE);
+    return device->ops->stream_sync(device->impl, device->default_stream);
 }
 
 void elattn_stream_destroy(elattn_stream *stream)

@@ -8,6 +8,8 @@
  */
 #include "gpu_internal.h"
 
+#include <pthread.h>
+
 namespace ELATTN_GPU_NS {
 
 elattn_status runtime_failure(cudaError_t e, const char *call)
@@ -50,6 +52,35 @@ static bool has_matrix_kernel(const gpu_caps &c)
 #endif
 }
 
+static void fill_info(int i, elattn_device_info *info)
+{
+    cudaDeviceProp prop;
+    memset(info, 0, sizeof *info);
+    if (cudaGetDeviceProperties(&prop, i) != cudaSuccess) {
+        (void)cudaGetLastError();
+        snprintf(info->name, sizeof info->name, "unreadable device %d", i);
+        return;
+    }
+    gpu_caps d;
+    describe(prop, &d);
+    info->backend = ELATTN_GPU_BACKEND_KIND;
+    info->backend_index = i;
+    snprintf(info->name, sizeof info->name, "%.127s", prop.name);
+#if defined(ELATTN_GPU_AMD)
+    snprintf(info->vendor, sizeof info->vendor, "AMD");
+#else
+    snprintf(info->vendor, sizeof info->vendor, "NVIDIA");
+#endif
+    snprintf(info->arch, sizeof info->arch, "%s", d.arch);
+    snprintf(info->id, sizeof info->id, "%s:%d", ELATTN_GPU_BACKEND_NAME, i);
+    info->memory_bytes = prop.totalGlobalMem;
+    info->compute_units = prop.multiProcessorCount;
+    info->wave_size = prop.warpSize;
+    info->is_gpu = 1;
+    info->caps = ELATTN_CAP_FP16 | ELATTN_CAP_BF16 | ELATTN_CAP_HEAD_DIM_256;
+    if (has_matrix_kernel(d)) info->caps |= ELATTN_CAP_MATRIX_UNITS;
+}
+
 static int gpu_enumerate(elattn_device_info *infos, int max)
 {
     int count = 0;
@@ -58,34 +89,7 @@ static int gpu_enumerate(elattn_device_info *infos, int max)
         (void)cudaGetLastError();
         return 0;
     }
-    for (int i = 0; i < count && i < max; ++i) {
-        cudaDeviceProp prop;
-        elattn_device_info *info = &infos[i];
-        memset(info, 0, sizeof *info);
-        if (cudaGetDeviceProperties(&prop, i) != cudaSuccess) {
-            (void)cudaGetLastError();
-            snprintf(info->name, sizeof info->name, "unreadable device %d", i);
-            continue;
-        }
-        gpu_caps d;
-        describe(prop, &d);
-        info->backend = ELATTN_GPU_BACKEND_KIND;
-        info->backend_index = i;
-        snprintf(info->name, sizeof info->name, "%.127s", prop.name);
-#if defined(ELATTN_GPU_AMD)
-        snprintf(info->vendor, sizeof info->vendor, "AMD");
-#else
-        snprintf(info->vendor, sizeof info->vendor, "NVIDIA");
-#endif
-        snprintf(info->arch, sizeof info->arch, "%s", d.arch);
-        snprintf(info->id, sizeof info->id, "%s:%d", ELATTN_GPU_BACKEND_NAME, i);
-        info->memory_bytes = prop.totalGlobalMem;
-        info->compute_units = prop.multiProcessorCount;
-        info->wave_size = prop.warpSize;
-        info->is_gpu = 1;
-        info->caps = ELATTN_CAP_FP16 | ELATTN_CAP_BF16 | ELATTN_CAP_HEAD_DIM_256;
-        if (has_matrix_kernel(d)) info->caps |= ELATTN_CAP_MATRIX_UNITS;
-    }
+    for (int i = 0; i < count && i < max; ++i) fill_info(i, &infos[i]);
     return count;
 }
 
@@ -113,6 +117,119 @@ static elattn_status gpu_open(int index, void **out)
 }
 
 static void gpu_close(void *dev) { free(dev); }
+
+/* ---- interop ------------------------------------------------------------------------------ */
+static elattn_status gpu_open_native(const elattn_native_handles *native, void **out, elattn_device_info *info)
+{
+    int count = 0;
+    if (cudaGetDeviceCount(&count) != cudaSuccess) {
+        (void)cudaGetLastError();
+        count = 0;
+    }
+    if (native->device_ordinal >= count)
+        return elattn_fail(ELATTN_ERROR_NOT_AVAILABLE, "device_ordinal: %s device %d does not exist (%d here)",
+                           ELATTN_GPU_BACKEND_NAME, native->device_ordinal, count);
+    elattn_status st = gpu_open(native->device_ordinal, out);
+    if (st != ELATTN_SUCCESS) return st;
+    static_cast<device *>(*out)->stream = as_stream(native->default_stream);
+    fill_info(native->device_ordinal, info);
+    return ELATTN_SUCCESS;
+}
+
+static void gpu_native_handles(void *dev, elattn_native_handles *out)
+{
+    out->device_ordinal = static_cast<device *>(dev)->ordinal;
+    out->default_stream = static_cast<device *>(dev)->stream;
+}
+
+#if !defined(ELATTN_GPU_AMD)
+/* The driver API's cuMemGetAddressRange, through the runtime: the module does not link libcuda. */
+typedef int (*range_fn)(unsigned long long *, size_t *, unsigned long long);
+static range_fn range;
+static pthread_once_t range_once = PTHREAD_ONCE_INIT;
+
+static void look_up_range()
+{
+    void *fn = nullptr;
+    cudaDriverEntryPointQueryResult found;
+#if CUDART_VERSION >= 12050
+    const cudaError_t e = cudaGetDriverEntryPointByVersion("cuMemGetAddressRange", &fn, 12000, cudaEnableDefault, &found);
+#else
+    const cudaError_t e = cudaGetDriverEntryPoint("cuMemGetAddressRange", &fn, cudaEnableDefault, &found);
+#endif
+    if (e == cudaSuccess && found == cudaDriverEntryPointSuccess) range = reinterpret_cast<range_fn>(fn);
+    (void)cudaGetLastError();
+}
+#endif
+
+/* Where the driver can tell: the allocation [*base, *base + *size) holding p (0 when it cannot). */
+static int allocation_range(void *p, char **base, size_t *size)
+{
+#if defined(ELATTN_GPU_AMD)
+    hipDeviceptr_t b = nullptr;
+    if (hipMemGetAddressRange(&b, size, p) != hipSuccess) {
+        (void)hipGetLastError();
+        return 0;
+    }
+    *base = static_cast<char *>(b);
+    return 1;
+#else
+    pthread_once(&range_once, look_up_range);
+    unsigned long long b = 0;
+    if (!range || range(&b, size, reinterpret_cast<unsigned long long>(p)) != 0) return 0;
+    *base = reinterpret_cast<char *>(b);
+    return 1;
+#endif
+}
+
+static elattn_status gpu_mem_check_wrap(void *dev, void *mem, size_t bytes)
+{
+    USE(dev);
+    const int ordinal = static_cast<device *>(dev)->ordinal;
+    int on_device = 0, owner = -1;
+#if defined(ELATTN_GPU_AMD)
+    hipPointerAttribute_t a;
+    if (hipPointerGetAttributes(&a, mem) == hipSuccess) {
+#if HIP_VERSION_MAJOR >= 6
+        on_device = a.type == hipMemoryTypeDevice || a.type == hipMemoryTypeManaged;
+#else
+        on_device = a.memoryType == hipMemoryTypeDevice || a.isManaged;
+#endif
+        owner = a.device;
+    }
+    (void)hipGetLastError();
+#else
+    cudaPointerAttributes a;
+    if (cudaPointerGetAttributes(&a, mem) == cudaSuccess) {
+        on_device = a.type == cudaMemoryTypeDevice || a.type == cudaMemoryTypeManaged;
+        owner = a.device;
+    }
+    (void)cudaGetLastError();
+#endif
+    if (!on_device)
+        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "native: %p is not device memory the %s runtime knows", mem,
+                           ELATTN_GPU_BACKEND_NAME);
+    if (owner != ordinal)
+        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "native: %p is memory of %s device %d, not of device %d", mem,
+                           ELATTN_GPU_BACKEND_NAME, owner, ordinal);
+    char *base = nullptr;
+    size_t size = 0;
+    if (allocation_range(mem, &base, &size)) {
+        const size_t at = static_cast<size_t>(static_cast<char *>(mem) - base);
+        if (at > size || bytes > size - at)
+            return elattn_fail(ELATTN_ERROR_BUFFER_TOO_SMALL,
+                               "bytes: %zu from %p pass the end of its allocation (%zu bytes at %p)", bytes, mem, size,
+                               static_cast<void *>(base));
+    }
+    return ELATTN_SUCCESS;
+}
+
+static elattn_status gpu_stream_wait_event(void *dev, void *stream, void *event)
+{
+    USE(dev);
+    RT(cudaStreamWaitEvent(as_stream(stream), static_cast<cudaEvent_t>(event), 0), "StreamWaitEvent");
+    return ELATTN_SUCCESS;
+}
 
 elattn_status use_device(void *dev)
 {
@@ -324,5 +441,11 @@ extern "C" const elattn_backend_ops ELATTN_GPU_BACKEND_OPS = {
     ELATTN_GPU_NS::gpu_router_plan_destroy,
     ELATTN_GPU_NS::gpu_router_run,
     ELATTN_GPU_NS::gpu_families,
+    ELATTN_GPU_NS::gpu_open_native,
+    ELATTN_GPU_NS::gpu_native_handles,
+    ELATTN_GPU_NS::gpu_mem_check_wrap,
+    nullptr, /* stream_check_wrap: the runtime cannot say which device a stream is of */
+    ELATTN_GPU_NS::gpu_stream_wait_event,
+    nullptr, /* stream_timing: elattn's events always time */
 };
 #endif

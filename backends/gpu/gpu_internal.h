@@ -73,6 +73,7 @@ elattn_status layout_overflow(const char *what);
 struct device {
     int ordinal;
     gpu_caps caps;
+    cudaStream_t stream; /* the default stream: 0, or the engine's (elattn_device_from_cuda/hip) */
 };
 
 /* Every entry point makes the device current on the calling thread first. */

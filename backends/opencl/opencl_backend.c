@@ -107,40 +107,152 @@ static int ocl_enumerate(elattn_device_info *infos, int max)
     return n;
 }
 
+/* A device on `context` (retained here) with `queue` (retained; NULL: a new
+ * in-order queue with profiling) as its default stream. */
+static elattn_status new_device(const found_device *f, cl_context context, cl_command_queue queue, void **out)
+{
+    ocl_device *dev = calloc(1, sizeof *dev);
+    if (!dev) return elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "opencl: host allocation failed (device)");
+    dev->platform = f->platform;
+    dev->device = f->device;
+    ocl_query_caps(dev->device, &dev->caps);
+    if (clGetDeviceInfo(dev->device, CL_DEVICE_NAME, sizeof dev->label - 1, dev->label, NULL) != CL_SUCCESS)
+        snprintf(dev->label, sizeof dev->label, "opencl device");
+    cl_int err = CL_SUCCESS;
+    if (queue) err = clRetainCommandQueue(queue);
+    else queue = clCreateCommandQueue(context, dev->device, CL_QUEUE_PROFILING_ENABLE, &err);
+    if (err != CL_SUCCESS) {
+        free(dev);
+        return ocl_fail(err, "clCreateCommandQueue", "default stream");
+    }
+    if (pthread_mutex_init(&dev->programs_lock, NULL) != 0) {
+        clReleaseCommandQueue(queue);
+        free(dev);
+        return elattn_fail(ELATTN_ERROR_INTERNAL, "opencl: pthread_mutex_init failed");
+    }
+    clRetainContext(context);
+    dev->context = context;
+    dev->queue = queue;
+    *out = dev;
+    return ELATTN_SUCCESS;
+}
+
 static elattn_status ocl_open(int backend_index, void **out)
 {
     found_device found[MAX_DEVICES];
     int n = list_devices(found, MAX_DEVICES);
     if (backend_index < 0 || backend_index >= n)
         return elattn_fail(ELATTN_ERROR_NOT_AVAILABLE, "opencl: no device %d (%d found)", backend_index, n);
-    ocl_device *dev = calloc(1, sizeof *dev);
-    if (!dev) return elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "opencl: host allocation failed (device)");
-    dev->platform = found[backend_index].platform;
-    dev->device = found[backend_index].device;
-    ocl_query_caps(dev->device, &dev->caps);
-    if (clGetDeviceInfo(dev->device, CL_DEVICE_NAME, sizeof dev->label - 1, dev->label, NULL) != CL_SUCCESS)
-        snprintf(dev->label, sizeof dev->label, "opencl:%d", backend_index);
     cl_int err;
-    cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)dev->platform, 0};
-    dev->context = clCreateContext(props, 1, &dev->device, NULL, NULL, &err);
-    if (err != CL_SUCCESS) {
-        free(dev);
-        return ocl_fail(err, "clCreateContext", NULL);
-    }
-    dev->queue = clCreateCommandQueue(dev->context, dev->device, CL_QUEUE_PROFILING_ENABLE, &err);
-    if (err != CL_SUCCESS) {
-        clReleaseContext(dev->context);
-        free(dev);
-        return ocl_fail(err, "clCreateCommandQueue", "default stream");
-    }
-    if (pthread_mutex_init(&dev->programs_lock, NULL) != 0) {
-        clReleaseCommandQueue(dev->queue);
-        clReleaseContext(dev->context);
-        free(dev);
-        return elattn_fail(ELATTN_ERROR_INTERNAL, "opencl: pthread_mutex_init failed");
-    }
-    *out = dev;
+    cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)found[backend_index].platform, 0};
+    cl_context context = clCreateContext(props, 1, &found[backend_index].device, NULL, NULL, &err);
+    if (err != CL_SUCCESS) return ocl_fail(err, "clCreateContext", NULL);
+    elattn_status st = new_device(&found[backend_index], context, NULL, out);
+    clReleaseContext(context); /* the device holds its own reference */
+    return st;
+}
+
+/* ---- interop: the engine's context, device and queues ---------------------------------- */
+/* `queue` (named `name` in messages) belongs to `context` and `device` and runs in order. */
+static elattn_status check_queue(const char *name, cl_command_queue queue, cl_context context, cl_device_id device)
+{
+    cl_context qc = NULL;
+    cl_device_id qd = NULL;
+    cl_command_queue_properties props = 0;
+    cl_int err = clGetCommandQueueInfo(queue, CL_QUEUE_CONTEXT, sizeof qc, &qc, NULL);
+    if (err != CL_SUCCESS)
+        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "%s: not a cl_command_queue (%s)", name, ocl_error_name(err));
+    clGetCommandQueueInfo(queue, CL_QUEUE_DEVICE, sizeof qd, &qd, NULL);
+    clGetCommandQueueInfo(queue, CL_QUEUE_PROPERTIES, sizeof props, &props, NULL);
+    if (qc != context)
+        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT,
+                           "%s: the cl_command_queue belongs to another cl_context than the device's (make the device "
+                           "of the engine's context with elattn_device_from_opencl)",
+                           name);
+    if (qd != device)
+        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "%s: the cl_command_queue is of another cl_device_id", name);
+    if (props & CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE)
+        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT,
+                           "%s: the cl_command_queue executes out of order (elattn's calls need an in-order queue)",
+                           name);
     return ELATTN_SUCCESS;
+}
+
+static elattn_status ocl_open_native(const elattn_native_handles *native, void **out, elattn_device_info *info)
+{
+    cl_context context = native->context;
+    cl_device_id device = native->device;
+    cl_uint ndev = 0;
+    cl_int err = clGetContextInfo(context, CL_CONTEXT_NUM_DEVICES, sizeof ndev, &ndev, NULL);
+    if (err != CL_SUCCESS)
+        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "cl_context: not a cl_context (%s)", ocl_error_name(err));
+    cl_device_id devices[MAX_DEVICES];
+    if (ndev > MAX_DEVICES) ndev = MAX_DEVICES;
+    int in_context = 0;
+    if (clGetContextInfo(context, CL_CONTEXT_DEVICES, ndev * sizeof devices[0], devices, NULL) == CL_SUCCESS)
+        for (cl_uint i = 0; i < ndev; ++i) in_context |= devices[i] == device;
+    if (!in_context)
+        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "cl_device_id: not a device of the cl_context");
+    found_device f = {NULL, device};
+    err = clGetDeviceInfo(device, CL_DEVICE_PLATFORM, sizeof f.platform, &f.platform, NULL);
+    if (err != CL_SUCCESS)
+        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "cl_device_id: not a cl_device_id (%s)", ocl_error_name(err));
+    if (native->default_stream) {
+        elattn_status st = check_queue("cl_command_queue", native->default_stream, context, device);
+        if (st != ELATTN_SUCCESS) return st;
+    }
+
+    /* its index among the devices elattn lists, when it is one of them (not a sub-device) */
+    found_device found[MAX_DEVICES];
+    int n = list_devices(found, MAX_DEVICES), index = -1;
+    for (int i = 0; i < n && index < 0; ++i)
+        if (found[i].device == device) index = i;
+    fill_info(&f, index, info);
+    info->backend_index = index;
+    if (index < 0) snprintf(info->id, sizeof info->id, "opencl:engine");
+    return new_device(&f, context, native->default_stream, out);
+}
+
+static void ocl_native_handles(void *d, elattn_native_handles *out)
+{
+    ocl_device *dev = d;
+    out->context = dev->context;
+    out->device = dev->device;
+    out->default_stream = dev->queue;
+}
+
+static elattn_status ocl_stream_check_wrap(void *d, void *stream)
+{
+    ocl_device *dev = d;
+    return check_queue("native", stream, dev->context, dev->device);
+}
+
+static elattn_status ocl_mem_check_wrap(void *d, void *mem, size_t bytes)
+{
+    ocl_device *dev = d;
+    cl_context context = NULL;
+    size_t size = 0;
+    cl_int err = clGetMemObjectInfo((cl_mem)mem, CL_MEM_CONTEXT, sizeof context, &context, NULL);
+    if (err != CL_SUCCESS)
+        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "native: not a cl_mem (%s)", ocl_error_name(err));
+    if (context != dev->context)
+        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT,
+                           "native: the cl_mem belongs to another cl_context than the device's (make the device of "
+                           "the engine's context with elattn_device_from_opencl)");
+    OCL_CHECK(clGetMemObjectInfo((cl_mem)mem, CL_MEM_SIZE, sizeof size, &size, NULL), "CL_MEM_SIZE");
+    if (size < bytes)
+        return elattn_fail(ELATTN_ERROR_BUFFER_TOO_SMALL, "bytes: %zu, but the cl_mem has %zu (CL_MEM_SIZE)", bytes,
+                           size);
+    return ELATTN_SUCCESS;
+}
+
+static int ocl_stream_timing(void *d, void *stream, const char **why)
+{
+    cl_command_queue_properties props = 0;
+    clGetCommandQueueInfo(ocl_queue(d, stream), CL_QUEUE_PROPERTIES, sizeof props, &props, NULL);
+    if (props & CL_QUEUE_PROFILING_ENABLE) return 1;
+    *why = "it was recorded on a cl_command_queue made without CL_QUEUE_PROFILING_ENABLE";
+    return 0;
 }
 
 static void ocl_close(void *d)
@@ -288,6 +400,13 @@ static elattn_status ocl_event_record(void *d, void *stream, void *event)
     return ELATTN_SUCCESS;
 }
 
+static elattn_status ocl_stream_wait_event(void *d, void *stream, void *event)
+{
+    ocl_event *e = event;
+    OCL_CHECK(clEnqueueBarrierWithWaitList(ocl_queue(d, stream), 1, &e->marker, NULL), "stream_wait_event");
+    return ELATTN_SUCCESS;
+}
+
 static elattn_status ocl_event_elapsed_ms(void *d, void *start, void *end, float *ms)
 {
     (void)d;
@@ -345,4 +464,10 @@ const elattn_backend_ops elattn_opencl_backend = {
     .router_plan_destroy = ocl_router_plan_destroy,
     .router_run = ocl_router_run,
     .families = ocl_families,
+    .open_native = ocl_open_native,
+    .native_handles = ocl_native_handles,
+    .mem_check_wrap = ocl_mem_check_wrap,
+    .stream_check_wrap = ocl_stream_check_wrap,
+    .stream_wait_event = ocl_stream_wait_event,
+    .stream_timing = ocl_stream_timing,
 };

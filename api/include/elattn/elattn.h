@@ -142,8 +142,8 @@ typedef struct elattn_device elattn_device;
 typedef struct elattn_stream elattn_stream;
 typedef struct elattn_buffer elattn_buffer;
 
-/* Devices of every backend compiled in that can run here, in the order CUDA,
- * HIP, OpenCL, reference. The reference backend is always there (last). */
+/* Devices of every backend loaded here (see "backends" below), in the order
+ * CUDA, HIP, OpenCL, reference. The reference backend is always there (last). */
 ELATTN_API elattn_status elattn_device_count(int *count);
 ELATTN_API elattn_status elattn_device_get_info(int index, elattn_device_info *info);
 ELATTN_API elattn_status elattn_device_open(int index, elattn_device **device);
@@ -156,22 +156,103 @@ ELATTN_API elattn_status elattn_device_info_of(const elattn_device *device, elat
  * buffer, event and plan is released too (see "Object lifetimes" above). */
 ELATTN_API void elattn_device_close(elattn_device *device);
 
+/* ---- backends: modules loaded at run time -------------------------------- */
+/* The reference backend is part of libelattn. The CUDA, HIP and OpenCL
+ * backends are modules, libelattn-cuda.so, libelattn-hip.so and
+ * libelattn-opencl.so, loaded once, by the first call that needs devices:
+ * from each directory of the environment variable ELATTN_BACKEND_PATH
+ * (':'-separated), then from the directory libelattn itself was loaded from.
+ * The first file found is the one loaded (another copy further on is not
+ * tried). A module that is missing, that cannot load because its vendor
+ * runtime is absent (libamdhip64, libOpenCL; the CUDA module needs only the
+ * driver, and without it has 0 devices) or that was built for another
+ * libelattn means no devices of that backend, never an error of the calls
+ * above; elattn_backend_get_info says which and why. Modules stay loaded
+ * until the process ends. The ELATTN_HAVE_* macros of elattn_config.h say
+ * which modules were built with this header. */
+typedef struct elattn_backend_info {
+    elattn_backend backend;
+    int loaded;          /* 1: its devices are listed (the reference: always) */
+    int device_count;    /* its devices here (0 when not loaded) */
+    char module[512];    /* the module file loaded or tried; "" for the reference or when none was found */
+    char reason[512];    /* "" when loaded; otherwise why not ("not found in ...", dlopen's message, ABI) */
+} elattn_backend_info;
+ELATTN_API elattn_status elattn_backend_get_info(elattn_backend backend, elattn_backend_info *info);
+
+/* ---- interop: devices from the engine's own handles -------------------------
+ * The native types travel as void * so this header needs no vendor SDK. */
+typedef struct elattn_native_handles {
+    elattn_backend backend;
+    int device_ordinal;   /* CUDA/HIP device ordinal; -1 for OpenCL and the reference */
+    void *context;        /* OpenCL: the cl_context of every buffer and queue of the device */
+    void *device;         /* OpenCL: the cl_device_id */
+    void *default_stream; /* what a NULL elattn_stream means: the cl_command_queue; the
+                           * cudaStream_t / hipStream_t (NULL: the legacy stream 0) */
+} elattn_native_handles;
+
+/* An OpenCL device that works in the engine's cl_context on its cl_device_id:
+ * buffers the engine made in that context can be wrapped, and its queues
+ * wrapped as streams. queue (may be NULL: elattn makes an in-order queue with
+ * profiling) becomes the default stream; it must belong to context and
+ * device and execute in order. elattn retains the context, device and queue
+ * (clRetain*) until the device closes. */
+ELATTN_API elattn_status elattn_device_from_opencl(void *cl_context, void *cl_device_id, void *cl_command_queue,
+                                                   elattn_device **device);
+/* A CUDA (HIP) device by runtime ordinal, as cudaSetDevice (hipSetDevice)
+ * names it: elattn works in the device's primary context, the one the runtime
+ * API uses (an engine on the driver API shares memory with elattn through
+ * cuDevicePrimaryCtxRetain). stream (may be NULL: the legacy stream 0) becomes
+ * the default stream; it is not retained: it must outlive the device. */
+ELATTN_API elattn_status elattn_device_from_cuda(int device_ordinal, void *cuda_stream, elattn_device **device);
+ELATTN_API elattn_status elattn_device_from_hip(int device_ordinal, void *hip_stream, elattn_device **device);
+/* The native handles a device uses (of any device, however opened). */
+ELATTN_API elattn_status elattn_device_native_handles(const elattn_device *device, elattn_native_handles *handles);
+
 /* ---- streams ------------------------------------------------------------ */
-/* A NULL stream means the device's default stream (CUDA/HIP stream 0, the
- * device's own OpenCL queue, in-order). */
+/* A NULL stream means the device's default stream: CUDA/HIP stream 0 or the
+ * stream given to elattn_device_from_cuda/hip; the device's own OpenCL queue
+ * or the one given to elattn_device_from_opencl. Streams execute in order.
+ *
+ * Asynchrony: attention, XAttention, copy_2d and fill calls are enqueued on
+ * the stream and may return before the device finished; every array they
+ * take from the host (cu_seqlens, modes, thresholds) is copied or uploaded
+ * before the call returns, so the caller may reuse it at once. Upload,
+ * download and the router's decisions complete before they return. Buffers
+ * must stay alive, and unchanged by others, until the stream's work is done
+ * (elattn_stream_synchronize, elattn_device_synchronize or an event). */
 ELATTN_API elattn_status elattn_stream_create(elattn_device *device, elattn_stream **stream);
 /* native: cudaStream_t, hipStream_t or cl_command_queue (not retained: the
- * caller keeps it alive). */
+ * caller keeps it alive). An OpenCL queue must belong to the device's context
+ * and cl_device_id and execute in order (else ELATTN_ERROR_INVALID_ARGUMENT
+ * naming "native"; elattn_device_from_opencl makes a device of the engine's
+ * context). A CUDA/HIP stream cannot be checked: it must be of the device. */
 ELATTN_API elattn_status elattn_stream_wrap(elattn_device *device, void *native, elattn_stream **stream);
+/* Waits for the stream's work. NULL is ELATTN_ERROR_INVALID_ARGUMENT (a
+ * default stream is a device's: elattn_device_synchronize waits for it). */
 ELATTN_API elattn_status elattn_stream_synchronize(elattn_stream *stream);
+/* Waits for the work of the device's default stream (a NULL elattn_stream). */
+ELATTN_API elattn_status elattn_device_synchronize(elattn_device *device);
 /* Waits for the stream's work, then releases it (a wrapped native stream is
  * left to its owner). */
 ELATTN_API void elattn_stream_destroy(elattn_stream *stream);
 
 /* ---- buffers ------------------------------------------------------------ */
 ELATTN_API elattn_status elattn_buffer_alloc(elattn_device *device, size_t bytes, elattn_buffer **buffer);
-/* Wrap memory the engine owns, without a copy: a CUDA/HIP device pointer, a
- * cl_mem, or a host pointer for the reference backend. Not freed by elattn. */
+/* Memory is aligned as its runtime allocates it (CUDA/HIP: 256 bytes; the
+ * reference: malloc's); the GPU kernels need 16-byte aligned tensors, and a
+ * run with a wrapped or viewed tensor that is not is ELATTN_ERROR_UNSUPPORTED.
+ *
+ * Wrap memory the engine owns, without a copy: a CUDA/HIP device pointer, a
+ * cl_mem, or a host pointer for the reference backend. Not freed by elattn.
+ * What the runtime can tell is checked, failing with
+ * ELATTN_ERROR_INVALID_ARGUMENT naming "native", or BUFFER_TOO_SMALL naming
+ * "bytes":
+ *  - OpenCL: the cl_mem's context is the device's (CL_MEM_CONTEXT) and its
+ *    CL_MEM_SIZE is at least `bytes`.
+ *  - CUDA/HIP: the pointer is device (or managed) memory of this device, and
+ *    [native, native + bytes) lies inside its allocation (the driver's
+ *    address range; where the driver cannot say, only the first check).
+ *  - the reference: a host pointer cannot be checked; `bytes` is trusted. */
 ELATTN_API elattn_status elattn_buffer_wrap(elattn_device *device, void *native, size_t bytes,
                                             elattn_buffer **buffer);
 /* Copies complete before these return (they are ordered after earlier work on
@@ -214,14 +295,22 @@ ELATTN_API void elattn_buffer_free(elattn_buffer *buffer);
 typedef struct elattn_event elattn_event;
 ELATTN_API elattn_status elattn_event_create(elattn_device *device, elattn_event **event);
 /* Marks the point in `stream` (NULL: the default stream) that the event
- * stands for; recording again moves it. On a wrapped stream the backend may
- * need the native queue to allow timing: an OpenCL queue made without
- * CL_QUEUE_PROFILING_ENABLE records, but elattn_event_elapsed_ms then fails
- * with ELATTN_ERROR_BACKEND. */
+ * stands for; recording again moves it. Asynchronous. Every stream can
+ * record; not every event can be timed (elattn_event_elapsed_ms): */
 ELATTN_API elattn_status elattn_event_record(elattn_event *event, elattn_stream *stream);
+/* Makes `stream` (NULL: the default stream of the event's device) wait, on
+ * the device and without blocking the host, for the work recorded before
+ * `event` (which must have been recorded, on any stream of the same device).
+ * The reference runs each call before it returns: there this only checks. */
+ELATTN_API elattn_status elattn_stream_wait_event(elattn_stream *stream, const elattn_event *event);
 /* Milliseconds between two events of one device, both recorded at least once
  * (an event never recorded is ELATTN_ERROR_INVALID_ARGUMENT naming it, on
- * every backend); waits for `end`. */
+ * every backend); waits for `end`. Timing needs both last records to be on
+ * streams that can be timed: every CUDA, HIP and reference stream, and the
+ * OpenCL queues elattn makes; an OpenCL queue of the engine (wrapped, or the
+ * default stream of elattn_device_from_opencl) only when it was made with
+ * CL_QUEUE_PROFILING_ENABLE. Otherwise ELATTN_ERROR_UNSUPPORTED naming the
+ * event and the queue's missing property. */
 ELATTN_API elattn_status elattn_event_elapsed_ms(const elattn_event *start, const elattn_event *end,
                                                  float *ms);
 ELATTN_API void elattn_event_destroy(elattn_event *event);

@@ -111,6 +111,10 @@ static inline hipError_t hipStreamCreateWithFlags(hipStream_t *stream, unsigned 
 }
 static inline hipError_t hipStreamDestroy(hipStream_t stream) { return cudaStreamDestroy(stream); }
 static inline hipError_t hipStreamSynchronize(hipStream_t stream) { return cudaStreamSynchronize(stream); }
+static inline hipError_t hipStreamWaitEvent(hipStream_t stream, hipEvent_t event, unsigned flags)
+{
+    return cudaStreamWaitEvent(stream, event, flags);
+}
 static inline hipError_t hipEventCreate(hipEvent_t *event) { return cudaEventCreate(event); }
 static inline hipError_t hipEventDestroy(hipEvent_t event) { return cudaEventDestroy(event); }
 static inline hipError_t hipEventRecord(hipEvent_t event, hipStream_t stream)

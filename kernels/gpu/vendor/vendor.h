@@ -70,6 +70,7 @@
 #  define cudaStreamCreateWithFlags hipStreamCreateWithFlags
 #  define cudaStreamDestroy hipStreamDestroy
 #  define cudaStreamSynchronize hipStreamSynchronize
+#  define cudaStreamWaitEvent hipStreamWaitEvent
 #  define cudaEvent_t hipEvent_t
 #  define cudaEventCreate hipEventCreate
 #  define cudaEventDestroy hipEventDestroy
