@@ -1,6 +1,8 @@
 /*
- * Fused hybrid attention on OpenCL: the tile table, the one selection
- * function, plans and runs. The kernel is kernels/opencl/attn_fused.cl.
+ * Fused hybrid attention on OpenCL: the family table, each family's choice
+ * of kernel and tiles (the tiles from opencl_tuning.c), plans and runs. The
+ * kernels are kernels/opencl/attn_fused.cl (scalar, subgroup) and
+ * kernels/opencl/attn_mma.cl (mma); all take the same arguments.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,61 +11,85 @@
 #include "opencl_internal.h"
 #include "worklist.h"
 
-/* ---- tile table -------------------------------------------------------------------
- * Per device class and head-dim band (the row of the smallest head dim that
- * is >= the descriptor's: 64, 128 or 256): query rows per tile (M), keys per
- * tile (N), work-group size. The kernel is compiled for the exact head dim. On GPUs the work-group is 2-8 threads per row and local
- * memory stays under 48 KiB (NVIDIA's static limit). PoCL runs a work-group
- * as a loop over its items, so on CPUs one item per row keeps the reductions
- * trivial. Classes not listed use OCL_CLASS_OTHER's row. */
-typedef struct attn_tiles {
-    int tile_m, tile_n, wg;
-} attn_tiles;
+/* ---- the families ------------------------------------------------------------------
+ * Tried in this order; the first that can run a descriptor wins:
+ *   mma       attn_mma.cl: mma.sync tensor cores through inline PTX (NVIDIA, sm_80+), fp16/bf16,
+ *             head dims that are multiples of 16;
+ *   subgroup  attn_fused.cl with one tile row per subgroup: the row max and sum are subgroup
+ *             reductions (devices with cl_khr_subgroups or cl_intel_subgroups);
+ *   scalar    attn_fused.cl: fp32 arithmetic, every device, dtype and head dim.
+ * Tile parameters come from the table of opencl_tuning.c; options.tile_m, tile_n and
+ * work_group_size override them. */
+enum { FAM_MMA, FAM_SUBGROUP, FAM_SCALAR, FAM_COUNT };
+static const char *const attn_family_names[FAM_COUNT] = {"opencl.attn.mma", "opencl.attn.subgroup",
+                                                          "opencl.attn.scalar"};
 
-static const struct {
-    ocl_class cls;
-    int head_dim;
-    attn_tiles tiles;
-} attn_table[] = {
-    {OCL_CLASS_CPU, 64, {32, 32, 32}},     {OCL_CLASS_CPU, 128, {32, 32, 32}},
-    {OCL_CLASS_CPU, 256, {16, 32, 16}},    {OCL_CLASS_NVIDIA, 64, {64, 32, 128}},
-    {OCL_CLASS_NVIDIA, 128, {32, 32, 128}}, {OCL_CLASS_NVIDIA, 256, {16, 16, 64}},
-    {OCL_CLASS_AMD, 64, {64, 32, 256}},    {OCL_CLASS_AMD, 128, {32, 32, 128}},
-    {OCL_CLASS_AMD, 256, {16, 16, 64}},    {OCL_CLASS_INTEL, 64, {32, 32, 64}},
-    {OCL_CLASS_INTEL, 128, {32, 32, 64}},  {OCL_CLASS_INTEL, 256, {16, 16, 32}},
-    {OCL_CLASS_OTHER, 64, {32, 32, 64}},   {OCL_CLASS_OTHER, 128, {32, 32, 64}},
-    {OCL_CLASS_OTHER, 256, {16, 16, 32}},
-};
-
-static int table_tiles(ocl_class cls, int head_dim, attn_tiles *out)
+int ocl_attn_families(const char **names, int max)
 {
-    const int band = head_dim <= 64 ? 64 : head_dim <= 128 ? 128 : 256;
-    for (int pass = 0; pass < 2; ++pass)
-        for (size_t i = 0; i < sizeof attn_table / sizeof attn_table[0]; ++i)
-            if (attn_table[i].cls == (pass ? OCL_CLASS_OTHER : cls) && attn_table[i].head_dim == band) {
-                *out = attn_table[i].tiles;
-                return 1;
-            }
-    return 0;
+    for (int i = 0; i < FAM_COUNT && i < max; ++i) names[i] = attn_family_names[i];
+    return FAM_COUNT;
 }
 
 static int is_pow2(int x) { return x > 0 && (x & (x - 1)) == 0; }
 
-/* Local memory of attn_fused.cl for a configuration (keep in step with its __local arrays). */
-static size_t attn_local_bytes(int d, int m, int n, int wg)
-{
-    int tpr = wg / m;
-    return sizeof(float) * ((size_t)m * (d + 1) + (size_t)n * (d + 1) + (size_t)m * (n + 1) + 2 * (size_t)m * tpr);
-}
-
 /* What runs: everything the kernel is specialised on. */
 typedef struct attn_choice {
+    const char *source_id; /* embedded sources (ocl_get_program) */
+    const char *kernel;    /* kernel function */
     int head_dim, tile_m, tile_n, wg;
     int heads_per_tile; /* query heads of one group packed into a tile's rows */
     int dtype;
     char variant[48];   /* the variant part of the kernel name */
-    char options[256];
+    char options[320];
 } attn_choice;
+
+/* Tile size from the table or the options (0: the table's). */
+static int table_or_option(const ocl_tune_row *row, int table_value, int option) { return option ? option : (row ? table_value : 0); }
+
+/* Heads of one group packed into a tile: the largest power of two that divides the group with at
+ * least `min_positions` query positions left per tile. */
+static int heads_per_tile(const elattn_attn_desc *d, int tile_m, int min_positions)
+{
+    int group = d->num_q_heads / d->num_kv_heads, ht = 1;
+    while (ht * 2 * min_positions <= tile_m && group % (ht * 2) == 0) ht *= 2;
+    return ht;
+}
+
+/* Local memory of attn_fused.cl for a configuration (keep in step with its __local arrays;
+ * the subgroup variant has no reduction arrays). */
+static size_t fused_local_bytes(int d, int m, int n, int wg, int subgroup)
+{
+    int tpr = wg / m;
+    return sizeof(float) * ((size_t)m * (d + 1) + (size_t)n * (d + 1) + (size_t)m * (n + 1) +
+                            (subgroup ? 0 : 2 * (size_t)m * tpr));
+}
+
+/* attn_fused.cl's thread mapping and limits, shared by the scalar and subgroup families. */
+static elattn_status fused_check(const ocl_caps *caps, const elattn_attn_desc *d, int m, int n, int wg, int subgroup)
+{
+    if (!is_pow2(m) || m > 256)
+        return elattn_fail(ELATTN_ERROR_UNSUPPORTED, "options.tile_m: %d must be a power of two <= 256", m);
+    if (!is_pow2(n) || n > 256)
+        return elattn_fail(ELATTN_ERROR_UNSUPPORTED, "options.tile_n: %d must be a power of two <= 256", n);
+    if (!is_pow2(wg) || (size_t)wg > caps->max_wg)
+        return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
+                           "options.work_group_size: %d must be a power of two <= %zu (device limit)", wg, caps->max_wg);
+    if (wg < m)
+        return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
+                           "options.work_group_size: %d is smaller than tile_m %d (one item per row at least)", wg, m);
+    int tpr = wg / m;
+    if (tpr > n || tpr > d->head_dim || d->head_dim % tpr != 0)
+        return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
+                           "options.work_group_size: %d items for %d rows is more than tile_n %d per row%s", wg, m, n,
+                           d->head_dim % tpr ? " or does not divide the head dim" : "");
+    size_t local = fused_local_bytes(d->head_dim, m, n, wg, subgroup);
+    if (local > caps->local_mem)
+        return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
+                           "options.tile_m/tile_n: tiles %dx%d at head dim %d need %zu bytes of local memory, the "
+                           "device has %zu",
+                           m, n, d->head_dim, local, caps->local_mem);
+    return ELATTN_SUCCESS;
+}
 
 /* The scalar family (attn_fused.cl, fp32 arithmetic, every dtype and head
  * dim): fills `c` and returns SUCCESS, or says why it cannot run the call
@@ -72,57 +98,170 @@ static elattn_status scalar_attn_choose(const ocl_caps *caps, const elattn_attn_
                                         const elattn_plan_options *opt, attn_choice *c)
 {
     memset(c, 0, sizeof *c);
-    attn_tiles t;
-    if (!table_tiles(caps->cls, d->head_dim, &t))
+    const ocl_tune_row *row = ocl_tune_lookup("scalar", caps, d->head_dim);
+    if (!row)
         return elattn_fail(ELATTN_ERROR_UNSUPPORTED, "desc.head_dim: %d has no OpenCL tile configuration",
                            d->head_dim);
-    if (opt->tile_m) t.tile_m = opt->tile_m;
-    if (opt->tile_n) t.tile_n = opt->tile_n;
-    if (opt->work_group_size) t.wg = opt->work_group_size;
-    if (!is_pow2(t.tile_m) || t.tile_m > 256)
-        return elattn_fail(ELATTN_ERROR_UNSUPPORTED, "options.tile_m: %d must be a power of two <= 256", t.tile_m);
-    if (!is_pow2(t.tile_n) || t.tile_n > 256)
-        return elattn_fail(ELATTN_ERROR_UNSUPPORTED, "options.tile_n: %d must be a power of two <= 256", t.tile_n);
-    if (!is_pow2(t.wg) || (size_t)t.wg > caps->max_wg)
-        return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
-                           "options.work_group_size: %d must be a power of two <= %zu (device limit)", t.wg,
-                           caps->max_wg);
-    if (t.wg < t.tile_m)
-        return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
-                           "options.work_group_size: %d is smaller than tile_m %d (one item per row at least)", t.wg,
-                           t.tile_m);
-    int tpr = t.wg / t.tile_m;
-    if (tpr > t.tile_n || tpr > d->head_dim || d->head_dim % tpr != 0)
-        return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
-                           "options.work_group_size: %d items for %d rows is more than tile_n %d per row", t.wg,
-                           t.tile_m, t.tile_n);
-    size_t local = attn_local_bytes(d->head_dim, t.tile_m, t.tile_n, t.wg);
-    if (local > caps->local_mem)
-        return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
-                           "options.tile_m/tile_n: tiles %dx%d at head dim %d need %zu bytes of local memory, the "
-                           "device has %zu",
-                           t.tile_m, t.tile_n, d->head_dim, local, caps->local_mem);
+    const int m = table_or_option(row, row->tile_m, opt->tile_m), n = table_or_option(row, row->tile_n, opt->tile_n);
+    const int wg = table_or_option(row, row->wg, opt->work_group_size);
+    elattn_status st = fused_check(caps, d, m, n, wg, 0);
+    if (st != ELATTN_SUCCESS) return st;
 
-    /* Pack as many heads of a group into a tile as divide both the group and the tile. */
-    int group = d->num_q_heads / d->num_kv_heads, ht = 1;
-    while (ht * 2 <= t.tile_m && group % (ht * 2) == 0) ht *= 2;
-
+    const int ht = heads_per_tile(d, m, 1);
+    c->source_id = "attn";
+    c->kernel = "elattn_attn_fused";
     c->head_dim = d->head_dim;
-    c->tile_m = t.tile_m;
-    c->tile_n = t.tile_n;
-    c->wg = t.wg;
+    c->tile_m = m;
+    c->tile_n = n;
+    c->wg = wg;
     c->heads_per_tile = ht;
     c->dtype = (int)d->dtype;
-    snprintf(c->variant, sizeof c->variant, "m%dn%dw%dh%d", c->tile_m, c->tile_n, c->wg, ht);
+    snprintf(c->variant, sizeof c->variant, "m%dn%dw%dh%d", m, n, wg, ht);
     char extra[160];
     snprintf(extra, sizeof extra, "-DELATTN_HEAD_DIM=%d -DELATTN_TILE_M=%d -DELATTN_TILE_N=%d -DELATTN_HEADS_PER_TILE=%d",
-             c->head_dim, c->tile_m, c->tile_n, ht);
-    ocl_format_options(c->options, sizeof c->options, c->dtype, c->wg, extra);
+             c->head_dim, m, n, ht);
+    ocl_format_options(c->options, sizeof c->options, c->dtype, wg, extra);
     return ELATTN_SUCCESS;
 }
 
-/* ---- the family table ------------------------------------------------------------ */
-/* The selection's view of the scalar family (ocl_select). */
+/* ELATTN_OPENCL_MMA_EMULATE=1: the mma family runs with its warp instructions
+ * emulated (kernels/opencl/attn_mma.cl), on any device, NVIDIA included. A
+ * test of the kernel's logic where no NVIDIA GPU is at hand; slow; the kernel
+ * name ends in ".emu". */
+static int mma_emulated(void)
+{
+    const char *e = getenv("ELATTN_OPENCL_MMA_EMULATE");
+    return e && strcmp(e, "1") == 0;
+}
+
+int ocl_attn_matrix_units(const ocl_caps *caps) { return caps->cls == OCL_CLASS_NVIDIA && caps->nv_cc_major >= 8; }
+
+/* Local memory of attn_mma.cl (keep in step with its SMEM_BYTES and xch). */
+static size_t mma_local_bytes(int d, int m, int n, int emulate)
+{
+    const size_t row = d % 64 == 0 ? 2 * (size_t)d : 2 * (size_t)d + 16;
+    return row * ((size_t)m + 2 * (size_t)n) + (emulate ? (size_t)(m / 16) * 32 * 6 * 4 : 0);
+}
+
+/* The mma family (attn_mma.cl). */
+static elattn_status mma_attn_choose(const ocl_caps *caps, const elattn_attn_desc *d, const elattn_plan_options *opt,
+                                     attn_choice *c)
+{
+    memset(c, 0, sizeof *c);
+    const int emulate = mma_emulated();
+    if (!emulate && !ocl_attn_matrix_units(caps)) {
+        if (caps->cls != OCL_CLASS_NVIDIA)
+            return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
+                               "needs NVIDIA's OpenCL driver on compute capability 8.0+ (mma.sync through inline PTX); "
+                               "this is not an NVIDIA GPU");
+        return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
+                           "needs compute capability 8.0+ (mma.sync bf16/fp16 through inline PTX); the driver "
+                           "reports %d.%d (cl_nv_device_attribute_query)",
+                           caps->nv_cc_major, caps->nv_cc_minor);
+    }
+    if (d->dtype != ELATTN_F16 && d->dtype != ELATTN_BF16)
+        return elattn_fail(ELATTN_ERROR_UNSUPPORTED, "desc.dtype: fp16 and bf16 only");
+    if (d->head_dim % 16 != 0)
+        return elattn_fail(ELATTN_ERROR_UNSUPPORTED, "desc.head_dim: %d is not a multiple of 16", d->head_dim);
+    const ocl_tune_row *row = ocl_tune_lookup("mma", caps, d->head_dim);
+    if (!row && (!opt->tile_m || !opt->tile_n))
+        return elattn_fail(ELATTN_ERROR_UNSUPPORTED, "no mma tile configuration for this device class (options.tile_m "
+                                                     "and tile_n give one)");
+    const int m = table_or_option(row, row ? row->tile_m : 0, opt->tile_m);
+    const int n = table_or_option(row, row ? row->tile_n : 0, opt->tile_n);
+    if (m % 16 != 0 || m > 128)
+        return elattn_fail(ELATTN_ERROR_UNSUPPORTED, "options.tile_m: %d must be 16 rows per warp, at most 8 warps", m);
+    if (n % 16 != 0 || n > 128)
+        return elattn_fail(ELATTN_ERROR_UNSUPPORTED, "options.tile_n: %d must be a multiple of 16, at most 128", n);
+    const int wg = 2 * m; /* 32 work-items per 16 rows */
+    if (opt->work_group_size && opt->work_group_size != wg)
+        return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
+                           "options.work_group_size: %d; the mma kernel runs one warp (32) per 16 rows: %d for tile_m %d",
+                           opt->work_group_size, wg, m);
+    if ((size_t)wg > caps->max_wg)
+        return elattn_fail(ELATTN_ERROR_UNSUPPORTED, "options.tile_m: %d needs %d work-items, the device allows %zu", m,
+                           wg, caps->max_wg);
+    const size_t local = mma_local_bytes(d->head_dim, m, n, emulate);
+    if (local > caps->local_mem)
+        return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
+                           "options.tile_m/tile_n: mma tiles %dx%d at head dim %d need %zu bytes of local memory, the "
+                           "device has %zu",
+                           m, n, d->head_dim, local, caps->local_mem);
+
+    const int ht = heads_per_tile(d, m, 16); /* >= 16 positions per tile, like the CUDA family */
+    c->source_id = "attn_mma";
+    c->kernel = "elattn_attn_mma";
+    c->head_dim = d->head_dim;
+    c->tile_m = m;
+    c->tile_n = n;
+    c->wg = wg;
+    c->heads_per_tile = ht;
+    c->dtype = (int)d->dtype;
+    snprintf(c->variant, sizeof c->variant, "m%dn%dw%dh%d%s", m, n, wg, ht, emulate ? ".emu" : "");
+    char extra[200];
+    snprintf(extra, sizeof extra,
+             "-DELATTN_HEAD_DIM=%d -DELATTN_TILE_M=%d -DELATTN_TILE_N=%d -DELATTN_HEADS_PER_TILE=%d %s", c->head_dim, m,
+             n, ht, emulate ? "-DELATTN_MMA_EMULATE=1" : "-DELATTN_NV_PTX=1");
+    ocl_format_options(c->options, sizeof c->options, c->dtype, wg, extra);
+    return ELATTN_SUCCESS;
+}
+
+/* The subgroup family: attn_fused.cl with -DELATTN_SUBGROUP=<width>, one tile row per
+ * subgroup. The width must be known before the build: NVIDIA's warp and AMD's wavefront
+ * widths come from their attribute queries; on Intel the kernel requires 16
+ * (cl_intel_required_subgroup_size). The kernel checks at run time that its subgroups are
+ * the rows it assumes and writes NaN otherwise, so a driver that forms them differently
+ * fails loudly. */
+static elattn_status subgroup_attn_choose(const ocl_caps *caps, const elattn_attn_desc *d,
+                                          const elattn_plan_options *opt, attn_choice *c)
+{
+    memset(c, 0, sizeof *c);
+    if (!caps->ext_khr_subgroups && !caps->ext_intel_subgroups)
+        return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
+                           "needs cl_khr_subgroups or cl_intel_subgroups; the device lists neither");
+    int width = caps->warp_width, intel_reqd = 0;
+    if (!width && caps->cls == OCL_CLASS_INTEL && caps->ext_intel_reqd_subgroup_size) width = 16, intel_reqd = 1;
+    if (!width)
+        return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
+                           "the subgroup width is unknown before the build (no warp/wavefront width query, no "
+                           "cl_intel_required_subgroup_size)");
+    const ocl_tune_row *row = ocl_tune_lookup("subgroup", caps, d->head_dim);
+    const int m = table_or_option(row, row ? row->tile_m : 0, opt->tile_m);
+    const int n = table_or_option(row, row ? row->tile_n : 0, opt->tile_n);
+    const int wg = m * width;
+    if (opt->work_group_size && opt->work_group_size != wg)
+        return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
+                           "options.work_group_size: %d; the subgroup kernel runs one subgroup (%d) per row: %d for "
+                           "tile_m %d",
+                           opt->work_group_size, width, wg, m);
+    if (d->head_dim % width != 0 || n % width != 0)
+        return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
+                           "desc.head_dim/options.tile_n: %d and %d must be multiples of the subgroup width %d",
+                           d->head_dim, n, width);
+    elattn_status st = fused_check(caps, d, m, n, wg, 1);
+    if (st != ELATTN_SUCCESS) return st;
+
+    const int ht = heads_per_tile(d, m, 1);
+    c->source_id = "attn";
+    c->kernel = "elattn_attn_fused";
+    c->head_dim = d->head_dim;
+    c->tile_m = m;
+    c->tile_n = n;
+    c->wg = wg;
+    c->heads_per_tile = ht;
+    c->dtype = (int)d->dtype;
+    snprintf(c->variant, sizeof c->variant, "m%dn%dw%dh%ds%d", m, n, wg, ht, width);
+    char extra[220];
+    snprintf(extra, sizeof extra,
+             "-DELATTN_HEAD_DIM=%d -DELATTN_TILE_M=%d -DELATTN_TILE_N=%d -DELATTN_HEADS_PER_TILE=%d "
+             "-DELATTN_SUBGROUP=%d%s%s",
+             c->head_dim, m, n, ht, width, caps->ext_khr_subgroups ? "" : " -DELATTN_INTEL_SUBGROUPS=1",
+             intel_reqd ? " -DELATTN_INTEL_REQD_SUBGROUP=1" : "");
+    ocl_format_options(c->options, sizeof c->options, c->dtype, wg, extra);
+    return ELATTN_SUCCESS;
+}
+
+/* ---- the selection ---------------------------------------------------------------- */
 typedef struct attn_choose_ctx {
     const ocl_caps *caps;
     const elattn_attn_desc *desc;
@@ -130,12 +269,18 @@ typedef struct attn_choose_ctx {
     attn_choice choice;
 } attn_choose_ctx;
 
-static elattn_status attn_choose(void *ctx, char *variant, size_t variant_n)
+static int attn_probe(void *p, int index, char *variant, size_t variant_n, const char **why)
 {
-    attn_choose_ctx *c = ctx;
-    elattn_status st = scalar_attn_choose(c->caps, c->desc, c->options, &c->choice);
-    if (st == ELATTN_SUCCESS) snprintf(variant, variant_n, "%s", c->choice.variant);
-    return st;
+    attn_choose_ctx *c = p;
+    elattn_status st = index == FAM_MMA        ? mma_attn_choose(c->caps, c->desc, c->options, &c->choice)
+                       : index == FAM_SUBGROUP ? subgroup_attn_choose(c->caps, c->desc, c->options, &c->choice)
+                                               : scalar_attn_choose(c->caps, c->desc, c->options, &c->choice);
+    if (st == ELATTN_SUCCESS) {
+        snprintf(variant, variant_n, "%s", c->choice.variant);
+        return 1;
+    }
+    *why = elattn_last_error(); /* the selection copies it before it sets a message of its own */
+    return 0;
 }
 
 int ocl_attn_head_dim_256_ok(const ocl_caps *caps)
@@ -170,12 +315,14 @@ elattn_status ocl_attn_plan(void *dv, const elattn_attn_desc *desc, const elattn
     attn_plan *p = calloc(1, sizeof *p);
     if (!p) return elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "opencl: host allocation failed (plan)");
     attn_choose_ctx ctx = {&dev->caps, desc, options, {0}};
-    elattn_status st = ocl_select(dev, OCL_ATTN_FAMILY, options->kernel, desc->head_dim, desc->dtype, attn_choose,
-                                  &ctx, p->name, sizeof p->name);
+    elattn_status st = elattn_family_select(attn_family_names, FAM_COUNT, options->kernel, desc->head_dim, desc->dtype,
+                                            ocl_device_label(dev), attn_probe, &ctx, p->name, sizeof p->name) < 0
+                           ? ELATTN_ERROR_UNSUPPORTED
+                           : ELATTN_SUCCESS;
     p->choice = ctx.choice;
     cl_program program = NULL;
-    if (st == ELATTN_SUCCESS) st = ocl_get_program(dev, "attn", p->choice.options, &program);
-    if (st == ELATTN_SUCCESS) st = ocl_kernel_create(dev, program, "elattn_attn_fused", (size_t)p->choice.wg, &p->kernel);
+    if (st == ELATTN_SUCCESS) st = ocl_get_program(dev, p->choice.source_id, p->choice.options, &program);
+    if (st == ELATTN_SUCCESS) st = ocl_kernel_create(dev, program, p->choice.kernel, (size_t)p->choice.wg, &p->kernel);
     if (st != ELATTN_SUCCESS) {
         free(p);
         return st;

@@ -10,13 +10,6 @@
 
 #include "opencl_internal.h"
 
-#ifndef CL_DEVICE_WARP_SIZE_NV
-#define CL_DEVICE_WARP_SIZE_NV 0x4003
-#endif
-#ifndef CL_DEVICE_WAVEFRONT_WIDTH_AMD
-#define CL_DEVICE_WAVEFRONT_WIDTH_AMD 0x4043
-#endif
-
 #define MAX_PLATFORMS 16
 #define MAX_DEVICES 64
 
@@ -82,20 +75,17 @@ static void fill_info(const found_device *f, int index, elattn_device_info *info
     snprintf(info->id, sizeof info->id, "opencl:%d", index);
 
     cl_ulong mem = 0;
-    cl_uint units = 0, wave = 0;
+    cl_uint units = 0;
     cl_device_type type = 0;
     clGetDeviceInfo(f->device, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof mem, &mem, NULL);
     clGetDeviceInfo(f->device, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof units, &units, NULL);
     clGetDeviceInfo(f->device, CL_DEVICE_TYPE, sizeof type, &type, NULL);
-    if (caps.cls == OCL_CLASS_NVIDIA)
-        clGetDeviceInfo(f->device, CL_DEVICE_WARP_SIZE_NV, sizeof wave, &wave, NULL);
-    else if (caps.cls == OCL_CLASS_AMD)
-        clGetDeviceInfo(f->device, CL_DEVICE_WAVEFRONT_WIDTH_AMD, sizeof wave, &wave, NULL);
     info->memory_bytes = (uint64_t)mem;
     info->compute_units = (int)units;
-    info->wave_size = wave > 0 ? (int)wave : 1; /* unknown without subgroups: say 1 */
+    info->wave_size = caps.warp_width > 0 ? caps.warp_width : 1; /* unknown without a vendor query: say 1 */
     info->is_gpu = (type & CL_DEVICE_TYPE_GPU) != 0;
-    info->caps = ELATTN_CAP_FP16 | ELATTN_CAP_BF16; /* storage only: arithmetic is fp32 */
+    info->caps = ELATTN_CAP_FP16 | ELATTN_CAP_BF16; /* storage; arithmetic is fp32 but on matrix units */
+    if (ocl_attn_matrix_units(&caps)) info->caps |= ELATTN_CAP_MATRIX_UNITS;
     if (ocl_attn_head_dim_256_ok(&caps)) info->caps |= ELATTN_CAP_HEAD_DIM_256;
 }
 
@@ -425,10 +415,8 @@ static elattn_status ocl_event_elapsed_ms(void *d, void *start, void *end, float
 static int ocl_families(void *dev, elattn_op op, const char **names, int max)
 {
     (void)dev;
-    const char *family = op == ELATTN_OP_ATTENTION ? OCL_ATTN_FAMILY
-                         : op == ELATTN_OP_XATTN   ? OCL_XATTN_FAMILY
-                                                   : OCL_ROUTER_FAMILY;
-    if (max > 0) names[0] = family;
+    if (op == ELATTN_OP_ATTENTION) return ocl_attn_families(names, max);
+    if (max > 0) names[0] = op == ELATTN_OP_XATTN ? OCL_XATTN_FAMILY : OCL_ROUTER_FAMILY;
     return 1;
 }
 

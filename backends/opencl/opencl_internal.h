@@ -35,6 +35,9 @@ typedef struct ocl_caps {
     size_t base_align;     /* CL_DEVICE_MEM_BASE_ADDR_ALIGN in bytes (sub-buffer offsets) */
     int nv_cc_major;       /* NVIDIA compute capability, 0 elsewhere */
     int nv_cc_minor;
+    int warp_width;        /* CL_DEVICE_WARP_SIZE_NV / CL_DEVICE_WAVEFRONT_WIDTH_AMD, 0 elsewhere */
+    /* extensions the attention families ask for */
+    int ext_khr_subgroups, ext_intel_subgroups, ext_intel_reqd_subgroup_size, ext_khr_fp16;
 } ocl_caps;
 
 typedef struct ocl_program_entry {
@@ -63,6 +66,19 @@ static inline cl_command_queue ocl_queue(const ocl_device *dev, void *stream)
 {
     return stream ? (cl_command_queue)stream : dev->queue;
 }
+
+/* ---- opencl_tuning.c: the attention tile table ------------------------------- */
+typedef struct ocl_tune_row {
+    const char *family;  /* "scalar", "mma", "subgroup" */
+    ocl_class cls;
+    int cc_min;          /* NVIDIA: lowest compute capability x 10 the row is for (0: any) */
+    int head_dim;        /* band: 64, 128 or 256 (the row of the smallest band >= D) */
+    int tile_m, tile_n, wg;
+    const char *source;  /* the measuring command and device, or that it is a guess */
+} ocl_tune_row;
+int ocl_tune_band(int head_dim);
+/* The row for a family on a device and head dim, or NULL. */
+const ocl_tune_row *ocl_tune_lookup(const char *family, const ocl_caps *caps, int head_dim);
 
 /* ---- opencl_program.c ------------------------------------------------------ */
 const char *ocl_error_name(cl_int err);
@@ -120,8 +136,11 @@ void ocl_attn_plan_destroy(void *dev, void *impl);
 elattn_status ocl_attn_run(void *dev, const void *impl, void *stream, const elattn_attn_call *call);
 /* Whether the default attention kernel of a device exists for head dim 256 (caps). */
 int ocl_attn_head_dim_256_ok(const ocl_caps *caps);
-/* The family of each operation: one each today, `scalar` (fp32 arithmetic, every dtype and head dim). */
-#define OCL_ATTN_FAMILY "opencl.attn.scalar"
+/* Whether an attention family of the device runs on matrix units (mma.sync through inline PTX). */
+int ocl_attn_matrix_units(const ocl_caps *caps);
+/* The attention families in the order plans try them (opencl_attn.c): up to max names; returns how many. */
+int ocl_attn_families(const char **names, int max);
+/* XAttention and the router have one family each, `scalar` (fp32 arithmetic, every dtype and head dim). */
 #define OCL_XATTN_FAMILY "opencl.xattn.scalar"
 #define OCL_ROUTER_FAMILY "opencl.router.scalar"
 
@@ -147,6 +166,7 @@ elattn_status ocl_router_run(void *dev, const void *impl, void *stream, const el
 extern const char elattn_cl_elattn_spec[];
 extern const char elattn_cl_common[];
 extern const char elattn_cl_attn_fused[];
+extern const char elattn_cl_attn_mma[];
 extern const char elattn_cl_xattn[];
 extern const char elattn_cl_router[];
 

@@ -5,12 +5,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "opencl_internal.h"
 
 #ifndef CL_DEVICE_COMPUTE_CAPABILITY_MAJOR_NV /* cl_nv_device_attribute_query */
 #define CL_DEVICE_COMPUTE_CAPABILITY_MAJOR_NV 0x4000
 #define CL_DEVICE_COMPUTE_CAPABILITY_MINOR_NV 0x4001
+#endif
+#ifndef CL_DEVICE_WARP_SIZE_NV
+#define CL_DEVICE_WARP_SIZE_NV 0x4003
+#endif
+#ifndef CL_DEVICE_WAVEFRONT_WIDTH_AMD /* cl_amd_device_attribute_query */
+#define CL_DEVICE_WAVEFRONT_WIDTH_AMD 0x4043
 #endif
 
 const char *ocl_error_name(cl_int err)
@@ -49,6 +56,15 @@ elattn_status ocl_fail(cl_int err, const char *call, const char *what)
                        (int)err, what ? " [" : "", what ? what : "", what ? "]" : "");
 }
 
+/* `word` is one of the space-separated words of `list`. */
+static int has_word(const char *list, const char *word)
+{
+    const size_t n = strlen(word);
+    for (const char *p = strstr(list, word); p; p = strstr(p + 1, word))
+        if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0')) return 1;
+    return 0;
+}
+
 void ocl_query_caps(cl_device_id device, ocl_caps *caps)
 {
     memset(caps, 0, sizeof *caps);
@@ -79,6 +95,24 @@ void ocl_query_caps(cl_device_id device, ocl_caps *caps)
             caps->nv_cc_minor = (int)minor;
         }
     }
+    cl_uint width = 0;
+    if (caps->cls == OCL_CLASS_NVIDIA)
+        clGetDeviceInfo(device, CL_DEVICE_WARP_SIZE_NV, sizeof width, &width, NULL);
+    else if (caps->cls == OCL_CLASS_AMD)
+        clGetDeviceInfo(device, CL_DEVICE_WAVEFRONT_WIDTH_AMD, sizeof width, &width, NULL);
+    caps->warp_width = (int)width;
+
+    size_t n = 0;
+    char *ext = NULL;
+    if (clGetDeviceInfo(device, CL_DEVICE_EXTENSIONS, 0, NULL, &n) == CL_SUCCESS && n > 0 && (ext = malloc(n + 1)) &&
+        clGetDeviceInfo(device, CL_DEVICE_EXTENSIONS, n, ext, NULL) == CL_SUCCESS) {
+        ext[n] = '\0';
+        caps->ext_khr_subgroups = has_word(ext, "cl_khr_subgroups");
+        caps->ext_intel_subgroups = has_word(ext, "cl_intel_subgroups");
+        caps->ext_intel_reqd_subgroup_size = has_word(ext, "cl_intel_required_subgroup_size");
+        caps->ext_khr_fp16 = has_word(ext, "cl_khr_fp16");
+    }
+    free(ext);
 }
 
 int ocl_format_options(char *buf, size_t size, int dtype, int wg, const char *extra)
@@ -92,9 +126,42 @@ int ocl_format_options(char *buf, size_t size, int dtype, int wg, const char *ex
 static const char *sources_of(const char *source_id)
 {
     if (strcmp(source_id, "attn") == 0) return elattn_cl_attn_fused;
+    if (strcmp(source_id, "attn_mma") == 0) return elattn_cl_attn_mma;
     if (strcmp(source_id, "xattn") == 0) return elattn_cl_xattn;
     if (strcmp(source_id, "router") == 0) return elattn_cl_router;
     return NULL;
+}
+
+/* The part of a build log the error message has room for: the lines that
+ * say "error" first (a driver may put pages of warnings before them), then
+ * the log from its start. */
+static void log_head(const char *log, char *out, size_t size)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (int pass = 0; pass < 2 && used + 1 < size; ++pass)
+        for (const char *line = log; *line && used + 1 < size;) {
+            const size_t len = strcspn(line, "\n");
+            const int is_error = strstr(line, "error") && (size_t)(strstr(line, "error") - line) < len;
+            if (pass == 0 ? is_error : !is_error)
+                used += (size_t)snprintf(out + used, size - used, "%s%.*s", used ? " | " : "", (int)len, line);
+            line += len + (line[len] == '\n');
+        }
+}
+
+/* The whole log in a file ($TMPDIR or /tmp) that the message names: the
+ * error message holds about 1 KiB, a compiler's log can be pages. */
+static void save_log(const char *log, const char *source_id, const char *options, char *where, size_t size)
+{
+    const char *dir = getenv("TMPDIR");
+    char path[256];
+    static int serial;
+    snprintf(path, sizeof path, "%s/elattn-opencl-build-%s-%ld-%d.log", dir && dir[0] ? dir : "/tmp", source_id,
+             (long)getpid(), __atomic_add_fetch(&serial, 1, __ATOMIC_RELAXED));
+    FILE *f = fopen(path, "w");
+    if (!f) return;
+    fprintf(f, "elattn OpenCL build of '%s' with options: %s\n\n%s\n", source_id, options, log);
+    if (fclose(f) == 0) snprintf(where, size, " (whole log in %s)", path);
 }
 
 /* kernels/elattn_spec.h names a parameter and a field `local`, which is an
@@ -113,20 +180,19 @@ static elattn_status build_program(ocl_device *dev, const char *source_id, const
     if (err != CL_SUCCESS) return ocl_fail(err, "clCreateProgramWithSource", source_id);
     err = clBuildProgram(program, 1, &dev->device, options, NULL, NULL);
     if (err != CL_SUCCESS) {
-        char log[600] = "";
+        char *log = NULL, head[520] = "", where[300] = "";
         size_t full = 0;
-        if (clGetProgramBuildInfo(program, dev->device, CL_PROGRAM_BUILD_LOG, 0, NULL, &full) == CL_SUCCESS) {
-            char *whole = malloc(full + 1);
-            if (whole && clGetProgramBuildInfo(program, dev->device, CL_PROGRAM_BUILD_LOG, full, whole, NULL) ==
-                             CL_SUCCESS) {
-                whole[full] = '\0';
-                snprintf(log, sizeof log, "%s", whole); /* the first errors come first: keep the start */
-            }
-            free(whole);
+        if (clGetProgramBuildInfo(program, dev->device, CL_PROGRAM_BUILD_LOG, 0, NULL, &full) == CL_SUCCESS &&
+            (log = malloc(full + 1)) &&
+            clGetProgramBuildInfo(program, dev->device, CL_PROGRAM_BUILD_LOG, full, log, NULL) == CL_SUCCESS) {
+            log[full] = '\0';
+            log_head(log, head, sizeof head);
+            save_log(log, source_id, options, where, sizeof where);
         }
+        free(log);
         clReleaseProgram(program);
-        return elattn_fail(ELATTN_ERROR_BACKEND, "opencl: clBuildProgram failed with %s (%d) for '%s' [%s]; log: %s",
-                           ocl_error_name(err), (int)err, source_id, options, log);
+        return elattn_fail(ELATTN_ERROR_BACKEND, "opencl: clBuildProgram failed with %s (%d) for '%s' [%s]; log%s: %s",
+                           ocl_error_name(err), (int)err, source_id, options, where, head);
     }
     *out = program;
     return ELATTN_SUCCESS;

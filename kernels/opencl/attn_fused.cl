@@ -22,6 +22,14 @@
  *
  * Compile-time: ELATTN_HEAD_DIM, ELATTN_TILE_M, ELATTN_TILE_N, ELATTN_WG,
  * ELATTN_HEADS_PER_TILE, ELATTN_STORAGE.
+ *
+ * The family "subgroup" is this kernel with -DELATTN_SUBGROUP=<width> (= TPR):
+ * a row's threads are one subgroup, so the row max and sum are subgroup
+ * reductions instead of local arrays and a barrier. Subgroups are assumed to
+ * be TPR consecutive local ids; a work-item that finds otherwise writes NaN,
+ * so a driver that forms them differently fails every check instead of
+ * passing by luck. -DELATTN_INTEL_SUBGROUPS selects cl_intel_subgroups,
+ * -DELATTN_INTEL_REQD_SUBGROUP requires the width (Intel).
  */
 #define HD ELATTN_HEAD_DIM
 #define TM ELATTN_TILE_M
@@ -37,6 +45,23 @@
 
 #if WG % TM != 0 || TN % TPR != 0 || HD % TPR != 0 || TM % HT != 0
 #error "inconsistent tile configuration"
+#endif
+
+#if defined(ELATTN_SUBGROUP)
+#if defined(ELATTN_INTEL_SUBGROUPS)
+#pragma OPENCL EXTENSION cl_intel_subgroups : enable
+#else
+#pragma OPENCL EXTENSION cl_khr_subgroups : enable
+#endif
+#if ELATTN_SUBGROUP != TPR
+#error "the subgroup kernel runs one subgroup per row: WG / TILE_M must be the subgroup width"
+#endif
+#if defined(ELATTN_INTEL_REQD_SUBGROUP)
+#define SG_ATTR __attribute__((intel_reqd_sub_group_size(ELATTN_SUBGROUP)))
+#endif
+#endif
+#ifndef SG_ATTR
+#define SG_ATTR
 #endif
 
 /* Load rows [j0, j0 + TN) of K or V (KV head hk) into local memory as fp32;
@@ -56,7 +81,7 @@ static inline void load_kv_tile(__local float *dst, const __global elattn_elem *
     }
 }
 
-__kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void
+__kernel __attribute__((reqd_work_group_size(WG, 1, 1))) SG_ATTR void
 elattn_attn_fused(const elattn_attn_params prm, const __global elattn_elem *q,
                   const __global elattn_elem *k, const __global elattn_elem *v,
                   __global elattn_elem *o, __global float *lse, const __global uchar *mask,
@@ -66,8 +91,10 @@ elattn_attn_fused(const elattn_attn_params prm, const __global elattn_elem *q,
     __local float qs[TM * LD];   /* Q tile, pre-scaled by scale * log2(e) */
     __local float kvs[TN * LD];  /* the K tile, then the V tile */
     __local float ps[TM * LDP];  /* probabilities of the tile */
+#if !defined(ELATTN_SUBGROUP)
     __local float red_max[TM * TPR];
     __local float red_sum[TM * TPR];
+#endif
 
     const int lid = get_local_id(0);
     /* HT heads of one group per item (HT divides the group: one KV head per item) */
@@ -81,6 +108,9 @@ elattn_attn_fused(const elattn_attn_params prm, const __global elattn_elem *q,
 
     /* this thread's row */
     const int r = lid / TPR, t = lid % TPR;
+#if defined(ELATTN_SUBGROUP)
+    const int sg_ok = get_sub_group_size() == TPR && get_sub_group_id() == r && get_sub_group_local_id() == t;
+#endif
     const int my_i = i0 + r / HT, my_h = head0 + r % HT;
     const int row_ok = my_i < i1;
     const int my_p = elattn_query_pos(my_i, len_q, len_k);
@@ -132,11 +162,15 @@ elattn_attn_fused(const elattn_attn_params prm, const __global elattn_elem *q,
             s[x] = dot;
             tile_max = fmax(tile_max, dot);
         }
+#if defined(ELATTN_SUBGROUP)
+        const float m_new = fmax(m_i, sub_group_reduce_max(tile_max));
+#else
         red_max[r * TPR + t] = tile_max;
         barrier(CLK_LOCAL_MEM_FENCE);
 
         float m_new = m_i;
         for (int x = 0; x < TPR; ++x) m_new = fmax(m_new, red_max[r * TPR + x]);
+#endif
         /* a row with nothing visible yet keeps p = 0 and no NaN from -inf - -inf */
         const float m_use = elattn_softmax_base(m_new);
         const float alpha = exp2(m_i - m_use);
@@ -146,14 +180,20 @@ elattn_attn_fused(const elattn_attn_params prm, const __global elattn_elem *q,
             ps[r * LDP + t + x * TPR] = p;
             psum += p;
         }
+#if defined(ELATTN_SUBGROUP)
+        const float l_tile = sub_group_reduce_add(psum);
+#else
         red_sum[r * TPR + t] = psum;
+#endif
         barrier(CLK_LOCAL_MEM_FENCE); /* K reads done: kvs may take V */
 
         load_kv_tile(kvs, v, k0, j0, j1, hk, Hkv, lid);
         barrier(CLK_LOCAL_MEM_FENCE);
 
+#if !defined(ELATTN_SUBGROUP)
         float l_tile = 0.0f;
         for (int x = 0; x < TPR; ++x) l_tile += red_sum[r * TPR + x];
+#endif
         l_i = l_i * alpha + l_tile;
         m_i = m_new;
         for (int x = 0; x < DPT; ++x) acc[x] *= alpha;
@@ -167,9 +207,17 @@ elattn_attn_fused(const elattn_attn_params prm, const __global elattn_elem *q,
 
     if (!row_ok) return;
     /* empty row: O = 0 and LSE = -inf */
+#if defined(ELATTN_SUBGROUP)
+    const float inv = sg_ok ? elattn_row_inv_sum(l_i) : NAN; /* subgroups not as assumed: fail loudly */
+#else
     const float inv = elattn_row_inv_sum(l_i);
+#endif
     const size_t o_at = ((size_t)(q0 + my_i) * Hq + my_h) * HD;
     for (int x = 0; x < DPT; ++x) elattn_store(o, o_at + t + x * TPR, acc[x] * inv);
     if (prm.write_lse && t == 0)
+#if defined(ELATTN_SUBGROUP)
+        lse[(size_t)(q0 + my_i) * Hq + my_h] = sg_ok ? elattn_row_lse(m_i, l_i) : NAN;
+#else
         lse[(size_t)(q0 + my_i) * Hq + my_h] = elattn_row_lse(m_i, l_i);
+#endif
 }

@@ -1,0 +1,85 @@
+/*
+ * The OpenCL attention tile table: one place for the tile parameters of every
+ * attention family, per device class and head-dim band.
+ *
+ * A row is keyed by family, device class (vendor and type, ocl_class) and,
+ * on NVIDIA, the lowest compute capability it is for; the value is tile_m x
+ * tile_n and the work-group size. Each row says where it comes from: the
+ * command of bench/opencl_tune.c (elattn-opencl-tune) that measured it and
+ * the device, or that it is still a guess. elattn-opencl-tune prints rows in
+ * this format, as CLBlast's database keeps its measurements.
+ *
+ * Lookup: the row of the family for the device's class with the highest
+ * compute capability not above the device's, in the smallest band that holds
+ * the head dim (64, 128, 256); for the scalar family a class without rows
+ * takes OCL_CLASS_OTHER's.
+ */
+#include <string.h>
+
+#include "opencl_internal.h"
+
+/* Where the unmeasured rows come from. */
+#define GUESS "first guess, to be measured (elattn-opencl-tune)"
+#define GUESS_NV "first guess, to be measured on the H200: elattn-opencl-tune --device opencl:1 --family FAMILY"
+
+/* PoCL 3.1 on this repository's 2-core development machine (AMD EPYC, 'pthread' device, shared with
+ * other work: a second run of the same command may rank close candidates differently), 2026-12-02,
+ * median of 5 runs per candidate, bf16, one element of 512 tokens, Hq 4, Hkv 2, dense causal. */
+#define POCL_SCALAR(ms)                                                                                    \
+    "elattn-opencl-tune --device opencl:0 --family scalar --hq 4 --hkv 2 --len 512 --iters 5 "             \
+    "--budget 200 (pthread-skylake-avx512-AMD EPYC, PoCL 3.1, 2026-12-02: " ms ")"
+
+static const ocl_tune_row tune_table[] = {
+    /* family    class              cc  band  m    n    wg   source */
+    {"scalar", OCL_CLASS_CPU, 0, 64, 32, 16, 32, POCL_SCALAR("63.0 ms")},
+    {"scalar", OCL_CLASS_CPU, 0, 128, 64, 16, 128, POCL_SCALAR("128.0 ms")},
+    {"scalar", OCL_CLASS_CPU, 0, 256, 64, 32, 64, POCL_SCALAR("104.7 ms")},
+    {"scalar", OCL_CLASS_NVIDIA, 0, 64, 64, 32, 128, GUESS_NV},
+    {"scalar", OCL_CLASS_NVIDIA, 0, 128, 32, 32, 128, GUESS_NV},
+    {"scalar", OCL_CLASS_NVIDIA, 0, 256, 16, 16, 64, GUESS_NV},
+    {"scalar", OCL_CLASS_AMD, 0, 64, 64, 32, 256, GUESS},
+    {"scalar", OCL_CLASS_AMD, 0, 128, 32, 32, 128, GUESS},
+    {"scalar", OCL_CLASS_AMD, 0, 256, 16, 16, 64, GUESS},
+    {"scalar", OCL_CLASS_INTEL, 0, 64, 32, 32, 64, GUESS},
+    {"scalar", OCL_CLASS_INTEL, 0, 128, 32, 32, 64, GUESS},
+    {"scalar", OCL_CLASS_INTEL, 0, 256, 16, 16, 32, GUESS},
+    {"scalar", OCL_CLASS_OTHER, 0, 64, 32, 32, 64, GUESS},
+    {"scalar", OCL_CLASS_OTHER, 0, 128, 32, 32, 64, GUESS},
+    {"scalar", OCL_CLASS_OTHER, 0, 256, 16, 16, 32, GUESS},
+    /* mma: tile_m = 16 rows per warp, wg = 32 per warp; local memory (tile_m + 2 tile_n) rows of D
+     * 16-bit elements must stay within NVIDIA's 48 KiB */
+    {"mma", OCL_CLASS_NVIDIA, 80, 64, 64, 64, 128, GUESS_NV},
+    {"mma", OCL_CLASS_NVIDIA, 80, 128, 64, 32, 128, GUESS_NV},
+    {"mma", OCL_CLASS_NVIDIA, 80, 256, 64, 16, 128, GUESS_NV},
+    /* the emulation (ELATTN_OPENCL_MMA_EMULATE) on CPUs: a test path, not tuned */
+    {"mma", OCL_CLASS_CPU, 0, 64, 32, 32, 64, "emulation only, not a performance path"},
+    {"mma", OCL_CLASS_CPU, 0, 128, 32, 32, 64, "emulation only, not a performance path"},
+    {"mma", OCL_CLASS_CPU, 0, 256, 32, 16, 64, "emulation only, not a performance path"},
+    /* subgroup: one tile row per subgroup, so wg = tile_m x the subgroup size (0 here: the family sets it) */
+    {"subgroup", OCL_CLASS_NVIDIA, 0, 64, 8, 64, 0, GUESS_NV},
+    {"subgroup", OCL_CLASS_NVIDIA, 0, 128, 8, 32, 0, GUESS_NV},
+    {"subgroup", OCL_CLASS_NVIDIA, 0, 256, 4, 32, 0, GUESS_NV},
+    {"subgroup", OCL_CLASS_OTHER, 0, 64, 8, 32, 0, GUESS},
+    {"subgroup", OCL_CLASS_OTHER, 0, 128, 8, 32, 0, GUESS},
+    {"subgroup", OCL_CLASS_OTHER, 0, 256, 4, 32, 0, GUESS},
+};
+
+int ocl_tune_band(int head_dim) { return head_dim <= 64 ? 64 : head_dim <= 128 ? 128 : 256; }
+
+const ocl_tune_row *ocl_tune_lookup(const char *family, const ocl_caps *caps, int head_dim)
+{
+    const int band = ocl_tune_band(head_dim);
+    const int cc = caps->nv_cc_major * 10 + caps->nv_cc_minor;
+    for (int pass = 0; pass < 2; ++pass) {
+        const ocl_class cls = pass ? OCL_CLASS_OTHER : caps->cls;
+        const ocl_tune_row *best = NULL;
+        for (size_t i = 0; i < sizeof tune_table / sizeof tune_table[0]; ++i) {
+            const ocl_tune_row *r = &tune_table[i];
+            if (strcmp(r->family, family) != 0 || r->cls != cls || r->head_dim != band || r->cc_min > cc) continue;
+            if (!best || r->cc_min > best->cc_min) best = r;
+        }
+        if (best) return best;
+        if (strcmp(family, "mma") == 0) break; /* OTHER is the catch-all of the scalar and subgroup families */
+    }
+    return NULL;
+}

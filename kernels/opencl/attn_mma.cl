@@ -1,0 +1,467 @@
+/*
+ * Fused hybrid-head attention on NVIDIA tensor cores from OpenCL C: the
+ * family "mma" (fp16 / bf16 storage, head dims that are multiples of 16).
+ *
+ * FlashAttention-2 structure: work-group g takes item g of the host's work
+ * list; WARPS warps of 32 work-items each own 16 rows of the tile's
+ * TILE_M = 16 * WARPS rows. A row is a (query position, head) pair: HT query
+ * heads of one KV group share an item, row r is position i0 + r / HT of head
+ * head0 + r % HT (as in attn_fused.cl), so the heads of a group share every
+ * K/V tile. Per key tile of the spec's walk (elattn_walk_next) the work-group
+ * stages K and V in local memory; each warp computes S = Q K^T with
+ * mma.sync.m16n8k16 (fp32 accumulators), masks PARTIAL tiles pair by pair
+ * with elattn_pair_visible, runs the online softmax in fp32 (log2 units), and
+ * adds P V with P rounded to the storage type in registers: the C fragment of
+ * S is, register for register, the A fragment of P. The epilogue is the
+ * spec's (elattn_row_inv_sum, elattn_row_lse).
+ *
+ * Warp instructions (mma.sync, ldmatrix, shfl.sync, cvt, ex2) are inline PTX,
+ * compiled only with -DELATTN_NV_PTX, which the host passes only to NVIDIA's
+ * driver on compute capability >= 8.0. With -DELATTN_MMA_EMULATE instead,
+ * each of them is emulated exactly (same lanes, same registers, same
+ * fragment layouts) through local memory and work-group barriers, so that the
+ * whole kernel - addressing, fragment layouts, masking, softmax, epilogue -
+ * runs and is checked on any OpenCL device (PoCL in CI), slowly. Without
+ * either macro the source does not compile (#error).
+ *
+ * NVIDIA's warps are 32 consecutive local ids of a 1-D work-group, so
+ * lane = local id % 32 (get_sub_group_local_id needs cl_khr_subgroups, which
+ * NVIDIA's driver need not offer).
+ *
+ * Compile-time: ELATTN_HEAD_DIM (multiple of 16, <= 256), ELATTN_TILE_M
+ * (16 * warps), ELATTN_TILE_N (keys per tile, multiple of 16), ELATTN_WG
+ * (32 * warps), ELATTN_HEADS_PER_TILE, ELATTN_STORAGE (F16 or BF16).
+ */
+#define HD ELATTN_HEAD_DIM
+#define BM ELATTN_TILE_M
+#define BN ELATTN_TILE_N
+#define WG ELATTN_WG
+#define HT ELATTN_HEADS_PER_TILE
+#define WARPS (WG / 32)
+#define PM (BM / HT) /* query positions per tile */
+#define KD (HD / 16) /* k-steps of S = Q K^T */
+#define NB (BN / 8)  /* 8-key column blocks of S */
+#define DB (HD / 8)  /* 8-column blocks of O */
+#define CH (HD / 8)  /* 16-byte chunks per tile row */
+
+#if BM != 16 * WARPS || WG % 32 != 0 || BN % 16 != 0 || HD % 16 != 0 || BM % HT != 0
+#error "inconsistent mma tile configuration"
+#endif
+#if ELATTN_STORAGE != ELATTN_DTYPE_F16 && ELATTN_STORAGE != ELATTN_DTYPE_BF16
+#error "the mma kernel takes fp16 or bf16 storage"
+#endif
+#if defined(ELATTN_NV_PTX) == defined(ELATTN_MMA_EMULATE)
+#error "define exactly one of ELATTN_NV_PTX (NVIDIA sm_80+) and ELATTN_MMA_EMULATE"
+#endif
+
+#define INLINE static inline __attribute__((always_inline))
+#if defined(ELATTN_NV_PTX)
+#define UNROLL _Pragma("unroll")
+#else
+#define UNROLL /* the emulation has barriers in these loops: unrolling only grows the code */
+#endif
+
+/* ---- local-memory tiles ----------------------------------------------------
+ * Rows of HD 16-bit elements in 16-byte chunks. With HD a multiple of 64 the
+ * chunk index is XORed with the row's low 3 bits, so the 8 rows one ldmatrix
+ * phase reads fall in 8 different 16-byte bank groups; other head dims pad a
+ * row by one chunk, which does the same (an odd number of chunks per row). */
+#if HD % 64 == 0
+#define RB (HD * 2)
+INLINE uint toff(int row, int chunk) { return (uint)(row * RB + ((chunk ^ (row & 7)) << 4)); }
+#else
+#define RB (HD * 2 + 16)
+INLINE uint toff(int row, int chunk) { return (uint)(row * RB + (chunk << 4)); }
+#endif
+#define Q_AT 0
+#define K_AT (BM * RB)
+#define V_AT (BM * RB + BN * RB)
+#define SMEM_BYTES (BM * RB + 2 * BN * RB)
+
+/* ---- warp instructions -------------------------------------------------------
+ * Every helper takes `xw`, the warp's exchange area (emulation only; unused
+ * with PTX), and the lane. Fragments follow the PTX ISA (mma.m16n8k16, .f16 /
+ * .bf16 A and B, .f32 C/D): g = lane / 4, t = lane % 4;
+ *   A 16x16: a[0] = (row g,   cols 2t, 2t+1), a[1] = (row g+8, cols 2t, 2t+1),
+ *            a[2] = (row g,   cols 2t+8, 2t+9), a[3] = (row g+8, cols 2t+8, 2t+9);
+ *   B 16x8:  b0 = (rows 2t, 2t+1, col g), b1 = (rows 2t+8, 2t+9, col g);
+ *   C 16x8:  c[0], c[1] = (row g, cols 2t, 2t+1), c[2], c[3] = (row g+8, same cols);
+ * the lower-indexed element of a pair in the low 16 bits. */
+#if defined(ELATTN_NV_PTX)
+
+#if ELATTN_STORAGE == ELATTN_DTYPE_BF16
+#define MMA_TYPES "bf16.bf16"
+#define CVT_TYPE "bf16x2"
+#else
+#define MMA_TYPES "f16.f16"
+#define CVT_TYPE "f16x2"
+#endif
+
+/* d = a b + c; separate outputs and inputs (no read-write constraints). */
+INLINE void mma16816(float c[4], const uint a[4], uint b0, uint b1, __local uint *xw, int lane)
+{
+    float d0, d1, d2, d3;
+    __asm__ __volatile__("mma.sync.aligned.m16n8k16.row.col.f32." MMA_TYPES ".f32 "
+                 "{%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%10,%11,%12,%13};"
+                 : "=f"(d0), "=f"(d1), "=f"(d2), "=f"(d3)
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1), "f"(c[0]), "f"(c[1]),
+                   "f"(c[2]), "f"(c[3]));
+    c[0] = d0;
+    c[1] = d1;
+    c[2] = d2;
+    c[3] = d3;
+}
+
+/* The shared-window address of a __local byte: NVIDIA compiles __local to the
+ * .shared state space, where a pointer's integer value is that address. */
+INLINE uint smem_addr(__local const uchar *base, uint off) { return (uint)(size_t)base + off; }
+
+/* Four 8x8 matrices; lanes 8i..8i+7 give the row addresses of matrix i, which
+ * lands in r[i] (row lane / 4, elements 2 (lane % 4) and +1). The memory
+ * clobber keeps it after the barrier that published the tile. */
+INLINE void ldsm_x4(uint r[4], __local const uchar *base, uint off, __local uint *xw, int lane)
+{
+    uint r0, r1, r2, r3;
+    __asm__ __volatile__("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];"
+                 : "=r"(r0), "=r"(r1), "=r"(r2), "=r"(r3)
+                 : "r"(smem_addr(base, off))
+                 : "memory");
+    r[0] = r0;
+    r[1] = r1;
+    r[2] = r2;
+    r[3] = r3;
+}
+
+/* The same, each matrix transposed: r[i] holds (rows 2 (lane % 4) and +1, column lane / 4). */
+INLINE void ldsm_x4_trans(uint r[4], __local const uchar *base, uint off, __local uint *xw, int lane)
+{
+    uint r0, r1, r2, r3;
+    __asm__ __volatile__("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];"
+                 : "=r"(r0), "=r"(r1), "=r"(r2), "=r"(r3)
+                 : "r"(smem_addr(base, off))
+                 : "memory");
+    r[0] = r0;
+    r[1] = r1;
+    r[2] = r2;
+    r[3] = r3;
+}
+
+INLINE float shfl_xor(float x, int mask, __local uint *xw, int lane)
+{
+    uint y;
+    __asm__ __volatile__("shfl.sync.bfly.b32 %0, %1, %2, 0x1f, 0xffffffff;" : "=r"(y) : "r"(as_uint(x)), "r"(mask));
+    return as_float(y);
+}
+
+/* Two floats to a packed pair, round to nearest even; cvt puts its first
+ * source in the upper half, so `hi` comes first. */
+INLINE uint pack2(float lo, float hi, __local uint *xw, int lane)
+{
+    uint r;
+    __asm__("cvt.rn." CVT_TYPE ".f32 %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo));
+    return r;
+}
+
+/* 2^x on the MUFU unit (2^-inf = 0). */
+INLINE float ex2(float x)
+{
+    float y;
+    __asm__("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+    return y;
+}
+
+#else /* ELATTN_MMA_EMULATE: the same instructions through local memory */
+
+/* Words of a warp's exchange area: the largest use is mma's 6 per lane. */
+#define XW_WORDS (32 * 6)
+
+#if ELATTN_STORAGE == ELATTN_DTYPE_F16
+/* fp16 <-> fp32 in integer arithmetic (no cl_khr_fp16, and no half and uint
+ * views of the same words, which the compiler may assume apart). */
+INLINE float f16_to_float(uint h)
+{
+    const uint sign = (h & 0x8000u) << 16, e = (h >> 10) & 0x1fu, m = h & 0x3ffu;
+    if (e == 0) return as_float(sign | as_uint((float)m * 0x1p-24f)); /* zero, subnormal */
+    if (e == 31) return as_float(sign | 0x7f800000u | (m << 13));      /* inf, NaN */
+    return as_float(sign | ((e + 112u) << 23) | (m << 13));
+}
+
+/* Round to nearest even, as cvt.rn.f16x2.f32. */
+INLINE uint float_to_f16(float f)
+{
+    const uint u = as_uint(f), sign = (u >> 16) & 0x8000u, a = u & 0x7fffffffu;
+    if (a > 0x7f800000u) return sign | 0x7e00u;  /* NaN */
+    if (a >= 0x477ff000u) return sign | 0x7c00u; /* rounds past 65504: inf */
+    if (a < 0x38800000u) {                       /* below 2^-14: a subnormal result */
+        if (a < 0x33000000u) return sign;        /* below 2^-25: zero */
+        const uint m = (a & 0x7fffffu) | 0x800000u;
+        const uint shift = 126u - (a >> 23); /* value / 2^-24 = m >> shift, shift in 14..24 */
+        uint r = m >> shift;
+        const uint rem = m & ((1u << shift) - 1u), halfway = 1u << (shift - 1u);
+        if (rem > halfway || (rem == halfway && (r & 1u))) ++r;
+        return sign | r;
+    }
+    uint r = (a - 0x38000000u) >> 13; /* rebias the exponent by 127 - 15 */
+    const uint rem = a & 0x1fffu;
+    if (rem > 0x1000u || (rem == 0x1000u && (r & 1u))) ++r; /* a carry moves into the exponent */
+    return sign | r;
+}
+#endif
+
+INLINE float bits16_to_float(__local uint *xw, int word, int hi)
+{
+    const uint bits = hi ? xw[word] >> 16 : xw[word] & 0xffffu;
+#if ELATTN_STORAGE == ELATTN_DTYPE_BF16
+    return as_float(bits << 16);
+#else
+    return f16_to_float(bits);
+#endif
+}
+
+INLINE void mma16816(float c[4], const uint a[4], uint b0, uint b1, __local uint *xw, int lane)
+{
+    for (int x = 0; x < 4; ++x) xw[lane * 6 + x] = a[x];
+    xw[lane * 6 + 4] = b0;
+    xw[lane * 6 + 5] = b1;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    const int g = lane / 4, t = lane % 4;
+    float d[4];
+    for (int e = 0; e < 4; ++e) {
+        const int row = g + 8 * (e / 2), col = 2 * t + (e & 1);
+        float acc = c[e];
+        for (int kk = 0; kk < 16; ++kk) {
+            /* A[row][kk] sits in lane (row % 8) * 4 + (kk % 8) / 2, register (row >= 8) + 2 (kk >= 8);
+             * B[kk][col] in lane col * 4 + (kk % 8) / 2, register 4 + (kk >= 8); half kk & 1 */
+            const int a_word = ((row % 8) * 4 + (kk % 8) / 2) * 6 + (row >= 8) + 2 * (kk >= 8);
+            const int b_word = (col * 4 + (kk % 8) / 2) * 6 + 4 + (kk >= 8);
+            acc = fma(bits16_to_float(xw, a_word, kk & 1), bits16_to_float(xw, b_word, kk & 1), acc);
+        }
+        d[e] = acc;
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int e = 0; e < 4; ++e) c[e] = d[e];
+}
+
+INLINE void ldsm_x4(uint r[4], __local const uchar *base, uint off, __local uint *xw, int lane)
+{
+    xw[lane] = off;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int i = 0; i < 4; ++i) r[i] = *(__local const uint *)(base + xw[8 * i + lane / 4] + 4 * (lane % 4));
+    barrier(CLK_LOCAL_MEM_FENCE);
+}
+
+INLINE void ldsm_x4_trans(uint r[4], __local const uchar *base, uint off, __local uint *xw, int lane)
+{
+    xw[lane] = off;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int i = 0; i < 4; ++i) {
+        const uint lo = *(__local const ushort *)(base + xw[8 * i + 2 * (lane % 4)] + 2 * (lane / 4));
+        const uint hi = *(__local const ushort *)(base + xw[8 * i + 2 * (lane % 4) + 1] + 2 * (lane / 4));
+        r[i] = lo | (hi << 16);
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+}
+
+INLINE float shfl_xor(float x, int mask, __local uint *xw, int lane)
+{
+    xw[lane] = as_uint(x);
+    barrier(CLK_LOCAL_MEM_FENCE);
+    const float y = as_float(xw[lane ^ mask]);
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return y;
+}
+
+INLINE uint pack2(float lo, float hi, __local uint *xw, int lane)
+{
+#if ELATTN_STORAGE == ELATTN_DTYPE_BF16
+    return (uint)elattn_float_to_bf16(lo) | ((uint)elattn_float_to_bf16(hi) << 16);
+#else
+    return float_to_f16(lo) | (float_to_f16(hi) << 16);
+#endif
+}
+
+INLINE float ex2(float x) { return exp2(x); }
+
+#endif
+
+/* Max and sum over the 4 lanes of a quad: the lanes that hold one mma row. */
+INLINE float quad_max(float x, __local uint *xw, int lane)
+{
+    x = fmax(x, shfl_xor(x, 1, xw, lane));
+    return fmax(x, shfl_xor(x, 2, xw, lane));
+}
+INLINE float quad_sum(float x, __local uint *xw, int lane)
+{
+    x += shfl_xor(x, 1, xw, lane);
+    return x + shfl_xor(x, 2, xw, lane);
+}
+
+/* ---- the kernel --------------------------------------------------------------- */
+__kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void
+elattn_attn_mma(const elattn_attn_params prm, const __global elattn_elem *q, const __global elattn_elem *k,
+                const __global elattn_elem *v, __global elattn_elem *o, __global float *lse,
+                const __global uchar *mask, const __global int *meta, const int cu_q_at, const int cu_k_at,
+                const int modes_at, const int items_at)
+{
+    __local uint4 smem[SMEM_BYTES / 16]; /* Q tile, K tile, V tile (uint4: 16-byte aligned) */
+    __local const uchar *sb = (__local const uchar *)smem;
+#if defined(ELATTN_MMA_EMULATE)
+    __local uint xch[WARPS * XW_WORDS];
+#endif
+
+    const int lid = get_local_id(0), warp = lid / 32, lane = lid % 32;
+    const int g = lane / 4, t = lane % 4;
+#if defined(ELATTN_MMA_EMULATE)
+    __local uint *xw = xch + warp * XW_WORDS;
+#else
+    __local uint *xw = 0;
+#endif
+
+    const elattn_work_item item = ((const __global elattn_work_item *)(meta + items_at))[get_group_id(0)];
+    const elattn_item_view it =
+        elattn_item_decode(&prm, item, HT, PM, meta + cu_q_at, meta + cu_k_at, meta + modes_at);
+    const int Hq = prm.num_q_heads, Hkv = prm.num_kv_heads;
+    const int hk = it.hk, head0 = it.head0, mode = it.mode;
+    const int q0 = it.q_start, len_q = it.len_q, k0 = it.k_start, len_k = it.len_k;
+    const int i0 = it.i0, i1 = it.i1;
+    const __global uchar *mask_head = mask + it.mask_offset;
+
+    /* This lane's two rows: g and g + 8 of the warp's 16. */
+    int row_i[2], row_h[2], row_p[2], row_ok[2];
+    const __global uchar *row_mask[2];
+    UNROLL for (int h = 0; h < 2; ++h) {
+        const int r = warp * 16 + g + 8 * h;
+        row_i[h] = i0 + r / HT;
+        row_h[h] = head0 + r % HT;
+        row_ok[h] = row_i[h] < i1;
+        row_p[h] = elattn_query_pos(row_i[h], len_q, len_k);
+        /* read only for visible-so-far rows of BLOCK_SPARSE heads (row_ok) */
+        row_mask[h] = row_ok[h] ? mask_head + (long)(row_i[h] / prm.block_size) * prm.mask_kblocks : mask_head;
+    }
+
+    /* Q tile, 16 bytes per copy; rows past the item read zeros. */
+    __local uchar *sw = (__local uchar *)smem;
+    for (int e = lid; e < BM * CH; e += WG) {
+        const int r = e / CH, c = e % CH;
+        const int i = i0 + r / HT, h = head0 + r % HT;
+        uint4 x = (uint4)(0u);
+        if (i < i1) x = ((const __global uint4 *)q)[(((size_t)(q0 + i) * Hq + h) * HD + c * 8) / 8];
+        *(__local uint4 *)(sw + Q_AT + toff(r, c)) = x;
+    }
+
+    float acc[DB][4];
+    UNROLL for (int d = 0; d < DB; ++d) acc[d][0] = acc[d][1] = acc[d][2] = acc[d][3] = 0.0f;
+    float m_run[2] = {-INFINITY, -INFINITY}, l_run[2] = {0.0f, 0.0f};
+    const float sl2 = prm.scale_log2;
+
+    /* ldmatrix row addresses of this lane (see the fragment table above):
+     * A (Q, 16 rows x 16 cols): matrix lane / 8 = (rows +8 if odd, cols +8 if >= 2);
+     * B of S (K rows = keys, not transposed): matrices (keys 0-7, d 0-7), (keys 0-7, d 8-15),
+     *   (keys 8-15, d 0-7), (keys 8-15, d 8-15) = b0, b1 of key block 2np, then of 2np + 1;
+     * B of O (V rows = keys, transposed): (keys 0-7, d 0-7), (keys 8-15, d 0-7),
+     *   (keys 0-7, d 8-15), (keys 8-15, d 8-15) = b0, b1 of column block 2dp, then of 2dp + 1. */
+    const int qa_row = warp * 16 + lane % 16, qa_chunk = lane / 16;
+    const int kb_row = (lane / 16) * 8 + lane % 8, kb_chunk = (lane / 8) & 1;
+    const int vb_row = ((lane / 8) & 1) * 8 + lane % 8, vb_chunk = lane / 16;
+
+    elattn_tile_walk walk;
+    elattn_walk_init(&walk, mode, prm.causal, len_q, len_k, i0, i1, prm.sink, prm.local, BN, mask_head,
+                     prm.mask_kblocks, prm.block_size);
+    int cls;
+    for (int jt = elattn_walk_next(&walk, 0, &cls); jt < walk.end; jt = elattn_walk_next(&walk, jt + 1, &cls)) {
+        const int j0 = jt * BN;
+
+        barrier(CLK_LOCAL_MEM_FENCE); /* Q is stored; the previous K and V are consumed */
+        for (int e = lid; e < BN * CH; e += WG) {
+            const int r = e / CH, c = e % CH;
+            uint4 xk = (uint4)(0u), xv = (uint4)(0u); /* keys past the end read zeros: P = 0 there */
+            if (j0 + r < len_k) {
+                const size_t at = (((size_t)(k0 + j0 + r) * Hkv + hk) * HD + c * 8) / 8;
+                xk = ((const __global uint4 *)k)[at];
+                xv = ((const __global uint4 *)v)[at];
+            }
+            *(__local uint4 *)(sw + K_AT + toff(r, c)) = xk;
+            *(__local uint4 *)(sw + V_AT + toff(r, c)) = xv;
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+
+        /* S = Q K^T: this warp's 16 rows x BN keys. */
+        float s[NB][4];
+        UNROLL for (int n = 0; n < NB; ++n) s[n][0] = s[n][1] = s[n][2] = s[n][3] = 0.0f;
+        UNROLL for (int kk = 0; kk < KD; ++kk) {
+            uint a[4];
+            ldsm_x4(a, sb, Q_AT + toff(qa_row, kk * 2 + qa_chunk), xw, lane);
+            UNROLL for (int np = 0; np < NB / 2; ++np) {
+                uint b[4];
+                ldsm_x4(b, sb, K_AT + toff(np * 16 + kb_row, kk * 2 + kb_chunk), xw, lane);
+                mma16816(s[2 * np], a, b[0], b[1], xw, lane);
+                mma16816(s[2 * np + 1], a, b[2], b[3], xw, lane);
+            }
+        }
+
+        /* Per-pair rule where the walk says a pair may be hidden (keys past the end included). */
+        if (cls == ELATTN_TILE_PARTIAL) {
+            UNROLL for (int n = 0; n < NB; ++n) {
+                UNROLL for (int e = 0; e < 4; ++e) {
+                    const int h = e / 2, key = j0 + n * 8 + 2 * t + (e & 1);
+                    const int vis = row_ok[h] && key < len_k &&
+                                    elattn_pair_visible(mode, prm.causal, row_p[h], key, prm.sink, prm.local,
+                                                        prm.block_size, row_mask[h]);
+                    if (!vis) s[n][e] = -INFINITY;
+                }
+            }
+        }
+
+        /* Online softmax in log2 units; l stays this lane's partial sum until the end. */
+        UNROLL for (int h = 0; h < 2; ++h) {
+            float mx = m_run[h];
+            UNROLL for (int n = 0; n < NB; ++n) mx = fmax(mx, fmax(s[n][2 * h], s[n][2 * h + 1]) * sl2);
+            mx = quad_max(mx, xw, lane);
+            const float m_use = elattn_softmax_base(mx); /* 0 while the row saw nothing: no NaN */
+            const float corr = ex2(m_run[h] - m_use);
+            m_run[h] = mx;
+            float sum = 0.0f;
+            UNROLL for (int n = 0; n < NB; ++n) {
+                s[n][2 * h] = ex2(fma(s[n][2 * h], sl2, -m_use));
+                s[n][2 * h + 1] = ex2(fma(s[n][2 * h + 1], sl2, -m_use));
+                sum += s[n][2 * h] + s[n][2 * h + 1];
+            }
+            l_run[h] = l_run[h] * corr + sum;
+            UNROLL for (int d = 0; d < DB; ++d) {
+                acc[d][2 * h] *= corr;
+                acc[d][2 * h + 1] *= corr;
+            }
+        }
+
+        /* O += P V: key block pair (2kc, 2kc + 1) of S is the A fragment of k-step kc. */
+        UNROLL for (int kc = 0; kc < BN / 16; ++kc) {
+            uint a[4];
+            a[0] = pack2(s[2 * kc][0], s[2 * kc][1], xw, lane);
+            a[1] = pack2(s[2 * kc][2], s[2 * kc][3], xw, lane);
+            a[2] = pack2(s[2 * kc + 1][0], s[2 * kc + 1][1], xw, lane);
+            a[3] = pack2(s[2 * kc + 1][2], s[2 * kc + 1][3], xw, lane);
+            UNROLL for (int dp = 0; dp < HD / 16; ++dp) {
+                uint b[4];
+                ldsm_x4_trans(b, sb, V_AT + toff(kc * 16 + vb_row, dp * 2 + vb_chunk), xw, lane);
+                mma16816(acc[2 * dp], a, b[0], b[1], xw, lane);
+                mma16816(acc[2 * dp + 1], a, b[2], b[3], xw, lane);
+            }
+        }
+    }
+
+    /* Epilogue (the spec's rule: O = 0 and LSE = -inf for a row that saw nothing).
+     * Every lane takes part in the quad sums; only rows of the item store. */
+    __global uint *o_pairs = (__global uint *)o;
+    UNROLL for (int h = 0; h < 2; ++h) {
+        const float l = quad_sum(l_run[h], xw, lane);
+        const float inv = elattn_row_inv_sum(l);
+        uint packed[DB];
+        UNROLL for (int d = 0; d < DB; ++d) packed[d] = pack2(acc[d][2 * h] * inv, acc[d][2 * h + 1] * inv, xw, lane);
+        if (row_ok[h]) {
+            const size_t row_at = ((size_t)(q0 + row_i[h]) * Hq + row_h[h]) * HD;
+            UNROLL for (int d = 0; d < DB; ++d) o_pairs[(row_at + d * 8 + 2 * t) / 2] = packed[d];
+            if (prm.write_lse && t == 0)
+                lse[(size_t)(q0 + row_i[h]) * Hq + row_h[h]] = elattn_row_lse(m_run[h], l);
+        }
+    }
+}

@@ -1,0 +1,59 @@
+#!/bin/sh
+# Compile-check the inline-PTX path of attn_mma.cl without an NVIDIA GPU:
+# clang compiles the OpenCL C (target nvptx64-nvidia-nvcl, the source as the
+# backend hands it to the driver: the spec, common.cl, attn_mma.cl) to PTX,
+# (.target sm_80) and ptxas assembles that PTX for sm_80 and sm_90, so the asm's syntax,
+# operand types and constraints are checked, and register use and spills are
+# shown. A stand-in header maps the few OpenCL built-ins clang leaves as
+# calls (barrier, ids, fmax, fma, log2) onto NVPTX built-ins; NVIDIA's driver
+# has its own front end and library, so this does not replace a build there.
+#
+# usage: kernels/opencl/ptx_check.sh [CLANG [PTXAS]]
+#   defaults: clang-15 (or clang), ptxas (or /usr/local/cuda/bin/ptxas).
+# Exit 0 when every configuration assembles (register spills are reported,
+# a performance matter: the tuner may time such a candidate); 77 when a tool is missing.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+clang=${1:-$(command -v clang-15 || command -v clang || true)}
+ptxas=${2:-$(command -v ptxas || { test -x /usr/local/cuda/bin/ptxas && echo /usr/local/cuda/bin/ptxas; } || true)}
+if [ -z "$clang" ] || [ -z "$ptxas" ]; then
+    echo "ptx_check: skipped (needs clang with the NVPTX target and ptxas)"
+    exit 77
+fi
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+cat > "$tmp/shim.h" <<'EOF'
+#define barrier(flags) __nvvm_bar_sync(0)
+#define get_local_id(d) ((size_t)__nvvm_read_ptx_sreg_tid_x())
+#define get_group_id(d) ((size_t)__nvvm_read_ptx_sreg_ctaid_x())
+#define fmax(a, b) __builtin_fmaxf(a, b)
+#define fma(a, b, c) __builtin_fmaf(a, b, c)
+#define log2(x) __nvvm_lg2_approx_f(x)
+EOF
+{ echo "#define local elattn_local_"; cat "$here/../elattn_spec.h" "$here/common.cl" "$here/attn_mma.cl"; } > "$tmp/mma.cl"
+status=0
+# dtype (1 fp16, 2 bf16), head dim, tile_m, tile_n, heads per tile: the table's
+# NVIDIA rows, the other candidates of elattn-opencl-tune's largest tiles, and
+# head dims that take the padded (not swizzled) layout.
+for cfg in "2 64 64 64 4" "2 128 64 32 4" "1 128 64 64 4" "2 256 64 16 4" "1 256 32 32 2" \
+           "2 128 128 32 4" "1 96 64 32 2" "2 48 32 32 1" "2 80 64 32 4"; do
+    set -- $cfg
+    out="$tmp/d$2_$1_m$3_n$4.ptx"
+    if ! "$clang" -x cl -cl-std=CL1.2 -target nvptx64-nvidia-nvcl -Xclang -finclude-default-header \
+        -include "$tmp/shim.h" -D__OPENCL_VERSION__=120 -O3 -S -o "$out" "$tmp/mma.cl" \
+        -DELATTN_STORAGE="$1" -DELATTN_HEAD_DIM="$2" -DELATTN_TILE_M="$3" -DELATTN_TILE_N="$4" \
+        -DELATTN_WG=$(($3 * 2)) -DELATTN_HEADS_PER_TILE="$5" -DELATTN_NV_PTX=1 -march=sm_80; then
+        echo "FAIL  $cfg: clang"; status=1; continue
+    fi
+    for arch in sm_80 sm_90; do
+        log=$("$ptxas" -arch=$arch -v "$out" -o "$out.$arch.cubin" 2>&1) || { echo "FAIL  $cfg $arch:"; echo "$log" | head -5; status=1; continue; }
+        regs=$(echo "$log" | sed -n 's/.*Used \([0-9]*\) registers.*/\1/p')
+        spill=$(echo "$log" | sed -n 's/.*, \([0-9]*\) bytes spill stores.*/\1/p')
+        smem=$(echo "$log" | sed -n 's/.* \([0-9]*\) bytes smem.*/\1/p')
+        stack=$(grep -c 'ld\.local\|st\.local' "$out")
+        verdict=ok
+        if [ "${spill:-0}" != 0 ] || [ "$stack" != 0 ]; then verdict=spills; fi
+        echo "$verdict  dtype=$1 d=$2 m=$3 n=$4 $arch: $regs registers, $smem bytes local memory, spill stores ${spill:-?}, local-memory accesses $stack, mma.sync $(grep -c 'mma\.sync' "$out")"
+    done
+done
+exit $status
