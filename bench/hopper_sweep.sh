@@ -6,14 +6,20 @@
 #
 # Stages (each logs to OUT_DIR; a failing stage does not stop the next):
 #   build        CUDA + OpenCL in $BUILD_DIR (default build-hopper), sm_90a
-#   conformance  cuda:0 with every attention case forced onto the wgmma family
+#   conformance  cuda:0 with every attention case forced onto CONF_KERNEL (default
+#                cuda.attn.wgmma; "all": every family of the device in turn)
 #                (CONF=0 skips; CONF_ARGS adds options, e.g. --quick)
+#   interop      meson test interop-cuda modules exports (INTEROP=1)
 #   sanitizer    compute-sanitizer memcheck and racecheck, --quick, wgmma forced (SANITIZE=1)
 #   ours         elattn-bench --set paper (Hq 32, Hkv 8, sink 128, local 2048, block 128) on
 #                cuda:0: DTYPES x DIMS x LENS x MIXES, one process
 #   peers        shared/tools/peers.py for each (dtype, D) in PEER_SHAPES and each NFA in
 #                PEER_NFA (2 of 8 KV heads full = fa-ssa:0.75, 4 = fa-ssa:0.5), at PEER_LENS (default LENS)
+#   opencl       NVIDIA's OpenCL (OCL_DEVICE, default opencl:1), OCL=1: the conformance forced onto
+#                opencl.attn.mma, then elattn-bench dense and fa-ssa:0.75 at 8K, D 64 and 128, on
+#                opencl.attn.mma, opencl.attn.scalar and cuda:0 in one process
 #   ncu          Nsight Compute on one dense launch (NCU=1): tensor-pipe utilisation, stalls
+# TOTAL_BUDGET_S (default 560) bounds the whole sweep.
 # Defaults: DTYPES bf16,f16  DIMS 64,96,128,192,256  LENS 8192,32768  MIXES dense,fa-ssa:0.75,fa-ssa:0.5
 #           PEER_SHAPES "bf16:64 bf16:128"  PEER_NFA "2 4"  NCU_SHAPE bf16:128:16384
 set -uo pipefail
@@ -28,9 +34,12 @@ mixes=${MIXES:-dense,fa-ssa:0.75,fa-ssa:0.5}
 summary="$out/sweep.log"
 : >"$summary"
 log() { echo "[sweep +${SECONDS}s] $*" | tee -a "$summary"; }
+total=${TOTAL_BUDGET_S:-560} # the whole sweep: a stage's limit never reaches past it
 stage() { # stage NAME LIMIT_S LOG CMD...
     local name=$1 limit=$2 logfile=$3
     shift 3
+    [ $((total - SECONDS)) -lt "$limit" ] && limit=$((total - SECONDS))
+    if [ "$limit" -le 5 ]; then log "$name: skipped (total budget ${total}s spent)"; return; fi
     log "$name: start (limit ${limit}s)"
     timeout -k 10 "$limit" "$@" >"$logfile" 2>&1
     log "$name: exit $?"
@@ -46,9 +55,12 @@ bench="$build/bench/elattn-bench" conf="$build/conformance/elattn-conformance"
 [ -x "$bench" ] || { tail -40 "$out/build.log" | tee -a "$summary"; exit 1; }
 
 if [ "${CONF:-1}" = 1 ]; then
+    conf_kernel=${CONF_KERNEL:-cuda.attn.wgmma}
+    force=(--kernel "$conf_kernel")
+    [ "$conf_kernel" = all ] && force=()
     # shellcheck disable=SC2086
-    stage "conformance (wgmma forced)" "${CONF_LIMIT_S:-200}" "$out/conformance.log" \
-        "$conf" --backend cuda:0 --kernel cuda.attn.wgmma --json "$out/conformance.json" ${CONF_ARGS:-}
+    stage "conformance cuda:0 ($conf_kernel)" "${CONF_LIMIT_S:-200}" "$out/conformance.log" \
+        "$conf" --backend cuda:0 "${force[@]}" --json "$out/conformance.json" ${CONF_ARGS:-}
     tail -4 "$out/conformance.log" | tee -a "$summary"
     grep -E "^FAIL" "$out/conformance.log" | head -20 | tee -a "$summary"
 fi
@@ -58,6 +70,11 @@ if [ "${SANITIZE:-0}" = 1 ]; then
             "$conf" --backend cuda:0 --kernel cuda.attn.wgmma --quick --no-isolate
         grep -E "ERROR SUMMARY|RACECHECK SUMMARY|^conformance:" "$out/sanitizer-$tool.log" | tee -a "$summary"
     done
+fi
+
+if [ "${INTEROP:-0}" = 1 ]; then
+    stage interop 60 "$out/interop.log" meson test -C "$build" --print-errorlogs interop-cuda interop-reference modules exports
+    grep -E "^ *[0-9]+/[0-9]+ " "$out/interop.log" | tee -a "$summary"
 fi
 
 # shellcheck disable=SC2086
@@ -71,6 +88,19 @@ for shape in ${PEER_SHAPES:-bf16:64 bf16:128}; do
             env DTYPE="$dt" D="$d" NFA="$nfa" LENS="${PEER_LENS:-$lens}" OUT="$out/peers-$dt-d$d-nfa$nfa" python3 shared/tools/peers.py
     done
 done
+if [ "${OCL:-0}" = 1 ]; then
+    od=${OCL_DEVICE:-opencl:1}
+    stage "conformance $od (opencl.attn.mma)" "${OCL_CONF_LIMIT_S:-90}" "$out/ocl-conformance.log" \
+        "$conf" --backend "$od" --kernel opencl.attn.mma --no-isolate --json "$out/ocl-conformance.json"
+    tail -2 "$out/ocl-conformance.log" | tee -a "$summary"
+    grep -E "^FAIL" "$out/ocl-conformance.log" | head -10 | tee -a "$summary"
+    for k in opencl.attn.mma opencl.attn.scalar cuda; do
+        dev=$od
+        [ "$k" = cuda ] && dev=cuda:0 k=cuda.attn
+        stage "bench $k" 45 "$out/ocl-bench-$k.txt" "$bench" --set paper --device "$dev" --kernel "$k" --lens 8192 \
+            --mix dense,fa-ssa:0.75 --dtype bf16 --head-dim 64,128 --no-check --no-router --no-serial --max-reps 5
+    done
+fi
 if [ "${NCU:-0}" = 1 ] && command -v ncu >/dev/null; then
     IFS=: read -r ndt nd nlen <<<"${NCU_SHAPE:-bf16:128:16384}"
     stage ncu 180 "$out/ncu.txt" ncu --clock-control none --kernel-name regex:attn_kernel --launch-count 1 \
