@@ -77,17 +77,6 @@ if [ "${INTEROP:-0}" = 1 ]; then
     grep -E "^ *[0-9]+/[0-9]+ " "$out/interop.log" | tee -a "$summary"
 fi
 
-# shellcheck disable=SC2086
-stage ours "${BENCH_LIMIT_S:-240}" "$out/ours.txt" "$bench" --set paper --device cuda:0 --dtype "$dtypes" --head-dim "$dims" \
-    --lens "$lens" --mix "$mixes" --no-check --no-router --no-serial --json "$out/ours.json" ${BENCH_ARGS:-}
-for shape in ${PEER_SHAPES:-bf16:64 bf16:128}; do
-    dt=${shape%%:*} d=${shape##*:}
-    for nfa in ${PEER_NFA:-2 4}; do
-        mkdir -p "$out/peers-$dt-d$d-nfa$nfa"
-        stage "peers $dt D$d NFA $nfa" "${PEERS_LIMIT_S:-150}" "$out/peers-$dt-d$d-nfa$nfa/peers.log" \
-            env DTYPE="$dt" D="$d" NFA="$nfa" LENS="${PEER_LENS:-$lens}" OUT="$out/peers-$dt-d$d-nfa$nfa" python3 shared/tools/peers.py
-    done
-done
 if [ "${OCL:-0}" = 1 ]; then
     od=${OCL_DEVICE:-opencl:1}
     stage "conformance $od (opencl.attn.mma)" "${OCL_CONF_LIMIT_S:-90}" "$out/ocl-conformance.log" \
@@ -101,6 +90,17 @@ if [ "${OCL:-0}" = 1 ]; then
             --mix dense,fa-ssa:0.75 --dtype bf16 --head-dim 64,128 --no-check --no-router --no-serial --max-reps 5
     done
 fi
+# shellcheck disable=SC2086
+stage ours "${BENCH_LIMIT_S:-240}" "$out/ours.txt" "$bench" --set paper --device cuda:0 --dtype "$dtypes" --head-dim "$dims" \
+    --lens "$lens" --mix "$mixes" --no-check --no-router --no-serial --json "$out/ours.json" ${BENCH_ARGS:-}
+for shape in ${PEER_SHAPES:-bf16:64 bf16:128}; do
+    dt=${shape%%:*} d=${shape##*:}
+    for nfa in ${PEER_NFA:-2 4}; do
+        mkdir -p "$out/peers-$dt-d$d-nfa$nfa"
+        stage "peers $dt D$d NFA $nfa" "${PEERS_LIMIT_S:-150}" "$out/peers-$dt-d$d-nfa$nfa/peers.log" \
+            env DTYPE="$dt" D="$d" NFA="$nfa" LENS="${PEER_LENS:-$lens}" OUT="$out/peers-$dt-d$d-nfa$nfa" python3 shared/tools/peers.py
+    done
+done
 if [ "${NCU:-0}" = 1 ] && command -v ncu >/dev/null; then
     IFS=: read -r ndt nd nlen <<<"${NCU_SHAPE:-bf16:128:16384}"
     stage ncu 180 "$out/ncu.txt" ncu --clock-control none --kernel-name regex:attn_kernel --launch-count 1 \
