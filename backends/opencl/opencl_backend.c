@@ -306,9 +306,8 @@ static elattn_status ocl_event_elapsed_ms(void *d, void *start, void *end, float
 static int ocl_families(void *dev, elattn_op op, const char **names, int max)
 {
     (void)dev;
-    const char *family = op == ELATTN_OP_ATTENTION ? OCL_ATTN_FAMILY
-                         : op == ELATTN_OP_XATTN   ? OCL_XATTN_FAMILY
-                                                   : OCL_ROUTER_FAMILY;
+    if (op == ELATTN_OP_XATTN) return ocl_xattn_families(names, max);
+    const char *family = op == ELATTN_OP_ATTENTION ? OCL_ATTN_FAMILY : OCL_ROUTER_FAMILY;
     if (max > 0) names[0] = family;
     return 1;
 }

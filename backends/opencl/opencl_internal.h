@@ -105,9 +105,14 @@ typedef struct ocl_arg {
 elattn_status ocl_launch(ocl_kernel *k, cl_command_queue queue, const ocl_arg *args, int nargs,
                          size_t groups, size_t wg, const char *what);
 
-/* Copy `bytes` of host metadata into the start of `workspace`, asynchronously:
+/* Copy `bytes` of host metadata into `workspace` at byte `offset`, asynchronously:
  * takes ownership of `blob` (malloc'd) and frees it when the copy is done. */
-elattn_status ocl_upload_meta(cl_command_queue queue, cl_mem workspace, void *blob, size_t bytes);
+elattn_status ocl_upload_meta_at(cl_command_queue queue, cl_mem workspace, size_t offset, void *blob, size_t bytes);
+/* The same at the start of `workspace`. */
+static inline elattn_status ocl_upload_meta(cl_command_queue queue, cl_mem workspace, void *blob, size_t bytes)
+{
+    return ocl_upload_meta_at(queue, workspace, 0, blob, bytes);
+}
 
 /* Build options common to every program: storage dtype and work-group size. */
 int ocl_format_options(char *buf, size_t size, int dtype, int wg, const char *extra);
@@ -120,9 +125,9 @@ void ocl_attn_plan_destroy(void *dev, void *impl);
 elattn_status ocl_attn_run(void *dev, const void *impl, void *stream, const elattn_attn_call *call);
 /* Whether the default attention kernel of a device exists for head dim 256 (caps). */
 int ocl_attn_head_dim_256_ok(const ocl_caps *caps);
-/* The family of each operation: one each today, `scalar` (fp32 arithmetic, every dtype and head dim). */
+/* The family of attention and of the router: `scalar` (fp32 arithmetic, every dtype and head dim).
+ * XAttention has a table of families (opencl_xattn.c, ocl_xattn_families). */
 #define OCL_ATTN_FAMILY "opencl.attn.scalar"
-#define OCL_XATTN_FAMILY "opencl.xattn.scalar"
 #define OCL_ROUTER_FAMILY "opencl.router.scalar"
 
 /* An operation's family through the core's selection (elattn_family_select):
@@ -137,6 +142,8 @@ elattn_status ocl_xattn_plan(void *dev, const elattn_xattn_desc *desc, const ela
                              elattn_backend_plan *plan);
 void ocl_xattn_plan_destroy(void *dev, void *impl);
 elattn_status ocl_xattn_run(void *dev, const void *impl, void *stream, const elattn_xattn_call *call);
+/* XAttention's families in selection order: up to `max` names into `names`; returns how many there are. */
+int ocl_xattn_families(const char **names, int max);
 
 elattn_status ocl_router_plan(void *dev, const elattn_router_desc *desc, const elattn_plan_options *options,
                               elattn_backend_plan *plan);
