@@ -41,7 +41,7 @@ apt_get() {
 
 install_deps() {
     # shellcheck disable=SC2206
-    local pkgs=(meson ninja-build pkg-config gcc g++ ocl-icd-opencl-dev opencl-headers
+    local pkgs=(meson ninja-build pkg-config gcc g++ ocl-icd-opencl-dev opencl-headers libclblast-dev
                 pocl-opencl-icd clinfo hipcc python3 python3-numpy python3-matplotlib ${EXTRA_PKGS:-})
     local missing=()
     for p in "${pkgs[@]}"; do

@@ -7,7 +7,8 @@
 # Stages, in order; each logs to OUT_DIR and a failing stage does not stop the next:
 #   1. build      meson + ninja in $BUILD_DIR (default build-gpu; reused when it exists):
 #                 CUDA, HIP through nvcc (hip_platform=nvidia), OpenCL on NVIDIA's driver
-#                 (made visible by ./shared/tools/nvidia-opencl.sh, carried in the tree)
+#                 (made visible by ./shared/tools/nvidia-opencl.sh, carried in the tree),
+#                 CLBlast from .debs/ when carried (bench/fetch_clblast_debs.sh, clblast_debs_env.sh)
 #   2. conformance on the cuda, hip and OpenCL GPU devices     (SKIP_CONF=1 skips)
 #   2b. compute-sanitizer memcheck and racecheck, conformance --quick on cuda:0 (SANITIZE=0 skips)
 #   3. elattn-bench --set paper on each of those devices       (SKIP_BENCH=1 skips)
@@ -62,6 +63,15 @@ if [ -f shared/tools/nvidia-opencl.sh ]; then
     . shared/tools/nvidia-opencl.sh
 else
     log "shared/tools/nvidia-opencl.sh missing: OpenCL will see PoCL only"
+fi
+# CLBlast for opencl.xattn.clblast, from .deb files carried in .debs/ (bench/fetch_clblast_debs.sh):
+# unpacked into /tmp/clblast, PKG_CONFIG_PATH and LD_LIBRARY_PATH set for meson and the runs.
+if ls .debs/libclblast1_*.deb >/dev/null 2>&1; then
+    # shellcheck disable=SC1091
+    . bench/clblast_debs_env.sh >>"$summary" 2>&1
+    [ "$clblast_ok" = 1 ] || log "CLBlast from .debs unusable (above): OpenCL XAttention has its scalar family only"
+else
+    log "no .debs/libclblast1_*.deb: built without CLBlast unless the machine has it"
 fi
 { nvidia-smi; echo; clinfo -l; } >"$out/machine.txt" 2>&1 || true
 

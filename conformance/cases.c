@@ -481,6 +481,11 @@ static void xattn_cases(case_list *l)
     add_xattn(l, ELATTN_F16, 256, 4, 2, 1, lq600, lk900, 1, 16, 64, 1, t09, 0, 0);
     add_xattn(l, ELATTN_F32, 256, 4, 1, 1, l700, NULL, 1, 8, 64, 1, t05, 0, 0);
     add_xattn(l, ELATTN_F32, 80, 6, 3, 1, l1, NULL, 0, 16, 64, 1, t09, 0, 0);
+    /* Several GEMM passes of opencl.xattn.clblast: at stride 1 its 128 MiB budget for
+     * packed rows and scores holds 1792 of the 2100 reshaped rows (Lq < Lk: the second
+     * pass starts mid-sequence, bottom-right aligned). */
+    const int lq2100[] = {2100}, lk2300[] = {2300};
+    add_xattn(l, ELATTN_BF16, 32, 8, 2, 1, lq2100, lk2300, 1, 1, 256, 1, t09, 0, 0);
 }
 
 static void router_cases(case_list *l)

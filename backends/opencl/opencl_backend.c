@@ -416,7 +416,8 @@ static int ocl_families(void *dev, elattn_op op, const char **names, int max)
 {
     (void)dev;
     if (op == ELATTN_OP_ATTENTION) return ocl_attn_families(names, max);
-    if (max > 0) names[0] = op == ELATTN_OP_XATTN ? OCL_XATTN_FAMILY : OCL_ROUTER_FAMILY;
+    if (op == ELATTN_OP_XATTN) return ocl_xattn_families(names, max);
+    if (max > 0) names[0] = OCL_ROUTER_FAMILY;
     return 1;
 }
 

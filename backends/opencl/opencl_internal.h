@@ -121,9 +121,14 @@ typedef struct ocl_arg {
 elattn_status ocl_launch(ocl_kernel *k, cl_command_queue queue, const ocl_arg *args, int nargs,
                          size_t groups, size_t wg, const char *what);
 
-/* Copy `bytes` of host metadata into the start of `workspace`, asynchronously:
+/* Copy `bytes` of host metadata into `workspace` at byte `offset`, asynchronously:
  * takes ownership of `blob` (malloc'd) and frees it when the copy is done. */
-elattn_status ocl_upload_meta(cl_command_queue queue, cl_mem workspace, void *blob, size_t bytes);
+elattn_status ocl_upload_meta_at(cl_command_queue queue, cl_mem workspace, size_t offset, void *blob, size_t bytes);
+/* The same at the start of `workspace`. */
+static inline elattn_status ocl_upload_meta(cl_command_queue queue, cl_mem workspace, void *blob, size_t bytes)
+{
+    return ocl_upload_meta_at(queue, workspace, 0, blob, bytes);
+}
 
 /* Build options common to every program: storage dtype and work-group size. */
 int ocl_format_options(char *buf, size_t size, int dtype, int wg, const char *extra);
@@ -140,8 +145,8 @@ int ocl_attn_head_dim_256_ok(const ocl_caps *caps);
 int ocl_attn_matrix_units(const ocl_caps *caps);
 /* The attention families in the order plans try them (opencl_attn.c): up to max names; returns how many. */
 int ocl_attn_families(const char **names, int max);
-/* XAttention and the router have one family each, `scalar` (fp32 arithmetic, every dtype and head dim). */
-#define OCL_XATTN_FAMILY "opencl.xattn.scalar"
+/* XAttention has a table of families (opencl_xattn.c, ocl_xattn_families); the router one
+ * family, `scalar` (fp32 arithmetic, every dtype and head dim). */
 #define OCL_ROUTER_FAMILY "opencl.router.scalar"
 
 /* An operation's family through the core's selection (elattn_family_select):
@@ -156,6 +161,8 @@ elattn_status ocl_xattn_plan(void *dev, const elattn_xattn_desc *desc, const ela
                              elattn_backend_plan *plan);
 void ocl_xattn_plan_destroy(void *dev, void *impl);
 elattn_status ocl_xattn_run(void *dev, const void *impl, void *stream, const elattn_xattn_call *call);
+/* XAttention's families in selection order: up to `max` names into `names`; returns how many there are. */
+int ocl_xattn_families(const char **names, int max);
 
 elattn_status ocl_router_plan(void *dev, const elattn_router_desc *desc, const elattn_plan_options *options,
                               elattn_backend_plan *plan);

@@ -311,10 +311,10 @@ static void CL_CALLBACK free_blob(cl_event ev, cl_int status, void *blob)
     free(blob);
 }
 
-elattn_status ocl_upload_meta(cl_command_queue queue, cl_mem workspace, void *blob, size_t bytes)
+elattn_status ocl_upload_meta_at(cl_command_queue queue, cl_mem workspace, size_t offset, void *blob, size_t bytes)
 {
     cl_event ev = NULL;
-    cl_int err = clEnqueueWriteBuffer(queue, workspace, CL_FALSE, 0, bytes, blob, 0, NULL, &ev);
+    cl_int err = clEnqueueWriteBuffer(queue, workspace, CL_FALSE, offset, bytes, blob, 0, NULL, &ev);
     if (err != CL_SUCCESS) {
         free(blob);
         return ocl_fail(err, "clEnqueueWriteBuffer", "workspace metadata");

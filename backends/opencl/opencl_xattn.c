@@ -1,21 +1,34 @@
 /*
- * XAttention block selection on OpenCL: selection, plan, run. The kernels are
- * kernels/opencl/xattn.cl (estimation into a block-score table in the
- * workspace, then the threshold selection straight into the mask).
+ * XAttention block selection on OpenCL: the family table, selection, plan,
+ * run. Kernels: kernels/opencl/xattn.cl. Two families, tried in this order:
+ *
+ *   opencl.xattn.clblast  (built with CLBlast, meson option `clblast`): the
+ *       estimation is a GEMM of packed reshaped queries and keys per KV head
+ *       through CLBlast, then our softmax/block-sum kernel;
+ *   opencl.xattn.scalar   our own kernels only: dot products, softmax and
+ *       block sums in one kernel.
+ *
+ * Both fill the same block-score table in the workspace and share the
+ * selection kernel.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "opencl_internal.h"
+#if ELATTN_HAVE_CLBLAST
+#include <clblast_c.h>
+#endif
 
 typedef struct xattn_choice {
     int head_dim, stride, block, rows, wg, dtype;
+    int gemm; /* the clblast family */
     char variant[48];
     char options[256];
 } xattn_choice;
 
-/* Work-group size per device class: one work-item per reshaped column. */
+/* Work-group size per device class. */
 static int xattn_wg(ocl_class cls)
 {
     switch (cls) {
@@ -28,9 +41,9 @@ static int xattn_wg(ocl_class cls)
 
 static int is_pow2(int x) { return x > 0 && (x & (x - 1)) == 0; }
 
-/* The scalar family (xattn.cl): fills `c`, or says why it cannot run the call. */
-static elattn_status scalar_xattn_choose(const ocl_caps *caps, const elattn_xattn_desc *d,
-                                         const elattn_plan_options *opt, xattn_choice *c)
+/* What every family shares: shape, work-group size, the options it refuses. */
+static elattn_status common_choose(const ocl_caps *caps, const elattn_xattn_desc *d, const elattn_plan_options *opt,
+                                   xattn_choice *c)
 {
     memset(c, 0, sizeof *c);
     c->head_dim = d->head_dim;
@@ -45,49 +58,204 @@ static elattn_status scalar_xattn_choose(const ocl_caps *caps, const elattn_xatt
         return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
                            "options.work_group_size: %d must be a power of two <= %zu (device limit)", c->wg,
                            caps->max_wg);
-    /* reshaped rows per pass: their dot products live in private registers */
-    c->rows = d->block_size / d->stride < 8 ? d->block_size / d->stride : 8;
-    size_t local = sizeof(float) * ((size_t)c->rows * d->head_dim + 2 * (size_t)c->wg + 2 * (size_t)c->rows);
-    if (local > caps->local_mem)
-        return elattn_fail(ELATTN_ERROR_UNSUPPORTED, "opencl xattn: needs %zu bytes of local memory, the device has %zu",
-                           local, caps->local_mem);
     snprintf(c->variant, sizeof c->variant, "s%db%dw%d", c->stride, c->block, c->wg);
-    char extra[160];
-    snprintf(extra, sizeof extra, "-DELATTN_HEAD_DIM=%d -DELATTN_XA_STRIDE=%d -DELATTN_XA_BLOCK=%d -DELATTN_XA_ROWS=%d",
-             c->head_dim, c->stride, c->block, c->rows);
-    ocl_format_options(c->options, sizeof c->options, c->dtype, c->wg, extra);
     return ELATTN_SUCCESS;
 }
 
-/* The selection's view of the scalar family (ocl_select). */
-typedef struct xattn_choose_ctx {
+static elattn_status finish_choose(const ocl_caps *caps, size_t local, const char *extra, xattn_choice *c)
+{
+    if (local > caps->local_mem)
+        return elattn_fail(ELATTN_ERROR_UNSUPPORTED, "opencl xattn: needs %zu bytes of local memory, the device has %zu",
+                           local, caps->local_mem);
+    char defs[200];
+    snprintf(defs, sizeof defs, "-DELATTN_HEAD_DIM=%d -DELATTN_XA_STRIDE=%d -DELATTN_XA_BLOCK=%d %s", c->head_dim,
+             c->stride, c->block, extra);
+    ocl_format_options(c->options, sizeof c->options, c->dtype, c->wg, defs);
+    return ELATTN_SUCCESS;
+}
+
+/* The scalar family: fills `c`, or says why it cannot run the call. */
+static elattn_status scalar_xattn_choose(const ocl_caps *caps, const elattn_xattn_desc *d,
+                                         const elattn_plan_options *opt, xattn_choice *c)
+{
+    elattn_status st = common_choose(caps, d, opt, c);
+    if (st != ELATTN_SUCCESS) return st;
+    /* reshaped rows per pass: their dot products live in private registers */
+    c->rows = d->block_size / d->stride < 8 ? d->block_size / d->stride : 8;
+    size_t local = sizeof(float) * ((size_t)c->rows * d->head_dim + 2 * (size_t)c->wg + 2 * (size_t)c->rows);
+    char extra[64];
+    snprintf(extra, sizeof extra, "-DELATTN_XA_GEMM=0 -DELATTN_XA_ROWS=%d", c->rows);
+    return finish_choose(caps, local, extra, c);
+}
+
+#if ELATTN_HAVE_CLBLAST
+/* The clblast family: fp32 GEMM (CLBlastSgemm) for every dtype; our kernels
+ * pack (and widen) Q and K, and reduce the scores. */
+static elattn_status clblast_xattn_choose(const ocl_caps *caps, const elattn_xattn_desc *d,
+                                          const elattn_plan_options *opt, xattn_choice *c)
+{
+    elattn_status st = common_choose(caps, d, opt, c);
+    if (st != ELATTN_SUCCESS) return st;
+    c->gemm = 1;
+    const size_t cells = (size_t)(d->block_size / d->stride);
+    size_t local = sizeof(float) * (2 * (size_t)c->wg + 2 * cells) + sizeof(int) * cells;
+    return finish_choose(caps, local, "-DELATTN_XA_GEMM=1", c);
+}
+#endif
+
+typedef elattn_status (*xattn_choose_fn)(const ocl_caps *, const elattn_xattn_desc *, const elattn_plan_options *,
+                                         xattn_choice *);
+typedef struct xattn_family {
+    const char *name;
+    xattn_choose_fn choose;
+} xattn_family;
+
+/* The first family that can run a call wins (elattn_family_select). */
+static const xattn_family xattn_families[] = {
+#if ELATTN_HAVE_CLBLAST
+    {"opencl.xattn.clblast", clblast_xattn_choose},
+#endif
+    {"opencl.xattn.scalar", scalar_xattn_choose},
+};
+enum { XATTN_FAMILIES = (int)(sizeof xattn_families / sizeof xattn_families[0]) };
+
+int ocl_xattn_families(const char **names, int max)
+{
+    for (int i = 0; i < XATTN_FAMILIES && i < max; ++i) names[i] = xattn_families[i].name;
+    return XATTN_FAMILIES;
+}
+
+typedef struct xattn_probe_ctx {
     const ocl_caps *caps;
     const elattn_xattn_desc *desc;
     const elattn_plan_options *options;
     xattn_choice choice;
-} xattn_choose_ctx;
+} xattn_probe_ctx;
 
-static elattn_status xattn_choose(void *ctx, char *variant, size_t variant_n)
+static int xattn_probe(void *ctx, int index, char *variant, size_t variant_n, const char **why)
 {
-    xattn_choose_ctx *c = ctx;
-    elattn_status st = scalar_xattn_choose(c->caps, c->desc, c->options, &c->choice);
-    if (st == ELATTN_SUCCESS) snprintf(variant, variant_n, "%s", c->choice.variant);
-    return st;
+    xattn_probe_ctx *c = ctx;
+    if (xattn_families[index].choose(c->caps, c->desc, c->options, &c->choice) != ELATTN_SUCCESS) {
+        *why = elattn_last_error(); /* the selection copies it before it sets a message of its own */
+        return 0;
+    }
+    snprintf(variant, variant_n, "%s", c->choice.variant);
+    return 1;
 }
 
 typedef struct xattn_plan {
     xattn_choice choice;
     char name[128];
-    ocl_kernel scores, select;
+    ocl_kernel scores, select, pack_k, pack_q, softmax;
     int mask_qblocks, mask_kblocks;
-    size_t scores_at; /* float offset of the block-score table in the workspace */
+    /* Workspace, in this order (each region 256-byte aligned):
+     *   [0, temp_bytes)  CLBlast's temporary matrices (clblast family; CLBlast
+     *                    takes them from the start of the buffer it is given)
+     *   meta_at          ints: cu_q [B+1], cu_k [B+1], modes [B][Hkv],
+     *                    tau [Hkv] (fp32 bits), slots [B][Hkv]
+     *   scores_at        the block-score table [B][Hkv][mask_qblocks][mask_kblocks] fp32
+     *   kp_at, qp_at, c_at  (clblast family) packed keys [Hkv][ncols][S*D],
+     *                    packed query rows [Hq][chunk_rows][S*D], scores [Hq][chunk_rows][ncols], fp32
+     * Offsets are in 4-byte units. */
+    size_t temp_bytes, meta_at, scores_at, kp_at, qp_at, c_at;
+    int chunk_rows; /* reshaped query rows per GEMM pass (a multiple of block / stride) */
 } xattn_plan;
 
-/* Workspace: cu_q [B+1], cu_k [B+1], modes [B][Hkv], tau [Hkv] (fp32 bits), then
- * the block-score table [B][Hkv][mask_qblocks][mask_kblocks] fp32. */
 static size_t meta_ints(const elattn_xattn_desc *d)
 {
-    return 2 * (size_t)(d->batch + 1) + (size_t)d->batch * d->num_kv_heads + (size_t)d->num_kv_heads;
+    return 2 * (size_t)(d->batch + 1) + 2 * (size_t)d->batch * d->num_kv_heads + (size_t)d->num_kv_heads;
+}
+
+/* Bytes of packed query rows and their scores one GEMM pass may hold; more
+ * rows per pass mean bigger GEMMs and fewer launches, fewer rows waste less of
+ * the causal triangle (skipped per pass). The conformance case at stride 1,
+ * Lq 2100 < Lk 2300 takes two passes with this value: keep it so. */
+#define XATTN_CHUNK_BYTES ((size_t)128 << 20)
+
+static int ceil_div(int a, int b) { return (a + b - 1) / b; }
+
+#if ELATTN_HAVE_CLBLAST
+static const char *clblast_status_name(int s)
+{
+    switch (s) {
+#define E(x) case x: return #x;
+    E(CLBlastNotImplemented) E(CLBlastInvalidMatrixA) E(CLBlastInvalidMatrixB) E(CLBlastInvalidMatrixC)
+    E(CLBlastInvalidVectorX) E(CLBlastInvalidVectorY) E(CLBlastInvalidDimension) E(CLBlastInvalidLeadDimA)
+    E(CLBlastInvalidLeadDimB) E(CLBlastInvalidLeadDimC) E(CLBlastInvalidIncrementX) E(CLBlastInvalidIncrementY)
+    E(CLBlastInsufficientMemoryA) E(CLBlastInsufficientMemoryB) E(CLBlastInsufficientMemoryC)
+    E(CLBlastInsufficientMemoryX) E(CLBlastInsufficientMemoryY) E(CLBlastInsufficientMemoryTemp)
+    E(CLBlastInvalidBatchCount) E(CLBlastInvalidOverrideKernel) E(CLBlastMissingOverrideParameter)
+    E(CLBlastInvalidLocalMemUsage) E(CLBlastNoHalfPrecision) E(CLBlastNoDoublePrecision)
+    E(CLBlastInvalidVectorScalar) E(CLBlastInsufficientMemoryScalar) E(CLBlastDatabaseError)
+    E(CLBlastUnknownError) E(CLBlastUnexpectedError)
+#undef E
+    }
+    return ocl_error_name((cl_int)s); /* the codes CLBlast shares with OpenCL */
+}
+
+static elattn_status clblast_fail(CLBlastStatusCode s, const char *call, const char *what)
+{
+    const elattn_status st = s == CLBlastTempBufferAllocFailure || s == CLBlastOpenCLOutOfHostMemory
+                                 ? ELATTN_ERROR_OUT_OF_MEMORY
+                                 : ELATTN_ERROR_BACKEND;
+    return elattn_fail(st, "opencl: %s failed with CLBlast status %d (%s) [%s]", call, (int)s,
+                       clblast_status_name((int)s), what);
+}
+
+/* The GEMM of one pass: C = alpha * A B^T, A [m][k] at a_at, B [n][k] at
+ * b_at, C [m][n] at c_at, all row-major in the workspace (4-byte units). */
+typedef struct gemm_shape {
+    size_t m, n, k, a_at, b_at, c_at;
+} gemm_shape;
+
+static CLBlastStatusCode gemm_temp_bytes(const gemm_shape *g, cl_command_queue queue, size_t *bytes)
+{
+    return CLBlastSGemmTempBufferSize(CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeYes, g->m, g->n,
+                                      g->k, g->a_at, g->k, g->b_at, g->k, g->c_at, g->n, &queue, bytes);
+}
+#endif
+
+/* Chunk size and workspace layout of the clblast family (CLBlast's temporary
+ * space is asked for at the largest pass: its size only grows with m, n, k). */
+static elattn_status gemm_layout(ocl_device *dev, const elattn_xattn_desc *d, xattn_plan *p, size_t *floats)
+{
+#if ELATTN_HAVE_CLBLAST
+    const int S = d->stride, cells = d->block_size / S;
+    const size_t SD = (size_t)S * d->head_dim;
+    const size_t ncols = (size_t)ceil_div(d->max_seqlen_k, S);
+    const int row_cap = ceil_div(ceil_div(d->max_seqlen_q, S), cells) * cells;
+    size_t per_row; /* floats per reshaped row of a pass: packed rows and scores of every query head */
+    if (!elattn_size_add(SD, ncols, &per_row) || !elattn_size_mul(per_row, (size_t)d->num_q_heads, &per_row))
+        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "desc: the XAttention GEMM's rows do not fit in size_t");
+    size_t rows = XATTN_CHUNK_BYTES / sizeof(float) / per_row / (size_t)cells * (size_t)cells;
+    if (rows < (size_t)cells) rows = (size_t)cells;
+    if (rows > (size_t)row_cap) rows = (size_t)row_cap;
+    p->chunk_rows = (int)rows;
+
+    size_t kp, qp, c, end;
+    if (!elattn_size_mul3((size_t)d->num_kv_heads, ncols, SD, &kp) ||
+        !elattn_size_mul3((size_t)d->num_q_heads, rows, SD, &qp) ||
+        !elattn_size_mul3((size_t)d->num_q_heads, rows, ncols, &c))
+        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "desc: the XAttention GEMM's matrices do not fit in size_t");
+    const gemm_shape largest = {(size_t)(d->num_q_heads / d->num_kv_heads) * rows, ncols, SD, 1, 1, 1};
+    size_t temp = 0;
+    CLBlastStatusCode cs = gemm_temp_bytes(&largest, dev->queue, &temp);
+    if (cs != CLBlastSuccess) return clblast_fail(cs, "CLBlastSGemmTempBufferSize", "xattn plan");
+    p->temp_bytes = (temp + 255) & ~(size_t)255;
+    p->meta_at = p->temp_bytes / sizeof(float);
+    p->scores_at = p->meta_at + ((meta_ints(d) + 63) & ~(size_t)63);
+    if (!elattn_size_add(p->scores_at, *floats, &end)) goto overflow;
+    p->kp_at = end;
+    if (!elattn_size_add(p->kp_at, (kp + 63) & ~(size_t)63, &p->qp_at) ||
+        !elattn_size_add(p->qp_at, (qp + 63) & ~(size_t)63, &p->c_at) || !elattn_size_add(p->c_at, c, floats))
+        goto overflow;
+    return ELATTN_SUCCESS;
+overflow:
+    return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "desc: the XAttention GEMM's workspace does not fit in size_t");
+#else
+    (void)dev, (void)d, (void)p, (void)floats;
+    return elattn_fail(ELATTN_ERROR_UNSUPPORTED, "opencl xattn: built without CLBlast");
+#endif
 }
 
 elattn_status ocl_xattn_plan(void *dv, const elattn_xattn_desc *desc, const elattn_plan_options *options,
@@ -97,29 +265,55 @@ elattn_status ocl_xattn_plan(void *dv, const elattn_xattn_desc *desc, const elat
     xattn_plan *p = calloc(1, sizeof *p);
     if (!p) return elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "opencl: host allocation failed (plan)");
     cl_program program = NULL;
-    xattn_choose_ctx ctx = {&dev->caps, desc, options, {0}};
-    elattn_status st = ocl_select(dev, OCL_XATTN_FAMILY, options->kernel, desc->head_dim, desc->dtype, xattn_choose,
-                                  &ctx, p->name, sizeof p->name);
+    xattn_probe_ctx ctx = {&dev->caps, desc, options, {0}};
+    const char *names[XATTN_FAMILIES];
+    ocl_xattn_families(names, XATTN_FAMILIES);
+    elattn_status st = elattn_family_select(names, XATTN_FAMILIES, options->kernel, desc->head_dim, desc->dtype,
+                                            ocl_device_label(dev), xattn_probe, &ctx, p->name, sizeof p->name) < 0
+                           ? ELATTN_ERROR_UNSUPPORTED
+                           : ELATTN_SUCCESS;
     p->choice = ctx.choice;
     if (st == ELATTN_SUCCESS) st = ocl_get_program(dev, "xattn", p->choice.options, &program);
-    if (st == ELATTN_SUCCESS) st = ocl_kernel_create(dev, program, "elattn_xattn_scores", (size_t)p->choice.wg, &p->scores);
+    if (st == ELATTN_SUCCESS && !p->choice.gemm)
+        st = ocl_kernel_create(dev, program, "elattn_xattn_scores", (size_t)p->choice.wg, &p->scores);
+    if (st == ELATTN_SUCCESS && p->choice.gemm)
+        st = ocl_kernel_create(dev, program, "elattn_xattn_pack_k", (size_t)p->choice.wg, &p->pack_k);
+    if (st == ELATTN_SUCCESS && p->choice.gemm)
+        st = ocl_kernel_create(dev, program, "elattn_xattn_pack_q", (size_t)p->choice.wg, &p->pack_q);
+    if (st == ELATTN_SUCCESS && p->choice.gemm)
+        st = ocl_kernel_create(dev, program, "elattn_xattn_gemm_softmax", (size_t)p->choice.wg, &p->softmax);
     if (st == ELATTN_SUCCESS) st = ocl_kernel_create(dev, program, "elattn_xattn_select", (size_t)p->choice.wg, &p->select);
     if (st != ELATTN_SUCCESS) {
-        ocl_kernel_release(&p->scores);
-        free(p);
+        ocl_xattn_plan_destroy(dev, p);
         return st;
     }
     p->mask_qblocks = (desc->max_seqlen_q + desc->block_size - 1) / desc->block_size;
     p->mask_kblocks = (desc->max_seqlen_k + desc->block_size - 1) / desc->block_size;
-    p->scores_at = (meta_ints(desc) + 63) & ~(size_t)63; /* 256-byte aligned table */
     size_t floats, bytes;
     if (!elattn_size_mul4((size_t)desc->batch, (size_t)desc->num_kv_heads, (size_t)p->mask_qblocks,
-                          (size_t)p->mask_kblocks, &floats) ||
-        !elattn_size_add(p->scores_at, floats, &floats) || !elattn_size_mul(floats, sizeof(float), &bytes)) {
+                          (size_t)p->mask_kblocks, &floats)) {
         ocl_xattn_plan_destroy(dev, p);
         return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT,
                            "desc.batch/num_kv_heads/max_seqlen_q/max_seqlen_k: the block-score table does not fit "
                            "in size_t");
+    }
+    if (p->choice.gemm) {
+        st = gemm_layout(dev, desc, p, &floats);
+    } else {
+        p->meta_at = 0;
+        p->scores_at = (meta_ints(desc) + 63) & ~(size_t)63; /* 256-byte aligned table */
+        if (!elattn_size_add(p->scores_at, floats, &floats))
+            st = elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "desc: the block-score table does not fit in size_t");
+    }
+    /* the kernels take the table's and the metadata's offsets as int */
+    if (st == ELATTN_SUCCESS && p->scores_at > (size_t)INT_MAX)
+        st = elattn_fail(ELATTN_ERROR_UNSUPPORTED, "opencl xattn: CLBlast's temporary space (%zu bytes) puts the "
+                         "block-score table beyond the kernels' int offsets", p->temp_bytes);
+    if (st == ELATTN_SUCCESS && !elattn_size_mul(floats, sizeof(float), &bytes))
+        st = elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "desc: the XAttention workspace does not fit in size_t");
+    if (st != ELATTN_SUCCESS) {
+        ocl_xattn_plan_destroy(dev, p);
+        return st;
     }
     out->impl = p;
     out->kernel_name = p->name;
@@ -134,8 +328,98 @@ void ocl_xattn_plan_destroy(void *dv, void *impl)
     if (!p) return;
     ocl_kernel_release(&p->scores);
     ocl_kernel_release(&p->select);
+    ocl_kernel_release(&p->pack_k);
+    ocl_kernel_release(&p->pack_q);
+    ocl_kernel_release(&p->softmax);
     free(p);
 }
+
+/* Metadata offsets (ints from the workspace's start) of a run. */
+typedef struct xattn_meta {
+    int cu_q_at, cu_k_at, modes_at, taus_at, slots_at, scores_at;
+} xattn_meta;
+
+#if ELATTN_HAVE_CLBLAST
+/* The clblast family's estimation of element b into the block-score table:
+ * pack its keys once, then per pass of chunk_rows reshaped rows pack the
+ * query rows, one GEMM per BLOCK_SPARSE KV head (its group's query heads
+ * stacked as rows), and the softmax/block-sum kernel. Columns no row of a
+ * pass can see (causal) are left out of its GEMM. */
+static elattn_status gemm_element(xattn_plan *p, cl_command_queue queue, const elattn_xattn_call *call,
+                                  const xattn_meta *m, int b, int nslots, const int *slot_heads)
+{
+    const elattn_xattn_desc *d = call->desc;
+    const int S = d->stride, D = d->head_dim, Hq = d->num_q_heads, Hkv = d->num_kv_heads, group = Hq / Hkv;
+    const int cells = d->block_size / S, causal = d->causal, wg = p->choice.wg;
+    const int len_q = call->cu_seqlens_q[b + 1] - call->cu_seqlens_q[b];
+    const int len_k = call->cu_seqlens_k[b + 1] - call->cu_seqlens_k[b];
+    const int nqr = ceil_div(len_q, S), ncols = ceil_div(len_k, S);
+    const size_t SD = (size_t)S * D;
+    const float alpha = (float)((double)d->scale * 1.4426950408889634 / S); /* scores in log2 units */
+    cl_mem ws = (cl_mem)call->workspace, q = call->q, k = call->k;
+    const cl_ulong kp_at = p->kp_at, qp_at = p->qp_at, c_at = p->c_at;
+    const int mqb = p->mask_qblocks, mkb = p->mask_kblocks;
+    elattn_status st = ELATTN_SUCCESS;
+    char what[96];
+
+    if (ncols > 0) {
+        const size_t items = (size_t)nslots * ncols * SD / 4;
+        const ocl_arg args[] = {OCL_ARG(k),   OCL_ARG(ws), OCL_ARG(m->cu_k_at), OCL_ARG(m->slots_at),
+                                OCL_ARG(b),   OCL_ARG(Hkv), OCL_ARG(nslots), OCL_ARG(ncols),
+                                OCL_ARG(ws),  OCL_ARG(kp_at)};
+        st = ocl_launch(&p->pack_k, queue, args, (int)(sizeof args / sizeof args[0]), (items + wg - 1) / wg,
+                        (size_t)wg, "elattn_xattn_pack_k");
+        if (st != ELATTN_SUCCESS) return st;
+    }
+    for (int r0 = 0; r0 < nqr; r0 += p->chunk_rows) {
+        const int rows = nqr - r0 < p->chunk_rows ? nqr - r0 : p->chunk_rows;
+        int n = ncols; /* columns the pass's last row sees; earlier rows see a prefix of them */
+        if (causal) {
+            const int last = elattn_xattn_row_last_pos(r0 + rows - 1, S, len_q, len_k);
+            n = last < 0 ? 0 : (last / S + 1 < ncols ? last / S + 1 : ncols);
+        }
+        if (n > 0) {
+            const size_t items = (size_t)nslots * group * rows * SD / 4;
+            const ocl_arg args[] = {OCL_ARG(q),    OCL_ARG(ws),  OCL_ARG(m->cu_q_at), OCL_ARG(m->slots_at),
+                                    OCL_ARG(b),    OCL_ARG(Hq),  OCL_ARG(Hkv),        OCL_ARG(nslots),
+                                    OCL_ARG(r0),   OCL_ARG(rows), OCL_ARG(ws),        OCL_ARG(qp_at)};
+            st = ocl_launch(&p->pack_q, queue, args, (int)(sizeof args / sizeof args[0]), (items + wg - 1) / wg,
+                            (size_t)wg, "elattn_xattn_pack_q");
+            if (st != ELATTN_SUCCESS) return st;
+            const size_t mm = (size_t)group * rows;
+            for (int s = 0; s < nslots; ++s) {
+                const gemm_shape g = {mm, (size_t)n, SD, p->qp_at + (size_t)s * mm * SD,
+                                      p->kp_at + (size_t)s * ncols * SD, p->c_at + (size_t)s * mm * n};
+                snprintf(what, sizeof what, "xattn estimation: element %d, KV head %d, rows %d..%d", b,
+                         slot_heads[s], r0, r0 + rows - 1);
+                CLBlastStatusCode cs;
+                if (s == 0) { /* the slots' GEMMs differ only in their (nonzero) offsets */
+                    size_t temp = 0;
+                    cs = gemm_temp_bytes(&g, queue, &temp);
+                    if (cs != CLBlastSuccess) return clblast_fail(cs, "CLBlastSGemmTempBufferSize", what);
+                    if (temp > p->temp_bytes) /* the plan asked at the largest shape: never expected */
+                        return elattn_fail(ELATTN_ERROR_BACKEND,
+                                           "opencl: CLBlast wants %zu bytes of temporary space, the plan reserved "
+                                           "%zu [%s]", temp, p->temp_bytes, what);
+                }
+                cs = CLBlastSgemmWithTempBuffer(CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeYes, g.m,
+                                                g.n, g.k, alpha, ws, g.a_at, g.k, ws, g.b_at, g.k, 0.0f, ws, g.c_at,
+                                                g.n, &queue, NULL, ws);
+                if (cs != CLBlastSuccess) return clblast_fail(cs, "CLBlastSgemmWithTempBuffer", what);
+            }
+        }
+        const ocl_arg args[] = {OCL_ARG(ws),     OCL_ARG(m->cu_q_at), OCL_ARG(m->cu_k_at), OCL_ARG(m->slots_at),
+                                OCL_ARG(b),      OCL_ARG(Hq),         OCL_ARG(Hkv),        OCL_ARG(causal),
+                                OCL_ARG(r0),     OCL_ARG(rows),       OCL_ARG(n),          OCL_ARG(ws),
+                                OCL_ARG(c_at),   OCL_ARG(mqb),        OCL_ARG(mkb),        OCL_ARG(ws),
+                                OCL_ARG(m->scores_at)};
+        st = ocl_launch(&p->softmax, queue, args, (int)(sizeof args / sizeof args[0]),
+                        (size_t)nslots * ceil_div(rows, cells), (size_t)wg, "elattn_xattn_gemm_softmax");
+        if (st != ELATTN_SUCCESS) return st;
+    }
+    return ELATTN_SUCCESS;
+}
+#endif
 
 elattn_status ocl_xattn_run(void *dv, const void *impl, void *stream, const elattn_xattn_call *call)
 {
@@ -147,36 +431,57 @@ elattn_status ocl_xattn_run(void *dv, const void *impl, void *stream, const elat
     for (int i = 0; i < B * Hkv; ++i) any |= call->modes[i] == ELATTN_MODE_BLOCK_SPARSE;
     if (!any) return ELATTN_SUCCESS; /* no mask row to write */
 
-    const int cu_q_at = 0, cu_k_at = B + 1, modes_at = 2 * (B + 1), taus_at = modes_at + B * Hkv;
-    const int scores_at = (int)p->scores_at;
-    size_t bytes = (size_t)scores_at * sizeof(int32_t);
+    const int base = (int)p->meta_at;
+    const xattn_meta m = {base, base + B + 1, base + 2 * (B + 1), base + 2 * (B + 1) + B * Hkv,
+                          base + 2 * (B + 1) + B * Hkv + Hkv, (int)p->scores_at};
+    size_t bytes = (p->scores_at - p->meta_at) * sizeof(int32_t);
     int32_t *blob = calloc(1, bytes);
     if (!blob) return elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "opencl: host allocation failed (xattn metadata)");
-    memcpy(blob + cu_q_at, call->cu_seqlens_q, sizeof(int32_t) * (B + 1));
-    memcpy(blob + cu_k_at, call->cu_seqlens_k, sizeof(int32_t) * (B + 1));
-    memcpy(blob + modes_at, call->modes, sizeof(int32_t) * (size_t)B * Hkv);
-    memcpy(blob + taus_at, call->thresholds, sizeof(float) * (size_t)Hkv);
+    memcpy(blob + (m.cu_q_at - base), call->cu_seqlens_q, sizeof(int32_t) * (B + 1));
+    memcpy(blob + (m.cu_k_at - base), call->cu_seqlens_k, sizeof(int32_t) * (B + 1));
+    memcpy(blob + (m.modes_at - base), call->modes, sizeof(int32_t) * (size_t)B * Hkv);
+    memcpy(blob + (m.taus_at - base), call->thresholds, sizeof(float) * (size_t)Hkv);
+    /* slots: per element, its BLOCK_SPARSE KV heads in order (the GEMM family's batch) */
+    int32_t *slots = blob + (m.slots_at - base);
+    for (int b = 0; b < B; ++b)
+        for (int h = 0, n = 0; h < Hkv; ++h)
+            if (call->modes[b * Hkv + h] == ELATTN_MODE_BLOCK_SPARSE) slots[b * Hkv + n++] = h;
+    int32_t *slot_copy = NULL; /* the host's copy for the GEMM loop: the blob is freed after the upload */
+    if (p->choice.gemm && !(slot_copy = malloc(sizeof(int32_t) * (size_t)B * Hkv))) {
+        free(blob);
+        return elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "opencl: host allocation failed (xattn slots)");
+    }
+    if (slot_copy) memcpy(slot_copy, slots, sizeof(int32_t) * (size_t)B * Hkv);
 
     cl_command_queue queue = ocl_queue(dev, stream);
     cl_mem ws = (cl_mem)call->workspace, q = call->q, k = call->k, mask = call->block_mask;
-    elattn_status st = ocl_upload_meta(queue, ws, blob, bytes);
-    if (st != ELATTN_SUCCESS) return st;
-
-    const size_t groups = (size_t)B * Hkv * p->mask_qblocks;
+    elattn_status st = ocl_upload_meta_at(queue, ws, p->meta_at * sizeof(int32_t), blob, bytes);
     const int causal = d->causal, mqb = p->mask_qblocks, mkb = p->mask_kblocks;
-    const float scale_log2 = (float)((double)d->scale * 1.4426950408889634 / d->stride);
-    const ocl_arg score_args[] = {
-        OCL_ARG(q), OCL_ARG(k), OCL_ARG(ws), OCL_ARG(cu_q_at), OCL_ARG(cu_k_at), OCL_ARG(modes_at),
-        OCL_ARG(Hq), OCL_ARG(Hkv), OCL_ARG(causal), OCL_ARG(scale_log2), OCL_ARG(mqb), OCL_ARG(mkb),
-        OCL_ARG(ws), OCL_ARG(scores_at),
-    };
-    st = ocl_launch(&p->scores, queue, score_args, (int)(sizeof score_args / sizeof score_args[0]), groups,
-                    (size_t)p->choice.wg, "elattn_xattn_scores");
+    if (st == ELATTN_SUCCESS && p->choice.gemm) {
+#if ELATTN_HAVE_CLBLAST
+        for (int b = 0; b < B && st == ELATTN_SUCCESS; ++b) {
+            int nslots = 0;
+            for (int h = 0; h < Hkv; ++h) nslots += call->modes[b * Hkv + h] == ELATTN_MODE_BLOCK_SPARSE;
+            if (nslots) st = gemm_element(p, queue, call, &m, b, nslots, slot_copy + b * Hkv);
+        }
+#endif
+    } else if (st == ELATTN_SUCCESS) {
+        const size_t groups = (size_t)B * Hkv * p->mask_qblocks;
+        const float scale_log2 = (float)((double)d->scale * 1.4426950408889634 / d->stride);
+        const ocl_arg score_args[] = {
+            OCL_ARG(q),   OCL_ARG(k),   OCL_ARG(ws),  OCL_ARG(m.cu_q_at), OCL_ARG(m.cu_k_at), OCL_ARG(m.modes_at),
+            OCL_ARG(Hq),  OCL_ARG(Hkv), OCL_ARG(causal), OCL_ARG(scale_log2), OCL_ARG(mqb), OCL_ARG(mkb),
+            OCL_ARG(ws),  OCL_ARG(m.scores_at),
+        };
+        st = ocl_launch(&p->scores, queue, score_args, (int)(sizeof score_args / sizeof score_args[0]), groups,
+                        (size_t)p->choice.wg, "elattn_xattn_scores");
+    }
+    free(slot_copy);
     if (st != ELATTN_SUCCESS) return st;
     const ocl_arg select_args[] = {
-        OCL_ARG(ws), OCL_ARG(cu_q_at), OCL_ARG(cu_k_at), OCL_ARG(modes_at), OCL_ARG(taus_at), OCL_ARG(Hkv),
-        OCL_ARG(causal), OCL_ARG(mqb), OCL_ARG(mkb), OCL_ARG(ws), OCL_ARG(scores_at), OCL_ARG(mask),
+        OCL_ARG(ws),  OCL_ARG(m.cu_q_at), OCL_ARG(m.cu_k_at), OCL_ARG(m.modes_at), OCL_ARG(m.taus_at), OCL_ARG(Hkv),
+        OCL_ARG(causal), OCL_ARG(mqb), OCL_ARG(mkb), OCL_ARG(ws), OCL_ARG(m.scores_at), OCL_ARG(mask),
     };
-    return ocl_launch(&p->select, queue, select_args, (int)(sizeof select_args / sizeof select_args[0]), groups,
-                      (size_t)p->choice.wg, "elattn_xattn_select");
+    return ocl_launch(&p->select, queue, select_args, (int)(sizeof select_args / sizeof select_args[0]),
+                      (size_t)B * Hkv * p->mask_qblocks, (size_t)p->choice.wg, "elattn_xattn_select");
 }

@@ -1,14 +1,21 @@
 /*
  * XAttention block selection on the device (spec: the XAttention comment in
- * kernels/elattn_spec.h). Two kernels, one work-group per (element, KV head,
- * query block) each; heads whose mode is not BLOCK_SPARSE return at once.
+ * kernels/elattn_spec.h). Two families share this file and its selection
+ * kernel; one work-group per (element, KV head, query block) in the scoring
+ * and selection kernels; heads whose mode is not BLOCK_SPARSE do nothing.
  *
- * elattn_xattn_scores: for each query head of the group and each reshaped row
- * of the block, a softmax over the visible reshaped columns in two passes
- * (pass 1: online max and sum; pass 2: recompute, normalise and add into the
- * block sums). The work-group owns its row of the block-score table, so the
- * group's heads add up without atomics. Memory: the table only,
- * [batch][Hkv][mask_qblocks][mask_kblocks] floats, never [L, L].
+ * scalar (ELATTN_XA_GEMM 0), elattn_xattn_scores: for each query head of the
+ * group and each reshaped row of the block, a softmax over the visible
+ * reshaped columns in two passes (pass 1: online max and sum; pass 2:
+ * recompute, normalise and add into the block sums). The work-group owns its
+ * row of the block-score table, so the group's heads add up without atomics.
+ * Memory: the table only, [batch][Hkv][mask_qblocks][mask_kblocks] floats,
+ * never [L, L].
+ *
+ * clblast (ELATTN_XA_GEMM 1): the host packs the reshaped keys and a chunk of
+ * reshaped query rows into fp32 matrices (elattn_xattn_pack_k / _pack_q), one
+ * CLBlast GEMM per KV head gives the chunk's scores in log2 units, and
+ * elattn_xattn_gemm_softmax turns them into block sums of the same table.
  *
  * elattn_xattn_select: per query-block row, key block 0 and the diagonal
  * block are kept, then visible blocks in descending score (ties: lower index)
@@ -18,17 +25,23 @@
  * sorting.
  *
  * Compile-time: ELATTN_HEAD_DIM, ELATTN_XA_STRIDE, ELATTN_XA_BLOCK,
- * ELATTN_XA_ROWS (reshaped rows per pass), ELATTN_WG, ELATTN_STORAGE.
+ * ELATTN_XA_GEMM, ELATTN_XA_ROWS (scalar: reshaped rows per pass), ELATTN_WG,
+ * ELATTN_STORAGE.
  */
 #define HD ELATTN_HEAD_DIM
 #define XS ELATTN_XA_STRIDE
 #define XB ELATTN_XA_BLOCK
 #define CB (XB / XS)        /* reshaped rows (and columns) per block */
-#define RB ELATTN_XA_ROWS
 #define WG ELATTN_WG
 
-#if XB % XS != 0 || RB > CB || (WG & (WG - 1)) != 0
+#if XB % XS != 0 || (WG & (WG - 1)) != 0
 #error "inconsistent XAttention configuration"
+#endif
+
+#if !ELATTN_XA_GEMM
+#define RB ELATTN_XA_ROWS
+#if RB > CB
+#error "ELATTN_XA_ROWS exceeds the reshaped rows of a block"
 #endif
 
 /* Reshaped dot products Qt[ib + r] . Kt[j] for r < RB into dots[r * WG + lid]
@@ -182,6 +195,141 @@ elattn_xattn_scores(const __global elattn_elem *q, const __global elattn_elem *k
         }
     }
 }
+
+#endif /* !ELATTN_XA_GEMM */
+
+#if ELATTN_XA_GEMM
+/* Reshaped keys of one element, fp32: Kp[slot][j][t*HD + x] = K[j*XS + t][hk][x]
+ * for the KV head hk = slots[slot] (the element's BLOCK_SPARSE heads, packed),
+ * zeros past the sequence. One work-item per float4. */
+__kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void
+elattn_xattn_pack_k(const __global elattn_elem *k, const __global int *meta, const int cu_k_at, const int slots_at,
+                    const int b, const int Hkv, const int nslots, const int ncols, __global float *workspace,
+                    const ulong kp_at)
+{
+    const size_t e = get_global_id(0);
+    const size_t per_col = (size_t)XS * (HD / 4);
+    if (e >= (size_t)nslots * ncols * per_col) return; /* no barrier in this kernel */
+    const int x = (int)(e % (HD / 4)) * 4;
+    const int t = (int)(e / (HD / 4) % XS);
+    const size_t sj = e / per_col; /* slot * ncols + j */
+    const int j = (int)(sj % ncols), slot = (int)(sj / ncols);
+    const int hk = meta[slots_at + b * Hkv + slot];
+    const int k0 = meta[cu_k_at + b], len_k = meta[cu_k_at + b + 1] - k0;
+    const int kj = j * XS + t;
+    float4 v = (float4)(0.0f);
+    if (kj < len_k) v = elattn_load4(k, ((size_t)(k0 + kj) * Hkv + hk) * HD + x);
+    vstore4(v, 0, workspace + kp_at + sj * (XS * HD) + (size_t)t * HD + x);
+}
+
+/* Reshaped query rows [r0, r0 + rows) of one element, fp32, the group's query
+ * heads stacked per slot: Qp[slot][g][r][t*HD + x] = Q[(r0+r)*XS + XS-1-t][h][x]
+ * (the query group read in reverse), h = hk * group + g, zeros past the
+ * sequence. One work-item per float4. */
+__kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void
+elattn_xattn_pack_q(const __global elattn_elem *q, const __global int *meta, const int cu_q_at, const int slots_at,
+                    const int b, const int Hq, const int Hkv, const int nslots, const int r0, const int rows,
+                    __global float *workspace, const ulong qp_at)
+{
+    const size_t e = get_global_id(0);
+    const int group = Hq / Hkv;
+    const size_t per_row = (size_t)XS * (HD / 4);
+    if (e >= (size_t)nslots * group * rows * per_row) return; /* no barrier in this kernel */
+    const int x = (int)(e % (HD / 4)) * 4;
+    const int t = (int)(e / (HD / 4) % XS);
+    const size_t sgr = e / per_row; /* (slot * group + g) * rows + r */
+    const int r = (int)(sgr % rows), g = (int)(sgr / rows % group), slot = (int)(sgr / rows / group);
+    const int hk = meta[slots_at + b * Hkv + slot];
+    const int q0 = meta[cu_q_at + b], len_q = meta[cu_q_at + b + 1] - q0;
+    const int qi = (r0 + r) * XS + XS - 1 - t;
+    float4 v = (float4)(0.0f);
+    if (qi < len_q) v = elattn_load4(q, ((size_t)(q0 + qi) * Hq + hk * group + g) * HD + x);
+    vstore4(v, 0, workspace + qp_at + sgr * (XS * HD) + (size_t)t * HD + x);
+}
+
+/* Columns of reshaped row i that are visible: a prefix [0, n) (the spec's
+ * elattn_xattn_col_visible holds for j * XS <= the row's last position). */
+static inline int xa_visible_cols(int causal, int i, int len_q, int len_k, int ncols_all)
+{
+    if (!causal) return ncols_all;
+    const int p = elattn_xattn_row_last_pos(i, XS, len_q, len_k);
+    return p < 0 ? 0 : min(ncols_all, p / XS + 1);
+}
+
+/* Block sums from the GEMM's scores. One work-group per (slot, query block of
+ * the chunk). The scores of slot s are C[s][g][r][0, ldc), already in log2
+ * units (the GEMM's alpha is scale * log2(e) / stride). Per query head of the
+ * group: pass 1 reduces each row's max and sum over its visible columns;
+ * pass 2 gives work-item w the key blocks kb = w, w + WG, ... and adds its
+ * rows' normalised probabilities there, so it alone writes those cells. */
+__kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void
+elattn_xattn_gemm_softmax(const __global int *meta, const int cu_q_at, const int cu_k_at, const int slots_at,
+                          const int b, const int Hq, const int Hkv, const int causal, const int r0, const int rows,
+                          const int ldc, const __global float *cbuf, const ulong c_at, const int mask_qblocks,
+                          const int mask_kblocks, __global float *workspace, const int scores_at)
+{
+    __local float red_m[WG], red_l[WG];
+    __local float row_m[CB], row_l[CB];
+    __local int row_n[CB];
+    const int lid = get_local_id(0);
+    const int chunk_qblocks = (rows + CB - 1) / CB;
+    const int slot = get_group_id(0) / chunk_qblocks, lqb = get_group_id(0) % chunk_qblocks;
+    const int hk = meta[slots_at + b * Hkv + slot], group = Hq / Hkv;
+    const int len_q = meta[cu_q_at + b + 1] - meta[cu_q_at + b];
+    const int len_k = meta[cu_k_at + b + 1] - meta[cu_k_at + b];
+    const int nkb = (len_k + XB - 1) / XB, nkr = (len_k + XS - 1) / XS;
+    const int qb = r0 / CB + lqb; /* r0 is a multiple of CB */
+    const int rb = lqb * CB, nr = min(CB, rows - rb); /* the block's rows within the chunk */
+    __global float *srow = workspace + scores_at + ((size_t)(b * Hkv + hk) * mask_qblocks + qb) * mask_kblocks;
+
+    for (int g = 0; g < group; ++g) {
+        const __global float *c = cbuf + c_at + ((size_t)(slot * group + g) * rows + rb) * ldc;
+        /* pass 1 */
+        for (int r = 0; r < nr; ++r) {
+            const int n = min(ldc, xa_visible_cols(causal, r0 + rb + r, len_q, len_k, nkr));
+            float m = -INFINITY, l = 0.0f;
+            for (int j = lid; j < n; j += WG) {
+                const float x = c[(size_t)r * ldc + j];
+                const float mx = fmax(m, x);
+                l = l * exp2(m - mx) + exp2(x - mx);
+                m = mx;
+            }
+            red_m[lid] = m;
+            red_l[lid] = l;
+            barrier(CLK_LOCAL_MEM_FENCE);
+            for (int off = WG / 2; off > 0; off >>= 1) {
+                if (lid < off) {
+                    float mm = red_m[lid], ll = red_l[lid];
+                    const float m2 = red_m[lid + off], mx = fmax(mm, m2);
+                    if (mx != -INFINITY) {
+                        ll = ll * exp2(mm - mx) + red_l[lid + off] * exp2(m2 - mx);
+                        mm = mx;
+                    }
+                    red_m[lid] = mm;
+                    red_l[lid] = ll;
+                }
+                barrier(CLK_LOCAL_MEM_FENCE);
+            }
+            if (lid == 0) {
+                row_m[r] = red_m[0];
+                row_l[r] = red_l[0];
+                row_n[r] = red_l[0] > 0.0f ? n : 0; /* a row without visible columns adds nothing */
+            }
+            barrier(CLK_LOCAL_MEM_FENCE);
+        }
+        /* pass 2 */
+        for (int kb = lid; kb < nkb; kb += WG) {
+            float acc = 0.0f;
+            for (int r = 0; r < nr; ++r) {
+                const int j1 = min(row_n[r], (kb + 1) * CB);
+                for (int j = kb * CB; j < j1; ++j) acc += exp2(c[(size_t)r * ldc + j] - row_m[r]) / row_l[r];
+            }
+            srow[kb] = g == 0 ? acc : srow[kb] + acc;
+        }
+        barrier(CLK_LOCAL_MEM_FENCE); /* row_m, row_l, row_n are rewritten for the next head */
+    }
+}
+#endif /* ELATTN_XA_GEMM */
 
 __kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void
 elattn_xattn_select(const __global int *meta, const int cu_q_at, const int cu_k_at, const int modes_at,
