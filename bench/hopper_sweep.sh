@@ -47,6 +47,8 @@ stage() { # stage NAME LIMIT_S LOG CMD...
 
 { nvidia-smi; } >"$out/machine.txt" 2>&1 || true
 [ -f shared/tools/nvidia-opencl.sh ] && . shared/tools/nvidia-opencl.sh
+# CLBlast from carried Debian packages (bench/fetch_clblast_debs.sh), for opencl.xattn.clblast
+[ -d .debs ] && . bench/clblast_debs_env.sh
 build_sh="ninja -C '$build' -j$(nproc)"
 [ -f "$build/build.ninja" ] || build_sh="meson setup '$build' -Dcuda=enabled -Dhip=disabled -Dopencl=enabled \
     -Dnvcc_arch=sm_90a -Dtests=true -Dbench=true ${MESON_ARGS:-} && $build_sh"
@@ -89,6 +91,9 @@ if [ "${OCL:-0}" = 1 ]; then
         stage "bench $k" 45 "$out/ocl-bench-$k.txt" "$bench" --set paper --device "$dev" --kernel "$k" --lens 8192 \
             --mix dense,fa-ssa:0.75 --dtype bf16 --head-dim 64,128 --no-check --no-router --no-serial --max-reps 5
     done
+    # XAttention selection (opencl.xattn.clblast when built with CLBlast) with the fused plan after it
+    stage "bench fa-xa $od" 60 "$out/ocl-bench-xattn.txt" "$bench" --set paper --device "$od" --lens 8192,32768 \
+        --mix fa-xa:0.75 --dtype bf16 --head-dim 128 --no-check --no-router --no-serial --max-reps 3
 fi
 # shellcheck disable=SC2086
 stage ours "${BENCH_LIMIT_S:-240}" "$out/ours.txt" "$bench" --set paper --device cuda:0 --dtype "$dtypes" --head-dim "$dims" \
