@@ -85,14 +85,14 @@ if [ "${OCL:-0}" = 1 ]; then
         "$conf" --backend "$od" --kernel opencl.attn.mma --no-isolate --json "$out/ocl-conformance.json"
     tail -2 "$out/ocl-conformance.log" | tee -a "$summary"
     grep -E "^FAIL" "$out/ocl-conformance.log" | head -10 | tee -a "$summary"
-    for k in opencl.attn.mma opencl.attn.scalar cuda; do
+    for k in ${OCL_KERNELS:-opencl.attn.mma opencl.attn.scalar cuda}; do
         dev=$od
         [ "$k" = cuda ] && dev=cuda:0 k=cuda.attn
-        stage "bench $k" 45 "$out/ocl-bench-$k.txt" "$bench" --set paper --device "$dev" --kernel "$k" --lens 8192 \
+        stage "bench $k" "${OCL_BENCH_LIMIT_S:-45}" "$out/ocl-bench-$k.txt" "$bench" --set paper --device "$dev" --kernel "$k" --lens 8192 \
             --mix dense,fa-ssa:0.75 --dtype bf16 --head-dim 64,128 --no-check --no-router --no-serial --max-reps 5
     done
     # XAttention selection (opencl.xattn.clblast when built with CLBlast) with the fused plan after it
-    stage "bench fa-xa $od" 60 "$out/ocl-bench-xattn.txt" "$bench" --set paper --device "$od" --lens 8192,32768 \
+    stage "bench fa-xa $od" "${OCL_XA_LIMIT_S:-60}" "$out/ocl-bench-xattn.txt" "$bench" --set paper --device "$od" --lens 8192,32768 \
         --mix fa-xa:0.75 --dtype bf16 --head-dim 128 --no-check --no-router --no-serial --max-reps 3
 fi
 # shellcheck disable=SC2086
