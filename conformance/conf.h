@@ -29,6 +29,15 @@ typedef enum mode_mix {
     MIX_ALL3 /* entry e gets mode e % 3: all three modes in one call */
 } mode_mix;
 
+/* Where an attention case's tensors live on the device under test (the
+ * reference oracle always runs them packed). */
+typedef enum attn_layout {
+    LAYOUT_PACKED,   /* [tokens][H][D] in separate buffers */
+    LAYOUT_FUSED,    /* Q, K, V views into one [tokens][(Hq + 2 Hkv) D + pad] buffer; O with a padded row */
+    LAYOUT_PERMUTED, /* Q and O head-major [H][tokens][D] with a gap per head; K, V with padded rows */
+    LAYOUT_PAGED     /* K, V in shuffled pages [num_pages][P][Hkv][D]; unreached pages NaN; O padded */
+} attn_layout;
+
 /* Features of the support matrix; a case counts under each bit it has. */
 enum {
     FEAT_F32 = 1u << 0,
@@ -69,6 +78,8 @@ typedef struct conf_case {
     int lse;
     double mask_density; /* probability that a mask cell is set */
     int empty_rows;      /* some query-block rows of every mask are all zero */
+    attn_layout layout;  /* strided and paged cases (groups "strided", "paged") */
+    int page_size;       /* LAYOUT_PAGED */
 
     /* XAttention (block above is its block size too) */
     int stride;
