@@ -382,7 +382,8 @@ typedef struct elattn_attn_desc {
      * Paged K/V (page_size > 0): K and V are [num_pages][page_size][Hkv][D]
      * (vLLM / FlashInfer "NHD"; the strides above apply with t = page *
      * page_size + slot), and args.block_table maps logical page i of element b
-     * to a physical page. page_size: a power of two in [16, 256]. */
+     * to a physical page. page_size: a power of two in [16, 256].
+     * Attention only: XAttention and the router take packed tensors. */
     int q_stride_token, q_stride_head;
     int k_stride_token, k_stride_head;
     int v_stride_token, v_stride_head;
