@@ -520,10 +520,14 @@ bool wgmma_attn_supported(const elattn_attn_desc *desc, const gpu_caps &caps, at
     /* TMA boxes of kTileN consecutive rows: a key tile would cross pages (and one box per page
      * is not written); mma, next in the table, reads paged K/V row by row */
     else if (desc->page_size) *why = "paged K/V is not read through TMA here (the mma family runs it)";
-    /* the maps are [rows][heads][D] boxes; a head-major (permuted) view is left to mma */
-    else if (desc->q_stride_head > desc->q_stride_token || desc->k_stride_head > desc->k_stride_token ||
-             desc->v_stride_head > desc->v_stride_token)
-        *why = "head-major strides (stride_head > stride_token) are not mapped for TMA (the mma family runs them)";
+    /* the maps are [rows][heads][D] with each dimension's stride covering the one below it
+     * (stride_token >= heads * stride_head: packed, fused QKV, padded rows); a head-major
+     * (permuted) view, or heads spread wider than a token's stride, is left to mma */
+    else if ((long)desc->q_stride_token < (long)desc->num_q_heads * desc->q_stride_head ||
+             (long)desc->k_stride_token < (long)desc->num_kv_heads * desc->k_stride_head ||
+             (long)desc->v_stride_token < (long)desc->num_kv_heads * desc->v_stride_head)
+        *why = "strides with stride_token < heads * stride_head (head-major views) are not mapped for TMA (the mma "
+               "family runs them)";
     else {
         choice->tile_m = kTileM;
         dispatch<64, 96, 128, 192, 256>(desc->head_dim, [&](auto d) {
