@@ -383,7 +383,9 @@ typedef struct elattn_attn_desc {
      * (vLLM / FlashInfer "NHD"; the strides above apply with t = page *
      * page_size + slot), and args.block_table maps logical page i of element b
      * to a physical page. page_size: a power of two in [16, 256].
-     * Attention only: XAttention and the router take packed tensors. */
+     * Attention only: XAttention and the router take packed tensors. For the
+     * rule that outputs share no byte with other arguments, a strided tensor
+     * occupies the whole range from its first to its last element. */
     int q_stride_token, q_stride_head;
     int k_stride_token, k_stride_head;
     int v_stride_token, v_stride_head;
