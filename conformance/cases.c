@@ -16,7 +16,7 @@
 
 const char *const conf_feature_names[FEAT_COUNT] = {
     "f32", "f16", "bf16", "d64", "d128", "d256", "full", "streaming", "block_sparse",
-    "mixed", "lse", "varlen", "xattn", "router", "invalid-args", "d-other",
+    "mixed", "lse", "varlen", "xattn", "router", "invalid-args", "d-other", "strided", "paged",
 };
 
 /* The mode table of a case from its mix. */
@@ -150,6 +150,8 @@ static void add_attn(case_list *l, const char *group, attn_spec s)
                   (varlen || cross ? FEAT_VARLEN : 0);
     static const unsigned mix_feature[] = {FEAT_FULL, FEAT_STREAMING, FEAT_BLOCK, FEAT_MIXED};
     c->features |= mix_feature[s.mix];
+    if (s.layout == LAYOUT_FUSED || s.layout == LAYOUT_PERMUTED) c->features |= FEAT_STRIDED;
+    if (s.layout == LAYOUT_PAGED) c->features |= FEAT_PAGED;
 
     char lens[64];
     lengths_label(&c->call, lens, sizeof lens);

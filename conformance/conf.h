@@ -56,7 +56,9 @@ enum {
     FEAT_ROUTER = 1u << 13,
     FEAT_INVALID = 1u << 14,
     FEAT_DIM_OTHER = 1u << 15, /* head dims other than 64, 128, 256 */
-    FEAT_COUNT = 16
+    FEAT_STRIDED = 1u << 16,   /* strided Q/K/V/O (group "strided") */
+    FEAT_PAGED = 1u << 17,     /* paged K/V (group "paged") */
+    FEAT_COUNT = 18
 };
 
 extern const char *const conf_feature_names[FEAT_COUNT];
