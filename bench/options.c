@@ -121,6 +121,9 @@ static void usage(FILE *f)
             "                           keeps nearly every block)\n"
             "  --kernel NAME            implementation for the fused plan (serial dispatch keeps the library's\n"
             "                           choice, so the fused-vs-serial check compares against it)\n"
+            "  --page-size P            the fused call reads K and V as pages of P tokens (a power of two in\n"
+            "                           [16, 256] dividing every length) through an identity block table:\n"
+            "                           the same values as packed, so the checks hold; times the page lookups\n"
             "  --no-serial --no-router --no-check   skip those measurements\n"
             "  --seed N  --json FILE  --csv FILE\n",
             KIT_MAX_MODES, MAX_SETS);
@@ -271,6 +274,12 @@ int parse_args(int argc, char **argv, config *c)
             if (sscanf(v, "%d:%d", &c->hq, &c->hkv) != 2 || c->hq < 1 || c->hkv < 1 || c->hq % c->hkv ||
                 c->hkv > KIT_MAX_MODES)
                 BAD_VALUE();
+        } else if (strcmp(a, "--page-size") == 0) {
+            TAKES_VALUE();
+            char *end;
+            long n = strtol(v, &end, 10);
+            if (*end || n < 16 || n > 256 || (n & (n - 1))) BAD_VALUE();
+            c->page_size = (int)n;
         } else if (strcmp(a, "--sink") == 0 || strcmp(a, "--local") == 0 || strcmp(a, "--stride") == 0 ||
                    strcmp(a, "--min-reps") == 0 || strcmp(a, "--max-reps") == 0 || strcmp(a, "--warmup") == 0) {
             TAKES_VALUE();

@@ -38,6 +38,7 @@ typedef struct fused_ctx {
     elattn_buffer **masks; /* per set, NULL when no head is BLOCK_SPARSE */
     elattn_buffer *workspace;
     const int32_t *modes;
+    const int32_t *block_table; /* --page-size: identity table; NULL packed */
 } fused_ctx;
 
 static elattn_status run_fused(void *p, int set)
@@ -46,7 +47,7 @@ static elattn_status run_fused(void *p, int set)
     elattn_attn_args a = {
         .q = f->sh->q[set], .k = f->sh->k[set], .v = f->sh->v[set], .o = f->sh->o[set],
         .cu_seqlens_q = f->sh->cu_q, .cu_seqlens_k = f->sh->cu_k, .modes = f->modes,
-        .block_mask = f->masks ? f->masks[set] : NULL, .workspace = f->workspace,
+        .block_mask = f->masks ? f->masks[set] : NULL, .workspace = f->workspace, .block_table = f->block_table,
     };
     return elattn_attn_run(f->plan, f->bd->stream, &a);
 }
@@ -173,13 +174,30 @@ void run_case(const config *c, bench_dev *bd, shape *sh, const mix *m, int block
     const int32_t *modes = call.modes;
     const int xa = mix_uses_xa(m);
 
-    const elattn_attn_desc desc = kit_case_attn_desc(&call, 0);
+    elattn_attn_desc desc = kit_case_attn_desc(&call, 0);
+    int32_t *block_table = NULL;
+    if (c->page_size) { /* the packed [S][Hkv][D] K/V is [S/P][P][Hkv][D]: page i is logical page i */
+        if (S % c->page_size != 0) {
+            fail_result(r, "--page-size does not divide the length", ELATTN_ERROR_INVALID_ARGUMENT);
+            goto done;
+        }
+        desc.page_size = c->page_size;
+        desc.num_pages = desc.max_pages_per_seq = S / c->page_size;
+        block_table = malloc(sizeof(int32_t) * (size_t)desc.num_pages);
+        if (!block_table) {
+            fail_result(r, "block table", ELATTN_ERROR_OUT_OF_MEMORY);
+            goto done;
+        }
+        for (int i = 0; i < desc.num_pages; ++i) block_table[i] = i;
+    }
     elattn_plan_options opts = {.kernel = c->kernel};
     if ((st = elattn_attn_plan_create(bd->dev, &desc, &opts, &plan))) {
         fail_result(r, "plan", st);
         goto done;
     }
     snprintf(r->kernel, sizeof r->kernel, "%s", elattn_attn_plan_kernel_name(plan));
+    if (c->page_size) /* the kernel column says that K/V were read through pages */
+        snprintf(r->kernel + strlen(r->kernel), sizeof r->kernel - strlen(r->kernel), "+paged%d", c->page_size);
     size_t ws_bytes = elattn_attn_plan_workspace_size(plan);
     if (ws_bytes && (st = elattn_buffer_alloc(bd->dev, ws_bytes, &ws))) {
         fail_result(r, "workspace", st);
@@ -270,7 +288,7 @@ void run_case(const config *c, bench_dev *bd, shape *sh, const mix *m, int block
             goto done;
         }
     }
-    fused_ctx fc = {plan, bd, sh, xa ? masks : NULL, ws, modes};
+    fused_ctx fc = {plan, bd, sh, xa ? masks : NULL, ws, modes, block_table};
     if ((st = time_op(c, bd, run_fused, &fc, sh->nsets, &r->fused))) {
         fail_result(r, "attn run", st);
         goto done;
@@ -329,6 +347,7 @@ void run_case(const config *c, bench_dev *bd, shape *sh, const mix *m, int block
     }
 
 done:
+    free(block_table);
     free(sample_fused), free(sample_serial);
     free_serial(&sc);
     for (int s = 0; s < MAX_SETS; ++s) elattn_buffer_free(masks[s]);

@@ -197,12 +197,260 @@ attn_oracle *attn_oracle_make(const conf_case *c, elattn_device *ref, char *why,
     return o;
 }
 
+/* ---- strided and paged layouts ---------------------------------------------------------
+ * The device under test gets the oracle's values in the case's layout, built
+ * here on the host: every byte no (row, head) uses holds 0xFF (NaN in every
+ * dtype), so a kernel that reads one fails. The inputs live in one guarded
+ * parent buffer that must come back unchanged; O's padding must stay as
+ * poisoned. The reference oracle ran the same values packed. */
+typedef struct layout_run {
+    elattn_attn_desc desc;
+    unsigned char *in; /* host image of the inputs (Q, K, V regions) */
+    size_t in_bytes, q_at, k_at, v_at, q_bytes, k_bytes, v_bytes, o_bytes;
+    int32_t *table; /* paged: [batch][max_pages_per_seq] */
+} layout_run;
+
+static size_t up256(size_t x) { return (x + 255) / 256 * 256; }
+
+/* Bytes spanned by rows x heads rows of D elements at the given strides. */
+static size_t span_bytes(int rows, int heads, int D, int st, int sh, size_t es)
+{
+    if (rows == 0) return 0;
+    return ((size_t)(rows - 1) * st + (size_t)(heads - 1) * sh + D) * es;
+}
+
+/* Packed src [rows][heads][D] to dst at the strides. */
+static void scatter(unsigned char *dst, const unsigned char *src, size_t es, int rows, int heads, int D, int st,
+                    int sh)
+{
+    for (int t = 0; t < rows; ++t)
+        for (int h = 0; h < heads; ++h)
+            memcpy(dst + ((size_t)t * st + (size_t)h * sh) * es, src + (((size_t)t * heads + h) * D) * es,
+                   (size_t)D * es);
+}
+
+/* 256-key tiles of element b that hold a key some (head, query) sees: no kernel's tile (at most
+ * 256 keys, aligned) of the walk lies outside them, so pages wholly outside are never read. */
+static void reached_tiles(const conf_case *c, const attn_oracle *o, int b, unsigned char *tiles)
+{
+    const kit_case *k = &c->call;
+    const int lq = k->len_q[b], lk = k->len_k[b];
+    const int nqb = (o->desc.max_seqlen_q + k->block - 1) / k->block;
+    const int nkb = (o->desc.max_seqlen_k + k->block - 1) / k->block;
+    for (int hk = 0; hk < k->hkv; ++hk) {
+        const int mode = k->modes[b * k->hkv + hk];
+        for (int i = 0; i < lq; ++i) {
+            const uint8_t *row = NULL;
+            if (mode == ELATTN_BLOCK_SPARSE) row = o->mask + elattn_mask_row(b, hk, i / k->block, k->hkv, nqb, nkb);
+            const int p = elattn_query_pos(i, lq, lk);
+            for (int j = 0; j < lk; ++j)
+                if (!tiles[j / 256] && elattn_pair_visible(mode, k->causal, p, j, k->sink, k->local, k->block, row))
+                    tiles[j / 256] = 1;
+        }
+    }
+}
+
+static void layout_build(const conf_case *c, const attn_oracle *o, layout_run *L)
+{
+    const kit_case *k = &c->call;
+    const int D = k->head_dim, hq = k->hq, hkv = k->hkv, tq = o->total_q, tk = o->total_k;
+    const size_t es = elattn_dtype_size(k->dtype);
+    elattn_attn_desc *d = &L->desc;
+    memset(L, 0, sizeof *L);
+    *d = o->desc;
+    kit_rng rng;
+    kit_rng_seed(&rng, c->seed ^ 0x9e3779b97f4a7c15ull);
+    if (c->layout == LAYOUT_FUSED) {
+        const int T = tq > tk ? tq : tk, W = (hq + 2 * hkv) * D + 8;
+        d->q_stride_token = d->k_stride_token = d->v_stride_token = W; /* head strides: 0 (packed D) and D */
+        d->k_stride_head = D;
+        d->o_stride_token = hq * D + 16;
+        L->q_at = 0, L->k_at = (size_t)hq * D * es, L->v_at = (size_t)(hq + hkv) * D * es;
+        L->in_bytes = (size_t)T * W * es;
+        L->q_bytes = span_bytes(tq, hq, D, W, D, es);
+        L->k_bytes = L->v_bytes = span_bytes(tk, hkv, D, W, D, es);
+        L->o_bytes = span_bytes(tq, hq, D, d->o_stride_token, D, es);
+    } else if (c->layout == LAYOUT_PERMUTED) {
+        d->q_stride_token = D, d->q_stride_head = tq * D + 64;
+        d->k_stride_token = d->v_stride_token = hkv * D + 8; /* head strides 0 */
+        d->o_stride_token = D, d->o_stride_head = tq * D + 16;
+        L->q_bytes = span_bytes(tq, hq, D, D, d->q_stride_head, es);
+        L->k_bytes = L->v_bytes = span_bytes(tk, hkv, D, d->k_stride_token, D, es);
+        L->k_at = up256(L->q_bytes), L->v_at = up256(L->k_at + L->k_bytes);
+        L->in_bytes = L->v_at + L->v_bytes;
+        L->o_bytes = span_bytes(tq, hq, D, D, d->o_stride_head, es);
+    } else { /* LAYOUT_PAGED */
+        const int P = c->page_size;
+        int used = 0;
+        for (int b = 0; b < k->batch; ++b) used += (k->len_k[b] + P - 1) / P;
+        d->page_size = P;
+        d->num_pages = used + 2; /* two pages no table names */
+        d->max_pages_per_seq = (d->max_seqlen_k + P - 1) / P + 1;
+        d->o_stride_token = hq * D + 8;
+        L->q_bytes = (size_t)tq * hq * D * es;
+        L->k_bytes = L->v_bytes = (size_t)d->num_pages * P * hkv * D * es;
+        L->k_at = up256(L->q_bytes), L->v_at = up256(L->k_at + L->k_bytes);
+        L->in_bytes = L->v_at + L->v_bytes;
+        L->o_bytes = span_bytes(tq, hq, D, d->o_stride_token, D, es);
+    }
+    L->in = xmalloc(L->in_bytes ? L->in_bytes : 1);
+    memset(L->in, 0xFF, L->in_bytes);
+    if (c->layout != LAYOUT_PAGED) {
+        const int qst = d->q_stride_token, qsh = d->q_stride_head ? d->q_stride_head : D;
+        const int kst = d->k_stride_token, vst = d->v_stride_token;
+        scatter(L->in + L->q_at, o->q, es, tq, hq, D, qst, qsh);
+        scatter(L->in + L->k_at, o->k, es, tk, hkv, D, kst, D);
+        scatter(L->in + L->v_at, o->v, es, tk, hkv, D, vst, D);
+        return;
+    }
+    scatter(L->in + L->q_at, o->q, es, tq, hq, D, hq * D, D);
+    /* physical pages in a shuffled order; the table's unused entries hold pages that do not exist */
+    const int P = d->page_size, np = d->num_pages, cols = d->max_pages_per_seq;
+    int *perm = xmalloc(sizeof(int) * (size_t)np);
+    for (int i = 0; i < np; ++i) perm[i] = i;
+    for (int i = np - 1; i > 0; --i) {
+        int j = (int)(kit_rng_next(&rng) % (uint64_t)(i + 1)), x = perm[i];
+        perm[i] = perm[j], perm[j] = x;
+    }
+    L->table = xmalloc(sizeof(int32_t) * (size_t)k->batch * cols);
+    const size_t row_bytes = (size_t)hkv * D * es;
+    int next = 0;
+    for (int b = 0; b < k->batch; ++b) {
+        const int lk = k->len_k[b], npb = (lk + P - 1) / P;
+        unsigned char tiles[(1 << 16) / 256 + 1];
+        memset(tiles, 0, sizeof tiles);
+        reached_tiles(c, o, b, tiles);
+        for (int i = 0; i < cols; ++i) {
+            int32_t *e = &L->table[(size_t)b * cols + i];
+            if (i >= npb) {
+                *e = i % 2 ? -1 - i : np + i; /* never read */
+                continue;
+            }
+            *e = perm[next++];
+            const int j0 = i * P, j1 = j0 + P < lk ? j0 + P : lk;
+            int reached = 0;
+            for (int t = j0 / 256; t <= (j1 - 1) / 256; ++t) reached |= tiles[t];
+            if (!reached) continue; /* stays NaN */
+            for (int j = j0; j < j1; ++j) {
+                const size_t src = (size_t)(o->cu_k[b] + j) * row_bytes;
+                const size_t dst = ((size_t)*e * P + (size_t)(j - j0)) * row_bytes;
+                memcpy(L->in + L->k_at + dst, (const unsigned char *)o->k + src, row_bytes);
+                memcpy(L->in + L->v_at + dst, (const unsigned char *)o->v + src, row_bytes);
+            }
+        }
+    }
+    free(perm);
+}
+
+/* One run in the case's layout; fills out like run_attn (O gathered back to packed fp32). */
+static int run_attn_layout(const conf_case *c, const attn_oracle *o, elattn_device *dev, const char *kernel,
+                           attn_run_out *out, case_result *r)
+{
+    layout_run L;
+    layout_build(c, o, &L);
+    const elattn_attn_desc *d = &L.desc;
+    const size_t es = elattn_dtype_size(d->dtype);
+    const int D = d->head_dim, hq = d->num_q_heads;
+    elattn_plan_options opt = {.kernel = kernel};
+    elattn_attn_plan *plan = NULL;
+    elattn_buffer *q = NULL, *k = NULL, *v = NULL, *mask = NULL, *ws = NULL;
+    kit_guarded in = {0}, ob = {0}, lse = {0};
+    elattn_status st;
+    int ran = 0;
+    out->guard_ok = 1;
+    if ((L.q_at | L.k_at | L.v_at) % 256 != 0) {
+        result_fail(r, "case error: a view offset is not a multiple of 256 bytes");
+        goto done;
+    }
+    if ((st = elattn_attn_plan_create(dev, d, &opt, &plan)) != ELATTN_SUCCESS) {
+        result_from_status(r, st, "plan");
+        goto done;
+    }
+    snprintf(out->kernel, sizeof out->kernel, "%s", elattn_attn_plan_kernel_name(plan));
+    size_t ws_bytes = elattn_attn_plan_workspace_size(plan);
+    st = kit_guarded_alloc(dev, L.in_bytes, &in);
+    if (!st) {
+        memcpy(in.image + KIT_GUARD_BYTES, L.in, L.in_bytes);
+        st = elattn_buffer_upload(in.parent, KIT_GUARD_BYTES, L.in, L.in_bytes, NULL);
+    }
+    if (!st) st = elattn_buffer_view(in.parent, KIT_GUARD_BYTES + L.q_at, L.q_bytes ? L.q_bytes : 1, &q);
+    if (!st) st = elattn_buffer_view(in.parent, KIT_GUARD_BYTES + L.k_at, L.k_bytes ? L.k_bytes : 1, &k);
+    if (!st) st = elattn_buffer_view(in.parent, KIT_GUARD_BYTES + L.v_at, L.v_bytes ? L.v_bytes : 1, &v);
+    if (!st && o->mask) st = upload_new(dev, o->mask, o->mask_bytes, &mask);
+    if (!st && ws_bytes) st = elattn_buffer_alloc(dev, ws_bytes, &ws);
+    if (!st) st = kit_guarded_alloc(dev, L.o_bytes, &ob);
+    if (!st && d->write_lse) st = kit_guarded_alloc(dev, (size_t)o->total_q * hq * sizeof(float), &lse);
+    if (st) {
+        result_from_status(r, st, "buffers");
+        goto done;
+    }
+    elattn_attn_args args = {
+        .q = q, .k = k, .v = v, .o = ob.view, .lse = d->write_lse ? lse.view : NULL,
+        .cu_seqlens_q = o->cu_q, .cu_seqlens_k = o->cu_k, .modes = o->modes,
+        .block_mask = mask, .workspace = ws, .block_table = L.table,
+    };
+    if ((st = elattn_attn_run(plan, NULL, &args)) != ELATTN_SUCCESS) {
+        result_from_status(r, st, "run");
+        goto done;
+    }
+    unsigned char *raw = xmalloc(L.o_bytes ? L.o_bytes : 1);
+    int ok_o = 1, ok_l = 1;
+    long long hit_o = 0, hit_l = 0;
+    st = kit_guarded_read(&ob, raw, &ok_o, &hit_o);
+    if (!st && d->write_lse) st = kit_guarded_read(&lse, out->lse, &ok_l, &hit_l);
+    if (st) {
+        free(raw);
+        result_from_status(r, st, "download");
+        goto done;
+    }
+    /* gather O into packed fp32; mark the bytes it used, so that the padding can be checked */
+    const int ost = d->o_stride_token ? d->o_stride_token : hq * D, osh = d->o_stride_head ? d->o_stride_head : D;
+    unsigned char *used = xcalloc(L.o_bytes ? L.o_bytes : 1, 1);
+    unsigned char *packed = xmalloc((size_t)o->total_q * hq * D * es + 1);
+    for (int t = 0; t < o->total_q; ++t)
+        for (int h = 0; h < hq; ++h) {
+            const size_t at = ((size_t)t * ost + (size_t)h * osh) * es;
+            memcpy(packed + ((size_t)t * hq + h) * D * es, raw + at, (size_t)D * es);
+            memset(used + at, 1, (size_t)D * es);
+        }
+    size_t pad_hit = (size_t)-1;
+    for (size_t i = 0; i < L.o_bytes && pad_hit == (size_t)-1; ++i)
+        if (!used[i] && raw[i] != KIT_POISON) pad_hit = i;
+    float *f = to_f32(d->dtype, packed, (size_t)o->total_q * hq * D);
+    memcpy(out->o, f, sizeof(float) * (size_t)o->total_q * hq * D);
+    free(f);
+    free(packed);
+    free(used);
+    free(raw);
+    const int in_ok = kit_guarded_untouched(&in);
+    out->guard_ok = ok_o && ok_l && pad_hit == (size_t)-1 && in_ok;
+    ran = 1;
+    if (!ok_o) result_fail(r, "guard bytes around O overwritten (byte %lld of a %zu-byte O)", hit_o, L.o_bytes);
+    if (!ok_l) result_fail(r, "guard bytes around LSE overwritten (byte %lld)", hit_l);
+    if (pad_hit != (size_t)-1) result_fail(r, "padding between O's rows overwritten (byte %zu of O)", pad_hit);
+    if (!in_ok) result_fail(r, "the input buffer (Q, K, V and the guards around them) was changed");
+done:
+    kit_guarded_free(&ob);
+    if (d->write_lse && lse.parent) kit_guarded_free(&lse);
+    elattn_buffer_free(ws);
+    elattn_buffer_free(mask);
+    elattn_buffer_free(v);
+    elattn_buffer_free(k);
+    elattn_buffer_free(q);
+    if (in.parent) kit_guarded_free(&in);
+    elattn_attn_plan_destroy(plan);
+    free(L.in);
+    free(L.table);
+    return ran;
+}
+
 void attn_oracle_check(const conf_case *c, const attn_oracle *o, const conf_target *t, case_result *r)
 {
     size_t nq = kit_case_q_elems(&c->call);
     attn_run_out out = {.o = xmalloc(sizeof(float) * (nq ? nq : 1)),
                         .lse = xmalloc(sizeof(float) * ((size_t)o->total_q * c->call.hq + 1))};
-    int ran = run_attn(o, t->dev, t->kernel, &out, r);
+    int ran = c->layout == LAYOUT_PACKED ? run_attn(o, t->dev, t->kernel, &out, r)
+                                         : run_attn_layout(c, o, t->dev, t->kernel, &out, r);
     snprintf(r->kernel, sizeof r->kernel, "%s", out.kernel);
     r->guard_ok = ran ? out.guard_ok : -1;
     if (ran) {

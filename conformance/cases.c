@@ -16,7 +16,7 @@
 
 const char *const conf_feature_names[FEAT_COUNT] = {
     "f32", "f16", "bf16", "d64", "d128", "d256", "full", "streaming", "block_sparse",
-    "mixed", "lse", "varlen", "xattn", "router", "invalid-args", "d-other",
+    "mixed", "lse", "varlen", "xattn", "router", "invalid-args", "d-other", "strided", "paged",
 };
 
 /* The mode table of a case from its mix. */
@@ -92,6 +92,9 @@ typedef struct attn_spec {
     mode_mix mix;
     double density;
     int empty_rows, quick;
+    attn_layout layout;
+    int page;         /* LAYOUT_PAGED */
+    int stream_first; /* every KV head of element 0 STREAMING (its middle pages are reached by no head) */
 } attn_spec;
 
 static attn_spec base_spec(void)
@@ -136,6 +139,10 @@ static void add_attn(case_list *l, const char *group, attn_spec s)
     c->lse = s.lse;
     c->mix = s.mix;
     set_modes(c);
+    if (s.stream_first)
+        for (int h = 0; h < s.hkv; ++h) c->call.modes[h] = ELATTN_STREAMING;
+    c->layout = s.layout;
+    c->page_size = s.page;
     c->mask_density = s.density;
     c->empty_rows = s.empty_rows;
     c->quick = s.quick;
@@ -143,6 +150,8 @@ static void add_attn(case_list *l, const char *group, attn_spec s)
                   (varlen || cross ? FEAT_VARLEN : 0);
     static const unsigned mix_feature[] = {FEAT_FULL, FEAT_STREAMING, FEAT_BLOCK, FEAT_MIXED};
     c->features |= mix_feature[s.mix];
+    if (s.layout == LAYOUT_FUSED || s.layout == LAYOUT_PERMUTED) c->features |= FEAT_STRIDED;
+    if (s.layout == LAYOUT_PAGED) c->features |= FEAT_PAGED;
 
     char lens[64];
     lengths_label(&c->call, lens, sizeof lens);
@@ -152,6 +161,12 @@ static void add_attn(case_list *l, const char *group, attn_spec s)
     if (s.mix == MIX_BLOCK || s.mix == MIX_ALL3)
         snprintf(extra + strlen(extra), sizeof extra - strlen(extra), "/b%d%s", s.block,
                  s.empty_rows ? ",emptyrows" : s.density >= 1.0 ? ",dense" : "");
+    static const char *const layouts[] = {"", "/fused", "/permuted", "/P"};
+    if (s.layout != LAYOUT_PACKED)
+        snprintf(extra + strlen(extra), sizeof extra - strlen(extra), "%s", layouts[s.layout]);
+    if (s.layout == LAYOUT_PAGED)
+        snprintf(extra + strlen(extra), sizeof extra - strlen(extra), "%d%s", s.page,
+                 s.stream_first ? ",unreached" : "");
     snprintf(c->name, sizeof c->name, "attn/%s/%s/%s/d%d/h%d:%d/L%s/%s%s%s", group, mix_name(s.mix),
              elattn_dtype_name(s.dtype), s.d, s.hq, s.hkv, lens, s.causal ? "causal" : "noncausal", extra,
              s.lse ? "/lse" : "");
@@ -216,6 +231,71 @@ static void add_router(case_list *l, elattn_dtype dtype, int d, int hkv, int bat
     snprintf(c->name, sizeof c->name, "router/%s/d%d/hkv%d/L%s/%s-%s", elattn_dtype_name(dtype), d, hkv, ls,
              elattn_mode_name(retrieval), elattn_mode_name(sparse));
     c->seed = kit_hash_name(c->name);
+}
+
+/* Strided and paged tensors (groups "strided" and "paged"): random data, all
+ * modes mixed, every dtype, head dims 64, 128 and 80. The device under test
+ * gets the layout, the reference oracle the same values packed. */
+static void layout_cases(case_list *l)
+{
+    static const elattn_dtype dtypes[] = {ELATTN_F32, ELATTN_F16, ELATTN_BF16};
+    static const int dims[] = {64, 128, 80};
+    for (size_t t = 0; t < 3; ++t)
+        for (size_t i = 0; i < 3; ++i) {
+            /* fused QKV: the K and V views start at Hq*D and (Hq+Hkv)*D elements, which must be
+             * multiples of 256 bytes (every view's rule): D 80 in 16-bit needs 8 KV heads */
+            attn_spec s = base_spec();
+            s.dtype = dtypes[t];
+            s.d = dims[i];
+            s.hq = 8, s.hkv = 4;
+            if (dims[i] == 80 && dtypes[t] != ELATTN_F32) s.hq = 16, s.hkv = 8;
+            s.batch = 2;
+            s.lq[0] = 203, s.lq[1] = 113;
+            s.block = 64;
+            s.layout = LAYOUT_FUSED;
+            s.quick = t == 2 && dims[i] == 128;
+            add_attn(l, "strided", s);
+
+            s = base_spec();
+            s.dtype = dtypes[t];
+            s.d = dims[i];
+            s.hq = 6, s.hkv = 2;
+            s.lq[0] = 150, s.lk[0] = i == 1 ? 400 : 0; /* one chunk after a prefix */
+            s.layout = LAYOUT_PERMUTED;
+            add_attn(l, "strided", s);
+        }
+
+    static const int pages[] = {16, 64, 256};
+    for (size_t pi = 0; pi < 3; ++pi)
+        for (size_t t = 0; t < 3; ++t) {
+            /* element 0: a chunk of 64 queries after 836 cached keys, every head STREAMING, so
+             * keys [256, 768) are reached by no head (their pages hold NaN); element 1 mixed */
+            attn_spec s = base_spec();
+            s.dtype = dtypes[t];
+            s.d = dims[(pi + t) % 3];
+            s.hq = 8, s.hkv = 4;
+            s.batch = 2;
+            s.lq[0] = 64, s.lk[0] = 900;
+            s.lq[1] = 203;
+            s.sink = 16, s.local = 32;
+            s.layout = LAYOUT_PAGED;
+            s.page = pages[pi];
+            s.stream_first = 1;
+            s.quick = pi == 1 && t == 1;
+            add_attn(l, "paged", s);
+        }
+    /* chunked prefill over a paged prefix (Lq < Lk), all modes mixed, causal and not */
+    for (int causal = 1; causal >= 0; --causal) {
+        attn_spec s = base_spec();
+        s.dtype = causal ? ELATTN_BF16 : ELATTN_F16;
+        s.d = 128;
+        s.hq = 8, s.hkv = 4;
+        s.lq[0] = 100, s.lk[0] = 700;
+        s.causal = causal;
+        s.layout = LAYOUT_PAGED;
+        s.page = 64;
+        add_attn(l, "paged", s);
+    }
 }
 
 static void attn_cases(case_list *l)
@@ -351,6 +431,8 @@ static void attn_cases(case_list *l)
         s.dtype = ELATTN_BF16;
         add_attn(l, "mask", s);
     }
+
+    layout_cases(l);
 
     /* LSE off, each dtype, all modes mixed. */
     for (size_t t = 0; t < 3; ++t) {

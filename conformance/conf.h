@@ -29,6 +29,15 @@ typedef enum mode_mix {
     MIX_ALL3 /* entry e gets mode e % 3: all three modes in one call */
 } mode_mix;
 
+/* Where an attention case's tensors live on the device under test (the
+ * reference oracle always runs them packed). */
+typedef enum attn_layout {
+    LAYOUT_PACKED,   /* [tokens][H][D] in separate buffers */
+    LAYOUT_FUSED,    /* Q, K, V views into one [tokens][(Hq + 2 Hkv) D + pad] buffer; O with a padded row */
+    LAYOUT_PERMUTED, /* Q and O head-major [H][tokens][D] with a gap per head; K, V with padded rows */
+    LAYOUT_PAGED     /* K, V in shuffled pages [num_pages][P][Hkv][D]; unreached pages NaN; O padded */
+} attn_layout;
+
 /* Features of the support matrix; a case counts under each bit it has. */
 enum {
     FEAT_F32 = 1u << 0,
@@ -47,7 +56,9 @@ enum {
     FEAT_ROUTER = 1u << 13,
     FEAT_INVALID = 1u << 14,
     FEAT_DIM_OTHER = 1u << 15, /* head dims other than 64, 128, 256 */
-    FEAT_COUNT = 16
+    FEAT_STRIDED = 1u << 16,   /* strided Q/K/V/O (group "strided") */
+    FEAT_PAGED = 1u << 17,     /* paged K/V (group "paged") */
+    FEAT_COUNT = 18
 };
 
 extern const char *const conf_feature_names[FEAT_COUNT];
@@ -69,6 +80,8 @@ typedef struct conf_case {
     int lse;
     double mask_density; /* probability that a mask cell is set */
     int empty_rows;      /* some query-block rows of every mask are all zero */
+    attn_layout layout;  /* strided and paged cases (groups "strided", "paged") */
+    int page_size;       /* LAYOUT_PAGED */
 
     /* XAttention (block above is its block size too) */
     int stride;

@@ -111,6 +111,34 @@ ROW(a_tile_n_huge, (c->use_opts = 1, c->opts.tile_n = 1 << 30))
 ROW(a_wg_neg, (c->use_opts = 1, c->opts.work_group_size = -64))
 ROW(a_wg_3, (c->use_opts = 1, c->opts.work_group_size = 3))
 ROW(a_wg_huge, (c->use_opts = 1, c->opts.work_group_size = 1 << 30))
+/* Strides and paged K/V. The baseline's K and V hold 57 rows; paged, 3 pages of 16 keys
+ * ([2][3] table, entries 0..2) fit in them. */
+static void paged(inv_ctx *c)
+{
+    c->ad.page_size = 16, c->ad.num_pages = 3, c->ad.max_pages_per_seq = 3;
+    const int32_t t[6] = {2, 0, -9, 1, 0, 2}; /* element 0 (17 keys) uses 2 pages: [0][2] is never read */
+    memcpy(c->table, t, sizeof t);
+    c->aa.block_table = c->table;
+}
+ROW(a_q_stride_neg, c->ad.q_stride_token = -8)
+ROW(a_k_stride_head_odd, c->ad.k_stride_head = c->ad.head_dim + 4)
+ROW(a_o_stride_head_small, c->ad.o_stride_head = c->ad.head_dim - 8)
+ROW(a_v_stride_token_small, c->ad.v_stride_token = 8)
+ROW(a_q_stride_packed_overflow, c->ad.q_stride_head = 1 << 30)
+ROW(a_page24, (paged(c), c->ad.page_size = 24))
+ROW(a_page512, (paged(c), c->ad.page_size = 512))
+ROW(a_pages_unpaged, c->ad.num_pages = 3)
+ROW(a_maxpp_unpaged, c->ad.max_pages_per_seq = 3)
+ROW(a_pages0, (paged(c), c->ad.num_pages = 0))
+ROW(a_maxpp_small, (paged(c), c->ad.max_pages_per_seq = 2))
+ROW(r_o_strides_alias, c->ad.o_stride_token = c->ad.head_dim)
+ROW(r_q_stride_extent, c->ad.q_stride_token = 2 * c->ad.num_q_heads * c->ad.head_dim)
+ROW(r_k_stride_huge, c->ad.k_stride_token = 2147483640)
+ROW(r_table_null, (paged(c), c->aa.block_table = NULL))
+ROW(r_table_out_of_range, (paged(c), c->table[4] = 3))
+ROW(r_table_negative, (paged(c), c->table[0] = -1))
+ROW(r_table_unpaged, c->aa.block_table = c->table)
+ROW(r_kv_small_for_pages, (paged(c), c->ad.num_pages = 4))
 #undef ROW
 
 #define INV ELATTN_ERROR_INVALID_ARGUMENT
@@ -144,6 +172,25 @@ static const inv_row rows[] = {
     {"attn-plan/scale-negative", OP_ATTN_PLAN, INV, a_scale_neg},
     {"attn-plan/scale-nan", OP_ATTN_PLAN, INV, a_scale_nan},
     {"attn-plan/scale-inf", OP_ATTN_PLAN, INV, a_scale_inf},
+    {"attn-plan/q-stride-token-negative", OP_ATTN_PLAN, INV, a_q_stride_neg},
+    {"attn-plan/k-stride-head-not-multiple-of-8", OP_ATTN_PLAN, INV, a_k_stride_head_odd},
+    {"attn-plan/o-stride-head-below-head-dim", OP_ATTN_PLAN, INV, a_o_stride_head_small},
+    {"attn-plan/v-stride-token-below-head-dim", OP_ATTN_PLAN, INV, a_v_stride_token_small},
+    {"attn-plan/q-packed-stride-token-overflows-int32", OP_ATTN_PLAN, INV, a_q_stride_packed_overflow},
+    {"attn-plan/page-size-24", OP_ATTN_PLAN, INV, a_page24},
+    {"attn-plan/page-size-512", OP_ATTN_PLAN, INV, a_page512},
+    {"attn-plan/num-pages-without-page-size", OP_ATTN_PLAN, INV, a_pages_unpaged},
+    {"attn-plan/max-pages-per-seq-without-page-size", OP_ATTN_PLAN, INV, a_maxpp_unpaged},
+    {"attn-plan/num-pages-0", OP_ATTN_PLAN, INV, a_pages0},
+    {"attn-plan/max-pages-per-seq-below-max-seqlen-k", OP_ATTN_PLAN, INV, a_maxpp_small},
+    {"attn-run/o-strides-alias-heads", OP_ATTN_RUN, INV, r_o_strides_alias},
+    {"attn-run/q-strided-extent-too-small", OP_ATTN_RUN, SMALL, r_q_stride_extent},
+    {"attn-run/k-stride-token-2^31-8", OP_ATTN_RUN, SMALL, r_k_stride_huge},
+    {"attn-run/block-table-null-when-paged", OP_ATTN_RUN, INV, r_table_null},
+    {"attn-run/block-table-page-past-num-pages", OP_ATTN_RUN, INV, r_table_out_of_range},
+    {"attn-run/block-table-page-negative", OP_ATTN_RUN, INV, r_table_negative},
+    {"attn-run/block-table-without-page-size", OP_ATTN_RUN, INV, r_table_unpaged},
+    {"attn-run/k-too-small-for-num-pages", OP_ATTN_RUN, SMALL, r_kv_small_for_pages},
     {"attn-run/plan-null", OP_ATTN_RUN, INV, r_null_plan},
     {"attn-run/args-null", OP_ATTN_RUN, INV, r_null_args},
     {"attn-run/q-null", OP_ATTN_RUN, INV, r_q_null},

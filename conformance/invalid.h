@@ -30,6 +30,7 @@ typedef struct inv_ctx {
     elattn_router_desc rd;
     elattn_router_args ra;
     int32_t cu_q[3], cu_k[3], modes[4], rcu[3], rmodes[4];
+    int32_t table[6]; /* a valid paged K/V table: [2][3], pages of 16 keys */
     float taus[2];
     elattn_plan_options opts; /* passed to the plan rows' create call when use_opts */
     int use_opts;

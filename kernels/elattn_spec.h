@@ -69,8 +69,9 @@ typedef uint8_t elattn_u8;
 /* ---- the per-call parameter block ---------------------------------------
  * Filled by host code from a validated descriptor; passed by value to kernels.
  * Only 32-bit scalars: same layout in C, CUDA/HIP and OpenCL C.
- * Tensors are packed "varlen": Q/O [total_q][Hq][D], K/V [total_k][Hkv][D],
- * rows of element b start at cu_seqlens_q[b] / cu_seqlens_k[b]. */
+ * Tensors are "varlen": rows of element b start at cu_seqlens_q[b] /
+ * cu_seqlens_k[b]; where a (row, head) lives is the addressing section below
+ * (strides, paged K/V), packed [rows][H][D] by default. */
 typedef struct elattn_attn_params {
     elattn_i32 head_dim;     /* D */
     elattn_i32 num_q_heads;  /* Hq */
@@ -90,7 +91,65 @@ typedef struct elattn_attn_params {
     elattn_i32 write_lse;    /* 1: LSE [total_q][Hq] fp32 is written */
     elattn_i32 dtype;        /* ELATTN_DTYPE_* of Q, K, V, O */
     elattn_i32 reserved;     /* keeps the block 4-byte aligned in all ABIs */
+    /* Layout (elements; the core fills in the packed values, never 0 here). */
+    elattn_i32 q_stride_token, q_stride_head;
+    elattn_i32 k_stride_token, k_stride_head;
+    elattn_i32 v_stride_token, v_stride_head;
+    elattn_i32 o_stride_token, o_stride_head;
+    elattn_i32 page_size;     /* 0: K/V rows are cu_seqlens_k rows; else P, a power of two */
+    elattn_i32 page_shift;    /* log2(P) */
+    elattn_i32 pages_per_seq; /* columns of the block table */
+    elattn_i32 reserved2;
 } elattn_attn_params;
+
+/* ---- addressing: strides and paged K/V ------------------------------------
+ * The one place where a (row, head) of Q, K, V, O becomes an element offset;
+ * every kernel and the reference use these. Element d of (row t, head h) is
+ * at t * stride_token + h * stride_head + d (d is contiguous). Q and O rows
+ * are cu_seqlens_q[b] + i. K and V rows: cu_seqlens_k[b] + j, or, paged
+ * ([num_pages][P][Hkv][D] with the strides above), row page * P + j % P of
+ * physical page block_table[b][j / P]. Offsets are 64-bit. */
+ELATTN_FN elattn_i64 elattn_elem_offset(elattn_i64 row, elattn_i32 head, elattn_i32 stride_token,
+                                        elattn_i32 stride_head)
+{
+    return row * stride_token + (elattn_i64)head * stride_head;
+}
+
+/* The packed layout in a parameter block built by hand (tests, tools): Q/O [rows][Hq][D], K/V
+ * [rows][Hkv][D], not paged. The core fills the fields from the normalised descriptor instead. */
+ELATTN_FN void elattn_params_packed_layout(elattn_attn_params *p)
+{
+    p->q_stride_head = p->k_stride_head = p->v_stride_head = p->o_stride_head = p->head_dim;
+    p->q_stride_token = p->o_stride_token = p->num_q_heads * p->head_dim;
+    p->k_stride_token = p->v_stride_token = p->num_kv_heads * p->head_dim;
+    p->page_size = p->page_shift = p->pages_per_seq = 0;
+}
+
+/* Row of key j of element b (k_start = cu_seqlens_k[b]); block_table only read when paged. */
+ELATTN_FN elattn_i64 elattn_kv_row(const elattn_attn_params *p, const ELATTN_GLOBAL elattn_i32 *block_table,
+                                   elattn_i32 b, elattn_i32 k_start, elattn_i32 j)
+{
+    if (p->page_size == 0) return (elattn_i64)k_start + j;
+    elattn_i32 page = block_table[(elattn_i64)b * p->pages_per_seq + (j >> p->page_shift)];
+    return ((elattn_i64)page << p->page_shift) + (j & (p->page_size - 1));
+}
+
+ELATTN_FN elattn_i64 elattn_q_offset(const elattn_attn_params *p, elattn_i64 row, elattn_i32 head)
+{
+    return elattn_elem_offset(row, head, p->q_stride_token, p->q_stride_head);
+}
+ELATTN_FN elattn_i64 elattn_o_offset(const elattn_attn_params *p, elattn_i64 row, elattn_i32 head)
+{
+    return elattn_elem_offset(row, head, p->o_stride_token, p->o_stride_head);
+}
+ELATTN_FN elattn_i64 elattn_k_offset(const elattn_attn_params *p, elattn_i64 kv_row, elattn_i32 hk)
+{
+    return elattn_elem_offset(kv_row, hk, p->k_stride_token, p->k_stride_head);
+}
+ELATTN_FN elattn_i64 elattn_v_offset(const elattn_attn_params *p, elattn_i64 kv_row, elattn_i32 hk)
+{
+    return elattn_elem_offset(kv_row, hk, p->v_stride_token, p->v_stride_head);
+}
 
 /* ---- pair visibility -----------------------------------------------------
  * Query i of an element sits at absolute position p = i + (Lk - Lq)

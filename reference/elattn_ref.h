@@ -23,12 +23,14 @@ extern "C" {
 double elattn_ref_load(elattn_dtype dtype, const void *base, size_t i);
 void elattn_ref_store(elattn_dtype dtype, void *base, size_t i, double value);
 
-/* Hybrid attention. p: the parameter block (elattn_attn_params from the spec).
- * lse may be NULL. block_mask may be NULL when no head is BLOCK_SPARSE. */
+/* Hybrid attention. p: the parameter block (elattn_attn_params from the spec), its
+ * layout (strides, paging) included. lse may be NULL. block_mask may be NULL when no
+ * head is BLOCK_SPARSE; block_table is read only when p->page_size > 0. */
 elattn_status elattn_ref_attention(const elattn_attn_params *p, const void *q, const void *k,
                                    const void *v, void *o, float *lse,
                                    const int32_t *cu_seqlens_q, const int32_t *cu_seqlens_k,
-                                   const int32_t *modes, const uint8_t *block_mask);
+                                   const int32_t *modes, const uint8_t *block_mask,
+                                   const int32_t *block_table);
 
 /* XAttention block scores of one (element b, KV head hk): the group's summed
  * block sums, [nqb][nkb] with nqb = ceil(Lq/B), nkb = ceil(Lk/B) (invisible

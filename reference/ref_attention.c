@@ -10,7 +10,8 @@
 elattn_status elattn_ref_attention(const elattn_attn_params *p, const void *q, const void *k,
                                    const void *v, void *o, float *lse,
                                    const int32_t *cu_seqlens_q, const int32_t *cu_seqlens_k,
-                                   const int32_t *modes, const uint8_t *block_mask)
+                                   const int32_t *modes, const uint8_t *block_mask,
+                                   const int32_t *block_table)
 {
     const elattn_dtype dt = (elattn_dtype)p->dtype;
     const int D = p->head_dim, Hq = p->num_q_heads, Hkv = p->num_kv_heads;
@@ -37,12 +38,14 @@ elattn_status elattn_ref_attention(const elattn_attn_params *p, const void *q, c
         const int len_q = cu_seqlens_q[b + 1] - q0, len_k = cu_seqlens_k[b + 1] - k0;
         for (int hk = 0; hk < Hkv; ++hk) {
             const int mode = modes[b * Hkv + hk];
-            for (int j = 0; j < len_k; ++j)
+            for (int j = 0; j < len_k; ++j) {
+                const elattn_i64 row = elattn_kv_row(p, block_table, b, k0, j);
+                const size_t k_at = (size_t)elattn_k_offset(p, row, hk), v_at = (size_t)elattn_v_offset(p, row, hk);
                 for (int d = 0; d < D; ++d) {
-                    const size_t at = ((size_t)(k0 + j) * Hkv + hk) * D + d;
-                    kd[(size_t)j * D + d] = elattn_ref_load(dt, k, at);
-                    vd[(size_t)j * D + d] = elattn_ref_load(dt, v, at);
+                    kd[(size_t)j * D + d] = elattn_ref_load(dt, k, k_at + d);
+                    vd[(size_t)j * D + d] = elattn_ref_load(dt, v, v_at + d);
                 }
+            }
             for (int h = hk * group; h < (hk + 1) * group; ++h) {
                 for (int i = 0; i < len_q; ++i) {
                     const int pos = elattn_query_pos(i, len_q, len_k);
@@ -50,7 +53,8 @@ elattn_status elattn_ref_attention(const elattn_attn_params *p, const void *q, c
                     if (mode == ELATTN_MODE_BLOCK_SPARSE)
                         mask_row = block_mask + elattn_mask_row(b, hk, i / p->block_size, Hkv,
                                                                 p->mask_qblocks, p->mask_kblocks);
-                    const size_t q_at = ((size_t)(q0 + i) * Hq + h) * D;
+                    const size_t q_at = (size_t)elattn_q_offset(p, q0 + i, h);
+                    const size_t o_at = (size_t)elattn_o_offset(p, q0 + i, h);
                     for (int d = 0; d < D; ++d) qd[d] = elattn_ref_load(dt, q, q_at + d);
 
                     /* logits of the visible keys and their maximum */
@@ -78,7 +82,7 @@ elattn_status elattn_ref_attention(const elattn_attn_params *p, const void *q, c
 
                     /* a row with no visible key: O = 0, LSE = -inf (NaN inputs stay NaN) */
                     for (int d = 0; d < D; ++d)
-                        elattn_ref_store(dt, o, q_at + d, visible ? acc[d] / denom : 0.0);
+                        elattn_ref_store(dt, o, o_at + d, visible ? acc[d] / denom : 0.0);
                     if (lse)
                         lse[(size_t)(q0 + i) * Hq + h] =
                             visible ? (float)(row_max + log(denom)) : -INFINITY;

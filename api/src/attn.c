@@ -68,16 +68,30 @@ elattn_status elattn_attn_run(const elattn_attn_plan *plan, elattn_stream *strea
     CHECK(elattn_check_seqlens_q_k(args->cu_seqlens_q, args->cu_seqlens_k, d->batch, d->max_seqlen_q, d->max_seqlen_k,
                             &call.total_q, &call.total_k));
     CHECK(elattn_check_modes("args.modes", args->modes, d->batch * d->num_kv_heads, call.mode_counts));
-    size_t es = elattn_dtype_size(d->dtype), q_bytes, kv_bytes, lse_bytes, mask_bytes;
-    CHECK(elattn_tensor_bytes("args.q/args.o", call.total_q, d->num_q_heads, d->head_dim, es, &q_bytes));
-    CHECK(elattn_tensor_bytes("args.k/args.v", call.total_k, d->num_kv_heads, d->head_dim, es, &kv_bytes));
+    size_t es = elattn_dtype_size(d->dtype), q_bytes, k_bytes, v_bytes, o_bytes, lse_bytes, mask_bytes;
+    /* K/V rows: the packed rows, or every row of every page (the table may name any page) */
+    const int kv_rows = d->page_size ? d->num_pages * d->page_size : call.total_k;
+    CHECK(elattn_layout_bytes("q", call.total_q, d->num_q_heads, d->head_dim, d->q_stride_token, d->q_stride_head, es,
+                              &q_bytes));
+    CHECK(elattn_layout_bytes("k", kv_rows, d->num_kv_heads, d->head_dim, d->k_stride_token, d->k_stride_head, es,
+                              &k_bytes));
+    CHECK(elattn_layout_bytes("v", kv_rows, d->num_kv_heads, d->head_dim, d->v_stride_token, d->v_stride_head, es,
+                              &v_bytes));
+    CHECK(elattn_layout_bytes("o", call.total_q, d->num_q_heads, d->head_dim, d->o_stride_token, d->o_stride_head, es,
+                              &o_bytes));
     CHECK(elattn_tensor_bytes("args.lse", call.total_q, d->num_q_heads, 1, sizeof(float), &lse_bytes));
+    if (d->page_size) {
+        CHECK(elattn_check_block_table(args->block_table, args->cu_seqlens_k, d->batch, d->page_size, d->num_pages,
+                                       d->max_pages_per_seq));
+    } else if (args->block_table) {
+        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "args.block_table: given, but desc.page_size is 0");
+    }
     if (!elattn_mask_bytes(d->batch, d->num_kv_heads, d->max_seqlen_q, d->max_seqlen_k, d->block_size, &mask_bytes))
         return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "args.block_mask: its size does not fit in size_t");
     CHECK(elattn_check_buffer("args.q", args->q, dev, q_bytes, 1));
-    CHECK(elattn_check_buffer("args.k", args->k, dev, kv_bytes, 1));
-    CHECK(elattn_check_buffer("args.v", args->v, dev, kv_bytes, 1));
-    CHECK(elattn_check_buffer("args.o", args->o, dev, q_bytes, 1));
+    CHECK(elattn_check_buffer("args.k", args->k, dev, k_bytes, 1));
+    CHECK(elattn_check_buffer("args.v", args->v, dev, v_bytes, 1));
+    CHECK(elattn_check_buffer("args.o", args->o, dev, o_bytes, 1));
     if (d->write_lse) {
         CHECK(elattn_check_buffer("args.lse", args->lse, dev, lse_bytes, 1));
     } else if (args->lse) {
@@ -88,12 +102,12 @@ elattn_status elattn_attn_run(const elattn_attn_plan *plan, elattn_stream *strea
                               args->block_mask, dev, mask_bytes, need_mask));
     CHECK(elattn_take_workspace(args->workspace, dev, plan->backend.workspace_bytes, &call.workspace, &call.workspace_bytes));
     const elattn_arg_span spans[] = {
-        {"args.o", args->o, q_bytes, 1},
+        {"args.o", args->o, o_bytes, 1},
         {"args.lse", d->write_lse ? args->lse : NULL, lse_bytes, 1},
         {"args.workspace", args->workspace, plan->backend.workspace_bytes, 1},
         {"args.q", args->q, q_bytes, 0},
-        {"args.k", args->k, kv_bytes, 0},
-        {"args.v", args->v, kv_bytes, 0},
+        {"args.k", args->k, k_bytes, 0},
+        {"args.v", args->v, v_bytes, 0},
         {"args.block_mask", need_mask ? args->block_mask : NULL, mask_bytes, 0},
     };
     CHECK(elattn_check_overlaps(spans, (int)(sizeof spans / sizeof spans[0])));
@@ -106,6 +120,7 @@ elattn_status elattn_attn_run(const elattn_attn_plan *plan, elattn_stream *strea
     call.cu_seqlens_q = args->cu_seqlens_q;
     call.cu_seqlens_k = args->cu_seqlens_k;
     call.modes = args->modes;
+    call.block_table = d->page_size ? args->block_table : NULL;
     return dev->ops->attn_run(dev->impl, plan->backend.impl, s, &call);
 }
 

@@ -38,7 +38,7 @@ extern "C" {
 
 /* Raised whenever elattn_backend_ops, elattn_core_services or a call struct
  * below changes: the core loads only modules of its own ABI. */
-#define ELATTN_BACKEND_ABI 3
+#define ELATTN_BACKEND_ABI 4
 
 /* Validated attention call. Host arrays are the caller's (valid for the call). */
 typedef struct elattn_attn_call {
@@ -54,6 +54,8 @@ typedef struct elattn_attn_call {
     const int32_t *modes;          /* host [batch][Hkv], checked */
     int total_q, total_k;
     int mode_counts[ELATTN_MODE_COUNT]; /* (element, KV head) entries per mode */
+    /* paged K/V: host [batch][desc->max_pages_per_seq], checked; NULL when not paged */
+    const int32_t *block_table;
 } elattn_attn_call;
 
 typedef struct elattn_xattn_call {

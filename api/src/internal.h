@@ -163,6 +163,13 @@ elattn_status elattn_take_workspace(const elattn_buffer *ws, const elattn_device
 elattn_status elattn_check_seqlens_q_k(const int32_t *cu_seqlens_q, const int32_t *cu_seqlens_k, int batch,
                                        int max_seqlen_q, int max_seqlen_k, int *total_q, int *total_k);
 void elattn_fill_attn_params(const elattn_attn_desc *desc, elattn_attn_params *params);
+/* Bytes a strided tensor spans (rows x heads rows of head_dim elements, the normalised strides),
+ * after checking that its rows do not overlap; fails naming desc.<tensor>_stride_* or args.<tensor>. */
+elattn_status elattn_layout_bytes(const char *tensor, int rows, int heads, int head_dim, int stride_token,
+                                  int stride_head, size_t elem, size_t *bytes);
+/* Paged K/V: the table's entries for every page an element's keys reach are pages that exist. */
+elattn_status elattn_check_block_table(const int32_t *table, const int32_t *cu_seqlens_k, int batch, int page_size,
+                                       int num_pages, int pages_per_seq);
 /* Bytes of a block mask [batch][Hkv][ceil(max_q/block)][ceil(max_k/block)]; 0 (and *bytes = SIZE_MAX)
  * when it does not fit in size_t. */
 int elattn_mask_bytes(int batch, int num_kv_heads, int max_len_q, int max_len_k, int block, size_t *bytes);

@@ -99,6 +99,116 @@ elattn_status elattn_check_attn_mask_shape(const elattn_attn_desc *d)
                            d->block_size);
 }
 
+/* One tensor's strides (elements): each a multiple of 8 in [0, 2^31), a nonzero one at least D (a
+ * smaller one would alias the columns of neighbouring rows); 0 becomes the packed value in the
+ * normalised descriptor. Whether the (row, head) rows overlap depends on the row count: run time. */
+static elattn_status check_strides(const char *tensor, int heads, int head_dim, int st_in, int sh_in, int *st_out,
+                                   int *sh_out)
+{
+    const int in[2] = {st_in, sh_in};
+    const char *what[2] = {"stride_token", "stride_head"};
+    for (int i = 0; i < 2; ++i) {
+        if (in[i] < 0)
+            return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "desc.%s_%s: %d is negative (0: packed)", tensor,
+                               what[i], in[i]);
+        if (in[i] % 8 != 0)
+            return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT,
+                               "desc.%s_%s: %d is not a multiple of 8 elements (every family loads 8-element "
+                               "vectors; 0: packed)",
+                               tensor, what[i], in[i]);
+        if (in[i] != 0 && in[i] < head_dim)
+            return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT,
+                               "desc.%s_%s: %d is smaller than head_dim %d, so rows would overlap", tensor, what[i],
+                               in[i], head_dim);
+    }
+    const int sh = sh_in ? sh_in : head_dim;
+    if (st_in == 0 && (long long)heads * sh > 2147483647LL)
+        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT,
+                           "desc.%s_stride_token: the packed value %d heads x stride_head %d does not fit in int32",
+                           tensor, heads, sh);
+    *sh_out = sh;
+    *st_out = st_in ? st_in : heads * sh;
+    return ELATTN_SUCCESS;
+}
+
+static elattn_status check_attn_layout(const elattn_attn_desc *d, elattn_attn_desc *n)
+{
+    elattn_status st;
+    const int D = d->head_dim, hq = d->num_q_heads, hkv = d->num_kv_heads;
+    if ((st = check_strides("q", hq, D, d->q_stride_token, d->q_stride_head, &n->q_stride_token, &n->q_stride_head)) ||
+        (st = check_strides("k", hkv, D, d->k_stride_token, d->k_stride_head, &n->k_stride_token, &n->k_stride_head)) ||
+        (st = check_strides("v", hkv, D, d->v_stride_token, d->v_stride_head, &n->v_stride_token, &n->v_stride_head)) ||
+        (st = check_strides("o", hq, D, d->o_stride_token, d->o_stride_head, &n->o_stride_token, &n->o_stride_head)))
+        return st;
+    if (d->page_size == 0) {
+        if (d->num_pages != 0)
+            return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "desc.num_pages: %d given, but desc.page_size is 0",
+                               d->num_pages);
+        if (d->max_pages_per_seq != 0)
+            return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT,
+                               "desc.max_pages_per_seq: %d given, but desc.page_size is 0", d->max_pages_per_seq);
+        return ELATTN_SUCCESS;
+    }
+    if (!is_pow2(d->page_size) || d->page_size < 16 || d->page_size > 256)
+        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT,
+                           "desc.page_size: %d must be 0 (not paged) or a power of two in [16, 256]", d->page_size);
+    /* page * page_size + slot stays below 2^31 rows: kernels keep page indices in int32 */
+    if ((st = check_range("desc.num_pages", d->num_pages, 1, 2147483647L / d->page_size))) return st;
+    const long need = ((long)d->max_seqlen_k + d->page_size - 1) / d->page_size;
+    if ((st = check_range("desc.max_pages_per_seq", d->max_pages_per_seq, need, MAX_SEQLEN))) return st;
+    return ELATTN_SUCCESS;
+}
+
+/* Whether the (row, head) rows of D elements of a strided tensor are disjoint: rows of heads inside
+ * a token (token-major: fused QKV, padded rows) or tokens inside a head (head-major: permuted views). */
+static int layout_disjoint(long long st, long long sh, long long heads, long long rows, long long D)
+{
+    if (rows <= 1 && heads <= 1) return 1;
+    return (sh >= D && st >= (heads - 1) * sh + D) || (st >= D && sh >= (rows - 1) * st + D);
+}
+
+elattn_status elattn_layout_bytes(const char *tensor, int rows, int heads, int head_dim, int stride_token,
+                                  int stride_head, size_t elem, size_t *bytes)
+{
+    if (!layout_disjoint(stride_token, stride_head, heads, rows, head_dim))
+        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT,
+                           "desc.%s_stride_token/%s_stride_head: %d and %d make the rows of %d heads x %d tokens "
+                           "(head_dim %d) overlap",
+                           tensor, tensor, stride_token, stride_head, heads, rows, head_dim);
+    size_t a, b, elems;
+    if (rows == 0) {
+        *bytes = 0;
+        return ELATTN_SUCCESS;
+    }
+    /* last element + 1: (rows - 1) * stride_token + (heads - 1) * stride_head + head_dim */
+    if (!elattn_size_mul((size_t)rows - 1, (size_t)stride_token, &a) ||
+        !elattn_size_mul((size_t)heads - 1, (size_t)stride_head, &b) || !elattn_size_add(a, b, &elems) ||
+        !elattn_size_add(elems, (size_t)head_dim, &elems) || !elattn_size_mul(elems, elem, bytes))
+        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT,
+                           "args.%s: the strided extent of %d tokens x %d heads does not fit in size_t", tensor, rows,
+                           heads);
+    return ELATTN_SUCCESS;
+}
+
+elattn_status elattn_check_block_table(const int32_t *table, const int32_t *cu_seqlens_k, int batch, int page_size,
+                                       int num_pages, int pages_per_seq)
+{
+    if (!table) return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "args.block_table: NULL, but desc.page_size is %d",
+                                   page_size);
+    for (int b = 0; b < batch; ++b) {
+        const int len = cu_seqlens_k[b + 1] - cu_seqlens_k[b];
+        const int pages = (len + page_size - 1) / page_size;
+        for (int i = 0; i < pages; ++i) {
+            const int32_t page = table[(size_t)b * (size_t)pages_per_seq + (size_t)i];
+            if (page < 0 || page >= num_pages)
+                return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT,
+                                   "args.block_table[%d][%d]: page %d is outside [0, desc.num_pages %d)", b, i, page,
+                                   num_pages);
+        }
+    }
+    return ELATTN_SUCCESS;
+}
+
 elattn_status elattn_check_attn_desc(const elattn_attn_desc *d, elattn_attn_desc *n)
 {
     elattn_status st;
@@ -120,6 +230,7 @@ elattn_status elattn_check_attn_desc(const elattn_attn_desc *d, elattn_attn_desc
                               d->block_size)))
         return st;
     *n = *d;
+    if ((st = check_attn_layout(d, n))) return st;
     return check_scale("desc.scale", d->scale, d->head_dim, &n->scale);
 }
 
@@ -310,6 +421,15 @@ void elattn_fill_attn_params(const elattn_attn_desc *d, elattn_attn_params *p)
     p->mask_kblocks = (d->max_seqlen_k + d->block_size - 1) / d->block_size;
     p->write_lse = d->write_lse;
     p->dtype = (int)d->dtype;
+    /* the normalised descriptor holds the effective strides (never 0) */
+    p->q_stride_token = d->q_stride_token, p->q_stride_head = d->q_stride_head;
+    p->k_stride_token = d->k_stride_token, p->k_stride_head = d->k_stride_head;
+    p->v_stride_token = d->v_stride_token, p->v_stride_head = d->v_stride_head;
+    p->o_stride_token = d->o_stride_token, p->o_stride_head = d->o_stride_head;
+    p->page_size = d->page_size;
+    p->page_shift = 0;
+    while (d->page_size > 0 && (1 << p->page_shift) < d->page_size) ++p->page_shift;
+    p->pages_per_seq = d->max_pages_per_seq;
 }
 
 int elattn_mask_bytes(int batch, int num_kv_heads, int max_len_q, int max_len_k, int block, size_t *bytes)

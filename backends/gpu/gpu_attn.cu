@@ -31,7 +31,7 @@ struct attn_plan {
     gpu_caps caps;
     char name[128];
     size_t max_items;
-    size_t off_cu_q, off_cu_k, off_modes, off_items, bytes;
+    size_t off_cu_q, off_cu_k, off_modes, off_table, off_items, bytes;
 };
 
 elattn_status gpu_attn_plan(void *dev, const elattn_attn_desc *desc, const elattn_plan_options *options,
@@ -56,6 +56,9 @@ elattn_status gpu_attn_plan(void *dev, const elattn_attn_desc *desc, const elatt
     p->off_cu_q = ws.place((size_t)desc->batch + 1, 1, sizeof(int32_t));
     p->off_cu_k = ws.place((size_t)desc->batch + 1, 1, sizeof(int32_t));
     p->off_modes = ws.place((size_t)desc->batch, (size_t)desc->num_kv_heads, sizeof(int32_t));
+    /* paged K/V: the block table (0 entries when not paged) */
+    p->off_table = ws.place((size_t)desc->batch, desc->page_size ? (size_t)desc->max_pages_per_seq : 0,
+                            sizeof(int32_t));
     p->off_items = ws.place(p->max_items, 1, sizeof(elattn_work_item));
     p->bytes = ws.end;
     if (!ws.ok) {
@@ -90,6 +93,9 @@ elattn_status gpu_attn_run(void *dev, const void *impl, void *stream, const elat
     memcpy(meta.at<int32_t>(p.off_cu_q), call->cu_seqlens_q, cu);
     memcpy(meta.at<int32_t>(p.off_cu_k), call->cu_seqlens_k, cu);
     memcpy(meta.at<int32_t>(p.off_modes), call->modes, sizeof(int32_t) * (size_t)desc->batch * desc->num_kv_heads);
+    if (call->block_table)
+        memcpy(meta.at<int32_t>(p.off_table), call->block_table,
+               sizeof(int32_t) * (size_t)desc->batch * (size_t)desc->max_pages_per_seq);
     const int n = elattn_worklist_build(call, p.choice.tile_m, p.choice.tile_n, p.choice.per_kv_head,
                                         meta.at<elattn_work_item>(p.off_items));
     if (n < 0) return ELATTN_ERROR_OUT_OF_MEMORY; /* message set by the work list */
@@ -110,6 +116,7 @@ elattn_status gpu_attn_run(void *dev, const void *impl, void *stream, const elat
     in.cu_seqlens_k = reinterpret_cast<const int32_t *>(ws + p.off_cu_k);
     in.modes = reinterpret_cast<const int32_t *>(ws + p.off_modes);
     in.block_mask = static_cast<const uint8_t *>(call->block_mask);
+    in.block_table = call->block_table ? reinterpret_cast<const int32_t *>(ws + p.off_table) : nullptr;
     in.items = reinterpret_cast<const elattn_work_item *>(ws + p.off_items);
     in.num_items = n;
     in.choice = p.choice;

@@ -304,9 +304,17 @@ typedef struct attn_plan {
     size_t workspace_bytes;  /* metadata and the longest work list, checked at plan time */
 } attn_plan;
 
-/* Workspace: cu_seqlens_q [B+1], cu_seqlens_k [B+1], modes [B][Hkv], then the
- * work list (int4 per item, 16-byte aligned). */
-static size_t meta_ints(const elattn_attn_desc *d) { return 2 * (size_t)(d->batch + 1) + (size_t)d->batch * d->num_kv_heads; }
+/* Workspace: cu_seqlens_q [B+1], cu_seqlens_k [B+1], modes [B][Hkv], the block
+ * table [B][max_pages_per_seq] when paged, then the work list (int4 per item,
+ * 16-byte aligned). */
+static size_t table_ints(const elattn_attn_desc *d)
+{
+    return d->page_size ? (size_t)d->batch * (size_t)d->max_pages_per_seq : 0;
+}
+static size_t meta_ints(const elattn_attn_desc *d)
+{
+    return 2 * (size_t)(d->batch + 1) + (size_t)d->batch * d->num_kv_heads + table_ints(d);
+}
 
 elattn_status ocl_attn_plan(void *dv, const elattn_attn_desc *desc, const elattn_plan_options *options,
                             elattn_backend_plan *out)
@@ -333,6 +341,13 @@ elattn_status ocl_attn_plan(void *dv, const elattn_attn_desc *desc, const elattn
     p->max_items = elattn_worklist_max_items(&p->chunks, positions, 0);
     p->items_at = (meta_ints(desc) + 3) & ~(size_t)3;
     size_t ints;
+    if (p->items_at > (size_t)INT32_MAX - 4) { /* kernels take int offsets into the workspace */
+        ocl_attn_plan_destroy(dev, p);
+        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT,
+                           "desc.batch/max_pages_per_seq: the block table (%zu entries) is too large for one "
+                           "OpenCL workspace",
+                           table_ints(desc));
+    }
     if (!elattn_size_mul(4, p->max_items, &ints) || !elattn_size_add(p->items_at, ints, &ints) ||
         !elattn_size_mul(ints, sizeof(int32_t), &p->workspace_bytes)) {
         size_t items = p->max_items;
@@ -366,11 +381,13 @@ elattn_status ocl_attn_run(void *dv, const void *impl, void *stream, const elatt
 
     int32_t *blob = malloc(p->workspace_bytes);
     if (!blob) return elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "opencl: host allocation failed (work list)");
-    const int cu_q_at = 0, cu_k_at = B + 1, modes_at = 2 * (B + 1), items_at = (int)p->items_at;
+    const int cu_q_at = 0, cu_k_at = B + 1, modes_at = 2 * (B + 1), table_at = modes_at + B * Hkv;
+    const int items_at = (int)p->items_at;
     memcpy(blob + cu_q_at, call->cu_seqlens_q, sizeof(int32_t) * (B + 1));
     memcpy(blob + cu_k_at, call->cu_seqlens_k, sizeof(int32_t) * (B + 1));
     memcpy(blob + modes_at, call->modes, sizeof(int32_t) * (size_t)B * Hkv);
-    for (int i = modes_at + B * Hkv; i < items_at; ++i) blob[i] = 0;
+    if (call->block_table) memcpy(blob + table_at, call->block_table, sizeof(int32_t) * table_ints(d));
+    for (int i = table_at + (int)table_ints(d); i < items_at; ++i) blob[i] = 0;
 
     elattn_attn_call chunked = *call;
     chunked.desc = &p->chunks;
@@ -394,7 +411,7 @@ elattn_status ocl_attn_run(void *dv, const void *impl, void *stream, const elatt
     cl_mem mask = call->block_mask ? (cl_mem)call->block_mask : ws; /* read only for BLOCK_SPARSE heads */
     const ocl_arg args[] = {
         OCL_ARG(call->params), OCL_ARG(q), OCL_ARG(k), OCL_ARG(v), OCL_ARG(o), OCL_ARG(lse), OCL_ARG(mask),
-        OCL_ARG(ws), OCL_ARG(cu_q_at), OCL_ARG(cu_k_at), OCL_ARG(modes_at), OCL_ARG(items_at),
+        OCL_ARG(ws), OCL_ARG(cu_q_at), OCL_ARG(cu_k_at), OCL_ARG(modes_at), OCL_ARG(items_at), OCL_ARG(table_at),
     };
     return ocl_launch(&p->kernel, queue, args, (int)(sizeof args / sizeof args[0]), (size_t)n, (size_t)p->choice.wg,
                       p->name);

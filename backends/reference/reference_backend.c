@@ -315,7 +315,7 @@ static elattn_status ref_attn_run(void *dev, const void *impl, void *stream, con
 
     elattn_status st = elattn_ref_attention(&p, call->q, call->k, call->v, call->o, (float *)call->lse,
                                             call->cu_seqlens_q, call->cu_seqlens_k, modes,
-                                            (const uint8_t *)call->block_mask);
+                                            (const uint8_t *)call->block_mask, call->block_table);
     if (st != ELATTN_SUCCESS) st = scratch_failure(st, "attention");
     if (st == ELATTN_SUCCESS) {
         if (f == FAULT_OVERRUN) elattn_ref_store(d->dtype, call->o, o_elems, 0.5);

@@ -279,8 +279,9 @@ static void reference_row(const attn_lab *L, const sample *s, float *o_ref, floa
     P.mask_kblocks = sub_kb;
     P.write_lse = 1;
     P.dtype = (int)o->dtype;
+    elattn_params_packed_layout(&P);
     int32_t cu_q[2] = {0, sub_q}, cu_k[2] = {0, sub_k}, m = mode;
-    if (elattn_ref_attention(&P, q, k, v, out, lse, cu_q, cu_k, &m, mask) != ELATTN_SUCCESS)
+    if (elattn_ref_attention(&P, q, k, v, out, lse, cu_q, cu_k, &m, mask, NULL) != ELATTN_SUCCESS)
         lab_die("the reference could not run row %d of element %d (out of host memory)", s->i, s->b);
     LAB_TRY(elattn_convert(ELATTN_F32, o_ref, o->dtype, out, (size_t)D), "convert");
     *lse_ref = lse[0];

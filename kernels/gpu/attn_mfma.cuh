@@ -78,7 +78,7 @@ __global__ void __launch_bounds__(mfma_cfg<D>::NT) mfma_attn_kernel(attn_inputs 
     const int lane = threadIdx.x % 64, wave = threadIdx.x / 64;
     const int col = lane % 32, half = lane / 32; /* key (or d) column, and which half-wave */
     const int G = rows_per_pos;
-    const int Hq = P.num_q_heads, Hkv = P.num_kv_heads;
+    const int Hq = P.num_q_heads;
     uint16_t *Pw = Ps + wave * 32 * C::P_STRIDE;
 
     for (int item_index = blockIdx.x; item_index < in.num_items; item_index += gridDim.x) {
@@ -89,7 +89,7 @@ __global__ void __launch_bounds__(mfma_cfg<D>::NT) mfma_attn_kernel(attn_inputs 
         const int nrows = (i1 - i0) * G;
         const ELATTN_GLOBAL elattn_u8 *mask_head =
             mode == ELATTN_MODE_BLOCK_SPARSE ? in.block_mask + it.mask_offset : nullptr;
-        auto q_row_offset = [&](int r) { return ((size_t)(q_start + i0 + r / G) * Hq + head0 + r % G) * D; };
+        auto q_row_offset = [&](int r) { return (size_t)elattn_q_offset(&P, q_start + i0 + r / G, head0 + r % G); };
 
         /* Q fragments (A layout: row `col` of this wave, d = 8s + 4*half + 0..3) */
         mfma_bits4 qa[D / 8];
@@ -120,9 +120,9 @@ __global__ void __launch_bounds__(mfma_cfg<D>::NT) mfma_attn_kernel(attn_inputs 
                 const int key = v / (D / 8), c = (v % (D / 8)) * 8;
                 uint4 kraw = make_uint4(0, 0, 0, 0), vraw = make_uint4(0, 0, 0, 0);
                 if (j0 + key < j1) {
-                    const size_t at = ((size_t)(k_start + j0 + key) * Hkv + hk) * D + c;
-                    kraw = load_vec<DT>(in.k, at);
-                    vraw = load_vec<DT>(in.v, at);
+                    const elattn_i64 row = elattn_kv_row(&P, in.block_table, it.b, k_start, j0 + key);
+                    kraw = load_vec<DT>(in.k, (size_t)elattn_k_offset(&P, row, hk) + c);
+                    vraw = load_vec<DT>(in.v, (size_t)elattn_v_offset(&P, row, hk) + c);
                 }
                 *reinterpret_cast<uint4 *>(Ks + key * C::K_STRIDE + c) = kraw;
                 const uint32_t w[4] = {vraw.x, vraw.y, vraw.z, vraw.w};
@@ -183,8 +183,8 @@ __global__ void __launch_bounds__(mfma_cfg<D>::NT) mfma_attn_kernel(attn_inputs 
             if (row >= nrows) continue;
             const float l = l_run[r];
             const float inv = elattn_row_inv_sum(l);
-            const size_t out_row = (size_t)(q_start + i0 + row / G) * Hq + head0 + row % G;
-            uint16_t *o = static_cast<uint16_t *>(in.o) + out_row * D;
+            const size_t out_row = (size_t)(q_start + i0 + row / G) * Hq + head0 + row % G; /* of the packed LSE */
+            uint16_t *o = static_cast<uint16_t *>(in.o) + elattn_o_offset(&P, q_start + i0 + row / G, head0 + row % G);
 #pragma unroll
             for (int t = 0; t < D / 32; ++t) o[32 * t + col] = (uint16_t)storage16<DT>::narrow(oacc[t][r] * inv);
             if (in.lse && col == 0) in.lse[out_row] = elattn_row_lse(m_run[r], l);

@@ -70,7 +70,7 @@ __global__ void __launch_bounds__(Cfg::THREADS, Cfg::MIN_CTAS) attn_mma_kernel(c
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
     const int g = lane / 4, t4 = lane % 4;
 
-    const int G = P.group, Hq = P.num_q_heads, Hkv = P.num_kv_heads;
+    const int G = P.group, Hq = P.num_q_heads;
     const int tile_m = in.choice.tile_m; /* positions per item: BM, or BM / G packed */
     const elattn_item_view item = elattn_item_decode(&P, in.items[blockIdx.x], PACK ? G : 1, tile_m, in.cu_seqlens_q,
                                                    in.cu_seqlens_k, in.modes);
@@ -82,9 +82,6 @@ __global__ void __launch_bounds__(Cfg::THREADS, Cfg::MIN_CTAS) attn_mma_kernel(c
     auto pos_in = [&](int r) { return PACK ? r % tile_m : r; };
 
     const T *q = (const T *)in.q, *k = (const T *)in.k, *v = (const T *)in.v;
-    const long kv_stride = (long)Hkv * D;
-    const T *k_head = k + (long)k_start * kv_stride + (long)hk * D;
-    const T *v_head = v + (long)k_start * kv_stride + (long)hk * D;
 
     const uint8_t *mask_head =
         mode == ELATTN_MODE_BLOCK_SPARSE && in.block_mask ? in.block_mask + item.mask_offset : nullptr;
@@ -111,17 +108,19 @@ __global__ void __launch_bounds__(Cfg::THREADS, Cfg::MIN_CTAS) attn_mma_kernel(c
     load_tile<BM, D, THREADS>(s_q, fallback, [&](int r) -> const void * {
         int i = pos0 + pos_in(r);
         if (i >= len_q) return nullptr;
-        return q + ((long)(q_start + i) * Hq + head_of(r)) * D;
+        return q + elattn_q_offset(&P, q_start + i, head_of(r));
     });
     cp_async_commit();
 
     auto load_kv = [&](int j, int stage) {
         const int key0 = j * BN;
         load_tile<BN, D, THREADS>(s_k + stage * BN * D * 2, fallback, [&](int r) -> const void * {
-            return key0 + r < len_k ? (const void *)(k_head + (long)(key0 + r) * kv_stride) : nullptr;
+            if (key0 + r >= len_k) return nullptr;
+            return k + elattn_k_offset(&P, elattn_kv_row(&P, in.block_table, item.b, k_start, key0 + r), hk);
         });
         load_tile<BN, D, THREADS>(s_v + stage * BN * D * 2, fallback, [&](int r) -> const void * {
-            return key0 + r < len_k ? (const void *)(v_head + (long)(key0 + r) * kv_stride) : nullptr;
+            if (key0 + r >= len_k) return nullptr;
+            return v + elattn_v_offset(&P, elattn_kv_row(&P, in.block_table, item.b, k_start, key0 + r), hk);
         });
     };
 
@@ -303,7 +302,7 @@ __global__ void __launch_bounds__(Cfg::THREADS, Cfg::MIN_CTAS) attn_mma_kernel(c
         const int qi = pos0 + pos_in(r);
         if (qi < len_q) {
             const uint4 val = *(const uint4 *)(smem + swz<D>(r, ch));
-            *(uint4 *)(o_ptr + ((long)(q_start + qi) * Hq + head_of(r)) * D + ch * 8) = val;
+            *(uint4 *)(o_ptr + elattn_o_offset(&P, q_start + qi, head_of(r)) + ch * 8) = val;
         }
     }
 }

@@ -115,7 +115,7 @@ __global__ void __launch_bounds__(portable_cfg<D>::NT)
         const int orow = tid / C::O_COL_THREADS, od = tid % C::O_COL_THREADS;
         const int col0 = 4 * od, col1 = 4 * od + D / 2;
         const int G = rows_per_pos; /* query heads per position in a tile: group size, or 1 */
-        const int Hq = P.num_q_heads, Hkv = P.num_kv_heads;
+        const int Hq = P.num_q_heads;
 
         for (int item_index = blockIdx.x; item_index < in.num_items; item_index += gridDim.x) {
             const elattn_item_view it = elattn_item_decode(&P, in.items[item_index], G, in.choice.tile_m,
@@ -128,7 +128,7 @@ __global__ void __launch_bounds__(portable_cfg<D>::NT)
 
             __syncthreads(); /* the previous item's readers of shared memory are done */
             load_rows<DT, D, C::NT, C::Q_STRIDE>(Qs, in.q, C::ROWS, nrows, hd, P.scale_log2, [&](int r) {
-                return ((size_t)(q_start + i0 + r / G) * Hq + head0 + r % G) * hd;
+                return (size_t)elattn_q_offset(&P, q_start + i0 + r / G, head0 + r % G);
             });
 
             /* Softmax state of this thread's S rows (copies in every lane of the row group). */
@@ -149,9 +149,11 @@ __global__ void __launch_bounds__(portable_cfg<D>::NT)
             for (int jt = elattn_walk_next(&walk, 0, &cls); jt < walk.end; jt = elattn_walk_next(&walk, jt + 1, &cls)) {
                 const int j0 = jt * C::TN, j1 = min(j0 + C::TN, len_k);
                 __syncthreads(); /* previous tile's K, V and P are consumed */
-                auto kv_row = [&](int r) { return ((size_t)(k_start + j0 + r) * Hkv + hk) * hd; };
-                load_rows<DT, D, C::NT, C::K_STRIDE>(Ks, in.k, C::TN, j1 - j0, hd, 1.0f, kv_row);
-                load_rows<DT, D, C::NT, C::V_STRIDE>(Vs, in.v, C::TN, j1 - j0, hd, 1.0f, kv_row);
+                auto kv_row = [&](int r) { return elattn_kv_row(&P, in.block_table, it.b, k_start, j0 + r); };
+                load_rows<DT, D, C::NT, C::K_STRIDE>(Ks, in.k, C::TN, j1 - j0, hd, 1.0f,
+                                                     [&](int r) { return (size_t)elattn_k_offset(&P, kv_row(r), hk); });
+                load_rows<DT, D, C::NT, C::V_STRIDE>(Vs, in.v, C::TN, j1 - j0, hd, 1.0f,
+                                                     [&](int r) { return (size_t)elattn_v_offset(&P, kv_row(r), hk); });
                 __syncthreads();
 
                 /* S micro-tile */
@@ -257,12 +259,13 @@ __global__ void __launch_bounds__(portable_cfg<D>::NT)
                 if (r >= nrows) continue;
                 const float l = row_l[r];
                 const float inv = elattn_row_inv_sum(l);
-                const size_t row = (size_t)(q_start + i0 + r / G) * Hq + head0 + r % G;
+                const size_t row = (size_t)(q_start + i0 + r / G) * Hq + head0 + r % G; /* of the packed LSE */
+                const size_t o_at = (size_t)elattn_o_offset(&P, q_start + i0 + r / G, head0 + r % G);
                 float4 a = acc0[i], c = acc1[i];
                 if (col0 < hd) /* columns past hd are padding */
-                    storage<DT>::store4(in.o, row * hd + col0, make_float4(a.x * inv, a.y * inv, a.z * inv, a.w * inv));
+                    storage<DT>::store4(in.o, o_at + col0, make_float4(a.x * inv, a.y * inv, a.z * inv, a.w * inv));
                 if (col1 < hd)
-                    storage<DT>::store4(in.o, row * hd + col1, make_float4(c.x * inv, c.y * inv, c.z * inv, c.w * inv));
+                    storage<DT>::store4(in.o, o_at + col1, make_float4(c.x * inv, c.y * inv, c.z * inv, c.w * inv));
                 if (in.lse && od == 0) in.lse[row] = elattn_row_lse(row_m[r], l);
             }
         }

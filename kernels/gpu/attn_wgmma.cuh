@@ -114,7 +114,7 @@ static __device__ int built_for_sm90a =
  * padding columns past the head dim, are zero. */
 template <class Cfg, int kRows>
 __device__ __forceinline__ void fill_tile_by_hand(uint32_t dst, const uint16_t *base, int row0, int valid, int head,
-                                                  int heads, int lane)
+                                                  int stride_token, int stride_head, int lane)
 {
     constexpr int kPieces = Cfg::kChunks * 8; /* 16-byte pieces per row */
 #pragma unroll 4
@@ -122,8 +122,8 @@ __device__ __forceinline__ void fill_tile_by_hand(uint32_t dst, const uint16_t *
         const int r = idx / kPieces, c = idx % kPieces;
         uint4 v = make_uint4(0, 0, 0, 0);
         if (r < valid && c * 8 < Cfg::kHeadDim)
-            v = __ldg(reinterpret_cast<const uint4 *>(base + ((size_t)(row0 + r) * heads + head) * Cfg::kHeadDim +
-                                                      c * 8));
+            v = __ldg(reinterpret_cast<const uint4 *>(
+                base + elattn_elem_offset(row0 + r, head, stride_token, stride_head) + c * 8));
         const uint32_t off = (c >> 3) * (kRows * 128) + r * 128 + (((c & 7) ^ (r & 7)) << 4);
         asm volatile("st.shared.v4.b32 [%0], {%1, %2, %3, %4};" ::"r"(dst + off), "r"(v.x), "r"(v.y), "r"(v.z),
                      "r"(v.w)
@@ -136,7 +136,8 @@ __device__ __forceinline__ void fill_tile_by_hand(uint32_t dst, const uint16_t *
 /* Load rows [row0, row0 + kRows) of (head) into the tile at dst, completing on bar. */
 template <class Cfg, int kRows>
 __device__ __forceinline__ void load_tile(uint32_t dst, uint32_t bar, const CUtensorMap *map, const void *gbase,
-                                          int row0, int total_rows, int head, int heads, int lane)
+                                          int row0, int total_rows, int head, int stride_token, int stride_head,
+                                          int lane)
 {
     if (row0 + kRows <= total_rows) {
         if (lane == 0) {
@@ -145,8 +146,8 @@ __device__ __forceinline__ void load_tile(uint32_t dst, uint32_t bar, const CUte
             for (int c = 0; c < Cfg::kChunks; ++c) tma_load_box(dst + c * kRows * 128, map, bar, 64 * c, head, row0);
         }
     } else {
-        fill_tile_by_hand<Cfg, kRows>(dst, static_cast<const uint16_t *>(gbase), row0, total_rows - row0, head, heads,
-                                      lane);
+        fill_tile_by_hand<Cfg, kRows>(dst, static_cast<const uint16_t *>(gbase), row0, total_rows - row0, head,
+                                      stride_token, stride_head, lane);
         if (lane == 0) bar_arrive(bar);
     }
 }
@@ -220,16 +221,18 @@ __global__ void __launch_bounds__(kThreads, 1)
             /* Q of this item once the consumers are done with the last one's */
             bar_wait(q_empty, (round & 1) ^ 1);
             load_tile<Cfg, kTileM>(smem + Cfg::kQOff, q_full, &map_q, in.q, it.q_start + it.i0, total_q, it.head0,
-                                   P.num_q_heads, lane);
+                                   P.q_stride_token, P.q_stride_head, lane);
             int cls;
             for (int j = elattn_walk_next(&walk, 0, &cls); j < walk.end; j = elattn_walk_next(&walk, j + 1, &cls)) {
                 const int s = ring % kStages;
                 const uint32_t phase = (ring / kStages) & 1;
                 const int row0 = it.k_start + j * kTileN;
                 bar_wait(k_empty(s), phase ^ 1);
-                load_tile<Cfg, kTileN>(k_tile(s), k_full(s), &map_k, in.k, row0, total_k, it.hk, P.num_kv_heads, lane);
+                load_tile<Cfg, kTileN>(k_tile(s), k_full(s), &map_k, in.k, row0, total_k, it.hk, P.k_stride_token,
+                                       P.k_stride_head, lane);
                 bar_wait(v_empty(s), phase ^ 1);
-                load_tile<Cfg, kTileN>(v_tile(s), v_full(s), &map_v, in.v, row0, total_k, it.hk, P.num_kv_heads, lane);
+                load_tile<Cfg, kTileN>(v_tile(s), v_full(s), &map_v, in.v, row0, total_k, it.hk, P.v_stride_token,
+                                       P.v_stride_head, lane);
                 ++ring;
             }
         }
@@ -422,8 +425,9 @@ __global__ void __launch_bounds__(kThreads, 1)
             l[r] += __shfl_xor_sync(0xffffffffu, l[r], 2);
             if (qi[r] >= len_q) continue;
             const float inv = elattn_row_inv_sum(l[r]);
-            const size_t row = (size_t)(it.q_start + qi[r]) * hq + it.head0;
-            uint32_t *out = reinterpret_cast<uint32_t *>(static_cast<uint16_t *>(in.o) + row * kHeadDim);
+            const size_t row = (size_t)(it.q_start + qi[r]) * hq + it.head0; /* of the packed LSE */
+            uint32_t *out = reinterpret_cast<uint32_t *>(static_cast<uint16_t *>(in.o) +
+                                                         elattn_o_offset(&P, it.q_start + qi[r], it.head0));
 #pragma unroll
             for (int c = 0; c < kHeadDim / 8; ++c) /* the padding columns are not written */
                 out[c * 4 + t] = pack2<T>(o[4 * c + 2 * r] * inv, o[4 * c + 2 * r + 1] * inv);
@@ -453,16 +457,17 @@ static EncodeTiledFn encoder()
     return fn;
 }
 
-/* [rows][heads][head_dim] 16-bit tensor, boxes of {64, 1, box_rows},
- * 128-byte swizzle; a box reaching past head_dim is filled with zeros.
- * `rows` is an upper bound (see the file comment). */
+/* [rows][heads][head_dim] 16-bit tensor with the call's strides (elements; TMA
+ * takes them in bytes, multiples of 16: the core's 8-element rule), boxes of
+ * {64, 1, box_rows}, 128-byte swizzle; a box reaching past head_dim is filled
+ * with zeros. `rows` is an upper bound (see the file comment). */
 static bool encode_map(CUtensorMap *map, const void *base, bool bf16, int head_dim, int heads, long rows,
-                       int box_rows)
+                       int box_rows, int stride_token, int stride_head)
 {
     EncodeTiledFn fn = encoder();
     if (!fn || ((uintptr_t)base & 15)) return false;
     cuuint64_t dims[3] = {(cuuint64_t)head_dim, (cuuint64_t)heads, (cuuint64_t)(rows > 0 ? rows : 1)};
-    cuuint64_t strides[2] = {(cuuint64_t)head_dim * 2, (cuuint64_t)heads * head_dim * 2};
+    cuuint64_t strides[2] = {(cuuint64_t)stride_head * 2, (cuuint64_t)stride_token * 2};
     cuuint32_t box[3] = {64, 1, (cuuint32_t)box_rows};
     cuuint32_t estride[3] = {1, 1, 1};
     CUresult r = fn(map, bf16 ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16 : CU_TENSOR_MAP_DATA_TYPE_FLOAT16, 3,
@@ -477,9 +482,12 @@ static cudaError_t launch_one(const attn_inputs &in, int sm_count, cudaStream_t 
     const elattn_attn_params &P = in.params;
     const long rows_q = (long)P.batch * P.max_seqlen_q, rows_k = (long)P.batch * P.max_seqlen_k;
     CUtensorMap mq, mk, mv;
-    if (!encode_map(&mq, in.q, kBf16, Cfg::kHeadDim, P.num_q_heads, rows_q, kTileM) ||
-        !encode_map(&mk, in.k, kBf16, Cfg::kHeadDim, P.num_kv_heads, rows_k, Cfg::kTileN) ||
-        !encode_map(&mv, in.v, kBf16, Cfg::kHeadDim, P.num_kv_heads, rows_k, Cfg::kTileN))
+    if (!encode_map(&mq, in.q, kBf16, Cfg::kHeadDim, P.num_q_heads, rows_q, kTileM, P.q_stride_token,
+                    P.q_stride_head) ||
+        !encode_map(&mk, in.k, kBf16, Cfg::kHeadDim, P.num_kv_heads, rows_k, Cfg::kTileN, P.k_stride_token,
+                    P.k_stride_head) ||
+        !encode_map(&mv, in.v, kBf16, Cfg::kHeadDim, P.num_kv_heads, rows_k, Cfg::kTileN, P.v_stride_token,
+                    P.v_stride_head))
         return cudaErrorInvalidValue;
     auto kernel = attn_kernel<Cfg, kBf16>;
     cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, Cfg::kSmemBytes);
@@ -519,6 +527,17 @@ bool wgmma_attn_supported(const elattn_attn_desc *desc, const gpu_caps &caps, at
     else if (!one_of<64, 96, 128, 192, 256>(desc->head_dim)) *why = "head_dim 64, 96, 128, 192 or 256 only";
     else if (!device_code_present()) *why = "library not built for sm_90a";
     else if (!encoder()) *why = "the driver has no cuTensorMapEncodeTiled";
+    /* TMA boxes of kTileN consecutive rows: a key tile would cross pages (and one box per page
+     * is not written); mma, next in the table, reads paged K/V row by row */
+    else if (desc->page_size) *why = "paged K/V is not read through TMA here (the mma family runs it)";
+    /* the maps are [rows][heads][D] with each dimension's stride covering the one below it
+     * (stride_token >= heads * stride_head: packed, fused QKV, padded rows); a head-major
+     * (permuted) view, or heads spread wider than a token's stride, is left to mma */
+    else if ((long)desc->q_stride_token < (long)desc->num_q_heads * desc->q_stride_head ||
+             (long)desc->k_stride_token < (long)desc->num_kv_heads * desc->k_stride_head ||
+             (long)desc->v_stride_token < (long)desc->num_kv_heads * desc->v_stride_head)
+        *why = "strides with stride_token < heads * stride_head (head-major views) are not mapped for TMA (the mma "
+               "family runs them)";
     else {
         choice->tile_m = kTileM;
         dispatch<64, 96, 128, 192, 256>(desc->head_dim, [&](auto d) {

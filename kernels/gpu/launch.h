@@ -59,6 +59,7 @@ struct attn_inputs {
     const int32_t *cu_seqlens_k;
     const int32_t *modes;          /* device [batch][Hkv] */
     const uint8_t *block_mask;     /* device; NULL when no head is BLOCK_SPARSE */
+    const int32_t *block_table;    /* device [batch][pages_per_seq]; NULL unless params.page_size */
     const elattn_work_item *items; /* device work list, longest first */
     int num_items;
     attn_choice choice;            /* what the work list was built with */

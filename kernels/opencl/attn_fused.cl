@@ -66,13 +66,16 @@
 
 /* Load rows [j0, j0 + TN) of K or V (KV head hk) into local memory as fp32;
  * rows at or past j1 read zeros (a zero V row keeps 0 * garbage out of O). */
-static inline void load_kv_tile(__local float *dst, const __global elattn_elem *src, int k0, int j0,
-                                int j1, int hk, int num_kv_heads, int lid)
+static inline void load_kv_tile(__local float *dst, const __global elattn_elem *src, const elattn_attn_params *prm,
+                                const __global int *table, int b, int k0, int j0, int j1, int hk, int is_v, int lid)
 {
     for (int e = lid; e < TN * (HD / 4); e += WG) {
         int c = e / (HD / 4), d = (e % (HD / 4)) * 4;
         float4 x = (float4)(0.0f);
-        if (j0 + c < j1) x = elattn_load4(src, ((size_t)(k0 + j0 + c) * num_kv_heads + hk) * HD + d);
+        if (j0 + c < j1) {
+            const long row = elattn_kv_row(prm, table, b, k0, j0 + c);
+            x = elattn_load4(src, (size_t)(is_v ? elattn_v_offset(prm, row, hk) : elattn_k_offset(prm, row, hk)) + d);
+        }
         __local float *row = dst + c * LD + d;
         row[0] = x.x;
         row[1] = x.y;
@@ -86,7 +89,7 @@ elattn_attn_fused(const elattn_attn_params prm, const __global elattn_elem *q,
                   const __global elattn_elem *k, const __global elattn_elem *v,
                   __global elattn_elem *o, __global float *lse, const __global uchar *mask,
                   const __global int *meta, const int cu_q_at, const int cu_k_at, const int modes_at,
-                  const int items_at)
+                  const int items_at, const int table_at)
 {
     __local float qs[TM * LD];   /* Q tile, pre-scaled by scale * log2(e) */
     __local float kvs[TN * LD];  /* the K tile, then the V tile */
@@ -101,7 +104,7 @@ elattn_attn_fused(const elattn_attn_params prm, const __global elattn_elem *q,
     const elattn_work_item item = ((const __global elattn_work_item *)(meta + items_at))[get_group_id(0)];
     const elattn_item_view it =
         elattn_item_decode(&prm, item, HT, PM, meta + cu_q_at, meta + cu_k_at, meta + modes_at);
-    const int Hq = prm.num_q_heads, Hkv = prm.num_kv_heads;
+    const __global int *table = meta + table_at; /* read only when paged */
     const int hk = it.hk, head0 = it.head0, mode = it.mode;
     const int q0 = it.q_start, len_q = it.len_q, k0 = it.k_start, len_k = it.len_k;
     const int i0 = it.i0, i1 = it.i1;
@@ -122,7 +125,7 @@ elattn_attn_fused(const elattn_attn_params prm, const __global elattn_elem *q,
         int rr = e / (HD / 4), d = (e % (HD / 4)) * 4;
         int i = i0 + rr / HT, h = head0 + rr % HT;
         float4 x = (float4)(0.0f);
-        if (i < i1) x = elattn_load4(q, ((size_t)(q0 + i) * Hq + h) * HD + d) * prm.scale_log2;
+        if (i < i1) x = elattn_load4(q, (size_t)elattn_q_offset(&prm, q0 + i, h) + d) * prm.scale_log2;
         __local float *row = qs + rr * LD + d;
         row[0] = x.x;
         row[1] = x.y;
@@ -142,7 +145,7 @@ elattn_attn_fused(const elattn_attn_params prm, const __global elattn_elem *q,
         const int j0 = jt * TN, j1 = min(j0 + TN, len_k);
 
         barrier(CLK_LOCAL_MEM_FENCE); /* the previous tile's V and P are consumed */
-        load_kv_tile(kvs, k, k0, j0, j1, hk, Hkv, lid);
+        load_kv_tile(kvs, k, &prm, table, it.b, k0, j0, j1, hk, 0, lid);
         barrier(CLK_LOCAL_MEM_FENCE);
 
         float s[CPT];
@@ -187,7 +190,7 @@ elattn_attn_fused(const elattn_attn_params prm, const __global elattn_elem *q,
 #endif
         barrier(CLK_LOCAL_MEM_FENCE); /* K reads done: kvs may take V */
 
-        load_kv_tile(kvs, v, k0, j0, j1, hk, Hkv, lid);
+        load_kv_tile(kvs, v, &prm, table, it.b, k0, j0, j1, hk, 1, lid);
         barrier(CLK_LOCAL_MEM_FENCE);
 
 #if !defined(ELATTN_SUBGROUP)
@@ -212,7 +215,8 @@ elattn_attn_fused(const elattn_attn_params prm, const __global elattn_elem *q,
 #else
     const float inv = elattn_row_inv_sum(l_i);
 #endif
-    const size_t o_at = ((size_t)(q0 + my_i) * Hq + my_h) * HD;
+    const size_t o_at = (size_t)elattn_o_offset(&prm, q0 + my_i, my_h);
+    const int Hq = prm.num_q_heads;
     for (int x = 0; x < DPT; ++x) elattn_store(o, o_at + t + x * TPR, acc[x] * inv);
     if (prm.write_lse && t == 0)
 #if defined(ELATTN_SUBGROUP)

@@ -301,7 +301,7 @@ __kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void
 elattn_attn_mma(const elattn_attn_params prm, const __global elattn_elem *q, const __global elattn_elem *k,
                 const __global elattn_elem *v, __global elattn_elem *o, __global float *lse,
                 const __global uchar *mask, const __global int *meta, const int cu_q_at, const int cu_k_at,
-                const int modes_at, const int items_at)
+                const int modes_at, const int items_at, const int table_at)
 {
     __local uint4 smem[SMEM_BYTES / 16]; /* Q tile, K tile, V tile (uint4: 16-byte aligned) */
     __local const uchar *sb = (__local const uchar *)smem;
@@ -320,7 +320,8 @@ elattn_attn_mma(const elattn_attn_params prm, const __global elattn_elem *q, con
     const elattn_work_item item = ((const __global elattn_work_item *)(meta + items_at))[get_group_id(0)];
     const elattn_item_view it =
         elattn_item_decode(&prm, item, HT, PM, meta + cu_q_at, meta + cu_k_at, meta + modes_at);
-    const int Hq = prm.num_q_heads, Hkv = prm.num_kv_heads;
+    const int Hq = prm.num_q_heads;
+    const __global int *table = meta + table_at; /* read only when paged */
     const int hk = it.hk, head0 = it.head0, mode = it.mode;
     const int q0 = it.q_start, len_q = it.len_q, k0 = it.k_start, len_k = it.len_k;
     const int i0 = it.i0, i1 = it.i1;
@@ -345,7 +346,7 @@ elattn_attn_mma(const elattn_attn_params prm, const __global elattn_elem *q, con
         const int r = e / CH, c = e % CH;
         const int i = i0 + r / HT, h = head0 + r % HT;
         uint4 x = (uint4)(0u);
-        if (i < i1) x = ((const __global uint4 *)q)[(((size_t)(q0 + i) * Hq + h) * HD + c * 8) / 8];
+        if (i < i1) x = ((const __global uint4 *)q)[((size_t)elattn_q_offset(&prm, q0 + i, h) + c * 8) / 8];
         *(__local uint4 *)(sw + Q_AT + toff(r, c)) = x;
     }
 
@@ -376,9 +377,9 @@ elattn_attn_mma(const elattn_attn_params prm, const __global elattn_elem *q, con
             const int r = e / CH, c = e % CH;
             uint4 xk = (uint4)(0u), xv = (uint4)(0u); /* keys past the end read zeros: P = 0 there */
             if (j0 + r < len_k) {
-                const size_t at = (((size_t)(k0 + j0 + r) * Hkv + hk) * HD + c * 8) / 8;
-                xk = ((const __global uint4 *)k)[at];
-                xv = ((const __global uint4 *)v)[at];
+                const long row = elattn_kv_row(&prm, table, it.b, k0, j0 + r);
+                xk = ((const __global uint4 *)k)[((size_t)elattn_k_offset(&prm, row, hk) + c * 8) / 8];
+                xv = ((const __global uint4 *)v)[((size_t)elattn_v_offset(&prm, row, hk) + c * 8) / 8];
             }
             *(__local uint4 *)(sw + K_AT + toff(r, c)) = xk;
             *(__local uint4 *)(sw + V_AT + toff(r, c)) = xv;
@@ -458,7 +459,7 @@ elattn_attn_mma(const elattn_attn_params prm, const __global elattn_elem *q, con
         uint packed[DB];
         UNROLL for (int d = 0; d < DB; ++d) packed[d] = pack2(acc[d][2 * h] * inv, acc[d][2 * h + 1] * inv, xw, lane);
         if (row_ok[h]) {
-            const size_t row_at = ((size_t)(q0 + row_i[h]) * Hq + row_h[h]) * HD;
+            const size_t row_at = (size_t)elattn_o_offset(&prm, q0 + row_i[h], row_h[h]);
             UNROLL for (int d = 0; d < DB; ++d) o_pairs[(row_at + d * 8 + 2 * t) / 2] = packed[d];
             if (prm.write_lse && t == 0)
                 lse[(size_t)(q0 + row_i[h]) * Hq + row_h[h]] = elattn_row_lse(m_run[h], l);

@@ -57,13 +57,18 @@ class PlanOptions(Structure):
 class AttnDesc(Structure):
     _fields_ = [("dtype", c_int), ("head_dim", c_int), ("num_q_heads", c_int), ("num_kv_heads", c_int),
                 ("batch", c_int), ("max_seqlen_q", c_int), ("max_seqlen_k", c_int), ("causal", c_int),
-                ("scale", c_float), ("sink", c_int), ("local", c_int), ("block_size", c_int), ("write_lse", c_int)]
+                ("scale", c_float), ("sink", c_int), ("local", c_int), ("block_size", c_int), ("write_lse", c_int),
+                # the layout block (strides in elements, paged K/V): all 0 = packed, as this package passes
+                ("q_stride_token", c_int), ("q_stride_head", c_int), ("k_stride_token", c_int),
+                ("k_stride_head", c_int), ("v_stride_token", c_int), ("v_stride_head", c_int),
+                ("o_stride_token", c_int), ("o_stride_head", c_int), ("page_size", c_int), ("num_pages", c_int),
+                ("max_pages_per_seq", c_int)]
 
 
 class AttnArgs(Structure):
     _fields_ = [("q", c_void_p), ("k", c_void_p), ("v", c_void_p), ("o", c_void_p), ("lse", c_void_p),
                 ("cu_seqlens_q", POINTER(c_int32)), ("cu_seqlens_k", POINTER(c_int32)), ("modes", POINTER(c_int32)),
-                ("block_mask", c_void_p), ("workspace", c_void_p)]
+                ("block_mask", c_void_p), ("workspace", c_void_p), ("block_table", POINTER(c_int32))]
 
 
 class XattnDesc(Structure):

@@ -268,13 +268,14 @@ static elattn_attn_params make_params(const attn_data *a)
     p.mask_kblocks = a->mkb;
     p.write_lse = 1;
     p.dtype = c->dtype;
+    elattn_params_packed_layout(&p);
     return p;
 }
 
 static int data_run(attn_data *a)
 {
     elattn_attn_params p = make_params(a);
-    return elattn_ref_attention(&p, a->q, a->k, a->v, a->o, a->lse, a->cu_q, a->cu_k, a->c.modes, a->mask) ==
+    return elattn_ref_attention(&p, a->q, a->k, a->v, a->o, a->lse, a->cu_q, a->cu_k, a->c.modes, a->mask, NULL) ==
            ELATTN_SUCCESS;
 }
 
@@ -413,7 +414,8 @@ static void hand_case(const char *name, int causal, int mode, int sink, int loca
     p.scale = (float)log(2.0), p.scale_log2 = 1.0f;
     p.sink = sink, p.local = local, p.block_size = 16, p.mask_qblocks = 1, p.mask_kblocks = 1;
     p.write_lse = 1, p.dtype = ELATTN_DTYPE_F32;
-    elattn_status st = elattn_ref_attention(&p, qv, kv, vv, o, lse, cu_q, cu_k, modes, mask);
+    elattn_params_packed_layout(&p);
+    elattn_status st = elattn_ref_attention(&p, qv, kv, vv, o, lse, cu_q, cu_k, modes, mask, NULL);
     int ok = st == ELATTN_SUCCESS && o[2 * lq] == 99.0f && lse[lq] == 99.0f;
     for (int i = 0; i < lq; ++i) {
         for (int x = 0; x < 2; ++x) ok &= fabs(o[2 * i + x] - want_o[2 * i + x]) < 1e-6;

@@ -12,7 +12,8 @@
  *    a size that does not fit in size_t is ELATTN_ERROR_INVALID_ARGUMENT
  *    naming the argument, never a wrapped, smaller size.
  *  - Tensors live in elattn_buffer objects of one device. Layouts are packed
- *    "varlen": Q/O [total_q][Hq][D], K/V [total_k][Hkv][D], LSE [total_q][Hq].
+ *    "varlen": Q/O [total_q][Hq][D], K/V [total_k][Hkv][D], LSE [total_q][Hq];
+ *    attention also takes strided Q/K/V/O and paged K/V (elattn_attn_desc).
  *  - Small metadata (cu_seqlens, mode tables, thresholds) is passed as host
  *    arrays: the library validates it and uploads it into the caller's
  *    workspace on the stream, so one invalid value is an error, not a crash.
@@ -366,15 +367,41 @@ typedef struct elattn_attn_desc {
     int local;            /* STREAMING window in tokens, >= 1 */
     int block_size;       /* BLOCK_SPARSE mask block, power of two in [16, 256] */
     int write_lse;        /* 0 or 1 */
+
+    /* ---- layout: strides and paged K/V (0 everywhere: packed, as above) ----
+     * Strides are in elements. Element d of (row t, head h) of a tensor is at
+     * t * stride_token + h * stride_head + d of its buffer, so Q, K and V can
+     * be views into one fused QKV projection [tokens][(Hq + 2 Hkv) * D] (each
+     * at its own buffer view, 256-byte aligned as every view) or a permuted
+     * view ([H][tokens][D]: stride_head = tokens * D, stride_token = D).
+     * 0 means packed: stride_head D, stride_token H * stride_head. Each stride
+     * is a multiple of 8 in [0, 2^31) (what every family's 16-byte loads and
+     * TMA need; D is a multiple of 8 too), a nonzero stride_head is >= D and
+     * the (row, head) rows of one tensor may not overlap (checked at run time
+     * against the rows used; the buffer must hold the addressed extent).
+     * Paged K/V (page_size > 0): K and V are [num_pages][page_size][Hkv][D]
+     * (vLLM / FlashInfer "NHD"; the strides above apply with t = page *
+     * page_size + slot), and args.block_table maps logical page i of element b
+     * to a physical page. page_size: a power of two in [16, 256].
+     * Attention only: XAttention and the router take packed tensors. For the
+     * rule that outputs share no byte with other arguments, a strided tensor
+     * occupies the whole range from its first to its last element. */
+    int q_stride_token, q_stride_head;
+    int k_stride_token, k_stride_head;
+    int v_stride_token, v_stride_head;
+    int o_stride_token, o_stride_head;
+    int page_size;          /* 0: K/V rows are cu_seqlens_k rows (not paged) */
+    int num_pages;          /* paged: physical pages in K and in V (>= 1) */
+    int max_pages_per_seq;  /* paged: columns of args.block_table; ceil(max_seqlen_k / page_size) at most needed */
 } elattn_attn_desc;
 
 typedef struct elattn_attn_plan elattn_attn_plan;
 
 typedef struct elattn_attn_args {
-    const elattn_buffer *q;   /* [total_q][Hq][D] */
-    const elattn_buffer *k;   /* [total_k][Hkv][D] */
-    const elattn_buffer *v;   /* [total_k][Hkv][D] */
-    elattn_buffer *o;         /* [total_q][Hq][D] */
+    const elattn_buffer *q;   /* [total_q][Hq][D] (or strided: desc's layout block) */
+    const elattn_buffer *k;   /* [total_k][Hkv][D] (strided, or paged [num_pages][P][Hkv][D]) */
+    const elattn_buffer *v;   /* as k */
+    elattn_buffer *o;         /* [total_q][Hq][D] (or strided) */
     elattn_buffer *lse;       /* [total_q][Hq] fp32; required iff write_lse */
     const int32_t *cu_seqlens_q; /* host, [batch + 1], cu[0] == 0, non-decreasing */
     const int32_t *cu_seqlens_k; /* host, [batch + 1] */
@@ -383,6 +410,14 @@ typedef struct elattn_attn_args {
      * nonzero = visible; read only for BLOCK_SPARSE heads; may be NULL if none. */
     const elattn_buffer *block_mask;
     elattn_buffer *workspace;    /* >= workspace size of the plan (NULL if 0) */
+
+    /* ---- paged K/V (desc.page_size > 0; NULL otherwise) ----
+     * host int32 [batch][desc.max_pages_per_seq]: entry [b][i] is the
+     * physical page holding keys [i * P, (i + 1) * P) of element b. Entries
+     * i < ceil(Lk_b / P) must be in [0, desc.num_pages); later ones are not
+     * read. With paging, cu_seqlens_k gives each element's key count only
+     * (its rows come from the table); only pages a head's mode reaches are read. */
+    const int32_t *block_table;
 } elattn_attn_args;
 
 ELATTN_API elattn_status elattn_attn_plan_create(elattn_device *device, const elattn_attn_desc *desc,
