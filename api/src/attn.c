@@ -8,10 +8,10 @@ size_t elattn_block_mask_bytes(const elattn_attn_desc *desc)
 {
     BEGIN();
     size_t bytes;
+    elattn_attn_desc d;
     /* the shape check also refuses a mask whose size does not fit in size_t */
-    if (elattn_check_attn_mask_shape(desc) != ELATTN_SUCCESS) return 0;
-    if (!elattn_mask_bytes(desc->batch, desc->num_kv_heads, desc->max_seqlen_q, desc->max_seqlen_k, desc->block_size,
-                           &bytes))
+    if (elattn_check_attn_mask_shape(desc, &d) != ELATTN_SUCCESS) return 0;
+    if (!elattn_mask_bytes(d.batch, d.num_kv_heads, d.max_seqlen_q, d.max_seqlen_k, d.block_size, &bytes))
         return 0;
     return bytes;
 }
@@ -52,11 +52,13 @@ size_t elattn_attn_plan_workspace_size(const elattn_attn_plan *plan)
     return elattn_handle_live(plan, ELATTN_HANDLE_ATTN_PLAN) ? plan->backend.workspace_bytes : 0;
 }
 
-elattn_status elattn_attn_run(const elattn_attn_plan *plan, elattn_stream *stream, const elattn_attn_args *args)
+elattn_status elattn_attn_run(const elattn_attn_plan *plan, elattn_stream *stream, const elattn_attn_args *caller_args)
 {
     BEGIN();
     HANDLE(plan, "plan", ELATTN_HANDLE_ATTN_PLAN);
-    REQUIRE(args, "args");
+    elattn_attn_args taken;
+    CHECK(ELATTN_TAKE("args", caller_args, elattn_attn_args, workspace, &taken));
+    const elattn_attn_args *args = &taken;
     const elattn_attn_desc *d = &plan->desc;
     elattn_device *dev = plan->device;
     elattn_attn_call call;

@@ -10,13 +10,14 @@ elattn_status elattn_router_plan_create(elattn_device *device, const elattn_rout
     BEGIN();
     HANDLE(device, "device", ELATTN_HANDLE_DEVICE);
     REQUIRE(plan, "plan");
-    CHECK(elattn_check_router_desc(desc));
+    elattn_router_desc n;
+    CHECK(elattn_check_router_desc(desc, &n));
     elattn_plan_options opts;
     CHECK(elattn_check_plan_options(options, &opts));
     elattn_router_plan *p = calloc(1, sizeof *p);
     if (!p) return elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "plan: host allocation failed");
     p->device = device;
-    p->desc = *desc;
+    p->desc = n;
     elattn_status st = device->ops->router_plan(device->impl, &p->desc, &opts, &p->backend);
     if (st == ELATTN_SUCCESS && (st = elattn_handle_add(p, ELATTN_HANDLE_ROUTER_PLAN)) != ELATTN_SUCCESS)
         device->ops->router_plan_destroy(device->impl, p->backend.impl);
@@ -40,11 +41,13 @@ size_t elattn_router_plan_workspace_size(const elattn_router_plan *plan)
 }
 
 elattn_status elattn_router_run(const elattn_router_plan *plan, elattn_stream *stream,
-                                const elattn_router_args *args)
+                                const elattn_router_args *caller_args)
 {
     BEGIN();
     HANDLE(plan, "plan", ELATTN_HANDLE_ROUTER_PLAN);
-    REQUIRE(args, "args");
+    elattn_router_args taken;
+    CHECK(ELATTN_TAKE("args", caller_args, elattn_router_args, workspace, &taken));
+    const elattn_router_args *args = &taken;
     const elattn_router_desc *d = &plan->desc;
     elattn_device *dev = plan->device;
     elattn_router_call call;

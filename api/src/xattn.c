@@ -40,11 +40,14 @@ size_t elattn_xattn_plan_workspace_size(const elattn_xattn_plan *plan)
     return elattn_handle_live(plan, ELATTN_HANDLE_XATTN_PLAN) ? plan->backend.workspace_bytes : 0;
 }
 
-elattn_status elattn_xattn_run(const elattn_xattn_plan *plan, elattn_stream *stream, const elattn_xattn_args *args)
+elattn_status elattn_xattn_run(const elattn_xattn_plan *plan, elattn_stream *stream,
+                               const elattn_xattn_args *caller_args)
 {
     BEGIN();
     HANDLE(plan, "plan", ELATTN_HANDLE_XATTN_PLAN);
-    REQUIRE(args, "args");
+    elattn_xattn_args taken;
+    CHECK(ELATTN_TAKE("args", caller_args, elattn_xattn_args, workspace, &taken));
+    const elattn_xattn_args *args = &taken;
     const elattn_xattn_desc *d = &plan->desc;
     elattn_device *dev = plan->device;
     elattn_xattn_call call;

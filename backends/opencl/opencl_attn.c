@@ -285,8 +285,8 @@ static int attn_probe(void *p, int index, char *variant, size_t variant_n, const
 
 int ocl_attn_head_dim_256_ok(const ocl_caps *caps)
 {
-    elattn_attn_desc d = {.dtype = ELATTN_BF16, .head_dim = 256, .num_q_heads = 1, .num_kv_heads = 1};
-    elattn_plan_options none = {0};
+    elattn_attn_desc d = {.struct_size = sizeof(elattn_attn_desc), .dtype = ELATTN_BF16, .head_dim = 256, .num_q_heads = 1, .num_kv_heads = 1};
+    elattn_plan_options none = ELATTN_INIT(elattn_plan_options);
     attn_choice c;
     int ok = scalar_attn_choose(caps, &d, &none, &c) == ELATTN_SUCCESS;
     elattn_fail(ELATTN_SUCCESS, "%s", ""); /* a capability query leaves no message behind */

@@ -85,9 +85,41 @@ ELATTN_API const char *elattn_status_string(elattn_status status);
 /* Message of the last failed call on this thread ("" if none). */
 ELATTN_API const char *elattn_last_error(void);
 
-/* Run-time version; compare with ELATTN_VERSION_* from elattn_config.h. */
+/* ---- versions and struct sizes -------------------------------------------
+ * ELATTN_VERSION_MAJOR/MINOR/PATCH (elattn_config.h) are this header's
+ * version; elattn_version() is the loaded library's. A library serves every
+ * header of its major version with a minor version <= its own. */
+#define ELATTN_VERSION_ENCODE(major, minor, patch) ((major) * 1000000L + (minor) * 1000L + (patch))
+#define ELATTN_VERSION ELATTN_VERSION_ENCODE(ELATTN_VERSION_MAJOR, ELATTN_VERSION_MINOR, ELATTN_VERSION_PATCH)
+/* Compile time: 1 when this header is at least version major.minor.patch. */
+#define ELATTN_VERSION_CHECK(major, minor, patch) (ELATTN_VERSION >= ELATTN_VERSION_ENCODE(major, minor, patch))
+/* Run-time version (synchronous, thread-safe; NULL pointers are skipped). */
 ELATTN_API void elattn_version(int *major, int *minor, int *patch);
 ELATTN_API const char *elattn_version_string(void);
+/* Run time: 1 when the loaded library can serve a caller built with header
+ * version major.minor.patch (same major, library minor >= major's minor).
+ * Use elattn_version_compatible(ELATTN_VERSION_MAJOR, ELATTN_VERSION_MINOR,
+ * ELATTN_VERSION_PATCH) once at start-up. */
+ELATTN_API int elattn_version_compatible(int major, int minor, int patch);
+
+/* Every descriptor, argument and options struct (elattn_*_desc, elattn_*_args,
+ * elattn_plan_options) starts with `size_t struct_size`: the caller sets it to
+ * sizeof the struct as its header declares it, e.g.
+ *     elattn_attn_desc desc = ELATTN_INIT(elattn_attn_desc);   (all zeros, size set)
+ *     elattn_attn_desc desc = {.struct_size = sizeof(elattn_attn_desc), .dtype = ...};
+ * New fields are only ever appended, and a zero value of a new field always
+ * means the behaviour before it existed. So the library reads the first
+ * struct_size bytes and takes the missing tail of an older (smaller) struct
+ * as zeros. A struct_size of 0, below the first released layout, or larger
+ * than this library knows (a newer header) is ELATTN_ERROR_INVALID_ARGUMENT
+ * naming "<argument>.struct_size". Structs the library fills (device and
+ * backend info, native handles, sparsity) and elattn_router_weights (a member
+ * of elattn_router_args, covered by its size) carry no size. */
+#ifdef __cplusplus
+#define ELATTN_INIT(type) (type{sizeof(type)})
+#else
+#define ELATTN_INIT(type) ((type){.struct_size = sizeof(type)})
+#endif
 
 /* ---- enumerations ------------------------------------------------------- */
 typedef enum elattn_dtype {
@@ -339,6 +371,7 @@ ELATTN_API elattn_status elattn_device_kernel_families(const elattn_device *devi
  * honour is ELATTN_ERROR_UNSUPPORTED (never silently ignored: the reference,
  * which has no tiles, refuses any nonzero override). */
 typedef struct elattn_plan_options {
+    size_t struct_size; /* sizeof(elattn_plan_options) (see ELATTN_INIT) */
     /* The kernel to use ("" or NULL: the first family that can run the
      * descriptor). A full kernel name, or a prefix of one that ends at a '.'
      * (a family name such as "cuda.attn.mma", or "cuda"): the first kernel it
@@ -353,6 +386,7 @@ typedef struct elattn_plan_options {
 
 /* ---- hybrid attention ----------------------------------------------------- */
 typedef struct elattn_attn_desc {
+    size_t struct_size;   /* sizeof(elattn_attn_desc) (see ELATTN_INIT) */
     elattn_dtype dtype;   /* of Q, K, V, O */
     int head_dim;         /* a multiple of 8 in [32, 256] (256 where ELATTN_CAP_HEAD_DIM_256) */
     int num_q_heads;      /* Hq */
@@ -371,6 +405,7 @@ typedef struct elattn_attn_desc {
 typedef struct elattn_attn_plan elattn_attn_plan;
 
 typedef struct elattn_attn_args {
+    size_t struct_size;       /* sizeof(elattn_attn_args) (see ELATTN_INIT) */
     const elattn_buffer *q;   /* [total_q][Hq][D] */
     const elattn_buffer *k;   /* [total_k][Hkv][D] */
     const elattn_buffer *v;   /* [total_k][Hkv][D] */
@@ -402,6 +437,7 @@ ELATTN_API size_t elattn_block_mask_bytes(const elattn_attn_desc *desc);
 
 /* ---- XAttention block selection ------------------------------------------ */
 typedef struct elattn_xattn_desc {
+    size_t struct_size;  /* sizeof(elattn_xattn_desc) (see ELATTN_INIT) */
     elattn_dtype dtype;  /* of Q and K */
     int head_dim;
     int num_q_heads;
@@ -420,6 +456,7 @@ typedef struct elattn_xattn_desc {
 typedef struct elattn_xattn_plan elattn_xattn_plan;
 
 typedef struct elattn_xattn_args {
+    size_t struct_size;           /* sizeof(elattn_xattn_args) (see ELATTN_INIT) */
     const elattn_buffer *q;
     const elattn_buffer *k;
     const int32_t *cu_seqlens_q;  /* host */
@@ -444,6 +481,7 @@ ELATTN_API void elattn_xattn_plan_destroy(elattn_xattn_plan *plan);
 
 /* ---- Attention Router ------------------------------------------------------ */
 typedef struct elattn_router_desc {
+    size_t struct_size;      /* sizeof(elattn_router_desc) (see ELATTN_INIT) */
     elattn_dtype key_dtype;  /* dtype of the key states */
     int head_dim;            /* D */
     int hidden;              /* r * D (paper: 4 * D) */
@@ -466,6 +504,7 @@ typedef struct elattn_router_weights {
 typedef struct elattn_router_plan elattn_router_plan;
 
 typedef struct elattn_router_args {
+    size_t struct_size;            /* sizeof(elattn_router_args) (see ELATTN_INIT) */
     const elattn_buffer *keys;     /* [total_k][Hkv][D], after k-norm, before RoPE */
     const int32_t *cu_seqlens;     /* host [batch + 1] */
     elattn_router_weights weights;
