@@ -38,7 +38,7 @@ extern "C" {
 
 /* Raised whenever elattn_backend_ops, elattn_core_services or a call struct
  * below changes: the core loads only modules of its own ABI. */
-#define ELATTN_BACKEND_ABI 3
+#define ELATTN_BACKEND_ABI 4
 
 /* Validated attention call. Host arrays are the caller's (valid for the call). */
 typedef struct elattn_attn_call {
@@ -81,6 +81,14 @@ typedef struct elattn_router_call {
     const int32_t *cu_seqlens;     /* host [batch + 1] */
     int total;
 } elattn_router_call;
+
+/* elattn_merge_states, checked: native handles, lse NULL when not wanted. */
+typedef struct elattn_merge_call {
+    elattn_dtype dtype;
+    int num_tokens, num_heads, head_dim; /* num_tokens > 0 */
+    const void *o1, *lse1, *o2, *lse2;
+    void *o, *lse;
+} elattn_merge_call;
 
 /* A plan as a backend returns it. */
 typedef struct elattn_backend_plan {
@@ -144,6 +152,9 @@ typedef struct elattn_backend_ops {
                                  const elattn_plan_options *options, elattn_backend_plan *plan);
     void (*router_plan_destroy)(void *dev, void *impl);
     elattn_status (*router_run)(void *dev, const void *impl, void *stream, const elattn_router_call *call);
+
+    /* Asynchronous on `stream`; no workspace, no host sync (graph-capturable). */
+    elattn_status (*merge_run)(void *dev, void *stream, const elattn_merge_call *call);
 
     /* The kernel families of `op` on this device, in the order the plan
      * functions try them ("cuda.attn.wgmma", ...): up to max static strings

@@ -440,6 +440,7 @@ extern "C" const elattn_backend_ops ELATTN_GPU_BACKEND_OPS = {
     ELATTN_GPU_NS::gpu_router_plan,
     ELATTN_GPU_NS::gpu_router_plan_destroy,
     ELATTN_GPU_NS::gpu_router_run,
+    ELATTN_GPU_NS::gpu_merge_run,
     ELATTN_GPU_NS::gpu_families,
     ELATTN_GPU_NS::gpu_open_native,
     ELATTN_GPU_NS::gpu_native_handles,

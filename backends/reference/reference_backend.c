@@ -365,6 +365,14 @@ static elattn_status ref_router_run(void *dev, const void *impl, void *stream, c
         elattn_ref_router(call->desc, call->keys, call->cu_seqlens, &w, (float *)call->logits, call->modes), "router");
 }
 
+static elattn_status ref_merge_run(void *dev, void *stream, const elattn_merge_call *c)
+{
+    (void)dev, (void)stream;
+    elattn_ref_merge_states(c->dtype, c->num_tokens, c->num_heads, c->head_dim, c->o1, c->lse1, c->o2, c->lse2, c->o,
+                            c->lse);
+    return ELATTN_SUCCESS;
+}
+
 const elattn_backend_ops elattn_reference_backend = {
     .abi = ELATTN_BACKEND_ABI,
     .kind = ELATTN_BACKEND_REFERENCE,
@@ -396,5 +404,6 @@ const elattn_backend_ops elattn_reference_backend = {
     .router_plan = ref_router_plan,
     .router_plan_destroy = ref_plan_destroy,
     .router_run = ref_router_run,
+    .merge_run = ref_merge_run,
     .families = ref_families,
 };

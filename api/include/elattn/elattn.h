@@ -435,6 +435,43 @@ ELATTN_API void elattn_attn_plan_destroy(elattn_attn_plan *plan);
  * (XAttention's score table), would not fit in size_t is invalid. */
 ELATTN_API size_t elattn_block_mask_bytes(const elattn_attn_desc *desc);
 
+/* ---- merging partial attention states ------------------------------------ */
+/* LSE, everywhere in elattn (elattn_attn_desc.write_lse, this merge): for one
+ * query row and query head, the natural logarithm of the softmax denominator,
+ *     lse = ln( sum over the row's visible keys j of exp(scale * q . k_j) ),
+ * fp32, -inf for a row that sees no key (its O is 0). Attention over the keys
+ * [0, a) and over [a, L) of the same queries, merged here, is attention over
+ * [0, L) (split-K, chunked prefill, a prefix cache):
+ *     m   = max(lse1, lse2),  w_i = exp(lse_i - m)
+ *     O   = (w1 * O1 + w2 * O2) / (w1 + w2)
+ *     lse = m + ln(w1 + w2)
+ * (= (e^lse1 O1 + e^lse2 O2) / (e^lse1 + e^lse2) and ln(e^lse1 + e^lse2),
+ * without overflow). A side with lse = -inf contributes nothing; both -inf
+ * give O = 0 and lse = -inf. LSE inputs must be finite or -inf (+inf or NaN
+ * give NaN rows, never a crash). Math in fp32; O rounds to dtype once. */
+typedef struct elattn_merge_args {
+    size_t struct_size;       /* sizeof(elattn_merge_args) (see ELATTN_INIT) */
+    elattn_dtype dtype;       /* of O1, O2 and O */
+    int num_tokens;           /* rows, >= 0 (0: nothing to do) */
+    int num_heads;            /* >= 1 */
+    int head_dim;             /* in [1, 4096]; any value (no alignment needed) */
+    const elattn_buffer *o1;  /* [num_tokens][num_heads][head_dim] */
+    const elattn_buffer *lse1;/* [num_tokens][num_heads] fp32 */
+    const elattn_buffer *o2;
+    const elattn_buffer *lse2;
+    elattn_buffer *o;         /* output, like o1; shares no byte with an input */
+    elattn_buffer *lse;       /* output like lse1, or NULL */
+} elattn_merge_args;
+
+/* Merges two partial states on `device`. Stream-ordered: enqueued on `stream`
+ * (NULL: the default stream) and may return before the device is done (the
+ * reference computes before it returns). Every buffer must belong to `device`
+ * and stay alive until the stream's work is done. Thread-safe as any call
+ * (the stream is used by one thread at a time). No workspace, no host sync,
+ * no allocation: it may be captured in a CUDA graph. */
+ELATTN_API elattn_status elattn_merge_states(elattn_device *device, elattn_stream *stream,
+                                             const elattn_merge_args *args);
+
 /* ---- XAttention block selection ------------------------------------------ */
 typedef struct elattn_xattn_desc {
     size_t struct_size;  /* sizeof(elattn_xattn_desc) (see ELATTN_INIT) */
