@@ -46,8 +46,18 @@ struct elattn_event {
 
 struct elattn_attn_plan {
     elattn_device *device;
+    unsigned long serial;  /* unique per plan made: a batch names its plan by it */
     elattn_attn_desc desc; /* normalised */
     elattn_backend_plan backend;
+};
+
+/* A batch plan (elattn_attn_batch_create): the backend's device copy and the host's, for the checks. */
+struct elattn_attn_batch {
+    elattn_device *device;
+    unsigned long plan_serial;    /* the plan it was made for (which may be gone) */
+    void *impl;                   /* the backend's batch */
+    int32_t *cu_seqlens_q, *cu_seqlens_k; /* host copies, [batch + 1] */
+    int total_q, total_k;
 };
 
 struct elattn_xattn_plan {
@@ -70,7 +80,8 @@ typedef enum elattn_handle_kind {
     ELATTN_HANDLE_EVENT,
     ELATTN_HANDLE_ATTN_PLAN,
     ELATTN_HANDLE_XATTN_PLAN,
-    ELATTN_HANDLE_ROUTER_PLAN
+    ELATTN_HANDLE_ROUTER_PLAN,
+    ELATTN_HANDLE_ATTN_BATCH
 } elattn_handle_kind;
 
 elattn_status elattn_handle_add(const void *p, elattn_handle_kind kind);

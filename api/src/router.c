@@ -57,7 +57,9 @@ elattn_status elattn_router_run(const elattn_router_plan *plan, elattn_stream *s
     CHECK(elattn_stream_native(dev, stream, &s));
     /* Pooling a sequence of no tokens has no meaning: every element needs one. */
     CHECK(elattn_check_cu_seqlens("args.cu_seqlens", args->cu_seqlens, d->batch, d->max_seqlen, 1, &call.total));
-    REQUIRE(args->modes, "args.modes");
+    if (!args->modes == !args->modes_buffer)
+        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "args.modes/args.modes_buffer: %s; pass exactly one",
+                           args->modes ? "both given" : "NULL");
     size_t es = elattn_dtype_size(d->key_dtype), D = (size_t)d->head_dim, H = (size_t)d->hidden;
     size_t keys_bytes, logits_bytes;
     CHECK(elattn_tensor_bytes("args.keys", call.total, d->num_kv_heads, d->head_dim, es, &keys_bytes));
@@ -87,20 +89,24 @@ elattn_status elattn_router_run(const elattn_router_plan *plan, elattn_stream *s
         *weights[i].dst = weights[i].buf->native;
     }
     CHECK(elattn_check_buffer("args.logits", args->logits, dev, logits_bytes, 0));
+    const size_t modes_bytes = sizeof(int32_t) * (size_t)d->batch * d->num_kv_heads;
+    CHECK(elattn_check_buffer("args.modes_buffer", args->modes_buffer, dev, modes_bytes, 0));
     CHECK(elattn_take_workspace(args->workspace, dev, plan->backend.workspace_bytes, &call.workspace, &call.workspace_bytes));
-    elattn_arg_span spans[3 + sizeof weights / sizeof weights[0]] = {
+    elattn_arg_span spans[4 + sizeof weights / sizeof weights[0]] = {
         {"args.logits", args->logits, logits_bytes, 1},
         {"args.workspace", args->workspace, plan->backend.workspace_bytes, 1},
+        {"args.modes_buffer", args->modes_buffer, modes_bytes, 1},
         {"args.keys", args->keys, keys_bytes, 0},
     };
     for (size_t i = 0; i < sizeof weights / sizeof weights[0]; ++i) {
         elattn_arg_span w_span = {weights[i].name, weights[i].buf, weights[i].floats * 4, 0};
-        spans[3 + i] = w_span;
+        spans[4 + i] = w_span;
     }
     CHECK(elattn_check_overlaps(spans, (int)(sizeof spans / sizeof spans[0])));
     call.keys = args->keys->native;
     call.logits = elattn_native_or_null(args->logits);
     call.modes = args->modes;
+    call.modes_device = elattn_native_or_null(args->modes_buffer);
     call.cu_seqlens = args->cu_seqlens;
     return dev->ops->router_run(dev->impl, plan->backend.impl, s, &call);
 }

@@ -58,7 +58,10 @@ elattn_status elattn_xattn_run(const elattn_xattn_plan *plan, elattn_stream *str
     CHECK(elattn_check_seqlens_q_k(args->cu_seqlens_q, args->cu_seqlens_k, d->batch, d->max_seqlen_q, d->max_seqlen_k,
                             &call.total_q, &call.total_k));
     int entries = d->batch * d->num_kv_heads, counts[ELATTN_MODE_COUNT];
+    if (args->modes && args->modes_buffer)
+        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "args.modes/args.modes_buffer: both given; pass one at most");
     if (args->modes) CHECK(elattn_check_modes("args.modes", args->modes, entries, counts));
+    CHECK(elattn_check_buffer("args.modes_buffer", args->modes_buffer, dev, sizeof(int32_t) * (size_t)entries, 0));
     REQUIRE(args->thresholds, "args.thresholds");
     if (args->num_thresholds != 1 && args->num_thresholds != d->num_kv_heads)
         return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "args.num_thresholds: %d must be 1 or num_kv_heads (%d)",
@@ -83,14 +86,16 @@ elattn_status elattn_xattn_run(const elattn_xattn_plan *plan, elattn_stream *str
         {"args.workspace", args->workspace, plan->backend.workspace_bytes, 1},
         {"args.q", args->q, q_bytes, 0},
         {"args.k", args->k, k_bytes, 0},
+        {"args.modes_buffer", args->modes_buffer, sizeof(int32_t) * (size_t)entries, 0},
     };
     CHECK(elattn_check_overlaps(spans, (int)(sizeof spans / sizeof spans[0])));
 
     /* Host copies the backend reads: every head selected when modes is NULL, one tau per head. */
     int32_t *modes = NULL;
     float *taus = malloc(sizeof(float) * d->num_kv_heads);
-    if (!args->modes) modes = malloc(sizeof(int32_t) * entries);
-    if (!taus || (!args->modes && !modes)) {
+    const int all_heads = !args->modes && !args->modes_buffer;
+    if (all_heads) modes = malloc(sizeof(int32_t) * entries);
+    if (!taus || (all_heads && !modes)) {
         free(taus);
         free(modes);
         return elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "xattn: host allocation failed");
@@ -103,7 +108,8 @@ elattn_status elattn_xattn_run(const elattn_xattn_plan *plan, elattn_stream *str
     call.block_mask = args->block_mask->native;
     call.cu_seqlens_q = args->cu_seqlens_q;
     call.cu_seqlens_k = args->cu_seqlens_k;
-    call.modes = args->modes ? args->modes : modes;
+    call.modes = args->modes ? args->modes : modes; /* NULL with a device table */
+    call.modes_device = elattn_native_or_null(args->modes_buffer);
     call.thresholds = taus;
     call.mask_qblocks = (d->max_seqlen_q + d->block_size - 1) / d->block_size;
     call.mask_kblocks = (d->max_seqlen_k + d->block_size - 1) / d->block_size;

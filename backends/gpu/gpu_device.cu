@@ -434,6 +434,8 @@ extern "C" const elattn_backend_ops ELATTN_GPU_BACKEND_OPS = {
     ELATTN_GPU_NS::gpu_attn_plan,
     ELATTN_GPU_NS::gpu_attn_plan_destroy,
     ELATTN_GPU_NS::gpu_attn_run,
+    ELATTN_GPU_NS::gpu_attn_batch_create,
+    ELATTN_GPU_NS::gpu_attn_batch_destroy,
     ELATTN_GPU_NS::gpu_xattn_plan,
     ELATTN_GPU_NS::gpu_xattn_plan_destroy,
     ELATTN_GPU_NS::gpu_xattn_run,

@@ -119,6 +119,8 @@ elattn_status gpu_attn_plan(void *dev, const elattn_attn_desc *desc, const elatt
                             elattn_backend_plan *plan);
 void gpu_attn_plan_destroy(void *dev, void *impl);
 elattn_status gpu_attn_run(void *dev, const void *impl, void *stream, const elattn_attn_call *call);
+elattn_status gpu_attn_batch_create(void *dev, const void *impl, const elattn_attn_call *call, void **batch);
+void gpu_attn_batch_destroy(void *dev, void *batch);
 elattn_status gpu_xattn_plan(void *dev, const elattn_xattn_desc *desc, const elattn_plan_options *options,
                              elattn_backend_plan *plan);
 void gpu_xattn_plan_destroy(void *dev, void *impl);

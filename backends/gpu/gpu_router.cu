@@ -84,9 +84,12 @@ elattn_status gpu_router_run(void *dev, const void *impl, void *stream, const el
     in.head_w3 = static_cast<const float *>(call->head_w3);
     in.head_b3 = static_cast<const float *>(call->head_b3);
     in.logits = static_cast<float *>(call->logits);
-    in.modes = reinterpret_cast<int32_t *>(ws + p.off_modes);
+    /* decisions straight into the caller's device table (stream-ordered), or via the workspace to the host */
+    in.modes = call->modes_device ? static_cast<int32_t *>(call->modes_device)
+                                  : reinterpret_cast<int32_t *>(ws + p.off_modes);
     const cudaError_t e = p.family->launch(in, p.caps, s);
     if (e != cudaSuccess) return runtime_failure(e, "LaunchKernel (router)");
+    if (call->modes_device) return ELATTN_SUCCESS;
     RT(cudaMemcpyAsync(call->modes, in.modes, sizeof(int32_t) * (size_t)desc->batch * desc->num_kv_heads,
                        cudaMemcpyDeviceToHost, s),
        "MemcpyAsync");

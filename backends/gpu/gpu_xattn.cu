@@ -78,8 +78,8 @@ elattn_status gpu_xattn_run(void *dev, const void *impl, void *stream, const ela
     if ((st = check_aligned("args.q", call->q)) || (st = check_aligned("args.k", call->k))) return st;
     USE(dev);
     const int entries = desc->batch * desc->num_kv_heads;
-    bool any = false;
-    for (int i = 0; i < entries; ++i) any |= call->modes[i] == ELATTN_MODE_BLOCK_SPARSE;
+    bool any = call->modes_device != nullptr; /* device modes: the kernels skip the other heads */
+    for (int i = 0; call->modes && i < entries; ++i) any |= call->modes[i] == ELATTN_MODE_BLOCK_SPARSE;
     if (!any) return ELATTN_SUCCESS; /* masks of other heads are left as they were */
 
     staging meta;
@@ -87,7 +87,7 @@ elattn_status gpu_xattn_run(void *dev, const void *impl, void *stream, const ela
     const size_t cu = sizeof(int32_t) * ((size_t)desc->batch + 1);
     memcpy(meta.at<int32_t>(p.off_cu_q), call->cu_seqlens_q, cu);
     memcpy(meta.at<int32_t>(p.off_cu_k), call->cu_seqlens_k, cu);
-    memcpy(meta.at<int32_t>(p.off_modes), call->modes, sizeof(int32_t) * (size_t)entries);
+    if (call->modes) memcpy(meta.at<int32_t>(p.off_modes), call->modes, sizeof(int32_t) * (size_t)entries);
     memcpy(meta.at<float>(p.off_taus), call->thresholds, sizeof(float) * (size_t)desc->num_kv_heads);
     const cudaStream_t s = as_stream(stream);
     if ((st = upload_meta(call->workspace, meta, p.meta_bytes, s))) return st;
@@ -100,7 +100,8 @@ elattn_status gpu_xattn_run(void *dev, const void *impl, void *stream, const ela
     in.k = call->k;
     in.cu_seqlens_q = reinterpret_cast<const int32_t *>(ws + p.off_cu_q);
     in.cu_seqlens_k = reinterpret_cast<const int32_t *>(ws + p.off_cu_k);
-    in.modes = reinterpret_cast<const int32_t *>(ws + p.off_modes);
+    in.modes = call->modes_device ? static_cast<const int32_t *>(call->modes_device)
+                                  : reinterpret_cast<const int32_t *>(ws + p.off_modes);
     for (int b = 0; b < desc->batch; ++b) {
         const int lq = call->cu_seqlens_q[b + 1] - call->cu_seqlens_q[b];
         const int lk = call->cu_seqlens_k[b + 1] - call->cu_seqlens_k[b];

@@ -139,6 +139,8 @@ elattn_status ocl_attn_plan(void *dev, const elattn_attn_desc *desc, const elatt
                             elattn_backend_plan *plan);
 void ocl_attn_plan_destroy(void *dev, void *impl);
 elattn_status ocl_attn_run(void *dev, const void *impl, void *stream, const elattn_attn_call *call);
+elattn_status ocl_attn_batch_create(void *dev, const void *impl, const elattn_attn_call *call, void **batch);
+void ocl_attn_batch_destroy(void *dev, void *batch);
 /* Whether the default attention kernel of a device exists for head dim 256 (caps). */
 int ocl_attn_head_dim_256_ok(const ocl_caps *caps);
 /* Whether an attention family of the device runs on matrix units (mma.sync through inline PTX). */

@@ -123,7 +123,9 @@ elattn_status ocl_router_run(void *dv, const void *impl, void *stream, const ela
     elattn_status st = ocl_upload_meta(queue, ws, blob, sizeof(int32_t) * (B + 1));
     if (st != ELATTN_SUCCESS) return st;
 
-    const int cu_at = 0, pooled_at = (int)p->pooled_at, modes_at = (int)p->modes_at;
+    /* the decisions go to the workspace (read back below) or straight into the caller's device table */
+    const int cu_at = 0, pooled_at = (int)p->pooled_at, modes_at = call->modes_device ? 0 : (int)p->modes_at;
+    cl_mem decisions = call->modes_device ? (cl_mem)call->modes_device : ws;
     const ocl_arg pool_args[] = {OCL_ARG(keys), OCL_ARG(ws), OCL_ARG(cu_at), OCL_ARG(Hkv), OCL_ARG(D),
                                  OCL_ARG(ws), OCL_ARG(pooled_at)};
     st = ocl_launch(&p->pool, queue, pool_args, (int)(sizeof pool_args / sizeof pool_args[0]), rows, (size_t)p->wg,
@@ -139,11 +141,11 @@ elattn_status ocl_router_run(void *dv, const void *impl, void *stream, const ela
         OCL_ARG(ws),   OCL_ARG(pooled_at), OCL_ARG(D),    OCL_ARG(R),    OCL_ARG(w[0]),
         OCL_ARG(w[1]), OCL_ARG(w[2]),      OCL_ARG(w[3]), OCL_ARG(w[4]), OCL_ARG(w[5]),
         OCL_ARG(w[6]), OCL_ARG(w[7]),      OCL_ARG(w[8]), OCL_ARG(w[9]), OCL_ARG(logits),
-        OCL_ARG(write_logits), OCL_ARG(retrieval), OCL_ARG(sparse), OCL_ARG(ws), OCL_ARG(modes_at),
+        OCL_ARG(write_logits), OCL_ARG(retrieval), OCL_ARG(sparse), OCL_ARG(decisions), OCL_ARG(modes_at),
     };
     st = ocl_launch(&p->mlp, queue, mlp_args, (int)(sizeof mlp_args / sizeof mlp_args[0]), rows, (size_t)p->wg,
                     "elattn_router_mlp");
-    if (st != ELATTN_SUCCESS) return st;
+    if (st != ELATTN_SUCCESS || call->modes_device) return st;
     OCL_CHECK(clEnqueueReadBuffer(queue, ws, CL_TRUE, sizeof(int32_t) * p->modes_at, sizeof(int32_t) * rows,
                                   call->modes, 0, NULL, NULL),
               "router modes");

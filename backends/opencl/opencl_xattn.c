@@ -421,10 +421,37 @@ static elattn_status gemm_element(xattn_plan *p, cl_command_queue queue, const e
 }
 #endif
 
+static elattn_status xattn_run_host_modes(ocl_device *dev, xattn_plan *p, void *stream, const elattn_xattn_call *call);
+
+/* The OpenCL estimation picks its heads on the host: a device mode table is read back first
+ * (one blocking read; the CUDA/HIP backends read it on the device). */
 elattn_status ocl_xattn_run(void *dv, const void *impl, void *stream, const elattn_xattn_call *call)
 {
     ocl_device *dev = dv;
     xattn_plan *p = (xattn_plan *)impl;
+    if (!call->modes_device) return xattn_run_host_modes(dev, p, stream, call);
+    const size_t bytes = sizeof(int32_t) * (size_t)call->desc->batch * call->desc->num_kv_heads;
+    int32_t *modes = malloc(bytes);
+    if (!modes) return elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "opencl: host allocation failed (modes)");
+    cl_int err = clEnqueueReadBuffer(ocl_queue(dev, stream), (cl_mem)call->modes_device, CL_TRUE, 0, bytes, modes, 0,
+                                     NULL, NULL);
+    elattn_status st = err != CL_SUCCESS ? ocl_fail(err, "clEnqueueReadBuffer", "modes_buffer") : ELATTN_SUCCESS;
+    for (size_t i = 0; st == ELATTN_SUCCESS && i < bytes / sizeof(int32_t); ++i)
+        if (modes[i] < 0 || modes[i] >= ELATTN_MODE_COUNT)
+            st = elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "args.modes_buffer[%zu]: %d is not an elattn_mode", i,
+                             (int)modes[i]);
+    if (st == ELATTN_SUCCESS) {
+        elattn_xattn_call host = *call;
+        host.modes = modes;
+        host.modes_device = NULL;
+        st = xattn_run_host_modes(dev, p, stream, &host);
+    }
+    free(modes);
+    return st;
+}
+
+static elattn_status xattn_run_host_modes(ocl_device *dev, xattn_plan *p, void *stream, const elattn_xattn_call *call)
+{
     const elattn_xattn_desc *d = call->desc;
     const int B = d->batch, Hkv = d->num_kv_heads, Hq = d->num_q_heads;
     int any = 0;

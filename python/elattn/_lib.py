@@ -74,7 +74,7 @@ class AttnDesc(_Sized):
 class AttnArgs(_Sized):
     _fields_ = _SIZE + [("q", c_void_p), ("k", c_void_p), ("v", c_void_p), ("o", c_void_p), ("lse", c_void_p),
                 ("cu_seqlens_q", POINTER(c_int32)), ("cu_seqlens_k", POINTER(c_int32)), ("modes", POINTER(c_int32)),
-                ("block_mask", c_void_p), ("workspace", c_void_p)]
+                ("block_mask", c_void_p), ("workspace", c_void_p), ("modes_buffer", c_void_p), ("batch", c_void_p)]
 
 
 class XattnDesc(_Sized):
@@ -86,7 +86,7 @@ class XattnDesc(_Sized):
 class XattnArgs(_Sized):
     _fields_ = _SIZE + [("q", c_void_p), ("k", c_void_p), ("cu_seqlens_q", POINTER(c_int32)),
                 ("cu_seqlens_k", POINTER(c_int32)), ("modes", POINTER(c_int32)), ("thresholds", POINTER(c_float)),
-                ("num_thresholds", c_int), ("block_mask", c_void_p), ("workspace", c_void_p)]
+                ("num_thresholds", c_int), ("block_mask", c_void_p), ("workspace", c_void_p), ("modes_buffer", c_void_p)]
 
 
 class RouterDesc(_Sized):
@@ -104,7 +104,8 @@ class RouterWeights(Structure):
 
 class RouterArgs(_Sized):
     _fields_ = _SIZE + [("keys", c_void_p), ("cu_seqlens", POINTER(c_int32)), ("weights", RouterWeights),
-                ("logits", c_void_p), ("modes", POINTER(c_int32)), ("workspace", c_void_p)]
+                ("logits", c_void_p), ("modes", POINTER(c_int32)), ("workspace", c_void_p),
+                ("modes_buffer", c_void_p)]
 
 
 class Sparsity(Structure):

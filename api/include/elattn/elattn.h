@@ -403,6 +403,7 @@ typedef struct elattn_attn_desc {
 } elattn_attn_desc;
 
 typedef struct elattn_attn_plan elattn_attn_plan;
+typedef struct elattn_attn_batch elattn_attn_batch;
 
 typedef struct elattn_attn_args {
     size_t struct_size;       /* sizeof(elattn_attn_args) (see ELATTN_INIT) */
@@ -411,13 +412,26 @@ typedef struct elattn_attn_args {
     const elattn_buffer *v;   /* [total_k][Hkv][D] */
     elattn_buffer *o;         /* [total_q][Hq][D] */
     elattn_buffer *lse;       /* [total_q][Hq] fp32; required iff write_lse */
-    const int32_t *cu_seqlens_q; /* host, [batch + 1], cu[0] == 0, non-decreasing */
-    const int32_t *cu_seqlens_k; /* host, [batch + 1] */
-    const int32_t *modes;        /* host, [batch][Hkv] elattn_mode values */
+    const int32_t *cu_seqlens_q; /* host, [batch + 1], cu[0] == 0, non-decreasing; NULL with `batch` */
+    const int32_t *cu_seqlens_k; /* host, [batch + 1]; NULL with `batch` */
+    const int32_t *modes;        /* host, [batch][Hkv] elattn_mode values; or modes_buffer */
     /* [batch][Hkv][ceil(max_seqlen_q/block)][ceil(max_seqlen_k/block)] uint8,
-     * nonzero = visible; read only for BLOCK_SPARSE heads; may be NULL if none. */
+     * nonzero = visible; read only for BLOCK_SPARSE heads; may be NULL if none
+     * (required with modes_buffer: the host cannot see which heads are). */
     const elattn_buffer *block_mask;
     elattn_buffer *workspace;    /* >= workspace size of the plan (NULL if 0) */
+
+    /* Device-resident metadata (0.2). Exactly one of modes / modes_buffer, and
+     * either both cu_seqlens or `batch`, else INVALID_ARGUMENT naming them. */
+    /* int32 [batch][Hkv] elattn_mode values in device memory, e.g. the
+     * router's output (elattn_router_args.modes_buffer). Read by the kernel
+     * on the device; the library cannot check them: a value outside the
+     * three modes gives unspecified output. */
+    const elattn_buffer *modes_buffer;
+    /* The lengths and work list planned once (elattn_attn_batch_create, of
+     * this plan). With a batch and modes_buffer the run does no host work
+     * beyond the launch: no allocation, upload or sync (CUDA-graph capture). */
+    const elattn_attn_batch *batch;
 } elattn_attn_args;
 
 ELATTN_API elattn_status elattn_attn_plan_create(elattn_device *device, const elattn_attn_desc *desc,
@@ -428,6 +442,26 @@ ELATTN_API size_t elattn_attn_plan_workspace_size(const elattn_attn_plan *plan);
 ELATTN_API elattn_status elattn_attn_run(const elattn_attn_plan *plan, elattn_stream *stream,
                                          const elattn_attn_args *args);
 ELATTN_API void elattn_attn_plan_destroy(elattn_attn_plan *plan);
+
+/* ---- batch plans (plan the lengths once, run many times) --------------------
+ * A batch holds, on the plan's device, what elattn_attn_run otherwise builds
+ * and uploads on every call: cu_seqlens_q/k and the work list. Runs of the
+ * plan with args.batch set read them there (and args.cu_seqlens_* are NULL).
+ * The work list is ordered longest first by each item's FULL-mode cost: the
+ * modes are not part of the batch and may change on every run (they are read
+ * on the device, per item, from the mode table); a layer whose heads are
+ * mostly STREAMING loses some of the balance of a list ordered by its own
+ * modes, never correctness.
+ * Synchronous: checks cu_seqlens (as elattn_attn_run does; messages name
+ * "cu_seqlens_q"/"cu_seqlens_k"), builds, uploads through pinned staging
+ * where the backend has it, and waits for the upload. The host arrays may be
+ * reused at once. Immutable after creation: any number of threads and
+ * streams may run with one batch at once. It keeps its plan's device open;
+ * destroy it (after the streams that use it are done) before or after the
+ * plan. */
+ELATTN_API elattn_status elattn_attn_batch_create(const elattn_attn_plan *plan, const int32_t *cu_seqlens_q,
+                                                  const int32_t *cu_seqlens_k, elattn_attn_batch **batch);
+ELATTN_API void elattn_attn_batch_destroy(elattn_attn_batch *batch);
 
 /* Size in bytes of the block mask for a descriptor; 0 when the fields it
  * depends on (batch, num_kv_heads, max_seqlen_q/k, block_size) are invalid
@@ -505,6 +539,11 @@ typedef struct elattn_xattn_args {
     int num_thresholds;           /* 1 or Hkv */
     elattn_buffer *block_mask;    /* output, same layout as elattn_attn_args.block_mask */
     elattn_buffer *workspace;
+    /* 0.2: int32 [batch][Hkv] modes in device memory (e.g. the router's),
+     * instead of `modes` (at most one of the two). The masks of BLOCK_SPARSE
+     * heads are computed; the estimation may run for every head, since the
+     * host cannot see which are. */
+    const elattn_buffer *modes_buffer;
 } elattn_xattn_args;
 
 ELATTN_API elattn_status elattn_xattn_plan_create(elattn_device *device, const elattn_xattn_desc *desc,
@@ -546,8 +585,12 @@ typedef struct elattn_router_args {
     const int32_t *cu_seqlens;     /* host [batch + 1] */
     elattn_router_weights weights;
     elattn_buffer *logits;         /* optional output, fp32 [batch][Hkv][2] */
-    int32_t *modes;                /* host output [batch][Hkv]: the mode table */
+    int32_t *modes;                /* host output [batch][Hkv]: the mode table; or modes_buffer */
     elattn_buffer *workspace;
+    /* 0.2: device output int32 [batch][Hkv], for elattn_attn_args.modes_buffer
+     * and elattn_xattn_args.modes_buffer: no host round trip. Exactly one of
+     * modes / modes_buffer. */
+    elattn_buffer *modes_buffer;
 } elattn_router_args;
 
 ELATTN_API elattn_status elattn_router_plan_create(elattn_device *device, const elattn_router_desc *desc,
@@ -555,8 +598,11 @@ ELATTN_API elattn_status elattn_router_plan_create(elattn_device *device, const 
                                                    elattn_router_plan **plan);
 ELATTN_API const char *elattn_router_plan_kernel_name(const elattn_router_plan *plan);
 ELATTN_API size_t elattn_router_plan_workspace_size(const elattn_router_plan *plan);
-/* Runs pooling and both MLPs on the device; only the [batch][Hkv] decisions
- * come back to the host (this call waits for them). */
+/* Runs pooling and both MLPs on the device. With args.modes (host) only the
+ * [batch][Hkv] decisions come back to the host and this call waits for them.
+ * With args.modes_buffer the decisions stay on the device and the call is
+ * stream-ordered (asynchronous, like attention); it still uploads
+ * cu_seqlens from the host. */
 ELATTN_API elattn_status elattn_router_run(const elattn_router_plan *plan, elattn_stream *stream,
                                            const elattn_router_args *args);
 ELATTN_API void elattn_router_plan_destroy(elattn_router_plan *plan);
