@@ -176,6 +176,7 @@ elattn_status elattn_attn_batch_create(const elattn_attn_plan *plan, const int32
     memcpy(b->cu_seqlens_k, cu_seqlens_k, cu_bytes);
     b->device = dev;
     b->plan_serial = plan->serial;
+    b->batch = d->batch;
     b->total_q = call.total_q;
     b->total_k = call.total_k;
     call.cu_seqlens_q = b->cu_seqlens_q;

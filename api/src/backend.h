@@ -82,7 +82,8 @@ typedef struct elattn_router_call {
     void *modes_device;            /* native int32 output [batch][Hkv]: stream-ordered, no host sync */
     void *workspace;
     size_t workspace_bytes;
-    const int32_t *cu_seqlens;     /* host [batch + 1] */
+    const int32_t *cu_seqlens;     /* host [batch + 1] (with `lengths`: the batch's copy of cu_seqlens_k) */
+    const void *lengths;           /* the backend's attention batch whose cu_seqlens_k to read, or NULL */
     int total;
 } elattn_router_call;
 

@@ -56,6 +56,7 @@ struct elattn_attn_batch {
     elattn_device *device;
     unsigned long plan_serial;    /* the plan it was made for (which may be gone) */
     void *impl;                   /* the backend's batch */
+    int batch;                    /* elements */
     int32_t *cu_seqlens_q, *cu_seqlens_k; /* host copies, [batch + 1] */
     int total_q, total_k;
 };

@@ -56,7 +56,23 @@ elattn_status elattn_router_run(const elattn_router_plan *plan, elattn_stream *s
     void *s;
     CHECK(elattn_stream_native(dev, stream, &s));
     /* Pooling a sequence of no tokens has no meaning: every element needs one. */
-    CHECK(elattn_check_cu_seqlens("args.cu_seqlens", args->cu_seqlens, d->batch, d->max_seqlen, 1, &call.total));
+    const int32_t *cu = args->cu_seqlens;
+    const char *cu_name = "args.cu_seqlens";
+    if (args->lengths) {
+        const elattn_attn_batch *b = args->lengths;
+        HANDLE(b, "args.lengths", ELATTN_HANDLE_ATTN_BATCH);
+        if (args->cu_seqlens)
+            return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "args.cu_seqlens/args.lengths: both given; pass one");
+        if (b->device != dev)
+            return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "args.lengths: a batch of another device");
+        if (b->batch != d->batch)
+            return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "args.lengths: a batch of %d elements, desc.batch is %d",
+                               b->batch, d->batch);
+        cu = b->cu_seqlens_k;
+        cu_name = "args.lengths (its cu_seqlens_k)";
+        call.lengths = b->impl;
+    }
+    CHECK(elattn_check_cu_seqlens(cu_name, cu, d->batch, d->max_seqlen, 1, &call.total));
     if (!args->modes == !args->modes_buffer)
         return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "args.modes/args.modes_buffer: %s; pass exactly one",
                            args->modes ? "both given" : "NULL");
@@ -107,7 +123,7 @@ elattn_status elattn_router_run(const elattn_router_plan *plan, elattn_stream *s
     call.logits = elattn_native_or_null(args->logits);
     call.modes = args->modes;
     call.modes_device = elattn_native_or_null(args->modes_buffer);
-    call.cu_seqlens = args->cu_seqlens;
+    call.cu_seqlens = cu;
     return dev->ops->router_run(dev->impl, plan->backend.impl, s, &call);
 }
 

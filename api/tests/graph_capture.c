@@ -4,11 +4,11 @@
  * with a batch plan. Compared with the reference backend given the same
  * metadata on the host, for two sets of input values of the same lengths.
  *
- *   graph_capture cuda       the attention run is captured once into a CUDA
- *                            graph on a wrapped stream and replayed for each
- *                            set of values (router and selection run eagerly
- *                            on the same stream: they still upload lengths
- *                            and thresholds from the host, see the report)
+ *   graph_capture cuda       the router and the attention runs are captured
+ *                            once, each into a CUDA graph on a wrapped stream,
+ *                            and replayed for each set of values; XAttention
+ *                            selection runs eagerly between them on the same
+ *                            stream (it still uploads lengths and thresholds)
  *   graph_capture <device>   the same calls without capture (reference, opencl)
  * Exit 0 pass, 1 fail, 77 when the device (or, for cuda, a CUDA GPU) is absent.
  */
@@ -128,12 +128,17 @@ static elattn_router_args router_args(layer *L)
     return a;
 }
 
-/* Router -> selection, both into device buffers (no host round trip). */
-static void route_and_select(layer *L)
+/* The router on device metadata: lengths from the batch, decisions into a device buffer. */
+static elattn_status route(layer *L, const elattn_attn_batch *batch)
 {
     elattn_router_args ra = router_args(L);
-    ra.modes_buffer = L->modes;
-    TRY(elattn_router_run(L->rp, L->stream, &ra));
+    ra.cu_seqlens = NULL, ra.lengths = batch, ra.modes_buffer = L->modes;
+    return elattn_router_run(L->rp, L->stream, &ra);
+}
+
+/* XAttention selection with the router's device modes. */
+static void select_blocks(layer *L)
+{
     const float tau = 0.9f;
     elattn_xattn_args xa = {.struct_size = sizeof xa, .q = L->q, .k = L->k, .cu_seqlens_q = cu, .cu_seqlens_k = cu,
                             .modes_buffer = L->modes, .thresholds = &tau, .num_thresholds = 1,
@@ -224,24 +229,32 @@ int main(int argc, char **argv)
         elattn_router_args rb = router_args(&L);
         rb.modes = host_modes, rb.modes_buffer = L.modes;
         refused(elattn_router_run(L.rp, stream, &rb), "args.modes/args.modes_buffer", "router: both outputs");
+        rb = router_args(&L);
+        rb.modes_buffer = L.modes, rb.lengths = batch;
+        refused(elattn_router_run(L.rp, stream, &rb), "args.cu_seqlens/args.lengths", "router: both lengths");
     }
 
 #ifdef GRAPH_CAPTURE_CUDA
-    cudaGraphExec_t exec = NULL;
-    if (capture) { /* the attention of the layer, captured once */
-        cudaGraph_t graph;
-        cudaError_t e = cudaStreamBeginCapture(cs, cudaStreamCaptureModeThreadLocal);
-        elattn_status st = e == cudaSuccess ? elattn_attn_run(L.ap, stream, &aa) : ELATTN_ERROR_BACKEND;
-        cudaError_t e2 = cudaStreamEndCapture(cs, &graph);
-        if (e != cudaSuccess || st != ELATTN_SUCCESS || e2 != cudaSuccess) {
-            printf("FAIL: capture: %s / %s / %s\n", cudaGetErrorString(e), elattn_last_error(), cudaGetErrorString(e2));
-            return 1;
+    cudaGraphExec_t router_exec = NULL, attn_exec = NULL;
+    if (capture) { /* captured once each: nothing runs during capture */
+        for (int which = 0; which < 2; ++which) {
+            cudaGraph_t graph;
+            cudaError_t e = cudaStreamBeginCapture(cs, cudaStreamCaptureModeThreadLocal);
+            elattn_status st = e != cudaSuccess ? ELATTN_ERROR_BACKEND
+                               : which == 0     ? route(&L, batch)
+                                                : elattn_attn_run(L.ap, stream, &aa);
+            cudaError_t e2 = cudaStreamEndCapture(cs, &graph);
+            if (e != cudaSuccess || st != ELATTN_SUCCESS || e2 != cudaSuccess) {
+                printf("FAIL: capture of the %s: %s / %s / %s\n", which ? "attention" : "router", cudaGetErrorString(e),
+                       st ? elattn_last_error() : "ok", cudaGetErrorString(e2));
+                return 1;
+            }
+            if ((e = cudaGraphInstantiate(which ? &attn_exec : &router_exec, graph, 0)) != cudaSuccess) {
+                printf("FAIL: cudaGraphInstantiate: %s\n", cudaGetErrorString(e));
+                return 1;
+            }
+            cudaGraphDestroy(graph);
         }
-        if ((e = cudaGraphInstantiate(&exec, graph, 0)) != cudaSuccess) {
-            printf("FAIL: cudaGraphInstantiate: %s\n", cudaGetErrorString(e));
-            return 1;
-        }
-        cudaGraphDestroy(graph);
     }
 #endif
 
@@ -255,14 +268,20 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < nk; ++i) k[i] = frand(&seed) + (float)((i / D) % HKV) * KEY_SHIFT, v[i] = frand(&seed);
         layer_upload(&L, q, k, v);
         layer_upload(&R, q, k, v);
-        route_and_select(&L);
 #ifdef GRAPH_CAPTURE_CUDA
         if (capture) {
-            cudaError_t e = cudaGraphLaunch(exec, cs);
-            EXPECT(e == cudaSuccess, "cudaGraphLaunch: %s", cudaGetErrorString(e));
+            cudaError_t e = cudaGraphLaunch(router_exec, cs);
+            EXPECT(e == cudaSuccess, "cudaGraphLaunch (router): %s", cudaGetErrorString(e));
+            select_blocks(&L);
+            e = cudaGraphLaunch(attn_exec, cs);
+            EXPECT(e == cudaSuccess, "cudaGraphLaunch (attention): %s", cudaGetErrorString(e));
         } else
 #endif
+        {
+            TRY(route(&L, batch));
+            select_blocks(&L);
             TRY(elattn_attn_run(L.ap, stream, &aa));
+        }
         if (stream) TRY(elattn_stream_synchronize(stream));
         TRY(elattn_device_synchronize(dev));
 
@@ -308,7 +327,8 @@ int main(int argc, char **argv)
     }
 
 #ifdef GRAPH_CAPTURE_CUDA
-    if (exec) cudaGraphExecDestroy(exec);
+    if (router_exec) cudaGraphExecDestroy(router_exec);
+    if (attn_exec) cudaGraphExecDestroy(attn_exec);
 #endif
     elattn_attn_batch_destroy(batch);
     layer_close(&L);
@@ -322,6 +342,6 @@ int main(int argc, char **argv)
     for (int i = 0; i < 10; ++i) free(w[i]);
     free(q), free(k), free(v), free(o), free(want), free(mask), free(ref_mask);
     printf("%s: one layer on device metadata with a batch plan on %s%s\n", failures ? "FAIL" : "ok", name,
-           capture ? " (attention replayed from a CUDA graph)" : "");
+           capture ? " (router and attention replayed from CUDA graphs)" : "");
     return failures ? 1 : 0;
 }

@@ -74,14 +74,6 @@ void gpu_attn_plan_destroy(void *dev, void *impl)
     free(impl);
 }
 
-/* A batch: lengths and work list (costed as FULL) in device memory of its own, laid out as the
- * plan's workspace prefix; runs point the kernel at it instead of uploading. */
-struct attn_batch {
-    char *mem; /* device: cu_q at off_cu_q, cu_k at off_cu_k, items at off_items of the plan */
-    size_t off_cu_q, off_cu_k, off_items;
-    int n;
-};
-
 /* The lengths, mode table (when on the host) and work list, staged as the workspace's prefix. */
 static elattn_status stage_meta(const attn_plan &p, const elattn_attn_call *call, staging &meta, int *n)
 {

@@ -111,6 +111,15 @@ struct staging {
 };
 elattn_status upload_meta(void *workspace, const staging &st, size_t bytes, cudaStream_t stream);
 
+/* An attention batch (gpu_attn.cu): lengths and work list (costed as FULL) in device memory of
+ * its own, laid out as the plan's workspace prefix; runs point the kernels at it instead of
+ * uploading (the router reads its cu_seqlens_k). */
+struct attn_batch {
+    char *mem; /* device: cu_q at off_cu_q, cu_k at off_cu_k, items at off_items of the plan */
+    size_t off_cu_q, off_cu_k, off_items;
+    int n;
+};
+
 /* Every kernel moves 16 bytes at a time. */
 elattn_status check_aligned(const char *name, const void *p);
 

@@ -381,14 +381,6 @@ static int32_t *build_meta(const attn_plan *p, const elattn_attn_call *call, int
     return blob;
 }
 
-/* A batch: the metadata prefix (work list costed as FULL), uploaded once; runs copy it into
- * their workspace on the device. */
-typedef struct attn_batch {
-    cl_mem meta;
-    size_t bytes; /* of the prefix that runs copy */
-    int n;        /* items */
-} attn_batch;
-
 elattn_status ocl_attn_batch_create(void *dv, const void *impl, const elattn_attn_call *call, void **out)
 {
     ocl_device *dev = dv;

@@ -139,6 +139,14 @@ elattn_status ocl_attn_plan(void *dev, const elattn_attn_desc *desc, const elatt
                             elattn_backend_plan *plan);
 void ocl_attn_plan_destroy(void *dev, void *impl);
 elattn_status ocl_attn_run(void *dev, const void *impl, void *stream, const elattn_attn_call *call);
+/* An attention batch: the workspace's metadata prefix (cu_q at 0, cu_k at batch + 1, work list
+ * costed as FULL), uploaded once; runs copy it into their workspace on the device, the router
+ * reads its cu_k. meta is NULL when there are no items. */
+typedef struct attn_batch {
+    cl_mem meta;
+    size_t bytes; /* of the prefix that runs copy */
+    int n;        /* items */
+} attn_batch;
 elattn_status ocl_attn_batch_create(void *dev, const void *impl, const elattn_attn_call *call, void **batch);
 void ocl_attn_batch_destroy(void *dev, void *batch);
 /* Whether the default attention kernel of a device exists for head dim 256 (caps). */

@@ -16,6 +16,11 @@
  *  - Small metadata (cu_seqlens, mode tables, thresholds) is passed as host
  *    arrays: the library validates it and uploads it into the caller's
  *    workspace on the stream, so one invalid value is an error, not a crash.
+ *    Or it stays on the device (0.2): mode tables as elattn buffers (the
+ *    router's modes_buffer output feeds attention and XAttention), lengths and
+ *    the work list in an elattn_attn_batch. Device values cannot be checked by
+ *    the host (see elattn_attn_args.modes_buffer).
+ *  - Every struct the caller fills starts with struct_size (ELATTN_INIT).
  *  - Work is "plan, then run": a plan validates a descriptor once, picks a
  *    kernel (or answers ELATTN_ERROR_UNSUPPORTED: there is no silent
  *    fallback) and reports its name and workspace size. Plans are immutable:
@@ -245,11 +250,18 @@ ELATTN_API elattn_status elattn_device_native_handles(const elattn_device *devic
  * stream given to elattn_device_from_cuda/hip; the device's own OpenCL queue
  * or the one given to elattn_device_from_opencl. Streams execute in order.
  *
- * Asynchrony: attention, XAttention, copy_2d and fill calls are enqueued on
- * the stream and may return before the device finished; every array they
- * take from the host (cu_seqlens, modes, thresholds) is copied or uploaded
- * before the call returns, so the caller may reuse it at once. Upload,
- * download and the router's decisions complete before they return. Buffers
+ * Asynchrony: attention, XAttention, merge, copy_2d and fill calls are
+ * enqueued on the stream and may return before the device finished; every
+ * array they take from the host (cu_seqlens, modes, thresholds) is copied or
+ * uploaded before the call returns, so the caller may reuse it at once.
+ * Upload, download and the router's decisions into host memory complete
+ * before they return; the router's decisions into a modes_buffer are
+ * stream-ordered. Host work per call, for CUDA-graph capture: attention with
+ * args.batch and args.modes_buffer enqueues one launch and nothing else
+ * (CUDA/HIP; OpenCL adds two device-side copies), as does elattn_merge_states;
+ * so does the router with args.modes_buffer and args.lengths. XAttention
+ * still uploads its lengths and thresholds from pageable host memory on every
+ * call: it cannot be captured yet. Buffers
  * must stay alive, and unchanged by others, until the stream's work is done
  * (elattn_stream_synchronize, elattn_device_synchronize or an event). */
 ELATTN_API elattn_status elattn_stream_create(elattn_device *device, elattn_stream **stream);
@@ -591,6 +603,11 @@ typedef struct elattn_router_args {
      * and elattn_xattn_args.modes_buffer: no host round trip. Exactly one of
      * modes / modes_buffer. */
     elattn_buffer *modes_buffer;
+    /* 0.2: the key lengths from an attention batch plan of the same device
+     * (its cu_seqlens_k, on the device: nothing uploaded) instead of
+     * cu_seqlens, which is then NULL. Its batch size must be desc.batch, and
+     * every element needs 1 to desc.max_seqlen keys. */
+    const elattn_attn_batch *lengths;
 } elattn_router_args;
 
 ELATTN_API elattn_status elattn_router_plan_create(elattn_device *device, const elattn_router_desc *desc,
@@ -601,8 +618,8 @@ ELATTN_API size_t elattn_router_plan_workspace_size(const elattn_router_plan *pl
 /* Runs pooling and both MLPs on the device. With args.modes (host) only the
  * [batch][Hkv] decisions come back to the host and this call waits for them.
  * With args.modes_buffer the decisions stay on the device and the call is
- * stream-ordered (asynchronous, like attention); it still uploads
- * cu_seqlens from the host. */
+ * stream-ordered (asynchronous, like attention); with args.lengths as well it
+ * does no host work beyond the two launches (CUDA-graph capture). */
 ELATTN_API elattn_status elattn_router_run(const elattn_router_plan *plan, elattn_stream *stream,
                                            const elattn_router_args *args);
 ELATTN_API void elattn_router_plan_destroy(elattn_router_plan *plan);
