@@ -67,7 +67,10 @@ typedef struct elattn_xattn_call {
     const int32_t *cu_seqlens_q, *cu_seqlens_k;
     const int32_t *modes;          /* host [batch][Hkv], never NULL (core fills all-BLOCK_SPARSE) unless: */
     const void *modes_device;      /* native int32 [batch][Hkv] (unchecked values), or NULL */
-    const float *thresholds;       /* host [Hkv] (core expands a single value) */
+    const float *thresholds;       /* host [Hkv] (core expands a single value), or NULL when: */
+    const void *thresholds_device; /* native fp32 [num_thresholds_device] (1 or Hkv; values unchecked) */
+    int num_thresholds_device;
+    const void *lengths;           /* the backend's attention batch holding cu_seqlens_q/k, or NULL */
     int total_q, total_k;
     int mask_qblocks, mask_kblocks;
 } elattn_xattn_call;

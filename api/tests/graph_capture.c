@@ -4,11 +4,9 @@
  * with a batch plan. Compared with the reference backend given the same
  * metadata on the host, for two sets of input values of the same lengths.
  *
- *   graph_capture cuda       the router and the attention runs are captured
- *                            once, each into a CUDA graph on a wrapped stream,
- *                            and replayed for each set of values; XAttention
- *                            selection runs eagerly between them on the same
- *                            stream (it still uploads lengths and thresholds)
+ *   graph_capture cuda       the layer (router -> XAttention -> attention) is
+ *                            captured once into a CUDA graph on a wrapped
+ *                            stream and replayed for each set of values
  *   graph_capture <device>   the same calls without capture (reference, opencl)
  * Exit 0 pass, 1 fail, 77 when the device (or, for cuda, a CUDA GPU) is absent.
  */
@@ -74,7 +72,7 @@ typedef struct layer {
     elattn_router_plan *rp;
     elattn_xattn_plan *xp;
     elattn_attn_plan *ap;
-    elattn_buffer *q, *k, *v, *o, *mask, *modes, *w[10], *rws, *xws, *aws;
+    elattn_buffer *q, *k, *v, *o, *mask, *modes, *taus, *w[10], *rws, *xws, *aws;
 } layer;
 
 static const size_t w_floats[10] = {HIDDEN * D, HIDDEN, D * HIDDEN, D, HIDDEN * D, HIDDEN, D * HIDDEN, D, 2 * D, 2};
@@ -102,6 +100,9 @@ static void layer_open(layer *L, elattn_device *dev, elattn_stream *stream, cons
     L->v = alloc(dev, sizeof(float) * TOTAL * HKV * D);
     L->mask = alloc(dev, elattn_block_mask_bytes(&ad));
     L->modes = alloc(dev, sizeof(int32_t) * B * HKV);
+    const float tau = 0.9f;
+    L->taus = alloc(dev, sizeof tau);
+    TRY(elattn_buffer_upload(L->taus, 0, &tau, sizeof tau, stream));
     TRY(elattn_buffer_fill(L->mask, 0, 0, elattn_block_mask_bytes(&ad), stream));
     for (int i = 0; i < 10; ++i) {
         L->w[i] = alloc(dev, sizeof(float) * w_floats[i]);
@@ -136,19 +137,27 @@ static elattn_status route(layer *L, const elattn_attn_batch *batch)
     return elattn_router_run(L->rp, L->stream, &ra);
 }
 
-/* XAttention selection with the router's device modes. */
-static void select_blocks(layer *L)
+/* XAttention selection on device metadata: the router's modes, the batch's lengths, tau on the device. */
+static elattn_status select_blocks(layer *L, const elattn_attn_batch *batch)
 {
-    const float tau = 0.9f;
-    elattn_xattn_args xa = {.struct_size = sizeof xa, .q = L->q, .k = L->k, .cu_seqlens_q = cu, .cu_seqlens_k = cu,
-                            .modes_buffer = L->modes, .thresholds = &tau, .num_thresholds = 1,
+    elattn_xattn_args xa = {.struct_size = sizeof xa, .q = L->q, .k = L->k, .lengths = batch,
+                            .modes_buffer = L->modes, .thresholds_buffer = L->taus, .num_thresholds = 1,
                             .block_mask = L->mask, .workspace = L->xws};
-    TRY(elattn_xattn_run(L->xp, L->stream, &xa));
+    return elattn_xattn_run(L->xp, L->stream, &xa);
+}
+
+/* The whole layer, as captured. */
+static elattn_status run_layer(layer *L, const elattn_attn_batch *batch, const elattn_attn_args *aa)
+{
+    elattn_status st = route(L, batch);
+    if (st == ELATTN_SUCCESS) st = select_blocks(L, batch);
+    if (st == ELATTN_SUCCESS) st = elattn_attn_run(L->ap, L->stream, aa);
+    return st;
 }
 
 static void layer_close(layer *L)
 {
-    elattn_buffer *all[] = {L->q, L->k, L->v, L->o, L->mask, L->modes, L->rws, L->xws, L->aws};
+    elattn_buffer *all[] = {L->q, L->k, L->v, L->o, L->mask, L->modes, L->taus, L->rws, L->xws, L->aws};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; ++i) elattn_buffer_free(all[i]);
     for (int i = 0; i < 10; ++i) elattn_buffer_free(L->w[i]);
     elattn_router_plan_destroy(L->rp);
@@ -235,26 +244,22 @@ int main(int argc, char **argv)
     }
 
 #ifdef GRAPH_CAPTURE_CUDA
-    cudaGraphExec_t router_exec = NULL, attn_exec = NULL;
-    if (capture) { /* captured once each: nothing runs during capture */
-        for (int which = 0; which < 2; ++which) {
-            cudaGraph_t graph;
-            cudaError_t e = cudaStreamBeginCapture(cs, cudaStreamCaptureModeThreadLocal);
-            elattn_status st = e != cudaSuccess ? ELATTN_ERROR_BACKEND
-                               : which == 0     ? route(&L, batch)
-                                                : elattn_attn_run(L.ap, stream, &aa);
-            cudaError_t e2 = cudaStreamEndCapture(cs, &graph);
-            if (e != cudaSuccess || st != ELATTN_SUCCESS || e2 != cudaSuccess) {
-                printf("FAIL: capture of the %s: %s / %s / %s\n", which ? "attention" : "router", cudaGetErrorString(e),
-                       st ? elattn_last_error() : "ok", cudaGetErrorString(e2));
-                return 1;
-            }
-            if ((e = cudaGraphInstantiate(which ? &attn_exec : &router_exec, graph, 0)) != cudaSuccess) {
-                printf("FAIL: cudaGraphInstantiate: %s\n", cudaGetErrorString(e));
-                return 1;
-            }
-            cudaGraphDestroy(graph);
+    cudaGraphExec_t exec = NULL;
+    if (capture) { /* captured once: nothing runs during capture */
+        cudaGraph_t graph;
+        cudaError_t e = cudaStreamBeginCapture(cs, cudaStreamCaptureModeThreadLocal);
+        elattn_status st = e == cudaSuccess ? run_layer(&L, batch, &aa) : ELATTN_ERROR_BACKEND;
+        cudaError_t e2 = cudaStreamEndCapture(cs, &graph);
+        if (e != cudaSuccess || st != ELATTN_SUCCESS || e2 != cudaSuccess) {
+            printf("FAIL: capture: %s / %s / %s\n", cudaGetErrorString(e), st ? elattn_last_error() : "ok",
+                   cudaGetErrorString(e2));
+            return 1;
         }
+        if ((e = cudaGraphInstantiate(&exec, graph, 0)) != cudaSuccess) {
+            printf("FAIL: cudaGraphInstantiate: %s\n", cudaGetErrorString(e));
+            return 1;
+        }
+        cudaGraphDestroy(graph);
     }
 #endif
 
@@ -270,18 +275,11 @@ int main(int argc, char **argv)
         layer_upload(&R, q, k, v);
 #ifdef GRAPH_CAPTURE_CUDA
         if (capture) {
-            cudaError_t e = cudaGraphLaunch(router_exec, cs);
-            EXPECT(e == cudaSuccess, "cudaGraphLaunch (router): %s", cudaGetErrorString(e));
-            select_blocks(&L);
-            e = cudaGraphLaunch(attn_exec, cs);
-            EXPECT(e == cudaSuccess, "cudaGraphLaunch (attention): %s", cudaGetErrorString(e));
+            cudaError_t e = cudaGraphLaunch(exec, cs);
+            EXPECT(e == cudaSuccess, "cudaGraphLaunch: %s", cudaGetErrorString(e));
         } else
 #endif
-        {
-            TRY(route(&L, batch));
-            select_blocks(&L);
-            TRY(elattn_attn_run(L.ap, stream, &aa));
-        }
+            TRY(run_layer(&L, batch, &aa));
         if (stream) TRY(elattn_stream_synchronize(stream));
         TRY(elattn_device_synchronize(dev));
 
@@ -327,8 +325,7 @@ int main(int argc, char **argv)
     }
 
 #ifdef GRAPH_CAPTURE_CUDA
-    if (router_exec) cudaGraphExecDestroy(router_exec);
-    if (attn_exec) cudaGraphExecDestroy(attn_exec);
+    if (exec) cudaGraphExecDestroy(exec);
 #endif
     elattn_attn_batch_destroy(batch);
     layer_close(&L);
@@ -342,6 +339,6 @@ int main(int argc, char **argv)
     for (int i = 0; i < 10; ++i) free(w[i]);
     free(q), free(k), free(v), free(o), free(want), free(mask), free(ref_mask);
     printf("%s: one layer on device metadata with a batch plan on %s%s\n", failures ? "FAIL" : "ok", name,
-           capture ? " (router and attention replayed from CUDA graphs)" : "");
+           capture ? " (the layer replayed from a CUDA graph)" : "");
     return failures ? 1 : 0;
 }

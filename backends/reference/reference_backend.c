@@ -358,6 +358,7 @@ static elattn_status ref_attn_run(void *dev, const void *impl, void *stream, con
 }
 
 /* ---- XAttention and router ----------------------------------------------------- */
+#define ELATTN_MAX_KV_HEADS_REF 1024 /* validate.c: num_kv_heads <= 1024 */
 static elattn_status ref_xattn_plan(void *dev, const elattn_xattn_desc *desc, const elattn_plan_options *options,
                                     elattn_backend_plan *plan)
 {
@@ -373,9 +374,21 @@ static elattn_status ref_xattn_run(void *dev, const void *impl, void *stream, co
         elattn_status st = ref_device_modes(call->modes_device, call->desc->batch * call->desc->num_kv_heads, &modes);
         if (st != ELATTN_SUCCESS) return st;
     }
+    float taus[ELATTN_MAX_KV_HEADS_REF];
+    const float *thresholds = call->thresholds;
+    if (call->thresholds_device) { /* host memory here: checked as the host's are */
+        const float *t = call->thresholds_device;
+        for (int h = 0; h < call->desc->num_kv_heads; ++h) {
+            taus[h] = t[call->num_thresholds_device == 1 ? 0 : h];
+            if (!(taus[h] > 0.0f && taus[h] <= 1.0f))
+                return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "args.thresholds_buffer[%d]: %g is outside (0, 1]",
+                                   call->num_thresholds_device == 1 ? 0 : h, (double)taus[h]);
+        }
+        thresholds = taus;
+    }
     return scratch_failure(
         elattn_ref_xattn(call->desc, call->q, call->k, call->cu_seqlens_q, call->cu_seqlens_k, modes,
-                         call->thresholds, (uint8_t *)call->block_mask, call->mask_qblocks, call->mask_kblocks),
+                         thresholds, (uint8_t *)call->block_mask, call->mask_qblocks, call->mask_kblocks),
         "XAttention");
 }
 

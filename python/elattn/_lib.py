@@ -86,7 +86,8 @@ class XattnDesc(_Sized):
 class XattnArgs(_Sized):
     _fields_ = _SIZE + [("q", c_void_p), ("k", c_void_p), ("cu_seqlens_q", POINTER(c_int32)),
                 ("cu_seqlens_k", POINTER(c_int32)), ("modes", POINTER(c_int32)), ("thresholds", POINTER(c_float)),
-                ("num_thresholds", c_int), ("block_mask", c_void_p), ("workspace", c_void_p), ("modes_buffer", c_void_p)]
+                ("num_thresholds", c_int), ("block_mask", c_void_p), ("workspace", c_void_p), ("modes_buffer", c_void_p),
+                ("lengths", c_void_p), ("thresholds_buffer", c_void_p)]
 
 
 class RouterDesc(_Sized):
@@ -105,7 +106,7 @@ class RouterWeights(Structure):
 class RouterArgs(_Sized):
     _fields_ = _SIZE + [("keys", c_void_p), ("cu_seqlens", POINTER(c_int32)), ("weights", RouterWeights),
                 ("logits", c_void_p), ("modes", POINTER(c_int32)), ("workspace", c_void_p),
-                ("modes_buffer", c_void_p)]
+                ("modes_buffer", c_void_p), ("lengths", c_void_p)]
 
 
 class Sparsity(Structure):

@@ -259,9 +259,8 @@ ELATTN_API elattn_status elattn_device_native_handles(const elattn_device *devic
  * stream-ordered. Host work per call, for CUDA-graph capture: attention with
  * args.batch and args.modes_buffer enqueues one launch and nothing else
  * (CUDA/HIP; OpenCL adds two device-side copies), as does elattn_merge_states;
- * so does the router with args.modes_buffer and args.lengths. XAttention
- * still uploads its lengths and thresholds from pageable host memory on every
- * call: it cannot be captured yet. Buffers
+ * so does the router with args.modes_buffer and args.lengths, and XAttention
+ * with args.lengths, modes_buffer and thresholds_buffer. Buffers
  * must stay alive, and unchanged by others, until the stream's work is done
  * (elattn_stream_synchronize, elattn_device_synchronize or an event). */
 ELATTN_API elattn_status elattn_stream_create(elattn_device *device, elattn_stream **stream);
@@ -556,6 +555,16 @@ typedef struct elattn_xattn_args {
      * heads are computed; the estimation may run for every head, since the
      * host cannot see which are. */
     const elattn_buffer *modes_buffer;
+    /* 0.2: the lengths from an attention batch plan of the same device (its
+     * cu_seqlens_q/k) instead of cu_seqlens_q/k, which are then NULL; its
+     * batch size must be desc.batch. */
+    const elattn_attn_batch *lengths;
+    /* 0.2: fp32 thresholds on the device, num_thresholds of them (1 or Hkv),
+     * instead of `thresholds` (then NULL); values in (0, 1], unchecked. With
+     * lengths, modes_buffer and thresholds_buffer the CUDA/HIP run does no
+     * host work beyond its launches (graph capture); OpenCL reads the three
+     * back first (one blocking read each). */
+    const elattn_buffer *thresholds_buffer;
 } elattn_xattn_args;
 
 ELATTN_API elattn_status elattn_xattn_plan_create(elattn_device *device, const elattn_xattn_desc *desc,
