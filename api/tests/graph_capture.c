@@ -11,6 +11,7 @@
  * Exit 0 pass, 1 fail, 77 when the device (or, for cuda, a CUDA GPU) is absent.
  */
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -235,6 +236,13 @@ int main(int argc, char **argv)
         int32_t bad_cu[B + 1] = {0, 37, 37 + MAXL + 1};
         elattn_attn_batch *none = NULL;
         refused(elattn_attn_batch_create(L.ap, bad_cu, cu, &none), "cu_seqlens_q", "a batch of a too long element");
+        /* an older caller's struct (before the device-metadata fields): its size is accepted, the tail zero */
+        elattn_attn_args old = {.struct_size = offsetof(elattn_attn_args, modes_buffer), .q = L.q, .k = L.k, .v = L.v,
+                                .o = L.o, .cu_seqlens_q = cu, .cu_seqlens_k = cu, .modes = host_modes,
+                                .workspace = L.aws};
+        old.batch = batch; /* beyond struct_size: must not be read */
+        elattn_status st = elattn_attn_run(L.ap, stream, &old);
+        EXPECT(st == ELATTN_SUCCESS, "an older struct_size (%zu): %s", old.struct_size, elattn_last_error());
         elattn_router_args rb = router_args(&L);
         rb.modes = host_modes, rb.modes_buffer = L.modes;
         refused(elattn_router_run(L.rp, stream, &rb), "args.modes/args.modes_buffer", "router: both outputs");
