@@ -171,7 +171,7 @@ static elattn_status run_once(call *c, const elattn_attn_plan *plan)
         CHECK(elattn_buffer_alloc(c->dev, need, &c->ws));
         c->ws_bytes = need;
     }
-    elattn_attn_args a = {.q = c->q, .k = c->k, .v = c->v, .o = c->o, .cu_seqlens_q = c->cu, .cu_seqlens_k = c->cu,
+    elattn_attn_args a = {.struct_size = sizeof(elattn_attn_args), .q = c->q, .k = c->k, .v = c->v, .o = c->o, .cu_seqlens_q = c->cu, .cu_seqlens_k = c->cu,
                           .modes = c->modes, .workspace = need ? c->ws : NULL};
     return elattn_attn_run(plan, NULL, &a);
 }
@@ -222,7 +222,7 @@ int main(int argc, char **argv)
     for (int di = 0; di < o.n_dims; ++di) {
         const int d = o.dims[di];
         call c = {.dev = dev};
-        c.desc = (elattn_attn_desc){.dtype = o.dtype, .head_dim = d, .num_q_heads = o.hq, .num_kv_heads = o.hkv,
+        c.desc = (elattn_attn_desc){.struct_size = sizeof(elattn_attn_desc), .dtype = o.dtype, .head_dim = d, .num_q_heads = o.hq, .num_kv_heads = o.hkv,
                                     .batch = 1, .max_seqlen_q = o.len, .max_seqlen_k = o.len, .causal = 1,
                                     .sink = 1, .local = 1, .block_size = 64};
         c.cu[0] = 0;
@@ -248,7 +248,7 @@ int main(int argc, char **argv)
         CHECK(elattn_buffer_upload(c.v, 0, host, kv_elems * esz, NULL));
 
         /* the guard's reference: the scalar family's default configuration */
-        elattn_plan_options ref_opt = {.kernel = "opencl.attn.scalar"};
+        elattn_plan_options ref_opt = {.struct_size = sizeof(elattn_plan_options), .kernel = "opencl.attn.scalar"};
         elattn_attn_plan *ref_plan;
         CHECK(elattn_attn_plan_create(dev, &c.desc, &ref_opt, &ref_plan));
         CHECK(run_once(&c, ref_plan));
@@ -269,7 +269,7 @@ int main(int argc, char **argv)
                 printf("#   d%d: budget of %.0f s spent after %d candidates\n", d, o.budget_s, ci);
                 break;
             }
-            elattn_plan_options opt = {.kernel = family, .tile_m = cands[ci].m, .tile_n = cands[ci].n,
+            elattn_plan_options opt = {.struct_size = sizeof(elattn_plan_options), .kernel = family, .tile_m = cands[ci].m, .tile_n = cands[ci].n,
                                        .work_group_size = cands[ci].wg};
             elattn_attn_plan *plan;
             elattn_status st = elattn_attn_plan_create(dev, &c.desc, &opt, &plan);

@@ -22,6 +22,7 @@ static elattn_status run_router(void *p, int set)
 {
     router_ctx *x = p;
     elattn_router_args a = {
+        .struct_size = sizeof(elattn_router_args),
         .keys = x->sh->k[set], .cu_seqlens = x->sh->cu_k, .weights = x->w, .logits = NULL, .modes = x->modes,
         .workspace = x->workspace,
     };
@@ -33,6 +34,7 @@ void time_router(const config *c, bench_dev *bd, shape *sh, timing *t, char *ker
     memset(t, 0, sizeof *t);
     const int D = sh->call.head_dim, H = 4 * D;
     elattn_router_desc d = {
+        .struct_size = sizeof(elattn_router_desc),
         .key_dtype = sh->call.dtype, .head_dim = D, .hidden = H, .num_kv_heads = sh->call.hkv, .batch = 1,
         .max_seqlen = sh->call.len_q[0], .retrieval_mode = ELATTN_FULL, .sparse_mode = ELATTN_STREAMING,
     };

@@ -45,6 +45,7 @@ static elattn_status run_fused(void *p, int set)
 {
     fused_ctx *f = p;
     elattn_attn_args a = {
+        .struct_size = sizeof(elattn_attn_args),
         .q = f->sh->q[set], .k = f->sh->k[set], .v = f->sh->v[set], .o = f->sh->o[set],
         .cu_seqlens_q = f->sh->cu_q, .cu_seqlens_k = f->sh->cu_k, .modes = f->modes,
         .block_mask = f->masks ? f->masks[set] : NULL, .workspace = f->workspace, .block_table = f->block_table,
@@ -66,6 +67,7 @@ static elattn_status run_xattn(void *p, int set)
 {
     xattn_ctx *x = p;
     elattn_xattn_args a = {
+        .struct_size = sizeof(elattn_xattn_args),
         .q = x->sh->q[set], .k = x->sh->k[set], .cu_seqlens_q = x->sh->cu_q, .cu_seqlens_k = x->sh->cu_k,
         .modes = x->modes, .thresholds = &x->tau, .num_thresholds = 1, .block_mask = x->masks[set],
         .workspace = x->workspace,
@@ -190,7 +192,7 @@ void run_case(const config *c, bench_dev *bd, shape *sh, const mix *m, int block
         }
         for (int i = 0; i < desc.num_pages; ++i) block_table[i] = i;
     }
-    elattn_plan_options opts = {.kernel = c->kernel};
+    elattn_plan_options opts = {.struct_size = sizeof(elattn_plan_options), .kernel = c->kernel};
     if ((st = elattn_attn_plan_create(bd->dev, &desc, &opts, &plan))) {
         fail_result(r, "plan", st);
         goto done;

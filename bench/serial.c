@@ -33,6 +33,7 @@ elattn_status run_serial(void *p, int set)
                 return rc;
         }
         elattn_attn_args a = {
+            .struct_size = sizeof(elattn_attn_args),
             .q = g->q, .k = g->k, .v = g->v, .o = g->o, .cu_seqlens_q = sh->cu_q, .cu_seqlens_k = sh->cu_k,
             .modes = g->call.modes, .block_mask = g->mask, .workspace = g->workspace,
         };

@@ -37,7 +37,7 @@ static int run_attn(const attn_oracle *in, elattn_device *dev, const char *kerne
                     case_result *r)
 {
     const elattn_attn_desc *d = &in->desc;
-    elattn_plan_options opt = {.kernel = kernel};
+    elattn_plan_options opt = {.struct_size = sizeof(elattn_plan_options), .kernel = kernel};
     elattn_attn_plan *plan = NULL;
     elattn_buffer *q = NULL, *k = NULL, *v = NULL, *mask = NULL, *ws = NULL;
     kit_guarded o = {0}, lse = {0};
@@ -63,6 +63,7 @@ static int run_attn(const attn_oracle *in, elattn_device *dev, const char *kerne
         goto done;
     }
     elattn_attn_args args = {
+        .struct_size = sizeof(elattn_attn_args),
         .q = q, .k = k, .v = v, .o = o.view, .lse = d->write_lse ? lse.view : NULL,
         .cu_seqlens_q = in->cu_q, .cu_seqlens_k = in->cu_k, .modes = in->modes,
         .block_mask = mask, .workspace = ws,

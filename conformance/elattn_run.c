@@ -331,6 +331,7 @@ static int cmd_attn(const cli *c, elattn_device *dev)
     int batch = sq.batch, hq = (int)q.shape[1], hkv = (int)k.shape[1], D = (int)q.shape[2];
     if ((rc = load_modes(c, batch, hkv, &modes, &have_modes))) goto done;
     elattn_attn_desc desc = {
+        .struct_size = sizeof(elattn_attn_desc),
         .dtype = dtype, .head_dim = D, .num_q_heads = hq, .num_kv_heads = hkv, .batch = batch,
         .max_seqlen_q = sq.max_len, .max_seqlen_k = sk.max_len, .causal = c->causal, .scale = c->scale,
         .sink = c->sink, .local = c->local, .block_size = c->block, .write_lse = c->lse,
@@ -369,7 +370,7 @@ static int cmd_attn(const cli *c, elattn_device *dev)
         (c->lse && (rc = alloc(c, dev, lse_n * 4, &blse, "lse"))) ||
         (ws_bytes && (rc = alloc(c, dev, ws_bytes, &ws, "workspace"))))
         goto done;
-    elattn_attn_args args = {.q = bq, .k = bk, .v = bv, .o = bo, .lse = blse, .cu_seqlens_q = sq.cu,
+    elattn_attn_args args = {.struct_size = sizeof(elattn_attn_args), .q = bq, .k = bk, .v = bv, .o = bo, .lse = blse, .cu_seqlens_q = sq.cu,
                              .cu_seqlens_k = sk.cu, .modes = mode_table, .block_mask = bmask, .workspace = ws};
     if ((st = elattn_attn_run(plan, NULL, &args))) {
         rc = lib_failure(c, "run", st);
@@ -436,6 +437,7 @@ static int cmd_xattn(const cli *c, elattn_device *dev)
         goto done;
     }
     elattn_xattn_desc desc = {
+        .struct_size = sizeof(elattn_xattn_desc),
         .dtype = dtype, .head_dim = D, .num_q_heads = hq, .num_kv_heads = hkv, .batch = batch,
         .max_seqlen_q = sq.max_len, .max_seqlen_k = sk.max_len, .causal = c->causal, .scale = c->scale,
         .stride = c->stride, .block_size = c->block,
@@ -466,6 +468,7 @@ static int cmd_xattn(const cli *c, elattn_device *dev)
         (ws_bytes && (rc = alloc(c, dev, ws_bytes, &ws, "workspace"))))
         goto done;
     elattn_xattn_args args = {
+        .struct_size = sizeof(elattn_xattn_args),
         .q = bq, .k = bk, .cu_seqlens_q = sq.cu, .cu_seqlens_k = sk.cu, .modes = have_modes ? modes.data : NULL,
         .thresholds = have_taus ? taus.data : &c->tau, .num_thresholds = have_taus ? (int)taus.shape[0] : 1,
         .block_mask = bmask, .workspace = ws,
@@ -545,7 +548,7 @@ static int cmd_router(const cli *c, elattn_device *dev)
                                    {hidden, 0}, {D, hidden}, {D, 0},      {2, D}, {2, 0}};
     for (int i = 0; i < 10; ++i)
         if ((rc = expect_shape(c, &w[i], wnames[i], i % 2 ? 1 : 2, shapes[i]))) goto done;
-    elattn_router_desc desc = {.key_dtype = dtype, .head_dim = D, .hidden = hidden, .num_kv_heads = hkv,
+    elattn_router_desc desc = {.struct_size = sizeof(elattn_router_desc), .key_dtype = dtype, .head_dim = D, .hidden = hidden, .num_kv_heads = hkv,
                                .batch = batch, .max_seqlen = sc.max_len, .retrieval_mode = retrieval,
                                .sparse_mode = sparse};
     elattn_status st = elattn_router_plan_create(dev, &desc, NULL, &plan);
@@ -566,7 +569,7 @@ static int cmd_router(const cli *c, elattn_device *dev)
         rc = out_of_memory(c, "modes/logits");
         goto done;
     }
-    elattn_router_args args = {.keys = bkeys, .cu_seqlens = sc.cu,
+    elattn_router_args args = {.struct_size = sizeof(elattn_router_args), .keys = bkeys, .cu_seqlens = sc.cu,
                                .weights = {bw[0], bw[1], bw[2], bw[3], bw[4], bw[5], bw[6], bw[7], bw[8], bw[9]},
                                .logits = blogits, .modes = modes, .workspace = ws};
     if ((st = elattn_router_run(plan, NULL, &args))) {

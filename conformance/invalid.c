@@ -139,6 +139,19 @@ ROW(r_table_out_of_range, (paged(c), c->table[4] = 3))
 ROW(r_table_negative, (paged(c), c->table[0] = -1))
 ROW(r_table_unpaged, c->aa.block_table = c->table)
 ROW(r_kv_small_for_pages, (paged(c), c->ad.num_pages = 4))
+/* struct_size: 0 (never set) and larger than the library knows (a newer header) */
+#define NEWER(x) (x).struct_size = sizeof(x) + 8
+ROW(s_ad0, c->ad.struct_size = 0)
+ROW(s_ad_newer, NEWER(c->ad))
+ROW(s_aa0, c->aa.struct_size = 0)
+ROW(s_aa_newer, NEWER(c->aa))
+ROW(s_xd0, c->xd.struct_size = 0)
+ROW(s_xa_newer, NEWER(c->xa))
+ROW(s_rd_newer, NEWER(c->rd))
+ROW(s_ra0, c->ra.struct_size = 0)
+ROW(s_opts0, (c->use_opts = 1, c->opts.struct_size = 0))
+ROW(s_opts_newer, (c->use_opts = 1, NEWER(c->opts)))
+#undef NEWER
 #undef ROW
 
 #define INV ELATTN_ERROR_INVALID_ARGUMENT
@@ -262,6 +275,16 @@ static const inv_row rows[] = {
     {"router-plan/work-group-size-2^30", OP_ROUTER_PLAN, INV, a_wg_huge},
     {"xattn-plan/block-mask-size-wraps", OP_XATTN_PLAN, INV, x_mask_wraps},
     {"xattn-plan/query-head-table-wraps", OP_XATTN_PLAN, INV, x_head_table_wraps},
+    {"attn-plan/struct-size-0", OP_ATTN_PLAN, INV, s_ad0},
+    {"attn-plan/struct-size-newer", OP_ATTN_PLAN, INV, s_ad_newer},
+    {"attn-run/struct-size-0", OP_ATTN_RUN, INV, s_aa0},
+    {"attn-run/struct-size-newer", OP_ATTN_RUN, INV, s_aa_newer},
+    {"xattn-plan/struct-size-0", OP_XATTN_PLAN, INV, s_xd0},
+    {"xattn-run/struct-size-newer", OP_XATTN_RUN, INV, s_xa_newer},
+    {"router-plan/struct-size-newer", OP_ROUTER_PLAN, INV, s_rd_newer},
+    {"router-run/struct-size-0", OP_ROUTER_RUN, INV, s_ra0},
+    {"attn-plan/options-struct-size-0", OP_ATTN_PLAN, INV, s_opts0},
+    {"router-plan/options-struct-size-newer", OP_ROUTER_PLAN, INV, s_opts_newer},
 };
 #undef INV
 #undef SMALL
@@ -282,13 +305,14 @@ static elattn_status make_ctx(inv_ctx *c, elattn_device *dev)
 {
     memset(c, 0, sizeof *c);
     c->dev = dev;
-    c->ad = (elattn_attn_desc){.dtype = ELATTN_F32, .head_dim = D, .num_q_heads = HQ, .num_kv_heads = HKV,
+    c->opts = ELATTN_INIT(elattn_plan_options);
+    c->ad = (elattn_attn_desc){.struct_size = sizeof(elattn_attn_desc), .dtype = ELATTN_F32, .head_dim = D, .num_q_heads = HQ, .num_kv_heads = HKV,
                                .batch = B, .max_seqlen_q = LQ1, .max_seqlen_k = LQ1, .causal = 1, .sink = 4,
                                .local = 8, .block_size = BLOCK, .write_lse = 1};
-    c->xd = (elattn_xattn_desc){.dtype = ELATTN_F32, .head_dim = D, .num_q_heads = HQ, .num_kv_heads = HKV,
+    c->xd = (elattn_xattn_desc){.struct_size = sizeof(elattn_xattn_desc), .dtype = ELATTN_F32, .head_dim = D, .num_q_heads = HQ, .num_kv_heads = HKV,
                                 .batch = B, .max_seqlen_q = LQ1, .max_seqlen_k = LQ1, .causal = 1, .stride = 8,
                                 .block_size = BLOCK};
-    c->rd = (elattn_router_desc){.key_dtype = ELATTN_F32, .head_dim = D, .hidden = 4 * D, .num_kv_heads = HKV,
+    c->rd = (elattn_router_desc){.struct_size = sizeof(elattn_router_desc), .key_dtype = ELATTN_F32, .head_dim = D, .hidden = 4 * D, .num_kv_heads = HKV,
                                  .batch = B, .max_seqlen = LQ1, .retrieval_mode = ELATTN_FULL,
                                  .sparse_mode = ELATTN_STREAMING};
     c->cu_q[1] = c->cu_k[1] = c->rcu[1] = LQ0;
@@ -349,13 +373,13 @@ static elattn_status make_ctx(inv_ctx *c, elattn_device *dev)
     free(mask);
     if (st) return st;
 
-    c->aa = (elattn_attn_args){.q = c->q, .k = c->k, .v = c->v, .o = c->o.view, .lse = c->lse.view,
+    c->aa = (elattn_attn_args){.struct_size = sizeof(elattn_attn_args), .q = c->q, .k = c->k, .v = c->v, .o = c->o.view, .lse = c->lse.view,
                                .cu_seqlens_q = c->cu_q, .cu_seqlens_k = c->cu_k, .modes = c->modes,
                                .block_mask = c->mask};
-    c->xa = (elattn_xattn_args){.q = c->q, .k = c->k, .cu_seqlens_q = c->cu_q, .cu_seqlens_k = c->cu_k,
+    c->xa = (elattn_xattn_args){.struct_size = sizeof(elattn_xattn_args), .q = c->q, .k = c->k, .cu_seqlens_q = c->cu_q, .cu_seqlens_k = c->cu_k,
                                 .modes = c->modes, .thresholds = c->taus, .num_thresholds = 2,
                                 .block_mask = c->xmask.view};
-    c->ra = (elattn_router_args){.keys = c->keys, .cu_seqlens = c->rcu, .logits = c->logits.view, .modes = c->rmodes,
+    c->ra = (elattn_router_args){.struct_size = sizeof(elattn_router_args), .keys = c->keys, .cu_seqlens = c->rcu, .logits = c->logits.view, .modes = c->rmodes,
                                  .weights = {c->w[0], c->w[1], c->w[2], c->w[3], c->w[4], c->w[5], c->w[6], c->w[7],
                                              c->w[8], c->w[9]}};
     return ELATTN_SUCCESS;

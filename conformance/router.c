@@ -27,7 +27,7 @@ struct router_oracle {
 static int run_router(const router_oracle *o, elattn_device *dev, const char *forced, float *logits, int32_t *modes,
                       int *guard_ok, char *kernel, size_t kernel_n, case_result *r)
 {
-    const elattn_plan_options opt = {.kernel = forced};
+    const elattn_plan_options opt = {.struct_size = sizeof(elattn_plan_options), .kernel = forced};
     elattn_router_plan *plan = NULL;
     elattn_buffer *keys = NULL, *w[W_COUNT] = {0}, *ws = NULL;
     kit_guarded out = {0};
@@ -50,6 +50,7 @@ static int run_router(const router_oracle *o, elattn_device *dev, const char *fo
     }
     for (size_t i = 0; i < entries; ++i) modes[i] = -7; /* must be overwritten */
     elattn_router_args args = {
+        .struct_size = sizeof(elattn_router_args),
         .keys = keys, .cu_seqlens = o->cu,
         .weights = {w[W_TASK_W1], w[W_TASK_B1], w[W_TASK_W2], w[W_TASK_B2], w[W_HEAD_W1], w[W_HEAD_B1],
                     w[W_HEAD_W2], w[W_HEAD_B2], w[W_HEAD_W3], w[W_HEAD_B3]},
@@ -94,6 +95,7 @@ router_oracle *router_oracle_make(const conf_case *c, elattn_device *ref, char *
     }
     o->total = o->cu[c->call.batch];
     o->desc = (elattn_router_desc){
+        .struct_size = sizeof(elattn_router_desc),
         .key_dtype = c->call.dtype, .head_dim = c->call.head_dim, .hidden = c->hidden, .num_kv_heads = c->call.hkv,
         .batch = c->call.batch, .max_seqlen = max_len, .retrieval_mode = c->retrieval, .sparse_mode = c->sparse,
     };

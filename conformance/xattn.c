@@ -125,7 +125,7 @@ static void compute_margins(const conf_case *c, xattn_oracle *o)
 static int run_xattn(const xattn_oracle *o, const conf_case *c, elattn_device *dev, const char *forced, uint8_t *mask,
                      int *guard_ok, char *kernel, size_t kernel_n, case_result *r)
 {
-    const elattn_plan_options opt = {.kernel = forced};
+    const elattn_plan_options opt = {.struct_size = sizeof(elattn_plan_options), .kernel = forced};
     elattn_xattn_plan *plan = NULL;
     elattn_buffer *q = NULL, *k = NULL, *ws = NULL;
     kit_guarded out = {0};
@@ -146,6 +146,7 @@ static int run_xattn(const xattn_oracle *o, const conf_case *c, elattn_device *d
         goto done;
     }
     elattn_xattn_args args = {
+        .struct_size = sizeof(elattn_xattn_args),
         .q = q, .k = k, .cu_seqlens_q = o->cu_q, .cu_seqlens_k = o->cu_k, .modes = o->modes,
         .thresholds = c->taus, .num_thresholds = c->num_taus, .block_mask = out.view, .workspace = ws,
     };

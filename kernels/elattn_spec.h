@@ -25,6 +25,7 @@
 #  define ELATTN_FN static inline
 #  define ELATTN_GLOBAL __global
 #  define ELATTN_LOG2F log2
+#  define ELATTN_EXP2F exp2
 typedef int elattn_i32;
 typedef long elattn_i64;
 typedef uint elattn_u32;
@@ -37,6 +38,7 @@ typedef uchar elattn_u8;
 #  endif
 #  define ELATTN_GLOBAL
 #  define ELATTN_LOG2F log2f
+#  define ELATTN_EXP2F exp2f
 #  include <math.h>
 #  include <stdint.h>
 typedef int32_t elattn_i32;
@@ -520,6 +522,26 @@ ELATTN_FN float elattn_row_inv_sum(float l) { return l > 0.0f ? 1.0f / l : 0.0f;
 ELATTN_FN float elattn_row_lse(float m_log2, float l)
 {
     return l > 0.0f ? (m_log2 + ELATTN_LOG2F(l)) * ELATTN_LN2 : -INFINITY;
+}
+
+/* ---- merging two partial states (elattn_merge_states) ------------------------
+ * The weights of O1 and O2 in the merged row, w_i = e^lse_i / (e^lse1 + e^lse2),
+ * computed relative to m = max(lse1, lse2); returns the merged LSE. Both -inf:
+ * weights 0 (O = 0) and -inf. Every backend's merge kernel calls this. */
+#define ELATTN_LOG2E 1.4426950408889634f
+ELATTN_FN float elattn_merge_weights(float lse1, float lse2, float *w1, float *w2)
+{
+    const float m = lse1 > lse2 ? lse1 : lse2;
+    if (m == -INFINITY) {
+        *w1 = 0.0f;
+        *w2 = 0.0f;
+        return -INFINITY;
+    }
+    const float a = ELATTN_EXP2F((lse1 - m) * ELATTN_LOG2E), b = ELATTN_EXP2F((lse2 - m) * ELATTN_LOG2E);
+    const float sum = a + b; /* >= 1: the larger side gives exp(0) */
+    *w1 = a / sum;
+    *w2 = b / sum;
+    return m + ELATTN_LOG2F(sum) * ELATTN_LN2;
 }
 
 /* ---- XAttention (antidiagonal) estimation --------------------------------

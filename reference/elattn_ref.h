@@ -32,6 +32,10 @@ elattn_status elattn_ref_attention(const elattn_attn_params *p, const void *q, c
                                    const int32_t *modes, const uint8_t *block_mask,
                                    const int32_t *block_table);
 
+/* elattn_merge_states on host arrays (the formula of elattn.h, in double). */
+void elattn_ref_merge_states(elattn_dtype dtype, int num_tokens, int num_heads, int head_dim, const void *o1,
+                             const float *lse1, const void *o2, const float *lse2, void *o, float *lse);
+
 /* XAttention block scores of one (element b, KV head hk): the group's summed
  * block sums, [nqb][nkb] with nqb = ceil(Lq/B), nkb = ceil(Lk/B) (invisible
  * blocks 0). Exposed for the reference's own checks. */

@@ -49,11 +49,13 @@ typedef struct elattn_attn_call {
     void *block_mask;              /* NULL unless some head is BLOCK_SPARSE */
     void *workspace;               /* NULL when the plan's workspace size is 0 */
     size_t workspace_bytes;
-    const int32_t *cu_seqlens_q;   /* host [batch + 1], checked */
+    const int32_t *cu_seqlens_q;   /* host [batch + 1], checked (with a batch: the batch's copy) */
     const int32_t *cu_seqlens_k;   /* host [batch + 1], checked */
-    const int32_t *modes;          /* host [batch][Hkv], checked */
+    const int32_t *modes;          /* host [batch][Hkv], checked; NULL when modes_device is set */
+    const void *modes_device;      /* native int32 [batch][Hkv] (unchecked values), or NULL */
+    const void *batch;             /* the backend's batch (attn_batch_create), or NULL */
     int total_q, total_k;
-    int mode_counts[ELATTN_MODE_COUNT]; /* (element, KV head) entries per mode */
+    int mode_counts[ELATTN_MODE_COUNT]; /* (element, KV head) entries per mode; all 0 with modes_device */
     /* paged K/V: host [batch][desc->max_pages_per_seq], checked; NULL when not paged */
     const int32_t *block_table;
 } elattn_attn_call;
@@ -65,8 +67,12 @@ typedef struct elattn_xattn_call {
     void *workspace;
     size_t workspace_bytes;
     const int32_t *cu_seqlens_q, *cu_seqlens_k;
-    const int32_t *modes;          /* host [batch][Hkv], never NULL (core fills all-BLOCK_SPARSE) */
-    const float *thresholds;       /* host [Hkv] (core expands a single value) */
+    const int32_t *modes;          /* host [batch][Hkv], never NULL (core fills all-BLOCK_SPARSE) unless: */
+    const void *modes_device;      /* native int32 [batch][Hkv] (unchecked values), or NULL */
+    const float *thresholds;       /* host [Hkv] (core expands a single value), or NULL when: */
+    const void *thresholds_device; /* native fp32 [num_thresholds_device] (1 or Hkv; values unchecked) */
+    int num_thresholds_device;
+    const void *lengths;           /* the backend's attention batch holding cu_seqlens_q/k, or NULL */
     int total_q, total_k;
     int mask_qblocks, mask_kblocks;
 } elattn_xattn_call;
@@ -77,12 +83,22 @@ typedef struct elattn_router_call {
     void *task_w1, *task_b1, *task_w2, *task_b2;
     void *head_w1, *head_b1, *head_w2, *head_b2, *head_w3, *head_b3;
     void *logits;                  /* NULL if not requested */
-    int32_t *modes;                /* host output [batch][Hkv] */
+    int32_t *modes;                /* host output [batch][Hkv], or NULL when: */
+    void *modes_device;            /* native int32 output [batch][Hkv]: stream-ordered, no host sync */
     void *workspace;
     size_t workspace_bytes;
-    const int32_t *cu_seqlens;     /* host [batch + 1] */
+    const int32_t *cu_seqlens;     /* host [batch + 1] (with `lengths`: the batch's copy of cu_seqlens_k) */
+    const void *lengths;           /* the backend's attention batch whose cu_seqlens_k to read, or NULL */
     int total;
 } elattn_router_call;
+
+/* elattn_merge_states, checked: native handles, lse NULL when not wanted. */
+typedef struct elattn_merge_call {
+    elattn_dtype dtype;
+    int num_tokens, num_heads, head_dim; /* num_tokens > 0 */
+    const void *o1, *lse1, *o2, *lse2;
+    void *o, *lse;
+} elattn_merge_call;
 
 /* A plan as a backend returns it. */
 typedef struct elattn_backend_plan {
@@ -136,6 +152,11 @@ typedef struct elattn_backend_ops {
                                const elattn_plan_options *options, elattn_backend_plan *plan);
     void (*attn_plan_destroy)(void *dev, void *impl);
     elattn_status (*attn_run)(void *dev, const void *impl, void *stream, const elattn_attn_call *call);
+    /* A batch of the plan: the work list of call's lengths (call->modes is NULL: items costed as FULL)
+     * and the lengths, on the device; synchronous. It must not depend on `impl` after it returns
+     * (the plan may be destroyed first). */
+    elattn_status (*attn_batch_create)(void *dev, const void *impl, const elattn_attn_call *call, void **batch);
+    void (*attn_batch_destroy)(void *dev, void *batch);
 
     elattn_status (*xattn_plan)(void *dev, const elattn_xattn_desc *desc,
                                 const elattn_plan_options *options, elattn_backend_plan *plan);
@@ -146,6 +167,9 @@ typedef struct elattn_backend_ops {
                                  const elattn_plan_options *options, elattn_backend_plan *plan);
     void (*router_plan_destroy)(void *dev, void *impl);
     elattn_status (*router_run)(void *dev, const void *impl, void *stream, const elattn_router_call *call);
+
+    /* Asynchronous on `stream`; no workspace, no host sync (graph-capturable). */
+    elattn_status (*merge_run)(void *dev, void *stream, const elattn_merge_call *call);
 
     /* The kernel families of `op` on this device, in the order the plan
      * functions try them ("cuda.attn.wgmma", ...): up to max static strings

@@ -129,6 +129,7 @@ const char *elattn_handle_kind_name(elattn_handle_kind kind)
     case ELATTN_HANDLE_ATTN_PLAN: return "a live elattn_attn_plan";
     case ELATTN_HANDLE_XATTN_PLAN: return "a live elattn_xattn_plan";
     case ELATTN_HANDLE_ROUTER_PLAN: return "a live elattn_router_plan";
+    case ELATTN_HANDLE_ATTN_BATCH: return "a live elattn_attn_batch";
     }
     return "a live elattn handle";
 }

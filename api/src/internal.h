@@ -2,6 +2,8 @@
 #ifndef ELATTN_INTERNAL_H
 #define ELATTN_INTERNAL_H
 
+#include <stddef.h>
+
 #include "backend.h"
 
 /*
@@ -44,8 +46,19 @@ struct elattn_event {
 
 struct elattn_attn_plan {
     elattn_device *device;
+    unsigned long serial;  /* unique per plan made: a batch names its plan by it */
     elattn_attn_desc desc; /* normalised */
     elattn_backend_plan backend;
+};
+
+/* A batch plan (elattn_attn_batch_create): the backend's device copy and the host's, for the checks. */
+struct elattn_attn_batch {
+    elattn_device *device;
+    unsigned long plan_serial;    /* the plan it was made for (which may be gone) */
+    void *impl;                   /* the backend's batch */
+    int batch;                    /* elements */
+    int32_t *cu_seqlens_q, *cu_seqlens_k; /* host copies, [batch + 1] */
+    int total_q, total_k;
 };
 
 struct elattn_xattn_plan {
@@ -68,7 +81,8 @@ typedef enum elattn_handle_kind {
     ELATTN_HANDLE_EVENT,
     ELATTN_HANDLE_ATTN_PLAN,
     ELATTN_HANDLE_XATTN_PLAN,
-    ELATTN_HANDLE_ROUTER_PLAN
+    ELATTN_HANDLE_ROUTER_PLAN,
+    ELATTN_HANDLE_ATTN_BATCH
 } elattn_handle_kind;
 
 elattn_status elattn_handle_add(const void *p, elattn_handle_kind kind);
@@ -144,12 +158,24 @@ static inline const char *elattn_kernel_name_of(const elattn_backend_plan *p)
 
 static inline void *elattn_native_or_null(const elattn_buffer *b) { return b ? b->native : NULL; }
 
+/* validate.c: a size-tagged struct of the caller (see ELATTN_INIT) as this library's full struct `out`:
+ * the first struct_size bytes copied, the tail zeroed, out->struct_size set to `full`. INVALID_ARGUMENT
+ * naming "<name>.struct_size" for NULL, or a size below `first` (the first released layout) or above
+ * `full`. */
+elattn_status elattn_take_struct(const char *name, const char *type, const void *in, size_t first, size_t full,
+                                 void *out);
+/* The first released layout of a struct ends at field `last`. */
+#define ELATTN_STRUCT_END(type, last) (offsetof(type, last) + sizeof(((type *)0)->last))
+#define ELATTN_TAKE(name, in, type, last, out)                                                                  \
+    elattn_take_struct(name, #type, in, ELATTN_STRUCT_END(type, last), sizeof(type), out)
+
 /* validate.c: each returns ELATTN_SUCCESS or fails with a message. */
 elattn_status elattn_check_attn_desc(const elattn_attn_desc *desc, elattn_attn_desc *normalised);
-/* Only the fields the block mask's size depends on (batch, Hkv, lengths, block), and that size. */
-elattn_status elattn_check_attn_mask_shape(const elattn_attn_desc *desc);
+/* Only the fields the block mask's size depends on (batch, Hkv, lengths, block), and that size; the
+ * caller's struct as the library's in *taken. */
+elattn_status elattn_check_attn_mask_shape(const elattn_attn_desc *desc, elattn_attn_desc *taken);
 elattn_status elattn_check_xattn_desc(const elattn_xattn_desc *desc, elattn_xattn_desc *normalised);
-elattn_status elattn_check_router_desc(const elattn_router_desc *desc);
+elattn_status elattn_check_router_desc(const elattn_router_desc *desc, elattn_router_desc *normalised);
 elattn_status elattn_check_cu_seqlens(const char *name, const int32_t *cu, int batch, int max_len,
                                       int min_len, int *total);
 elattn_status elattn_check_modes(const char *name, const int32_t *modes, int count,

@@ -51,6 +51,12 @@ void elattn_version(int *major, int *minor, int *patch)
 
 const char *elattn_version_string(void) { return ELATTN_VERSION_STRING; }
 
+int elattn_version_compatible(int major, int minor, int patch)
+{
+    (void)patch; /* patch releases change no interface */
+    return major == ELATTN_VERSION_MAJOR && minor <= ELATTN_VERSION_MINOR;
+}
+
 size_t elattn_dtype_size(elattn_dtype dtype)
 {
     switch (dtype) {

@@ -84,10 +84,11 @@ static elattn_status check_mask_size(int batch, int heads, const char *heads_nam
     return ELATTN_SUCCESS;
 }
 
-elattn_status elattn_check_attn_mask_shape(const elattn_attn_desc *d)
+elattn_status elattn_check_attn_mask_shape(const elattn_attn_desc *desc, elattn_attn_desc *taken)
 {
     elattn_status st;
-    if (!d) return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "desc: NULL");
+    CHECK(ELATTN_TAKE("desc", desc, elattn_attn_desc, write_lse, taken));
+    const elattn_attn_desc *d = taken;
     if ((st = check_range("desc.batch", d->batch, 1, MAX_BATCH))) return st;
     if ((st = check_range("desc.num_kv_heads", d->num_kv_heads, 1, MAX_HEADS))) return st;
     if ((st = check_range("desc.max_seqlen_q", d->max_seqlen_q, 1, MAX_SEQLEN))) return st;
@@ -209,10 +210,12 @@ elattn_status elattn_check_block_table(const int32_t *table, const int32_t *cu_s
     return ELATTN_SUCCESS;
 }
 
-elattn_status elattn_check_attn_desc(const elattn_attn_desc *d, elattn_attn_desc *n)
+elattn_status elattn_check_attn_desc(const elattn_attn_desc *desc, elattn_attn_desc *n)
 {
     elattn_status st;
-    if (!d) return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "desc: NULL");
+    elattn_attn_desc taken;
+    CHECK(ELATTN_TAKE("desc", desc, elattn_attn_desc, write_lse, &taken));
+    const elattn_attn_desc *d = &taken;
     if ((st = check_dtype("desc.dtype", d->dtype))) return st;
     if ((st = check_head_dim("desc.head_dim", d->head_dim))) return st;
     if ((st = check_heads("desc", d->num_q_heads, d->num_kv_heads))) return st;
@@ -234,10 +237,12 @@ elattn_status elattn_check_attn_desc(const elattn_attn_desc *d, elattn_attn_desc
     return check_scale("desc.scale", d->scale, d->head_dim, &n->scale);
 }
 
-elattn_status elattn_check_xattn_desc(const elattn_xattn_desc *d, elattn_xattn_desc *n)
+elattn_status elattn_check_xattn_desc(const elattn_xattn_desc *desc, elattn_xattn_desc *n)
 {
     elattn_status st;
-    if (!d) return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "desc: NULL");
+    elattn_xattn_desc taken;
+    CHECK(ELATTN_TAKE("desc", desc, elattn_xattn_desc, block_size, &taken));
+    const elattn_xattn_desc *d = &taken;
     if ((st = check_dtype("desc.dtype", d->dtype))) return st;
     if ((st = check_head_dim("desc.head_dim", d->head_dim))) return st;
     if ((st = check_heads("desc", d->num_q_heads, d->num_kv_heads))) return st;
@@ -269,10 +274,11 @@ static int valid_mode_pair(int retrieval, int sparse)
            (retrieval == ELATTN_BLOCK_SPARSE && sparse == ELATTN_STREAMING);
 }
 
-elattn_status elattn_check_router_desc(const elattn_router_desc *d)
+elattn_status elattn_check_router_desc(const elattn_router_desc *desc, elattn_router_desc *n)
 {
     elattn_status st;
-    if (!d) return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "desc: NULL");
+    CHECK(ELATTN_TAKE("desc", desc, elattn_router_desc, sparse_mode, n));
+    const elattn_router_desc *d = n;
     if ((st = check_dtype("desc.key_dtype", d->key_dtype))) return st;
     if ((st = check_range("desc.head_dim", d->head_dim, 1, ELATTN_MAX_HEAD_DIM))) return st;
     if ((st = check_range("desc.hidden", d->hidden, 1, 16 * ELATTN_MAX_HEAD_DIM))) return st;
@@ -342,10 +348,32 @@ elattn_status elattn_check_buffer(const char *name, const elattn_buffer *buffer,
     return ELATTN_SUCCESS;
 }
 
-elattn_status elattn_check_plan_options(const elattn_plan_options *in, elattn_plan_options *out)
+elattn_status elattn_take_struct(const char *name, const char *type, const void *in, size_t first, size_t full,
+                                 void *out)
+{
+    if (!in) return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "%s: NULL", name);
+    size_t size;
+    memcpy(&size, in, sizeof size); /* the leading size_t of every tagged struct */
+    if (size < first || size > full)
+        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT,
+                           "%s.struct_size: %zu; set it to sizeof(%s) (ELATTN_INIT): this library (%s) takes %zu to "
+                           "%zu bytes%s",
+                           name, size, type, ELATTN_VERSION_STRING, first, full,
+                           size > full ? " (a newer header than the library?)" : "");
+    memset(out, 0, full);
+    memcpy(out, in, size);
+    memcpy(out, &full, sizeof full);
+    return ELATTN_SUCCESS;
+}
+
+elattn_status elattn_check_plan_options(const elattn_plan_options *options, elattn_plan_options *out)
 {
     memset(out, 0, sizeof *out);
-    if (!in) return ELATTN_SUCCESS;
+    out->struct_size = sizeof *out;
+    if (!options) return ELATTN_SUCCESS;
+    elattn_plan_options taken;
+    CHECK(ELATTN_TAKE("options", options, elattn_plan_options, work_group_size, &taken));
+    const elattn_plan_options *in = &taken;
     const struct {
         const char *name;
         int value;

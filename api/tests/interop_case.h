@@ -35,6 +35,7 @@ static inline void ic_check_refused(elattn_status got, elattn_status want, const
 }
 
 static const elattn_attn_desc ic_desc = {
+    .struct_size = sizeof(elattn_attn_desc),
     .dtype = ELATTN_F32, .head_dim = IC_D, .num_q_heads = IC_HQ, .num_kv_heads = IC_HKV, .batch = 1,
     .max_seqlen_q = IC_L, .max_seqlen_k = IC_L, .causal = 1, .sink = 4, .local = 16, .block_size = 16,
 };
@@ -58,7 +59,7 @@ static inline elattn_status ic_run(elattn_device *dev, elattn_buffer *q, elattn_
     size_t ws_bytes = st == ELATTN_SUCCESS ? elattn_attn_plan_workspace_size(plan) : 0;
     if (st == ELATTN_SUCCESS && ws_bytes) st = elattn_buffer_alloc(dev, ws_bytes, &ws);
     if (st == ELATTN_SUCCESS) {
-        elattn_attn_args args = {.q = q, .k = k, .v = v, .o = o, .cu_seqlens_q = ic_cu, .cu_seqlens_k = ic_cu,
+        elattn_attn_args args = {.struct_size = sizeof(elattn_attn_args), .q = q, .k = k, .v = v, .o = o, .cu_seqlens_q = ic_cu, .cu_seqlens_k = ic_cu,
                                  .modes = ic_modes, .workspace = ws};
         st = elattn_attn_run(plan, NULL, &args);
     }

@@ -38,7 +38,7 @@ int elattn_worklist_build(const elattn_attn_call *call, int tile_m, int tile_n, 
         int len_k = call->cu_seqlens_k[b + 1] - call->cu_seqlens_k[b];
         int tiles = ceil_div(len_q, tile_m);
         for (int h = 0; h < heads; ++h) {
-            int mode = call->modes[b * d->num_kv_heads + (per_kv_head ? h : h / group)];
+            int mode = call->modes ? call->modes[b * d->num_kv_heads + (per_kv_head ? h : h / group)] : ELATTN_MODE_FULL;
             for (int t = 0; t < tiles; ++t) {
                 int i0 = t * tile_m, i1 = i0 + tile_m < len_q ? i0 + tile_m : len_q;
                 int cost = tile_cost(d, mode, len_q, len_k, i0, i1, tile_n);

@@ -27,7 +27,8 @@ size_t elattn_worklist_max_items(const elattn_attn_desc *desc, int tile_m, int p
  * cost, ties in (b, head, qtile) order; returns the count, or -1 when host
  * memory ran out (the message is set: return ELATTN_ERROR_OUT_OF_MEMORY). Elements with no
  * query rows get no item. BLOCK_SPARSE heads are costed as FULL (their mask
- * lives on the device). */
+ * lives on the device), and so is every head when call->modes is NULL (the
+ * modes live on the device: a batch plan, or a device mode table). */
 int elattn_worklist_build(const elattn_attn_call *call, int tile_m, int tile_n, int per_kv_head,
                           elattn_work_item *items);
 

@@ -77,6 +77,69 @@ void gpu_attn_plan_destroy(void *dev, void *impl)
     free(impl);
 }
 
+/* The lengths, mode table (when on the host) and work list, staged as the workspace's prefix. */
+static elattn_status stage_meta(const attn_plan &p, const elattn_attn_call *call, staging &meta, int *n)
+{
+    const elattn_attn_desc *desc = call->desc;
+    elattn_status st;
+    if ((st = meta.reserve(p.bytes))) return st;
+    const size_t cu = sizeof(int32_t) * ((size_t)desc->batch + 1);
+    memcpy(meta.at<int32_t>(p.off_cu_q), call->cu_seqlens_q, cu);
+    memcpy(meta.at<int32_t>(p.off_cu_k), call->cu_seqlens_k, cu);
+    if (call->modes)
+        memcpy(meta.at<int32_t>(p.off_modes), call->modes, sizeof(int32_t) * (size_t)desc->batch * desc->num_kv_heads);
+    if (call->block_table)
+        memcpy(meta.at<int32_t>(p.off_table), call->block_table,
+               sizeof(int32_t) * (size_t)desc->batch * (size_t)desc->max_pages_per_seq);
+    *n = elattn_worklist_build(call, p.choice.tile_m, p.choice.tile_n, p.choice.per_kv_head,
+                               meta.at<elattn_work_item>(p.off_items));
+    return *n < 0 ? ELATTN_ERROR_OUT_OF_MEMORY : ELATTN_SUCCESS; /* message set by the work list */
+}
+
+elattn_status gpu_attn_batch_create(void *dev, const void *impl, const elattn_attn_call *call, void **out)
+{
+    const attn_plan &p = *static_cast<const attn_plan *>(impl);
+    USE(dev);
+    attn_batch *b = create<attn_batch>();
+    if (!b) return elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "batch: host allocation failed");
+    staging meta;
+    elattn_status st = stage_meta(p, call, meta, &b->n);
+    const size_t bytes = p.off_items + sizeof(elattn_work_item) * (size_t)(b->n > 0 ? b->n : 0);
+    void *pinned = nullptr;
+    cudaError_t e = cudaSuccess;
+    /* pinned staging: a true asynchronous DMA, then one wait; the batch is made once */
+    if (st == ELATTN_SUCCESS && (e = cudaMallocHost(&pinned, bytes)) == cudaSuccess) {
+        memcpy(pinned, meta.host, bytes);
+        void *mem = nullptr;
+        if ((e = cudaMalloc(&mem, bytes)) == cudaSuccess) {
+            b->mem = static_cast<char *>(mem);
+            const cudaStream_t s = static_cast<device *>(dev)->stream;
+            e = cudaMemcpyAsync(b->mem, pinned, bytes, cudaMemcpyHostToDevice, s);
+            if (e == cudaSuccess) e = cudaStreamSynchronize(s);
+        }
+        cudaFreeHost(pinned);
+    }
+    if (st == ELATTN_SUCCESS && e != cudaSuccess) st = runtime_failure(e, "batch upload");
+    if (st != ELATTN_SUCCESS) {
+        if (b->mem) cudaFree(b->mem);
+        free(b);
+        return st;
+    }
+    b->off_cu_q = p.off_cu_q;
+    b->off_cu_k = p.off_cu_k;
+    b->off_items = p.off_items;
+    *out = b;
+    return ELATTN_SUCCESS;
+}
+
+void gpu_attn_batch_destroy(void *dev, void *batch)
+{
+    attn_batch *b = static_cast<attn_batch *>(batch);
+    if (!b) return;
+    if (use_device(dev) == ELATTN_SUCCESS && b->mem) cudaFree(b->mem); /* waits for the work that used it */
+    free(b);
+}
+
 elattn_status gpu_attn_run(void *dev, const void *impl, void *stream, const elattn_attn_call *call)
 {
     const attn_plan &p = *static_cast<const attn_plan *>(impl);
@@ -86,24 +149,36 @@ elattn_status gpu_attn_run(void *dev, const void *impl, void *stream, const elat
         (st = check_aligned("args.v", call->v)) || (st = check_aligned("args.o", call->o)))
         return st;
     USE(dev);
-
-    staging meta;
-    if ((st = meta.reserve(p.bytes))) return st;
-    const size_t cu = sizeof(int32_t) * ((size_t)desc->batch + 1);
-    memcpy(meta.at<int32_t>(p.off_cu_q), call->cu_seqlens_q, cu);
-    memcpy(meta.at<int32_t>(p.off_cu_k), call->cu_seqlens_k, cu);
-    memcpy(meta.at<int32_t>(p.off_modes), call->modes, sizeof(int32_t) * (size_t)desc->batch * desc->num_kv_heads);
-    if (call->block_table)
-        memcpy(meta.at<int32_t>(p.off_table), call->block_table,
-               sizeof(int32_t) * (size_t)desc->batch * (size_t)desc->max_pages_per_seq);
-    const int n = elattn_worklist_build(call, p.choice.tile_m, p.choice.tile_n, p.choice.per_kv_head,
-                                        meta.at<elattn_work_item>(p.off_items));
-    if (n < 0) return ELATTN_ERROR_OUT_OF_MEMORY; /* message set by the work list */
-    if (n == 0) return ELATTN_SUCCESS;            /* no query rows at all */
     const cudaStream_t s = as_stream(stream);
-    if ((st = upload_meta(call->workspace, meta, p.off_items + sizeof(elattn_work_item) * (size_t)n, s))) return st;
-
     char *ws = static_cast<char *>(call->workspace);
+    const char *meta_at = ws; /* where the lengths and the work list are: the workspace, or the batch */
+    const attn_batch *batch = static_cast<const attn_batch *>(call->batch);
+    int n;
+    if (batch) {
+        n = batch->n;
+        meta_at = batch->mem;
+        if (call->modes) { /* host modes with a batch: the one upload left (device modes: none) */
+            const size_t bytes = sizeof(int32_t) * (size_t)desc->batch * desc->num_kv_heads;
+            staging modes;
+            if ((st = modes.reserve(bytes))) return st;
+            memcpy(modes.host, call->modes, bytes);
+            if ((st = upload_meta(ws + p.off_modes, modes, bytes, s))) return st;
+        }
+        if (call->block_table) { /* paged K/V: the block table is per run, not part of the batch */
+            const size_t bytes = sizeof(int32_t) * (size_t)desc->batch * (size_t)desc->max_pages_per_seq;
+            staging table;
+            if ((st = table.reserve(bytes))) return st;
+            memcpy(table.host, call->block_table, bytes);
+            if ((st = upload_meta(ws + p.off_table, table, bytes, s))) return st;
+        }
+    } else {
+        staging meta;
+        if ((st = stage_meta(p, call, meta, &n))) return st;
+        if (n > 0 && (st = upload_meta(call->workspace, meta, p.off_items + sizeof(elattn_work_item) * (size_t)n, s)))
+            return st;
+    }
+    if (n == 0) return ELATTN_SUCCESS; /* no query rows at all */
+
     attn_inputs in;
     memset(&in, 0, sizeof in);
     in.params = call->params;
@@ -112,12 +187,13 @@ elattn_status gpu_attn_run(void *dev, const void *impl, void *stream, const elat
     in.v = call->v;
     in.o = call->o;
     in.lse = static_cast<float *>(call->lse);
-    in.cu_seqlens_q = reinterpret_cast<const int32_t *>(ws + p.off_cu_q);
-    in.cu_seqlens_k = reinterpret_cast<const int32_t *>(ws + p.off_cu_k);
-    in.modes = reinterpret_cast<const int32_t *>(ws + p.off_modes);
+    in.cu_seqlens_q = reinterpret_cast<const int32_t *>(meta_at + p.off_cu_q);
+    in.cu_seqlens_k = reinterpret_cast<const int32_t *>(meta_at + p.off_cu_k);
+    in.modes = call->modes_device ? static_cast<const int32_t *>(call->modes_device)
+                                  : reinterpret_cast<const int32_t *>(ws + p.off_modes);
     in.block_mask = static_cast<const uint8_t *>(call->block_mask);
     in.block_table = call->block_table ? reinterpret_cast<const int32_t *>(ws + p.off_table) : nullptr;
-    in.items = reinterpret_cast<const elattn_work_item *>(ws + p.off_items);
+    in.items = reinterpret_cast<const elattn_work_item *>(meta_at + p.off_items);
     in.num_items = n;
     in.choice = p.choice;
     const cudaError_t e = p.family->launch(in, p.caps, s);

@@ -111,6 +111,15 @@ struct staging {
 };
 elattn_status upload_meta(void *workspace, const staging &st, size_t bytes, cudaStream_t stream);
 
+/* An attention batch (gpu_attn.cu): lengths and work list (costed as FULL) in device memory of
+ * its own, laid out as the plan's workspace prefix; runs point the kernels at it instead of
+ * uploading (the router reads its cu_seqlens_k). */
+struct attn_batch {
+    char *mem; /* device: cu_q at off_cu_q, cu_k at off_cu_k, items at off_items of the plan */
+    size_t off_cu_q, off_cu_k, off_items;
+    int n;
+};
+
 /* Every kernel moves 16 bytes at a time. */
 elattn_status check_aligned(const char *name, const void *p);
 
@@ -119,6 +128,8 @@ elattn_status gpu_attn_plan(void *dev, const elattn_attn_desc *desc, const elatt
                             elattn_backend_plan *plan);
 void gpu_attn_plan_destroy(void *dev, void *impl);
 elattn_status gpu_attn_run(void *dev, const void *impl, void *stream, const elattn_attn_call *call);
+elattn_status gpu_attn_batch_create(void *dev, const void *impl, const elattn_attn_call *call, void **batch);
+void gpu_attn_batch_destroy(void *dev, void *batch);
 elattn_status gpu_xattn_plan(void *dev, const elattn_xattn_desc *desc, const elattn_plan_options *options,
                              elattn_backend_plan *plan);
 void gpu_xattn_plan_destroy(void *dev, void *impl);
@@ -127,6 +138,7 @@ elattn_status gpu_router_plan(void *dev, const elattn_router_desc *desc, const e
                               elattn_backend_plan *plan);
 void gpu_router_plan_destroy(void *dev, void *impl);
 elattn_status gpu_router_run(void *dev, const void *impl, void *stream, const elattn_router_call *call);
+elattn_status gpu_merge_run(void *dev, void *stream, const elattn_merge_call *call);
 
 /* The families of each operation (the tables live in gpu_attn.cu, ...): up to
  * max names into `names`; returns how many there are. */

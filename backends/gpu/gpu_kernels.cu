@@ -16,6 +16,7 @@
 #include "attn_portable.cuh"
 #include "xattn.cuh"
 #include "router.cuh"
+#include "merge.cuh"
 #if defined(ELATTN_GPU_AMD)
 #include "attn_mfma.cuh"
 #endif

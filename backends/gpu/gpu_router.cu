@@ -62,17 +62,19 @@ elattn_status gpu_router_run(void *dev, const void *impl, void *stream, const el
     const elattn_router_desc *desc = call->desc;
     elattn_status st;
     USE(dev);
-    staging meta;
-    if ((st = meta.reserve(p.off_modes))) return st;
-    memcpy(meta.at<int32_t>(p.off_cu), call->cu_seqlens, sizeof(int32_t) * ((size_t)desc->batch + 1));
     const cudaStream_t s = as_stream(stream);
-    if ((st = upload_meta(call->workspace, meta, p.off_modes, s))) return st;
-
     char *ws = static_cast<char *>(call->workspace);
+    const attn_batch *lengths = static_cast<const attn_batch *>(call->lengths);
+    if (!lengths) { /* the lengths from the host */
+        staging meta;
+        if ((st = meta.reserve(p.off_modes))) return st;
+        memcpy(meta.at<int32_t>(p.off_cu), call->cu_seqlens, sizeof(int32_t) * ((size_t)desc->batch + 1));
+        if ((st = upload_meta(call->workspace, meta, p.off_modes, s))) return st;
+    }
     router_inputs in;
     in.desc = desc;
     in.keys = call->keys;
-    in.cu_seqlens = reinterpret_cast<const int32_t *>(ws + p.off_cu);
+    in.cu_seqlens = reinterpret_cast<const int32_t *>(lengths ? lengths->mem + lengths->off_cu_k : ws + p.off_cu);
     in.task_w1 = static_cast<const float *>(call->task_w1);
     in.task_b1 = static_cast<const float *>(call->task_b1);
     in.task_w2 = static_cast<const float *>(call->task_w2);
@@ -84,9 +86,12 @@ elattn_status gpu_router_run(void *dev, const void *impl, void *stream, const el
     in.head_w3 = static_cast<const float *>(call->head_w3);
     in.head_b3 = static_cast<const float *>(call->head_b3);
     in.logits = static_cast<float *>(call->logits);
-    in.modes = reinterpret_cast<int32_t *>(ws + p.off_modes);
+    /* decisions straight into the caller's device table (stream-ordered), or via the workspace to the host */
+    in.modes = call->modes_device ? static_cast<int32_t *>(call->modes_device)
+                                  : reinterpret_cast<int32_t *>(ws + p.off_modes);
     const cudaError_t e = p.family->launch(in, p.caps, s);
     if (e != cudaSuccess) return runtime_failure(e, "LaunchKernel (router)");
+    if (call->modes_device) return ELATTN_SUCCESS;
     RT(cudaMemcpyAsync(call->modes, in.modes, sizeof(int32_t) * (size_t)desc->batch * desc->num_kv_heads,
                        cudaMemcpyDeviceToHost, s),
        "MemcpyAsync");

@@ -78,29 +78,43 @@ elattn_status gpu_xattn_run(void *dev, const void *impl, void *stream, const ela
     if ((st = check_aligned("args.q", call->q)) || (st = check_aligned("args.k", call->k))) return st;
     USE(dev);
     const int entries = desc->batch * desc->num_kv_heads;
-    bool any = false;
-    for (int i = 0; i < entries; ++i) any |= call->modes[i] == ELATTN_MODE_BLOCK_SPARSE;
+    bool any = call->modes_device != nullptr; /* device modes: the kernels skip the other heads */
+    for (int i = 0; call->modes && i < entries; ++i) any |= call->modes[i] == ELATTN_MODE_BLOCK_SPARSE;
     if (!any) return ELATTN_SUCCESS; /* masks of other heads are left as they were */
 
-    staging meta;
-    if ((st = meta.reserve(p.meta_bytes))) return st;
-    const size_t cu = sizeof(int32_t) * ((size_t)desc->batch + 1);
-    memcpy(meta.at<int32_t>(p.off_cu_q), call->cu_seqlens_q, cu);
-    memcpy(meta.at<int32_t>(p.off_cu_k), call->cu_seqlens_k, cu);
-    memcpy(meta.at<int32_t>(p.off_modes), call->modes, sizeof(int32_t) * (size_t)entries);
-    memcpy(meta.at<float>(p.off_taus), call->thresholds, sizeof(float) * (size_t)desc->num_kv_heads);
     const cudaStream_t s = as_stream(stream);
-    if ((st = upload_meta(call->workspace, meta, p.meta_bytes, s))) return st;
-
     char *ws = static_cast<char *>(call->workspace);
+    const attn_batch *lengths = static_cast<const attn_batch *>(call->lengths);
+    if (!lengths || call->modes || call->thresholds) { /* some metadata is on the host: one upload */
+        staging meta;
+        if ((st = meta.reserve(p.meta_bytes))) return st;
+        const size_t cu = sizeof(int32_t) * ((size_t)desc->batch + 1);
+        memcpy(meta.at<int32_t>(p.off_cu_q), call->cu_seqlens_q, cu);
+        memcpy(meta.at<int32_t>(p.off_cu_k), call->cu_seqlens_k, cu);
+        if (call->modes) memcpy(meta.at<int32_t>(p.off_modes), call->modes, sizeof(int32_t) * (size_t)entries);
+        if (call->thresholds)
+            memcpy(meta.at<float>(p.off_taus), call->thresholds, sizeof(float) * (size_t)desc->num_kv_heads);
+        if ((st = upload_meta(call->workspace, meta, p.meta_bytes, s))) return st;
+    }
+    const float *taus = reinterpret_cast<const float *>(ws + p.off_taus);
+    if (call->thresholds_device) { /* one per head: read in place; one for all: spread on the device */
+        taus = static_cast<const float *>(call->thresholds_device);
+        if (call->num_thresholds_device == 1) {
+            for (int h = 0; h < desc->num_kv_heads; ++h)
+                RT(cudaMemcpyAsync(ws + p.off_taus + sizeof(float) * h, taus, sizeof(float), cudaMemcpyDeviceToDevice, s),
+                   "MemcpyAsync");
+            taus = reinterpret_cast<const float *>(ws + p.off_taus);
+        }
+    }
     xattn_inputs in;
     memset(&in, 0, sizeof in);
     in.desc = desc;
     in.q = call->q;
     in.k = call->k;
-    in.cu_seqlens_q = reinterpret_cast<const int32_t *>(ws + p.off_cu_q);
-    in.cu_seqlens_k = reinterpret_cast<const int32_t *>(ws + p.off_cu_k);
-    in.modes = reinterpret_cast<const int32_t *>(ws + p.off_modes);
+    in.cu_seqlens_q = reinterpret_cast<const int32_t *>(lengths ? lengths->mem + lengths->off_cu_q : ws + p.off_cu_q);
+    in.cu_seqlens_k = reinterpret_cast<const int32_t *>(lengths ? lengths->mem + lengths->off_cu_k : ws + p.off_cu_k);
+    in.modes = call->modes_device ? static_cast<const int32_t *>(call->modes_device)
+                                  : reinterpret_cast<const int32_t *>(ws + p.off_modes);
     for (int b = 0; b < desc->batch; ++b) {
         const int lq = call->cu_seqlens_q[b + 1] - call->cu_seqlens_q[b];
         const int lk = call->cu_seqlens_k[b + 1] - call->cu_seqlens_k[b];
@@ -115,7 +129,7 @@ elattn_status gpu_xattn_run(void *dev, const void *impl, void *stream, const ela
 
     cudaError_t e = p.family->estimate(in, p.caps, s);
     if (e != cudaSuccess) return runtime_failure(e, "LaunchKernel (XAttention estimation)");
-    e = xattn_select(in, reinterpret_cast<const float *>(ws + p.off_taus), static_cast<uint8_t *>(call->block_mask),
+    e = xattn_select(in, taus, static_cast<uint8_t *>(call->block_mask),
                      p.caps, s);
     if (e != cudaSuccess) return runtime_failure(e, "LaunchKernel (XAttention selection)");
     return ELATTN_SUCCESS;

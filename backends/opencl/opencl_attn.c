@@ -285,8 +285,8 @@ static int attn_probe(void *p, int index, char *variant, size_t variant_n, const
 
 int ocl_attn_head_dim_256_ok(const ocl_caps *caps)
 {
-    elattn_attn_desc d = {.dtype = ELATTN_BF16, .head_dim = 256, .num_q_heads = 1, .num_kv_heads = 1};
-    elattn_plan_options none = {0};
+    elattn_attn_desc d = {.struct_size = sizeof(elattn_attn_desc), .dtype = ELATTN_BF16, .head_dim = 256, .num_q_heads = 1, .num_kv_heads = 1};
+    elattn_plan_options none = ELATTN_INIT(elattn_plan_options);
     attn_choice c;
     int ok = scalar_attn_choose(caps, &d, &none, &c) == ELATTN_SUCCESS;
     elattn_fail(ELATTN_SUCCESS, "%s", ""); /* a capability query leaves no message behind */
@@ -371,40 +371,108 @@ void ocl_attn_plan_destroy(void *dv, void *impl)
     free(p);
 }
 
+/* The workspace's metadata prefix on the host: lengths, the mode table (zeros when the modes
+ * live on the device), the work list; *n items. NULL when host memory ran out (message set). */
+static int32_t *build_meta(const attn_plan *p, const elattn_attn_call *call, int *n)
+{
+    const elattn_attn_desc *d = call->desc;
+    const int B = d->batch, Hkv = d->num_kv_heads, items_at = (int)p->items_at;
+    const int positions = p->choice.tile_m / p->choice.heads_per_tile;
+    int32_t *blob = calloc(1, p->workspace_bytes);
+    if (!blob) {
+        elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "opencl: host allocation failed (work list)");
+        return NULL;
+    }
+    memcpy(blob, call->cu_seqlens_q, sizeof(int32_t) * (B + 1));
+    memcpy(blob + B + 1, call->cu_seqlens_k, sizeof(int32_t) * (B + 1));
+    if (call->modes) memcpy(blob + 2 * (B + 1), call->modes, sizeof(int32_t) * (size_t)B * Hkv);
+    if (call->block_table) memcpy(blob + 2 * (B + 1) + B * Hkv, call->block_table, sizeof(int32_t) * table_ints(d));
+    elattn_attn_call chunked = *call;
+    chunked.desc = &p->chunks;
+    *n = elattn_worklist_build(&chunked, positions, p->choice.tile_n, 0, (elattn_work_item *)(blob + items_at));
+    if (*n < 0) {
+        free(blob);
+        return NULL; /* message set by the schedule */
+    }
+    return blob;
+}
+
+elattn_status ocl_attn_batch_create(void *dv, const void *impl, const elattn_attn_call *call, void **out)
+{
+    ocl_device *dev = dv;
+    const attn_plan *p = impl;
+    attn_batch *b = calloc(1, sizeof *b);
+    if (!b) return elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "opencl: host allocation failed (batch)");
+    int32_t *blob = build_meta(p, call, &b->n);
+    if (!blob) {
+        free(b);
+        return ELATTN_ERROR_OUT_OF_MEMORY;
+    }
+    b->bytes = ((size_t)p->items_at + 4 * (size_t)b->n) * sizeof(int32_t);
+    cl_int err = CL_SUCCESS;
+    if (b->n > 0) b->meta = clCreateBuffer(dev->context, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, b->bytes, blob, &err);
+    free(blob);
+    if (err != CL_SUCCESS) {
+        free(b);
+        return ocl_fail(err, "clCreateBuffer", "batch");
+    }
+    *out = b;
+    return ELATTN_SUCCESS;
+}
+
+void ocl_attn_batch_destroy(void *dv, void *batch)
+{
+    (void)dv;
+    attn_batch *b = batch;
+    if (b && b->meta) clReleaseMemObject(b->meta);
+    free(b);
+}
+
 elattn_status ocl_attn_run(void *dv, const void *impl, void *stream, const elattn_attn_call *call)
 {
     ocl_device *dev = dv;
     attn_plan *p = (attn_plan *)impl; /* immutable; only the kernel's lock is taken */
     const elattn_attn_desc *d = call->desc;
     const int B = d->batch, Hkv = d->num_kv_heads;
-    const int positions = p->choice.tile_m / p->choice.heads_per_tile;
-
-    int32_t *blob = malloc(p->workspace_bytes);
-    if (!blob) return elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "opencl: host allocation failed (work list)");
-    const int cu_q_at = 0, cu_k_at = B + 1, modes_at = 2 * (B + 1), table_at = modes_at + B * Hkv;
-    const int items_at = (int)p->items_at;
-    memcpy(blob + cu_q_at, call->cu_seqlens_q, sizeof(int32_t) * (B + 1));
-    memcpy(blob + cu_k_at, call->cu_seqlens_k, sizeof(int32_t) * (B + 1));
-    memcpy(blob + modes_at, call->modes, sizeof(int32_t) * (size_t)B * Hkv);
-    if (call->block_table) memcpy(blob + table_at, call->block_table, sizeof(int32_t) * table_ints(d));
-    for (int i = table_at + (int)table_ints(d); i < items_at; ++i) blob[i] = 0;
-
-    elattn_attn_call chunked = *call;
-    chunked.desc = &p->chunks;
-    int n = elattn_worklist_build(&chunked, positions, p->choice.tile_n, 0, (elattn_work_item *)(blob + items_at));
-    if (n < 0) {
-        free(blob);
-        return ELATTN_ERROR_OUT_OF_MEMORY; /* message set by the schedule */
-    }
-    if (n == 0) { /* no query rows at all: nothing to write */
-        free(blob);
-        return ELATTN_SUCCESS;
-    }
-
+    const int cu_q_at = 0, cu_k_at = B + 1, modes_at = 2 * (B + 1), items_at = (int)p->items_at;
+    const int table_at = modes_at + B * Hkv; /* paged K/V: the block table */
+    const size_t modes_bytes = sizeof(int32_t) * (size_t)B * Hkv;
     cl_command_queue queue = ocl_queue(dev, stream);
     cl_mem ws = (cl_mem)call->workspace;
-    elattn_status st = ocl_upload_meta(queue, ws, blob, ((size_t)items_at + 4 * (size_t)n) * sizeof(int32_t));
+    elattn_status st = ELATTN_SUCCESS;
+    int n;
+    if (call->batch) { /* on the device already: one copy, no host work */
+        const attn_batch *b = call->batch;
+        n = b->n;
+        if (n == 0) return ELATTN_SUCCESS;
+        OCL_CHECK(clEnqueueCopyBuffer(queue, b->meta, ws, 0, 0, b->bytes, 0, NULL, NULL), "batch metadata");
+        if (call->modes) { /* host modes with a batch: the one upload left */
+            int32_t *modes = malloc(modes_bytes);
+            if (!modes) return elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "opencl: host allocation failed (modes)");
+            memcpy(modes, call->modes, modes_bytes);
+            st = ocl_upload_meta_at(queue, ws, sizeof(int32_t) * (size_t)modes_at, modes, modes_bytes);
+        }
+        if (st == ELATTN_SUCCESS && call->block_table) { /* paged K/V: the table is per run, not in the batch */
+            const size_t table_bytes = sizeof(int32_t) * table_ints(d);
+            int32_t *table = malloc(table_bytes);
+            if (!table) return elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "opencl: host allocation failed (block table)");
+            memcpy(table, call->block_table, table_bytes);
+            st = ocl_upload_meta_at(queue, ws, sizeof(int32_t) * (size_t)table_at, table, table_bytes);
+        }
+    } else {
+        int32_t *blob = build_meta(p, call, &n);
+        if (!blob) return ELATTN_ERROR_OUT_OF_MEMORY;
+        if (n == 0) { /* no query rows at all: nothing to write */
+            free(blob);
+            return ELATTN_SUCCESS;
+        }
+        st = ocl_upload_meta(queue, ws, blob, ((size_t)items_at + 4 * (size_t)n) * sizeof(int32_t));
+    }
     if (st != ELATTN_SUCCESS) return st;
+    if (call->modes_device) /* the kernels read the modes from the workspace: a device-side copy */
+        OCL_CHECK(clEnqueueCopyBuffer(queue, (cl_mem)call->modes_device, ws, 0, sizeof(int32_t) * (size_t)modes_at,
+                                      modes_bytes, 0, NULL, NULL),
+                  "modes_buffer");
 
     cl_mem q = call->q, k = call->k, v = call->v, o = call->o;
     cl_mem lse = call->lse ? (cl_mem)call->lse : ws;          /* never read when write_lse is 0 */

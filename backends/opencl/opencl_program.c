@@ -129,6 +129,7 @@ static const char *sources_of(const char *source_id)
     if (strcmp(source_id, "attn_mma") == 0) return elattn_cl_attn_mma;
     if (strcmp(source_id, "xattn") == 0) return elattn_cl_xattn;
     if (strcmp(source_id, "router") == 0) return elattn_cl_router;
+    if (strcmp(source_id, "merge") == 0) return elattn_cl_merge;
     return NULL;
 }
 

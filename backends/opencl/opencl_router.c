@@ -115,16 +115,26 @@ elattn_status ocl_router_run(void *dv, const void *impl, void *stream, const ela
     const int B = d->batch, Hkv = d->num_kv_heads, D = d->head_dim, R = d->hidden;
     const size_t rows = (size_t)B * Hkv;
 
-    int32_t *blob = malloc(sizeof(int32_t) * (B + 1));
-    if (!blob) return elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "opencl: host allocation failed (router metadata)");
-    memcpy(blob, call->cu_seqlens, sizeof(int32_t) * (B + 1));
     cl_command_queue queue = ocl_queue(dev, stream);
-    cl_mem ws = (cl_mem)call->workspace, keys = call->keys;
-    elattn_status st = ocl_upload_meta(queue, ws, blob, sizeof(int32_t) * (B + 1));
+    cl_mem ws = (cl_mem)call->workspace, keys = call->keys, meta = ws;
+    const attn_batch *lengths = call->lengths;
+    elattn_status st = ELATTN_SUCCESS;
+    int cu_at = 0;
+    if (lengths && lengths->meta) { /* the batch's cu_seqlens_k, on the device already */
+        meta = lengths->meta;
+        cu_at = B + 1;
+    } else { /* from the host (a batch without items has no device copy: every element is empty) */
+        int32_t *blob = malloc(sizeof(int32_t) * (B + 1));
+        if (!blob) return elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "opencl: host allocation failed (router metadata)");
+        memcpy(blob, call->cu_seqlens, sizeof(int32_t) * (B + 1));
+        st = ocl_upload_meta(queue, ws, blob, sizeof(int32_t) * (B + 1));
+    }
     if (st != ELATTN_SUCCESS) return st;
 
-    const int cu_at = 0, pooled_at = (int)p->pooled_at, modes_at = (int)p->modes_at;
-    const ocl_arg pool_args[] = {OCL_ARG(keys), OCL_ARG(ws), OCL_ARG(cu_at), OCL_ARG(Hkv), OCL_ARG(D),
+    /* the decisions go to the workspace (read back below) or straight into the caller's device table */
+    const int pooled_at = (int)p->pooled_at, modes_at = call->modes_device ? 0 : (int)p->modes_at;
+    cl_mem decisions = call->modes_device ? (cl_mem)call->modes_device : ws;
+    const ocl_arg pool_args[] = {OCL_ARG(keys), OCL_ARG(meta), OCL_ARG(cu_at), OCL_ARG(Hkv), OCL_ARG(D),
                                  OCL_ARG(ws), OCL_ARG(pooled_at)};
     st = ocl_launch(&p->pool, queue, pool_args, (int)(sizeof pool_args / sizeof pool_args[0]), rows, (size_t)p->wg,
                     "elattn_router_pool");
@@ -139,11 +149,11 @@ elattn_status ocl_router_run(void *dv, const void *impl, void *stream, const ela
         OCL_ARG(ws),   OCL_ARG(pooled_at), OCL_ARG(D),    OCL_ARG(R),    OCL_ARG(w[0]),
         OCL_ARG(w[1]), OCL_ARG(w[2]),      OCL_ARG(w[3]), OCL_ARG(w[4]), OCL_ARG(w[5]),
         OCL_ARG(w[6]), OCL_ARG(w[7]),      OCL_ARG(w[8]), OCL_ARG(w[9]), OCL_ARG(logits),
-        OCL_ARG(write_logits), OCL_ARG(retrieval), OCL_ARG(sparse), OCL_ARG(ws), OCL_ARG(modes_at),
+        OCL_ARG(write_logits), OCL_ARG(retrieval), OCL_ARG(sparse), OCL_ARG(decisions), OCL_ARG(modes_at),
     };
     st = ocl_launch(&p->mlp, queue, mlp_args, (int)(sizeof mlp_args / sizeof mlp_args[0]), rows, (size_t)p->wg,
                     "elattn_router_mlp");
-    if (st != ELATTN_SUCCESS) return st;
+    if (st != ELATTN_SUCCESS || call->modes_device) return st;
     OCL_CHECK(clEnqueueReadBuffer(queue, ws, CL_TRUE, sizeof(int32_t) * p->modes_at, sizeof(int32_t) * rows,
                                   call->modes, 0, NULL, NULL),
               "router modes");

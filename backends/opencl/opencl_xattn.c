@@ -421,10 +421,59 @@ static elattn_status gemm_element(xattn_plan *p, cl_command_queue queue, const e
 }
 #endif
 
+static elattn_status xattn_run_host_modes(ocl_device *dev, xattn_plan *p, void *stream, const elattn_xattn_call *call);
+
+/* A blocking read of `bytes` of a device table into host memory (malloc'd into *out). */
+static elattn_status read_table(cl_command_queue queue, const void *mem, size_t bytes, void **out, const char *what)
+{
+    *out = malloc(bytes);
+    if (!*out) return elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "opencl: host allocation failed (%s)", what);
+    cl_int err = clEnqueueReadBuffer(queue, (cl_mem)mem, CL_TRUE, 0, bytes, *out, 0, NULL, NULL);
+    return err != CL_SUCCESS ? ocl_fail(err, "clEnqueueReadBuffer", what) : ELATTN_SUCCESS;
+}
+
+/* The OpenCL estimation picks its heads on the host: device tables (modes, thresholds) are read
+ * back first (one blocking read each; the CUDA/HIP backends read them on the device). Lengths
+ * from a batch are the core's host copies already. */
 elattn_status ocl_xattn_run(void *dv, const void *impl, void *stream, const elattn_xattn_call *call)
 {
     ocl_device *dev = dv;
     xattn_plan *p = (xattn_plan *)impl;
+    if (!call->modes_device && !call->thresholds_device) return xattn_run_host_modes(dev, p, stream, call);
+    cl_command_queue queue = ocl_queue(dev, stream);
+    const int Hkv = call->desc->num_kv_heads, entries = call->desc->batch * Hkv;
+    int32_t *modes = NULL;
+    float *given = NULL, *taus = NULL;
+    elattn_status st = ELATTN_SUCCESS;
+    if (call->modes_device) st = read_table(queue, call->modes_device, sizeof(int32_t) * entries, (void **)&modes, "modes_buffer");
+    for (int i = 0; st == ELATTN_SUCCESS && modes && i < entries; ++i)
+        if (modes[i] < 0 || modes[i] >= ELATTN_MODE_COUNT)
+            st = elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "args.modes_buffer[%d]: %d is not an elattn_mode", i,
+                             (int)modes[i]);
+    if (st == ELATTN_SUCCESS && call->thresholds_device) {
+        st = read_table(queue, call->thresholds_device, sizeof(float) * call->num_thresholds_device, (void **)&given,
+                        "thresholds_buffer");
+        if (st == ELATTN_SUCCESS && !(taus = malloc(sizeof(float) * Hkv)))
+            st = elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "opencl: host allocation failed (thresholds)");
+        for (int h = 0; st == ELATTN_SUCCESS && h < Hkv; ++h) {
+            taus[h] = given[call->num_thresholds_device == 1 ? 0 : h];
+            if (!(taus[h] > 0.0f && taus[h] <= 1.0f))
+                st = elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "args.thresholds_buffer: %g is outside (0, 1]",
+                                 (double)taus[h]);
+        }
+    }
+    if (st == ELATTN_SUCCESS) {
+        elattn_xattn_call host = *call;
+        if (modes) host.modes = modes, host.modes_device = NULL;
+        if (taus) host.thresholds = taus, host.thresholds_device = NULL;
+        st = xattn_run_host_modes(dev, p, stream, &host);
+    }
+    free(modes), free(given), free(taus);
+    return st;
+}
+
+static elattn_status xattn_run_host_modes(ocl_device *dev, xattn_plan *p, void *stream, const elattn_xattn_call *call)
+{
     const elattn_xattn_desc *d = call->desc;
     const int B = d->batch, Hkv = d->num_kv_heads, Hq = d->num_q_heads;
     int any = 0;

@@ -272,6 +272,29 @@ static void ref_plan_destroy(void *dev, void *impl)
     free(impl);
 }
 
+/* A device mode table is host memory here: checked, as the host's is, so a wrong value is an error. */
+static elattn_status ref_device_modes(const void *table, int count, const int32_t **modes)
+{
+    const int32_t *m = table;
+    for (int i = 0; i < count; ++i)
+        if (m[i] < 0 || m[i] >= ELATTN_MODE_COUNT)
+            return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT,
+                               "args.modes_buffer[%d]: %d is not an elattn_mode (0 FULL, 1 STREAMING, 2 BLOCK_SPARSE)", i,
+                               (int)m[i]);
+    *modes = m;
+    return ELATTN_SUCCESS;
+}
+
+/* The batch's lengths are the core's host copies (call->cu_seqlens_*): nothing to keep. */
+static elattn_status ref_attn_batch_create(void *dev, const void *impl, const elattn_attn_call *call, void **batch)
+{
+    (void)dev, (void)impl, (void)call;
+    *batch = &device_token;
+    return ELATTN_SUCCESS;
+}
+
+static void ref_attn_batch_destroy(void *dev, void *batch) { (void)dev, (void)batch; }
+
 static elattn_status ref_attn_run(void *dev, const void *impl, void *stream, const elattn_attn_call *call)
 {
     (void)dev, (void)stream;
@@ -279,6 +302,10 @@ static elattn_status ref_attn_run(void *dev, const void *impl, void *stream, con
     const elattn_attn_desc *d = call->desc;
     elattn_attn_params p = call->params;
     const int32_t *modes = call->modes;
+    if (call->modes_device) {
+        elattn_status st = ref_device_modes(call->modes_device, d->batch * d->num_kv_heads, &modes);
+        if (st != ELATTN_SUCCESS) return st;
+    }
     int32_t *full_modes = NULL;
     size_t es = elattn_dtype_size(d->dtype), row = (size_t)d->num_q_heads * d->head_dim;
     size_t o_elems = (size_t)call->total_q * row;
@@ -331,6 +358,7 @@ static elattn_status ref_attn_run(void *dev, const void *impl, void *stream, con
 }
 
 /* ---- XAttention and router ----------------------------------------------------- */
+#define ELATTN_MAX_KV_HEADS_REF 1024 /* validate.c: num_kv_heads <= 1024 */
 static elattn_status ref_xattn_plan(void *dev, const elattn_xattn_desc *desc, const elattn_plan_options *options,
                                     elattn_backend_plan *plan)
 {
@@ -341,9 +369,26 @@ static elattn_status ref_xattn_plan(void *dev, const elattn_xattn_desc *desc, co
 static elattn_status ref_xattn_run(void *dev, const void *impl, void *stream, const elattn_xattn_call *call)
 {
     (void)dev, (void)impl, (void)stream;
+    const int32_t *modes = call->modes;
+    if (call->modes_device) {
+        elattn_status st = ref_device_modes(call->modes_device, call->desc->batch * call->desc->num_kv_heads, &modes);
+        if (st != ELATTN_SUCCESS) return st;
+    }
+    float taus[ELATTN_MAX_KV_HEADS_REF];
+    const float *thresholds = call->thresholds;
+    if (call->thresholds_device) { /* host memory here: checked as the host's are */
+        const float *t = call->thresholds_device;
+        for (int h = 0; h < call->desc->num_kv_heads; ++h) {
+            taus[h] = t[call->num_thresholds_device == 1 ? 0 : h];
+            if (!(taus[h] > 0.0f && taus[h] <= 1.0f))
+                return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "args.thresholds_buffer[%d]: %g is outside (0, 1]",
+                                   call->num_thresholds_device == 1 ? 0 : h, (double)taus[h]);
+        }
+        thresholds = taus;
+    }
     return scratch_failure(
-        elattn_ref_xattn(call->desc, call->q, call->k, call->cu_seqlens_q, call->cu_seqlens_k, call->modes,
-                         call->thresholds, (uint8_t *)call->block_mask, call->mask_qblocks, call->mask_kblocks),
+        elattn_ref_xattn(call->desc, call->q, call->k, call->cu_seqlens_q, call->cu_seqlens_k, modes,
+                         thresholds, (uint8_t *)call->block_mask, call->mask_qblocks, call->mask_kblocks),
         "XAttention");
 }
 
@@ -362,7 +407,17 @@ static elattn_status ref_router_run(void *dev, const void *impl, void *stream, c
         call->head_b1, call->head_w2, call->head_b2, call->head_w3, call->head_b3,
     };
     return scratch_failure(
-        elattn_ref_router(call->desc, call->keys, call->cu_seqlens, &w, (float *)call->logits, call->modes), "router");
+        elattn_ref_router(call->desc, call->keys, call->cu_seqlens, &w, (float *)call->logits,
+                          call->modes ? call->modes : (int32_t *)call->modes_device),
+        "router");
+}
+
+static elattn_status ref_merge_run(void *dev, void *stream, const elattn_merge_call *c)
+{
+    (void)dev, (void)stream;
+    elattn_ref_merge_states(c->dtype, c->num_tokens, c->num_heads, c->head_dim, c->o1, c->lse1, c->o2, c->lse2, c->o,
+                            c->lse);
+    return ELATTN_SUCCESS;
 }
 
 const elattn_backend_ops elattn_reference_backend = {
@@ -390,11 +445,14 @@ const elattn_backend_ops elattn_reference_backend = {
     .attn_plan = ref_attn_plan,
     .attn_plan_destroy = ref_plan_destroy,
     .attn_run = ref_attn_run,
+    .attn_batch_create = ref_attn_batch_create,
+    .attn_batch_destroy = ref_attn_batch_destroy,
     .xattn_plan = ref_xattn_plan,
     .xattn_plan_destroy = ref_plan_destroy,
     .xattn_run = ref_xattn_run,
     .router_plan = ref_router_plan,
     .router_plan_destroy = ref_plan_destroy,
     .router_run = ref_router_run,
+    .merge_run = ref_merge_run,
     .families = ref_families,
 };

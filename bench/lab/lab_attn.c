@@ -114,13 +114,14 @@ static void setup(attn_lab *L)
     L->total_k = L->cu_k[o->batch];
     L->scale = (float)(1.0 / sqrt((double)o->head_dim));
     L->desc = (elattn_attn_desc){
+        .struct_size = sizeof(elattn_attn_desc),
         .dtype = o->dtype, .head_dim = o->head_dim, .num_q_heads = o->hq, .num_kv_heads = o->hkv,
         .batch = o->batch, .max_seqlen_q = L->max_q, .max_seqlen_k = L->max_k, .causal = o->causal,
         .scale = L->scale, .sink = L->sink, .local = L->local, .block_size = o->block, .write_lse = L->lse,
     };
 
     LAB_TRY(elattn_device_open_by_name(o->device, &L->dev), "device_open");
-    elattn_plan_options opts = {.kernel = o->kernel};
+    elattn_plan_options opts = {.struct_size = sizeof(elattn_plan_options), .kernel = o->kernel};
     /* The plan validates the shape: its message is clearer than any check here. */
     LAB_TRY(elattn_attn_plan_create(L->dev, &L->desc, &opts, &L->plan), "plan");
     lab_kv("kernel", "%s", elattn_attn_plan_kernel_name(L->plan));
@@ -166,6 +167,7 @@ static void setup(attn_lab *L)
                 "alloc (guarded output)");
 
     L->args = (elattn_attn_args){
+        .struct_size = sizeof(elattn_attn_args),
         .q = L->dq, .k = L->dk, .v = L->dv, .o = L->out.view, .lse = L->lse ? L->lse_out.view : NULL,
         .cu_seqlens_q = L->cu_q, .cu_seqlens_k = L->cu_k, .modes = L->modes, .block_mask = L->dmask,
         .workspace = L->ws,

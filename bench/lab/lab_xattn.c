@@ -136,6 +136,7 @@ static void make_run(const xattn_lab *X, xrun *r, const elattn_plan_options *opt
     kit_seqlens(o->batch, r->lq, r->cu_q, &r->max_q);
     kit_seqlens(o->batch, r->lk, r->cu_k, &r->max_k);
     r->desc = (elattn_xattn_desc){
+        .struct_size = sizeof(elattn_xattn_desc),
         .dtype = o->dtype, .head_dim = o->head_dim, .num_q_heads = o->hq, .num_kv_heads = o->hkv,
         .batch = o->batch, .max_seqlen_q = r->max_q, .max_seqlen_k = r->max_k, .causal = o->causal,
         .scale = X->scale, .stride = X->stride, .block_size = o->block,
@@ -157,6 +158,7 @@ static void make_run(const xattn_lab *X, xrun *r, const elattn_plan_options *opt
     if (ws) LAB_TRY(elattn_buffer_alloc(X->dev, ws, &r->ws), "alloc workspace");
     LAB_TRY(kit_guarded_alloc(X->dev, r->mask_bytes, &r->mask), "alloc (guarded output)");
     r->args = (elattn_xattn_args){
+        .struct_size = sizeof(elattn_xattn_args),
         .q = r->dq, .k = r->dk, .cu_seqlens_q = r->cu_q, .cu_seqlens_k = r->cu_k, .modes = X->modes,
         .thresholds = X->taus, .num_thresholds = X->num_taus, .block_mask = r->mask.view, .workspace = r->ws,
     };
@@ -336,7 +338,7 @@ int main(int argc, char **argv)
     for (int b = 0; b < o->batch; ++b)
         for (int h = 0; h < o->hkv; ++h) X.modes[b * o->hkv + h] = o->modes[h];
     LAB_TRY(elattn_device_open_by_name(o->device, &X.dev), "device_open");
-    const elattn_plan_options opts = {.kernel = o->kernel};
+    const elattn_plan_options opts = {.struct_size = sizeof(elattn_plan_options), .kernel = o->kernel};
 
     static xrun full, small;
     memcpy(full.lq, o->lq, sizeof full.lq);

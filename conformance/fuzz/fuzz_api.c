@@ -359,6 +359,7 @@ static const elattn_plan_options *pick_options(rd *r, elattn_plan_options *o, ch
     *tiles = 0;
     if (b % 4 == 0) return NULL;
     memset(o, 0, sizeof *o);
+    o->struct_size = sizeof *o;
     switch (u8(r) % 8) {
     case 0: o->kernel = NULL; break;
     case 1: o->kernel = ""; break;
@@ -474,7 +475,7 @@ static void run_attn(rd *r, const elattn_attn_plan *plan, const elattn_attn_desc
                             : NULL;
     int must_pass = !must_fail && !alias && !(lse.buf && !d->write_lse) && !mask.small && !ws.small;
 
-    elattn_attn_args args = {q.buf, k.buf, v.buf, o.buf, lse.buf, cq, ck, no_modes ? NULL : modes, mask.buf, ws.buf};
+    elattn_attn_args args = {.struct_size = sizeof(elattn_attn_args), q.buf, k.buf, v.buf, o.buf, lse.buf, cq, ck, no_modes ? NULL : modes, mask.buf, ws.buf};
     pool_snap(&p);
     may_change(&p, &o), may_change(&p, &lse), may_change(&p, &ws);
     elattn_status st = elattn_attn_run(plan, pick_stream(r), &args);
@@ -507,8 +508,7 @@ static void run_attn(rd *r, const elattn_attn_plan *plan, const elattn_attn_desc
 
 static void fuzz_attn(rd *r)
 {
-    elattn_attn_desc d;
-    memset(&d, 0, sizeof d);
+    elattn_attn_desc d = ELATTN_INIT(elattn_attn_desc);
     d.dtype = (elattn_dtype)(pick_int(r) % 4);
     d.head_dim = pick_int(r);
     d.num_q_heads = pick_int(r);
@@ -625,7 +625,7 @@ static void run_xattn(rd *r, const elattn_xattn_plan *plan, const elattn_xattn_d
                             : NULL;
     int must_pass = !must_fail && !alias && !ws.small;
 
-    elattn_xattn_args args = {q.buf, k.buf, cq, ck, no_modes ? NULL : modes, no_thr ? NULL : thr, nthr, mask.buf, ws.buf};
+    elattn_xattn_args args = {.struct_size = sizeof(elattn_xattn_args), q.buf, k.buf, cq, ck, no_modes ? NULL : modes, no_thr ? NULL : thr, nthr, mask.buf, ws.buf};
     pool_snap(&p);
     may_change(&p, &mask), may_change(&p, &ws);
     elattn_status st = elattn_xattn_run(plan, pick_stream(r), &args);
@@ -647,8 +647,7 @@ static void run_xattn(rd *r, const elattn_xattn_plan *plan, const elattn_xattn_d
 
 static void fuzz_xattn(rd *r)
 {
-    elattn_xattn_desc d;
-    memset(&d, 0, sizeof d);
+    elattn_xattn_desc d = ELATTN_INIT(elattn_xattn_desc);
     d.dtype = (elattn_dtype)(pick_int(r) % 4);
     d.head_dim = pick_int(r);
     d.num_q_heads = pick_int(r);
@@ -740,6 +739,7 @@ static void run_router(rd *r, const elattn_router_plan *plan, const elattn_route
     int must_pass = !must_fail && valid && !no_modes && !ws.small;
 
     elattn_router_args args = {
+        .struct_size = sizeof(elattn_router_args),
         keys.buf, cu,
         {w[0].buf, w[1].buf, w[2].buf, w[3].buf, w[4].buf, w[5].buf, w[6].buf, w[7].buf, w[8].buf, w[9].buf},
         logits.buf, no_modes ? NULL : modes_mem + guard, ws.buf,
@@ -765,8 +765,7 @@ static void run_router(rd *r, const elattn_router_plan *plan, const elattn_route
 
 static void fuzz_router(rd *r)
 {
-    elattn_router_desc d;
-    memset(&d, 0, sizeof d);
+    elattn_router_desc d = ELATTN_INIT(elattn_router_desc);
     d.key_dtype = (elattn_dtype)(pick_int(r) % 4);
     d.head_dim = pick_int(r);
     d.hidden = pick_int(r);

@@ -41,6 +41,7 @@ static void longest(const kit_case *c, int *max_q, int *max_k)
 elattn_attn_desc kit_case_attn_desc(const kit_case *c, int write_lse)
 {
     elattn_attn_desc d = {
+        .struct_size = sizeof(elattn_attn_desc),
         .dtype = c->dtype, .head_dim = c->head_dim, .num_q_heads = c->hq, .num_kv_heads = c->hkv,
         .batch = c->batch, .causal = c->causal, .scale = 0.0f, .sink = c->sink, .local = c->local,
         .block_size = c->block, .write_lse = write_lse,
@@ -52,6 +53,7 @@ elattn_attn_desc kit_case_attn_desc(const kit_case *c, int write_lse)
 elattn_xattn_desc kit_case_xattn_desc(const kit_case *c, int stride)
 {
     elattn_xattn_desc d = {
+        .struct_size = sizeof(elattn_xattn_desc),
         .dtype = c->dtype, .head_dim = c->head_dim, .num_q_heads = c->hq, .num_kv_heads = c->hkv,
         .batch = c->batch, .causal = c->causal, .scale = 0.0f, .stride = stride, .block_size = c->block,
     };

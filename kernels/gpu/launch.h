@@ -159,6 +159,18 @@ bool portable_router_supported(const elattn_router_desc *desc, const gpu_caps &c
                                const char **why);
 cudaError_t portable_router_launch(const router_inputs &in, const gpu_caps &caps, cudaStream_t stream);
 
+/* ---- merging partial states (elattn_merge_states; one kernel, no families) ------------------ */
+struct merge_inputs {
+    int dtype;
+    int head_dim;
+    size_t total; /* tokens * heads * head_dim values */
+    const void *o1, *o2;
+    const float *lse1, *lse2;
+    void *o;
+    float *lse; /* NULL: not written */
+};
+cudaError_t merge_launch(const merge_inputs &in, cudaStream_t stream);
+
 } /* namespace ELATTN_GPU_NS */
 
 #endif /* ELATTN_GPU_LAUNCH_H */

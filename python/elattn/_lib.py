@@ -4,7 +4,7 @@ import ctypes.util
 import os
 import sys
 from ctypes import (POINTER, Structure, c_char, c_char_p, c_double, c_float, c_int, c_int32, c_long, c_size_t,
-                    c_uint, c_uint8, c_uint64, c_void_p)
+                    c_uint, c_uint8, c_uint64, c_void_p, sizeof)
 
 _NAMES = {"win32": "elattn.dll", "darwin": "libelattn.dylib"}
 LIBRARY_NAME = _NAMES.get(sys.platform, "libelattn.so")
@@ -50,12 +50,23 @@ class DeviceInfo(Structure):
                 ("compute_units", c_int), ("wave_size", c_int), ("is_gpu", c_int), ("caps", c_uint)]
 
 
-class PlanOptions(Structure):
-    _fields_ = [("kernel", c_char_p), ("tile_m", c_int), ("tile_n", c_int), ("work_group_size", c_int)]
+class _Sized(Structure):
+    """A size-tagged struct (ELATTN_INIT): struct_size comes first and is set here, so positional
+    arguments fill the fields after it."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(sizeof(type(self)), *args, **kwargs)
 
 
-class AttnDesc(Structure):
-    _fields_ = [("dtype", c_int), ("head_dim", c_int), ("num_q_heads", c_int), ("num_kv_heads", c_int),
+_SIZE = [("struct_size", c_size_t)]
+
+
+class PlanOptions(_Sized):
+    _fields_ = _SIZE + [("kernel", c_char_p), ("tile_m", c_int), ("tile_n", c_int), ("work_group_size", c_int)]
+
+
+class AttnDesc(_Sized):
+    _fields_ = _SIZE + [("dtype", c_int), ("head_dim", c_int), ("num_q_heads", c_int), ("num_kv_heads", c_int),
                 ("batch", c_int), ("max_seqlen_q", c_int), ("max_seqlen_k", c_int), ("causal", c_int),
                 ("scale", c_float), ("sink", c_int), ("local", c_int), ("block_size", c_int), ("write_lse", c_int),
                 # the layout block (strides in elements, paged K/V): all 0 = packed, as this package passes
@@ -65,26 +76,28 @@ class AttnDesc(Structure):
                 ("max_pages_per_seq", c_int)]
 
 
-class AttnArgs(Structure):
-    _fields_ = [("q", c_void_p), ("k", c_void_p), ("v", c_void_p), ("o", c_void_p), ("lse", c_void_p),
+class AttnArgs(_Sized):
+    _fields_ = _SIZE + [("q", c_void_p), ("k", c_void_p), ("v", c_void_p), ("o", c_void_p), ("lse", c_void_p),
                 ("cu_seqlens_q", POINTER(c_int32)), ("cu_seqlens_k", POINTER(c_int32)), ("modes", POINTER(c_int32)),
-                ("block_mask", c_void_p), ("workspace", c_void_p), ("block_table", POINTER(c_int32))]
+                ("block_mask", c_void_p), ("workspace", c_void_p), ("modes_buffer", c_void_p), ("batch", c_void_p),
+                ("block_table", POINTER(c_int32))]
 
 
-class XattnDesc(Structure):
-    _fields_ = [("dtype", c_int), ("head_dim", c_int), ("num_q_heads", c_int), ("num_kv_heads", c_int),
+class XattnDesc(_Sized):
+    _fields_ = _SIZE + [("dtype", c_int), ("head_dim", c_int), ("num_q_heads", c_int), ("num_kv_heads", c_int),
                 ("batch", c_int), ("max_seqlen_q", c_int), ("max_seqlen_k", c_int), ("causal", c_int),
                 ("scale", c_float), ("stride", c_int), ("block_size", c_int)]
 
 
-class XattnArgs(Structure):
-    _fields_ = [("q", c_void_p), ("k", c_void_p), ("cu_seqlens_q", POINTER(c_int32)),
+class XattnArgs(_Sized):
+    _fields_ = _SIZE + [("q", c_void_p), ("k", c_void_p), ("cu_seqlens_q", POINTER(c_int32)),
                 ("cu_seqlens_k", POINTER(c_int32)), ("modes", POINTER(c_int32)), ("thresholds", POINTER(c_float)),
-                ("num_thresholds", c_int), ("block_mask", c_void_p), ("workspace", c_void_p)]
+                ("num_thresholds", c_int), ("block_mask", c_void_p), ("workspace", c_void_p), ("modes_buffer", c_void_p),
+                ("lengths", c_void_p), ("thresholds_buffer", c_void_p)]
 
 
-class RouterDesc(Structure):
-    _fields_ = [("key_dtype", c_int), ("head_dim", c_int), ("hidden", c_int), ("num_kv_heads", c_int),
+class RouterDesc(_Sized):
+    _fields_ = _SIZE + [("key_dtype", c_int), ("head_dim", c_int), ("hidden", c_int), ("num_kv_heads", c_int),
                 ("batch", c_int), ("max_seqlen", c_int), ("retrieval_mode", c_int), ("sparse_mode", c_int)]
 
 
@@ -96,9 +109,10 @@ class RouterWeights(Structure):
     _fields_ = [(f, c_void_p) for f in ROUTER_FIELDS]
 
 
-class RouterArgs(Structure):
-    _fields_ = [("keys", c_void_p), ("cu_seqlens", POINTER(c_int32)), ("weights", RouterWeights),
-                ("logits", c_void_p), ("modes", POINTER(c_int32)), ("workspace", c_void_p)]
+class RouterArgs(_Sized):
+    _fields_ = _SIZE + [("keys", c_void_p), ("cu_seqlens", POINTER(c_int32)), ("weights", RouterWeights),
+                ("logits", c_void_p), ("modes", POINTER(c_int32)), ("workspace", c_void_p),
+                ("modes_buffer", c_void_p), ("lengths", c_void_p)]
 
 
 class Sparsity(Structure):

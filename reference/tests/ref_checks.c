@@ -729,6 +729,7 @@ static elattn_xattn_desc xa_desc(const xa_case *x)
 {
     elattn_xattn_desc d;
     memset(&d, 0, sizeof d);
+    d.struct_size = sizeof d;
     d.dtype = x->dtype, d.head_dim = x->d, d.num_q_heads = x->hq, d.num_kv_heads = x->hkv, d.batch = x->batch;
     d.causal = x->causal, d.scale = 0.0f, d.stride = x->stride, d.block_size = x->block;
     for (int b = 0; b < x->batch; ++b) {
@@ -843,6 +844,7 @@ static void check_xattn_hand(void)
     int32_t cu[2] = {0, 4};
     elattn_xattn_desc d;
     memset(&d, 0, sizeof d);
+    d.struct_size = sizeof d;
     d.dtype = ELATTN_F32, d.head_dim = 1, d.num_q_heads = 1, d.num_kv_heads = 1, d.batch = 1;
     d.max_seqlen_q = 4, d.max_seqlen_k = 4, d.causal = 1, d.scale = (float)(2 * log(2.0)), d.stride = 2, d.block_size = 2;
     double s[4];
@@ -1049,6 +1051,7 @@ static void check_router(void)
             }
         elattn_router_desc d;
         memset(&d, 0, sizeof d);
+        d.struct_size = sizeof d;
         d.key_dtype = dt, d.head_dim = D, d.hidden = R, d.num_kv_heads = H, d.batch = NB, d.max_seqlen = 333;
         d.retrieval_mode = ELATTN_FULL, d.sparse_mode = ELATTN_STREAMING;
         /* pass 1 shifts b5[1] by the median logit gap of pass 0 so both classes occur */
@@ -1137,6 +1140,7 @@ static void check_router(void)
         float lg[2];
         elattn_router_desc d;
         memset(&d, 0, sizeof d);
+        d.struct_size = sizeof d;
         d.key_dtype = ELATTN_F32, d.head_dim = D, d.hidden = R, d.num_kv_heads = 1, d.batch = 1, d.max_seqlen = 3;
         d.retrieval_mode = ELATTN_BLOCK_SPARSE, d.sparse_mode = ELATTN_STREAMING;
         elattn_ref_router(&d, key, cu1, &wz, lg, m);
@@ -1167,6 +1171,7 @@ static void check_sparsity(void)
         double rho = 1.0 - attended / (L * (L + 1) / 2.0);
         elattn_attn_desc d;
         memset(&d, 0, sizeof d);
+        d.struct_size = sizeof d;
         d.dtype = ELATTN_BF16, d.head_dim = 128, d.num_q_heads = 8, d.num_kv_heads = 4, d.batch = 1;
         d.max_seqlen_q = d.max_seqlen_k = (int)L, d.causal = 1, d.sink = sinks[t], d.local = locals[t], d.block_size = 64;
         int32_t cu[2] = {0, (int)L}, modes[4] = {ELATTN_STREAMING, ELATTN_FULL, ELATTN_STREAMING, ELATTN_FULL};
@@ -1194,6 +1199,7 @@ static void check_sparsity(void)
         data_init(&a, &c, 0.4);
         elattn_attn_desc d;
         memset(&d, 0, sizeof d);
+        d.struct_size = sizeof d;
         d.dtype = ELATTN_F32, d.head_dim = 64, d.num_q_heads = 2, d.num_kv_heads = 2, d.batch = 3;
         d.max_seqlen_q = a.max_q, d.max_seqlen_k = a.max_k, d.causal = c.causal, d.sink = c.sink;
         d.local = c.local, d.block_size = c.block;

@@ -17,6 +17,11 @@
  *  - Small metadata (cu_seqlens, mode tables, thresholds) is passed as host
  *    arrays: the library validates it and uploads it into the caller's
  *    workspace on the stream, so one invalid value is an error, not a crash.
+ *    Or it stays on the device (0.2): mode tables as elattn buffers (the
+ *    router's modes_buffer output feeds attention and XAttention), lengths and
+ *    the work list in an elattn_attn_batch. Device values cannot be checked by
+ *    the host (see elattn_attn_args.modes_buffer).
+ *  - Every struct the caller fills starts with struct_size (ELATTN_INIT).
  *  - Work is "plan, then run": a plan validates a descriptor once, picks a
  *    kernel (or answers ELATTN_ERROR_UNSUPPORTED: there is no silent
  *    fallback) and reports its name and workspace size. Plans are immutable:
@@ -86,9 +91,41 @@ ELATTN_API const char *elattn_status_string(elattn_status status);
 /* Message of the last failed call on this thread ("" if none). */
 ELATTN_API const char *elattn_last_error(void);
 
-/* Run-time version; compare with ELATTN_VERSION_* from elattn_config.h. */
+/* ---- versions and struct sizes -------------------------------------------
+ * ELATTN_VERSION_MAJOR/MINOR/PATCH (elattn_config.h) are this header's
+ * version; elattn_version() is the loaded library's. A library serves every
+ * header of its major version with a minor version <= its own. */
+#define ELATTN_VERSION_ENCODE(major, minor, patch) ((major) * 1000000L + (minor) * 1000L + (patch))
+#define ELATTN_VERSION ELATTN_VERSION_ENCODE(ELATTN_VERSION_MAJOR, ELATTN_VERSION_MINOR, ELATTN_VERSION_PATCH)
+/* Compile time: 1 when this header is at least version major.minor.patch. */
+#define ELATTN_VERSION_CHECK(major, minor, patch) (ELATTN_VERSION >= ELATTN_VERSION_ENCODE(major, minor, patch))
+/* Run-time version (synchronous, thread-safe; NULL pointers are skipped). */
 ELATTN_API void elattn_version(int *major, int *minor, int *patch);
 ELATTN_API const char *elattn_version_string(void);
+/* Run time: 1 when the loaded library can serve a caller built with header
+ * version major.minor.patch (same major, library minor >= major's minor).
+ * Use elattn_version_compatible(ELATTN_VERSION_MAJOR, ELATTN_VERSION_MINOR,
+ * ELATTN_VERSION_PATCH) once at start-up. */
+ELATTN_API int elattn_version_compatible(int major, int minor, int patch);
+
+/* Every descriptor, argument and options struct (elattn_*_desc, elattn_*_args,
+ * elattn_plan_options) starts with `size_t struct_size`: the caller sets it to
+ * sizeof the struct as its header declares it, e.g.
+ *     elattn_attn_desc desc = ELATTN_INIT(elattn_attn_desc);   (all zeros, size set)
+ *     elattn_attn_desc desc = {.struct_size = sizeof(elattn_attn_desc), .dtype = ...};
+ * New fields are only ever appended, and a zero value of a new field always
+ * means the behaviour before it existed. So the library reads the first
+ * struct_size bytes and takes the missing tail of an older (smaller) struct
+ * as zeros. A struct_size of 0, below the first released layout, or larger
+ * than this library knows (a newer header) is ELATTN_ERROR_INVALID_ARGUMENT
+ * naming "<argument>.struct_size". Structs the library fills (device and
+ * backend info, native handles, sparsity) and elattn_router_weights (a member
+ * of elattn_router_args, covered by its size) carry no size. */
+#ifdef __cplusplus
+#define ELATTN_INIT(type) (type{sizeof(type)})
+#else
+#define ELATTN_INIT(type) ((type){.struct_size = sizeof(type)})
+#endif
 
 /* ---- enumerations ------------------------------------------------------- */
 typedef enum elattn_dtype {
@@ -214,11 +251,17 @@ ELATTN_API elattn_status elattn_device_native_handles(const elattn_device *devic
  * stream given to elattn_device_from_cuda/hip; the device's own OpenCL queue
  * or the one given to elattn_device_from_opencl. Streams execute in order.
  *
- * Asynchrony: attention, XAttention, copy_2d and fill calls are enqueued on
- * the stream and may return before the device finished; every array they
- * take from the host (cu_seqlens, modes, thresholds) is copied or uploaded
- * before the call returns, so the caller may reuse it at once. Upload,
- * download and the router's decisions complete before they return. Buffers
+ * Asynchrony: attention, XAttention, merge, copy_2d and fill calls are
+ * enqueued on the stream and may return before the device finished; every
+ * array they take from the host (cu_seqlens, modes, thresholds) is copied or
+ * uploaded before the call returns, so the caller may reuse it at once.
+ * Upload, download and the router's decisions into host memory complete
+ * before they return; the router's decisions into a modes_buffer are
+ * stream-ordered. Host work per call, for CUDA-graph capture: attention with
+ * args.batch and args.modes_buffer enqueues one launch and nothing else
+ * (CUDA/HIP; OpenCL adds two device-side copies), as does elattn_merge_states;
+ * so does the router with args.modes_buffer and args.lengths, and XAttention
+ * with args.lengths, modes_buffer and thresholds_buffer. Buffers
  * must stay alive, and unchanged by others, until the stream's work is done
  * (elattn_stream_synchronize, elattn_device_synchronize or an event). */
 ELATTN_API elattn_status elattn_stream_create(elattn_device *device, elattn_stream **stream);
@@ -340,6 +383,7 @@ ELATTN_API elattn_status elattn_device_kernel_families(const elattn_device *devi
  * honour is ELATTN_ERROR_UNSUPPORTED (never silently ignored: the reference,
  * which has no tiles, refuses any nonzero override). */
 typedef struct elattn_plan_options {
+    size_t struct_size; /* sizeof(elattn_plan_options) (see ELATTN_INIT) */
     /* The kernel to use ("" or NULL: the first family that can run the
      * descriptor). A full kernel name, or a prefix of one that ends at a '.'
      * (a family name such as "cuda.attn.mma", or "cuda"): the first kernel it
@@ -354,6 +398,7 @@ typedef struct elattn_plan_options {
 
 /* ---- hybrid attention ----------------------------------------------------- */
 typedef struct elattn_attn_desc {
+    size_t struct_size;   /* sizeof(elattn_attn_desc) (see ELATTN_INIT) */
     elattn_dtype dtype;   /* of Q, K, V, O */
     int head_dim;         /* a multiple of 8 in [32, 256] (256 where ELATTN_CAP_HEAD_DIM_256) */
     int num_q_heads;      /* Hq */
@@ -396,21 +441,35 @@ typedef struct elattn_attn_desc {
 } elattn_attn_desc;
 
 typedef struct elattn_attn_plan elattn_attn_plan;
+typedef struct elattn_attn_batch elattn_attn_batch;
 
 typedef struct elattn_attn_args {
+    size_t struct_size;       /* sizeof(elattn_attn_args) (see ELATTN_INIT) */
     const elattn_buffer *q;   /* [total_q][Hq][D] (or strided: desc's layout block) */
     const elattn_buffer *k;   /* [total_k][Hkv][D] (strided, or paged [num_pages][P][Hkv][D]) */
     const elattn_buffer *v;   /* as k */
     elattn_buffer *o;         /* [total_q][Hq][D] (or strided) */
     elattn_buffer *lse;       /* [total_q][Hq] fp32; required iff write_lse */
-    const int32_t *cu_seqlens_q; /* host, [batch + 1], cu[0] == 0, non-decreasing */
-    const int32_t *cu_seqlens_k; /* host, [batch + 1] */
-    const int32_t *modes;        /* host, [batch][Hkv] elattn_mode values */
+    const int32_t *cu_seqlens_q; /* host, [batch + 1], cu[0] == 0, non-decreasing; NULL with `batch` */
+    const int32_t *cu_seqlens_k; /* host, [batch + 1]; NULL with `batch` */
+    const int32_t *modes;        /* host, [batch][Hkv] elattn_mode values; or modes_buffer */
     /* [batch][Hkv][ceil(max_seqlen_q/block)][ceil(max_seqlen_k/block)] uint8,
-     * nonzero = visible; read only for BLOCK_SPARSE heads; may be NULL if none. */
+     * nonzero = visible; read only for BLOCK_SPARSE heads; may be NULL if none
+     * (required with modes_buffer: the host cannot see which heads are). */
     const elattn_buffer *block_mask;
     elattn_buffer *workspace;    /* >= workspace size of the plan (NULL if 0) */
 
+    /* Device-resident metadata (0.2). Exactly one of modes / modes_buffer, and
+     * either both cu_seqlens or `batch`, else INVALID_ARGUMENT naming them. */
+    /* int32 [batch][Hkv] elattn_mode values in device memory, e.g. the
+     * router's output (elattn_router_args.modes_buffer). Read by the kernel
+     * on the device; the library cannot check them: a value outside the
+     * three modes gives unspecified output. */
+    const elattn_buffer *modes_buffer;
+    /* The lengths and work list planned once (elattn_attn_batch_create, of
+     * this plan). With a batch and modes_buffer the run does no host work
+     * beyond the launch: no allocation, upload or sync (CUDA-graph capture). */
+    const elattn_attn_batch *batch;
     /* ---- paged K/V (desc.page_size > 0; NULL otherwise) ----
      * host int32 [batch][desc.max_pages_per_seq]: entry [b][i] is the
      * physical page holding keys [i * P, (i + 1) * P) of element b. Entries
@@ -429,14 +488,72 @@ ELATTN_API elattn_status elattn_attn_run(const elattn_attn_plan *plan, elattn_st
                                          const elattn_attn_args *args);
 ELATTN_API void elattn_attn_plan_destroy(elattn_attn_plan *plan);
 
+/* ---- batch plans (plan the lengths once, run many times) --------------------
+ * A batch holds, on the plan's device, what elattn_attn_run otherwise builds
+ * and uploads on every call: cu_seqlens_q/k and the work list. Runs of the
+ * plan with args.batch set read them there (and args.cu_seqlens_* are NULL).
+ * The work list is ordered longest first by each item's FULL-mode cost: the
+ * modes are not part of the batch and may change on every run (they are read
+ * on the device, per item, from the mode table); a layer whose heads are
+ * mostly STREAMING loses some of the balance of a list ordered by its own
+ * modes, never correctness.
+ * Synchronous: checks cu_seqlens (as elattn_attn_run does; messages name
+ * "cu_seqlens_q"/"cu_seqlens_k"), builds, uploads through pinned staging
+ * where the backend has it, and waits for the upload. The host arrays may be
+ * reused at once. Immutable after creation: any number of threads and
+ * streams may run with one batch at once. It keeps its plan's device open;
+ * destroy it (after the streams that use it are done) before or after the
+ * plan. */
+ELATTN_API elattn_status elattn_attn_batch_create(const elattn_attn_plan *plan, const int32_t *cu_seqlens_q,
+                                                  const int32_t *cu_seqlens_k, elattn_attn_batch **batch);
+ELATTN_API void elattn_attn_batch_destroy(elattn_attn_batch *batch);
+
 /* Size in bytes of the block mask for a descriptor; 0 when the fields it
  * depends on (batch, num_kv_heads, max_seqlen_q/k, block_size) are invalid
  * (elattn_last_error says why). A descriptor whose mask, at 4 bytes per block
  * (XAttention's score table), would not fit in size_t is invalid. */
 ELATTN_API size_t elattn_block_mask_bytes(const elattn_attn_desc *desc);
 
+/* ---- merging partial attention states ------------------------------------ */
+/* LSE, everywhere in elattn (elattn_attn_desc.write_lse, this merge): for one
+ * query row and query head, the natural logarithm of the softmax denominator,
+ *     lse = ln( sum over the row's visible keys j of exp(scale * q . k_j) ),
+ * fp32, -inf for a row that sees no key (its O is 0). Attention over the keys
+ * [0, a) and over [a, L) of the same queries, merged here, is attention over
+ * [0, L) (split-K, chunked prefill, a prefix cache):
+ *     m   = max(lse1, lse2),  w_i = exp(lse_i - m)
+ *     O   = (w1 * O1 + w2 * O2) / (w1 + w2)
+ *     lse = m + ln(w1 + w2)
+ * (= (e^lse1 O1 + e^lse2 O2) / (e^lse1 + e^lse2) and ln(e^lse1 + e^lse2),
+ * without overflow). A side with lse = -inf contributes nothing; both -inf
+ * give O = 0 and lse = -inf. LSE inputs must be finite or -inf (+inf or NaN
+ * give NaN rows, never a crash). Math in fp32; O rounds to dtype once. */
+typedef struct elattn_merge_args {
+    size_t struct_size;       /* sizeof(elattn_merge_args) (see ELATTN_INIT) */
+    elattn_dtype dtype;       /* of O1, O2 and O */
+    int num_tokens;           /* rows, >= 0 (0: nothing to do) */
+    int num_heads;            /* >= 1 */
+    int head_dim;             /* in [1, 4096]; any value (no alignment needed) */
+    const elattn_buffer *o1;  /* [num_tokens][num_heads][head_dim] */
+    const elattn_buffer *lse1;/* [num_tokens][num_heads] fp32 */
+    const elattn_buffer *o2;
+    const elattn_buffer *lse2;
+    elattn_buffer *o;         /* output, like o1; shares no byte with an input */
+    elattn_buffer *lse;       /* output like lse1, or NULL */
+} elattn_merge_args;
+
+/* Merges two partial states on `device`. Stream-ordered: enqueued on `stream`
+ * (NULL: the default stream) and may return before the device is done (the
+ * reference computes before it returns). Every buffer must belong to `device`
+ * and stay alive until the stream's work is done. Thread-safe as any call
+ * (the stream is used by one thread at a time). No workspace, no host sync,
+ * no allocation: it may be captured in a CUDA graph. */
+ELATTN_API elattn_status elattn_merge_states(elattn_device *device, elattn_stream *stream,
+                                             const elattn_merge_args *args);
+
 /* ---- XAttention block selection ------------------------------------------ */
 typedef struct elattn_xattn_desc {
+    size_t struct_size;  /* sizeof(elattn_xattn_desc) (see ELATTN_INIT) */
     elattn_dtype dtype;  /* of Q and K */
     int head_dim;
     int num_q_heads;
@@ -455,6 +572,7 @@ typedef struct elattn_xattn_desc {
 typedef struct elattn_xattn_plan elattn_xattn_plan;
 
 typedef struct elattn_xattn_args {
+    size_t struct_size;           /* sizeof(elattn_xattn_args) (see ELATTN_INIT) */
     const elattn_buffer *q;
     const elattn_buffer *k;
     const int32_t *cu_seqlens_q;  /* host */
@@ -466,6 +584,21 @@ typedef struct elattn_xattn_args {
     int num_thresholds;           /* 1 or Hkv */
     elattn_buffer *block_mask;    /* output, same layout as elattn_attn_args.block_mask */
     elattn_buffer *workspace;
+    /* 0.2: int32 [batch][Hkv] modes in device memory (e.g. the router's),
+     * instead of `modes` (at most one of the two). The masks of BLOCK_SPARSE
+     * heads are computed; the estimation may run for every head, since the
+     * host cannot see which are. */
+    const elattn_buffer *modes_buffer;
+    /* 0.2: the lengths from an attention batch plan of the same device (its
+     * cu_seqlens_q/k) instead of cu_seqlens_q/k, which are then NULL; its
+     * batch size must be desc.batch. */
+    const elattn_attn_batch *lengths;
+    /* 0.2: fp32 thresholds on the device, num_thresholds of them (1 or Hkv),
+     * instead of `thresholds` (then NULL); values in (0, 1], unchecked. With
+     * lengths, modes_buffer and thresholds_buffer the CUDA/HIP run does no
+     * host work beyond its launches (graph capture); OpenCL reads the three
+     * back first (one blocking read each). */
+    const elattn_buffer *thresholds_buffer;
 } elattn_xattn_args;
 
 ELATTN_API elattn_status elattn_xattn_plan_create(elattn_device *device, const elattn_xattn_desc *desc,
@@ -479,6 +612,7 @@ ELATTN_API void elattn_xattn_plan_destroy(elattn_xattn_plan *plan);
 
 /* ---- Attention Router ------------------------------------------------------ */
 typedef struct elattn_router_desc {
+    size_t struct_size;      /* sizeof(elattn_router_desc) (see ELATTN_INIT) */
     elattn_dtype key_dtype;  /* dtype of the key states */
     int head_dim;            /* D */
     int hidden;              /* r * D (paper: 4 * D) */
@@ -501,12 +635,22 @@ typedef struct elattn_router_weights {
 typedef struct elattn_router_plan elattn_router_plan;
 
 typedef struct elattn_router_args {
+    size_t struct_size;            /* sizeof(elattn_router_args) (see ELATTN_INIT) */
     const elattn_buffer *keys;     /* [total_k][Hkv][D], after k-norm, before RoPE */
     const int32_t *cu_seqlens;     /* host [batch + 1] */
     elattn_router_weights weights;
     elattn_buffer *logits;         /* optional output, fp32 [batch][Hkv][2] */
-    int32_t *modes;                /* host output [batch][Hkv]: the mode table */
+    int32_t *modes;                /* host output [batch][Hkv]: the mode table; or modes_buffer */
     elattn_buffer *workspace;
+    /* 0.2: device output int32 [batch][Hkv], for elattn_attn_args.modes_buffer
+     * and elattn_xattn_args.modes_buffer: no host round trip. Exactly one of
+     * modes / modes_buffer. */
+    elattn_buffer *modes_buffer;
+    /* 0.2: the key lengths from an attention batch plan of the same device
+     * (its cu_seqlens_k, on the device: nothing uploaded) instead of
+     * cu_seqlens, which is then NULL. Its batch size must be desc.batch, and
+     * every element needs 1 to desc.max_seqlen keys. */
+    const elattn_attn_batch *lengths;
 } elattn_router_args;
 
 ELATTN_API elattn_status elattn_router_plan_create(elattn_device *device, const elattn_router_desc *desc,
@@ -514,8 +658,11 @@ ELATTN_API elattn_status elattn_router_plan_create(elattn_device *device, const 
                                                    elattn_router_plan **plan);
 ELATTN_API const char *elattn_router_plan_kernel_name(const elattn_router_plan *plan);
 ELATTN_API size_t elattn_router_plan_workspace_size(const elattn_router_plan *plan);
-/* Runs pooling and both MLPs on the device; only the [batch][Hkv] decisions
- * come back to the host (this call waits for them). */
+/* Runs pooling and both MLPs on the device. With args.modes (host) only the
+ * [batch][Hkv] decisions come back to the host and this call waits for them.
+ * With args.modes_buffer the decisions stay on the device and the call is
+ * stream-ordered (asynchronous, like attention); with args.lengths as well it
+ * does no host work beyond the two launches (CUDA-graph capture). */
 ELATTN_API elattn_status elattn_router_run(const elattn_router_plan *plan, elattn_stream *stream,
                                            const elattn_router_args *args);
 ELATTN_API void elattn_router_plan_destroy(elattn_router_plan *plan);

@@ -8,8 +8,17 @@
 
 #include <elattn/elattn.h>
 
+#if !ELATTN_VERSION_CHECK(0, 2, 0)
+#error "this consumer needs elattn 0.2 (size-tagged structs)"
+#endif
+
 int main(void)
 {
+    if (!elattn_version_compatible(ELATTN_VERSION_MAJOR, ELATTN_VERSION_MINOR, ELATTN_VERSION_PATCH)) {
+        fprintf(stderr, "consumer: built for elattn %d.%d, the library is %s\n", ELATTN_VERSION_MAJOR,
+                ELATTN_VERSION_MINOR, elattn_version_string());
+        return 1;
+    }
     elattn_device *dev = NULL;
     elattn_buffer *buf = NULL;
     const char sent[] = "elattn consumer";

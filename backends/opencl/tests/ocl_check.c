@@ -97,7 +97,7 @@ static void run_attn(const attn_case *c)
 {
     if (filter && !strstr(c->name, filter)) return;
     ++cases;
-    elattn_attn_desc d = {.dtype = c->dtype, .head_dim = c->D, .num_q_heads = c->Hq, .num_kv_heads = c->Hkv,
+    elattn_attn_desc d = {.struct_size = sizeof(elattn_attn_desc), .dtype = c->dtype, .head_dim = c->D, .num_q_heads = c->Hq, .num_kv_heads = c->Hkv,
                           .batch = c->batch, .causal = c->causal, .sink = c->sink, .local = c->local,
                           .block_size = c->block, .write_lse = c->lse};
     int32_t cu_q[5] = {0}, cu_k[5] = {0};
@@ -125,7 +125,7 @@ static void run_attn(const attn_case *c)
     const char *kname = "";
     double ms = 0;
     for (int x = 0; x < 2; ++x) {
-        elattn_plan_options opt = {0};
+        elattn_plan_options opt = ELATTN_INIT(elattn_plan_options);
         if (x == 1) {
             opt.tile_m = c->tile_m;
             opt.tile_n = c->tile_n;
@@ -144,7 +144,7 @@ static void run_attn(const attn_case *c)
         if (c->lse) CHECK(elattn_buffer_alloc(devs[x], nl * 4 + 4, &bl));
         elattn_buffer *bm = upload_raw(devs[x], mask, mask_bytes);
         elattn_buffer *ws = workspace(devs[x], elattn_attn_plan_workspace_size(plan));
-        elattn_attn_args a = {.q = bq, .k = bk, .v = bv, .o = bo, .lse = bl, .cu_seqlens_q = cu_q,
+        elattn_attn_args a = {.struct_size = sizeof(elattn_attn_args), .q = bq, .k = bk, .v = bv, .o = bo, .lse = bl, .cu_seqlens_q = cu_q,
                               .cu_seqlens_k = cu_k, .modes = modes, .block_mask = bm, .workspace = ws};
         CHECK(elattn_attn_run(plan, NULL, &a));
         if (x == 1 && timing) {
@@ -200,7 +200,7 @@ static void run_xattn(const char *name, elattn_dtype dtype, int D, int Hq, int H
 {
     if (filter && !strstr(name, filter)) return;
     ++cases;
-    elattn_xattn_desc d = {.dtype = dtype, .head_dim = D, .num_q_heads = Hq, .num_kv_heads = Hkv, .batch = batch,
+    elattn_xattn_desc d = {.struct_size = sizeof(elattn_xattn_desc), .dtype = dtype, .head_dim = D, .num_q_heads = Hq, .num_kv_heads = Hkv, .batch = batch,
                            .causal = causal, .stride = stride, .block_size = block};
     int32_t cu_q[5] = {0}, cu_k[5] = {0};
     for (int b = 0; b < batch; ++b) {
@@ -229,7 +229,7 @@ static void run_xattn(const char *name, elattn_dtype dtype, int D, int Hq, int H
         memset(fill, 0x77, mask_bytes); /* untouched rows must stay 0x77 */
         elattn_buffer *bm = upload_raw(devs[x], fill, mask_bytes);
         elattn_buffer *ws = workspace(devs[x], elattn_xattn_plan_workspace_size(plan));
-        elattn_xattn_args a = {.q = bq, .k = bk, .cu_seqlens_q = cu_q, .cu_seqlens_k = cu_k,
+        elattn_xattn_args a = {.struct_size = sizeof(elattn_xattn_args), .q = bq, .k = bk, .cu_seqlens_q = cu_q, .cu_seqlens_k = cu_k,
                                .modes = modes, .thresholds = &tau, .num_thresholds = 1, .block_mask = bm,
                                .workspace = ws};
         CHECK(elattn_xattn_run(plan, NULL, &a));
@@ -259,7 +259,7 @@ static void run_router(const char *name, elattn_dtype dtype, int D, int Hkv, int
     if (filter && !strstr(name, filter)) return;
     ++cases;
     int R = 4 * D;
-    elattn_router_desc d = {.key_dtype = dtype, .head_dim = D, .hidden = R, .num_kv_heads = Hkv, .batch = batch,
+    elattn_router_desc d = {.struct_size = sizeof(elattn_router_desc), .key_dtype = dtype, .head_dim = D, .hidden = R, .num_kv_heads = Hkv, .batch = batch,
                             .retrieval_mode = ELATTN_FULL, .sparse_mode = ELATTN_STREAMING};
     int32_t cu[5] = {0};
     for (int b = 0; b < batch; ++b) {
@@ -286,7 +286,7 @@ static void run_router(const char *name, elattn_dtype dtype, int D, int Hkv, int
         elattn_buffer *bl;
         CHECK(elattn_buffer_alloc(devs[x], (size_t)batch * Hkv * 2 * 4, &bl));
         elattn_buffer *ws = workspace(devs[x], elattn_router_plan_workspace_size(plan));
-        elattn_router_args a = {.keys = bk, .cu_seqlens = cu,
+        elattn_router_args a = {.struct_size = sizeof(elattn_router_args), .keys = bk, .cu_seqlens = cu,
                                 .weights = {bw[0], bw[1], bw[2], bw[3], bw[4], bw[5], bw[6], bw[7], bw[8], bw[9]},
                                 .logits = bl, .modes = modes[x], .workspace = ws};
         CHECK(elattn_router_run(plan, NULL, &a));
@@ -339,7 +339,7 @@ static void run_threads(void)
     if (filter && !strstr("threads", filter)) return;
     ++cases;
     enum { T = 4, L = 300, H = 4, HKV = 2, D = 64 };
-    elattn_attn_desc d = {.dtype = ELATTN_F16, .head_dim = D, .num_q_heads = H, .num_kv_heads = HKV, .batch = 1,
+    elattn_attn_desc d = {.struct_size = sizeof(elattn_attn_desc), .dtype = ELATTN_F16, .head_dim = D, .num_q_heads = H, .num_kv_heads = HKV, .batch = 1,
                           .max_seqlen_q = L, .max_seqlen_k = L, .causal = 1, .sink = 4, .local = 64,
                           .block_size = 64, .write_lse = 0};
     int32_t cu[2] = {0, L}, modes[HKV] = {ELATTN_FULL, ELATTN_STREAMING};
@@ -354,7 +354,7 @@ static void run_threads(void)
     pthread_t tid[T];
     for (int t = 0; t <= T; ++t) {
         jobs[t].plan = plan;
-        jobs[t].args = (elattn_attn_args){.q = q, .k = k, .v = v, .cu_seqlens_q = cu, .cu_seqlens_k = cu,
+        jobs[t].args = (elattn_attn_args){.struct_size = sizeof(elattn_attn_args), .q = q, .k = k, .v = v, .cu_seqlens_q = cu, .cu_seqlens_k = cu,
                                           .modes = modes};
         CHECK(elattn_buffer_alloc(ocl_dev, n * 2, &jobs[t].args.o));
         jobs[t].args.workspace = workspace(ocl_dev, elattn_attn_plan_workspace_size(plan));

@@ -87,6 +87,8 @@ static inline hipError_t hipGetDeviceProperties(hipDeviceProp_t *prop, int devic
 /* ---- memory ----------------------------------------------------------------------- */
 static inline hipError_t hipMalloc(void **ptr, size_t bytes) { return cudaMalloc(ptr, bytes); }
 static inline hipError_t hipFree(void *ptr) { return cudaFree(ptr); }
+static inline hipError_t hipHostMalloc(void **ptr, size_t bytes, unsigned flags) { return flags ? cudaErrorInvalidValue : cudaMallocHost(ptr, bytes); }
+static inline hipError_t hipHostFree(void *ptr) { return cudaFreeHost(ptr); }
 static inline hipError_t hipMemcpyAsync(void *dst, const void *src, size_t bytes, hipMemcpyKind kind,
                                         hipStream_t stream)
 {

@@ -58,6 +58,8 @@
 #  define cudaGetDeviceProperties hipGetDeviceProperties
 #  define cudaMalloc hipMalloc
 #  define cudaFree hipFree
+#  define cudaMallocHost(ptr, bytes) hipHostMalloc(ptr, bytes, 0) /* pinned staging (batch plans) */
+#  define cudaFreeHost hipHostFree
 #  define cudaMemcpyKind hipMemcpyKind
 #  define cudaMemcpyAsync hipMemcpyAsync
 #  define cudaMemcpy2DAsync hipMemcpy2DAsync
