@@ -352,7 +352,7 @@ static int run_attn_layout(const conf_case *c, const attn_oracle *o, elattn_devi
     const elattn_attn_desc *d = &L.desc;
     const size_t es = elattn_dtype_size(d->dtype);
     const int D = d->head_dim, hq = d->num_q_heads;
-    elattn_plan_options opt = {.kernel = kernel};
+    elattn_plan_options opt = {.struct_size = sizeof(elattn_plan_options), .kernel = kernel};
     elattn_attn_plan *plan = NULL;
     elattn_buffer *q = NULL, *k = NULL, *v = NULL, *mask = NULL, *ws = NULL;
     kit_guarded in = {0}, ob = {0}, lse = {0};
@@ -386,6 +386,7 @@ static int run_attn_layout(const conf_case *c, const attn_oracle *o, elattn_devi
         goto done;
     }
     elattn_attn_args args = {
+        .struct_size = sizeof(elattn_attn_args),
         .q = q, .k = k, .v = v, .o = ob.view, .lse = d->write_lse ? lse.view : NULL,
         .cu_seqlens_q = o->cu_q, .cu_seqlens_k = o->cu_k, .modes = o->modes,
         .block_mask = mask, .workspace = ws, .block_table = L.table,
