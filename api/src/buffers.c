@@ -156,8 +156,12 @@ elattn_status elattn_buffer_copy_2d(elattn_buffer *dst, size_t dst_offset, size_
                            src_pitch, width);
     CHECK(elattn_check_range_in("dst_offset/pitch/rows", dst, dst_offset, dst_span));
     CHECK(elattn_check_range_in("src_offset/pitch/rows", src, src_offset, src_span));
-    return dst->device->ops->mem_copy_2d(dst->device->impl, s, dst->native, dst_offset, dst_pitch, src->native,
-                                         src_offset, src_pitch, width, rows);
+    /* A view goes down as its root plus the view's offset (both ranges were
+     * checked inside the view, which lies inside the root): backends then see
+     * only allocations and wraps. PoCL 3.1 crashes in clEnqueueCopyBufferRect
+     * on sub-buffers, even for one row. */
+    return dst->device->ops->mem_copy_2d(dst->device->impl, s, dst->root->native, dst->offset + dst_offset, dst_pitch,
+                                         src->root->native, src->offset + src_offset, src_pitch, width, rows);
 }
 
 elattn_status elattn_buffer_fill(elattn_buffer *buffer, size_t offset, uint8_t value, size_t bytes,
