@@ -94,10 +94,10 @@ static void run_dtype_dim(elattn_device *dev, elattn_dtype dt, int D)
     /* Prefill lengths: below sink + local; exactly sink + ring (the ring just full); past it
      * by one page and change; many times around the ring. */
     const int prefill[NSEQ] = {3, SINK + RING, SINK + RING + 11, 9 * RING + 5};
-    const int modes[NSEQ][HKV] = {{ELATTN_MODE_FULL, ELATTN_MODE_STREAMING},
-                                  {ELATTN_MODE_STREAMING, ELATTN_MODE_STREAMING},
-                                  {ELATTN_MODE_BLOCK_SPARSE, ELATTN_MODE_STREAMING},
-                                  {ELATTN_MODE_STREAMING, ELATTN_MODE_FULL}};
+    const int modes[NSEQ][HKV] = {{ELATTN_FULL, ELATTN_STREAMING},
+                                  {ELATTN_STREAMING, ELATTN_STREAMING},
+                                  {ELATTN_BLOCK_SPARSE, ELATTN_STREAMING},
+                                  {ELATTN_STREAMING, ELATTN_FULL}};
     const int steps[] = {1, 3, 16, 1, 16, 3, 16, 16, 1};
     const int nsteps = (int)(sizeof steps / sizeof steps[0]);
     int max_tokens = 0;
@@ -171,7 +171,7 @@ static void run_dtype_dim(elattn_device *dev, elattn_dtype dt, int D)
             cu_q[s + 1] = cu_q[s] + n[s], cu_k[s + 1] = cu_k[s] + h[s].len;
             if (h[s].len > max_len) max_len = h[s].len;
             for (int hk = 0; hk < HKV; ++hk)
-                ref_modes[s * HKV + hk] = modes[s][hk] == ELATTN_MODE_BLOCK_SPARSE ? ELATTN_MODE_FULL : modes[s][hk];
+                ref_modes[s * HKV + hk] = modes[s][hk] == ELATTN_BLOCK_SPARSE ? ELATTN_FULL : modes[s][hk];
         }
         unsigned char *kall = malloc(row * cu_k[NSEQ]), *vall = malloc(row * cu_k[NSEQ]);
         for (int s = 0; s < NSEQ; ++s) {
@@ -260,7 +260,7 @@ static void invalid_rows(elattn_device *dev)
     const size_t row = (size_t)HKV * D * sizeof(float);
     elattn_buffer *kv;
     TRY(elattn_buffer_alloc(dev, row * 64, &kv));
-    int32_t id = 0, n = 20, modes[HKV] = {ELATTN_MODE_FULL, ELATTN_MODE_STREAMING}, other[HKV] = {1, 1},
+    int32_t id = 0, n = 20, modes[HKV] = {ELATTN_FULL, ELATTN_STREAMING}, other[HKV] = {1, 1},
             wrong[HKV] = {0, 3};
     elattn_kv_append_args aa = {.struct_size = sizeof aa, .num_seqs = 1, .seq_ids = &id, .num_tokens = &n,
                                 .modes = NULL, .k = kv, .v = kv};
