@@ -239,11 +239,13 @@ elattn_status elattn_kv_cache_append(elattn_kv_cache *c, elattn_stream *stream, 
                        ((slot + run) >> c->page_shift) == (slot >> c->page_shift))
                     ++run;
                 const size_t dst = (size_t)elattn_kv_slot_offset(pages, c->page_shift, d->head_dim, slot) * c->elem;
+                /* Copied from the root allocation at the view's offset, never from a view's own handle:
+                 * PoCL (libpocl 2.10) crashes in clEnqueueCopyBufferRect whose source is a sub-buffer. */
                 const size_t src = (size_t)(base + (t - old_len)) * src_pitch + (size_t)h * row_bytes;
-                CHECK(dev->ops->mem_copy_2d(dev->impl, sn, c->k_pool, dst, row_bytes, a.k->native, src, src_pitch,
-                                            row_bytes, (size_t)run));
-                CHECK(dev->ops->mem_copy_2d(dev->impl, sn, c->v_pool, dst, row_bytes, a.v->native, src, src_pitch,
-                                            row_bytes, (size_t)run));
+                CHECK(dev->ops->mem_copy_2d(dev->impl, sn, c->k_pool, dst, row_bytes, a.k->root->native,
+                                            a.k->offset + src, src_pitch, row_bytes, (size_t)run));
+                CHECK(dev->ops->mem_copy_2d(dev->impl, sn, c->v_pool, dst, row_bytes, a.v->root->native,
+                                            a.v->offset + src, src_pitch, row_bytes, (size_t)run));
                 t += run;
             }
         }

@@ -229,6 +229,79 @@ static void run_dtype_dim(elattn_device *dev, elattn_dtype dt, int D)
     for (int s = 0; s < NSEQ; ++s) free(h[s].k), free(h[s].v);
 }
 
+/* Pages come back on release and are reused: a pool with room for one sequence takes sequence A,
+ * releases it, takes sequence B (other data, other modes) in the same pages, and B's decode must
+ * match the oracle over B's history alone (stale rows of A would show). fp32, D 64. */
+static void reuse_check(elattn_device *dev)
+{
+    enum { D = 64, LA = 45, LB = 40, NB = 3 };
+    const size_t row = (size_t)HKV * D * sizeof(float);
+    elattn_kv_cache_desc cd = {.struct_size = sizeof cd, .dtype = ELATTN_F32, .head_dim = D, .num_kv_heads = HKV,
+                               .page_size = PAGE, .num_pages = 2 * ((LA + PAGE - 1) / PAGE), .max_sequences = 2,
+                               .max_tokens = LA, .sink = SINK, .local = LOCAL, .max_new_tokens = MAX_NEW};
+    elattn_kv_cache *cache;
+    TRY(elattn_kv_cache_create(dev, &cd, &cache));
+    float *kv = malloc(row * LA * 2), *q = malloc(sizeof(float) * NB * HQ * D), *o = malloc(sizeof(float) * NB * HQ * D),
+          *o_ref = malloc(sizeof(float) * NB * HQ * D), lse[NB * HQ], lse_ref[NB * HQ];
+    fill(ELATTN_F32, kv, (size_t)LA * HKV * D * 2);
+    fill(ELATTN_F32, q, (size_t)NB * HQ * D);
+    elattn_buffer *kb, *vb, *qb, *ob, *lb;
+    TRY(elattn_buffer_alloc(dev, row * LA, &kb));
+    TRY(elattn_buffer_alloc(dev, row * LA, &vb));
+    TRY(elattn_buffer_upload(kb, 0, kv, row * LA, NULL));
+    TRY(elattn_buffer_upload(vb, 0, kv + (size_t)LA * HKV * D, row * LA, NULL));
+    int32_t id = 1, n = LA, modes_a[HKV] = {ELATTN_FULL, ELATTN_FULL}, modes_b[HKV] = {ELATTN_STREAMING, ELATTN_FULL};
+    elattn_kv_append_args aa = {.struct_size = sizeof aa, .num_seqs = 1, .seq_ids = &id, .num_tokens = &n,
+                                .modes = modes_a, .k = kb, .v = vb};
+    TRY(elattn_kv_cache_append(cache, NULL, &aa)); /* A fills the pool */
+    TRY(elattn_kv_cache_release(cache, 1));
+    /* B: its history is A's rows reversed (other data in the same pages), appended as LB then NB. */
+    float *kb_host = malloc(row * (LB + NB)), *vb_host = malloc(row * (LB + NB));
+    for (int t = 0; t < LB + NB; ++t) {
+        memcpy((char *)kb_host + row * t, (char *)kv + row * (LA - 1 - t), row);
+        memcpy((char *)vb_host + row * t, (char *)(kv + (size_t)LA * HKV * D) + row * (LA - 1 - t), row);
+    }
+    TRY(elattn_buffer_upload(kb, 0, kb_host, row * (LB + NB), NULL));
+    TRY(elattn_buffer_upload(vb, 0, vb_host, row * (LB + NB), NULL));
+    id = 0, n = LB, aa.modes = modes_b;
+    TRY(elattn_kv_cache_append(cache, NULL, &aa));
+    elattn_buffer *ks, *vs; /* the step's rows: views at row LB (offsets are multiples of 256 bytes) */
+    TRY(elattn_buffer_view(kb, row * LB, row * NB, &ks));
+    TRY(elattn_buffer_view(vb, row * LB, row * NB, &vs));
+    n = NB, aa.modes = NULL, aa.k = ks, aa.v = vs;
+    TRY(elattn_kv_cache_append(cache, NULL, &aa));
+    elattn_decode_desc dd = {.struct_size = sizeof dd, .num_q_heads = HQ, .max_batch = 1, .write_lse = 1, .num_splits = 2};
+    elattn_decode_plan *plan;
+    TRY(elattn_decode_plan_create(cache, &dd, NULL, &plan));
+    TRY(elattn_buffer_alloc(dev, sizeof(float) * NB * HQ * D, &qb));
+    TRY(elattn_buffer_alloc(dev, sizeof(float) * NB * HQ * D, &ob));
+    TRY(elattn_buffer_alloc(dev, sizeof lse, &lb));
+    TRY(elattn_buffer_upload(qb, 0, q, sizeof(float) * NB * HQ * D, NULL));
+    int32_t nn = NB;
+    elattn_decode_args da = {.struct_size = sizeof da, .num_seqs = 1, .seq_ids = &id, .num_new = &nn, .q = qb, .o = ob,
+                             .lse = lb};
+    TRY(elattn_decode_run(plan, cache, NULL, &da));
+    TRY(elattn_buffer_download(ob, 0, o, sizeof(float) * NB * HQ * D, NULL));
+    TRY(elattn_buffer_download(lb, 0, lse, sizeof lse, NULL));
+    int32_t cu_q[2] = {0, NB}, cu_k[2] = {0, LB + NB};
+    elattn_attn_params p = {.head_dim = D, .num_q_heads = HQ, .num_kv_heads = HKV, .group = HQ / HKV, .batch = 1,
+                            .max_seqlen_q = NB, .max_seqlen_k = LB + NB, .causal = 1, .scale = 1.0f / sqrtf((float)D),
+                            .sink = SINK, .local = LOCAL, .block_size = 16, .write_lse = 1, .dtype = ELATTN_F32};
+    p.scale_log2 = p.scale * 1.4426950408889634f;
+    elattn_params_packed_layout(&p);
+    TRY(elattn_ref_attention(&p, q, kb_host, vb_host, o_ref, lse_ref, cu_q, cu_k, modes_b, NULL, NULL));
+    double worst = 0;
+    for (int i = 0; i < NB * HQ * D; ++i) worst = fmax(worst, fabs((double)o[i] - o_ref[i]));
+    for (int i = 0; i < NB * HQ; ++i) worst = fmax(worst, fabs((double)lse[i] - lse_ref[i]));
+    EXPECT(worst <= 2e-5, "reuse: max |decode - oracle| %.3g after the pages of a released sequence were reused", worst);
+    printf("ok   pages reused after release (max error %.2g)\n", worst);
+    elattn_buffer_free(ks), elattn_buffer_free(vs), elattn_buffer_free(kb), elattn_buffer_free(vb);
+    elattn_buffer_free(qb), elattn_buffer_free(ob), elattn_buffer_free(lb);
+    elattn_decode_plan_destroy(plan);
+    elattn_kv_cache_destroy(cache);
+    free(kv), free(q), free(o), free(o_ref), free(kb_host), free(vb_host);
+}
+
 /* Invalid arguments: the status, a message naming the argument, and nothing appended. */
 #define EXPECT_FAIL(expr, status, name)                                                                      \
     do {                                                                                                      \
@@ -359,6 +432,7 @@ int main(int argc, char **argv)
         run_dtype_dim(dev, dts[i], 64);
         run_dtype_dim(dev, dts[i], 128);
     }
+    reuse_check(dev);
     invalid_rows(dev);
     elattn_device_close(dev);
     printf("%s\n", failures ? "FAILED" : "PASSED");
