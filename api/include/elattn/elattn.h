@@ -702,7 +702,10 @@ ELATTN_API void elattn_router_weights_free(elattn_router_weights *weights);
  * again: FULL and BLOCK_SPARSE heads every token; STREAMING heads their `sink` first
  * tokens and a ring of the last local + max_new_tokens - 1 tokens, in pages of a pool
  * the cache owns (pages are taken as a head grows and recycled in place as its window
- * slides; a sequence's pages return to the pool with elattn_kv_cache_release). */
+ * slides; a sequence's pages return to the pool with elattn_kv_cache_release).
+ * A cache is used by one thread at a time (its host bookkeeping is not locked). Appends copy
+ * on the stream they are given and decode runs read the cache on theirs: use one stream for
+ * both, or order them yourself. The cache keeps its device open, as a plan does. */
 typedef struct elattn_kv_cache elattn_kv_cache;
 
 typedef struct elattn_kv_cache_desc {
