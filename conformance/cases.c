@@ -16,7 +16,7 @@
 
 const char *const conf_feature_names[FEAT_COUNT] = {
     "f32", "f16", "bf16", "d64", "d128", "d256", "full", "streaming", "block_sparse",
-    "mixed", "lse", "varlen", "xattn", "router", "invalid-args", "d-other", "strided", "paged",
+    "mixed", "lse", "varlen", "xattn", "router", "invalid-args", "d-other", "strided", "paged", "decode",
 };
 
 /* The mode table of a case from its mix. */
@@ -597,6 +597,71 @@ static void invalid_cases(case_list *l)
     }
 }
 
+/* Decode (group "decode"): four sequences whose prefill is below sink + local, exactly
+ * sink + ring (the ring just full), past it, and many times around it; steps of 1, 3 and 16 new
+ * tokens (each sequence its own, several steps so that the rings wrap during decode); modes
+ * mixed per sequence (BLOCK_SPARSE decodes densely); every dtype, D 64 and 128, split-KV 1, 3
+ * and the plan's. Plus short sequences whose sinks and window overlap (sink 8, local 8, prefill
+ * 1, 2, 5, 9), MQA. Ring = local + 15 (max_new_tokens 16). */
+static void decode_cases(case_list *l)
+{
+    static const elattn_dtype dts[] = {ELATTN_F32, ELATTN_F16, ELATTN_BF16};
+    static const int dims[] = {64, 128};
+    static const int splits[] = {1, 3, 0};
+    int v = 0;
+    for (int di = 0; di < 3; ++di)
+        for (int ki = 0; ki < 2; ++ki, ++v) {
+            conf_case *c = push(l);
+            c->kind = CASE_DECODE;
+            kit_case *k = &c->call;
+            k->dtype = dts[di], k->head_dim = dims[ki], k->hq = 4, k->hkv = 2, k->batch = 4;
+            k->causal = 1, k->sink = 4, k->local = 16, k->block = 64;
+            const int ring = k->local + 16 - 1;
+            const int pre[4] = {3, k->sink + ring, k->sink + ring + 11, 9 * ring + 5};
+            static const elattn_mode modes[4][2] = {{ELATTN_FULL, ELATTN_STREAMING},
+                                                    {ELATTN_STREAMING, ELATTN_STREAMING},
+                                                    {ELATTN_BLOCK_SPARSE, ELATTN_STREAMING},
+                                                    {ELATTN_STREAMING, ELATTN_FULL}};
+            for (int b = 0; b < 4; ++b) {
+                k->len_q[b] = k->len_k[b] = pre[b];
+                k->modes[2 * b] = modes[b][0], k->modes[2 * b + 1] = modes[b][1];
+            }
+            static const int steps[] = {1, 3, 16, 1, 16, 3};
+            memcpy(c->dec_steps, steps, sizeof steps);
+            c->dec_nsteps = 6;
+            c->dec_splits = splits[v % 3];
+            c->dec_page = 8;
+            c->lse = 1;
+            c->quick = di == 0 && ki == 0;
+            c->features = FEAT_DECODE | FEAT_MIXED | FEAT_VARLEN | FEAT_LSE | dtype_feature(k->dtype) | dim_feature(k->head_dim);
+            snprintf(c->name, sizeof c->name, "decode/%s/d%d/h4:2/L3,35,46,284/sink4/local16/splits%d",
+                     elattn_dtype_name(k->dtype), k->head_dim, c->dec_splits);
+            c->seed = kit_hash_name(c->name);
+        }
+    for (int di = 0; di < 3; ++di) {
+        conf_case *c = push(l);
+        c->kind = CASE_DECODE;
+        kit_case *k = &c->call;
+        k->dtype = dts[di], k->head_dim = 64, k->hq = 4, k->hkv = 1, k->batch = 4;
+        k->causal = 1, k->sink = 8, k->local = 8, k->block = 64;
+        const int pre[4] = {1, 2, 5, 9};
+        for (int b = 0; b < 4; ++b) {
+            k->len_q[b] = k->len_k[b] = pre[b];
+            k->modes[b] = b == 3 ? ELATTN_FULL : ELATTN_STREAMING;
+        }
+        static const int steps[] = {1, 3, 16, 16, 1};
+        memcpy(c->dec_steps, steps, sizeof steps);
+        c->dec_nsteps = 5;
+        c->dec_splits = di == 1 ? 4 : 0;
+        c->dec_page = 4;
+        c->lse = 1;
+        c->features = FEAT_DECODE | FEAT_MIXED | FEAT_VARLEN | FEAT_LSE | dtype_feature(k->dtype) | FEAT_D64;
+        snprintf(c->name, sizeof c->name, "decode/%s/d64/h4:1/L1,2,5,9/sink8/local8/splits%d",
+                 elattn_dtype_name(k->dtype), c->dec_splits);
+        c->seed = kit_hash_name(c->name);
+    }
+}
+
 int conf_build_cases(conf_case **cases)
 {
     case_list l = {0};
@@ -604,13 +669,14 @@ int conf_build_cases(conf_case **cases)
     xattn_cases(&l);
     router_cases(&l);
     invalid_cases(&l);
+    decode_cases(&l);
     *cases = l.v;
     return l.n;
 }
 
 void conf_describe_case(const conf_case *c, char *out, size_t n)
 {
-    static const char *const kinds[] = {"attention", "xattn", "router", "invalid-args"};
+    static const char *const kinds[] = {"attention", "xattn", "router", "invalid-args", "decode"};
     char feats[160] = "";
     for (int f = 0; f < FEAT_COUNT; ++f)
         if (c->features & (1u << f))

@@ -18,7 +18,9 @@
 #define CONF_MAX_KV_HEADS 16
 #define CONF_NAME_LEN 160
 
-typedef enum case_kind { CASE_ATTN, CASE_XATTN, CASE_ROUTER, CASE_INVALID } case_kind;
+typedef enum case_kind { CASE_ATTN, CASE_XATTN, CASE_ROUTER, CASE_INVALID, CASE_DECODE } case_kind;
+
+#define CONF_MAX_DECODE_STEPS 8
 
 /* Which modes the (element, KV head) entries of an attention case get
  * (the case's mode table is made from it). */
@@ -58,7 +60,8 @@ enum {
     FEAT_DIM_OTHER = 1u << 15, /* head dims other than 64, 128, 256 */
     FEAT_STRIDED = 1u << 16,   /* strided Q/K/V/O (group "strided") */
     FEAT_PAGED = 1u << 17,     /* paged K/V (group "paged") */
-    FEAT_COUNT = 18
+    FEAT_DECODE = 1u << 18,    /* decode over the per-head KV cache (group "decode") */
+    FEAT_COUNT = 19
 };
 
 extern const char *const conf_feature_names[FEAT_COUNT];
@@ -95,6 +98,12 @@ typedef struct conf_case {
 
     /* invalid-argument table: index of the row (see invalid.c) */
     int invalid_row;
+
+    /* decode: call.len_q holds the prefill lengths, call.modes the sequences' modes; step i
+     * appends dec_steps[(i + b) % dec_nsteps] tokens to sequence b, then decodes them */
+    int dec_steps[CONF_MAX_DECODE_STEPS], dec_nsteps;
+    int dec_splits; /* elattn_decode_desc.num_splits (0: the plan's) */
+    int dec_page;   /* the cache's page size */
 } conf_case;
 
 /* cases.c */
@@ -185,6 +194,11 @@ typedef struct router_oracle router_oracle;
 router_oracle *router_oracle_make(const conf_case *c, elattn_device *ref, char *why, size_t n);
 void router_oracle_check(const conf_case *c, const router_oracle *o, const conf_target *t, case_result *r);
 void router_oracle_free(router_oracle *o);
+
+typedef struct decode_oracle decode_oracle;
+decode_oracle *decode_oracle_make(const conf_case *c, elattn_device *ref, char *why, size_t n);
+void decode_oracle_check(const conf_case *c, const decode_oracle *o, const conf_target *t, case_result *r);
+void decode_oracle_free(decode_oracle *o);
 
 int invalid_row_count(void);
 const char *invalid_row_name(int row);

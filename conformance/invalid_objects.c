@@ -464,6 +464,120 @@ static void k_run_after_device_close(inv_ctx *c)
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; ++i) elattn_buffer_free(bufs[i]);
 }
 
+/* ---- decode: the per-head KV cache and decode runs ------------------------------------------
+ * A valid cache (fp32, D 64, Hkv 2, pages of 8, 7 pages (5 in use after the prefill), sink 4, local 8, max_new_tokens 4) with
+ * sequence 0 started (20 tokens, FULL and STREAMING) and a valid plan (Hq 4, 2 sequences, LSE);
+ * each row breaks one thing. Rejected appends must leave the sequence's length as it was. */
+typedef struct dec_fixture {
+    elattn_kv_cache_desc cd;
+    elattn_kv_cache *cache;
+    elattn_decode_plan *plan;
+    elattn_kv_append_args aa;
+    elattn_decode_args da;
+    int32_t id, n, new_id, new_n, num_new, modes[2];
+} dec_fixture;
+
+static int dec_setup(inv_ctx *c, dec_fixture *f, int started)
+{
+    memset(f, 0, sizeof *f);
+    f->cd = (elattn_kv_cache_desc){.struct_size = sizeof f->cd, .dtype = ELATTN_F32, .head_dim = 64, .num_kv_heads = 2,
+                                   .page_size = 8, .num_pages = 7, .max_sequences = 4, .max_tokens = 64,
+                                   .sink = 4, .local = 8, .max_new_tokens = 4};
+    f->id = 0, f->n = 20, f->num_new = 2, f->modes[0] = ELATTN_FULL, f->modes[1] = ELATTN_STREAMING;
+    f->aa = (elattn_kv_append_args){.struct_size = sizeof f->aa, .num_seqs = 1, .seq_ids = &f->id,
+                                    .num_tokens = &f->n, .modes = f->modes, .k = c->k, .v = c->v};
+    f->da = (elattn_decode_args){.struct_size = sizeof f->da, .num_seqs = 1, .seq_ids = &f->id, .num_new = &f->num_new,
+                                 .q = c->q, .o = c->o.view, .lse = c->lse.view};
+    if (!started) return 1;
+    elattn_decode_desc dd = {.struct_size = sizeof dd, .num_q_heads = 4, .max_batch = 2, .write_lse = 1};
+    elattn_status st = elattn_kv_cache_create(c->dev, &f->cd, &f->cache);
+    if (!st) st = elattn_kv_cache_append(f->cache, NULL, &f->aa);
+    if (!st) st = elattn_decode_plan_create(f->cache, &dd, NULL, &f->plan);
+    if (st == ELATTN_ERROR_UNSUPPORTED) { /* no decode kernel: the run rows cannot be built */
+        c->not_applicable = 1;
+        called(c, st);
+        return 0;
+    }
+    return !setup_failed(c, st, "decode cache and plan");
+}
+
+static void dec_teardown(dec_fixture *f)
+{
+    elattn_decode_plan_destroy(f->plan);
+    elattn_kv_cache_destroy(f->cache);
+}
+
+/* An append under test: its status, and the length of sequence 0 must still be 20. */
+static void dec_append(inv_ctx *c, dec_fixture *f)
+{
+    called(c, elattn_kv_cache_append(f->cache, NULL, &f->aa));
+    int len = -1;
+    elattn_kv_cache_length(f->cache, 0, &len);
+    if (len != 20) result_fail(c->result, "a rejected append changed the cached length: 20 -> %d", len);
+    dec_teardown(f);
+}
+
+static void dec_run(inv_ctx *c, dec_fixture *f)
+{
+    called(c, elattn_decode_run(f->plan, f->cache, NULL, &f->da));
+    dec_teardown(f);
+}
+
+static void dec_create(inv_ctx *c, dec_fixture *f)
+{
+    elattn_kv_cache *cache = NULL;
+    called(c, elattn_kv_cache_create(c->dev, &f->cd, &cache));
+    if (cache) elattn_kv_cache_destroy(cache);
+}
+
+static void d_cache_page12(inv_ctx *c) { dec_fixture f; dec_setup(c, &f, 0); f.cd.page_size = 12; dec_create(c, &f); }
+static void d_cache_new17(inv_ctx *c) { dec_fixture f; dec_setup(c, &f, 0); f.cd.max_new_tokens = 17; dec_create(c, &f); }
+static void d_cache_local0(inv_ctx *c) { dec_fixture f; dec_setup(c, &f, 0); f.cd.local = 0; dec_create(c, &f); }
+static void d_cache_size0(inv_ctx *c) { dec_fixture f; dec_setup(c, &f, 0); f.cd.struct_size = 0; dec_create(c, &f); }
+#define DEC_ROW(fn, body)                                                                                     \
+    static void fn(inv_ctx *c)                                                                                \
+    {                                                                                                         \
+        dec_fixture f;                                                                                        \
+        if (!dec_setup(c, &f, 1)) return;                                                                     \
+        body;                                                                                                 \
+    }
+DEC_ROW(d_append_modes_null_new, (f.new_id = 1, f.aa.seq_ids = &f.new_id, f.aa.modes = NULL, dec_append(c, &f)))
+DEC_ROW(d_append_mode_change, (f.modes[1] = ELATTN_FULL, dec_append(c, &f)))
+DEC_ROW(d_append_mode3, (f.new_id = 1, f.aa.seq_ids = &f.new_id, f.modes[0] = 3, dec_append(c, &f)))
+DEC_ROW(d_append_id4, (f.new_id = 4, f.aa.seq_ids = &f.new_id, dec_append(c, &f)))
+DEC_ROW(d_append_past_max_tokens, (f.n = 45, f.aa.modes = NULL, dec_append(c, &f)))
+DEC_ROW(d_append_k_small, (f.n = 1, f.aa.modes = NULL, f.aa.k = c->mask_small, dec_append(c, &f))) /* 35 bytes: not one row */
+DEC_ROW(d_append_pool_full, (f.n = 40, f.aa.modes = NULL, dec_append(c, &f)))
+DEC_ROW(d_run_num_new5, (f.num_new = 5, dec_run(c, &f)))
+DEC_ROW(d_run_unstarted, (f.new_id = 2, f.da.seq_ids = &f.new_id, dec_run(c, &f)))
+DEC_ROW(d_run_o_is_q, (f.da.o = (elattn_buffer *)c->q, dec_run(c, &f)))
+DEC_ROW(d_run_lse_missing, (f.da.lse = NULL, dec_run(c, &f)))
+DEC_ROW(d_run_batch3, (f.da.num_seqs = 3, dec_run(c, &f)))
+static void d_run_other_cache(inv_ctx *c)
+{
+    dec_fixture f;
+    if (!dec_setup(c, &f, 1)) return;
+    elattn_kv_cache *other = NULL;
+    if (setup_failed(c, elattn_kv_cache_create(c->dev, &f.cd, &other), "second cache")) {
+        dec_teardown(&f);
+        return;
+    }
+    called(c, elattn_decode_run(f.plan, other, NULL, &f.da));
+    elattn_kv_cache_destroy(other);
+    dec_teardown(&f);
+}
+static void d_cache_destroyed_twice(inv_ctx *c)
+{
+    dec_fixture f;
+    dec_setup(c, &f, 0);
+    elattn_kv_cache *cache = NULL;
+    if (setup_failed(c, elattn_kv_cache_create(c->dev, &f.cd, &cache), "cache")) return;
+    elattn_kv_cache_destroy(cache);
+    clear_message();
+    elattn_kv_cache_destroy(cache);
+    released_twice(c);
+}
+
 #define INV ELATTN_ERROR_INVALID_ARGUMENT
 #define SMALL ELATTN_ERROR_BUFFER_TOO_SMALL
 #define OK ELATTN_SUCCESS
@@ -503,5 +617,23 @@ const inv_row inv_object_rows[] = {
     {"lifetime/buffer-alloc-after-device-close", OP_CALL, INV, k_alloc_after_close},
     {"lifetime/download-after-device-close", OP_CALL, OK, k_download_after_close},
     {"lifetime/attn-run-after-device-close", OP_CALL, OK, k_run_after_device_close},
+    {"decode-cache/page-size-12", OP_CALL, INV, d_cache_page12},
+    {"decode-cache/max-new-tokens-17", OP_CALL, INV, d_cache_new17},
+    {"decode-cache/local-0", OP_CALL, INV, d_cache_local0},
+    {"decode-cache/struct-size-0", OP_CALL, INV, d_cache_size0},
+    {"decode-append/modes-null-for-a-new-sequence", OP_CALL, INV, d_append_modes_null_new},
+    {"decode-append/modes-changed-after-prefill", OP_CALL, INV, d_append_mode_change},
+    {"decode-append/mode-3", OP_CALL, INV, d_append_mode3},
+    {"decode-append/seq-id-past-max-sequences", OP_CALL, INV, d_append_id4},
+    {"decode-append/past-max-tokens", OP_CALL, INV, d_append_past_max_tokens},
+    {"decode-append/k-too-small", OP_CALL, SMALL, d_append_k_small},
+    {"decode-append/page-pool-exhausted", OP_CALL, ELATTN_ERROR_OUT_OF_MEMORY, d_append_pool_full},
+    {"decode-run/num-new-above-max-new-tokens", OP_CALL, INV, d_run_num_new5},
+    {"decode-run/sequence-not-started", OP_CALL, INV, d_run_unstarted},
+    {"decode-run/o-aliases-q", OP_CALL, INV, d_run_o_is_q},
+    {"decode-run/lse-missing-with-write-lse", OP_CALL, INV, d_run_lse_missing},
+    {"decode-run/num-seqs-above-max-batch", OP_CALL, INV, d_run_batch3},
+    {"decode-run/another-cache-than-the-plan's", OP_CALL, INV, d_run_other_cache},
+    {"lifetime/kv-cache-destroyed-twice", OP_CALL, INV, d_cache_destroyed_twice},
 };
 const int inv_object_row_count = (int)(sizeof inv_object_rows / sizeof inv_object_rows[0]);

@@ -17,7 +17,7 @@
 #include "kit_json.h"
 
 #define MAX_TARGETS 64
-#define ALL_KINDS ((1u << CASE_ATTN) | (1u << CASE_XATTN) | (1u << CASE_ROUTER) | (1u << CASE_INVALID))
+#define ALL_KINDS ((1u << CASE_ATTN) | (1u << CASE_XATTN) | (1u << CASE_ROUTER) | (1u << CASE_INVALID) | (1u << CASE_DECODE))
 
 static const char *const fault_kernels[] = {
     "reference.attn.fault_window", "reference.attn.fault_mask", "reference.attn.fault_scale",
@@ -187,7 +187,8 @@ static int add_device_targets(const options *o, conf_target *t, int *n, int inde
         return forced == ALL_KINDS ? 0 : add_target(t, n, index, first, id, NULL, ALL_KINDS & ~forced);
     }
     const int first = *n;
-    if (add_target(t, n, index, -1, id, NULL, 1u << CASE_INVALID) < 0) return -1;
+    /* the device itself: the invalid-argument table and decode (which has one kernel per backend, no families) */
+    if (add_target(t, n, index, -1, id, NULL, (1u << CASE_INVALID) | (1u << CASE_DECODE)) < 0) return -1;
     static const struct {
         elattn_op op;
         case_kind kind;
@@ -439,12 +440,14 @@ static int run_case(const conf_case *c, int ci, elattn_device *ref, const conf_t
     attn_oracle *ao = NULL;
     xattn_oracle *xo = NULL;
     router_oracle *ro = NULL;
+    decode_oracle *dco = NULL;
     int have = 1;
     switch (c->kind) {
     case CASE_ATTN: have = (ao = attn_oracle_make(c, ref, why, sizeof why)) != NULL; break;
     case CASE_XATTN: have = (xo = xattn_oracle_make(c, ref, why, sizeof why)) != NULL; break;
     case CASE_ROUTER: have = (ro = router_oracle_make(c, ref, why, sizeof why)) != NULL; break;
     case CASE_INVALID: break;
+    case CASE_DECODE: have = (dco = decode_oracle_make(c, ref, why, sizeof why)) != NULL; break;
     }
     double oracle_s = now_s() - t0;
     int first_line = 1;
@@ -462,6 +465,7 @@ static int run_case(const conf_case *c, int ci, elattn_device *ref, const conf_t
             case CASE_XATTN: xattn_oracle_check(c, xo, &t[i], &rec.r); break;
             case CASE_ROUTER: router_oracle_check(c, ro, &t[i], &rec.r); break;
             case CASE_INVALID: invalid_check(c, &t[i], &rec.r); break;
+            case CASE_DECODE: decode_oracle_check(c, dco, &t[i], &rec.r); break;
             }
         }
         rec.seconds = now_s() - t1 + (first_line ? oracle_s : 0.0); /* the first line carries the oracle's time */
@@ -476,6 +480,7 @@ static int run_case(const conf_case *c, int ci, elattn_device *ref, const conf_t
     attn_oracle_free(ao);
     xattn_oracle_free(xo);
     router_oracle_free(ro);
+    decode_oracle_free(dco);
     return have;
 }
 

@@ -544,6 +544,79 @@ ELATTN_FN float elattn_merge_weights(float lse1, float lse2, float *w1, float *w
     return m + ELATTN_LOG2F(sum) * ELATTN_LN2;
 }
 
+/* ---- decode over the per-head KV cache (SPEC.md section 9) ------------------------
+ * A cache holds, per (sequence, KV head), the K/V rows of the positions its mode keeps,
+ * in "slots" (slot s lives in row s % P of page page_table[seq][hk][s / P], P the page
+ * size, a power of two):
+ *   FULL, BLOCK_SPARSE  every position t, in slot t;
+ *   STREAMING           positions t < sink in slot t (the sinks), and the last `ring`
+ *                       positions in ring slots: t >= sink in slot sink + (t - sink) % ring,
+ *                       ring = local + max_new - 1 (max_new: the most new tokens a decode
+ *                       step takes, so that the first new query still finds its window
+ *                       after the step's tokens were appended).
+ * A decode query at position p (the step's new tokens sit at [len - n, len), len the
+ * cached length after the append) sees key t by the prefill pair rule, causal:
+ * t <= p and, STREAMING, (t < sink or p - t < local). BLOCK_SPARSE decodes as FULL. */
+ELATTN_FN elattn_i32 elattn_kv_ring(elattn_i32 local, elattn_i32 max_new) { return local + max_new - 1; }
+
+/* Slots a (sequence, head) of `len` positions occupies. */
+ELATTN_FN elattn_i64 elattn_kv_slots(elattn_i32 mode, elattn_i32 sink, elattn_i32 ring, elattn_i64 len)
+{
+    if (mode != ELATTN_MODE_STREAMING) return len;
+    elattn_i64 cap = (elattn_i64)sink + ring;
+    return len < cap ? len : cap;
+}
+
+/* Slot of position t (t < len); -1 when the cache no longer holds it (evicted). */
+ELATTN_FN elattn_i64 elattn_kv_slot_of(elattn_i32 mode, elattn_i32 sink, elattn_i32 ring, elattn_i64 len,
+                                       elattn_i64 t)
+{
+    if (mode != ELATTN_MODE_STREAMING || t < sink) return t;
+    if (t < len - ring) return -1;
+    return sink + (t - sink) % ring;
+}
+
+/* Position held in slot s (s < elattn_kv_slots(...)): the newest t < len that maps to s. */
+ELATTN_FN elattn_i64 elattn_kv_position_of(elattn_i32 mode, elattn_i32 sink, elattn_i32 ring, elattn_i64 len,
+                                           elattn_i64 s)
+{
+    if (mode != ELATTN_MODE_STREAMING || s < sink) return s;
+    elattn_i64 r = s - sink; /* ring index; (len - 1 - sink - r) >= 0 for an occupied slot */
+    return sink + r + (elattn_i64)ring * ((len - 1 - sink - r) / ring);
+}
+
+/* The decode pair rule (the prefill rule, causal, with BLOCK_SPARSE as FULL). */
+ELATTN_FN elattn_i32 elattn_decode_visible(elattn_i32 mode, elattn_i64 p, elattn_i64 t, elattn_i32 sink,
+                                           elattn_i32 local)
+{
+    if (t > p) return 0;
+    if (mode != ELATTN_MODE_STREAMING) return 1;
+    return t < sink || p - t < local;
+}
+
+/* Split-KV: the occupied slots [0, slots) of a (sequence, head) are cut into `splits`
+ * contiguous chunks of ceil(slots / splits) slots; chunk c is [*s0, *s1) (empty past the end).
+ * Each chunk gives a partial (O, LSE) over its visible keys; the partials are merged in chunk
+ * order with elattn_merge_weights (the order does not change the result beyond rounding). */
+ELATTN_FN void elattn_decode_split(elattn_i64 slots, elattn_i32 splits, elattn_i32 c, elattn_i64 *s0,
+                                   elattn_i64 *s1)
+{
+    elattn_i64 per = (slots + splits - 1) / splits;
+    elattn_i64 a = per * c, b = a + per;
+    if (a > slots) a = slots;
+    if (b > slots) b = slots;
+    *s0 = a;
+    *s1 = b;
+}
+
+/* Element offset of element 0 of slot s of a head in a page pool [num_pages][P][D]. */
+ELATTN_FN elattn_i64 elattn_kv_slot_offset(const ELATTN_GLOBAL elattn_i32 *head_pages, elattn_i32 page_shift,
+                                           elattn_i32 head_dim, elattn_i64 s)
+{
+    elattn_i64 page = head_pages[s >> page_shift];
+    return ((page << page_shift) + (s & (((elattn_i64)1 << page_shift) - 1))) * head_dim;
+}
+
 /* ---- XAttention (antidiagonal) estimation --------------------------------
  * Stride S, block B (B % S == 0). Reshaped query row i (i < ceil(Lq/S)) is
  * concat_t Q[i*S + S-1-t], reshaped key column j (j < ceil(Lk/S)) is

@@ -32,6 +32,21 @@ elattn_status elattn_ref_attention(const elattn_attn_params *p, const void *q, c
                                    const int32_t *modes, const uint8_t *block_mask,
                                    const int32_t *block_table);
 
+/* Decode over a per-head KV cache (SPEC.md section 9), on host arrays; the fields
+ * as in the core's elattn_decode_call. */
+typedef struct elattn_ref_decode_args {
+    elattn_dtype dtype;
+    int head_dim, num_q_heads, num_kv_heads;
+    double scale;
+    int sink, local, ring, page_shift, pages_per_head, splits;
+    int num_seqs;
+    const int32_t *seq_ids, *cu_new, *lengths, *modes, *page_table;
+    const void *k_pool, *v_pool, *q;
+    void *o;
+    float *lse;
+} elattn_ref_decode_args;
+elattn_status elattn_ref_decode(const elattn_ref_decode_args *a);
+
 /* elattn_merge_states on host arrays (the formula of elattn.h, in double). */
 void elattn_ref_merge_states(elattn_dtype dtype, int num_tokens, int num_heads, int head_dim, const void *o1,
                              const float *lse1, const void *o2, const float *lse2, void *o, float *lse);

@@ -38,7 +38,7 @@ extern "C" {
 
 /* Raised whenever elattn_backend_ops, elattn_core_services or a call struct
  * below changes: the core loads only modules of its own ABI. */
-#define ELATTN_BACKEND_ABI 4
+#define ELATTN_BACKEND_ABI 5
 
 /* Validated attention call. Host arrays are the caller's (valid for the call). */
 typedef struct elattn_attn_call {
@@ -99,6 +99,27 @@ typedef struct elattn_merge_call {
     const void *o1, *lse1, *o2, *lse2;
     void *o, *lse;
 } elattn_merge_call;
+
+/* Decode attention over a KV cache (SPEC.md section 9), checked. Host arrays are the core's. */
+typedef struct elattn_decode_call {
+    elattn_dtype dtype;
+    int head_dim, num_q_heads, num_kv_heads, group;
+    float scale;
+    int sink, local, ring;
+    int page_shift;         /* log2(page size) */
+    int pages_per_head;     /* columns of the page table */
+    int splits;             /* split-KV chunks per (sequence, head) */
+    int num_seqs, total_new;
+    const int32_t *seq_ids; /* host [num_seqs] */
+    const int32_t *cu_new;  /* host [num_seqs + 1] */
+    const int32_t *lengths; /* host [num_seqs]: cached lengths after the step's append */
+    const int32_t *modes;   /* host [num_seqs][Hkv] */
+    const int32_t *page_table_host;   /* host [max_sequences][Hkv][pages_per_head] */
+    const void *page_table;           /* native, the same table on the device */
+    const void *k_pool, *v_pool;      /* native [num_pages][P][D] */
+    const void *q;
+    void *o, *lse;                    /* lse NULL unless wanted */
+} elattn_decode_call;
 
 /* A plan as a backend returns it. */
 typedef struct elattn_backend_plan {
@@ -194,6 +215,9 @@ typedef struct elattn_backend_ops {
     /* 1 when an event recorded on `stream` can be timed; 0 with *why (static
      * text naming the reason). NULL: every stream can be timed. */
     int (*stream_timing)(void *dev, void *stream, const char **why);
+
+    /* Decode attention (NULL: the backend has no decode kernel yet). Asynchronous on `stream`. */
+    elattn_status (*decode_run)(void *dev, void *stream, const elattn_decode_call *call);
 } elattn_backend_ops;
 
 

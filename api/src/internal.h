@@ -82,7 +82,9 @@ typedef enum elattn_handle_kind {
     ELATTN_HANDLE_ATTN_PLAN,
     ELATTN_HANDLE_XATTN_PLAN,
     ELATTN_HANDLE_ROUTER_PLAN,
-    ELATTN_HANDLE_ATTN_BATCH
+    ELATTN_HANDLE_ATTN_BATCH,
+    ELATTN_HANDLE_KV_CACHE,
+    ELATTN_HANDLE_DECODE_PLAN
 } elattn_handle_kind;
 
 elattn_status elattn_handle_add(const void *p, elattn_handle_kind kind);

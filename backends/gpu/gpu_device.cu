@@ -450,5 +450,6 @@ extern "C" const elattn_backend_ops ELATTN_GPU_BACKEND_OPS = {
     nullptr, /* stream_check_wrap: the runtime cannot say which device a stream is of */
     ELATTN_GPU_NS::gpu_stream_wait_event,
     nullptr, /* stream_timing: elattn's events always time */
+    ELATTN_GPU_NS::gpu_decode_run,
 };
 #endif

@@ -17,6 +17,7 @@
 #include "xattn.cuh"
 #include "router.cuh"
 #include "merge.cuh"
+#include "decode.cuh"
 #if defined(ELATTN_GPU_AMD)
 #include "attn_mfma.cuh"
 #endif

@@ -455,6 +455,7 @@ const elattn_backend_ops elattn_opencl_backend = {
     .router_plan_destroy = ocl_router_plan_destroy,
     .router_run = ocl_router_run,
     .merge_run = ocl_merge_run,
+    .decode_run = ocl_decode_run,
     .families = ocl_families,
     .open_native = ocl_open_native,
     .native_handles = ocl_native_handles,

@@ -130,6 +130,7 @@ static const char *sources_of(const char *source_id)
     if (strcmp(source_id, "xattn") == 0) return elattn_cl_xattn;
     if (strcmp(source_id, "router") == 0) return elattn_cl_router;
     if (strcmp(source_id, "merge") == 0) return elattn_cl_merge;
+    if (strcmp(source_id, "decode") == 0) return elattn_cl_decode;
     return NULL;
 }
 

@@ -171,6 +171,20 @@ struct merge_inputs {
 };
 cudaError_t merge_launch(const merge_inputs &in, cudaStream_t stream);
 
+/* ---- decode over the per-head KV cache (kernels/gpu/decode.cuh; one kernel pair, no families) ---- */
+struct decode_inputs {
+    int dtype, head_dim, num_q_heads, num_kv_heads;
+    float scale_log2;
+    int sink, local, ring, page_shift, pages_per_head, splits, num_seqs, total_new;
+    const int32_t *meta;       /* device: cu_new [num_seqs + 1], lengths, seq_ids [num_seqs], modes [num_seqs][Hkv] */
+    const int32_t *page_table; /* device [max_sequences][Hkv][pages_per_head] */
+    const void *q, *k_pool, *v_pool;
+    void *o;
+    float *lse;                /* NULL: not written */
+    float *part_o, *part_lse;  /* [total_new][Hq][splits][D], [total_new][Hq][splits] */
+};
+cudaError_t decode_launch(const decode_inputs &in, cudaStream_t stream);
+
 } /* namespace ELATTN_GPU_NS */
 
 #endif /* ELATTN_GPU_LAUNCH_H */

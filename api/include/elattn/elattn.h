@@ -697,6 +697,94 @@ ELATTN_API elattn_status elattn_router_weights_from_safetensors(elattn_device *d
  * sets them to NULL. */
 ELATTN_API void elattn_router_weights_free(elattn_router_weights *weights);
 
+/* ---- decode: the per-head KV cache and decode attention (kernels/SPEC.md section 9) ----
+ * One cache per layer. Per (sequence, KV head) it keeps what the head's mode reads
+ * again: FULL and BLOCK_SPARSE heads every token; STREAMING heads their `sink` first
+ * tokens and a ring of the last local + max_new_tokens - 1 tokens, in pages of a pool
+ * the cache owns (pages are taken as a head grows and recycled in place as its window
+ * slides; a sequence's pages return to the pool with elattn_kv_cache_release).
+ * A cache is used by one thread at a time (its host bookkeeping is not locked). Appends copy
+ * on the stream they are given and decode runs read the cache on theirs: use one stream for
+ * both, or order them yourself. The cache keeps its device open, as a plan does. */
+typedef struct elattn_kv_cache elattn_kv_cache;
+
+typedef struct elattn_kv_cache_desc {
+    size_t struct_size;   /* sizeof(elattn_kv_cache_desc) (see ELATTN_INIT) */
+    elattn_dtype dtype;   /* of K and V (and of decode's Q and O) */
+    int head_dim;         /* D: a multiple of 8 in [32, 256] */
+    int num_kv_heads;     /* Hkv, 1..1024 */
+    int page_size;        /* P tokens per page: a power of two in [1, 4096] */
+    int num_pages;        /* pages in the pool (each holds P rows of K and of V of one head) */
+    int max_sequences;    /* sequence ids are 0..max_sequences-1 */
+    int max_tokens;       /* the longest sequence (positions), >= 1 */
+    int sink, local;      /* STREAMING heads: sink >= 0, local >= 1 (as elattn_attn_desc) */
+    int max_new_tokens;   /* the most tokens one decode step appends per sequence: 1..16 (0: 16) */
+} elattn_kv_cache_desc;
+
+#define ELATTN_DECODE_MAX_NEW_TOKENS 16
+
+ELATTN_API elattn_status elattn_kv_cache_create(elattn_device *device, const elattn_kv_cache_desc *desc,
+                                                elattn_kv_cache **cache);
+ELATTN_API void elattn_kv_cache_destroy(elattn_kv_cache *cache);
+
+/* Appends tokens to sequences. A sequence's first append starts it (its prefill, any
+ * number of tokens) and fixes its modes; later appends (decode steps) pass the same modes
+ * or NULL. K and V: packed [total][Hkv][D] of the cache's dtype, rows of sequence i at
+ * [sum of num_tokens[0..i), + num_tokens[i]). Copies run on `stream`; the page tables are
+ * updated before the call returns (synchronous with respect to the host). On any error
+ * nothing is appended (the checks, pool space included, precede every copy). */
+typedef struct elattn_kv_append_args {
+    size_t struct_size;        /* sizeof(elattn_kv_append_args) (see ELATTN_INIT) */
+    int num_seqs;              /* >= 1 */
+    const int32_t *seq_ids;    /* host [num_seqs], distinct, in [0, max_sequences) */
+    const int32_t *num_tokens; /* host [num_seqs], >= 1 each */
+    const int32_t *modes;      /* host [num_seqs][Hkv] elattn_mode; NULL: keep (not for a new sequence) */
+    const elattn_buffer *k, *v;
+} elattn_kv_append_args;
+
+ELATTN_API elattn_status elattn_kv_cache_append(elattn_kv_cache *cache, elattn_stream *stream,
+                                                const elattn_kv_append_args *args);
+/* Ends a sequence: its pages go back to the pool. */
+ELATTN_API elattn_status elattn_kv_cache_release(elattn_kv_cache *cache, int seq_id);
+/* Cached length of a sequence (0 when not started). */
+ELATTN_API elattn_status elattn_kv_cache_length(const elattn_kv_cache *cache, int seq_id, int *length);
+/* Bytes of K and V the cache holds now: pages in use * 2 * P * D * dtype size. */
+ELATTN_API elattn_status elattn_kv_cache_bytes(const elattn_kv_cache *cache, size_t *bytes);
+
+typedef struct elattn_decode_plan elattn_decode_plan;
+
+typedef struct elattn_decode_desc {
+    size_t struct_size;  /* sizeof(elattn_decode_desc) (see ELATTN_INIT) */
+    int num_q_heads;     /* Hq, a multiple of the cache's Hkv */
+    int max_batch;       /* most sequences per run, >= 1 */
+    float scale;         /* 0: 1/sqrt(D) */
+    int write_lse;       /* 1: args.lse [total_new][Hq] fp32 is written */
+    int num_splits;      /* split-KV chunks per (sequence, head): 0 = the plan picks, else 1..256 */
+} elattn_decode_desc;
+
+ELATTN_API elattn_status elattn_decode_plan_create(const elattn_kv_cache *cache, const elattn_decode_desc *desc,
+                                                   const elattn_plan_options *options, elattn_decode_plan **plan);
+ELATTN_API void elattn_decode_plan_destroy(elattn_decode_plan *plan);
+/* Kernel name and split count of a plan. */
+ELATTN_API const char *elattn_decode_plan_kernel(const elattn_decode_plan *plan);
+ELATTN_API int elattn_decode_plan_splits(const elattn_decode_plan *plan);
+
+/* Decode attention after this step's append: sequence seq_ids[i] has num_new[i] (1..
+ * max_new_tokens) new tokens, the last num_new[i] positions of its cache; their queries
+ * are q rows [sum num_new[0..i), + num_new[i]), packed [total_new][Hq][D]. */
+typedef struct elattn_decode_args {
+    size_t struct_size;       /* sizeof(elattn_decode_args) (see ELATTN_INIT) */
+    int num_seqs;             /* 1..max_batch */
+    const int32_t *seq_ids;   /* host [num_seqs], started sequences */
+    const int32_t *num_new;   /* host [num_seqs] */
+    const elattn_buffer *q;
+    elattn_buffer *o;         /* [total_new][Hq][D] */
+    elattn_buffer *lse;       /* [total_new][Hq] fp32, when desc.write_lse */
+} elattn_decode_args;
+
+ELATTN_API elattn_status elattn_decode_run(const elattn_decode_plan *plan, elattn_kv_cache *cache,
+                                           elattn_stream *stream, const elattn_decode_args *args);
+
 /* ---- sparsity metrics (host) ----------------------------------------------- */
 typedef struct elattn_sparsity {
     double omega_msr;   /* fraction of (element, KV head) entries that are not FULL */

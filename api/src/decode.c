@@ -1,0 +1,448 @@
+/* The per-head KV cache and decode attention (kernels/SPEC.md section 9). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+struct elattn_kv_cache {
+    elattn_device *device;
+    elattn_kv_cache_desc desc;   /* normalised: max_new_tokens filled in */
+    int ring, page_shift, pages_per_head;
+    size_t elem;                 /* dtype size */
+    void *k_pool, *v_pool;       /* native [num_pages][P][D] */
+    void *table_dev;             /* native int32 [max_sequences][Hkv][pages_per_head] */
+    int32_t *table;              /* host copy; -1 = no page */
+    int32_t *lengths;            /* [max_sequences], 0 = not started */
+    int32_t *modes;              /* [max_sequences][Hkv] */
+    int32_t *free_pages;         /* stack of free page ids */
+    int num_free;
+};
+
+struct elattn_decode_plan {
+    elattn_device *device;
+    const elattn_kv_cache *cache_id; /* the cache it was planned for (compared, not dereferenced after) */
+    elattn_decode_desc desc;
+    int splits;
+    char kernel[64];
+};
+
+static int log2_exact(int v)
+{
+    int s = 0;
+    while ((1 << s) < v) ++s;
+    return (1 << s) == v ? s : -1;
+}
+
+static void free_cache(elattn_kv_cache *c)
+{
+    elattn_device *d = c->device;
+    if (c->k_pool) d->ops->mem_free(d->impl, c->k_pool);
+    if (c->v_pool) d->ops->mem_free(d->impl, c->v_pool);
+    if (c->table_dev) d->ops->mem_free(d->impl, c->table_dev);
+    free(c->table), free(c->lengths), free(c->modes), free(c->free_pages), free(c);
+}
+
+elattn_status elattn_kv_cache_create(elattn_device *device, const elattn_kv_cache_desc *caller_desc,
+                                     elattn_kv_cache **cache)
+{
+    BEGIN();
+    HANDLE(device, "device", ELATTN_HANDLE_DEVICE);
+    REQUIRE(cache, "cache");
+    elattn_kv_cache_desc d;
+    CHECK(ELATTN_TAKE("desc", caller_desc, elattn_kv_cache_desc, max_new_tokens, &d));
+    const size_t elem = elattn_dtype_size(d.dtype);
+    if (elem == 0)
+        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT,
+                           "desc.dtype: %d is not an elattn_dtype (ELATTN_F32, ELATTN_F16, ELATTN_BF16)", (int)d.dtype);
+    if (d.head_dim < ELATTN_MIN_HEAD_DIM || d.head_dim > ELATTN_MAX_HEAD_DIM || d.head_dim % ELATTN_HEAD_DIM_STEP)
+        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "desc.head_dim: %d is not a multiple of %d in [%d, %d]",
+                           d.head_dim, ELATTN_HEAD_DIM_STEP, ELATTN_MIN_HEAD_DIM, ELATTN_MAX_HEAD_DIM);
+    if (d.num_kv_heads < 1 || d.num_kv_heads > 1024)
+        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "desc.num_kv_heads: %d is outside [1, 1024]", d.num_kv_heads);
+    const int shift = d.page_size >= 1 && d.page_size <= 4096 ? log2_exact(d.page_size) : -1;
+    if (shift < 0)
+        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "desc.page_size: %d is not a power of two in [1, 4096]",
+                           d.page_size);
+    if (d.num_pages < 1) return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "desc.num_pages: %d must be >= 1", d.num_pages);
+    if (d.max_sequences < 1)
+        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "desc.max_sequences: %d must be >= 1", d.max_sequences);
+    if (d.max_tokens < 1)
+        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "desc.max_tokens: %d must be >= 1", d.max_tokens);
+    if (d.sink < 0) return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "desc.sink: %d must be >= 0", d.sink);
+    if (d.local < 1) return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "desc.local: %d must be >= 1", d.local);
+    if (d.max_new_tokens == 0) d.max_new_tokens = ELATTN_DECODE_MAX_NEW_TOKENS;
+    if (d.max_new_tokens < 1 || d.max_new_tokens > ELATTN_DECODE_MAX_NEW_TOKENS)
+        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "desc.max_new_tokens: %d is outside [1, %d] (0: %d)",
+                           d.max_new_tokens, ELATTN_DECODE_MAX_NEW_TOKENS, ELATTN_DECODE_MAX_NEW_TOKENS);
+    if (d.local > INT32_MAX - ELATTN_DECODE_MAX_NEW_TOKENS)
+        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "desc.local: %d is too large", d.local);
+
+    size_t pool_bytes, table_entries, table_bytes;
+    if (!elattn_size_mul4((size_t)d.num_pages, (size_t)d.page_size, (size_t)d.head_dim, elem, &pool_bytes))
+        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "desc.num_pages: %d pages of %d x %d do not fit in size_t",
+                           d.num_pages, d.page_size, d.head_dim);
+    const int pages_per_head = (int)(((int64_t)d.max_tokens + d.page_size - 1) / d.page_size);
+    if (!elattn_size_mul3((size_t)d.max_sequences, (size_t)d.num_kv_heads, (size_t)pages_per_head, &table_entries) ||
+        !elattn_size_mul(table_entries, sizeof(int32_t), &table_bytes))
+        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "desc.max_sequences: the page table does not fit in size_t");
+
+    elattn_kv_cache *c = calloc(1, sizeof *c);
+    if (!c) return elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "cache: host allocation failed");
+    c->device = device;
+    c->desc = d;
+    c->ring = elattn_kv_ring(d.local, d.max_new_tokens);
+    c->page_shift = shift;
+    c->pages_per_head = pages_per_head;
+    c->elem = elem;
+    c->table = malloc(table_bytes);
+    c->lengths = calloc((size_t)d.max_sequences, sizeof(int32_t));
+    c->modes = calloc((size_t)d.max_sequences * d.num_kv_heads, sizeof(int32_t));
+    c->free_pages = malloc(sizeof(int32_t) * (size_t)d.num_pages);
+    if (!c->table || !c->lengths || !c->modes || !c->free_pages) {
+        free_cache(c);
+        return elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "cache: host allocation failed");
+    }
+    for (size_t i = 0; i < table_entries; ++i) c->table[i] = -1;
+    for (int i = 0; i < d.num_pages; ++i) c->free_pages[i] = d.num_pages - 1 - i; /* page 0 taken first */
+    c->num_free = d.num_pages;
+    elattn_status st = device->ops->mem_alloc(device->impl, pool_bytes, &c->k_pool);
+    if (st == ELATTN_SUCCESS) st = device->ops->mem_alloc(device->impl, pool_bytes, &c->v_pool);
+    if (st == ELATTN_SUCCESS) st = device->ops->mem_alloc(device->impl, table_bytes, &c->table_dev);
+    if (st == ELATTN_SUCCESS)
+        st = device->ops->mem_upload(device->impl, device->default_stream, c->table_dev, 0, c->table, table_bytes);
+    if (st == ELATTN_SUCCESS) st = elattn_handle_add(c, ELATTN_HANDLE_KV_CACHE);
+    if (st != ELATTN_SUCCESS) {
+        free_cache(c);
+        return st;
+    }
+    elattn_device_retain(device);
+    *cache = c;
+    return ELATTN_SUCCESS;
+}
+
+void elattn_kv_cache_destroy(elattn_kv_cache *cache)
+{
+    if (!elattn_release_handle("cache", cache, ELATTN_HANDLE_KV_CACHE)) return;
+    elattn_device *d = cache->device;
+    free_cache(cache);
+    elattn_device_release(d);
+}
+
+static int32_t *head_pages(const elattn_kv_cache *c, int seq, int hk)
+{
+    return c->table + ((size_t)seq * c->desc.num_kv_heads + hk) * c->pages_per_head;
+}
+
+/* Pages a (sequence, head) of `len` positions holds. */
+static int64_t pages_for(const elattn_kv_cache *c, int mode, int64_t len)
+{
+    int64_t slots = elattn_kv_slots(mode, c->desc.sink, c->ring, len);
+    return (slots + c->desc.page_size - 1) >> c->page_shift;
+}
+
+static elattn_status upload_rows(elattn_kv_cache *c, int seq, int hk, int64_t len)
+{
+    elattn_device *d = c->device;
+    const size_t row = sizeof(int32_t) * (size_t)c->pages_per_head;
+    const size_t off = ((size_t)seq * c->desc.num_kv_heads + hk) * row;
+    (void)len;
+    return d->ops->mem_upload(d->impl, d->default_stream, c->table_dev, off, head_pages(c, seq, hk), row);
+}
+
+elattn_status elattn_kv_cache_append(elattn_kv_cache *c, elattn_stream *stream, const elattn_kv_append_args *caller_args)
+{
+    BEGIN();
+    HANDLE(c, "cache", ELATTN_HANDLE_KV_CACHE);
+    elattn_kv_append_args a;
+    CHECK(ELATTN_TAKE("args", caller_args, elattn_kv_append_args, v, &a));
+    const elattn_kv_cache_desc *d = &c->desc;
+    const int H = d->num_kv_heads;
+    if (a.num_seqs < 1 || a.num_seqs > d->max_sequences)
+        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "args.num_seqs: %d is outside [1, %d] (desc.max_sequences)",
+                           a.num_seqs, d->max_sequences);
+    REQUIRE(a.seq_ids, "args.seq_ids");
+    REQUIRE(a.num_tokens, "args.num_tokens");
+    int64_t total = 0, pages_needed = 0;
+    for (int i = 0; i < a.num_seqs; ++i) {
+        const int s = a.seq_ids[i];
+        if (s < 0 || s >= d->max_sequences)
+            return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "args.seq_ids[%d]: %d is outside [0, %d)", i, s,
+                               d->max_sequences);
+        for (int j = 0; j < i; ++j)
+            if (a.seq_ids[j] == s)
+                return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "args.seq_ids[%d]: %d repeats args.seq_ids[%d]", i, s, j);
+        const int n = a.num_tokens[i];
+        if (n < 1 || (int64_t)c->lengths[s] + n > d->max_tokens)
+            return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT,
+                               "args.num_tokens[%d]: %d (sequence %d holds %d of desc.max_tokens %d) must be >= 1 and fit",
+                               i, n, s, c->lengths[s], d->max_tokens);
+        total += n;
+        for (int h = 0; h < H; ++h) {
+            int mode;
+            if (c->lengths[s] == 0) {
+                if (!a.modes)
+                    return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT,
+                                       "args.modes: NULL, but sequence %d (args.seq_ids[%d]) starts here and needs its modes",
+                                       s, i);
+                mode = a.modes[(size_t)i * H + h];
+                if (mode < 0 || mode >= ELATTN_MODE_COUNT)
+                    return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "args.modes[%d][%d]: %d is not an elattn_mode", i, h,
+                                       mode);
+            } else {
+                mode = c->modes[(size_t)s * H + h];
+                if (a.modes && a.modes[(size_t)i * H + h] != mode)
+                    return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT,
+                                       "args.modes[%d][%d]: %d, but sequence %d was started with mode %d (modes never change "
+                                       "after prefill; pass NULL)",
+                                       i, h, a.modes[(size_t)i * H + h], s, mode);
+            }
+            pages_needed += pages_for(c, mode, (int64_t)c->lengths[s] + n) - pages_for(c, mode, c->lengths[s]);
+        }
+    }
+    if (total > INT32_MAX) return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "args.num_tokens: more than 2^31-1 in all");
+    size_t kv_bytes;
+    CHECK(elattn_tensor_bytes("args.k", (int)total, H, d->head_dim, c->elem, &kv_bytes));
+    CHECK(elattn_check_buffer("args.k", a.k, c->device, kv_bytes, 1));
+    CHECK(elattn_check_buffer("args.v", a.v, c->device, kv_bytes, 1));
+    if (pages_needed > c->num_free)
+        return elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "cache: the append needs %lld pages, %d of desc.num_pages %d are free",
+                           (long long)pages_needed, c->num_free, d->num_pages);
+    void *sn;
+    CHECK(elattn_stream_native(c->device, stream, &sn));
+
+    /* Checked: now take pages and copy. Each run of consecutive positions that lands in consecutive
+     * rows of one page is one 2-D copy (source pitch Hkv * D, destination pitch D). */
+    elattn_device *dev = c->device;
+    const size_t row_bytes = (size_t)d->head_dim * c->elem, src_pitch = row_bytes * H;
+    int64_t base = 0;
+    for (int i = 0; i < a.num_seqs; ++i) {
+        const int s = a.seq_ids[i], n = a.num_tokens[i];
+        const int64_t old_len = c->lengths[s], new_len = old_len + n;
+        for (int h = 0; h < H; ++h) {
+            if (old_len == 0) c->modes[(size_t)s * H + h] = a.modes[(size_t)i * H + h];
+            const int mode = c->modes[(size_t)s * H + h];
+            int32_t *pages = head_pages(c, s, h);
+            const int64_t p0 = pages_for(c, mode, old_len), p1 = pages_for(c, mode, new_len);
+            for (int64_t p = p0; p < p1; ++p) pages[p] = c->free_pages[--c->num_free];
+            if (p1 > p0) CHECK(upload_rows(c, s, h, new_len));
+            /* Positions that survive the append (a STREAMING head skips those its ring overwrites). */
+            for (int64_t t = old_len; t < new_len;) {
+                const int64_t slot = elattn_kv_slot_of(mode, d->sink, c->ring, new_len, t);
+                if (slot < 0) {
+                    ++t;
+                    continue;
+                }
+                int64_t run = 1; /* extend while slots stay consecutive within the page */
+                while (t + run < new_len && elattn_kv_slot_of(mode, d->sink, c->ring, new_len, t + run) == slot + run &&
+                       ((slot + run) >> c->page_shift) == (slot >> c->page_shift))
+                    ++run;
+                const size_t dst = (size_t)elattn_kv_slot_offset(pages, c->page_shift, d->head_dim, slot) * c->elem;
+                /* Copied from the root allocation at the view's offset, never from a view's own handle:
+                 * PoCL (libpocl 2.10) crashes in clEnqueueCopyBufferRect whose source is a sub-buffer. */
+                const size_t src = (size_t)(base + (t - old_len)) * src_pitch + (size_t)h * row_bytes;
+                CHECK(dev->ops->mem_copy_2d(dev->impl, sn, c->k_pool, dst, row_bytes, a.k->root->native,
+                                            a.k->offset + src, src_pitch, row_bytes, (size_t)run));
+                CHECK(dev->ops->mem_copy_2d(dev->impl, sn, c->v_pool, dst, row_bytes, a.v->root->native,
+                                            a.v->offset + src, src_pitch, row_bytes, (size_t)run));
+                t += run;
+            }
+        }
+        c->lengths[s] = (int32_t)new_len;
+        base += n;
+    }
+    return ELATTN_SUCCESS;
+}
+
+elattn_status elattn_kv_cache_release(elattn_kv_cache *c, int seq_id)
+{
+    BEGIN();
+    HANDLE(c, "cache", ELATTN_HANDLE_KV_CACHE);
+    if (seq_id < 0 || seq_id >= c->desc.max_sequences)
+        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "seq_id: %d is outside [0, %d)", seq_id, c->desc.max_sequences);
+    for (int h = 0; h < c->desc.num_kv_heads; ++h) {
+        int32_t *pages = head_pages(c, seq_id, h);
+        const int64_t np = pages_for(c, c->modes[(size_t)seq_id * c->desc.num_kv_heads + h], c->lengths[seq_id]);
+        for (int64_t p = 0; p < np; ++p) {
+            c->free_pages[c->num_free++] = pages[p];
+            pages[p] = -1;
+        }
+        if (np) CHECK(upload_rows(c, seq_id, h, 0));
+    }
+    c->lengths[seq_id] = 0;
+    return ELATTN_SUCCESS;
+}
+
+elattn_status elattn_kv_cache_length(const elattn_kv_cache *c, int seq_id, int *length)
+{
+    BEGIN();
+    HANDLE(c, "cache", ELATTN_HANDLE_KV_CACHE);
+    REQUIRE(length, "length");
+    if (seq_id < 0 || seq_id >= c->desc.max_sequences)
+        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "seq_id: %d is outside [0, %d)", seq_id, c->desc.max_sequences);
+    *length = c->lengths[seq_id];
+    return ELATTN_SUCCESS;
+}
+
+elattn_status elattn_kv_cache_bytes(const elattn_kv_cache *c, size_t *bytes)
+{
+    BEGIN();
+    HANDLE(c, "cache", ELATTN_HANDLE_KV_CACHE);
+    REQUIRE(bytes, "bytes");
+    const size_t in_use = (size_t)(c->desc.num_pages - c->num_free);
+    *bytes = in_use * 2 * (size_t)c->desc.page_size * (size_t)c->desc.head_dim * c->elem;
+    return ELATTN_SUCCESS;
+}
+
+/* ---- decode attention ------------------------------------------------------------- */
+elattn_status elattn_decode_plan_create(const elattn_kv_cache *c, const elattn_decode_desc *caller_desc,
+                                        const elattn_plan_options *options, elattn_decode_plan **plan)
+{
+    BEGIN();
+    HANDLE(c, "cache", ELATTN_HANDLE_KV_CACHE);
+    REQUIRE(plan, "plan");
+    elattn_decode_desc d;
+    CHECK(ELATTN_TAKE("desc", caller_desc, elattn_decode_desc, num_splits, &d));
+    elattn_plan_options o;
+    CHECK(elattn_check_plan_options(options, &o));
+    const int H = c->desc.num_kv_heads;
+    if (d.num_q_heads < 1 || d.num_q_heads % H)
+        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "desc.num_q_heads: %d is not a positive multiple of the cache's "
+                                                          "num_kv_heads %d", d.num_q_heads, H);
+    if (d.max_batch < 1 || d.max_batch > c->desc.max_sequences)
+        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "desc.max_batch: %d is outside [1, %d] (the cache's max_sequences)",
+                           d.max_batch, c->desc.max_sequences);
+    if (!(d.scale >= 0.0f) || isinf(d.scale))
+        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "desc.scale: %g must be finite and >= 0 (0: 1/sqrt(D))",
+                           (double)d.scale);
+    if (d.write_lse != 0 && d.write_lse != 1)
+        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "desc.write_lse: %d must be 0 or 1", d.write_lse);
+    if (d.num_splits < 0 || d.num_splits > 256)
+        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "desc.num_splits: %d is outside [0, 256] (0: the plan picks)",
+                           d.num_splits);
+    const elattn_device *dev = c->device;
+    if (!dev->ops->decode_run)
+        return elattn_fail(ELATTN_ERROR_UNSUPPORTED, "cache: backend %s has no decode kernel yet", dev->ops->name);
+    if (d.scale == 0.0f) d.scale = 1.0f / sqrtf((float)c->desc.head_dim);
+    /* The plan's choice: about one chunk per 512 slots of the longest head, at most 16. */
+    int splits = d.num_splits;
+    if (splits == 0) {
+        int64_t longest = (int64_t)c->desc.max_tokens;
+        splits = (int)((longest + 511) / 512);
+        if (splits > 16) splits = 16;
+        if (splits < 1) splits = 1;
+    }
+    elattn_decode_plan *p = calloc(1, sizeof *p);
+    if (!p) return elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "plan: host allocation failed");
+    p->device = c->device;
+    p->cache_id = c;
+    p->desc = d;
+    p->splits = splits;
+    snprintf(p->kernel, sizeof p->kernel, "%s.decode.scalar.d%d.%s", dev->ops->name, c->desc.head_dim,
+             elattn_dtype_name(c->desc.dtype));
+    if (o.kernel && o.kernel[0] && !elattn_kernel_name_selects(o.kernel, p->kernel)) {
+        free(p);
+        return elattn_fail(ELATTN_ERROR_UNSUPPORTED, "options.kernel: \"%s\" selects no decode kernel (%s has %s)", o.kernel,
+                           dev->ops->name, p->kernel);
+    }
+    elattn_status st = elattn_handle_add(p, ELATTN_HANDLE_DECODE_PLAN);
+    if (st != ELATTN_SUCCESS) {
+        free(p);
+        return st;
+    }
+    elattn_device_retain(p->device);
+    *plan = p;
+    return ELATTN_SUCCESS;
+}
+
+void elattn_decode_plan_destroy(elattn_decode_plan *plan)
+{
+    if (!elattn_release_handle("plan", plan, ELATTN_HANDLE_DECODE_PLAN)) return;
+    elattn_device *d = plan->device;
+    free(plan);
+    elattn_device_release(d);
+}
+
+const char *elattn_decode_plan_kernel(const elattn_decode_plan *plan)
+{
+    return elattn_handle_live(plan, ELATTN_HANDLE_DECODE_PLAN) ? plan->kernel : "";
+}
+
+int elattn_decode_plan_splits(const elattn_decode_plan *plan)
+{
+    return elattn_handle_live(plan, ELATTN_HANDLE_DECODE_PLAN) ? plan->splits : 0;
+}
+
+elattn_status elattn_decode_run(const elattn_decode_plan *plan, elattn_kv_cache *c, elattn_stream *stream,
+                                const elattn_decode_args *caller_args)
+{
+    BEGIN();
+    HANDLE(plan, "plan", ELATTN_HANDLE_DECODE_PLAN);
+    HANDLE(c, "cache", ELATTN_HANDLE_KV_CACHE);
+    if (plan->cache_id != c)
+        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "cache: not the cache the plan was created for");
+    elattn_decode_args a;
+    CHECK(ELATTN_TAKE("args", caller_args, elattn_decode_args, lse, &a));
+    const elattn_decode_desc *d = &plan->desc;
+    const int H = c->desc.num_kv_heads;
+    if (a.num_seqs < 1 || a.num_seqs > d->max_batch)
+        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "args.num_seqs: %d is outside [1, %d] (desc.max_batch)",
+                           a.num_seqs, d->max_batch);
+    REQUIRE(a.seq_ids, "args.seq_ids");
+    REQUIRE(a.num_new, "args.num_new");
+    const size_t n = (size_t)a.num_seqs;
+    int32_t *meta = malloc(sizeof(int32_t) * (n + 1 + n + n * H));
+    if (!meta) return elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "decode: host allocation failed");
+    int32_t *cu_new = meta, *lengths = meta + n + 1, *modes = lengths + n;
+    cu_new[0] = 0;
+    elattn_status st = ELATTN_SUCCESS;
+    for (int i = 0; i < a.num_seqs && st == ELATTN_SUCCESS; ++i) {
+        const int s = a.seq_ids[i];
+        if (s < 0 || s >= c->desc.max_sequences) {
+            st = elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "args.seq_ids[%d]: %d is outside [0, %d)", i, s,
+                             c->desc.max_sequences);
+            break;
+        }
+        if (c->lengths[s] == 0) {
+            st = elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "args.seq_ids[%d]: sequence %d is not in the cache", i, s);
+            break;
+        }
+        const int k = a.num_new[i];
+        if (k < 1 || k > c->desc.max_new_tokens || k > c->lengths[s]) {
+            st = elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT,
+                             "args.num_new[%d]: %d is outside [1, %d] (the cache's max_new_tokens, and the %d tokens cached)",
+                             i, k, c->desc.max_new_tokens, c->lengths[s]);
+            break;
+        }
+        cu_new[i + 1] = cu_new[i] + k;
+        lengths[i] = c->lengths[s];
+        memcpy(modes + (size_t)i * H, c->modes + (size_t)s * H, sizeof(int32_t) * H);
+    }
+    size_t qo_bytes = 0, lse_bytes = 0;
+    if (st == ELATTN_SUCCESS) st = elattn_tensor_bytes("args.q", cu_new[n], d->num_q_heads, c->desc.head_dim, c->elem, &qo_bytes);
+    if (st == ELATTN_SUCCESS) st = elattn_tensor_bytes("args.lse", cu_new[n], d->num_q_heads, 1, sizeof(float), &lse_bytes);
+    if (st == ELATTN_SUCCESS) st = elattn_check_buffer("args.q", a.q, c->device, qo_bytes, 1);
+    if (st == ELATTN_SUCCESS) st = elattn_check_buffer("args.o", a.o, c->device, qo_bytes, 1);
+    if (st == ELATTN_SUCCESS) st = elattn_check_buffer("args.lse", a.lse, c->device, lse_bytes, d->write_lse);
+    if (st == ELATTN_SUCCESS) {
+        const elattn_arg_span spans[] = {
+            {"args.o", a.o, qo_bytes, 1}, {"args.lse", d->write_lse ? a.lse : NULL, lse_bytes, 1}, {"args.q", a.q, qo_bytes, 0}};
+        st = elattn_check_overlaps(spans, 3);
+    }
+    void *sn = NULL;
+    if (st == ELATTN_SUCCESS) st = elattn_stream_native(c->device, stream, &sn);
+    if (st == ELATTN_SUCCESS) {
+        elattn_decode_call call = {
+            .dtype = c->desc.dtype, .head_dim = c->desc.head_dim, .num_q_heads = d->num_q_heads, .num_kv_heads = H,
+            .group = d->num_q_heads / H, .scale = d->scale, .sink = c->desc.sink, .local = c->desc.local,
+            .ring = c->ring, .page_shift = c->page_shift, .pages_per_head = c->pages_per_head, .splits = plan->splits,
+            .num_seqs = a.num_seqs, .total_new = cu_new[n], .seq_ids = a.seq_ids, .cu_new = cu_new,
+            .lengths = lengths, .modes = modes, .page_table_host = c->table, .page_table = c->table_dev,
+            .k_pool = c->k_pool, .v_pool = c->v_pool, .q = a.q->native, .o = a.o->native,
+            .lse = d->write_lse ? a.lse->native : NULL};
+        st = c->device->ops->decode_run(c->device->impl, sn, &call);
+    }
+    free(meta);
+    return st;
+}

@@ -1,0 +1,79 @@
+/* Decode over the per-head KV cache on OpenCL (kernels/opencl/decode.cl): partials per split-KV
+ * chunk, then the LSE merge. Correctness first: the per-call metadata and the fp32 partials live in
+ * buffers made for the call (the plan has no workspace yet); the queue keeps them alive until the
+ * kernels that use them have run. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "opencl_internal.h"
+
+#define DECODE_WG 64
+
+static elattn_status make_buffer(ocl_device *dev, cl_mem_flags flags, size_t bytes, void *host, cl_mem *out)
+{
+    cl_int err;
+    *out = clCreateBuffer(dev->context, flags, bytes, host, &err);
+    return err == CL_SUCCESS ? ELATTN_SUCCESS : ocl_fail(err, "clCreateBuffer", "decode");
+}
+
+elattn_status ocl_decode_run(void *dv, void *stream, const elattn_decode_call *c)
+{
+    ocl_device *dev = dv;
+    char opts[128];
+    cl_program program = NULL;
+    ocl_format_options(opts, sizeof opts, (int)c->dtype, DECODE_WG, NULL);
+    elattn_status st = ocl_get_program(dev, "decode", opts, &program);
+    if (st != ELATTN_SUCCESS) return st;
+    ocl_kernel kp, km;
+    st = ocl_kernel_create(dev, program, "elattn_decode_partial", DECODE_WG, &kp);
+    if (st != ELATTN_SUCCESS) return st;
+    st = ocl_kernel_create(dev, program, "elattn_decode_merge", DECODE_WG, &km);
+    if (st != ELATTN_SUCCESS) {
+        ocl_kernel_release(&kp);
+        return st;
+    }
+    const int ns = c->num_seqs, H = c->num_kv_heads;
+    const size_t meta_n = (size_t)ns + 1 + ns + ns + (size_t)ns * H;
+    int32_t *meta = malloc(sizeof(int32_t) * meta_n);
+    cl_mem meta_mem = NULL, part_o = NULL, part_lse = NULL;
+    const size_t items = (size_t)c->total_new * c->num_q_heads * c->splits;
+    if (!meta) st = elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "decode: host allocation failed");
+    if (st == ELATTN_SUCCESS) {
+        memcpy(meta, c->cu_new, sizeof(int32_t) * (ns + 1));
+        memcpy(meta + ns + 1, c->lengths, sizeof(int32_t) * ns);
+        memcpy(meta + 2 * ns + 1, c->seq_ids, sizeof(int32_t) * ns);
+        memcpy(meta + 3 * ns + 1, c->modes, sizeof(int32_t) * (size_t)ns * H);
+        st = make_buffer(dev, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, sizeof(int32_t) * meta_n, meta, &meta_mem);
+    }
+    if (st == ELATTN_SUCCESS)
+        st = make_buffer(dev, CL_MEM_READ_WRITE, sizeof(float) * items * c->head_dim, NULL, &part_o);
+    if (st == ELATTN_SUCCESS) st = make_buffer(dev, CL_MEM_READ_WRITE, sizeof(float) * items, NULL, &part_lse);
+    if (st == ELATTN_SUCCESS) {
+        cl_mem q = (cl_mem)c->q, kpool = (cl_mem)c->k_pool, vpool = (cl_mem)c->v_pool, table = (cl_mem)c->page_table;
+        const float scale_log2 = c->scale * ELATTN_LOG2E;
+        const ocl_arg args[] = {OCL_ARG(q), OCL_ARG(kpool), OCL_ARG(vpool), OCL_ARG(table), OCL_ARG(meta_mem),
+                                OCL_ARG(part_o), OCL_ARG(part_lse), OCL_ARG(c->num_seqs), OCL_ARG(c->num_q_heads),
+                                OCL_ARG(c->num_kv_heads), OCL_ARG(c->head_dim), OCL_ARG(scale_log2), OCL_ARG(c->sink),
+                                OCL_ARG(c->local), OCL_ARG(c->ring), OCL_ARG(c->page_shift),
+                                OCL_ARG(c->pages_per_head), OCL_ARG(c->splits), OCL_ARG(c->total_new)};
+        st = ocl_launch(&kp, ocl_queue(dev, stream), args, (int)(sizeof args / sizeof args[0]),
+                        (items + DECODE_WG - 1) / DECODE_WG, DECODE_WG, "elattn_decode_partial");
+    }
+    if (st == ELATTN_SUCCESS) {
+        cl_mem o = (cl_mem)c->o, lse = c->lse ? (cl_mem)c->lse : part_lse; /* not written without write_lse */
+        const int write_lse = c->lse != NULL;
+        const cl_ulong total = (cl_ulong)c->total_new * c->num_q_heads * c->head_dim;
+        const ocl_arg args[] = {OCL_ARG(part_o), OCL_ARG(part_lse), OCL_ARG(o), OCL_ARG(lse), OCL_ARG(write_lse),
+                                OCL_ARG(c->head_dim), OCL_ARG(c->splits), OCL_ARG(total)};
+        st = ocl_launch(&km, ocl_queue(dev, stream), args, (int)(sizeof args / sizeof args[0]),
+                        (size_t)((total + DECODE_WG - 1) / DECODE_WG), DECODE_WG, "elattn_decode_merge");
+    }
+    /* The queue holds its own references to what it enqueued. */
+    if (meta_mem) clReleaseMemObject(meta_mem);
+    if (part_o) clReleaseMemObject(part_o);
+    if (part_lse) clReleaseMemObject(part_lse);
+    free(meta);
+    ocl_kernel_release(&kp);
+    ocl_kernel_release(&km);
+    return st;
+}
