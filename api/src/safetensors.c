@@ -326,20 +326,32 @@ static const char *duplicate(const void *items, int count, size_t stride, int *o
     return dup;
 }
 
+/* The members of an object, after its '{', one per call: 1 with *key read
+ * and its ':' consumed, 0 after the closing '}', -1 with *st set. *seen
+ * counts the members so far (start it at 0). */
+static int next_member(rd *r, int *seen, const char **key, elattn_status *st)
+{
+    ws(r);
+    if (*seen == 0 && peek(r) == '}') {
+        ++r->p;
+        return 0;
+    }
+    if (*seen > 0) {
+        if (peek(r) != ',') return (*st = expect(r, '}')) ? -1 : 0;
+        ++r->p;
+    }
+    ++*seen;
+    return (*st = string(r, key)) || (*st = expect(r, ':')) ? -1 : 1;
+}
+
 /* ---- the header ----------------------------------------------------------------------------------- */
 static elattn_status metadata(rd *r)
 {
     elattn_status st;
     const char **keys = NULL, *key, *value;
-    int n = 0, cap = 0;
+    int n = 0, cap = 0, seen = 0;
     if ((st = expect(r, '{'))) return st;
-    ws(r);
-    if (peek(r) == '}') {
-        ++r->p;
-        return ELATTN_SUCCESS;
-    }
-    for (;;) {
-        if ((st = string(r, &key)) || (st = expect(r, ':'))) break;
+    while (next_member(r, &seen, &key, &st) > 0) {
         ws(r);
         if (peek(r) != '"') {
             st = bad(r, "__metadata__[\"%s\"]: values must be strings", key);
@@ -355,13 +367,6 @@ static elattn_status metadata(rd *r)
             keys = k;
         }
         keys[n++] = key;
-        ws(r);
-        if (peek(r) == ',') {
-            ++r->p;
-            continue;
-        }
-        st = expect(r, '}');
-        break;
     }
     if (!st) {
         int oom;
@@ -398,39 +403,30 @@ static elattn_status uint_array(rd *r, const char *tensor, const char *field, ui
 static elattn_status tensor_entry(rd *r, elattn_st_tensor *t)
 {
     elattn_status st;
-    int seen[3] = {0, 0, 0};
+    int seen[3] = {0, 0, 0}, members = 0, more;
     const char *key, *dt;
     if ((st = expect(r, '{'))) return bad(r, "tensor \"%s\": expected an object", t->name);
-    ws(r);
-    if (peek(r) != '}')
-        for (;;) {
-            if ((st = string(r, &key)) || (st = expect(r, ':'))) return st;
-            int f = !strcmp(key, "dtype") ? 0 : !strcmp(key, "shape") ? 1 : !strcmp(key, "data_offsets") ? 2 : -1;
-            if (f < 0) return bad(r, "tensor \"%s\": unknown field \"%s\"", t->name, key);
-            if (seen[f]++) return bad(r, "tensor \"%s\": field \"%s\" twice", t->name, key);
-            if (f == 0) {
-                if ((st = string(r, &dt))) return st;
-                t->dtype = ELATTN_ST_DTYPE_COUNT;
-                for (int i = 0; i < ELATTN_ST_DTYPE_COUNT; ++i)
-                    if (!strcmp(dt, dtypes[i].name)) t->dtype = (elattn_st_dtype)i;
-                if (t->dtype == ELATTN_ST_DTYPE_COUNT) return bad(r, "tensor \"%s\": unknown dtype \"%s\"", t->name, dt);
-            } else if (f == 1) {
-                if ((st = uint_array(r, t->name, "shape", t->shape, ELATTN_ST_MAX_RANK, &t->rank))) return st;
-            } else {
-                uint64_t off[2];
-                int n;
-                if ((st = uint_array(r, t->name, "data_offsets", off, 2, &n))) return st;
-                if (n != 2) return bad(r, "tensor \"%s\": data_offsets must be [begin, end]", t->name);
-                t->begin = off[0], t->end = off[1];
-            }
-            ws(r);
-            if (peek(r) == ',') {
-                ++r->p;
-                continue;
-            }
-            break;
+    while ((more = next_member(r, &members, &key, &st)) > 0) {
+        int f = !strcmp(key, "dtype") ? 0 : !strcmp(key, "shape") ? 1 : !strcmp(key, "data_offsets") ? 2 : -1;
+        if (f < 0) return bad(r, "tensor \"%s\": unknown field \"%s\"", t->name, key);
+        if (seen[f]++) return bad(r, "tensor \"%s\": field \"%s\" twice", t->name, key);
+        if (f == 0) {
+            if ((st = string(r, &dt))) return st;
+            t->dtype = ELATTN_ST_DTYPE_COUNT;
+            for (int i = 0; i < ELATTN_ST_DTYPE_COUNT; ++i)
+                if (!strcmp(dt, dtypes[i].name)) t->dtype = (elattn_st_dtype)i;
+            if (t->dtype == ELATTN_ST_DTYPE_COUNT) return bad(r, "tensor \"%s\": unknown dtype \"%s\"", t->name, dt);
+        } else if (f == 1) {
+            if ((st = uint_array(r, t->name, "shape", t->shape, ELATTN_ST_MAX_RANK, &t->rank))) return st;
+        } else {
+            uint64_t off[2];
+            int n;
+            if ((st = uint_array(r, t->name, "data_offsets", off, 2, &n))) return st;
+            if (n != 2) return bad(r, "tensor \"%s\": data_offsets must be [begin, end]", t->name);
+            t->begin = off[0], t->end = off[1];
         }
-    if ((st = expect(r, '}'))) return st;
+    }
+    if (more < 0) return st;
     for (int f = 0; f < 3; ++f)
         if (!seen[f])
             return bad(r, "tensor \"%s\": no \"%s\"", t->name, f == 0 ? "dtype" : f == 1 ? "shape" : "data_offsets");
@@ -522,41 +518,31 @@ elattn_status elattn_st_parse_header(const char *file, const uint8_t *json, size
         goto done;
     }
     if ((st = expect(&r, '{'))) goto done;
-    ws(&r);
-    if (peek(&r) == '}') ++r.p;
-    else
-        for (;;) {
-            if ((st = string(&r, &key)) || (st = expect(&r, ':'))) goto done;
-            if (!strcmp(key, "__metadata__")) {
-                if (seen_meta++) {
-                    st = bad(&r, "__metadata__ twice");
+    int members = 0, more;
+    while ((more = next_member(&r, &members, &key, &st)) > 0) {
+        if (!strcmp(key, "__metadata__")) {
+            if (seen_meta++) {
+                st = bad(&r, "__metadata__ twice");
+                goto done;
+            }
+            if ((st = metadata(&r))) goto done;
+        } else {
+            if (h.count == cap) {
+                elattn_st_tensor *t = cap < (1 << 24) ? realloc(h.tensors, (size_t)(cap = cap ? 2 * cap : 64) * sizeof *t)
+                                                      : NULL;
+                if (!t) {
+                    st = say(err, errlen, ELATTN_ERROR_OUT_OF_MEMORY, "%s: header: host allocation failed", file);
                     goto done;
                 }
-                if ((st = metadata(&r))) goto done;
-            } else {
-                if (h.count == cap) {
-                    elattn_st_tensor *t = cap < (1 << 24) ? realloc(h.tensors, (size_t)(cap = cap ? 2 * cap : 64) * sizeof *t)
-                                                          : NULL;
-                    if (!t) {
-                        st = say(err, errlen, ELATTN_ERROR_OUT_OF_MEMORY, "%s: header: host allocation failed", file);
-                        goto done;
-                    }
-                    h.tensors = t;
-                }
-                elattn_st_tensor *t = &h.tensors[h.count++];
-                memset(t, 0, sizeof *t);
-                t->name = key;
-                if ((st = tensor_entry(&r, t))) goto done;
+                h.tensors = t;
             }
-            ws(&r);
-            if (peek(&r) == ',') {
-                ++r.p;
-                continue;
-            }
-            if ((st = expect(&r, '}'))) goto done;
-            break;
+            elattn_st_tensor *t = &h.tensors[h.count++];
+            memset(t, 0, sizeof *t);
+            t->name = key;
+            if ((st = tensor_entry(&r, t))) goto done;
         }
-    if ((st = finish(&r))) goto done;
+    }
+    if (more < 0 || (st = finish(&r))) goto done;
     int oom;
     const char *dup = duplicate(h.tensors, h.count, sizeof *h.tensors, &oom);
     if (oom) st = say(err, errlen, ELATTN_ERROR_OUT_OF_MEMORY, "%s: header: host allocation failed", file);
@@ -672,36 +658,25 @@ void elattn_st_header_free(elattn_st_header *h)
 static elattn_status weight_map(rd *r, elattn_st_index *ix)
 {
     elattn_status st;
-    int cap = 0;
+    int cap = 0, seen = 0, more;
+    const char *tensor, *shard;
     if ((st = expect(r, '{'))) return bad(r, "weight_map must be an object");
+    while ((more = next_member(r, &seen, &tensor, &st)) > 0) {
     ws(r);
-    if (peek(r) == '}') {
-        ++r->p;
-        return ELATTN_SUCCESS;
+    if (peek(r) != '"') return bad(r, "weight_map[\"%s\"] must be a file name (a string)", tensor);
+    if ((st = string(r, &shard))) return st;
+    if (!*shard || strchr(shard, '/') || strchr(shard, '\\') || !strcmp(shard, ".") || !strcmp(shard, ".."))
+        return bad(r, "weight_map[\"%s\"]: \"%s\" is not a plain file name beside the index", tensor, shard);
+    if (ix->count == cap) {
+        elattn_st_index_entry *e =
+            cap < (1 << 24) ? realloc(ix->entries, (size_t)(cap = cap ? 2 * cap : 64) * sizeof *e) : NULL;
+        if (!e) return say(r->err, r->errlen, ELATTN_ERROR_OUT_OF_MEMORY, "%s: index: host allocation failed", r->file);
+        ix->entries = e;
     }
-    for (;;) {
-        const char *tensor, *shard;
-        if ((st = string(r, &tensor)) || (st = expect(r, ':'))) return st;
-        ws(r);
-        if (peek(r) != '"') return bad(r, "weight_map[\"%s\"] must be a file name (a string)", tensor);
-        if ((st = string(r, &shard))) return st;
-        if (!*shard || strchr(shard, '/') || strchr(shard, '\\') || !strcmp(shard, ".") || !strcmp(shard, ".."))
-            return bad(r, "weight_map[\"%s\"]: \"%s\" is not a plain file name beside the index", tensor, shard);
-        if (ix->count == cap) {
-            elattn_st_index_entry *e =
-                cap < (1 << 24) ? realloc(ix->entries, (size_t)(cap = cap ? 2 * cap : 64) * sizeof *e) : NULL;
-            if (!e) return say(r->err, r->errlen, ELATTN_ERROR_OUT_OF_MEMORY, "%s: index: host allocation failed", r->file);
-            ix->entries = e;
-        }
-        ix->entries[ix->count].tensor = tensor;
-        ix->entries[ix->count++].shard = shard;
-        ws(r);
-        if (peek(r) == ',') {
-            ++r->p;
-            continue;
-        }
-        return expect(r, '}');
+    ix->entries[ix->count].tensor = tensor;
+    ix->entries[ix->count++].shard = shard;
     }
+    return more < 0 ? st : ELATTN_SUCCESS;
 }
 
 elattn_status elattn_st_parse_index(const char *file, const uint8_t *json, size_t len, elattn_st_index *out,
@@ -715,29 +690,19 @@ elattn_status elattn_st_parse_index(const char *file, const uint8_t *json, size_
     int seen_map = 0;
     const char *key;
     if ((st = expect(&r, '{'))) goto done;
-    ws(&r);
-    if (peek(&r) == '}') ++r.p;
-    else
-        for (;;) {
-            if ((st = string(&r, &key)) || (st = expect(&r, ':'))) goto done;
-            if (!strcmp(key, "weight_map")) {
-                if (seen_map++) {
-                    st = bad(&r, "weight_map twice");
-                    goto done;
-                }
-                if ((st = weight_map(&r, &ix))) goto done;
-            } else if ((st = skip_value(&r, 1))) { /* "metadata" and whatever else a writer adds */
+    int members = 0, more;
+    while ((more = next_member(&r, &members, &key, &st)) > 0) {
+        if (!strcmp(key, "weight_map")) {
+            if (seen_map++) {
+                st = bad(&r, "weight_map twice");
                 goto done;
             }
-            ws(&r);
-            if (peek(&r) == ',') {
-                ++r.p;
-                continue;
-            }
-            if ((st = expect(&r, '}'))) goto done;
-            break;
+            if ((st = weight_map(&r, &ix))) goto done;
+        } else if ((st = skip_value(&r, 1))) { /* "metadata" and whatever else a writer adds */
+            goto done;
         }
-    if ((st = finish(&r))) goto done;
+    }
+    if (more < 0 || (st = finish(&r))) goto done;
     if (!seen_map) {
         st = say(err, errlen, ELATTN_ERROR_INVALID_ARGUMENT, "%s: index has no weight_map", file);
         goto done;

@@ -64,6 +64,22 @@ static size_t fused_local_bytes(int d, int m, int n, int wg, int subgroup)
                             (subgroup ? 0 : 2 * (size_t)m * tpr));
 }
 
+/* The fields every family's choice has: source, kernel, shape; returns the
+ * query heads per tile (heads_per_tile with at least min_positions rows each). */
+static int fill_choice(attn_choice *c, const char *source_id, const char *kernel, const elattn_attn_desc *d, int m,
+                       int n, int wg, int min_positions)
+{
+    c->source_id = source_id;
+    c->kernel = kernel;
+    c->head_dim = d->head_dim;
+    c->tile_m = m;
+    c->tile_n = n;
+    c->wg = wg;
+    c->heads_per_tile = heads_per_tile(d, m, min_positions);
+    c->dtype = (int)d->dtype;
+    return c->heads_per_tile;
+}
+
 /* attn_fused.cl's thread mapping and limits, shared by the scalar and subgroup families. */
 static elattn_status fused_check(const ocl_caps *caps, const elattn_attn_desc *d, int m, int n, int wg, int subgroup)
 {
@@ -107,15 +123,7 @@ static elattn_status scalar_attn_choose(const ocl_caps *caps, const elattn_attn_
     elattn_status st = fused_check(caps, d, m, n, wg, 0);
     if (st != ELATTN_SUCCESS) return st;
 
-    const int ht = heads_per_tile(d, m, 1);
-    c->source_id = "attn";
-    c->kernel = "elattn_attn_fused";
-    c->head_dim = d->head_dim;
-    c->tile_m = m;
-    c->tile_n = n;
-    c->wg = wg;
-    c->heads_per_tile = ht;
-    c->dtype = (int)d->dtype;
+    const int ht = fill_choice(c, "attn", "elattn_attn_fused", d, m, n, wg, 1);
     snprintf(c->variant, sizeof c->variant, "m%dn%dw%dh%d", m, n, wg, ht);
     char extra[160];
     snprintf(extra, sizeof extra, "-DELATTN_HEAD_DIM=%d -DELATTN_TILE_M=%d -DELATTN_TILE_N=%d -DELATTN_HEADS_PER_TILE=%d",
@@ -188,15 +196,8 @@ static elattn_status mma_attn_choose(const ocl_caps *caps, const elattn_attn_des
                            "device has %zu",
                            m, n, d->head_dim, local, caps->local_mem);
 
-    const int ht = heads_per_tile(d, m, 16); /* >= 16 positions per tile, like the CUDA family */
-    c->source_id = "attn_mma";
-    c->kernel = "elattn_attn_mma";
-    c->head_dim = d->head_dim;
-    c->tile_m = m;
-    c->tile_n = n;
-    c->wg = wg;
-    c->heads_per_tile = ht;
-    c->dtype = (int)d->dtype;
+    /* >= 16 positions per tile, like the CUDA family */
+    const int ht = fill_choice(c, "attn_mma", "elattn_attn_mma", d, m, n, wg, 16);
     snprintf(c->variant, sizeof c->variant, "m%dn%dw%dh%d%s", m, n, wg, ht, emulate ? ".emu" : "");
     char extra[200];
     snprintf(extra, sizeof extra,
@@ -241,15 +242,7 @@ static elattn_status subgroup_attn_choose(const ocl_caps *caps, const elattn_att
     elattn_status st = fused_check(caps, d, m, n, wg, 1);
     if (st != ELATTN_SUCCESS) return st;
 
-    const int ht = heads_per_tile(d, m, 1);
-    c->source_id = "attn";
-    c->kernel = "elattn_attn_fused";
-    c->head_dim = d->head_dim;
-    c->tile_m = m;
-    c->tile_n = n;
-    c->wg = wg;
-    c->heads_per_tile = ht;
-    c->dtype = (int)d->dtype;
+    const int ht = fill_choice(c, "attn", "elattn_attn_fused", d, m, n, wg, 1);
     snprintf(c->variant, sizeof c->variant, "m%dn%dw%dh%ds%d", m, n, wg, ht, width);
     char extra[220];
     snprintf(extra, sizeof extra,
