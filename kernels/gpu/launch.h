@@ -113,7 +113,7 @@ struct xattn_inputs {
 };
 
 struct xattn_family {
-    const char *name; /* "mma", "portable" */
+    const char *name; /* "wgmma", "mma", "portable" */
     bool (*supported)(const elattn_xattn_desc *desc, const gpu_caps &caps, xattn_choice *choice, const char **why);
     cudaError_t (*estimate)(const xattn_inputs &in, const gpu_caps &caps, cudaStream_t stream);
 };
@@ -130,6 +130,10 @@ cudaError_t xattn_select(const xattn_inputs &in, const float *taus, uint8_t *blo
 bool mma_xattn_supported(const elattn_xattn_desc *desc, const gpu_caps &caps, xattn_choice *choice,
                          const char **why);
 cudaError_t mma_xattn_estimate(const xattn_inputs &in, const gpu_caps &caps, cudaStream_t stream);
+/* xattn_wgmma.cuh: the same pass on wgmma (sm_90a). */
+bool wgmma_xattn_supported(const elattn_xattn_desc *desc, const gpu_caps &caps, xattn_choice *choice,
+                           const char **why);
+cudaError_t wgmma_xattn_estimate(const xattn_inputs &in, const gpu_caps &caps, cudaStream_t stream);
 #endif
 
 /* ---- the router ----------------------------------------------------------------------- */

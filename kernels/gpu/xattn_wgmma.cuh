@@ -1,0 +1,142 @@
+/*
+ * XAttention antidiagonal estimation on wgmma (sm_90a, fp16 / bf16): the
+ * family "wgmma" of the XAttention families (head dims 64 and 128). The one
+ * pass, the work items and the persistent grid are xattn_tc.cuh's, shared with
+ * the mma.sync family; this file is the tile GEMM on Hopper's warpgroup MMA.
+ *
+ * A tile is 128 reshaped rows x 128 reshaped columns; two warpgroups take 64
+ * rows each. Step t of the strided reshape (query rows i*S + S-1-t, key rows
+ * j*S + t) is gathered by all threads with cp.async into shared memory in the
+ * layout wgmma reads: 64-element column slabs, each row 128 bytes with the
+ * 128-byte swizzle (16-byte chunk c of row r at r*128 + ((c ^ (r % 8)) * 16)),
+ * the same layout TMA writes for the attention family. TMA cannot gather rows
+ * S apart for S not known at plan time, and the rows here are whole 16-byte
+ * chunks anyway. The wgmma of step t runs while the threads wait for step
+ * t+1's copies; STAGES slices are in flight. Include after vendor/vendor.h and
+ * attn_wgmma.cuh (its sm_90a checks), in the sm_90a translation unit
+ * (backends/gpu/gpu_wgmma.cu).
+ */
+#ifndef ELATTN_XATTN_WGMMA_CUH
+#define ELATTN_XATTN_WGMMA_CUH
+
+#include "ptx/sm90.cuh"
+#include "xattn_tc.cuh"
+
+namespace ELATTN_GPU_NS {
+namespace wgmma_xattn {
+
+using namespace xattn_tc;
+
+template <int D_, int STAGES_, int MIN_CTAS_>
+struct WgXattnCfg {
+    static constexpr int D = D_, STAGES = STAGES_, MIN_CTAS = MIN_CTAS_;
+    static constexpr int ROWS = 128, COLS = 128, WARPS = 8, THREADS = 256;
+    static constexpr int SLAB_Q = ROWS * 128, SLAB_K = COLS * 128; /* bytes of one 64-column slab */
+    static constexpr int Q_BYTES = ROWS * D * 2, STAGE = (ROWS + COLS) * D * 2;
+    static constexpr int SMEM = STAGES * STAGE + 1024; /* + slack to align the slices to 1024 (the swizzle atom) */
+    static_assert(D % 64 == 0, "whole 64-column slabs");
+    template <typename T>
+    static __device__ void tile_scores(float (&acc)[COLS / 8][4], uint32_t s_base, const XattnArgs &a,
+                                       const XattnSeq &sq, int r0, int c0, int h, int hk);
+};
+/* D 64: 32 KiB a stage, three stages, two CTAs per SM. D 128: 64 KiB a stage,
+ * three stages, one CTA per SM. */
+template <int D> struct WgXattnDefault;
+template <> struct WgXattnDefault<64> : WgXattnCfg<64, 3, 2> {};
+template <> struct WgXattnDefault<128> : WgXattnCfg<128, 3, 1> {};
+
+/* Copy ROWS_ rows of D 2-byte elements into the slab layout; row_ptr(r) gives
+ * the global row or nullptr (zero-filled, nothing read). */
+template <int ROWS_, int D, int THREADS, class RowPtr>
+__device__ __forceinline__ void load_slabs(uint32_t sbase, const void *fallback, RowPtr row_ptr)
+{
+    constexpr int CHUNKS = D / 8, TOTAL = ROWS_ * CHUNKS;
+    static_assert(TOTAL % THREADS == 0, "tile copy must divide evenly over the threads");
+#pragma unroll
+    for (int i = 0; i < TOTAL / THREADS; ++i) {
+        const int c = i * THREADS + (int)threadIdx.x;
+        const int row = c / CHUNKS, ch = c % CHUNKS;
+        const char *src = (const char *)row_ptr(row);
+        const uint32_t off = (ch >> 3) * (ROWS_ * 128) + row * 128 + (((ch & 7) ^ (row & 7)) << 4);
+        sm80::cp_async_16(sbase + off, src ? src + ch * 16 : fallback, src != nullptr);
+    }
+}
+
+template <int D_, int STAGES_, int MIN_CTAS_>
+template <typename T>
+__device__ void WgXattnCfg<D_, STAGES_, MIN_CTAS_>::tile_scores(float (&acc)[COLS / 8][4], uint32_t s_base, const XattnArgs &a,
+                                                     const XattnSeq &sq, int r0, int c0, int h, int hk)
+{
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+    using namespace sm90;
+    constexpr bool kBf16 = std::is_same<T, __nv_bfloat16>::value;
+    const int S = a.stride, warpgroup = threadIdx.x / 128;
+    const T *q = (const T *)a.q, *k = (const T *)a.k;
+    s_base = (s_base + 1023u) & ~1023u;
+    float(&d)[COLS / 2] = reinterpret_cast<float(&)[COLS / 2]>(acc); /* the same registers, wgmma's view */
+
+    auto load = [&](int t, int buf) {
+        const uint32_t s_q = s_base + buf * STAGE, s_k = s_q + Q_BYTES;
+        load_slabs<ROWS, D, THREADS>(s_q, a.q, [&](int r) -> const void * {
+            long pos = (long)(r0 + r) * S + (S - 1 - t);
+            return pos < sq.len_q ? (const void *)(q + ((sq.q_start + pos) * a.Hq + h) * D) : nullptr;
+        });
+        load_slabs<COLS, D, THREADS>(s_k, a.q, [&](int r) -> const void * {
+            long pos = (long)(c0 + r) * S + t;
+            return pos < sq.len_k ? (const void *)(k + ((sq.k_start + pos) * a.Hkv + hk) * D) : nullptr;
+        });
+    };
+
+#pragma unroll
+    for (int t = 0; t < STAGES - 1; ++t) {
+        if (t < S) load(t, t);
+        sm80::cp_async_commit();
+    }
+    for (int t = 0; t < S; ++t) {
+        sm80::cp_async_wait<STAGES - 2>(); /* this thread's copies of step t have landed */
+        fence_proxy_async();               /* ... and are visible to the tensor cores' reads */
+        wgmma_wait<0>();                   /* step t - 1's wgmma is done with its slice */
+        __syncthreads();                   /* every thread's copies, both warpgroups' wgmma */
+        if (t + STAGES - 1 < S) load(t + STAGES - 1, (t + STAGES - 1) % STAGES);
+        sm80::cp_async_commit();
+        const uint32_t s_q = s_base + (t % STAGES) * STAGE + warpgroup * 64 * 128, s_k = s_base + (t % STAGES) * STAGE + Q_BYTES;
+        wgmma_fence();
+#pragma unroll
+        for (int kk = 0; kk < D / 16; ++kk) {
+            const uint32_t col = (kk & 3) * 32; /* 16 elements inside the slab's swizzled row */
+            wgmma_ss<COLS, kBf16>(d, desc_sw128(s_q + (kk >> 2) * SLAB_Q + col, 16, 1024),
+                                  desc_sw128(s_k + (kk >> 2) * SLAB_K + col, 16, 1024), t > 0 || kk > 0);
+        }
+        wgmma_commit();
+    }
+    wgmma_wait<0>();
+    fence_regs(d);
+    __syncthreads(); /* the next call's first loads reuse the slices */
+#else
+    (void)acc, (void)s_base, (void)a, (void)sq, (void)r0, (void)c0, (void)h, (void)hk;
+    __trap(); /* never launched: wgmma_xattn_supported needs the sm_90a device code */
+#endif
+}
+
+} /* namespace wgmma_xattn */
+
+bool wgmma_xattn_supported(const elattn_xattn_desc *desc, const gpu_caps &caps, xattn_choice *choice, const char **why)
+{
+    if (caps.sm_version != 90) *why = "needs an sm_90 (Hopper) device";
+    else if (desc->dtype != ELATTN_BF16 && desc->dtype != ELATTN_F16) *why = "fp16 and bf16 only";
+    else if (!one_of<64, 128>(desc->head_dim)) *why = "head_dim 64 or 128 only";
+    else if (!wgmma::device_code_present()) *why = "library not built for sm_90a";
+    else if (desc->stride < 1 || desc->block_size % desc->stride != 0) *why = "block_size must be a multiple of stride";
+    else return xattn_tc::xattn_choose<wgmma_xattn::WgXattnDefault, 64, 128>(desc, caps, choice, why);
+    return false;
+}
+
+cudaError_t wgmma_xattn_estimate(const xattn_inputs &in, const gpu_caps &caps, cudaStream_t stream)
+{
+    (void)caps;
+    return xattn_tc::xattn_estimate_on<wgmma_xattn::WgXattnDefault, 64, 128>(in, stream);
+}
+
+} /* namespace ELATTN_GPU_NS */
+
+#endif /* ELATTN_XATTN_WGMMA_CUH */
