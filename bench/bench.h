@@ -66,6 +66,7 @@ typedef struct config {
     const char *devices[MAX_DEVICES];
     const char *json_path, *csv_path;
     const char *kernel; /* --kernel: implementation name for the fused plan */
+    const char *xattn_kernel; /* --xattn-kernel: implementation name for the XAttention plan */
     int page_size;      /* --page-size: the fused call reads K/V as pages of this many tokens (0: packed) */
     int list_only;
     char dropped_mixes[256]; /* implicit mixes that are not a whole number of heads */

@@ -121,6 +121,7 @@ static void usage(FILE *f)
             "                           keeps nearly every block)\n"
             "  --kernel NAME            implementation for the fused plan (serial dispatch keeps the library's\n"
             "                           choice, so the fused-vs-serial check compares against it)\n"
+            "  --xattn-kernel NAME      implementation for the XAttention selection plan (fa-xa mixes)\n"
             "  --page-size P            the fused call reads K and V as pages of P tokens (a power of two in\n"
             "                           [16, 256] dividing every length) through an identity block table:\n"
             "                           the same values as packed, so the checks hold; times the page lookups\n"
@@ -313,6 +314,9 @@ int parse_args(int argc, char **argv, config *c)
         } else if (strcmp(a, "--kernel") == 0) {
             TAKES_VALUE();
             c->kernel = v;
+        } else if (strcmp(a, "--xattn-kernel") == 0) {
+            TAKES_VALUE();
+            c->xattn_kernel = v;
         } else if (strcmp(a, "--json") == 0) {
             TAKES_VALUE();
             c->json_path = v;

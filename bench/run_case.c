@@ -217,7 +217,8 @@ void run_case(const config *c, bench_dev *bd, shape *sh, const mix *m, int block
                 goto done;
             }
         const elattn_xattn_desc xd = kit_case_xattn_desc(&call, c->stride);
-        if ((st = elattn_xattn_plan_create(bd->dev, &xd, NULL, &xplan))) {
+        const elattn_plan_options xopts = {.struct_size = sizeof(elattn_plan_options), .kernel = c->xattn_kernel};
+        if ((st = elattn_xattn_plan_create(bd->dev, &xd, &xopts, &xplan))) {
             fail_result(r, "xattn plan", st);
             goto done;
         }
