@@ -660,6 +660,40 @@ static void decode_cases(case_list *l)
                  elattn_dtype_name(k->dtype), c->dec_splits);
         c->seed = kit_hash_name(c->name);
     }
+    /* The GPU kernel's edges: sequences long enough that the plan cuts FULL heads into many
+     * chunks beside STREAMING heads kept whole; groups whose G x n new rows span several row
+     * tiles (G 8 x 16 new tokens); head dims that leave lanes of a padded instance idle (96, 40)
+     * or fill the widest (256); pages of 1 and 256 tokens; an explicit split count whose
+     * STREAMING chunks may hold no key any query sees (ring slots outside every window). */
+    static const struct {
+        elattn_dtype dt;
+        int d, hq, hkv, page, splits;
+    } big[] = {{ELATTN_BF16, 96, 16, 2, 1, 0}, {ELATTN_F16, 40, 8, 2, 256, 7}, {ELATTN_F32, 256, 4, 1, 16, 0},
+               {ELATTN_BF16, 128, 8, 2, 64, 0}};
+    for (int bi = 0; bi < (int)(sizeof big / sizeof big[0]); ++bi) {
+        conf_case *c = push(l);
+        c->kind = CASE_DECODE;
+        kit_case *k = &c->call;
+        k->dtype = big[bi].dt, k->head_dim = big[bi].d, k->hq = big[bi].hq, k->hkv = big[bi].hkv, k->batch = 4;
+        k->causal = 1, k->sink = 4, k->local = 64, k->block = 64;
+        const int pre[4] = {700, 2600, 40, 3000};
+        for (int b = 0; b < 4; ++b) {
+            k->len_q[b] = k->len_k[b] = pre[b];
+            for (int h = 0; h < k->hkv; ++h)
+                k->modes[b * k->hkv + h] = (b + h) % 3 == 0 ? ELATTN_STREAMING : (b + h) % 3 == 1 ? ELATTN_FULL
+                                                                                                  : ELATTN_BLOCK_SPARSE;
+        }
+        static const int steps[] = {1, 16, 3};
+        memcpy(c->dec_steps, steps, sizeof steps);
+        c->dec_nsteps = 3;
+        c->dec_splits = big[bi].splits;
+        c->dec_page = big[bi].page;
+        c->lse = 1;
+        c->features = FEAT_DECODE | FEAT_MIXED | FEAT_VARLEN | FEAT_LSE | dtype_feature(k->dtype) | dim_feature(k->head_dim);
+        snprintf(c->name, sizeof c->name, "decode/%s/d%d/h%d:%d/L700,2600,40,3000/sink4/local64/page%d/splits%d",
+                 elattn_dtype_name(k->dtype), k->head_dim, k->hq, k->hkv, c->dec_page, c->dec_splits);
+        c->seed = kit_hash_name(c->name);
+    }
 }
 
 int conf_build_cases(conf_case **cases)

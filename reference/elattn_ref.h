@@ -38,9 +38,9 @@ typedef struct elattn_ref_decode_args {
     elattn_dtype dtype;
     int head_dim, num_q_heads, num_kv_heads;
     double scale;
-    int sink, local, ring, page_shift, pages_per_head, splits;
+    int sink, local, ring, page_shift, pages_per_head;
     int num_seqs;
-    const int32_t *seq_ids, *cu_new, *lengths, *modes, *page_table;
+    const int32_t *seq_ids, *cu_new, *lengths, *modes, *chunks, *page_table;
     const void *k_pool, *v_pool, *q;
     void *o;
     float *lse;

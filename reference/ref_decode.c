@@ -1,8 +1,9 @@
 /*
  * Decode over the per-head KV cache, the definition (kernels/SPEC.md section 9):
  * for every (sequence, query head, new token) and every split-KV chunk of the head's
- * occupied slots, the softmax over the keys elattn_decode_visible admits (double), then
- * the chunks merged by their LSEs with elattn_merge_weights.
+ * occupied slots (chunks[sequence][head] of them), the softmax over the keys
+ * elattn_decode_visible admits (double), then the chunks merged by their LSEs with
+ * elattn_merge_weights.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -30,9 +31,10 @@ elattn_status elattn_ref_decode(const elattn_ref_decode_args *a)
                 const int64_t qoff = (row * Hq + h) * D;
                 float lse_all = -INFINITY;
                 for (int d = 0; d < D; ++d) out[d] = 0.0;
-                for (int c = 0; c < a->splits; ++c) {
+                const int chunks = a->chunks[(size_t)i * Hkv + hk];
+                for (int c = 0; c < chunks; ++c) {
                     int64_t s0, s1;
-                    elattn_decode_split(slots, a->splits, c, &s0, &s1);
+                    elattn_decode_split(slots, chunks, c, &s0, &s1);
                     double m = -INFINITY, l = 0.0;
                     for (int d = 0; d < D; ++d) acc[d] = 0.0;
                     for (int64_t s = s0; s < s1; ++s) { /* online softmax over the chunk, in double */

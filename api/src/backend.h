@@ -38,7 +38,7 @@ extern "C" {
 
 /* Raised whenever elattn_backend_ops, elattn_core_services or a call struct
  * below changes: the core loads only modules of its own ABI. */
-#define ELATTN_BACKEND_ABI 5
+#define ELATTN_BACKEND_ABI 6
 
 /* Validated attention call. Host arrays are the caller's (valid for the call). */
 typedef struct elattn_attn_call {
@@ -108,8 +108,10 @@ typedef struct elattn_decode_call {
     int sink, local, ring;
     int page_shift;         /* log2(page size) */
     int pages_per_head;     /* columns of the page table */
-    int splits;             /* split-KV chunks per (sequence, head) */
+    int splits;             /* the most chunks of any (sequence, head): max of chunks[] */
     int num_seqs, total_new;
+    const int32_t *chunks;  /* host [num_seqs][Hkv]: split-KV chunks of each (sequence, head), >= 1 */
+    size_t split_chunks;    /* sum of chunks[] over the entries > 1 (those that need partials) */
     const int32_t *seq_ids; /* host [num_seqs] */
     const int32_t *cu_new;  /* host [num_seqs + 1] */
     const int32_t *lengths; /* host [num_seqs]: cached lengths after the step's append */
@@ -120,6 +122,16 @@ typedef struct elattn_decode_call {
     const void *q;
     void *o, *lse;                    /* lse NULL unless wanted */
 } elattn_decode_call;
+
+/* What a decode plan must hold room for (the core's split policy bounds every run of the plan). */
+typedef struct elattn_decode_setup {
+    elattn_dtype dtype;
+    int head_dim, num_q_heads, num_kv_heads;
+    int max_batch, max_new_tokens;
+    int max_splits;           /* chunks of one (sequence, head), at most */
+    size_t max_chunks;        /* sum of chunks[] of a run, at most */
+    size_t max_split_chunks;  /* split_chunks of a run, at most */
+} elattn_decode_setup;
 
 /* A plan as a backend returns it. */
 typedef struct elattn_backend_plan {
@@ -216,8 +228,14 @@ typedef struct elattn_backend_ops {
      * text naming the reason). NULL: every stream can be timed. */
     int (*stream_timing)(void *dev, void *stream, const char **why);
 
-    /* Decode attention (NULL: the backend has no decode kernel yet). Asynchronous on `stream`. */
-    elattn_status (*decode_run)(void *dev, void *stream, const elattn_decode_call *call);
+    /* Decode attention (decode_run NULL: the backend has no decode kernel yet). decode_plan may
+     * be NULL: the backend keeps no plan state and its kernel family is "scalar"; otherwise it
+     * sets *impl (its own state, what it allocates once for every run of the plan, released by
+     * decode_plan_destroy) and *family (static, the family part of the kernel name). Runs are
+     * asynchronous on `stream`. */
+    elattn_status (*decode_plan)(void *dev, const elattn_decode_setup *setup, void **impl, const char **family);
+    void (*decode_plan_destroy)(void *dev, void *impl);
+    elattn_status (*decode_run)(void *dev, const void *impl, void *stream, const elattn_decode_call *call);
 } elattn_backend_ops;
 
 

@@ -24,9 +24,45 @@ struct elattn_decode_plan {
     elattn_device *device;
     const elattn_kv_cache *cache_id; /* the cache it was planned for (compared, not dereferenced after) */
     elattn_decode_desc desc;
-    int splits;
+    int splits;                      /* the most chunks of one (sequence, head) */
+    int target;                      /* the policy's chunk count for the whole device (num_splits = 0) */
+    void *impl;                      /* the backend's plan state, or NULL */
     char kernel[64];
 };
+
+/* ---- the split-KV policy (the one place it lives) ------------------------------------------
+ * With desc.num_splits, every (sequence, KV head) of every run is cut into that many chunks.
+ * Otherwise each run looks at its own heads: its occupied slots (all heads, all sequences) are
+ * cut into chunks of about total / target slots, target = DECODE_CHUNKS_PER_CU x the device's
+ * compute units, never fewer than DECODE_MIN_CHUNK slots (a chunk must amortise its merge), and
+ * each head gets ceil(slots / chunk) of them. So one long sequence is cut to fill the device, a
+ * batch whose heads already fill it is not cut, and a short head (a STREAMING window, a short
+ * sequence) stays whole while the long FULL heads beside it are cut. Bound (what the plan
+ * allocates for): a head cut into c >= 2 chunks has slots > chunk, so c < 2 slots / chunk, and
+ * the cut heads of a run have fewer than 2 total / chunk <= 2 target chunks in all. */
+enum { DECODE_CHUNKS_PER_CU = 2, DECODE_MIN_CHUNK = 256, DECODE_MAX_SPLITS = 256 };
+
+/* Chunks of every (sequence, head) of a run (slots[] per entry); returns the sum over entries
+ * cut into more than one chunk. */
+static size_t decode_chunks(const elattn_decode_plan *p, const int64_t *slots, size_t entries, int32_t *chunks)
+{
+    int64_t chunk = 0;
+    if (p->desc.num_splits == 0) {
+        int64_t total = 0;
+        for (size_t e = 0; e < entries; ++e) total += slots[e];
+        chunk = (total + p->target - 1) / p->target;
+        if (chunk < DECODE_MIN_CHUNK) chunk = DECODE_MIN_CHUNK;
+    }
+    size_t split = 0;
+    for (size_t e = 0; e < entries; ++e) {
+        int64_t c = p->desc.num_splits ? p->desc.num_splits : (slots[e] + chunk - 1) / chunk;
+        if (c > p->splits) c = p->splits;
+        if (c < 1) c = 1;
+        chunks[e] = (int32_t)c;
+        if (c > 1) split += (size_t)c;
+    }
+    return split;
+}
 
 static int log2_exact(int v)
 {
@@ -325,29 +361,45 @@ elattn_status elattn_decode_plan_create(const elattn_kv_cache *c, const elattn_d
     if (!dev->ops->decode_run)
         return elattn_fail(ELATTN_ERROR_UNSUPPORTED, "cache: backend %s has no decode kernel yet", dev->ops->name);
     if (d.scale == 0.0f) d.scale = 1.0f / sqrtf((float)c->desc.head_dim);
-    /* The plan's choice: about one chunk per 512 slots of the longest head, at most 16. */
-    int splits = d.num_splits;
-    if (splits == 0) {
-        int64_t longest = (int64_t)c->desc.max_tokens;
-        splits = (int)((longest + 511) / 512);
-        if (splits > 16) splits = 16;
-        if (splits < 1) splits = 1;
-    }
     elattn_decode_plan *p = calloc(1, sizeof *p);
     if (!p) return elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "plan: host allocation failed");
     p->device = c->device;
     p->cache_id = c;
     p->desc = d;
-    p->splits = splits;
-    snprintf(p->kernel, sizeof p->kernel, "%s.decode.scalar.d%d.%s", dev->ops->name, c->desc.head_dim,
-             elattn_dtype_name(c->desc.dtype));
-    if (o.kernel && o.kernel[0] && !elattn_kernel_name_selects(o.kernel, p->kernel)) {
-        free(p);
-        return elattn_fail(ELATTN_ERROR_UNSUPPORTED, "options.kernel: \"%s\" selects no decode kernel (%s has %s)", o.kernel,
-                           dev->ops->name, p->kernel);
+    const int cus = dev->info.compute_units > 0 ? dev->info.compute_units : 1;
+    p->target = cus > INT32_MAX / DECODE_CHUNKS_PER_CU ? INT32_MAX : cus * DECODE_CHUNKS_PER_CU;
+    elattn_decode_setup setup = {.dtype = c->desc.dtype, .head_dim = c->desc.head_dim, .num_q_heads = d.num_q_heads,
+                                 .num_kv_heads = H, .max_batch = d.max_batch, .max_new_tokens = c->desc.max_new_tokens};
+    const size_t heads = (size_t)d.max_batch * H;
+    if (d.num_splits) {
+        p->splits = d.num_splits;
+        setup.max_chunks = heads * (size_t)d.num_splits;
+        setup.max_split_chunks = d.num_splits > 1 ? setup.max_chunks : 0;
+    } else {
+        /* the most a head can get: ceil(max_tokens / DECODE_MIN_CHUNK), within the device's 2 x target */
+        int64_t most = ((int64_t)c->desc.max_tokens + DECODE_MIN_CHUNK - 1) / DECODE_MIN_CHUNK;
+        if (most > 2 * (int64_t)p->target) most = 2 * (int64_t)p->target;
+        if (most > DECODE_MAX_SPLITS) most = DECODE_MAX_SPLITS;
+        p->splits = most > 1 ? (int)most : 1;
+        setup.max_split_chunks = p->splits > 1 ? 2 * (size_t)p->target : 0;
+        setup.max_chunks = heads + setup.max_split_chunks;
     }
-    elattn_status st = elattn_handle_add(p, ELATTN_HANDLE_DECODE_PLAN);
+    setup.max_splits = p->splits;
+    const char *family = "scalar";
+    elattn_status st = ELATTN_SUCCESS;
+    if (dev->ops->decode_plan) st = dev->ops->decode_plan(dev->impl, &setup, &p->impl, &family);
     if (st != ELATTN_SUCCESS) {
+        free(p);
+        return st;
+    }
+    snprintf(p->kernel, sizeof p->kernel, "%s.decode.%s.d%d.%s", dev->ops->name, family, c->desc.head_dim,
+             elattn_dtype_name(c->desc.dtype));
+    if (o.kernel && o.kernel[0] && !elattn_kernel_name_selects(o.kernel, p->kernel))
+        st = elattn_fail(ELATTN_ERROR_UNSUPPORTED, "options.kernel: \"%s\" selects no decode kernel (%s has %s)", o.kernel,
+                         dev->ops->name, p->kernel);
+    if (st == ELATTN_SUCCESS) st = elattn_handle_add(p, ELATTN_HANDLE_DECODE_PLAN);
+    if (st != ELATTN_SUCCESS) {
+        if (p->impl) dev->ops->decode_plan_destroy(dev->impl, p->impl);
         free(p);
         return st;
     }
@@ -360,6 +412,7 @@ void elattn_decode_plan_destroy(elattn_decode_plan *plan)
 {
     if (!elattn_release_handle("plan", plan, ELATTN_HANDLE_DECODE_PLAN)) return;
     elattn_device *d = plan->device;
+    if (plan->impl) d->ops->decode_plan_destroy(d->impl, plan->impl);
     free(plan);
     elattn_device_release(d);
 }
@@ -392,9 +445,13 @@ elattn_status elattn_decode_run(const elattn_decode_plan *plan, elattn_kv_cache 
     REQUIRE(a.seq_ids, "args.seq_ids");
     REQUIRE(a.num_new, "args.num_new");
     const size_t n = (size_t)a.num_seqs;
-    int32_t *meta = malloc(sizeof(int32_t) * (n + 1 + n + n * H));
-    if (!meta) return elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "decode: host allocation failed");
-    int32_t *cu_new = meta, *lengths = meta + n + 1, *modes = lengths + n;
+    int32_t *meta = malloc(sizeof(int32_t) * (n + 1 + n + 2 * n * H));
+    int64_t *slots = malloc(sizeof(int64_t) * n * H);
+    if (!meta || !slots) {
+        free(meta), free(slots);
+        return elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "decode: host allocation failed");
+    }
+    int32_t *cu_new = meta, *lengths = meta + n + 1, *modes = lengths + n, *chunks = modes + n * H;
     cu_new[0] = 0;
     elattn_status st = ELATTN_SUCCESS;
     for (int i = 0; i < a.num_seqs && st == ELATTN_SUCCESS; ++i) {
@@ -418,6 +475,8 @@ elattn_status elattn_decode_run(const elattn_decode_plan *plan, elattn_kv_cache 
         cu_new[i + 1] = cu_new[i] + k;
         lengths[i] = c->lengths[s];
         memcpy(modes + (size_t)i * H, c->modes + (size_t)s * H, sizeof(int32_t) * H);
+        for (int h = 0; h < H; ++h)
+            slots[(size_t)i * H + h] = elattn_kv_slots(modes[(size_t)i * H + h], c->desc.sink, c->ring, lengths[i]);
     }
     size_t qo_bytes = 0, lse_bytes = 0;
     if (st == ELATTN_SUCCESS) st = elattn_tensor_bytes("args.q", cu_new[n], d->num_q_heads, c->desc.head_dim, c->elem, &qo_bytes);
@@ -433,16 +492,20 @@ elattn_status elattn_decode_run(const elattn_decode_plan *plan, elattn_kv_cache 
     void *sn = NULL;
     if (st == ELATTN_SUCCESS) st = elattn_stream_native(c->device, stream, &sn);
     if (st == ELATTN_SUCCESS) {
+        const size_t split_chunks = decode_chunks(plan, slots, n * H, chunks);
+        int most = 1;
+        for (size_t e = 0; e < n * H; ++e) most = chunks[e] > most ? chunks[e] : most;
         elattn_decode_call call = {
             .dtype = c->desc.dtype, .head_dim = c->desc.head_dim, .num_q_heads = d->num_q_heads, .num_kv_heads = H,
             .group = d->num_q_heads / H, .scale = d->scale, .sink = c->desc.sink, .local = c->desc.local,
-            .ring = c->ring, .page_shift = c->page_shift, .pages_per_head = c->pages_per_head, .splits = plan->splits,
-            .num_seqs = a.num_seqs, .total_new = cu_new[n], .seq_ids = a.seq_ids, .cu_new = cu_new,
+            .ring = c->ring, .page_shift = c->page_shift, .pages_per_head = c->pages_per_head, .splits = most,
+            .num_seqs = a.num_seqs, .total_new = cu_new[n], .chunks = chunks, .split_chunks = split_chunks,
+            .seq_ids = a.seq_ids, .cu_new = cu_new,
             .lengths = lengths, .modes = modes, .page_table_host = c->table, .page_table = c->table_dev,
             .k_pool = c->k_pool, .v_pool = c->v_pool, .q = a.q->native, .o = a.o->native,
             .lse = d->write_lse ? a.lse->native : NULL};
-        st = c->device->ops->decode_run(c->device->impl, sn, &call);
+        st = c->device->ops->decode_run(c->device->impl, plan->impl, sn, &call);
     }
-    free(meta);
+    free(meta), free(slots);
     return st;
 }

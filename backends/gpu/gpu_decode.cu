@@ -1,64 +1,166 @@
 /*
- * Decode over the per-head KV cache on the GPU backends (kernels/gpu/decode.cuh). Correctness
- * first: the per-call metadata and the fp32 split-KV partials live in memory allocated for the
- * call, and the call waits for its stream before freeing it (synchronous, not graph-capturable;
- * a plan workspace will remove both).
+ * Decode over the per-head KV cache on the GPU backends (kernels/gpu/decode.cuh). The plan
+ * allocates, once, a device workspace sized for its largest run: the run's metadata (lengths,
+ * modes, chunk counts, partial-row bases, the work list) at its front, then the fp32 split-KV
+ * partials; and pinned staging for the metadata (pinned_staging). A run fills a staging slot,
+ * copies it with one asynchronous copy and launches the chunk kernel (and the merge when a
+ * head is cut): no allocation, no host wait on the device.
  */
 #include "gpu_internal.h"
 
 namespace ELATTN_GPU_NS {
 
-elattn_status gpu_decode_run(void *dev, void *stream, const elattn_decode_call *call)
+struct decode_plan {
+    int num_kv_heads, group, max_batch;
+    size_t max_items, max_part_rows;
+    size_t off_cu, off_len, off_seq, off_modes, off_chunks, off_base, off_items, meta_bytes;
+    size_t off_part_o, off_part_lse;
+    char *ws;               /* device workspace */
+    pinned_staging staging; /* host side of the metadata */
+};
+
+static void free_plan(decode_plan *p)
 {
+    p->staging.destroy();
+    if (p->ws) (void)cudaFree(p->ws); /* waits for the work that used it */
+    free(p);
+}
+
+elattn_status gpu_decode_plan(void *dev, const elattn_decode_setup *setup, void **impl, const char **family)
+{
+    const device &d = *static_cast<device *>(dev);
     USE(dev);
-    const int ns = call->num_seqs, H = call->num_kv_heads;
-    const size_t meta_n = (size_t)ns + 1 + ns + ns + (size_t)ns * H;
-    const size_t items = (size_t)call->total_new * call->num_q_heads * call->splits;
-    const size_t meta_bytes = (sizeof(int32_t) * meta_n + 255) / 256 * 256;
-    const size_t bytes = meta_bytes + sizeof(float) * items * ((size_t)call->head_dim + 1);
-    int32_t *meta = static_cast<int32_t *>(malloc(sizeof(int32_t) * meta_n));
-    if (!meta) return elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "decode: host allocation failed");
-    memcpy(meta, call->cu_new, sizeof(int32_t) * (ns + 1));
-    memcpy(meta + ns + 1, call->lengths, sizeof(int32_t) * ns);
-    memcpy(meta + 2 * ns + 1, call->seq_ids, sizeof(int32_t) * ns);
-    memcpy(meta + 3 * ns + 1, call->modes, sizeof(int32_t) * (size_t)ns * H);
-    void *scratch = nullptr;
-    cudaError_t e = cudaMalloc(&scratch, bytes);
-    if (e != cudaSuccess) {
-        free(meta);
-        return runtime_failure(e, "Malloc (decode scratch)");
+    const size_t smem = decode_smem_bytes((int)setup->dtype, setup->head_dim);
+    if (smem == 0 || smem > d.caps.smem_per_block)
+        return elattn_fail(ELATTN_ERROR_UNSUPPORTED, "cache: the decode kernel for D %d %s needs %zu bytes of shared "
+                                                     "memory per block, %s has %zu",
+                           setup->head_dim, elattn_dtype_name(setup->dtype), smem, d.caps.arch, d.caps.smem_per_block);
+    decode_plan *p = create<decode_plan>();
+    if (!p) return elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "plan: host allocation failed");
+    p->num_kv_heads = setup->num_kv_heads;
+    p->group = setup->num_q_heads / setup->num_kv_heads;
+    p->max_batch = setup->max_batch;
+    /* Every chunk of a head runs ceil(n * group / DECODE_ROWS) items; a cut head's chunk keeps
+     * n * group partial rows. */
+    const size_t rows = (size_t)setup->max_new_tokens * (size_t)p->group;
+    const size_t heads = (size_t)setup->max_batch * (size_t)setup->num_kv_heads;
+    ws_layout ws;
+    bool ok = elattn_size_mul(setup->max_chunks, (rows + DECODE_ROWS - 1) / DECODE_ROWS, &p->max_items) &&
+              elattn_size_mul(setup->max_split_chunks, rows, &p->max_part_rows);
+    p->off_cu = ws.place((size_t)setup->max_batch + 1, 1, sizeof(int32_t));
+    p->off_len = ws.place((size_t)setup->max_batch, 1, sizeof(int32_t));
+    p->off_seq = ws.place((size_t)setup->max_batch, 1, sizeof(int32_t));
+    p->off_modes = ws.place(heads, 1, sizeof(int32_t));
+    p->off_chunks = ws.place(heads, 1, sizeof(int32_t));
+    p->off_base = ws.place(heads, 1, sizeof(int32_t));
+    p->off_items = ws.place(p->max_items, 1, sizeof(decode_item));
+    p->meta_bytes = ws.end;
+    p->off_part_o = ws.place(p->max_part_rows, (size_t)setup->head_dim, sizeof(float));
+    p->off_part_lse = ws.place(p->max_part_rows, 1, sizeof(float));
+    /* partial rows are indexed by int32 (part_base) */
+    if (!ok || !ws.ok || p->max_part_rows > (size_t)INT32_MAX) {
+        free(p);
+        return layout_overflow("decode");
     }
+    void *mem = nullptr;
+    cudaError_t e = cudaMalloc(&mem, ws.end);
+    if (e != cudaSuccess) {
+        free(p);
+        return runtime_failure(e, "Malloc (decode workspace)");
+    }
+    p->ws = static_cast<char *>(mem);
+    elattn_status st = p->staging.create(p->meta_bytes);
+    if (st != ELATTN_SUCCESS) {
+        free_plan(p);
+        return st;
+    }
+    *impl = p;
+    *family = "split";
+    return ELATTN_SUCCESS;
+}
+
+void gpu_decode_plan_destroy(void *dev, void *impl)
+{
+    if (use_device(dev) == ELATTN_SUCCESS) free_plan(static_cast<decode_plan *>(impl));
+}
+
+elattn_status gpu_decode_run(void *dev, const void *impl, void *stream, const elattn_decode_call *call)
+{
+    /* The plan's staging turns over with each run: runs of one plan are serialised by the
+     * caller, as the cache they read is. */
+    decode_plan &p = *static_cast<decode_plan *>(const_cast<void *>(impl));
+    elattn_status st;
+    if ((st = check_aligned("args.q", call->q)) || (st = check_aligned("args.o", call->o))) return st;
+    USE(dev);
     const cudaStream_t s = as_stream(stream);
-    e = cudaMemcpyAsync(scratch, meta, sizeof(int32_t) * meta_n, cudaMemcpyHostToDevice, s);
+    const int ns = call->num_seqs, H = call->num_kv_heads, G = call->group;
+    char *meta;
+    if ((st = p.staging.acquire(&meta))) return st;
+    memcpy(meta + p.off_cu, call->cu_new, sizeof(int32_t) * (ns + 1));
+    memcpy(meta + p.off_len, call->lengths, sizeof(int32_t) * ns);
+    memcpy(meta + p.off_seq, call->seq_ids, sizeof(int32_t) * ns);
+    memcpy(meta + p.off_modes, call->modes, sizeof(int32_t) * (size_t)ns * H);
+    memcpy(meta + p.off_chunks, call->chunks, sizeof(int32_t) * (size_t)ns * H);
+    int32_t *base = reinterpret_cast<int32_t *>(meta + p.off_base);
+    decode_item *items = reinterpret_cast<decode_item *>(meta + p.off_items);
+    /* The work list: the chunks of cut heads first (the largest pieces of work, all about one
+     * chunk long), then the heads kept whole, so that the longest items start first. */
+    size_t n_items = 0, part_rows = 0;
+    for (int pass = 0; pass < 2; ++pass)
+        for (int i = 0; i < ns; ++i) {
+            const int rows = (call->cu_new[i + 1] - call->cu_new[i]) * G;
+            for (int hk = 0; hk < H; ++hk) {
+                const int e = i * H + hk, chunks = call->chunks[e];
+                if ((chunks > 1) != (pass == 0)) continue;
+                base[e] = chunks > 1 ? (int32_t)part_rows : -1;
+                if (chunks > 1) part_rows += (size_t)chunks * rows;
+                for (int c = 0; c < chunks; ++c)
+                    for (int r0 = 0; r0 < rows; r0 += DECODE_ROWS) {
+                        if (n_items < p.max_items) items[n_items] = decode_item{i, hk, c, r0};
+                        ++n_items;
+                    }
+            }
+        }
+    if (n_items > p.max_items || part_rows > p.max_part_rows || n_items > (size_t)INT32_MAX)
+        return elattn_fail(ELATTN_ERROR_INTERNAL, "decode: the run needs %zu work items and %zu partial rows, the plan "
+                                                  "holds %zu and %zu (the split policy's bound is broken)",
+                           n_items, part_rows, p.max_items, p.max_part_rows);
+    if ((st = p.staging.upload(p.ws, p.off_items + sizeof(decode_item) * n_items, s))) return st;
+
     decode_inputs in;
+    memset(&in, 0, sizeof in);
     in.dtype = (int)call->dtype;
     in.head_dim = call->head_dim;
     in.num_q_heads = call->num_q_heads;
     in.num_kv_heads = H;
+    in.group = G;
     in.scale_log2 = call->scale * ELATTN_LOG2E;
     in.sink = call->sink;
     in.local = call->local;
     in.ring = call->ring;
     in.page_shift = call->page_shift;
     in.pages_per_head = call->pages_per_head;
-    in.splits = call->splits;
     in.num_seqs = ns;
     in.total_new = call->total_new;
-    in.meta = static_cast<const int32_t *>(scratch);
+    in.cu_new = reinterpret_cast<const int32_t *>(p.ws + p.off_cu);
+    in.lengths = reinterpret_cast<const int32_t *>(p.ws + p.off_len);
+    in.seq_ids = reinterpret_cast<const int32_t *>(p.ws + p.off_seq);
+    in.modes = reinterpret_cast<const int32_t *>(p.ws + p.off_modes);
+    in.chunks = reinterpret_cast<const int32_t *>(p.ws + p.off_chunks);
+    in.part_base = reinterpret_cast<const int32_t *>(p.ws + p.off_base);
+    in.items = reinterpret_cast<const decode_item *>(p.ws + p.off_items);
+    in.num_items = (int)n_items;
+    in.merge = call->split_chunks > 0;
     in.page_table = static_cast<const int32_t *>(call->page_table);
     in.q = call->q;
     in.k_pool = call->k_pool;
     in.v_pool = call->v_pool;
     in.o = call->o;
     in.lse = static_cast<float *>(call->lse);
-    in.part_o = reinterpret_cast<float *>(static_cast<char *>(scratch) + meta_bytes);
-    in.part_lse = in.part_o + items * (size_t)call->head_dim;
-    if (e == cudaSuccess) e = decode_launch(in, s);
-    const cudaError_t sync = cudaStreamSynchronize(s); /* the scratch is freed below */
-    cudaFree(scratch);
-    free(meta);
+    in.part_o = reinterpret_cast<float *>(p.ws + p.off_part_o);
+    in.part_lse = reinterpret_cast<float *>(p.ws + p.off_part_lse);
+    const cudaError_t e = decode_launch(in, s);
     if (e != cudaSuccess) return runtime_failure(e, "LaunchKernel (decode)");
-    if (sync != cudaSuccess) return runtime_failure(sync, "StreamSynchronize (decode)");
     return ELATTN_SUCCESS;
 }
 

@@ -362,6 +362,43 @@ elattn_status upload_meta(void *workspace, const staging &st, size_t bytes, cuda
     return ELATTN_SUCCESS;
 }
 
+elattn_status pinned_staging::create(size_t slot_bytes)
+{
+    bytes = (slot_bytes + 255) / 256 * 256;
+    void *p = nullptr;
+    RT(cudaMallocHost(&p, bytes * SLOTS), "MallocHost (decode staging)");
+    host = static_cast<char *>(p);
+    for (int i = 0; i < SLOTS; ++i) RT(cudaEventCreate(&copied[i]), "EventCreate (decode staging)");
+    return ELATTN_SUCCESS;
+}
+
+void pinned_staging::destroy()
+{
+    for (int i = 0; i < SLOTS; ++i)
+        if (copied[i]) {
+            (void)cudaEventSynchronize(copied[i]);
+            (void)cudaEventDestroy(copied[i]);
+            copied[i] = nullptr;
+        }
+    if (host) (void)cudaFreeHost(host);
+    host = nullptr;
+}
+
+elattn_status pinned_staging::acquire(char **slot)
+{
+    RT(cudaEventSynchronize(copied[next]), "EventSynchronize (decode staging)"); /* never recorded: at once */
+    *slot = host + (size_t)next * bytes;
+    return ELATTN_SUCCESS;
+}
+
+elattn_status pinned_staging::upload(void *workspace, size_t used, cudaStream_t stream)
+{
+    RT(cudaMemcpyAsync(workspace, host + (size_t)next * bytes, used, cudaMemcpyHostToDevice, stream), "MemcpyAsync");
+    RT(cudaEventRecord(copied[next], stream), "EventRecord (decode staging)");
+    next = (next + 1) % SLOTS;
+    return ELATTN_SUCCESS;
+}
+
 /* Every kernel moves 16 bytes at a time. */
 elattn_status check_aligned(const char *name, const void *p)
 {
@@ -450,6 +487,8 @@ extern "C" const elattn_backend_ops ELATTN_GPU_BACKEND_OPS = {
     nullptr, /* stream_check_wrap: the runtime cannot say which device a stream is of */
     ELATTN_GPU_NS::gpu_stream_wait_event,
     nullptr, /* stream_timing: elattn's events always time */
+    ELATTN_GPU_NS::gpu_decode_plan,
+    ELATTN_GPU_NS::gpu_decode_plan_destroy,
     ELATTN_GPU_NS::gpu_decode_run,
 };
 #endif

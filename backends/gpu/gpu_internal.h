@@ -111,6 +111,25 @@ struct staging {
 };
 elattn_status upload_meta(void *workspace, const staging &st, size_t bytes, cudaStream_t stream);
 
+/* The same upload for a plan that owns its workspace (decode), without the pageable copy's
+ * host wait: the staging is pinned and owned by the plan, in SLOTS slots used in turn, each with
+ * an event recorded after the copy that reads it. A run takes the next slot once that event has
+ * passed (at once unless the host is SLOTS runs ahead of the stream), so a plan run again before
+ * the device caught up never overwrites bytes a queued copy has still to read. */
+struct pinned_staging {
+    enum { SLOTS = 4 };
+    char *host;                 /* SLOTS x bytes, pinned */
+    size_t bytes;
+    cudaEvent_t copied[SLOTS];  /* nullptr until created */
+    int next;
+    elattn_status create(size_t slot_bytes);
+    void destroy();             /* waits for the copies still queued */
+    /* The slot this run fills (laid out like the workspace's prefix). */
+    elattn_status acquire(char **slot);
+    /* Copies the first `used` bytes of the acquired slot to `workspace` on `stream`. */
+    elattn_status upload(void *workspace, size_t used, cudaStream_t stream);
+};
+
 /* An attention batch (gpu_attn.cu): lengths and work list (costed as FULL) in device memory of
  * its own, laid out as the plan's workspace prefix; runs point the kernels at it instead of
  * uploading (the router reads its cu_seqlens_k). */
@@ -139,7 +158,9 @@ elattn_status gpu_router_plan(void *dev, const elattn_router_desc *desc, const e
 void gpu_router_plan_destroy(void *dev, void *impl);
 elattn_status gpu_router_run(void *dev, const void *impl, void *stream, const elattn_router_call *call);
 elattn_status gpu_merge_run(void *dev, void *stream, const elattn_merge_call *call);
-elattn_status gpu_decode_run(void *dev, void *stream, const elattn_decode_call *call);
+elattn_status gpu_decode_plan(void *dev, const elattn_decode_setup *setup, void **impl, const char **family);
+void gpu_decode_plan_destroy(void *dev, void *impl);
+elattn_status gpu_decode_run(void *dev, const void *impl, void *stream, const elattn_decode_call *call);
 
 /* The families of each operation (the tables live in gpu_attn.cu, ...): up to
  * max names into `names`; returns how many there are. */

@@ -17,6 +17,9 @@
 #include "xattn.cuh"
 #include "router.cuh"
 #include "merge.cuh"
+#if defined(ELATTN_GPU_CUDA)
+#include "ptx/sm80.cuh" /* cp.async for the decode kernel's tile copies */
+#endif
 #include "decode.cuh"
 #if defined(ELATTN_GPU_AMD)
 #include "attn_mfma.cuh"

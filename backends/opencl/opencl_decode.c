@@ -16,8 +16,9 @@ static elattn_status make_buffer(ocl_device *dev, cl_mem_flags flags, size_t byt
     return err == CL_SUCCESS ? ELATTN_SUCCESS : ocl_fail(err, "clCreateBuffer", "decode");
 }
 
-elattn_status ocl_decode_run(void *dv, void *stream, const elattn_decode_call *c)
+elattn_status ocl_decode_run(void *dv, const void *impl, void *stream, const elattn_decode_call *c)
 {
+    (void)impl; /* no plan state (decode_plan is NULL) */
     ocl_device *dev = dv;
     char opts[128];
     cl_program program = NULL;
@@ -33,7 +34,7 @@ elattn_status ocl_decode_run(void *dv, void *stream, const elattn_decode_call *c
         return st;
     }
     const int ns = c->num_seqs, H = c->num_kv_heads;
-    const size_t meta_n = (size_t)ns + 1 + ns + ns + (size_t)ns * H;
+    const size_t meta_n = (size_t)ns + 1 + ns + ns + 2 * (size_t)ns * H;
     int32_t *meta = malloc(sizeof(int32_t) * meta_n);
     cl_mem meta_mem = NULL, part_o = NULL, part_lse = NULL;
     const size_t items = (size_t)c->total_new * c->num_q_heads * c->splits;
@@ -43,6 +44,7 @@ elattn_status ocl_decode_run(void *dv, void *stream, const elattn_decode_call *c
         memcpy(meta + ns + 1, c->lengths, sizeof(int32_t) * ns);
         memcpy(meta + 2 * ns + 1, c->seq_ids, sizeof(int32_t) * ns);
         memcpy(meta + 3 * ns + 1, c->modes, sizeof(int32_t) * (size_t)ns * H);
+        memcpy(meta + 3 * ns + 1 + (size_t)ns * H, c->chunks, sizeof(int32_t) * (size_t)ns * H);
         st = make_buffer(dev, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, sizeof(int32_t) * meta_n, meta, &meta_mem);
     }
     if (st == ELATTN_SUCCESS)

@@ -420,14 +420,14 @@ static elattn_status ref_merge_run(void *dev, void *stream, const elattn_merge_c
     return ELATTN_SUCCESS;
 }
 
-static elattn_status ref_decode_run(void *dev, void *stream, const elattn_decode_call *c)
+static elattn_status ref_decode_run(void *dev, const void *impl, void *stream, const elattn_decode_call *c)
 {
-    (void)dev, (void)stream;
-    elattn_ref_decode_args a = {c->dtype,   c->head_dim,   c->num_q_heads, c->num_kv_heads, (double)c->scale,
-                                c->sink,    c->local,      c->ring,        c->page_shift,   c->pages_per_head,
-                                c->splits,  c->num_seqs,   c->seq_ids,     c->cu_new,       c->lengths,
-                                c->modes,   c->page_table, c->k_pool,      c->v_pool,       c->q,
-                                c->o,       (float *)c->lse};
+    (void)dev, (void)impl, (void)stream;
+    elattn_ref_decode_args a = {c->dtype,     c->head_dim,   c->num_q_heads, c->num_kv_heads, (double)c->scale,
+                                c->sink,      c->local,      c->ring,        c->page_shift,   c->pages_per_head,
+                                c->num_seqs,  c->seq_ids,    c->cu_new,      c->lengths,      c->modes,
+                                c->chunks,    c->page_table, c->k_pool,      c->v_pool,       c->q,
+                                c->o,         (float *)c->lse};
     return scratch_failure(elattn_ref_decode(&a), "decode");
 }
 

@@ -1,87 +1,347 @@
 /*
- * Decode over the per-head KV cache (kernels/SPEC.md section 9), portable CUDA/HIP, scalar fp32:
- * the OpenCL kernel's design (kernels/opencl/decode.cl). Pass 1: one thread per (new token, query
- * head, split-KV chunk) walks the chunk's slots through the spec's elattn_kv_position_of /
- * elattn_decode_visible / elattn_kv_slot_offset with an online softmax and writes fp32 partials;
- * pass 2: one thread per output value merges the chunks in order with elattn_merge_weights.
- * Correctness first: no shared memory, no K/V reuse across a group's query heads. Needs store1
- * (merge.cuh).
+ * Decode over the per-head KV cache (kernels/SPEC.md section 9), portable CUDA/HIP, built to
+ * stream the cache at memory bandwidth.
+ *
+ * Pass 1, decode_chunk_kernel: one block of DECODE_THREADS per work item (sequence, KV head,
+ * split-KV chunk, tile of up to DECODE_ROWS query rows of the group: (new token, query head)
+ * pairs). The block walks its chunk's slots in tiles: each K/V row of the tile is brought into
+ * shared memory once (cp.async on sm_80+, several tiles in flight) and used for every query row
+ * of the tile, so the cache crosses HBM once per step. Lanes lie along D (LPR lanes x 16-byte
+ * vectors per row), a group of LPR lanes takes KPG keys of each tile with its own online softmax
+ * (fp32, log2 domain), and the groups' states are combined through shared memory at the end.
+ * A head cut into one chunk writes O (and LSE) itself; otherwise the chunk's fp32 partial goes
+ * to the plan's workspace.
+ * Pass 2, decode_merge_kernel: the partials of every cut head merged in chunk order with
+ * elattn_merge_weights, one thread per 4 output values.
+ * Needs storage<> (common.cuh), dispatch (dispatch.cuh) and, in the CUDA build, ptx/sm80.cuh.
  */
 #ifndef ELATTN_GPU_DECODE_CUH
 #define ELATTN_GPU_DECODE_CUH
 
 namespace ELATTN_GPU_NS {
 
-template <int DT>
-__global__ void decode_partial_kernel(decode_inputs in)
+/* The block's shape for a storage dtype and a padded head dim DMAX (64, 128, 256). */
+template <int DT, int DMAX>
+struct decode_cfg {
+    static constexpr int VEC = storage<DT>::per_vec;      /* elements per 16-byte vector */
+    static constexpr int NVEC = DMAX / VEC;               /* vectors per K/V row */
+    static constexpr int LPR = NVEC < 32 ? NVEC : 32;     /* lanes per row (a group) */
+    static constexpr int CH = NVEC / LPR;                 /* vectors per lane */
+    static constexpr int E = CH * VEC;                    /* elements per lane */
+    static constexpr int NT = DECODE_THREADS;
+    static constexpr int GROUPS = NT / LPR;
+    static constexpr int KPG = 4;                         /* keys per group per tile */
+    static constexpr int TILE = GROUPS * KPG;             /* keys per tile */
+    static constexpr int ROW_BYTES = DMAX * storage<DT>::bytes;
+    static constexpr int STAGE_BYTES = 2 * TILE * ROW_BYTES; /* K then V */
+    /* Tiles in flight: what covers HBM latency on NVIDIA (3 blocks of 64 KB fit an H100/H200 SM);
+     * AMD copies synchronously and has 64 KB of LDS per workgroup, so two stages. */
+#if defined(ELATTN_GPU_CUDA)
+    static constexpr int BUDGET = 64 * 1024;
+#else
+    static constexpr int BUDGET = 32 * 1024;
+#endif
+    static constexpr int STAGES = BUDGET / STAGE_BYTES > 2 ? BUDGET / STAGE_BYTES : 2;
+    /* The groups' states at the end: acc [GROUPS][ROWS][DMAX], then m and l [GROUPS][ROWS]. */
+    static constexpr int COMBINE_BYTES = GROUPS * DECODE_ROWS * (DMAX + 2) * 4;
+    static constexpr int SMEM = STAGES * STAGE_BYTES > COMBINE_BYTES ? STAGES * STAGE_BYTES : COMBINE_BYTES;
+    static_assert(NT % LPR == 0 && NVEC % LPR == 0, "a group of lanes covers a row");
+    static_assert((TILE * NVEC) % NT == 0, "a tile's vectors divide evenly over the block");
+};
+
+/* Head dim -> the instance it runs in (a smaller D leaves lanes of zero-filled vectors). */
+static inline int decode_dmax(int head_dim) { return smallest_at_least<64, 128, 256>(head_dim); }
+
+/* One tile of K and V rows [k0, k0 + TILE) of the chunk into a stage of shared memory. Rows at or
+ * past `end` and vectors past D are zero-filled: the softmax gives such keys p = 0, and 0 x V must
+ * stay 0. */
+template <int DT, int DMAX>
+static __device__ __forceinline__ void decode_load_tile(char *stage, const decode_inputs &in, const int32_t *pages,
+                                                        elattn_i64 k0, elattn_i64 end)
 {
-    const size_t items = (size_t)in.total_new * in.num_q_heads * in.splits;
-    const size_t x = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (x >= items) return;
-    const int c = (int)(x % (size_t)in.splits);
-    const int h = (int)((x / (size_t)in.splits) % (size_t)in.num_q_heads);
-    const int row = (int)(x / ((size_t)in.splits * in.num_q_heads));
-    const int32_t *cu_new = in.meta, *lengths = in.meta + in.num_seqs + 1, *seq_ids = lengths + in.num_seqs,
-                  *modes = seq_ids + in.num_seqs;
-    int i = 0;
-    while (i + 1 < in.num_seqs && cu_new[i + 1] <= row) ++i;
-    const int len = lengths[i], n = cu_new[i + 1] - cu_new[i];
-    const elattn_i64 pos = (elattn_i64)len - n + (row - cu_new[i]);
-    const int hk = h / (in.num_q_heads / in.num_kv_heads), mode = modes[i * in.num_kv_heads + hk];
-    const int32_t *pages = in.page_table + ((elattn_i64)seq_ids[i] * in.num_kv_heads + hk) * in.pages_per_head;
-    elattn_i64 s0, s1;
-    elattn_decode_split(elattn_kv_slots(mode, in.sink, in.ring, len), in.splits, c, &s0, &s1);
-    const int D = in.head_dim;
-    const elattn_i64 qoff = ((elattn_i64)row * in.num_q_heads + h) * D;
-    float acc[ELATTN_MAX_HEAD_DIM];
-    for (int d = 0; d < D; ++d) acc[d] = 0.0f;
-    float m = -INFINITY, l = 0.0f; /* m in log2 units, as the spec's epilogue expects */
-    for (elattn_i64 s = s0; s < s1; ++s) {
-        const elattn_i64 t = elattn_kv_position_of(mode, in.sink, in.ring, len, s);
-        if (!elattn_decode_visible(mode, pos, t, in.sink, in.local)) continue;
-        const elattn_i64 koff = elattn_kv_slot_offset(pages, in.page_shift, D, s);
-        float dot = 0.0f;
-        for (int d = 0; d < D; ++d)
-            dot += storage<DT>::load1(in.q, (size_t)(qoff + d)) * storage<DT>::load1(in.k_pool, (size_t)(koff + d));
-        const float sc = dot * in.scale_log2, nm = fmaxf(m, sc);
-        const float f = exp2f(m - elattn_softmax_base(nm)), w = exp2f(sc - nm);
-        for (int d = 0; d < D; ++d) acc[d] = acc[d] * f + w * storage<DT>::load1(in.v_pool, (size_t)(koff + d));
-        l = l * f + w;
-        m = nm;
+    using C = decode_cfg<DT, DMAX>;
+    const int nvec = in.head_dim / C::VEC;
+#pragma unroll
+    for (int it = 0; it < C::TILE * C::NVEC / C::NT; ++it) {
+        const int idx = it * C::NT + (int)threadIdx.x;
+        const int key = idx / C::NVEC, v = idx % C::NVEC;
+        const elattn_i64 s = k0 + key;
+        const bool valid = s < end && v < nvec;
+        const size_t off = valid ? (size_t)elattn_kv_slot_offset(pages, in.page_shift, in.head_dim, s) + (size_t)v * C::VEC
+                                 : 0;
+        char *dk = stage + key * C::ROW_BYTES + v * 16;
+        char *dv = dk + C::TILE * C::ROW_BYTES;
+        const char *sk = static_cast<const char *>(in.k_pool) + off * storage<DT>::bytes;
+        const char *sv = static_cast<const char *>(in.v_pool) + off * storage<DT>::bytes;
+#if defined(ELATTN_GPU_CUDA) && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+        sm80::cp_async_16(sm80::smem_addr(dk), sk, valid); /* invalid: zero-filled, nothing read */
+        sm80::cp_async_16(sm80::smem_addr(dv), sv, valid);
+#else
+        const uint4 zero = make_uint4(0u, 0u, 0u, 0u);
+        *reinterpret_cast<uint4 *>(dk) = valid ? *reinterpret_cast<const uint4 *>(sk) : zero;
+        *reinterpret_cast<uint4 *>(dv) = valid ? *reinterpret_cast<const uint4 *>(sv) : zero;
+#endif
     }
-    const float inv = elattn_row_inv_sum(l);
-    for (int d = 0; d < D; ++d) in.part_o[x * D + d] = acc[d] * inv;
-    in.part_lse[x] = elattn_row_lse(m, l);
 }
 
+static __device__ __forceinline__ void decode_commit()
+{
+#if defined(ELATTN_GPU_CUDA) && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    sm80::cp_async_commit();
+#endif
+}
+
+/* Wait until at most N committed tile copies of this thread are still in flight. */
+template <int N>
+static __device__ __forceinline__ void decode_wait()
+{
+#if defined(ELATTN_GPU_CUDA) && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    sm80::cp_async_wait<N>();
+#endif
+}
+
+template <int DT, int DMAX>
+__global__ void __launch_bounds__(DECODE_THREADS) decode_chunk_kernel(decode_inputs in)
+{
+    using C = decode_cfg<DT, DMAX>;
+    constexpr int R = DECODE_ROWS;
+    extern __shared__ uint4 decode_smem_raw[];
+    char *smem = reinterpret_cast<char *>(decode_smem_raw);
+
+    const decode_item item = in.items[blockIdx.x];
+    const int i = item.seq, hk = item.head, c = item.chunk;
+    const int Hkv = in.num_kv_heads, G = in.group, D = in.head_dim;
+    const int len = in.lengths[i], row_base = in.cu_new[i], n = in.cu_new[i + 1] - row_base;
+    const int mode = in.modes[i * Hkv + hk], chunks = in.chunks[i * Hkv + hk];
+    const int32_t *pages = in.page_table + ((elattn_i64)in.seq_ids[i] * Hkv + hk) * in.pages_per_head;
+    elattn_i64 s0, s1;
+    elattn_decode_split(elattn_kv_slots(mode, in.sink, in.ring, len), chunks, c, &s0, &s1);
+    const int nrows = n * G - item.row0 < R ? n * G - item.row0 : R;
+
+    const int lane = (int)threadIdx.x % C::LPR, group = (int)threadIdx.x / C::LPR;
+    /* This block's query rows: row0 + r is (new token (row0 + r) / G, query head hk * G + (row0 + r) % G). */
+    float q[R][C::E];
+    elattn_i64 pos[R];
+#pragma unroll
+    for (int r = 0; r < R; ++r) {
+        const int rr = item.row0 + (r < nrows ? r : 0);
+        const int tok = rr / G, h = hk * G + rr % G;
+        pos[r] = (elattn_i64)len - n + tok;
+        const size_t qoff = ((size_t)(row_base + tok) * in.num_q_heads + h) * D;
+#pragma unroll
+        for (int ch = 0; ch < C::CH; ++ch) {
+            const int v = lane + ch * C::LPR;
+            if (v * C::VEC < D) {
+                storage<DT>::unpack(load_vec<DT>(in.q, qoff + (size_t)v * C::VEC), &q[r][ch * C::VEC]);
+            } else {
+#pragma unroll
+                for (int e = 0; e < C::VEC; ++e) q[r][ch * C::VEC + e] = 0.0f;
+            }
+#pragma unroll
+            for (int e = 0; e < C::VEC; ++e) q[r][ch * C::VEC + e] *= in.scale_log2; /* scores in log2 units */
+        }
+    }
+
+    float acc[R][C::E], m[R], l[R];
+#pragma unroll
+    for (int r = 0; r < R; ++r) {
+        m[r] = -INFINITY, l[r] = 0.0f;
+#pragma unroll
+        for (int e = 0; e < C::E; ++e) acc[r][e] = 0.0f;
+    }
+
+    const int tiles = (int)((s1 - s0 + C::TILE - 1) / C::TILE);
+#pragma unroll
+    for (int t = 0; t < C::STAGES - 1; ++t) {
+        if (t < tiles) decode_load_tile<DT, DMAX>(smem + t * C::STAGE_BYTES, in, pages, s0 + (elattn_i64)t * C::TILE, s1);
+        decode_commit(); /* an empty group keeps the wait count uniform */
+    }
+    for (int t = 0; t < tiles; ++t) {
+        decode_wait<C::STAGES - 2>();
+        __syncthreads(); /* tile t is in; every group is done with tile t - 1, whose stage is refilled next */
+        const int next = t + C::STAGES - 1;
+        if (next < tiles)
+            decode_load_tile<DT, DMAX>(smem + (next % C::STAGES) * C::STAGE_BYTES, in, pages,
+                                       s0 + (elattn_i64)next * C::TILE, s1);
+        decode_commit();
+
+        const char *ks = smem + (t % C::STAGES) * C::STAGE_BYTES, *vs = ks + C::TILE * C::ROW_BYTES;
+        const elattn_i64 k0 = s0 + (elattn_i64)t * C::TILE + group * C::KPG;
+        float sc[C::KPG][R];
+#pragma unroll
+        for (int j = 0; j < C::KPG; ++j) {
+            float k[C::E];
+#pragma unroll
+            for (int ch = 0; ch < C::CH; ++ch)
+                storage<DT>::unpack(*reinterpret_cast<const uint4 *>(ks + (group * C::KPG + j) * C::ROW_BYTES +
+                                                                     (lane + ch * C::LPR) * 16),
+                                    &k[ch * C::VEC]);
+            const elattn_i64 s = k0 + j;
+            const elattn_i64 pt = s < s1 ? elattn_kv_position_of(mode, in.sink, in.ring, len, s) : 0;
+#pragma unroll
+            for (int r = 0; r < R; ++r) {
+                float dot = 0.0f;
+                if (r < nrows) {
+#pragma unroll
+                    for (int e = 0; e < C::E; ++e) dot = fmaf(q[r][e], k[e], dot);
+                    dot = group_sum<C::LPR>(dot);
+                }
+                const bool seen = r < nrows && s < s1 && elattn_decode_visible(mode, pos[r], pt, in.sink, in.local);
+                sc[j][r] = seen ? dot : -INFINITY;
+            }
+        }
+        /* One rescale per tile: the group's running max over its KPG new keys. */
+#pragma unroll
+        for (int r = 0; r < R; ++r) {
+            if (r >= nrows) continue;
+            float mt = m[r];
+#pragma unroll
+            for (int j = 0; j < C::KPG; ++j) mt = fmaxf(mt, sc[j][r]);
+            const float base = elattn_softmax_base(mt), f = exp2f(m[r] - base);
+            m[r] = mt;
+            l[r] *= f;
+#pragma unroll
+            for (int e = 0; e < C::E; ++e) acc[r][e] *= f;
+#pragma unroll
+            for (int j = 0; j < C::KPG; ++j) {
+                sc[j][r] = exp2f(sc[j][r] - base);
+                l[r] += sc[j][r];
+            }
+        }
+#pragma unroll
+        for (int j = 0; j < C::KPG; ++j) {
+            float v[C::E];
+#pragma unroll
+            for (int ch = 0; ch < C::CH; ++ch)
+                storage<DT>::unpack(*reinterpret_cast<const uint4 *>(vs + (group * C::KPG + j) * C::ROW_BYTES +
+                                                                     (lane + ch * C::LPR) * 16),
+                                    &v[ch * C::VEC]);
+#pragma unroll
+            for (int r = 0; r < R; ++r) {
+                if (r >= nrows) continue;
+#pragma unroll
+                for (int e = 0; e < C::E; ++e) acc[r][e] = fmaf(sc[j][r], v[e], acc[r][e]);
+            }
+        }
+    }
+    decode_wait<0>();
+    __syncthreads(); /* the stages are free: reuse them for the groups' states */
+
+    float *cacc = reinterpret_cast<float *>(smem);
+    float *cm = cacc + C::GROUPS * R * DMAX, *cl = cm + C::GROUPS * R;
+#pragma unroll
+    for (int r = 0; r < R; ++r) {
+#pragma unroll
+        for (int ch = 0; ch < C::CH; ++ch) {
+            float *dst = cacc + (group * R + r) * DMAX + (lane + ch * C::LPR) * C::VEC;
+#pragma unroll
+            for (int e = 0; e < C::VEC; e += 4)
+                *reinterpret_cast<float4 *>(dst + e) =
+                    make_float4(acc[r][ch * C::VEC + e], acc[r][ch * C::VEC + e + 1], acc[r][ch * C::VEC + e + 2],
+                                acc[r][ch * C::VEC + e + 3]);
+        }
+        if (lane == 0) cm[group * R + r] = m[r], cl[group * R + r] = l[r];
+    }
+    __syncthreads();
+
+    /* Combine the groups, then the epilogue rule: O = acc / l (0 when l = 0), LSE from (m, l). */
+    const int d4 = D / 4;
+    const int part_rows = n * G; /* rows of one chunk of this head in the partials */
+    for (int x = (int)threadIdx.x; x < nrows * d4; x += C::NT) {
+        const int r = x / d4, dq = x % d4;
+        float mx = -INFINITY;
+#pragma unroll
+        for (int g = 0; g < C::GROUPS; ++g) mx = fmaxf(mx, cm[g * R + r]);
+        const float base = elattn_softmax_base(mx);
+        float sum = 0.0f;
+        float4 o = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+#pragma unroll
+        for (int g = 0; g < C::GROUPS; ++g) {
+            const float w = exp2f(cm[g * R + r] - base);
+            const float4 a = *reinterpret_cast<const float4 *>(cacc + (g * R + r) * DMAX + dq * 4);
+            sum += w * cl[g * R + r];
+            o.x += w * a.x, o.y += w * a.y, o.z += w * a.z, o.w += w * a.w;
+        }
+        const float inv = elattn_row_inv_sum(sum), lse = elattn_row_lse(mx, sum);
+        o.x *= inv, o.y *= inv, o.z *= inv, o.w *= inv;
+        const int rr = item.row0 + r, tok = rr / G, h = hk * G + rr % G;
+        const size_t orow = (size_t)(row_base + tok) * in.num_q_heads + h;
+        if (chunks == 1) {
+            storage<DT>::store4(in.o, orow * D + (size_t)dq * 4, o);
+            if (in.lse && dq == 0) in.lse[orow] = lse;
+        } else {
+            const size_t prow = (size_t)in.part_base[i * Hkv + hk] + (size_t)c * part_rows + rr;
+            *reinterpret_cast<float4 *>(in.part_o + prow * D + (size_t)dq * 4) = o;
+            if (dq == 0) in.part_lse[prow] = lse;
+        }
+    }
+}
+
+/* The heads cut into several chunks: their partials merged in chunk order. */
 template <int DT>
 __global__ void decode_merge_kernel(decode_inputs in)
 {
-    const size_t total = (size_t)in.total_new * in.num_q_heads * in.head_dim;
+    const int d4 = in.head_dim / 4;
     const size_t x = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (x >= total) return;
-    const size_t rh = x / (size_t)in.head_dim, d = x % (size_t)in.head_dim;
-    float acc = 0.0f, merged = -INFINITY;
-    for (int c = 0; c < in.splits; ++c) {
+    if (x >= (size_t)in.total_new * in.num_q_heads * d4) return;
+    const int dq = (int)(x % (size_t)d4);
+    const size_t orow = x / (size_t)d4; /* token row * Hq + query head */
+    const int h = (int)(orow % (size_t)in.num_q_heads), row = (int)(orow / (size_t)in.num_q_heads);
+    int lo = 0, hi = in.num_seqs - 1; /* the sequence of the row: the last i with cu_new[i] <= row */
+    while (lo < hi) {
+        const int mid = (lo + hi + 1) / 2;
+        if (in.cu_new[mid] <= row) lo = mid;
+        else hi = mid - 1;
+    }
+    const int G = in.group, hk = h / G, e = lo * in.num_kv_heads + hk, chunks = in.chunks[e];
+    if (chunks == 1) return; /* written by its chunk */
+    const int part_rows = (in.cu_new[lo + 1] - in.cu_new[lo]) * G;
+    const size_t first = (size_t)in.part_base[e] + (size_t)(row - in.cu_new[lo]) * G + h % G;
+    float4 acc = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+    float merged = -INFINITY;
+    for (int c = 0; c < chunks; ++c) {
+        const size_t prow = first + (size_t)c * part_rows;
         float w_all, w_c;
-        const float next = elattn_merge_weights(merged, in.part_lse[rh * in.splits + c], &w_all, &w_c);
-        acc = w_all * acc + w_c * in.part_o[(rh * in.splits + c) * in.head_dim + d];
+        const float next = elattn_merge_weights(merged, in.part_lse[prow], &w_all, &w_c);
+        const float4 p = *reinterpret_cast<const float4 *>(in.part_o + prow * in.head_dim + (size_t)dq * 4);
+        acc.x = w_all * acc.x + w_c * p.x, acc.y = w_all * acc.y + w_c * p.y;
+        acc.z = w_all * acc.z + w_c * p.z, acc.w = w_all * acc.w + w_c * p.w;
         merged = next;
     }
-    store1<DT>(in.o, x, acc);
-    if (in.lse && d == 0) in.lse[rh] = merged;
+    storage<DT>::store4(in.o, orow * in.head_dim + (size_t)dq * 4, acc);
+    if (in.lse && dq == 0) in.lse[orow] = merged;
+}
+
+size_t decode_smem_bytes(int dtype, int head_dim)
+{
+    size_t bytes = 0;
+    dispatch<ELATTN_DTYPE_F32, ELATTN_DTYPE_F16, ELATTN_DTYPE_BF16>(dtype, [&](auto dt) {
+        return dispatch<64, 128, 256>(decode_dmax(head_dim), [&](auto d) {
+            bytes = decode_cfg<decltype(dt)::value, decltype(d)::value>::SMEM;
+            return cudaSuccess;
+        });
+    });
+    return bytes;
 }
 
 cudaError_t decode_launch(const decode_inputs &in, cudaStream_t stream)
 {
-    const int threads = 128;
-    const size_t items = (size_t)in.total_new * in.num_q_heads * in.splits;
-    const size_t values = (size_t)in.total_new * in.num_q_heads * in.head_dim;
     return dispatch<ELATTN_DTYPE_F32, ELATTN_DTYPE_F16, ELATTN_DTYPE_BF16>(in.dtype, [&](auto dt) {
-        decode_partial_kernel<decltype(dt)::value><<<(unsigned)((items + threads - 1) / threads), threads, 0, stream>>>(in);
-        cudaError_t e = cudaGetLastError();
-        if (e != cudaSuccess) return e;
-        decode_merge_kernel<decltype(dt)::value><<<(unsigned)((values + threads - 1) / threads), threads, 0, stream>>>(in);
+        constexpr int DT = decltype(dt)::value;
+        cudaError_t e = dispatch<64, 128, 256>(decode_dmax(in.head_dim), [&](auto d) {
+            constexpr int DMAX = decltype(d)::value;
+            using C = decode_cfg<DT, DMAX>;
+            const void *kernel = (const void *)decode_chunk_kernel<DT, DMAX>;
+            /* Opt in to more than 48 KB of dynamic shared memory (idempotent and cheap). */
+            cudaError_t err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, C::SMEM);
+            if (err != cudaSuccess) return err;
+            decode_chunk_kernel<DT, DMAX><<<in.num_items, C::NT, C::SMEM, stream>>>(in);
+            return cudaGetLastError();
+        });
+        if (e != cudaSuccess || !in.merge) return e;
+        const int threads = 256;
+        const size_t values = (size_t)in.total_new * in.num_q_heads * (in.head_dim / 4);
+        decode_merge_kernel<DT><<<(unsigned)((values + threads - 1) / threads), threads, 0, stream>>>(in);
         return cudaGetLastError();
     });
 }

@@ -175,18 +175,35 @@ struct merge_inputs {
 };
 cudaError_t merge_launch(const merge_inputs &in, cudaStream_t stream);
 
-/* ---- decode over the per-head KV cache (kernels/gpu/decode.cuh; one kernel pair, no families) ---- */
+/* ---- decode over the per-head KV cache (kernels/gpu/decode.cuh; one kernel pair, no families) ----
+ * A block of DECODE_THREADS per work item: (sequence, KV head, split-KV chunk, DECODE_ROWS query
+ * rows of the group starting at row0; row r of a (sequence, head) is new token r / group, query
+ * head head * group + r % group). */
+enum { DECODE_THREADS = 128, DECODE_ROWS = 4 };
+
+struct decode_item {
+    int32_t seq, head, chunk, row0; /* seq: index in the run (0..num_seqs-1) */
+};
+
 struct decode_inputs {
-    int dtype, head_dim, num_q_heads, num_kv_heads;
+    int dtype, head_dim, num_q_heads, num_kv_heads, group;
     float scale_log2;
-    int sink, local, ring, page_shift, pages_per_head, splits, num_seqs, total_new;
-    const int32_t *meta;       /* device: cu_new [num_seqs + 1], lengths, seq_ids [num_seqs], modes [num_seqs][Hkv] */
+    int sink, local, ring, page_shift, pages_per_head, num_seqs, total_new;
+    /* device, the run's metadata: cu_new [num_seqs + 1]; lengths, seq_ids [num_seqs]; modes,
+     * chunks, part_base [num_seqs][Hkv] (part_base: the head's first partial row, chunk c's
+     * rows at part_base + c * n * group; unused for a head of one chunk) */
+    const int32_t *cu_new, *lengths, *seq_ids, *modes, *chunks, *part_base;
+    const decode_item *items;  /* device [num_items] */
+    int num_items;
+    bool merge;                /* some head has several chunks: run the merge */
     const int32_t *page_table; /* device [max_sequences][Hkv][pages_per_head] */
     const void *q, *k_pool, *v_pool;
     void *o;
     float *lse;                /* NULL: not written */
-    float *part_o, *part_lse;  /* [total_new][Hq][splits][D], [total_new][Hq][splits] */
+    float *part_o, *part_lse;  /* [partial rows][D], [partial rows] */
 };
+/* Dynamic shared memory of the chunk kernel for (dtype, head_dim) (0: no such instance). */
+size_t decode_smem_bytes(int dtype, int head_dim);
 cudaError_t decode_launch(const decode_inputs &in, cudaStream_t stream);
 
 } /* namespace ELATTN_GPU_NS */

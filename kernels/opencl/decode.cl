@@ -8,7 +8,9 @@
  *   elattn_decode_merge: one work-item per output value: the chunks merged in chunk order
  *     with elattn_merge_weights, O rounded once to the storage dtype.
  * Compile-time: ELATTN_STORAGE. meta: int32 [cu_new: num_seqs + 1][lengths: num_seqs]
- * [seq_ids: num_seqs][modes: num_seqs * Hkv].
+ * [seq_ids: num_seqs][modes: num_seqs * Hkv][chunks: num_seqs * Hkv]. `splits` is the most
+ * chunks of any head; a head cut into fewer has empty chunks past its own (elattn_decode_split
+ * gives them no slots), which merge as nothing.
  */
 #define DECODE_MAX_D ELATTN_MAX_HEAD_DIM
 
@@ -26,7 +28,7 @@ __kernel void elattn_decode_partial(const __global elattn_elem *q, const __globa
     const int h = (int)((x / (size_t)splits) % (size_t)num_q_heads);
     const int row = (int)(x / ((size_t)splits * num_q_heads));
     const __global int *cu_new = meta, *lengths = meta + num_seqs + 1, *seq_ids = lengths + num_seqs,
-                       *modes = seq_ids + num_seqs;
+                       *modes = seq_ids + num_seqs, *chunks = modes + num_seqs * num_kv_heads;
     int i = 0;
     while (i + 1 < num_seqs && cu_new[i + 1] <= row) ++i;
     const int len = lengths[i], n = cu_new[i + 1] - cu_new[i];
@@ -34,7 +36,7 @@ __kernel void elattn_decode_partial(const __global elattn_elem *q, const __globa
     const int hk = h / (num_q_heads / num_kv_heads), mode = modes[i * num_kv_heads + hk];
     const __global int *pages = page_table + ((long)seq_ids[i] * num_kv_heads + hk) * pages_per_head;
     long s0, s1;
-    elattn_decode_split(elattn_kv_slots(mode, sink, ring, len), splits, c, &s0, &s1);
+    elattn_decode_split(elattn_kv_slots(mode, sink, ring, len), chunks[i * num_kv_heads + hk], c, &s0, &s1);
 
     const long qoff = ((long)row * num_q_heads + h) * head_dim;
     float acc[DECODE_MAX_D];

@@ -759,13 +759,17 @@ typedef struct elattn_decode_desc {
     int max_batch;       /* most sequences per run, >= 1 */
     float scale;         /* 0: 1/sqrt(D) */
     int write_lse;       /* 1: args.lse [total_new][Hq] fp32 is written */
-    int num_splits;      /* split-KV chunks per (sequence, head): 0 = the plan picks, else 1..256 */
+    int num_splits;      /* split-KV chunks per (sequence, head): 1..256, or 0: each run picks per
+                          * head from the lengths, the modes and the device (SPEC.md section 9) */
 } elattn_decode_desc;
 
 ELATTN_API elattn_status elattn_decode_plan_create(const elattn_kv_cache *cache, const elattn_decode_desc *desc,
                                                    const elattn_plan_options *options, elattn_decode_plan **plan);
 ELATTN_API void elattn_decode_plan_destroy(elattn_decode_plan *plan);
-/* Kernel name and split count of a plan. */
+/* Kernel name of a plan, and the most split-KV chunks a run gives one (sequence, head):
+ * desc.num_splits, or with 0 the policy's bound. A plan holds, from its creation, the device
+ * memory its runs need (partials, metadata); runs of one plan are serialised (one thread, and
+ * one stream or streams the caller orders), as the cache they read is. */
 ELATTN_API const char *elattn_decode_plan_kernel(const elattn_decode_plan *plan);
 ELATTN_API int elattn_decode_plan_splits(const elattn_decode_plan *plan);
 
