@@ -15,7 +15,9 @@
 # tool is told its budget (it reports configs it cannot start as "skipped (budget)") and is
 # stopped by `timeout` 8 s later; both rewrite their JSON after every row.
 # Defaults: LENS 8192,32768,131072  BATCHES 1,16,64  MIXES dense,fa-ssa:0.5,fa-ssa:0.75  D 128
-#           DTYPE bf16; OURS_ARGS adds options to elattn-decode-bench (e.g. --check, --new 4).
+#           DTYPE bf16; OURS_ARGS adds options to elattn-decode-bench (e.g. --check, --new 4), PEERS_ARGS
+#           to decode_peers.py (--cpu --tiny: the whole script on a machine without a GPU, with
+#           DEVICE=reference and small LENS/BATCHES and OURS_ARGS, as a logic check).
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 out=${1:-${OUT:?give an output folder or set OUT}}
@@ -57,8 +59,9 @@ stage ours "$ours_s" "$out/decode_ours.txt" "$bench" --device "${DEVICE:-cuda:0}
 tail -32 "$out/decode_ours.txt" | tee -a "$summary"
 
 peers_s=$((total - SECONDS - ${JOIN_RESERVE_S:-10}))
+# shellcheck disable=SC2086
 stage peers "$peers_s" "$out/decode_peers.log" env LENS="$lens" BATCHES="$batches" MIXES="$mixes" D="$dim" \
-    DTYPE="$dtype" BUDGET_S=$((peers_s > 16 ? peers_s - 8 : 8)) python3 bench/decode_peers.py --out "$out"
+    DTYPE="$dtype" BUDGET_S=$((peers_s > 16 ? peers_s - 8 : 8)) python3 bench/decode_peers.py --out "$out" ${PEERS_ARGS:-}
 tail -4 "$out/decode_peers.log" | tee -a "$summary"
 
 if [ -f "$out/decode_ours.json" ]; then
