@@ -74,6 +74,12 @@ typedef struct config {
 
 /* Returns 0 to go on, 1 to exit 0 (help), 2 for a usage error. */
 int parse_args(int argc, char **argv, config *c);
+/* The list parsers parse_args uses (elattn-decode-bench takes them too); 0 or -1 on a bad list.
+ * Lengths take a k/K suffix (8k); dtypes bf16, f16/fp16, f32/fp32; mixes add to list[0..*n)
+ * (at most MAX_LIST, repeats dropped): dense, all, PAIR (its fractions 0.5, 0.75, 1) or PAIR:FRAC. */
+int parse_int_list(const char *s, int_list *out);
+int parse_dtypes(const char *s, int_list *out);
+int parse_mix_list(const char *s, mix *list, int *n);
 
 /* ---- devices and timing (device.c) ------------------------------------------------ */
 typedef struct timing {

@@ -130,7 +130,7 @@ static void usage(FILE *f)
             KIT_MAX_MODES, MAX_SETS);
 }
 
-static int parse_int_list(const char *s, int_list *out)
+int parse_int_list(const char *s, int_list *out)
 {
     out->n = 0;
     const char *p = s;
@@ -148,7 +148,7 @@ static int parse_int_list(const char *s, int_list *out)
     return out->n ? 0 : -1;
 }
 
-static int parse_dtypes(const char *s, int_list *out)
+int parse_dtypes(const char *s, int_list *out)
 {
     out->n = 0;
     char buf[128];
@@ -165,16 +165,16 @@ static int parse_dtypes(const char *s, int_list *out)
     return out->n ? 0 : -1;
 }
 
-static int add_mix(config *c, mix m)
+static int add_mix(mix *list, int *n, mix m)
 {
-    for (int i = 0; i < c->n_mixes; ++i)
-        if (c->mixes[i].pair == m.pair && fabs(c->mixes[i].sparse_frac - m.sparse_frac) < 1e-12) return 0;
-    if (c->n_mixes == MAX_LIST) return -1;
-    c->mixes[c->n_mixes++] = m;
+    for (int i = 0; i < *n; ++i)
+        if (list[i].pair == m.pair && fabs(list[i].sparse_frac - m.sparse_frac) < 1e-12) return 0;
+    if (*n == MAX_LIST) return -1;
+    list[(*n)++] = m;
     return 0;
 }
 
-static int parse_mixes(config *c, const char *s)
+int parse_mix_list(const char *s, mix *list, int *n)
 {
     char buf[256];
     snprintf(buf, sizeof buf, "%s", s);
@@ -182,7 +182,7 @@ static int parse_mixes(config *c, const char *s)
         if (strcmp(tok, "all") == 0) {
             for (int p = PAIR_DENSE; p < PAIR_COUNT; ++p)
                 for (int f = 0; f < (p == PAIR_DENSE ? 1 : 3); ++f)
-                    if (add_mix(c, (mix){p, p == PAIR_DENSE ? 0.0 : paper_fracs[f], 1})) return -1;
+                    if (add_mix(list, n, (mix){p, p == PAIR_DENSE ? 0.0 : paper_fracs[f], 1})) return -1;
             continue;
         }
         char *colon = strchr(tok, ':');
@@ -192,15 +192,15 @@ static int parse_mixes(config *c, const char *s)
             if (strcmp(tok, pairs_table[p].name) == 0) pair = p;
         if (pair < 0) return -1;
         if (pair == PAIR_DENSE) {
-            if (colon || add_mix(c, (mix){PAIR_DENSE, 0.0, 1})) return -1;
+            if (colon || add_mix(list, n, (mix){PAIR_DENSE, 0.0, 1})) return -1;
         } else if (!colon) {
             for (int f = 0; f < 3; ++f)
-                if (add_mix(c, (mix){pair, paper_fracs[f], 1})) return -1;
+                if (add_mix(list, n, (mix){pair, paper_fracs[f], 1})) return -1;
         } else {
             char *end;
             double f = strtod(colon + 1, &end);
             if (end == colon + 1 || *end || !(f > 0.0 && f <= 1.0)) return -1;
-            if (add_mix(c, (mix){pair, f, 0})) return -1;
+            if (add_mix(list, n, (mix){pair, f, 0})) return -1;
         }
     }
     return 0;
@@ -269,7 +269,7 @@ int parse_args(int argc, char **argv, config *c)
         } else if (strcmp(a, "--mix") == 0) {
             TAKES_VALUE();
             if (!user_mix) c->n_mixes = 0, user_mix = 1;
-            if (parse_mixes(c, v)) BAD_VALUE();
+            if (parse_mix_list(v, c->mixes, &c->n_mixes)) BAD_VALUE();
         } else if (strcmp(a, "--heads") == 0) {
             TAKES_VALUE();
             if (sscanf(v, "%d:%d", &c->hq, &c->hkv) != 2 || c->hq < 1 || c->hkv < 1 || c->hq % c->hkv ||
