@@ -249,7 +249,9 @@ elattn_status elattn_kv_cache_append(elattn_kv_cache *c, elattn_stream *stream, 
     CHECK(elattn_stream_native(c->device, stream, &sn));
 
     /* Checked: now take pages and copy. Each run of consecutive positions that lands in consecutive
-     * rows of one page is one 2-D copy (source pitch Hkv * D, destination pitch D). */
+     * rows of the pool is one 2-D copy (source pitch Hkv * D, destination pitch D). Pages taken in one
+     * append are usually consecutive in the pool (the free stack hands out ascending ids), so a long
+     * prefill is a few copies per head rather than two per page. */
     elattn_device *dev = c->device;
     const size_t row_bytes = (size_t)d->head_dim * c->elem, src_pitch = row_bytes * H;
     int64_t base = 0;
@@ -270,11 +272,12 @@ elattn_status elattn_kv_cache_append(elattn_kv_cache *c, elattn_stream *stream, 
                     ++t;
                     continue;
                 }
-                int64_t run = 1; /* extend while slots stay consecutive within the page */
+                const int64_t first = elattn_kv_slot_offset(pages, c->page_shift, d->head_dim, slot);
+                int64_t run = 1; /* extend while slots, and their rows in the pool, stay consecutive */
                 while (t + run < new_len && elattn_kv_slot_of(mode, d->sink, c->ring, new_len, t + run) == slot + run &&
-                       ((slot + run) >> c->page_shift) == (slot >> c->page_shift))
+                       elattn_kv_slot_offset(pages, c->page_shift, d->head_dim, slot + run) == first + run * d->head_dim)
                     ++run;
-                const size_t dst = (size_t)elattn_kv_slot_offset(pages, c->page_shift, d->head_dim, slot) * c->elem;
+                const size_t dst = (size_t)first * c->elem;
                 /* Copied from the root allocation at the view's offset, never from a view's own handle:
                  * PoCL (libpocl 2.10) crashes in clEnqueueCopyBufferRect whose source is a sub-buffer. */
                 const size_t src = (size_t)(base + (t - old_len)) * src_pitch + (size_t)h * row_bytes;
