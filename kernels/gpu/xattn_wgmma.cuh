@@ -4,7 +4,7 @@
  * pass, the work items and the persistent grid are xattn_tc.cuh's, shared with
  * the mma.sync family; this file is the tile GEMM on Hopper's warpgroup MMA.
  *
- * A tile is 128 reshaped rows x 256 reshaped columns; two warpgroups take 64
+ * A tile is 128 reshaped rows x 128 reshaped columns; two warpgroups take 64
  * rows each. Step t of the strided reshape (query rows i*S + S-1-t, key rows
  * j*S + t) is gathered by all threads with cp.async into shared memory in the
  * layout wgmma reads: 64-element column slabs, each row 128 bytes with the
@@ -27,10 +27,10 @@ namespace wgmma_xattn {
 
 using namespace xattn_tc;
 
-template <int D_, int COLS_, int STAGES_, int MIN_CTAS_>
+template <int D_, int STAGES_, int MIN_CTAS_>
 struct WgXattnCfg {
-    static constexpr int D = D_, COLS = COLS_, STAGES = STAGES_, MIN_CTAS = MIN_CTAS_;
-    static constexpr int ROWS = 128, WARPS = 8, THREADS = 256;
+    static constexpr int D = D_, STAGES = STAGES_, MIN_CTAS = MIN_CTAS_;
+    static constexpr int ROWS = 128, COLS = 128, WARPS = 8, THREADS = 256;
     static constexpr int SLAB_Q = ROWS * 128, SLAB_K = COLS * 128; /* bytes of one 64-column slab */
     static constexpr int Q_BYTES = ROWS * D * 2, STAGE = (ROWS + COLS) * D * 2;
     static constexpr int SMEM = STAGES * STAGE + 1024; /* + slack to align the slices to 1024 (the swizzle atom) */
@@ -39,68 +39,54 @@ struct WgXattnCfg {
     static __device__ void tile_scores(float (&acc)[COLS / 8][4], uint32_t s_base, const XattnArgs &a,
                                        const XattnSeq &sq, int r0, int c0, int h, int hk);
 };
-/* 128 x 256 tiles: each byte gathered feeds 85 FLOP (128 x 128: 64), and the
- * gathers are what bound the 128 x 128 version on the H200 (D 128 at 128K:
- * 16.9 ms, 261 TFLOP/s). D 64: 48 KiB a stage, three stages; D 128: 96 KiB a
- * stage, two. One CTA per SM either way (255 registers; D 128 spills ~150
- * bytes, outside the wgmma issue). */
+/* D 64: 32 KiB a stage, three stages, two CTAs per SM. D 128: 64 KiB a stage,
+ * three stages, one CTA per SM. Measured on the H200 (bench/results/2026-12-02-
+ * nvidia-h200-engine): 128 x 256 tiles with two stages were slower (D 128 at
+ * 128K: 20.2 ms against 16.9), so the tile stays 128 x 128. */
 template <int D> struct WgXattnDefault;
-template <> struct WgXattnDefault<64> : WgXattnCfg<64, 256, 3, 1> {};
-template <> struct WgXattnDefault<128> : WgXattnCfg<128, 256, 2, 1> {};
+template <> struct WgXattnDefault<64> : WgXattnCfg<64, 3, 2> {};
+template <> struct WgXattnDefault<128> : WgXattnCfg<128, 3, 1> {};
 
-/* Copy rows 0 .. ROWS_-1 of D 2-byte elements, row r at row0 + r * row_stride
- * (elements), into the slab layout; rows at or past `valid` are zero-filled
- * (nothing read). Rows are evenly spaced here (S tokens apart), so one base and
- * one stride replace a pointer per row: fewer live registers beside the
- * accumulators. */
-template <int ROWS_, int D, int THREADS>
-__device__ __forceinline__ void load_slabs(uint32_t sbase, const uint16_t *row0, long row_stride, int valid,
-                                           const void *fallback)
+/* Copy ROWS_ rows of D 2-byte elements into the slab layout; row_ptr(r) gives
+ * the global row or nullptr (zero-filled, nothing read). */
+template <int ROWS_, int D, int THREADS, class RowPtr>
+__device__ __forceinline__ void load_slabs(uint32_t sbase, const void *fallback, RowPtr row_ptr)
 {
     constexpr int CHUNKS = D / 8, TOTAL = ROWS_ * CHUNKS;
     static_assert(TOTAL % THREADS == 0, "tile copy must divide evenly over the threads");
-    const int ch = (int)threadIdx.x % CHUNKS; /* THREADS is a multiple of CHUNKS: a fixed chunk per thread */
-    static_assert(THREADS % CHUNKS == 0, "one chunk column per thread");
-#pragma unroll 4
+#pragma unroll
     for (int i = 0; i < TOTAL / THREADS; ++i) {
-        const int row = (i * THREADS + (int)threadIdx.x) / CHUNKS;
-        const bool ok = row < valid;
+        const int c = i * THREADS + (int)threadIdx.x;
+        const int row = c / CHUNKS, ch = c % CHUNKS;
+        const char *src = (const char *)row_ptr(row);
         const uint32_t off = (ch >> 3) * (ROWS_ * 128) + row * 128 + (((ch & 7) ^ (row & 7)) << 4);
-        sm80::cp_async_16(sbase + off, ok ? (const void *)(row0 + row * row_stride + ch * 8) : fallback, ok);
+        sm80::cp_async_16(sbase + off, src ? src + ch * 16 : fallback, src != nullptr);
     }
 }
 
-/* Rows r >= 0 of the reshaped tile starting at reshaped row `first` whose token
- * first * S + offset + r * S is inside a sequence of `len` tokens, capped at `rows`. */
-__device__ __forceinline__ int rows_inside(int len, int offset, int first, int S, int rows)
-{
-    const int n = len - offset; /* tokens from the step's first candidate on */
-    const int total = n > 0 ? (n + S - 1) / S : 0;
-    return max(0, min(rows, total - first));
-}
-
-template <int D_, int COLS_, int STAGES_, int MIN_CTAS_>
+template <int D_, int STAGES_, int MIN_CTAS_>
 template <typename T>
-__device__ void WgXattnCfg<D_, COLS_, STAGES_, MIN_CTAS_>::tile_scores(float (&acc)[COLS / 8][4], uint32_t s_base, const XattnArgs &a,
+__device__ void WgXattnCfg<D_, STAGES_, MIN_CTAS_>::tile_scores(float (&acc)[COLS / 8][4], uint32_t s_base, const XattnArgs &a,
                                                      const XattnSeq &sq, int r0, int c0, int h, int hk)
 {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
     using namespace sm90;
     constexpr bool kBf16 = std::is_same<T, __nv_bfloat16>::value;
     const int S = a.stride, warpgroup = threadIdx.x / 128;
-    const uint16_t *q = (const uint16_t *)a.q, *k = (const uint16_t *)a.k;
-    const long q_stride = (long)S * a.Hq * D, k_stride = (long)S * a.Hkv * D; /* S tokens apart */
+    const T *q = (const T *)a.q, *k = (const T *)a.k;
     s_base = (s_base + 1023u) & ~1023u;
     float(&d)[COLS / 2] = reinterpret_cast<float(&)[COLS / 2]>(acc); /* the same registers, wgmma's view */
 
     auto load = [&](int t, int buf) {
         const uint32_t s_q = s_base + buf * STAGE, s_k = s_q + Q_BYTES;
-        /* query rows (r0 + r) * S + S-1-t, key rows (c0 + r) * S + t */
-        const long q_tok = (long)r0 * S + (S - 1 - t), k_tok = (long)c0 * S + t;
-        load_slabs<ROWS, D, THREADS>(s_q, q + ((sq.q_start + q_tok) * a.Hq + h) * D, q_stride,
-                                     rows_inside(sq.len_q, S - 1 - t, r0, S, ROWS), a.q);
-        load_slabs<COLS, D, THREADS>(s_k, k + ((sq.k_start + k_tok) * a.Hkv + hk) * D, k_stride,
-                                     rows_inside(sq.len_k, t, c0, S, COLS), a.q);
+        load_slabs<ROWS, D, THREADS>(s_q, a.q, [&](int r) -> const void * {
+            long pos = (long)(r0 + r) * S + (S - 1 - t);
+            return pos < sq.len_q ? (const void *)(q + ((sq.q_start + pos) * a.Hq + h) * D) : nullptr;
+        });
+        load_slabs<COLS, D, THREADS>(s_k, a.q, [&](int r) -> const void * {
+            long pos = (long)(c0 + r) * S + t;
+            return pos < sq.len_k ? (const void *)(k + ((sq.k_start + pos) * a.Hkv + hk) * D) : nullptr;
+        });
     };
 
 #pragma unroll
