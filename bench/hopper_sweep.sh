@@ -18,6 +18,9 @@
 #   opencl       NVIDIA's OpenCL (OCL_DEVICE, default opencl:1), OCL=1: the conformance forced onto
 #                opencl.attn.mma, then elattn-bench dense and fa-ssa:0.75 at 8K, D 64 and 128, on
 #                opencl.attn.mma, opencl.attn.scalar and cuda:0 in one process
+#   ocl tune     elattn-opencl-tune on OCL_DEVICE for the mma and scalar families (OCL_TUNE=1)
+#   decode       bench/decode_sweep.sh into OUT_DIR/decode (DECODE=1; DECODE_BUDGET_S, default 150), after
+#                the decode conformance cases on cuda:0
 #   ncu          Nsight Compute on one dense launch (NCU=1): tensor-pipe utilisation, stalls
 # TOTAL_BUDGET_S (default 560) bounds the whole sweep.
 # Defaults: DTYPES bf16,f16  DIMS 64,96,128,192,256  LENS 8192,32768  MIXES dense,fa-ssa:0.75,fa-ssa:0.5
@@ -94,6 +97,20 @@ if [ "${OCL:-0}" = 1 ]; then
     # XAttention selection (opencl.xattn.clblast when built with CLBlast) with the fused plan after it
     stage "bench fa-xa $od" "${OCL_XA_LIMIT_S:-60}" "$out/ocl-bench-xattn.txt" "$bench" --set paper --device "$od" --lens 8192,32768 \
         --mix fa-xa:0.75 --dtype bf16 --head-dim 128 --no-check --no-router --no-serial --max-reps 3
+fi
+if [ "${OCL_TUNE:-0}" = 1 ]; then
+    for fam in mma scalar; do
+        stage "tune ${OCL_DEVICE:-opencl:1} $fam" "${TUNE_LIMIT_S:-50}" "$out/ocl-tune-$fam.txt" \
+            "$build/bench/elattn-opencl-tune" --device "${OCL_DEVICE:-opencl:1}" --family "$fam" --budget 12
+        tail -8 "$out/ocl-tune-$fam.txt" >>"$summary"
+    done
+fi
+if [ "${DECODE:-0}" = 1 ]; then
+    stage "conformance cuda:0 decode" 60 "$out/conformance-decode.log" "$conf" --backend cuda:0 --case decode/ --no-isolate
+    tail -1 "$out/conformance-decode.log" | tee -a "$summary"
+    grep -E "^FAIL" "$out/conformance-decode.log" | head -10 | tee -a "$summary"
+    stage decode "$((${DECODE_BUDGET_S:-150} + 20))" "$out/decode.log" env BUILD_DIR="$build" \
+        TOTAL_BUDGET_S="${DECODE_BUDGET_S:-150}" bash bench/decode_sweep.sh "$out/decode"
 fi
 # shellcheck disable=SC2086
 stage ours "${BENCH_LIMIT_S:-240}" "$out/ours.txt" "$bench" --set paper --device cuda:0 --dtype "$dtypes" --head-dim "$dims" \
