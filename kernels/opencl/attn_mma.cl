@@ -80,13 +80,20 @@ INLINE uint toff(int row, int chunk) { return (uint)(row * RB + (chunk << 4)); }
 #endif
 
 /* The ring: STAGES stages of a K tile then a V tile (BN rows each), filled
- * up to STAGES - 1 tiles ahead of the compute. Three stages where they fit
- * in 48 KiB (NVIDIA's local memory per work-group; every table row's stage
- * is 16 KiB), else two, the fewest that overlap a copy with compute; the
- * host's mma_local_bytes follows the same rule. */
+ * up to STAGES - 1 tiles ahead of the compute. Three stages where they and
+ * the emulation's exchange area fit in 48 KiB (NVIDIA's local memory per
+ * work-group; every table row's stage is 16 KiB), else two, the fewest that
+ * overlap a copy with compute; the host's mma_local_bytes follows the same
+ * rule. */
+#if defined(ELATTN_MMA_EMULATE)
+#define XW_WORDS (32 * 6) /* words of a warp's exchange area: the largest use is mma's 6 per lane */
+#define XCH_BYTES (WARPS * XW_WORDS * 4)
+#else
+#define XCH_BYTES 0
+#endif
 #define KV_BYTES (BN * RB)
 #define STAGE_BYTES (2 * KV_BYTES)
-#define STAGES (3 * STAGE_BYTES <= 49152 ? 3 : 2)
+#define STAGES (3 * STAGE_BYTES + XCH_BYTES <= 49152 ? 3 : 2)
 #define SMEM_BYTES (STAGES * STAGE_BYTES)
 
 /* ---- warp instructions -------------------------------------------------------
@@ -209,8 +216,6 @@ INLINE float ex2(float x)
 
 #else /* ELATTN_MMA_EMULATE: the same instructions through local memory */
 
-/* Words of a warp's exchange area: the largest use is mma's 6 per lane. */
-#define XW_WORDS (32 * 6)
 
 #if ELATTN_STORAGE == ELATTN_DTYPE_F16
 /* fp16 <-> fp32 in integer arithmetic (no cl_khr_fp16, and no half and uint
