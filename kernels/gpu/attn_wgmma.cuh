@@ -28,10 +28,11 @@
  * range, each classified as taken whole or masked pair by pair with
  * elattn_pair_visible; nothing else is loaded. All modes run in one launch.
  *
- * The consumer loop overlaps the softmax of key tile n+1 with P V of tile n,
- * and the two consumer warpgroups take turns issuing their matrix products
- * (ping-pong), as FlashAttention-3 does (bench/lab/notes has the measurements
- * that chose this loop).
+ * The consumer loop overlaps the softmax of key tile n+1 with P V of tile n
+ * (head dims 64 and 128: wgmma_cfg::kOverlap), and the two consumer
+ * warpgroups take turns issuing their matrix products (ping-pong), as
+ * FlashAttention-3 does; the schedule is drawn at the loop (bench/lab/notes
+ * has the measurements and the SASS finding behind it).
  *
  * Loads: a TMA box never crosses the end of the tensor. The tensor maps carry
  * an upper bound of the row count (the launch inputs do not hold total_q and
