@@ -12,6 +12,8 @@ namespace ELATTN_GPU_NS {
 
 struct decode_plan {
     int num_kv_heads, group, max_batch;
+    bool mma;      /* the tensor-core chunk kernel (else the portable one) */
+    int item_rows; /* query rows per work item: DECODE_MMA_ROWS or DECODE_ROWS */
     size_t max_items, max_part_rows;
     size_t off_cu, off_len, off_seq, off_modes, off_chunks, off_base, off_items, meta_bytes;
     size_t off_part_o, off_part_lse;
@@ -30,8 +32,15 @@ elattn_status gpu_decode_plan(void *dev, const elattn_decode_setup *setup, void 
 {
     const device &d = *static_cast<device *>(dev);
     USE(dev);
+    /* The tensor-core chunk kernel where the build, the GPU, the dtype and the shared memory
+     * allow it; otherwise the portable one. */
+    bool mma = false;
+#if defined(ELATTN_GPU_CUDA)
+    const size_t mma_smem = decode_mma_smem_bytes((int)setup->dtype, setup->head_dim);
+    mma = d.caps.sm_version >= 80 && mma_smem > 0 && mma_smem <= d.caps.smem_per_block;
+#endif
     const size_t smem = decode_smem_bytes((int)setup->dtype, setup->head_dim);
-    if (smem == 0 || smem > d.caps.smem_per_block)
+    if (!mma && (smem == 0 || smem > d.caps.smem_per_block))
         return elattn_fail(ELATTN_ERROR_UNSUPPORTED, "cache: the decode kernel for D %d %s needs %zu bytes of shared "
                                                      "memory per block, %s has %zu",
                            setup->head_dim, elattn_dtype_name(setup->dtype), smem, d.caps.arch, d.caps.smem_per_block);
@@ -40,12 +49,14 @@ elattn_status gpu_decode_plan(void *dev, const elattn_decode_setup *setup, void 
     p->num_kv_heads = setup->num_kv_heads;
     p->group = setup->num_q_heads / setup->num_kv_heads;
     p->max_batch = setup->max_batch;
-    /* Every chunk of a head runs ceil(n * group / DECODE_ROWS) items; a cut head's chunk keeps
+    p->mma = mma;
+    p->item_rows = mma ? DECODE_MMA_ROWS : DECODE_ROWS;
+    /* Every chunk of a head runs ceil(n * group / item_rows) items; a cut head's chunk keeps
      * n * group partial rows. */
     const size_t rows = (size_t)setup->max_new_tokens * (size_t)p->group;
     const size_t heads = (size_t)setup->max_batch * (size_t)setup->num_kv_heads;
     ws_layout ws;
-    bool ok = elattn_size_mul(setup->max_chunks, (rows + DECODE_ROWS - 1) / DECODE_ROWS, &p->max_items) &&
+    bool ok = elattn_size_mul(setup->max_chunks, (rows + p->item_rows - 1) / p->item_rows, &p->max_items) &&
               elattn_size_mul(setup->max_split_chunks, rows, &p->max_part_rows);
     p->off_cu = ws.place((size_t)setup->max_batch + 1, 1, sizeof(int32_t));
     p->off_len = ws.place((size_t)setup->max_batch, 1, sizeof(int32_t));
@@ -75,7 +86,7 @@ elattn_status gpu_decode_plan(void *dev, const elattn_decode_setup *setup, void 
         return st;
     }
     *impl = p;
-    *family = "split";
+    *family = mma ? "mma" : "split";
     return ELATTN_SUCCESS;
 }
 
@@ -115,7 +126,7 @@ elattn_status gpu_decode_run(void *dev, const void *impl, void *stream, const el
                 base[e] = chunks > 1 ? (int32_t)part_rows : -1;
                 if (chunks > 1) part_rows += (size_t)chunks * rows;
                 for (int c = 0; c < chunks; ++c)
-                    for (int r0 = 0; r0 < rows; r0 += DECODE_ROWS) {
+                    for (int r0 = 0; r0 < rows; r0 += p.item_rows) {
                         if (n_items < p.max_items) items[n_items] = decode_item{i, hk, c, r0};
                         ++n_items;
                     }
@@ -151,6 +162,7 @@ elattn_status gpu_decode_run(void *dev, const void *impl, void *stream, const el
     in.items = reinterpret_cast<const decode_item *>(p.ws + p.off_items);
     in.num_items = (int)n_items;
     in.merge = call->split_chunks > 0;
+    in.mma = p.mma;
     in.page_table = static_cast<const int32_t *>(call->page_table);
     in.q = call->q;
     in.k_pool = call->k_pool;

@@ -13,10 +13,14 @@
  * to the plan's workspace.
  * Pass 2, decode_merge_kernel: the partials of every cut head merged in chunk order with
  * elattn_merge_weights, one thread per 4 output values.
+ * The CUDA build runs fp16 / bf16 on sm_80+ through the tensor-core chunk kernel instead
+ * (decode_mma.cuh, when the plan picks it: in.mma); the merge is the same.
  * Needs storage<> (common.cuh), dispatch (dispatch.cuh) and, in the CUDA build, ptx/sm80.cuh.
  */
 #ifndef ELATTN_GPU_DECODE_CUH
 #define ELATTN_GPU_DECODE_CUH
+
+#include "decode_common.cuh"
 
 namespace ELATTN_GPU_NS {
 
@@ -42,15 +46,11 @@ struct decode_cfg {
     static constexpr int BUDGET = 32 * 1024;
 #endif
     static constexpr int STAGES = BUDGET / STAGE_BYTES > 2 ? BUDGET / STAGE_BYTES : 2;
-    /* The groups' states at the end: acc [GROUPS][ROWS][DMAX], then m and l [GROUPS][ROWS]. */
-    static constexpr int COMBINE_BYTES = GROUPS * DECODE_ROWS * (DMAX + 2) * 4;
+    static constexpr int COMBINE_BYTES = decode_states<DECODE_ROWS, GROUPS, DMAX>::BYTES; /* at the end */
     static constexpr int SMEM = STAGES * STAGE_BYTES > COMBINE_BYTES ? STAGES * STAGE_BYTES : COMBINE_BYTES;
     static_assert(NT % LPR == 0 && NVEC % LPR == 0, "a group of lanes covers a row");
     static_assert((TILE * NVEC) % NT == 0, "a tile's vectors divide evenly over the block");
 };
-
-/* Head dim -> the instance it runs in (a smaller D leaves lanes of zero-filled vectors). */
-static inline int decode_dmax(int head_dim) { return smallest_at_least<64, 128, 256>(head_dim); }
 
 /* One tile of K and V rows [k0, k0 + TILE) of the chunk into a stage of shared memory. Rows at or
  * past `end` and vectors past D are zero-filled: the softmax gives such keys p = 0, and 0 x V must
@@ -227,8 +227,8 @@ __global__ void __launch_bounds__(DECODE_THREADS) decode_chunk_kernel(decode_inp
     decode_wait<0>();
     __syncthreads(); /* the stages are free: reuse them for the groups' states */
 
-    float *cacc = reinterpret_cast<float *>(smem);
-    float *cm = cacc + C::GROUPS * R * DMAX, *cl = cm + C::GROUPS * R;
+    using S = decode_states<R, C::GROUPS, DMAX>;
+    float *cacc = S::acc(smem), *cm = S::m(smem), *cl = S::l(smem);
 #pragma unroll
     for (int r = 0; r < R; ++r) {
 #pragma unroll
@@ -243,38 +243,7 @@ __global__ void __launch_bounds__(DECODE_THREADS) decode_chunk_kernel(decode_inp
         if (lane == 0) cm[group * R + r] = m[r], cl[group * R + r] = l[r];
     }
     __syncthreads();
-
-    /* Combine the groups, then the epilogue rule: O = acc / l (0 when l = 0), LSE from (m, l). */
-    const int d4 = D / 4;
-    const int part_rows = n * G; /* rows of one chunk of this head in the partials */
-    for (int x = (int)threadIdx.x; x < nrows * d4; x += C::NT) {
-        const int r = x / d4, dq = x % d4;
-        float mx = -INFINITY;
-#pragma unroll
-        for (int g = 0; g < C::GROUPS; ++g) mx = fmaxf(mx, cm[g * R + r]);
-        const float base = elattn_softmax_base(mx);
-        float sum = 0.0f;
-        float4 o = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
-#pragma unroll
-        for (int g = 0; g < C::GROUPS; ++g) {
-            const float w = exp2f(cm[g * R + r] - base);
-            const float4 a = *reinterpret_cast<const float4 *>(cacc + (g * R + r) * DMAX + dq * 4);
-            sum += w * cl[g * R + r];
-            o.x += w * a.x, o.y += w * a.y, o.z += w * a.z, o.w += w * a.w;
-        }
-        const float inv = elattn_row_inv_sum(sum), lse = elattn_row_lse(mx, sum);
-        o.x *= inv, o.y *= inv, o.z *= inv, o.w *= inv;
-        const int rr = item.row0 + r, tok = rr / G, h = hk * G + rr % G;
-        const size_t orow = (size_t)(row_base + tok) * in.num_q_heads + h;
-        if (chunks == 1) {
-            storage<DT>::store4(in.o, orow * D + (size_t)dq * 4, o);
-            if (in.lse && dq == 0) in.lse[orow] = lse;
-        } else {
-            const size_t prow = (size_t)in.part_base[i * Hkv + hk] + (size_t)c * part_rows + rr;
-            *reinterpret_cast<float4 *>(in.part_o + prow * D + (size_t)dq * 4) = o;
-            if (dq == 0) in.part_lse[prow] = lse;
-        }
-    }
+    decode_store_rows<DT, DMAX, R, C::GROUPS, C::NT>(smem, in, item, row_base, n, nrows, chunks);
 }
 
 /* The heads cut into several chunks: their partials merged in chunk order. */
@@ -328,16 +297,23 @@ cudaError_t decode_launch(const decode_inputs &in, cudaStream_t stream)
 {
     return dispatch<ELATTN_DTYPE_F32, ELATTN_DTYPE_F16, ELATTN_DTYPE_BF16>(in.dtype, [&](auto dt) {
         constexpr int DT = decltype(dt)::value;
-        cudaError_t e = dispatch<64, 128, 256>(decode_dmax(in.head_dim), [&](auto d) {
-            constexpr int DMAX = decltype(d)::value;
-            using C = decode_cfg<DT, DMAX>;
-            const void *kernel = (const void *)decode_chunk_kernel<DT, DMAX>;
-            /* Opt in to more than 48 KB of dynamic shared memory (idempotent and cheap). */
-            cudaError_t err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, C::SMEM);
-            if (err != cudaSuccess) return err;
-            decode_chunk_kernel<DT, DMAX><<<in.num_items, C::NT, C::SMEM, stream>>>(in);
-            return cudaGetLastError();
-        });
+        auto portable = [&]() {
+            return dispatch<64, 128, 256>(decode_dmax(in.head_dim), [&](auto d) {
+                constexpr int DMAX = decltype(d)::value;
+                using C = decode_cfg<DT, DMAX>;
+                const void *kernel = (const void *)decode_chunk_kernel<DT, DMAX>;
+                /* Opt in to more than 48 KB of dynamic shared memory (idempotent and cheap). */
+                cudaError_t err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, C::SMEM);
+                if (err != cudaSuccess) return err;
+                decode_chunk_kernel<DT, DMAX><<<in.num_items, C::NT, C::SMEM, stream>>>(in);
+                return cudaGetLastError();
+            });
+        };
+#if defined(ELATTN_GPU_CUDA)
+        const cudaError_t e = in.mma ? decode_mma_launch(in, stream) : portable();
+#else
+        const cudaError_t e = portable();
+#endif
         if (e != cudaSuccess || !in.merge) return e;
         const int threads = 256;
         const size_t values = (size_t)in.total_new * in.num_q_heads * (in.head_dim / 4);

@@ -176,10 +176,11 @@ struct merge_inputs {
 cudaError_t merge_launch(const merge_inputs &in, cudaStream_t stream);
 
 /* ---- decode over the per-head KV cache (kernels/gpu/decode.cuh; one kernel pair, no families) ----
- * A block of DECODE_THREADS per work item: (sequence, KV head, split-KV chunk, DECODE_ROWS query
- * rows of the group starting at row0; row r of a (sequence, head) is new token r / group, query
- * head head * group + r % group). */
-enum { DECODE_THREADS = 128, DECODE_ROWS = 4 };
+ * A block per work item: (sequence, KV head, split-KV chunk, the item's rows of the group starting
+ * at row0; row r of a (sequence, head) is new token r / group, query head head * group + r % group).
+ * The portable chunk kernel takes DECODE_ROWS rows in DECODE_THREADS threads; the CUDA build's
+ * tensor-core one (decode_mma.cuh: sm_80+, fp16/bf16) takes DECODE_MMA_ROWS, the M of its mma. */
+enum { DECODE_THREADS = 128, DECODE_ROWS = 4, DECODE_MMA_ROWS = 16 };
 
 struct decode_item {
     int32_t seq, head, chunk, row0; /* seq: index in the run (0..num_seqs-1) */
@@ -196,6 +197,7 @@ struct decode_inputs {
     const decode_item *items;  /* device [num_items] */
     int num_items;
     bool merge;                /* some head has several chunks: run the merge */
+    bool mma;                  /* items of DECODE_MMA_ROWS for the tensor-core chunk kernel (the plan's pick) */
     const int32_t *page_table; /* device [max_sequences][Hkv][pages_per_head] */
     const void *q, *k_pool, *v_pool;
     void *o;
@@ -204,7 +206,13 @@ struct decode_inputs {
 };
 /* Dynamic shared memory of the chunk kernel for (dtype, head_dim) (0: no such instance). */
 size_t decode_smem_bytes(int dtype, int head_dim);
+/* The chunk kernel in.mma names, then the merge when in.merge. */
 cudaError_t decode_launch(const decode_inputs &in, cudaStream_t stream);
+#if defined(ELATTN_GPU_CUDA)
+/* decode_mma.cuh: the tensor-core chunk kernel; its shared memory (0: no instance for the dtype). */
+size_t decode_mma_smem_bytes(int dtype, int head_dim);
+cudaError_t decode_mma_launch(const decode_inputs &in, cudaStream_t stream);
+#endif
 
 } /* namespace ELATTN_GPU_NS */
 

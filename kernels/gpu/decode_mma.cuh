@@ -1,0 +1,265 @@
+/*
+ * Decode over the per-head KV cache on tensor cores (kernels/SPEC.md section 9): the CUDA
+ * build's chunk kernel for fp16 / bf16 on sm_80+ (decode.cuh has the portable one, the merge and
+ * the launch that picks between them; the plan picks, gpu_decode.cu).
+ *
+ * One block of WARPS warps per work item (sequence, KV head, split-KV chunk, DECODE_MMA_ROWS = 16
+ * query rows of the group: (new token, query head) pairs, the M of mma.sync m16n8k16; rows past
+ * the group's are zero queries, never stored). The chunk's slots are walked in tiles of BN = 64
+ * slots: K and V rows into a STAGES-deep cp.async ring of XOR-swizzled shared memory (each 16-byte
+ * piece's address from its own slot: a tile spans pages), so the cache crosses HBM once per step
+ * and several tiles are in flight. Warp w takes slots [16 w, 16 w + 16) of every tile:
+ * S = Q K^T (16 x 16, Q fragments in registers, K through ldmatrix), the slots past the chunk and
+ * the pairs the decode rule hides set to -inf, online softmax in the log2 domain (quad
+ * reductions), P rounded to the storage type as the A fragment of O += P V (V through
+ * ldmatrix.trans). The warps' states are combined through shared memory at the end
+ * (decode_store_rows). Head dims are padded to 64, 128 or 256 with zero-filled columns.
+ * Needs vendor.h, common.cuh, dispatch.cuh, launch.h, decode_common.cuh and ptx/sm80.cuh.
+ */
+#ifndef ELATTN_GPU_DECODE_MMA_CUH
+#define ELATTN_GPU_DECODE_MMA_CUH
+
+#include <type_traits>
+
+namespace ELATTN_GPU_NS {
+namespace decode_mma {
+
+using namespace sm80;
+
+template <int DMAX_>
+struct cfg {
+    static constexpr int DMAX = DMAX_, WARPS = 4, NT = WARPS * 32, R = DECODE_MMA_ROWS;
+    static constexpr int BN = WARPS * 16;                 /* slots per tile: 16 per warp */
+    static constexpr int TILE_BYTES = BN * DMAX * 2;      /* K or V of a tile */
+    static constexpr int STAGE_BYTES = 2 * TILE_BYTES;
+    /* About 96 KB of ring (at least 3 stages): two blocks per H100/H200 SM, each with two tiles
+     * in flight while it computes on a third, 64-128 KB of reads in flight per SM, what
+     * covers HBM latency at full bandwidth (D 256: one block of 192 KB). */
+    static constexpr int RING = 96 * 1024;
+    static constexpr int STAGES = RING / STAGE_BYTES > 3 ? RING / STAGE_BYTES : 3;
+    /* Q's fragments stay in registers up to D 128; at D 256 they would spill (with O's 128
+     * accumulators): Q then sits in shared memory after the ring, read per tile by ldmatrix. */
+    static constexpr bool Q_IN_REGS = DMAX <= 128;
+    static constexpr int Q_BYTES = Q_IN_REGS ? 0 : R * DMAX * 2;
+    static constexpr int COMBINE_BYTES = decode_states<R, WARPS, DMAX>::BYTES; /* over the ring, at the end */
+    static constexpr int RING_BYTES = STAGES * STAGE_BYTES > COMBINE_BYTES ? STAGES * STAGE_BYTES : COMBINE_BYTES;
+    static constexpr int SMEM = RING_BYTES + Q_BYTES;
+    static_assert(BN * (DMAX / 8) % NT == 0, "a tile's 16-byte pieces divide evenly over the block");
+    static_assert(R == 16, "one m16 row block");
+};
+
+/* K and V of slots [k0, k0 + BN) of the chunk into a stage. Slots at or past `end` and columns
+ * past D are zero-filled without a read: the mask gives such slots p = 0, and 0 x V must stay 0;
+ * zero columns add nothing to Q K^T. */
+template <int DMAX>
+static __device__ __forceinline__ void load_tile(uint32_t sk, uint32_t sv, const decode_inputs &in,
+                                                 const int32_t *pages, elattn_i64 k0, elattn_i64 end)
+{
+    using C = cfg<DMAX>;
+    constexpr int PIECES = DMAX / 8; /* 16-byte pieces per row */
+    const int D = in.head_dim;
+    const char *kp = static_cast<const char *>(in.k_pool), *vp = static_cast<const char *>(in.v_pool);
+#pragma unroll
+    for (int it = 0; it < C::BN * PIECES / C::NT; ++it) {
+        const int idx = it * C::NT + (int)threadIdx.x, row = idx / PIECES, piece = idx % PIECES;
+        const elattn_i64 s = k0 + row;
+        const bool valid = s < end && piece * 8 < D;
+        const size_t off = valid ? ((size_t)elattn_kv_slot_offset(pages, in.page_shift, D, s) + (size_t)piece * 8) * 2
+                                 : 0;
+        const uint32_t at = swz<DMAX>(row, piece);
+        cp_async_16(sk + at, kp + off, valid);
+        cp_async_16(sv + at, vp + off, valid);
+    }
+}
+
+template <typename T, int DT, int DMAX>
+__global__ void __launch_bounds__(cfg<DMAX>::NT) chunk_kernel(const decode_inputs in)
+{
+    using C = cfg<DMAX>;
+    constexpr int R = C::R, KD = DMAX / 16, DB = DMAX / 8, STAGES = C::STAGES;
+    extern __shared__ __align__(128) unsigned char smem[];
+    const uint32_t s_ring = smem_addr(smem);
+
+    const decode_item item = in.items[blockIdx.x];
+    const int i = item.seq, hk = item.head;
+    const int Hkv = in.num_kv_heads, G = in.group, D = in.head_dim;
+    const int len = in.lengths[i], row_base = in.cu_new[i], n = in.cu_new[i + 1] - row_base;
+    const int mode = in.modes[i * Hkv + hk], chunks = in.chunks[i * Hkv + hk];
+    const int32_t *pages = in.page_table + ((elattn_i64)in.seq_ids[i] * Hkv + hk) * in.pages_per_head;
+    elattn_i64 s0, s1;
+    elattn_decode_split(elattn_kv_slots(mode, in.sink, in.ring, len), chunks, item.chunk, &s0, &s1);
+    const int nrows = n * G - item.row0 < R ? n * G - item.row0 : R;
+
+    const int tiles = (int)((s1 - s0 + C::BN - 1) / C::BN);
+#pragma unroll
+    for (int t = 0; t < STAGES - 1; ++t) {
+        if (t < tiles)
+            load_tile<DMAX>(s_ring + t * C::STAGE_BYTES, s_ring + t * C::STAGE_BYTES + C::TILE_BYTES, in, pages,
+                            s0 + (elattn_i64)t * C::BN, s1);
+        cp_async_commit(); /* an empty group keeps the wait count uniform */
+    }
+
+    const int warp = (int)threadIdx.x / 32, lane = (int)threadIdx.x % 32, g = lane / 4, t4 = lane % 4;
+    /* This thread's rows: g (h = 0) and g + 8 (h = 1) of the item. A row past the group's reads
+     * as a zero query (its scores are finite, its state is never stored). */
+    elattn_i64 pos[2];
+    uint32_t qf[C::Q_IN_REGS ? KD : 1][4]; /* A fragments: [kk][h + 2 * (column half)] */
+    unsigned char *q_tile = smem + C::RING_BYTES; /* !Q_IN_REGS: [R][DMAX] swizzled */
+    const T *q = static_cast<const T *>(in.q);
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+        const int r = g + 8 * h, rr = item.row0 + (r < nrows ? r : 0), tok = rr / G;
+        pos[h] = (elattn_i64)len - n + tok;
+        const T *qrow = q + ((size_t)(row_base + tok) * in.num_q_heads + hk * G + rr % G) * D;
+#pragma unroll
+        for (int kk = 0; kk < KD; ++kk)
+#pragma unroll
+            for (int half = 0; half < 2; ++half) {
+                const int col = kk * 16 + half * 8 + 2 * t4; /* D is a multiple of 8: col < D covers col + 1 */
+                const uint32_t x = r < nrows && col < D ? *reinterpret_cast<const uint32_t *>(qrow + col) : 0u;
+                if constexpr (C::Q_IN_REGS)
+                    qf[kk][h + 2 * half] = x;
+                else if (warp == 0) /* read after the first __syncthreads of the walk */
+                    *reinterpret_cast<uint32_t *>(q_tile + swz<DMAX>(r, col / 8) + (col % 8) * 2) = x;
+            }
+    }
+
+    float o[DB][4], m_run[2] = {-INFINITY, -INFINITY}, l_run[2] = {0.0f, 0.0f};
+#pragma unroll
+    for (int d = 0; d < DB; ++d) o[d][0] = o[d][1] = o[d][2] = o[d][3] = 0.0f;
+    const float sl2 = in.scale_log2;
+
+    /* ldmatrix lane addresses (as attn_mma.cuh): K rows = slots, V transposed. */
+    const int k_row = warp * 16 + (lane / 16) * 8 + lane % 8, k_piece = (lane / 8) & 1;
+    const int v_row = warp * 16 + ((lane / 8) & 1) * 8 + lane % 8, v_piece = lane / 16;
+
+    for (int t = 0; t < tiles; ++t) {
+        cp_async_wait<STAGES - 2>();
+        __syncthreads(); /* tile t is in; every warp is done with tile t - 1, whose stage is refilled next */
+        const int next = t + STAGES - 1;
+        if (next < tiles) {
+            const uint32_t st = s_ring + (next % STAGES) * C::STAGE_BYTES;
+            load_tile<DMAX>(st, st + C::TILE_BYTES, in, pages, s0 + (elattn_i64)next * C::BN, s1);
+        }
+        cp_async_commit();
+
+        const uint32_t sk = s_ring + (t % STAGES) * C::STAGE_BYTES, sv = sk + C::TILE_BYTES;
+        float s[2][4] = {{0.0f, 0.0f, 0.0f, 0.0f}, {0.0f, 0.0f, 0.0f, 0.0f}};
+#pragma unroll
+        for (int kk = 0; kk < KD; ++kk) {
+            if (kk * 16 >= D) break; /* all-zero columns of a padded instance */
+            uint32_t a[4], b[4];
+            if constexpr (C::Q_IN_REGS)
+                a[0] = qf[kk][0], a[1] = qf[kk][1], a[2] = qf[kk][2], a[3] = qf[kk][3];
+            else
+                ldmatrix_x4(a, smem_addr(q_tile) + swz<DMAX>(lane % 16, kk * 2 + lane / 16));
+            ldmatrix_x4(b, sk + swz<DMAX>(k_row, kk * 2 + k_piece));
+            mma_16816<T>(s[0], a, b[0], b[1]);
+            mma_16816<T>(s[1], a, b[2], b[3]);
+        }
+
+        /* Scores in log2 units, then the mask: s[nb][2 h + e] is row g + 8 h, slot nb * 8 + 2 t4 + e
+         * of the warp's 16. */
+        const elattn_i64 kbase = s0 + (elattn_i64)t * C::BN + warp * 16;
+#pragma unroll
+        for (int nb = 0; nb < 2; ++nb)
+#pragma unroll
+            for (int e = 0; e < 2; ++e) {
+                const elattn_i64 slot = kbase + nb * 8 + 2 * t4 + e;
+                const bool in_chunk = slot < s1;
+                const elattn_i64 pt = in_chunk ? elattn_kv_position_of(mode, in.sink, in.ring, len, slot) : 0;
+#pragma unroll
+                for (int h = 0; h < 2; ++h) {
+                    const bool seen = in_chunk && elattn_decode_visible(mode, pos[h], pt, in.sink, in.local);
+                    s[nb][2 * h + e] = seen ? s[nb][2 * h + e] * sl2 : -INFINITY;
+                }
+            }
+
+        /* Online softmax per row; l stays a per-thread partial sum (quad-summed at the end). */
+#pragma unroll
+        for (int h = 0; h < 2; ++h) {
+            const float mx = quad_max(fmaxf(m_run[h], fmaxf(fmaxf(s[0][2 * h], s[0][2 * h + 1]),
+                                                            fmaxf(s[1][2 * h], s[1][2 * h + 1]))));
+            const float base = elattn_softmax_base(mx), corr = fast_exp2(m_run[h] - base);
+            m_run[h] = mx;
+            float sum = 0.0f;
+#pragma unroll
+            for (int nb = 0; nb < 2; ++nb)
+#pragma unroll
+                for (int e = 0; e < 2; ++e) {
+                    s[nb][2 * h + e] = fast_exp2(s[nb][2 * h + e] - base);
+                    sum += s[nb][2 * h + e];
+                }
+            l_run[h] = l_run[h] * corr + sum;
+#pragma unroll
+            for (int d = 0; d < DB; ++d) o[d][2 * h] *= corr, o[d][2 * h + 1] *= corr;
+        }
+
+        /* O += P V: the C layout of S is the A layout of P. */
+        const uint32_t pa[4] = {pack2<T>(s[0][0], s[0][1]), pack2<T>(s[0][2], s[0][3]), pack2<T>(s[1][0], s[1][1]),
+                                pack2<T>(s[1][2], s[1][3])};
+#pragma unroll
+        for (int dp = 0; dp < DMAX / 16; ++dp) {
+            if (dp * 16 >= D) break; /* columns past D stay 0 and are not stored */
+            uint32_t b[4];
+            ldmatrix_x4_trans(b, sv + swz<DMAX>(v_row, dp * 2 + v_piece));
+            mma_16816<T>(o[2 * dp], pa, b[0], b[1]);
+            mma_16816<T>(o[2 * dp + 1], pa, b[2], b[3]);
+        }
+    }
+    cp_async_wait<0>();
+    __syncthreads(); /* the ring is free: reuse it for the warps' states */
+
+    using S = decode_states<R, C::WARPS, DMAX>;
+    float *cacc = S::acc(smem), *cm = S::m(smem), *cl = S::l(smem);
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+        const int r = g + 8 * h;
+        const float l = quad_sum(l_run[h]);
+#pragma unroll
+        for (int d = 0; d < DB; ++d)
+            *reinterpret_cast<float2 *>(cacc + (warp * R + r) * DMAX + d * 8 + 2 * t4) =
+                make_float2(o[d][2 * h], o[d][2 * h + 1]);
+        if (t4 == 0) cm[warp * R + r] = m_run[h], cl[warp * R + r] = l;
+    }
+    __syncthreads();
+    decode_store_rows<DT, DMAX, R, C::WARPS, C::NT>(smem, in, item, row_base, n, nrows, chunks);
+}
+
+template <int DT>
+using storage_t = typename std::conditional<DT == ELATTN_DTYPE_BF16, __nv_bfloat16, __half>::type;
+
+} /* namespace decode_mma */
+
+size_t decode_mma_smem_bytes(int dtype, int head_dim)
+{
+    size_t bytes = 0;
+    dispatch<ELATTN_DTYPE_F16, ELATTN_DTYPE_BF16>(dtype, [&](auto) {
+        return dispatch<64, 128, 256>(decode_dmax(head_dim), [&](auto d) {
+            bytes = decode_mma::cfg<decltype(d)::value>::SMEM;
+            return cudaSuccess;
+        });
+    });
+    return bytes;
+}
+
+cudaError_t decode_mma_launch(const decode_inputs &in, cudaStream_t stream)
+{
+    return dispatch<ELATTN_DTYPE_F16, ELATTN_DTYPE_BF16>(in.dtype, [&](auto dt) {
+        constexpr int DT = decltype(dt)::value;
+        return dispatch<64, 128, 256>(decode_dmax(in.head_dim), [&](auto d) {
+            constexpr int DMAX = decltype(d)::value;
+            using C = decode_mma::cfg<DMAX>;
+            auto kernel = decode_mma::chunk_kernel<decode_mma::storage_t<DT>, DT, DMAX>;
+            /* Opt in to more than 48 KB of dynamic shared memory (idempotent and cheap). */
+            cudaError_t err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, C::SMEM);
+            if (err != cudaSuccess) return err;
+            kernel<<<in.num_items, C::NT, C::SMEM, stream>>>(in);
+            return cudaGetLastError();
+        });
+    });
+}
+
+} /* namespace ELATTN_GPU_NS */
+
+#endif /* ELATTN_GPU_DECODE_MMA_CUH */
