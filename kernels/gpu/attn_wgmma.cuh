@@ -28,11 +28,10 @@
  * range, each classified as taken whole or masked pair by pair with
  * elattn_pair_visible; nothing else is loaded. All modes run in one launch.
  *
- * The consumer loop overlaps the softmax of key tile n+1 with P V of tile n
- * (head dims 64 and 128: wgmma_cfg::kOverlap), and the two consumer
- * warpgroups take turns issuing their matrix products (ping-pong), as
- * FlashAttention-3 does; the schedule is drawn at the loop (bench/lab/notes
- * has the measurements and the SASS finding behind it).
+ * The consumer loop overlaps the softmax of key tile n+1 with P V of tile n,
+ * and the two consumer warpgroups take turns issuing their matrix products
+ * (ping-pong), as FlashAttention-3 does (bench/lab/notes has the measurements
+ * that chose this loop).
  *
  * Loads: a TMA box never crosses the end of the tensor. The tensor maps carry
  * an upper bound of the row count (the launch inputs do not hold total_q and
@@ -87,14 +86,6 @@ template <int D> struct wgmma_cfg {
     /* O takes kPadDim / 2 registers and S kTileN / 2: keep them within the
      * consumers' 232; Q + 2 stages of K and V within 227 KB of shared memory. */
     static constexpr int kTileN = D <= 128 ? 128 : D == 192 ? 96 : 64;
-    /* Softmax of tile n+1 while P V of tile n runs (the consumer loop's
-     * schedule) needs P of both tiles in registers: kTileN / 2 more. D 64 and
-     * 128 afford it without spills. D 192 and 256 spill in the loop
-     * (ptxas 13.0, at 232 and at 240 registers), and D 96 has room but ptxas
-     * serialises all its wgmma (C7511, "insufficient register resources");
-     * these run each tile's softmax after its P V (one P buffer) and rely on
-     * the two warpgroups' ping-pong alone. */
-    static constexpr bool kOverlap = D == 64 || D == 128;
     static constexpr int kQChunk = kTileM * 128;         /* bytes of one chunk */
     static constexpr int kKVChunk = kTileN * 128;
     static constexpr int kQBytes = kChunks * kQChunk;
@@ -351,112 +342,17 @@ __global__ void __launch_bounds__(kThreads, 1)
                 l[r] = fmaf(l[r], alpha[r], (sum[r][0] + sum[r][1]) + (sum[r][2] + sum[r][3]));
         };
         float sc[kTileN / 2], alpha[2];
-        /* P of two consecutive tiles (kOverlap): the softmax packs tile
-         * n+1's while P V of tile n still reads tile n's from registers. The
-         * loop is unrolled by two so that the buffer index is a constant. */
-        constexpr bool kOverlap = Cfg::kOverlap;
-        uint32_t pa[kOverlap ? 2 : 1][kTileN / 4];
+        uint32_t pa[kTileN / 4];
         auto stage = [&](int n) { return (ring + n) % kStages; };
         auto phase = [&](int n) { return (uint32_t)(((ring + n) / kStages) & 1); };
-        using B0 = std::integral_constant<int, 0>;
-        using B1 = std::integral_constant<int, 1>; /* kOverlap only */
 
         bar_wait(q_full, round & 1);
         int cls;
         int j = elattn_walk_next(&walk, 0, &cls);
-        int n = 0; /* tile n of the walk is key tile j */
-        /* One consumer warpgroup's pipeline; the other runs the same half a
-         * turn later. A turn { } is the named-barrier pair (turn_wait ..
-         * turn_pass) inside which a warpgroup issues its products, so the
-         * tensor cores hold one warpgroup's products while the other does its
-         * softmax (ping-pong).
-         *
-         *   first    turn{ S0 = Q K0^T }  wait 0 | free K0 | softmax S0 -> P[0]
-         *   step n   turn{ S(n+1) = Q K(n+1)^T
-         *                  wait 1: P V(n-1) done | free V(n-1) | O *= alpha(n)
-         *                  O += P[n&1] V(n) }
-         *            wait 1: S(n+1) done | free K(n+1)
-         *            softmax S(n+1) -> P[(n+1)&1], alpha(n+1)
-         *                 (meanwhile the tensor cores run P V(n), then the
-         *                  other warpgroup's two products)
-         *   last     wait 0: P V(n-1) done | free V(n-1) | O *= alpha(n)
-         *            turn{ O += P[n&1] V(n) }  wait 0 | free V(n)
-         *
-         * No wait_group 0 lies between a softmax and the product issued just
-         * before it: ptxas hoists such a wait above the softmax (the previous
-         * loop waited so, in its SASS, for P V(n) before softmax S(n+1):
-         * nothing overlapped within a warpgroup); a wait that follows a
-         * commit cannot move above it. Without kOverlap a step ends its turn
-         * with wait 0 (P V(n) and S(n+1) done, V(n) freed) before the softmax,
-         * and P has one buffer.
-         * The walk's next tile is looked up before each step; walks with gaps
-         * (STREAMING sinks and window, BLOCK_SPARSE cells) differ only in
-         * which tiles the producer put into the ring, and each tile's class
-         * goes with its own softmax. A single-tile walk runs first, last. */
-        auto step = [&](auto buf) -> bool {
-            constexpr int b = decltype(buf)::value, bn = kOverlap ? b ^ 1 : b;
-            int cls_next;
-            const int jn = elattn_walk_next(&walk, j + 1, &cls_next);
-            if (jn >= walk.end) return false;
-            bar_wait(k_full(stage(n + 1)), phase(n + 1));
-            bar_wait(v_full(stage(n)), phase(n));
-            turn_wait();
-            fence_regs(sc);
-            wgmma_fence();
-            issue_qk(sc, k_tile(stage(n + 1)));
-            if constexpr (kOverlap) {
-                wgmma_wait<1>(); /* groups retire in order: P V(n-1) is done */
-                fence_regs(o);
-                fence_regs(pa[bn]);
-                if (n > 0 && lane == 0) bar_arrive(v_empty(stage(n - 1)));
-            }
-#pragma unroll
-            for (int i = 0; i < kPadDim / 2; ++i) o[i] *= alpha[(i >> 1) & 1];
-            fence_regs(o);
-            fence_regs(pa[b]);
-            wgmma_fence();
-            issue_pv(o, pa[b], v_tile(stage(n)));
-            turn_pass(false);
-            if constexpr (kOverlap) {
-                wgmma_wait<1>(); /* S(n+1) is ready; P V(n) runs on */
-            } else {
-                wgmma_wait<0>();
-                fence_regs(o);
-                fence_regs(pa[b]);
-                if (lane == 0) bar_arrive(v_empty(stage(n)));
-            }
-            fence_regs(sc);
-            if (lane == 0) bar_arrive(k_empty(stage(n + 1)));
-            softmax(sc, jn, cls_next, alpha);
-#pragma unroll
-            for (int i = 0; i < kTileN / 2; i += 2) pa[bn][i >> 1] = pack2<T>(sc[i], sc[i + 1]);
-            j = jn;
-            ++n;
-            return true;
-        };
-        auto last = [&](auto buf) {
-            constexpr int b = decltype(buf)::value;
-            bar_wait(v_full(stage(n)), phase(n));
-            if constexpr (kOverlap) {
-                wgmma_wait<0>(); /* P V(n-1), if any */
-                fence_regs(o);
-                if (n > 0 && lane == 0) bar_arrive(v_empty(stage(n - 1)));
-            }
-#pragma unroll
-            for (int i = 0; i < kPadDim / 2; ++i) o[i] *= alpha[(i >> 1) & 1];
-            turn_wait();
-            fence_regs(o);
-            fence_regs(pa[b]);
-            wgmma_fence();
-            issue_pv(o, pa[b], v_tile(stage(n)));
-            turn_pass(true);
-            wgmma_wait<0>();
-            fence_regs(o);
-            fence_regs(pa[b]);
-            if (lane == 0) bar_arrive(v_empty(stage(n)));
-            ++n;
-        };
+        int tiles = 0;
         if (j < walk.end) {
+            /* Softmax of tile n+1 runs while the tensor cores do P V of tile n;
+             * O is rescaled while Q K^T of tile n+1 runs. */
             if (cw == 1) asm volatile("bar.arrive 1, 256;" ::: "memory"); /* warpgroup 0 starts */
             bar_wait(k_full(stage(0)), phase(0));
             turn_wait();
@@ -468,21 +364,54 @@ __global__ void __launch_bounds__(kThreads, 1)
             if (lane == 0) bar_arrive(k_empty(stage(0)));
             softmax(sc, j, cls, alpha);
 #pragma unroll
-            for (int i = 0; i < kTileN / 2; i += 2) pa[0][i >> 1] = pack2<T>(sc[i], sc[i + 1]);
+            for (int i = 0; i < kTileN / 2; i += 2) pa[i >> 1] = pack2<T>(sc[i], sc[i + 1]);
+            /* invariant at the loop top: pa = P of tile number n (j), alpha = its rescale of O */
+            int n = 0;
             for (;;) {
-                if (!step(B0{})) {
-                    last(B0{});
-                    break;
-                }
-                if constexpr (kOverlap) {
-                    if (!step(B1{})) {
-                        last(B1{});
-                        break;
-                    }
-                }
+                int cls_next;
+                const int jn = elattn_walk_next(&walk, j + 1, &cls_next);
+                if (jn >= walk.end) break;
+                bar_wait(k_full(stage(n + 1)), phase(n + 1));
+                bar_wait(v_full(stage(n)), phase(n));
+                turn_wait();
+                wgmma_fence();
+                issue_qk(sc, k_tile(stage(n + 1)));
+#pragma unroll
+                for (int i = 0; i < kPadDim / 2; ++i) o[i] *= alpha[(i >> 1) & 1];
+                fence_regs(o);
+                fence_regs(pa);
+                wgmma_fence();
+                issue_pv(o, pa, v_tile(stage(n)));
+                turn_pass(false);
+                wgmma_wait<1>(); /* groups complete in order: S of the next tile is ready */
+                fence_regs(sc);
+                if (lane == 0) bar_arrive(k_empty(stage(n + 1)));
+                softmax(sc, jn, cls_next, alpha);
+                wgmma_wait<0>();
+                fence_regs(o);
+                fence_regs(pa);
+                if (lane == 0) bar_arrive(v_empty(stage(n)));
+#pragma unroll
+                for (int i = 0; i < kTileN / 2; i += 2) pa[i >> 1] = pack2<T>(sc[i], sc[i + 1]);
+                j = jn;
+                ++n;
             }
+            /* P V of the last tile */
+            bar_wait(v_full(stage(n)), phase(n));
+#pragma unroll
+            for (int i = 0; i < kPadDim / 2; ++i) o[i] *= alpha[(i >> 1) & 1];
+            turn_wait();
+            fence_regs(o);
+            fence_regs(pa);
+            wgmma_fence();
+            issue_pv(o, pa, v_tile(stage(n)));
+            turn_pass(true);
+            wgmma_wait<0>();
+            fence_regs(o);
+            fence_regs(pa);
+            if (lane == 0) bar_arrive(v_empty(stage(n)));
+            tiles = n + 1;
         }
-        const int tiles = n;
         ring += tiles;
         /* Q is no longer read: the producer may load the next item's while
          * this one's output is written */
