@@ -144,14 +144,11 @@ static int mma_emulated(void)
 
 int ocl_attn_matrix_units(const ocl_caps *caps) { return caps->cls == OCL_CLASS_NVIDIA && caps->nv_cc_major >= 8; }
 
-/* Local memory of attn_mma.cl (keep in step with its STAGES, SMEM_BYTES and XCH_BYTES): a ring
- * of stages of a K and a V tile, n rows each, 3 stages where they and the emulation's exchange
- * area fit in 48 KiB, else 2 (Q lives in registers). */
+/* Local memory of attn_mma.cl (keep in step with its SMEM_BYTES and xch). */
 static size_t mma_local_bytes(int d, int m, int n, int emulate)
 {
-    const size_t row = d % 64 == 0 ? 2 * (size_t)d : 2 * (size_t)d + 16, stage = 2 * row * (size_t)n;
-    const size_t xch = emulate ? (size_t)(m / 16) * 32 * 6 * 4 : 0;
-    return (3 * stage + xch <= 49152 ? 3 : 2) * stage + xch;
+    const size_t row = d % 64 == 0 ? 2 * (size_t)d : 2 * (size_t)d + 16;
+    return row * ((size_t)m + 2 * (size_t)n) + (emulate ? (size_t)(m / 16) * 32 * 6 * 4 : 0);
 }
 
 /* The mma family (attn_mma.cl). */

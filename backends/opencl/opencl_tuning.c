@@ -46,9 +46,8 @@ static const ocl_tune_row tune_table[] = {
     {"scalar", OCL_CLASS_OTHER, 0, 64, 32, 32, 64, GUESS},
     {"scalar", OCL_CLASS_OTHER, 0, 128, 32, 32, 64, GUESS},
     {"scalar", OCL_CLASS_OTHER, 0, 256, 16, 16, 32, GUESS},
-    /* mma: tile_m = 16 rows per warp, wg = 32 per warp; the K/V ring (3 stages of 2 tile_n rows of D
-     * 16-bit elements, 2 where 3 do not fit) must stay within NVIDIA's 48 KiB: each row below is 3
-     * stages of 16 KiB */
+    /* mma: tile_m = 16 rows per warp, wg = 32 per warp; local memory (tile_m + 2 tile_n) rows of D
+     * 16-bit elements must stay within NVIDIA's 48 KiB */
     {"mma", OCL_CLASS_NVIDIA, 80, 64, 64, 64, 128, GUESS_NV},
     {"mma", OCL_CLASS_NVIDIA, 80, 128, 64, 32, 128, GUESS_NV},
     {"mma", OCL_CLASS_NVIDIA, 80, 256, 64, 16, 128, GUESS_NV},

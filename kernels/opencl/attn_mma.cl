@@ -7,27 +7,22 @@
  * TILE_M = 16 * WARPS rows. A row is a (query position, head) pair: HT query
  * heads of one KV group share an item, row r is position i0 + r / HT of head
  * head0 + r % HT (as in attn_fused.cl), so the heads of a group share every
- * K/V tile. Each warp reads its Q rows once, straight from global memory into
- * mma A fragments held in registers for the whole key loop. The key tiles of
- * the spec's walk (elattn_walk_next) stream through a two-stage ring in local
- * memory: while the warps compute tile j, the copy of the next tile of the
- * walk is in flight (cp.async), so each tile costs one barrier and its global
- * latency hides behind a tile of tensor-core work. Per tile each warp computes
- * S = Q K^T with mma.sync.m16n8k16 (fp32 accumulators), masks PARTIAL tiles
- * pair by pair with elattn_pair_visible, runs the online softmax in fp32
- * (log2 units), and adds P V with P rounded to the storage type in registers:
- * the C fragment of S is, register for register, the A fragment of P. The
- * epilogue is the spec's (elattn_row_inv_sum, elattn_row_lse).
+ * K/V tile. Per key tile of the spec's walk (elattn_walk_next) the work-group
+ * stages K and V in local memory; each warp computes S = Q K^T with
+ * mma.sync.m16n8k16 (fp32 accumulators), masks PARTIAL tiles pair by pair
+ * with elattn_pair_visible, runs the online softmax in fp32 (log2 units), and
+ * adds P V with P rounded to the storage type in registers: the C fragment of
+ * S is, register for register, the A fragment of P. The epilogue is the
+ * spec's (elattn_row_inv_sum, elattn_row_lse).
  *
- * Warp instructions (mma.sync, ldmatrix, cp.async, shfl.sync, cvt, ex2) are
- * inline PTX, compiled only with -DELATTN_NV_PTX, which the host passes only
- * to NVIDIA's driver on compute capability >= 8.0. With -DELATTN_MMA_EMULATE
- * instead, each of them is emulated exactly (same lanes, same registers, same
- * fragment layouts; cp.async as a plain copy that the ring's barrier
- * publishes) through local memory and work-group barriers, so that the whole
- * kernel - addressing, ring stages, fragment layouts, masking, softmax,
- * epilogue - runs and is checked on any OpenCL device (PoCL in CI), slowly.
- * Without either macro the source does not compile (#error).
+ * Warp instructions (mma.sync, ldmatrix, shfl.sync, cvt, ex2) are inline PTX,
+ * compiled only with -DELATTN_NV_PTX, which the host passes only to NVIDIA's
+ * driver on compute capability >= 8.0. With -DELATTN_MMA_EMULATE instead,
+ * each of them is emulated exactly (same lanes, same registers, same
+ * fragment layouts) through local memory and work-group barriers, so that the
+ * whole kernel - addressing, fragment layouts, masking, softmax, epilogue -
+ * runs and is checked on any OpenCL device (PoCL in CI), slowly. Without
+ * either macro the source does not compile (#error).
  *
  * NVIDIA's warps are 32 consecutive local ids of a 1-D work-group, so
  * lane = local id % 32 (get_sub_group_local_id needs cl_khr_subgroups, which
@@ -78,23 +73,10 @@ INLINE uint toff(int row, int chunk) { return (uint)(row * RB + ((chunk ^ (row &
 #define RB (HD * 2 + 16)
 INLINE uint toff(int row, int chunk) { return (uint)(row * RB + (chunk << 4)); }
 #endif
-
-/* The ring: STAGES stages of a K tile then a V tile (BN rows each), filled
- * up to STAGES - 1 tiles ahead of the compute. Three stages where they and
- * the emulation's exchange area fit in 48 KiB (NVIDIA's local memory per
- * work-group; every table row's stage is 16 KiB), else two, the fewest that
- * overlap a copy with compute; the host's mma_local_bytes follows the same
- * rule. */
-#if defined(ELATTN_MMA_EMULATE)
-#define XW_WORDS (32 * 6) /* words of a warp's exchange area: the largest use is mma's 6 per lane */
-#define XCH_BYTES (WARPS * XW_WORDS * 4)
-#else
-#define XCH_BYTES 0
-#endif
-#define KV_BYTES (BN * RB)
-#define STAGE_BYTES (2 * KV_BYTES)
-#define STAGES (3 * STAGE_BYTES + XCH_BYTES <= 49152 ? 3 : 2)
-#define SMEM_BYTES (STAGES * STAGE_BYTES)
+#define Q_AT 0
+#define K_AT (BM * RB)
+#define V_AT (BM * RB + BN * RB)
+#define SMEM_BYTES (BM * RB + 2 * BN * RB)
 
 /* ---- warp instructions -------------------------------------------------------
  * Every helper takes `xw`, the warp's exchange area (emulation only; unused
@@ -164,32 +146,6 @@ INLINE void ldsm_x4_trans(uint r[4], __local const uchar *base, uint off, __loca
     r[3] = r3;
 }
 
-/* 16 bytes global -> local without a register round trip; valid == 0
- * writes zeros (src-size 0: nothing is read, src need only be a mapped
- * address). The global address goes in as two 32-bit halves, joined in the
- * asm: only the "r" constraint, which this file already relies on. */
-INLINE void cp_async16(__local uchar *base, uint off, const __global uint4 *src, int valid)
-{
-    const ulong p = (ulong)(size_t)src;
-    __asm__ __volatile__("{\n\t.reg .b64 elattn_gp;\n\tmov.b64 elattn_gp, {%1, %2};\n\t"
-                         "cp.async.cg.shared.global [%0], [elattn_gp], 16, %3;\n\t}"
-                         :
-                         : "r"(smem_addr(base, off)), "r"((uint)p), "r"((uint)(p >> 32)), "r"(valid ? 16 : 0)
-                         : "memory");
-}
-
-/* Close the copies issued so far into a group (one per ring tile, empty
- * past the walk's end) / wait until at most STAGES - 2 groups of this
- * work-item are pending: the oldest tile in flight has landed (the barrier
- * after it publishes it to the other warps). */
-INLINE void cp_async_commit(void) { __asm__ __volatile__("cp.async.commit_group;" ::: "memory"); }
-#if STAGES == 3
-#define RING_PENDING "1"
-#else
-#define RING_PENDING "0"
-#endif
-INLINE void cp_async_wait_ring(void) { __asm__ __volatile__("cp.async.wait_group " RING_PENDING ";" ::: "memory"); }
-
 INLINE float shfl_xor(float x, int mask, __local uint *xw, int lane)
 {
     uint y;
@@ -216,6 +172,8 @@ INLINE float ex2(float x)
 
 #else /* ELATTN_MMA_EMULATE: the same instructions through local memory */
 
+/* Words of a warp's exchange area: the largest use is mma's 6 per lane. */
+#define XW_WORDS (32 * 6)
 
 #if ELATTN_STORAGE == ELATTN_DTYPE_F16
 /* fp16 <-> fp32 in integer arithmetic (no cl_khr_fp16, and no half and uint
@@ -304,14 +262,6 @@ INLINE void ldsm_x4_trans(uint r[4], __local const uchar *base, uint off, __loca
     barrier(CLK_LOCAL_MEM_FENCE);
 }
 
-/* A plain copy; the barrier that follows the wait in the ring publishes it. */
-INLINE void cp_async16(__local uchar *base, uint off, const __global uint4 *src, int valid)
-{
-    *(__local uint4 *)(base + off) = valid ? *src : (uint4)(0u);
-}
-INLINE void cp_async_commit(void) {}
-INLINE void cp_async_wait_ring(void) {}
-
 INLINE float shfl_xor(float x, int mask, __local uint *xw, int lane)
 {
     xw[lane] = as_uint(x);
@@ -346,32 +296,6 @@ INLINE float quad_sum(float x, __local uint *xw, int lane)
     return x + shfl_xor(x, 2, xw, lane);
 }
 
-/* ---- the K/V ring -------------------------------------------------------------
- * Key tile j0 .. j0 + BN - 1 into ring stage `stage`: K rows at the stage's
- * start, V rows after them, 16 bytes per copy; keys past the end read zeros
- * (P = 0 there). A fixed trip count per work-item so the PTX path unrolls. */
-INLINE void load_kv(__local uchar *sw, int stage, const elattn_attn_params *prm, const __global int *table,
-                    const elattn_item_view *it, int j0, const __global elattn_elem *k,
-                    const __global elattn_elem *v, int lid)
-{
-    const uint at = (uint)(stage * STAGE_BYTES);
-    UNROLL for (int x = 0; x < (BN * CH + WG - 1) / WG; ++x) {
-        const int e = lid + x * WG;
-        if (BN * CH % WG == 0 || e < BN * CH) {
-            const int r = e / CH, c = e % CH;
-            const int valid = j0 + r < it->len_k;
-            const __global uint4 *sk = (const __global uint4 *)k, *sv = (const __global uint4 *)v;
-            if (valid) {
-                const long row = elattn_kv_row(prm, table, it->b, it->k_start, j0 + r);
-                sk += ((size_t)elattn_k_offset(prm, row, it->hk) + c * 8) / 8;
-                sv += ((size_t)elattn_v_offset(prm, row, it->hk) + c * 8) / 8;
-            }
-            cp_async16(sw, at + toff(r, c), sk, valid);
-            cp_async16(sw, at + KV_BYTES + toff(r, c), sv, valid);
-        }
-    }
-}
-
 /* ---- the kernel --------------------------------------------------------------- */
 __kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void
 elattn_attn_mma(const elattn_attn_params prm, const __global elattn_elem *q, const __global elattn_elem *k,
@@ -379,9 +303,8 @@ elattn_attn_mma(const elattn_attn_params prm, const __global elattn_elem *q, con
                 const __global uchar *mask, const __global int *meta, const int cu_q_at, const int cu_k_at,
                 const int modes_at, const int items_at, const int table_at)
 {
-    __local uint4 smem[SMEM_BYTES / 16]; /* the K/V ring (uint4: 16-byte aligned) */
-    __local uchar *sw = (__local uchar *)smem;
-    __local const uchar *sb = sw;
+    __local uint4 smem[SMEM_BYTES / 16]; /* Q tile, K tile, V tile (uint4: 16-byte aligned) */
+    __local const uchar *sb = (__local const uchar *)smem;
 #if defined(ELATTN_MMA_EMULATE)
     __local uint xch[WARPS * XW_WORDS];
 #endif
@@ -399,23 +322,10 @@ elattn_attn_mma(const elattn_attn_params prm, const __global elattn_elem *q, con
         elattn_item_decode(&prm, item, HT, PM, meta + cu_q_at, meta + cu_k_at, meta + modes_at);
     const int Hq = prm.num_q_heads;
     const __global int *table = meta + table_at; /* read only when paged */
-    const int mode = it.mode, q0 = it.q_start, len_q = it.len_q, len_k = it.len_k;
+    const int hk = it.hk, head0 = it.head0, mode = it.mode;
+    const int q0 = it.q_start, len_q = it.len_q, k0 = it.k_start, len_k = it.len_k;
     const int i0 = it.i0, i1 = it.i1;
     const __global uchar *mask_head = mask + it.mask_offset;
-
-    /* The first STAGES - 1 tiles of the walk go in flight before anything else. */
-    elattn_tile_walk walk;
-    elattn_walk_init(&walk, mode, prm.causal, len_q, len_k, i0, i1, prm.sink, prm.local, BN, mask_head,
-                     prm.mask_kblocks, prm.block_size);
-    int load_cls; /* the copies run ahead of the compute; only the compute reads a class */
-    int j_load = elattn_walk_next(&walk, 0, &load_cls);
-    UNROLL for (int st = 0; st < STAGES - 1; ++st) {
-        if (j_load < walk.end) {
-            load_kv(sw, st, &prm, table, &it, j_load * BN, k, v, lid);
-            j_load = elattn_walk_next(&walk, j_load + 1, &load_cls);
-        }
-        cp_async_commit();
-    }
 
     /* This lane's two rows: g and g + 8 of the warp's 16. */
     int row_i[2], row_h[2], row_p[2], row_ok[2];
@@ -423,24 +333,21 @@ elattn_attn_mma(const elattn_attn_params prm, const __global elattn_elem *q, con
     UNROLL for (int h = 0; h < 2; ++h) {
         const int r = warp * 16 + g + 8 * h;
         row_i[h] = i0 + r / HT;
-        row_h[h] = it.head0 + r % HT;
+        row_h[h] = head0 + r % HT;
         row_ok[h] = row_i[h] < i1;
         row_p[h] = elattn_query_pos(row_i[h], len_q, len_k);
         /* read only for visible-so-far rows of BLOCK_SPARSE heads (row_ok) */
         row_mask[h] = row_ok[h] ? mask_head + (long)(row_i[h] / prm.block_size) * prm.mask_kblocks : mask_head;
     }
 
-    /* Q as A fragments (see the table above), read once from global memory:
-     * qf[kk][h] = (row g + 8h, columns 16kk + 2t, +1), qf[kk][2 + h] = the
-     * same 8 columns on. Rows past the item are zeros. */
-    uint qf[KD][4];
-    UNROLL for (int h = 0; h < 2; ++h) {
-        const __global uint *qrow =
-            (const __global uint *)q + (size_t)elattn_q_offset(&prm, q0 + (row_ok[h] ? row_i[h] : i0), row_h[h]) / 2;
-        UNROLL for (int kk = 0; kk < KD; ++kk) {
-            qf[kk][h] = row_ok[h] ? qrow[kk * 8 + t] : 0u;
-            qf[kk][2 + h] = row_ok[h] ? qrow[kk * 8 + 4 + t] : 0u;
-        }
+    /* Q tile, 16 bytes per copy; rows past the item read zeros. */
+    __local uchar *sw = (__local uchar *)smem;
+    for (int e = lid; e < BM * CH; e += WG) {
+        const int r = e / CH, c = e % CH;
+        const int i = i0 + r / HT, h = head0 + r % HT;
+        uint4 x = (uint4)(0u);
+        if (i < i1) x = ((const __global uint4 *)q)[((size_t)elattn_q_offset(&prm, q0 + i, h) + c * 8) / 8];
+        *(__local uint4 *)(sw + Q_AT + toff(r, c)) = x;
     }
 
     float acc[DB][4];
@@ -449,38 +356,47 @@ elattn_attn_mma(const elattn_attn_params prm, const __global elattn_elem *q, con
     const float sl2 = prm.scale_log2;
 
     /* ldmatrix row addresses of this lane (see the fragment table above):
+     * A (Q, 16 rows x 16 cols): matrix lane / 8 = (rows +8 if odd, cols +8 if >= 2);
      * B of S (K rows = keys, not transposed): matrices (keys 0-7, d 0-7), (keys 0-7, d 8-15),
      *   (keys 8-15, d 0-7), (keys 8-15, d 8-15) = b0, b1 of key block 2np, then of 2np + 1;
      * B of O (V rows = keys, transposed): (keys 0-7, d 0-7), (keys 8-15, d 0-7),
      *   (keys 0-7, d 8-15), (keys 8-15, d 8-15) = b0, b1 of column block 2dp, then of 2dp + 1. */
+    const int qa_row = warp * 16 + lane % 16, qa_chunk = lane / 16;
     const int kb_row = (lane / 16) * 8 + lane % 8, kb_chunk = (lane / 8) & 1;
     const int vb_row = ((lane / 8) & 1) * 8 + lane % 8, vb_chunk = lane / 16;
 
-    int cls, stage = 0; /* the ring stage of tile jt */
-    for (int jt = elattn_walk_next(&walk, 0, &cls); jt < walk.end;
-         jt = elattn_walk_next(&walk, jt + 1, &cls), stage = stage == STAGES - 1 ? 0 : stage + 1) {
+    elattn_tile_walk walk;
+    elattn_walk_init(&walk, mode, prm.causal, len_q, len_k, i0, i1, prm.sink, prm.local, BN, mask_head,
+                     prm.mask_kblocks, prm.block_size);
+    int cls;
+    for (int jt = elattn_walk_next(&walk, 0, &cls); jt < walk.end; jt = elattn_walk_next(&walk, jt + 1, &cls)) {
         const int j0 = jt * BN;
 
-        /* Tile jt has landed and is visible to every warp; every warp is done
-         * with the previous tile, whose stage takes the copy STAGES - 1 tiles ahead. */
-        cp_async_wait_ring();
-        barrier(CLK_LOCAL_MEM_FENCE);
-        if (j_load < walk.end) {
-            load_kv(sw, stage == 0 ? STAGES - 1 : stage - 1, &prm, table, &it, j_load * BN, k, v, lid);
-            j_load = elattn_walk_next(&walk, j_load + 1, &load_cls);
+        barrier(CLK_LOCAL_MEM_FENCE); /* Q is stored; the previous K and V are consumed */
+        for (int e = lid; e < BN * CH; e += WG) {
+            const int r = e / CH, c = e % CH;
+            uint4 xk = (uint4)(0u), xv = (uint4)(0u); /* keys past the end read zeros: P = 0 there */
+            if (j0 + r < len_k) {
+                const long row = elattn_kv_row(&prm, table, it.b, k0, j0 + r);
+                xk = ((const __global uint4 *)k)[((size_t)elattn_k_offset(&prm, row, hk) + c * 8) / 8];
+                xv = ((const __global uint4 *)v)[((size_t)elattn_v_offset(&prm, row, hk) + c * 8) / 8];
+            }
+            *(__local uint4 *)(sw + K_AT + toff(r, c)) = xk;
+            *(__local uint4 *)(sw + V_AT + toff(r, c)) = xv;
         }
-        cp_async_commit();
-        const uint k_at = (uint)(stage * STAGE_BYTES), v_at = k_at + KV_BYTES;
+        barrier(CLK_LOCAL_MEM_FENCE);
 
         /* S = Q K^T: this warp's 16 rows x BN keys. */
         float s[NB][4];
         UNROLL for (int n = 0; n < NB; ++n) s[n][0] = s[n][1] = s[n][2] = s[n][3] = 0.0f;
         UNROLL for (int kk = 0; kk < KD; ++kk) {
+            uint a[4];
+            ldsm_x4(a, sb, Q_AT + toff(qa_row, kk * 2 + qa_chunk), xw, lane);
             UNROLL for (int np = 0; np < NB / 2; ++np) {
                 uint b[4];
-                ldsm_x4(b, sb, k_at + toff(np * 16 + kb_row, kk * 2 + kb_chunk), xw, lane);
-                mma16816(s[2 * np], qf[kk], b[0], b[1], xw, lane);
-                mma16816(s[2 * np + 1], qf[kk], b[2], b[3], xw, lane);
+                ldsm_x4(b, sb, K_AT + toff(np * 16 + kb_row, kk * 2 + kb_chunk), xw, lane);
+                mma16816(s[2 * np], a, b[0], b[1], xw, lane);
+                mma16816(s[2 * np + 1], a, b[2], b[3], xw, lane);
             }
         }
 
@@ -527,7 +443,7 @@ elattn_attn_mma(const elattn_attn_params prm, const __global elattn_elem *q, con
             a[3] = pack2(s[2 * kc + 1][2], s[2 * kc + 1][3], xw, lane);
             UNROLL for (int dp = 0; dp < HD / 16; ++dp) {
                 uint b[4];
-                ldsm_x4_trans(b, sb, v_at + toff(kc * 16 + vb_row, dp * 2 + vb_chunk), xw, lane);
+                ldsm_x4_trans(b, sb, V_AT + toff(kc * 16 + vb_row, dp * 2 + vb_chunk), xw, lane);
                 mma16816(acc[2 * dp], a, b[0], b[1], xw, lane);
                 mma16816(acc[2 * dp + 1], a, b[2], b[3], xw, lane);
             }

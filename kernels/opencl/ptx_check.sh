@@ -33,9 +33,9 @@ EOF
 { echo "#define local elattn_local_"; cat "$here/../elattn_spec.h" "$here/common.cl" "$here/attn_mma.cl"; } > "$tmp/mma.cl"
 status=0
 # dtype (1 fp16, 2 bf16), head dim, tile_m, tile_n, heads per tile: the table's
-# NVIDIA rows, the largest candidates of elattn-opencl-tune whose K/V ring fits
-# in 48 KiB, and head dims that take the padded (not swizzled) layout.
-for cfg in "2 64 64 64 4" "2 128 64 32 4" "2 256 64 16 4" "1 64 128 64 4" "1 256 32 16 2" \
+# NVIDIA rows, the other candidates of elattn-opencl-tune's largest tiles, and
+# head dims that take the padded (not swizzled) layout.
+for cfg in "2 64 64 64 4" "2 128 64 32 4" "1 128 64 64 4" "2 256 64 16 4" "1 256 32 32 2" \
            "2 128 128 32 4" "1 96 64 32 2" "2 48 32 32 1" "2 80 64 32 4"; do
     set -- $cfg
     out="$tmp/d$2_$1_m$3_n$4.ptx"
