@@ -19,26 +19,10 @@
 
 #include <elattn/elattn.h>
 
+#include "api_test.h"
+
 #include "elattn_ref.h"
 
-static int failures;
-#define EXPECT(cond, ...)                                                                                     \
-    do {                                                                                                      \
-        if (!(cond)) {                                                                                        \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__);                                                       \
-            printf(__VA_ARGS__);                                                                              \
-            printf("\n");                                                                                     \
-            ++failures;                                                                                       \
-        }                                                                                                     \
-    } while (0)
-#define TRY(expr)                                                                                             \
-    do {                                                                                                      \
-        elattn_status st_ = (expr);                                                                           \
-        if (st_ != ELATTN_SUCCESS) {                                                                          \
-            printf("FAIL %s:%d: %s: %s\n", __FILE__, __LINE__, #expr, elattn_last_error());                   \
-            exit(1);                                                                                          \
-        }                                                                                                     \
-    } while (0)
 
 enum { HQ = 4, HKV = 2, NSEQ = 4, SINK = 4, LOCAL = 16, MAX_NEW = 16, PAGE = 8, GUARD = 64 };
 #define RING (LOCAL + MAX_NEW - 1)

@@ -17,6 +17,8 @@
 #include <string.h>
 
 #include <elattn/elattn.h>
+
+#include "api_test.h"
 #ifdef GRAPH_CAPTURE_CUDA
 #include <cuda_runtime_api.h>
 #endif
@@ -28,24 +30,6 @@ enum { B = 2, HQ = 4, HKV = 2, D = 64, HIDDEN = 4 * D, BLOCK = 16, STRIDE = 4, M
 static const int32_t cu[B + 1] = {0, 37, 37 + MAXL};
 #define TOTAL (37 + MAXL)
 
-static int failures;
-#define EXPECT(cond, ...)                                                                                     \
-    do {                                                                                                      \
-        if (!(cond)) {                                                                                        \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__);                                                       \
-            printf(__VA_ARGS__);                                                                              \
-            printf("\n");                                                                                     \
-            ++failures;                                                                                       \
-        }                                                                                                     \
-    } while (0)
-#define TRY(expr)                                                                                             \
-    do {                                                                                                      \
-        elattn_status st_ = (expr);                                                                           \
-        if (st_ != ELATTN_SUCCESS) {                                                                          \
-            printf("FAIL %s:%d: %s: %s\n", __FILE__, __LINE__, #expr, elattn_last_error());                   \
-            exit(1);                                                                                          \
-        }                                                                                                     \
-    } while (0)
 
 static void refused(elattn_status st, const char *names, const char *what)
 {

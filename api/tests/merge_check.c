@@ -14,26 +14,9 @@
 
 #include <elattn/elattn.h>
 
-enum { HQ = 4, HKV = 2, D = 64, LQ = 37, L = 101, SPLIT = 40 };
+#include "api_test.h"
 
-static int failures;
-#define EXPECT(cond, ...)                                                                                     \
-    do {                                                                                                      \
-        if (!(cond)) {                                                                                        \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__);                                                       \
-            printf(__VA_ARGS__);                                                                              \
-            printf("\n");                                                                                     \
-            ++failures;                                                                                       \
-        }                                                                                                     \
-    } while (0)
-#define TRY(expr)                                                                                             \
-    do {                                                                                                      \
-        elattn_status st_ = (expr);                                                                           \
-        if (st_ != ELATTN_SUCCESS) {                                                                          \
-            printf("FAIL %s:%d: %s: %s\n", __FILE__, __LINE__, #expr, elattn_last_error());                   \
-            exit(1);                                                                                          \
-        }                                                                                                     \
-    } while (0)
+enum { HQ = 4, HKV = 2, D = 64, LQ = 37, L = 101, SPLIT = 40 };
 
 static elattn_buffer *upload(elattn_device *dev, const void *host, size_t bytes)
 {
