@@ -31,16 +31,9 @@ dtype=${DTYPE:-bf16}
 total=${TOTAL_BUDGET_S:-240}
 summary="$out/decode_sweep.log"
 : >"$summary"
-log() { echo "[decode-sweep +${SECONDS}s] $*" | tee -a "$summary"; }
-stage() { # stage NAME LIMIT_S LOG CMD...: never past the total budget
-    local name=$1 limit=$2 logfile=$3
-    shift 3
-    [ $((total - SECONDS)) -lt "$limit" ] && limit=$((total - SECONDS))
-    if [ "$limit" -le 5 ]; then log "$name: skipped (total budget ${total}s spent)"; return; fi
-    log "$name: start (limit ${limit}s)"
-    timeout -k 5 "$limit" "$@" >"$logfile" 2>&1
-    log "$name: exit $?"
-}
+log_tag=decode-sweep
+# shellcheck source=bench/stages.sh
+. bench/stages.sh
 
 { nvidia-smi; } >"$out/machine.txt" 2>&1 || true
 build_sh="ninja -C '$build' -j$(nproc)"

@@ -22,17 +22,10 @@ mkdir -p "$out"
 build=${BUILD_DIR:-build-engine}
 summary="$out/engine.log"
 : >"$summary"
-log() { echo "[engine +${SECONDS}s] $*" | tee -a "$summary"; }
 total=${TOTAL_BUDGET_S:-540}
-stage() { # stage NAME LIMIT_S LOG CMD...
-    local name=$1 limit=$2 logfile=$3
-    shift 3
-    [ $((total - SECONDS)) -lt "$limit" ] && limit=$((total - SECONDS))
-    if [ "$limit" -le 5 ]; then log "$name: skipped (total budget ${total}s spent)"; return; fi
-    log "$name: start (limit ${limit}s)"
-    timeout -k 10 "$limit" "$@" >"$logfile" 2>&1
-    log "$name: exit $?"
-}
+log_tag=engine
+# shellcheck source=bench/stages.sh
+. bench/stages.sh
 
 { nvidia-smi; } >"$out/machine.txt" 2>&1 || true
 [ -f shared/tools/nvidia-opencl.sh ] && . shared/tools/nvidia-opencl.sh
