@@ -99,6 +99,18 @@ typedef elattn_status (*op_fn)(void *ctx, int set);
 
 double now_s(void);
 elattn_status time_op(const config *c, bench_dev *bd, op_fn fn, void *ctx, int nsets, timing *t);
+/* Sorts ms[0..n) (n >= 1) and fills t: reps, median, quartiles, min, max. */
+void timing_from_samples(double *ms, int n, timing *t);
+
+/* ---- JSON output (output.c) --------------------------------------------------------------- */
+struct kit_json;
+/* Opens PATH.tmp (its name into tmp), starts the document and its "meta" object with the tool,
+ * version, date and command; the caller adds to meta and goes on. NULL (and a message) when the
+ * file cannot be written. */
+FILE *json_document_begin(const char *path, const char *tool, const char *command, struct kit_json *w, char *tmp,
+                          size_t tmp_n);
+/* Closes the document and renames PATH.tmp over PATH. */
+void json_document_end(FILE *f, struct kit_json *w, const char *tool, const char *tmp, const char *path);
 elattn_status open_device(const char *name, elattn_device **dev);
 void list_devices(void);
 

@@ -281,19 +281,6 @@ static double fill_rows(const opts *o, const int32_t *modes, int64_t len)
 }
 
 /* ---- timing ------------------------------------------------------------------------------------- */
-static int cmp_double(const void *a, const void *b)
-{
-    const double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double quantile(const double *sorted, int n, double q)
-{
-    const double pos = q * (n - 1);
-    const int lo = (int)floor(pos), hi = lo + 1 < n ? lo + 1 : lo;
-    return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
-}
-
 typedef elattn_status (*step_fn)(void *ctx);
 
 /* Warm-up, then event-timed reps; before each (outside the events) `flush` is overwritten on the
@@ -326,10 +313,7 @@ static elattn_status time_steps(bench_dev *bd, elattn_buffer *flush, step_fn fn,
         ms[n++] = e;
         total += e;
     }
-    qsort(ms, (size_t)n, sizeof *ms, cmp_double);
-    t->reps = n;
-    t->median = quantile(ms, n, 0.5), t->p25 = quantile(ms, n, 0.25), t->p75 = quantile(ms, n, 0.75);
-    t->min = ms[0], t->max = ms[n - 1];
+    timing_from_samples(ms, n, t);
     free(ms);
     return ELATTN_SUCCESS;
 }
@@ -732,24 +716,9 @@ static void write_decode_json(const opts *o)
 {
     if (!o->json_path) return;
     char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp", o->json_path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        fprintf(stderr, "elattn-decode-bench: cannot write %s\n", tmp);
-        return;
-    }
-    time_t now = time(NULL);
-    char date[32];
-    strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
     kit_json w;
-    kit_json_init(&w, f);
-    kit_json_object(&w, NULL);
-    kit_json_newline(&w, 1);
-    kit_json_object(&w, "meta");
-    kit_json_string(&w, "tool", "elattn-decode-bench");
-    kit_json_string(&w, "version", elattn_version_string());
-    kit_json_string(&w, "date", date);
-    kit_json_string(&w, "command", g_command);
+    FILE *f = json_document_begin(o->json_path, "elattn-decode-bench", g_command, &w, tmp, sizeof tmp);
+    if (!f) return;
     kit_json_string(&w, "device", g_bd->info.id);
     kit_json_string(&w, "device_name", g_bd->info.name);
     kit_json_string(&w, "backend", elattn_backend_name(g_bd->info.backend));
@@ -830,11 +799,7 @@ static void write_decode_json(const opts *o)
     }
     kit_json_newline(&w, 1);
     kit_json_end(&w);
-    kit_json_newline(&w, 0);
-    kit_json_end(&w);
-    fputc('\n', f);
-    fclose(f);
-    if (rename(tmp, o->json_path) != 0) fprintf(stderr, "elattn-decode-bench: cannot write %s\n", o->json_path);
+    json_document_end(f, &w, "elattn-decode-bench", tmp, o->json_path);
 }
 
 static int printed; /* rows already printed as progress */

@@ -58,6 +58,13 @@ elattn_status time_op(const config *c, bench_dev *bd, op_fn fn, void *ctx, int n
         ms[n++] = e;
         total += e;
     }
+    timing_from_samples(ms, n, t);
+    free(ms);
+    return ELATTN_SUCCESS;
+}
+
+void timing_from_samples(double *ms, int n, timing *t)
+{
     qsort(ms, (size_t)n, sizeof *ms, cmp_double);
     t->reps = n;
     t->median = quantile(ms, n, 0.5);
@@ -65,8 +72,6 @@ elattn_status time_op(const config *c, bench_dev *bd, op_fn fn, void *ctx, int n
     t->p75 = quantile(ms, n, 0.75);
     t->min = ms[0];
     t->max = ms[n - 1];
-    free(ms);
-    return ELATTN_SUCCESS;
 }
 
 /* ---- devices -------------------------------------------------------------------------------- */

@@ -71,25 +71,9 @@ void write_json(const config *c, const char *command)
 {
     if (!c->json_path) return;
     char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp", c->json_path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        fprintf(stderr, "elattn-bench: cannot write %s\n", tmp);
-        return;
-    }
-    time_t t = time(NULL);
-    char date[32];
-    strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
-    /* Members of the top level and each case on lines of their own. */
     kit_json w;
-    kit_json_init(&w, f);
-    kit_json_object(&w, NULL);
-    kit_json_newline(&w, 1);
-    kit_json_object(&w, "meta");
-    kit_json_string(&w, "tool", "elattn-bench");
-    kit_json_string(&w, "version", elattn_version_string());
-    kit_json_string(&w, "date", date);
-    kit_json_string(&w, "command", command);
+    FILE *f = json_document_begin(c->json_path, "elattn-bench", command, &w, tmp, sizeof tmp);
+    if (!f) return;
     kit_json_string(&w, "set", c->set_name);
     kit_json_string(&w, "set_note", c->set_note);
     kit_json_string(&w, "inputs", c->structured ? "structured" : "random");
@@ -143,11 +127,7 @@ void write_json(const config *c, const char *command)
     }
     kit_json_newline(&w, 1);
     kit_json_end(&w);
-    kit_json_newline(&w, 0);
-    kit_json_end(&w);
-    fputc('\n', f);
-    fclose(f);
-    if (rename(tmp, c->json_path) != 0) fprintf(stderr, "elattn-bench: cannot write %s\n", c->json_path);
+    json_document_end(f, &w, "elattn-bench", tmp, c->json_path);
 }
 
 static void csv_field(FILE *f, const char *s)
