@@ -98,6 +98,8 @@ typedef struct bench_dev {
 typedef elattn_status (*op_fn)(void *ctx, int set);
 
 double now_s(void);
+/* One run of fn(ctx, set) between the device's two events: its time in ms. */
+elattn_status time_once(bench_dev *bd, op_fn fn, void *ctx, int set, float *ms);
 elattn_status time_op(const config *c, bench_dev *bd, op_fn fn, void *ctx, int nsets, timing *t);
 /* Sorts ms[0..n) (n >= 1) and fills t: reps, median, quartiles, min, max. */
 void timing_from_samples(double *ms, int n, timing *t);

@@ -281,18 +281,16 @@ static double fill_rows(const opts *o, const int32_t *modes, int64_t len)
 }
 
 /* ---- timing ------------------------------------------------------------------------------------- */
-typedef elattn_status (*step_fn)(void *ctx);
-
 /* Warm-up, then event-timed reps; before each (outside the events) `flush` is overwritten on the
  * stream so that the step starts with a cold L2. */
-static elattn_status time_steps(bench_dev *bd, elattn_buffer *flush, step_fn fn, void *ctx, int warmup, int min_reps,
+static elattn_status time_steps(bench_dev *bd, elattn_buffer *flush, op_fn fn, void *ctx, int warmup, int min_reps,
                                 int max_reps, double min_s, double max_s, timing *t)
 {
     elattn_status st;
     const size_t flush_bytes = flush ? elattn_buffer_size(flush) : 0;
     const double w0 = now_s(); /* a slow step cuts the warm-up short (one run always) */
     for (int w = 0; w < warmup && (w == 0 || now_s() - w0 < 0.5 * max_s); ++w)
-        if ((st = fn(ctx)) != ELATTN_SUCCESS || (st = elattn_stream_synchronize(bd->stream)) != ELATTN_SUCCESS)
+        if ((st = fn(ctx, 0)) != ELATTN_SUCCESS || (st = elattn_stream_synchronize(bd->stream)) != ELATTN_SUCCESS)
             return st;
     double *ms = malloc(sizeof(double) * (size_t)max_reps);
     if (!ms) return ELATTN_ERROR_OUT_OF_MEMORY;
@@ -302,10 +300,7 @@ static elattn_status time_steps(bench_dev *bd, elattn_buffer *flush, step_fn fn,
         float e = 0;
         st = ELATTN_SUCCESS;
         if (flush) st = elattn_buffer_fill(flush, 0, (uint8_t)(n & 0xff), flush_bytes, bd->stream);
-        if (st == ELATTN_SUCCESS) st = elattn_event_record(bd->ev_start, bd->stream);
-        if (st == ELATTN_SUCCESS) st = fn(ctx);
-        if (st == ELATTN_SUCCESS) st = elattn_event_record(bd->ev_end, bd->stream);
-        if (st == ELATTN_SUCCESS) st = elattn_event_elapsed_ms(bd->ev_start, bd->ev_end, &e);
+        if (st == ELATTN_SUCCESS) st = time_once(bd, fn, ctx, 0, &e);
         if (st != ELATTN_SUCCESS) {
             free(ms);
             return st;
@@ -325,8 +320,9 @@ typedef struct copy_ctx {
     elattn_stream *stream;
 } copy_ctx;
 
-static elattn_status copy_step(void *p)
+static elattn_status copy_step(void *p, int set) /* an op_fn; one input set */
 {
+    (void)set;
     copy_ctx *c = p;
     /* Rows of `width` with pitch = width: one contiguous range (a single row of 2+ GiB would pass
      * CUDA's pitch limit, cudaDevAttrMaxPitch). */
@@ -380,8 +376,9 @@ typedef struct decode_ctx {
     elattn_decode_args args;
 } decode_ctx;
 
-static elattn_status decode_step(void *p)
+static elattn_status decode_step(void *p, int set) /* an op_fn; one input set */
 {
+    (void)set;
     decode_ctx *d = p;
     return elattn_decode_run(d->plan, d->cache, d->stream, &d->args);
 }

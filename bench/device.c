@@ -35,6 +35,15 @@ double now_s(void)
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+elattn_status time_once(bench_dev *bd, op_fn fn, void *ctx, int set, float *ms)
+{
+    elattn_status st;
+    if ((st = elattn_event_record(bd->ev_start, bd->stream)) != ELATTN_SUCCESS ||
+        (st = fn(ctx, set)) != ELATTN_SUCCESS || (st = elattn_event_record(bd->ev_end, bd->stream)) != ELATTN_SUCCESS)
+        return st;
+    return elattn_event_elapsed_ms(bd->ev_start, bd->ev_end, ms);
+}
+
 /* Warm-up, then event-timed runs rotating over `nsets` input sets until both
  * min_reps and min_time are reached (or max_reps). */
 elattn_status time_op(const config *c, bench_dev *bd, op_fn fn, void *ctx, int nsets, timing *t)
@@ -48,10 +57,7 @@ elattn_status time_op(const config *c, bench_dev *bd, op_fn fn, void *ctx, int n
     int n = 0;
     while (n < c->max_reps && (n < c->min_reps || total < c->min_time_s * 1e3)) {
         float e = 0.0f;
-        if ((st = elattn_event_record(bd->ev_start, bd->stream)) != ELATTN_SUCCESS ||
-            (st = fn(ctx, n % nsets)) != ELATTN_SUCCESS ||
-            (st = elattn_event_record(bd->ev_end, bd->stream)) != ELATTN_SUCCESS ||
-            (st = elattn_event_elapsed_ms(bd->ev_start, bd->ev_end, &e)) != ELATTN_SUCCESS) {
+        if ((st = time_once(bd, fn, ctx, n % nsets, &e)) != ELATTN_SUCCESS) {
             free(ms);
             return st;
         }

@@ -13,15 +13,9 @@ import subprocess
 import sys
 import tempfile
 
-failures = 0
+sys.dont_write_bytecode = True  # no __pycache__ beside the sources
+from check_report import check, summary  # noqa: E402 (after the flag)
 
-
-def check(ok, what, output=""):
-    global failures
-    print(("ok   " if ok else "FAIL ") + what)
-    if not ok:
-        failures += 1
-        print(output)
 
 
 def run(cmd, env=None, cwd=None):
@@ -72,8 +66,7 @@ def main():
             check(rc == 0, "cmake: the consumer builds against elattn::elattn", out)
             if rc == 0:
                 check_consumer(os.path.join(cbuild, "consumer"), lib, built, "cmake")
-    print(f"{failures} failure(s)")
-    return 1 if failures else 0
+    return summary()
 
 
 if __name__ == "__main__":

@@ -17,17 +17,11 @@ import subprocess
 import sys
 import tempfile
 
-failures = 0
+sys.dont_write_bytecode = True  # no __pycache__ beside the sources
+from check_report import check, summary  # noqa: E402 (after the flag)
+
 # The vendor runtime each module needs by name (the CUDA module carries its runtime).
 RUNTIMES = {"opencl": b"libOpenCL.so", "hip": b"libamdhip64.so"}
-
-
-def check(ok, what, output=""):
-    global failures
-    print(("ok   " if ok else "FAIL ") + what)
-    if not ok:
-        failures += 1
-        print(output)
 
 
 def listing(run, path):
@@ -102,8 +96,7 @@ def main():
                 check(rc == 0 and "dlopen failed" in line and missing in line,
                       f"{name}: its runtime absent, the backend is absent with dlopen's reason naming it", out)
             check("\nreference " in "\n" + out, "... and the reference is still there", out)
-    print(f"{failures} failure(s)")
-    return 1 if failures else 0
+    return summary()
 
 
 if __name__ == "__main__":

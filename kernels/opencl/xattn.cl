@@ -38,6 +38,31 @@
 #error "inconsistent XAttention configuration"
 #endif
 
+/* Two online-softmax states (max m, sum l in log2 units) made one; both estimation paths use it. */
+static inline void xa_combine(float *m, float *l, float m2, float l2)
+{
+    const float mx = fmax(*m, m2);
+    if (mx == -INFINITY) return;
+    *l = *l * exp2(*m - mx) + l2 * exp2(m2 - mx);
+    *m = mx;
+}
+
+/* Tree reduction of the work-group's (m, l) states in red_m / red_l (every item has written its
+ * own, before a barrier) into red_m[0] / red_l[0], with a barrier after each level. Every item of
+ * the work-group must call it. */
+static inline void xa_reduce_wg(__local float *red_m, __local float *red_l, int lid)
+{
+    for (int off = WG / 2; off > 0; off >>= 1) {
+        if (lid < off) {
+            float mm = red_m[lid], ll = red_l[lid];
+            xa_combine(&mm, &ll, red_m[lid + off], red_l[lid + off]);
+            red_m[lid] = mm;
+            red_l[lid] = ll;
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+}
+
 #if !ELATTN_XA_GEMM
 #define RB ELATTN_XA_ROWS
 #if RB > CB
@@ -84,13 +109,6 @@ static inline void xa_online(__local float *m, __local float *l, float x)
     *m = mx;
 }
 
-static inline void xa_combine(float *m, float *l, float m2, float l2)
-{
-    const float mx = fmax(*m, m2);
-    if (mx == -INFINITY) return;
-    *l = *l * exp2(*m - mx) + l2 * exp2(m2 - mx);
-    *m = mx;
-}
 
 __kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void
 elattn_xattn_scores(const __global elattn_elem *q, const __global elattn_elem *k,
@@ -151,15 +169,7 @@ elattn_xattn_scores(const __global elattn_elem *q, const __global elattn_elem *k
                 red_m[lid] = run_m[r * WG + lid];
                 red_l[lid] = run_l[r * WG + lid];
                 barrier(CLK_LOCAL_MEM_FENCE);
-                for (int off = WG / 2; off > 0; off >>= 1) {
-                    if (lid < off) {
-                        float mm = red_m[lid], ll = red_l[lid];
-                        xa_combine(&mm, &ll, red_m[lid + off], red_l[lid + off]);
-                        red_m[lid] = mm;
-                        red_l[lid] = ll;
-                    }
-                    barrier(CLK_LOCAL_MEM_FENCE);
-                }
+                xa_reduce_wg(red_m, red_l, lid);
                 if (lid == 0) {
                     row_m[r] = red_m[0];
                     row_l[r] = red_l[0];
@@ -297,19 +307,7 @@ elattn_xattn_gemm_softmax(const __global int *meta, const int cu_q_at, const int
             red_m[lid] = m;
             red_l[lid] = l;
             barrier(CLK_LOCAL_MEM_FENCE);
-            for (int off = WG / 2; off > 0; off >>= 1) {
-                if (lid < off) {
-                    float mm = red_m[lid], ll = red_l[lid];
-                    const float m2 = red_m[lid + off], mx = fmax(mm, m2);
-                    if (mx != -INFINITY) {
-                        ll = ll * exp2(mm - mx) + red_l[lid + off] * exp2(m2 - mx);
-                        mm = mx;
-                    }
-                    red_m[lid] = mm;
-                    red_l[lid] = ll;
-                }
-                barrier(CLK_LOCAL_MEM_FENCE);
-            }
+            xa_reduce_wg(red_m, red_l, lid);
             if (lid == 0) {
                 row_m[r] = red_m[0];
                 row_l[r] = red_l[0];
