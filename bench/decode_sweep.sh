@@ -10,6 +10,9 @@
 #   ours    elattn-decode-bench on $DEVICE (cuda:0): LENS x BATCHES x MIXES, --json decode_ours.json
 #   peers   bench/decode_peers.py (torch on cuda:0): decode_peers.json
 #   join    bench/join_decode.py: decode_table.md
+#   ncu     (NCU=1) Nsight Compute on one chunk-kernel launch per NCU_CASES entry (context:batch,
+#           dense; default "131072:16 131072:1"): DRAM throughput, occupancy, warp stalls;
+#           ncu_<context>x<batch>.txt
 # TOTAL_BUDGET_S (default 240) bounds the whole call: after the build, ours gets OURS_SHARE
 # (default 55) percent of what is left and the peers the rest, less JOIN_RESERVE_S (10). Each
 # tool is told its budget (it reports configs it cannot start as "skipped (budget)") and is
@@ -68,5 +71,18 @@ if [ -f "$out/decode_ours.json" ]; then
         log "join failed:"
         cat "$out/join.log"
     fi
+fi
+if [ "${NCU:-0}" = 1 ] && command -v ncu >/dev/null; then
+    for c in ${NCU_CASES:-131072:16 131072:1}; do
+        len=${c%%:*} b=${c##*:}
+        # the warm-up's first launch: same kernel, same work list as the timed ones
+        stage "ncu ${len}x$b" 90 "$out/ncu_${len}x$b.txt" ncu --clock-control none --kernel-name regex:chunk_kernel \
+            --launch-count 1 --section SpeedOfLight --section MemoryWorkloadAnalysis --section Occupancy \
+            --section WarpStateStats --section LaunchStats \
+            "$bench" --device "${DEVICE:-cuda:0}" --lens "$len" --batch "$b" --mix dense --head-dim "$dim" --dtype "$dtype" \
+            --budget-s 20
+        grep -E "Duration|DRAM Throughput|Memory Throughput|Achieved Occupancy|Registers Per|Waves Per SM|Grid Size" \
+            "$out/ncu_${len}x$b.txt" | tee -a "$summary"
+    done
 fi
 log "done"

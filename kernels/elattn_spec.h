@@ -544,6 +544,21 @@ ELATTN_FN float elattn_merge_weights(float lse1, float lse2, float *w1, float *w
     return m + ELATTN_LOG2F(sum) * ELATTN_LN2;
 }
 
+/* Merging n partial states at once (a split-KV decode's chunks): with m the largest of their
+ * LSEs, partial c's unnormalised weight is elattn_merge_scale(lse_c, m) = e^(lse_c - m) (0 for
+ * an empty partial; the largest gives 1, so the sum is >= 1 unless all are empty), O = sum_c
+ * scale_c O_c / sum, and the merged LSE is elattn_merge_lse(m, sum). The same as folding the
+ * partials pairwise with elattn_merge_weights, up to rounding. */
+ELATTN_FN float elattn_merge_scale(float lse_c, float m)
+{
+    return m == -INFINITY ? 0.0f : ELATTN_EXP2F((lse_c - m) * ELATTN_LOG2E);
+}
+
+ELATTN_FN float elattn_merge_lse(float m, float sum)
+{
+    return m == -INFINITY ? -INFINITY : m + ELATTN_LOG2F(sum) * ELATTN_LN2;
+}
+
 /* ---- decode over the per-head KV cache (SPEC.md section 9) ------------------------
  * A cache holds, per (sequence, KV head), the K/V rows of the positions its mode keeps,
  * in "slots" (slot s lives in row s % P of page page_table[seq][hk][s / P], P the page
@@ -609,12 +624,18 @@ ELATTN_FN void elattn_decode_split(elattn_i64 slots, elattn_i32 splits, elattn_i
     *s1 = b;
 }
 
-/* Element offset of element 0 of slot s of a head in a page pool [num_pages][P][D]. */
+/* Element offset of element 0 of slot s of a head in a page pool [num_pages][P][D], given the
+ * page that holds it (head_pages[s >> page_shift]; kernels that look pages up ahead use this). */
+ELATTN_FN elattn_i64 elattn_kv_page_offset(elattn_i64 page, elattn_i32 page_shift, elattn_i32 head_dim, elattn_i64 s)
+{
+    return ((page << page_shift) + (s & (((elattn_i64)1 << page_shift) - 1))) * head_dim;
+}
+
+/* The same, looking the page up. */
 ELATTN_FN elattn_i64 elattn_kv_slot_offset(const ELATTN_GLOBAL elattn_i32 *head_pages, elattn_i32 page_shift,
                                            elattn_i32 head_dim, elattn_i64 s)
 {
-    elattn_i64 page = head_pages[s >> page_shift];
-    return ((page << page_shift) + (s & (((elattn_i64)1 << page_shift) - 1))) * head_dim;
+    return elattn_kv_page_offset(head_pages[s >> page_shift], page_shift, head_dim, s);
 }
 
 /* ---- XAttention (antidiagonal) estimation --------------------------------

@@ -32,30 +32,35 @@ struct elattn_decode_plan {
 
 /* ---- the split-KV policy (the one place it lives) ------------------------------------------
  * With desc.num_splits, every (sequence, KV head) of every run is cut into that many chunks.
- * Otherwise each run looks at its own heads: its occupied slots (all heads, all sequences) are
- * cut into chunks of about total / target slots, target = DECODE_CHUNKS_PER_CU x the device's
- * compute units, never fewer than DECODE_MIN_CHUNK slots (a chunk must amortise its merge), and
- * each head gets ceil(slots / chunk) of them. So one long sequence is cut to fill the device, a
- * batch whose heads already fill it is not cut, and a short head (a STREAMING window, a short
- * sequence) stays whole while the long FULL heads beside it are cut. Bound (what the plan
- * allocates for): a head cut into c >= 2 chunks has slots > chunk, so c < 2 slots / chunk, and
- * the cut heads of a run have fewer than 2 total / chunk <= 2 target chunks in all. */
+ * Otherwise each run shares out `target` = DECODE_CHUNKS_PER_CU x the device's compute units
+ * chunks (what the tensor-core kernel keeps resident at once: two blocks per SM at D <= 128)
+ * among its (sequence, head) entries in proportion to their occupied slots, rounding down: entry
+ * e gets floor(target x slots_e / total) chunks, at least 1, and none shorter than
+ * DECODE_MIN_CHUNK slots (a chunk must amortise its merge). Rounding down matters: the chunks of
+ * equal heads then fill whole waves of the device (a batch of 16 x 8 heads gets 2 chunks each,
+ * 256 of 264 resident blocks, one wave; ceil(slots / (total / target)) gave 3 each, 384 items,
+ * 1.45 waves, and 63% of the copy bandwidth instead of the 87% of full waves). So one long
+ * sequence is cut to fill the device, a batch whose heads already fill it is not cut, and a
+ * short head (a STREAMING window, a short sequence) stays whole while the long FULL heads beside
+ * it are cut. Bound (what the plan allocates for): the entries cut into c >= 2 chunks have at
+ * most sum floor(target x slots_e / total) <= target chunks in all. */
 enum { DECODE_CHUNKS_PER_CU = 2, DECODE_MIN_CHUNK = 256, DECODE_MAX_SPLITS = 256 };
 
 /* Chunks of every (sequence, head) of a run (slots[] per entry); returns the sum over entries
  * cut into more than one chunk. */
 static size_t decode_chunks(const elattn_decode_plan *p, const int64_t *slots, size_t entries, int32_t *chunks)
 {
-    int64_t chunk = 0;
-    if (p->desc.num_splits == 0) {
-        int64_t total = 0;
-        for (size_t e = 0; e < entries; ++e) total += slots[e];
-        chunk = (total + p->target - 1) / p->target;
-        if (chunk < DECODE_MIN_CHUNK) chunk = DECODE_MIN_CHUNK;
-    }
+    int64_t total = 0;
+    for (size_t e = 0; e < entries; ++e) total += slots[e];
     size_t split = 0;
     for (size_t e = 0; e < entries; ++e) {
-        int64_t c = p->desc.num_splits ? p->desc.num_splits : (slots[e] + chunk - 1) / chunk;
+        int64_t c = p->desc.num_splits;
+        if (c == 0 && total > 0) {
+            /* slots_e <= 2^31 and target <= 2^31: the product fits in 64 bits */
+            c = slots[e] * (int64_t)p->target / total;
+            const int64_t longest = (slots[e] + DECODE_MIN_CHUNK - 1) / DECODE_MIN_CHUNK;
+            if (c > longest) c = longest;
+        }
         if (c > p->splits) c = p->splits;
         if (c < 1) c = 1;
         chunks[e] = (int32_t)c;
@@ -379,12 +384,12 @@ elattn_status elattn_decode_plan_create(const elattn_kv_cache *c, const elattn_d
         setup.max_chunks = heads * (size_t)d.num_splits;
         setup.max_split_chunks = d.num_splits > 1 ? setup.max_chunks : 0;
     } else {
-        /* the most a head can get: ceil(max_tokens / DECODE_MIN_CHUNK), within the device's 2 x target */
+        /* the most a head can get: ceil(max_tokens / DECODE_MIN_CHUNK), within the target */
         int64_t most = ((int64_t)c->desc.max_tokens + DECODE_MIN_CHUNK - 1) / DECODE_MIN_CHUNK;
-        if (most > 2 * (int64_t)p->target) most = 2 * (int64_t)p->target;
+        if (most > (int64_t)p->target) most = p->target;
         if (most > DECODE_MAX_SPLITS) most = DECODE_MAX_SPLITS;
         p->splits = most > 1 ? (int)most : 1;
-        setup.max_split_chunks = p->splits > 1 ? 2 * (size_t)p->target : 0;
+        setup.max_split_chunks = p->splits > 1 ? (size_t)p->target : 0;
         setup.max_chunks = heads + setup.max_split_chunks;
     }
     setup.max_splits = p->splits;

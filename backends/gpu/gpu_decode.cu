@@ -2,9 +2,10 @@
  * Decode over the per-head KV cache on the GPU backends (kernels/gpu/decode.cuh). The plan
  * allocates, once, a device workspace sized for its largest run: the run's metadata (lengths,
  * modes, chunk counts, partial-row bases, the work list) at its front, then the fp32 split-KV
- * partials; and pinned staging for the metadata (pinned_staging). A run fills a staging slot,
- * copies it with one asynchronous copy and launches the chunk kernel (and the merge when a
- * head is cut): no allocation, no host wait on the device.
+ * partials and their arrival counters (zeroed here once; the merging block of each run sets
+ * its counter back to 0); and pinned staging for the metadata (pinned_staging). A run fills a
+ * staging slot, copies it with one asynchronous copy and launches the chunk kernel (a cut head's
+ * last chunk merges it): no allocation, no host wait on the device.
  */
 #include "gpu_internal.h"
 
@@ -16,7 +17,7 @@ struct decode_plan {
     int item_rows; /* query rows per work item: DECODE_MMA_ROWS or DECODE_ROWS */
     size_t max_items, max_part_rows;
     size_t off_cu, off_len, off_seq, off_modes, off_chunks, off_base, off_items, meta_bytes;
-    size_t off_part_o, off_part_lse;
+    size_t off_part_o, off_part_lse, off_arrivals;
     char *ws;               /* device workspace */
     pinned_staging staging; /* host side of the metadata */
 };
@@ -68,6 +69,7 @@ elattn_status gpu_decode_plan(void *dev, const elattn_decode_setup *setup, void 
     p->meta_bytes = ws.end;
     p->off_part_o = ws.place(p->max_part_rows, (size_t)setup->head_dim, sizeof(float));
     p->off_part_lse = ws.place(p->max_part_rows, 1, sizeof(float));
+    p->off_arrivals = ws.place(p->max_part_rows, 1, sizeof(int));
     /* partial rows are indexed by int32 (part_base) */
     if (!ok || !ws.ok || p->max_part_rows > (size_t)INT32_MAX) {
         free(p);
@@ -80,6 +82,13 @@ elattn_status gpu_decode_plan(void *dev, const elattn_decode_setup *setup, void 
         return runtime_failure(e, "Malloc (decode workspace)");
     }
     p->ws = static_cast<char *>(mem);
+    /* synchronously: the runs may come on any stream */
+    e = cudaMemsetAsync(p->ws + p->off_arrivals, 0, p->max_part_rows * sizeof(int), 0);
+    if (e == cudaSuccess) e = cudaStreamSynchronize(0);
+    if (e != cudaSuccess) {
+        free_plan(p);
+        return runtime_failure(e, "Memset (decode arrival counters)");
+    }
     elattn_status st = p->staging.create(p->meta_bytes);
     if (st != ELATTN_SUCCESS) {
         free_plan(p);
@@ -161,7 +170,6 @@ elattn_status gpu_decode_run(void *dev, const void *impl, void *stream, const el
     in.part_base = reinterpret_cast<const int32_t *>(p.ws + p.off_base);
     in.items = reinterpret_cast<const decode_item *>(p.ws + p.off_items);
     in.num_items = (int)n_items;
-    in.merge = call->split_chunks > 0;
     in.mma = p.mma;
     in.page_table = static_cast<const int32_t *>(call->page_table);
     in.q = call->q;
@@ -171,6 +179,7 @@ elattn_status gpu_decode_run(void *dev, const void *impl, void *stream, const el
     in.lse = static_cast<float *>(call->lse);
     in.part_o = reinterpret_cast<float *>(p.ws + p.off_part_o);
     in.part_lse = reinterpret_cast<float *>(p.ws + p.off_part_lse);
+    in.arrivals = reinterpret_cast<int *>(p.ws + p.off_arrivals);
     const cudaError_t e = decode_launch(in, s);
     if (e != cudaSuccess) return runtime_failure(e, "LaunchKernel (decode)");
     return ELATTN_SUCCESS;

@@ -2,7 +2,7 @@
  * Decode over the per-head KV cache (kernels/SPEC.md section 9), portable CUDA/HIP, built to
  * stream the cache at memory bandwidth.
  *
- * Pass 1, decode_chunk_kernel: one block of DECODE_THREADS per work item (sequence, KV head,
+ * decode_chunk_kernel: one block of DECODE_THREADS per work item (sequence, KV head,
  * split-KV chunk, tile of up to DECODE_ROWS query rows of the group: (new token, query head)
  * pairs). The block walks its chunk's slots in tiles: each K/V row of the tile is brought into
  * shared memory once (cp.async on sm_80+, several tiles in flight) and used for every query row
@@ -10,11 +10,10 @@
  * vectors per row), a group of LPR lanes takes KPG keys of each tile with its own online softmax
  * (fp32, log2 domain), and the groups' states are combined through shared memory at the end.
  * A head cut into one chunk writes O (and LSE) itself; otherwise the chunk's fp32 partial goes
- * to the plan's workspace.
- * Pass 2, decode_merge_kernel: the partials of every cut head merged in chunk order with
- * elattn_merge_weights, one thread per 4 output values.
+ * to the plan's workspace and the head's last chunk to finish merges them all
+ * (decode_store_rows, decode_common.cuh): one launch per step.
  * The CUDA build runs fp16 / bf16 on sm_80+ through the tensor-core chunk kernel instead
- * (decode_mma.cuh, when the plan picks it: in.mma); the merge is the same.
+ * (decode_mma.cuh, when the plan picks it: in.mma); the end of an item is the same.
  * Needs storage<> (common.cuh), dispatch (dispatch.cuh) and, in the CUDA build, ptx/sm80.cuh.
  */
 #ifndef ELATTN_GPU_DECODE_CUH
@@ -246,41 +245,6 @@ __global__ void __launch_bounds__(DECODE_THREADS) decode_chunk_kernel(decode_inp
     decode_store_rows<DT, DMAX, R, C::GROUPS, C::NT>(smem, in, item, row_base, n, nrows, chunks);
 }
 
-/* The heads cut into several chunks: their partials merged in chunk order. */
-template <int DT>
-__global__ void decode_merge_kernel(decode_inputs in)
-{
-    const int d4 = in.head_dim / 4;
-    const size_t x = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (x >= (size_t)in.total_new * in.num_q_heads * d4) return;
-    const int dq = (int)(x % (size_t)d4);
-    const size_t orow = x / (size_t)d4; /* token row * Hq + query head */
-    const int h = (int)(orow % (size_t)in.num_q_heads), row = (int)(orow / (size_t)in.num_q_heads);
-    int lo = 0, hi = in.num_seqs - 1; /* the sequence of the row: the last i with cu_new[i] <= row */
-    while (lo < hi) {
-        const int mid = (lo + hi + 1) / 2;
-        if (in.cu_new[mid] <= row) lo = mid;
-        else hi = mid - 1;
-    }
-    const int G = in.group, hk = h / G, e = lo * in.num_kv_heads + hk, chunks = in.chunks[e];
-    if (chunks == 1) return; /* written by its chunk */
-    const int part_rows = (in.cu_new[lo + 1] - in.cu_new[lo]) * G;
-    const size_t first = (size_t)in.part_base[e] + (size_t)(row - in.cu_new[lo]) * G + h % G;
-    float4 acc = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
-    float merged = -INFINITY;
-    for (int c = 0; c < chunks; ++c) {
-        const size_t prow = first + (size_t)c * part_rows;
-        float w_all, w_c;
-        const float next = elattn_merge_weights(merged, in.part_lse[prow], &w_all, &w_c);
-        const float4 p = *reinterpret_cast<const float4 *>(in.part_o + prow * in.head_dim + (size_t)dq * 4);
-        acc.x = w_all * acc.x + w_c * p.x, acc.y = w_all * acc.y + w_c * p.y;
-        acc.z = w_all * acc.z + w_c * p.z, acc.w = w_all * acc.w + w_c * p.w;
-        merged = next;
-    }
-    storage<DT>::store4(in.o, orow * in.head_dim + (size_t)dq * 4, acc);
-    if (in.lse && dq == 0) in.lse[orow] = merged;
-}
-
 size_t decode_smem_bytes(int dtype, int head_dim)
 {
     size_t bytes = 0;
@@ -310,15 +274,10 @@ cudaError_t decode_launch(const decode_inputs &in, cudaStream_t stream)
             });
         };
 #if defined(ELATTN_GPU_CUDA)
-        const cudaError_t e = in.mma ? decode_mma_launch(in, stream) : portable();
+        return in.mma ? decode_mma_launch(in, stream) : portable();
 #else
-        const cudaError_t e = portable();
+        return portable();
 #endif
-        if (e != cudaSuccess || !in.merge) return e;
-        const int threads = 256;
-        const size_t values = (size_t)in.total_new * in.num_q_heads * (in.head_dim / 4);
-        decode_merge_kernel<DT><<<(unsigned)((values + threads - 1) / threads), threads, 0, stream>>>(in);
-        return cudaGetLastError();
     });
 }
 

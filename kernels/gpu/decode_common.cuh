@@ -2,7 +2,8 @@
  * What the decode chunk kernels share (kernels/gpu/decode.cuh, the portable one; decode_mma.cuh,
  * the CUDA build's tensor-core one): the padded head dim an instance runs, and the end of a work
  * item: the partial softmax states of its PARTS key subsets combined and the rows stored (O and
- * LSE, or the chunk's fp32 partial). Needs storage<> (common.cuh) and launch.h.
+ * LSE, or the chunk's fp32 partial, which the head's last chunk to finish merges). Needs
+ * storage<> (common.cuh) and launch.h.
  */
 #ifndef ELATTN_GPU_DECODE_COMMON_CUH
 #define ELATTN_GPU_DECODE_COMMON_CUH
@@ -21,10 +22,60 @@ struct decode_states {
     static __device__ __forceinline__ float *l(void *smem) { return m(smem) + PARTS * R; }
 };
 
+/* A load through L2, past this SM's L1: for data other blocks of the launch wrote. AMD's L1 is
+ * invalidated at each dispatch and no block reads a partial before it is written: a plain load. */
+template <typename T>
+static __device__ __forceinline__ T load_l2(const T *p)
+{
+#if defined(ELATTN_GPU_AMD)
+    return *p;
+#else
+    return __ldcg(p);
+#endif
+}
+
+/* The last chunk of a cut head to finish merges the head's partials (rows [row0, row0 + nrows)
+ * of one row tile) into O and LSE, every chunk at once by the spec's n-way merge
+ * (elattn_merge_scale / elattn_merge_lse): the LSEs first, then the weighted sum, so the loads
+ * of different chunks do not wait on each other. Partials are read through L2 (they were
+ * written by other blocks of this launch). */
+template <int DT, int NT>
+static __device__ __forceinline__ void decode_merge_rows(const decode_inputs &in, const decode_item &item, int row_base,
+                                                         int n, int nrows, int chunks)
+{
+    const int G = in.group, D = in.head_dim, d4 = D / 4, part_rows = n * G;
+    const int e = item.seq * in.num_kv_heads + item.head;
+    for (int x = (int)threadIdx.x; x < nrows * d4; x += NT) {
+        const int r = x / d4, dq = x % d4, rr = item.row0 + r;
+        const size_t first = (size_t)in.part_base[e] + rr;
+        float m = -INFINITY;
+        for (int c = 0; c < chunks; ++c) m = fmaxf(m, load_l2(in.part_lse + first + (size_t)c * part_rows));
+        float sum = 0.0f;
+        float4 o = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+#pragma unroll 4
+        for (int c = 0; c < chunks; ++c) {
+            const size_t prow = first + (size_t)c * part_rows;
+            const float w = elattn_merge_scale(load_l2(in.part_lse + prow), m);
+            const float4 p = load_l2(reinterpret_cast<const float4 *>(in.part_o + prow * D + (size_t)dq * 4));
+            sum += w;
+            o.x += w * p.x, o.y += w * p.y, o.z += w * p.z, o.w += w * p.w;
+        }
+        const float inv = sum > 0.0f ? 1.0f / sum : 0.0f; /* all chunks empty: O = 0 */
+        o.x *= inv, o.y *= inv, o.z *= inv, o.w *= inv;
+        const size_t orow = (size_t)(row_base + rr / G) * in.num_q_heads + item.head * G + rr % G;
+        storage<DT>::store4(in.o, orow * D + (size_t)dq * 4, o);
+        if (in.lse && dq == 0) in.lse[orow] = elattn_merge_lse(m, sum);
+    }
+}
+
 /* The item's rows from the states in shared memory (written, then a __syncthreads, by the caller;
  * m in log2 units): combined, then the epilogue rule, O = acc / l (0 when l = 0), LSE from
- * (m, l). A head cut into one chunk writes O (and LSE) itself; otherwise the chunk's partial goes
- * to the plan's workspace. Row r of the item is row item.row0 + r of the (sequence, head). */
+ * (m, l). A head cut into one chunk writes O (and LSE) itself. Otherwise the chunk's partial goes
+ * to the plan's workspace and the block counts itself in the row tile's arrival counter
+ * (in.arrivals, at the tile's first partial row of chunk 0); the last of the head's chunks to
+ * arrive merges them all (decode_merge_rows) and sets the counter back to 0 for the next run,
+ * so one launch does the whole step. Row r of the item is row item.row0 + r of the
+ * (sequence, head). */
 template <int DT, int DMAX, int R, int PARTS, int NT>
 static __device__ __forceinline__ void decode_store_rows(void *smem, const decode_inputs &in, const decode_item &item,
                                                          int row_base, int n, int nrows, int chunks)
@@ -33,6 +84,7 @@ static __device__ __forceinline__ void decode_store_rows(void *smem, const decod
     const float *cacc = S::acc(smem), *cm = S::m(smem), *cl = S::l(smem);
     const int G = in.group, D = in.head_dim, hk = item.head, d4 = D / 4;
     const int part_rows = n * G; /* rows of one chunk of this head in the partials */
+    const int e = item.seq * in.num_kv_heads + hk;
     for (int x = (int)threadIdx.x; x < nrows * d4; x += NT) {
         const int r = x / d4, dq = x % d4;
         float mx = -INFINITY;
@@ -56,12 +108,24 @@ static __device__ __forceinline__ void decode_store_rows(void *smem, const decod
             storage<DT>::store4(in.o, orow * D + (size_t)dq * 4, o);
             if (in.lse && dq == 0) in.lse[orow] = lse;
         } else {
-            const int e = item.seq * in.num_kv_heads + hk;
             const size_t prow = (size_t)in.part_base[e] + (size_t)item.chunk * part_rows + rr;
             *reinterpret_cast<float4 *>(in.part_o + prow * D + (size_t)dq * 4) = o;
             if (dq == 0) in.part_lse[prow] = lse;
         }
     }
+    if (chunks == 1) return;
+    __shared__ int last;
+    __threadfence(); /* this block's partial is visible device-wide before it counts itself */
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        int *arrived = in.arrivals + in.part_base[e] + item.row0;
+        last = atomicAdd(arrived, 1) == chunks - 1;
+        if (last) *arrived = 0; /* every chunk of this run has counted: ready for the next run */
+    }
+    __syncthreads();
+    if (!last) return;
+    __threadfence(); /* the other chunks' partials are read after their counts */
+    decode_merge_rows<DT, NT>(in, item, row_base, n, nrows, chunks);
 }
 
 } /* namespace ELATTN_GPU_NS */

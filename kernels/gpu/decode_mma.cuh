@@ -7,8 +7,8 @@
  * query rows of the group: (new token, query head) pairs, the M of mma.sync m16n8k16; rows past
  * the group's are zero queries, never stored). The chunk's slots are walked in tiles of BN = 64
  * slots: K and V rows into a STAGES-deep cp.async ring of XOR-swizzled shared memory (each 16-byte
- * piece's address from its own slot: a tile spans pages), so the cache crosses HBM once per step
- * and several tiles are in flight. Warp w takes slots [16 w, 16 w + 16) of every tile:
+ * piece's address from its own slot: a tile spans pages, looked up a tile ahead), so the cache
+ * crosses HBM once per step and several tiles are in flight. Warp w takes slots [16 w, 16 w + 16) of every tile:
  * S = Q K^T (16 x 16, Q fragments in registers, K through ldmatrix), the slots past the chunk and
  * the pairs the decode rule hides set to -inf, online softmax in the log2 domain (quad
  * reductions), P rounded to the storage type as the A fragment of O += P V (V through
@@ -48,24 +48,49 @@ struct cfg {
     static_assert(R == 16, "one m16 row block");
 };
 
-/* K and V of slots [k0, k0 + BN) of the chunk into a stage. Slots at or past `end` and columns
- * past D are zero-filled without a read: the mask gives such slots p = 0, and 0 x V must stay 0;
- * zero columns add nothing to Q K^T. */
+/* This thread's share of a tile: 16-byte piece `piece` of rows ROW_STEP x it + first_row. */
+template <int DMAX>
+struct tile_share {
+    static constexpr int PIECES = DMAX / 8; /* 16-byte pieces per row */
+    static constexpr int ROWS = cfg<DMAX>::BN * PIECES / cfg<DMAX>::NT, ROW_STEP = cfg<DMAX>::NT / PIECES;
+    static_assert(cfg<DMAX>::NT % PIECES == 0, "a thread keeps one piece column");
+    static __device__ __forceinline__ int first_row() { return (int)threadIdx.x / PIECES; }
+    static __device__ __forceinline__ int piece() { return (int)threadIdx.x % PIECES; }
+};
+
+/* The pages of this thread's rows of the tile at k0, looked up one tile ahead of their copy:
+ * the page-table reads are then in flight while the current tile is computed, not serialised
+ * before each tile's copies. */
+template <int DMAX>
+static __device__ __forceinline__ void fetch_pages(int32_t (&page)[tile_share<DMAX>::ROWS], const decode_inputs &in,
+                                                   const int32_t *pages, elattn_i64 k0, elattn_i64 end)
+{
+    using TS = tile_share<DMAX>;
+#pragma unroll
+    for (int it = 0; it < TS::ROWS; ++it) {
+        const elattn_i64 s = k0 + it * TS::ROW_STEP + TS::first_row();
+        page[it] = s < end ? pages[s >> in.page_shift] : 0;
+    }
+}
+
+/* K and V of slots [k0, k0 + BN) of the chunk into a stage (pages from fetch_pages). Slots at or
+ * past `end` and columns past D are zero-filled without a read: the mask gives such slots p = 0,
+ * and 0 x V must stay 0; zero columns add nothing to Q K^T. */
 template <int DMAX>
 static __device__ __forceinline__ void load_tile(uint32_t sk, uint32_t sv, const decode_inputs &in,
-                                                 const int32_t *pages, elattn_i64 k0, elattn_i64 end)
+                                                 const int32_t (&page)[tile_share<DMAX>::ROWS], elattn_i64 k0,
+                                                 elattn_i64 end)
 {
-    using C = cfg<DMAX>;
-    constexpr int PIECES = DMAX / 8; /* 16-byte pieces per row */
-    const int D = in.head_dim;
+    using TS = tile_share<DMAX>;
+    const int D = in.head_dim, piece = TS::piece();
     const char *kp = static_cast<const char *>(in.k_pool), *vp = static_cast<const char *>(in.v_pool);
 #pragma unroll
-    for (int it = 0; it < C::BN * PIECES / C::NT; ++it) {
-        const int idx = it * C::NT + (int)threadIdx.x, row = idx / PIECES, piece = idx % PIECES;
+    for (int it = 0; it < TS::ROWS; ++it) {
+        const int row = it * TS::ROW_STEP + TS::first_row();
         const elattn_i64 s = k0 + row;
         const bool valid = s < end && piece * 8 < D;
-        const size_t off = valid ? ((size_t)elattn_kv_slot_offset(pages, in.page_shift, D, s) + (size_t)piece * 8) * 2
-                                 : 0;
+        const size_t off =
+            valid ? ((size_t)elattn_kv_page_offset(page[it], in.page_shift, D, s) + (size_t)piece * 8) * 2 : 0;
         const uint32_t at = swz<DMAX>(row, piece);
         cp_async_16(sk + at, kp + off, valid);
         cp_async_16(sv + at, vp + off, valid);
@@ -91,13 +116,17 @@ __global__ void __launch_bounds__(cfg<DMAX>::NT) chunk_kernel(const decode_input
     const int nrows = n * G - item.row0 < R ? n * G - item.row0 : R;
 
     const int tiles = (int)((s1 - s0 + C::BN - 1) / C::BN);
+    int32_t page[tile_share<DMAX>::ROWS];
 #pragma unroll
     for (int t = 0; t < STAGES - 1; ++t) {
-        if (t < tiles)
-            load_tile<DMAX>(s_ring + t * C::STAGE_BYTES, s_ring + t * C::STAGE_BYTES + C::TILE_BYTES, in, pages,
+        if (t < tiles) {
+            fetch_pages<DMAX>(page, in, pages, s0 + (elattn_i64)t * C::BN, s1);
+            load_tile<DMAX>(s_ring + t * C::STAGE_BYTES, s_ring + t * C::STAGE_BYTES + C::TILE_BYTES, in, page,
                             s0 + (elattn_i64)t * C::BN, s1);
+        }
         cp_async_commit(); /* an empty group keeps the wait count uniform */
     }
+    fetch_pages<DMAX>(page, in, pages, s0 + (elattn_i64)(STAGES - 1) * C::BN, s1); /* the loop's first copy */
 
     const int warp = (int)threadIdx.x / 32, lane = (int)threadIdx.x % 32, g = lane / 4, t4 = lane % 4;
     /* This thread's rows: g (h = 0) and g + 8 (h = 1) of the item. A row past the group's reads
@@ -139,7 +168,8 @@ __global__ void __launch_bounds__(cfg<DMAX>::NT) chunk_kernel(const decode_input
         const int next = t + STAGES - 1;
         if (next < tiles) {
             const uint32_t st = s_ring + (next % STAGES) * C::STAGE_BYTES;
-            load_tile<DMAX>(st, st + C::TILE_BYTES, in, pages, s0 + (elattn_i64)next * C::BN, s1);
+            load_tile<DMAX>(st, st + C::TILE_BYTES, in, page, s0 + (elattn_i64)next * C::BN, s1);
+            fetch_pages<DMAX>(page, in, pages, s0 + (elattn_i64)(next + 1) * C::BN, s1);
         }
         cp_async_commit();
 

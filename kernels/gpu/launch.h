@@ -196,17 +196,17 @@ struct decode_inputs {
     const int32_t *cu_new, *lengths, *seq_ids, *modes, *chunks, *part_base;
     const decode_item *items;  /* device [num_items] */
     int num_items;
-    bool merge;                /* some head has several chunks: run the merge */
     bool mma;                  /* items of DECODE_MMA_ROWS for the tensor-core chunk kernel (the plan's pick) */
     const int32_t *page_table; /* device [max_sequences][Hkv][pages_per_head] */
     const void *q, *k_pool, *v_pool;
     void *o;
     float *lse;                /* NULL: not written */
     float *part_o, *part_lse;  /* [partial rows][D], [partial rows] */
+    int *arrivals;             /* [partial rows], 0 between runs: chunks of a row tile done so far */
 };
 /* Dynamic shared memory of the chunk kernel for (dtype, head_dim) (0: no such instance). */
 size_t decode_smem_bytes(int dtype, int head_dim);
-/* The chunk kernel in.mma names, then the merge when in.merge. */
+/* The chunk kernel in.mma names (a cut head's last chunk merges its partials). */
 cudaError_t decode_launch(const decode_inputs &in, cudaStream_t stream);
 #if defined(ELATTN_GPU_CUDA)
 /* decode_mma.cuh: the tensor-core chunk kernel; its shared memory (0: no instance for the dtype). */
