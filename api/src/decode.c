@@ -104,9 +104,9 @@ static size_t decode_chunks(const elattn_decode_plan *p, const int64_t *slots, s
         /* j: chunks of the longest head; try j* / 2 .. 2 j* + 2, at most DECODE_MAX_CANDIDATES
          * of them (evenly spread), fewer chunks winning ties */
         const int64_t share = (int64_t)((double)longest * p->target / (double)(total > 0 ? total : 1));
-        const int64_t lo = share / 2 > 1 ? share / 2 : 1;
-        int64_t hi = 2 * share + 2;
-        if (hi > p->splits) hi = p->splits;
+        int64_t lo = share / 2 > 1 ? share / 2 : 1, hi = 2 * share + 2;
+        if (hi > p->splits) hi = p->splits; /* the longest head's bound: its shortest chunks */
+        if (lo > hi) lo = hi;
         const int64_t step = hi - lo + 1 > DECODE_MAX_CANDIDATES ? ceil_div64(hi - lo + 1, DECODE_MAX_CANDIDATES) : 1;
         double best = -1.0;
         chunk = longest;

@@ -189,28 +189,44 @@ __global__ void __launch_bounds__(cfg<DMAX>::NT) chunk_kernel(const decode_input
         }
 
         /* Scores in log2 units, then the mask: s[nb][2 h + e] is row g + 8 h, slot nb * 8 + 2 t4 + e
-         * of the warp's 16. */
+         * of the warp's 16. The warp's slots of a FULL / BLOCK_SPARSE head that lie inside the
+         * chunk and before every new query's position are all seen (slot = position): no per-pair
+         * test, the common case of a long head (the test costs more than the MMAs). */
         const elattn_i64 kbase = s0 + (elattn_i64)t * C::BN + warp * 16;
+        if (mode != ELATTN_MODE_STREAMING && kbase + 16 <= s1 && kbase + 16 <= (elattn_i64)len - n + 1) {
 #pragma unroll
-        for (int nb = 0; nb < 2; ++nb)
+            for (int nb = 0; nb < 2; ++nb)
 #pragma unroll
-            for (int e = 0; e < 2; ++e) {
-                const elattn_i64 slot = kbase + nb * 8 + 2 * t4 + e;
-                const bool in_chunk = slot < s1;
-                const elattn_i64 pt = in_chunk ? elattn_kv_position_of(mode, in.sink, in.ring, len, slot) : 0;
+                for (int x = 0; x < 4; ++x) s[nb][x] *= sl2;
+        } else {
 #pragma unroll
-                for (int h = 0; h < 2; ++h) {
-                    const bool seen = in_chunk && elattn_decode_visible(mode, pos[h], pt, in.sink, in.local);
-                    s[nb][2 * h + e] = seen ? s[nb][2 * h + e] * sl2 : -INFINITY;
+            for (int nb = 0; nb < 2; ++nb)
+#pragma unroll
+                for (int e = 0; e < 2; ++e) {
+                    const elattn_i64 slot = kbase + nb * 8 + 2 * t4 + e;
+                    const bool in_chunk = slot < s1;
+                    const elattn_i64 pt = in_chunk ? elattn_kv_position_of(mode, in.sink, in.ring, len, slot) : 0;
+#pragma unroll
+                    for (int h = 0; h < 2; ++h) {
+                        const bool seen = in_chunk && elattn_decode_visible(mode, pos[h], pt, in.sink, in.local);
+                        s[nb][2 * h + e] = seen ? s[nb][2 * h + e] * sl2 : -INFINITY;
+                    }
                 }
-            }
+        }
 
-        /* Online softmax per row; l stays a per-thread partial sum (quad-summed at the end). */
+        /* Online softmax per row; l stays a per-thread partial sum (quad-summed at the end). O is
+         * rescaled only when some row of the warp has a new maximum (else the factor is exactly
+         * 1): after the first tiles of a long chunk that is rare, and O's 64 (D 128) products
+         * per lane a tile are most of the softmax's cost. */
+        bool moved = false;
+        float corr[2];
 #pragma unroll
         for (int h = 0; h < 2; ++h) {
             const float mx = quad_max(fmaxf(m_run[h], fmaxf(fmaxf(s[0][2 * h], s[0][2 * h + 1]),
                                                             fmaxf(s[1][2 * h], s[1][2 * h + 1]))));
-            const float base = elattn_softmax_base(mx), corr = fast_exp2(m_run[h] - base);
+            const float base = elattn_softmax_base(mx);
+            corr[h] = fast_exp2(m_run[h] - base);
+            moved |= mx != m_run[h];
             m_run[h] = mx;
             float sum = 0.0f;
 #pragma unroll
@@ -220,9 +236,12 @@ __global__ void __launch_bounds__(cfg<DMAX>::NT) chunk_kernel(const decode_input
                     s[nb][2 * h + e] = fast_exp2(s[nb][2 * h + e] - base);
                     sum += s[nb][2 * h + e];
                 }
-            l_run[h] = l_run[h] * corr + sum;
+            l_run[h] = l_run[h] * corr[h] + sum;
+        }
+        if (__any_sync(0xffffffffu, moved)) {
 #pragma unroll
-            for (int d = 0; d < DB; ++d) o[d][2 * h] *= corr, o[d][2 * h + 1] *= corr;
+            for (int d = 0; d < DB; ++d)
+                o[d][0] *= corr[0], o[d][1] *= corr[0], o[d][2] *= corr[1], o[d][3] *= corr[1];
         }
 
         /* O += P V: the C layout of S is the A layout of P. */
