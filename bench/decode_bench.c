@@ -44,11 +44,11 @@ typedef struct opts {
     int n_mixes;
     mix mixes[MAX_LIST];
     elattn_dtype dtype;
-    int head_dim, hq, hkv, sink, local, page, new_tokens, chunk;
+    int head_dim, hq, hkv, sink, local, page, new_tokens, chunk, splits;
     int warmup, min_reps, max_reps;
     double min_time_s, max_time_s, budget_s;
     double flush_mib, copy_mib; /* < 0: the device's default */
-    int check, list_only;
+    int check, list_only, samples;
     unsigned long long seed;
 } opts;
 
@@ -107,12 +107,15 @@ static void usage(FILE *f)
             "  --page P           tokens per page (default 16)\n"
             "  --new N            new tokens per sequence per step, 1..16 (default 1); the cache's max_new_tokens\n"
             "  --chunk N          tokens per prefill append (default 8192)\n"
+            "  --splits N         elattn_decode_desc.num_splits: every head cut into N chunks (default 0: the\n"
+            "                     plan's policy)\n"
             "  --warmup N --min-reps N --max-reps N   (defaults 3, 10, 100)\n"
             "  --min-time S       time each config to at least S s (default 0.2) --max-time S: at most (default 2,\n"
             "                     after 3 reps)\n"
             "  --flush-mib N      L2 flush buffer filled before each rep (default 256 on a GPU, 0 otherwise)\n"
             "  --copy-mib N       the copy-bandwidth buffer (default 2048 on a GPU, 64 otherwise)\n"
             "  --budget-s S       configs not started after S s (from the start) are reported skipped (budget)\n"
+            "  --samples          print every rep's time (ms, in order) after each config's line\n"
             "  --check            per mix, one decode step at a small size against the reference device;\n"
             "                     exit 1 when its nmse exceeds %g\n"
             "  --seed N  --json FILE\n",
@@ -144,6 +147,10 @@ static int parse_opts(int argc, char **argv, opts *o)
         }
         if (strcmp(a, "--check") == 0) {
             o->check = 1;
+            continue;
+        }
+        if (strcmp(a, "--samples") == 0) {
+            o->samples = 1;
             continue;
         }
         if (!v) {
@@ -180,12 +187,12 @@ static int parse_opts(int argc, char **argv, opts *o)
             else o->copy_mib = x;
         } else {
             static const char *const names[] = {"--head-dim", "--sink", "--local", "--page", "--new", "--chunk",
-                                                "--warmup", "--min-reps", "--max-reps"};
+                                                "--warmup", "--min-reps", "--max-reps", "--splits"};
             int *const dst[] = {&o->head_dim, &o->sink, &o->local, &o->page, &o->new_tokens, &o->chunk,
-                                &o->warmup, &o->min_reps, &o->max_reps};
+                                &o->warmup, &o->min_reps, &o->max_reps, &o->splits};
             int k = 0;
-            while (k < 9 && strcmp(a, names[k]) != 0) ++k;
-            if (k == 9) {
+            while (k < 10 && strcmp(a, names[k]) != 0) ++k;
+            if (k == 10) {
                 fprintf(stderr, "elattn-decode-bench: unknown option %s (--help lists them)\n", a);
                 return 2;
             }
@@ -284,7 +291,7 @@ static double fill_rows(const opts *o, const int32_t *modes, int64_t len)
 /* Warm-up, then event-timed reps; before each (outside the events) `flush` is overwritten on the
  * stream so that the step starts with a cold L2. */
 static elattn_status time_steps(bench_dev *bd, elattn_buffer *flush, op_fn fn, void *ctx, int warmup, int min_reps,
-                                int max_reps, double min_s, double max_s, timing *t)
+                                int max_reps, double min_s, double max_s, int print_samples, timing *t)
 {
     elattn_status st;
     const size_t flush_bytes = flush ? elattn_buffer_size(flush) : 0;
@@ -307,6 +314,11 @@ static elattn_status time_steps(bench_dev *bd, elattn_buffer *flush, op_fn fn, v
         }
         ms[n++] = e;
         total += e;
+    }
+    if (print_samples) {
+        printf("samples ms:");
+        for (int k = 0; k < n; ++k) printf(" %.4f", ms[k]);
+        printf("\n");
     }
     timing_from_samples(ms, n, t);
     free(ms);
@@ -355,7 +367,7 @@ static void measure_copy(bench_dev *bd, double mib)
     bytes = c.width * c.rows;
     timing t = {0};
     st = elattn_buffer_fill(c.src, 0, 0x3c, bytes, bd->stream);
-    if (st == ELATTN_SUCCESS) st = time_steps(bd, NULL, copy_step, &c, 2, 10, 10, 0, 1e9, &t);
+    if (st == ELATTN_SUCCESS) st = time_steps(bd, NULL, copy_step, &c, 2, 10, 10, 0, 1e9, 0, &t);
     if (st == ELATTN_SUCCESS && t.median > 0) {
         copy_bytes = (double)bytes, copy_ms = t.median;
         copy_gbps = 2.0 * copy_bytes / (t.median * 1e-3) / 1e9;
@@ -523,7 +535,7 @@ static void run_context_mix(run_state *rs, int len, int mi, void (*emit)(const o
         filled = batch;
         elattn_kv_cache_bytes(cache, &r->held_bytes);
 
-        elattn_decode_desc dd = {.struct_size = sizeof dd, .num_q_heads = o->hq, .max_batch = batch};
+        elattn_decode_desc dd = {.struct_size = sizeof dd, .num_q_heads = o->hq, .max_batch = batch, .num_splits = o->splits};
         elattn_decode_plan *plan = NULL;
         st = elattn_decode_plan_create(cache, &dd, NULL, &plan);
         if (st != ELATTN_SUCCESS) {
@@ -545,7 +557,7 @@ static void run_context_mix(run_state *rs, int len, int mi, void (*emit)(const o
                              .args = {.struct_size = sizeof dc.args, .num_seqs = batch, .seq_ids = ids,
                                       .num_new = ids + batch, .q = q, .o = out}};
             st = time_steps(bd, rs->flush, decode_step, &dc, o->warmup, o->min_reps, o->max_reps, o->min_time_s,
-                            o->max_time_s, &r->t);
+                            o->max_time_s, o->samples, &r->t);
             if (st != ELATTN_SUCCESS) fail_row(r, "error", "elattn_decode_run", st);
         } else {
             fail_row(r, "skipped", "the step's Q/O buffers", st);
