@@ -99,7 +99,7 @@ if [ "${OCL_TUNE:-0}" = 1 ]; then
     done
 fi
 if [ "${DECODE:-0}" = 1 ]; then
-    stage "conformance cuda:0 decode" 60 "$out/conformance-decode.log" "$conf" --backend cuda:0 --case decode/ --no-isolate
+    stage "conformance cuda:0 decode" 120 "$out/conformance-decode.log" "$conf" --backend cuda:0 --case decode/ --no-isolate
     tail -1 "$out/conformance-decode.log" | tee -a "$summary"
     grep -E "^FAIL" "$out/conformance-decode.log" | head -10 | tee -a "$summary"
     stage decode "$((${DECODE_BUDGET_S:-150} + 20))" "$out/decode.log" env BUILD_DIR="$build" \

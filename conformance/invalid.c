@@ -65,7 +65,8 @@ ROW(r_lse_unwanted, c->ad.write_lse = 0)
 ROW(r_mask_missing, c->aa.block_mask = NULL)
 ROW(r_o_is_q, c->aa.o = (elattn_buffer *)c->aa.q)
 ROW(r_foreign_q, c->aa.q = c->foreign_q)
-ROW(r_ws_small, if (c->attn_ws_bytes == 0) c->not_applicable = 1; else c->aa.workspace = c->ws_small)
+ROW(r_ws_small, if (c->attn_ws_bytes == 0) c->not_applicable = "the plan needs no workspace";
+                else c->aa.workspace = c->ws_small)
 ROW(x_stride3, c->xd.stride = 3)
 ROW(x_stride128, c->xd.stride = 128)
 ROW(x_stride_over_block, (c->xd.stride = 32, c->xd.block_size = 16))
@@ -511,7 +512,7 @@ void invalid_check(const conf_case *cs, const conf_target *t, case_result *r)
     row->apply(&c);
     if (c.not_applicable) {
         r->status = ST_UNSUPPORTED;
-        result_note(r, "not applicable: the plan needs no workspace");
+        result_note(r, "not applicable: %s", c.not_applicable);
         free_ctx(&c);
         return;
     }

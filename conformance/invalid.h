@@ -48,7 +48,7 @@ typedef struct inv_ctx {
     int num_extra;
     size_t attn_ws_bytes;      /* of the valid attention plan */
     elattn_buffer *ws_small;   /* attn workspace one byte short (NULL if the plan needs none) */
-    int not_applicable;        /* the row cannot be built on this target */
+    const char *not_applicable; /* why the row cannot be built on this target, or NULL */
     case_result *result;       /* OP_CALL rows report wrong bytes here */
     elattn_status call_status; /* OP_CALL rows: the status of the call under test */
     char call_message[512];    /* and elattn_last_error() right after it (clean-up calls follow) */

@@ -467,7 +467,8 @@ static void k_run_after_device_close(inv_ctx *c)
 /* ---- decode: the per-head KV cache and decode runs ------------------------------------------
  * A valid cache (fp32, D 64, Hkv 2, pages of 8, 7 pages (5 in use after the prefill), sink 4, local 8, max_new_tokens 4) with
  * sequence 0 started (20 tokens, FULL and STREAMING) and a valid plan (Hq 4, 2 sequences, LSE);
- * each row breaks one thing. Rejected appends must leave the sequence's length as it was. */
+ * each row breaks one thing. Rejected appends must leave the sequence's length as it was. The
+ * decode-plan rows force options.kernel on a plan of the (empty) cache. */
 typedef struct dec_fixture {
     elattn_kv_cache_desc cd;
     elattn_kv_cache *cache;
@@ -494,7 +495,7 @@ static int dec_setup(inv_ctx *c, dec_fixture *f, int started)
     if (!st) st = elattn_kv_cache_append(f->cache, NULL, &f->aa);
     if (!st) st = elattn_decode_plan_create(f->cache, &dd, NULL, &f->plan);
     if (st == ELATTN_ERROR_UNSUPPORTED) { /* no decode kernel: the run rows cannot be built */
-        c->not_applicable = 1;
+        c->not_applicable = "the device has no decode kernel";
         called(c, st);
         return 0;
     }
@@ -534,6 +535,68 @@ static void d_cache_page12(inv_ctx *c) { dec_fixture f; dec_setup(c, &f, 0); f.c
 static void d_cache_new17(inv_ctx *c) { dec_fixture f; dec_setup(c, &f, 0); f.cd.max_new_tokens = 17; dec_create(c, &f); }
 static void d_cache_local0(inv_ctx *c) { dec_fixture f; dec_setup(c, &f, 0); f.cd.local = 0; dec_create(c, &f); }
 static void d_cache_size0(inv_ctx *c) { dec_fixture f; dec_setup(c, &f, 0); f.cd.struct_size = 0; dec_create(c, &f); }
+/* A decode plan on the fixture's cache (fp32, D 64) with options.kernel = `kernel`; a refusal's
+ * message must name `named` (the forced name, or "<family>: " before the family's reason). */
+static void dec_plan_forced(inv_ctx *c, const char *kernel, const char *named)
+{
+    dec_fixture f;
+    dec_setup(c, &f, 0);
+    if (setup_failed(c, elattn_kv_cache_create(c->dev, &f.cd, &f.cache), "cache")) return;
+    const elattn_decode_desc dd = {.struct_size = sizeof dd, .num_q_heads = 4, .max_batch = 2};
+    const elattn_plan_options opt = {.struct_size = sizeof opt, .kernel = kernel};
+    called(c, elattn_decode_plan_create(f.cache, &dd, &opt, &f.plan));
+    if (c->call_status != ELATTN_SUCCESS && !strstr(c->call_message, named))
+        result_fail(c->result, "the message does not name \"%s\"", named);
+    dec_teardown(&f);
+}
+
+/* The device's decode families: up to 8 into names; returns how many it filled. */
+static int dec_families(inv_ctx *c, const char **names)
+{
+    int n = 0;
+    if (elattn_device_kernel_families(c->dev, ELATTN_OP_DECODE, names, 8, &n) != ELATTN_SUCCESS) return 0;
+    return n < 8 ? n : 8;
+}
+
+static void d_plan_no_such_family(inv_ctx *c)
+{
+    elattn_device_info info;
+    char kernel[64];
+    if (setup_failed(c, elattn_device_info_of(c->dev, &info), "device info")) return;
+    snprintf(kernel, sizeof kernel, "%s.decode.no_such_family", elattn_backend_name(info.backend));
+    dec_plan_forced(c, kernel, kernel);
+}
+
+/* A family the fp32 cache excludes: the tensor-core one (fp16/bf16), where the device lists it. */
+static void d_plan_family_cannot_run(inv_ctx *c)
+{
+    const char *names[8];
+    const int n = dec_families(c, names);
+    for (int i = 0; i < n; ++i) {
+        const char *dot = strrchr(names[i], '.');
+        if (strcmp(dot ? dot + 1 : names[i], "mma") != 0) continue;
+        char named[72];
+        snprintf(named, sizeof named, "%s: ", names[i]);
+        dec_plan_forced(c, names[i], named);
+        return;
+    }
+    c->not_applicable = "no decode family of the device is fp16/bf16 only";
+}
+
+/* A kernel name of the first family for another dtype: the family runs the cache, not as that kernel. */
+static void d_plan_kernel_other_dtype(inv_ctx *c)
+{
+    const char *names[8];
+    if (dec_families(c, names) < 1) {
+        c->not_applicable = "the device has no decode kernel";
+        return;
+    }
+    char kernel[72], named[72];
+    snprintf(kernel, sizeof kernel, "%s.d64.bf16", names[0]);
+    snprintf(named, sizeof named, "%s: ", names[0]);
+    dec_plan_forced(c, kernel, named);
+}
+
 #define DEC_ROW(fn, body)                                                                                     \
     static void fn(inv_ctx *c)                                                                                \
     {                                                                                                         \
@@ -621,6 +684,9 @@ const inv_row inv_object_rows[] = {
     {"decode-cache/max-new-tokens-17", OP_CALL, INV, d_cache_new17},
     {"decode-cache/local-0", OP_CALL, INV, d_cache_local0},
     {"decode-cache/struct-size-0", OP_CALL, INV, d_cache_size0},
+    {"decode-plan/kernel-names-no-family", OP_CALL, ELATTN_ERROR_UNSUPPORTED, d_plan_no_such_family},
+    {"decode-plan/fp32-forced-to-a-fp16-bf16-family", OP_CALL, ELATTN_ERROR_UNSUPPORTED, d_plan_family_cannot_run},
+    {"decode-plan/kernel-of-another-dtype", OP_CALL, ELATTN_ERROR_UNSUPPORTED, d_plan_kernel_other_dtype},
     {"decode-append/modes-null-for-a-new-sequence", OP_CALL, INV, d_append_modes_null_new},
     {"decode-append/modes-changed-after-prefill", OP_CALL, INV, d_append_mode_change},
     {"decode-append/mode-3", OP_CALL, INV, d_append_mode3},

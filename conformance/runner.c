@@ -62,8 +62,9 @@ static void usage(FILE *f)
             "  --exclude SUBSTR  leave out cases whose name contains SUBSTR (repeatable)\n"
             "  --quick        the small set (for compute-sanitizer and smoke tests)\n"
             "  --kernel NAME  force elattn_plan_options.kernel (a kernel or family name) on the plans of\n"
-            "                 the operation it names (attn, xattn, router; every one for a bare backend\n"
-            "                 name). Without it, every case runs once per kernel family of each device.\n"
+            "                 the operation it names (attn, xattn, router, decode; every one for a bare\n"
+            "                 backend name). Without it, every case runs once per kernel family of each\n"
+            "                 device.\n"
             "  --csv FILE     write every result as CSV\n"
             "  --json FILE    write every result as JSON\n"
             "  --list         list the cases and exit\n"
@@ -175,7 +176,7 @@ static int add_device_targets(const options *o, conf_target *t, int *n, int inde
         static const struct {
             const char *name;
             case_kind kind;
-        } ops[] = {{"attn", CASE_ATTN}, {"xattn", CASE_XATTN}, {"router", CASE_ROUTER}};
+        } ops[] = {{"attn", CASE_ATTN}, {"xattn", CASE_XATTN}, {"router", CASE_ROUTER}, {"decode", CASE_DECODE}};
         const char *op = strchr(o->kernel, '.');
         unsigned forced = ALL_KINDS;
         for (size_t k = 0; op && k < sizeof ops / sizeof ops[0]; ++k) {
@@ -187,12 +188,15 @@ static int add_device_targets(const options *o, conf_target *t, int *n, int inde
         return forced == ALL_KINDS ? 0 : add_target(t, n, index, first, id, NULL, ALL_KINDS & ~forced);
     }
     const int first = *n;
-    /* the device itself: the invalid-argument table and decode (which has one kernel per backend, no families) */
-    if (add_target(t, n, index, -1, id, NULL, (1u << CASE_INVALID) | (1u << CASE_DECODE)) < 0) return -1;
+    /* the device itself: the invalid-argument table */
+    if (add_target(t, n, index, -1, id, NULL, 1u << CASE_INVALID) < 0) return -1;
     static const struct {
         elattn_op op;
         case_kind kind;
-    } ops[] = {{ELATTN_OP_ATTENTION, CASE_ATTN}, {ELATTN_OP_XATTN, CASE_XATTN}, {ELATTN_OP_ROUTER, CASE_ROUTER}};
+    } ops[] = {{ELATTN_OP_ATTENTION, CASE_ATTN},
+               {ELATTN_OP_XATTN, CASE_XATTN},
+               {ELATTN_OP_ROUTER, CASE_ROUTER},
+               {ELATTN_OP_DECODE, CASE_DECODE}};
     for (size_t k = 0; k < sizeof ops / sizeof ops[0]; ++k) {
         const char *names[16];
         int count = 0;

@@ -38,7 +38,7 @@ extern "C" {
 
 /* Raised whenever elattn_backend_ops, elattn_core_services or a call struct
  * below changes: the core loads only modules of its own ABI. */
-#define ELATTN_BACKEND_ABI 6
+#define ELATTN_BACKEND_ABI 7
 
 /* Validated attention call. Host arrays are the caller's (valid for the call). */
 typedef struct elattn_attn_call {
@@ -228,12 +228,14 @@ typedef struct elattn_backend_ops {
      * text naming the reason). NULL: every stream can be timed. */
     int (*stream_timing)(void *dev, void *stream, const char **why);
 
-    /* Decode attention (decode_run NULL: the backend has no decode kernel yet). decode_plan may
-     * be NULL: the backend keeps no plan state and its kernel family is "scalar"; otherwise it
-     * sets *impl (its own state, what it allocates once for every run of the plan, released by
-     * decode_plan_destroy) and *family (static, the family part of the kernel name). Runs are
-     * asynchronous on `stream`. */
-    elattn_status (*decode_plan)(void *dev, const elattn_decode_setup *setup, void **impl, const char **family);
+    /* Decode attention (decode_run NULL: the backend has no decode kernel yet, and no decode
+     * family). decode_plan selects, through elattn_family_select over the backend's decode
+     * table, the first family that `forced` (options.kernel, NULL or "" for none) selects and
+     * that can run `setup`; it writes the kernel name into `name` and sets *impl: its own state
+     * (what it allocates once for every run of the plan, released by decode_plan_destroy), or
+     * NULL when it keeps none. Runs are asynchronous on `stream`. */
+    elattn_status (*decode_plan)(void *dev, const elattn_decode_setup *setup, const char *forced, void **impl,
+                                 char *name, size_t name_n);
     void (*decode_plan_destroy)(void *dev, void *impl);
     elattn_status (*decode_run)(void *dev, const void *impl, void *stream, const elattn_decode_call *call);
 } elattn_backend_ops;

@@ -1,6 +1,5 @@
 /* The per-head KV cache and decode attention (kernels/SPEC.md section 9). */
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -450,19 +449,13 @@ elattn_status elattn_decode_plan_create(const elattn_kv_cache *c, const elattn_d
         setup.max_chunks = heads + setup.max_split_chunks;
     }
     setup.max_splits = p->splits;
-    const char *family = "scalar";
-    elattn_status st = ELATTN_SUCCESS;
-    if (dev->ops->decode_plan) st = dev->ops->decode_plan(dev->impl, &setup, &p->impl, &family);
+    /* the backend picks the family, the forced one included (elattn_family_select) */
+    elattn_status st = dev->ops->decode_plan(dev->impl, &setup, o.kernel, &p->impl, p->kernel, sizeof p->kernel);
     if (st != ELATTN_SUCCESS) {
         free(p);
         return st;
     }
-    snprintf(p->kernel, sizeof p->kernel, "%s.decode.%s.d%d.%s", dev->ops->name, family, c->desc.head_dim,
-             elattn_dtype_name(c->desc.dtype));
-    if (o.kernel && o.kernel[0] && !elattn_kernel_name_selects(o.kernel, p->kernel))
-        st = elattn_fail(ELATTN_ERROR_UNSUPPORTED, "options.kernel: \"%s\" selects no decode kernel (%s has %s)", o.kernel,
-                         dev->ops->name, p->kernel);
-    if (st == ELATTN_SUCCESS) st = elattn_handle_add(p, ELATTN_HANDLE_DECODE_PLAN);
+    st = elattn_handle_add(p, ELATTN_HANDLE_DECODE_PLAN);
     if (st != ELATTN_SUCCESS) {
         if (p->impl) dev->ops->decode_plan_destroy(dev->impl, p->impl);
         free(p);

@@ -72,7 +72,7 @@ elattn_status elattn_device_kernel_families(const elattn_device *device, elattn_
     elattn_clear_error();
     if (!device) return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "device: NULL");
     if (!count) return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "count: NULL");
-    if (op != ELATTN_OP_ATTENTION && op != ELATTN_OP_XATTN && op != ELATTN_OP_ROUTER)
+    if (op != ELATTN_OP_ATTENTION && op != ELATTN_OP_XATTN && op != ELATTN_OP_ROUTER && op != ELATTN_OP_DECODE)
         return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "op: %d is not an elattn_op", (int)op);
     if (max < 0) return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "max: %d is negative", max);
     *count = device->ops->families(device->impl, op, names, names ? max : 0);

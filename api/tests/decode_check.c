@@ -7,7 +7,8 @@
  *    every K/V row ever appended: the oracle never sees the cache;
  *  - sequences below sink + local, at the ring boundary and wrapping the ring many times;
  *    steps of 1, 3 and 16 new tokens; mixed modes per sequence; fp32, fp16, bf16; D 64, 128;
- *    split-KV 1, 3 and the plan's choice; guard bytes after O and LSE untouched;
+ *    split-KV 1, 3 and the plan's choice; guard bytes after O and LSE untouched; all of it
+ *    once per decode family the device lists (elattn_device_kernel_families), forced by name;
  *  - the cache's byte count equals pages-in-use arithmetic, and pages come back on release;
  *  - invalid arguments fail with a message naming the argument and change nothing.
  * Exit 0 pass, 1 fail, 77 when the device is not there or has no decode kernel.
@@ -72,7 +73,9 @@ typedef struct history {
     int len;
 } history;
 
-static void run_dtype_dim(elattn_device *dev, elattn_dtype dt, int D)
+/* One dtype and head dim with decode family `family` forced. A family that cannot run them says
+ * why (UNSUPPORTED, naming itself) and is reported, not counted as passed; unless `must_run`. */
+static void run_dtype_dim(elattn_device *dev, const char *family, int must_run, elattn_dtype dt, int D)
 {
     const size_t es = elattn_dtype_size(dt), row = (size_t)HKV * D * es;
     /* Prefill lengths: below sink + local; exactly sink + ring (the ring just full); past it
@@ -96,11 +99,22 @@ static void run_dtype_dim(elattn_device *dev, elattn_dtype dt, int D)
     elattn_kv_cache *cache;
     TRY(elattn_kv_cache_create(dev, &cd, &cache));
     const int split_choices[] = {1, 3, 0};
+    const elattn_plan_options opt = {.struct_size = sizeof opt, .kernel = family};
     elattn_decode_plan *plans[3];
     for (int i = 0; i < 3; ++i) {
         elattn_decode_desc dd = {.struct_size = sizeof dd, .num_q_heads = HQ, .max_batch = NSEQ, .write_lse = 1,
                                  .num_splits = split_choices[i]};
-        TRY(elattn_decode_plan_create(cache, &dd, NULL, &plans[i]));
+        const elattn_status st = elattn_decode_plan_create(cache, &dd, &opt, &plans[i]);
+        if (i == 0 && st == ELATTN_ERROR_UNSUPPORTED && !must_run) {
+            EXPECT(strstr(elattn_last_error(), family), "%s refused without naming itself: %s", family,
+                   elattn_last_error());
+            printf("unsupported %s %s D=%d: %s\n", family, elattn_dtype_name(dt), D, elattn_last_error());
+            elattn_kv_cache_destroy(cache);
+            return;
+        }
+        TRY(st);
+        EXPECT(!strncmp(elattn_decode_plan_kernel(plans[i]), family, strlen(family)), "forced %s, the plan has %s",
+               family, elattn_decode_plan_kernel(plans[i]));
     }
     /* Sequence ids 5, 1, 7, 2: not 0..3, so the mapping of id to row is exercised. */
     const int32_t ids[NSEQ] = {5, 1, 7, 2};
@@ -199,7 +213,7 @@ static void run_dtype_dim(elattn_device *dev, elattn_dtype dt, int D)
         free(q), free(o_ref), free(o), free(lse_ref), free(lse), free(kall), free(vall);
         free(k), free(v), elattn_buffer_free(kb), elattn_buffer_free(vb);
     }
-    printf("ok   %s D=%d: %d steps over lengths", elattn_dtype_name(dt), D, nsteps);
+    printf("ok   %s: %d steps over lengths", elattn_decode_plan_kernel(plans[0]), nsteps);
     for (int s = 0; s < NSEQ; ++s) printf(" %d->%d", prefill[s], h[s].len);
     printf(" (sink %d, local %d, ring %d, page %d)\n", SINK, LOCAL, RING, PAGE);
 
@@ -411,11 +425,19 @@ int main(int argc, char **argv)
         printf("kernel %s\n", elattn_decode_plan_kernel(p));
         elattn_decode_plan_destroy(p);
     }
+    /* Every decode family, forced by name; the last of a table is the portable one, which must
+     * run every dtype and head dim. */
+    const char *families[8];
+    int nf = 0;
+    TRY(elattn_device_kernel_families(dev, ELATTN_OP_DECODE, families, 8, &nf));
+    EXPECT(nf >= 1 && nf <= 8, "%d decode families (1..8 expected)", nf);
+    if (nf > 8) nf = 8;
     const elattn_dtype dts[] = {ELATTN_F32, ELATTN_F16, ELATTN_BF16};
-    for (int i = 0; i < 3; ++i) {
-        run_dtype_dim(dev, dts[i], 64);
-        run_dtype_dim(dev, dts[i], 128);
-    }
+    for (int f = 0; f < nf; ++f)
+        for (int i = 0; i < 3; ++i) {
+            run_dtype_dim(dev, families[f], f == nf - 1, dts[i], 64);
+            run_dtype_dim(dev, families[f], f == nf - 1, dts[i], 128);
+        }
     reuse_check(dev);
     invalid_rows(dev);
     elattn_device_close(dev);

@@ -1,15 +1,70 @@
 /*
- * Decode over the per-head KV cache on the GPU backends (kernels/gpu/decode.cuh). The plan
- * allocates, once, a device workspace sized for its largest run: the run's metadata (lengths,
- * modes, chunk counts, partial-row bases, the work list) at its front, then the fp32 split-KV
- * partials and their arrival counters (zeroed here once; the merging block of each run sets
- * its counter back to 0); and pinned staging for the metadata (pinned_staging). A run fills a
- * staging slot, copies it with one asynchronous copy and launches the chunk kernel (a cut head's
- * last chunk merges it): no allocation, no host wait on the device.
+ * Decode over the per-head KV cache on the GPU backends: the family table (kernels/gpu/
+ * decode.cuh, decode_mma.cuh), plans and runs. The plan, its family chosen, allocates, once, a
+ * device workspace sized for its largest run: the run's metadata (lengths, modes, chunk counts,
+ * partial-row bases, the work list) at its front, then the fp32 split-KV partials and their
+ * arrival counters (zeroed here once; the merging block of each run sets its counter back to
+ * 0); and pinned staging for the metadata (pinned_staging). A run fills a staging slot, copies
+ * it with one asynchronous copy and launches the chunk kernel (a cut head's last chunk merges
+ * it): no allocation, no host wait on the device.
  */
 #include "gpu_internal.h"
 
 namespace ELATTN_GPU_NS {
+
+/* The decode families, in the order they are tried: the CUDA build's tensor-core chunk kernel
+ * (decode_mma.cuh), then the portable one (decode.cuh), which takes every dtype and head dim
+ * where its shared memory fits. A family fixes the chunk kernel decode_launch runs and the
+ * query rows of a work item; the end of an item (the merge) is the same for both. */
+struct decode_choice {
+    bool mma;      /* decode_inputs.mma */
+    int item_rows; /* DECODE_MMA_ROWS or DECODE_ROWS */
+    kernel_variant variant;
+};
+
+struct decode_family {
+    const char *name;
+    bool (*supported)(const elattn_decode_setup *setup, const gpu_caps &caps, decode_choice *choice, const char **why);
+};
+
+#if defined(ELATTN_GPU_CUDA)
+static bool mma_decode_supported(const elattn_decode_setup *setup, const gpu_caps &caps, decode_choice *choice,
+                                 const char **why)
+{
+    const size_t smem = decode_mma_smem_bytes((int)setup->dtype, setup->head_dim);
+    if (caps.sm_version < 80) *why = "needs sm_80 or newer";
+    else if (smem == 0) *why = "fp16 and bf16 only";
+    else if (smem > caps.smem_per_block) *why = "the device has too little shared memory per block";
+    else {
+        choice->mma = true;
+        choice->item_rows = DECODE_MMA_ROWS;
+        return true;
+    }
+    return false;
+}
+#endif
+
+static bool split_decode_supported(const elattn_decode_setup *setup, const gpu_caps &caps, decode_choice *choice,
+                                   const char **why)
+{
+    const size_t smem = decode_smem_bytes((int)setup->dtype, setup->head_dim);
+    if (smem == 0) *why = "no kernel for this dtype and head dim in this build";
+    else if (smem > caps.smem_per_block) *why = "the device has too little shared memory per block";
+    else {
+        choice->item_rows = DECODE_ROWS;
+        return true;
+    }
+    return false;
+}
+
+static const decode_family decode_families[] = {
+#if defined(ELATTN_GPU_CUDA)
+    {ELATTN_GPU_BACKEND_NAME ".decode.mma", mma_decode_supported},
+#endif
+    {ELATTN_GPU_BACKEND_NAME ".decode.split", split_decode_supported},
+};
+
+int gpu_decode_families(const char **names, int max) { return family_names(decode_families, names, max); }
 
 struct decode_plan {
     int num_kv_heads, group, max_batch;
@@ -29,29 +84,21 @@ static void free_plan(decode_plan *p)
     free(p);
 }
 
-elattn_status gpu_decode_plan(void *dev, const elattn_decode_setup *setup, void **impl, const char **family)
+elattn_status gpu_decode_plan(void *dev, const elattn_decode_setup *setup, const char *forced, void **impl, char *name,
+                              size_t name_n)
 {
     const device &d = *static_cast<device *>(dev);
     USE(dev);
-    /* The tensor-core chunk kernel where the build, the GPU, the dtype and the shared memory
-     * allow it; otherwise the portable one. */
-    bool mma = false;
-#if defined(ELATTN_GPU_CUDA)
-    const size_t mma_smem = decode_mma_smem_bytes((int)setup->dtype, setup->head_dim);
-    mma = d.caps.sm_version >= 80 && mma_smem > 0 && mma_smem <= d.caps.smem_per_block;
-#endif
-    const size_t smem = decode_smem_bytes((int)setup->dtype, setup->head_dim);
-    if (!mma && (smem == 0 || smem > d.caps.smem_per_block))
-        return elattn_fail(ELATTN_ERROR_UNSUPPORTED, "cache: the decode kernel for D %d %s needs %zu bytes of shared "
-                                                     "memory per block, %s has %zu",
-                           setup->head_dim, elattn_dtype_name(setup->dtype), smem, d.caps.arch, d.caps.smem_per_block);
+    decode_choice choice;
+    if (select_family(decode_families, setup, d.caps, forced, setup->head_dim, setup->dtype, &choice, name, name_n) < 0)
+        return ELATTN_ERROR_UNSUPPORTED;
     decode_plan *p = create<decode_plan>();
     if (!p) return elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "plan: host allocation failed");
     p->num_kv_heads = setup->num_kv_heads;
     p->group = setup->num_q_heads / setup->num_kv_heads;
     p->max_batch = setup->max_batch;
-    p->mma = mma;
-    p->item_rows = mma ? DECODE_MMA_ROWS : DECODE_ROWS;
+    p->mma = choice.mma;
+    p->item_rows = choice.item_rows;
     /* Every chunk of a head runs ceil(n * group / item_rows) items; a cut head's chunk keeps
      * n * group partial rows. */
     const size_t rows = (size_t)setup->max_new_tokens * (size_t)p->group;
@@ -95,7 +142,6 @@ elattn_status gpu_decode_plan(void *dev, const elattn_decode_setup *setup, void 
         return st;
     }
     *impl = p;
-    *family = mma ? "mma" : "split";
     return ELATTN_SUCCESS;
 }
 

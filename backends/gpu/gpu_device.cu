@@ -436,6 +436,7 @@ static int gpu_families(void *dev, elattn_op op, const char **names, int max)
     case ELATTN_OP_ATTENTION: return gpu_attn_families(names, max);
     case ELATTN_OP_XATTN: return gpu_xattn_families(names, max);
     case ELATTN_OP_ROUTER: return gpu_router_families(names, max);
+    case ELATTN_OP_DECODE: return gpu_decode_families(names, max);
     }
     return 0;
 }

@@ -10,9 +10,9 @@
  * both backends link into one library.
  *
  * Files: gpu_device.cu (devices, streams, memory, events, the ops table),
- * gpu_attn.cu, gpu_xattn.cu, gpu_router.cu (plans and runs over the family
- * tables); the kernels are compiled in gpu_kernels.cu (every build),
- * gpu_mma.cu and gpu_wgmma.cu (CUDA only).
+ * gpu_attn.cu, gpu_xattn.cu, gpu_router.cu, gpu_decode.cu (plans and runs
+ * over the family tables); the kernels are compiled in gpu_kernels.cu (every
+ * build), gpu_mma.cu and gpu_wgmma.cu (CUDA only).
  */
 #ifndef ELATTN_GPU_INTERNAL_H
 #define ELATTN_GPU_INTERNAL_H
@@ -158,7 +158,8 @@ elattn_status gpu_router_plan(void *dev, const elattn_router_desc *desc, const e
 void gpu_router_plan_destroy(void *dev, void *impl);
 elattn_status gpu_router_run(void *dev, const void *impl, void *stream, const elattn_router_call *call);
 elattn_status gpu_merge_run(void *dev, void *stream, const elattn_merge_call *call);
-elattn_status gpu_decode_plan(void *dev, const elattn_decode_setup *setup, void **impl, const char **family);
+elattn_status gpu_decode_plan(void *dev, const elattn_decode_setup *setup, const char *forced, void **impl, char *name,
+                              size_t name_n);
 void gpu_decode_plan_destroy(void *dev, void *impl);
 elattn_status gpu_decode_run(void *dev, const void *impl, void *stream, const elattn_decode_call *call);
 
@@ -167,6 +168,7 @@ elattn_status gpu_decode_run(void *dev, const void *impl, void *stream, const el
 int gpu_attn_families(const char **names, int max);
 int gpu_xattn_families(const char **names, int max);
 int gpu_router_families(const char **names, int max);
+int gpu_decode_families(const char **names, int max);
 
 /* A family table's names, for elattn_family_select and the listing. */
 template <class Family, int N>

@@ -16,9 +16,29 @@ static elattn_status make_buffer(ocl_device *dev, cl_mem_flags flags, size_t byt
     return err == CL_SUCCESS ? ELATTN_SUCCESS : ocl_fail(err, "clCreateBuffer", "decode");
 }
 
+/* The scalar family (the only one): its work-groups must fit the device. */
+static elattn_status scalar_decode_choose(void *ctx, char *variant, size_t variant_n)
+{
+    const ocl_caps *caps = ctx;
+    (void)variant, (void)variant_n; /* no variant */
+    if ((size_t)DECODE_WG > caps->max_wg)
+        return elattn_fail(ELATTN_ERROR_UNSUPPORTED, "needs work-groups of %d items, the device takes %zu", DECODE_WG,
+                           caps->max_wg);
+    return ELATTN_SUCCESS;
+}
+
+elattn_status ocl_decode_plan(void *dv, const elattn_decode_setup *setup, const char *forced, void **impl, char *name,
+                              size_t name_n)
+{
+    ocl_device *dev = dv;
+    *impl = NULL; /* no plan state: each run makes its buffers */
+    return ocl_select(dev, OCL_DECODE_FAMILY, forced, setup->head_dim, setup->dtype, scalar_decode_choose, &dev->caps,
+                      name, name_n);
+}
+
 elattn_status ocl_decode_run(void *dv, const void *impl, void *stream, const elattn_decode_call *c)
 {
-    (void)impl; /* no plan state (decode_plan is NULL) */
+    (void)impl; /* no plan state (ocl_decode_plan) */
     ocl_device *dev = dv;
     char opts[128];
     cl_program program = NULL;

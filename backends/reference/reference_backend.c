@@ -53,13 +53,15 @@ static const fault attn_family_faults[] = {
 enum { ATTN_FAMILIES = (int)(sizeof attn_families / sizeof attn_families[0]), ATTN_LISTED = 1 };
 static const char *const xattn_families[] = {"reference.xattn.scalar"};
 static const char *const router_families[] = {"reference.router.scalar"};
+static const char *const decode_families[] = {"reference.decode.scalar"};
 
 static int ref_families(void *dev, elattn_op op, const char **names, int max)
 {
     (void)dev;
     const char *const *list = op == ELATTN_OP_ATTENTION ? attn_families
                               : op == ELATTN_OP_XATTN   ? xattn_families
-                                                        : router_families;
+                              : op == ELATTN_OP_ROUTER  ? router_families
+                                                        : decode_families;
     const int n = op == ELATTN_OP_ATTENTION ? ATTN_LISTED : 1;
     for (int i = 0; i < n && i < max; ++i) names[i] = list[i];
     return n;
@@ -420,6 +422,19 @@ static elattn_status ref_merge_run(void *dev, void *stream, const elattn_merge_c
     return ELATTN_SUCCESS;
 }
 
+/* Decode keeps no plan state: the selection names the kernel, or refuses the forced name. */
+static elattn_status ref_decode_plan(void *dev, const elattn_decode_setup *setup, const char *forced, void **impl,
+                                     char *name, size_t name_n)
+{
+    (void)dev;
+    ref_probe_ctx ctx = {forced, decode_families};
+    *impl = NULL;
+    return elattn_family_select(decode_families, 1, forced, setup->head_dim, setup->dtype, "the scalar reference",
+                                ref_probe, &ctx, name, name_n) < 0
+               ? ELATTN_ERROR_UNSUPPORTED
+               : ELATTN_SUCCESS;
+}
+
 static elattn_status ref_decode_run(void *dev, const void *impl, void *stream, const elattn_decode_call *c)
 {
     (void)dev, (void)impl, (void)stream;
@@ -466,5 +481,6 @@ const elattn_backend_ops elattn_reference_backend = {
     .router_run = ref_router_run,
     .merge_run = ref_merge_run,
     .families = ref_families,
+    .decode_plan = ref_decode_plan,
     .decode_run = ref_decode_run,
 };

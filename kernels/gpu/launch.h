@@ -12,9 +12,9 @@
  *   launch(inputs, caps, stream): run it, asynchronously on `stream`, and
  *       return the launch error.
  * The backend keeps one ordered table of families per operation
- * (backends/gpu/gpu_attn.cu, gpu_xattn.cu, gpu_router.cu); the first family
- * that supports a call (and matches a forced kernel name) runs it. Kernel
- * names: <backend>.<op>.<family>.d<D>.<dtype>[.<variant>].
+ * (backends/gpu/gpu_attn.cu, gpu_xattn.cu, gpu_router.cu, gpu_decode.cu); the
+ * first family that supports a call (and matches a forced kernel name) runs
+ * it. Kernel names: <backend>.<op>.<family>.d<D>.<dtype>[.<variant>].
  */
 #ifndef ELATTN_GPU_LAUNCH_H
 #define ELATTN_GPU_LAUNCH_H
@@ -175,7 +175,7 @@ struct merge_inputs {
 };
 cudaError_t merge_launch(const merge_inputs &in, cudaStream_t stream);
 
-/* ---- decode over the per-head KV cache (kernels/gpu/decode.cuh; one kernel pair, no families) ----
+/* ---- decode over the per-head KV cache (kernels/gpu/decode.cuh; families: gpu_decode.cu) ----
  * A block per work item: (sequence, KV head, split-KV chunk, the item's rows of the group starting
  * at row0; row r of a (sequence, head) is new token r / group, query head head * group + r % group).
  * The portable chunk kernel takes DECODE_ROWS rows in DECODE_THREADS threads; the CUDA build's

@@ -363,7 +363,8 @@ ELATTN_API void elattn_event_destroy(elattn_event *event);
 typedef enum elattn_op {
     ELATTN_OP_ATTENTION = 0, /* elattn_attn_* */
     ELATTN_OP_XATTN = 1,     /* elattn_xattn_* */
-    ELATTN_OP_ROUTER = 2     /* elattn_router_* */
+    ELATTN_OP_ROUTER = 2,    /* elattn_router_* */
+    ELATTN_OP_DECODE = 3     /* elattn_decode_* */
 } elattn_op;
 
 /* The kernel families a device has for an operation, in the order its plans
@@ -763,6 +764,8 @@ typedef struct elattn_decode_desc {
                           * head from the lengths, the modes and the device (SPEC.md section 9) */
 } elattn_decode_desc;
 
+/* options.kernel forces a decode family or kernel as for the other plans (the families:
+ * elattn_device_kernel_families with ELATTN_OP_DECODE). */
 ELATTN_API elattn_status elattn_decode_plan_create(const elattn_kv_cache *cache, const elattn_decode_desc *desc,
                                                    const elattn_plan_options *options, elattn_decode_plan **plan);
 ELATTN_API void elattn_decode_plan_destroy(elattn_decode_plan *plan);
