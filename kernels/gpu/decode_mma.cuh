@@ -60,37 +60,40 @@ struct tile_share {
 
 /* The pages of this thread's rows of the tile at k0, looked up one tile ahead of their copy:
  * the page-table reads are then in flight while the current tile is computed, not serialised
- * before each tile's copies. */
+ * before each tile's copies. Slots are int32 here (a head holds at most INT32_MAX positions):
+ * 64-bit slot arithmetic was most of the instructions a tile issues. */
 template <int DMAX>
 static __device__ __forceinline__ void fetch_pages(int32_t (&page)[tile_share<DMAX>::ROWS], const decode_inputs &in,
-                                                   const int32_t *pages, elattn_i64 k0, elattn_i64 end)
+                                                   const int32_t *pages, int k0, int end)
 {
     using TS = tile_share<DMAX>;
 #pragma unroll
     for (int it = 0; it < TS::ROWS; ++it) {
-        const elattn_i64 s = k0 + it * TS::ROW_STEP + TS::first_row();
+        const int s = k0 + it * TS::ROW_STEP + TS::first_row();
         page[it] = s < end ? pages[s >> in.page_shift] : 0;
     }
 }
 
-/* K and V of slots [k0, k0 + BN) of the chunk into a stage (pages from fetch_pages). Slots at or
- * past `end` and columns past D are zero-filled without a read: the mask gives such slots p = 0,
- * and 0 x V must stay 0; zero columns add nothing to Q K^T. */
+/* K and V of slots [k0, k0 + BN) of the chunk into a stage (pages from fetch_pages): slot s at
+ * byte (page x P + s mod P) x row bytes of the pools (elattn_kv_page_offset, in bytes, with one
+ * wide multiply). Slots at or past `end` and columns past D are zero-filled without a read: the
+ * mask gives such slots p = 0, and 0 x V must stay 0; zero columns add nothing to Q K^T. */
 template <int DMAX>
 static __device__ __forceinline__ void load_tile(uint32_t sk, uint32_t sv, const decode_inputs &in,
-                                                 const int32_t (&page)[tile_share<DMAX>::ROWS], elattn_i64 k0,
-                                                 elattn_i64 end)
+                                                 const int32_t (&page)[tile_share<DMAX>::ROWS], int k0, int end)
 {
     using TS = tile_share<DMAX>;
-    const int D = in.head_dim, piece = TS::piece();
-    const char *kp = static_cast<const char *>(in.k_pool), *vp = static_cast<const char *>(in.v_pool);
+    const int piece = TS::piece(), shift = in.page_shift, mask = (1 << shift) - 1;
+    const uint32_t row_bytes = (uint32_t)in.head_dim * 2u;
+    const bool piece_in = piece * 8 < in.head_dim;
+    const char *kp = static_cast<const char *>(in.k_pool) + piece * 16;
+    const char *vp = static_cast<const char *>(in.v_pool) + piece * 16;
 #pragma unroll
     for (int it = 0; it < TS::ROWS; ++it) {
-        const int row = it * TS::ROW_STEP + TS::first_row();
-        const elattn_i64 s = k0 + row;
-        const bool valid = s < end && piece * 8 < D;
-        const size_t off =
-            valid ? ((size_t)elattn_kv_page_offset(page[it], in.page_shift, D, s) + (size_t)piece * 8) * 2 : 0;
+        const int row = it * TS::ROW_STEP + TS::first_row(), s = k0 + row;
+        const bool valid = s < end && piece_in;
+        const size_t pool_row = ((size_t)(uint32_t)page[it] << shift) | (uint32_t)(s & mask);
+        const size_t off = valid ? pool_row * row_bytes : 0;
         const uint32_t at = swz<DMAX>(row, piece);
         cp_async_16(sk + at, kp + off, valid);
         cp_async_16(sv + at, vp + off, valid);
@@ -115,18 +118,19 @@ __global__ void __launch_bounds__(cfg<DMAX>::NT) chunk_kernel(const decode_input
     elattn_decode_split(elattn_kv_slots(mode, in.sink, in.ring, len), chunks, item.chunk, &s0, &s1);
     const int nrows = n * G - item.row0 < R ? n * G - item.row0 : R;
 
-    const int tiles = (int)((s1 - s0 + C::BN - 1) / C::BN);
+    const int c0 = (int)s0, c1 = (int)s1; /* int32 slots for the copies (fetch_pages) */
+    const int tiles = (c1 - c0 + C::BN - 1) / C::BN;
     int32_t page[tile_share<DMAX>::ROWS];
 #pragma unroll
     for (int t = 0; t < STAGES - 1; ++t) {
         if (t < tiles) {
-            fetch_pages<DMAX>(page, in, pages, s0 + (elattn_i64)t * C::BN, s1);
+            fetch_pages<DMAX>(page, in, pages, c0 + t * C::BN, c1);
             load_tile<DMAX>(s_ring + t * C::STAGE_BYTES, s_ring + t * C::STAGE_BYTES + C::TILE_BYTES, in, page,
-                            s0 + (elattn_i64)t * C::BN, s1);
+                            c0 + t * C::BN, c1);
         }
         cp_async_commit(); /* an empty group keeps the wait count uniform */
     }
-    fetch_pages<DMAX>(page, in, pages, s0 + (elattn_i64)(STAGES - 1) * C::BN, s1); /* the loop's first copy */
+    fetch_pages<DMAX>(page, in, pages, c0 + (STAGES - 1) * C::BN, c1); /* the loop's first copy */
 
     const int warp = (int)threadIdx.x / 32, lane = (int)threadIdx.x % 32, g = lane / 4, t4 = lane % 4;
     /* This thread's rows: g (h = 0) and g + 8 (h = 1) of the item. A row past the group's reads
@@ -168,8 +172,8 @@ __global__ void __launch_bounds__(cfg<DMAX>::NT) chunk_kernel(const decode_input
         const int next = t + STAGES - 1;
         if (next < tiles) {
             const uint32_t st = s_ring + (next % STAGES) * C::STAGE_BYTES;
-            load_tile<DMAX>(st, st + C::TILE_BYTES, in, page, s0 + (elattn_i64)next * C::BN, s1);
-            fetch_pages<DMAX>(page, in, pages, s0 + (elattn_i64)(next + 1) * C::BN, s1);
+            load_tile<DMAX>(st, st + C::TILE_BYTES, in, page, c0 + next * C::BN, c1);
+            fetch_pages<DMAX>(page, in, pages, c0 + (next + 1) * C::BN, c1);
         }
         cp_async_commit();
 
@@ -192,8 +196,8 @@ __global__ void __launch_bounds__(cfg<DMAX>::NT) chunk_kernel(const decode_input
          * of the warp's 16. The warp's slots of a FULL / BLOCK_SPARSE head that lie inside the
          * chunk and before every new query's position are all seen (slot = position): no per-pair
          * test, the common case of a long head (the test costs more than the MMAs). */
-        const elattn_i64 kbase = s0 + (elattn_i64)t * C::BN + warp * 16;
-        if (mode != ELATTN_MODE_STREAMING && kbase + 16 <= s1 && kbase + 16 <= (elattn_i64)len - n + 1) {
+        const int kbase = c0 + t * C::BN + warp * 16;
+        if (mode != ELATTN_MODE_STREAMING && kbase + 16 <= c1 && kbase + 16 <= len - n + 1) {
 #pragma unroll
             for (int nb = 0; nb < 2; ++nb)
 #pragma unroll
@@ -203,8 +207,8 @@ __global__ void __launch_bounds__(cfg<DMAX>::NT) chunk_kernel(const decode_input
             for (int nb = 0; nb < 2; ++nb)
 #pragma unroll
                 for (int e = 0; e < 2; ++e) {
-                    const elattn_i64 slot = kbase + nb * 8 + 2 * t4 + e;
-                    const bool in_chunk = slot < s1;
+                    const int slot = kbase + nb * 8 + 2 * t4 + e;
+                    const bool in_chunk = slot < c1;
                     const elattn_i64 pt = in_chunk ? elattn_kv_position_of(mode, in.sink, in.ring, len, slot) : 0;
 #pragma unroll
                     for (int h = 0; h < 2; ++h) {
