@@ -93,8 +93,11 @@ if [ "${OCL:-0}" = 1 ]; then
 fi
 if [ "${OCL_TUNE:-0}" = 1 ]; then
     for fam in mma scalar; do
-        stage "tune ${OCL_DEVICE:-opencl:1} $fam" "${TUNE_LIMIT_S:-50}" "$out/ocl-tune-$fam.txt" \
-            "$build/bench/elattn-opencl-tune" --device "${OCL_DEVICE:-opencl:1}" --family "$fam" --budget 12
+        # seconds per head dim: mma builds 18 candidates at d64 (rows per warp x work-group x tile_n)
+        budget=12
+        [ "$fam" = mma ] && budget=30
+        stage "tune ${OCL_DEVICE:-opencl:1} $fam" "${TUNE_LIMIT_S:-$((3 * budget + 14))}" "$out/ocl-tune-$fam.txt" \
+            "$build/bench/elattn-opencl-tune" --device "${OCL_DEVICE:-opencl:1}" --family "$fam" --budget "$budget"
         tail -8 "$out/ocl-tune-$fam.txt" >>"$summary"
     done
 fi

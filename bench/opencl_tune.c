@@ -13,7 +13,7 @@
  * against timing a broken configuration (a gross-error check only: the
  * conformance runner is the test).
  *
- *   elattn-opencl-tune --device opencl:1 --family mma            # NVIDIA, about 30 s
+ *   elattn-opencl-tune --device opencl:1 --family mma --budget 30   # NVIDIA: 34 candidates built
  *   elattn-opencl-tune --device opencl:0 --family scalar --hq 4 --hkv 2 --len 512   # PoCL
  */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
@@ -103,10 +103,13 @@ typedef struct cand {
 static int candidates(const char *family, cand *out, int max)
 {
     int n = 0;
-    if (!strcmp(family, "mma")) { /* 16 rows per warp; the work-group follows tile_m */
-        static const int ms[] = {32, 64, 128}, ns[] = {16, 32, 64, 128};
-        for (size_t i = 0; i < 3; ++i)
-            for (size_t j = 0; j < 4 && n < max; ++j) out[n++] = (cand){ms[i], ns[j], 0};
+    if (!strcmp(family, "mma")) {
+        /* m16 row blocks per warp x warps (32 work-items each) x keys; tile_m = 16 x blocks x warps.
+         * The likelier first, so that a spent budget drops the others. */
+        static const int mws[] = {2, 1}, wgs[] = {128, 256, 64}, ns[] = {64, 32, 16};
+        for (size_t i = 0; i < 2; ++i)
+            for (size_t w = 0; w < 3; ++w)
+                for (size_t j = 0; j < 3 && n < max; ++j) out[n++] = (cand){16 * mws[i] * wgs[w] / 32, ns[j], wgs[w]};
     } else if (!strcmp(family, "subgroup")) { /* one row per subgroup */
         static const int ms[] = {2, 4, 8, 16}, ns[] = {32, 64};
         for (size_t i = 0; i < 4; ++i)
@@ -260,6 +263,8 @@ int main(int argc, char **argv)
         elattn_event *e0, *e1;
         CHECK(elattn_event_create(dev, &e0));
         CHECK(elattn_event_create(dev, &e1));
+        /* dense causal, Lq = Lk: L (L + 1) / 2 pairs per head, 4 D flops each (S and P V) */
+        const double flops = 4.0 * d * o.hq * 0.5 * (double)o.len * (o.len + 1);
         double best_ms = INFINITY, start = now_s();
         cand best = {0, 0, 0};
         char best_name[160] = "";
@@ -304,7 +309,8 @@ int main(int argc, char **argv)
             for (size_t i = 0; i < q_elems; ++i) err_sq += ((double)got[i] - ref[i]) * ((double)got[i] - ref[i]);
             const double nmse = ref_sq > 0 ? err_sq / ref_sq : err_sq;
             const int ok = nmse < 1e-3; /* isfinite too: NaN fails the comparison */
-            printf("#   %-48s %9.3f ms  nmse %.1e%s\n", name, ms, nmse, ok ? "" : "  REJECTED (output differs)");
+            printf("#   %-52s %9.3f ms %7.1f TFLOP/s  nmse %.1e%s\n", name, ms, flops / (ms * 1e9), nmse,
+                   ok ? "" : "  REJECTED (output differs)");
             if (!ok) ++failed;
             if (ok && ms < best_ms) {
                 best_ms = ms;

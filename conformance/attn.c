@@ -33,11 +33,17 @@ typedef struct attn_run_out {
     char kernel[96];
 } attn_run_out;
 
-static int run_attn(const attn_oracle *in, elattn_device *dev, const char *kernel, attn_run_out *out,
+/* The target's plan options: its forced kernel and tiles. */
+static elattn_plan_options plan_options(const conf_target *t)
+{
+    return (elattn_plan_options){.struct_size = sizeof(elattn_plan_options), .kernel = t->kernel,
+                                 .tile_m = t->tiles[0], .tile_n = t->tiles[1], .work_group_size = t->tiles[2]};
+}
+
+static int run_attn(const attn_oracle *in, elattn_device *dev, const elattn_plan_options *opt, attn_run_out *out,
                     case_result *r)
 {
     const elattn_attn_desc *d = &in->desc;
-    elattn_plan_options opt = {.struct_size = sizeof(elattn_plan_options), .kernel = kernel};
     elattn_attn_plan *plan = NULL;
     elattn_buffer *q = NULL, *k = NULL, *v = NULL, *mask = NULL, *ws = NULL;
     kit_guarded o = {0}, lse = {0};
@@ -45,7 +51,7 @@ static int run_attn(const attn_oracle *in, elattn_device *dev, const char *kerne
     int ran = 0;
     out->guard_ok = 1;
 
-    if ((st = elattn_attn_plan_create(dev, d, &opt, &plan)) != ELATTN_SUCCESS) {
+    if ((st = elattn_attn_plan_create(dev, d, opt, &plan)) != ELATTN_SUCCESS) {
         result_from_status(r, st, "plan");
         return 0;
     }
@@ -344,15 +350,14 @@ static void layout_build(const conf_case *c, const attn_oracle *o, layout_run *L
 }
 
 /* One run in the case's layout; fills out like run_attn (O gathered back to packed fp32). */
-static int run_attn_layout(const conf_case *c, const attn_oracle *o, elattn_device *dev, const char *kernel,
-                           attn_run_out *out, case_result *r)
+static int run_attn_layout(const conf_case *c, const attn_oracle *o, elattn_device *dev,
+                           const elattn_plan_options *opt, attn_run_out *out, case_result *r)
 {
     layout_run L;
     layout_build(c, o, &L);
     const elattn_attn_desc *d = &L.desc;
     const size_t es = elattn_dtype_size(d->dtype);
     const int D = d->head_dim, hq = d->num_q_heads;
-    elattn_plan_options opt = {.struct_size = sizeof(elattn_plan_options), .kernel = kernel};
     elattn_attn_plan *plan = NULL;
     elattn_buffer *q = NULL, *k = NULL, *v = NULL, *mask = NULL, *ws = NULL;
     kit_guarded in = {0}, ob = {0}, lse = {0};
@@ -363,7 +368,7 @@ static int run_attn_layout(const conf_case *c, const attn_oracle *o, elattn_devi
         result_fail(r, "case error: a view offset is not a multiple of 256 bytes");
         goto done;
     }
-    if ((st = elattn_attn_plan_create(dev, d, &opt, &plan)) != ELATTN_SUCCESS) {
+    if ((st = elattn_attn_plan_create(dev, d, opt, &plan)) != ELATTN_SUCCESS) {
         result_from_status(r, st, "plan");
         goto done;
     }
@@ -451,8 +456,9 @@ void attn_oracle_check(const conf_case *c, const attn_oracle *o, const conf_targ
     size_t nq = kit_case_q_elems(&c->call);
     attn_run_out out = {.o = xmalloc(sizeof(float) * (nq ? nq : 1)),
                         .lse = xmalloc(sizeof(float) * ((size_t)o->total_q * c->call.hq + 1))};
-    int ran = c->layout == LAYOUT_PACKED ? run_attn(o, t->dev, t->kernel, &out, r)
-                                         : run_attn_layout(c, o, t->dev, t->kernel, &out, r);
+    const elattn_plan_options opt = plan_options(t);
+    int ran = c->layout == LAYOUT_PACKED ? run_attn(o, t->dev, &opt, &out, r)
+                                         : run_attn_layout(c, o, t->dev, &opt, &out, r);
     snprintf(r->kernel, sizeof r->kernel, "%s", out.kernel);
     r->guard_ok = ran ? out.guard_ok : -1;
     if (ran) {

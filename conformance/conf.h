@@ -174,6 +174,7 @@ typedef struct conf_target {
     int owns_dev;         /* this target closes dev */
     char label[96];       /* shown in the "backend" column */
     char kernel[96];      /* elattn_plan_options.kernel, "" for none */
+    int tiles[3];         /* tile_m, tile_n, work_group_size of its attention plans (0: the backend's) */
     unsigned kinds;       /* 1 << case_kind for each kind it runs */
 } conf_target;
 

@@ -32,6 +32,7 @@ typedef struct options {
     const char *excludes[MAX_TARGETS];
     int num_excludes;
     const char *kernel;
+    int tiles[3]; /* --tiles: tile_m, tile_n, work_group_size of the attention plans */
     const char *csv, *json;
     int quick, list, self_test, allow_missing;
     int no_isolate;     /* --no-isolate: every case in this process */
@@ -65,6 +66,9 @@ static void usage(FILE *f)
             "                 the operation it names (attn, xattn, router, decode; every one for a bare\n"
             "                 backend name). Without it, every case runs once per kernel family of each\n"
             "                 device.\n"
+            "  --tiles M,N,W  force elattn_plan_options.tile_m, tile_n and work_group_size (0: the\n"
+            "                 backend's) on the attention plans; a configuration a kernel cannot run is\n"
+            "                 \"unsupported\" for it\n"
             "  --csv FILE     write every result as CSV\n"
             "  --json FILE    write every result as JSON\n"
             "  --list         list the cases and exit\n"
@@ -100,6 +104,14 @@ static int parse(int argc, char **argv, options *o)
             o->excludes[o->num_excludes++] = argv[++i];
         } else if (!strcmp(a, "--kernel") && has_value) {
             o->kernel = argv[++i];
+        } else if (!strcmp(a, "--tiles") && has_value) {
+            char end;
+            int *v = o->tiles;
+            if (sscanf(argv[++i], "%d,%d,%d%c", &v[0], &v[1], &v[2], &end) != 3 || v[0] < 0 || v[1] < 0 ||
+                v[2] < 0) {
+                fprintf(stderr, "elattn-conformance: --tiles %s: not M,N,W (three integers >= 0)\n", argv[i]);
+                return 2;
+            }
         } else if (!strcmp(a, "--csv") && has_value) {
             o->csv = argv[++i];
         } else if (!strcmp(a, "--json") && has_value) {
@@ -543,6 +555,7 @@ int main(int argc, char **argv)
         free(cases);
         return rc == -2 ? 77 : 2;
     }
+    for (int i = 0; i < nt; ++i) memcpy(targets[i].tiles, o.tiles, sizeof o.tiles);
     printf("elattn %s conformance: %d target(s):", elattn_version_string(), nt);
     for (int i = 0; i < nt; ++i) printf(" %s", targets[i].label);
     printf("\noracle: the reference device; columns: backend, case, status, nmse, max err, guard, seconds "

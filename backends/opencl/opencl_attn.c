@@ -145,10 +145,10 @@ static int mma_emulated(void)
 int ocl_attn_matrix_units(const ocl_caps *caps) { return caps->cls == OCL_CLASS_NVIDIA && caps->nv_cc_major >= 8; }
 
 /* Local memory of attn_mma.cl (keep in step with its SMEM_BYTES and xch). */
-static size_t mma_local_bytes(int d, int m, int n, int emulate)
+static size_t mma_local_bytes(int d, int m, int n, int wg, int emulate)
 {
     const size_t row = d % 64 == 0 ? 2 * (size_t)d : 2 * (size_t)d + 16;
-    return row * ((size_t)m + 2 * (size_t)n) + (emulate ? (size_t)(m / 16) * 32 * 6 * 4 : 0);
+    return row * ((size_t)m + 2 * (size_t)n) + (emulate ? (size_t)(wg / 32) * 32 * 6 * 4 : 0);
 }
 
 /* The mma family (attn_mma.cl). */
@@ -177,19 +177,30 @@ static elattn_status mma_attn_choose(const ocl_caps *caps, const elattn_attn_des
                                                      "and tile_n give one)");
     const int m = table_or_option(row, row ? row->tile_m : 0, opt->tile_m);
     const int n = table_or_option(row, row ? row->tile_n : 0, opt->tile_n);
-    if (m % 16 != 0 || m > 128)
-        return elattn_fail(ELATTN_ERROR_UNSUPPORTED, "options.tile_m: %d must be 16 rows per warp, at most 8 warps", m);
+    if (m % 16 != 0 || m > 256)
+        return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
+                           "options.tile_m: %d must be a multiple of 16, at most 256 (8 warps of 32 rows)", m);
     if (n % 16 != 0 || n > 128)
         return elattn_fail(ELATTN_ERROR_UNSUPPORTED, "options.tile_n: %d must be a multiple of 16, at most 128", n);
-    const int wg = 2 * m; /* 32 work-items per 16 rows */
-    if (opt->work_group_size && opt->work_group_size != wg)
+    /* One warp (32 work-items) per 16 or 32 rows (mw, m16 row blocks per warp): the work-group
+     * size says which; without it, the table row's rows per warp. */
+    const int wg = opt->work_group_size ? opt->work_group_size : row ? m * row->wg / row->tile_m : 2 * m;
+    if (wg % 32 != 0 || (wg != 2 * m && wg != m))
         return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
-                           "options.work_group_size: %d; the mma kernel runs one warp (32) per 16 rows: %d for tile_m %d",
-                           opt->work_group_size, wg, m);
-    if ((size_t)wg > caps->max_wg)
-        return elattn_fail(ELATTN_ERROR_UNSUPPORTED, "options.tile_m: %d needs %d work-items, the device allows %zu", m,
-                           wg, caps->max_wg);
-    const size_t local = mma_local_bytes(d->head_dim, m, n, emulate);
+                           "options.work_group_size: %d; the mma kernel runs one warp (32) per 16 or 32 rows: %d or "
+                           "%d for tile_m %d",
+                           wg, 2 * m, m, m);
+    const int mw = 2 * m / wg;
+    if (wg > 256 || (size_t)wg > caps->max_wg)
+        return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
+                           "options.tile_m: %d needs %d work-items, the kernel allows 8 warps (256) and the device %zu",
+                           m, wg, caps->max_wg);
+    if (mw == 2 && d->head_dim > 128)
+        return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
+                           "options.tile_m/work_group_size: 32 rows per warp at head dim %d would hold %d O "
+                           "accumulators per work-item, more than its 255 registers",
+                           d->head_dim, d->head_dim);
+    const size_t local = mma_local_bytes(d->head_dim, m, n, wg, emulate);
     if (local > caps->local_mem)
         return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
                            "options.tile_m/tile_n: mma tiles %dx%d at head dim %d need %zu bytes of local memory, the "
@@ -198,11 +209,12 @@ static elattn_status mma_attn_choose(const ocl_caps *caps, const elattn_attn_des
 
     /* >= 16 positions per tile, like the CUDA family */
     const int ht = fill_choice(c, "attn_mma", "elattn_attn_mma", d, m, n, wg, 16);
-    snprintf(c->variant, sizeof c->variant, "m%dn%dw%dh%d%s", m, n, wg, ht, emulate ? ".emu" : "");
-    char extra[200];
+    snprintf(c->variant, sizeof c->variant, "m%dn%dw%dr%dh%d%s", m, n, wg, mw, ht, emulate ? ".emu" : "");
+    char extra[220];
     snprintf(extra, sizeof extra,
-             "-DELATTN_HEAD_DIM=%d -DELATTN_TILE_M=%d -DELATTN_TILE_N=%d -DELATTN_HEADS_PER_TILE=%d %s", c->head_dim, m,
-             n, ht, emulate ? "-DELATTN_MMA_EMULATE=1" : "-DELATTN_NV_PTX=1");
+             "-DELATTN_HEAD_DIM=%d -DELATTN_TILE_M=%d -DELATTN_TILE_N=%d -DELATTN_WARP_M=%d "
+             "-DELATTN_HEADS_PER_TILE=%d %s",
+             c->head_dim, m, n, mw, ht, emulate ? "-DELATTN_MMA_EMULATE=1" : "-DELATTN_NV_PTX=1");
     ocl_format_options(c->options, sizeof c->options, c->dtype, wg, extra);
     return ELATTN_SUCCESS;
 }

@@ -21,6 +21,9 @@
 /* Where the unmeasured rows come from. */
 #define GUESS "first guess, to be measured (elattn-opencl-tune)"
 #define GUESS_NV "first guess, to be measured on the H200: elattn-opencl-tune --device opencl:1 --family FAMILY"
+#define CUDA_ANALOGY(cfg)                                                                                   \
+    "by analogy with the CUDA mma family's DefaultCfg, not measured (" cfg "); to be measured on the H200: " \
+    "elattn-opencl-tune --device opencl:1 --family mma --budget 30"
 
 /* PoCL 3.1 on this repository's 2-core development machine (AMD EPYC, 'pthread' device, shared with
  * other work: a second run of the same command may rank close candidates differently), 2026-12-02,
@@ -46,10 +49,12 @@ static const ocl_tune_row tune_table[] = {
     {"scalar", OCL_CLASS_OTHER, 0, 64, 32, 32, 64, GUESS},
     {"scalar", OCL_CLASS_OTHER, 0, 128, 32, 32, 64, GUESS},
     {"scalar", OCL_CLASS_OTHER, 0, 256, 16, 16, 32, GUESS},
-    /* mma: tile_m = 16 rows per warp, wg = 32 per warp; local memory (tile_m + 2 tile_n) rows of D
-     * 16-bit elements must stay within NVIDIA's 48 KiB */
-    {"mma", OCL_CLASS_NVIDIA, 80, 64, 64, 64, 128, GUESS_NV},
-    {"mma", OCL_CLASS_NVIDIA, 80, 128, 64, 32, 128, GUESS_NV},
+    /* mma: 32 work-items (a warp) per 16 or 32 rows, so wg = 2 tile_m or tile_m says the rows per
+     * warp; local memory (tile_m + 2 tile_n) rows of D 16-bit elements must stay within NVIDIA's
+     * 48 KiB, which at d128 leaves CUDA's 128x64 out (64 KiB) */
+    {"mma", OCL_CLASS_NVIDIA, 80, 64, 128, 64, 128, CUDA_ANALOGY("DefaultCfg<64>: 4 warps of 32 rows, 64 keys")},
+    {"mma", OCL_CLASS_NVIDIA, 80, 128, 128, 32, 128,
+     CUDA_ANALOGY("DefaultCfg<128>: 4 warps of 32 rows, 64 keys; 32 here, 64 would need 64 KiB of local memory")},
     {"mma", OCL_CLASS_NVIDIA, 80, 256, 64, 16, 128, GUESS_NV},
     /* the emulation (ELATTN_OPENCL_MMA_EMULATE) on CPUs: a test path, not tuned */
     {"mma", OCL_CLASS_CPU, 0, 64, 32, 32, 64, "emulation only, not a performance path"},

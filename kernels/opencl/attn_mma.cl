@@ -3,11 +3,13 @@
  * family "mma" (fp16 / bf16 storage, head dims that are multiples of 16).
  *
  * FlashAttention-2 structure: work-group g takes item g of the host's work
- * list; WARPS warps of 32 work-items each own 16 rows of the tile's
- * TILE_M = 16 * WARPS rows. A row is a (query position, head) pair: HT query
- * heads of one KV group share an item, row r is position i0 + r / HT of head
- * head0 + r % HT (as in attn_fused.cl), so the heads of a group share every
- * K/V tile. Per key tile of the spec's walk (elattn_walk_next) the work-group
+ * list; WARPS warps of 32 work-items each own MW m16 row blocks (16 MW rows)
+ * of the tile's TILE_M = 16 * MW * WARPS rows. A warp uses each K and V
+ * fragment it loads for all its row blocks, so MW = 2 halves the local-memory
+ * reads per mma (the CUDA mma family's MW). A row is a (query position, head)
+ * pair: HT query heads of one KV group share an item, row r is position
+ * i0 + r / HT of head head0 + r % HT (as in attn_fused.cl), so the heads of a
+ * group share every K/V tile. Per key tile of the spec's walk (elattn_walk_next) the work-group
  * stages K and V in local memory; each warp computes S = Q K^T with
  * mma.sync.m16n8k16 (fp32 accumulators), masks PARTIAL tiles pair by pair
  * with elattn_pair_visible, runs the online softmax in fp32 (log2 units), and
@@ -28,9 +30,10 @@
  * lane = local id % 32 (get_sub_group_local_id needs cl_khr_subgroups, which
  * NVIDIA's driver need not offer).
  *
- * Compile-time: ELATTN_HEAD_DIM (multiple of 16, <= 256), ELATTN_TILE_M
- * (16 * warps), ELATTN_TILE_N (keys per tile, multiple of 16), ELATTN_WG
- * (32 * warps), ELATTN_HEADS_PER_TILE, ELATTN_STORAGE (F16 or BF16).
+ * Compile-time: ELATTN_HEAD_DIM (multiple of 16, <= 256), ELATTN_WARP_M
+ * (MW: m16 row blocks per warp, 1 or 2), ELATTN_TILE_M (16 * MW * warps),
+ * ELATTN_TILE_N (keys per tile, multiple of 16), ELATTN_WG (32 * warps),
+ * ELATTN_HEADS_PER_TILE, ELATTN_STORAGE (F16 or BF16).
  */
 #define HD ELATTN_HEAD_DIM
 #define BM ELATTN_TILE_M
@@ -38,13 +41,14 @@
 #define WG ELATTN_WG
 #define HT ELATTN_HEADS_PER_TILE
 #define WARPS (WG / 32)
+#define MW ELATTN_WARP_M
 #define PM (BM / HT) /* query positions per tile */
 #define KD (HD / 16) /* k-steps of S = Q K^T */
 #define NB (BN / 8)  /* 8-key column blocks of S */
 #define DB (HD / 8)  /* 8-column blocks of O */
 #define CH (HD / 8)  /* 16-byte chunks per tile row */
 
-#if BM != 16 * WARPS || WG % 32 != 0 || BN % 16 != 0 || HD % 16 != 0 || BM % HT != 0
+#if (MW != 1 && MW != 2) || BM != 16 * MW * WARPS || WG % 32 != 0 || BN % 16 != 0 || HD % 16 != 0 || BM % HT != 0
 #error "inconsistent mma tile configuration"
 #endif
 #if ELATTN_STORAGE != ELATTN_DTYPE_F16 && ELATTN_STORAGE != ELATTN_DTYPE_BF16
@@ -112,19 +116,25 @@ INLINE void mma16816(float c[4], const uint a[4], uint b0, uint b1, __local uint
     c[3] = d3;
 }
 
-/* The shared-window address of a __local byte: NVIDIA compiles __local to the
- * .shared state space, where a pointer's integer value is that address. */
-INLINE uint smem_addr(__local const uchar *base, uint off) { return (uint)(size_t)base + off; }
+/* What ldmatrix takes for byte `off` of `base`: its shared-window address
+ * (NVIDIA compiles __local to the .shared state space, where a pointer's
+ * integer value is that address). */
+INLINE uint lds_at(__local const uchar *base, uint off) { return (uint)(size_t)base + off; }
+
+/* x, unknown to the compiler from here on: a value made opaque in a loop is
+ * not loop-invariant, so what is computed from it stays in the loop. */
+INLINE void opaque(uint *x) { __asm__ __volatile__("" : "+r"(*x)); }
 
 /* Four 8x8 matrices; lanes 8i..8i+7 give the row addresses of matrix i, which
- * lands in r[i] (row lane / 4, elements 2 (lane % 4) and +1). The memory
- * clobber keeps it after the barrier that published the tile. */
-INLINE void ldsm_x4(uint r[4], __local const uchar *base, uint off, __local uint *xw, int lane)
+ * lands in r[i] (row lane / 4, elements 2 (lane % 4) and +1). `at` is from
+ * lds_at(base, ...). The memory clobber keeps it after the barrier that
+ * published the tile. */
+INLINE void ldsm_x4(uint r[4], __local const uchar *base, uint at, __local uint *xw, int lane)
 {
     uint r0, r1, r2, r3;
     __asm__ __volatile__("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];"
                  : "=r"(r0), "=r"(r1), "=r"(r2), "=r"(r3)
-                 : "r"(smem_addr(base, off))
+                 : "r"(at)
                  : "memory");
     r[0] = r0;
     r[1] = r1;
@@ -133,12 +143,12 @@ INLINE void ldsm_x4(uint r[4], __local const uchar *base, uint off, __local uint
 }
 
 /* The same, each matrix transposed: r[i] holds (rows 2 (lane % 4) and +1, column lane / 4). */
-INLINE void ldsm_x4_trans(uint r[4], __local const uchar *base, uint off, __local uint *xw, int lane)
+INLINE void ldsm_x4_trans(uint r[4], __local const uchar *base, uint at, __local uint *xw, int lane)
 {
     uint r0, r1, r2, r3;
     __asm__ __volatile__("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];"
                  : "=r"(r0), "=r"(r1), "=r"(r2), "=r"(r3)
-                 : "r"(smem_addr(base, off))
+                 : "r"(at)
                  : "memory");
     r[0] = r0;
     r[1] = r1;
@@ -242,17 +252,21 @@ INLINE void mma16816(float c[4], const uint a[4], uint b0, uint b1, __local uint
     for (int e = 0; e < 4; ++e) c[e] = d[e];
 }
 
-INLINE void ldsm_x4(uint r[4], __local const uchar *base, uint off, __local uint *xw, int lane)
+/* Offsets from base stand for shared addresses. */
+INLINE uint lds_at(__local const uchar *base, uint off) { return off; }
+INLINE void opaque(uint *x) {}
+
+INLINE void ldsm_x4(uint r[4], __local const uchar *base, uint at, __local uint *xw, int lane)
 {
-    xw[lane] = off;
+    xw[lane] = at;
     barrier(CLK_LOCAL_MEM_FENCE);
     for (int i = 0; i < 4; ++i) r[i] = *(__local const uint *)(base + xw[8 * i + lane / 4] + 4 * (lane % 4));
     barrier(CLK_LOCAL_MEM_FENCE);
 }
 
-INLINE void ldsm_x4_trans(uint r[4], __local const uchar *base, uint off, __local uint *xw, int lane)
+INLINE void ldsm_x4_trans(uint r[4], __local const uchar *base, uint at, __local uint *xw, int lane)
 {
-    xw[lane] = off;
+    xw[lane] = at;
     barrier(CLK_LOCAL_MEM_FENCE);
     for (int i = 0; i < 4; ++i) {
         const uint lo = *(__local const ushort *)(base + xw[8 * i + 2 * (lane % 4)] + 2 * (lane / 4));
@@ -327,18 +341,9 @@ elattn_attn_mma(const elattn_attn_params prm, const __global elattn_elem *q, con
     const int i0 = it.i0, i1 = it.i1;
     const __global uchar *mask_head = mask + it.mask_offset;
 
-    /* This lane's two rows: g and g + 8 of the warp's 16. */
-    int row_i[2], row_h[2], row_p[2], row_ok[2];
-    const __global uchar *row_mask[2];
-    UNROLL for (int h = 0; h < 2; ++h) {
-        const int r = warp * 16 + g + 8 * h;
-        row_i[h] = i0 + r / HT;
-        row_h[h] = head0 + r % HT;
-        row_ok[h] = row_i[h] < i1;
-        row_p[h] = elattn_query_pos(row_i[h], len_q, len_k);
-        /* read only for visible-so-far rows of BLOCK_SPARSE heads (row_ok) */
-        row_mask[h] = row_ok[h] ? mask_head + (long)(row_i[h] / prm.block_size) * prm.mask_kblocks : mask_head;
-    }
+    /* This lane's rows: g and g + 8 of each of the warp's MW row blocks, tile rows
+     * row0 + 16 mi + 8 h; tile row r is position i0 + r / HT of head head0 + r % HT. */
+    uint row0 = warp * MW * 16 + g;
 
     /* Q tile, 16 bytes per copy; rows past the item read zeros. */
     __local uchar *sw = (__local uchar *)smem;
@@ -350,20 +355,31 @@ elattn_attn_mma(const elattn_attn_params prm, const __global elattn_elem *q, con
         *(__local uint4 *)(sw + Q_AT + toff(r, c)) = x;
     }
 
-    float acc[DB][4];
-    UNROLL for (int d = 0; d < DB; ++d) acc[d][0] = acc[d][1] = acc[d][2] = acc[d][3] = 0.0f;
-    float m_run[2] = {-INFINITY, -INFINITY}, l_run[2] = {0.0f, 0.0f};
+    float acc[MW][DB][4], m_run[MW][2], l_run[MW][2];
+    UNROLL for (int mi = 0; mi < MW; ++mi) {
+        UNROLL for (int d = 0; d < DB; ++d) acc[mi][d][0] = acc[mi][d][1] = acc[mi][d][2] = acc[mi][d][3] = 0.0f;
+        m_run[mi][0] = m_run[mi][1] = -INFINITY;
+        l_run[mi][0] = l_run[mi][1] = 0.0f;
+    }
     const float sl2 = prm.scale_log2;
 
     /* ldmatrix row addresses of this lane (see the fragment table above):
-     * A (Q, 16 rows x 16 cols): matrix lane / 8 = (rows +8 if odd, cols +8 if >= 2);
+     * A (Q, 16 rows x 16 cols of row block mi): matrix lane / 8 = (rows +8 if odd, cols +8 if >= 2);
      * B of S (K rows = keys, not transposed): matrices (keys 0-7, d 0-7), (keys 0-7, d 8-15),
      *   (keys 8-15, d 0-7), (keys 8-15, d 8-15) = b0, b1 of key block 2np, then of 2np + 1;
      * B of O (V rows = keys, transposed): (keys 0-7, d 0-7), (keys 8-15, d 0-7),
-     *   (keys 0-7, d 8-15), (keys 8-15, d 8-15) = b0, b1 of column block 2dp, then of 2dp + 1. */
-    const int qa_row = warp * 16 + lane % 16, qa_chunk = lane / 16;
+     *   (keys 0-7, d 8-15), (keys 8-15, d 8-15) = b0, b1 of column block 2dp, then of 2dp + 1.
+     * In both layouts toff(row + 16 i, chunk + 8 j) = toff(row, chunk) + toff(16 i, 8 j) for a chunk
+     * below 8, so four addresses per operand (k-steps 0-3) plus constants reach every fragment. */
+    const int qa_row = warp * MW * 16 + lane % 16, qa_chunk = lane / 16;
     const int kb_row = (lane / 16) * 8 + lane % 8, kb_chunk = (lane / 8) & 1;
     const int vb_row = ((lane / 8) & 1) * 8 + lane % 8, vb_chunk = lane / 16;
+    uint qa[4], kb[4], vb[4];
+    UNROLL for (int j = 0; j < 4; ++j) {
+        qa[j] = lds_at(sb, Q_AT + toff(qa_row, 2 * j + qa_chunk));
+        kb[j] = lds_at(sb, K_AT + toff(kb_row, 2 * j + kb_chunk));
+        vb[j] = lds_at(sb, V_AT + toff(vb_row, 2 * j + vb_chunk));
+    }
 
     elattn_tile_walk walk;
     elattn_walk_init(&walk, mode, prm.causal, len_q, len_k, i0, i1, prm.sink, prm.local, BN, mask_head,
@@ -371,6 +387,15 @@ elattn_attn_mma(const elattn_attn_params prm, const __global elattn_elem *q, con
     int cls;
     for (int jt = elattn_walk_next(&walk, 0, &cls); jt < walk.end; jt = elattn_walk_next(&walk, jt + 1, &cls)) {
         const int j0 = jt * BN;
+        /* The lane's values, opaque once per tile: otherwise the compiler hoists all it computes
+         * from them out of this loop (every fragment's address, 80 at D128, MW 2, BN 64; every
+         * row's mask state), one register each, and spills. */
+        opaque(&row0);
+        UNROLL for (int j = 0; j < 4; ++j) {
+            opaque(&qa[j]);
+            opaque(&kb[j]);
+            opaque(&vb[j]);
+        }
 
         barrier(CLK_LOCAL_MEM_FENCE); /* Q is stored; the previous K and V are consumed */
         for (int e = lid; e < BN * CH; e += WG) {
@@ -386,66 +411,92 @@ elattn_attn_mma(const elattn_attn_params prm, const __global elattn_elem *q, con
         }
         barrier(CLK_LOCAL_MEM_FENCE);
 
-        /* S = Q K^T: this warp's 16 rows x BN keys. */
-        float s[NB][4];
-        UNROLL for (int n = 0; n < NB; ++n) s[n][0] = s[n][1] = s[n][2] = s[n][3] = 0.0f;
+        /* S = Q K^T: this warp's 16 MW rows x BN keys; each K fragment serves every row block. */
+        float s[MW][NB][4];
+        UNROLL for (int mi = 0; mi < MW; ++mi) {
+            UNROLL for (int n = 0; n < NB; ++n) s[mi][n][0] = s[mi][n][1] = s[mi][n][2] = s[mi][n][3] = 0.0f;
+        }
         UNROLL for (int kk = 0; kk < KD; ++kk) {
-            uint a[4];
-            ldsm_x4(a, sb, Q_AT + toff(qa_row, kk * 2 + qa_chunk), xw, lane);
+            uint a[MW][4];
+            UNROLL for (int mi = 0; mi < MW; ++mi)
+                ldsm_x4(a[mi], sb, qa[kk % 4] + toff(16 * mi, 8 * (kk / 4)), xw, lane);
             UNROLL for (int np = 0; np < NB / 2; ++np) {
                 uint b[4];
-                ldsm_x4(b, sb, K_AT + toff(np * 16 + kb_row, kk * 2 + kb_chunk), xw, lane);
-                mma16816(s[2 * np], a, b[0], b[1], xw, lane);
-                mma16816(s[2 * np + 1], a, b[2], b[3], xw, lane);
+                ldsm_x4(b, sb, kb[kk % 4] + toff(16 * np, 8 * (kk / 4)), xw, lane);
+                UNROLL for (int mi = 0; mi < MW; ++mi) {
+                    mma16816(s[mi][2 * np], a[mi], b[0], b[1], xw, lane);
+                    mma16816(s[mi][2 * np + 1], a[mi], b[2], b[3], xw, lane);
+                }
             }
         }
 
         /* Per-pair rule where the walk says a pair may be hidden (keys past the end included). */
         if (cls == ELATTN_TILE_PARTIAL) {
+            /* the rows' state first, then key by key: a key lives for its MW rows only */
+            int pos[MW][2], ok[MW][2];
+            const __global uchar *mrow[MW][2];
+            UNROLL for (int mi = 0; mi < MW; ++mi) {
+                UNROLL for (int h = 0; h < 2; ++h) {
+                    const int i = i0 + (row0 + 16 * mi + 8 * h) / HT;
+                    ok[mi][h] = i < i1;
+                    pos[mi][h] = elattn_query_pos(i, len_q, len_k);
+                    /* read only for rows of the item (ok) of BLOCK_SPARSE heads */
+                    mrow[mi][h] = ok[mi][h] ? mask_head + (long)(i / prm.block_size) * prm.mask_kblocks : mask_head;
+                }
+            }
             UNROLL for (int n = 0; n < NB; ++n) {
                 UNROLL for (int e = 0; e < 4; ++e) {
                     const int h = e / 2, key = j0 + n * 8 + 2 * t + (e & 1);
-                    const int vis = row_ok[h] && key < len_k &&
-                                    elattn_pair_visible(mode, prm.causal, row_p[h], key, prm.sink, prm.local,
-                                                        prm.block_size, row_mask[h]);
-                    if (!vis) s[n][e] = -INFINITY;
+                    UNROLL for (int mi = 0; mi < MW; ++mi) {
+                        if (!(ok[mi][h] && key < len_k &&
+                              elattn_pair_visible(mode, prm.causal, pos[mi][h], key, prm.sink, prm.local,
+                                                  prm.block_size, mrow[mi][h])))
+                            s[mi][n][e] = -INFINITY;
+                    }
                 }
             }
         }
 
         /* Online softmax in log2 units; l stays this lane's partial sum until the end. */
-        UNROLL for (int h = 0; h < 2; ++h) {
-            float mx = m_run[h];
-            UNROLL for (int n = 0; n < NB; ++n) mx = fmax(mx, fmax(s[n][2 * h], s[n][2 * h + 1]) * sl2);
-            mx = quad_max(mx, xw, lane);
-            const float m_use = elattn_softmax_base(mx); /* 0 while the row saw nothing: no NaN */
-            const float corr = ex2(m_run[h] - m_use);
-            m_run[h] = mx;
-            float sum = 0.0f;
-            UNROLL for (int n = 0; n < NB; ++n) {
-                s[n][2 * h] = ex2(fma(s[n][2 * h], sl2, -m_use));
-                s[n][2 * h + 1] = ex2(fma(s[n][2 * h + 1], sl2, -m_use));
-                sum += s[n][2 * h] + s[n][2 * h + 1];
-            }
-            l_run[h] = l_run[h] * corr + sum;
-            UNROLL for (int d = 0; d < DB; ++d) {
-                acc[d][2 * h] *= corr;
-                acc[d][2 * h + 1] *= corr;
+        UNROLL for (int mi = 0; mi < MW; ++mi) {
+            UNROLL for (int h = 0; h < 2; ++h) {
+                float mx = m_run[mi][h];
+                UNROLL for (int n = 0; n < NB; ++n) mx = fmax(mx, fmax(s[mi][n][2 * h], s[mi][n][2 * h + 1]) * sl2);
+                mx = quad_max(mx, xw, lane);
+                const float m_use = elattn_softmax_base(mx); /* 0 while the row saw nothing: no NaN */
+                const float corr = ex2(m_run[mi][h] - m_use);
+                m_run[mi][h] = mx;
+                float sum = 0.0f;
+                UNROLL for (int n = 0; n < NB; ++n) {
+                    s[mi][n][2 * h] = ex2(fma(s[mi][n][2 * h], sl2, -m_use));
+                    s[mi][n][2 * h + 1] = ex2(fma(s[mi][n][2 * h + 1], sl2, -m_use));
+                    sum += s[mi][n][2 * h] + s[mi][n][2 * h + 1];
+                }
+                l_run[mi][h] = l_run[mi][h] * corr + sum;
+                UNROLL for (int d = 0; d < DB; ++d) {
+                    acc[mi][d][2 * h] *= corr;
+                    acc[mi][d][2 * h + 1] *= corr;
+                }
             }
         }
 
-        /* O += P V: key block pair (2kc, 2kc + 1) of S is the A fragment of k-step kc. */
+        /* O += P V: key block pair (2kc, 2kc + 1) of S is the A fragment of k-step kc; each V
+         * fragment serves every row block. */
         UNROLL for (int kc = 0; kc < BN / 16; ++kc) {
-            uint a[4];
-            a[0] = pack2(s[2 * kc][0], s[2 * kc][1], xw, lane);
-            a[1] = pack2(s[2 * kc][2], s[2 * kc][3], xw, lane);
-            a[2] = pack2(s[2 * kc + 1][0], s[2 * kc + 1][1], xw, lane);
-            a[3] = pack2(s[2 * kc + 1][2], s[2 * kc + 1][3], xw, lane);
+            uint a[MW][4];
+            UNROLL for (int mi = 0; mi < MW; ++mi) {
+                a[mi][0] = pack2(s[mi][2 * kc][0], s[mi][2 * kc][1], xw, lane);
+                a[mi][1] = pack2(s[mi][2 * kc][2], s[mi][2 * kc][3], xw, lane);
+                a[mi][2] = pack2(s[mi][2 * kc + 1][0], s[mi][2 * kc + 1][1], xw, lane);
+                a[mi][3] = pack2(s[mi][2 * kc + 1][2], s[mi][2 * kc + 1][3], xw, lane);
+            }
             UNROLL for (int dp = 0; dp < HD / 16; ++dp) {
                 uint b[4];
-                ldsm_x4_trans(b, sb, V_AT + toff(kc * 16 + vb_row, dp * 2 + vb_chunk), xw, lane);
-                mma16816(acc[2 * dp], a, b[0], b[1], xw, lane);
-                mma16816(acc[2 * dp + 1], a, b[2], b[3], xw, lane);
+                ldsm_x4_trans(b, sb, vb[dp % 4] + toff(16 * kc, 8 * (dp / 4)), xw, lane);
+                UNROLL for (int mi = 0; mi < MW; ++mi) {
+                    mma16816(acc[mi][2 * dp], a[mi], b[0], b[1], xw, lane);
+                    mma16816(acc[mi][2 * dp + 1], a[mi], b[2], b[3], xw, lane);
+                }
             }
         }
     }
@@ -453,16 +504,20 @@ elattn_attn_mma(const elattn_attn_params prm, const __global elattn_elem *q, con
     /* Epilogue (the spec's rule: O = 0 and LSE = -inf for a row that saw nothing).
      * Every lane takes part in the quad sums; only rows of the item store. */
     __global uint *o_pairs = (__global uint *)o;
-    UNROLL for (int h = 0; h < 2; ++h) {
-        const float l = quad_sum(l_run[h], xw, lane);
-        const float inv = elattn_row_inv_sum(l);
-        uint packed[DB];
-        UNROLL for (int d = 0; d < DB; ++d) packed[d] = pack2(acc[d][2 * h] * inv, acc[d][2 * h + 1] * inv, xw, lane);
-        if (row_ok[h]) {
-            const size_t row_at = (size_t)elattn_o_offset(&prm, q0 + row_i[h], row_h[h]);
-            UNROLL for (int d = 0; d < DB; ++d) o_pairs[(row_at + d * 8 + 2 * t) / 2] = packed[d];
-            if (prm.write_lse && t == 0)
-                lse[(size_t)(q0 + row_i[h]) * Hq + row_h[h]] = elattn_row_lse(m_run[h], l);
+    UNROLL for (int mi = 0; mi < MW; ++mi) {
+        UNROLL for (int h = 0; h < 2; ++h) {
+            const float l = quad_sum(l_run[mi][h], xw, lane);
+            const float inv = elattn_row_inv_sum(l);
+            uint packed[DB];
+            UNROLL for (int d = 0; d < DB; ++d)
+                packed[d] = pack2(acc[mi][d][2 * h] * inv, acc[mi][d][2 * h + 1] * inv, xw, lane);
+            const uint r = row0 + 16 * mi + 8 * h;
+            const int i = i0 + r / HT, head = head0 + r % HT;
+            if (i < i1) {
+                const size_t row_at = (size_t)elattn_o_offset(&prm, q0 + i, head);
+                UNROLL for (int d = 0; d < DB; ++d) o_pairs[(row_at + d * 8 + 2 * t) / 2] = packed[d];
+                if (prm.write_lse && t == 0) lse[(size_t)(q0 + i) * Hq + head] = elattn_row_lse(m_run[mi][h], l);
+            }
         }
     }
 }

@@ -32,17 +32,21 @@ cat > "$tmp/shim.h" <<'EOF'
 EOF
 { echo "#define local elattn_local_"; cat "$here/../elattn_spec.h" "$here/common.cl" "$here/attn_mma.cl"; } > "$tmp/mma.cl"
 status=0
-# dtype (1 fp16, 2 bf16), head dim, tile_m, tile_n, heads per tile: the table's
-# NVIDIA rows, the other candidates of elattn-opencl-tune's largest tiles, and
-# head dims that take the padded (not swizzled) layout.
-for cfg in "2 64 64 64 4" "2 128 64 32 4" "1 128 64 64 4" "2 256 64 16 4" "1 256 32 32 2" \
-           "2 128 128 32 4" "1 96 64 32 2" "2 48 32 32 1" "2 80 64 32 4"; do
+# dtype (1 fp16, 2 bf16), head dim, tile_m, tile_n, m16 row blocks per warp,
+# heads per tile: the table's NVIDIA rows, the other candidates of
+# elattn-opencl-tune's largest tiles (per lane, registers depend on the head
+# dim, tile_n and the row blocks, not on the number of warps), and head dims
+# that take the padded (not swizzled) layout.
+for cfg in "2 64 64 64 1 4" "2 128 64 32 1 4" "1 128 64 64 1 4" "2 256 64 16 1 4" "1 256 32 32 1 2" \
+           "2 128 128 32 1 4" "2 64 128 64 2 4" "1 64 256 64 2 4" "2 64 128 32 2 4" "2 128 128 32 2 4" \
+           "1 128 64 64 2 4" "2 128 128 16 2 4" "1 96 64 32 2 2" "2 48 32 32 1 1" "2 80 64 32 2 4"; do
     set -- $cfg
-    out="$tmp/d$2_$1_m$3_n$4.ptx"
+    out="$tmp/d$2_$1_m$3_n$4_r$5.ptx"
     if ! "$clang" -x cl -cl-std=CL1.2 -target nvptx64-nvidia-nvcl -Xclang -finclude-default-header \
         -include "$tmp/shim.h" -D__OPENCL_VERSION__=120 -O3 -S -o "$out" "$tmp/mma.cl" \
         -DELATTN_STORAGE="$1" -DELATTN_HEAD_DIM="$2" -DELATTN_TILE_M="$3" -DELATTN_TILE_N="$4" \
-        -DELATTN_WG=$(($3 * 2)) -DELATTN_HEADS_PER_TILE="$5" -DELATTN_NV_PTX=1 -march=sm_80; then
+        -DELATTN_WARP_M="$5" -DELATTN_WG=$(($3 * 2 / $5)) -DELATTN_HEADS_PER_TILE="$6" -DELATTN_NV_PTX=1 \
+        -march=sm_80; then
         echo "FAIL  $cfg: clang"; status=1; continue
     fi
     for arch in sm_80 sm_90; do
@@ -53,7 +57,7 @@ for cfg in "2 64 64 64 4" "2 128 64 32 4" "1 128 64 64 4" "2 256 64 16 4" "1 256
         stack=$(grep -c 'ld\.local\|st\.local' "$out")
         verdict=ok
         if [ "${spill:-0}" != 0 ] || [ "$stack" != 0 ]; then verdict=spills; fi
-        echo "$verdict  dtype=$1 d=$2 m=$3 n=$4 $arch: $regs registers, $smem bytes local memory, spill stores ${spill:-?}, local-memory accesses $stack, mma.sync $(grep -c 'mma\.sync' "$out")"
+        echo "$verdict  dtype=$1 d=$2 m=$3 n=$4 r=$5 w=$(($3 * 2 / $5)) $arch: $regs registers, $smem bytes local memory, spill stores ${spill:-?}, local-memory accesses $stack, mma.sync $(grep -c 'mma\.sync' "$out")"
     done
 done
 exit $status
