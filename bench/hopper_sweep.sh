@@ -16,8 +16,9 @@
 #   peers        shared/tools/peers.py for each (dtype, D) in PEER_SHAPES and each NFA in
 #                PEER_NFA (2 of 8 KV heads full = fa-ssa:0.75, 4 = fa-ssa:0.5), at PEER_LENS (default LENS)
 #   opencl       NVIDIA's OpenCL (OCL_DEVICE, default opencl:1), OCL=1: the conformance forced onto
-#                opencl.attn.mma, then elattn-bench dense and fa-ssa:0.75 at 8K, D 64 and 128, on
-#                opencl.attn.mma, opencl.attn.scalar and cuda:0 in one process
+#                OCL_CONF_KERNEL (default opencl.attn.mma; "all": every family in turn), then
+#                elattn-bench dense and fa-ssa:0.75 at OCL_LENS (default 8192), D 64 and 128, on each of
+#                OCL_KERNELS (default opencl.attn.mma opencl.attn.scalar cuda), one process each
 #   ocl tune     elattn-opencl-tune on OCL_DEVICE for the mma and scalar families (OCL_TUNE=1)
 #   decode       bench/decode_sweep.sh into OUT_DIR/decode (DECODE=1; DECODE_BUDGET_S, default 150), after
 #                the decode conformance cases on cuda:0
@@ -77,14 +78,16 @@ fi
 
 if [ "${OCL:-0}" = 1 ]; then
     od=${OCL_DEVICE:-opencl:1}
-    stage "conformance $od (opencl.attn.mma)" "${OCL_CONF_LIMIT_S:-90}" "$out/ocl-conformance.log" \
-        "$conf" --backend "$od" --kernel opencl.attn.mma --no-isolate --json "$out/ocl-conformance.json"
+    ocl_force=(--kernel "${OCL_CONF_KERNEL:-opencl.attn.mma}")
+    [ "${OCL_CONF_KERNEL:-}" = all ] && ocl_force=()
+    stage "conformance $od (${OCL_CONF_KERNEL:-opencl.attn.mma})" "${OCL_CONF_LIMIT_S:-90}" "$out/ocl-conformance.log" \
+        "$conf" --backend "$od" "${ocl_force[@]}" --no-isolate --json "$out/ocl-conformance.json"
     tail -2 "$out/ocl-conformance.log" | tee -a "$summary"
     grep -E "^FAIL" "$out/ocl-conformance.log" | head -10 | tee -a "$summary"
     for k in ${OCL_KERNELS:-opencl.attn.mma opencl.attn.scalar cuda}; do
         dev=$od
         [ "$k" = cuda ] && dev=cuda:0 k=cuda.attn
-        stage "bench $k" "${OCL_BENCH_LIMIT_S:-45}" "$out/ocl-bench-$k.txt" "$bench" --set paper --device "$dev" --kernel "$k" --lens 8192 \
+        stage "bench $k" "${OCL_BENCH_LIMIT_S:-45}" "$out/ocl-bench-$k.txt" "$bench" --set paper --device "$dev" --kernel "$k" --lens "${OCL_LENS:-8192}" \
             --mix dense,fa-ssa:0.75 --dtype bf16 --head-dim 64,128 --no-check --no-router --no-serial --max-reps 5
     done
     # XAttention selection (opencl.xattn.clblast when built with CLBlast) with the fused plan after it
