@@ -20,10 +20,14 @@
 
 /* Where the unmeasured rows come from. */
 #define GUESS "first guess, to be measured (elattn-opencl-tune)"
-#define GUESS_NV "first guess, to be measured on the H200: elattn-opencl-tune --device opencl:1 --family FAMILY"
-#define CUDA_ANALOGY(cfg)                                                                                   \
-    "by analogy with the CUDA mma family's DefaultCfg, not measured (" cfg "); to be measured on the H200: " \
-    "elattn-opencl-tune --device opencl:1 --family mma --budget 30"
+#define GUESS_NV "first guess, not measurable on the H200: NVIDIA's OpenCL driver offers no cl_khr_subgroups"
+/* NVIDIA H200 (sm_90, NVIDIA's OpenCL driver in the CUDA 13 container), 2026-12-02, bf16, Hq 32,
+ * Hkv 8, 4096 tokens dense causal, the best candidate of each head dim (bench/results/
+ * 2026-12-02-nvidia-h200-decode-opencl/ocl-tune-*.txt; the rows hold from sm_80, where the
+ * family starts, until an sm_80 device is measured). */
+#define H200_TUNE(family, budget, best)                                                                      \
+    "elattn-opencl-tune --device opencl:1 --family " family " --budget " budget " (NVIDIA H200, 2026-12-02: " \
+    best ")"
 
 /* PoCL 3.1 on this repository's 2-core development machine (AMD EPYC, 'pthread' device, shared with
  * other work: a second run of the same command may rank close candidates differently), 2026-12-02,
@@ -37,9 +41,9 @@ static const ocl_tune_row tune_table[] = {
     {"scalar", OCL_CLASS_CPU, 0, 64, 32, 16, 32, POCL_SCALAR("63.0 ms")},
     {"scalar", OCL_CLASS_CPU, 0, 128, 64, 16, 128, POCL_SCALAR("128.0 ms")},
     {"scalar", OCL_CLASS_CPU, 0, 256, 64, 32, 64, POCL_SCALAR("104.7 ms")},
-    {"scalar", OCL_CLASS_NVIDIA, 0, 64, 64, 32, 128, GUESS_NV},
-    {"scalar", OCL_CLASS_NVIDIA, 0, 128, 32, 32, 128, GUESS_NV},
-    {"scalar", OCL_CLASS_NVIDIA, 0, 256, 16, 16, 64, GUESS_NV},
+    {"scalar", OCL_CLASS_NVIDIA, 0, 64, 32, 16, 32, H200_TUNE("scalar", "12", "7.524 ms, m32n16w32")},
+    {"scalar", OCL_CLASS_NVIDIA, 0, 128, 16, 16, 64, H200_TUNE("scalar", "12", "16.361 ms, m16n16w64")},
+    {"scalar", OCL_CLASS_NVIDIA, 0, 256, 16, 16, 128, H200_TUNE("scalar", "12", "32.926 ms, m16n16w128")},
     {"scalar", OCL_CLASS_AMD, 0, 64, 64, 32, 256, GUESS},
     {"scalar", OCL_CLASS_AMD, 0, 128, 32, 32, 128, GUESS},
     {"scalar", OCL_CLASS_AMD, 0, 256, 16, 16, 64, GUESS},
@@ -52,10 +56,9 @@ static const ocl_tune_row tune_table[] = {
     /* mma: 32 work-items (a warp) per 16 or 32 rows, so wg = 2 tile_m or tile_m says the rows per
      * warp; local memory (tile_m + 2 tile_n) rows of D 16-bit elements must stay within NVIDIA's
      * 48 KiB, which at d128 leaves CUDA's 128x64 out (64 KiB) */
-    {"mma", OCL_CLASS_NVIDIA, 80, 64, 128, 64, 128, CUDA_ANALOGY("DefaultCfg<64>: 4 warps of 32 rows, 64 keys")},
-    {"mma", OCL_CLASS_NVIDIA, 80, 128, 128, 32, 128,
-     CUDA_ANALOGY("DefaultCfg<128>: 4 warps of 32 rows, 64 keys; 32 here, 64 would need 64 KiB of local memory")},
-    {"mma", OCL_CLASS_NVIDIA, 80, 256, 64, 16, 128, GUESS_NV},
+    {"mma", OCL_CLASS_NVIDIA, 80, 64, 128, 64, 256, H200_TUNE("mma", "30", "0.398 ms, 172.7 TFLOP/s, m128n64w256r1")},
+    {"mma", OCL_CLASS_NVIDIA, 80, 128, 128, 32, 128, H200_TUNE("mma", "30", "0.823 ms, 167.0 TFLOP/s, m128n32w128r2")},
+    {"mma", OCL_CLASS_NVIDIA, 80, 256, 64, 16, 128, H200_TUNE("mma", "30", "2.704 ms, 101.7 TFLOP/s, m64n16w128r1")},
     /* the emulation (ELATTN_OPENCL_MMA_EMULATE) on CPUs: a test path, not tuned */
     {"mma", OCL_CLASS_CPU, 0, 64, 32, 32, 64, "emulation only, not a performance path"},
     {"mma", OCL_CLASS_CPU, 0, 128, 32, 32, 64, "emulation only, not a performance path"},
