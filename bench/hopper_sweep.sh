@@ -16,12 +16,13 @@
 #   peers        shared/tools/peers.py for each (dtype, D) in PEER_SHAPES and each NFA in
 #                PEER_NFA (2 of 8 KV heads full = fa-ssa:0.75, 4 = fa-ssa:0.5), at PEER_LENS (default LENS)
 #   opencl       NVIDIA's OpenCL (OCL_DEVICE, default opencl:1), OCL=1: the conformance forced onto
-#                OCL_CONF_KERNEL (default opencl.attn.mma; "all": every family in turn), then
+#                OCL_CONF_KERNEL (default opencl.attn.mma; "all": every family in turn; OCL_CONF_ARGS adds
+#                options, e.g. --exclude attn/), then
 #                elattn-bench dense and fa-ssa:0.75 at OCL_LENS (default 8192), D 64 and 128, on each of
 #                OCL_KERNELS (default opencl.attn.mma opencl.attn.scalar cuda), one process each
 #   ocl tune     elattn-opencl-tune on OCL_DEVICE for the mma and scalar families (OCL_TUNE=1)
-#   decode       bench/decode_sweep.sh into OUT_DIR/decode (DECODE=1; DECODE_BUDGET_S, default 150), after
-#                the decode conformance cases on cuda:0
+#   decode       bench/decode_sweep.sh into OUT_DIR/decode (DECODE=1; DECODE_BUDGET_S, default 150;
+#                DECODE_LENS, DECODE_BATCHES, DECODE_MIXES), after the decode conformance cases on cuda:0
 #   ncu          Nsight Compute on one dense launch (NCU=1): tensor-pipe utilisation, stalls
 # TOTAL_BUDGET_S (default 560) bounds the whole sweep.
 # Defaults: DTYPES bf16,f16  DIMS 64,96,128,192,256  LENS 8192,32768  MIXES dense,fa-ssa:0.75,fa-ssa:0.5
@@ -81,7 +82,7 @@ if [ "${OCL:-0}" = 1 ]; then
     ocl_force=(--kernel "${OCL_CONF_KERNEL:-opencl.attn.mma}")
     [ "${OCL_CONF_KERNEL:-}" = all ] && ocl_force=()
     stage "conformance $od (${OCL_CONF_KERNEL:-opencl.attn.mma})" "${OCL_CONF_LIMIT_S:-90}" "$out/ocl-conformance.log" \
-        "$conf" --backend "$od" "${ocl_force[@]}" --no-isolate --json "$out/ocl-conformance.json"
+        "$conf" --backend "$od" "${ocl_force[@]}" --no-isolate --json "$out/ocl-conformance.json" ${OCL_CONF_ARGS:-}
     tail -2 "$out/ocl-conformance.log" | tee -a "$summary"
     grep -E "^FAIL" "$out/ocl-conformance.log" | head -10 | tee -a "$summary"
     for k in ${OCL_KERNELS:-opencl.attn.mma opencl.attn.scalar cuda}; do
@@ -108,8 +109,11 @@ if [ "${DECODE:-0}" = 1 ]; then
     stage "conformance cuda:0 decode" 120 "$out/conformance-decode.log" "$conf" --backend cuda:0 --case decode/ --no-isolate
     tail -1 "$out/conformance-decode.log" | tee -a "$summary"
     grep -E "^FAIL" "$out/conformance-decode.log" | head -10 | tee -a "$summary"
+    # its own shape lists (the sweep's LENS / MIXES / D are the prefill's)
     stage decode "$((${DECODE_BUDGET_S:-150} + 20))" "$out/decode.log" env BUILD_DIR="$build" \
-        TOTAL_BUDGET_S="${DECODE_BUDGET_S:-150}" bash bench/decode_sweep.sh "$out/decode"
+        TOTAL_BUDGET_S="${DECODE_BUDGET_S:-150}" LENS="${DECODE_LENS:-8192,32768,131072}" \
+        BATCHES="${DECODE_BATCHES:-1,16,64}" MIXES="${DECODE_MIXES:-dense,fa-ssa:0.5,fa-ssa:0.75}" D=128 \
+        bash bench/decode_sweep.sh "$out/decode"
 fi
 # shellcheck disable=SC2086
 stage ours "${BENCH_LIMIT_S:-240}" "$out/ours.txt" "$bench" --set paper --device cuda:0 --dtype "$dtypes" --head-dim "$dims" \
