@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "decode_policy.h"
 #include "internal.h"
 
 struct elattn_kv_cache {
@@ -23,107 +24,10 @@ struct elattn_decode_plan {
     elattn_device *device;
     const elattn_kv_cache *cache_id; /* the cache it was planned for (compared, not dereferenced after) */
     elattn_decode_desc desc;
-    int splits;                      /* the most chunks of one (sequence, head) */
-    int target;                      /* the policy's chunk count for the whole device (num_splits = 0) */
+    elattn_decode_policy policy;     /* the split-KV policy's state (decode_policy.h) */
     void *impl;                      /* the backend's plan state, or NULL */
     char kernel[64];
 };
-
-/* ---- the split-KV policy (the one place it lives) ------------------------------------------
- * With desc.num_splits, every (sequence, KV head) of every run is cut into that many chunks.
- * Otherwise each run picks one chunk length C for all its (sequence, head) entries (entry e gets
- * ceil(slots_e / C) chunks, none shorter than DECODE_MIN_CHUNK slots unless the head is) by the
- * run time it predicts for the device, which keeps W = DECODE_CHUNKS_PER_CU x compute units
- * work items resident (the tensor-core kernel's two blocks per SM at D <= 128), the longest
- * items starting first (the work list's order):
- *   time(C) = max(waves x (longest item + OVERHEAD), (all slots + items x OVERHEAD) / W),
- * waves = ceil(the items at least half the longest / W): items that long do not fit beside
- * each other's tail, short ones fill the gaps. OVERHEAD (DECODE_ITEM_OVERHEAD slots) is what an
- * item's start costs (its first loads' latency, its merge): it stops needless cuts. C is the
- * longest head's slots / j for j around the balanced share j* = longest x W / all slots (a
- * bounded search). So equal heads fill whole waves (16 x 8 heads at 128K: 2 chunks each, 256
- * items, one wave of 264; a share rounded up gave 384 items, 1.45 waves, 63% of the copy
- * bandwidth), one long sequence is cut to fill the device, a batch whose heads already fill it
- * is not cut, and the long FULL heads beside short STREAMING windows are cut to just fill a
- * wave. Bound (what the plan allocates for): a C whose cut heads would have more than 2 x W
- * chunks in all is not considered (C = the longest, no cut, always is). */
-enum {
-    DECODE_CHUNKS_PER_CU = 2,
-    DECODE_MIN_CHUNK = 256,
-    DECODE_MAX_SPLITS = 256,
-    DECODE_ITEM_OVERHEAD = 128,
-    DECODE_MAX_CANDIDATES = 48
-};
-
-static int64_t ceil_div64(int64_t a, int64_t b) { return (a + b - 1) / b; }
-
-/* Chunks of entry e for chunk length C, within the plan's bound and the shortest chunk. */
-static int64_t entry_chunks(const elattn_decode_plan *p, int64_t slots, int64_t chunk)
-{
-    int64_t c = ceil_div64(slots, chunk);
-    const int64_t most = ceil_div64(slots, DECODE_MIN_CHUNK);
-    if (c > most) c = most;
-    if (c > p->splits) c = p->splits;
-    return c < 1 ? 1 : c;
-}
-
-/* The predicted run time of chunk length C in slots (above), or -1 when its cut heads would
- * exceed the plan's bound. */
-static double run_time(const elattn_decode_plan *p, const int64_t *slots, size_t entries, int64_t total, int64_t chunk)
-{
-    int64_t items = 0, split = 0, longest = 0;
-    for (size_t e = 0; e < entries; ++e) {
-        const int64_t c = entry_chunks(p, slots[e], chunk), size = ceil_div64(slots[e], c);
-        items += c;
-        split += c > 1 ? c : 0;
-        longest = size > longest ? size : longest;
-    }
-    if (split > 2 * (int64_t)p->target) return -1.0;
-    int64_t big = 0;
-    for (size_t e = 0; e < entries; ++e) {
-        const int64_t c = entry_chunks(p, slots[e], chunk);
-        if (2 * ceil_div64(slots[e], c) >= longest) big += c;
-    }
-    const double W = p->target;
-    const double waves = (double)ceil_div64(big, p->target) * (double)(longest + DECODE_ITEM_OVERHEAD);
-    const double spread = ((double)total + (double)items * DECODE_ITEM_OVERHEAD) / W;
-    return waves > spread ? waves : spread;
-}
-
-/* Chunks of every (sequence, head) of a run (slots[] per entry); returns the sum over entries
- * cut into more than one chunk. */
-static size_t decode_chunks(const elattn_decode_plan *p, const int64_t *slots, size_t entries, int32_t *chunks)
-{
-    int64_t total = 0, longest = 1, chunk = 1;
-    for (size_t e = 0; e < entries; ++e) {
-        total += slots[e];
-        longest = slots[e] > longest ? slots[e] : longest;
-    }
-    if (p->desc.num_splits == 0) {
-        /* j: chunks of the longest head; try j* / 2 .. 2 j* + 2, at most DECODE_MAX_CANDIDATES
-         * of them (evenly spread), fewer chunks winning ties */
-        const int64_t share = (int64_t)((double)longest * p->target / (double)(total > 0 ? total : 1));
-        int64_t lo = share / 2 > 1 ? share / 2 : 1, hi = 2 * share + 2;
-        if (hi > p->splits) hi = p->splits; /* the longest head's bound: its shortest chunks */
-        if (lo > hi) lo = hi;
-        const int64_t step = hi - lo + 1 > DECODE_MAX_CANDIDATES ? ceil_div64(hi - lo + 1, DECODE_MAX_CANDIDATES) : 1;
-        double best = -1.0;
-        chunk = longest;
-        for (int64_t j = lo; j <= hi; j += step) {
-            const int64_t c = ceil_div64(longest, j);
-            const double t = run_time(p, slots, entries, total, c);
-            if (t >= 0.0 && (best < 0.0 || t < best)) best = t, chunk = c;
-        }
-    }
-    size_t split = 0;
-    for (size_t e = 0; e < entries; ++e) {
-        int64_t c = p->desc.num_splits ? p->desc.num_splits : entry_chunks(p, slots[e], chunk);
-        if (c > p->splits) c = p->splits;
-        chunks[e] = (int32_t)c;
-        if (c > 1) split += (size_t)c;
-    }
-    return split;
-}
 
 static int log2_exact(int v)
 {
@@ -430,25 +334,12 @@ elattn_status elattn_decode_plan_create(const elattn_kv_cache *c, const elattn_d
     p->device = c->device;
     p->cache_id = c;
     p->desc = d;
-    const int cus = dev->info.compute_units > 0 ? dev->info.compute_units : 1;
-    p->target = cus > INT32_MAX / DECODE_CHUNKS_PER_CU ? INT32_MAX : cus * DECODE_CHUNKS_PER_CU;
+    elattn_decode_policy_init(&p->policy, dev->info.compute_units, c->desc.max_tokens, d.num_splits);
     elattn_decode_setup setup = {.dtype = c->desc.dtype, .head_dim = c->desc.head_dim, .num_q_heads = d.num_q_heads,
                                  .num_kv_heads = H, .max_batch = d.max_batch, .max_new_tokens = c->desc.max_new_tokens};
     const size_t heads = (size_t)d.max_batch * H;
-    if (d.num_splits) {
-        p->splits = d.num_splits;
-        setup.max_chunks = heads * (size_t)d.num_splits;
-        setup.max_split_chunks = d.num_splits > 1 ? setup.max_chunks : 0;
-    } else {
-        /* the most a head can get: ceil(max_tokens / DECODE_MIN_CHUNK), within 2 x the target */
-        int64_t most = ((int64_t)c->desc.max_tokens + DECODE_MIN_CHUNK - 1) / DECODE_MIN_CHUNK;
-        if (most > 2 * (int64_t)p->target) most = 2 * (int64_t)p->target;
-        if (most > DECODE_MAX_SPLITS) most = DECODE_MAX_SPLITS;
-        p->splits = most > 1 ? (int)most : 1;
-        setup.max_split_chunks = p->splits > 1 ? 2 * (size_t)p->target : 0;
-        setup.max_chunks = heads + setup.max_split_chunks;
-    }
-    setup.max_splits = p->splits;
+    elattn_decode_policy_bounds(&p->policy, heads, &setup.max_chunks, &setup.max_split_chunks);
+    setup.max_splits = p->policy.splits;
     /* the backend picks the family, the forced one included (elattn_family_select) */
     elattn_status st = dev->ops->decode_plan(dev->impl, &setup, o.kernel, &p->impl, p->kernel, sizeof p->kernel);
     if (st != ELATTN_SUCCESS) {
@@ -482,7 +373,7 @@ const char *elattn_decode_plan_kernel(const elattn_decode_plan *plan)
 
 int elattn_decode_plan_splits(const elattn_decode_plan *plan)
 {
-    return elattn_handle_live(plan, ELATTN_HANDLE_DECODE_PLAN) ? plan->splits : 0;
+    return elattn_handle_live(plan, ELATTN_HANDLE_DECODE_PLAN) ? plan->policy.splits : 0;
 }
 
 elattn_status elattn_decode_run(const elattn_decode_plan *plan, elattn_kv_cache *c, elattn_stream *stream,
@@ -550,7 +441,7 @@ elattn_status elattn_decode_run(const elattn_decode_plan *plan, elattn_kv_cache 
     void *sn = NULL;
     if (st == ELATTN_SUCCESS) st = elattn_stream_native(c->device, stream, &sn);
     if (st == ELATTN_SUCCESS) {
-        const size_t split_chunks = decode_chunks(plan, slots, n * H, chunks);
+        const size_t split_chunks = elattn_decode_policy_chunks(&plan->policy, slots, n * H, chunks);
         int most = 1;
         for (size_t e = 0; e < n * H; ++e) most = chunks[e] > most ? chunks[e] : most;
         elattn_decode_call call = {

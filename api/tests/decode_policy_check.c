@@ -1,0 +1,149 @@
+/*
+ * The split-KV policy of decode (api/src/decode_policy.c), checked without a device:
+ *  - its bounds, on random runs: every entry gets 1..splits chunks, a cut entry's chunks are at
+ *    least DECODE_MIN_CHUNK (256) slots long, the cut entries' chunks stay within what a plan
+ *    allocates (elattn_decode_policy_bounds), and the returned sum is theirs;
+ *  - its choices on the shapes of the H200 decode table (132 SMs, 264 resident items), among
+ *    them the two that broke earlier versions: 8K x 1 fa-ssa:0.75 (the candidate range started
+ *    past the longest head's bound: no head was cut, 248 us instead of 29) and 128K x 64
+ *    fa-ssa:0.75 (a share rounded down left the FULL heads whole beside 384 STREAMING ones,
+ *    half the device idle: 4.36 ms instead of 2.45);
+ *  - desc.num_splits: every entry gets exactly that many.
+ * Exit 0 when every check holds.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "decode_policy.h"
+
+static int failures;
+
+#define CHECK(cond, ...)                      \
+    do {                                      \
+        if (!(cond)) {                        \
+            ++failures;                       \
+            fprintf(stderr, "FAIL: " __VA_ARGS__); \
+            fprintf(stderr, "\n");            \
+        }                                     \
+    } while (0)
+
+enum { MAX_ENTRIES = 1024, SINK = 128, LOCAL = 2048 };
+
+static int64_t slots[MAX_ENTRIES];
+static int32_t chunks[MAX_ENTRIES];
+
+/* `batch` sequences of `len` tokens, Hkv 8, `full` of them FULL, the rest STREAMING (sink + local slots) */
+static size_t table_run(int batch, int len, int full)
+{
+    size_t n = 0;
+    for (int b = 0; b < batch; ++b)
+        for (int h = 0; h < 8; ++h) slots[n++] = h < full || len < SINK + LOCAL ? len : SINK + LOCAL;
+    return n;
+}
+
+static void check_bounds(const elattn_decode_policy *p, size_t entries, size_t split, size_t heads, const char *what)
+{
+    size_t max_chunks = 0, max_split = 0, sum = 0, cut = 0;
+    elattn_decode_policy_bounds(p, heads, &max_chunks, &max_split);
+    for (size_t e = 0; e < entries; ++e) {
+        const int32_t c = chunks[e];
+        CHECK(c >= 1 && c <= p->splits, "%s: entry %zu has %d chunks, outside [1, %d]", what, e, c, p->splits);
+        if (c > 1) {
+            cut += (size_t)c;
+            if (p->num_splits == 0)
+                CHECK((slots[e] + c - 1) / c >= 256 || slots[e] < 256, "%s: entry %zu (%lld slots) cut into %d chunks "
+                      "shorter than 256 slots", what, e, (long long)slots[e], c);
+        }
+        sum += (size_t)c;
+    }
+    CHECK(split == cut, "%s: returned %zu, the cut entries have %zu chunks", what, split, cut);
+    CHECK(cut <= max_split, "%s: %zu chunks of cut entries, the plan holds %zu", what, cut, max_split);
+    CHECK(sum <= max_chunks, "%s: %zu chunks, the plan holds %zu", what, sum, max_chunks);
+}
+
+/* One shape of the decode table (the policy of a 132-SM device: 264 resident items): its
+ * chunks in all, and those of a FULL and of a STREAMING head. */
+typedef struct shape_result {
+    size_t items;
+    int full_chunks, streaming_chunks;
+} shape_result;
+
+static shape_result run_shape(int batch, int len, int full, const char *what)
+{
+    elattn_decode_policy p;
+    elattn_decode_policy_init(&p, 132, len, 0);
+    const size_t n = table_run(batch, len, full);
+    const size_t split = elattn_decode_policy_chunks(&p, slots, n, chunks);
+    check_bounds(&p, n, split, (size_t)batch * 8, what);
+    shape_result r = {0, chunks[0], chunks[7]};
+    for (size_t e = 0; e < n; ++e) r.items += (size_t)chunks[e];
+    return r;
+}
+
+static uint64_t rng = 0x9e3779b97f4a7c15ULL;
+static uint64_t next(void)
+{
+    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+    return rng;
+}
+
+int main(void)
+{
+    /* the H200 table: equal heads fill one wave of 264 items (or whole waves) */
+    shape_result r = run_shape(1, 131072, 8, "128K x 1 dense");
+    CHECK(r.items > 240 && r.items <= 264, "128K x 1 dense: %zu items, not one full wave of 264", r.items);
+    r = run_shape(16, 131072, 8, "128K x 16 dense");
+    CHECK(r.items == 256, "128K x 16 dense: %zu items, expected 2 per head (one wave; 3 per head is 1.45)", r.items);
+    r = run_shape(16, 32768, 8, "32K x 16 dense");
+    CHECK(r.items == 256, "32K x 16 dense: %zu items, expected 2 per head", r.items);
+    r = run_shape(64, 131072, 8, "128K x 64 dense");
+    CHECK(r.items == 512, "128K x 64 dense: %zu items, expected whole heads (two full waves)", r.items);
+    r = run_shape(1, 8192, 8, "8K x 1 dense");
+    CHECK(r.full_chunks == 32, "8K x 1 dense: %d chunks per head, expected 32 (the 256-slot floor)", r.full_chunks);
+    /* the two regressions: FULL heads beside STREAMING windows must be cut */
+    r = run_shape(64, 131072, 2, "128K x 64 fa-ssa:0.75");
+    CHECK(r.full_chunks >= 2, "128K x 64 fa-ssa:0.75: FULL heads get %d chunk(s): 128 long items for 264 slots",
+          r.full_chunks);
+    r = run_shape(1, 8192, 2, "8K x 1 fa-ssa:0.75");
+    CHECK(r.full_chunks == 32 && r.streaming_chunks > 1, "8K x 1 fa-ssa:0.75: FULL %d, STREAMING %d chunks: "
+          "expected 32 and a cut", r.full_chunks, r.streaming_chunks);
+    r = run_shape(16, 131072, 2, "128K x 16 fa-ssa:0.75");
+    CHECK(r.full_chunks * 32 > 200 && r.full_chunks * 32 <= 264, "128K x 16 fa-ssa:0.75: %d chunks per FULL head, "
+          "not about one wave", r.full_chunks);
+
+    /* num_splits: exactly that many, whatever the lengths */
+    for (int ns = 1; ns <= 256; ns *= 4) {
+        elattn_decode_policy p;
+        elattn_decode_policy_init(&p, 132, 131072, ns);
+        const size_t n = table_run(3, 5000, 3);
+        const size_t split = elattn_decode_policy_chunks(&p, slots, n, chunks);
+        for (size_t e = 0; e < n; ++e) CHECK(chunks[e] == ns, "num_splits %d: entry %zu gets %d", ns, e, chunks[e]);
+        check_bounds(&p, n, split, 24, "num_splits");
+    }
+
+    /* random runs: devices of 1..200 compute units, 1..1024 entries of 0..2^21 slots */
+    for (int r = 0; r < 20000; ++r) {
+        elattn_decode_policy p;
+        const int cus = 1 + (int)(next() % 200), max_tokens = 1 + (int)(next() % (1u << 21));
+        elattn_decode_policy_init(&p, cus, max_tokens, 0);
+        const size_t n = 1 + (size_t)(next() % MAX_ENTRIES);
+        const int kind = (int)(next() % 3);
+        for (size_t e = 0; e < n; ++e) {
+            int64_t s = (int64_t)(next() % ((uint64_t)max_tokens + 1));
+            if (kind == 1) s = e % 4 ? (s < SINK + LOCAL ? s : SINK + LOCAL) : s; /* hybrid */
+            if (kind == 2) s = max_tokens;                                      /* equal heads */
+            slots[e] = s;
+        }
+        const size_t split = elattn_decode_policy_chunks(&p, slots, n, chunks);
+        char what[64];
+        snprintf(what, sizeof what, "random run %d (%d CUs, %zu entries)", r, cus, n);
+        check_bounds(&p, n, split, n, what);
+    }
+
+    if (failures) {
+        fprintf(stderr, "decode_policy_check: %d failure(s)\n", failures);
+        return 1;
+    }
+    printf("decode_policy_check: the table's shapes and 20000 random runs within bounds\n");
+    return 0;
+}
