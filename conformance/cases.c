@@ -667,7 +667,7 @@ static void decode_cases(case_list *l)
      * STREAMING chunks may hold no key any query sees (ring slots outside every window). The
      * tensor-core kernel's (16-row items): groups of 16 (one full item at n = 1) and 17 (a second
      * item of one row), 3 (rows 3, 48, 9), and 16-bit D 256 (D 40 and 96 above pad an instance).
-     * The most chunks a head can have (256: the merge's bound, DECODE_MAX_CHUNKS on the GPU), with
+     * The most chunks a head can have (256, the most elattn_decode_desc.num_splits allows), with
      * chunks of a few slots and empty ones (LSE -inf) in every head. */
     static const struct {
         elattn_dtype dt;
