@@ -609,6 +609,15 @@ ELATTN_FN elattn_i32 elattn_decode_visible(elattn_i32 mode, elattn_i64 p, elattn
     return t < sink || p - t < local;
 }
 
+/* Whether every query of a step (positions len - n .. len - 1) sees every slot below `end` of
+ * the head: so for FULL and BLOCK_SPARSE (slot = position, and t < end <= len - n + 1 keeps
+ * t <= p), never for STREAMING (its window). Kernels skip the per-pair test for such slots
+ * (lengths are int32: elattn_kv_cache_desc.max_tokens). */
+ELATTN_FN elattn_i32 elattn_decode_all_visible(elattn_i32 mode, elattn_i32 end, elattn_i32 len, elattn_i32 n)
+{
+    return mode != ELATTN_MODE_STREAMING && end <= len - n + 1;
+}
+
 /* Split-KV: the occupied slots [0, slots) of a (sequence, head) are cut into `splits`
  * contiguous chunks of ceil(slots / splits) slots; chunk c is [*s0, *s1) (empty past the end).
  * Each chunk gives a partial (O, LSE) over its visible keys; the partials are merged in chunk

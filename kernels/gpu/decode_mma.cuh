@@ -193,11 +193,11 @@ __global__ void __launch_bounds__(cfg<DMAX>::NT) chunk_kernel(const decode_input
         }
 
         /* Scores in log2 units, then the mask: s[nb][2 h + e] is row g + 8 h, slot nb * 8 + 2 t4 + e
-         * of the warp's 16. The warp's slots of a FULL / BLOCK_SPARSE head that lie inside the
-         * chunk and before every new query's position are all seen (slot = position): no per-pair
-         * test, the common case of a long head (the test costs more than the MMAs). */
+         * of the warp's 16. Warp slots inside the chunk that every new query sees
+         * (elattn_decode_all_visible) skip the per-pair test: the common case of a long head, and
+         * the test costs more than the MMAs. */
         const int kbase = c0 + t * C::BN + warp * 16;
-        if (mode != ELATTN_MODE_STREAMING && kbase + 16 <= c1 && kbase + 16 <= len - n + 1) {
+        if (elattn_decode_all_visible(mode, kbase + 16, len, n) && kbase + 16 <= c1) {
 #pragma unroll
             for (int nb = 0; nb < 2; ++nb)
 #pragma unroll
