@@ -6,7 +6,9 @@
  *  - the positions held are exactly the sinks and the last `ring` positions (FULL: all);
  *  - for every step size n <= max_new and every new query p in [len - n, len), each key the prefill
  *    pair rule admits (elattn_pair_visible, causal) is held, and elattn_decode_visible agrees with
- *    the prefill rule on every key: decode never needs an evicted row.
+ *    the prefill rule on every key: decode never needs an evicted row;
+ *  - elattn_decode_all_visible(mode, end, len, n) holds only where every query of the step sees
+ *    every slot below `end` (the kernels' shortcut past the per-pair test).
  * Exit 0 pass, 1 fail.
  */
 #include <stdio.h>
@@ -55,6 +57,17 @@ int main(void)
                             if (!should && elattn_kv_slot_of(mode, sink, ring, len, t) != -1)
                                 FAIL("slot_of(%d) of an evicted position is not -1\n", t);
                         }
+                        for (int n = 1; n <= max_new && n <= len; ++n)
+                            for (int end = 0; end <= len; ++end) {
+                                if (!elattn_decode_all_visible(mode, end, len, n)) continue;
+                                for (int i = 0; i < n; ++i)
+                                    for (int s = 0; s < end; ++s) {
+                                        const elattn_i64 t = elattn_kv_position_of(mode, sink, ring, len, s);
+                                        if (!elattn_decode_visible(mode, elattn_query_pos(i, n, len), t, sink, local))
+                                            FAIL("all_visible(mode %d, end %d, len %d, n %d) but slot %d is hidden "
+                                                 "from query %d\n", mode, end, len, n, s, i);
+                                    }
+                            }
                         for (int n = 1; n <= max_new && n <= len; ++n)
                             for (int i = 0; i < n; ++i) {
                                 const int p = elattn_query_pos(i, n, len); /* = len - n + i */
