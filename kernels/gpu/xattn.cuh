@@ -306,21 +306,39 @@ __global__ void __launch_bounds__(xattn_select_cfg<WAVE>::NT)
                 const double u_star = block_min<WAVE, NT>(smallest, scratch);
                 if (u_star < INFINITY) cut_bits = __float_as_uint((float)u_star);
             }
-            /* Candidates equal to u* are kept in index order while the sum ahead is below R. */
-            if (tid == 0) {
-                tie_cut = -1;
-                if (cut_bits != 0x7f800000u) {
-                    const float u = __uint_as_float(cut_bits);
-                    double ahead = 0.0;
-                    for (int kb = 0; kb < nkb; ++kb)
-                        if (candidate(kb) && score[kb] > u) ahead += score[kb];
-                    for (int kb = 0; kb < nkb; ++kb) {
-                        if (!candidate(kb) || score[kb] != u) continue;
-                        if (!(ahead < room)) break;
-                        tie_cut = kb;
-                        ahead += u;
+            /* Candidates equal to u* are kept in index order while the sum ahead is below R.
+             * The sum ahead and the ties are counted by all threads; only several ties
+             * need the walk in index order (one thread, which at 128K blocks took longer
+             * than the whole bisection when it also summed the row). */
+            if (cut_bits != 0x7f800000u) {
+                const float u = __uint_as_float(cut_bits);
+                double ahead = 0.0, ties = 0.0, first_tie = INFINITY;
+                for (int kb = tid; kb < nkb; kb += NT) {
+                    if (!candidate(kb)) continue;
+                    if (score[kb] > u) ahead += score[kb];
+                    else if (score[kb] == u) {
+                        ties += 1.0;
+                        first_tie = fmin(first_tie, (double)kb);
                     }
                 }
+                ahead = block_sum<WAVE, NT>(ahead, scratch);
+                ties = block_sum<WAVE, NT>(ties, scratch);
+                first_tie = block_min<WAVE, NT>(first_tie, scratch);
+                if (tid == 0) {
+                    tie_cut = -1;
+                    if (ties == 1.0) {
+                        if (ahead < room) tie_cut = (int)first_tie;
+                    } else {
+                        for (int kb = (int)first_tie; kb < nkb; ++kb) {
+                            if (!candidate(kb) || score[kb] != u) continue;
+                            if (!(ahead < room)) break;
+                            tie_cut = kb;
+                            ahead += u;
+                        }
+                    }
+                }
+            } else if (tid == 0) {
+                tie_cut = -1;
             }
             __syncthreads();
             const float u = __uint_as_float(cut_bits);

@@ -11,8 +11,9 @@
  * 128-byte swizzle (16-byte chunk c of row r at r*128 + ((c ^ (r % 8)) * 16)),
  * the same layout TMA writes for the attention family. TMA cannot gather rows
  * S apart for S not known at plan time, and the rows here are whole 16-byte
- * chunks anyway. The wgmma of step t runs while the threads wait for step
- * t+1's copies; STAGES slices are in flight. Include after vendor/vendor.h and
+ * chunks anyway. The wgmma of step t runs while the threads issue step
+ * t + STAGES - 1's copies and wait for step t + 1's; STAGES slices are in
+ * flight. Include after vendor/vendor.h and
  * attn_wgmma.cuh (its sm_90a checks), in the sm_90a translation unit
  * (backends/gpu/gpu_wgmma.cu).
  */
@@ -47,22 +48,46 @@ template <int D> struct WgXattnDefault;
 template <> struct WgXattnDefault<64> : WgXattnCfg<64, 3, 2> {};
 template <> struct WgXattnDefault<128> : WgXattnCfg<128, 3, 1> {};
 
-/* Copy ROWS_ rows of D 2-byte elements into the slab layout; row_ptr(r) gives
- * the global row or nullptr (zero-filled, nothing read). */
-template <int ROWS_, int D, int THREADS, class RowPtr>
-__device__ __forceinline__ void load_slabs(uint32_t sbase, const void *fallback, RowPtr row_ptr)
-{
-    constexpr int CHUNKS = D / 8, TOTAL = ROWS_ * CHUNKS;
-    static_assert(TOTAL % THREADS == 0, "tile copy must divide evenly over the threads");
-#pragma unroll
-    for (int i = 0; i < TOTAL / THREADS; ++i) {
-        const int c = i * THREADS + (int)threadIdx.x;
-        const int row = c / CHUNKS, ch = c % CHUNKS;
-        const char *src = (const char *)row_ptr(row);
-        const uint32_t off = (ch >> 3) * (ROWS_ * 128) + row * 128 + (((ch & 7) ^ (row & 7)) << 4);
-        sm80::cp_async_16(sbase + off, src ? src + ch * 16 : fallback, src != nullptr);
+/* One thread's part of copying a ROWS_ x D tile of reshaped rows into the slab
+ * layout, step after step of the reshape. Thread x copies 16-byte chunk x % CHUNKS
+ * of rows x / CHUNKS + i * ROW_STEP: rows ROW_STEP apart are ROW_STEP * S
+ * positions apart in the sequence, and a step moves every row by one position,
+ * so the addresses are set up once per tile and each copy costs an add and a
+ * compare (the per-copy 64-bit address arithmetic had the warps waiting on
+ * their own integer chains: ncu, 2026-12-03). ROW_STEP is a multiple of 8, so
+ * the swizzle is the same for all of a thread's rows. */
+template <int ROWS_, int D, int THREADS>
+struct SlabCopier {
+    static constexpr int CHUNKS = D / 8, ROW_STEP = THREADS / CHUNKS, COPIES = ROWS_ / ROW_STEP;
+    static_assert(THREADS % CHUNKS == 0 && ROWS_ % ROW_STEP == 0 && ROW_STEP % 8 == 0, "even split, one swizzle");
+    const char *src; /* this thread's chunk of its first row at step 0 */
+    int pos;         /* that row's sequence position at step 0 */
+    uint32_t dst;    /* its first chunk's offset in the slab layout */
+
+    /* The tile's rows i = first .. first + ROWS_ - 1 sit at positions i * S + pos0 (+ t * dir at step t). */
+    __device__ __forceinline__ SlabCopier(const void *base, int start, int heads, int head, int first, int S, int pos0)
+    {
+        const int x = (int)threadIdx.x, row = x / CHUNKS, ch = x % CHUNKS;
+        pos = (first + row) * S + pos0;
+        src = (const char *)base + (((long)(start + pos) * heads + head) * D + ch * 8) * 2;
+        dst = (ch >> 3) * (ROWS_ * 128) + row * 128 + (((ch & 7) ^ (row & 7)) << 4);
     }
-}
+    /* Step t (positions moving by dir = +1 or -1 a step) into the slab layout at sbase;
+     * rows at or past len read nothing and are zero-filled. */
+    __device__ __forceinline__ void copy(uint32_t sbase, int t, int dir, int S, int heads, int len,
+                                         const void *fallback) const
+    {
+        const long pitch = (long)heads * D * 2; /* bytes between consecutive positions */
+        const char *p = src + (long)(t * dir) * pitch;
+        const long row_bytes = ROW_STEP * S * pitch;
+        const int p0 = pos + t * dir;
+#pragma unroll
+        for (int i = 0; i < COPIES; ++i) {
+            const bool in = p0 + i * ROW_STEP * S < len;
+            sm80::cp_async_16(sbase + dst + i * ROW_STEP * 128, in ? p + i * row_bytes : fallback, in);
+        }
+    }
+};
 
 template <int D_, int STAGES_, int MIN_CTAS_>
 template <typename T>
@@ -73,20 +98,15 @@ __device__ void WgXattnCfg<D_, STAGES_, MIN_CTAS_>::tile_scores(float (&acc)[COL
     using namespace sm90;
     constexpr bool kBf16 = std::is_same<T, __nv_bfloat16>::value;
     const int S = a.stride, warpgroup = threadIdx.x / 128;
-    const T *q = (const T *)a.q, *k = (const T *)a.k;
     s_base = (s_base + 1023u) & ~1023u;
     float(&d)[COLS / 2] = reinterpret_cast<float(&)[COLS / 2]>(acc); /* the same registers, wgmma's view */
-
+    /* Step t: query rows i*S + S-1-t, key rows j*S + t. */
+    const SlabCopier<ROWS, D, THREADS> q_rows(a.q, sq.q_start, a.Hq, h, r0, S, S - 1);
+    const SlabCopier<COLS, D, THREADS> k_rows(a.k, sq.k_start, a.Hkv, hk, c0, S, 0);
     auto load = [&](int t, int buf) {
-        const uint32_t s_q = s_base + buf * STAGE, s_k = s_q + Q_BYTES;
-        load_slabs<ROWS, D, THREADS>(s_q, a.q, [&](int r) -> const void * {
-            long pos = (long)(r0 + r) * S + (S - 1 - t);
-            return pos < sq.len_q ? (const void *)(q + ((sq.q_start + pos) * a.Hq + h) * D) : nullptr;
-        });
-        load_slabs<COLS, D, THREADS>(s_k, a.q, [&](int r) -> const void * {
-            long pos = (long)(c0 + r) * S + t;
-            return pos < sq.len_k ? (const void *)(k + ((sq.k_start + pos) * a.Hkv + hk) * D) : nullptr;
-        });
+        const uint32_t s_q = s_base + buf * STAGE;
+        q_rows.copy(s_q, t, -1, S, a.Hq, sq.len_q, a.q);
+        k_rows.copy(s_q + Q_BYTES, t, 1, S, a.Hkv, sq.len_k, a.q);
     };
 
 #pragma unroll
@@ -99,8 +119,6 @@ __device__ void WgXattnCfg<D_, STAGES_, MIN_CTAS_>::tile_scores(float (&acc)[COL
         fence_proxy_async();               /* ... and are visible to the tensor cores' reads */
         wgmma_wait<0>();                   /* step t - 1's wgmma is done with its slice */
         __syncthreads();                   /* every thread's copies, both warpgroups' wgmma */
-        if (t + STAGES - 1 < S) load(t + STAGES - 1, (t + STAGES - 1) % STAGES);
-        sm80::cp_async_commit();
         const uint32_t s_q = s_base + (t % STAGES) * STAGE + warpgroup * 64 * 128, s_k = s_base + (t % STAGES) * STAGE + Q_BYTES;
         wgmma_fence();
 #pragma unroll
@@ -110,6 +128,10 @@ __device__ void WgXattnCfg<D_, STAGES_, MIN_CTAS_>::tile_scores(float (&acc)[COL
                                   desc_sw128(s_k + (kk >> 2) * SLAB_K + col, 16, 1024), t > 0 || kk > 0);
         }
         wgmma_commit();
+        /* The copies for step t + STAGES - 1 go out while the tensor cores work on step t; their
+         * buffer held step t - 1, whose wgmma every warpgroup finished before the barrier. */
+        if (t + STAGES - 1 < S) load(t + STAGES - 1, (t + STAGES - 1) % STAGES);
+        sm80::cp_async_commit();
     }
     wgmma_wait<0>();
     fence_regs(d);
