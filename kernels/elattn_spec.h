@@ -660,6 +660,19 @@ ELATTN_FN elattn_i64 elattn_kv_slot_offset(const ELATTN_GLOBAL elattn_i32 *head_
  * query position; clipped to the last key block) are kept; the other visible
  * blocks follow in descending score (ties: lower index first) while the sum of
  * the scores already kept (forced blocks included) is below tau * row total. */
+
+/* Step t (0 <= t < stride) of reshaped query row i reads this query position
+ * (the row's group of stride queries read in reverse) ... */
+ELATTN_FN elattn_i32 elattn_xattn_q_pos(elattn_i32 i, elattn_i32 t, elattn_i32 stride)
+{
+    return i * stride + stride - 1 - t;
+}
+
+/* ... and step t of reshaped key column j this key position. */
+ELATTN_FN elattn_i32 elattn_xattn_k_pos(elattn_i32 j, elattn_i32 t, elattn_i32 stride)
+{
+    return j * stride + t;
+}
 ELATTN_FN elattn_i32 elattn_xattn_row_last_pos(elattn_i32 i, elattn_i32 stride,
                                                elattn_i32 len_q, elattn_i32 len_k)
 {

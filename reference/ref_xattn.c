@@ -20,8 +20,8 @@ static double reshaped_dot(const double *qd, const double *kd, int S, int D, int
 {
     double dot = 0.0;
     for (int t = 0; t < S; ++t) {
-        const int qi = row * S + S - 1 - t; /* the query group is read in reverse */
-        const int kj = col * S + t;
+        const int qi = elattn_xattn_q_pos(row, t, S);
+        const int kj = elattn_xattn_k_pos(col, t, S);
         if (qi >= len_q || kj >= len_k) continue;
         for (int x = 0; x < D; ++x) dot += qd[(size_t)qi * D + x] * kd[(size_t)kj * D + x];
     }

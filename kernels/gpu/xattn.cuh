@@ -129,7 +129,7 @@ __global__ void __launch_bounds__(xattn_est_cfg::NT)
                                 float *dst;
                                 if (r < C::RT) {
                                     const int i = unit_row(r);
-                                    const int qi = i * S + S - 1 - t; /* the query group read in reverse */
+                                    const int qi = elattn_xattn_q_pos(i, t, S);
                                     if (i >= 0 && qi < len_q && dc + c < D) /* columns past D read as 0 */
                                         storage<DT>::unpack(
                                             load_vec<DT>(in.q, ((size_t)(q0 + qi) * Hq + unit_head(r)) * D + dc + c), f);
@@ -138,7 +138,7 @@ __global__ void __launch_bounds__(xattn_est_cfg::NT)
                                     dst = Qs + r * C::STRIDE + c;
                                 } else {
                                     const int j = c0 + r - C::RT;
-                                    const int kj = j * S + t;
+                                    const int kj = elattn_xattn_k_pos(j, t, S);
                                     if (j < col_end && kj < len_k && dc + c < D)
                                         storage<DT>::unpack(
                                             load_vec<DT>(in.k, ((size_t)(k0 + kj) * Hkv + hk) * D + dc + c), f);
@@ -307,9 +307,10 @@ __global__ void __launch_bounds__(xattn_select_cfg<WAVE>::NT)
                 if (u_star < INFINITY) cut_bits = __float_as_uint((float)u_star);
             }
             /* Candidates equal to u* are kept in index order while the sum ahead is below R.
-             * The sum ahead and the ties are counted by all threads; only several ties
-             * need the walk in index order (one thread, which at 128K blocks took longer
-             * than the whole bisection when it also summed the row). */
+             * All threads sum the candidates ahead and find the ties; one thread then walks
+             * from the first tie to the last (it used to sum and walk the whole row alone,
+             * longer at 128K than the whole bisection). */
+            if (tid == 0) tie_cut = -1; /* read only after the barrier below */
             if (cut_bits != 0x7f800000u) {
                 const float u = __uint_as_float(cut_bits);
                 double ahead = 0.0, ties = 0.0, first_tie = INFINITY;
@@ -324,21 +325,14 @@ __global__ void __launch_bounds__(xattn_select_cfg<WAVE>::NT)
                 ahead = block_sum<WAVE, NT>(ahead, scratch);
                 ties = block_sum<WAVE, NT>(ties, scratch);
                 first_tie = block_min<WAVE, NT>(first_tie, scratch);
-                if (tid == 0) {
-                    tie_cut = -1;
-                    if (ties == 1.0) {
-                        if (ahead < room) tie_cut = (int)first_tie;
-                    } else {
-                        for (int kb = (int)first_tie; kb < nkb; ++kb) {
-                            if (!candidate(kb) || score[kb] != u) continue;
-                            if (!(ahead < room)) break;
-                            tie_cut = kb;
-                            ahead += u;
-                        }
+                if (tid == 0) /* from the first tie to the last, usually one step */
+                    for (int kb = (int)first_tie, left = (int)ties; left > 0 && kb < nkb; ++kb) {
+                        if (!candidate(kb) || score[kb] != u) continue;
+                        if (!(ahead < room)) break;
+                        tie_cut = kb;
+                        ahead += u;
+                        --left;
                     }
-                }
-            } else if (tid == 0) {
-                tie_cut = -1;
             }
             __syncthreads();
             const float u = __uint_as_float(cut_bits);

@@ -57,11 +57,11 @@ __device__ void XattnCfg<D_, COLS_, STAGES_, WARPS_>::tile_scores(float (&acc)[C
     auto load = [&](int t, int buf) {
         const uint32_t s_q = s_base + buf * STAGE, s_k = s_q + Q_TILE;
         load_tile<ROWS, D, THREADS>(s_q, a.q, [&](int r) -> const void * {
-            long pos = (long)(r0 + r) * S + (S - 1 - t);
+            const long pos = elattn_xattn_q_pos(r0 + r, t, S);
             return pos < sq.len_q ? (const void *)(q + ((sq.q_start + pos) * a.Hq + h) * D) : nullptr;
         });
         load_tile<COLS, D, THREADS>(s_k, a.q, [&](int r) -> const void * {
-            long pos = (long)(c0 + r) * S + t;
+            const long pos = elattn_xattn_k_pos(c0 + r, t, S);
             return pos < sq.len_k ? (const void *)(k + ((sq.k_start + pos) * a.Hkv + hk) * D) : nullptr;
         });
     };

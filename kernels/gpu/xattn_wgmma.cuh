@@ -50,40 +50,47 @@ template <> struct WgXattnDefault<128> : WgXattnCfg<128, 3, 1> {};
 
 /* One thread's part of copying a ROWS_ x D tile of reshaped rows into the slab
  * layout, step after step of the reshape. Thread x copies 16-byte chunk x % CHUNKS
- * of rows x / CHUNKS + i * ROW_STEP: rows ROW_STEP apart are ROW_STEP * S
- * positions apart in the sequence, and a step moves every row by one position,
- * so the addresses are set up once per tile and each copy costs an add and a
- * compare (the per-copy 64-bit address arithmetic had the warps waiting on
- * their own integer chains: ncu, 2026-12-03). ROW_STEP is a multiple of 8, so
- * the swizzle is the same for all of a thread's rows. */
+ * of rows x / CHUNKS + i * ROW_STEP. The spec's reshape positions
+ * (elattn_xattn_q_pos, elattn_xattn_k_pos) are affine in the row and the step, so
+ * the addresses are set up once per tile from them and each copy costs an add and
+ * a compare (the per-copy 64-bit address arithmetic had the warps waiting on their
+ * own integer chains: ncu, 2026-12-03). ROW_STEP is a multiple of 8, so the
+ * swizzle is the same for all of a thread's rows. */
 template <int ROWS_, int D, int THREADS>
 struct SlabCopier {
     static constexpr int CHUNKS = D / 8, ROW_STEP = THREADS / CHUNKS, COPIES = ROWS_ / ROW_STEP;
     static_assert(THREADS % CHUNKS == 0 && ROWS_ % ROW_STEP == 0 && ROW_STEP % 8 == 0, "even split, one swizzle");
     const char *src; /* this thread's chunk of its first row at step 0 */
-    int pos;         /* that row's sequence position at step 0 */
+    long step_bytes; /* one step of the reshape, in bytes (negative for the queries) */
+    long row_bytes;  /* between this thread's rows */
+    int pos;         /* its first row's sequence position at step 0 */
+    int step_pos;    /* one step, in positions */
+    int row_pos;     /* between its rows, in positions */
     uint32_t dst;    /* its first chunk's offset in the slab layout */
 
-    /* The tile's rows i = first .. first + ROWS_ - 1 sit at positions i * S + pos0 (+ t * dir at step t). */
-    __device__ __forceinline__ SlabCopier(const void *base, int start, int heads, int head, int first, int S, int pos0)
+    /* Rows first .. first + ROWS_ - 1 of the reshape whose step t of row i reads
+     * sequence position pos_of(i, t) of a [start + position][heads][D] tensor. */
+    template <class PosOf>
+    __device__ __forceinline__ SlabCopier(const void *base, int start, int heads, int head, int first, PosOf pos_of)
     {
         const int x = (int)threadIdx.x, row = x / CHUNKS, ch = x % CHUNKS;
-        pos = (first + row) * S + pos0;
+        pos = pos_of(first + row, 0);
+        step_pos = pos_of(first + row, 1) - pos;
+        row_pos = pos_of(first + row + ROW_STEP, 0) - pos;
+        const long pitch = (long)heads * D * 2; /* bytes between consecutive positions */
+        step_bytes = step_pos * pitch;
+        row_bytes = row_pos * pitch;
         src = (const char *)base + (((long)(start + pos) * heads + head) * D + ch * 8) * 2;
         dst = (ch >> 3) * (ROWS_ * 128) + row * 128 + (((ch & 7) ^ (row & 7)) << 4);
     }
-    /* Step t (positions moving by dir = +1 or -1 a step) into the slab layout at sbase;
-     * rows at or past len read nothing and are zero-filled. */
-    __device__ __forceinline__ void copy(uint32_t sbase, int t, int dir, int S, int heads, int len,
-                                         const void *fallback) const
+    /* Step t into the slab layout at sbase; rows at or past len read nothing and are zero-filled. */
+    __device__ __forceinline__ void copy(uint32_t sbase, int t, int len, const void *fallback) const
     {
-        const long pitch = (long)heads * D * 2; /* bytes between consecutive positions */
-        const char *p = src + (long)(t * dir) * pitch;
-        const long row_bytes = ROW_STEP * S * pitch;
-        const int p0 = pos + t * dir;
+        const char *p = src + t * step_bytes;
+        const int p0 = pos + t * step_pos;
 #pragma unroll
         for (int i = 0; i < COPIES; ++i) {
-            const bool in = p0 + i * ROW_STEP * S < len;
+            const bool in = p0 + i * row_pos < len;
             sm80::cp_async_16(sbase + dst + i * ROW_STEP * 128, in ? p + i * row_bytes : fallback, in);
         }
     }
@@ -100,13 +107,14 @@ __device__ void WgXattnCfg<D_, STAGES_, MIN_CTAS_>::tile_scores(float (&acc)[COL
     const int S = a.stride, warpgroup = threadIdx.x / 128;
     s_base = (s_base + 1023u) & ~1023u;
     float(&d)[COLS / 2] = reinterpret_cast<float(&)[COLS / 2]>(acc); /* the same registers, wgmma's view */
-    /* Step t: query rows i*S + S-1-t, key rows j*S + t. */
-    const SlabCopier<ROWS, D, THREADS> q_rows(a.q, sq.q_start, a.Hq, h, r0, S, S - 1);
-    const SlabCopier<COLS, D, THREADS> k_rows(a.k, sq.k_start, a.Hkv, hk, c0, S, 0);
+    const SlabCopier<ROWS, D, THREADS> q_rows(a.q, sq.q_start, a.Hq, h, r0,
+                                              [S](int i, int t) { return elattn_xattn_q_pos(i, t, S); });
+    const SlabCopier<COLS, D, THREADS> k_rows(a.k, sq.k_start, a.Hkv, hk, c0,
+                                              [S](int j, int t) { return elattn_xattn_k_pos(j, t, S); });
     auto load = [&](int t, int buf) {
         const uint32_t s_q = s_base + buf * STAGE;
-        q_rows.copy(s_q, t, -1, S, a.Hq, sq.len_q, a.q);
-        k_rows.copy(s_q + Q_BYTES, t, 1, S, a.Hkv, sq.len_k, a.q);
+        q_rows.copy(s_q, t, sq.len_q, a.q);
+        k_rows.copy(s_q + Q_BYTES, t, sq.len_k, a.q);
     };
 
 #pragma unroll

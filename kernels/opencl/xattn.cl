@@ -83,13 +83,13 @@ static inline __attribute__((always_inline)) void xa_dots(__local float *dots, _
         barrier(CLK_LOCAL_MEM_FENCE);
         for (int e = lid; e < RB * (HD / 4); e += WG) {
             int rr = e / (HD / 4), d = (e % (HD / 4)) * 4;
-            int qi = (ib + rr) * XS + XS - 1 - t; /* the query group is read in reverse */
+            int qi = elattn_xattn_q_pos(ib + rr, t, XS);
             float4 x = (float4)(0.0f);
             if (rr < nrows && qi < len_q) x = elattn_load4(q, ((size_t)(q0 + qi) * Hq + h) * HD + d);
             vstore4(x, 0, qloc + rr * HD + d);
         }
         barrier(CLK_LOCAL_MEM_FENCE);
-        const int kj = j * XS + t;
+        const int kj = elattn_xattn_k_pos(j, t, XS);
         if (j < j_lim && kj < len_k) {
             const size_t k_at = ((size_t)(k0 + kj) * Hkv + hk) * HD;
             for (int d = 0; d < HD; d += 4) {
@@ -226,7 +226,7 @@ elattn_xattn_pack_k(const __global elattn_elem *k, const __global int *meta, con
     const int j = (int)(sj % ncols), slot = (int)(sj / ncols);
     const int hk = meta[slots_at + b * Hkv + slot];
     const int k0 = meta[cu_k_at + b], len_k = meta[cu_k_at + b + 1] - k0;
-    const int kj = j * XS + t;
+    const int kj = elattn_xattn_k_pos(j, t, XS);
     float4 v = (float4)(0.0f);
     if (kj < len_k) v = elattn_load4(k, ((size_t)(k0 + kj) * Hkv + hk) * HD + x);
     vstore4(v, 0, workspace + kp_at + sj * (XS * HD) + (size_t)t * HD + x);
@@ -251,7 +251,7 @@ elattn_xattn_pack_q(const __global elattn_elem *q, const __global int *meta, con
     const int r = (int)(sgr % rows), g = (int)(sgr / rows % group), slot = (int)(sgr / rows / group);
     const int hk = meta[slots_at + b * Hkv + slot];
     const int q0 = meta[cu_q_at + b], len_q = meta[cu_q_at + b + 1] - q0;
-    const int qi = (r0 + r) * XS + XS - 1 - t;
+    const int qi = elattn_xattn_q_pos(r0 + r, t, XS);
     float4 v = (float4)(0.0f);
     if (qi < len_q) v = elattn_load4(q, ((size_t)(q0 + qi) * Hq + hk * group + g) * HD + x);
     vstore4(v, 0, workspace + qp_at + sgr * (XS * HD) + (size_t)t * HD + x);
