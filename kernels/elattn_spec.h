@@ -673,10 +673,12 @@ ELATTN_FN elattn_i32 elattn_xattn_k_pos(elattn_i32 j, elattn_i32 t, elattn_i32 s
 {
     return j * stride + t;
 }
+
+/* Position of reshaped row i's last real query (step 0 reads the group's last). */
 ELATTN_FN elattn_i32 elattn_xattn_row_last_pos(elattn_i32 i, elattn_i32 stride,
                                                elattn_i32 len_q, elattn_i32 len_k)
 {
-    elattn_i32 last = i * stride + stride - 1;
+    elattn_i32 last = elattn_xattn_q_pos(i, 0, stride);
     if (last > len_q - 1) last = len_q - 1;
     return elattn_query_pos(last, len_q, len_k);
 }
@@ -685,7 +687,8 @@ ELATTN_FN elattn_i32 elattn_xattn_col_visible(elattn_i32 causal, elattn_i32 i, e
                                               elattn_i32 stride, elattn_i32 len_q,
                                               elattn_i32 len_k)
 {
-    return elattn_causal_ok(causal, elattn_xattn_row_last_pos(i, stride, len_q, len_k), j * stride);
+    return elattn_causal_ok(causal, elattn_xattn_row_last_pos(i, stride, len_q, len_k),
+                            elattn_xattn_k_pos(j, 0, stride));
 }
 
 /* Diagonal key block of query block qb (bottom-right), clipped to [0, nkb-1]. */
