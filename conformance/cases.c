@@ -496,10 +496,11 @@ static void attn_cases(case_list *l)
             }
 
     /* Many work items: more than 4 per multiprocessor of a 132-SM GPU at 128
-     * query rows per item (544 here), long FULL items and short STREAMING
-     * ones in one list, so that a persistent kernel (cuda.attn.wgmma) runs
-     * several items per thread block, in its snake order, with its K/V ring
-     * and Q buffer carried from one item to the next. */
+     * query rows per item (544 here; 352 at head dim 64's 192 rows), long
+     * FULL items and short STREAMING ones in one list, so that a persistent
+     * kernel (cuda.attn.wgmma) claims several items per thread block from its
+     * counter, with its K/V ring, Q buffer and item hand-over carried from
+     * one item to the next. */
     for (size_t t = 1; t < 3; ++t) {
         static const int lens[4] = {700, 333, 520, 260};
         attn_spec s = base_spec();

@@ -31,7 +31,7 @@ struct attn_plan {
     gpu_caps caps;
     char name[128];
     size_t max_items;
-    size_t off_cu_q, off_cu_k, off_modes, off_table, off_items, bytes;
+    size_t off_cu_q, off_cu_k, off_modes, off_table, off_items, off_schedule, bytes;
 };
 
 elattn_status gpu_attn_plan(void *dev, const elattn_attn_desc *desc, const elattn_plan_options *options,
@@ -60,6 +60,8 @@ elattn_status gpu_attn_plan(void *dev, const elattn_attn_desc *desc, const elatt
     p->off_table = ws.place((size_t)desc->batch, desc->page_size ? (size_t)desc->max_pages_per_seq : 0,
                             sizeof(int32_t));
     p->off_items = ws.place(p->max_items, 1, sizeof(elattn_work_item));
+    /* written by the launch, so after the prefix that stage_meta uploads */
+    p->off_schedule = ws.place(1 + 2 * (size_t)(p->caps.sm_count > 0 ? p->caps.sm_count : 1), 1, sizeof(int32_t));
     p->bytes = ws.end;
     if (!ws.ok) {
         free(p);
@@ -195,6 +197,7 @@ elattn_status gpu_attn_run(void *dev, const void *impl, void *stream, const elat
     in.block_table = call->block_table ? reinterpret_cast<const int32_t *>(ws + p.off_table) : nullptr;
     in.items = reinterpret_cast<const elattn_work_item *>(meta_at + p.off_items);
     in.num_items = n;
+    in.schedule = reinterpret_cast<int32_t *>(ws + p.off_schedule);
     in.choice = p.choice;
     const cudaError_t e = p.family->launch(in, p.caps, s);
     if (e != cudaSuccess) return runtime_failure(e, "LaunchKernel (attention)");

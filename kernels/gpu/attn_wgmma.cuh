@@ -5,17 +5,22 @@
  * include this file in exactly one CUDA translation unit
  * (backends/gpu/gpu_wgmma.cu), after vendor/vendor.h.
  *
- * A CTA runs work items (batch element, query head, 128-query tile) of the
- * host's longest-first list in rounds of gridDim.x, in a snake order, so the
- * producer loads the next item's Q, K and V while the consumers finish the
- * last one. The launch makes it persistent (one CTA per SM) for short lists
- * and one CTA per item for long ones (launch_one says why). 384 threads in
- * three warpgroups:
- *   warpgroup 0  producer: one warp loads each item's Q (one buffer, freed
- *                by the consumers before their epilogue) and then its K and
- *                V tiles of kTileN keys into a two-stage ring that runs on
+ * Persistent: one CTA per SM (fewer when the list is short), 64 * kConsumers
+ * query rows per work item (batch element, query head, query tile). A CTA
+ * takes item blockIdx.x first; while it works on an item its producer claims
+ * the next unclaimed item of the host's longest-first list from a counter in
+ * the workspace (atomicAdd; the launch zeroes it). So the list is consumed in
+ * its order across the GPU -- as the hardware scheduler would, which keeps the
+ * K/V tiles that neighbouring items stream together in L2 -- and an item's Q
+ * and first K/V tiles load while the consumers finish the last item and write
+ * its output. Threads: one producer warpgroup and kConsumers consumer
+ * warpgroups (wgmma_cfg: 3 for head dim 64, 2 otherwise):
+ *   warpgroup 0  producer: one warp hands each claimed item to the
+ *                consumers (item_slots), loads its Q (one buffer, freed by
+ *                the consumers before their epilogue) and then its K and V
+ *                tiles of kTileN keys into a two-stage ring that runs on
  *                across items (TMA, 128-byte swizzle), gated by mbarriers;
- *   warpgroups 1, 2  consumers: 64 query rows each; S = Q K^T with
+ *   warpgroups 1..kConsumers  consumers: 64 query rows each; S = Q K^T with
  *                wgmma.mma_async m64n<kTileN>k16 and O += P V with
  *                m64n<head dim>k16 (fp32 accumulators in registers, P fed
  *                from registers), online softmax in fp32 (exp2).
@@ -29,9 +34,12 @@
  * elattn_pair_visible; nothing else is loaded. All modes run in one launch.
  *
  * The consumer loop overlaps the softmax of key tile n+1 with P V of tile n,
- * and the two consumer warpgroups take turns issuing their matrix products
- * (ping-pong), as FlashAttention-3 does (bench/lab/notes has the measurements
- * that chose this loop).
+ * and the consumer warpgroups take turns issuing their matrix products (in a
+ * round, ping-pong for two), as FlashAttention-3 does (bench/lab/notes has the
+ * measurements that chose this loop). Head dim 64 has three consumers: its
+ * matrix products take half the time of head dim 128's while the softmax
+ * takes the same, so two warpgroups cannot hide one's softmax behind the
+ * other's products.
  *
  * Loads: a TMA box never crosses the end of the tensor. The tensor maps carry
  * an upper bound of the row count (the launch inputs do not hold total_q and
@@ -68,14 +76,19 @@ using namespace sm90;
 using sm80::fast_exp2;
 using sm80::pack2;
 
-constexpr int kTileM = 128;           /* query rows per CTA */
 constexpr int kStages = 2;            /* K/V ring depth */
-constexpr int kConsumers = 2;         /* consumer warpgroups, 64 rows each */
-constexpr int kThreads = 128 * (1 + kConsumers);
-constexpr int kConsumerWarps = 4 * kConsumers;         /* arrivals that free a stage */
-constexpr int kProducerRegs = 40, kConsumerRegs = 232; /* 128*40 + 256*232 <= 64K */
-constexpr int kPersistentItemsPerSm = 16; /* longer work lists: one CTA per item (launch_one) */
-constexpr int kNumBars = 2 + 4 * kStages; /* q_full, q_empty, k_full[S], k_empty[S], v_full[S], v_empty[S] */
+/* q_full, q_empty, k_full[S], k_empty[S], v_full[S], v_empty[S], item_full[2] */
+constexpr int kNumBars = 4 + 4 * kStages;
+constexpr int kBarTurn = 1; /* named barrier kBarTurn + cw (0 is __syncthreads): consumer warpgroup cw's turn */
+
+__device__ __forceinline__ void named_bar_sync(int id, int threads)
+{
+    asm volatile("bar.sync %0, %1;" ::"r"(id), "r"(threads) : "memory");
+}
+__device__ __forceinline__ void named_bar_arrive(int id, int threads)
+{
+    asm volatile("bar.arrive %0, %1;" ::"r"(id), "r"(threads) : "memory");
+}
 
 /* One instance per head dim: the key tile width and the shared-memory map. */
 template <int D> struct wgmma_cfg {
@@ -83,8 +96,18 @@ template <int D> struct wgmma_cfg {
     static constexpr int kHeadDim = D;
     static constexpr int kChunks = (D + 63) / 64;       /* 64-column chunks */
     static constexpr int kPadDim = 64 * kChunks;         /* P V's width */
+    /* Consumer warpgroups (64 query rows each) and the register split that
+     * setmaxnreg makes: the producer warpgroup gives up what the consumers
+     * need, 128 * producer + 128 * kConsumers * consumer <= 64K. */
+    static constexpr int kConsumers = D == 64 ? 3 : 2;
+    static constexpr int kTileM = 64 * kConsumers;       /* query rows per item */
+    static constexpr int kThreads = 128 * (1 + kConsumers);
+    static constexpr int kConsumerWarps = 4 * kConsumers; /* arrivals that free a stage or Q */
+    static constexpr int kProducerRegs = kConsumers == 3 ? 32 : 40;
+    static constexpr int kConsumerRegs = kConsumers == 3 ? 160 : 232;
+    static_assert(128 * kProducerRegs + 128 * kConsumers * kConsumerRegs <= 65536, "register split over 64K");
     /* O takes kPadDim / 2 registers and S kTileN / 2: keep them within the
-     * consumers' 232; Q + 2 stages of K and V within 227 KB of shared memory. */
+     * consumers' share; Q + 2 stages of K and V within 227 KB of shared memory. */
     static constexpr int kTileN = D <= 128 ? 128 : D == 192 ? 96 : 64;
     static constexpr int kQChunk = kTileM * 128;         /* bytes of one chunk */
     static constexpr int kKVChunk = kTileN * 128;
@@ -96,7 +119,7 @@ template <int D> struct wgmma_cfg {
     static constexpr int kBarOff = kVOff + kStages * kKVBytes;
     static constexpr int kSmemBytes = kBarOff + kNumBars * 8 + 1024; /* + slack to align the base */
     static_assert(kSmemBytes <= 227 * 1024, "shared memory over the sm_90 per-block limit");
-    static_assert(kTileN % 16 == 0 && kKVChunk % 1024 == 0, "key tile must be whole 16-key steps");
+    static_assert(kTileN % 16 == 0 && kKVChunk % 1024 == 0 && kQChunk % 1024 == 0, "tiles must be whole 1024-byte chunks");
 };
 
 /* Whether this translation unit's device code was built for sm_90a; read back
@@ -154,7 +177,7 @@ __device__ __forceinline__ void load_tile(uint32_t dst, uint32_t bar, const CUte
 #endif /* sm_90a device code or host pass */
 
 template <class Cfg, bool kBf16>
-__global__ void __launch_bounds__(kThreads, 1)
+__global__ void __launch_bounds__(Cfg::kThreads, 1)
     attn_kernel(const __grid_constant__ attn_inputs in,
                 const __grid_constant__ CUtensorMap map_q, const __grid_constant__ CUtensorMap map_k,
                 const __grid_constant__ CUtensorMap map_v)
@@ -162,7 +185,7 @@ __global__ void __launch_bounds__(kThreads, 1)
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
     using T = typename std::conditional<kBf16, __nv_bfloat16, __half>::type;
     constexpr int kTileN = Cfg::kTileN, kHeadDim = Cfg::kHeadDim, kPadDim = Cfg::kPadDim;
-    constexpr int kBarOff = Cfg::kBarOff;
+    constexpr int kBarOff = Cfg::kBarOff, kTileM = Cfg::kTileM, kConsumers = Cfg::kConsumers;
     extern __shared__ uint8_t smem_raw[];
     const uint32_t smem = (smem_u32(smem_raw) + 1023u) & ~1023u;
     const uint32_t q_full = smem + kBarOff, q_empty = smem + kBarOff + 8;
@@ -170,18 +193,21 @@ __global__ void __launch_bounds__(kThreads, 1)
     auto k_empty = [&](int s) { return smem + kBarOff + 8 * (2 + kStages + s); };
     auto v_full = [&](int s) { return smem + kBarOff + 8 * (2 + 2 * kStages + s); };
     auto v_empty = [&](int s) { return smem + kBarOff + 8 * (2 + 3 * kStages + s); };
+    auto item_full = [&](int slot) { return smem + kBarOff + 8 * (2 + 4 * kStages + slot); };
     auto k_tile = [&](int s) { return smem + Cfg::kKOff + s * Cfg::kKVBytes; };
     auto v_tile = [&](int s) { return smem + Cfg::kVOff + s * Cfg::kKVBytes; };
     const elattn_attn_params &P = in.params;
 
     if (threadIdx.x == 0) {
+        bar_init(item_full(0), 1);
+        bar_init(item_full(1), 1);
         bar_init(q_full, 1);
-        bar_init(q_empty, kConsumerWarps);
+        bar_init(q_empty, Cfg::kConsumerWarps);
         for (int s = 0; s < kStages; ++s) {
             bar_init(k_full(s), 1);
             bar_init(v_full(s), 1);
-            bar_init(k_empty(s), kConsumerWarps);
-            bar_init(v_empty(s), kConsumerWarps);
+            bar_init(k_empty(s), Cfg::kConsumerWarps);
+            bar_init(v_empty(s), Cfg::kConsumerWarps);
         }
         asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
     }
@@ -190,16 +216,20 @@ __global__ void __launch_bounds__(kThreads, 1)
     const int warpgroup = threadIdx.x / 128;
     const int lane = threadIdx.x & 31;
 
-    /* Persistent: this CTA runs items item_at(0), item_at(1), ... of the
-     * longest-first list, in rounds of gridDim.x, the order reversed every
-     * other round (a snake) so that every CTA gets a similar share of long and
-     * short items. Both roles walk the same items and tiles: `round` numbers
-     * the items (Q's barriers flip once per item), `ring` the K/V tiles
-     * (each tile takes ring stage ring % kStages). */
-    auto item_at = [&](int round) {
-        const int g = gridDim.x;
-        return round * g + ((round & 1) ? g - 1 - (int)blockIdx.x : (int)blockIdx.x);
-    };
+    /* The producer hands round r's item index (-1: none left) to the
+     * consumers through slot r % 2 of this CTA's two in the workspace: it
+     * stores the index and arrives on item_full(r % 2) (release); the
+     * consumers wait on it (acquire) and load the index. It does so as soon
+     * as it has issued the last round's loads, so the consumers find the
+     * next item ready. The consumers load round r's index before they
+     * release round r's Q on q_empty (at the end of round r - 1), and the
+     * producer waits for that q_empty before it loads Q of round r + 1, so
+     * slot r % 2 is free when round r + 2 comes. The slots are in global memory, not shared,
+     * because compute-sanitizer's racecheck does not credit mbarrier
+     * ordering between ordinary shared-memory accesses and reports such a
+     * hand-over as a hazard (bench/lab/notes/wgmma-scheduler). */
+    int32_t *const item_slots = in.schedule + 1 + 2 * blockIdx.x;
+    auto item_phase = [](int round) { return (uint32_t)((round >> 1) & 1); };
     auto walk_of = [&](const elattn_item_view &it, elattn_tile_walk *walk) {
         const uint8_t *mask_head = it.mode == ELATTN_MODE_BLOCK_SPARSE ? in.block_mask + it.mask_offset : nullptr;
         elattn_walk_init(walk, it.mode, P.causal, it.len_q, it.len_k, it.i0, it.i1, P.sink, P.local, kTileN,
@@ -209,17 +239,31 @@ __global__ void __launch_bounds__(kThreads, 1)
 
     if (warpgroup == 0) {
         /* ---- producer ---- */
-        asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;" ::"n"(kProducerRegs));
+        asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;" ::"n"(Cfg::kProducerRegs));
         if (threadIdx.x / 32 != 0) return;
         const int total_q = in.cu_seqlens_q[P.batch], total_k = in.cu_seqlens_k[P.batch];
         int ring = 0;
-        for (int round = 0, idx = item_at(0); idx < in.num_items; idx = item_at(++round)) {
+        auto hand_over = [&](int round, int idx) {
+            if (lane == 0) {
+                item_slots[round & 1] = idx;
+                bar_arrive(item_full(round & 1));
+            }
+        };
+        for (int round = 0, idx = blockIdx.x;; ++round) {
+            if (idx >= in.num_items) {
+                hand_over(round, -1);
+                break;
+            }
+            hand_over(round, idx);
             const elattn_item_view it =
                 elattn_item_decode(&P, in.items[idx], 1, kTileM, in.cu_seqlens_q, in.cu_seqlens_k, in.modes);
+            /* claim the next item now: the atomic's latency hides behind this item's loads (the
+             * first gridDim.x items are taken by blockIdx) */
+            int next = 0;
+            if (lane == 0) next = atomicAdd(in.schedule, 1) + (int)gridDim.x;
             elattn_tile_walk walk;
             walk_of(it, &walk);
-            /* Q of this item once the consumers are done with the last one's */
-            bar_wait(q_empty, (round & 1) ^ 1);
+            bar_wait(q_empty, (round & 1) ^ 1); /* Q's buffer is free once the consumers are done with the last Q */
             load_tile<Cfg, kTileM>(smem + Cfg::kQOff, q_full, &map_q, in.q, it.q_start + it.i0, total_q, it.head0,
                                    P.q_stride_token, P.q_stride_head, lane);
             int cls;
@@ -235,12 +279,13 @@ __global__ void __launch_bounds__(kThreads, 1)
                                        P.v_stride_head, lane);
                 ++ring;
             }
+            idx = __shfl_sync(0xffffffffu, next, 0);
         }
         return;
     }
 
     /* ---- consumers ---- */
-    asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;" ::"n"(kConsumerRegs));
+    asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;" ::"n"(Cfg::kConsumerRegs));
     const int cw = warpgroup - 1;            /* consumer warpgroup: rows [64 cw, 64 cw + 64) */
     const int warp = (threadIdx.x / 32) & 3; /* warp in the warpgroup: 16 rows */
     const int g = lane >> 2, t = lane & 3;
@@ -266,18 +311,31 @@ __global__ void __launch_bounds__(kThreads, 1)
                                      desc_sw128(vt + kk * 2048, Cfg::kKVChunk, 1024));
         wgmma_commit();
     };
-    /* The two consumer warpgroups take turns issuing their matrix products
-     * (named barriers 1 and 2), so one's softmax overlaps the other's
-     * (ping-pong); warpgroup 0 goes first in every item. */
-    auto turn_wait = [&]() { asm volatile("bar.sync %0, 256;" ::"r"(1 + cw) : "memory"); };
+    /* The consumer warpgroups take turns issuing their matrix products, in
+     * the order 0, 1, .., kConsumers - 1, 0, ... (named barrier 1 + cw: cw's
+     * turn, passed on by its predecessor), so that one's softmax overlaps the
+     * others' products; warpgroup 0 goes first in every item and the last
+     * turn of an item is not passed on. */
+    auto turn_wait = [&]() { named_bar_sync(kBarTurn + cw, 256); };
     auto turn_pass = [&](bool last) {
-        if (!(last && cw == 1)) asm volatile("bar.arrive %0, 256;" ::"r"(2 - cw) : "memory");
+        if (!(last && cw == kConsumers - 1)) named_bar_arrive(kBarTurn + (cw + 1) % kConsumers, 256);
     };
 
+    /* Takes round r's item from its slot and decodes it; false past the end.
+     * Called for round r + 1 before round r's epilogue, so that the loads of
+     * the decode overlap the stores of the output. */
+    auto fetch_item = [&](int round, elattn_item_view *it) {
+        bar_wait(item_full(round & 1), item_phase(round));
+        const int idx = *static_cast<volatile int32_t *>(item_slots + (round & 1));
+        if (idx >= 0)
+            *it = elattn_item_decode(&P, in.items[idx], 1, kTileM, in.cu_seqlens_q, in.cu_seqlens_k, in.modes);
+        return idx >= 0;
+    };
     int ring = 0;
-    for (int round = 0, idx = item_at(0); idx < in.num_items; idx = item_at(++round)) {
-        const elattn_item_view it =
-            elattn_item_decode(&P, in.items[idx], 1, kTileM, in.cu_seqlens_q, in.cu_seqlens_k, in.modes);
+    elattn_item_view next;
+    bool more = fetch_item(0, &next);
+    for (int round = 0; more; ++round) {
+        const elattn_item_view it = next;
         const int mode = it.mode, len_q = it.len_q, len_k = it.len_k;
         elattn_tile_walk walk;
         const uint8_t *mask_head = walk_of(it, &walk);
@@ -346,14 +404,14 @@ __global__ void __launch_bounds__(kThreads, 1)
         auto stage = [&](int n) { return (ring + n) % kStages; };
         auto phase = [&](int n) { return (uint32_t)(((ring + n) / kStages) & 1); };
 
-        bar_wait(q_full, round & 1);
+        bar_wait(q_full, round & 1); /* the item's Q is in shared memory */
         int cls;
         int j = elattn_walk_next(&walk, 0, &cls);
         int tiles = 0;
         if (j < walk.end) {
             /* Softmax of tile n+1 runs while the tensor cores do P V of tile n;
              * O is rescaled while Q K^T of tile n+1 runs. */
-            if (cw == 1) asm volatile("bar.arrive 1, 256;" ::: "memory"); /* warpgroup 0 starts */
+            if (cw == kConsumers - 1) named_bar_arrive(kBarTurn, 256); /* warpgroup 0 starts */
             bar_wait(k_full(stage(0)), phase(0));
             turn_wait();
             wgmma_fence();
@@ -416,6 +474,7 @@ __global__ void __launch_bounds__(kThreads, 1)
         /* Q is no longer read: the producer may load the next item's while
          * this one's output is written */
         if (lane == 0) bar_arrive(q_empty);
+        more = fetch_item(round + 1, &next);
 
         /* epilogue: O / l, LSE; rows with no visible key give O = 0, LSE = -inf */
         const int hq = P.num_q_heads;
@@ -482,7 +541,7 @@ static cudaError_t launch_one(const attn_inputs &in, int sm_count, cudaStream_t 
     const elattn_attn_params &P = in.params;
     const long rows_q = (long)P.batch * P.max_seqlen_q, rows_k = (long)P.batch * P.max_seqlen_k;
     CUtensorMap mq, mk, mv;
-    if (!encode_map(&mq, in.q, kBf16, Cfg::kHeadDim, P.num_q_heads, rows_q, kTileM, P.q_stride_token,
+    if (!encode_map(&mq, in.q, kBf16, Cfg::kHeadDim, P.num_q_heads, rows_q, Cfg::kTileM, P.q_stride_token,
                     P.q_stride_head) ||
         !encode_map(&mk, in.k, kBf16, Cfg::kHeadDim, P.num_kv_heads, rows_k, Cfg::kTileN, P.k_stride_token,
                     P.k_stride_head) ||
@@ -492,16 +551,17 @@ static cudaError_t launch_one(const attn_inputs &in, int sm_count, cudaStream_t 
     auto kernel = attn_kernel<Cfg, kBf16>;
     cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, Cfg::kSmemBytes);
     if (e != cudaSuccess) return e;
-    /* Persistent (one CTA per SM, several items each) for short lists only: a
-     * long list runs one CTA per item, scheduled by the hardware. Measured on
-     * the H200 (bench/results/2026-12-02-nvidia-h200-hopper, run 2): 8K dense
-     * D128 (2048 items, 16 per SM) 5% faster persistent; 128K (32768 items)
-     * 17% slower, because CTAs that each walk their own items drift apart and
-     * lose the L2 reuse of the K/V tiles that neighbouring items stream
-     * together. Both paths run the same kernel (grid = items: one round). */
-    const int grid = in.num_items <= kPersistentItemsPerSm * sm_count ? (in.num_items < sm_count ? in.num_items : sm_count)
-                                                                      : in.num_items;
-    kernel<<<grid, kThreads, Cfg::kSmemBytes, stream>>>(in, mq, mk, mv);
+    /* Persistent: one CTA per SM, each claiming items from the counter (the
+     * file comment). The earlier static split -- CTA c ran items c, c + grid,
+     * ... -- lost 17% at 128K against one CTA per item (CTAs that each walk
+     * their own items drift apart and lose the L2 reuse of neighbouring items'
+     * K/V; bench/results/2026-12-02-nvidia-h200-hopper, run 2); claiming in
+     * list order keeps the neighbours together. */
+    if (!in.schedule) return cudaErrorInvalidValue;
+    e = cudaMemsetAsync(in.schedule, 0, sizeof(int32_t), stream);
+    if (e != cudaSuccess) return e;
+    const int grid = in.num_items < sm_count ? in.num_items : sm_count;
+    kernel<<<grid, Cfg::kThreads, Cfg::kSmemBytes, stream>>>(in, mq, mk, mv);
     return cudaGetLastError();
 }
 
@@ -539,8 +599,8 @@ bool wgmma_attn_supported(const elattn_attn_desc *desc, const gpu_caps &caps, at
         *why = "strides with stride_token < heads * stride_head (head-major views) are not mapped for TMA (the mma "
                "family runs them)";
     else {
-        choice->tile_m = kTileM;
         dispatch<64, 96, 128, 192, 256>(desc->head_dim, [&](auto d) {
+            choice->tile_m = wgmma_cfg<decltype(d)::value>::kTileM;
             choice->tile_n = wgmma_cfg<decltype(d)::value>::kTileN;
             return cudaSuccess;
         });

@@ -62,6 +62,10 @@ struct attn_inputs {
     const int32_t *block_table;    /* device [batch][pages_per_seq]; NULL unless params.page_size */
     const elattn_work_item *items; /* device work list, longest first */
     int num_items;
+    int32_t *schedule;             /* device, in the workspace, for families that claim items as they go:
+                                      [0] counts the claims (the launch zeroes it), [1 + 2c] and
+                                      [2 + 2c] are CTA c's two hand-over slots; 1 + 2 * caps.sm_count
+                                      entries */
     attn_choice choice;            /* what the work list was built with */
 };
 
