@@ -437,6 +437,29 @@ ELATTN_FN elattn_i32 elattn_walk_range_tiles(const elattn_tile_walk *w)
     return w->first_end + (w->end - w->second_begin);
 }
 
+/* The visible keys of one query row i < Lq of a FULL or STREAMING head as
+ * ranges: key j is visible iff j < first_end or second_begin <= j < end.
+ * It is the walk of that one row at tile width 1, which visits exactly the
+ * row's visible keys (kernels/tests/walk_checks.c compares it with
+ * elattn_pair_visible pair by pair). Kernels mask a PARTIAL tile of these
+ * modes with it: three compares per pair, the row's part done once. */
+typedef struct elattn_row_keys {
+    elattn_i32 first_end, second_begin, end;
+} elattn_row_keys;
+
+ELATTN_FN elattn_row_keys elattn_row_key_ranges(elattn_i32 mode, elattn_i32 causal, elattn_i32 len_q,
+                                                elattn_i32 len_k, elattn_i32 i, elattn_i32 sink,
+                                                elattn_i32 local)
+{
+    elattn_tile_walk w;
+    elattn_row_keys r;
+    elattn_walk_init(&w, mode, causal, len_q, len_k, i, i + 1, sink, local, 1, 0, 0, 1);
+    r.first_end = w.first_end;
+    r.second_begin = w.second_begin;
+    r.end = w.end;
+    return r;
+}
+
 /* Visible keys of query row i, counted exactly: the walk of that one row at
  * tile width 1 (FULL, STREAMING), or the keys of the set blocks of its mask
  * row up to the causal edge (BLOCK_SPARSE; mask_row = the row's mask cells). */

@@ -30,8 +30,9 @@
  * Both roles walk the same key tiles: the spec's walk (elattn_walk_next in
  * kernels/elattn_spec.h) gives each tile a STREAMING head's sinks and window
  * reach, the tiles a BLOCK_SPARSE head's mask admits and a FULL head's causal
- * range, each classified as taken whole or masked pair by pair with
- * elattn_pair_visible; nothing else is loaded. All modes run in one launch.
+ * range, each classified as taken whole or masked pair by pair (FULL and
+ * STREAMING rows by their visible key ranges, elattn_row_key_ranges; BLOCK_SPARSE
+ * by elattn_pair_visible); nothing else is loaded. All modes run in one launch.
  *
  * The consumer loop overlaps the softmax of key tile n+1 with P V of tile n,
  * and the consumer warpgroups take turns issuing their matrix products (in a
@@ -342,10 +343,18 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
         const int qi[2] = {it.i0 + row0, it.i0 + row0 + 8};
         int qpos[2];
         const uint8_t *mask_row[2] = {nullptr, nullptr};
+        /* FULL, STREAMING: each row's visible keys as ranges (none past Lq),
+         * so a PARTIAL tile costs three compares per pair. Not at head dim
+         * 256, whose consumers spill with these six registers kept across the
+         * item (ptxas -v); it tests pairs with elattn_pair_visible. */
+        constexpr bool kRowRanges = kHeadDim < 256;
+        elattn_row_keys keys[2] = {{0, 0, 0}, {0, 0, 0}};
 #pragma unroll
         for (int r = 0; r < 2; ++r) {
             qpos[r] = elattn_query_pos(qi[r], len_q, len_k);
             if (mask_head && qi[r] < len_q) mask_row[r] = mask_head + (long)(qi[r] / P.block_size) * P.mask_kblocks;
+            if (kRowRanges && !mask_head && qi[r] < len_q)
+                keys[r] = elattn_row_key_ranges(mode, P.causal, len_q, len_k, qi[r], P.sink, P.local);
         }
 
         float o[kPadDim / 2];
@@ -358,7 +367,24 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
          * probabilities in place; alpha rescales the old O. */
         auto softmax = [&](float(&sc)[kTileN / 2], int j, int cls, float(&alpha)[2]) {
             const int j0 = j * kTileN;
-            if (cls == ELATTN_TILE_PARTIAL) {
+            if (kRowRanges && cls == ELATTN_TILE_PARTIAL && !mask_head) {
+                /* the ranges relative to this thread's first key of the tile:
+                 * each pair compares a constant offset */
+                const int k0 = j0 + 2 * t;
+                int first_end[2], second_begin[2], end[2];
+#pragma unroll
+                for (int r = 0; r < 2; ++r) {
+                    first_end[r] = keys[r].first_end - k0;
+                    second_begin[r] = keys[r].second_begin - k0;
+                    end[r] = keys[r].end - k0;
+                }
+#pragma unroll
+                for (int i = 0; i < kTileN / 2; ++i) {
+                    const int r = (i >> 1) & 1;
+                    const int dk = (i >> 2) * 8 + (i & 1); /* key - k0 */
+                    if (!(dk < first_end[r] || (dk >= second_begin[r] && dk < end[r]))) sc[i] = -INFINITY;
+                }
+            } else if (cls == ELATTN_TILE_PARTIAL) {
 #pragma unroll
                 for (int i = 0; i < kTileN / 2; ++i) {
                     const int r = (i >> 1) & 1;

@@ -14,7 +14,8 @@
  *     (tile_n keys, keys past Lk included) is visible;
  *   - elattn_walk_range_tiles with the number of tiles visited (equal for
  *     FULL and STREAMING, an upper bound for BLOCK_SPARSE);
- *   - elattn_row_visible_keys with the brute-force count of every row.
+ *   - elattn_row_visible_keys with the brute-force count of every row;
+ *   - elattn_row_key_ranges with the pair rule, key by key (FULL, STREAMING).
  * A 2-D prefix sum of the visibility matrix makes each tile's count O(1).
  */
 #include <stdio.h>
@@ -142,11 +143,30 @@ static void check_rows(const scenario *s, const long *pre)
     }
 }
 
+/* elattn_row_key_ranges (FULL, STREAMING) against the pair rule, key by key,
+ * and past Lk as far as a kernel's last tile reaches (those keys must be
+ * invisible: kernels drop their own `key < Lk` test with it). */
+static void check_row_ranges(const scenario *s, const uint8_t *vis)
+{
+    char what[160];
+    if (s->mode == ELATTN_MODE_BLOCK_SPARSE) return;
+    for (int i = 0; i < s->len_q; ++i) {
+        const elattn_row_keys r =
+            elattn_row_key_ranges(s->mode, s->causal, s->len_q, s->len_k, i, s->sink, s->local);
+        for (int j = 0; j < s->len_k + 130; ++j) {
+            const int got = j < r.first_end || (j >= r.second_begin && j < r.end);
+            const int want = j < s->len_k ? vis[(long)i * s->len_k + j] : 0;
+            if (got != want) describe(s, what, sizeof what);
+            CHECK(got == want, "%s row %d key %d: elattn_row_key_ranges %d, pair rule %d", what, i, j, got, want);
+        }
+    }
+}
+
 /* Tile shapes (query rows x keys) the kernel families use, packed-GQA row
  * counts included, plus width-1 and odd shapes. */
 static const int tile_shapes[][2] = {
     {1, 1}, {1, 16}, {3, 1}, {5, 7},   {8, 32},  {16, 16}, {16, 32}, {32, 32}, {32, 64},
-    {64, 32}, {64, 64}, {128, 32}, {128, 64}, {128, 96}, {128, 128}, {16, 128}, {32, 128},
+    {64, 32}, {64, 64}, {128, 32}, {128, 64}, {128, 96}, {128, 128}, {16, 128}, {32, 128}, {192, 128},
 };
 
 static void check_scenario(const scenario *s, uint8_t *vis, long *pre)
@@ -155,6 +175,7 @@ static void check_scenario(const scenario *s, uint8_t *vis, long *pre)
     for (size_t t = 0; t < sizeof tile_shapes / sizeof tile_shapes[0]; ++t)
         check_tiles(s, pre, tile_shapes[t][0], tile_shapes[t][1]);
     check_rows(s, pre);
+    check_row_ranges(s, vis);
 }
 
 static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
