@@ -225,10 +225,13 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
      * next item ready. The consumers load round r's index before they
      * release round r's Q on q_empty (at the end of round r - 1), and the
      * producer waits for that q_empty before it loads Q of round r + 1, so
-     * slot r % 2 is free when round r + 2 comes. The slots are in global memory, not shared,
-     * because compute-sanitizer's racecheck does not credit mbarrier
-     * ordering between ordinary shared-memory accesses and reports such a
-     * hand-over as a hazard (bench/lab/notes/wgmma-scheduler). */
+     * slot r % 2 is free when round r + 2 comes. The slots are in global
+     * memory, not shared, because compute-sanitizer's racecheck does not
+     * credit mbarrier ordering between ordinary shared-memory accesses and
+     * reports such a hand-over as a hazard (bench/lab/notes/wgmma-scheduler).
+     * Both roles walk the same items and key tiles: `round` numbers the items
+     * (Q's barriers flip once per item), `ring` the K/V tiles (tile n of the
+     * CTA's stream takes ring stage n % kStages). */
     int32_t *const item_slots = in.schedule + 1 + 2 * blockIdx.x;
     auto item_phase = [](int round) { return (uint32_t)((round >> 1) & 1); };
     auto walk_of = [&](const elattn_item_view &it, elattn_tile_walk *walk) {
