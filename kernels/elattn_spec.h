@@ -460,25 +460,24 @@ ELATTN_FN elattn_row_keys elattn_row_key_ranges(elattn_i32 mode, elattn_i32 caus
     return r;
 }
 
-/* Visible keys of query row i, counted exactly: the walk of that one row at
- * tile width 1 (FULL, STREAMING), or the keys of the set blocks of its mask
- * row up to the causal edge (BLOCK_SPARSE; mask_row = the row's mask cells). */
+/* Visible keys of query row i, counted exactly: the sizes of its key ranges
+ * (FULL, STREAMING), or the keys of the set blocks of its mask row up to the
+ * causal edge (BLOCK_SPARSE; mask_row = the row's mask cells). */
 ELATTN_FN elattn_i64 elattn_row_visible_keys(elattn_i32 mode, elattn_i32 causal,
                                              elattn_i32 len_q, elattn_i32 len_k, elattn_i32 i,
                                              elattn_i32 sink, elattn_i32 local,
                                              const ELATTN_GLOBAL elattn_u8 *mask_row,
                                              elattn_i32 block_size)
 {
-    elattn_tile_walk w;
     elattn_i32 sparse = mode == ELATTN_MODE_BLOCK_SPARSE;
-    elattn_walk_init(&w, sparse ? ELATTN_MODE_FULL : mode, causal, len_q, len_k, i, i + 1, sink,
-                     local, 1, 0, 0, block_size);
-    if (!sparse) return elattn_walk_range_tiles(&w);
-    elattn_i64 n = 0; /* keys [0, w.end) lie in the causal range */
-    for (elattn_i32 kb = 0; (elattn_i64)kb * block_size < w.end; ++kb)
+    elattn_row_keys r = elattn_row_key_ranges(sparse ? ELATTN_MODE_FULL : mode, causal, len_q, len_k, i,
+                                              sink, local);
+    if (!sparse) return r.first_end + (elattn_i64)(r.end - r.second_begin);
+    elattn_i64 n = 0; /* keys [0, r.end) lie in the causal range */
+    for (elattn_i32 kb = 0; (elattn_i64)kb * block_size < r.end; ++kb)
         if (mask_row[kb]) {
             elattn_i64 k0 = (elattn_i64)kb * block_size, k1 = k0 + block_size;
-            n += (k1 < w.end ? k1 : w.end) - k0;
+            n += (k1 < r.end ? k1 : r.end) - k0;
         }
     return n;
 }

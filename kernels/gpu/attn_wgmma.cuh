@@ -82,15 +82,6 @@ constexpr int kStages = 2;            /* K/V ring depth */
 constexpr int kNumBars = 4 + 4 * kStages;
 constexpr int kBarTurn = 1; /* named barrier kBarTurn + cw (0 is __syncthreads): consumer warpgroup cw's turn */
 
-__device__ __forceinline__ void named_bar_sync(int id, int threads)
-{
-    asm volatile("bar.sync %0, %1;" ::"r"(id), "r"(threads) : "memory");
-}
-__device__ __forceinline__ void named_bar_arrive(int id, int threads)
-{
-    asm volatile("bar.arrive %0, %1;" ::"r"(id), "r"(threads) : "memory");
-}
-
 /* One instance per head dim: the key tile width and the shared-memory map. */
 template <int D> struct wgmma_cfg {
     static_assert(D == 64 || D == 96 || D == 128 || D == 192 || D == 256, "no wgmma instance for this head dim");

@@ -1,6 +1,6 @@
 /*
- * sm_90a instruction helpers (NVIDIA Hopper): mbarriers, TMA bulk tensor
- * copies, wgmma and its shared-memory descriptors. Used by attn_wgmma.cuh.
+ * sm_90a instruction helpers (NVIDIA Hopper): mbarriers, named barriers,
+ * TMA bulk tensor copies, wgmma and its shared-memory descriptors. Used by attn_wgmma.cuh.
  * The numeric helpers (exp2, 16-bit packing) are in ptx/sm80.cuh. CUDA build
  * only; include vendor/vendor.h first. The wrappers exist in the host pass
  * and the sm_90a device pass only (their instructions do not assemble for
@@ -62,6 +62,17 @@ __device__ __forceinline__ void tma_load_box(uint32_t dst, const CUtensorMap *ma
                  " [%0], [%1, {%3, %4, %5}], [%2];" ::"r"(dst),
                  "l"((uint64_t)map), "r"(bar), "r"(c_elem), "r"(c_head), "r"(c_row)
                  : "memory");
+}
+
+/* Named barrier `id` (1..15; 0 is __syncthreads) among `threads` threads:
+ * wait for all of them, or count this warp in and go on. */
+__device__ __forceinline__ void named_bar_sync(int id, int threads)
+{
+    asm volatile("bar.sync %0, %1;" ::"r"(id), "r"(threads) : "memory");
+}
+__device__ __forceinline__ void named_bar_arrive(int id, int threads)
+{
+    asm volatile("bar.arrive %0, %1;" ::"r"(id), "r"(threads) : "memory");
 }
 
 __device__ __forceinline__ void fence_proxy_async()
