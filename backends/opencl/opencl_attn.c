@@ -259,8 +259,11 @@ static elattn_status subgroup_attn_choose(const ocl_caps *caps, const elattn_att
                                "the device lists cl_intel_required_subgroup_size but answers no "
                                "CL_DEVICE_SUB_GROUP_SIZES_INTEL: the subgroup width is unknown before the build");
         intel_reqd = 1;
-        /* options.work_group_size = tile_m x a listed width picks that width (the tuner tries them) */
-        const int asked = opt->work_group_size && opt->work_group_size % m == 0 ? opt->work_group_size / m : 0;
+        /* options.work_group_size = tile_m x a listed width picks that width (the tuner tries them),
+         * and so does a table row's nonzero work-group size (the width it was measured at) */
+        const int asked = opt->work_group_size ? (opt->work_group_size % m == 0 ? opt->work_group_size / m : 0)
+                          : row && row->wg ? row->wg / row->tile_m
+                                           : 0;
         for (int i = 0; i < caps->n_sg_sizes && asked; ++i)
             if (caps->sg_sizes[i] == asked) width = asked;
         if (!width) width = subgroup_width(caps, d->head_dim, n);
