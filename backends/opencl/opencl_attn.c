@@ -249,6 +249,13 @@ static elattn_status subgroup_attn_choose(const ocl_caps *caps, const elattn_att
     if (!caps->ext_khr_subgroups && !caps->ext_intel_subgroups)
         return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
                            "needs cl_khr_subgroups or cl_intel_subgroups; the device lists neither");
+    /* On a CPU the scalar family is faster: on Intel's CPU runtime 1.9-3.0x with both families' tuned
+     * tiles, 1.6-2.1x with the scalar rows measured on PoCL (opencl_tuning.c; bench/results/
+     * 2026-12-03-intel-cpu-opencl). So the selection passes this family over there unless it is named. */
+    if (caps->cls == OCL_CLASS_CPU && !(opt->kernel && strncmp(opt->kernel, "opencl.attn.subgroup", 20) == 0))
+        return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
+                           "not chosen on a CPU device unless named (options.kernel \"opencl.attn.subgroup\"): the "
+                           "scalar family is faster there");
     const ocl_tune_row *row = ocl_tune_lookup("subgroup", caps, d->head_dim);
     const int m = table_or_option(row, row ? row->tile_m : 0, opt->tile_m);
     const int n = table_or_option(row, row ? row->tile_n : 0, opt->tile_n);
