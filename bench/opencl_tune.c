@@ -111,9 +111,12 @@ static int candidates(const char *family, cand *out, int max)
             for (size_t w = 0; w < 3; ++w)
                 for (size_t j = 0; j < 3 && n < max; ++j) out[n++] = (cand){16 * mws[i] * wgs[w] / 32, ns[j], wgs[w]};
     } else if (!strcmp(family, "subgroup")) { /* one row per subgroup */
+        /* work-group 0: the family's width; 8 per row: width 8 where the device lets the kernel
+         * require it (cl_intel_required_subgroup_size), refused elsewhere */
         static const int ms[] = {2, 4, 8, 16}, ns[] = {32, 64};
-        for (size_t i = 0; i < 4; ++i)
-            for (size_t j = 0; j < 2 && n < max; ++j) out[n++] = (cand){ms[i], ns[j], 0};
+        for (int w8 = 0; w8 < 2; ++w8)
+            for (size_t i = 0; i < 4; ++i)
+                for (size_t j = 0; j < 2 && n < max; ++j) out[n++] = (cand){ms[i], ns[j], w8 ? 8 * ms[i] : 0};
     } else { /* scalar: powers of two; the family refuses mappings that do not fit */
         static const int ms[] = {16, 32, 64}, ns[] = {16, 32, 64}, wgs[] = {16, 32, 64, 128, 256};
         for (size_t i = 0; i < 3; ++i)
@@ -267,6 +270,7 @@ int main(int argc, char **argv)
         const double flops = 4.0 * d * o.hq * 0.5 * (double)o.len * (o.len + 1);
         double best_ms = INFINITY, start = now_s();
         cand best = {0, 0, 0};
+        int best_asked_wg = 0;
         char best_name[160] = "";
         int tried = 0, refused = 0;
         for (int ci = 0; ci < n_cands; ++ci) {
@@ -315,6 +319,7 @@ int main(int argc, char **argv)
             if (ok && ms < best_ms) {
                 best_ms = ms;
                 best = cands[ci];
+                best_asked_wg = cands[ci].wg;
                 snprintf(best_name, sizeof best_name, "%s", name);
                 if (!best.wg) { /* derived by the family: read it back from the name's "w<N>" */
                     const char *w = strrchr(name, 'w');
@@ -326,10 +331,12 @@ int main(int argc, char **argv)
         }
         printf("#   d%d: %d candidates timed, %d refused by the family\n", d, tried, refused);
         if (best.m) {
+            /* subgroup rows keep 0 (the family's width) unless the best candidate asked for one */
+            const int row_wg = strcmp(o.family, "subgroup") ? best.wg : best_asked_wg;
             const int band = d <= 64 ? 64 : d <= 128 ? 128 : 256;
             snprintf(rows[n_rows++], sizeof rows[0],
                      "    {\"%s\", %s, %d, %d, %d, %d, %d, \"%s (%s, %s: %.3f ms, %s)\"},", o.family, cls,
-                     !strcmp(o.family, "mma") ? cc : 0, band, best.m, best.n, strcmp(o.family, "subgroup") ? best.wg : 0,
+                     !strcmp(o.family, "mma") ? cc : 0, band, best.m, best.n, row_wg,
                      command, info.name, date, best_ms, best_name);
         }
         elattn_event_destroy(e0);

@@ -221,10 +221,27 @@ static elattn_status mma_attn_choose(const ocl_caps *caps, const elattn_attn_des
 
 /* The subgroup family: attn_fused.cl with -DELATTN_SUBGROUP=<width>, one tile row per
  * subgroup. The width must be known before the build: NVIDIA's warp and AMD's wavefront
- * widths come from their attribute queries; on Intel the kernel requires 16
- * (cl_intel_required_subgroup_size). The kernel checks at run time that its subgroups are
- * the rows it assumes and writes NaN otherwise, so a driver that forms them differently
- * fails loudly. */
+ * widths come from their attribute queries; a device with cl_intel_required_subgroup_size
+ * (Intel's GPUs, and Intel's CPU runtime, whose device is of class CPU) has the kernel require
+ * one of the widths it lists in CL_DEVICE_SUB_GROUP_SIZES_INTEL (subgroup_width). The kernel
+ * checks at run time that its subgroups are the rows it assumes and writes NaN otherwise, so a
+ * driver that forms them differently fails loudly. */
+
+/* The width to require on a cl_intel_required_subgroup_size device, 0 if none fits: the largest
+ * listed width up to 16 that divides the head dim and tile_n (both are split into width-sized
+ * parts). 16 is Intel GPUs' fp32 SIMD width and AVX-512's 16 floats; 8 takes the head dims that
+ * are multiples of 8 but not of 16. Wider ones are left out: a tile row of 32 or 64 work-items
+ * would need tile_n of at least that. */
+static int subgroup_width(const ocl_caps *caps, int head_dim, int n)
+{
+    int best = 0;
+    for (int i = 0; i < caps->n_sg_sizes; ++i) {
+        const int w = caps->sg_sizes[i];
+        if (w <= 16 && w > best && head_dim % w == 0 && n % w == 0) best = w;
+    }
+    return best;
+}
+
 static elattn_status subgroup_attn_choose(const ocl_caps *caps, const elattn_attn_desc *d,
                                           const elattn_plan_options *opt, attn_choice *c)
 {
@@ -232,21 +249,53 @@ static elattn_status subgroup_attn_choose(const ocl_caps *caps, const elattn_att
     if (!caps->ext_khr_subgroups && !caps->ext_intel_subgroups)
         return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
                            "needs cl_khr_subgroups or cl_intel_subgroups; the device lists neither");
+    /* On a CPU the scalar family is faster: on Intel's CPU runtime 1.9-3.0x with both families' tuned
+     * tiles, 1.6-2.1x with the scalar rows measured on PoCL (opencl_tuning.c; bench/results/
+     * 2026-12-03-intel-cpu-opencl). So the selection passes this family over there unless it is named. */
+    if (caps->cls == OCL_CLASS_CPU && !(opt->kernel && strncmp(opt->kernel, "opencl.attn.subgroup", 20) == 0))
+        return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
+                           "not chosen on a CPU device unless named (options.kernel \"opencl.attn.subgroup\"): the "
+                           "scalar family is faster there");
+    const ocl_tune_row *row = ocl_tune_lookup("subgroup", caps, d->head_dim);
+    const int m = table_or_option(row, row ? row->tile_m : 0, opt->tile_m);
+    const int n = table_or_option(row, row ? row->tile_n : 0, opt->tile_n);
     int width = caps->warp_width, intel_reqd = 0;
-    if (!width && caps->cls == OCL_CLASS_INTEL && caps->ext_intel_reqd_subgroup_size) width = 16, intel_reqd = 1;
+    if (!width && caps->ext_intel_reqd_subgroup_size) {
+        if (caps->n_sg_sizes == 0)
+            return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
+                               "the device lists cl_intel_required_subgroup_size but answers no "
+                               "CL_DEVICE_SUB_GROUP_SIZES_INTEL: the subgroup width is unknown before the build");
+        intel_reqd = 1;
+        /* options.work_group_size = tile_m x a listed width picks that width (the tuner tries them),
+         * and so does a table row's nonzero work-group size (the width it was measured at) */
+        const int asked = opt->work_group_size ? (opt->work_group_size % m == 0 ? opt->work_group_size / m : 0)
+                          : row && row->wg ? row->wg / row->tile_m
+                                           : 0;
+        for (int i = 0; i < caps->n_sg_sizes && asked; ++i)
+            if (caps->sg_sizes[i] == asked) width = asked;
+        if (!width) width = subgroup_width(caps, d->head_dim, n);
+        if (!width) {
+            char listed[64] = "";
+            for (int i = 0; i < caps->n_sg_sizes; ++i)
+                snprintf(listed + strlen(listed), sizeof listed - strlen(listed), "%s%d", i ? ", " : "",
+                         caps->sg_sizes[i]);
+            return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
+                               "desc.head_dim/options.tile_n: %d and %d have no common divisor among the "
+                               "device's subgroup widths up to 16 (it lists %s)",
+                               d->head_dim, n, listed);
+        }
+    }
     if (!width)
         return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
                            "the subgroup width is unknown before the build (no warp/wavefront width query, no "
                            "cl_intel_required_subgroup_size)");
-    const ocl_tune_row *row = ocl_tune_lookup("subgroup", caps, d->head_dim);
-    const int m = table_or_option(row, row ? row->tile_m : 0, opt->tile_m);
-    const int n = table_or_option(row, row ? row->tile_n : 0, opt->tile_n);
     const int wg = m * width;
     if (opt->work_group_size && opt->work_group_size != wg)
         return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
                            "options.work_group_size: %d; the subgroup kernel runs one subgroup (%d) per row: %d for "
-                           "tile_m %d",
-                           opt->work_group_size, width, wg, m);
+                           "tile_m %d%s",
+                           opt->work_group_size, width, wg, m,
+                           intel_reqd ? " (or tile_m x another width of CL_DEVICE_SUB_GROUP_SIZES_INTEL)" : "");
     if (d->head_dim % width != 0 || n % width != 0)
         return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
                            "desc.head_dim/options.tile_n: %d and %d must be multiples of the subgroup width %d",

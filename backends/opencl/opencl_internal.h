@@ -38,6 +38,9 @@ typedef struct ocl_caps {
     int warp_width;        /* CL_DEVICE_WARP_SIZE_NV / CL_DEVICE_WAVEFRONT_WIDTH_AMD, 0 elsewhere */
     /* extensions the attention families ask for */
     int ext_khr_subgroups, ext_intel_subgroups, ext_intel_reqd_subgroup_size, ext_khr_fp16;
+    /* CL_DEVICE_SUB_GROUP_SIZES_INTEL (cl_intel_required_subgroup_size): the widths a kernel may
+     * require (as listed); none without the extension */
+    int sg_sizes[8], n_sg_sizes;
 } ocl_caps;
 
 typedef struct ocl_program_entry {

@@ -16,6 +16,9 @@
 #ifndef CL_DEVICE_WARP_SIZE_NV
 #define CL_DEVICE_WARP_SIZE_NV 0x4003
 #endif
+#ifndef CL_DEVICE_SUB_GROUP_SIZES_INTEL /* cl_intel_required_subgroup_size */
+#define CL_DEVICE_SUB_GROUP_SIZES_INTEL 0x4108
+#endif
 #ifndef CL_DEVICE_WAVEFRONT_WIDTH_AMD /* cl_amd_device_attribute_query */
 #define CL_DEVICE_WAVEFRONT_WIDTH_AMD 0x4043
 #endif
@@ -113,6 +116,11 @@ void ocl_query_caps(cl_device_id device, ocl_caps *caps)
         caps->ext_khr_fp16 = has_word(ext, "cl_khr_fp16");
     }
     free(ext);
+    size_t sizes[16], bytes = 0;
+    if (caps->ext_intel_reqd_subgroup_size &&
+        clGetDeviceInfo(device, CL_DEVICE_SUB_GROUP_SIZES_INTEL, sizeof sizes, sizes, &bytes) == CL_SUCCESS)
+        for (size_t i = 0; i < bytes / sizeof sizes[0] && caps->n_sg_sizes < 8; ++i)
+            if (sizes[i] > 0 && sizes[i] <= 1024) caps->sg_sizes[caps->n_sg_sizes++] = (int)sizes[i];
 }
 
 int ocl_format_options(char *buf, size_t size, int dtype, int wg, const char *extra)

@@ -36,6 +36,15 @@
     "elattn-opencl-tune --device opencl:0 --family scalar --hq 4 --hkv 2 --len 512 --iters 5 "             \
     "--budget 200 (pthread-skylake-avx512-AMD EPYC, PoCL 3.1, 2026-12-02: " ms ")"
 
+/* Intel's CPU OpenCL runtime 2026.2.0 (the PyPI wheel intel-opencl-rt, as .ci/intel-opencl.sh installs
+ * it, alone on the ICD loader so that it is opencl:0) on the same 2-core machine (its device is named
+ * after the CPU, AMD EPYC; also shared with other work: neighbouring candidates are within its noise),
+ * 2026-12-03, median of 5 runs per candidate, bf16, one element of 512 tokens, Hq 4, Hkv 2, dense causal
+ * (the PoCL rows' call). The only CPU runtime here with subgroups, so the CPU subgroup rows are its. */
+#define INTEL_CPU_SUBGROUP(best)                                                                          \
+    "elattn-opencl-tune --device opencl:0 --family subgroup --hq 4 --hkv 2 --len 512 --iters 5 "          \
+    "--budget 200 (AMD EPYC, Intel CPU OpenCL runtime 2026.2.0, 2026-12-03: " best ")"
+
 static const ocl_tune_row tune_table[] = {
     /* family    class              cc  band  m    n    wg   source */
     {"scalar", OCL_CLASS_CPU, 0, 64, 32, 16, 32, POCL_SCALAR("63.0 ms")},
@@ -63,10 +72,15 @@ static const ocl_tune_row tune_table[] = {
     {"mma", OCL_CLASS_CPU, 0, 64, 32, 32, 64, "emulation only, not a performance path"},
     {"mma", OCL_CLASS_CPU, 0, 128, 32, 32, 64, "emulation only, not a performance path"},
     {"mma", OCL_CLASS_CPU, 0, 256, 32, 16, 64, "emulation only, not a performance path"},
-    /* subgroup: one tile row per subgroup, so wg = tile_m x the subgroup size (0 here: the family sets it) */
+    /* subgroup: one tile row per subgroup, so wg = tile_m x the subgroup size: 0 lets the family take
+     * its width; a measured row may name the width it was measured at (a device with
+     * cl_intel_required_subgroup_size that lists it then requires it) */
     {"subgroup", OCL_CLASS_NVIDIA, 0, 64, 8, 64, 0, GUESS_NV},
     {"subgroup", OCL_CLASS_NVIDIA, 0, 128, 8, 32, 0, GUESS_NV},
     {"subgroup", OCL_CLASS_NVIDIA, 0, 256, 4, 32, 0, GUESS_NV},
+    {"subgroup", OCL_CLASS_CPU, 0, 64, 16, 64, 128, INTEL_CPU_SUBGROUP("47.3 ms, m16n64w128h2s8")},
+    {"subgroup", OCL_CLASS_CPU, 0, 128, 16, 32, 0, INTEL_CPU_SUBGROUP("117.7 ms, m16n32w256h2s16")},
+    {"subgroup", OCL_CLASS_CPU, 0, 256, 8, 32, 64, INTEL_CPU_SUBGROUP("155.0 ms, m8n32w64h2s8")},
     {"subgroup", OCL_CLASS_OTHER, 0, 64, 8, 32, 0, GUESS},
     {"subgroup", OCL_CLASS_OTHER, 0, 128, 8, 32, 0, GUESS},
     {"subgroup", OCL_CLASS_OTHER, 0, 256, 4, 32, 0, GUESS},
