@@ -100,19 +100,20 @@ static __device__ __forceinline__ void decode_wait()
 }
 
 template <int DT, int DMAX>
-__global__ void __launch_bounds__(DECODE_THREADS) decode_chunk_kernel(decode_inputs in)
+__global__ void __launch_bounds__(DECODE_THREADS) decode_chunk_kernel(const ELATTN_GRID_CONSTANT decode_inputs in)
 {
     using C = decode_cfg<DT, DMAX>;
     constexpr int R = DECODE_ROWS;
     extern __shared__ uint4 decode_smem_raw[];
     char *smem = reinterpret_cast<char *>(decode_smem_raw);
 
-    const decode_item item = in.items[blockIdx.x];
+    const decode_meta_view M = decode_meta(in);
+    const decode_item item = M.items[blockIdx.x];
     const int i = item.seq, hk = item.head, c = item.chunk;
     const int Hkv = in.num_kv_heads, G = in.group, D = in.head_dim;
-    const int len = in.lengths[i], row_base = in.cu_new[i], n = in.cu_new[i + 1] - row_base;
-    const int mode = in.modes[i * Hkv + hk], chunks = in.chunks[i * Hkv + hk];
-    const int32_t *pages = in.page_table + ((elattn_i64)in.seq_ids[i] * Hkv + hk) * in.pages_per_head;
+    const int len = M.lengths[i], row_base = M.cu_new[i], n = M.cu_new[i + 1] - row_base;
+    const int mode = M.modes[i * Hkv + hk], chunks = M.chunks[i * Hkv + hk], part_base = M.part_base[i * Hkv + hk];
+    const int32_t *pages = in.page_table + ((elattn_i64)M.seq_ids[i] * Hkv + hk) * in.pages_per_head;
     elattn_i64 s0, s1;
     elattn_decode_split(elattn_kv_slots(mode, in.sink, in.ring, len), chunks, c, &s0, &s1);
     const int nrows = n * G - item.row0 < R ? n * G - item.row0 : R;
@@ -242,7 +243,7 @@ __global__ void __launch_bounds__(DECODE_THREADS) decode_chunk_kernel(decode_inp
         if (lane == 0) cm[group * R + r] = m[r], cl[group * R + r] = l[r];
     }
     __syncthreads();
-    decode_store_rows<DT, DMAX, R, C::GROUPS, C::NT>(smem, in, item, row_base, n, nrows, chunks);
+    decode_store_rows<DT, DMAX, R, C::GROUPS, C::NT>(smem, in, item, part_base, row_base, n, nrows, chunks);
 }
 
 size_t decode_smem_bytes(int dtype, int head_dim)

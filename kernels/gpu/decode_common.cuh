@@ -13,6 +13,26 @@ namespace ELATTN_GPU_NS {
 /* Head dim -> the instance it runs in (a smaller D leaves zero-filled columns). */
 static inline int decode_dmax(int head_dim) { return smallest_at_least<64, 128, 256>(head_dim); }
 
+/* The run's metadata where it lies: in the kernel's parameters (inline_meta, read in place: the
+ * kernels take decode_inputs as ELATTN_GRID_CONSTANT) or in the plan's workspace (meta). */
+static __device__ __forceinline__ decode_meta_view decode_meta(const decode_inputs &in)
+{
+#if ELATTN_DECODE_INLINE_BYTES > 0
+    const char *base = in.meta ? in.meta : in.inline_meta;
+#else
+    const char *base = in.meta;
+#endif
+    decode_meta_view v;
+    v.cu_new = reinterpret_cast<const int32_t *>(base + in.meta_off.cu_new);
+    v.lengths = reinterpret_cast<const int32_t *>(base + in.meta_off.lengths);
+    v.seq_ids = reinterpret_cast<const int32_t *>(base + in.meta_off.seq_ids);
+    v.modes = reinterpret_cast<const int32_t *>(base + in.meta_off.modes);
+    v.chunks = reinterpret_cast<const int32_t *>(base + in.meta_off.chunks);
+    v.part_base = reinterpret_cast<const int32_t *>(base + in.meta_off.part_base);
+    v.items = reinterpret_cast<const decode_item *>(base + in.meta_off.items);
+    return v;
+}
+
 /* Shared memory the states take: acc [PARTS][R][DMAX] floats, then m and l [PARTS][R]. */
 template <int R, int PARTS, int DMAX>
 struct decode_states {
@@ -40,14 +60,13 @@ static __device__ __forceinline__ T load_l2(const T *p)
  * of different chunks do not wait on each other. Partials are read through L2 (they were
  * written by other blocks of this launch). */
 template <int DT, int NT>
-static __device__ __forceinline__ void decode_merge_rows(const decode_inputs &in, const decode_item &item, int row_base,
-                                                         int n, int nrows, int chunks)
+static __device__ __forceinline__ void decode_merge_rows(const decode_inputs &in, const decode_item &item, int part_base,
+                                                         int row_base, int n, int nrows, int chunks)
 {
     const int G = in.group, D = in.head_dim, d4 = D / 4, part_rows = n * G;
-    const int e = item.seq * in.num_kv_heads + item.head;
     for (int x = (int)threadIdx.x; x < nrows * d4; x += NT) {
         const int r = x / d4, dq = x % d4, rr = item.row0 + r;
-        const size_t first = (size_t)in.part_base[e] + rr;
+        const size_t first = (size_t)part_base + rr;
         float m = -INFINITY;
         for (int c = 0; c < chunks; ++c) m = fmaxf(m, load_l2(in.part_lse + first + (size_t)c * part_rows));
         float sum = 0.0f;
@@ -75,16 +94,15 @@ static __device__ __forceinline__ void decode_merge_rows(const decode_inputs &in
  * (in.arrivals, at the tile's first partial row of chunk 0); the last of the head's chunks to
  * arrive merges them all (decode_merge_rows) and sets the counter back to 0 for the next run,
  * so one launch does the whole step. Row r of the item is row item.row0 + r of the
- * (sequence, head). */
+ * (sequence, head); part_base is the head's (decode_meta_view). */
 template <int DT, int DMAX, int R, int PARTS, int NT>
 static __device__ __forceinline__ void decode_store_rows(void *smem, const decode_inputs &in, const decode_item &item,
-                                                         int row_base, int n, int nrows, int chunks)
+                                                         int part_base, int row_base, int n, int nrows, int chunks)
 {
     using S = decode_states<R, PARTS, DMAX>;
     const float *cacc = S::acc(smem), *cm = S::m(smem), *cl = S::l(smem);
     const int G = in.group, D = in.head_dim, hk = item.head, d4 = D / 4;
     const int part_rows = n * G; /* rows of one chunk of this head in the partials */
-    const int e = item.seq * in.num_kv_heads + hk;
     for (int x = (int)threadIdx.x; x < nrows * d4; x += NT) {
         const int r = x / d4, dq = x % d4;
         float mx = -INFINITY;
@@ -108,7 +126,7 @@ static __device__ __forceinline__ void decode_store_rows(void *smem, const decod
             storage<DT>::store4(in.o, orow * D + (size_t)dq * 4, o);
             if (in.lse && dq == 0) in.lse[orow] = lse;
         } else {
-            const size_t prow = (size_t)in.part_base[e] + (size_t)item.chunk * part_rows + rr;
+            const size_t prow = (size_t)part_base + (size_t)item.chunk * part_rows + rr;
             *reinterpret_cast<float4 *>(in.part_o + prow * D + (size_t)dq * 4) = o;
             if (dq == 0) in.part_lse[prow] = lse;
         }
@@ -118,14 +136,14 @@ static __device__ __forceinline__ void decode_store_rows(void *smem, const decod
     __threadfence(); /* this block's partial is visible device-wide before it counts itself */
     __syncthreads();
     if (threadIdx.x == 0) {
-        int *arrived = in.arrivals + in.part_base[e] + item.row0;
+        int *arrived = in.arrivals + part_base + item.row0;
         last = atomicAdd(arrived, 1) == chunks - 1;
         if (last) *arrived = 0; /* every chunk of this run has counted: ready for the next run */
     }
     __syncthreads();
     if (!last) return;
     __threadfence(); /* the other chunks' partials are read after their counts */
-    decode_merge_rows<DT, NT>(in, item, row_base, n, nrows, chunks);
+    decode_merge_rows<DT, NT>(in, item, part_base, row_base, n, nrows, chunks);
 }
 
 } /* namespace ELATTN_GPU_NS */

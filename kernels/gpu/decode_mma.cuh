@@ -101,19 +101,20 @@ static __device__ __forceinline__ void load_tile(uint32_t sk, uint32_t sv, const
 }
 
 template <typename T, int DT, int DMAX>
-__global__ void __launch_bounds__(cfg<DMAX>::NT) chunk_kernel(const decode_inputs in)
+__global__ void __launch_bounds__(cfg<DMAX>::NT) chunk_kernel(const ELATTN_GRID_CONSTANT decode_inputs in)
 {
     using C = cfg<DMAX>;
     constexpr int R = C::R, KD = DMAX / 16, DB = DMAX / 8, STAGES = C::STAGES;
     extern __shared__ __align__(128) unsigned char smem[];
     const uint32_t s_ring = smem_addr(smem);
 
-    const decode_item item = in.items[blockIdx.x];
+    const decode_meta_view M = decode_meta(in);
+    const decode_item item = M.items[blockIdx.x];
     const int i = item.seq, hk = item.head;
     const int Hkv = in.num_kv_heads, G = in.group, D = in.head_dim;
-    const int len = in.lengths[i], row_base = in.cu_new[i], n = in.cu_new[i + 1] - row_base;
-    const int mode = in.modes[i * Hkv + hk], chunks = in.chunks[i * Hkv + hk];
-    const int32_t *pages = in.page_table + ((elattn_i64)in.seq_ids[i] * Hkv + hk) * in.pages_per_head;
+    const int len = M.lengths[i], row_base = M.cu_new[i], n = M.cu_new[i + 1] - row_base;
+    const int mode = M.modes[i * Hkv + hk], chunks = M.chunks[i * Hkv + hk], part_base = M.part_base[i * Hkv + hk];
+    const int32_t *pages = in.page_table + ((elattn_i64)M.seq_ids[i] * Hkv + hk) * in.pages_per_head;
     elattn_i64 s0, s1;
     elattn_decode_split(elattn_kv_slots(mode, in.sink, in.ring, len), chunks, item.chunk, &s0, &s1);
     const int nrows = n * G - item.row0 < R ? n * G - item.row0 : R;
@@ -276,7 +277,7 @@ __global__ void __launch_bounds__(cfg<DMAX>::NT) chunk_kernel(const decode_input
         if (t4 == 0) cm[warp * R + r] = m_run[h], cl[warp * R + r] = l;
     }
     __syncthreads();
-    decode_store_rows<DT, DMAX, R, C::WARPS, C::NT>(smem, in, item, row_base, n, nrows, chunks);
+    decode_store_rows<DT, DMAX, R, C::WARPS, C::NT>(smem, in, item, part_base, row_base, n, nrows, chunks);
 }
 
 template <int DT>

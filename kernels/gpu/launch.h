@@ -190,15 +190,36 @@ struct decode_item {
     int32_t seq, head, chunk, row0; /* seq: index in the run (0..num_seqs-1) */
 };
 
+/* A run's metadata: cu_new [num_seqs + 1]; lengths, seq_ids [num_seqs]; modes, chunks, part_base
+ * [num_seqs][Hkv] (part_base: the head's first partial row, chunk c's rows at part_base + c * n *
+ * group; unused for a head of one chunk); then the work list, decode_item [num_items]. Byte
+ * offsets from its start, one compact layout per run (gpu_decode.cu, decode_meta_layout). */
+struct decode_meta_offsets {
+    int32_t cu_new, lengths, seq_ids, modes, chunks, part_base, items;
+};
+/* The same, as pointers (decode_meta in decode_common.cuh resolves them in a kernel). */
+struct decode_meta_view {
+    const int32_t *cu_new, *lengths, *seq_ids, *modes, *chunks, *part_base;
+    const decode_item *items;
+};
+
+/* A run whose metadata fits in DECODE_INLINE_BYTES travels in the kernel's parameters rather
+ * than being copied to the workspace first: a small step is then one launch and no copy (the
+ * copy and the wait for it are most of what a batch-1 step costs beyond its kernel). CUDA takes
+ * kernel parameters of up to 32 KB (CUDA 12.1+, sm_70+); HIP on AMD takes 4 KB, so runs there
+ * always read the workspace. */
+#if defined(ELATTN_GPU_AMD)
+#define ELATTN_DECODE_INLINE_BYTES 0
+#else
+#define ELATTN_DECODE_INLINE_BYTES 8192
+#endif
+
 struct decode_inputs {
     int dtype, head_dim, num_q_heads, num_kv_heads, group;
     float scale_log2;
     int sink, local, ring, page_shift, pages_per_head, num_seqs, total_new;
-    /* device, the run's metadata: cu_new [num_seqs + 1]; lengths, seq_ids [num_seqs]; modes,
-     * chunks, part_base [num_seqs][Hkv] (part_base: the head's first partial row, chunk c's
-     * rows at part_base + c * n * group; unused for a head of one chunk) */
-    const int32_t *cu_new, *lengths, *seq_ids, *modes, *chunks, *part_base;
-    const decode_item *items;  /* device [num_items] */
+    const char *meta;              /* device: the run's metadata in the plan's workspace; nullptr: in inline_meta */
+    decode_meta_offsets meta_off;  /* where its pieces are, from meta or from inline_meta */
     int num_items;
     bool mma;                  /* items of DECODE_MMA_ROWS for the tensor-core chunk kernel (the plan's pick) */
     const int32_t *page_table; /* device [max_sequences][Hkv][pages_per_head] */
@@ -207,6 +228,9 @@ struct decode_inputs {
     float *lse;                /* NULL: not written */
     float *part_o, *part_lse;  /* [partial rows][D], [partial rows] */
     int *arrivals;             /* [partial rows], 0 between runs: chunks of a row tile done so far */
+#if ELATTN_DECODE_INLINE_BYTES > 0
+    alignas(16) char inline_meta[ELATTN_DECODE_INLINE_BYTES]; /* the kernels take decode_inputs as __grid_constant__ */
+#endif
 };
 /* Dynamic shared memory of the chunk kernel for (dtype, head_dim) (0: no such instance). */
 size_t decode_smem_bytes(int dtype, int head_dim);

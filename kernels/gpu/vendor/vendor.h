@@ -97,4 +97,13 @@
 #  define __shfl_sync(mask, var, src_lane) __shfl((var), (src_lane))
 #endif
 
+/* A kernel parameter read in place (its address taken without a copy to local memory):
+ * CUDA's __grid_constant__ (sm_70+); HIP 5.2 has none, and elattn takes no parameter's address
+ * on AMD. */
+#if defined(ELATTN_GPU_AMD)
+#  define ELATTN_GRID_CONSTANT
+#else
+#  define ELATTN_GRID_CONSTANT __grid_constant__
+#endif
+
 #endif /* ELATTN_GPU_VENDOR_H */
