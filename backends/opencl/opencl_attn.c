@@ -252,7 +252,8 @@ static elattn_status subgroup_attn_choose(const ocl_caps *caps, const elattn_att
     /* On a CPU the scalar family is faster: on Intel's CPU runtime 1.9-3.0x with both families' tuned
      * tiles, 1.6-2.1x with the scalar rows measured on PoCL (opencl_tuning.c; bench/results/
      * 2026-12-03-intel-cpu-opencl). So the selection passes this family over there unless it is named. */
-    if (caps->cls == OCL_CLASS_CPU && !(opt->kernel && strncmp(opt->kernel, "opencl.attn.subgroup", 20) == 0))
+    if (caps->cls == OCL_CLASS_CPU &&
+        !(opt->kernel && opt->kernel[0] && elattn_kernel_name_selects(attn_family_names[FAM_SUBGROUP], opt->kernel)))
         return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
                            "not chosen on a CPU device unless named (options.kernel \"opencl.attn.subgroup\"): the "
                            "scalar family is faster there");

@@ -203,7 +203,7 @@ struct decode_meta_view {
     const decode_item *items;
 };
 
-/* A run whose metadata fits in DECODE_INLINE_BYTES travels in the kernel's parameters rather
+/* A run whose metadata fits in ELATTN_DECODE_INLINE_BYTES travels in the kernel's parameters rather
  * than being copied to the workspace first: a small step is then one launch and no copy (the
  * copy and the wait for it are most of what a batch-1 step costs beyond its kernel). CUDA takes
  * kernel parameters of up to 32 KB (CUDA 12.1+, sm_70+); HIP on AMD takes 4 KB, so runs there
