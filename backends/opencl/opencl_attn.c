@@ -132,17 +132,26 @@ static elattn_status scalar_attn_choose(const ocl_caps *caps, const elattn_attn_
     return ELATTN_SUCCESS;
 }
 
-/* ELATTN_OPENCL_MMA_EMULATE=1: the mma family runs with its warp instructions
- * emulated (kernels/opencl/attn_mma.cl), on any device, NVIDIA included. A
- * test of the kernel's logic where no NVIDIA GPU is at hand; slow; the kernel
- * name ends in ".emu". */
-static int mma_emulated(void)
+int ocl_attn_matrix_units(const ocl_caps *caps) { return caps->cls == OCL_CLASS_NVIDIA && caps->nv_cc_major >= 8; }
+
+/* ELATTN_OPENCL_MMA_EMULATE=1: the mma families (attention and XAttention) run
+ * with their warp instructions emulated (kernels/opencl/mma_warp.cl), on any
+ * device, NVIDIA included. A test of the kernels' logic where no NVIDIA GPU is
+ * at hand; slow; the kernel names end in ".emu". */
+elattn_status ocl_mma_usable(const ocl_caps *caps, int *emulate)
 {
     const char *e = getenv("ELATTN_OPENCL_MMA_EMULATE");
-    return e && strcmp(e, "1") == 0;
+    *emulate = e && strcmp(e, "1") == 0;
+    if (*emulate || ocl_attn_matrix_units(caps)) return ELATTN_SUCCESS;
+    if (caps->cls != OCL_CLASS_NVIDIA)
+        return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
+                           "needs NVIDIA's OpenCL driver on compute capability 8.0+ (mma.sync through inline PTX); "
+                           "this is not an NVIDIA GPU");
+    return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
+                       "needs compute capability 8.0+ (mma.sync bf16/fp16 through inline PTX); the driver reports "
+                       "%d.%d (cl_nv_device_attribute_query)",
+                       caps->nv_cc_major, caps->nv_cc_minor);
 }
-
-int ocl_attn_matrix_units(const ocl_caps *caps) { return caps->cls == OCL_CLASS_NVIDIA && caps->nv_cc_major >= 8; }
 
 /* Local memory of attn_mma.cl (keep in step with its SMEM_BYTES and xch). */
 static size_t mma_local_bytes(int d, int m, int n, int wg, int emulate)
@@ -156,17 +165,9 @@ static elattn_status mma_attn_choose(const ocl_caps *caps, const elattn_attn_des
                                      attn_choice *c)
 {
     memset(c, 0, sizeof *c);
-    const int emulate = mma_emulated();
-    if (!emulate && !ocl_attn_matrix_units(caps)) {
-        if (caps->cls != OCL_CLASS_NVIDIA)
-            return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
-                               "needs NVIDIA's OpenCL driver on compute capability 8.0+ (mma.sync through inline PTX); "
-                               "this is not an NVIDIA GPU");
-        return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
-                           "needs compute capability 8.0+ (mma.sync bf16/fp16 through inline PTX); the driver "
-                           "reports %d.%d (cl_nv_device_attribute_query)",
-                           caps->nv_cc_major, caps->nv_cc_minor);
-    }
+    int emulate = 0;
+    elattn_status usable = ocl_mma_usable(caps, &emulate);
+    if (usable != ELATTN_SUCCESS) return usable;
     if (d->dtype != ELATTN_F16 && d->dtype != ELATTN_BF16)
         return elattn_fail(ELATTN_ERROR_UNSUPPORTED, "desc.dtype: fp16 and bf16 only");
     if (d->head_dim % 16 != 0)

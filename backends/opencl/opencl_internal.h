@@ -72,7 +72,7 @@ static inline cl_command_queue ocl_queue(const ocl_device *dev, void *stream)
 
 /* ---- opencl_tuning.c: the attention tile table ------------------------------- */
 typedef struct ocl_tune_row {
-    const char *family;  /* "scalar", "mma", "subgroup" */
+    const char *family;  /* "scalar", "mma", "subgroup", "xattn.mma" */
     ocl_class cls;
     int cc_min;          /* NVIDIA: lowest compute capability x 10 the row is for (0: any) */
     int head_dim;        /* band: 64, 128 or 256 (the row of the smallest band >= D) */
@@ -156,6 +156,10 @@ void ocl_attn_batch_destroy(void *dev, void *batch);
 int ocl_attn_head_dim_256_ok(const ocl_caps *caps);
 /* Whether an attention family of the device runs on matrix units (mma.sync through inline PTX). */
 int ocl_attn_matrix_units(const ocl_caps *caps);
+/* Whether the mma families (attention, XAttention) can run on the device: SUCCESS with *emulate
+ * set when ELATTN_OPENCL_MMA_EMULATE=1 asks for the emulated warp instructions, or UNSUPPORTED
+ * with the reason. */
+elattn_status ocl_mma_usable(const ocl_caps *caps, int *emulate);
 /* The attention families in the order plans try them (opencl_attn.c): up to max names; returns how many. */
 int ocl_attn_families(const char **names, int max);
 /* XAttention has a table of families (opencl_xattn.c, ocl_xattn_families); the router and
@@ -192,8 +196,10 @@ elattn_status ocl_decode_run(void *dev, const void *impl, void *stream, const el
 extern const char elattn_cl_elattn_spec[];
 extern const char elattn_cl_common[];
 extern const char elattn_cl_attn_fused[];
+extern const char elattn_cl_mma_warp[];
 extern const char elattn_cl_attn_mma[];
 extern const char elattn_cl_xattn[];
+extern const char elattn_cl_xattn_mma[];
 extern const char elattn_cl_router[];
 extern const char elattn_cl_merge[];
 extern const char elattn_cl_decode[];

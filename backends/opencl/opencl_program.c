@@ -131,14 +131,26 @@ int ocl_format_options(char *buf, size_t size, int dtype, int wg, const char *ex
 }
 
 /* ---- programs ------------------------------------------------------------------- */
-static const char *sources_of(const char *source_id)
+/* The kernel files of a program, in order, after the spec and common.cl; the
+ * tensor-core kernels come after mma_warp.cl, their warp instructions. */
+enum { MAX_PROGRAM_FILES = 3 };
+static const struct program_sources {
+    const char *id;
+    const char *files[MAX_PROGRAM_FILES]; /* NULL after the last */
+} programs[] = {
+    {"attn", {elattn_cl_attn_fused}},
+    {"attn_mma", {elattn_cl_mma_warp, elattn_cl_attn_mma}},
+    {"xattn", {elattn_cl_xattn}},
+    {"xattn_mma", {elattn_cl_mma_warp, elattn_cl_xattn, elattn_cl_xattn_mma}},
+    {"router", {elattn_cl_router}},
+    {"merge", {elattn_cl_merge}},
+    {"decode", {elattn_cl_decode}},
+};
+
+static const struct program_sources *sources_of(const char *source_id)
 {
-    if (strcmp(source_id, "attn") == 0) return elattn_cl_attn_fused;
-    if (strcmp(source_id, "attn_mma") == 0) return elattn_cl_attn_mma;
-    if (strcmp(source_id, "xattn") == 0) return elattn_cl_xattn;
-    if (strcmp(source_id, "router") == 0) return elattn_cl_router;
-    if (strcmp(source_id, "merge") == 0) return elattn_cl_merge;
-    if (strcmp(source_id, "decode") == 0) return elattn_cl_decode;
+    for (size_t i = 0; i < sizeof programs / sizeof programs[0]; ++i)
+        if (strcmp(programs[i].id, source_id) == 0) return &programs[i];
     return NULL;
 }
 
@@ -183,10 +195,13 @@ static const char spec_prelude[] = "#define local elattn_local_\n";
 static elattn_status build_program(ocl_device *dev, const char *source_id, const char *options,
                                    cl_program *out)
 {
-    const char *strings[4] = {spec_prelude, elattn_cl_elattn_spec, elattn_cl_common, sources_of(source_id)};
-    if (!strings[3]) return elattn_fail(ELATTN_ERROR_INTERNAL, "opencl: no kernel sources named '%s'", source_id);
+    const struct program_sources *src = sources_of(source_id);
+    if (!src) return elattn_fail(ELATTN_ERROR_INTERNAL, "opencl: no kernel sources named '%s'", source_id);
+    const char *strings[3 + MAX_PROGRAM_FILES] = {spec_prelude, elattn_cl_elattn_spec, elattn_cl_common};
+    cl_uint count = 3;
+    for (int i = 0; i < MAX_PROGRAM_FILES && src->files[i]; ++i) strings[count++] = src->files[i];
     cl_int err;
-    cl_program program = clCreateProgramWithSource(dev->context, 4, strings, NULL, &err);
+    cl_program program = clCreateProgramWithSource(dev->context, count, strings, NULL, &err);
     if (err != CL_SUCCESS) return ocl_fail(err, "clCreateProgramWithSource", source_id);
     err = clBuildProgram(program, 1, &dev->device, options, NULL, NULL);
     if (err != CL_SUCCESS) {

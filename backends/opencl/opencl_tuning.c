@@ -72,6 +72,15 @@ static const ocl_tune_row tune_table[] = {
     {"mma", OCL_CLASS_CPU, 0, 64, 32, 32, 64, "emulation only, not a performance path"},
     {"mma", OCL_CLASS_CPU, 0, 128, 32, 32, 64, "emulation only, not a performance path"},
     {"mma", OCL_CLASS_CPU, 0, 256, 32, 16, 64, "emulation only, not a performance path"},
+    /* xattn.mma (xattn_mma.cl): the score tile of XAttention's estimation, tile_m reshaped query
+     * rows x tile_n reshaped key columns; wg = 2 tile_m or tile_m (16 or 32 rows per warp); both
+     * slices, (tile_m + tile_n) rows of D 16-bit elements, within NVIDIA's 48 KiB */
+    {"xattn.mma", OCL_CLASS_NVIDIA, 80, 64, 128, 128, 256, GUESS},
+    {"xattn.mma", OCL_CLASS_NVIDIA, 80, 128, 128, 64, 256, GUESS},
+    {"xattn.mma", OCL_CLASS_NVIDIA, 80, 256, 64, 32, 128, GUESS},
+    {"xattn.mma", OCL_CLASS_CPU, 0, 64, 32, 32, 64, "emulation only, not a performance path"},
+    {"xattn.mma", OCL_CLASS_CPU, 0, 128, 32, 32, 64, "emulation only, not a performance path"},
+    {"xattn.mma", OCL_CLASS_CPU, 0, 256, 32, 16, 64, "emulation only, not a performance path"},
     /* subgroup: one tile row per subgroup, so wg = tile_m x the subgroup size: 0 lets the family take
      * its width; a measured row may name the width it was measured at (a device with
      * cl_intel_required_subgroup_size that lists it then requires it) */
@@ -101,7 +110,8 @@ const ocl_tune_row *ocl_tune_lookup(const char *family, const ocl_caps *caps, in
             if (!best || r->cc_min > best->cc_min) best = r;
         }
         if (best) return best;
-        if (strcmp(family, "mma") == 0) break; /* OTHER is the catch-all of the scalar and subgroup families */
+        if (strcmp(family, "scalar") != 0 && strcmp(family, "subgroup") != 0)
+            break; /* OTHER is the catch-all of the scalar and subgroup families only */
     }
     return NULL;
 }

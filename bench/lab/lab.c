@@ -135,10 +135,19 @@ void *lab_malloc(size_t bytes)
 }
 
 /* ---- options ---------------------------------------------------------------------- */
+elattn_plan_options lab_plan_options(const lab_opts *o)
+{
+    const elattn_plan_options opts = {.struct_size = sizeof(elattn_plan_options), .kernel = o->kernel,
+                                      .tile_m = o->tile_m, .tile_n = o->tile_n, .work_group_size = o->wg};
+    return opts;
+}
+
 const char lab_shared_usage[] =
     "  --device NAME      elattn device id or name (reference, opencl:0, cuda:0, auto); default reference\n"
     "  --list             list the devices and exit\n"
     "  --kernel NAME      force a kernel: a name or a family prefix (cuda.attn.mma); default: the library's choice\n"
+    "  --tiles M,N,W      elattn_plan_options tile_m, tile_n, work_group_size (0: the kernel's; a kernel\n"
+    "                     without tiles refuses nonzero ones)\n"
     "  --dtype T          f32, f16 or bf16 (default bf16)\n"
     "  --head-dim D       default 128\n"
     "  --hq N, --hkv N    query and KV heads (default 32, 8)\n"
@@ -214,6 +223,10 @@ static int parse_shared(lab_opts *o, const char *name, const char *v)
 {
     if (!strcmp(name, "--device")) o->device = v;
     else if (!strcmp(name, "--kernel")) o->kernel = v[0] ? v : NULL;
+    else if (!strcmp(name, "--tiles")) {
+        if (sscanf(v, "%d,%d,%d", &o->tile_m, &o->tile_n, &o->wg) != 3 || o->tile_m < 0 || o->tile_n < 0 || o->wg < 0)
+            lab_die("--tiles: \"%s\" is not M,N,W (three counts, 0 for the kernel's)", v);
+    }
     else if (!strcmp(name, "--dtype")) {
         if (!strcmp(v, "f32") || !strcmp(v, "fp32")) o->dtype = ELATTN_F32;
         else if (!strcmp(v, "f16") || !strcmp(v, "fp16")) o->dtype = ELATTN_F16;

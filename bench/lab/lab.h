@@ -26,6 +26,7 @@ enum { LAB_EXIT_PASS = 0, LAB_EXIT_CHECK_FAILED = 1, LAB_EXIT_ERROR = 2, LAB_EXI
 typedef struct lab_opts {
     const char *device;      /* elattn_device_open_by_name */
     const char *kernel;      /* elattn_plan_options.kernel; NULL: the library chooses */
+    int tile_m, tile_n, wg;  /* elattn_plan_options.tile_m, tile_n, work_group_size (0: the kernel's) */
     elattn_dtype dtype;
     int head_dim, hq, hkv, batch, causal, block;
     int lq[LAB_MAX_BATCH], lk[LAB_MAX_BATCH];
@@ -39,6 +40,8 @@ typedef struct lab_opts {
     const char *lq_text, *lk_text;
 } lab_opts;
 
+/* The plan options the shared options ask for (kernel, tiles). */
+elattn_plan_options lab_plan_options(const lab_opts *o);
 /* Defaults of the shared options (mix: the tool's default mix string). */
 void lab_opts_init(lab_opts *o, const char *tool, const char *mix); /* tool: the line's first field */
 /* A tool's own options: takes `name` and returns 1, or returns 0 for a name it

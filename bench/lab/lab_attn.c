@@ -121,7 +121,7 @@ static void setup(attn_lab *L)
     };
 
     LAB_TRY(elattn_device_open_by_name(o->device, &L->dev), "device_open");
-    elattn_plan_options opts = {.struct_size = sizeof(elattn_plan_options), .kernel = o->kernel};
+    elattn_plan_options opts = lab_plan_options(o);
     /* The plan validates the shape: its message is clearer than any check here. */
     LAB_TRY(elattn_attn_plan_create(L->dev, &L->desc, &opts, &L->plan), "plan");
     lab_kv("kernel", "%s", elattn_attn_plan_kernel_name(L->plan));

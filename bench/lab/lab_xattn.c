@@ -338,7 +338,7 @@ int main(int argc, char **argv)
     for (int b = 0; b < o->batch; ++b)
         for (int h = 0; h < o->hkv; ++h) X.modes[b * o->hkv + h] = o->modes[h];
     LAB_TRY(elattn_device_open_by_name(o->device, &X.dev), "device_open");
-    const elattn_plan_options opts = {.struct_size = sizeof(elattn_plan_options), .kernel = o->kernel};
+    const elattn_plan_options opts = lab_plan_options(o);
 
     static xrun full, small;
     memcpy(full.lq, o->lq, sizeof full.lq);

@@ -1,12 +1,14 @@
 #!/bin/sh
-# Compile-check the inline-PTX path of attn_mma.cl without an NVIDIA GPU:
+# Compile-check the inline-PTX path of the OpenCL tensor-core kernels
+# (attn_mma.cl and xattn_mma.cl, on mma_warp.cl) without an NVIDIA GPU:
 # clang compiles the OpenCL C (target nvptx64-nvidia-nvcl, the source as the
-# backend hands it to the driver: the spec, common.cl, attn_mma.cl) to PTX,
-# (.target sm_80) and ptxas assembles that PTX for sm_80 and sm_90, so the asm's syntax,
-# operand types and constraints are checked, and register use and spills are
-# shown. A stand-in header maps the few OpenCL built-ins clang leaves as
-# calls (barrier, ids, fmax, fma, log2) onto NVPTX built-ins; NVIDIA's driver
-# has its own front end and library, so this does not replace a build there.
+# backend hands it to the driver: the spec, common.cl, mma_warp.cl, the
+# kernel's files) to PTX (.target sm_80) and ptxas assembles that PTX for
+# sm_80 and sm_90, so the asm's syntax, operand types and constraints are
+# checked, and register use and spills are shown. A stand-in header maps the
+# few OpenCL built-ins clang leaves as calls (barrier, ids, fmax, fma, log2,
+# exp2) onto NVPTX built-ins; NVIDIA's driver has its own front end and
+# library, so this does not replace a build there.
 #
 # usage: kernels/opencl/ptx_check.sh [CLANG [PTXAS]]
 #   defaults: clang-15 (or clang), ptxas (or /usr/local/cuda/bin/ptxas).
@@ -26,13 +28,43 @@ cat > "$tmp/shim.h" <<'EOF'
 #define barrier(flags) __nvvm_bar_sync(0)
 #define get_local_id(d) ((size_t)__nvvm_read_ptx_sreg_tid_x())
 #define get_group_id(d) ((size_t)__nvvm_read_ptx_sreg_ctaid_x())
+#define get_global_id(d) ((size_t)__nvvm_read_ptx_sreg_ctaid_x() * __nvvm_read_ptx_sreg_ntid_x() + __nvvm_read_ptx_sreg_tid_x())
 #define fmax(a, b) __builtin_fmaxf(a, b)
 #define fma(a, b, c) __builtin_fmaf(a, b, c)
 #define log2(x) __nvvm_lg2_approx_f(x)
+#define exp2(x) __nvvm_ex2_approx_f(x)
+#define min(a, b) ((a) < (b) ? (a) : (b))
 EOF
-{ echo "#define local elattn_local_"; cat "$here/../elattn_spec.h" "$here/common.cl" "$here/attn_mma.cl"; } > "$tmp/mma.cl"
+prelude() { echo "#define local elattn_local_"; cat "$here/../elattn_spec.h" "$here/common.cl" "$here/mma_warp.cl"; }
+{ prelude; cat "$here/attn_mma.cl"; } > "$tmp/attn.cl"
+{ prelude; cat "$here/xattn.cl" "$here/xattn_mma.cl"; } > "$tmp/xattn.cl"
 status=0
-# dtype (1 fp16, 2 bf16), head dim, tile_m, tile_n, m16 row blocks per warp,
+
+# assemble NAME SOURCE LABEL CLANG-DEFINES...: clang to PTX, then ptxas for sm_80 and sm_90, a
+# line each; the figures are the tensor-core kernel's (the last kernel of either source)
+assemble() {
+    name=$1 src=$2 label=$3
+    shift 3
+    out="$tmp/$name.ptx"
+    if ! "$clang" -x cl -cl-std=CL1.2 -target nvptx64-nvidia-nvcl -Xclang -finclude-default-header \
+        -include "$tmp/shim.h" -D__OPENCL_VERSION__=120 -O3 -S -o "$out" "$src" -DELATTN_NV_PTX=1 -march=sm_80 "$@"; then
+        echo "FAIL  $label: clang"; status=1; return
+    fi
+    for arch in sm_80 sm_90; do
+        log=$("$ptxas" -arch=$arch -v "$out" -o "$out.$arch.cubin" 2>&1) || { echo "FAIL  $label $arch:"; echo "$log" | head -5; status=1; continue; }
+        last=$(echo "$log" | grep -n "Compiling entry function 'elattn_\(attn\|xattn\)_mma" | cut -d: -f1)
+        kern=$(echo "$log" | tail -n +"${last:-1}" | head -4)
+        regs=$(echo "$kern" | sed -n 's/.*Used \([0-9]*\) registers.*/\1/p')
+        spill=$(echo "$kern" | sed -n 's/.*, \([0-9]*\) bytes spill stores.*/\1/p')
+        smem=$(echo "$kern" | sed -n 's/.* \([0-9]*\) bytes smem.*/\1/p')
+        stack=$(grep -c 'ld\.local\|st\.local' "$out")
+        verdict=ok
+        if [ "${spill:-0}" != 0 ] || [ "$stack" != 0 ]; then verdict=spills; fi
+        echo "$verdict  $label $arch: $regs registers, $smem bytes local memory, spill stores ${spill:-?}, local-memory accesses $stack, mma.sync $(grep -c 'mma\.sync' "$out")"
+    done
+}
+
+# attention: dtype (1 fp16, 2 bf16), head dim, tile_m, tile_n, m16 row blocks per warp,
 # heads per tile: the table's NVIDIA rows, the other candidates of
 # elattn-opencl-tune's largest tiles (per lane, registers depend on the head
 # dim, tile_n and the row blocks, not on the number of warps), and head dims
@@ -41,23 +73,19 @@ for cfg in "2 64 64 64 1 4" "2 128 64 32 1 4" "1 128 64 64 1 4" "2 256 64 16 1 4
            "2 128 128 32 1 4" "2 64 128 64 2 4" "1 64 256 64 2 4" "2 64 128 32 2 4" "2 128 128 32 2 4" \
            "1 128 64 64 2 4" "2 128 128 16 2 4" "1 96 64 32 2 2" "2 48 32 32 1 1" "2 80 64 32 2 4"; do
     set -- $cfg
-    out="$tmp/d$2_$1_m$3_n$4_r$5.ptx"
-    if ! "$clang" -x cl -cl-std=CL1.2 -target nvptx64-nvidia-nvcl -Xclang -finclude-default-header \
-        -include "$tmp/shim.h" -D__OPENCL_VERSION__=120 -O3 -S -o "$out" "$tmp/mma.cl" \
+    assemble "attn_d$2_$1_m$3_n$4_r$5" "$tmp/attn.cl" "attn dtype=$1 d=$2 m=$3 n=$4 r=$5 w=$(($3 * 2 / $5))" \
         -DELATTN_STORAGE="$1" -DELATTN_HEAD_DIM="$2" -DELATTN_TILE_M="$3" -DELATTN_TILE_N="$4" \
-        -DELATTN_WARP_M="$5" -DELATTN_WG=$(($3 * 2 / $5)) -DELATTN_HEADS_PER_TILE="$6" -DELATTN_NV_PTX=1 \
-        -march=sm_80; then
-        echo "FAIL  $cfg: clang"; status=1; continue
-    fi
-    for arch in sm_80 sm_90; do
-        log=$("$ptxas" -arch=$arch -v "$out" -o "$out.$arch.cubin" 2>&1) || { echo "FAIL  $cfg $arch:"; echo "$log" | head -5; status=1; continue; }
-        regs=$(echo "$log" | sed -n 's/.*Used \([0-9]*\) registers.*/\1/p')
-        spill=$(echo "$log" | sed -n 's/.*, \([0-9]*\) bytes spill stores.*/\1/p')
-        smem=$(echo "$log" | sed -n 's/.* \([0-9]*\) bytes smem.*/\1/p')
-        stack=$(grep -c 'ld\.local\|st\.local' "$out")
-        verdict=ok
-        if [ "${spill:-0}" != 0 ] || [ "$stack" != 0 ]; then verdict=spills; fi
-        echo "$verdict  dtype=$1 d=$2 m=$3 n=$4 r=$5 w=$(($3 * 2 / $5)) $arch: $regs registers, $smem bytes local memory, spill stores ${spill:-?}, local-memory accesses $stack, mma.sync $(grep -c 'mma\.sync' "$out")"
-    done
+        -DELATTN_WARP_M="$5" -DELATTN_WG=$(($3 * 2 / $5)) -DELATTN_HEADS_PER_TILE="$6"
+done
+# XAttention estimation: dtype, head dim, stride, block, tile_m, tile_n, m16 row blocks per warp:
+# the table's NVIDIA rows, neighbouring tiles, a padded head dim
+for cfg in "2 64 16 128 128 128 1" "2 128 16 128 128 64 1" "1 256 16 128 64 32 1" "2 128 16 128 64 128 1" \
+           "2 128 16 128 128 64 2" "2 64 16 128 256 64 2" "1 96 8 64 64 64 1" "2 128 4 128 64 64 1"; do
+    set -- $cfg
+    assemble "xattn_d$2_$1_s$3_m$5_n$6_r$7" "$tmp/xattn.cl" \
+        "xattn dtype=$1 d=$2 s=$3 b=$4 m=$5 n=$6 r=$7 w=$(($5 * 2 / $7))" \
+        -DELATTN_STORAGE="$1" -DELATTN_HEAD_DIM="$2" -DELATTN_XA_STRIDE="$3" -DELATTN_XA_BLOCK="$4" \
+        -DELATTN_XA_GEMM=2 -DELATTN_XA_TILE_M="$5" -DELATTN_XA_TILE_N="$6" -DELATTN_WARP_M="$7" \
+        -DELATTN_WG=$(($5 * 2 / $7))
 done
 exit $status

@@ -25,7 +25,9 @@
  * sorting.
  *
  * Compile-time: ELATTN_HEAD_DIM, ELATTN_XA_STRIDE, ELATTN_XA_BLOCK,
- * ELATTN_XA_GEMM, ELATTN_XA_ROWS (scalar: reshaped rows per pass), ELATTN_WG,
+ * ELATTN_XA_GEMM (0 scalar, 1 clblast, 2 mma: xattn_mma.cl computes the
+ * scores the clblast family's GEMM would), ELATTN_XA_ROWS (scalar: reshaped
+ * rows per pass), ELATTN_WG,
  * ELATTN_STORAGE.
  */
 #define HD ELATTN_HEAD_DIM
@@ -208,7 +210,7 @@ elattn_xattn_scores(const __global elattn_elem *q, const __global elattn_elem *k
 
 #endif /* !ELATTN_XA_GEMM */
 
-#if ELATTN_XA_GEMM
+#if ELATTN_XA_GEMM == 1 /* the clblast family's packing */
 /* Reshaped keys of one element, fp32: Kp[slot][j][t*HD + x] = K[j*XS + t][hk][x]
  * for the KV head hk = slots[slot] (the element's BLOCK_SPARSE heads, packed),
  * zeros past the sequence. One work-item per float4. */
@@ -256,7 +258,9 @@ elattn_xattn_pack_q(const __global elattn_elem *q, const __global int *meta, con
     if (qi < len_q) v = elattn_load4(q, ((size_t)(q0 + qi) * Hq + hk * group + g) * HD + x);
     vstore4(v, 0, workspace + qp_at + sgr * (XS * HD) + (size_t)t * HD + x);
 }
+#endif
 
+#if ELATTN_XA_GEMM /* the clblast and mma families' block sums */
 /* Columns of reshaped row i that are visible: a prefix [0, n) (the spec's
  * elattn_xattn_col_visible holds for j * XS <= the row's last position). */
 static inline int xa_visible_cols(int causal, int i, int len_q, int len_k, int ncols_all)
