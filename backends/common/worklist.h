@@ -23,6 +23,10 @@ extern "C" {
  * 1 when one item covers the whole query-head group of a KV head. */
 size_t elattn_worklist_max_items(const elattn_attn_desc *desc, int tile_m, int per_kv_head);
 
+/* How many items elattn_worklist_build writes for `call` (<= the maximum above):
+ * what a backend stages and uploads. */
+size_t elattn_worklist_items(const elattn_attn_call *call, int tile_m, int per_kv_head);
+
 /* Fill `items` (capacity from elattn_worklist_max_items), sorted by descending
  * cost, ties in (b, head, qtile) order; returns the count, or -1 when host
  * memory ran out (the message is set: return ELATTN_ERROR_OUT_OF_MEMORY). Elements with no
