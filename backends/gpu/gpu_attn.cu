@@ -79,12 +79,17 @@ void gpu_attn_plan_destroy(void *dev, void *impl)
     free(impl);
 }
 
-/* The lengths, mode table (when on the host) and work list, staged as the workspace's prefix. */
+/* The lengths, mode table (when on the host) and work list, staged as the workspace's prefix:
+ * only the bytes that are uploaded (the call's items, not the plan's max_items), and only the
+ * part before the work list cleared (the build writes every item). */
 static elattn_status stage_meta(const attn_plan &p, const elattn_attn_call *call, staging &meta, int *n)
 {
     const elattn_attn_desc *desc = call->desc;
     elattn_status st;
-    if ((st = meta.reserve(p.bytes))) return st;
+    const size_t items = elattn_worklist_items(call, p.choice.tile_m, p.choice.per_kv_head);
+    if (items > p.max_items) /* the lengths were checked against the descriptor: not reached */
+        return elattn_fail(ELATTN_ERROR_INTERNAL, "attention: %zu work items for a plan of %zu", items, p.max_items);
+    if ((st = meta.reserve(p.off_items + sizeof(elattn_work_item) * items, p.off_items))) return st;
     const size_t cu = sizeof(int32_t) * ((size_t)desc->batch + 1);
     memcpy(meta.at<int32_t>(p.off_cu_q), call->cu_seqlens_q, cu);
     memcpy(meta.at<int32_t>(p.off_cu_k), call->cu_seqlens_k, cu);

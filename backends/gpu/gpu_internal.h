@@ -99,12 +99,15 @@ struct staging {
     char *host = nullptr;
     size_t bytes = 0;
     ~staging() { free(host); }
-    elattn_status reserve(size_t n)
+    /* n bytes, the first `zeroed` of them cleared (all unless told: a caller that writes the
+     * rest itself saves clearing it) */
+    elattn_status reserve(size_t n, size_t zeroed = SIZE_MAX)
     {
-        host = static_cast<char *>(calloc(n ? n : 1, 1));
+        host = static_cast<char *>(malloc(n ? n : 1));
         bytes = n;
         if (!host)
             return elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "workspace staging: host allocation of %zu bytes failed", n);
+        memset(host, 0, zeroed < n ? zeroed : n);
         return ELATTN_SUCCESS;
     }
     template <typename T> T *at(size_t offset) { return reinterpret_cast<T *>(host + offset); }
