@@ -460,6 +460,18 @@ ELATTN_FN elattn_row_keys elattn_row_key_ranges(elattn_i32 mode, elattn_i32 caus
     return r;
 }
 
+/* A BLOCK_SPARSE row over a key tile that lies inside one key block (the
+ * block j0 / block_size, j0 a key of the tile): elattn_pair_visible's rule
+ * for its pairs decided once per row and tile, as key ranges. They are the
+ * row's FULL (causal) ranges, full = elattn_row_key_ranges(ELATTN_MODE_FULL,
+ * ...), when the block's mask cell is set, and empty otherwise. */
+ELATTN_FN elattn_row_keys elattn_block_row_keys(elattn_row_keys full, const ELATTN_GLOBAL elattn_u8 *mask_row,
+                                                elattn_i32 j0, elattn_i32 block_size)
+{
+    if (!mask_row[j0 / block_size]) full.first_end = full.second_begin = full.end = 0;
+    return full;
+}
+
 /* Visible keys of query row i, counted exactly: the sizes of its key ranges
  * (FULL, STREAMING), or the keys of the set blocks of its mask row up to the
  * causal edge (BLOCK_SPARSE; mask_row = the row's mask cells). */

@@ -45,6 +45,14 @@
     "elattn-opencl-tune --device opencl:0 --family subgroup --hq 4 --hkv 2 --len 512 --iters 5 "          \
     "--budget 200 (AMD EPYC, Intel CPU OpenCL runtime 2026.2.0, 2026-12-03: " best ")"
 
+/* NVIDIA H200 (NVIDIA's OpenCL driver, CUDA 13 container), 2026-12-03, XAttention estimation and
+ * selection, bf16, Hq 32, Hkv 8, 32768 tokens causal, S 16, B 128, every KV head block-sparse; each
+ * candidate checked against the reference at 1024 tokens, then timed (median of 5): the best of the
+ * sweep in bench/results/2026-12-03-nvidia-h200/call21-xattn-mma (its commands/call21.sh). */
+#define H200_XA_TUNE(d, best)                                                                              \
+    "elattn-lab-xattn --device opencl:1 --kernel opencl.xattn.mma --head-dim " d " --lq 32k --check-len " \
+    "1024 --iters 5 --tiles M,N,W (NVIDIA H200, 2026-12-03: " best ")"
+
 static const ocl_tune_row tune_table[] = {
     /* family    class              cc  band  m    n    wg   source */
     {"scalar", OCL_CLASS_CPU, 0, 64, 32, 16, 32, POCL_SCALAR("63.0 ms")},
@@ -75,8 +83,8 @@ static const ocl_tune_row tune_table[] = {
     /* xattn.mma (xattn_mma.cl): the score tile of XAttention's estimation, tile_m reshaped query
      * rows x tile_n reshaped key columns; wg = 2 tile_m or tile_m (16 or 32 rows per warp); both
      * slices, (tile_m + tile_n) rows of D 16-bit elements, within NVIDIA's 48 KiB */
-    {"xattn.mma", OCL_CLASS_NVIDIA, 80, 64, 128, 128, 256, GUESS},
-    {"xattn.mma", OCL_CLASS_NVIDIA, 80, 128, 128, 64, 256, GUESS},
+    {"xattn.mma", OCL_CLASS_NVIDIA, 80, 64, 128, 128, 128, H200_XA_TUNE("64", "1.393 ms, m128n128w128r2")},
+    {"xattn.mma", OCL_CLASS_NVIDIA, 80, 128, 128, 64, 128, H200_XA_TUNE("128", "2.295 ms, m128n64w128r2")},
     {"xattn.mma", OCL_CLASS_NVIDIA, 80, 256, 64, 32, 128, GUESS},
     {"xattn.mma", OCL_CLASS_CPU, 0, 64, 32, 32, 64, "emulation only, not a performance path"},
     {"xattn.mma", OCL_CLASS_CPU, 0, 128, 32, 32, 64, "emulation only, not a performance path"},

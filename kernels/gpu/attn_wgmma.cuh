@@ -338,17 +338,24 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
         int qpos[2];
         const uint8_t *mask_row[2] = {nullptr, nullptr};
         /* FULL, STREAMING: each row's visible keys as ranges (none past Lq),
-         * so a PARTIAL tile costs three compares per pair. Not at head dim
-         * 256, whose consumers spill with these six registers kept across the
-         * item (ptxas -v); it tests pairs with elattn_pair_visible. */
+         * so a PARTIAL tile costs three compares per pair. BLOCK_SPARSE too
+         * when every key tile lies inside one key block (block_size a multiple
+         * of kTileN): the row's FULL ranges, emptied per tile where its mask
+         * cell is not set (elattn_block_row_keys) -- a query tile spanning two
+         * query blocks (head dim 64's 192 rows) makes many tiles PARTIAL.
+         * Not at head dim 256, whose consumers spill with these six registers
+         * kept across the item (ptxas -v); it tests pairs with
+         * elattn_pair_visible, as BLOCK_SPARSE does for other block sizes. */
         constexpr bool kRowRanges = kHeadDim < 256;
+        const bool ranges = kRowRanges && (!mask_head || P.block_size % kTileN == 0);
         elattn_row_keys keys[2] = {{0, 0, 0}, {0, 0, 0}};
 #pragma unroll
         for (int r = 0; r < 2; ++r) {
             qpos[r] = elattn_query_pos(qi[r], len_q, len_k);
             if (mask_head && qi[r] < len_q) mask_row[r] = mask_head + (long)(qi[r] / P.block_size) * P.mask_kblocks;
-            if (kRowRanges && !mask_head && qi[r] < len_q)
-                keys[r] = elattn_row_key_ranges(mode, P.causal, len_q, len_k, qi[r], P.sink, P.local);
+            if (ranges && qi[r] < len_q)
+                keys[r] = elattn_row_key_ranges(mask_head ? ELATTN_MODE_FULL : mode, P.causal, len_q, len_k, qi[r],
+                                                P.sink, P.local);
         }
 
         float o[kPadDim / 2];
@@ -361,16 +368,18 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
          * probabilities in place; alpha rescales the old O. */
         auto softmax = [&](float(&sc)[kTileN / 2], int j, int cls, float(&alpha)[2]) {
             const int j0 = j * kTileN;
-            if (kRowRanges && cls == ELATTN_TILE_PARTIAL && !mask_head) {
+            if (kRowRanges && cls == ELATTN_TILE_PARTIAL && ranges) {
                 /* the ranges relative to this thread's first key of the tile:
                  * each pair compares a constant offset */
                 const int k0 = j0 + 2 * t;
                 int first_end[2], second_begin[2], end[2];
 #pragma unroll
                 for (int r = 0; r < 2; ++r) {
-                    first_end[r] = keys[r].first_end - k0;
-                    second_begin[r] = keys[r].second_begin - k0;
-                    end[r] = keys[r].end - k0;
+                    const elattn_row_keys kr =
+                        mask_row[r] ? elattn_block_row_keys(keys[r], mask_row[r], j0, P.block_size) : keys[r];
+                    first_end[r] = kr.first_end - k0;
+                    second_begin[r] = kr.second_begin - k0;
+                    end[r] = kr.end - k0;
                 }
 #pragma unroll
                 for (int i = 0; i < kTileN / 2; ++i) {
