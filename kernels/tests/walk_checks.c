@@ -15,7 +15,8 @@
  *   - elattn_walk_range_tiles with the number of tiles visited (equal for
  *     FULL and STREAMING, an upper bound for BLOCK_SPARSE);
  *   - elattn_row_visible_keys with the brute-force count of every row;
- *   - elattn_row_key_ranges with the pair rule, key by key (FULL, STREAMING).
+ *   - elattn_row_key_ranges with the pair rule, key by key (FULL, STREAMING), and
+ *     elattn_block_row_keys the same way (BLOCK_SPARSE).
  * A 2-D prefix sum of the visibility matrix makes each tile's count O(1).
  */
 #include <stdio.h>
@@ -149,7 +150,25 @@ static void check_rows(const scenario *s, const long *pre)
 static void check_row_ranges(const scenario *s, const uint8_t *vis)
 {
     char what[160];
-    if (s->mode == ELATTN_MODE_BLOCK_SPARSE) return;
+    if (s->mode == ELATTN_MODE_BLOCK_SPARSE) {
+        /* elattn_block_row_keys: the row's FULL ranges, emptied per key block whose mask cell
+         * is not set, for a tile inside one block (keys of block j / block, any j of it); past
+         * Lk the keys must stay invisible as above (a kernel's last tile reaches there) */
+        for (int i = 0; i < s->len_q; ++i) {
+            const elattn_row_keys full =
+                elattn_row_key_ranges(ELATTN_MODE_FULL, s->causal, s->len_q, s->len_k, i, s->sink, s->local);
+            const uint8_t *mask_row = s->mask + (long)(i / s->block) * s->kblocks;
+            for (int j = 0; j < s->len_k + 130; ++j) {
+                if (j / s->block >= s->kblocks) break; /* no mask cell to read */
+                const elattn_row_keys r = elattn_block_row_keys(full, mask_row, j, s->block);
+                const int got = j < r.first_end || (j >= r.second_begin && j < r.end);
+                const int want = j < s->len_k ? vis[(long)i * s->len_k + j] : 0;
+                if (got != want) describe(s, what, sizeof what);
+                CHECK(got == want, "%s row %d key %d: elattn_block_row_keys %d, pair rule %d", what, i, j, got, want);
+            }
+        }
+        return;
+    }
     for (int i = 0; i < s->len_q; ++i) {
         const elattn_row_keys r =
             elattn_row_key_ranges(s->mode, s->causal, s->len_q, s->len_k, i, s->sink, s->local);
