@@ -58,17 +58,10 @@ elattn_attn_mma(const elattn_attn_params prm, const __global elattn_elem *q, con
 {
     __local uint4 smem[SMEM_BYTES / 16]; /* Q tile, K tile, V tile (uint4: 16-byte aligned) */
     __local const uchar *sb = (__local const uchar *)smem;
-#if defined(ELATTN_MMA_EMULATE)
-    __local uint xch[WARPS * XW_WORDS];
-#endif
 
     const int lid = get_local_id(0), warp = lid / 32, lane = lid % 32;
     const int g = lane / 4, t = lane % 4;
-#if defined(ELATTN_MMA_EMULATE)
-    __local uint *xw = xch + warp * XW_WORDS;
-#else
-    __local uint *xw = 0;
-#endif
+    MMA_WARP_EXCHANGE(xw, warp);
 
     const elattn_work_item item = ((const __global elattn_work_item *)(meta + items_at))[get_group_id(0)];
     const elattn_item_view it =

@@ -267,6 +267,17 @@ INLINE float ex2(float x) { return exp2(x); }
 
 #endif
 
+/* The warp's exchange area `xw` that every helper takes: in the emulation this warp's
+ * XW_WORDS words of a kernel-scope local array (WARPS, the kernel's warps per work-group,
+ * sizes it); with PTX none. Use once in a kernel's body, at its outermost scope. */
+#if defined(ELATTN_MMA_EMULATE)
+#define MMA_WARP_EXCHANGE(xw, warp)                                                                  \
+    __local uint mma_exchange_[WARPS * XW_WORDS];                                                    \
+    __local uint *xw = mma_exchange_ + (warp) * XW_WORDS
+#else
+#define MMA_WARP_EXCHANGE(xw, warp) __local uint *xw = 0
+#endif
+
 /* Max and sum over the 4 lanes of a quad: the lanes that hold one mma row. */
 INLINE float quad_max(float x, __local uint *xw, int lane)
 {

@@ -81,16 +81,9 @@ elattn_xattn_mma_scores(const __global elattn_elem *q, const __global elattn_ele
     __local uint4 smem[XSMEM_BYTES / 16]; /* uint4: 16-byte aligned */
     __local const uchar *sb = (__local const uchar *)smem;
     __local uchar *sw = (__local uchar *)smem;
-#if defined(ELATTN_MMA_EMULATE)
-    __local uint xch[WARPS * XW_WORDS];
-#endif
     const int lid = get_local_id(0), warp = lid / 32, lane = lid % 32;
     const int g4 = lane / 4, t4 = lane % 4;
-#if defined(ELATTN_MMA_EMULATE)
-    __local uint *xw = xch + warp * XW_WORDS;
-#else
-    __local uint *xw = 0;
-#endif
+    MMA_WARP_EXCHANGE(xw, warp);
 
     const int group = Hq / Hkv;
     const int gid = get_group_id(0), ct = gid % col_tiles, rt = gid / col_tiles % row_tiles;
