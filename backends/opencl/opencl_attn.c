@@ -434,17 +434,21 @@ static int32_t *build_meta(const attn_plan *p, const elattn_attn_call *call, int
     const elattn_attn_desc *d = call->desc;
     const int B = d->batch, Hkv = d->num_kv_heads, items_at = (int)p->items_at;
     const int positions = p->choice.tile_m / p->choice.heads_per_tile;
-    int32_t *blob = calloc(1, p->workspace_bytes);
+    elattn_attn_call chunked = *call;
+    chunked.desc = &p->chunks;
+    /* Only what is uploaded: the tables before the work list (cleared: gaps between them) and
+     * this call's items, which the build writes every one of (not the plan's whole workspace). */
+    const size_t items = elattn_worklist_items(&chunked, positions, 0);
+    int32_t *blob = malloc(sizeof(int32_t) * ((size_t)items_at + 4 * (items ? items : 1)));
     if (!blob) {
         elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "opencl: host allocation failed (work list)");
         return NULL;
     }
+    memset(blob, 0, sizeof(int32_t) * (size_t)items_at);
     memcpy(blob, call->cu_seqlens_q, sizeof(int32_t) * (B + 1));
     memcpy(blob + B + 1, call->cu_seqlens_k, sizeof(int32_t) * (B + 1));
     if (call->modes) memcpy(blob + 2 * (B + 1), call->modes, sizeof(int32_t) * (size_t)B * Hkv);
     if (call->block_table) memcpy(blob + 2 * (B + 1) + B * Hkv, call->block_table, sizeof(int32_t) * table_ints(d));
-    elattn_attn_call chunked = *call;
-    chunked.desc = &p->chunks;
     *n = elattn_worklist_build(&chunked, positions, p->choice.tile_n, 0, (elattn_work_item *)(blob + items_at));
     if (*n < 0) {
         free(blob);
