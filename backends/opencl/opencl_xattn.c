@@ -51,10 +51,10 @@ static int xattn_wg(ocl_class cls)
 
 static int is_pow2(int x) { return x > 0 && (x & (x - 1)) == 0; }
 
-/* What every family shares: shape, work-group size, the options it refuses
- * (tiles: only the mma family has them). */
+/* What every family shares: shape, work-group size (options.work_group_size, else
+ * default_wg), the options it refuses (tiles: only the mma family has them). */
 static elattn_status common_choose(const ocl_caps *caps, const elattn_xattn_desc *d, const elattn_plan_options *opt,
-                                   xattn_kind kind, xattn_choice *c)
+                                   xattn_kind kind, int default_wg, xattn_choice *c)
 {
     memset(c, 0, sizeof *c);
     c->kind = kind;
@@ -62,7 +62,7 @@ static elattn_status common_choose(const ocl_caps *caps, const elattn_xattn_desc
     c->stride = d->stride;
     c->block = d->block_size;
     c->dtype = (int)d->dtype;
-    c->wg = opt->work_group_size ? opt->work_group_size : xattn_wg(caps->cls);
+    c->wg = opt->work_group_size ? opt->work_group_size : default_wg;
     if (kind != XA_MMA && (opt->tile_m || opt->tile_n))
         return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
                            "options.tile_m/tile_n: this OpenCL XAttention kernel has no tiles to set (use 0)");
@@ -90,7 +90,7 @@ static elattn_status finish_choose(const ocl_caps *caps, size_t local, const cha
 static elattn_status scalar_xattn_choose(const ocl_caps *caps, const elattn_xattn_desc *d,
                                          const elattn_plan_options *opt, xattn_choice *c)
 {
-    elattn_status st = common_choose(caps, d, opt, XA_SCALAR, c);
+    elattn_status st = common_choose(caps, d, opt, XA_SCALAR, xattn_wg(caps->cls), c);
     if (st != ELATTN_SUCCESS) return st;
     /* reshaped rows per pass: their dot products live in private registers */
     c->rows = d->block_size / d->stride < 8 ? d->block_size / d->stride : 8;
@@ -106,7 +106,7 @@ static elattn_status scalar_xattn_choose(const ocl_caps *caps, const elattn_xatt
 static elattn_status clblast_xattn_choose(const ocl_caps *caps, const elattn_xattn_desc *d,
                                           const elattn_plan_options *opt, xattn_choice *c)
 {
-    elattn_status st = common_choose(caps, d, opt, XA_CLBLAST, c);
+    elattn_status st = common_choose(caps, d, opt, XA_CLBLAST, xattn_wg(caps->cls), c);
     if (st != ELATTN_SUCCESS) return st;
     const size_t cells = (size_t)(d->block_size / d->stride);
     size_t local = sizeof(float) * (2 * (size_t)c->wg + 2 * cells) + sizeof(int) * cells;
@@ -132,9 +132,7 @@ static elattn_status mma_xattn_choose(const ocl_caps *caps, const elattn_xattn_d
     if (!row && (!opt->tile_m || !opt->tile_n || !opt->work_group_size))
         return elattn_fail(ELATTN_ERROR_UNSUPPORTED, "no XAttention mma tile configuration for this device class "
                                                      "(options.tile_m, tile_n and work_group_size give one)");
-    elattn_plan_options with_wg = *opt;
-    if (!with_wg.work_group_size) with_wg.work_group_size = row->wg;
-    if ((st = common_choose(caps, d, &with_wg, XA_MMA, c)) != ELATTN_SUCCESS) return st;
+    if ((st = common_choose(caps, d, opt, XA_MMA, row ? row->wg : 0, c)) != ELATTN_SUCCESS) return st;
     const int m = opt->tile_m ? opt->tile_m : row->tile_m, n = opt->tile_n ? opt->tile_n : row->tile_n;
     const int wg = c->wg;
     if (m % 16 != 0 || (wg != 2 * m && wg != m) || wg < 32)
@@ -414,15 +412,14 @@ typedef struct xattn_meta {
 #if ELATTN_HAVE_CLBLAST
 /* The clblast family's scores of one pass: the pass's query rows packed, then
  * one GEMM per BLOCK_SPARSE KV head (its group's query heads stacked as rows)
- * over the n columns the pass can see. */
+ * over the n columns the pass can see (ncols: the element's, the packed keys' pitch). */
 static elattn_status clblast_pass(xattn_plan *p, cl_command_queue queue, const elattn_xattn_call *call,
                                   const xattn_meta *m, int b, int nslots, const int *slot_heads, int r0, int rows,
-                                  int n, float alpha)
+                                  int n, int ncols, float alpha)
 {
     const elattn_xattn_desc *d = call->desc;
     const int Hq = d->num_q_heads, Hkv = d->num_kv_heads, group = Hq / Hkv, wg = p->choice.wg;
-    const size_t SD = (size_t)d->stride * d->head_dim, ncols = (size_t)ceil_div(call->cu_seqlens_k[b + 1] -
-                                                                                call->cu_seqlens_k[b], d->stride);
+    const size_t SD = (size_t)d->stride * d->head_dim;
     cl_mem ws = (cl_mem)call->workspace, q = call->q;
     const cl_ulong qp_at = p->qp_at;
     const size_t items = (size_t)nslots * group * rows * SD / 4;
@@ -435,8 +432,8 @@ static elattn_status clblast_pass(xattn_plan *p, cl_command_queue queue, const e
     const size_t mm = (size_t)group * rows;
     char what[96];
     for (int s = 0; s < nslots; ++s) {
-        const gemm_shape g = {mm, (size_t)n, SD, p->qp_at + (size_t)s * mm * SD, p->kp_at + (size_t)s * ncols * SD,
-                              p->c_at + (size_t)s * mm * n};
+        const gemm_shape g = {mm, (size_t)n, SD, p->qp_at + (size_t)s * mm * SD,
+                              p->kp_at + (size_t)s * (size_t)ncols * SD, p->c_at + (size_t)s * mm * n};
         snprintf(what, sizeof what, "xattn estimation: element %d, KV head %d, rows %d..%d", b, slot_heads[s], r0,
                  r0 + rows - 1);
         CLBlastStatusCode cs;
@@ -521,7 +518,7 @@ static elattn_status gemm_element(xattn_plan *p, cl_command_queue queue, const e
                 st = mma_pass(p, queue, call, m, b, nslots, r0, rows, n, alpha);
             } else {
 #if ELATTN_HAVE_CLBLAST
-                st = clblast_pass(p, queue, call, m, b, nslots, slot_heads, r0, rows, n, alpha);
+                st = clblast_pass(p, queue, call, m, b, nslots, slot_heads, r0, rows, n, ncols, alpha);
 #else
                 (void)slot_heads;
                 st = elattn_fail(ELATTN_ERROR_INTERNAL, "opencl xattn: the clblast family without CLBlast");
