@@ -28,6 +28,11 @@
 #define H200_TUNE(family, budget, best)                                                                      \
     "elattn-opencl-tune --device opencl:1 --family " family " --budget " budget " (NVIDIA H200, 2026-12-02: " \
     best ")"
+/* The same on 2026-12-03 (bench/results/2026-12-03-nvidia-h200/call25-kv-prefetch/tune-mma.txt,
+ * call26-kv-prefetch-d256/tune-mma-d256.txt). */
+#define H200_TUNE_1203(family, budget, best)                                                                 \
+    "elattn-opencl-tune --device opencl:1 --family " family " --budget " budget " (NVIDIA H200, 2026-12-03: " \
+    best ")"
 
 /* PoCL 3.1 on this repository's 2-core development machine (AMD EPYC, 'pthread' device, shared with
  * other work: a second run of the same command may rank close candidates differently), 2026-12-02,
@@ -73,9 +78,10 @@ static const ocl_tune_row tune_table[] = {
     /* mma: 32 work-items (a warp) per 16 or 32 rows, so wg = 2 tile_m or tile_m says the rows per
      * warp; local memory (tile_m + 2 tile_n) rows of D 16-bit elements must stay within NVIDIA's
      * 48 KiB, which at d128 leaves CUDA's 128x64 out (64 KiB) */
-    {"mma", OCL_CLASS_NVIDIA, 80, 64, 128, 64, 256, H200_TUNE("mma", "30", "0.398 ms, 172.7 TFLOP/s, m128n64w256r1")},
-    {"mma", OCL_CLASS_NVIDIA, 80, 128, 128, 32, 128, H200_TUNE("mma", "30", "0.823 ms, 167.0 TFLOP/s, m128n32w128r2")},
-    {"mma", OCL_CLASS_NVIDIA, 80, 256, 64, 16, 128, H200_TUNE("mma", "30", "2.704 ms, 101.7 TFLOP/s, m64n16w128r1")},
+    /* re-tuned with the next tile's K/V fetched into registers (2026-12-03, calls 25 and 26) */
+    {"mma", OCL_CLASS_NVIDIA, 80, 64, 256, 64, 256, H200_TUNE_1203("mma", "25", "0.339 ms, 202.8 TFLOP/s, m256n64w256r2")},
+    {"mma", OCL_CLASS_NVIDIA, 80, 128, 128, 32, 128, H200_TUNE_1203("mma", "25", "0.625 ms, 219.9 TFLOP/s, m128n32w128r2")},
+    {"mma", OCL_CLASS_NVIDIA, 80, 256, 64, 16, 128, H200_TUNE_1203("mma", "25", "1.783 ms, 154.2 TFLOP/s, m64n16w128r1 (call 26)")},
     /* the emulation (ELATTN_OPENCL_MMA_EMULATE) on CPUs: a test path, not tuned */
     {"mma", OCL_CLASS_CPU, 0, 64, 32, 32, 64, "emulation only, not a performance path"},
     {"mma", OCL_CLASS_CPU, 0, 128, 32, 32, 64, "emulation only, not a performance path"},

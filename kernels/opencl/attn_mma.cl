@@ -10,7 +10,9 @@
  * pair: HT query heads of one KV group share an item, row r is position
  * i0 + r / HT of head head0 + r % HT (as in attn_fused.cl), so the heads of a
  * group share every K/V tile. Per key tile of the spec's walk (elattn_walk_next) the work-group
- * stages K and V in local memory; each warp computes S = Q K^T with
+ * stages K and V in local memory - each work-item fetched its share into registers while the
+ * previous tile was computed, so the loads' latency overlaps the tensor work - and each warp
+ * computes S = Q K^T with
  * mma.sync.m16n8k16 (fp32 accumulators), masks PARTIAL tiles pair by pair
  * with elattn_pair_visible, runs the online softmax in fp32 (log2 units), and
  * adds P V with P rounded to the storage type in registers: the C fragment of
@@ -42,6 +44,25 @@
 #if (MW != 1 && MW != 2) || BM != 16 * MW * WARPS || WG % 32 != 0 || BN % 16 != 0 || HD % 16 != 0 || BM % HT != 0
 #error "inconsistent mma tile configuration"
 #endif
+
+#define KV_COPIES ((BN * CH + WG - 1) / WG) /* 16-byte copies of K (and of V) per work-item and tile */
+
+/* This work-item's share of the K and V rows of the key tile starting at key j0, into registers;
+ * keys past the end read zeros (P = 0 there). */
+INLINE void kv_fetch(uint4 kr[KV_COPIES], uint4 vr[KV_COPIES], const elattn_attn_params *prm,
+                     const __global int *table, int b, int k0, int len_k, int hk, int j0,
+                     const __global elattn_elem *k, const __global elattn_elem *v, int lid)
+{
+    UNROLL for (int x = 0; x < KV_COPIES; ++x) {
+        const int e = lid + x * WG, r = e / CH, c = e % CH;
+        kr[x] = vr[x] = (uint4)(0u);
+        if (e < BN * CH && j0 + r < len_k) {
+            const long row = elattn_kv_row(prm, table, b, k0, j0 + r);
+            kr[x] = ((const __global uint4 *)k)[((size_t)elattn_k_offset(prm, row, hk) + c * 8) / 8];
+            vr[x] = ((const __global uint4 *)v)[((size_t)elattn_v_offset(prm, row, hk) + c * 8) / 8];
+        }
+    }
+}
 
 /* ---- local memory: the Q tile, then the K and V tiles (mma_warp.cl's row layout) */
 #define Q_AT 0
@@ -117,7 +138,10 @@ elattn_attn_mma(const elattn_attn_params prm, const __global elattn_elem *q, con
     elattn_walk_init(&walk, mode, prm.causal, len_q, len_k, i0, i1, prm.sink, prm.local, BN, mask_head,
                      prm.mask_kblocks, prm.block_size);
     int cls;
-    for (int jt = elattn_walk_next(&walk, 0, &cls); jt < walk.end; jt = elattn_walk_next(&walk, jt + 1, &cls)) {
+    int jt = elattn_walk_next(&walk, 0, &cls);
+    uint4 kr[KV_COPIES], vr[KV_COPIES]; /* the next key tile's K and V rows, on their way */
+    if (jt < walk.end) kv_fetch(kr, vr, &prm, table, it.b, k0, len_k, hk, jt * BN, k, v, lid);
+    while (jt < walk.end) {
         const int j0 = jt * BN;
         /* The lane's values, opaque once per tile: otherwise the compiler hoists all it computes
          * from them out of this loop (every fragment's address, 80 at D128, MW 2, BN 64; every
@@ -130,18 +154,18 @@ elattn_attn_mma(const elattn_attn_params prm, const __global elattn_elem *q, con
         }
 
         barrier(CLK_LOCAL_MEM_FENCE); /* Q is stored; the previous K and V are consumed */
-        for (int e = lid; e < BN * CH; e += WG) {
-            const int r = e / CH, c = e % CH;
-            uint4 xk = (uint4)(0u), xv = (uint4)(0u); /* keys past the end read zeros: P = 0 there */
-            if (j0 + r < len_k) {
-                const long row = elattn_kv_row(&prm, table, it.b, k0, j0 + r);
-                xk = ((const __global uint4 *)k)[((size_t)elattn_k_offset(&prm, row, hk) + c * 8) / 8];
-                xv = ((const __global uint4 *)v)[((size_t)elattn_v_offset(&prm, row, hk) + c * 8) / 8];
+        UNROLL for (int x = 0; x < KV_COPIES; ++x) {
+            const int e = lid + x * WG;
+            if (e < BN * CH) {
+                *(__local uint4 *)(sw + K_AT + toff(e / CH, e % CH)) = kr[x];
+                *(__local uint4 *)(sw + V_AT + toff(e / CH, e % CH)) = vr[x];
             }
-            *(__local uint4 *)(sw + K_AT + toff(r, c)) = xk;
-            *(__local uint4 *)(sw + V_AT + toff(r, c)) = xv;
         }
         barrier(CLK_LOCAL_MEM_FENCE);
+        /* the walk's next tile: its loads are in flight while this one is computed */
+        int cls_next;
+        const int jt_next = elattn_walk_next(&walk, jt + 1, &cls_next);
+        if (jt_next < walk.end) kv_fetch(kr, vr, &prm, table, it.b, k0, len_k, hk, jt_next * BN, k, v, lid);
 
         /* S = Q K^T: this warp's 16 MW rows x BN keys; each K fragment serves every row block. */
         float s[MW][NB][4];
@@ -231,6 +255,8 @@ elattn_attn_mma(const elattn_attn_params prm, const __global elattn_elem *q, con
                 }
             }
         }
+        jt = jt_next;
+        cls = cls_next;
     }
 
     /* Epilogue (the spec's rule: O = 0 and LSE = -inf for a row that saw nothing).

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Call 26 (2026-12-03, second session): issue 12 goal 1 -- the OpenCL mma attention kernel with the
+# Call 25 (2026-12-03, third session): issue 12 goal 1 -- the OpenCL mma attention kernel with the
 # next key tile's K and V fetched into registers while the current tile is computed (N, the working
 # tree) against HEAD without it (B, carried as .base/): conformance of opencl.attn.mma on opencl:1,
 # B N B N on opencl:1, the tuner's candidates with the new kernel, and cuda:0 in the same call.
 set -u
-o=$OUT/c26; mkdir -p $o
+o=$OUT/c25; mkdir -p $o
 left() { echo $((570 - SECONDS)); }
 lim() { local l; l=$(left); [ "$l" -lt "$1" ] && echo "$l" || echo "$1"; }
 . shared/tools/nvidia-opencl.sh > $o/ocl-env.log 2>&1
@@ -25,4 +25,4 @@ echo "== cuda: $(grep -E '^bf16' $o/bench-cuda.txt | awk '{print $2"/"$3"/"$4"="
 timeout $(lim 70) build-N/bench/elattn-opencl-tune --device opencl:1 --family mma --head-dims 64,128 --budget 25 > $o/tune-mma.txt 2>&1
 echo "tune: $(grep -E '^ *\{' $o/tune-mma.txt | tr '\n' ' ' | cut -c1-600)"
 nvidia-smi > $o/machine.txt 2>&1
-cd $OUT && tar czf c26.tgz c26
+cd $OUT && tar czf c25.tgz c25
