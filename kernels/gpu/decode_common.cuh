@@ -63,21 +63,42 @@ template <int DT, int NT>
 static __device__ __forceinline__ void decode_merge_rows(const decode_inputs &in, const decode_item &item, int part_base,
                                                          int row_base, int n, int nrows, int chunks)
 {
+    /* Chunks are read MERGE_BATCH at a time, each batch's loads issued before any is used: one
+     * block merges a head of up to 256 chunks, and with a few loads in flight per thread its L2
+     * round trips (chunks / batch of them, twice) were the launch's tail at batch 1. */
+    constexpr int MERGE_BATCH = 16;
     const int G = in.group, D = in.head_dim, d4 = D / 4, part_rows = n * G;
     for (int x = (int)threadIdx.x; x < nrows * d4; x += NT) {
         const int r = x / d4, dq = x % d4, rr = item.row0 + r;
         const size_t first = (size_t)part_base + rr;
         float m = -INFINITY;
-        for (int c = 0; c < chunks; ++c) m = fmaxf(m, load_l2(in.part_lse + first + (size_t)c * part_rows));
+        for (int c0 = 0; c0 < chunks; c0 += MERGE_BATCH) {
+            float l[MERGE_BATCH];
+#pragma unroll
+            for (int j = 0; j < MERGE_BATCH; ++j)
+                l[j] = c0 + j < chunks ? load_l2(in.part_lse + first + (size_t)(c0 + j) * part_rows) : -INFINITY;
+#pragma unroll
+            for (int j = 0; j < MERGE_BATCH; ++j) m = fmaxf(m, l[j]);
+        }
         float sum = 0.0f;
         float4 o = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
-#pragma unroll 4
-        for (int c = 0; c < chunks; ++c) {
-            const size_t prow = first + (size_t)c * part_rows;
-            const float w = elattn_merge_scale(load_l2(in.part_lse + prow), m);
-            const float4 p = load_l2(reinterpret_cast<const float4 *>(in.part_o + prow * D + (size_t)dq * 4));
-            sum += w;
-            o.x += w * p.x, o.y += w * p.y, o.z += w * p.z, o.w += w * p.w;
+        for (int c0 = 0; c0 < chunks; c0 += MERGE_BATCH) {
+            float l[MERGE_BATCH];
+            float4 p[MERGE_BATCH];
+#pragma unroll
+            for (int j = 0; j < MERGE_BATCH; ++j) {
+                const size_t prow = first + (size_t)(c0 + j) * part_rows;
+                const bool have = c0 + j < chunks;
+                l[j] = have ? load_l2(in.part_lse + prow) : -INFINITY; /* weight 0 */
+                p[j] = have ? load_l2(reinterpret_cast<const float4 *>(in.part_o + prow * D + (size_t)dq * 4))
+                            : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+            }
+#pragma unroll
+            for (int j = 0; j < MERGE_BATCH; ++j) {
+                const float w = elattn_merge_scale(l[j], m);
+                sum += w;
+                o.x += w * p[j].x, o.y += w * p[j].y, o.z += w * p[j].z, o.w += w * p[j].w;
+            }
         }
         const float inv = sum > 0.0f ? 1.0f / sum : 0.0f; /* all chunks empty: O = 0 */
         o.x *= inv, o.y *= inv, o.z *= inv, o.w *= inv;
