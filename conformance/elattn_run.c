@@ -199,7 +199,8 @@ static int expect_shape(const cli *c, const npy_array *a, const char *file, int 
     }
     strcat(want, ")");
     strcat(got, ")");
-    return bad_input(c, "%s: shape %s, expected %d dimensions %s", file, got, ndim, want);
+    if (a->ndim != ndim) return bad_input(c, "%s: shape %s, expected %d dimensions %s", file, got, ndim, want);
+    return bad_input(c, "%s: shape %s, expected %s", file, got, want);
 }
 
 /* *out = a * b; nonzero if that does not fit in a size_t. */
@@ -359,7 +360,11 @@ static int cmd_attn(const cli *c, elattn_device *dev)
             rc = bad_input(c, "block_mask.npy: dtype %s, expected uint8", mask.descr);
             goto done;
         }
-        if ((rc = expect_shape(c, &mask, "block_mask.npy", 4, ms))) goto done;
+        /* The expected shape depends on --block: say so, since a mask made for another block
+         * size is the likely mistake. */
+        char label[96];
+        snprintf(label, sizeof label, "block_mask.npy ([batch, Hkv, query blocks, key blocks] of --block %d)", c->block);
+        if ((rc = expect_shape(c, &mask, label, 4, ms))) goto done;
         if ((rc = upload(c, dev, mask.data, mask.count, &bmask, "block_mask"))) goto done;
     }
     /* The byte counts are those of files already read: they fit in memory. */

@@ -180,6 +180,10 @@ def main():
         f["q.npy"] = npy_bytes("<f4", (4, 64), f32([0.0] * 256))
         attn("q.npy two dimensions", f, 2, ["q.npy", "shape"])
         f = valid_qkv()
+        f["block_mask.npy"] = npy_bytes("|u1", (1, 1, 2, 2), bytes(4))  # cells of 2-token blocks, run with --block 128
+        attn("block_mask.npy made for another block size", f, 2,
+             ["block_mask.npy", "--block 128", "shape (1,1,2,2), expected (1,1,1,1)"])
+        f = valid_qkv()
         os.makedirs(os.path.join(tmp, "dir_as_q", "q.npy"))
         d = os.path.join(tmp, "dir_as_q")
         for n in ("k.npy", "v.npy"):
