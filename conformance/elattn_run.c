@@ -638,7 +638,13 @@ static npy_result file_save(void *ctx, const char *dir, const char *name, const 
     char path[4096];
     (void)ctx;
     if (path_of(path, sizeof path, dir, name, err, n)) return NPY_IO;
-    return npy_save(path, descr, ndim, shape, data, err, n);
+    const npy_result r = npy_save(path, descr, ndim, shape, data, err, n);
+    if (r != NPY_OK && n > 0) { /* name the argument: a missing --out directory is the usual cause */
+        char why[512];
+        snprintf(why, sizeof why, "%s", err);
+        snprintf(err, n, "--out %s: %s", dir, why);
+    }
+    return r;
 }
 
 int main(int argc, char **argv)

@@ -183,6 +183,10 @@ def main():
         f["block_mask.npy"] = npy_bytes("|u1", (1, 1, 2, 2), bytes(4))  # cells of 2-token blocks, run with --block 128
         attn("block_mask.npy made for another block size", f, 2,
              ["block_mask.npy", "--block 128", "shape (1,1,2,2), expected (1,1,1,1)"])
+        d = write_case(tmp, "out directory missing", valid_qkv())
+        expect("--out directory missing", run(exe, ["attn", "--backend", "reference", "--in", d, "--out",
+                                                    os.path.join(tmp, "no-such-dir")], limited),
+               1, ["--out", "no-such-dir", "o.npy"])
         f = valid_qkv()
         os.makedirs(os.path.join(tmp, "dir_as_q", "q.npy"))
         d = os.path.join(tmp, "dir_as_q")
