@@ -25,14 +25,12 @@
  * Hkv 8, 4096 tokens dense causal, the best candidate of each head dim (bench/results/
  * 2026-12-02-nvidia-h200-decode-opencl/ocl-tune-*.txt; the rows hold from sm_80, where the
  * family starts, until an sm_80 device is measured). */
-#define H200_TUNE(family, budget, best)                                                                      \
-    "elattn-opencl-tune --device opencl:1 --family " family " --budget " budget " (NVIDIA H200, 2026-12-02: " \
+#define H200_TUNE_ON(date, family, budget, best)                                                        \
+    "elattn-opencl-tune --device opencl:1 --family " family " --budget " budget " (NVIDIA H200, " date ": " \
     best ")"
-/* The same on 2026-12-03 (bench/results/2026-12-03-nvidia-h200/call25-kv-prefetch/tune-mma.txt,
- * call26-kv-prefetch-d256/tune-mma-d256.txt). */
-#define H200_TUNE_1203(family, budget, best)                                                                 \
-    "elattn-opencl-tune --device opencl:1 --family " family " --budget " budget " (NVIDIA H200, 2026-12-03: " \
-    best ")"
+#define H200_TUNE(family, budget, best) H200_TUNE_ON("2026-12-02", family, budget, best)
+/* Rows measured again on 2026-12-03 (bench/results/2026-12-03-nvidia-h200/call25-kv-prefetch/
+ * tune-mma.txt, call26-kv-prefetch-d256/tune-mma-d256.txt) name that date. */
 
 /* PoCL 3.1 on this repository's 2-core development machine (AMD EPYC, 'pthread' device, shared with
  * other work: a second run of the same command may rank close candidates differently), 2026-12-02,
@@ -79,9 +77,9 @@ static const ocl_tune_row tune_table[] = {
      * warp; local memory (tile_m + 2 tile_n) rows of D 16-bit elements must stay within NVIDIA's
      * 48 KiB, which at d128 leaves CUDA's 128x64 out (64 KiB) */
     /* re-tuned with the next tile's K/V fetched into registers (2026-12-03, calls 25 and 26) */
-    {"mma", OCL_CLASS_NVIDIA, 80, 64, 256, 64, 256, H200_TUNE_1203("mma", "25", "0.339 ms, 202.8 TFLOP/s, m256n64w256r2")},
-    {"mma", OCL_CLASS_NVIDIA, 80, 128, 128, 32, 128, H200_TUNE_1203("mma", "25", "0.625 ms, 219.9 TFLOP/s, m128n32w128r2")},
-    {"mma", OCL_CLASS_NVIDIA, 80, 256, 64, 16, 128, H200_TUNE_1203("mma", "25", "1.783 ms, 154.2 TFLOP/s, m64n16w128r1 (call 26)")},
+    {"mma", OCL_CLASS_NVIDIA, 80, 64, 256, 64, 256, H200_TUNE_ON("2026-12-03", "mma", "25", "0.339 ms, 202.8 TFLOP/s, m256n64w256r2")},
+    {"mma", OCL_CLASS_NVIDIA, 80, 128, 128, 32, 128, H200_TUNE_ON("2026-12-03", "mma", "25", "0.625 ms, 219.9 TFLOP/s, m128n32w128r2")},
+    {"mma", OCL_CLASS_NVIDIA, 80, 256, 64, 16, 128, H200_TUNE_ON("2026-12-03", "mma", "25", "1.783 ms, 154.2 TFLOP/s, m64n16w128r1 (call 26)")},
     /* the emulation (ELATTN_OPENCL_MMA_EMULATE) on CPUs: a test path, not tuned */
     {"mma", OCL_CLASS_CPU, 0, 64, 32, 32, 64, "emulation only, not a performance path"},
     {"mma", OCL_CLASS_CPU, 0, 128, 32, 32, 64, "emulation only, not a performance path"},
