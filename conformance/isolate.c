@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -107,6 +108,20 @@ static int read_msg(int fd, worker_msg *m)
     return 1;
 }
 
+/* 1 when fd has something to read (or its writer is gone) within `seconds`, 0 when not. */
+static int wait_readable(int fd, double seconds)
+{
+    const double until = now_s() + seconds;
+    for (;;) {
+        const double left = until - now_s();
+        if (left <= 0) return 0;
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        const int n = poll(&p, 1, left > 1e6 ? 1000000000 : (int)(left * 1000.0) + 1);
+        if (n > 0) return 1;
+        if (n < 0 && errno != EINTR) return 1; /* let read report it */
+    }
+}
+
 static pid_t spawn_worker(int argc, char **argv, int case_index, int target, int *read_fd)
 {
     int fds[2];
@@ -179,17 +194,25 @@ static void advance(const int *cases, int num_cases, int nt, int case_index, int
     }
 }
 
-int conf_isolate_run(int argc, char **argv, const int *cases, int num_cases, int nt, conf_emit_fn emit, void *ctx)
+int conf_isolate_run(int argc, char **argv, const int *cases, int num_cases, int nt, double case_timeout_s,
+                     conf_emit_fn emit, void *ctx)
 {
     int k = 0, t = 0, abnormal = 0;
     while (k < num_cases && nt > 0) {
         int fd = -1;
         pid_t pid = spawn_worker(argc, argv, cases[k], t, &fd);
         if (pid < 0) return -1;
-        int pending = 0, pending_case = -1, pending_target = -1, started = 0, done = 0;
+        int pending = 0, pending_case = -1, pending_target = -1, started = 0, done = 0, hung = 0;
         double begun = 0;
         worker_msg m;
-        while (read_msg(fd, &m)) {
+        for (;;) {
+            /* a case that has begun gets case_timeout_s to report; then its worker is killed */
+            if (pending && case_timeout_s > 0 && !wait_readable(fd, case_timeout_s - (now_s() - begun))) {
+                hung = 1;
+                kill(pid, SIGKILL);
+                break;
+            }
+            if (!read_msg(fd, &m)) break;
             if (m.kind == MSG_BEGIN) {
                 pending = 1, pending_case = m.case_index, pending_target = m.target;
                 started = 1;
@@ -206,9 +229,13 @@ int conf_isolate_run(int argc, char **argv, const int *cases, int num_cases, int
         int status = 0;
         while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
         }
-        if (done && WIFEXITED(status) && WEXITSTATUS(status) == 0) break;
+        if (!hung && done && WIFEXITED(status) && WEXITSTATUS(status) == 0) break;
         char why[160];
-        describe_exit(status, why, sizeof why);
+        if (hung)
+            snprintf(why, sizeof why, "hung: no result %g s after it began (--case-timeout); the worker was killed",
+                     case_timeout_s);
+        else
+            describe_exit(status, why, sizeof why);
         if (pending) {
             case_result r;
             memset(&r, 0, sizeof r);

@@ -5,7 +5,9 @@
  * same arguments plus `--worker FD:CASE:TARGET`, which runs the cases in order
  * from that position and reports each result over a pipe. When the worker
  * dies, the supervisor records the (case, target) it was running as FAIL
- * ("crashed: signal N") and starts a new worker at the next one.
+ * ("crashed: signal N") and starts a new worker at the next one. A case that
+ * has not reported after the case timeout (a kernel that deadlocks) is failed
+ * the same way: the supervisor kills the worker ("hung: ...").
  */
 #ifndef ELATTN_CONF_ISOLATE_H
 #define ELATTN_CONF_ISOLATE_H
@@ -18,10 +20,12 @@ typedef void (*conf_emit_fn)(void *ctx, int case_index, int target, const case_r
                              int oracle_failed);
 
 /* Supervisor: runs the (case, target) pairs of `cases` (indices into the case
- * list, in order) x targets 0..nt-1 in workers. Returns 0 when every pair has
- * a result, -1 when a worker could not be started or died before its first
- * case (the message is on stderr). */
-int conf_isolate_run(int argc, char **argv, const int *cases, int num_cases, int nt, conf_emit_fn emit, void *ctx);
+ * list, in order) x targets 0..nt-1 in workers; a pair without a result
+ * case_timeout_s seconds after it began (0: no limit) is failed and its worker
+ * killed. Returns 0 when every pair has a result, -1 when a worker could not be
+ * started or died before its first case (the message is on stderr). */
+int conf_isolate_run(int argc, char **argv, const int *cases, int num_cases, int nt, double case_timeout_s,
+                     conf_emit_fn emit, void *ctx);
 
 /* Worker side. conf_worker_parse reads "FD:CASE:TARGET" (0 on success). */
 typedef struct conf_worker {

@@ -36,6 +36,8 @@ typedef struct options {
     const char *csv, *json;
     int quick, list, self_test, allow_missing;
     int no_isolate;     /* --no-isolate: every case in this process */
+    double case_timeout; /* --case-timeout: seconds a case may run in a worker (0: no limit) */
+    int case_timeout_set;
     conf_worker worker; /* --worker FD:CASE:TARGET (internal): a worker of the supervisor */
 } options;
 
@@ -51,6 +53,10 @@ typedef struct report {
     record *v;
     int n, cap;
 } report;
+
+/* --case-timeout's default: far above the slowest case (seconds at most, fp32 on PoCL under
+ * ASan included), so that only a case that will not finish (a deadlocked kernel) reaches it. */
+enum { DEFAULT_CASE_TIMEOUT_S = 300 };
 
 static void usage(FILE *f)
 {
@@ -77,8 +83,12 @@ static void usage(FILE *f)
             "                 not load is a failure, with dlopen's reason\n"
             "  --no-isolate   run every case in this process (default: in a worker process, so that a\n"
             "                 case that crashes fails alone and the run goes on in a new worker)\n"
+            "  --case-timeout S  with isolation, a case (on one target) that has not finished S seconds\n"
+            "                 after it began fails as hung and its worker is killed; 0: no limit\n"
+            "                 (default %d)\n"
             "  --self-test    run the attention cases against the reference's faulty kernels;\n"
-            "                 fails if any faulty kernel passes every case\n");
+            "                 fails if any faulty kernel passes every case\n",
+            DEFAULT_CASE_TIMEOUT_S);
 }
 
 static int parse(int argc, char **argv, options *o)
@@ -126,6 +136,13 @@ static int parse(int argc, char **argv, options *o)
             o->self_test = 1;
         } else if (!strcmp(a, "--no-isolate")) {
             o->no_isolate = 1;
+        } else if (!strcmp(a, "--case-timeout") && has_value) {
+            char end;
+            if (sscanf(argv[++i], "%lf%c", &o->case_timeout, &end) != 1 || !(o->case_timeout >= 0.0)) {
+                fprintf(stderr, "elattn-conformance: --case-timeout %s: not a number of seconds >= 0\n", argv[i]);
+                return 2;
+            }
+            o->case_timeout_set = 1;
         } else if (!strcmp(a, "--worker") && has_value) {
             if (conf_worker_parse(argv[++i], &o->worker) != 0) {
                 fprintf(stderr, "elattn-conformance: --worker %s: not FD:CASE:TARGET of an open pipe\n", argv[i]);
@@ -140,6 +157,12 @@ static int parse(int argc, char **argv, options *o)
             return 2;
         }
     }
+    if (o->case_timeout_set && o->no_isolate && o->case_timeout > 0.0) {
+        fprintf(stderr, "elattn-conformance: --case-timeout needs case isolation (a hung case's worker is killed); "
+                        "it cannot be used with --no-isolate\n");
+        return 2;
+    }
+    if (!o->case_timeout_set) o->case_timeout = DEFAULT_CASE_TIMEOUT_S;
     return 0;
 }
 
@@ -590,7 +613,7 @@ int main(int argc, char **argv)
         for (int i = 0; i < num_cases; ++i)
             if (case_selected(&o, &cases[i])) selected[num_selected++] = i;
         emit_ctx e = {cases, targets, &rep, 0};
-        isolated = conf_isolate_run(argc, argv, selected, num_selected, nt, emit_record, &e);
+        isolated = conf_isolate_run(argc, argv, selected, num_selected, nt, o.case_timeout, emit_record, &e);
         oracle_failures = e.oracle_failures;
         free(selected);
         if (isolated < 0) fprintf(stderr, "elattn-conformance: case isolation failed; use --no-isolate\n");

@@ -8,7 +8,9 @@
  * the conformance runner can prove that it catches a wrong kernel; nothing
  * selects them by default and the family listing does not show them.
  * "reference.attn.fault_crash" kills the process with SIGSEGV, so that the
- * runner can prove that a crashing kernel fails its case alone.
+ * runner can prove that a crashing kernel fails its case alone;
+ * "reference.attn.fault_hang" never returns, so that it can prove that a
+ * kernel that hangs fails its case after --case-timeout.
  */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime, sysconf */
 #include <math.h>
@@ -32,6 +34,7 @@ typedef enum fault {
     FAULT_LSE,     /* LSE off by 1e-3 relative */
     FAULT_ZERO,    /* the last query row of O left unwritten */
     FAULT_CRASH,   /* SIGSEGV before anything is written */
+    FAULT_HANG,    /* never returns (waits for a signal), nothing written */
 } fault;
 
 /* The attention families: the scalar reference (the only one listed and the
@@ -46,9 +49,11 @@ static const char *const attn_families[] = {
     "reference.attn.fault_lse",
     "reference.attn.fault_zero",
     "reference.attn.fault_crash",
+    "reference.attn.fault_hang",
 };
 static const fault attn_family_faults[] = {
     FAULT_NONE, FAULT_WINDOW, FAULT_MASK, FAULT_SCALE, FAULT_OVERRUN, FAULT_NAN, FAULT_LSE, FAULT_ZERO, FAULT_CRASH,
+    FAULT_HANG,
 };
 enum { ATTN_FAMILIES = (int)(sizeof attn_families / sizeof attn_families[0]), ATTN_LISTED = 1 };
 static const char *const xattn_families[] = {"reference.xattn.scalar"};
@@ -320,6 +325,8 @@ static elattn_status ref_attn_run(void *dev, const void *impl, void *stream, con
         raise(SIGSEGV);
         abort();
     }
+    if (f == FAULT_HANG) /* Deliberate: a kernel that never finishes, as a GPU kernel that deadlocks */
+        for (;;) pause();
     if (f == FAULT_WINDOW) p.local += 1;
     if (f == FAULT_SCALE) {
         p.scale *= 1.01f;

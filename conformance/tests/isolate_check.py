@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A crashing kernel fails its case, not the run.
+"""A crashing or hanging kernel fails its case, not the run.
 
 Runs elattn-conformance on the reference with the attention kernel forced to
 reference.attn.fault_crash (it raises SIGSEGV) and checks that the run completes,
@@ -7,7 +7,9 @@ every attention case is FAIL with "crashed: signal 11", and the cases after
 the crashes (XAttention, router, invalid arguments) still ran and passed. It
 also checks that the kernel really kills a process run with --no-isolate (or
 this test would prove nothing), and that isolation changes no line of the
-CSV output of a run without crashes (seconds aside).
+CSV output of a run without crashes (seconds aside). Then the same for
+reference.attn.fault_hang (it never returns) with --case-timeout: each case
+fails as hung after the timeout and the next one runs in a new worker.
 
 usage: isolate_check.py PATH/TO/elattn-conformance
 """
@@ -84,6 +86,28 @@ with tempfile.TemporaryDirectory() as tmp:
                           if l.startswith("reference ")]
     expect(table(ra.stdout) == table(rb.stdout), "isolation changes no line of the printed table but the seconds")
 
+    # A kernel that never returns: it must really hang (or the rest proves nothing), fail its case
+    # as hung after --case-timeout, and the run must go on to the next case in a new worker.
+    hang = ["--backend", "reference", "--kernel", "reference.attn.fault_hang", "--quick", "--case", "attn/window/"]
+    window = [n for n in names if "attn/window/" in n]
+    expect(len(window) == 2, "the quick set has two attn/window/ cases")
+    try:
+        run(hang + ["--no-isolate"], timeout=5)
+        expect(False, "the hanging kernel returned within 5 s")
+    except subprocess.TimeoutExpired:
+        pass
+    refused = run(hang + ["--no-isolate", "--case-timeout", "1"])
+    expect(refused.returncode == 2 and "--case-timeout needs case isolation" in refused.stderr,
+           "--case-timeout with --no-isolate is refused with a message")
+    path = os.path.join(tmp, "hang.json")
+    r = run(hang + ["--case-timeout", "1.5", "--json", path], timeout=120)
+    expect(r.returncode == 1, f"the run with hung cases exits 1 (failures), not {r.returncode}")
+    rows = read_json(path) if os.path.exists(path) else []
+    expect([row["case"] for row in rows] == window, "one result per attn/window/ case, in order")
+    expect(all(row["status"] == "FAIL" and row["detail"].startswith("hung: no result 1.5 s after it began")
+               for row in rows), "every case is FAIL as hung after 1.5 s")
+    expect(all(1.4 <= row["seconds"] < 30 for row in rows), "each hung case was given up after about 1.5 s")
+
 if failures:
     sys.exit(1)
-print("isolate_check: the crashing kernel failed its cases alone;", len(names), "cases ran")
+print("isolate_check: the crashing and the hanging kernel failed their cases alone;", len(names), "cases ran")
