@@ -778,7 +778,11 @@ ELATTN_API int elattn_decode_plan_splits(const elattn_decode_plan *plan);
 
 /* Decode attention after this step's append: sequence seq_ids[i] has num_new[i] (1..
  * max_new_tokens) new tokens, the last num_new[i] positions of its cache; their queries
- * are q rows [sum num_new[0..i), + num_new[i]), packed [total_new][Hq][D]. */
+ * are q rows [sum num_new[0..i), + num_new[i]), packed [total_new][Hq][D].
+ * Not for CUDA-graph capture: each call makes the step's metadata (lengths, work list) on
+ * the host from the cache's lengths, and a captured launch keeps the captured step's, so a
+ * replay would decode with stale lengths (appends, which upload page tables synchronously,
+ * cannot be captured at all). */
 typedef struct elattn_decode_args {
     size_t struct_size;       /* sizeof(elattn_decode_args) (see ELATTN_INIT) */
     int num_seqs;             /* 1..max_batch */
