@@ -415,12 +415,17 @@ ELATTN_FN elattn_i32 elattn_walk_class(const elattn_tile_walk *w, elattn_i32 j)
     return c;
 }
 
-/* The first visited tile >= j and its class (*cls), or w->end when none is left. */
+/* The first visited tile >= j and its class (*cls), or w->end when none is left, with *cls
+ * ELATTN_TILE_SKIP (set, not left as it was: a caller that packs the pair unconditionally,
+ * as a kernel handing the walk to other warps does, must not pass on an unset value). */
 ELATTN_FN elattn_i32 elattn_walk_next(const elattn_tile_walk *w, elattn_i32 j, elattn_i32 *cls)
 {
     for (;; ++j) {
         if (j >= w->first_end && j < w->second_begin) j = w->second_begin;
-        if (j >= w->end) return w->end;
+        if (j >= w->end) {
+            *cls = ELATTN_TILE_SKIP;
+            return w->end;
+        }
         elattn_i32 c = elattn_walk_class(w, j);
         if (c != ELATTN_TILE_SKIP) {
             *cls = c;

@@ -120,6 +120,7 @@ static void check_tiles(const scenario *s, const long *pre, int tile_m, int tile
         }
         describe(s, what, sizeof what);
         CHECK(j == w.end && w.end <= ntiles, "%s: walk ends at %d (end %d, %d tiles)", what, j, w.end, ntiles);
+        CHECK(cls == ELATTN_TILE_SKIP, "%s: class %d at the walk's end (must be ELATTN_TILE_SKIP)", what, cls);
         const int range = elattn_walk_range_tiles(&w);
         if (s->mode == ELATTN_MODE_BLOCK_SPARSE)
             CHECK(range >= visited, "%s tile %dx%d rows [%d,%d): range %d < visited %d", what, tile_m, tile_n, i0,
