@@ -228,7 +228,7 @@ ELATTN_FN elattn_i32 elattn_tile_causal(elattn_i32 causal, elattn_i32 pmin, elat
     return ELATTN_TILE_PARTIAL;
 }
 
-/* STREAMING without the causal rule (elattn_tile_class meets the two). */
+/* STREAMING without the causal rule (elattn_walk_class meets the two). */
 ELATTN_FN elattn_i32 elattn_tile_streaming(elattn_i32 causal, elattn_i32 pmin, elattn_i32 pmax,
                                            elattn_i32 j0, elattn_i32 j1,
                                            elattn_i32 sink, elattn_i32 local)
@@ -254,66 +254,12 @@ ELATTN_FN elattn_i32 elattn_tile_streaming(elattn_i32 causal, elattn_i32 pmin, e
     return ELATTN_TILE_PARTIAL;
 }
 
-/* BLOCK_SPARSE, the causal rule included: every mask cell the tile meets is
- * classified on its own sub-rectangle, so a set cell that lies wholly above
- * the diagonal does not make the tile visible. `mask_head` points at the
- * head's [mask_qblocks][mask_kblocks] table; `whole` is the causal class of
- * the whole tile (not SKIP). A tile inside one mask cell (tiles no larger
- * than the blocks, aligned: the common case) costs one mask read; kernels
- * walk past many unset cells, so this path is kept short. */
-ELATTN_FN elattn_i32 elattn_tile_blocks(const ELATTN_GLOBAL elattn_u8 *mask_head,
-                                        elattn_i32 mask_kblocks, elattn_i32 block_size,
-                                        elattn_i32 causal, elattn_i32 len_q, elattn_i32 len_k,
-                                        elattn_i32 i0, elattn_i32 i1,
-                                        elattn_i32 j0, elattn_i32 j1, elattn_i32 whole)
-{
-    const elattn_i32 qb0 = i0 / block_size, qb1 = (i1 - 1) / block_size;
-    const elattn_i32 kb0 = j0 / block_size, kb1 = (j1 - 1) / block_size;
-    if (qb0 == qb1 && kb0 == kb1) /* one cell: its sub-rectangle is the whole tile */
-        return mask_head[(elattn_i64)qb0 * mask_kblocks + kb0] != 0 ? whole : ELATTN_TILE_SKIP;
-    elattn_i32 any = 0, all = 1;
-    for (elattn_i32 qb = qb0; qb <= qb1; ++qb) {
-        elattn_i32 r0 = qb * block_size > i0 ? qb * block_size : i0;
-        elattn_i32 r1 = i1 - qb * block_size > block_size ? qb * block_size + block_size : i1;
-        elattn_i32 pmin = elattn_query_pos(r0, len_q, len_k), pmax = elattn_query_pos(r1 - 1, len_q, len_k);
-        for (elattn_i32 kb = kb0; kb <= kb1; ++kb) {
-            elattn_i32 c0 = kb * block_size > j0 ? kb * block_size : j0;
-            elattn_i32 c1 = j1 - kb * block_size > block_size ? kb * block_size + block_size : j1;
-            elattn_i32 c = mask_head[(elattn_i64)qb * mask_kblocks + kb] != 0
-                               ? elattn_tile_causal(causal, pmin, pmax, c0, c1)
-                               : ELATTN_TILE_SKIP;
-            any |= c != ELATTN_TILE_SKIP;
-            all &= c == ELATTN_TILE_ALL;
-        }
-    }
-    if (!any) return ELATTN_TILE_SKIP;
-    return all ? ELATTN_TILE_ALL : ELATTN_TILE_PARTIAL;
-}
-
 /* Combine the causal class with the mode's class. */
 ELATTN_FN elattn_i32 elattn_tile_meet(elattn_i32 a, elattn_i32 b)
 {
     if (a == ELATTN_TILE_SKIP || b == ELATTN_TILE_SKIP) return ELATTN_TILE_SKIP;
     if (a == ELATTN_TILE_ALL && b == ELATTN_TILE_ALL) return ELATTN_TILE_ALL;
     return ELATTN_TILE_PARTIAL;
-}
-
-/* The whole tile rule. i0..i1 are query indices (not positions). */
-ELATTN_FN elattn_i32 elattn_tile_class(elattn_i32 mode, elattn_i32 causal,
-                                       elattn_i32 len_q, elattn_i32 len_k,
-                                       elattn_i32 i0, elattn_i32 i1,
-                                       elattn_i32 j0, elattn_i32 j1,
-                                       elattn_i32 sink, elattn_i32 local,
-                                       const ELATTN_GLOBAL elattn_u8 *mask_head,
-                                       elattn_i32 mask_kblocks, elattn_i32 block_size)
-{
-    elattn_i32 pmin = elattn_query_pos(i0, len_q, len_k);
-    elattn_i32 pmax = elattn_query_pos(i1 - 1, len_q, len_k);
-    elattn_i32 c = elattn_tile_causal(causal, pmin, pmax, j0, j1);
-    if (c == ELATTN_TILE_SKIP || mode == ELATTN_MODE_FULL) return c;
-    if (mode == ELATTN_MODE_STREAMING)
-        return elattn_tile_meet(c, elattn_tile_streaming(causal, pmin, pmax, j0, j1, sink, local));
-    return elattn_tile_blocks(mask_head, mask_kblocks, block_size, causal, len_q, len_k, i0, i1, j0, j1, c);
 }
 
 /* ---- the key-tile walk -----------------------------------------------------
@@ -343,37 +289,49 @@ ELATTN_FN elattn_i32 elattn_tile_class(elattn_i32 mode, elattn_i32 causal,
  * A tile that reaches past the last key (j*tile_n + tile_n > Lk) is PARTIAL:
  * the per-pair test is then `key < Lk && elattn_pair_visible(...)`. */
 typedef struct elattn_tile_walk {
-    elattn_i32 mode, causal, len_q, len_k, i0, i1, sink, local, tile_n;
+    elattn_i32 mode, causal, len_k, i0, i1, sink, local, tile_n;
+    elattn_i32 pmin, pmax;   /* positions of the query tile's first and last rows */
     elattn_i32 first_end;    /* tiles [0, first_end) ... */
     elattn_i32 second_begin; /* ... and [second_begin, end) */
     elattn_i32 end;          /* one past the last tile visited */
-    const ELATTN_GLOBAL elattn_u8 *mask_head; /* BLOCK_SPARSE: the head's mask table */
-    elattn_i32 mask_kblocks, block_size;
+    /* BLOCK_SPARSE: the mask rows of the query tile's blocks qb0..qb1 (mask_rows is row qb0's,
+     * the next ones mask_kblocks bytes apart); a block is 1 << block_shift tokens. Found once
+     * here so that a tile's class costs shifts and a mask read, not divisions: the producer of
+     * the wgmma family walks alone for its consumers, and every family walks past unset cells. */
+    const ELATTN_GLOBAL elattn_u8 *mask_rows;
+    elattn_i32 mask_kblocks, block_shift, qb0, qb1;
 } elattn_tile_walk;
 
-/* mask_head: only read for BLOCK_SPARSE (a BLOCK_SPARSE walk without one visits nothing). */
+/* mask_head: the head's [mask_qblocks][mask_kblocks] table, only read for BLOCK_SPARSE (a
+ * BLOCK_SPARSE walk without one visits nothing); block_size: a power of two (as the API requires). */
 ELATTN_FN void elattn_walk_init(elattn_tile_walk *w, elattn_i32 mode, elattn_i32 causal,
                                 elattn_i32 len_q, elattn_i32 len_k, elattn_i32 i0, elattn_i32 i1,
                                 elattn_i32 sink, elattn_i32 local, elattn_i32 tile_n,
                                 const ELATTN_GLOBAL elattn_u8 *mask_head,
                                 elattn_i32 mask_kblocks, elattn_i32 block_size)
 {
+    elattn_i32 pmin = elattn_query_pos(i0, len_q, len_k);
+    elattn_i32 pmax = elattn_query_pos(i1 - 1, len_q, len_k);
     w->mode = mode;
     w->causal = causal;
-    w->len_q = len_q;
     w->len_k = len_k;
     w->i0 = i0;
     w->i1 = i1;
     w->sink = sink;
     w->local = local;
     w->tile_n = tile_n;
-    w->mask_head = mask_head;
-    w->mask_kblocks = mask_kblocks;
-    w->block_size = block_size;
+    w->pmin = pmin;
+    w->pmax = pmax;
     w->first_end = w->second_begin = w->end = 0;
-
-    elattn_i32 pmin = elattn_query_pos(i0, len_q, len_k);
-    elattn_i32 pmax = elattn_query_pos(i1 - 1, len_q, len_k);
+    w->mask_rows = mask_head;
+    w->mask_kblocks = mask_kblocks;
+    w->block_shift = w->qb0 = w->qb1 = 0;
+    if (mode == ELATTN_MODE_BLOCK_SPARSE && mask_head && i1 > i0) {
+        while ((1 << w->block_shift) < block_size) ++w->block_shift;
+        w->qb0 = i0 >> w->block_shift;
+        w->qb1 = (i1 - 1) >> w->block_shift;
+        w->mask_rows = mask_head + (elattn_i64)w->qb0 * mask_kblocks;
+    }
     elattn_i32 last = len_k - 1;
     if (causal && pmax < last) last = pmax;
     if (i1 <= i0 || last < 0) return; /* no row, or no key any row may see */
@@ -404,13 +362,49 @@ ELATTN_FN void elattn_walk_init(elattn_tile_walk *w, elattn_i32 mode, elattn_i32
     w->end = end;
 }
 
-/* Class of tile j (inside the walk's ranges); PARTIAL when it reaches past Lk. */
+/* BLOCK_SPARSE, the causal rule included: every mask cell that key tile [j0, j1) meets is
+ * classified on its own sub-rectangle, so a set cell that lies wholly above the diagonal does not
+ * make the tile visible. `whole` is the causal class of the whole tile (not SKIP). A tile inside
+ * one mask cell (tiles no larger than the blocks, aligned: the common case) costs one mask read;
+ * kernels walk past many unset cells, so this path is kept short. */
+ELATTN_FN elattn_i32 elattn_walk_blocks(const elattn_tile_walk *w, elattn_i32 j0, elattn_i32 j1, elattn_i32 whole)
+{
+    const elattn_i32 sh = w->block_shift, block = 1 << sh;
+    const elattn_i32 kb0 = j0 >> sh, kb1 = (j1 - 1) >> sh;
+    if (w->qb0 == w->qb1 && kb0 == kb1) /* one cell: its sub-rectangle is the whole tile */
+        return w->mask_rows[kb0] != 0 ? whole : ELATTN_TILE_SKIP;
+    elattn_i32 any = 0, all = 1;
+    const ELATTN_GLOBAL elattn_u8 *row = w->mask_rows;
+    for (elattn_i32 qb = w->qb0; qb <= w->qb1; ++qb, row += w->mask_kblocks) {
+        const elattn_i32 b0 = qb << sh;
+        const elattn_i32 r0 = b0 > w->i0 ? b0 : w->i0;
+        const elattn_i32 r1 = w->i1 - b0 > block ? b0 + block : w->i1;
+        /* positions of rows r0 and r1 - 1: elattn_query_pos is a shift by Lk - Lq, as pmin's */
+        const elattn_i32 pmin = w->pmin + (r0 - w->i0), pmax = w->pmin + (r1 - 1 - w->i0);
+        for (elattn_i32 kb = kb0; kb <= kb1; ++kb) {
+            const elattn_i32 k0 = kb << sh;
+            const elattn_i32 c0 = k0 > j0 ? k0 : j0;
+            const elattn_i32 c1 = j1 - k0 > block ? k0 + block : j1;
+            const elattn_i32 c = row[kb] != 0 ? elattn_tile_causal(w->causal, pmin, pmax, c0, c1) : ELATTN_TILE_SKIP;
+            any |= c != ELATTN_TILE_SKIP;
+            all &= c == ELATTN_TILE_ALL;
+        }
+    }
+    if (!any) return ELATTN_TILE_SKIP;
+    return all ? ELATTN_TILE_ALL : ELATTN_TILE_PARTIAL;
+}
+
+/* The whole tile rule: the class of key tile j (inside the walk's ranges) for the walk's query
+ * tile, the causal class met with the mode's; PARTIAL when it reaches past Lk. */
 ELATTN_FN elattn_i32 elattn_walk_class(const elattn_tile_walk *w, elattn_i32 j)
 {
-    elattn_i32 j0 = j * w->tile_n;
-    elattn_i32 j1 = w->len_k - j0 > w->tile_n ? j0 + w->tile_n : w->len_k;
-    elattn_i32 c = elattn_tile_class(w->mode, w->causal, w->len_q, w->len_k, w->i0, w->i1, j0, j1,
-                                     w->sink, w->local, w->mask_head, w->mask_kblocks, w->block_size);
+    const elattn_i32 j0 = j * w->tile_n;
+    const elattn_i32 j1 = w->len_k - j0 > w->tile_n ? j0 + w->tile_n : w->len_k;
+    elattn_i32 c = elattn_tile_causal(w->causal, w->pmin, w->pmax, j0, j1);
+    if (c != ELATTN_TILE_SKIP && w->mode == ELATTN_MODE_STREAMING)
+        c = elattn_tile_meet(c, elattn_tile_streaming(w->causal, w->pmin, w->pmax, j0, j1, w->sink, w->local));
+    else if (c != ELATTN_TILE_SKIP && w->mode == ELATTN_MODE_BLOCK_SPARSE)
+        c = elattn_walk_blocks(w, j0, j1, c);
     if (c == ELATTN_TILE_ALL && j1 - j0 < w->tile_n) c = ELATTN_TILE_PARTIAL;
     return c;
 }

@@ -61,7 +61,7 @@ elattn_status gpu_attn_plan(void *dev, const elattn_attn_desc *desc, const elatt
                             sizeof(int32_t));
     p->off_items = ws.place(p->max_items, 1, sizeof(elattn_work_item));
     /* written by the launch, so after the prefix that stage_meta uploads */
-    p->off_schedule = ws.place(1 + 2 * (size_t)(p->caps.sm_count > 0 ? p->caps.sm_count : 1), 1, sizeof(int32_t));
+    p->off_schedule = ws.place(ELATTN_SCHEDULE_INTS(p->caps.sm_count > 0 ? p->caps.sm_count : 1), 1, sizeof(int32_t));
     p->bytes = ws.end;
     if (!ws.ok) {
         free(p);

@@ -27,12 +27,15 @@
  * The key tile shrinks as the head dim grows so that Q and the two stages of
  * K and V fit in shared memory and O fits in the consumers' registers
  * (wgmma_cfg below).
- * Both roles walk the same key tiles: the spec's walk (elattn_walk_next in
+ * The producer walks the key tiles: the spec's walk (elattn_walk_next in
  * kernels/elattn_spec.h) gives each tile a STREAMING head's sinks and window
  * reach, the tiles a BLOCK_SPARSE head's mask admits and a FULL head's causal
  * range, each classified as taken whole or masked pair by pair (FULL and
  * STREAMING rows by their visible key ranges, elattn_row_key_ranges; BLOCK_SPARSE
- * by elattn_pair_visible); nothing else is loaded. All modes run in one launch.
+ * by elattn_pair_visible); nothing else is loaded. The consumers take each
+ * item's first tile from the same walk and every later one from the
+ * producer's records (tile_records), so only one warp pays for the walk. All
+ * modes run in one launch.
  *
  * The consumer loop overlaps the softmax of key tile n+1 with P V of tile n,
  * and the consumer warpgroups take turns issuing their matrix products (in a
@@ -77,9 +80,6 @@ using namespace sm90;
 using sm80::fast_exp2;
 using sm80::pack2;
 
-constexpr int kStages = 2;            /* K/V ring depth */
-/* q_full, q_empty, k_full[S], k_empty[S], v_full[S], v_empty[S], item_full[2] */
-constexpr int kNumBars = 4 + 4 * kStages;
 constexpr int kBarTurn = 1; /* named barrier kBarTurn + cw (0 is __syncthreads): consumer warpgroup cw's turn */
 
 /* One instance per head dim: the key tile width and the shared-memory map. */
@@ -97,15 +97,29 @@ template <int D> struct wgmma_cfg {
     static constexpr int kConsumerWarps = 4 * kConsumers; /* arrivals that free a stage or Q */
     static constexpr int kProducerRegs = kConsumers == 3 ? 32 : 40;
     static constexpr int kConsumerRegs = kConsumers == 3 ? 160 : 232;
-    static_assert(128 * kProducerRegs + 128 * kConsumers * kConsumerRegs <= 65536, "register split over 64K");
+    /* setmaxnreg only moves registers within what the CTA was launched with: kThreads times the
+     * per-thread count __launch_bounds__(kThreads, 1) gives (64K / kThreads, rounded down to the
+     * allocation unit of 8), not the whole 64K. A split over it does not fail, it hangs: the
+     * consumers' setmaxnreg.inc waits for registers that never come (a producer at 48 with two
+     * consumers at 232, 65536 > 384 * 168: bench/results/2026-12-03-nvidia-h200, call 37). */
+    static constexpr int kLaunchRegs = (65536 / kThreads) / 8 * 8;
+    static_assert(128 * kProducerRegs + 128 * kConsumers * kConsumerRegs <= kThreads * kLaunchRegs,
+                  "register split over the CTA's launch allocation");
     /* O takes kPadDim / 2 registers and S kTileN / 2: keep them within the
-     * consumers' share; Q + 2 stages of K and V within 227 KB of shared memory. */
+     * consumers' share; Q + kStages stages of K and V within 227 KB of shared memory. */
     static constexpr int kTileN = D <= 128 ? 128 : D == 192 ? 96 : 64;
     static constexpr int kQChunk = kTileM * 128;         /* bytes of one chunk */
     static constexpr int kKVChunk = kTileN * 128;
     static constexpr int kQBytes = kChunks * kQChunk;
     static constexpr int kKVBytes = kChunks * kKVChunk;
     static constexpr int kQOff = 0;
+    /* K/V ring depth. Head dim 64's tiles take half the time of 128's, so its producer has less
+     * time to refill a stage: a third stage made its sparse mixes 1-3% faster and left dense as it
+     * was; at 96 and 128 it was within noise, 192 and 256 have no room (bench/results/2026-12-03-
+     * nvidia-h200, call 33). */
+    static constexpr int kStages = D == 64 ? 3 : 2;
+    /* q_full, q_empty, k_full[S], k_empty[S], v_full[S], v_empty[S], item_full[2] */
+    static constexpr int kNumBars = 4 + 4 * kStages;
     static constexpr int kKOff = kQOff + kQBytes;
     static constexpr int kVOff = kKOff + kStages * kKVBytes;
     static constexpr int kBarOff = kVOff + kStages * kKVBytes;
@@ -176,7 +190,7 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
 {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
     using T = typename std::conditional<kBf16, __nv_bfloat16, __half>::type;
-    constexpr int kTileN = Cfg::kTileN, kHeadDim = Cfg::kHeadDim, kPadDim = Cfg::kPadDim;
+    constexpr int kTileN = Cfg::kTileN, kHeadDim = Cfg::kHeadDim, kPadDim = Cfg::kPadDim, kStages = Cfg::kStages;
     constexpr int kBarOff = Cfg::kBarOff, kTileM = Cfg::kTileM, kConsumers = Cfg::kConsumers;
     extern __shared__ uint8_t smem_raw[];
     const uint32_t smem = (smem_u32(smem_raw) + 1023u) & ~1023u;
@@ -223,7 +237,25 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
      * Both roles walk the same items and key tiles: `round` numbers the items
      * (Q's barriers flip once per item), `ring` the K/V tiles (tile n of the
      * CTA's stream takes ring stage n % kStages). */
-    int32_t *const item_slots = in.schedule + 1 + 2 * blockIdx.x;
+    int32_t *const item_slots = in.schedule + 1 + ELATTN_SCHEDULE_PER_CTA * blockIdx.x;
+    /* Key-tile records: the producer alone walks the key tiles. With tile n of the CTA's stream
+     * (ring index n) it writes, in record n % ELATTN_SCHEDULE_TILE_RECORDS, where the walk goes
+     * next: (next tile) * 4 + its class, the next tile being walk.end when the item has no more;
+     * it stores the record before it arrives on k_full(n) (release), and the consumers load it
+     * after their wait on k_full(n) (acquire) and use it a tile later. The consumers walked the
+     * tiles too before (the same spec function), which for a BLOCK_SPARSE head is a mask read and
+     * several divisions per tile in every consumer warp: at head dim 64, whose softmax already
+     * keeps the consumers' issue slots busy, that made every-block-kept masks 0.71x of dense
+     * (bench/results/2026-12-03-nvidia-h200, call 30). The producer writes record n + R
+     * (R = ELATTN_SCHEDULE_TILE_RECORDS) once every consumer has released tile n + R - 1 - kStages
+     * of the ring, so long after they used record n (at tile n + 1). Global memory for the reason
+     * item_slots is. */
+    static_assert(ELATTN_SCHEDULE_TILE_RECORDS >= kStages + 2, "a record outlives its readers");
+    auto tile_record = [&](int n) { /* from the parameters at each use: the producer has 40 registers */
+        return in.schedule + 1 + ELATTN_SCHEDULE_PER_CTA * blockIdx.x + ELATTN_SCHEDULE_ITEM_SLOTS +
+               n % ELATTN_SCHEDULE_TILE_RECORDS;
+    };
+    auto record_of = [](int j, int cls) { return j * 4 + cls; }; /* cls: ELATTN_TILE_* in 0..2 */
     auto item_phase = [](int round) { return (uint32_t)((round >> 1) & 1); };
     auto walk_of = [&](const elattn_item_view &it, elattn_tile_walk *walk) {
         const uint8_t *mask_head = it.mode == ELATTN_MODE_BLOCK_SPARSE ? in.block_mask + it.mask_offset : nullptr;
@@ -262,10 +294,13 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
             load_tile<Cfg, kTileM>(smem + Cfg::kQOff, q_full, &map_q, in.q, it.q_start + it.i0, total_q, it.head0,
                                    P.q_stride_token, P.q_stride_head, lane);
             int cls;
-            for (int j = elattn_walk_next(&walk, 0, &cls); j < walk.end; j = elattn_walk_next(&walk, j + 1, &cls)) {
+            for (int j = elattn_walk_next(&walk, 0, &cls); j < walk.end;) {
                 const int s = ring % kStages;
                 const uint32_t phase = (ring / kStages) & 1;
                 const int row0 = it.k_start + j * kTileN;
+                int cls_next; /* ELATTN_TILE_SKIP at the walk's end (elattn_walk_next sets it) */
+                const int jn = elattn_walk_next(&walk, j + 1, &cls_next);
+                if (lane == 0) *tile_record(ring) = record_of(jn, cls_next);
                 bar_wait(k_empty(s), phase ^ 1);
                 load_tile<Cfg, kTileN>(k_tile(s), k_full(s), &map_k, in.k, row0, total_k, it.hk, P.k_stride_token,
                                        P.k_stride_head, lane);
@@ -273,6 +308,7 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
                 load_tile<Cfg, kTileN>(v_tile(s), v_full(s), &map_v, in.v, row0, total_k, it.hk, P.v_stride_token,
                                        P.v_stride_head, lane);
                 ++ring;
+                j = jn;
             }
             idx = __shfl_sync(0xffffffffu, next, 0);
         }
@@ -433,15 +469,22 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
         auto stage = [&](int n) { return (ring + n) % kStages; };
         auto phase = [&](int n) { return (uint32_t)(((ring + n) / kStages) & 1); };
 
+        /* Where the producer's walk goes after tile n of this item (tile_records); read after
+         * k_full(n), used a tile later. */
+        auto next_record = [&](int n) {
+            return *static_cast<volatile int32_t *>(tile_record(ring + n));
+        };
+
         bar_wait(q_full, round & 1); /* the item's Q is in shared memory */
         int cls;
-        int j = elattn_walk_next(&walk, 0, &cls);
+        const int j = elattn_walk_next(&walk, 0, &cls); /* the first tile; the records give the rest */
         int tiles = 0;
         if (j < walk.end) {
             /* Softmax of tile n+1 runs while the tensor cores do P V of tile n;
              * O is rescaled while Q K^T of tile n+1 runs. */
             if (cw == kConsumers - 1) named_bar_arrive(kBarTurn, 256); /* warpgroup 0 starts */
             bar_wait(k_full(stage(0)), phase(0));
+            int record = next_record(0);
             turn_wait();
             wgmma_fence();
             issue_qk(sc, k_tile(stage(0)));
@@ -452,13 +495,14 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
             softmax(sc, j, cls, alpha);
 #pragma unroll
             for (int i = 0; i < kTileN / 2; i += 2) pa[i >> 1] = pack2<T>(sc[i], sc[i + 1]);
-            /* invariant at the loop top: pa = P of tile number n (j), alpha = its rescale of O */
+            /* invariant at the loop top: pa = P of tile number n, alpha = its rescale of O, record
+             * the walk's tile after it */
             int n = 0;
             for (;;) {
-                int cls_next;
-                const int jn = elattn_walk_next(&walk, j + 1, &cls_next);
+                const int jn = record >> 2, cls_next = record & 3;
                 if (jn >= walk.end) break;
                 bar_wait(k_full(stage(n + 1)), phase(n + 1));
+                record = next_record(n + 1);
                 bar_wait(v_full(stage(n)), phase(n));
                 turn_wait();
                 wgmma_fence();
@@ -480,7 +524,6 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
                 if (lane == 0) bar_arrive(v_empty(stage(n)));
 #pragma unroll
                 for (int i = 0; i < kTileN / 2; i += 2) pa[i >> 1] = pack2<T>(sc[i], sc[i + 1]);
-                j = jn;
                 ++n;
             }
             /* P V of the last tile */

@@ -49,6 +49,16 @@ struct attn_choice {
     kernel_variant variant;
 };
 
+/* attn_inputs.schedule per CTA: two item hand-over slots, then a ring of key-tile records (the
+ * wgmma family: its producer walks the tiles and writes, with tile n, where the walk goes after
+ * it, so that the consumers do not walk; attn_wgmma.cuh). */
+enum {
+    ELATTN_SCHEDULE_ITEM_SLOTS = 2,
+    ELATTN_SCHEDULE_TILE_RECORDS = 8,
+    ELATTN_SCHEDULE_PER_CTA = ELATTN_SCHEDULE_ITEM_SLOTS + ELATTN_SCHEDULE_TILE_RECORDS
+};
+#define ELATTN_SCHEDULE_INTS(ctas) (1 + (size_t)ELATTN_SCHEDULE_PER_CTA * (size_t)(ctas))
+
 /* Device-side inputs of one launch; the host uploads the metadata first. */
 struct attn_inputs {
     elattn_attn_params params;
@@ -63,9 +73,9 @@ struct attn_inputs {
     const elattn_work_item *items; /* device work list, longest first */
     int num_items;
     int32_t *schedule;             /* device, in the workspace, for families that claim items as they go:
-                                      [0] counts the claims (the launch zeroes it), [1 + 2c] and
-                                      [2 + 2c] are CTA c's two hand-over slots; 1 + 2 * caps.sm_count
-                                      entries */
+                                      [0] counts the claims (the launch zeroes it), then per CTA c
+                                      ELATTN_SCHEDULE_PER_CTA entries from 1 + c * ELATTN_SCHEDULE_PER_CTA
+                                      (above); ELATTN_SCHEDULE_INTS(caps.sm_count) entries in all */
     attn_choice choice;            /* what the work list was built with */
 };
 

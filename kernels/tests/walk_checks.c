@@ -111,6 +111,12 @@ static void check_tiles(const scenario *s, const long *pre, int tile_m, int tile
                 CHECK(cls != ELATTN_TILE_ALL || seen == box,
                       "%s tile %dx%d rows [%d,%d) key tile %d: ALL but only %ld of %ld pairs visible", what, tile_m,
                       tile_n, i0, i1, t, seen, box);
+                /* and exact: a tile whose every pair is visible is taken whole (a needless PARTIAL
+                 * costs the kernels a per-pair test). Not for STREAMING, whose rule takes a tile
+                 * whole when the sinks or the window cover it, not when only their union does. */
+                CHECK(cls == ELATTN_TILE_ALL || seen != box || s->mode == ELATTN_MODE_STREAMING,
+                      "%s tile %dx%d rows [%d,%d) key tile %d: PARTIAL but all %ld pairs visible", what, tile_m,
+                      tile_n, i0, i1, t, box);
                 j = elattn_walk_next(&w, j + 1, &cls);
             } else {
                 describe(s, what, sizeof what);

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# Ran as call 36 (bench/results/2026-12-03-nvidia-h200/README.md). The patch it measured, once in
+# bench/lab/notes/wgmma-scheduler/tile-records.patch, is on main since the commit after call 37.
 # The device call for tile-records.patch with the fix of call 35's hang (the end-of-walk record
 # carried an unset class; see NOTES.md). Run from the repository root with the patch applied (N,
 # the working tree) and the tree without it carried as .base/ (A); writes $OUT/tr.tgz.
