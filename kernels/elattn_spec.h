@@ -436,6 +436,15 @@ ELATTN_FN elattn_i32 elattn_walk_range_tiles(const elattn_tile_walk *w)
     return w->first_end + (w->end - w->second_begin);
 }
 
+/* Tile number t (0 <= t < elattn_walk_range_tiles) of the walk's ranges, in increasing order.
+ * With each one's elattn_walk_class a kernel can judge many tiles at once (the wgmma family's
+ * producer judges 32, a lane each) and visit the tiles elattn_walk_next visits: those whose
+ * class is not SKIP (kernels/tests/walk_checks.c compares the two). */
+ELATTN_FN elattn_i32 elattn_walk_tile_at(const elattn_tile_walk *w, elattn_i32 t)
+{
+    return t < w->first_end ? t : w->second_begin + (t - w->first_end);
+}
+
 /* The visible keys of one query row i < Lq of a FULL or STREAMING head as
  * ranges: key j is visible iff j < first_end or second_begin <= j < end.
  * It is the walk of that one row at tile width 1, which visits exactly the

@@ -27,8 +27,8 @@
  * The key tile shrinks as the head dim grows so that Q and the two stages of
  * K and V fit in shared memory and O fits in the consumers' registers
  * (wgmma_cfg below).
- * The producer walks the key tiles: the spec's walk (elattn_walk_next in
- * kernels/elattn_spec.h) gives each tile a STREAMING head's sinks and window
+ * The producer walks the key tiles, 32 at a time (a lane each): the spec's walk
+ * (elattn_walk_next, elattn_walk_class in kernels/elattn_spec.h) gives each tile a STREAMING head's sinks and window
  * reach, the tiles a BLOCK_SPARSE head's mask admits and a FULL head's causal
  * range, each classified as taken whole or masked pair by pair (FULL and
  * STREAMING rows by their visible key ranges, elattn_row_key_ranges; BLOCK_SPARSE
@@ -293,13 +293,46 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
             bar_wait(q_empty, (round & 1) ^ 1); /* Q's buffer is free once the consumers are done with the last Q */
             load_tile<Cfg, kTileM>(smem + Cfg::kQOff, q_full, &map_q, in.q, it.q_start + it.i0, total_q, it.head0,
                                    P.q_stride_token, P.q_stride_head, lane);
+            /* The walk, 32 range tiles at a time: lane l judges range tile tbase + l with the
+             * spec's class (elattn_walk_tile_at, elattn_walk_class), and two ballots tell the warp
+             * which of the 32 are visited and which of those PARTIAL. One tile after another, the
+             * producer alone paid a class per tile and one per unset cell it passed: at head dim
+             * 64 (two query blocks per tile) that made it the launch's critical path, the
+             * consumers waiting on k_full (ncu, bench/results/2026-12-03-nvidia-h200, call 38). */
+            const int range = elattn_walk_range_tiles(&walk);
+            int tbase = -32;
+            uint32_t kept = 0, partial = 0;
+            auto next_visited = [&](int t, int *cls) { /* the first visited range tile >= t, or range */
+                for (;;) {
+                    if (t >= range) {
+                        *cls = ELATTN_TILE_SKIP;
+                        return range;
+                    }
+                    if (t >= tbase + 32) {
+                        const int mine = t + lane;
+                        const int c = mine < range ? elattn_walk_class(&walk, elattn_walk_tile_at(&walk, mine))
+                                                   : ELATTN_TILE_SKIP;
+                        kept = __ballot_sync(0xffffffffu, c != ELATTN_TILE_SKIP);
+                        partial = __ballot_sync(0xffffffffu, c == ELATTN_TILE_PARTIAL);
+                        tbase = t;
+                    }
+                    const uint32_t ahead = kept & (0xffffffffu << (t - tbase));
+                    if (ahead) {
+                        const int b = __ffs(ahead) - 1;
+                        *cls = (partial >> b) & 1 ? ELATTN_TILE_PARTIAL : ELATTN_TILE_ALL;
+                        return tbase + b;
+                    }
+                    t = tbase + 32;
+                }
+            };
             int cls;
-            for (int j = elattn_walk_next(&walk, 0, &cls); j < walk.end;) {
+            for (int t = next_visited(0, &cls); t < range;) {
                 const int s = ring % kStages;
                 const uint32_t phase = (ring / kStages) & 1;
-                const int row0 = it.k_start + j * kTileN;
-                int cls_next; /* ELATTN_TILE_SKIP at the walk's end (elattn_walk_next sets it) */
-                const int jn = elattn_walk_next(&walk, j + 1, &cls_next);
+                const int row0 = it.k_start + elattn_walk_tile_at(&walk, t) * kTileN;
+                int cls_next; /* ELATTN_TILE_SKIP at the walk's end */
+                const int tn = next_visited(t + 1, &cls_next);
+                const int jn = tn < range ? elattn_walk_tile_at(&walk, tn) : walk.end;
                 if (lane == 0) *tile_record(ring) = record_of(jn, cls_next);
                 bar_wait(k_empty(s), phase ^ 1);
                 load_tile<Cfg, kTileN>(k_tile(s), k_full(s), &map_k, in.k, row0, total_k, it.hk, P.k_stride_token,
@@ -308,7 +341,7 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
                 load_tile<Cfg, kTileN>(v_tile(s), v_full(s), &map_v, in.v, row0, total_k, it.hk, P.v_stride_token,
                                        P.v_stride_head, lane);
                 ++ring;
-                j = jn;
+                t = tn;
             }
             idx = __shfl_sync(0xffffffffu, next, 0);
         }

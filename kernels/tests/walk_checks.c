@@ -128,6 +128,20 @@ static void check_tiles(const scenario *s, const long *pre, int tile_m, int tile
         CHECK(j == w.end && w.end <= ntiles, "%s: walk ends at %d (end %d, %d tiles)", what, j, w.end, ntiles);
         CHECK(cls == ELATTN_TILE_SKIP, "%s: class %d at the walk's end (must be ELATTN_TILE_SKIP)", what, cls);
         const int range = elattn_walk_range_tiles(&w);
+        /* the same tiles, and classes, judged one range tile at a time (elattn_walk_tile_at) */
+        int jw = elattn_walk_next(&w, 0, &cls), cls_at;
+        for (int t = 0; t < range; ++t) {
+            const int jt = elattn_walk_tile_at(&w, t);
+            cls_at = elattn_walk_class(&w, jt);
+            if (cls_at == ELATTN_TILE_SKIP) continue;
+            describe(s, what, sizeof what);
+            CHECK(jt == jw && cls_at == cls, "%s tile %dx%d rows [%d,%d): range tile %d is key tile %d (class %d), the walk's next is %d (class %d)",
+                  what, tile_m, tile_n, i0, i1, t, jt, cls_at, jw, cls);
+            if (jw < w.end) jw = elattn_walk_next(&w, jw + 1, &cls);
+        }
+        describe(s, what, sizeof what);
+        CHECK(jw == w.end, "%s tile %dx%d rows [%d,%d): the range tiles end before the walk (next %d, end %d)", what,
+              tile_m, tile_n, i0, i1, jw, w.end);
         if (s->mode == ELATTN_MODE_BLOCK_SPARSE)
             CHECK(range >= visited, "%s tile %dx%d rows [%d,%d): range %d < visited %d", what, tile_m, tile_n, i0,
                   i1, range, visited);
