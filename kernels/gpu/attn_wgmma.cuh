@@ -27,15 +27,15 @@
  * The key tile shrinks as the head dim grows so that Q and the two stages of
  * K and V fit in shared memory and O fits in the consumers' registers
  * (wgmma_cfg below).
- * The producer walks the key tiles, 32 at a time (a lane each): the spec's walk
- * (elattn_walk_next, elattn_walk_class in kernels/elattn_spec.h) gives each tile a STREAMING head's sinks and window
+ * The producer walks the key tiles, judging 32 at a time (a lane each): the
+ * spec's walk (kernels/elattn_spec.h) gives a STREAMING head's sinks and window
  * reach, the tiles a BLOCK_SPARSE head's mask admits and a FULL head's causal
  * range, each classified as taken whole or masked pair by pair (FULL and
  * STREAMING rows by their visible key ranges, elattn_row_key_ranges; BLOCK_SPARSE
  * by elattn_pair_visible); nothing else is loaded. The consumers take each
- * item's first tile from the same walk and every later one from the
- * producer's records (tile_records), so only one warp pays for the walk. All
- * modes run in one launch.
+ * item's first tile from the same walk (elattn_walk_next) and every later one
+ * from the producer's records (tile_record), so only one warp pays for the
+ * walk. All modes run in one launch.
  *
  * The consumer loop overlaps the softmax of key tile n+1 with P V of tile n,
  * and the consumer warpgroups take turns issuing their matrix products (in a
@@ -234,7 +234,7 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
      * memory, not shared, because compute-sanitizer's racecheck does not
      * credit mbarrier ordering between ordinary shared-memory accesses and
      * reports such a hand-over as a hazard (bench/lab/notes/wgmma-scheduler).
-     * Both roles walk the same items and key tiles: `round` numbers the items
+     * Both roles follow the same items and key tiles: `round` numbers the items
      * (Q's barriers flip once per item), `ring` the K/V tiles (tile n of the
      * CTA's stream takes ring stage n % kStages). */
     int32_t *const item_slots = in.schedule + 1 + ELATTN_SCHEDULE_PER_CTA * blockIdx.x;
@@ -242,16 +242,14 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
      * (ring index n) it writes, in record n % ELATTN_SCHEDULE_TILE_RECORDS, where the walk goes
      * next: (next tile) * 4 + its class, the next tile being walk.end when the item has no more;
      * it stores the record before it arrives on k_full(n) (release), and the consumers load it
-     * after their wait on k_full(n) (acquire) and use it a tile later. The consumers walked the
-     * tiles too before (the same spec function), which for a BLOCK_SPARSE head is a mask read and
-     * several divisions per tile in every consumer warp: at head dim 64, whose softmax already
-     * keeps the consumers' issue slots busy, that made every-block-kept masks 0.71x of dense
-     * (bench/results/2026-12-03-nvidia-h200, call 30). The producer writes record n + R
-     * (R = ELATTN_SCHEDULE_TILE_RECORDS) once every consumer has released tile n + R - 1 - kStages
-     * of the ring, so long after they used record n (at tile n + 1). Global memory for the reason
-     * item_slots is. */
+     * after their wait on k_full(n) (acquire) and use it a tile later. When every consumer warp
+     * walked for itself, a BLOCK_SPARSE head's walk took issue slots from the softmax: at head
+     * dim 64 every-block-kept masks ran at 0.71x of dense (bench/results/2026-12-03-nvidia-h200,
+     * calls 30-39). The producer writes record n + R (R = ELATTN_SCHEDULE_TILE_RECORDS) once
+     * every consumer has released tile n + R - 1 - kStages of the ring, so long after they used
+     * record n (at tile n + 1). Global memory for the reason item_slots is. */
     static_assert(ELATTN_SCHEDULE_TILE_RECORDS >= kStages + 2, "a record outlives its readers");
-    auto tile_record = [&](int n) { /* from the parameters at each use: the producer has 40 registers */
+    auto tile_record = [&](int n) { /* from the parameters at each use: the producer has 32-40 registers */
         return in.schedule + 1 + ELATTN_SCHEDULE_PER_CTA * blockIdx.x + ELATTN_SCHEDULE_ITEM_SLOTS +
                n % ELATTN_SCHEDULE_TILE_RECORDS;
     };
@@ -325,7 +323,7 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
                     t = tbase + 32;
                 }
             };
-            int cls;
+            int cls; /* the consumers find the first tile's class themselves */
             for (int t = next_visited(0, &cls); t < range;) {
                 const int s = ring % kStages;
                 const uint32_t phase = (ring / kStages) & 1;
