@@ -327,7 +327,7 @@ ELATTN_FN void elattn_walk_init(elattn_tile_walk *w, elattn_i32 mode, elattn_i32
     w->mask_kblocks = mask_kblocks;
     w->block_shift = w->qb0 = w->qb1 = 0;
     if (mode == ELATTN_MODE_BLOCK_SPARSE && mask_head && i1 > i0) {
-        while ((1 << w->block_shift) < block_size) ++w->block_shift;
+        while (w->block_shift < 30 && (1 << w->block_shift) < block_size) ++w->block_shift; /* bounded: no shift past int */
         w->qb0 = i0 >> w->block_shift;
         w->qb1 = (i1 - 1) >> w->block_shift;
         w->mask_rows = mask_head + (elattn_i64)w->qb0 * mask_kblocks;
