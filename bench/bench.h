@@ -55,6 +55,7 @@ typedef struct config {
     int n_mixes;
     mix mixes[MAX_LIST];
     int sink, local, stride;
+    int causal; /* --causal: 1 (default) or 0 */
     float tau;
     double min_time_s;
     int min_reps, max_reps, warmup;
@@ -135,7 +136,7 @@ typedef struct result {
     char device_id[64], device_name[128], backend[16];
     char kernel[128], serial_kernels[256], xattn_kernel[128], router_kernel[128];
     elattn_dtype dtype;
-    int head_dim, hq, hkv, seqlen, block, stride, sink, local;
+    int head_dim, hq, hkv, seqlen, block, stride, sink, local, causal;
     float tau;
     char mix[32];
     int pair;

@@ -147,8 +147,8 @@ int main(int argc, char **argv)
     }
 
     printf("elattn-bench %s, set %s: %s\n", elattn_version_string(), c.set_name, c.set_note);
-    printf("Hq %d, Hkv %d, causal, batch 1; sink %d, local %d; XAttention stride %d, tau %g; inputs %s\n", c.hq,
-           c.hkv, c.sink, c.local, c.stride, (double)c.tau,
+    printf("Hq %d, Hkv %d, %s, batch 1; sink %d, local %d; XAttention stride %d, tau %g; inputs %s\n", c.hq,
+           c.hkv, c.causal ? "causal" : "non-causal", c.sink, c.local, c.stride, (double)c.tau,
            c.structured ? "structured (local attention, see --help)" : "random");
     if (c.dropped_mixes[0])
         printf("left out (not a whole number of the %d KV heads): %s\n", c.hkv, c.dropped_mixes);

@@ -17,7 +17,7 @@ void init_shape(shape *sh, const config *c, elattn_dtype dtype, int head_dim, in
     kit_case *call = &sh->call;
     call->dtype = dtype, call->head_dim = head_dim, call->hq = c->hq, call->hkv = c->hkv, call->batch = 1;
     call->len_q[0] = call->len_k[0] = seqlen;
-    call->causal = 1, call->sink = c->sink, call->local = c->local, call->block = c->blocks.v[0];
+    call->causal = c->causal, call->sink = c->sink, call->local = c->local, call->block = c->blocks.v[0];
     int max_q, max_k;
     kit_case_seqlens(call, sh->cu_q, sh->cu_k, &max_q, &max_k);
     sh->es = elattn_dtype_size(dtype);

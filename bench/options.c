@@ -111,6 +111,7 @@ static void usage(FILE *f)
             "                           or PAIR:FRAC such as fa-ssa:0.75 (FRAC = sparse KV heads / Hkv)\n"
             "  --dtype bf16,f16,f32     --head-dim 128,64     --block 128,64     --heads HQ:HKV (HKV <= %d)\n"
             "  --sink N --local N       streaming sinks and window (tokens)\n"
+            "  --causal 1|0             causal masking (default 1); 0: every query sees every key\n"
             "  --stride N --tau T       XAttention stride and threshold\n"
             "  --min-time S             repeat each measurement to at least S seconds (default 0.2)\n"
             "  --min-reps N --max-reps N --warmup N   (defaults 3, 200, 1)\n"
@@ -217,6 +218,7 @@ int parse_args(int argc, char **argv, config *c)
         return 2;
     }
     c->min_time_s = 0.2, c->min_reps = 3, c->max_reps = 200, c->warmup = 1;
+    c->causal = 1;
     c->rotate_mib = 256;
     c->serial = c->router = c->check = c->structured = 1;
     c->seed = 20260117ULL;
@@ -281,6 +283,10 @@ int parse_args(int argc, char **argv, config *c)
             long n = strtol(v, &end, 10);
             if (*end || n < 16 || n > 256 || (n & (n - 1))) BAD_VALUE();
             c->page_size = (int)n;
+        } else if (strcmp(a, "--causal") == 0) {
+            TAKES_VALUE();
+            if (strcmp(v, "0") != 0 && strcmp(v, "1") != 0) BAD_VALUE();
+            c->causal = v[0] == '1';
         } else if (strcmp(a, "--sink") == 0 || strcmp(a, "--local") == 0 || strcmp(a, "--stride") == 0 ||
                    strcmp(a, "--min-reps") == 0 || strcmp(a, "--max-reps") == 0 || strcmp(a, "--warmup") == 0) {
             TAKES_VALUE();

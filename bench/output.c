@@ -104,6 +104,7 @@ void write_json(const config *c, const char *command)
         kit_json_int(&w, "block", r->block);
         kit_json_int(&w, "stride", r->stride);
         kit_json_number(&w, "tau", r->tau, 6);
+        kit_json_int(&w, "causal", r->causal);
         kit_json_int(&w, "sink", r->sink);
         kit_json_int(&w, "local", r->local);
         kit_json_int(&w, "sets", r->sets);

@@ -2,10 +2,10 @@
 """What PyTorch's SDPA runs on the GPU, kernel by kernel (torch.profiler, CUPTI device times).
 
     python3 sdpa_kernels.py decode   # one new token, K/V [1, Hkv, L, D], cuDNN and flash, GQA or folded
-    python3 sdpa_kernels.py dense    # causal prefill [1, H, S, D] at each D of DIMS, cuDNN and flash
+    python3 sdpa_kernels.py dense    # prefill [1, H, S, D] at each D of DIMS, cuDNN and flash (CAUSAL=0: non-causal)
 
 Environment: LENS (decode: 8192,32768,131072; dense: 8192,32768), DIMS (dense: 96,192,256),
-DTYPE bf16|f16, HEADS 32:8, REPS 20. Decode flushes L2 (a 256 MiB buffer zeroed) before each rep,
+DTYPE bf16|f16, HEADS 32:8, REPS 20, CAUSAL 1|0 (dense only; default 1). Decode flushes L2 (a 256 MiB buffer zeroed) before each rep,
 as elattn-decode-bench does. Prints per configuration: the event-timed call (median, ms or us)
 and each kernel's median device time, so a call's time splits into kernels and the rest.
 """
@@ -84,21 +84,23 @@ def decode():
 
 
 def dense():
+    causal = os.environ.get("CAUSAL", "1") == "1"
+    kind = "dense" if causal else "dense-noncausal"
     for D in ints("DIMS", "96,192,256"):
         for S in ints("LENS", "8192,32768"):
             torch.manual_seed(0)
             q = torch.randn(1, HQ, S, D, device="cuda", dtype=dt)
             k = torch.randn(1, HKV, S, D, device="cuda", dtype=dt)
             v = torch.randn(1, HKV, S, D, device="cuda", dtype=dt)
-            flops = 2.0 * S * S * D * HQ  # causal: half of 4 S^2 D per head
+            flops = (2.0 if causal else 4.0) * S * S * D * HQ  # 4 S^2 D per head, half of it when causal
             for name, be in BACKENDS:
                 try:
                     with sdpa_kernel(be):
-                        ms, ks = timed(lambda: F.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=True), None)
-                    show(f"dense S={S} D={D} {os.environ.get('DTYPE', 'bf16')} sdpa-{name} "
+                        ms, ks = timed(lambda: F.scaled_dot_product_attention(q, k, v, is_causal=causal, enable_gqa=True), None)
+                    show(f"{kind} S={S} D={D} {os.environ.get('DTYPE', 'bf16')} sdpa-{name} "
                          f"({flops / (ms * 1e-3) / 1e12:.0f} TFLOP/s)", ms, ks, False)
                 except Exception as exc:
-                    print(f"dense S={S} D={D} sdpa-{name}: refused: {str(exc).splitlines()[0][:150]}", flush=True)
+                    print(f"{kind} S={S} D={D} sdpa-{name}: refused: {str(exc).splitlines()[0][:150]}", flush=True)
             del q, k, v
             torch.cuda.empty_cache()
 
