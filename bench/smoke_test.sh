@@ -54,6 +54,27 @@ assert len(rows) == len(cases) and all(r["status"] == "ok" for r in rows)
 print(f"bench smoke: {len(cases)} cases ok")
 PY
 
+# --causal 0: every query sees every key; dense's pair count and dense-equivalent rate follow.
+"$bench" --device reference --lens 256 --heads 4:2 --head-dim 64 --mix dense,fa-ssa:0.5 --block 32 --stride 8 \
+    --sink 16 --local 64 --min-reps 1 --min-time 0 --warmup 0 --rotate-mib 1 --causal 0 \
+    --json "$out/noncausal.json" >"$out/noncausal.txt"
+grep -q "non-causal" "$out/noncausal.txt"
+python3 - "$out" <<'PY'
+import json, sys
+cases = json.load(open(f"{sys.argv[1]}/noncausal.json"))["cases"]
+assert len(cases) == 2, cases
+for c in cases:
+    assert c["status"] == "ok" and c["causal"] == 0, c
+    S, hq = c["S"], c["hq"]
+    if c["pair"] == "dense":
+        assert c["visible_pairs"] == hq * S * S, c
+        assert abs(c["dense_equiv_tflops"] - c["tflops"]) <= 1e-9 * c["tflops"], c
+    else:
+        assert 0 < c["visible_pairs"] < hq * S * S, c
+        assert c["check_rel_err"] is not None and c["check_rel_err"] <= 1e-2, c
+print("bench smoke: non-causal ok")
+PY
+
 # The bench must not report a broken kernel as measured: the reference's fault
 # kernels write a NaN into O / drop the block mask; both must fail the run.
 for fault in nan mask; do
