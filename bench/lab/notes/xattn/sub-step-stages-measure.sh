@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The device call for sub-step-stages.patch (written 2026-12-03, sixth session; not yet run).
+# The full device call for sub-step-stages.patch (2026-12-03, sixth session). Call 48 ran a short
+# form of it (bench/results/2026-12-03-nvidia-h200/commands/call48.sh): 10-12% slower, not kept.
 # Run from the repository root with the patch applied (B, the working tree) and the tree
 # without it carried as .base/ (A):
 #   rm -rf .base && mkdir .base && git archive HEAD | tar xf - -C .base && rm -rf .base/bench/results
