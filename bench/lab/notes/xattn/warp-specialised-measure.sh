@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# The device call for warp-specialised.patch (not yet run). Run from the repository root with the
-# patch applied (B, the working tree) and the tree without it carried as .base/ (A):
+# The device call of an XAttention estimation patch against main: written for
+# warp-specialised.patch (run for it as call 42, and for the other patches of this folder as
+# calls 46 and 48), it measures whatever the working tree holds (B) against the tree carried as
+# .base/ (A). Run from the repository root:
 #   rm -rf .base && mkdir .base && git archive HEAD | tar xf - -C .base && rm -rf .base/bench/results
-#   git apply bench/lab/notes/xattn/warp-specialised.patch
+#   git apply bench/lab/notes/xattn/<patch>
 # Writes $OUT/ws.tgz. First the correctness of B (XAttention conformance with the wgmma family
 # forced, each case failed as hung after 20 s; memcheck and racecheck on the quick set), then
 # elattn-lab-xattn A B A B at 32K (D128, D64) and A B at 128K (D128), then elattn-bench's XA-est.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Call 48 (2026-12-03, sixth session; the session's last device seconds, so a short form of
-# bench/lab/notes/xattn/sub-step-stages-measure.sh): sub-step-stages.patch (B, the working tree)
+# bench/lab/notes/xattn/warp-specialised-measure.sh): sub-step-stages.patch (B, the working tree)
 # against main (A, carried as .base/): conformance xattn/ with the wgmma family forced and
 # racecheck on B, then elattn-lab-xattn A B at 32K, D128 and D64. Everything goes to one file,
 # $OUT/c48.txt, as it happens (the call may be cut short).
