@@ -148,7 +148,7 @@ void fill_case_header(result *r, const config *c, const bench_dev *bd, const sha
     r->dtype = sh->call.dtype;
     r->head_dim = sh->call.head_dim, r->hq = sh->call.hq, r->hkv = sh->call.hkv, r->seqlen = sh->call.len_q[0];
     r->block = block, r->stride = c->stride, r->tau = c->tau, r->sink = c->sink, r->local = c->local;
-    r->causal = c->causal;
+    r->causal = sh->call.causal;
     r->pair = m->pair, r->sparse_frac = m->sparse_frac;
     mix_label(m, r->mix, sizeof r->mix);
     r->sets = sh->nsets;
@@ -300,7 +300,7 @@ void run_case(const config *c, bench_dev *bd, shape *sh, const mix *m, int block
     const double sec = r->fused.median * 1e-3;
     r->tflops = r->pairs * 4.0 * sh->call.head_dim / sec / 1e12;
     /* dense attention's flops at this shape: 4 S^2 D per head, half of it when causal */
-    r->dense_equiv_tflops = (c->causal ? 2.0 : 4.0) * (double)S * S * sh->call.head_dim * sh->call.hq / sec / 1e12;
+    r->dense_equiv_tflops = (sh->call.causal ? 2.0 : 4.0) * (double)S * S * sh->call.head_dim * sh->call.hq / sec / 1e12;
     if (dense_ms > 0) r->speedup_vs_dense = dense_ms / r->fused.median;
     if (c->check) {
         if ((st = sample_output(sh, sample_fused, &got))) {

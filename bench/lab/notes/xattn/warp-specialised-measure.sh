@@ -5,11 +5,12 @@
 # .base/ (A). Run from the repository root:
 #   rm -rf .base && mkdir .base && git archive HEAD | tar xf - -C .base && rm -rf .base/bench/results
 #   git apply bench/lab/notes/xattn/<patch>
-# Writes $OUT/ws.tgz. First the correctness of B (XAttention conformance with the wgmma family
+# Writes $OUT/$NAME.tgz (NAME: default ws). First the correctness of B (XAttention conformance with the wgmma family
 # forced, each case failed as hung after 20 s; memcheck and racecheck on the quick set), then
 # elattn-lab-xattn A B A B at 32K (D128, D64) and A B at 128K (D128), then elattn-bench's XA-est.
 set -u
-o=$OUT/ws; mkdir -p $o
+name=${NAME:-ws}
+o=$OUT/$name; mkdir -p $o
 left() { echo $((560 - SECONDS)); }
 lim() { local l; l=$(left); [ "$l" -lt "$1" ] && echo "$l" || echo "$1"; }
 git status --short > $o/tree.txt 2>&1
@@ -28,4 +29,4 @@ for v in A B; do f $v 128 128k 3; done 2>&1 | tee $o/lab-128k.txt
 for v in B A; do timeout $(lim 60) build-$v/bench/elattn-bench --set paper --device cuda:0 --dtype bf16 --head-dim 128 --lens 32768,131072 --mix dense,fa-xa:0.75 --no-check --no-router --no-serial --max-reps 3 --min-time 0 > $o/bench-$v.txt 2>&1
   echo "bench $v: $(grep -E '^bf16 ' $o/bench-$v.txt | awk '{print $3"/"$4"="$6" XA="$(NF-1)}' | tr '\n' ' ')"; done
 nvidia-smi > $o/machine.txt 2>&1
-cd $OUT && tar czf ws.tgz ws
+cd $OUT && tar czf $name.tgz $name
