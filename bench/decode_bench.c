@@ -13,8 +13,11 @@
  *
  * What is timed: elattn_decode_run alone, over a fixed cache state. The step appends nothing:
  * the last `new` positions of each sequence act as the step's new tokens (their K/V are in the
- * cache already, as after a real step's append). Each repetition: an L2 flush (a buffer fill on
- * the stream, outside the events), then start event, decode run, end event; after a warm-up,
+ * cache already, as after a real step's append). Each repetition: an L2 flush (outside the events;
+ * --flush write: a buffer fill on the stream, which leaves L2 full of dirty lines that the step then
+ * writes back, as torch's cache.zero_() does; --flush read: the same buffer read through copies into
+ * a 4 MiB scratch, which leaves L2 full of clean lines, as a step after a layer's GEMMs finds it),
+ * then start event, decode run, end event; after a warm-up,
  * repetitions until --min-reps and --min-time (or --max-reps, or --max-time); median and
  * quartiles. The device's copy bandwidth is measured in the same process (elattn_buffer_copy_2d,
  * device to device; bandwidth = 2 x bytes / time: each byte is read once and written once).
@@ -48,6 +51,7 @@ typedef struct opts {
     int warmup, min_reps, max_reps;
     double min_time_s, max_time_s, budget_s;
     double flush_mib, copy_mib; /* < 0: the device's default */
+    int flush_read;             /* --flush read: the flush leaves clean lines (else a fill: dirty ones) */
     int check, list_only, samples;
     unsigned long long seed;
 } opts;
@@ -112,7 +116,9 @@ static void usage(FILE *f)
             "  --warmup N --min-reps N --max-reps N   (defaults 3, 10, 100)\n"
             "  --min-time S       time each config to at least S s (default 0.2) --max-time S: at most (default 2,\n"
             "                     after 3 reps)\n"
-            "  --flush-mib N      L2 flush buffer filled before each rep (default 256 on a GPU, 0 otherwise)\n"
+            "  --flush-mib N      L2 flush buffer touched before each rep (default 256 on a GPU, 0 otherwise)\n"
+            "  --flush write|read how the flush touches it (default write: a fill, which leaves L2's lines dirty\n"
+            "                     for the step to write back; read: copies of it into a 4 MiB scratch, clean lines)\n"
             "  --copy-mib N       the copy-bandwidth buffer (default 2048 on a GPU, 64 otherwise)\n"
             "  --budget-s S       configs not started after S s (from the start) are reported skipped (budget)\n"
             "  --samples          print every rep's time (ms, in order) after each config's line\n"
@@ -161,6 +167,10 @@ static int parse_opts(int argc, char **argv, opts *o)
         int bad = 0;
         char *end = NULL;
         if (strcmp(a, "--device") == 0) o->device = v;
+        else if (strcmp(a, "--flush") == 0) {
+            bad = strcmp(v, "write") != 0 && strcmp(v, "read") != 0;
+            o->flush_read = strcmp(v, "read") == 0;
+        }
         else if (strcmp(a, "--json") == 0) o->json_path = v;
         else if (strcmp(a, "--lens") == 0) bad = parse_int_list(v, &o->lens);
         else if (strcmp(a, "--batch") == 0) bad = parse_int_list(v, &o->batches);
@@ -288,13 +298,34 @@ static double fill_rows(const opts *o, const int32_t *modes, int64_t len)
 }
 
 /* ---- timing ------------------------------------------------------------------------------------- */
-/* Warm-up, then event-timed reps; before each (outside the events) `flush` is overwritten on the
- * stream so that the step starts with a cold L2. */
-static elattn_status time_steps(bench_dev *bd, elattn_buffer *flush, op_fn fn, void *ctx, int warmup, int min_reps,
+/* The L2 flush before each rep: `buffer` NULL for none. */
+typedef struct l2_flush {
+    elattn_buffer *buffer, *scratch; /* scratch: --flush read's destination, FLUSH_SCRATCH_BYTES */
+} l2_flush;
+#define FLUSH_SCRATCH_BYTES ((size_t)4 << 20)
+
+/* Evicts the step's K/V from L2 on the stream. A fill leaves L2 holding dirty lines of the buffer
+ * (written back while the next step reads); reading it (copied piecewise into the scratch) leaves
+ * clean lines and at most the scratch's 4 MiB dirty. */
+static elattn_status flush_l2(const l2_flush *f, int rep, elattn_stream *stream)
+{
+    if (!f || !f->buffer) return ELATTN_SUCCESS; /* NULL: no flush (the copy-bandwidth reps) */
+    const size_t bytes = elattn_buffer_size(f->buffer);
+    if (!f->scratch) return elattn_buffer_fill(f->buffer, 0, (uint8_t)(rep & 0xff), bytes, stream);
+    elattn_status st = ELATTN_SUCCESS;
+    for (size_t off = 0; off < bytes && st == ELATTN_SUCCESS; off += FLUSH_SCRATCH_BYTES) {
+        const size_t n = bytes - off < FLUSH_SCRATCH_BYTES ? bytes - off : FLUSH_SCRATCH_BYTES;
+        st = elattn_buffer_copy_2d(f->scratch, 0, n, f->buffer, off, n, n, 1, stream);
+    }
+    return st;
+}
+
+/* Warm-up, then event-timed reps; before each (outside the events) the L2 flush, so that the step
+ * starts with none of its K/V in L2. */
+static elattn_status time_steps(bench_dev *bd, const l2_flush *flush, op_fn fn, void *ctx, int warmup, int min_reps,
                                 int max_reps, double min_s, double max_s, int print_samples, timing *t)
 {
     elattn_status st;
-    const size_t flush_bytes = flush ? elattn_buffer_size(flush) : 0;
     const double w0 = now_s(); /* a slow step cuts the warm-up short (one run always) */
     for (int w = 0; w < warmup && (w == 0 || now_s() - w0 < 0.5 * max_s); ++w)
         if ((st = fn(ctx, 0)) != ELATTN_SUCCESS || (st = elattn_stream_synchronize(bd->stream)) != ELATTN_SUCCESS)
@@ -306,7 +337,7 @@ static elattn_status time_steps(bench_dev *bd, elattn_buffer *flush, op_fn fn, v
     while (n < max_reps && (n < min_reps || total < min_s * 1e3) && !(n >= 3 && total >= max_s * 1e3)) {
         float e = 0;
         st = ELATTN_SUCCESS;
-        if (flush) st = elattn_buffer_fill(flush, 0, (uint8_t)(n & 0xff), flush_bytes, bd->stream);
+        st = flush_l2(flush, n, bd->stream);
         if (st == ELATTN_SUCCESS) st = time_once(bd, fn, ctx, 0, &e);
         if (st != ELATTN_SUCCESS) {
             free(ms);
@@ -447,7 +478,8 @@ static void fail_row(row *r, const char *status, const char *what, elattn_status
 typedef struct run_state {
     const opts *o;
     bench_dev *bd;
-    elattn_buffer *flush, *k_chunk, *v_chunk;
+    l2_flush flush;
+    elattn_buffer *k_chunk, *v_chunk;
     kit_rng rng;
     double t0, fill_rate; /* rows copied per second of earlier fills (0: none yet) */
     size_t es;
@@ -556,7 +588,7 @@ static void run_context_mix(run_state *rs, int len, int mi, void (*emit)(const o
             decode_ctx dc = {.plan = plan, .cache = cache, .stream = bd->stream,
                              .args = {.struct_size = sizeof dc.args, .num_seqs = batch, .seq_ids = ids,
                                       .num_new = ids + batch, .q = q, .o = out}};
-            st = time_steps(bd, rs->flush, decode_step, &dc, o->warmup, o->min_reps, o->max_reps, o->min_time_s,
+            st = time_steps(bd, &rs->flush, decode_step, &dc, o->warmup, o->min_reps, o->max_reps, o->min_time_s,
                             o->max_time_s, o->samples, &r->t);
             if (st != ELATTN_SUCCESS) fail_row(r, "error", "elattn_decode_run", st);
         } else {
@@ -744,6 +776,7 @@ static void write_decode_json(const opts *o)
     kit_json_int(&w, "min_reps", o->min_reps);
     kit_json_number(&w, "min_time_s", o->min_time_s, 6);
     kit_json_number(&w, "flush_mib", o->flush_mib, 6);
+    kit_json_string(&w, "flush", o->flush_read ? "read" : "write");
     kit_json_string(&w, "timing", "elattn_decode_run alone per step (nothing appended while timed), device events, "
                                   "L2 flushed before each rep, median");
     kit_json_string(&w, "read_bytes", "sum over sequences and KV heads of occupied slots x 2 x D x dtype size; slots = "
@@ -880,8 +913,9 @@ int main(int argc, char **argv)
            o.hq, o.hkv, o.head_dim, elattn_dtype_name(o.dtype), o.sink, o.local, o.page, o.new_tokens);
     printf("timed: elattn_decode_run alone (nothing appended while timed: the last %d position(s) of each sequence are "
            "the step's new tokens), device events, %d warm-up, median of >= %d reps and >= %.2g s (at most %d reps, "
-           "or %.2g s after 3), L2 flush of %.0f MiB before each rep (not timed)\n",
-           o.new_tokens, o.warmup, o.min_reps, o.min_time_s, o.max_reps, o.max_time_s, o.flush_mib);
+           "or %.2g s after 3), L2 flush of %.0f MiB before each rep (%s; not timed)\n",
+           o.new_tokens, o.warmup, o.min_reps, o.min_time_s, o.max_reps, o.max_time_s, o.flush_mib,
+           o.flush_read ? "read: clean lines left" : "write: dirty lines left");
     printf("read MiB: the step's K/V bytes by the spec (occupied slots x 2 x D x dtype size; STREAMING slots = "
            "min(len, sink + local + new - 1)); GB/s = read bytes / median time\n");
 
@@ -914,8 +948,12 @@ int main(int argc, char **argv)
     st = chunk_host && chunk_host_v ? ELATTN_SUCCESS : ELATTN_ERROR_OUT_OF_MEMORY;
     if (st == ELATTN_SUCCESS) st = upload_new(bd.dev, chunk_host, chunk_n * rs.es, &rs.k_chunk);
     if (st == ELATTN_SUCCESS) st = upload_new(bd.dev, chunk_host_v, chunk_n * rs.es, &rs.v_chunk);
-    if (st == ELATTN_SUCCESS && o.flush_mib > 0)
-        st = elattn_buffer_alloc(bd.dev, (size_t)(o.flush_mib * 1048576.0), &rs.flush);
+    if (st == ELATTN_SUCCESS && o.flush_mib > 0) /* filled once: --flush read then reads written memory */
+        st = elattn_buffer_alloc(bd.dev, (size_t)(o.flush_mib * 1048576.0), &rs.flush.buffer);
+    if (st == ELATTN_SUCCESS && rs.flush.buffer)
+        st = elattn_buffer_fill(rs.flush.buffer, 0, 0x5a, elattn_buffer_size(rs.flush.buffer), bd.stream);
+    if (st == ELATTN_SUCCESS && rs.flush.buffer && o.flush_read)
+        st = elattn_buffer_alloc(bd.dev, FLUSH_SCRATCH_BYTES, &rs.flush.scratch);
     free(chunk_host), free(chunk_host_v);
     if (st != ELATTN_SUCCESS) {
         fprintf(stderr, "elattn-decode-bench: the prefill chunk or flush buffer: %s: %s\n", elattn_status_string(st),
@@ -941,7 +979,7 @@ int main(int argc, char **argv)
     printf("\n%d config(s), %d error(s)%s; %.1f s\n", n_rows, errors,
            check_failed ? "; CHECK FAILED: the device's decode differs from the reference" : "", now_s() - t0);
     write_decode_json(&o);
-    elattn_buffer_free(rs.flush), elattn_buffer_free(rs.k_chunk), elattn_buffer_free(rs.v_chunk);
+    elattn_buffer_free(rs.flush.buffer), elattn_buffer_free(rs.flush.scratch), elattn_buffer_free(rs.k_chunk), elattn_buffer_free(rs.v_chunk);
     elattn_event_destroy(bd.ev_start), elattn_event_destroy(bd.ev_end);
     elattn_stream_destroy(bd.stream);
     elattn_device_close(bd.dev);

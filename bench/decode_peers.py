@@ -7,7 +7,8 @@ step of 1 new token per sequence against a contiguous cache K, V [B, Hkv, L, D].
 Environment (defaults = elattn-decode-bench's): LENS 8192,32768,131072  BATCHES 1,16,64
 MIXES dense,fa-ssa:0.5,fa-ssa:0.75  D 128  DTYPE bf16 (or fp16)  HEADS 32:8  SINK 128
 LOCAL 2048  BUDGET_S 0 (none; else configs not started by then are reported skipped (budget))
-FLUSH_MIB 256 (L2 flush before each rep)  COPY_MIB 2048  OUT (the folder, if no --out).
+FLUSH_MIB 256 (L2 flush before each rep)  FLUSH write|read (as elattn-decode-bench's --flush: write
+zeroes the buffer, leaving dirty lines; read copies it into a 4 MiB scratch, leaving clean ones)  COPY_MIB 2048  OUT (the folder, if no --out).
 --cpu runs on the CPU (no events: perf_counter) and --tiny shrinks the shapes (L 256/640,
 B 1/2, Hq 8, Hkv 4, D 64, sink 16, local 128): a logic check where no GPU is, not a benchmark.
 
@@ -32,7 +33,7 @@ Peers, per (L, B):
       no concatenation is timed), with the SDPA backend and variant fastest for this (L, B).
   copy: torch's device-to-device copy bandwidth, 2 x bytes / time (read + write), as ours.
 
-Timing as elattn-decode-bench: CUDA events around each call, an L2 flush (a buffer zeroed)
+Timing as elattn-decode-bench: CUDA events around each call, an L2 flush (FLUSH above)
 before each rep outside the events, a warm-up, then reps until 10 and 0.2 s (at most 100, or
 2 s after 3); median and quartiles. Each peer's output for sequence 0 is checked against a
 float32 softmax over that sequence's visible keys (nmse in the JSON; above 1e-3 marks it bad).
@@ -83,10 +84,16 @@ def parse_mix(text, hkv):
 class Timer:
     """Events on CUDA (perf_counter on the CPU), a flush before each rep, median of reps."""
 
-    def __init__(self, device, flush_mib, warmup=3, min_reps=10, max_reps=100, min_s=0.2, max_s=2.0):
+    SCRATCH = 4 * 2**20  # FLUSH=read's destination, as elattn-decode-bench's
+
+    def __init__(self, device, flush_mib, flush_read=False, warmup=3, min_reps=10, max_reps=100, min_s=0.2,
+                 max_s=2.0):
         self.device = device
         self.cuda = device.type == "cuda"
-        self.flush = torch.empty(int(flush_mib * 2**20), dtype=torch.uint8, device=device) if flush_mib > 0 else None
+        self.flush = torch.full((int(flush_mib * 2**20),), 0x5a, dtype=torch.uint8, device=device) \
+            if flush_mib > 0 else None
+        self.scratch = torch.empty(self.SCRATCH, dtype=torch.uint8, device=device) if flush_read and flush_mib > 0 \
+            else None
         self.warmup, self.min_reps, self.max_reps, self.min_s, self.max_s = warmup, min_reps, max_reps, min_s, max_s
 
     def sync(self):
@@ -103,8 +110,12 @@ class Timer:
         ms = []
         while len(ms) < self.max_reps and (len(ms) < self.min_reps or sum(ms) < self.min_s * 1e3) and \
                 not (len(ms) >= 3 and sum(ms) >= self.max_s * 1e3):
-            if self.flush is not None:
-                self.flush.zero_()
+            if self.flush is not None and self.scratch is None:
+                self.flush.zero_()  # dirty lines left in L2
+            elif self.flush is not None:
+                for off in range(0, self.flush.numel(), self.SCRATCH):  # clean lines left in L2
+                    piece = self.flush[off:off + self.SCRATCH]
+                    self.scratch[:piece.numel()].copy_(piece)
             if self.cuda:
                 start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
                 start.record()
@@ -228,7 +239,11 @@ def main():
     else:
         sys.exit("decode_peers: no CUDA device (use --cpu --tiny for a logic check)")
     t0 = time.perf_counter()
-    timer = Timer(device, float(os.environ.get("FLUSH_MIB", "0" if args.cpu else "256")))
+    flush_mode = os.environ.get("FLUSH", "write")
+    if flush_mode not in ("write", "read"):
+        sys.exit(f"decode_peers.py: FLUSH={flush_mode!r}: write or read")
+    timer = Timer(device, float(os.environ.get("FLUSH_MIB", "0" if args.cpu else "256")),
+                  flush_read=flush_mode == "read")
     from torch.nn.attention import SDPBackend, sdpa_kernel
     backends = [("cudnn", SDPBackend.CUDNN_ATTENTION), ("flash", SDPBackend.FLASH_ATTENTION),
                 ("efficient", SDPBackend.EFFICIENT_ATTENTION)]
@@ -251,7 +266,7 @@ def main():
     dev_name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
     meta = dict(tool="bench/decode_peers.py", torch=torch.__version__, device=dev_name, dtype=str(dtype),
                 head_dim=d, hq=hq, hkv=hkv, sink=sink, local=local, new_tokens=1, lens=lens, batches=batches,
-                mixes=mixes, flush_mib=timer.flush.numel() / 2**20 if timer.flush is not None else 0,
+                mixes=mixes, flush_mib=timer.flush.numel() / 2**20 if timer.flush is not None else 0, flush=flush_mode,
                 timing="CUDA events per call, L2 flush before each rep, warm-up, median",
                 cudnn=torch.backends.cudnn.version() if device.type == "cuda" else None)
     meta["copy"] = copy_bandwidth(timer, device, float(os.environ.get("COPY_MIB", "64" if args.cpu else "2048")))
