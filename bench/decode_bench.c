@@ -15,8 +15,9 @@
  * the last `new` positions of each sequence act as the step's new tokens (their K/V are in the
  * cache already, as after a real step's append). Each repetition: an L2 flush (outside the events;
  * --flush write: a buffer fill on the stream, which leaves L2 full of dirty lines that the step then
- * writes back, as torch's cache.zero_() does; --flush read: the same buffer read through copies into
- * a 4 MiB scratch, which leaves L2 full of clean lines, as a step after a layer's GEMMs finds it),
+ * writes back, as torch's cache.zero_() does; --flush read: the fill, then the buffer read through
+ * copies into a 4 MiB scratch, which leaves L2 full of clean lines, as a step after a layer's
+ * GEMMs finds it),
  * then start event, decode run, end event; after a warm-up,
  * repetitions until --min-reps and --min-time (or --max-reps, or --max-time); median and
  * quartiles. The device's copy bandwidth is measured in the same process (elattn_buffer_copy_2d,
@@ -118,7 +119,7 @@ static void usage(FILE *f)
             "                     after 3 reps)\n"
             "  --flush-mib N      L2 flush buffer touched before each rep (default 256 on a GPU, 0 otherwise)\n"
             "  --flush write|read how the flush touches it (default write: a fill, which leaves L2's lines dirty\n"
-            "                     for the step to write back; read: copies of it into a 4 MiB scratch, clean lines)\n"
+            "                     for the step to write back; read: the fill, then copies into a 4 MiB scratch: clean)\n"
             "  --copy-mib N       the copy-bandwidth buffer (default 2048 on a GPU, 64 otherwise)\n"
             "  --budget-s S       configs not started after S s (from the start) are reported skipped (budget)\n"
             "  --samples          print every rep's time (ms, in order) after each config's line\n"
@@ -306,13 +307,16 @@ typedef struct l2_flush {
 
 /* Evicts the step's K/V from L2 on the stream. A fill leaves L2 holding dirty lines of the buffer
  * (written back while the next step reads); reading it (copied piecewise into the scratch) leaves
- * clean lines and at most the scratch's 4 MiB dirty. */
+ * clean lines and at most the scratch's 4 MiB dirty. The read flush fills first too: the fill
+ * keeps the device busy while the host issues the copies (64 calls for 256 MiB), so the step's
+ * start event does not wait on the host and the step's own host work is not timed (call 50:
+ * copies alone let a few us of host time into the step). */
 static elattn_status flush_l2(const l2_flush *f, int rep, elattn_stream *stream)
 {
     if (!f || !f->buffer) return ELATTN_SUCCESS; /* NULL: no flush (the copy-bandwidth reps) */
     const size_t bytes = elattn_buffer_size(f->buffer);
-    if (!f->scratch) return elattn_buffer_fill(f->buffer, 0, (uint8_t)(rep & 0xff), bytes, stream);
-    elattn_status st = ELATTN_SUCCESS;
+    elattn_status st = elattn_buffer_fill(f->buffer, 0, (uint8_t)(rep & 0xff), bytes, stream);
+    if (!f->scratch) return st;
     for (size_t off = 0; off < bytes && st == ELATTN_SUCCESS; off += FLUSH_SCRATCH_BYTES) {
         const size_t n = bytes - off < FLUSH_SCRATCH_BYTES ? bytes - off : FLUSH_SCRATCH_BYTES;
         st = elattn_buffer_copy_2d(f->scratch, 0, n, f->buffer, off, n, n, 1, stream);
@@ -948,10 +952,8 @@ int main(int argc, char **argv)
     st = chunk_host && chunk_host_v ? ELATTN_SUCCESS : ELATTN_ERROR_OUT_OF_MEMORY;
     if (st == ELATTN_SUCCESS) st = upload_new(bd.dev, chunk_host, chunk_n * rs.es, &rs.k_chunk);
     if (st == ELATTN_SUCCESS) st = upload_new(bd.dev, chunk_host_v, chunk_n * rs.es, &rs.v_chunk);
-    if (st == ELATTN_SUCCESS && o.flush_mib > 0) /* filled once: --flush read then reads written memory */
+    if (st == ELATTN_SUCCESS && o.flush_mib > 0)
         st = elattn_buffer_alloc(bd.dev, (size_t)(o.flush_mib * 1048576.0), &rs.flush.buffer);
-    if (st == ELATTN_SUCCESS && rs.flush.buffer)
-        st = elattn_buffer_fill(rs.flush.buffer, 0, 0x5a, elattn_buffer_size(rs.flush.buffer), bd.stream);
     if (st == ELATTN_SUCCESS && rs.flush.buffer && o.flush_read)
         st = elattn_buffer_alloc(bd.dev, FLUSH_SCRATCH_BYTES, &rs.flush.scratch);
     free(chunk_host), free(chunk_host_v);

@@ -8,7 +8,7 @@ Environment (defaults = elattn-decode-bench's): LENS 8192,32768,131072  BATCHES 
 MIXES dense,fa-ssa:0.5,fa-ssa:0.75  D 128  DTYPE bf16 (or fp16)  HEADS 32:8  SINK 128
 LOCAL 2048  BUDGET_S 0 (none; else configs not started by then are reported skipped (budget))
 FLUSH_MIB 256 (L2 flush before each rep)  FLUSH write|read (as elattn-decode-bench's --flush: write
-zeroes the buffer, leaving dirty lines; read copies it into a 4 MiB scratch, leaving clean ones)  COPY_MIB 2048  OUT (the folder, if no --out).
+zeroes the buffer, leaving dirty lines; read zeroes it, then copies it into a 4 MiB scratch, leaving clean ones)  COPY_MIB 2048  OUT (the folder, if no --out).
 --cpu runs on the CPU (no events: perf_counter) and --tiny shrinks the shapes (L 256/640,
 B 1/2, Hq 8, Hkv 4, D 64, sink 16, local 128): a logic check where no GPU is, not a benchmark.
 
@@ -90,8 +90,7 @@ class Timer:
                  max_s=2.0):
         self.device = device
         self.cuda = device.type == "cuda"
-        self.flush = torch.full((int(flush_mib * 2**20),), 0x5a, dtype=torch.uint8, device=device) \
-            if flush_mib > 0 else None
+        self.flush = torch.empty(int(flush_mib * 2**20), dtype=torch.uint8, device=device) if flush_mib > 0 else None
         self.scratch = torch.empty(self.SCRATCH, dtype=torch.uint8, device=device) if flush_read and flush_mib > 0 \
             else None
         self.warmup, self.min_reps, self.max_reps, self.min_s, self.max_s = warmup, min_reps, max_reps, min_s, max_s
@@ -110,9 +109,9 @@ class Timer:
         ms = []
         while len(ms) < self.max_reps and (len(ms) < self.min_reps or sum(ms) < self.min_s * 1e3) and \
                 not (len(ms) >= 3 and sum(ms) >= self.max_s * 1e3):
-            if self.flush is not None and self.scratch is None:
-                self.flush.zero_()  # dirty lines left in L2
-            elif self.flush is not None:
+            if self.flush is not None:
+                self.flush.zero_()  # dirty lines left in L2 (FLUSH=write)
+            if self.scratch is not None:  # FLUSH=read: the zero_ keeps the GPU busy while these are issued
                 for off in range(0, self.flush.numel(), self.SCRATCH):  # clean lines left in L2
                     piece = self.flush[off:off + self.SCRATCH]
                     self.scratch[:piece.numel()].copy_(piece)
