@@ -111,7 +111,7 @@ class Timer:
                 not (len(ms) >= 3 and sum(ms) >= self.max_s * 1e3):
             if self.flush is not None:
                 self.flush.zero_()  # dirty lines left in L2 (FLUSH=write)
-            if self.scratch is not None:  # FLUSH=read: the zero_ keeps the GPU busy while these are issued
+            if self.flush is not None and self.scratch is not None:  # FLUSH=read: the zero_ keeps the GPU busy
                 for off in range(0, self.flush.numel(), self.SCRATCH):  # clean lines left in L2
                     piece = self.flush[off:off + self.SCRATCH]
                     self.scratch[:piece.numel()].copy_(piece)

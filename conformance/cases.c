@@ -669,13 +669,17 @@ static void decode_cases(case_list *l)
      * tensor-core kernel's (16-row items): groups of 16 (one full item at n = 1) and 17 (a second
      * item of one row), 3 (rows 3, 48, 9), and 16-bit D 256 (D 40 and 96 above pad an instance).
      * The most chunks a head can have (256, the most elattn_decode_desc.num_splits allows), with
-     * chunks of a few slots and empty ones (LSE -inf) in every head. */
+     * chunks of a few slots and empty ones (LSE -inf) in every head. Heads of more than 32 chunks
+     * (DECODE_MERGE_IN_BLOCK_MAX of the CUDA build) are merged by a launch of their own there: 256
+     * chunks (bf16 D 128), 40 (fp32, the portable chunk kernel's 4-row items) and 100 (fp16 D 256,
+     * 8 x 16 rows a head). */
     static const struct {
         elattn_dtype dt;
         int d, hq, hkv, page, splits;
     } big[] = {{ELATTN_BF16, 96, 16, 2, 1, 0}, {ELATTN_F16, 40, 8, 2, 256, 7}, {ELATTN_F32, 256, 4, 1, 16, 0},
                {ELATTN_BF16, 128, 8, 2, 64, 0}, {ELATTN_BF16, 128, 16, 1, 16, 0}, {ELATTN_F16, 64, 17, 1, 1, 3},
-               {ELATTN_BF16, 256, 6, 2, 16, 0}, {ELATTN_BF16, 128, 8, 2, 16, 256}};
+               {ELATTN_BF16, 256, 6, 2, 16, 0}, {ELATTN_BF16, 128, 8, 2, 16, 256}, {ELATTN_F32, 64, 8, 2, 16, 40},
+               {ELATTN_F16, 256, 8, 1, 16, 100}};
     for (int bi = 0; bi < (int)(sizeof big / sizeof big[0]); ++bi) {
         conf_case *c = push(l);
         c->kind = CASE_DECODE;

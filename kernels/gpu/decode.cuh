@@ -11,7 +11,9 @@
  * (fp32, log2 domain), and the groups' states are combined through shared memory at the end.
  * A head cut into one chunk writes O (and LSE) itself; otherwise the chunk's fp32 partial goes
  * to the plan's workspace and the head's last chunk to finish merges them all
- * (decode_store_rows, decode_common.cuh): one launch per step.
+ * (decode_store_rows, decode_common.cuh): one launch per step. In the CUDA build a run with a
+ * head of more than DECODE_MERGE_IN_BLOCK_MAX chunks merges in a second launch instead
+ * (decode_merge_kernel: many blocks per head rather than one).
  * The CUDA build runs fp16 / bf16 on sm_80+ through the tensor-core chunk kernel instead
  * (decode_mma.cuh, when the plan picks it: in.mma); the end of an item is the same.
  * Needs storage<> (common.cuh), dispatch (dispatch.cuh) and, in the CUDA build, ptx/sm80.cuh.
@@ -106,6 +108,7 @@ __global__ void __launch_bounds__(DECODE_THREADS) decode_chunk_kernel(const ELAT
     constexpr int R = DECODE_ROWS;
     extern __shared__ uint4 decode_smem_raw[];
     char *smem = reinterpret_cast<char *>(decode_smem_raw);
+    decode_pdl_launch_dependents();
 
     const decode_meta_view M = decode_meta(in);
     const decode_item item = M.items[blockIdx.x];
@@ -246,6 +249,99 @@ __global__ void __launch_bounds__(DECODE_THREADS) decode_chunk_kernel(const ELAT
     decode_store_rows<DT, DMAX, R, C::GROUPS, C::NT>(smem, in, item, part_base, row_base, n, nrows, chunks);
 }
 
+#if defined(ELATTN_GPU_CUDA)
+/* The merge launch (in.merge_launch): block (x, y) merges column slice y of the row tile of
+ * work item x when that item is chunk 0 of a cut head (the other blocks leave at once). The
+ * slice's (row, 4-column) elements are spread over the threads, P threads each, and each thread
+ * folds every P-th chunk into a running (max, sum, O) by the spec's merge, MERGE_BATCH chunks'
+ * loads at a time; the P states of an element are then combined through shared memory. Whole
+ * head's chunks in one or two round trips per block, the blocks side by side on the device. */
+template <int DT>
+__global__ void __launch_bounds__(DECODE_THREADS) decode_merge_kernel(const ELATTN_GRID_CONSTANT decode_inputs in)
+{
+    constexpr int NT = DECODE_THREADS, MERGE_BATCH = 8;
+    const decode_meta_view M = decode_meta(in);
+    const decode_item item = M.items[blockIdx.x];
+    const int i = item.seq, hk = item.head, Hkv = in.num_kv_heads, G = in.group, D = in.head_dim;
+    const int chunks = M.chunks[i * Hkv + hk];
+    if (chunks == 1 || item.chunk != 0) return;
+    const int part_base = M.part_base[i * Hkv + hk], row_base = M.cu_new[i], n = M.cu_new[i + 1] - row_base;
+    const int tile_rows = in.mma ? DECODE_MMA_ROWS : DECODE_ROWS;
+    const int nrows = n * G - item.row0 < tile_rows ? n * G - item.row0 : tile_rows;
+    const int d4 = D / 4, per_slice = (d4 + DECODE_MERGE_SLICES - 1) / DECODE_MERGE_SLICES;
+    const int col0 = (int)blockIdx.y * per_slice, cols = d4 - col0 < per_slice ? d4 - col0 : per_slice;
+    if (cols <= 0) return;
+    const int E = nrows * cols, P = NT / E; /* E <= 16 x 8 = NT (D 256) */
+    const int t = (int)threadIdx.x, e = t % E, part = t / E, r = e / cols, dq = col0 + e % cols;
+    const int part_rows = n * G;
+    const size_t row0 = (size_t)part_base + item.row0 + r; /* chunk 0's partial row of this element */
+    const float4 *part_o = reinterpret_cast<const float4 *>(in.part_o);
+    decode_pdl_wait(); /* the chunk kernel's partials are written and visible */
+    float m = -INFINITY, sum = 0.0f;
+    float4 o = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+    if (part < P)
+        for (int c0 = part; c0 < chunks; c0 += P * MERGE_BATCH) {
+            float l[MERGE_BATCH];
+            float4 v[MERGE_BATCH];
+#pragma unroll
+            for (int j = 0; j < MERGE_BATCH; ++j) {
+                const int c = c0 + j * P;
+                const size_t prow = row0 + (size_t)c * part_rows;
+                l[j] = c < chunks ? load_l2(in.part_lse + prow) : -INFINITY; /* weight 0 */
+                v[j] = c < chunks ? load_l2(part_o + prow * d4 + dq) : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+            }
+            float mb = m;
+#pragma unroll
+            for (int j = 0; j < MERGE_BATCH; ++j) mb = fmaxf(mb, l[j]);
+            const float f = elattn_merge_scale(m, mb); /* the earlier chunks' weights, now against mb */
+            sum *= f, o.x *= f, o.y *= f, o.z *= f, o.w *= f;
+#pragma unroll
+            for (int j = 0; j < MERGE_BATCH; ++j) {
+                const float w = elattn_merge_scale(l[j], mb);
+                sum += w;
+                o.x += w * v[j].x, o.y += w * v[j].y, o.z += w * v[j].z, o.w += w * v[j].w;
+            }
+            m = mb;
+        }
+    __shared__ float s_m[NT], s_sum[NT];
+    __shared__ float4 s_o[NT];
+    s_m[t] = m, s_sum[t] = sum, s_o[t] = o;
+    __syncthreads();
+    if (t >= E) return;
+    float mm = -INFINITY;
+    for (int k = 0; k < P; ++k) mm = fmaxf(mm, s_m[k * E + t]);
+    float total = 0.0f;
+    float4 acc = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+    for (int k = 0; k < P; ++k) {
+        const float f = elattn_merge_scale(s_m[k * E + t], mm);
+        const float4 a = s_o[k * E + t];
+        total += f * s_sum[k * E + t];
+        acc.x += f * a.x, acc.y += f * a.y, acc.z += f * a.z, acc.w += f * a.w;
+    }
+    const float inv = total > 0.0f ? 1.0f / total : 0.0f; /* all chunks empty: O = 0 */
+    acc.x *= inv, acc.y *= inv, acc.z *= inv, acc.w *= inv;
+    const int rr = item.row0 + r;
+    const size_t orow = (size_t)(row_base + rr / G) * in.num_q_heads + hk * G + rr % G;
+    storage<DT>::store4(in.o, orow * D + (size_t)dq * 4, acc);
+    if (in.lse && dq == 0) in.lse[orow] = elattn_merge_lse(mm, total);
+}
+
+template <int DT>
+static cudaError_t decode_merge_launch(const decode_inputs &in, cudaStream_t stream)
+{
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = dim3((unsigned)in.num_items, DECODE_MERGE_SLICES);
+    cfg.blockDim = dim3(DECODE_THREADS);
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = in.merge_launch == 2 ? 1 : 0;
+    return cudaLaunchKernelEx(&cfg, decode_merge_kernel<DT>, in);
+}
+#endif
+
 size_t decode_smem_bytes(int dtype, int head_dim)
 {
     size_t bytes = 0;
@@ -275,7 +371,9 @@ cudaError_t decode_launch(const decode_inputs &in, cudaStream_t stream)
             });
         };
 #if defined(ELATTN_GPU_CUDA)
-        return in.mma ? decode_mma_launch(in, stream) : portable();
+        cudaError_t err = in.mma ? decode_mma_launch(in, stream) : portable();
+        if (err == cudaSuccess && in.merge_launch) err = decode_merge_launch<DT>(in, stream);
+        return err;
 #else
         return portable();
 #endif

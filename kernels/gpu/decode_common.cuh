@@ -42,6 +42,22 @@ struct decode_states {
     static __device__ __forceinline__ float *l(void *smem) { return m(smem) + PARTS * R; }
 };
 
+/* Programmatic dependent launch (sm_90+; elsewhere nothing): a chunk kernel lets the merge
+ * launch that follows it start its blocks early (they wait for the chunk kernel's end and
+ * memory in decode_pdl_wait), so that the merge does not pay a launch after the last chunk. */
+static __device__ __forceinline__ void decode_pdl_launch_dependents()
+{
+#if defined(ELATTN_GPU_CUDA) && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+#endif
+}
+static __device__ __forceinline__ void decode_pdl_wait()
+{
+#if defined(ELATTN_GPU_CUDA) && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
+}
+
 /* A load through L2, past this SM's L1: for data other blocks of the launch wrote. AMD's L1 is
  * invalidated at each dispatch and no block reads a partial before it is written: a plain load. */
 template <typename T>
@@ -152,7 +168,7 @@ static __device__ __forceinline__ void decode_store_rows(void *smem, const decod
             if (dq == 0) in.part_lse[prow] = lse;
         }
     }
-    if (chunks == 1) return;
+    if (chunks == 1 || in.merge_launch) return; /* merge_launch: decode_merge_kernel merges */
     __shared__ int last;
     __threadfence(); /* this block's partial is visible device-wide before it counts itself */
     __syncthreads();

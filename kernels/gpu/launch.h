@@ -196,6 +196,15 @@ cudaError_t merge_launch(const merge_inputs &in, cudaStream_t stream);
  * tensor-core one (decode_mma.cuh: sm_80+, fp16/bf16) takes DECODE_MMA_ROWS, the M of its mma. */
 enum { DECODE_THREADS = 128, DECODE_ROWS = 4, DECODE_MMA_ROWS = 16 };
 
+/* Cut heads' partials are merged by the head's last chunk to finish, one block on the device's
+ * tail, unless some head of the run has more than DECODE_MERGE_IN_BLOCK_MAX chunks (CUDA
+ * build): then by a merge launch after the chunk kernel, DECODE_MERGE_SLICES blocks per row tile
+ * (decode_merge_kernel, decode.cuh). One block reads a 122-chunk head's partials at about
+ * 36 GB/s, one L2 round trip of about 1 us per batch of loads: call 52 (bench/results/
+ * 2026-12-04-nvidia-h200) timed that merge at 7-10 us, a fifth of a 128K x 1 step; with the
+ * merge launch the fa-ssa:0.75 step there took 45.7 us instead of 52.9 (call 54). */
+enum { DECODE_MERGE_IN_BLOCK_MAX = 32, DECODE_MERGE_SLICES = 8 };
+
 struct decode_item {
     int32_t seq, head, chunk, row0; /* seq: index in the run (0..num_seqs-1) */
 };
@@ -238,13 +247,16 @@ struct decode_inputs {
     float *lse;                /* NULL: not written */
     float *part_o, *part_lse;  /* [partial rows][D], [partial rows] */
     int *arrivals;             /* [partial rows], 0 between runs: chunks of a row tile done so far */
+    int merge_launch;          /* 0: a cut head's last chunk merges; 1: decode_merge_kernel does, launched
+                                  after the chunk kernel (2: as a programmatic dependent launch, sm_90+) */
 #if ELATTN_DECODE_INLINE_BYTES > 0
     alignas(16) char inline_meta[ELATTN_DECODE_INLINE_BYTES]; /* the kernels take decode_inputs as __grid_constant__ */
 #endif
 };
 /* Dynamic shared memory of the chunk kernel for (dtype, head_dim) (0: no such instance). */
 size_t decode_smem_bytes(int dtype, int head_dim);
-/* The chunk kernel in.mma names (a cut head's last chunk merges its partials). */
+/* The chunk kernel in.mma names (a cut head's last chunk merges its partials), then, when
+ * in.merge_launch, the merge kernel. */
 cudaError_t decode_launch(const decode_inputs &in, cudaStream_t stream);
 #if defined(ELATTN_GPU_CUDA)
 /* decode_mma.cuh: the tensor-core chunk kernel; its shared memory (0: no instance for the dtype). */
