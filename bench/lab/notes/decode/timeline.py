@@ -3,7 +3,9 @@
 -DELATTN_DECODE_TIMELINE): one 'TL block smid seq head mode chunk tiles t0 t1 t2 t3' line per
 block, globaltimer ns at the block's start (t0), its first tile in shared memory (t1), the end of
 its walk (t2) and the end of its store or merge (t3). Launches are told apart by gaps in t0; the
-last complete launch is summarised: where its span goes, per mode, and its slowest blocks.
+last complete launch is summarised: where its span goes, per mode, and its slowest blocks. With
+timeline-probe-merge-launch.patch the merge launch's working blocks print 'TMK item slice smid
+start waited end' lines: those of the summarised launch are given in us from its first t0.
 
 usage: timeline.py FILE [FILE...]"""
 import sys
@@ -14,7 +16,7 @@ def pct(xs, q):
     return xs[min(len(xs) - 1, int(q * (len(xs) - 1) + 0.5))]
 
 
-def summary(name, rows):
+def summary(name, rows, merges=()):
     base = min(r["t0"] for r in rows)
     end = max(r["t3"] for r in rows)
     span = (end - base) / 1000.0
@@ -47,6 +49,13 @@ def summary(name, rows):
         t = base + (end - base) * k / 10.0
         marks.append(sum(1 for r in rows if r["t0"] <= t < r["t3"]))
     print(f"  blocks running at each tenth of the span: {marks}")
+    mine = [m for m in merges if base <= m["start"] <= end + 100000]
+    if mine:
+        def span3(key):
+            xs = [us(m[key] - base) for m in mine]
+            return f"{min(xs):7.2f} .. {max(xs):7.2f}"
+        print(f"  merge launch, {len(mine)} working blocks (us from the first t0): start {span3('start')}, "
+              f"waited {span3('waited')}, end {span3('end')}")
     print("  the last 6 blocks to end (block sm seq head mode chunk tiles | t0 t1 t2 t3 in us from the first t0):")
     for r in sorted(rows, key=lambda r: r["t3"])[-6:]:
         print(f"    {r['block']:4d} {r['sm']:3d} {r['seq']:3d} {r['head']:2d} {r['mode']} {r['chunk']:3d} {r['tiles']:3d} | "
@@ -55,9 +64,12 @@ def summary(name, rows):
 
 def main():
     for path in sys.argv[1:]:
-        rows = []
+        rows, merges = [], []
         for line in open(path, errors="replace"):
             f = line.split()
+            if len(f) == 7 and f[0] == "TMK":
+                v = list(map(int, f[1:]))
+                merges.append(dict(item=v[0], slice=v[1], sm=v[2], start=v[3], waited=v[4], end=v[5]))
             if len(f) == 12 and f[0] == "TL":
                 v = list(map(int, f[1:]))
                 rows.append(dict(block=v[0], sm=v[1], seq=v[2], head=v[3], mode=v[4], chunk=v[5], tiles=v[6],
@@ -76,7 +88,7 @@ def main():
         launches.append(cur)
         size = max(len(l) for l in launches)
         full = [l for l in launches if len(l) == size]
-        summary(f"{path} (launch {len(launches)} of {len(launches)}, {len(full)} complete)", full[-1])
+        summary(f"{path} (launch {len(launches)} of {len(launches)}, {len(full)} complete)", full[-1], merges)
 
 
 if __name__ == "__main__":
