@@ -72,7 +72,6 @@ struct decode_plan {
     bool mma;            /* the tensor-core chunk kernel (else the portable one) */
     bool inline_allowed; /* false: ELATTN_DECODE_UPLOAD_METADATA=1 (every run copies its metadata) */
     int item_rows;       /* query rows per work item: DECODE_MMA_ROWS or DECODE_ROWS */
-    int sm_version;      /* the device's (programmatic dependent launch from 90) */
     size_t max_items, max_part_rows;
     size_t meta_bytes;   /* the largest run's metadata: the workspace's front, a staging slot */
     size_t off_part_o, off_part_lse, off_arrivals;
@@ -136,7 +135,6 @@ elattn_status gpu_decode_plan(void *dev, const elattn_decode_setup *setup, const
     p->mma = choice.mma;
     p->inline_allowed = ELATTN_DECODE_INLINE_BYTES > 0 && !upload_forced();
     p->item_rows = choice.item_rows;
-    p->sm_version = d.caps.sm_version;
     /* Every chunk of a head runs ceil(n * group / item_rows) items; a cut head's chunk keeps
      * n * group partial rows. */
     const size_t rows = (size_t)setup->max_new_tokens * (size_t)p->group;
@@ -274,7 +272,8 @@ elattn_status gpu_decode_run(void *dev, const void *impl, void *stream, const el
     in.part_lse = reinterpret_cast<float *>(p.ws + p.off_part_lse);
     in.arrivals = reinterpret_cast<int *>(p.ws + p.off_arrivals);
 #if defined(ELATTN_GPU_CUDA)
-    if (most_chunks > DECODE_MERGE_IN_BLOCK_MAX) in.merge_launch = p.sm_version >= 90 ? 2 : 1;
+    if (most_chunks > DECODE_MERGE_IN_BLOCK_MAX) /* programmatic dependent launch from sm_90 */
+        in.merge_launch = static_cast<device *>(dev)->caps.sm_version >= 90 ? 2 : 1;
 #endif
     const cudaError_t e = decode_launch(in, s);
     if (e != cudaSuccess) return runtime_failure(e, "LaunchKernel (decode)");

@@ -119,7 +119,7 @@ __global__ void __launch_bounds__(DECODE_THREADS) decode_chunk_kernel(const ELAT
     const int32_t *pages = in.page_table + ((elattn_i64)M.seq_ids[i] * Hkv + hk) * in.pages_per_head;
     elattn_i64 s0, s1;
     elattn_decode_split(elattn_kv_slots(mode, in.sink, in.ring, len), chunks, c, &s0, &s1);
-    const int nrows = n * G - item.row0 < R ? n * G - item.row0 : R;
+    const int nrows = decode_item_rows(n, G, item.row0, R);
 
     const int lane = (int)threadIdx.x % C::LPR, group = (int)threadIdx.x / C::LPR;
     /* This block's query rows: row0 + r is (new token (row0 + r) / G, query head hk * G + (row0 + r) % G). */
@@ -267,7 +267,7 @@ __global__ void __launch_bounds__(DECODE_THREADS) decode_merge_kernel(const ELAT
     if (chunks == 1 || item.chunk != 0) return;
     const int part_base = M.part_base[i * Hkv + hk], row_base = M.cu_new[i], n = M.cu_new[i + 1] - row_base;
     const int tile_rows = in.mma ? DECODE_MMA_ROWS : DECODE_ROWS;
-    const int nrows = n * G - item.row0 < tile_rows ? n * G - item.row0 : tile_rows;
+    const int nrows = decode_item_rows(n, G, item.row0, tile_rows);
     const int d4 = D / 4, per_slice = (d4 + DECODE_MERGE_SLICES - 1) / DECODE_MERGE_SLICES;
     const int col0 = (int)blockIdx.y * per_slice, cols = d4 - col0 < per_slice ? d4 - col0 : per_slice;
     if (cols <= 0) return;
@@ -318,12 +318,7 @@ __global__ void __launch_bounds__(DECODE_THREADS) decode_merge_kernel(const ELAT
         total += f * s_sum[k * E + t];
         acc.x += f * a.x, acc.y += f * a.y, acc.z += f * a.z, acc.w += f * a.w;
     }
-    const float inv = total > 0.0f ? 1.0f / total : 0.0f; /* all chunks empty: O = 0 */
-    acc.x *= inv, acc.y *= inv, acc.z *= inv, acc.w *= inv;
-    const int rr = item.row0 + r;
-    const size_t orow = (size_t)(row_base + rr / G) * in.num_q_heads + hk * G + rr % G;
-    storage<DT>::store4(in.o, orow * D + (size_t)dq * 4, acc);
-    if (in.lse && dq == 0) in.lse[orow] = elattn_merge_lse(mm, total);
+    decode_write_merged<DT>(in, row_base, hk, item.row0 + r, dq, acc, mm, total);
 }
 
 template <int DT>

@@ -42,6 +42,32 @@ struct decode_states {
     static __device__ __forceinline__ float *l(void *smem) { return m(smem) + PARTS * R; }
 };
 
+/* Query rows of a work item starting at row row0 of its (sequence, head)'s n * G, in tiles of
+ * tile_rows (the kernel's DECODE_ROWS or DECODE_MMA_ROWS). */
+static __device__ __forceinline__ int decode_item_rows(int n, int G, int row0, int tile_rows)
+{
+    return n * G - row0 < tile_rows ? n * G - row0 : tile_rows;
+}
+
+/* O's (and LSE's) row of (sequence, head) row rr: new token rr / G, query head head * G + rr % G. */
+static __device__ __forceinline__ size_t decode_out_row(const decode_inputs &in, int row_base, int head, int rr)
+{
+    return (size_t)(row_base + rr / in.group) * in.num_q_heads + head * in.group + rr % in.group;
+}
+
+/* The end of an n-way merge (elattn_merge_scale's weights against the largest LSE m, summing to
+ * sum, o their weighted sum of partial O): O's 4 columns from dq * 4 of row rr, and its LSE. */
+template <int DT>
+static __device__ __forceinline__ void decode_write_merged(const decode_inputs &in, int row_base, int head, int rr,
+                                                           int dq, float4 o, float m, float sum)
+{
+    const float inv = sum > 0.0f ? 1.0f / sum : 0.0f; /* all chunks empty: O = 0 */
+    o.x *= inv, o.y *= inv, o.z *= inv, o.w *= inv;
+    const size_t orow = decode_out_row(in, row_base, head, rr);
+    storage<DT>::store4(in.o, orow * in.head_dim + (size_t)dq * 4, o);
+    if (in.lse && dq == 0) in.lse[orow] = elattn_merge_lse(m, sum);
+}
+
 /* Programmatic dependent launch (sm_90+; elsewhere nothing): a chunk kernel lets the merge
  * launch that follows it start its blocks early (they wait for the chunk kernel's end and
  * memory in decode_pdl_wait), so that the merge does not pay a launch after the last chunk. */
@@ -116,11 +142,7 @@ static __device__ __forceinline__ void decode_merge_rows(const decode_inputs &in
                 o.x += w * p[j].x, o.y += w * p[j].y, o.z += w * p[j].z, o.w += w * p[j].w;
             }
         }
-        const float inv = sum > 0.0f ? 1.0f / sum : 0.0f; /* all chunks empty: O = 0 */
-        o.x *= inv, o.y *= inv, o.z *= inv, o.w *= inv;
-        const size_t orow = (size_t)(row_base + rr / G) * in.num_q_heads + item.head * G + rr % G;
-        storage<DT>::store4(in.o, orow * D + (size_t)dq * 4, o);
-        if (in.lse && dq == 0) in.lse[orow] = elattn_merge_lse(m, sum);
+        decode_write_merged<DT>(in, row_base, item.head, rr, dq, o, m, sum);
     }
 }
 
@@ -157,8 +179,8 @@ static __device__ __forceinline__ void decode_store_rows(void *smem, const decod
         }
         const float inv = elattn_row_inv_sum(sum), lse = elattn_row_lse(mx, sum);
         o.x *= inv, o.y *= inv, o.z *= inv, o.w *= inv;
-        const int rr = item.row0 + r, tok = rr / G, h = hk * G + rr % G;
-        const size_t orow = (size_t)(row_base + tok) * in.num_q_heads + h;
+        const int rr = item.row0 + r;
+        const size_t orow = decode_out_row(in, row_base, hk, rr);
         if (chunks == 1) {
             storage<DT>::store4(in.o, orow * D + (size_t)dq * 4, o);
             if (in.lse && dq == 0) in.lse[orow] = lse;

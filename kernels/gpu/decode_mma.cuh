@@ -122,7 +122,7 @@ __global__ void __launch_bounds__(cfg<DMAX>::NT) chunk_kernel(const ELATTN_GRID_
     const int32_t *pages = in.page_table + ((elattn_i64)M.seq_ids[i] * Hkv + hk) * in.pages_per_head;
     elattn_i64 s0, s1;
     elattn_decode_split(elattn_kv_slots(mode, in.sink, in.ring, len), chunks, item.chunk, &s0, &s1);
-    const int nrows = n * G - item.row0 < R ? n * G - item.row0 : R;
+    const int nrows = decode_item_rows(n, G, item.row0, R);
 
     const int c0 = (int)s0, c1 = (int)s1; /* int32 slots for the copies (fetch_pages) */
     const int tiles = (c1 - c0 + C::BN - 1) / C::BN;
