@@ -13,11 +13,10 @@
  *
  * What is timed: elattn_decode_run alone, over a fixed cache state. The step appends nothing:
  * the last `new` positions of each sequence act as the step's new tokens (their K/V are in the
- * cache already, as after a real step's append). Each repetition: an L2 flush (outside the events;
- * --flush write: a buffer fill on the stream, which leaves L2 full of dirty lines that the step then
- * writes back, as torch's cache.zero_() does; --flush read: the fill, then the buffer read through
- * copies into a 4 MiB scratch, which leaves L2 full of clean lines, as a step after a layer's
- * GEMMs finds it),
+ * cache already, as after a real step's append). Each repetition: an L2 flush outside the events
+ * (flush_l2: --flush write, a buffer fill, leaves L2 full of dirty lines that the step writes
+ * back, as torch's cache.zero_() does; --flush read, the fill and then the buffer read through
+ * copies into a 4 MiB scratch, leaves clean lines, as a step finds L2 after a layer's GEMMs),
  * then start event, decode run, end event; after a warm-up,
  * repetitions until --min-reps and --min-time (or --max-reps, or --max-time); median and
  * quartiles. The device's copy bandwidth is measured in the same process (elattn_buffer_copy_2d,
@@ -340,7 +339,6 @@ static elattn_status time_steps(bench_dev *bd, const l2_flush *flush, op_fn fn, 
     int n = 0;
     while (n < max_reps && (n < min_reps || total < min_s * 1e3) && !(n >= 3 && total >= max_s * 1e3)) {
         float e = 0;
-        st = ELATTN_SUCCESS;
         st = flush_l2(flush, n, bd->stream);
         if (st == ELATTN_SUCCESS) st = time_once(bd, fn, ctx, 0, &e);
         if (st != ELATTN_SUCCESS) {

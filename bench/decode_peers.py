@@ -7,8 +7,9 @@ step of 1 new token per sequence against a contiguous cache K, V [B, Hkv, L, D].
 Environment (defaults = elattn-decode-bench's): LENS 8192,32768,131072  BATCHES 1,16,64
 MIXES dense,fa-ssa:0.5,fa-ssa:0.75  D 128  DTYPE bf16 (or fp16)  HEADS 32:8  SINK 128
 LOCAL 2048  BUDGET_S 0 (none; else configs not started by then are reported skipped (budget))
-FLUSH_MIB 256 (L2 flush before each rep)  FLUSH write|read (as elattn-decode-bench's --flush: write
-zeroes the buffer, leaving dirty lines; read zeroes it, then copies it into a 4 MiB scratch, leaving clean ones)  COPY_MIB 2048  OUT (the folder, if no --out).
+FLUSH_MIB 256 (L2 flush before each rep)  FLUSH write|read (as elattn-decode-bench's --flush:
+write zeroes the buffer, leaving dirty lines; read zeroes it, then copies it into a 4 MiB
+scratch, leaving clean ones)  COPY_MIB 2048  OUT (the folder, if no --out).
 --cpu runs on the CPU (no events: perf_counter) and --tiny shrinks the shapes (L 256/640,
 B 1/2, Hq 8, Hkv 4, D 64, sink 16, local 128): a logic check where no GPU is, not a benchmark.
 
@@ -265,7 +266,8 @@ def main():
     dev_name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
     meta = dict(tool="bench/decode_peers.py", torch=torch.__version__, device=dev_name, dtype=str(dtype),
                 head_dim=d, hq=hq, hkv=hkv, sink=sink, local=local, new_tokens=1, lens=lens, batches=batches,
-                mixes=mixes, flush_mib=timer.flush.numel() / 2**20 if timer.flush is not None else 0, flush=flush_mode,
+                mixes=mixes, flush_mib=timer.flush.numel() / 2**20 if timer.flush is not None else 0,
+                flush=flush_mode,
                 timing="CUDA events per call, L2 flush before each rep, warm-up, median",
                 cudnn=torch.backends.cudnn.version() if device.type == "cuda" else None)
     meta["copy"] = copy_bandwidth(timer, device, float(os.environ.get("COPY_MIB", "64" if args.cpu else "2048")))
