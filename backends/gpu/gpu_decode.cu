@@ -226,20 +226,25 @@ elattn_status gpu_decode_run(void *dev, const void *impl, void *stream, const el
     int32_t *base = reinterpret_cast<int32_t *>(meta + in.meta_off.part_base);
     decode_item *items = reinterpret_cast<decode_item *>(meta + in.meta_off.items);
     /* The work list: the chunks of cut heads first (the largest pieces of work, all about one
-     * chunk long), then the heads kept whole, so that the longest items start first. */
-    size_t item = 0, part_row = 0;
-    for (int pass = 0; pass < 2; ++pass)
+     * chunk long), then the heads kept whole, so that the longest items start first. Chunk 0 of
+     * every cut head leads (pass 0), so that the merge launch's grid covers exactly those row
+     * tiles (in.num_merge_items) and no block of it starts only to leave. */
+    size_t item = 0, part_row = 0, merge_items = 0;
+    for (int pass = 0; pass < 3; ++pass) {
         for (int i = 0; i < ns; ++i) {
             const int rows = (call->cu_new[i + 1] - call->cu_new[i]) * G;
             for (int hk = 0; hk < H; ++hk) {
                 const int e = i * H + hk, chunks = call->chunks[e];
-                if ((chunks > 1) != (pass == 0)) continue;
-                base[e] = chunks > 1 ? (int32_t)part_row : -1;
-                if (chunks > 1) part_row += (size_t)chunks * rows;
-                for (int c = 0; c < chunks; ++c)
+                if ((chunks > 1) != (pass < 2)) continue;
+                if (pass == 0) base[e] = (int32_t)part_row, part_row += (size_t)chunks * rows;
+                if (pass == 2) base[e] = -1;
+                const int c_begin = pass == 1 ? 1 : 0, c_end = pass == 0 ? 1 : chunks;
+                for (int c = c_begin; c < c_end; ++c)
                     for (int r0 = 0; r0 < rows; r0 += p.item_rows) items[item++] = decode_item{i, hk, c, r0};
             }
         }
+        if (pass == 0) merge_items = item;
+    }
     if (inline_meta) {
         in.meta = nullptr;
     } else {
@@ -261,6 +266,7 @@ elattn_status gpu_decode_run(void *dev, const void *impl, void *stream, const el
     in.num_seqs = ns;
     in.total_new = call->total_new;
     in.num_items = (int)n_items;
+    in.num_merge_items = (int)merge_items;
     in.mma = p.mma;
     in.page_table = static_cast<const int32_t *>(call->page_table);
     in.q = call->q;

@@ -251,7 +251,7 @@ __global__ void __launch_bounds__(DECODE_THREADS) decode_chunk_kernel(const ELAT
 
 #if defined(ELATTN_GPU_CUDA)
 /* The merge launch (in.merge_launch): block (x, y) merges column slice y of the row tile of
- * work item x when that item is chunk 0 of a cut head (the other blocks leave at once). The
+ * work item x, chunk 0 of a cut head (the work list's first in.num_merge_items items). The
  * slice's (row, 4-column) elements are spread over the threads, P threads each, and each thread
  * folds every P-th chunk into a running (max, sum, O) by the spec's merge, MERGE_BATCH chunks'
  * loads at a time; the P states of an element are then combined through shared memory. Whole
@@ -264,7 +264,6 @@ __global__ void __launch_bounds__(DECODE_THREADS) decode_merge_kernel(const ELAT
     const decode_item item = M.items[blockIdx.x];
     const int i = item.seq, hk = item.head, Hkv = in.num_kv_heads, G = in.group, D = in.head_dim;
     const int chunks = M.chunks[i * Hkv + hk];
-    if (chunks == 1 || item.chunk != 0) return;
     const int part_base = M.part_base[i * Hkv + hk], row_base = M.cu_new[i], n = M.cu_new[i + 1] - row_base;
     const int tile_rows = in.mma ? DECODE_MMA_ROWS : DECODE_ROWS;
     const int nrows = decode_item_rows(n, G, item.row0, tile_rows);
@@ -325,7 +324,7 @@ template <int DT>
 static cudaError_t decode_merge_launch(const decode_inputs &in, cudaStream_t stream)
 {
     cudaLaunchConfig_t cfg = {};
-    cfg.gridDim = dim3((unsigned)in.num_items, DECODE_MERGE_SLICES);
+    cfg.gridDim = dim3((unsigned)in.num_merge_items, DECODE_MERGE_SLICES);
     cfg.blockDim = dim3(DECODE_THREADS);
     cfg.stream = stream;
     cudaLaunchAttribute attr[1];

@@ -240,6 +240,7 @@ struct decode_inputs {
     const char *meta;              /* device: the run's metadata in the plan's workspace; nullptr: in inline_meta */
     decode_meta_offsets meta_off;  /* where its pieces are, from meta or from inline_meta */
     int num_items;
+    int num_merge_items;       /* the work list's first items: chunk 0 of each cut head's row tiles */
     bool mma;                  /* items of DECODE_MMA_ROWS for the tensor-core chunk kernel (the plan's pick) */
     const int32_t *page_table; /* device [max_sequences][Hkv][pages_per_head] */
     const void *q, *k_pool, *v_pool;
