@@ -651,13 +651,53 @@ ELATTN_FN elattn_i32 elattn_decode_visible(elattn_i32 mode, elattn_i64 p, elattn
     return t < sink || p - t < local;
 }
 
-/* Whether every query of a step (positions len - n .. len - 1) sees every slot below `end` of
- * the head: so for FULL and BLOCK_SPARSE (slot = position, and t < end <= len - n + 1 keeps
- * t <= p), never for STREAMING (its window). Kernels skip the per-pair test for such slots
- * (lengths are int32: elattn_kv_cache_desc.max_tokens). */
-ELATTN_FN elattn_i32 elattn_decode_all_visible(elattn_i32 mode, elattn_i32 end, elattn_i32 len, elattn_i32 n)
+/* The slots every query of a decode step (positions len - n .. len - 1) sees, so that kernels can
+ * skip the per-pair test on whole ranges of them:
+ *   - the slots below `direct`, whose positions are the slots: FULL and BLOCK_SPARSE up to
+ *     len - n + 1 (t <= p for every query), STREAMING its sinks up to that bound;
+ *   - STREAMING only: the `ring_count` ring indices (slot - sink) from `ring_first` on, cyclically
+ *     (mod ring): the positions max(len - local, sink) .. len - n, which the newest query still sees
+ *     through its window and the oldest already sees causally. A ring holds them contiguously
+ *     modulo its size, so one remainder per head (here) replaces a division per slot.
+ * Lengths are int32 (elattn_kv_cache_desc.max_tokens). */
+typedef struct elattn_decode_seen {
+    elattn_i32 direct, sink, ring, ring_first, ring_count;
+} elattn_decode_seen;
+
+ELATTN_FN elattn_decode_seen elattn_decode_seen_of(elattn_i32 mode, elattn_i32 sink, elattn_i32 ring,
+                                                   elattn_i32 local, elattn_i32 len, elattn_i32 n)
 {
-    return mode != ELATTN_MODE_STREAMING && end <= len - n + 1;
+    elattn_decode_seen v;
+    const elattn_i32 causal_end = len - n + 1; /* positions below this are <= every query's */
+    v.sink = sink;
+    v.ring = ring;
+    v.ring_first = 0;
+    v.ring_count = 0;
+    if (mode != ELATTN_MODE_STREAMING) {
+        v.direct = causal_end;
+        return v;
+    }
+    v.direct = sink < causal_end ? sink : causal_end;
+    {
+        const elattn_i32 first = len - local > sink ? len - local : sink; /* oldest position in every window */
+        if (causal_end > first) {
+            v.ring_count = causal_end - first; /* <= local <= ring */
+            v.ring_first = v.ring_count < ring ? (first - sink) % ring : 0; /* the whole ring: from 0, no wrap */
+        }
+    }
+    return v;
+}
+
+/* Whether every query of the step sees every slot in [begin, end) (end <= the head's
+ * elattn_kv_slots): a range below v->direct, or a range of ring slots inside the cyclic run. */
+ELATTN_FN elattn_i32 elattn_decode_all_visible(const elattn_decode_seen *v, elattn_i32 begin, elattn_i32 end)
+{
+    elattn_i32 d;
+    if (end <= v->direct) return 1;
+    if (v->ring_count == 0 || begin < v->sink) return 0;
+    d = begin - v->sink - v->ring_first; /* the range's offset into the run, mod ring */
+    if (d < 0) d += v->ring;
+    return d + (end - begin) <= v->ring_count;
 }
 
 /* Split-KV: the occupied slots [0, slots) of a (sequence, head) are cut into `splits`

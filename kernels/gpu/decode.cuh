@@ -120,6 +120,7 @@ __global__ void __launch_bounds__(DECODE_THREADS) decode_chunk_kernel(const ELAT
     elattn_i64 s0, s1;
     elattn_decode_split(elattn_kv_slots(mode, in.sink, in.ring, len), chunks, c, &s0, &s1);
     const int nrows = decode_item_rows(n, G, item.row0, R);
+    const elattn_decode_seen seen_by_all = elattn_decode_seen_of(mode, in.sink, in.ring, in.local, len, n);
 
     const int lane = (int)threadIdx.x % C::LPR, group = (int)threadIdx.x / C::LPR;
     /* This block's query rows: row0 + r is (new token (row0 + r) / G, query head hk * G + (row0 + r) % G). */
@@ -170,6 +171,9 @@ __global__ void __launch_bounds__(DECODE_THREADS) decode_chunk_kernel(const ELAT
 
         const char *ks = smem + (t % C::STAGES) * C::STAGE_BYTES, *vs = ks + C::TILE * C::ROW_BYTES;
         const elattn_i64 k0 = s0 + (elattn_i64)t * C::TILE + group * C::KPG;
+        /* The group's keys that every new query sees skip the per-pair test (a division per slot on
+         * a STREAMING ring). */
+        const bool all_seen = k0 + C::KPG <= s1 && elattn_decode_all_visible(&seen_by_all, (int)k0, (int)k0 + C::KPG);
         float sc[C::KPG][R];
 #pragma unroll
         for (int j = 0; j < C::KPG; ++j) {
@@ -180,7 +184,7 @@ __global__ void __launch_bounds__(DECODE_THREADS) decode_chunk_kernel(const ELAT
                                                                      (lane + ch * C::LPR) * 16),
                                     &k[ch * C::VEC]);
             const elattn_i64 s = k0 + j;
-            const elattn_i64 pt = s < s1 ? elattn_kv_position_of(mode, in.sink, in.ring, len, s) : 0;
+            const elattn_i64 pt = s < s1 && !all_seen ? elattn_kv_position_of(mode, in.sink, in.ring, len, s) : 0;
 #pragma unroll
             for (int r = 0; r < R; ++r) {
                 float dot = 0.0f;
@@ -189,7 +193,8 @@ __global__ void __launch_bounds__(DECODE_THREADS) decode_chunk_kernel(const ELAT
                     for (int e = 0; e < C::E; ++e) dot = fmaf(q[r][e], k[e], dot);
                     dot = group_sum<C::LPR>(dot);
                 }
-                const bool seen = r < nrows && s < s1 && elattn_decode_visible(mode, pos[r], pt, in.sink, in.local);
+                const bool seen =
+                    r < nrows && (all_seen || (s < s1 && elattn_decode_visible(mode, pos[r], pt, in.sink, in.local)));
                 sc[j][r] = seen ? dot : -INFINITY;
             }
         }

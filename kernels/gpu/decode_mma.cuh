@@ -123,6 +123,7 @@ __global__ void __launch_bounds__(cfg<DMAX>::NT) chunk_kernel(const ELATTN_GRID_
     elattn_i64 s0, s1;
     elattn_decode_split(elattn_kv_slots(mode, in.sink, in.ring, len), chunks, item.chunk, &s0, &s1);
     const int nrows = decode_item_rows(n, G, item.row0, R);
+    const elattn_decode_seen seen_by_all = elattn_decode_seen_of(mode, in.sink, in.ring, in.local, len, n);
 
     const int c0 = (int)s0, c1 = (int)s1; /* int32 slots for the copies (fetch_pages) */
     const int tiles = (c1 - c0 + C::BN - 1) / C::BN;
@@ -200,10 +201,12 @@ __global__ void __launch_bounds__(cfg<DMAX>::NT) chunk_kernel(const ELATTN_GRID_
 
         /* Scores in log2 units, then the mask: s[nb][2 h + e] is row g + 8 h, slot nb * 8 + 2 t4 + e
          * of the warp's 16. Warp slots inside the chunk that every new query sees
-         * (elattn_decode_all_visible) skip the per-pair test: the common case of a long head, and
-         * the test costs more than the MMAs. */
+         * (elattn_decode_all_visible: all but a FULL head's last slots, a STREAMING head's sinks and
+         * most of its ring) skip the per-pair test, which costs more than the MMAs (on a ring, a
+         * division per slot: STREAMING chunks walked 1.5x slower per tile before they took the
+         * shortcut, bench/results/2026-12-04-nvidia-h200 call 56). */
         const int kbase = c0 + t * C::BN + warp * 16;
-        if (elattn_decode_all_visible(mode, kbase + 16, len, n) && kbase + 16 <= c1) {
+        if (kbase + 16 <= c1 && elattn_decode_all_visible(&seen_by_all, kbase, kbase + 16)) {
 #pragma unroll
             for (int nb = 0; nb < 2; ++nb)
 #pragma unroll

@@ -202,7 +202,8 @@ enum { DECODE_THREADS = 128, DECODE_ROWS = 4, DECODE_MMA_ROWS = 16 };
  * (decode_merge_kernel, decode.cuh). One block reads a 122-chunk head's partials at about
  * 36 GB/s, one L2 round trip of about 1 us per batch of loads: call 52 (bench/results/
  * 2026-12-04-nvidia-h200) timed that merge at 7-10 us, a fifth of a 128K x 1 step; with the
- * merge launch the fa-ssa:0.75 step there took 45.7 us instead of 52.9 (call 54). */
+ * merge launch the fa-ssa:0.75 step there took 45.7 us instead of 52.9 (call 54). The threshold:
+ * 64 was no better than 32 in calls 56 and 58, and 256 (no merge launch) 10% slower at 128K. */
 enum { DECODE_MERGE_IN_BLOCK_MAX = 32, DECODE_MERGE_SLICES = 8 };
 
 struct decode_item {

@@ -7,8 +7,10 @@
  *  - for every step size n <= max_new and every new query p in [len - n, len), each key the prefill
  *    pair rule admits (elattn_pair_visible, causal) is held, and elattn_decode_visible agrees with
  *    the prefill rule on every key: decode never needs an evicted row;
- *  - elattn_decode_all_visible(mode, end, len, n) holds only where every query of the step sees
- *    every slot below `end` (the kernels' shortcut past the per-pair test).
+ *  - elattn_decode_all_visible(elattn_decode_seen_of(...), begin, end) holds only where every
+ *    query of the step sees every slot in [begin, end) (the kernels' shortcut past the per-pair
+ *    test), and holds for every such range of up to 16 slots that does not start in the sinks and
+ *    end in the ring (the one shape it declines): the shortcut is as wide as the rule allows.
  * Exit 0 pass, 1 fail.
  */
 #include <stdio.h>
@@ -25,7 +27,7 @@ static long failures;
 
 int main(void)
 {
-    long checked = 0;
+    long checked = 0, shortcuts[2] = {0, 0}; /* ranges all_visible takes: FULL/BLOCK_SPARSE, STREAMING */
     static int held_by[200];
     for (int mode = ELATTN_MODE_FULL; mode <= ELATTN_MODE_STREAMING; ++mode)
         for (int sink = 0; sink <= 6; ++sink)
@@ -57,17 +59,28 @@ int main(void)
                             if (!should && elattn_kv_slot_of(mode, sink, ring, len, t) != -1)
                                 FAIL("slot_of(%d) of an evicted position is not -1\n", t);
                         }
-                        for (int n = 1; n <= max_new && n <= len; ++n)
-                            for (int end = 0; end <= len; ++end) {
-                                if (!elattn_decode_all_visible(mode, end, len, n)) continue;
-                                for (int i = 0; i < n; ++i)
-                                    for (int s = 0; s < end; ++s) {
-                                        const elattn_i64 t = elattn_kv_position_of(mode, sink, ring, len, s);
-                                        if (!elattn_decode_visible(mode, elattn_query_pos(i, n, len), t, sink, local))
-                                            FAIL("all_visible(mode %d, end %d, len %d, n %d) but slot %d is hidden "
-                                                 "from query %d\n", mode, end, len, n, s, i);
-                                    }
+                        for (int n = 1; n <= max_new && n <= len; ++n) {
+                            const elattn_decode_seen seen = elattn_decode_seen_of(mode, sink, ring, local, len, n);
+                            for (int begin = 0; begin < slots; ++begin) {
+                                int every = 1; /* every query sees every slot of [begin, end) */
+                                for (int end = begin + 1; end <= slots && end <= begin + 16; ++end) {
+                                    const elattn_i64 t = elattn_kv_position_of(mode, sink, ring, len, end - 1);
+                                    for (int i = 0; i < n; ++i)
+                                        every &= elattn_decode_visible(mode, elattn_query_pos(i, n, len), t, sink, local);
+                                    const int claimed = elattn_decode_all_visible(&seen, begin, end);
+                                    const int straddles = mode == ELATTN_MODE_STREAMING && begin < sink && end > sink;
+                                    if (claimed && !every)
+                                        FAIL("all_visible(mode %d sink %d local %d max_new %d len %d n %d, [%d, %d)) "
+                                             "but a slot is hidden from a query\n", mode, sink, local, max_new, len, n,
+                                             begin, end);
+                                    if (!claimed && every && !straddles)
+                                        FAIL("all_visible(mode %d sink %d local %d max_new %d len %d n %d, [%d, %d)) "
+                                             "declines a range every query sees\n", mode, sink, local, max_new, len, n,
+                                             begin, end);
+                                    if (claimed) ++shortcuts[mode == ELATTN_MODE_STREAMING];
+                                }
                             }
+                        }
                         for (int n = 1; n <= max_new && n <= len; ++n)
                             for (int i = 0; i < n; ++i) {
                                 const int p = elattn_query_pos(i, n, len); /* = len - n + i */
@@ -83,6 +96,9 @@ int main(void)
                             }
                     }
                 }
-    printf("%ld pairs checked, %ld failures\n", checked, failures);
+    /* the shortcut must be taken somewhere, for both kinds of head (a rule that never holds is no test) */
+    if (shortcuts[0] == 0 || shortcuts[1] == 0) FAIL("all_visible never held: %ld / %ld ranges\n", shortcuts[0], shortcuts[1]);
+    printf("%ld pairs checked, %ld / %ld ranges all visible (FULL and BLOCK_SPARSE / STREAMING), %ld failures\n",
+           checked, shortcuts[0], shortcuts[1], failures);
     return failures ? 1 : 0;
 }
