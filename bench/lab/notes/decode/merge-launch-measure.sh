@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The next device call for issue 14's batch-1 goal (written 2026-12-04, not run): where the merge
+# A device call for issue 14's batch-1 goal (written 2026-12-04; run as call 56, with the narrowed merge
+# grid, bench/results/2026-12-04-nvidia-h200/commands/call56.sh): where the merge
 # launch's time goes, and its threshold. Run from the repository root of a tree with
 # bench/lab/notes/decode/merge-threshold-env.patch and timeline-probe-merge-launch.patch applied:
 #   git apply bench/lab/notes/decode/merge-threshold-env.patch
