@@ -38,7 +38,7 @@ extern "C" {
 
 /* Raised whenever elattn_backend_ops, elattn_core_services or a call struct
  * below changes: the core loads only modules of its own ABI. */
-#define ELATTN_BACKEND_ABI 7
+#define ELATTN_BACKEND_ABI 8
 
 /* Validated attention call. Host arrays are the caller's (valid for the call). */
 typedef struct elattn_attn_call {
@@ -121,6 +121,11 @@ typedef struct elattn_decode_call {
     const void *k_pool, *v_pool;      /* native [num_pages][P][D] */
     const void *q;
     void *o, *lse;                    /* lse NULL unless wanted */
+    /* A run with a batch: the backend's batch (decode_batch_create, from a call of the same
+     * sequences, new-token counts and chunks; NULL when the backend keeps none) and the cache's
+     * lengths on the device, native int32 [max_sequences], current for this run. */
+    const void *batch;
+    const void *lengths_dev;
 } elattn_decode_call;
 
 /* What a decode plan must hold room for (the core's split policy bounds every run of the plan). */
@@ -238,6 +243,13 @@ typedef struct elattn_backend_ops {
                                  char *name, size_t name_n);
     void (*decode_plan_destroy)(void *dev, void *impl);
     elattn_status (*decode_run)(void *dev, const void *impl, void *stream, const elattn_decode_call *call);
+    /* A decode batch (elattn_decode_batch_create; NULL: runs with a batch are plain runs, which
+     * read call->lengths from the host): what its runs need on the device, from `call` (the
+     * batch's sequences and chunks at the lengths of its creation, no buffers); synchronous. A run
+     * with call->batch then reads the lengths from call->lengths_dev. It must not depend on
+     * `impl` after it returns. */
+    elattn_status (*decode_batch_create)(void *dev, const void *impl, const elattn_decode_call *call, void **batch);
+    void (*decode_batch_destroy)(void *dev, void *batch);
 } elattn_backend_ops;
 
 

@@ -15,6 +15,8 @@ struct elattn_kv_cache {
     void *table_dev;             /* native int32 [max_sequences][Hkv][pages_per_head] */
     int32_t *table;              /* host copy; -1 = no page */
     int32_t *lengths;            /* [max_sequences], 0 = not started */
+    void *lengths_dev;           /* native int32 [max_sequences]: made by the first decode batch, then
+                                    rewritten by every append and release (the batches' runs read it) */
     int32_t *modes;              /* [max_sequences][Hkv] */
     int32_t *free_pages;         /* stack of free page ids */
     int num_free;
@@ -22,11 +24,23 @@ struct elattn_kv_cache {
 
 struct elattn_decode_plan {
     elattn_device *device;
+    unsigned long serial;            /* unique per plan made: a batch names its plan by it */
     const elattn_kv_cache *cache_id; /* the cache it was planned for (compared, not dereferenced after) */
     elattn_decode_desc desc;
     elattn_decode_policy policy;     /* the split-KV policy's state (decode_policy.h) */
     void *impl;                      /* the backend's plan state, or NULL */
     char kernel[64];
+};
+
+struct elattn_decode_batch {
+    elattn_device *device;
+    unsigned long plan_serial;       /* the plan it was made for (which may be gone) */
+    const elattn_kv_cache *cache_id; /* the cache (compared, not dereferenced after) */
+    int num_seqs;
+    int32_t *seq_ids, *num_new;      /* [num_seqs] */
+    int32_t *chunks;                 /* [num_seqs][Hkv], the plan's policy at creation */
+    int32_t *modes;                  /* [num_seqs][Hkv] at creation (the backend's metadata holds them) */
+    void *impl;                      /* the backend's, or NULL (runs are plain runs) */
 };
 
 static int log2_exact(int v)
@@ -42,6 +56,7 @@ static void free_cache(elattn_kv_cache *c)
     if (c->k_pool) d->ops->mem_free(d->impl, c->k_pool);
     if (c->v_pool) d->ops->mem_free(d->impl, c->v_pool);
     if (c->table_dev) d->ops->mem_free(d->impl, c->table_dev);
+    if (c->lengths_dev) d->ops->mem_free(d->impl, c->lengths_dev);
     free(c->table), free(c->lengths), free(c->modes), free(c->free_pages), free(c);
 }
 
@@ -152,6 +167,16 @@ static elattn_status upload_rows(elattn_kv_cache *c, int seq, int hk, int64_t le
     return d->ops->mem_upload(d->impl, d->default_stream, c->table_dev, off, head_pages(c, seq, hk), row);
 }
 
+/* The lengths' device copy, once a batch made one: on `stream` (the append's, or the default one),
+ * after the work queued there before, which may still read the old lengths. */
+static elattn_status upload_lengths(elattn_kv_cache *c, void *stream)
+{
+    elattn_device *d = c->device;
+    if (!c->lengths_dev) return ELATTN_SUCCESS;
+    return d->ops->mem_upload(d->impl, stream, c->lengths_dev, 0, c->lengths,
+                              sizeof(int32_t) * (size_t)c->desc.max_sequences);
+}
+
 elattn_status elattn_kv_cache_append(elattn_kv_cache *c, elattn_stream *stream, const elattn_kv_append_args *caller_args)
 {
     BEGIN();
@@ -256,7 +281,7 @@ elattn_status elattn_kv_cache_append(elattn_kv_cache *c, elattn_stream *stream, 
         c->lengths[s] = (int32_t)new_len;
         base += n;
     }
-    return ELATTN_SUCCESS;
+    return upload_lengths(c, sn);
 }
 
 elattn_status elattn_kv_cache_release(elattn_kv_cache *c, int seq_id)
@@ -275,7 +300,7 @@ elattn_status elattn_kv_cache_release(elattn_kv_cache *c, int seq_id)
         if (np) CHECK(upload_rows(c, seq_id, h, 0));
     }
     c->lengths[seq_id] = 0;
-    return ELATTN_SUCCESS;
+    return upload_lengths(c, c->device->default_stream);
 }
 
 elattn_status elattn_kv_cache_length(const elattn_kv_cache *c, int seq_id, int *length)
@@ -331,7 +356,9 @@ elattn_status elattn_decode_plan_create(const elattn_kv_cache *c, const elattn_d
     if (d.scale == 0.0f) d.scale = 1.0f / sqrtf((float)c->desc.head_dim);
     elattn_decode_plan *p = calloc(1, sizeof *p);
     if (!p) return elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "plan: host allocation failed");
+    static unsigned long serials;
     p->device = c->device;
+    p->serial = __atomic_add_fetch(&serials, 1, __ATOMIC_RELAXED);
     p->cache_id = c;
     p->desc = d;
     elattn_decode_policy_init(&p->policy, dev->info.compute_units, c->desc.max_tokens, d.num_splits);
@@ -376,6 +403,156 @@ int elattn_decode_plan_splits(const elattn_decode_plan *plan)
     return elattn_handle_live(plan, ELATTN_HANDLE_DECODE_PLAN) ? plan->policy.splits : 0;
 }
 
+/* A step's host metadata (the backend's decode_call arrays): cu_new, lengths, modes and chunks of
+ * the sequences, checked against the cache (each started, with num_new[i] in [1, max_new_tokens]
+ * and no more than it holds). chunks: the batch's (copied), or NULL for the plan's policy at
+ * these lengths. Names the arguments as `seqs_name` / `new_name` in messages. */
+typedef struct decode_step {
+    size_t n;
+    int32_t *meta; /* one allocation: cu_new [n + 1], lengths [n], modes [n][Hkv], chunks [n][Hkv] */
+    int32_t *cu_new, *lengths, *modes, *chunks;
+    size_t split_chunks;
+    int most_chunks;
+} decode_step;
+
+static void step_free(decode_step *t) { free(t->meta); }
+
+static elattn_status step_make(const elattn_decode_plan *plan, const elattn_kv_cache *c, int num_seqs,
+                               const int32_t *seq_ids, const int32_t *num_new, const int32_t *fixed_chunks,
+                               const char *seqs_name, const char *new_name, decode_step *t)
+{
+    const int H = c->desc.num_kv_heads;
+    const size_t n = (size_t)num_seqs;
+    memset(t, 0, sizeof *t);
+    t->n = n;
+    t->meta = malloc(sizeof(int32_t) * (n + 1 + n + 2 * n * H));
+    int64_t *slots = malloc(sizeof(int64_t) * n * H);
+    if (!t->meta || !slots) {
+        free(slots), step_free(t);
+        return elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "decode: host allocation failed");
+    }
+    t->cu_new = t->meta, t->lengths = t->meta + n + 1, t->modes = t->lengths + n, t->chunks = t->modes + n * H;
+    t->cu_new[0] = 0;
+    elattn_status st = ELATTN_SUCCESS;
+    for (int i = 0; i < num_seqs && st == ELATTN_SUCCESS; ++i) {
+        const int s = seq_ids[i];
+        if (s < 0 || s >= c->desc.max_sequences) {
+            st = elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "%s[%d]: %d is outside [0, %d)", seqs_name, i, s,
+                             c->desc.max_sequences);
+            break;
+        }
+        if (c->lengths[s] == 0) {
+            st = elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "%s[%d]: sequence %d is not in the cache", seqs_name, i, s);
+            break;
+        }
+        const int k = num_new[i];
+        if (k < 1 || k > c->desc.max_new_tokens || k > c->lengths[s]) {
+            st = elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT,
+                             "%s[%d]: %d is outside [1, %d] (the cache's max_new_tokens, and the %d tokens cached)",
+                             new_name, i, k, c->desc.max_new_tokens, c->lengths[s]);
+            break;
+        }
+        t->cu_new[i + 1] = t->cu_new[i] + k;
+        t->lengths[i] = c->lengths[s];
+        memcpy(t->modes + (size_t)i * H, c->modes + (size_t)s * H, sizeof(int32_t) * H);
+        for (int h = 0; h < H; ++h)
+            slots[(size_t)i * H + h] = elattn_kv_slots(t->modes[(size_t)i * H + h], c->desc.sink, c->ring, t->lengths[i]);
+    }
+    if (st == ELATTN_SUCCESS) {
+        if (fixed_chunks) {
+            memcpy(t->chunks, fixed_chunks, sizeof(int32_t) * n * H);
+            for (size_t e = 0; e < n * H; ++e) t->split_chunks += t->chunks[e] > 1 ? (size_t)t->chunks[e] : 0;
+        } else {
+            t->split_chunks = elattn_decode_policy_chunks(&plan->policy, slots, n * H, t->chunks);
+        }
+        t->most_chunks = 1;
+        for (size_t e = 0; e < n * H; ++e) t->most_chunks = t->chunks[e] > t->most_chunks ? t->chunks[e] : t->most_chunks;
+    }
+    free(slots);
+    if (st != ELATTN_SUCCESS) step_free(t);
+    return st;
+}
+
+/* The backend's call for a step (buffers NULL when q is). */
+static elattn_decode_call step_call(const elattn_decode_plan *plan, const elattn_kv_cache *c, const decode_step *t,
+                                    const int32_t *seq_ids)
+{
+    const elattn_decode_desc *d = &plan->desc;
+    const int H = c->desc.num_kv_heads;
+    elattn_decode_call call = {
+        .dtype = c->desc.dtype, .head_dim = c->desc.head_dim, .num_q_heads = d->num_q_heads, .num_kv_heads = H,
+        .group = d->num_q_heads / H, .scale = d->scale, .sink = c->desc.sink, .local = c->desc.local,
+        .ring = c->ring, .page_shift = c->page_shift, .pages_per_head = c->pages_per_head, .splits = t->most_chunks,
+        .num_seqs = (int)t->n, .total_new = t->cu_new[t->n], .chunks = t->chunks, .split_chunks = t->split_chunks,
+        .seq_ids = seq_ids, .cu_new = t->cu_new, .lengths = t->lengths, .modes = t->modes,
+        .page_table_host = c->table, .page_table = c->table_dev, .k_pool = c->k_pool, .v_pool = c->v_pool};
+    return call;
+}
+
+elattn_status elattn_decode_batch_create(const elattn_decode_plan *plan, elattn_kv_cache *c, int num_seqs,
+                                         const int32_t *seq_ids, const int32_t *num_new, elattn_decode_batch **batch)
+{
+    BEGIN();
+    HANDLE(plan, "plan", ELATTN_HANDLE_DECODE_PLAN);
+    HANDLE(c, "cache", ELATTN_HANDLE_KV_CACHE);
+    REQUIRE(batch, "batch");
+    if (plan->cache_id != c)
+        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "cache: not the cache the plan was created for");
+    if (num_seqs < 1 || num_seqs > plan->desc.max_batch)
+        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "num_seqs: %d is outside [1, %d] (desc.max_batch)", num_seqs,
+                           plan->desc.max_batch);
+    REQUIRE(seq_ids, "seq_ids");
+    REQUIRE(num_new, "num_new");
+    elattn_device *dev = c->device;
+    const size_t n = (size_t)num_seqs, heads = n * c->desc.num_kv_heads;
+    decode_step t;
+    CHECK(step_make(plan, c, num_seqs, seq_ids, num_new, NULL, "seq_ids", "num_new", &t));
+    elattn_decode_batch *b = calloc(1, sizeof *b);
+    if (b) b->seq_ids = malloc(sizeof(int32_t) * n), b->num_new = malloc(sizeof(int32_t) * n),
+           b->chunks = malloc(sizeof(int32_t) * heads), b->modes = malloc(sizeof(int32_t) * heads);
+    elattn_status st = ELATTN_SUCCESS;
+    if (!b || !b->seq_ids || !b->num_new || !b->chunks || !b->modes)
+        st = elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "batch: host allocation failed");
+    if (st == ELATTN_SUCCESS && !c->lengths_dev) { /* the cache's first batch: its lengths go to the device from now on */
+        st = dev->ops->mem_alloc(dev->impl, sizeof(int32_t) * (size_t)c->desc.max_sequences, &c->lengths_dev);
+        if (st == ELATTN_SUCCESS) st = upload_lengths(c, dev->default_stream);
+    }
+    if (st == ELATTN_SUCCESS) {
+        b->device = dev;
+        b->plan_serial = plan->serial;
+        b->cache_id = c;
+        b->num_seqs = num_seqs;
+        memcpy(b->seq_ids, seq_ids, sizeof(int32_t) * n);
+        memcpy(b->num_new, num_new, sizeof(int32_t) * n);
+        memcpy(b->chunks, t.chunks, sizeof(int32_t) * heads);
+        memcpy(b->modes, t.modes, sizeof(int32_t) * heads);
+        if (dev->ops->decode_batch_create) {
+            const elattn_decode_call call = step_call(plan, c, &t, b->seq_ids);
+            st = dev->ops->decode_batch_create(dev->impl, plan->impl, &call, &b->impl);
+        }
+    }
+    if (st == ELATTN_SUCCESS && (st = elattn_handle_add(b, ELATTN_HANDLE_DECODE_BATCH)) != ELATTN_SUCCESS && b->impl)
+        dev->ops->decode_batch_destroy(dev->impl, b->impl);
+    step_free(&t);
+    if (st != ELATTN_SUCCESS) {
+        if (b) free(b->seq_ids), free(b->num_new), free(b->chunks), free(b->modes);
+        free(b);
+        return st;
+    }
+    elattn_device_retain(dev); /* the batch keeps its device open */
+    *batch = b;
+    return ELATTN_SUCCESS;
+}
+
+void elattn_decode_batch_destroy(elattn_decode_batch *batch)
+{
+    if (!elattn_release_handle("batch", batch, ELATTN_HANDLE_DECODE_BATCH)) return;
+    elattn_device *d = batch->device;
+    if (batch->impl) d->ops->decode_batch_destroy(d->impl, batch->impl);
+    free(batch->seq_ids), free(batch->num_new), free(batch->chunks), free(batch->modes), free(batch);
+    elattn_device_release(d);
+}
+
 elattn_status elattn_decode_run(const elattn_decode_plan *plan, elattn_kv_cache *c, elattn_stream *stream,
                                 const elattn_decode_args *caller_args)
 {
@@ -387,49 +564,37 @@ elattn_status elattn_decode_run(const elattn_decode_plan *plan, elattn_kv_cache 
     elattn_decode_args a;
     CHECK(ELATTN_TAKE("args", caller_args, elattn_decode_args, lse, &a));
     const elattn_decode_desc *d = &plan->desc;
-    const int H = c->desc.num_kv_heads;
-    if (a.num_seqs < 1 || a.num_seqs > d->max_batch)
-        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "args.num_seqs: %d is outside [1, %d] (desc.max_batch)",
-                           a.num_seqs, d->max_batch);
-    REQUIRE(a.seq_ids, "args.seq_ids");
-    REQUIRE(a.num_new, "args.num_new");
-    const size_t n = (size_t)a.num_seqs;
-    int32_t *meta = malloc(sizeof(int32_t) * (n + 1 + n + 2 * n * H));
-    int64_t *slots = malloc(sizeof(int64_t) * n * H);
-    if (!meta || !slots) {
-        free(meta), free(slots);
-        return elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "decode: host allocation failed");
+    const elattn_decode_batch *b = a.batch;
+    decode_step t;
+    if (b) {
+        CHECK(elattn_check_handle("args.batch", b, ELATTN_HANDLE_DECODE_BATCH));
+        if (b->plan_serial != plan->serial || b->cache_id != c)
+            return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "args.batch: made for another plan or cache");
+        if (a.num_seqs != 0 || a.seq_ids || a.num_new)
+            return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT,
+                               "args.num_seqs/args.seq_ids/args.num_new: must be 0 and NULL with args.batch (it fixes them)");
+        CHECK(step_make(plan, c, b->num_seqs, b->seq_ids, b->num_new, b->chunks, "args.batch's sequence",
+                        "args.batch's num_new", &t));
+        for (size_t e = 0; e < t.n * c->desc.num_kv_heads; ++e)
+            if (t.modes[e] != b->modes[e]) { /* released and started again since the batch was made */
+                const int i = (int)(e / c->desc.num_kv_heads);
+                step_free(&t);
+                return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT,
+                                   "args.batch's sequence[%d]: sequence %d was started again with other modes since "
+                                   "the batch was made", i, b->seq_ids[i]);
+            }
+    } else {
+        if (a.num_seqs < 1 || a.num_seqs > d->max_batch)
+            return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "args.num_seqs: %d is outside [1, %d] (desc.max_batch)",
+                               a.num_seqs, d->max_batch);
+        REQUIRE(a.seq_ids, "args.seq_ids");
+        REQUIRE(a.num_new, "args.num_new");
+        CHECK(step_make(plan, c, a.num_seqs, a.seq_ids, a.num_new, NULL, "args.seq_ids", "args.num_new", &t));
     }
-    int32_t *cu_new = meta, *lengths = meta + n + 1, *modes = lengths + n, *chunks = modes + n * H;
-    cu_new[0] = 0;
-    elattn_status st = ELATTN_SUCCESS;
-    for (int i = 0; i < a.num_seqs && st == ELATTN_SUCCESS; ++i) {
-        const int s = a.seq_ids[i];
-        if (s < 0 || s >= c->desc.max_sequences) {
-            st = elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "args.seq_ids[%d]: %d is outside [0, %d)", i, s,
-                             c->desc.max_sequences);
-            break;
-        }
-        if (c->lengths[s] == 0) {
-            st = elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "args.seq_ids[%d]: sequence %d is not in the cache", i, s);
-            break;
-        }
-        const int k = a.num_new[i];
-        if (k < 1 || k > c->desc.max_new_tokens || k > c->lengths[s]) {
-            st = elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT,
-                             "args.num_new[%d]: %d is outside [1, %d] (the cache's max_new_tokens, and the %d tokens cached)",
-                             i, k, c->desc.max_new_tokens, c->lengths[s]);
-            break;
-        }
-        cu_new[i + 1] = cu_new[i] + k;
-        lengths[i] = c->lengths[s];
-        memcpy(modes + (size_t)i * H, c->modes + (size_t)s * H, sizeof(int32_t) * H);
-        for (int h = 0; h < H; ++h)
-            slots[(size_t)i * H + h] = elattn_kv_slots(modes[(size_t)i * H + h], c->desc.sink, c->ring, lengths[i]);
-    }
+    const size_t n = t.n;
     size_t qo_bytes = 0, lse_bytes = 0;
-    if (st == ELATTN_SUCCESS) st = elattn_tensor_bytes("args.q", cu_new[n], d->num_q_heads, c->desc.head_dim, c->elem, &qo_bytes);
-    if (st == ELATTN_SUCCESS) st = elattn_tensor_bytes("args.lse", cu_new[n], d->num_q_heads, 1, sizeof(float), &lse_bytes);
+    elattn_status st = elattn_tensor_bytes("args.q", t.cu_new[n], d->num_q_heads, c->desc.head_dim, c->elem, &qo_bytes);
+    if (st == ELATTN_SUCCESS) st = elattn_tensor_bytes("args.lse", t.cu_new[n], d->num_q_heads, 1, sizeof(float), &lse_bytes);
     if (st == ELATTN_SUCCESS) st = elattn_check_buffer("args.q", a.q, c->device, qo_bytes, 1);
     if (st == ELATTN_SUCCESS) st = elattn_check_buffer("args.o", a.o, c->device, qo_bytes, 1);
     if (st == ELATTN_SUCCESS) st = elattn_check_buffer("args.lse", a.lse, c->device, lse_bytes, d->write_lse);
@@ -441,20 +606,11 @@ elattn_status elattn_decode_run(const elattn_decode_plan *plan, elattn_kv_cache 
     void *sn = NULL;
     if (st == ELATTN_SUCCESS) st = elattn_stream_native(c->device, stream, &sn);
     if (st == ELATTN_SUCCESS) {
-        const size_t split_chunks = elattn_decode_policy_chunks(&plan->policy, slots, n * H, chunks);
-        int most = 1;
-        for (size_t e = 0; e < n * H; ++e) most = chunks[e] > most ? chunks[e] : most;
-        elattn_decode_call call = {
-            .dtype = c->desc.dtype, .head_dim = c->desc.head_dim, .num_q_heads = d->num_q_heads, .num_kv_heads = H,
-            .group = d->num_q_heads / H, .scale = d->scale, .sink = c->desc.sink, .local = c->desc.local,
-            .ring = c->ring, .page_shift = c->page_shift, .pages_per_head = c->pages_per_head, .splits = most,
-            .num_seqs = a.num_seqs, .total_new = cu_new[n], .chunks = chunks, .split_chunks = split_chunks,
-            .seq_ids = a.seq_ids, .cu_new = cu_new,
-            .lengths = lengths, .modes = modes, .page_table_host = c->table, .page_table = c->table_dev,
-            .k_pool = c->k_pool, .v_pool = c->v_pool, .q = a.q->native, .o = a.o->native,
-            .lse = d->write_lse ? a.lse->native : NULL};
+        elattn_decode_call call = step_call(plan, c, &t, b ? b->seq_ids : a.seq_ids);
+        call.q = a.q->native, call.o = a.o->native, call.lse = d->write_lse ? a.lse->native : NULL;
+        if (b) call.batch = b->impl, call.lengths_dev = c->lengths_dev;
         st = c->device->ops->decode_run(c->device->impl, plan->impl, sn, &call);
     }
-    free(meta), free(slots);
+    step_free(&t);
     return st;
 }

@@ -132,6 +132,7 @@ const char *elattn_handle_kind_name(elattn_handle_kind kind)
     case ELATTN_HANDLE_ATTN_BATCH: return "a live elattn_attn_batch";
     case ELATTN_HANDLE_KV_CACHE: return "a live elattn_kv_cache";
     case ELATTN_HANDLE_DECODE_PLAN: return "a live elattn_decode_plan";
+    case ELATTN_HANDLE_DECODE_BATCH: return "a live elattn_decode_batch";
     }
     return "a live elattn handle";
 }

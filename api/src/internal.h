@@ -84,7 +84,8 @@ typedef enum elattn_handle_kind {
     ELATTN_HANDLE_ROUTER_PLAN,
     ELATTN_HANDLE_ATTN_BATCH,
     ELATTN_HANDLE_KV_CACHE,
-    ELATTN_HANDLE_DECODE_PLAN
+    ELATTN_HANDLE_DECODE_PLAN,
+    ELATTN_HANDLE_DECODE_BATCH
 } elattn_handle_kind;
 
 elattn_status elattn_handle_add(const void *p, elattn_handle_kind kind);

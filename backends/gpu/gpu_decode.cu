@@ -181,19 +181,17 @@ void gpu_decode_plan_destroy(void *dev, void *impl)
     if (use_device(dev) == ELATTN_SUCCESS) free_plan(static_cast<decode_plan *>(impl));
 }
 
-elattn_status gpu_decode_run(void *dev, const void *impl, void *stream, const elattn_decode_call *call)
+/* A run's shape: its work list's length (every chunk of a head runs ceil(rows / item_rows)
+ * items), its largest chunk count and where its metadata's pieces go; INTERNAL when the plan
+ * cannot hold it (the split policy bounds every run). */
+struct decode_shape {
+    size_t n_items, most_chunks, meta_bytes;
+    decode_meta_offsets off;
+};
+
+static elattn_status decode_measure(const decode_plan &p, const elattn_decode_call *call, decode_shape *sh)
 {
-    /* The plan's staging turns over with each run: runs of one plan are serialised by the
-     * caller, as the cache they read is. */
-    decode_plan &p = *static_cast<decode_plan *>(const_cast<void *>(impl));
-    elattn_status st;
-    if ((st = check_aligned("args.q", call->q)) || (st = check_aligned("args.o", call->o))) return st;
-    USE(dev);
-    const cudaStream_t s = as_stream(stream);
     const int ns = call->num_seqs, H = call->num_kv_heads, G = call->group;
-    const size_t heads = (size_t)ns * H;
-    /* The work list's length first (it decides where the metadata goes): every chunk of a head runs
-     * ceil(rows / item_rows) items. */
     size_t n_items = 0, part_rows = 0, most_chunks = 1;
     for (int i = 0; i < ns; ++i) {
         const size_t rows = (size_t)(call->cu_new[i + 1] - call->cu_new[i]) * G;
@@ -208,27 +206,28 @@ elattn_status gpu_decode_run(void *dev, const void *impl, void *stream, const el
         return elattn_fail(ELATTN_ERROR_INTERNAL, "decode: the run needs %zu work items and %zu partial rows, the plan "
                                                   "holds %zu and %zu (the split policy's bound is broken)",
                            n_items, part_rows, p.max_items, p.max_part_rows);
-    decode_inputs in;
-    memset(&in, 0, sizeof in);
-    size_t meta_bytes = 0;
-    (void)decode_meta_layout((size_t)ns, heads, n_items, &in.meta_off, &meta_bytes); /* within the plan's bound */
-    const bool inline_meta = p.inline_allowed && meta_bytes <= (size_t)ELATTN_DECODE_INLINE_BYTES;
-    char *meta = nullptr;
-#if ELATTN_DECODE_INLINE_BYTES > 0
-    if (inline_meta) meta = in.inline_meta;
-#endif
-    if (!inline_meta && (st = p.staging.acquire(&meta))) return st;
-    memcpy(meta + in.meta_off.cu_new, call->cu_new, sizeof(int32_t) * (ns + 1));
-    memcpy(meta + in.meta_off.lengths, call->lengths, sizeof(int32_t) * ns);
-    memcpy(meta + in.meta_off.seq_ids, call->seq_ids, sizeof(int32_t) * ns);
-    memcpy(meta + in.meta_off.modes, call->modes, sizeof(int32_t) * heads);
-    memcpy(meta + in.meta_off.chunks, call->chunks, sizeof(int32_t) * heads);
-    int32_t *base = reinterpret_cast<int32_t *>(meta + in.meta_off.part_base);
-    decode_item *items = reinterpret_cast<decode_item *>(meta + in.meta_off.items);
-    /* The work list: the chunks of cut heads first (the largest pieces of work, all about one
-     * chunk long), then the heads kept whole, so that the longest items start first. Chunk 0 of
-     * every cut head leads (pass 0), so that the merge launch's grid covers exactly those row
-     * tiles (in.num_merge_items) and no block of it starts only to leave. */
+    sh->n_items = n_items;
+    sh->most_chunks = most_chunks;
+    (void)decode_meta_layout((size_t)ns, (size_t)ns * H, n_items, &sh->off, &sh->meta_bytes); /* within the plan's bound */
+    return ELATTN_SUCCESS;
+}
+
+/* The run's metadata at `meta`, in sh's layout; returns how many items the merge launch covers.
+ * The work list: the chunks of cut heads first (the largest pieces of work, all about one chunk
+ * long), then the heads kept whole, so that the longest items start first. Chunk 0 of every cut
+ * head leads (pass 0), so that the merge launch's grid covers exactly those row tiles
+ * (in.num_merge_items) and no block of it starts only to leave. */
+static size_t decode_write_meta(const decode_plan &p, const elattn_decode_call *call, const decode_shape &sh, char *meta)
+{
+    const int ns = call->num_seqs, H = call->num_kv_heads, G = call->group;
+    const size_t heads = (size_t)ns * H;
+    memcpy(meta + sh.off.cu_new, call->cu_new, sizeof(int32_t) * (ns + 1));
+    memcpy(meta + sh.off.lengths, call->lengths, sizeof(int32_t) * ns);
+    memcpy(meta + sh.off.seq_ids, call->seq_ids, sizeof(int32_t) * ns);
+    memcpy(meta + sh.off.modes, call->modes, sizeof(int32_t) * heads);
+    memcpy(meta + sh.off.chunks, call->chunks, sizeof(int32_t) * heads);
+    int32_t *base = reinterpret_cast<int32_t *>(meta + sh.off.part_base);
+    decode_item *items = reinterpret_cast<decode_item *>(meta + sh.off.items);
     size_t item = 0, part_row = 0, merge_items = 0;
     for (int pass = 0; pass < 3; ++pass) {
         for (int i = 0; i < ns; ++i) {
@@ -245,27 +244,106 @@ elattn_status gpu_decode_run(void *dev, const void *impl, void *stream, const el
         }
         if (pass == 0) merge_items = item;
     }
-    if (inline_meta) {
-        in.meta = nullptr;
-    } else {
-        if ((st = p.staging.upload(p.ws, meta_bytes, s))) return st;
-        in.meta = p.ws;
-    }
+    return merge_items;
+}
 
+/* A decode batch (elattn_decode_batch_create): the metadata of its runs, uploaded once. Its runs
+ * read the lengths from the cache's device copy (decode_length), so a captured launch stays right
+ * as the sequences grow. */
+struct decode_batch {
+    char *meta; /* device */
+    decode_shape shape;
+    size_t merge_items;
+};
+
+elattn_status gpu_decode_batch_create(void *dev, const void *impl, const elattn_decode_call *call, void **out)
+{
+    const decode_plan &p = *static_cast<const decode_plan *>(impl);
+    USE(dev);
+    decode_shape sh;
+    elattn_status st = decode_measure(p, call, &sh);
+    if (st) return st;
+    decode_batch *b = create<decode_batch>();
+    char *host = static_cast<char *>(calloc(1, sh.meta_bytes));
+    if (!b || !host) {
+        free(b), free(host);
+        return elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "batch: host allocation failed");
+    }
+    b->shape = sh;
+    b->merge_items = decode_write_meta(p, call, sh, host);
+    void *mem = nullptr;
+    cudaError_t e = cudaMalloc(&mem, sh.meta_bytes);
+    if (e == cudaSuccess) e = cudaMemcpyAsync(mem, host, sh.meta_bytes, cudaMemcpyHostToDevice, 0);
+    if (e == cudaSuccess) e = cudaStreamSynchronize(0); /* synchronous: the runs may come on any stream */
+    free(host);
+    if (e != cudaSuccess) {
+        if (mem) (void)cudaFree(mem);
+        free(b);
+        return runtime_failure(e, "Malloc/Memcpy (decode batch)");
+    }
+    b->meta = static_cast<char *>(mem);
+    *out = b;
+    return ELATTN_SUCCESS;
+}
+
+void gpu_decode_batch_destroy(void *dev, void *batch)
+{
+    if (use_device(dev) != ELATTN_SUCCESS) return;
+    decode_batch *b = static_cast<decode_batch *>(batch);
+    (void)cudaFree(b->meta); /* waits for the runs that read it */
+    free(b);
+}
+
+elattn_status gpu_decode_run(void *dev, const void *impl, void *stream, const elattn_decode_call *call)
+{
+    /* The plan's staging turns over with each run: runs of one plan are serialised by the
+     * caller, as the cache they read is. */
+    decode_plan &p = *static_cast<decode_plan *>(const_cast<void *>(impl));
+    elattn_status st;
+    if ((st = check_aligned("args.q", call->q)) || (st = check_aligned("args.o", call->o))) return st;
+    USE(dev);
+    const cudaStream_t s = as_stream(stream);
+    decode_inputs in;
+    memset(&in, 0, sizeof in);
+    decode_shape sh;
+    size_t merge_items;
+    if (call->batch) { /* metadata on the device since the batch was made; lengths read there at run time */
+        const decode_batch &b = *static_cast<const decode_batch *>(call->batch);
+        sh = b.shape;
+        merge_items = b.merge_items;
+        in.meta = b.meta;
+        in.seq_lengths = static_cast<const int32_t *>(call->lengths_dev);
+    } else {
+        if ((st = decode_measure(p, call, &sh))) return st;
+        const bool inline_meta = p.inline_allowed && sh.meta_bytes <= (size_t)ELATTN_DECODE_INLINE_BYTES;
+        char *meta = nullptr;
+#if ELATTN_DECODE_INLINE_BYTES > 0
+        if (inline_meta) meta = in.inline_meta;
+#endif
+        if (!inline_meta && (st = p.staging.acquire(&meta))) return st;
+        merge_items = decode_write_meta(p, call, sh, meta);
+        if (inline_meta) {
+            in.meta = nullptr;
+        } else {
+            if ((st = p.staging.upload(p.ws, sh.meta_bytes, s))) return st;
+            in.meta = p.ws;
+        }
+    }
+    in.meta_off = sh.off;
     in.dtype = (int)call->dtype;
     in.head_dim = call->head_dim;
     in.num_q_heads = call->num_q_heads;
-    in.num_kv_heads = H;
-    in.group = G;
+    in.num_kv_heads = call->num_kv_heads;
+    in.group = call->group;
     in.scale_log2 = call->scale * ELATTN_LOG2E;
     in.sink = call->sink;
     in.local = call->local;
     in.ring = call->ring;
     in.page_shift = call->page_shift;
     in.pages_per_head = call->pages_per_head;
-    in.num_seqs = ns;
+    in.num_seqs = call->num_seqs;
     in.total_new = call->total_new;
-    in.num_items = (int)n_items;
+    in.num_items = (int)sh.n_items;
     in.num_merge_items = (int)merge_items;
     in.mma = p.mma;
     in.page_table = static_cast<const int32_t *>(call->page_table);
@@ -278,7 +356,7 @@ elattn_status gpu_decode_run(void *dev, const void *impl, void *stream, const el
     in.part_lse = reinterpret_cast<float *>(p.ws + p.off_part_lse);
     in.arrivals = reinterpret_cast<int *>(p.ws + p.off_arrivals);
 #if defined(ELATTN_GPU_CUDA)
-    if (most_chunks > DECODE_MERGE_IN_BLOCK_MAX) /* programmatic dependent launch from sm_90 */
+    if (sh.most_chunks > DECODE_MERGE_IN_BLOCK_MAX) /* programmatic dependent launch from sm_90 */
         in.merge_launch = static_cast<device *>(dev)->caps.sm_version >= 90 ? 2 : 1;
 #endif
     const cudaError_t e = decode_launch(in, s);

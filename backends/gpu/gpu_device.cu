@@ -491,5 +491,7 @@ extern "C" const elattn_backend_ops ELATTN_GPU_BACKEND_OPS = {
     ELATTN_GPU_NS::gpu_decode_plan,
     ELATTN_GPU_NS::gpu_decode_plan_destroy,
     ELATTN_GPU_NS::gpu_decode_run,
+    ELATTN_GPU_NS::gpu_decode_batch_create,
+    ELATTN_GPU_NS::gpu_decode_batch_destroy,
 };
 #endif

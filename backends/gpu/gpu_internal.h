@@ -165,6 +165,8 @@ elattn_status gpu_decode_plan(void *dev, const elattn_decode_setup *setup, const
                               size_t name_n);
 void gpu_decode_plan_destroy(void *dev, void *impl);
 elattn_status gpu_decode_run(void *dev, const void *impl, void *stream, const elattn_decode_call *call);
+elattn_status gpu_decode_batch_create(void *dev, const void *impl, const elattn_decode_call *call, void **batch);
+void gpu_decode_batch_destroy(void *dev, void *batch);
 
 /* The families of each operation (the tables live in gpu_attn.cu, ...): up to
  * max names into `names`; returns how many there are. */

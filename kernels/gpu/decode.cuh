@@ -114,7 +114,7 @@ __global__ void __launch_bounds__(DECODE_THREADS) decode_chunk_kernel(const ELAT
     const decode_item item = M.items[blockIdx.x];
     const int i = item.seq, hk = item.head, c = item.chunk;
     const int Hkv = in.num_kv_heads, G = in.group, D = in.head_dim;
-    const int len = M.lengths[i], row_base = M.cu_new[i], n = M.cu_new[i + 1] - row_base;
+    const int len = decode_length(in, M, i), row_base = M.cu_new[i], n = M.cu_new[i + 1] - row_base;
     const int mode = M.modes[i * Hkv + hk], chunks = M.chunks[i * Hkv + hk], part_base = M.part_base[i * Hkv + hk];
     const int32_t *pages = in.page_table + ((elattn_i64)M.seq_ids[i] * Hkv + hk) * in.pages_per_head;
     elattn_i64 s0, s1;

@@ -33,6 +33,13 @@ static __device__ __forceinline__ decode_meta_view decode_meta(const decode_inpu
     return v;
 }
 
+/* Cached length of run sequence i: a batch's run reads the cache's device copy at run time
+ * (in.seq_lengths, by sequence id), any other run the length its metadata carries. */
+static __device__ __forceinline__ int decode_length(const decode_inputs &in, const decode_meta_view &M, int i)
+{
+    return in.seq_lengths ? in.seq_lengths[M.seq_ids[i]] : M.lengths[i];
+}
+
 /* Shared memory the states take: acc [PARTS][R][DMAX] floats, then m and l [PARTS][R]. */
 template <int R, int PARTS, int DMAX>
 struct decode_states {

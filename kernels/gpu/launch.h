@@ -244,6 +244,7 @@ struct decode_inputs {
     int num_merge_items;       /* the work list's first items: chunk 0 of each cut head's row tiles */
     bool mma;                  /* items of DECODE_MMA_ROWS for the tensor-core chunk kernel (the plan's pick) */
     const int32_t *page_table; /* device [max_sequences][Hkv][pages_per_head] */
+    const int32_t *seq_lengths; /* a batch's run: device [max_sequences], the cache's lengths now (decode_length) */
     const void *q, *k_pool, *v_pool;
     void *o;
     float *lse;                /* NULL: not written */

@@ -776,13 +776,31 @@ ELATTN_API void elattn_decode_plan_destroy(elattn_decode_plan *plan);
 ELATTN_API const char *elattn_decode_plan_kernel(const elattn_decode_plan *plan);
 ELATTN_API int elattn_decode_plan_splits(const elattn_decode_plan *plan);
 
+/* A decode step fixed for CUDA-graph capture: the sequences, their new-token counts and their
+ * split-KV chunk counts (the plan's policy at the lengths the cache holds now) are fixed at
+ * creation and the work list is uploaded once; a run with args.batch reads each sequence's
+ * length at run time from the cache's device copy, which every append and release keeps current
+ * from then on. So on CUDA and HIP a run with a batch only launches kernels, and a graph that
+ * captured one stays right as the sequences grow: per step, append (outside the graph, on the
+ * stream the graph is launched on: once a cache has a batch, an append waits for the work queued
+ * before it on its stream, as it then rewrites the lengths that work may read) and replay.
+ * A chunk covers a growing range as lengths grow (the result is the same; make a new batch when
+ * the lengths have outgrown the split counts). The sequences must stay in the cache while the batch
+ * is used (a run checks it; a graph replay cannot). On the reference and OpenCL backends a run
+ * with a batch is a plain run of the batch's sequences and split counts. */
+typedef struct elattn_decode_batch elattn_decode_batch;
+
+ELATTN_API elattn_status elattn_decode_batch_create(const elattn_decode_plan *plan, elattn_kv_cache *cache,
+                                                    int num_seqs, const int32_t *seq_ids, const int32_t *num_new,
+                                                    elattn_decode_batch **batch);
+ELATTN_API void elattn_decode_batch_destroy(elattn_decode_batch *batch);
+
 /* Decode attention after this step's append: sequence seq_ids[i] has num_new[i] (1..
  * max_new_tokens) new tokens, the last num_new[i] positions of its cache; their queries
  * are q rows [sum num_new[0..i), + num_new[i]), packed [total_new][Hq][D].
- * Not for CUDA-graph capture: each call makes the step's metadata (lengths, work list) on
- * the host from the cache's lengths, and a captured launch keeps the captured step's, so a
- * replay would decode with stale lengths (appends, which upload page tables synchronously,
- * cannot be captured at all). */
+ * Without a batch each call makes the step's metadata (lengths, work list) on the host from the
+ * cache's lengths, and a captured launch would keep the captured step's: capture runs with a
+ * batch (elattn_decode_batch_create) instead. */
 typedef struct elattn_decode_args {
     size_t struct_size;       /* sizeof(elattn_decode_args) (see ELATTN_INIT) */
     int num_seqs;             /* 1..max_batch */
@@ -791,6 +809,9 @@ typedef struct elattn_decode_args {
     const elattn_buffer *q;
     elattn_buffer *o;         /* [total_new][Hq][D] */
     elattn_buffer *lse;       /* [total_new][Hq] fp32, when desc.write_lse */
+    /* The step's sequences, new-token counts and split counts from a batch of this plan
+     * and cache (num_seqs 0, seq_ids and num_new NULL), lengths read on the device. */
+    const elattn_decode_batch *batch;
 } elattn_decode_args;
 
 ELATTN_API elattn_status elattn_decode_run(const elattn_decode_plan *plan, elattn_kv_cache *cache,
