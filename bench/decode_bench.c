@@ -53,6 +53,7 @@ typedef struct opts {
     double flush_mib, copy_mib; /* < 0: the device's default */
     int flush_read;             /* --flush read: the flush leaves clean lines (else a fill: dirty ones) */
     int check, list_only, samples;
+    int decode_batch;           /* --decode-batch: time runs with a decode batch (elattn_decode_batch_create) */
     unsigned long long seed;
 } opts;
 
@@ -122,6 +123,8 @@ static void usage(FILE *f)
             "  --copy-mib N       the copy-bandwidth buffer (default 2048 on a GPU, 64 otherwise)\n"
             "  --budget-s S       configs not started after S s (from the start) are reported skipped (budget)\n"
             "  --samples          print every rep's time (ms, in order) after each config's line\n"
+            "  --decode-batch     time runs with a decode batch (made once per config: the work list on the\n"
+            "                     device, lengths read there; what a CUDA graph captures) instead of plain runs\n"
             "  --check            per mix, one decode step at a small size against the reference device;\n"
             "                     exit 1 when its nmse exceeds %g\n"
             "  --seed N  --json FILE\n",
@@ -157,6 +160,10 @@ static int parse_opts(int argc, char **argv, opts *o)
         }
         if (strcmp(a, "--samples") == 0) {
             o->samples = 1;
+            continue;
+        }
+        if (strcmp(a, "--decode-batch") == 0) {
+            o->decode_batch = 1;
             continue;
         }
         if (!v) {
@@ -585,14 +592,21 @@ static void run_context_mix(run_state *rs, int len, int mi, void (*emit)(const o
         st = ids && q_host && o_host ? ELATTN_SUCCESS : ELATTN_ERROR_OUT_OF_MEMORY;
         if (st == ELATTN_SUCCESS) st = upload_new(bd->dev, q_host, q_bytes, &q);
         if (st == ELATTN_SUCCESS) st = upload_new(bd->dev, NULL, q_bytes, &out);
+        elattn_decode_batch *db = NULL;
         if (st == ELATTN_SUCCESS) {
             for (int b = 0; b < batch; ++b) ids[b] = b, ids[batch + b] = o->new_tokens;
             decode_ctx dc = {.plan = plan, .cache = cache, .stream = bd->stream,
                              .args = {.struct_size = sizeof dc.args, .num_seqs = batch, .seq_ids = ids,
                                       .num_new = ids + batch, .q = q, .o = out}};
-            st = time_steps(bd, &rs->flush, decode_step, &dc, o->warmup, o->min_reps, o->max_reps, o->min_time_s,
-                            o->max_time_s, o->samples, &r->t);
-            if (st != ELATTN_SUCCESS) fail_row(r, "error", "elattn_decode_run", st);
+            if (o->decode_batch) { /* the step's sequences fixed once, as an engine capturing it in a graph */
+                st = elattn_decode_batch_create(plan, cache, batch, ids, ids + batch, &db);
+                dc.args.num_seqs = 0, dc.args.seq_ids = NULL, dc.args.num_new = NULL, dc.args.batch = db;
+            }
+            if (st == ELATTN_SUCCESS)
+                st = time_steps(bd, &rs->flush, decode_step, &dc, o->warmup, o->min_reps, o->max_reps, o->min_time_s,
+                                o->max_time_s, o->samples, &r->t);
+            if (st != ELATTN_SUCCESS)
+                fail_row(r, "error", db || !o->decode_batch ? "elattn_decode_run" : "elattn_decode_batch_create", st);
         } else {
             fail_row(r, "skipped", "the step's Q/O buffers", st);
         }
@@ -614,6 +628,7 @@ static void run_context_mix(run_state *rs, int len, int mi, void (*emit)(const o
         elattn_buffer_free(q);
         elattn_buffer_free(out);
         free(ids), free(q_host), free(o_host);
+        elattn_decode_batch_destroy(db); /* NULL: nothing */
         elattn_decode_plan_destroy(plan);
         emit(o);
     }
@@ -779,6 +794,7 @@ static void write_decode_json(const opts *o)
     kit_json_number(&w, "min_time_s", o->min_time_s, 6);
     kit_json_number(&w, "flush_mib", o->flush_mib, 6);
     kit_json_string(&w, "flush", o->flush_read ? "read" : "write");
+    kit_json_string(&w, "runs", o->decode_batch ? "with a decode batch" : "plain");
     kit_json_string(&w, "timing", "elattn_decode_run alone per step (nothing appended while timed), device events, "
                                   "L2 flushed before each rep, median");
     kit_json_string(&w, "read_bytes", "sum over sequences and KV heads of occupied slots x 2 x D x dtype size; slots = "
@@ -918,6 +934,9 @@ int main(int argc, char **argv)
            "or %.2g s after 3), L2 flush of %.0f MiB before each rep (%s; not timed)\n",
            o.new_tokens, o.warmup, o.min_reps, o.min_time_s, o.max_reps, o.max_time_s, o.flush_mib,
            o.flush_read ? "read: clean lines left" : "write: dirty lines left");
+    if (o.decode_batch)
+        printf("runs: with a decode batch (elattn_decode_batch_create once per config: the work list on the device, "
+               "lengths read there at run time)\n");
     printf("read MiB: the step's K/V bytes by the spec (occupied slots x 2 x D x dtype size; STREAMING slots = "
            "min(len, sink + local + new - 1)); GB/s = read bytes / median time\n");
 
