@@ -22,6 +22,8 @@
 #include "api_test.h"
 
 #include "elattn_ref.h"
+
+#include "decode_oracle.h"
 #ifdef DECODE_GRAPH_CUDA
 #include <cuda_runtime_api.h>
 static cudaStream_t cs; /* the engine's stream, wrapped as the runs' elattn_stream */
@@ -29,18 +31,6 @@ static cudaStream_t cs; /* the engine's stream, wrapped as the runs' elattn_stre
 
 enum { HQ = 4, HKV = 2, NSEQ = 3, SINK = 4, LOCAL = 16, MAX_NEW = 4, PAGE = 8, D = 64, STEPS = 14 };
 #define RING (LOCAL + MAX_NEW - 1)
-
-static uint64_t rng = 0x2545F4914F6CDD1Dull;
-static double urand(void)
-{
-    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
-    return (double)(rng >> 11) / 9007199254740992.0 * 2.0 - 1.0;
-}
-
-static void fill(elattn_dtype dt, void *dst, size_t n)
-{
-    for (size_t i = 0; i < n; ++i) elattn_ref_store(dt, dst, i, urand());
-}
 
 #define EXPECT_FAIL(expr, name)                                                                               \
     do {                                                                                                      \
@@ -58,11 +48,6 @@ static const int32_t modes[NSEQ][HKV] = {
     {ELATTN_FULL, ELATTN_STREAMING}, {ELATTN_STREAMING, ELATTN_STREAMING}, {ELATTN_BLOCK_SPARSE, ELATTN_FULL}};
 static const int prefill[NSEQ] = {5, SINK + RING - 2, 3 * RING + 7};
 static const int32_t num_new[NSEQ] = {1, 3, 2};
-
-typedef struct history {
-    unsigned char *k, *v; /* [len][HKV][D], every row ever appended */
-    int len;
-} history;
 
 /* Appends n[s] random rows to every sequence on `stream` (the first call passes the modes). */
 static void append(elattn_device *dev, elattn_kv_cache *cache, elattn_stream *stream, elattn_dtype dt,
@@ -91,40 +76,13 @@ static void append(elattn_device *dev, elattn_kv_cache *cache, elattn_stream *st
     free(k), free(v);
 }
 
-/* The step's O and LSE by the oracle: the last num_new[s] queries of each sequence over its whole
- * history, causal, BLOCK_SPARSE as FULL. */
-static void oracle(elattn_dtype dt, const history *h, const void *q, void *o_ref, float *lse_ref)
-{
-    const size_t row = (size_t)HKV * D * elattn_dtype_size(dt);
-    int32_t cu_q[NSEQ + 1] = {0}, cu_k[NSEQ + 1] = {0}, ref_modes[NSEQ * HKV];
-    int max_len = 0;
-    for (int s = 0; s < NSEQ; ++s) {
-        cu_q[s + 1] = cu_q[s] + num_new[s], cu_k[s + 1] = cu_k[s] + h[s].len;
-        if (h[s].len > max_len) max_len = h[s].len;
-        for (int hk = 0; hk < HKV; ++hk)
-            ref_modes[s * HKV + hk] = modes[s][hk] == ELATTN_BLOCK_SPARSE ? ELATTN_FULL : modes[s][hk];
-    }
-    unsigned char *kall = malloc(row * cu_k[NSEQ]), *vall = malloc(row * cu_k[NSEQ]);
-    for (int s = 0; s < NSEQ; ++s) {
-        memcpy(kall + row * cu_k[s], h[s].k, row * h[s].len);
-        memcpy(vall + row * cu_k[s], h[s].v, row * h[s].len);
-    }
-    elattn_attn_params p = {.head_dim = D, .num_q_heads = HQ, .num_kv_heads = HKV, .group = HQ / HKV,
-                            .batch = NSEQ, .max_seqlen_q = MAX_NEW, .max_seqlen_k = max_len, .causal = 1,
-                            .scale = 1.0f / sqrtf((float)D), .sink = SINK, .local = LOCAL, .block_size = 16,
-                            .write_lse = 1, .dtype = dt};
-    p.scale_log2 = p.scale * 1.4426950408889634f;
-    elattn_params_packed_layout(&p);
-    TRY(elattn_ref_attention(&p, q, kall, vall, o_ref, lse_ref, cu_q, cu_k, ref_modes, NULL, NULL));
-    free(kall), free(vall);
-}
-
 /* One family (forced) and split count; `graph`: capture the batch's run into a CUDA graph
  * (stream is the wrapped one). Returns 0 when the family cannot run the dtype (reported). */
 static int run_family(elattn_device *dev, elattn_stream *stream, const char *family, elattn_dtype dt, int splits,
                       int graph)
 {
     const size_t es = elattn_dtype_size(dt), row = (size_t)HKV * D * es;
+    const decode_shape shape = {.hq = HQ, .hkv = HKV, .d = D, .sink = SINK, .local = LOCAL, .max_new = MAX_NEW};
     const int max_tokens = prefill[2] + STEPS * MAX_NEW;
     elattn_kv_cache_desc cd = {.struct_size = sizeof cd, .dtype = dt, .head_dim = D, .num_kv_heads = HKV,
                                .page_size = PAGE, .num_pages = 1024, .max_sequences = 8, .max_tokens = max_tokens,
@@ -184,7 +142,7 @@ static int run_family(elattn_device *dev, elattn_stream *stream, const char *fam
         append(dev, cache, stream, dt, num_new, 0, h);
         fill(dt, q, (size_t)total * HQ * D);
         TRY(elattn_buffer_upload(qb, 0, q, qbytes, stream));
-        oracle(dt, h, q, o_ref, lse_ref);
+        decode_oracle(&shape, dt, NSEQ, num_new, h, &modes[0][0], q, o_ref, lse_ref);
 #ifdef DECODE_GRAPH_CUDA
         if (graph) {
             if (!exec) { /* captured once, at the first step's lengths */

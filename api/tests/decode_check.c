@@ -24,22 +24,11 @@
 
 #include "elattn_ref.h"
 
+#include "decode_oracle.h"
+
 
 enum { HQ = 4, HKV = 2, NSEQ = 4, SINK = 4, LOCAL = 16, MAX_NEW = 16, PAGE = 8, GUARD = 64 };
 #define RING (LOCAL + MAX_NEW - 1)
-
-static uint64_t rng = 0x9E3779B97F4A7C15ull;
-static double urand(void)
-{
-    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
-    return (double)(rng >> 11) / 9007199254740992.0 * 2.0 - 1.0;
-}
-
-/* Random values stored in dtype (the oracle reads the same stored values). */
-static void fill(elattn_dtype dt, void *dst, size_t n)
-{
-    for (size_t i = 0; i < n; ++i) elattn_ref_store(dt, dst, i, urand());
-}
 
 static elattn_buffer *alloc_guarded(elattn_device *dev, size_t bytes)
 {
@@ -67,11 +56,6 @@ static long pages_of(int mode, long len)
     long slots = (long)elattn_kv_slots(mode, SINK, RING, len);
     return (slots + PAGE - 1) / PAGE;
 }
-
-typedef struct history {
-    unsigned char *k, *v; /* [len][HKV][D] of dtype, every row ever appended */
-    int len;
-} history;
 
 /* One dtype and head dim with decode family `family` forced. A family that cannot run them says
  * why (UNSUPPORTED, naming itself) and is reported, not counted as passed; unless `must_run`. */
@@ -163,26 +147,8 @@ static void run_dtype_dim(elattn_device *dev, const char *family, int must_run, 
         unsigned char *q = malloc(qbytes), *o_ref = malloc(qbytes), *o = malloc(qbytes);
         float *lse_ref = malloc(lbytes), *lse = malloc(lbytes);
         fill(dt, q, (size_t)total * HQ * D);
-        int32_t cu_q[NSEQ + 1] = {0}, cu_k[NSEQ + 1] = {0}, ref_modes[NSEQ * HKV];
-        int max_len = 0;
-        for (int s = 0; s < NSEQ; ++s) {
-            cu_q[s + 1] = cu_q[s] + n[s], cu_k[s + 1] = cu_k[s] + h[s].len;
-            if (h[s].len > max_len) max_len = h[s].len;
-            for (int hk = 0; hk < HKV; ++hk)
-                ref_modes[s * HKV + hk] = modes[s][hk] == ELATTN_BLOCK_SPARSE ? ELATTN_FULL : modes[s][hk];
-        }
-        unsigned char *kall = malloc(row * cu_k[NSEQ]), *vall = malloc(row * cu_k[NSEQ]);
-        for (int s = 0; s < NSEQ; ++s) {
-            memcpy(kall + row * cu_k[s], h[s].k, row * h[s].len);
-            memcpy(vall + row * cu_k[s], h[s].v, row * h[s].len);
-        }
-        elattn_attn_params p = {.head_dim = D, .num_q_heads = HQ, .num_kv_heads = HKV, .group = HQ / HKV,
-                                .batch = NSEQ, .max_seqlen_q = MAX_NEW, .max_seqlen_k = max_len, .causal = 1,
-                                .scale = 1.0f / sqrtf((float)D), .sink = SINK, .local = LOCAL, .block_size = 16,
-                                .write_lse = 1, .dtype = dt};
-        p.scale_log2 = p.scale * 1.4426950408889634f;
-        elattn_params_packed_layout(&p);
-        TRY(elattn_ref_attention(&p, q, kall, vall, o_ref, lse_ref, cu_q, cu_k, ref_modes, NULL, NULL));
+        const decode_shape shape = {.hq = HQ, .hkv = HKV, .d = D, .sink = SINK, .local = LOCAL, .max_new = MAX_NEW};
+        decode_oracle(&shape, dt, NSEQ, n, h, &modes[0][0], q, o_ref, lse_ref);
 
         elattn_buffer *qb, *ob = alloc_guarded(dev, qbytes), *lb = alloc_guarded(dev, lbytes);
         TRY(elattn_buffer_alloc(dev, qbytes, &qb));
@@ -210,7 +176,7 @@ static void run_dtype_dim(elattn_device *dev, const char *family, int must_run, 
                    elattn_dtype_name(dt), D, step);
         }
         elattn_buffer_free(qb), elattn_buffer_free(ob), elattn_buffer_free(lb);
-        free(q), free(o_ref), free(o), free(lse_ref), free(lse), free(kall), free(vall);
+        free(q), free(o_ref), free(o), free(lse_ref), free(lse);
         free(k), free(v), elattn_buffer_free(kb), elattn_buffer_free(vb);
     }
     printf("ok   %s: %d steps over lengths", elattn_decode_plan_kernel(plans[0]), nsteps);
