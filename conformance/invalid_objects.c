@@ -629,6 +629,41 @@ static void d_run_other_cache(inv_ctx *c)
     elattn_kv_cache_destroy(other);
     dec_teardown(&f);
 }
+/* Runs with a decode batch of the fixture's sequence 0 (2 new tokens): `break_it` spoils one thing. */
+static void dec_run_batch(inv_ctx *c, int break_it)
+{
+    dec_fixture f;
+    if (!dec_setup(c, &f, 1)) return;
+    elattn_decode_batch *b = NULL;
+    if (setup_failed(c, elattn_decode_batch_create(f.plan, f.cache, 1, &f.id, &f.num_new, &b), "decode batch")) {
+        dec_teardown(&f);
+        return;
+    }
+    f.da.batch = b, f.da.num_seqs = 0, f.da.seq_ids = NULL, f.da.num_new = NULL;
+    if (break_it == 0) f.da.num_seqs = 1, f.da.seq_ids = &f.id, f.da.num_new = &f.num_new; /* the batch fixes them */
+    if (break_it == 1) elattn_kv_cache_release(f.cache, f.id);                            /* its sequence is gone */
+    called(c, elattn_decode_run(f.plan, f.cache, NULL, &f.da));
+    elattn_decode_batch_destroy(b);
+    dec_teardown(&f);
+}
+static void d_run_batch_and_seqs(inv_ctx *c) { dec_run_batch(c, 0); }
+static void d_run_batch_released(inv_ctx *c) { dec_run_batch(c, 1); }
+DEC_ROW(d_batch_unstarted, (f.new_id = 2, called(c, elattn_decode_batch_create(f.plan, f.cache, 1, &f.new_id,
+                                                                               &f.num_new, &(elattn_decode_batch *){0})),
+                            dec_teardown(&f)))
+static void d_batch_destroyed_twice(inv_ctx *c)
+{
+    dec_fixture f;
+    if (!dec_setup(c, &f, 1)) return;
+    elattn_decode_batch *b = NULL;
+    if (!setup_failed(c, elattn_decode_batch_create(f.plan, f.cache, 1, &f.id, &f.num_new, &b), "decode batch")) {
+        elattn_decode_batch_destroy(b);
+        clear_message();
+        elattn_decode_batch_destroy(b);
+        released_twice(c);
+    }
+    dec_teardown(&f);
+}
 static void d_cache_destroyed_twice(inv_ctx *c)
 {
     dec_fixture f;
@@ -700,6 +735,10 @@ const inv_row inv_object_rows[] = {
     {"decode-run/lse-missing-with-write-lse", OP_CALL, INV, d_run_lse_missing},
     {"decode-run/num-seqs-above-max-batch", OP_CALL, INV, d_run_batch3},
     {"decode-run/another-cache-than-the-plan's", OP_CALL, INV, d_run_other_cache},
+    {"decode-run/batch-with-num-seqs-and-seq-ids", OP_CALL, INV, d_run_batch_and_seqs},
+    {"decode-run/batch-of-a-released-sequence", OP_CALL, INV, d_run_batch_released},
+    {"decode-batch/sequence-not-started", OP_CALL, INV, d_batch_unstarted},
     {"lifetime/kv-cache-destroyed-twice", OP_CALL, INV, d_cache_destroyed_twice},
+    {"lifetime/decode-batch-destroyed-twice", OP_CALL, INV, d_batch_destroyed_twice},
 };
 const int inv_object_row_count = (int)(sizeof inv_object_rows / sizeof inv_object_rows[0]);
