@@ -1,7 +1,7 @@
 """Devices, the three operations and the router, over the C API."""
 import os
 import threading
-from ctypes import POINTER, byref, c_float, c_int, c_uint8, c_void_p
+from ctypes import POINTER, byref, c_float, c_int, c_size_t, c_uint8, c_void_p
 
 import numpy as np
 
@@ -437,6 +437,193 @@ def hybrid_attention(q, k, v, modes, *, cu_seqlens_q=None, cu_seqlens_k=None, ca
     if not return_lse:
         return o
     return o, (l_res[0] if isinstance(l_res, list) else l_res)
+
+
+# ---- decode over a per-head KV cache ---------------------------------------------------------------------------
+def _int32s(values, name, n=None):
+    a = np.ascontiguousarray(np.atleast_1d(np.asarray(values)))
+    if a.ndim != 1 or (n is not None and a.size != n) or not np.issubdtype(a.dtype, np.integer):
+        raise ValueError(f"{name}: {'one integer per sequence' if n is not None else 'integers'} expected")
+    if a.size and (a.min() < np.iinfo(np.int32).min or a.max() > np.iinfo(np.int32).max):
+        raise ValueError(f"{name}: outside int32")
+    return a.astype(np.int32)
+
+
+class DecodeBatch:
+    """A decode step fixed once (elattn_decode_batch_create: sequences, new-token counts, split counts; the
+    work list on the device), made by KVCache.decode_batch and passed to KVCache.decode(q, batch=...). Its
+    runs read the sequences' lengths on the device, so on CUDA/HIP a run of it captured in a CUDA graph
+    (torch.cuda.graph) stays right as the sequences grow: append outside the graph, on its stream, then
+    replay. On the reference and OpenCL it runs as a plain step."""
+
+    def __init__(self, cache, handle, plan_key, num_seqs, total_new):
+        self.cache, self._handle, self.plan_key = cache, handle, plan_key
+        self.num_seqs, self.total_new = num_seqs, total_new
+
+    def close(self):
+        if self._handle is not None:
+            lib().elattn_decode_batch_destroy(self._handle)
+            self._handle = None
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+
+class KVCache:
+    """One layer's per-head KV cache on a device (elattn_kv_cache, kernels/SPEC.md section 9): per sequence
+    and KV head, FULL and BLOCK_SPARSE heads keep every token, STREAMING heads their `sink` first tokens and
+    a ring of the last local + max_new_tokens - 1, in pages of a pool of `num_pages` pages of `page_size`
+    tokens. A sequence's first append is its prefill and fixes its modes (the router's); later appends are
+    decode steps. decode() attends the step's new queries over it, every head and mode in one launch."""
+
+    def __init__(self, device=None, *, head_dim, num_kv_heads, num_pages, max_sequences, max_tokens, dtype="bf16",
+                 page_size=16, sink=128, local=2048, max_new_tokens=16):
+        self.device = device if device is not None else default_device()
+        if str(dtype).lower() not in DTYPE_BY_NAME:
+            raise ValueError(f"dtype: {dtype!r}; one of 'f32', 'f16', 'bf16'")
+        self.kind = DTYPE_BY_NAME[str(dtype).lower()]
+        self.head_dim, self.num_kv_heads, self.max_sequences = head_dim, num_kv_heads, max_sequences
+        self.max_new_tokens = max_new_tokens
+        desc = _lib.KvCacheDesc(self.kind, head_dim, num_kv_heads, page_size, num_pages, max_sequences, max_tokens,
+                                sink, local, max_new_tokens)
+        handle = c_void_p()
+        call("elattn_kv_cache_create", self.device.handle, byref(desc), byref(handle))
+        self._handle = handle
+        self._plans = {}  # (hq, max_batch, scale, write_lse, num_splits, kernel) -> plan
+
+    @property
+    def handle(self):
+        if self._handle is None:
+            raise ValueError("elattn.KVCache: used after close()")
+        return self._handle
+
+    def close(self):
+        if self._handle is None:
+            return
+        for plan in self._plans.values():
+            lib().elattn_decode_plan_destroy(plan)
+        self._plans = {}
+        lib().elattn_kv_cache_destroy(self._handle)
+        self._handle = None
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def append(self, seq_ids, num_tokens, k, v, modes=None, *, stream=None):
+        """Appends num_tokens[i] tokens to sequence seq_ids[i]: k, v [sum(num_tokens), Hkv, D] (host arrays,
+        converted to the cache's dtype, or device tensors of it). modes [len(seq_ids), Hkv] (ints or names)
+        for sequences that start here; None for later steps."""
+        ids = _int32s(seq_ids, "seq_ids")
+        n = _int32s(num_tokens, "num_tokens", ids.size)
+        total = int(n.sum())
+        for name, x in (("k", k), ("v", v)):
+            if tuple(_shape_of(x)) != (total, self.num_kv_heads, self.head_dim):
+                raise ValueError(f"{name}: shape {list(_shape_of(x))}; expected [{total}, {self.num_kv_heads}, "
+                                 f"{self.head_dim}] (sum of num_tokens, kv_heads, head_dim)")
+        m = _modes(modes, ids.size, self.num_kv_heads) if modes is not None else None
+        with _Call(_device_for(k, self.device), stream, on_gpu(k)) as c:
+            kb, _, _ = c.tensor(k, "k", self.kind)
+            vb, _, _ = c.tensor(v, "v", self.kind)
+            args = _lib.KvAppendArgs(ids.size, byref_int32(ids), byref_int32(n),
+                                     byref_int32(m) if m is not None else None, kb, vb)
+            call("elattn_kv_cache_append", self.handle, c.stream, byref(args))
+
+    def release(self, seq_id):
+        """Ends a sequence: its pages go back to the pool."""
+        call("elattn_kv_cache_release", self.handle, int(seq_id))
+
+    def length(self, seq_id):
+        n = c_int()
+        call("elattn_kv_cache_length", self.handle, int(seq_id), byref(n))
+        return n.value
+
+    @property
+    def nbytes(self):
+        """Bytes of K and V the cache holds now (pages in use)."""
+        b = c_size_t()
+        call("elattn_kv_cache_bytes", self.handle, byref(b))
+        return b.value
+
+    def _plan(self, hq, num_seqs, scale, write_lse, num_splits, kernel):
+        max_batch = min(self.max_sequences, 1 << max(int(num_seqs) - 1, 0).bit_length())  # plans per power of two
+        key = (hq, max_batch, float(scale or 0.0), int(bool(write_lse)), int(num_splits), kernel)
+        if key not in self._plans:
+            desc = _lib.DecodeDesc(hq, max_batch, key[2], key[3], key[4])
+            opts = _lib.PlanOptions(kernel.encode() if kernel else None, 0, 0, 0)
+            plan = c_void_p()
+            call("elattn_decode_plan_create", self.handle, byref(desc), byref(opts), byref(plan))
+            self._plans[key] = plan
+        return key, self._plans[key]
+
+    def kernel_name(self, num_q_heads, *, num_seqs=1, scale=None, return_lse=False, num_splits=0, kernel=None):
+        _, plan = self._plan(num_q_heads, num_seqs, scale, return_lse, num_splits, kernel)
+        return lib().elattn_decode_plan_kernel(plan).decode()
+
+    def decode_batch(self, seq_ids, num_new, *, num_q_heads, scale=None, return_lse=False, num_splits=0,
+                     kernel=None):
+        """A DecodeBatch of these sequences and new-token counts (split counts chosen at today's lengths)."""
+        ids = _int32s(seq_ids, "seq_ids")
+        n = _int32s(num_new, "num_new", ids.size)
+        key, plan = self._plan(num_q_heads, ids.size, scale, return_lse, num_splits, kernel)
+        handle = c_void_p()
+        call("elattn_decode_batch_create", plan, self.handle, ids.size, byref_int32(ids), byref_int32(n),
+             byref(handle))
+        return DecodeBatch(self, handle, key, int(ids.size), int(n.sum()))
+
+    def decode(self, q, seq_ids=None, num_new=None, *, batch=None, scale=None, return_lse=False, num_splits=0,
+               kernel=None, stream=None, out=None):
+        """Decode attention after this step's append: q [sum(num_new), Hq, D], the queries of the last
+        num_new[i] positions of sequence seq_ids[i] (or of a DecodeBatch's sequences, batch=; then scale,
+        return_lse, num_splits and kernel are the batch's). Returns O shaped like q (and LSE [sum(num_new),
+        Hq] fp32 with return_lse)."""
+        shape = tuple(_shape_of(q))
+        if len(shape) != 3 or shape[2] != self.head_dim or shape[1] % self.num_kv_heads:
+            raise ValueError(f"q: shape {list(shape)}; expected [total_new, q_heads, {self.head_dim}] with q_heads "
+                             f"a multiple of {self.num_kv_heads}")
+        hq = shape[1]
+        if batch is not None:
+            if seq_ids is not None or num_new is not None:
+                raise ValueError("decode: seq_ids and num_new come from the batch; pass either them or batch=")
+            if batch.cache is not self or batch._handle is None:
+                raise ValueError("batch: not a live DecodeBatch of this cache")
+            key = batch.plan_key
+            if key[0] != hq:
+                raise ValueError(f"q: {hq} query heads; the batch was made for {key[0]}")
+            plan, ids, n, total, return_lse = self._plans[key], None, None, batch.total_new, bool(key[3])
+            num = 0
+        else:
+            ids = _int32s(seq_ids, "seq_ids")
+            n = _int32s(num_new, "num_new", ids.size)
+            _, plan = self._plan(hq, ids.size, scale, return_lse, num_splits, kernel)
+            total, num = int(n.sum()), int(ids.size)
+        if shape[0] != total:
+            raise ValueError(f"q: {shape[0]} rows; the step has {total} new tokens")
+        with _Call(_device_for(q, self.device), stream, on_gpu(q)) as c:
+            qb, _, _ = c.tensor(q, "q", self.kind)
+            host_like = None if c.on_device else as_host_array(q, "q")
+            ob, o_res = c.output(q, shape, self.kind, "out", out, host_like)
+            lb, l_res = c.output(q, (total, hq), F32, "lse") if return_lse else (None, None)
+            args = _lib.DecodeArgs(num, byref_int32(ids) if ids is not None else None,
+                                   byref_int32(n) if n is not None else None, qb, ob, lb,
+                                   batch._handle if batch is not None else None)
+            call("elattn_decode_run", plan, self.handle, c.stream, byref(args))
+            c.finish()
+        o = o_res[0] if isinstance(o_res, list) else o_res
+        if not return_lse:
+            return o
+        return o, (l_res[0] if isinstance(l_res, list) else l_res)
 
 
 # ---- the router ------------------------------------------------------------------------------------------

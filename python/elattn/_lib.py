@@ -115,6 +115,27 @@ class RouterArgs(_Sized):
                 ("modes_buffer", c_void_p), ("lengths", c_void_p)]
 
 
+class KvCacheDesc(_Sized):
+    _fields_ = _SIZE + [("dtype", c_int), ("head_dim", c_int), ("num_kv_heads", c_int), ("page_size", c_int),
+                ("num_pages", c_int), ("max_sequences", c_int), ("max_tokens", c_int), ("sink", c_int),
+                ("local", c_int), ("max_new_tokens", c_int)]
+
+
+class KvAppendArgs(_Sized):
+    _fields_ = _SIZE + [("num_seqs", c_int), ("seq_ids", POINTER(c_int32)), ("num_tokens", POINTER(c_int32)),
+                ("modes", POINTER(c_int32)), ("k", c_void_p), ("v", c_void_p)]
+
+
+class DecodeDesc(_Sized):
+    _fields_ = _SIZE + [("num_q_heads", c_int), ("max_batch", c_int), ("scale", c_float), ("write_lse", c_int),
+                ("num_splits", c_int)]
+
+
+class DecodeArgs(_Sized):
+    _fields_ = _SIZE + [("num_seqs", c_int), ("seq_ids", POINTER(c_int32)), ("num_new", POINTER(c_int32)),
+                ("q", c_void_p), ("o", c_void_p), ("lse", c_void_p), ("batch", c_void_p)]
+
+
 class Sparsity(Structure):
     _fields_ = [("omega_msr", c_double), ("omega_esr", c_double), ("entries", c_long), ("sparse_entries", c_long),
                 ("rho_sum", c_double)]
@@ -169,6 +190,19 @@ _SIGNATURES = {
                                         POINTER(c_uint8), POINTER(Sparsity)]),
     "elattn_sparsity_merge": (None, [POINTER(Sparsity), POINTER(Sparsity)]),
     "elattn_convert": (c_int, [c_int, _P, c_int, _P, c_size_t]),
+    "elattn_kv_cache_create": (c_int, [_P, POINTER(KvCacheDesc), _PP]),
+    "elattn_kv_cache_destroy": (None, [_P]),
+    "elattn_kv_cache_append": (c_int, [_P, _P, POINTER(KvAppendArgs)]),
+    "elattn_kv_cache_release": (c_int, [_P, c_int]),
+    "elattn_kv_cache_length": (c_int, [_P, c_int, POINTER(c_int)]),
+    "elattn_kv_cache_bytes": (c_int, [_P, POINTER(c_size_t)]),
+    "elattn_decode_plan_create": (c_int, [_P, POINTER(DecodeDesc), POINTER(PlanOptions), _PP]),
+    "elattn_decode_plan_destroy": (None, [_P]),
+    "elattn_decode_plan_kernel": (c_char_p, [_P]),
+    "elattn_decode_plan_splits": (c_int, [_P]),
+    "elattn_decode_run": (c_int, [_P, _P, _P, POINTER(DecodeArgs)]),
+    "elattn_decode_batch_create": (c_int, [_P, _P, c_int, POINTER(c_int32), POINTER(c_int32), _PP]),
+    "elattn_decode_batch_destroy": (None, [_P]),
 }
 
 _lib = None

@@ -135,6 +135,89 @@ def short(exact, layer=0):
     return {n[len(PREFIX.format(layer)):]: a for n, a in exact.items()}
 
 
+class Decode(unittest.TestCase):
+    """KVCache: prefill with per-head modes, then steps of appends and decodes (plain, and with one
+    DecodeBatch for every step), each against np_attention over the whole history (BLOCK_SPARSE heads
+    decode densely); the cache's bytes; errors."""
+    HQ, HKV, D, SINK, LOCAL, MAX_NEW = 4, 2, 64, 4, 16, 4
+    modes = np.array([[elattn.FULL, elattn.STREAMING], [elattn.STREAMING, elattn.STREAMING],
+                      [elattn.BLOCK_SPARSE, elattn.FULL]], np.int32)
+
+    def run_steps(self, dtype, tol, use_batch):
+        rng = np.random.default_rng(7)
+        ids, prefill, num_new = [3, 0, 6], [5, 21, 64], [1, 3, 2]
+        cache = elattn.KVCache(dev, dtype=dtype, head_dim=self.D, num_kv_heads=self.HKV, num_pages=256,
+                               max_sequences=8, max_tokens=200, page_size=8, sink=self.SINK, local=self.LOCAL,
+                               max_new_tokens=self.MAX_NEW)
+        hist = [[np.zeros((0, self.HKV, self.D), np.float32)] * 2 for _ in ids]
+
+        def append(n, modes=None):
+            k = rng.standard_normal((sum(n), self.HKV, self.D)).astype(np.float32)
+            v = rng.standard_normal((sum(n), self.HKV, self.D)).astype(np.float32)
+            if dtype == "bf16":  # what the cache stores, for the oracle
+                k, v = (elattn.bf16_to_float32(elattn.float32_to_bf16(x)) for x in (k, v))
+            cache.append(ids, n, k, v, modes)
+            at = np.cumsum([0] + list(n))
+            for s in range(len(ids)):
+                hist[s] = [np.concatenate([hist[s][0], k[at[s]:at[s + 1]]]),
+                           np.concatenate([hist[s][1], v[at[s]:at[s + 1]]])]
+
+        append(prefill, self.modes)
+        batch = cache.decode_batch(ids, num_new, num_q_heads=self.HQ, return_lse=True) if use_batch else None
+        dense_modes = np.where(self.modes == elattn.BLOCK_SPARSE, elattn.FULL, self.modes)
+        for step in range(12):  # the STREAMING ring (local + max_new - 1 = 19 after 4 sinks) fills and wraps
+            append(num_new)
+            q = rng.standard_normal((sum(num_new), self.HQ, self.D)).astype(np.float32)
+            if dtype == "bf16":
+                q = elattn.bf16_to_float32(elattn.float32_to_bf16(q))
+            if use_batch:
+                o, lse = cache.decode(q, batch=batch)
+            else:
+                o, lse = cache.decode(q, ids, num_new, return_lse=True)
+            cu_q = np.cumsum([0] + num_new).astype(np.int32)
+            cu_k = np.cumsum([0] + [len(h[0]) for h in hist]).astype(np.int32)
+            ref_o, ref_lse = np_attention(q, np.concatenate([h[0] for h in hist]), np.concatenate([h[1] for h in hist]),
+                                          cu_q, cu_k, dense_modes, True, 1 / 8, self.SINK, self.LOCAL, 16, None)
+            np.testing.assert_allclose(o.astype(np.float64), ref_o, atol=tol, rtol=tol, err_msg=f"step {step}")
+            np.testing.assert_allclose(lse, ref_lse, atol=1e-3, rtol=1e-4, err_msg=f"step {step}")
+        self.assertEqual([cache.length(i) for i in ids], [p + 12 * n for p, n in zip(prefill, num_new)])
+        held = cache.nbytes
+        self.assertGreater(held, 0)
+        cache.release(6)
+        self.assertEqual(cache.length(6), 0)
+        self.assertLess(cache.nbytes, held)
+        if use_batch:
+            with self.assertRaisesRegex(elattn.InvalidArgumentError, r"args\.batch's sequence\[2\]"):
+                cache.decode(q, batch=batch)
+            batch.close()
+        cache.close()
+
+    def test_f32(self):
+        self.run_steps("f32", 2e-5, False)
+
+    def test_bf16(self):
+        self.run_steps("bf16", 2e-2, False)
+
+    def test_batch(self):
+        self.run_steps("f32", 2e-5, True)
+
+    def test_errors(self):
+        cache = elattn.KVCache(dev, dtype="f32", head_dim=64, num_kv_heads=2, num_pages=16, max_sequences=2,
+                               max_tokens=64, page_size=8, sink=4, local=8, max_new_tokens=4)
+        k = np.ones((10, 2, 64), np.float32)
+        with self.assertRaisesRegex(elattn.InvalidArgumentError, r"args\.modes"):
+            cache.append([0], [10], k, k)  # a new sequence needs its modes
+        cache.append([0], [10], k, k, ["full", "streaming"])
+        q = np.ones((2, 4, 64), np.float32)
+        with self.assertRaisesRegex(elattn.InvalidArgumentError, r"args\.seq_ids\[0\]"):
+            cache.decode(q, [1], [2])  # sequence 1 was never started
+        with self.assertRaisesRegex(ValueError, "rows"):
+            cache.decode(q, [0], [1])
+        with self.assertRaisesRegex(ValueError, "shape"):
+            cache.append([0], [3], k, k)
+        cache.close()
+
+
 class Tmp(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.TemporaryDirectory()
