@@ -36,7 +36,35 @@ def _info_dict(info):
             "backend_index": info.backend_index, "is_gpu": bool(info.is_gpu), "memory_bytes": info.memory_bytes}
 
 
-class Device:
+class _Owned:
+    """What an object owning a C handle shares: `handle` (refused after close()), close() from __del__ (quiet
+    at interpreter shutdown, when the library may be gone already) and `with` blocks. A subclass sets
+    self._handle and defines close()."""
+    _handle = None
+
+    @property
+    def handle(self):
+        if self._handle is None:
+            raise ValueError(f"elattn.{type(self).__name__}: used after close()")
+        return self._handle
+
+    def close(self):
+        raise NotImplementedError
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class Device(_Owned):
     """An elattn device: "auto", a backend ("cuda", "opencl", "reference") or an id ("cuda:0", "opencl:1").
     It caches plans (with their workspaces) and wrapped streams; one Device is meant for one thread."""
 
@@ -54,12 +82,6 @@ class Device:
     def __repr__(self):
         return f"Device({self.id!r}: {self.info['name']}, {self.info['vendor']})"
 
-    @property
-    def handle(self):
-        if self._handle is None:
-            raise ValueError("elattn.Device: used after close()")
-        return self._handle
-
     def close(self):
         if self._handle is None:
             return
@@ -73,18 +95,6 @@ class Device:
         self._plans, self._streams = {}, {}
         lib_.elattn_device_close(self._handle)
         self._handle = None
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:  # interpreter shutdown: the library may be gone already
-            pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
     def stream(self, native):
         """The elattn stream wrapping a native one (cudaStream_t as int, a torch/CuPy stream), or None."""
@@ -449,7 +459,7 @@ def _int32s(values, name, n=None):
     return a.astype(np.int32)
 
 
-class DecodeBatch:
+class DecodeBatch(_Owned):
     """A decode step fixed once (elattn_decode_batch_create: sequences, new-token counts, split counts; the
     work list on the device), made by KVCache.decode_batch and passed to KVCache.decode(q, batch=...). Its
     runs read the sequences' lengths on the device, so on CUDA/HIP a run of it captured in a CUDA graph
@@ -465,14 +475,8 @@ class DecodeBatch:
             lib().elattn_decode_batch_destroy(self._handle)
             self._handle = None
 
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
 
-
-class KVCache:
+class KVCache(_Owned):
     """One layer's per-head KV cache on a device (elattn_kv_cache, kernels/SPEC.md section 9): per sequence
     and KV head, FULL and BLOCK_SPARSE heads keep every token, STREAMING heads their `sink` first tokens and
     a ring of the last local + max_new_tokens - 1, in pages of a pool of `num_pages` pages of `page_size`
@@ -494,12 +498,6 @@ class KVCache:
         self._handle = handle
         self._plans = {}  # (hq, max_batch, scale, write_lse, num_splits, kernel) -> plan
 
-    @property
-    def handle(self):
-        if self._handle is None:
-            raise ValueError("elattn.KVCache: used after close()")
-        return self._handle
-
     def close(self):
         if self._handle is None:
             return
@@ -508,18 +506,6 @@ class KVCache:
         self._plans = {}
         lib().elattn_kv_cache_destroy(self._handle)
         self._handle = None
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
     def append(self, seq_ids, num_tokens, k, v, modes=None, *, stream=None):
         """Appends num_tokens[i] tokens to sequence seq_ids[i]: k, v [sum(num_tokens), Hkv, D] (host arrays,
