@@ -426,8 +426,8 @@ static elattn_status step_make(const elattn_decode_plan *plan, const elattn_kv_c
     memset(t, 0, sizeof *t);
     t->n = n;
     t->meta = malloc(sizeof(int32_t) * (n + 1 + n + 2 * n * H));
-    int64_t *slots = malloc(sizeof(int64_t) * n * H);
-    if (!t->meta || !slots) {
+    int64_t *slots = fixed_chunks ? NULL : malloc(sizeof(int64_t) * n * H); /* the policy's input */
+    if (!t->meta || (!fixed_chunks && !slots)) {
         free(slots), step_free(t);
         return elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "decode: host allocation failed");
     }
@@ -455,7 +455,7 @@ static elattn_status step_make(const elattn_decode_plan *plan, const elattn_kv_c
         t->cu_new[i + 1] = t->cu_new[i] + k;
         t->lengths[i] = c->lengths[s];
         memcpy(t->modes + (size_t)i * H, c->modes + (size_t)s * H, sizeof(int32_t) * H);
-        for (int h = 0; h < H; ++h)
+        for (int h = 0; slots && h < H; ++h)
             slots[(size_t)i * H + h] = elattn_kv_slots(t->modes[(size_t)i * H + h], c->desc.sink, c->ring, t->lengths[i]);
     }
     if (st == ELATTN_SUCCESS) {
@@ -473,7 +473,7 @@ static elattn_status step_make(const elattn_decode_plan *plan, const elattn_kv_c
     return st;
 }
 
-/* The backend's call for a step (buffers NULL when q is). */
+/* The backend's call for a step, without its buffers (a run sets q, o and lse). */
 static elattn_decode_call step_call(const elattn_decode_plan *plan, const elattn_kv_cache *c, const decode_step *t,
                                     const int32_t *seq_ids)
 {
@@ -487,6 +487,12 @@ static elattn_decode_call step_call(const elattn_decode_plan *plan, const elattn
         .seq_ids = seq_ids, .cu_new = t->cu_new, .lengths = t->lengths, .modes = t->modes,
         .page_table_host = c->table, .page_table = c->table_dev, .k_pool = c->k_pool, .v_pool = c->v_pool};
     return call;
+}
+
+static void batch_free(elattn_decode_batch *b)
+{
+    if (b) free(b->seq_ids), free(b->num_new), free(b->chunks), free(b->modes);
+    free(b);
 }
 
 elattn_status elattn_decode_batch_create(const elattn_decode_plan *plan, elattn_kv_cache *c, int num_seqs,
@@ -535,8 +541,7 @@ elattn_status elattn_decode_batch_create(const elattn_decode_plan *plan, elattn_
         dev->ops->decode_batch_destroy(dev->impl, b->impl);
     step_free(&t);
     if (st != ELATTN_SUCCESS) {
-        if (b) free(b->seq_ids), free(b->num_new), free(b->chunks), free(b->modes);
-        free(b);
+        batch_free(b);
         return st;
     }
     elattn_device_retain(dev); /* the batch keeps its device open */
@@ -549,7 +554,7 @@ void elattn_decode_batch_destroy(elattn_decode_batch *batch)
     if (!elattn_release_handle("batch", batch, ELATTN_HANDLE_DECODE_BATCH)) return;
     elattn_device *d = batch->device;
     if (batch->impl) d->ops->decode_batch_destroy(d->impl, batch->impl);
-    free(batch->seq_ids), free(batch->num_new), free(batch->chunks), free(batch->modes), free(batch);
+    batch_free(batch);
     elattn_device_release(d);
 }
 
