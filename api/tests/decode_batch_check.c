@@ -4,7 +4,8 @@
  *  - a batch made after prefill serves every later step as the sequences grow (the sinks, the
  *    ring filling and wrapping, a FULL and a BLOCK_SPARSE head growing), each step's O and LSE
  *    against an oracle over the whole, un-evicted history (elattn_ref_attention), for every decode
- *    family forced by name, split counts from the policy and 3;
+ *    family forced by name on fp32, fp16 and bf16 at head dims 64 and 128 (the portable family must
+ *    run them all), split counts from the policy, and 3 at bf16 D 64;
  *  - built with -DDECODE_GRAPH_CUDA and run on "cuda": the batch's run is captured once into a
  *    CUDA graph on a wrapped stream, and each step appends on that stream and replays the graph:
  *    the replay must see the grown lengths (a graph of a plain run would not);
@@ -29,7 +30,7 @@
 static cudaStream_t cs; /* the engine's stream, wrapped as the runs' elattn_stream */
 #endif
 
-enum { HQ = 4, HKV = 2, NSEQ = 3, SINK = 4, LOCAL = 16, MAX_NEW = 4, PAGE = 8, D = 64, STEPS = 14 };
+enum { HQ = 4, HKV = 2, NSEQ = 3, SINK = 4, LOCAL = 16, MAX_NEW = 4, PAGE = 8, STEPS = 14 };
 #define RING (LOCAL + MAX_NEW - 1)
 
 #define EXPECT_FAIL(expr, name)                                                                               \
@@ -51,13 +52,13 @@ static const int32_t num_new[NSEQ] = {1, 3, 2};
 
 /* Appends n[s] random rows to every sequence on `stream` (the first call passes the modes). */
 static void append(elattn_device *dev, elattn_kv_cache *cache, elattn_stream *stream, elattn_dtype dt,
-                   const int32_t *n, int first, history *h)
+                   int d, const int32_t *n, int first, history *h)
 {
-    const size_t row = (size_t)HKV * D * elattn_dtype_size(dt);
+    const size_t row = (size_t)HKV * d * elattn_dtype_size(dt);
     int total = 0;
     for (int s = 0; s < NSEQ; ++s) total += n[s];
     unsigned char *k = malloc(row * total), *v = malloc(row * total);
-    fill(dt, k, (size_t)total * HKV * D), fill(dt, v, (size_t)total * HKV * D);
+    fill(dt, k, (size_t)total * HKV * d), fill(dt, v, (size_t)total * HKV * d);
     for (int s = 0, base = 0; s < NSEQ; base += n[s], ++s) {
         memcpy(h[s].k + row * h[s].len, k + row * base, row * n[s]);
         memcpy(h[s].v + row * h[s].len, v + row * base, row * n[s]);
@@ -76,15 +77,16 @@ static void append(elattn_device *dev, elattn_kv_cache *cache, elattn_stream *st
     free(k), free(v);
 }
 
-/* One family (forced) and split count; `graph`: capture the batch's run into a CUDA graph
- * (stream is the wrapped one). Returns 0 when the family cannot run the dtype (reported). */
-static int run_family(elattn_device *dev, elattn_stream *stream, const char *family, elattn_dtype dt, int splits,
-                      int graph)
+/* One family (forced), dtype, head dim d and split count; `graph`: capture the batch's run into a
+ * CUDA graph (stream is the wrapped one). Returns 0 when the family cannot run them (reported; a
+ * failure when `must_run`). */
+static int run_family(elattn_device *dev, elattn_stream *stream, const char *family, elattn_dtype dt, int d,
+                      int splits, int graph, int must_run)
 {
-    const size_t es = elattn_dtype_size(dt), row = (size_t)HKV * D * es;
-    const decode_shape shape = {.hq = HQ, .hkv = HKV, .d = D, .sink = SINK, .local = LOCAL, .max_new = MAX_NEW};
+    const size_t es = elattn_dtype_size(dt), row = (size_t)HKV * d * es;
+    const decode_shape shape = {.hq = HQ, .hkv = HKV, .d = d, .sink = SINK, .local = LOCAL, .max_new = MAX_NEW};
     const int max_tokens = prefill[2] + STEPS * MAX_NEW;
-    elattn_kv_cache_desc cd = {.struct_size = sizeof cd, .dtype = dt, .head_dim = D, .num_kv_heads = HKV,
+    elattn_kv_cache_desc cd = {.struct_size = sizeof cd, .dtype = dt, .head_dim = d, .num_kv_heads = HKV,
                                .page_size = PAGE, .num_pages = 1024, .max_sequences = 8, .max_tokens = max_tokens,
                                .sink = SINK, .local = LOCAL, .max_new_tokens = MAX_NEW};
     elattn_kv_cache *cache;
@@ -94,8 +96,8 @@ static int run_family(elattn_device *dev, elattn_stream *stream, const char *fam
                              .num_splits = splits};
     elattn_decode_plan *plan;
     elattn_status st = elattn_decode_plan_create(cache, &dd, &opt, &plan);
-    if (st == ELATTN_ERROR_UNSUPPORTED) {
-        printf("unsupported %s %s: %s\n", family, elattn_dtype_name(dt), elattn_last_error());
+    if (st == ELATTN_ERROR_UNSUPPORTED && !must_run) {
+        printf("unsupported %s %s d=%d: %s\n", family, elattn_dtype_name(dt), d, elattn_last_error());
         elattn_kv_cache_destroy(cache);
         return 0;
     }
@@ -104,7 +106,7 @@ static int run_family(elattn_device *dev, elattn_stream *stream, const char *fam
     for (int s = 0; s < NSEQ; ++s) h[s].k = malloc(row * max_tokens), h[s].v = malloc(row * max_tokens), h[s].len = 0;
     int32_t n0[NSEQ];
     for (int s = 0; s < NSEQ; ++s) n0[s] = prefill[s];
-    append(dev, cache, stream, dt, n0, 1, h);
+    append(dev, cache, stream, dt, d, n0, 1, h);
 
     int32_t unstarted[NSEQ] = {ids[0], 1, ids[2]}, too_many[NSEQ] = {1, MAX_NEW + 1, 1};
     elattn_decode_batch *batch = NULL;
@@ -114,7 +116,7 @@ static int run_family(elattn_device *dev, elattn_stream *stream, const char *fam
 
     int total = 0;
     for (int s = 0; s < NSEQ; ++s) total += num_new[s];
-    const size_t qbytes = (size_t)total * HQ * D * es, lbytes = sizeof(float) * total * HQ;
+    const size_t qbytes = (size_t)total * HQ * d * es, lbytes = sizeof(float) * total * HQ;
     unsigned char *q = malloc(qbytes), *o = malloc(qbytes), *o_ref = malloc(qbytes);
     float *lse = malloc(lbytes), *lse_ref = malloc(lbytes);
     elattn_buffer *qb, *ob, *lb;
@@ -139,8 +141,8 @@ static int run_family(elattn_device *dev, elattn_stream *stream, const char *fam
     const double tol = dt == ELATTN_F32 ? 2e-5 : dt == ELATTN_F16 ? 2e-3 : 1.6e-2;
     double worst_all = 0.0;
     for (int step = 0; step < STEPS; ++step) {
-        append(dev, cache, stream, dt, num_new, 0, h);
-        fill(dt, q, (size_t)total * HQ * D);
+        append(dev, cache, stream, dt, d, num_new, 0, h);
+        fill(dt, q, (size_t)total * HQ * d);
         TRY(elattn_buffer_upload(qb, 0, q, qbytes, stream));
         decode_oracle(&shape, dt, NSEQ, num_new, h, &modes[0][0], q, o_ref, lse_ref);
 #ifdef DECODE_GRAPH_CUDA
@@ -166,7 +168,7 @@ static int run_family(elattn_device *dev, elattn_stream *stream, const char *fam
         TRY(elattn_buffer_download(ob, 0, o, qbytes, stream));
         TRY(elattn_buffer_download(lb, 0, lse, lbytes, stream));
         double worst = 0.0, worst_lse = 0.0;
-        for (size_t i = 0; i < (size_t)total * HQ * D; ++i) {
+        for (size_t i = 0; i < (size_t)total * HQ * d; ++i) {
             const double e = fabs(elattn_ref_load(dt, o, i) - elattn_ref_load(dt, o_ref, i));
             if (!(e <= worst)) worst = e;
         }
@@ -182,8 +184,8 @@ static int run_family(elattn_device *dev, elattn_stream *stream, const char *fam
 #ifdef DECODE_GRAPH_CUDA
     if (exec) cudaGraphExecDestroy(exec);
 #endif
-    printf("ok   %s %s splits %d%s: %d steps with one batch, lengths %d->%d %d->%d %d->%d, max error %.2g\n",
-           elattn_decode_plan_kernel(plan), elattn_dtype_name(dt), splits, graph ? ", replayed from a CUDA graph" : "",
+    printf("ok   %s %s d=%d splits %d%s: %d steps with one batch, lengths %d->%d %d->%d %d->%d, max error %.2g\n",
+           elattn_decode_plan_kernel(plan), elattn_dtype_name(dt), d, splits, graph ? ", replayed from a CUDA graph" : "",
            STEPS, prefill[0], h[0].len, prefill[1], h[1].len, prefill[2], h[2].len, worst_all);
 
     TRY(elattn_kv_cache_release(cache, ids[1])); /* a batch's sequence gone: its runs are refused */
@@ -242,11 +244,15 @@ int main(int argc, char **argv)
         return 77;
     }
     if (nf > 8) nf = 8;
-    int ran = 0;
-    for (int f = 0; f < nf; ++f)
-        for (int sp = 0; sp < 2; ++sp) ran += run_family(dev, stream, families[f], ELATTN_BF16, sp ? 3 : 0, graph);
-    ran += run_family(dev, stream, families[nf - 1], ELATTN_F32, 0, graph); /* the portable family: every dtype */
-    EXPECT(ran >= 3, "only %d family runs could run", ran);
+    /* Every family forced by name on every dtype and head dim 64 and 128, split counts from the
+     * policy; and 3 splits at bf16 D 64. The last family of a table is the portable one, which must
+     * run them all. */
+    const elattn_dtype dts[] = {ELATTN_F32, ELATTN_F16, ELATTN_BF16};
+    for (int f = 0; f < nf; ++f) {
+        for (int i = 0; i < 3; ++i)
+            for (int d = 64; d <= 128; d += 64) run_family(dev, stream, families[f], dts[i], d, 0, graph, f == nf - 1);
+        run_family(dev, stream, families[f], ELATTN_BF16, 64, 3, graph, f == nf - 1);
+    }
     elattn_stream_destroy(stream);
     elattn_device_close(dev);
 #ifdef DECODE_GRAPH_CUDA
