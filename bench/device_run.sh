@@ -15,7 +15,8 @@
 #                 LENS (default 8192,32768,131072), BENCH_ARGS (extra options),
 #                 BENCH_BUDGET_S per device (default 70): cases after it are reported skipped
 #   4. shared/tools/peers.py with the same LENS                (SKIP_PEERS=1 skips)
-#                 (runs right after the first device's bench, before the others)
+#                 (runs right after the first device's bench, before the others); stages 3 and 4
+#                 run with the GPUs' SM clock and power sampled (bench/gpu_clocks.sh, clocks-*.csv)
 #   5. bench/join_peers.py: OUT_DIR/results/<date>-<device>/ (table.md, ours.json,
 #                 peers.json, meta.json; the PNGs too when matplotlib is installed)
 #   6. with BASELINE_TREE (a source tree of an earlier commit, carried in the working tree):
@@ -170,12 +171,21 @@ fi
 # ---- 3 and 4. our benchmark and the peers ------------------------------------------------
 # Order of importance: our bench on the first device (CUDA), the peers, then the others,
 # so that a tight total budget cuts the least useful stage.
+# Each bench and peers stage runs with bench/gpu_clocks.sh sampling the SM clock and the power
+# (clocks-<stage>.csv); the summary line per GPU goes to device_run.log beside the stage's times.
 ours=()
+clocked_stage() { # clocked_stage TAG run_stage-ARGS...
+    local tag=$1 pid
+    shift
+    pid=$(bash bench/gpu_clocks.sh start "$out/clocks-$tag.csv")
+    run_stage "$@"
+    bash bench/gpu_clocks.sh stop "$pid" "$out/clocks-$tag.csv" "$1" | tee -a "$summary"
+}
 bench_device() {
     local d=$1 f="$out/ours-${1//:/-}.json"
     # The budget stops new cases; the timeout also covers the case running at that moment.
     # shellcheck disable=SC2086
-    run_stage "bench $d" "$(min $((bench_budget + 90)) $(($(left) - 30)))" "$out/bench-${d//:/-}.txt" \
+    clocked_stage "bench-${d//:/-}" "bench $d" "$(min $((bench_budget + 90)) $(($(left) - 30)))" "$out/bench-${d//:/-}.txt" \
         "$bench_exe" --set paper --lens "$lens" --device "$d" --device-budget "$bench_budget" \
         --json "$f" --csv "${f%.json}.csv" ${BENCH_ARGS:-}
     [ -s "$f" ] && ours+=(--ours "$f")
@@ -184,7 +194,7 @@ bench_device() {
     if [ -x "$baseline_bench" ] && [[ " ${BASELINE_DEVICES:-cuda:0} " == *" $d "* ]]; then
         local b="$out/baseline-${1//:/-}.json"
         # shellcheck disable=SC2086
-        run_stage "baseline bench $d" "$(min $((bench_budget + 90)) $(($(left) - 30)))" \
+        clocked_stage "baseline-bench-${d//:/-}" "baseline bench $d" "$(min $((bench_budget + 90)) $(($(left) - 30)))" \
             "$out/baseline-bench-${d//:/-}.txt" "$baseline_bench" --set paper --lens "$lens" --device "$d" \
             --device-budget "$bench_budget" --json "$b" ${BENCH_ARGS:-}
         tail -3 "$out/baseline-bench-${d//:/-}.txt" | tee -a "$summary"
@@ -195,7 +205,7 @@ run_peers() {
         log "peers: skipped (SKIP_PEERS=1)"
         return
     fi
-    run_stage peers "$(min "${PEERS_TIMEOUT_S:-240}" $(($(left) - 15)))" "$out/peers.log" \
+    clocked_stage peers peers "$(min "${PEERS_TIMEOUT_S:-240}" $(($(left) - 15)))" "$out/peers.log" \
         env LENS="$lens" OUT="$out" python3 shared/tools/peers.py
     tail -3 "$out/peers.log" | tee -a "$summary"
 }
