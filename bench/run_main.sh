@@ -48,9 +48,14 @@ else
     echo "device: $device (BENCH_DEVICE)"
 fi
 
+# On an NVIDIA GPU the SM clock and power are sampled beside the run (bench/gpu_clocks.sh; nothing
+# without nvidia-smi): a long run at the power cap runs at a lower clock, and the times say so.
+clock_pid=""
+case "$device" in cuda:* | hip:* | opencl:*) clock_pid=$(bash bench/gpu_clocks.sh start "$out/clocks.csv") ;; esac
 # shellcheck disable=SC2086
 "$build/bench/elattn-bench" --set short --device "$device" \
     --json "$out/ours.json" --csv "$out/ours.csv" ${BENCH_ARGS:-} | tee "$out/table.txt"
+[ -n "$clock_pid" ] && bash bench/gpu_clocks.sh stop "$clock_pid" "$out/clocks.csv" "clock during the run" | tee -a "$out/table.txt"
 
 # Plots need matplotlib: the first python3 that has it (PATH, then Debian's).
 py=""
@@ -68,5 +73,5 @@ else
 fi
 echo
 echo "benchmark results in $out/"
-echo "  table.txt (the table above), ours.json, ours.csv"
+echo "  table.txt (the table above), ours.json, ours.csv${clock_pid:+, clocks.csv}"
 echo "  plots: $plots"
