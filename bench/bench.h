@@ -146,6 +146,7 @@ typedef struct result {
     double pairs, tflops, dense_equiv_tflops;
     double omega_msr, omega_esr;
     double speedup_vs_dense, speedup_vs_serial; /* 0: not applicable */
+    double ideal_ms; /* fa-ssa mixes: the hybrid's ideal (report_ideals); 0: not measured in this run */
     double check_rel_err;                       /* -1: not compared */
     const char *status;                         /* ok, unsupported, skipped, error */
     char message[320];
@@ -158,6 +159,11 @@ void free_results(void);
 void write_json(const config *c, const char *command);
 void write_csv(const config *c);
 void print_header(void);
+/* The ideal of each fa-ssa mix among results [first, end) (one device and shape): its FULL heads
+ * at the dense run's rate plus its STREAMING heads at the fa-ssa:1 run's, (1 - f) x dense + f x
+ * fa-ssa:1 for a fraction f of STREAMING KV heads (issue 11's "within 5% of the ideal"); set in
+ * the results and printed, when dense and fa-ssa:1 were both measured. */
+void report_ideals(int first, int end);
 void print_result(const result *r);
 
 /* ---- one case (run_case.c, serial.c, router.c) ----------------------------------------- */

@@ -102,6 +102,7 @@ static void run_device(const config *c, const char *name, int index, const char 
                            router_kernel);
                 print_header();
                 double dense_ms = 0.0;
+                const int group_first = result_count();
                 for (int i = 0; i < n_cases; ++i) {
                     result *r = new_result();
                     if (i > 0 && c->device_budget_s > 0 && now_s() - t_start > c->device_budget_s) {
@@ -118,6 +119,8 @@ static void run_device(const config *c, const char *name, int index, const char 
                     print_result(r);
                     write_json(c, command);
                 }
+                report_ideals(group_first, result_count());
+                write_json(c, command); /* with the ideals */
                 free_shape(&sh);
             }
 close:
@@ -156,7 +159,8 @@ int main(int argc, char **argv)
            c.warmup, c.min_reps, c.min_time_s);
     printf("TFLOP/s: 4*D per visible (query, key) pair, counted exactly; dense-eq: 2*S^2*D*Hq; "
            "xdense: dense time / this time; xserial: serial dispatch time (gather, one launch per mode, scatter) / "
-           "this time; XA-est: XAttention selection time (ms)\n");
+           "this time; XA-est: XAttention selection time (ms); ideal (under a shape's rows, when dense and fa-ssa:1 "
+           "both ran): a fa-ssa mix's FULL heads at dense's rate plus its STREAMING heads at fa-ssa:1's\n");
 
     if (c.n_devices == 0) {
         int n = 0;

@@ -141,8 +141,8 @@ def ours_table(cases):
         kernels = sorted({c["kernel"] for c in sel if c.get("kernel")})
         lines += [f"### {title}", "", f"Kernels: {', '.join(kernels) or '-'}", "",
                   "| dtype | D | S | mix | block | ms median [min-max] | TFLOP/s | dense-eq TFLOP/s | "
-                  "MSR | ESR | x dense | x serial | serial ms | XA est ms | router ms |",
-                  "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+                  "MSR | ESR | x dense | x serial | serial ms | XA est ms | router ms | x ideal |",
+                  "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
         for c in sel:
             f = c["fused"]
             lines.append("| " + " | ".join([
@@ -155,6 +155,7 @@ def ours_table(cases):
                 ms(c["serial"]["median_ms"]) if c.get("serial") else "-",
                 ms(c["xattn"]["median_ms"]) if c.get("xattn") else "-",
                 ms(c["router"]["median_ms"]) if c.get("router") else "-",
+                f"{c['x_ideal']:.3f}" if c.get("x_ideal") else "-",
             ]) + " |")
         lines.append("")
     return lines
@@ -240,6 +241,8 @@ def main():
               "Times are medians of event-timed runs after warm-up, rotating input sets. TFLOP/s counts "
               "4*D per visible (query, key) pair; dense-eq uses 2*S^2*D*Hq. x dense: dense time / this time; "
               "x serial: serial dispatch (gather each mode's heads, one launch per mode, scatter) / this time. "
+              "x ideal (fa-ssa mixes, when dense and fa-ssa:1 ran): this time / ((1 - f) x dense + f x fa-ssa:1), "
+              "its FULL heads at dense's rate plus its STREAMING heads at theirs. "
               "MSR/ESR: Omega_MSR and Omega_ESR (paper definitions 2.1 and 2.2).", ""]
     lines += ours_table(cases) + not_measured(all_cases)
     if pngs:

@@ -123,6 +123,8 @@ void write_json(const config *c, const char *command)
         kit_json_number(&w, "omega_esr", r->omega_esr, 15);
         json_number_if(&w, "speedup_vs_dense", r->speedup_vs_dense, r->speedup_vs_dense > 0);
         json_number_if(&w, "speedup_vs_serial", r->speedup_vs_serial, r->speedup_vs_serial > 0);
+        json_number_if(&w, "ideal_ms", r->ideal_ms, r->ideal_ms > 0);
+        json_number_if(&w, "x_ideal", r->ideal_ms > 0 ? r->fused.median / r->ideal_ms : 0.0, r->ideal_ms > 0);
         json_number_if(&w, "check_rel_err", r->check_rel_err, r->check_rel_err >= 0);
         kit_json_end(&w);
     }
@@ -152,7 +154,7 @@ void write_csv(const config *c)
     fputs("device,device_name,backend,status,dtype,head_dim,hq,hkv,S,mix,block,sets,kernel,"
           "fused_ms_median,fused_ms_min,fused_ms_max,fused_reps,serial_ms_median,xattn_ms_median,router_ms_median,"
           "visible_pairs,tflops,dense_equiv_tflops,omega_msr,omega_esr,speedup_vs_dense,speedup_vs_serial,"
-          "check_rel_err,message\n",
+          "check_rel_err,message,ideal_ms\n",
           f);
     for (int i = 0; i < n_results; ++i) {
         const result *r = &results[i];
@@ -176,6 +178,8 @@ void write_csv(const config *c)
         if (r->check_rel_err >= 0) fprintf(f, "%.3g", r->check_rel_err);
         fputc(',', f);
         csv_field(f, r->message);
+        fputc(',', f);
+        if (r->ideal_ms > 0) fprintf(f, "%.6g", r->ideal_ms);
         fputc('\n', f);
     }
     fclose(f);
@@ -209,3 +213,26 @@ void print_result(const result *r)
     fflush(stdout);
 }
 
+
+/* ---- the hybrid against its ideal -------------------------------------------------------- */
+void report_ideals(int first, int end)
+{
+    const result *dense = NULL, *streaming = NULL;
+    for (int i = first; i < end; ++i) {
+        const result *r = &results[i];
+        if (strcmp(r->status, "ok") != 0) continue;
+        if (r->pair == PAIR_DENSE) dense = r;
+        if (r->pair == PAIR_FA_SSA && r->sparse_frac == 1.0) streaming = r;
+    }
+    if (!dense || !streaming) return;
+    for (int i = first; i < end; ++i) {
+        result *r = &results[i];
+        if (strcmp(r->status, "ok") != 0 || r->pair != PAIR_FA_SSA || r->sparse_frac <= 0.0 || r->sparse_frac >= 1.0)
+            continue;
+        r->ideal_ms = (1.0 - r->sparse_frac) * dense->fused.median + r->sparse_frac * streaming->fused.median;
+        printf("  %s: %.4g ms, %.3fx its ideal %.4g ms (%.2f x dense %.4g + %.2f x fa-ssa:1 %.4g)\n", r->mix,
+               r->fused.median, r->fused.median / r->ideal_ms, r->ideal_ms, 1.0 - r->sparse_frac,
+               dense->fused.median, r->sparse_frac, streaming->fused.median);
+    }
+    fflush(stdout);
+}

@@ -49,10 +49,35 @@ for c in cases:
         pairs = sum(min(p + 1, local) + min(sink, max(0, p + 1 - local)) for p in range(S))
         assert abs(c["omega_esr"] - (1 - pairs / (S * (S + 1) / 2))) < 1e-9, c
         assert c["visible_pairs"] == hq * pairs, c
+# The ideal of a fa-ssa mix (output.c, report_ideals): (1 - f) x dense + f x fa-ssa:1, per length;
+# no other mix has one.
+for c in cases:
+    if c["pair"] == "fa-ssa" and 0 < c["sparse_frac"] < 1:
+        same = {x["mix"]: x["fused"]["median_ms"] for x in cases if x["S"] == c["S"]}
+        f = c["sparse_frac"]
+        want = (1 - f) * same["dense"] + f * same["fa-ssa:1"]
+        assert abs(c["ideal_ms"] - want) <= 1e-9 * want, (c, want)
+        assert abs(c["x_ideal"] - c["fused"]["median_ms"] / want) <= 1e-9, c
+    else:
+        assert c["ideal_ms"] is None and c["x_ideal"] is None, c
 rows = list(csv.DictReader(open(f"{out}/ours.csv")))
 assert len(rows) == len(cases) and all(r["status"] == "ok" for r in rows)
+assert [r["ideal_ms"] != "" for r in rows] == [c["ideal_ms"] is not None for c in cases], rows
 print(f"bench smoke: {len(cases)} cases ok")
 PY
+
+# The ideal at a fraction that is not 1/2 (4 KV heads, fa-ssa:0.75), so that its two weights are told apart.
+"$bench" --device reference --lens 256 --heads 4:4 --head-dim 64 --mix dense,fa-ssa:1,fa-ssa:0.75 --sink 16 --local 64 \
+    --min-reps 1 --min-time 0 --warmup 0 --rotate-mib 1 --no-serial --no-router --json "$out/ideal.json" >"$out/ideal.txt"
+python3 - "$out" <<'PY'
+import json, sys
+t = {c["mix"]: c for c in json.load(open(f"{sys.argv[1]}/ideal.json"))["cases"]}
+d, s, h = (t[m]["fused"]["median_ms"] for m in ("dense", "fa-ssa:1", "fa-ssa:0.75"))
+want = 0.25 * d + 0.75 * s
+assert abs(t["fa-ssa:0.75"]["ideal_ms"] - want) <= 1e-9 * want, (t["fa-ssa:0.75"], want)
+print(f"bench smoke: ideal {want:.4g} ms = 0.25 x dense {d:.4g} + 0.75 x fa-ssa:1 {s:.4g}")
+PY
+grep -q "fa-ssa:0.75: .* its ideal" "$out/ideal.txt"
 
 # --causal 0: every query sees every key; dense's pair count and dense-equivalent rate follow.
 "$bench" --device reference --lens 256 --heads 4:2 --head-dim 64 --mix dense,fa-ssa:0.5 --block 32 --stride 8 \
