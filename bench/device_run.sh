@@ -230,7 +230,13 @@ elif grep -q " S=.* ms .*dense-equiv" "$out/peers.log" 2>/dev/null; then peers_a
 
 # ---- 5. join ---------------------------------------------------------------------------------
 if [ ${#ours[@]} -gt 0 ]; then
-    dir=$(python3 bench/join_peers.py "${ours[@]}" "${peers_args[@]}" --results-root "$out/results" \
+    clock_args=() # the stages' clock samples (clocked_stage), each under its stage's name
+    for f in "$out"/clocks-*.csv; do
+        [ -s "$f" ] || continue
+        tag=${f##*/clocks-}
+        clock_args+=(--clocks "${tag%.csv}=$f")
+    done
+    dir=$(python3 bench/join_peers.py "${ours[@]}" "${peers_args[@]}" "${clock_args[@]}" --results-root "$out/results" \
         --command "bench/device_run.sh (LENS=$lens BENCH_BUDGET_S=$bench_budget)" 2>>"$summary")
     log "results: $dir"
     [ -n "$dir" ] && sed -n '1,60p' "$dir/table.md"

@@ -22,6 +22,7 @@ import sys
 sys.dont_write_bytecode = True  # keep bench/ free of __pycache__
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import plot  # noqa: E402
+import gpu_clocks  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -174,6 +175,15 @@ def not_measured(all_cases):
     return lines + [""]
 
 
+def clock_lines(specs):
+    """The summary lines of each LABEL=FILE sample file (bench/gpu_clocks.py)."""
+    lines = []
+    for spec in specs:
+        label, _, path = spec.partition("=")
+        lines += gpu_clocks.summarise(path, label)
+    return lines
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--ours", required=True, action="append",
@@ -183,6 +193,9 @@ def main():
     ap.add_argument("--name", help="folder name (default <date>-<device>)")
     ap.add_argument("--command", help="command line recorded in meta.json (default: the bench's own)")
     ap.add_argument("--no-plots", action="store_true")
+    ap.add_argument("--clocks", action="append", default=[], metavar="LABEL=FILE",
+                    help="a bench/gpu_clocks.sh sample file taken during a stage; repeatable: "
+                         "its summary goes into table.md and meta.json")
     args = ap.parse_args()
 
     docs = []
@@ -218,6 +231,7 @@ def main():
         "set": meta_in.get("set"),
         "inputs": meta_in.get("inputs"),
         "peers": bool(peers),
+        "clocks": clock_lines(args.clocks),
     }
     with open(os.path.join(out, "meta.json"), "w") as fh:
         json.dump(meta, fh, indent=1)
@@ -245,6 +259,9 @@ def main():
               "its FULL heads at dense's rate plus its STREAMING heads at theirs. "
               "MSR/ESR: Omega_MSR and Omega_ESR (paper definitions 2.1 and 2.2).", ""]
     lines += ours_table(cases) + not_measured(all_cases)
+    if meta["clocks"]:
+        lines += ["## Clock", "", "The SM clock and power while each stage ran (bench/gpu_clocks.sh; a long run "
+                  "at the power cap runs at a lower clock):", ""] + [f"- {l}" for l in meta["clocks"]] + [""]
     if pngs:
         lines += ["## Plots", ""] + [f"![{os.path.basename(p)}]({os.path.basename(p)})" for p in pngs] + [""]
     elif plot_note:

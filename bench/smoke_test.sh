@@ -121,8 +121,11 @@ cat >"$peers" <<'JSON'
 [{"name": "sdpa-flash dense", "S": 256, "ms": 1.0, "dense_equiv_tflops": 1.0, "note": ""},
  {"name": "flex hybrid (one launch)", "S": 256, "ms": 1.0, "dense_equiv_tflops": 1.0, "note": "nfa=1/2"}]
 JSON
+# A clock sample file as bench/gpu_clocks.sh writes it (timestamp, index, SM MHz, W, limit W, reasons).
+printf '%s\n' "2026/12/04 13:14:34.150, 0, 1620, 690.00, 700.00, 0x0000000000000004" \
+    "2026/12/04 13:14:34.170, 0, 1980, 100.00, 700.00, 0x0000000000000000" >"$out/clocks-bench.csv"
 python3 "$here/join_peers.py" --ours "$out/ours.json" --peers "$peers" --results-root "$out/results" \
-    --name smoke >"$out/join.txt"
+    --clocks "bench reference=$out/clocks-bench.csv" --name smoke >"$out/join.txt"
 table="$out/results/smoke/table.md"
 for f in table.md ours.json peers.json meta.json; do
     test -s "$out/results/smoke/$f" || { echo "join_peers.py did not write $f"; exit 1; }
@@ -130,6 +133,8 @@ done
 # The sample peers have other shapes than ours: the join must say so, not invent a match.
 grep -q "No case of ours has the peers' shapes" "$table"
 grep -q "fa-ssa:0.5" "$table"
+grep -q "^- bench reference: gpu 0: 1 of 2 samples busy; SM clock MHz min 1620 median 1620 max 1620" "$table"
+grep -q '"bench reference: gpu 0: 1 of 2 samples busy' "$out/results/smoke/meta.json"
 if python3 -c 'import matplotlib' 2>/dev/null; then
     ls "$out"/results/smoke/time_vs_S_*.png "$out"/results/smoke/speedup_vs_S_*.png >/dev/null
     echo "bench smoke: plots written"
