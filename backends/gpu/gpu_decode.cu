@@ -182,8 +182,8 @@ void gpu_decode_plan_destroy(void *dev, void *impl)
 }
 
 /* A run's shape: its work list's length (every chunk of a head runs ceil(rows / item_rows)
- * items), its largest chunk count and where its metadata's pieces go; INTERNAL when the plan
- * cannot hold it (the split policy bounds every run). */
+ * items), its largest chunk count (the core's call->splits) and where its metadata's pieces go;
+ * INTERNAL when the plan cannot hold it (the split policy bounds every run). */
 struct decode_shape {
     size_t n_items, most_chunks, meta_bytes;
     decode_meta_offsets off;
@@ -192,14 +192,13 @@ struct decode_shape {
 static elattn_status decode_measure(const decode_plan &p, const elattn_decode_call *call, decode_shape *sh)
 {
     const int ns = call->num_seqs, H = call->num_kv_heads, G = call->group;
-    size_t n_items = 0, part_rows = 0, most_chunks = 1;
+    size_t n_items = 0, part_rows = 0;
     for (int i = 0; i < ns; ++i) {
         const size_t rows = (size_t)(call->cu_new[i + 1] - call->cu_new[i]) * G;
         for (int hk = 0; hk < H; ++hk) {
             const size_t chunks = (size_t)call->chunks[i * H + hk];
             n_items += chunks * ((rows + p.item_rows - 1) / p.item_rows);
             if (chunks > 1) part_rows += chunks * rows;
-            if (chunks > most_chunks) most_chunks = chunks;
         }
     }
     if (n_items > p.max_items || part_rows > p.max_part_rows || n_items > (size_t)INT32_MAX)
@@ -207,7 +206,7 @@ static elattn_status decode_measure(const decode_plan &p, const elattn_decode_ca
                                                   "holds %zu and %zu (the split policy's bound is broken)",
                            n_items, part_rows, p.max_items, p.max_part_rows);
     sh->n_items = n_items;
-    sh->most_chunks = most_chunks;
+    sh->most_chunks = (size_t)call->splits;
     (void)decode_meta_layout((size_t)ns, (size_t)ns * H, n_items, &sh->off, &sh->meta_bytes); /* within the plan's bound */
     return ELATTN_SUCCESS;
 }
