@@ -15,6 +15,8 @@
 #                 LENS (default 8192,32768,131072), BENCH_ARGS (extra options),
 #                 BENCH_BUDGET_S per device (default 70): cases after it are reported skipped
 #   4. shared/tools/peers.py with the same LENS                (SKIP_PEERS=1 skips)
+#   4b. bench/interleaved.py, ours and the peers timed in turn in one process, on the first
+#                 device when it is CUDA (SKIP_INTERLEAVED=1 skips; interleaved.json)
 #                 (runs right after the first device's bench, before the others); stages 3 and 4
 #                 run with the GPUs' SM clock and power sampled (bench/gpu_clocks.sh, clocks-*.csv)
 #   5. bench/join_peers.py: OUT_DIR/results/<date>-<device>/ (table.md, ours.json,
@@ -209,6 +211,23 @@ run_peers() {
         env LENS="$lens" OUT="$out" python3 shared/tools/peers.py
     tail -3 "$out/peers.log" | tee -a "$summary"
 }
+# 4b. ours and the peers timed in turn in one process (bench/interleaved.py): the same power
+# state for every operation, so its ratios (x ideal, serial composition / ours, cuDNN / ours)
+# are the ones to quote on a power-capped GPU. Right after peers.py, on the same LENS.
+run_interleaved() {
+    if [ "${SKIP_INTERLEAVED:-0}" = 1 ]; then
+        log "interleaved: skipped (SKIP_INTERLEAVED=1)"
+        return
+    fi
+    if [ ! -e "$build/api/src/libelattn.so" ]; then
+        log "interleaved: skipped (no $build/api/src/libelattn.so)"
+        return
+    fi
+    clocked_stage interleaved interleaved "$(min "${INTERLEAVED_TIMEOUT_S:-240}" $(($(left) - 15)))" \
+        "$out/interleaved.log" env LENS="$lens" OUT="$out" ELATTN_LIBRARY="$build/api/src" PYTHONPATH=python \
+        python3 bench/interleaved.py
+    grep -E "x its ideal|cuDNN dense / ours|FAILED" "$out/interleaved.log" | tee -a "$summary"
+}
 if [ "${SKIP_BENCH:-0}" = 1 ]; then
     log "bench: skipped (SKIP_BENCH=1)"
     run_peers
@@ -218,7 +237,10 @@ else
     bench_devices=(${BENCH_DEVICES:-${devices[*]}})
     for d in "${bench_devices[@]}"; do
         bench_device "$d"
-        [ $first = 1 ] && run_peers
+        if [ $first = 1 ]; then
+            run_peers
+            [[ $d == cuda:* ]] && run_interleaved
+        fi
         first=0
     done
     [ $first = 1 ] && run_peers # no device at all

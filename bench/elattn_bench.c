@@ -160,7 +160,9 @@ int main(int argc, char **argv)
     printf("TFLOP/s: 4*D per visible (query, key) pair, counted exactly; dense-eq: 2*S^2*D*Hq; "
            "xdense: dense time / this time; xserial: serial dispatch time (gather, one launch per mode, scatter) / "
            "this time; XA-est: XAttention selection time (ms); ideal (under a shape's rows, when dense and fa-ssa:1 "
-           "both ran): a fa-ssa mix's FULL heads at dense's rate plus its STREAMING heads at fa-ssa:1's\n");
+           "both ran): a fa-ssa mix's FULL heads at dense's rate plus its STREAMING heads at fa-ssa:1's (rows are "
+           "timed one after another: on a power-capped GPU each inherits the clock the last left; "
+           "bench/interleaved.py times them in turn)\n");
 
     if (c.n_devices == 0) {
         int n = 0;
