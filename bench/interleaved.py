@@ -16,6 +16,8 @@ either side.
 Operations (bf16 or fp16, Hq:Hkv heads, head dim D, causal, batch 1):
   ours dense / fa-ssa:F  elattn.hybrid_attention: the first (1 - F) x Hkv KV heads FULL, the
                          rest STREAMING (sink + local window), one launch
+  ours xattn-select 0.75 elattn.xattn_select for fa-xa:0.75's BLOCK_SPARSE heads (6 of 8): XAttention's
+                         estimation and block choice (threshold 0.9, stride 16, 128-token blocks)
   cudnn dense            SDPA with the cuDNN backend
   serial F               the serial composition of ../shared/tools/peers.py ("serial hybrid"):
                          the FULL heads through SDPA (cuDNN, else flash) on K/V expanded to their
@@ -126,6 +128,14 @@ def main():
         for f in fracs:
             ops[f"ours fa-ssa:{f:g}"] = ours(n_full_heads(f, HKV))
 
+        if not DENSE_ONLY:
+            # XAttention's selection (estimation + block choice) for fa-xa:0.75's six BLOCK_SPARSE heads,
+            # issue 11's "selection at 5% of dense", with dense timed in the same rounds
+            xa_modes = [elattn.FULL] * n_full_heads(0.75, HKV) + [elattn.BLOCK_SPARSE] * (HKV - n_full_heads(0.75, HKV))
+            mask = torch.empty((1, HKV, -(-S // 128), -(-S // 128)), device="cuda", dtype=torch.uint8)
+            ops["ours xattn-select 0.75"] = lambda: elattn.xattn_select(q, k, xa_modes, threshold=0.9, stride=16,
+                                                                         block_size=128, out=mask)
+
         def cudnn():
             with sdpa_kernel(SDPBackend.CUDNN_ATTENTION):
                 return F.scaled_dot_product_attention(qh, kh, vh, is_causal=True, enable_gqa=True)
@@ -204,6 +214,9 @@ def main():
         vs_cudnn = med["cudnn dense"] / med["ours dense"] if "cudnn dense" in med else None
         print(f"  ours dense {dense_tflops:.0f} TFLOP/s; cuDNN dense / ours dense: "
               f"{'-' if vs_cudnn is None else f'{vs_cudnn:.3f}x'}", flush=True)
+        if "ours xattn-select 0.75" in med:
+            print(f"  XAttention selection (fa-xa:0.75, random inputs): {med['ours xattn-select 0.75']:.3f} ms = "
+                  f"{100 * med['ours xattn-select 0.75'] / med['ours dense']:.1f}% of ours dense", flush=True)
         fracs_run = [f for f in fracs if f"serial {f:g}" in med]
         ratios = mix_ratios(med, fracs_run)
         for f in fracs_run:
