@@ -169,7 +169,7 @@ INLINE void cp_async16(cp_async_q *q, uint at, const __global uint4 *src, int va
 {
     __asm__ __volatile__("cp.async.cg.shared.global [%0], [%1], 16, %2;"
                          :
-                         : "r"(at), "l"(src), "r"(valid ? 16 : 0)
+                         : "r"(at), "l"((ulong)src), "r"(valid ? 16 : 0)
                          : "memory");
 }
 
