@@ -106,12 +106,12 @@
  * the last key's row: a valid address, and no block-table entry past the sequence's. */
 INLINE void kv_issue(cp_async_q *cq, uint at, const __global elattn_elem *x, const int is_v,
                      const elattn_attn_params *prm, const __global int *table, int b, int k0, int len_k, int hk,
-                     int j0, int lid)
+                     int j0, uint lid)
 {
     UNROLL for (int n = 0; n < KV_COPIES; ++n) {
-        const int e = lid + n * WG, r = e / CH, c = e % CH;
-        if (e < BN * CH) {
-            const int key = j0 + r, ok = key < len_k;
+        const uint e = lid + n * WG, r = e / CH, c = e % CH; /* unsigned: / and % by a power of 2 are shifts */
+        if (BN * CH % WG == 0 || e < BN * CH) { /* lid < WG: the test is needed only for a partial round */
+            const int key = j0 + (int)r, ok = key < len_k;
             const long row = elattn_kv_row(prm, table, b, k0, ok ? key : len_k - 1);
             const long off = is_v ? elattn_v_offset(prm, row, hk) : elattn_k_offset(prm, row, hk);
             cp_async16(cq, at + toff(r, c), (const __global uint4 *)(x + off + c * 8), ok);
