@@ -67,6 +67,7 @@ typedef struct config {
     const char *devices[MAX_DEVICES];
     const char *json_path, *csv_path;
     const char *kernel; /* --kernel: implementation name for the fused plan */
+    int tiles[3];       /* --tiles: tile_m, tile_n, work_group_size of the fused plan (0: the kernel's) */
     const char *xattn_kernel; /* --xattn-kernel: implementation name for the XAttention plan */
     int page_size;      /* --page-size: the fused call reads K/V as pages of this many tokens (0: packed) */
     int list_only;

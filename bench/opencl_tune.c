@@ -13,7 +13,8 @@
  * against timing a broken configuration (a gross-error check only: the
  * conformance runner is the test).
  *
- *   elattn-opencl-tune --device opencl:1 --family mma --budget 30   # NVIDIA: 34 candidates built
+ *   elattn-opencl-tune --device opencl:1 --family mma --budget 30   # NVIDIA: mma.async and mma candidates
+ *   elattn-opencl-tune --device opencl:1 --family mma.async --head-dims 128   # attn_mma_async.cl's alone
  *   elattn-opencl-tune --device opencl:0 --family scalar --hq 4 --hkv 2 --len 512   # PoCL
  */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
@@ -40,11 +41,13 @@ typedef struct options {
 static void usage(void)
 {
     fprintf(stderr,
-            "usage: elattn-opencl-tune [--device ID] [--family scalar|mma|subgroup] [--dtype f16|bf16|f32]\n"
+            "usage: elattn-opencl-tune [--device ID] [--family scalar|mma|mma.async|subgroup] [--dtype f16|bf16|f32]\n"
             "                          [--head-dims 64,128,256] [--hq N] [--hkv N] [--len L] [--warmup N]\n"
             "                          [--iters N] [--budget SECONDS]\n"
             "Times every tile configuration of the family on the device (dense causal attention, one\n"
             "element of L tokens) and prints the tile-table rows of backends/opencl/opencl_tuning.c.\n"
+            "--family mma times both tensor-core kernels (mma.async's candidates first, head dims <= 128)\n"
+            "and prints the faster one's row.\n"
             "Defaults: --device opencl:0 --family scalar --dtype bf16 --head-dims 64,128,256 --hq 32\n"
             "--hkv 8 --len 4096 --warmup 1 --iters 3 (the median is kept) --budget 20 (seconds per head dim).\n");
     exit(2);
@@ -95,33 +98,40 @@ static void parse(int argc, char **argv, options *o)
     }
 }
 
-/* The candidates of a family: tile_m x tile_n x work-group size (0: the family derives it). */
+/* The candidates of a family: the family that runs it (the table's name: "mma", "mma.async", ...),
+ * tile_m x tile_n x work-group size (0: the family derives it). */
 typedef struct cand {
+    const char *family;
     int m, n, wg;
 } cand;
 
 static int candidates(const char *family, cand *out, int max)
 {
     int n = 0;
-    if (!strcmp(family, "mma")) {
+    if (!strcmp(family, "mma") || !strcmp(family, "mma.async")) {
         /* m16 row blocks per warp x warps (32 work-items each) x keys; tile_m = 16 x blocks x warps.
-         * The likelier first, so that a spent budget drops the others. */
+         * The likelier first, so that a spent budget drops the others. mma.async (attn_mma_async.cl)
+         * first, as the newer kernel; it refuses head dims above 128 and tiles over 48 KiB. */
         static const int mws[] = {2, 1}, wgs[] = {128, 256, 64}, ns[] = {64, 32, 16};
-        for (size_t i = 0; i < 2; ++i)
-            for (size_t w = 0; w < 3; ++w)
-                for (size_t j = 0; j < 3 && n < max; ++j) out[n++] = (cand){16 * mws[i] * wgs[w] / 32, ns[j], wgs[w]};
+        for (int async = 1; async >= 0; --async) {
+            if (!async && !strcmp(family, "mma.async")) break;
+            for (size_t i = 0; i < 2; ++i)
+                for (size_t w = 0; w < 3; ++w)
+                    for (size_t j = 0; j < 3 && n < max; ++j)
+                        out[n++] = (cand){async ? "mma.async" : "mma", 16 * mws[i] * wgs[w] / 32, ns[j], wgs[w]};
+        }
     } else if (!strcmp(family, "subgroup")) { /* one row per subgroup */
         /* work-group 0: the family's width; 8 per row: width 8 where the device lets the kernel
          * require it (cl_intel_required_subgroup_size), refused elsewhere */
         static const int ms[] = {2, 4, 8, 16}, ns[] = {32, 64};
         for (int w8 = 0; w8 < 2; ++w8)
             for (size_t i = 0; i < 4; ++i)
-                for (size_t j = 0; j < 2 && n < max; ++j) out[n++] = (cand){ms[i], ns[j], w8 ? 8 * ms[i] : 0};
+                for (size_t j = 0; j < 2 && n < max; ++j) out[n++] = (cand){family, ms[i], ns[j], w8 ? 8 * ms[i] : 0};
     } else { /* scalar: powers of two; the family refuses mappings that do not fit */
         static const int ms[] = {16, 32, 64}, ns[] = {16, 32, 64}, wgs[] = {16, 32, 64, 128, 256};
         for (size_t i = 0; i < 3; ++i)
             for (size_t j = 0; j < 3; ++j)
-                for (size_t w = 0; w < 5 && n < max; ++w) out[n++] = (cand){ms[i], ns[j], wgs[w]};
+                for (size_t w = 0; w < 5 && n < max; ++w) out[n++] = (cand){family, ms[i], ns[j], wgs[w]};
     }
     return n;
 }
@@ -269,7 +279,7 @@ int main(int argc, char **argv)
         /* dense causal, Lq = Lk: L (L + 1) / 2 pairs per head, 4 D flops each (S and P V) */
         const double flops = 4.0 * d * o.hq * 0.5 * (double)o.len * (o.len + 1);
         double best_ms = INFINITY, start = now_s();
-        cand best = {0, 0, 0};
+        cand best = {NULL, 0, 0, 0};
         int best_asked_wg = 0;
         char best_name[160] = "";
         int tried = 0, refused = 0;
@@ -278,7 +288,9 @@ int main(int argc, char **argv)
                 printf("#   d%d: budget of %.0f s spent after %d candidates\n", d, o.budget_s, ci);
                 break;
             }
-            elattn_plan_options opt = {.struct_size = sizeof(elattn_plan_options), .kernel = family, .tile_m = cands[ci].m, .tile_n = cands[ci].n,
+            char kernel[64]; /* the candidate's family by name (mma.async takes forced tiles only so) */
+            snprintf(kernel, sizeof kernel, "opencl.attn.%s", cands[ci].family);
+            elattn_plan_options opt = {.struct_size = sizeof(elattn_plan_options), .kernel = kernel, .tile_m = cands[ci].m, .tile_n = cands[ci].n,
                                        .work_group_size = cands[ci].wg};
             elattn_attn_plan *plan;
             elattn_status st = elattn_attn_plan_create(dev, &c.desc, &opt, &plan);
@@ -287,7 +299,8 @@ int main(int argc, char **argv)
                 continue;
             }
             if (st != ELATTN_SUCCESS) { /* a build error: show it, go on */
-                printf("#   d%d m%d n%d w%d: %s\n", d, cands[ci].m, cands[ci].n, cands[ci].wg, elattn_last_error());
+                printf("#   d%d %s m%d n%d w%d: %s\n", d, cands[ci].family, cands[ci].m, cands[ci].n, cands[ci].wg,
+                       elattn_last_error());
                 ++failed;
                 continue;
             }
@@ -335,8 +348,8 @@ int main(int argc, char **argv)
             const int row_wg = strcmp(o.family, "subgroup") ? best.wg : best_asked_wg;
             const int band = d <= 64 ? 64 : d <= 128 ? 128 : 256;
             snprintf(rows[n_rows++], sizeof rows[0],
-                     "    {\"%s\", %s, %d, %d, %d, %d, %d, \"%s (%s, %s: %.3f ms, %s)\"},", o.family, cls,
-                     !strcmp(o.family, "mma") ? cc : 0, band, best.m, best.n, row_wg,
+                     "    {\"%s\", %s, %d, %d, %d, %d, %d, \"%s (%s, %s: %.3f ms, %s)\"},", best.family, cls,
+                     !strncmp(best.family, "mma", 3) ? cc : 0, band, best.m, best.n, row_wg,
                      command, info.name, date, best_ms, best_name);
         }
         elattn_event_destroy(e0);

@@ -122,6 +122,8 @@ static void usage(FILE *f)
             "                           keeps nearly every block)\n"
             "  --kernel NAME            implementation for the fused plan (serial dispatch keeps the library's\n"
             "                           choice, so the fused-vs-serial check compares against it)\n"
+            "  --tiles M,N,W            elattn_plan_options tile_m, tile_n, work_group_size of the fused plan (0:\n"
+            "                           the kernel's; e.g. --kernel opencl.attn.mma.async --tiles 128,32,128)\n"
             "  --xattn-kernel NAME      implementation for the XAttention selection plan (fa-xa mixes)\n"
             "  --page-size P            the fused call reads K and V as pages of P tokens (a power of two in\n"
             "                           [16, 256] dividing every length) through an identity block table:\n"
@@ -320,6 +322,12 @@ int parse_args(int argc, char **argv, config *c)
         } else if (strcmp(a, "--kernel") == 0) {
             TAKES_VALUE();
             c->kernel = v;
+        } else if (strcmp(a, "--tiles") == 0) {
+            TAKES_VALUE();
+            char end = 0;
+            if (sscanf(v, "%d,%d,%d%c", &c->tiles[0], &c->tiles[1], &c->tiles[2], &end) != 3 || c->tiles[0] < 0 ||
+                c->tiles[1] < 0 || c->tiles[2] < 0)
+                BAD_VALUE();
         } else if (strcmp(a, "--xattn-kernel") == 0) {
             TAKES_VALUE();
             c->xattn_kernel = v;

@@ -193,7 +193,8 @@ void run_case(const config *c, bench_dev *bd, shape *sh, const mix *m, int block
         }
         for (int i = 0; i < desc.num_pages; ++i) block_table[i] = i;
     }
-    elattn_plan_options opts = {.struct_size = sizeof(elattn_plan_options), .kernel = c->kernel};
+    elattn_plan_options opts = {.struct_size = sizeof(elattn_plan_options), .kernel = c->kernel, .tile_m = c->tiles[0],
+                                .tile_n = c->tiles[1], .work_group_size = c->tiles[2]};
     if ((st = elattn_attn_plan_create(bd->dev, &desc, &opts, &plan))) {
         fail_result(r, "plan", st);
         goto done;

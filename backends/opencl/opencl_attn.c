@@ -1,8 +1,8 @@
 /*
  * Fused hybrid attention on OpenCL: the family table, each family's choice
  * of kernel and tiles (the tiles from opencl_tuning.c), plans and runs. The
- * kernels are kernels/opencl/attn_fused.cl (scalar, subgroup) and
- * kernels/opencl/attn_mma.cl (mma); all take the same arguments.
+ * kernels are kernels/opencl/attn_fused.cl (scalar, subgroup), kernels/opencl/attn_mma.cl
+ * (mma) and kernels/opencl/attn_mma_async.cl (mma.async); all take the same arguments.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +13,11 @@
 
 /* ---- the families ------------------------------------------------------------------
  * Tried in this order; the first that can run a descriptor wins:
+ *   mma.async attn_mma_async.cl: the mma kernel with cp.async K/V (FlashAttention-2's pipeline) and,
+ *             at 16 rows per warp, Q in registers; fp16/bf16, head dims that are multiples of 16
+ *             up to 128; taken only where the tile table has an "mma.async" row for the device,
+ *             or when named (options.kernel "opencl.attn.mma.async", with its tiles), so
+ *             "opencl.attn.mma" with tiles keeps meaning attn_mma.cl;
  *   mma       attn_mma.cl: mma.sync tensor cores through inline PTX (NVIDIA, sm_80+), fp16/bf16,
  *             head dims that are multiples of 16;
  *   subgroup  attn_fused.cl with one tile row per subgroup: the row max and sum are subgroup
@@ -20,9 +25,9 @@
  *   scalar    attn_fused.cl: fp32 arithmetic, every device, dtype and head dim.
  * Tile parameters come from the table of opencl_tuning.c; options.tile_m, tile_n and
  * work_group_size override them. */
-enum { FAM_MMA, FAM_SUBGROUP, FAM_SCALAR, FAM_COUNT };
-static const char *const attn_family_names[FAM_COUNT] = {"opencl.attn.mma", "opencl.attn.subgroup",
-                                                          "opencl.attn.scalar"};
+enum { FAM_MMA_ASYNC, FAM_MMA, FAM_SUBGROUP, FAM_SCALAR, FAM_COUNT };
+static const char *const attn_family_names[FAM_COUNT] = {"opencl.attn.mma.async", "opencl.attn.mma",
+                                                          "opencl.attn.subgroup", "opencl.attn.scalar"};
 
 int ocl_attn_families(const char **names, int max)
 {
@@ -220,6 +225,91 @@ static elattn_status mma_attn_choose(const ocl_caps *caps, const elattn_attn_des
     return ELATTN_SUCCESS;
 }
 
+/* Local memory of attn_mma_async.cl's tiles (keep in step with its SCHED and SMEM_BYTES): with
+ * MW 2 the Q tile and one K and one V tile; with MW 1 K and V double-buffered when four key tiles
+ * (and the Q staging beside two) fit in NVIDIA's 48 KiB (ASYNC_LOCAL_LIMIT, the kernel's
+ * LOCAL_LIMIT), else two K tiles and one V. */
+#define ASYNC_LOCAL_LIMIT 49152
+static size_t async_local_bytes(int d, int m, int n, int mw)
+{
+    const size_t row = d % 64 == 0 ? 2 * (size_t)d : 2 * (size_t)d + 16, kv = row * n, q = row * m;
+    if (mw == 2) return q + 2 * kv;
+    const size_t kv2 = 4 * kv > 2 * kv + q ? 4 * kv : 2 * kv + q;
+    const size_t kv1 = 3 * kv > kv + q ? 3 * kv : kv + q;
+    return kv2 <= ASYNC_LOCAL_LIMIT ? kv2 : kv1;
+}
+
+/* The mma.async family (attn_mma_async.cl): cp.async K/V; with 16 rows per warp Q in registers. */
+static elattn_status mma_async_attn_choose(const ocl_caps *caps, const elattn_attn_desc *d,
+                                           const elattn_plan_options *opt, attn_choice *c)
+{
+    memset(c, 0, sizeof *c);
+    int emulate = 0;
+    elattn_status usable = ocl_mma_usable(caps, &emulate);
+    if (usable != ELATTN_SUCCESS) return usable;
+    if (d->dtype != ELATTN_F16 && d->dtype != ELATTN_BF16)
+        return elattn_fail(ELATTN_ERROR_UNSUPPORTED, "desc.dtype: fp16 and bf16 only");
+    if (d->head_dim % 16 != 0 || d->head_dim > 128)
+        return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
+                           "desc.head_dim: %d; this kernel keeps O (and with 16 rows per warp Q) in registers, "
+                           "which takes a multiple of 16 up to 128 (opencl.attn.mma runs the others)",
+                           d->head_dim);
+    /* Tiles forced with a broader name ("opencl.attn.mma") are attn_mma.cl's: this family takes its
+     * table row, or forced tiles when named itself. */
+    const int named = opt->kernel && opt->kernel[0] &&
+                      elattn_kernel_name_selects(attn_family_names[FAM_MMA_ASYNC], opt->kernel);
+    const int forced = opt->tile_m || opt->tile_n || opt->work_group_size;
+    const ocl_tune_row *row = ocl_tune_lookup("mma.async", caps, d->head_dim);
+    if (!named && forced)
+        return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
+                           "forced tiles go to opencl.attn.mma unless options.kernel names opencl.attn.mma.async");
+    if (!named && !row)
+        return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
+                           "no mma.async row in the tile table for this device and head dim (taken by default only "
+                           "where one is; options.kernel \"opencl.attn.mma.async\" with tiles forces it)");
+    if (!row && (!opt->tile_m || !opt->tile_n))
+        return elattn_fail(ELATTN_ERROR_UNSUPPORTED, "no mma.async tile configuration for this device class "
+                                                     "(options.tile_m and tile_n give one)");
+    const int m = table_or_option(row, row ? row->tile_m : 0, opt->tile_m);
+    const int n = table_or_option(row, row ? row->tile_n : 0, opt->tile_n);
+    if (m % 16 != 0 || m < 16 || m > 256)
+        return elattn_fail(ELATTN_ERROR_UNSUPPORTED, "options.tile_m: %d must be a multiple of 16 in [16, 256]", m);
+    if (n % 16 != 0 || n < 16 || n > 128)
+        return elattn_fail(ELATTN_ERROR_UNSUPPORTED, "options.tile_n: %d must be a multiple of 16 in [16, 128]", n);
+    /* as the mma family: a warp per 16 or 32 rows, which the work-group size says (the table
+     * row's rows per warp without it) */
+    const int wg = opt->work_group_size ? opt->work_group_size : row ? m * row->wg / row->tile_m : 2 * m;
+    if (wg % 32 != 0 || (wg != 2 * m && wg != m))
+        return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
+                           "options.work_group_size: %d; this kernel runs one warp (32) per 16 or 32 rows: %d or "
+                           "%d for tile_m %d",
+                           wg, 2 * m, m, m);
+    const int mw = 2 * m / wg;
+    if (wg > 256 || (size_t)wg > caps->max_wg)
+        return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
+                           "options.tile_m: %d needs %d work-items, the kernel allows 8 warps (256) and the device %zu",
+                           m, wg, caps->max_wg);
+    /* the tiles within NVIDIA's 48 KiB everywhere (the emulation runs NVIDIA's schedule), and
+     * with the emulation's exchange area within the device's */
+    const size_t tiles = async_local_bytes(d->head_dim, m, n, mw);
+    const size_t local = tiles + (emulate ? (size_t)(wg / 32) * 32 * 6 * 4 : 0);
+    if (tiles > ASYNC_LOCAL_LIMIT || local > caps->local_mem)
+        return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
+                           "options.tile_m/tile_n: mma.async tiles %dx%d (%d rows per warp) at head dim %d need %zu "
+                           "bytes of local memory; the kernel allows %d (NVIDIA's limit), the device %zu",
+                           m, n, 16 * mw, d->head_dim, local, ASYNC_LOCAL_LIMIT, caps->local_mem);
+
+    const int ht = fill_choice(c, "attn_mma_async", "elattn_attn_mma_async", d, m, n, wg, 16);
+    snprintf(c->variant, sizeof c->variant, "m%dn%dw%dr%dh%d%s", m, n, wg, mw, ht, emulate ? ".emu" : "");
+    char extra[220];
+    snprintf(extra, sizeof extra,
+             "-DELATTN_HEAD_DIM=%d -DELATTN_TILE_M=%d -DELATTN_TILE_N=%d -DELATTN_WARP_M=%d "
+             "-DELATTN_HEADS_PER_TILE=%d %s",
+             c->head_dim, m, n, mw, ht, emulate ? "-DELATTN_MMA_EMULATE=1" : "-DELATTN_NV_PTX=1");
+    ocl_format_options(c->options, sizeof c->options, c->dtype, wg, extra);
+    return ELATTN_SUCCESS;
+}
+
 /* The subgroup family: attn_fused.cl with -DELATTN_SUBGROUP=<width>, one tile row per
  * subgroup. The width must be known before the build: NVIDIA's warp and AMD's wavefront
  * widths come from their attribute queries; a device with cl_intel_required_subgroup_size
@@ -328,7 +418,8 @@ typedef struct attn_choose_ctx {
 static int attn_probe(void *p, int index, char *variant, size_t variant_n, const char **why)
 {
     attn_choose_ctx *c = p;
-    elattn_status st = index == FAM_MMA        ? mma_attn_choose(c->caps, c->desc, c->options, &c->choice)
+    elattn_status st = index == FAM_MMA_ASYNC  ? mma_async_attn_choose(c->caps, c->desc, c->options, &c->choice)
+                       : index == FAM_MMA      ? mma_attn_choose(c->caps, c->desc, c->options, &c->choice)
                        : index == FAM_SUBGROUP ? subgroup_attn_choose(c->caps, c->desc, c->options, &c->choice)
                                                : scalar_attn_choose(c->caps, c->desc, c->options, &c->choice);
     if (st == ELATTN_SUCCESS) {

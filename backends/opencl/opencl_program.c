@@ -140,6 +140,7 @@ static const struct program_sources {
 } programs[] = {
     {"attn", {elattn_cl_attn_fused}},
     {"attn_mma", {elattn_cl_mma_warp, elattn_cl_attn_mma}},
+    {"attn_mma_async", {elattn_cl_mma_warp, elattn_cl_attn_mma_async}},
     {"xattn", {elattn_cl_xattn}},
     {"xattn_mma", {elattn_cl_mma_warp, elattn_cl_xattn, elattn_cl_xattn_mma}},
     {"router", {elattn_cl_router}},

@@ -1,7 +1,8 @@
 /*
- * What the OpenCL tensor-core kernels share (attn_mma.cl, xattn_mma.cl): the
- * warp instructions they are built from (mma.sync m16n8k16, ldmatrix,
- * shfl.sync, cvt, ex2) and the layout of their local-memory tiles.
+ * What the OpenCL tensor-core kernels share (attn_mma.cl, attn_mma_async.cl,
+ * xattn_mma.cl): the warp instructions they are built from (mma.sync
+ * m16n8k16, ldmatrix, shfl.sync, cvt, ex2, cp.async) and the layout of their
+ * local-memory tiles.
  *
  * The instructions are inline PTX, compiled only with -DELATTN_NV_PTX, which
  * the host passes only to NVIDIA's driver on compute capability >= 8.0. With
@@ -149,6 +150,33 @@ INLINE float ex2(float x)
     return y;
 }
 
+/* ---- asynchronous copies, global to local (cp.async, sm_80+) ----------------
+ * cp_async16(q, at, src, valid) starts a 16-byte copy from `src` to the
+ * shared address `at` (from lds_at), or with valid 0 fills those 16 bytes
+ * with zeros: src-size 0 reads nothing, but `src` must still be a valid
+ * global address (pass one inside the tensor). cp_async_commit closes this
+ * work-item's copies so far into a group; cp_async_wait(q, N) (N a literal)
+ * returns once at most its N newest groups are pending. Both cover only the
+ * work-item's own copies: a barrier after the wait publishes them to the
+ * work-group. `.cg` caches in L2 only (a K/V row is read once per
+ * work-group). `q` is the emulation's queue (CP_ASYNC_QUEUE); with PTX the
+ * hardware keeps the groups and it is unused. No register holds the data on
+ * its way, unlike a load into registers and a store to local memory. */
+typedef int cp_async_q;
+#define CP_ASYNC_QUEUE(q, depth, base) cp_async_q q = 0
+
+INLINE void cp_async16(cp_async_q *q, uint at, const __global uint4 *src, int valid)
+{
+    __asm__ __volatile__("cp.async.cg.shared.global [%0], [%1], 16, %2;"
+                         :
+                         : "r"(at), "l"((ulong)src), "r"(valid ? 16 : 0)
+                         : "memory");
+}
+
+INLINE void cp_async_commit(cp_async_q *q) { __asm__ __volatile__("cp.async.commit_group;" ::: "memory"); }
+
+#define cp_async_wait(q, n) __asm__ __volatile__("cp.async.wait_group " #n ";" ::: "memory")
+
 #else /* ELATTN_MMA_EMULATE: the same instructions through local memory */
 
 /* Words of a warp's exchange area: the largest use is mma's 6 per lane. */
@@ -264,6 +292,46 @@ INLINE uint pack2(float lo, float hi, __local uint *xw, int lane)
 }
 
 INLINE float ex2(float x) { return exp2(x); }
+
+/* cp.async: each work-item queues its copies in private memory and lands them at
+ * its wait, as late as the hardware may; until then the destination holds NaN
+ * (0xffff, in fp16 and bf16), so a read of a tile before its wait and barrier
+ * shows in the result instead of reading the bytes the copy would have put
+ * there early. `depth`: the most copies the work-item has pending at once (a
+ * queue too short loses the oldest, which then stay NaN); `base`: the local
+ * memory that lds_at's offsets are from. */
+typedef struct cp_async_q {
+    __local uchar *base;
+    uint *at;                   /* a ring of `depth` pending copies, oldest at head */
+    const __global uint4 **src; /* NULL: zero fill */
+    int *group;
+    int depth, head, tail, groups;
+} cp_async_q;
+#define CP_ASYNC_QUEUE(q, depth, base)                                                               \
+    uint q##_at_[depth];                                                                             \
+    const __global uint4 *q##_src_[depth];                                                           \
+    int q##_group_[depth];                                                                           \
+    cp_async_q q = {(base), q##_at_, q##_src_, q##_group_, (depth), 0, 0, 0}
+
+INLINE void cp_async16(cp_async_q *q, uint at, const __global uint4 *src, int valid)
+{
+    *(__local uint4 *)(q->base + at) = (uint4)(0xffffffffu);
+    const int s = q->tail++ % q->depth;
+    q->at[s] = at;
+    q->src[s] = valid ? src : 0;
+    q->group[s] = q->groups;
+}
+
+INLINE void cp_async_commit(cp_async_q *q) { q->groups++; }
+
+INLINE void cp_async_wait_emu(cp_async_q *q, int pending)
+{
+    while (q->head < q->tail && q->group[q->head % q->depth] < q->groups - pending) {
+        const int s = q->head++ % q->depth;
+        *(__local uint4 *)(q->base + q->at[s]) = q->src[s] ? *q->src[s] : (uint4)(0u);
+    }
+}
+#define cp_async_wait(q, n) cp_async_wait_emu(q, n)
 
 #endif
 

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Compile-check the inline-PTX path of the OpenCL tensor-core kernels
-# (attn_mma.cl and xattn_mma.cl, on mma_warp.cl) without an NVIDIA GPU:
+# (attn_mma.cl, attn_mma_async.cl and xattn_mma.cl, on mma_warp.cl) without an NVIDIA GPU:
 # clang compiles the OpenCL C (target nvptx64-nvidia-nvcl, the source as the
 # backend hands it to the driver: the spec, common.cl, mma_warp.cl, the
 # kernel's files) to PTX (.target sm_80) and ptxas assembles that PTX for
@@ -37,6 +37,7 @@ cat > "$tmp/shim.h" <<'EOF'
 EOF
 prelude() { echo "#define local elattn_local_"; cat "$here/../elattn_spec.h" "$here/common.cl" "$here/mma_warp.cl"; }
 { prelude; cat "$here/attn_mma.cl"; } > "$tmp/attn.cl"
+{ prelude; cat "$here/attn_mma_async.cl"; } > "$tmp/attn_async.cl"
 { prelude; cat "$here/xattn.cl" "$here/xattn_mma.cl"; } > "$tmp/xattn.cl"
 status=0
 
@@ -74,6 +75,21 @@ for cfg in "2 64 64 64 1 4" "2 128 64 32 1 4" "1 128 64 64 1 4" "2 256 64 16 1 4
            "1 128 64 64 2 4" "2 128 128 16 2 4" "1 96 64 32 2 2" "2 48 32 32 1 1" "2 80 64 32 2 4"; do
     set -- $cfg
     assemble "attn_d$2_$1_m$3_n$4_r$5" "$tmp/attn.cl" "attn dtype=$1 d=$2 m=$3 n=$4 r=$5 w=$(($3 * 2 / $5))" \
+        -DELATTN_STORAGE="$1" -DELATTN_HEAD_DIM="$2" -DELATTN_TILE_M="$3" -DELATTN_TILE_N="$4" \
+        -DELATTN_WARP_M="$5" -DELATTN_WG=$(($3 * 2 / $5)) -DELATTN_HEADS_PER_TILE="$6"
+done
+# attention, mma.async (attn_mma_async.cl): dtype, head dim, tile_m, tile_n, m16 row blocks per
+# warp, heads per tile. MW 1 (Q in registers) at D 128 in both of its schedules (BN 64: two K
+# tiles and one V; BN 32 and 16: K and V double-buffered), 4 and 8 warps; MW 2 (Q in local
+# memory, FlashAttention-2's single K and V), at D 128 the Q tile of 128 rows leaves BN 32; D 64;
+# padded head dims (96, 80, 48).
+for cfg in "2 128 64 64 1 4" "1 128 64 64 1 4" "2 128 128 64 1 4" "2 128 64 32 1 4" "2 128 128 32 1 4" \
+           "2 128 64 16 1 4" "2 128 128 32 2 4" "1 128 128 32 2 4" "2 128 64 32 2 4" "2 128 128 16 2 4" \
+           "2 64 64 64 1 4" "1 64 128 64 1 4" "2 64 128 64 2 4" "2 64 256 64 2 4" "2 96 64 32 1 2" \
+           "2 96 64 32 2 2" "2 80 64 64 1 4" "2 48 32 32 1 1"; do
+    set -- $cfg
+    assemble "attn_async_d$2_$1_m$3_n$4_r$5" "$tmp/attn_async.cl" \
+        "attn.async dtype=$1 d=$2 m=$3 n=$4 r=$5 w=$(($3 * 2 / $5))" \
         -DELATTN_STORAGE="$1" -DELATTN_HEAD_DIM="$2" -DELATTN_TILE_M="$3" -DELATTN_TILE_N="$4" \
         -DELATTN_WARP_M="$5" -DELATTN_WG=$(($3 * 2 / $5)) -DELATTN_HEADS_PER_TILE="$6"
 done
