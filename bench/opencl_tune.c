@@ -13,8 +13,8 @@
  * against timing a broken configuration (a gross-error check only: the
  * conformance runner is the test).
  *
- *   elattn-opencl-tune --device opencl:1 --family mma --budget 30   # NVIDIA: mma.async and mma candidates
- *   elattn-opencl-tune --device opencl:1 --family mma.async --head-dims 128   # attn_mma_async.cl's alone
+ *   elattn-opencl-tune --device opencl:1 --family mma --budget 30   # NVIDIA: mma_async and mma candidates
+ *   elattn-opencl-tune --device opencl:1 --family mma_async --head-dims 128   # attn_mma_async.cl's alone
  *   elattn-opencl-tune --device opencl:0 --family scalar --hq 4 --hkv 2 --len 512   # PoCL
  */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
@@ -41,12 +41,12 @@ typedef struct options {
 static void usage(void)
 {
     fprintf(stderr,
-            "usage: elattn-opencl-tune [--device ID] [--family scalar|mma|mma.async|subgroup] [--dtype f16|bf16|f32]\n"
+            "usage: elattn-opencl-tune [--device ID] [--family scalar|mma|mma_async|subgroup] [--dtype f16|bf16|f32]\n"
             "                          [--head-dims 64,128,256] [--hq N] [--hkv N] [--len L] [--warmup N]\n"
             "                          [--iters N] [--budget SECONDS]\n"
             "Times every tile configuration of the family on the device (dense causal attention, one\n"
             "element of L tokens) and prints the tile-table rows of backends/opencl/opencl_tuning.c.\n"
-            "--family mma times both tensor-core kernels (mma.async's candidates first, head dims <= 128)\n"
+            "--family mma times both tensor-core kernels (mma_async's candidates first, head dims <= 128)\n"
             "and prints the faster one's row.\n"
             "Defaults: --device opencl:0 --family scalar --dtype bf16 --head-dims 64,128,256 --hq 32\n"
             "--hkv 8 --len 4096 --warmup 1 --iters 3 (the median is kept) --budget 20 (seconds per head dim).\n");
@@ -98,7 +98,7 @@ static void parse(int argc, char **argv, options *o)
     }
 }
 
-/* The candidates of a family: the family that runs it (the table's name: "mma", "mma.async", ...),
+/* The candidates of a family: the family that runs it (the table's name: "mma", "mma_async", ...),
  * tile_m x tile_n x work-group size (0: the family derives it). */
 typedef struct cand {
     const char *family;
@@ -108,17 +108,17 @@ typedef struct cand {
 static int candidates(const char *family, cand *out, int max)
 {
     int n = 0;
-    if (!strcmp(family, "mma") || !strcmp(family, "mma.async")) {
+    if (!strcmp(family, "mma") || !strcmp(family, "mma_async")) {
         /* m16 row blocks per warp x warps (32 work-items each) x keys; tile_m = 16 x blocks x warps.
-         * The likelier first, so that a spent budget drops the others. mma.async (attn_mma_async.cl)
+         * The likelier first, so that a spent budget drops the others. mma_async (attn_mma_async.cl)
          * first, as the newer kernel; it refuses head dims above 128 and tiles over 48 KiB. */
         static const int mws[] = {2, 1}, wgs[] = {128, 256, 64}, ns[] = {64, 32, 16};
         for (int async = 1; async >= 0; --async) {
-            if (!async && !strcmp(family, "mma.async")) break;
+            if (!async && !strcmp(family, "mma_async")) break;
             for (size_t i = 0; i < 2; ++i)
                 for (size_t w = 0; w < 3; ++w)
                     for (size_t j = 0; j < 3 && n < max; ++j)
-                        out[n++] = (cand){async ? "mma.async" : "mma", 16 * mws[i] * wgs[w] / 32, ns[j], wgs[w]};
+                        out[n++] = (cand){async ? "mma_async" : "mma", 16 * mws[i] * wgs[w] / 32, ns[j], wgs[w]};
         }
     } else if (!strcmp(family, "subgroup")) { /* one row per subgroup */
         /* work-group 0: the family's width; 8 per row: width 8 where the device lets the kernel
@@ -288,7 +288,7 @@ int main(int argc, char **argv)
                 printf("#   d%d: budget of %.0f s spent after %d candidates\n", d, o.budget_s, ci);
                 break;
             }
-            char kernel[64]; /* the candidate's family by name (mma.async takes forced tiles only so) */
+            char kernel[64]; /* the candidate's family by name (mma_async takes forced tiles only so) */
             snprintf(kernel, sizeof kernel, "opencl.attn.%s", cands[ci].family);
             elattn_plan_options opt = {.struct_size = sizeof(elattn_plan_options), .kernel = kernel, .tile_m = cands[ci].m, .tile_n = cands[ci].n,
                                        .work_group_size = cands[ci].wg};

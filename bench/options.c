@@ -123,7 +123,7 @@ static void usage(FILE *f)
             "  --kernel NAME            implementation for the fused plan (serial dispatch keeps the library's\n"
             "                           choice, so the fused-vs-serial check compares against it)\n"
             "  --tiles M,N,W            elattn_plan_options tile_m, tile_n, work_group_size of the fused plan (0:\n"
-            "                           the kernel's; e.g. --kernel opencl.attn.mma.async --tiles 128,32,128)\n"
+            "                           the kernel's; e.g. --kernel opencl.attn.mma_async --tiles 128,32,128)\n"
             "  --xattn-kernel NAME      implementation for the XAttention selection plan (fa-xa mixes)\n"
             "  --page-size P            the fused call reads K and V as pages of P tokens (a power of two in\n"
             "                           [16, 256] dividing every length) through an identity block table:\n"

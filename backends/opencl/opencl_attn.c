@@ -2,7 +2,7 @@
  * Fused hybrid attention on OpenCL: the family table, each family's choice
  * of kernel and tiles (the tiles from opencl_tuning.c), plans and runs. The
  * kernels are kernels/opencl/attn_fused.cl (scalar, subgroup), kernels/opencl/attn_mma.cl
- * (mma) and kernels/opencl/attn_mma_async.cl (mma.async); all take the same arguments.
+ * (mma) and kernels/opencl/attn_mma_async.cl (mma_async); all take the same arguments.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,11 +13,12 @@
 
 /* ---- the families ------------------------------------------------------------------
  * Tried in this order; the first that can run a descriptor wins:
- *   mma.async attn_mma_async.cl: the mma kernel with cp.async K/V (FlashAttention-2's pipeline) and,
+ *   mma_async attn_mma_async.cl: the mma kernel with cp.async K/V (FlashAttention-2's pipeline) and,
  *             at 16 rows per warp, Q in registers; fp16/bf16, head dims that are multiples of 16
- *             up to 128; taken only where the tile table has an "mma.async" row for the device,
- *             or when named (options.kernel "opencl.attn.mma.async", with its tiles), so
- *             "opencl.attn.mma" with tiles keeps meaning attn_mma.cl;
+ *             up to 128; taken only where the tile table has an "mma_async" row for the device,
+ *             or when named (options.kernel "opencl.attn.mma_async", with its tiles); its name is
+ *             not under "opencl.attn.mma" (an underscore, not a dot), so forcing "opencl.attn.mma"
+ *             keeps meaning attn_mma.cl;
  *   mma       attn_mma.cl: mma.sync tensor cores through inline PTX (NVIDIA, sm_80+), fp16/bf16,
  *             head dims that are multiples of 16;
  *   subgroup  attn_fused.cl with one tile row per subgroup: the row max and sum are subgroup
@@ -26,7 +27,7 @@
  * Tile parameters come from the table of opencl_tuning.c; options.tile_m, tile_n and
  * work_group_size override them. */
 enum { FAM_MMA_ASYNC, FAM_MMA, FAM_SUBGROUP, FAM_SCALAR, FAM_COUNT };
-static const char *const attn_family_names[FAM_COUNT] = {"opencl.attn.mma.async", "opencl.attn.mma",
+static const char *const attn_family_names[FAM_COUNT] = {"opencl.attn.mma_async", "opencl.attn.mma",
                                                           "opencl.attn.subgroup", "opencl.attn.scalar"};
 
 int ocl_attn_families(const char **names, int max)
@@ -239,7 +240,7 @@ static size_t async_local_bytes(int d, int m, int n, int mw)
     return kv2 <= ASYNC_LOCAL_LIMIT ? kv2 : kv1;
 }
 
-/* The mma.async family (attn_mma_async.cl): cp.async K/V; with 16 rows per warp Q in registers. */
+/* The mma_async family (attn_mma_async.cl): cp.async K/V; with 16 rows per warp Q in registers. */
 static elattn_status mma_async_attn_choose(const ocl_caps *caps, const elattn_attn_desc *d,
                                            const elattn_plan_options *opt, attn_choice *c)
 {
@@ -254,21 +255,21 @@ static elattn_status mma_async_attn_choose(const ocl_caps *caps, const elattn_at
                            "desc.head_dim: %d; this kernel keeps O (and with 16 rows per warp Q) in registers, "
                            "which takes a multiple of 16 up to 128 (opencl.attn.mma runs the others)",
                            d->head_dim);
-    /* Tiles forced with a broader name ("opencl.attn.mma") are attn_mma.cl's: this family takes its
-     * table row, or forced tiles when named itself. */
+    /* Tiles forced without a kernel name are attn_mma.cl's (as before this family): this family
+     * takes its table row, or forced tiles when named itself. */
     const int named = opt->kernel && opt->kernel[0] &&
                       elattn_kernel_name_selects(attn_family_names[FAM_MMA_ASYNC], opt->kernel);
     const int forced = opt->tile_m || opt->tile_n || opt->work_group_size;
-    const ocl_tune_row *row = ocl_tune_lookup("mma.async", caps, d->head_dim);
+    const ocl_tune_row *row = ocl_tune_lookup("mma_async", caps, d->head_dim);
     if (!named && forced)
         return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
-                           "forced tiles go to opencl.attn.mma unless options.kernel names opencl.attn.mma.async");
+                           "forced tiles go to opencl.attn.mma unless options.kernel names opencl.attn.mma_async");
     if (!named && !row)
         return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
-                           "no mma.async row in the tile table for this device and head dim (taken by default only "
-                           "where one is; options.kernel \"opencl.attn.mma.async\" with tiles forces it)");
+                           "no mma_async row in the tile table for this device and head dim (taken by default only "
+                           "where one is; options.kernel \"opencl.attn.mma_async\" with tiles forces it)");
     if (!row && (!opt->tile_m || !opt->tile_n))
-        return elattn_fail(ELATTN_ERROR_UNSUPPORTED, "no mma.async tile configuration for this device class "
+        return elattn_fail(ELATTN_ERROR_UNSUPPORTED, "no mma_async tile configuration for this device class "
                                                      "(options.tile_m and tile_n give one)");
     const int m = table_or_option(row, row ? row->tile_m : 0, opt->tile_m);
     const int n = table_or_option(row, row ? row->tile_n : 0, opt->tile_n);
@@ -295,7 +296,7 @@ static elattn_status mma_async_attn_choose(const ocl_caps *caps, const elattn_at
     const size_t local = tiles + (emulate ? (size_t)(wg / 32) * 32 * 6 * 4 : 0);
     if (tiles > ASYNC_LOCAL_LIMIT || local > caps->local_mem)
         return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
-                           "options.tile_m/tile_n: mma.async tiles %dx%d (%d rows per warp) at head dim %d need %zu "
+                           "options.tile_m/tile_n: mma_async tiles %dx%d (%d rows per warp) at head dim %d need %zu "
                            "bytes of local memory; the kernel allows %d (NVIDIA's limit), the device %zu",
                            m, n, 16 * mw, d->head_dim, local, ASYNC_LOCAL_LIMIT, caps->local_mem);
 

@@ -72,7 +72,7 @@ static inline cl_command_queue ocl_queue(const ocl_device *dev, void *stream)
 
 /* ---- opencl_tuning.c: the attention tile table ------------------------------- */
 typedef struct ocl_tune_row {
-    const char *family;  /* "scalar", "mma", "mma.async", "subgroup", "xattn.mma" */
+    const char *family;  /* "scalar", "mma", "mma_async", "subgroup", "xattn.mma" */
     ocl_class cls;
     int cc_min;          /* NVIDIA: lowest compute capability x 10 the row is for (0: any) */
     int head_dim;        /* band: 64, 128 or 256 (the row of the smallest band >= D) */

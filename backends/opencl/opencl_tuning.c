@@ -80,9 +80,15 @@ static const ocl_tune_row tune_table[] = {
     {"mma", OCL_CLASS_NVIDIA, 80, 64, 256, 64, 256, H200_TUNE_ON("2026-12-03", "mma", "25", "0.339 ms, 202.8 TFLOP/s, m256n64w256r2")},
     {"mma", OCL_CLASS_NVIDIA, 80, 128, 128, 32, 128, H200_TUNE_ON("2026-12-03", "mma", "25", "0.625 ms, 219.9 TFLOP/s, m128n32w128r2")},
     {"mma", OCL_CLASS_NVIDIA, 80, 256, 64, 16, 128, H200_TUNE_ON("2026-12-03", "mma", "25", "1.783 ms, 154.2 TFLOP/s, m64n16w128r1 (call 26)")},
-    /* mma.async (attn_mma_async.cl, head dims up to 128): no rows until measured. A row makes it
-     * the default for its band, ahead of the band's mma row (same fields; wg = 2 tile_m or tile_m
-     * says 16 or 32 rows per warp); elattn-opencl-tune --family mma prints one when it wins. */
+    /* mma_async (attn_mma_async.cl, head dims up to 128): a row makes it the default for its band,
+     * ahead of the band's mma row (same fields; wg = 2 tile_m or tile_m says 16 or 32 rows per
+     * warp); elattn-opencl-tune --family mma prints one when it wins. Measured on sm_90 only
+     * (bench/results/2026-12-04-nvidia-h200, call 76: tune.txt), so cc 90: an sm_80 device keeps
+     * the mma rows until it is measured. */
+    {"mma_async", OCL_CLASS_NVIDIA, 90, 64, 128, 64, 128,
+     H200_TUNE_ON("2026-12-04", "mma --head-dims 128,64", "50", "0.342 ms, 201.2 TFLOP/s, m128n64w128r2 (call 76)")},
+    {"mma_async", OCL_CLASS_NVIDIA, 90, 128, 128, 32, 128,
+     H200_TUNE_ON("2026-12-04", "mma --head-dims 128,64", "50", "0.578 ms, 237.7 TFLOP/s, m128n32w128r2 (call 76)")},
     /* the emulation (ELATTN_OPENCL_MMA_EMULATE) on CPUs: a test path, not tuned */
     {"mma", OCL_CLASS_CPU, 0, 64, 32, 32, 64, "emulation only, not a performance path"},
     {"mma", OCL_CLASS_CPU, 0, 128, 32, 32, 64, "emulation only, not a performance path"},

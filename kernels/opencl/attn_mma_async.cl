@@ -1,5 +1,5 @@
 /*
- * The family "mma.async" (opencl.attn.mma.async): attn_mma.cl's tensor-core
+ * The family "mma_async" (opencl.attn.mma_async): attn_mma.cl's tensor-core
  * attention rebuilt around FlashAttention-2's pipeline, for head dims up to
  * 128. Same work list, walk, masking, online softmax and epilogue as
  * attn_mma.cl (read that first); what differs is how K and V reach local
@@ -61,7 +61,7 @@
 
 #if (MW != 1 && MW != 2) || BM != 16 * MW * WARPS || WG % 32 != 0 || BN % 16 != 0 || HD % 16 != 0 || HD > 128 || \
     BM % HT != 0
-#error "inconsistent mma.async tile configuration"
+#error "inconsistent mma_async tile configuration"
 #endif
 
 /* ---- local memory (keep in step with async_local_bytes in opencl_attn.c) ------------------
@@ -94,7 +94,7 @@
 #define SMEM_BYTES MAX2(3 * KV_TILE, KV_TILE + Q_TILE)
 #endif
 #if SMEM_BYTES > LOCAL_LIMIT
-#error "mma.async tiles exceed 48 KiB of local memory"
+#error "mma_async tiles exceed 48 KiB of local memory"
 #endif
 
 #define Q_COPIES ((BM * CH + WG - 1) / WG)  /* 16-byte copies of Q per work-item */

@@ -78,7 +78,7 @@ for cfg in "2 64 64 64 1 4" "2 128 64 32 1 4" "1 128 64 64 1 4" "2 256 64 16 1 4
         -DELATTN_STORAGE="$1" -DELATTN_HEAD_DIM="$2" -DELATTN_TILE_M="$3" -DELATTN_TILE_N="$4" \
         -DELATTN_WARP_M="$5" -DELATTN_WG=$(($3 * 2 / $5)) -DELATTN_HEADS_PER_TILE="$6"
 done
-# attention, mma.async (attn_mma_async.cl): dtype, head dim, tile_m, tile_n, m16 row blocks per
+# attention, mma_async (attn_mma_async.cl): dtype, head dim, tile_m, tile_n, m16 row blocks per
 # warp, heads per tile. MW 1 (Q in registers) at D 128 in both of its schedules (BN 64: two K
 # tiles and one V; BN 32 and 16: K and V double-buffered), 4 and 8 warps; MW 2 (Q in local
 # memory, FlashAttention-2's single K and V), at D 128 the Q tile of 128 rows leaves BN 32; D 64;
