@@ -197,6 +197,7 @@ extern const char elattn_cl_elattn_spec[];
 extern const char elattn_cl_common[];
 extern const char elattn_cl_attn_fused[];
 extern const char elattn_cl_mma_warp[];
+extern const char elattn_cl_attn_mma_rows[];
 extern const char elattn_cl_attn_mma[];
 extern const char elattn_cl_attn_mma_async[];
 extern const char elattn_cl_xattn[];

@@ -20,26 +20,16 @@
  * spec's (elattn_row_inv_sum, elattn_row_lse).
  *
  * The warp instructions (inline PTX on NVIDIA sm_80+, or their exact
- * emulation with -DELATTN_MMA_EMULATE) and the tile layout are mma_warp.cl's,
- * which the program puts before this file.
+ * emulation with -DELATTN_MMA_EMULATE) and the tile layout are mma_warp.cl's;
+ * the tile macros, the masking, the softmax step, P's fragments and the
+ * epilogue are attn_mma_rows.cl's (shared with attn_mma_async.cl). The
+ * program puts both before this file.
  *
  * Compile-time: ELATTN_HEAD_DIM (multiple of 16, <= 256), ELATTN_WARP_M
  * (MW: m16 row blocks per warp, 1 or 2), ELATTN_TILE_M (16 * MW * warps),
  * ELATTN_TILE_N (keys per tile, multiple of 16), ELATTN_WG (32 * warps),
  * ELATTN_HEADS_PER_TILE, ELATTN_STORAGE (F16 or BF16).
  */
-#define HD ELATTN_HEAD_DIM
-#define BM ELATTN_TILE_M
-#define BN ELATTN_TILE_N
-#define WG ELATTN_WG
-#define HT ELATTN_HEADS_PER_TILE
-#define WARPS (WG / 32)
-#define MW ELATTN_WARP_M
-#define PM (BM / HT) /* query positions per tile */
-#define KD (HD / 16) /* k-steps of S = Q K^T */
-#define NB (BN / 8)  /* 8-key column blocks of S */
-#define DB (HD / 8)  /* 8-column blocks of O */
-#define CH (HD / 8)  /* 16-byte chunks per tile row */
 
 #if (MW != 1 && MW != 2) || BM != 16 * MW * WARPS || WG % 32 != 0 || BN % 16 != 0 || HD % 16 != 0 || BM % HT != 0
 #error "inconsistent mma tile configuration"
@@ -87,7 +77,6 @@ elattn_attn_mma(const elattn_attn_params prm, const __global elattn_elem *q, con
     const elattn_work_item item = ((const __global elattn_work_item *)(meta + items_at))[get_group_id(0)];
     const elattn_item_view it =
         elattn_item_decode(&prm, item, HT, PM, meta + cu_q_at, meta + cu_k_at, meta + modes_at);
-    const int Hq = prm.num_q_heads;
     const __global int *table = meta + table_at; /* read only when paged */
     const int hk = it.hk, head0 = it.head0, mode = it.mode;
     const int q0 = it.q_start, len_q = it.len_q, k0 = it.k_start, len_k = it.len_k;
@@ -187,65 +176,15 @@ elattn_attn_mma(const elattn_attn_params prm, const __global elattn_elem *q, con
         }
 
         /* Per-pair rule where the walk says a pair may be hidden (keys past the end included). */
-        if (cls == ELATTN_TILE_PARTIAL) {
-            /* the rows' state first, then key by key: a key lives for its MW rows only */
-            int pos[MW][2], ok[MW][2];
-            const __global uchar *mrow[MW][2];
-            UNROLL for (int mi = 0; mi < MW; ++mi) {
-                UNROLL for (int h = 0; h < 2; ++h) {
-                    const int i = i0 + (row0 + 16 * mi + 8 * h) / HT;
-                    ok[mi][h] = i < i1;
-                    pos[mi][h] = elattn_query_pos(i, len_q, len_k);
-                    /* read only for rows of the item (ok) of BLOCK_SPARSE heads */
-                    mrow[mi][h] = ok[mi][h] ? mask_head + (long)(i / prm.block_size) * prm.mask_kblocks : mask_head;
-                }
-            }
-            UNROLL for (int n = 0; n < NB; ++n) {
-                UNROLL for (int e = 0; e < 4; ++e) {
-                    const int h = e / 2, key = j0 + n * 8 + 2 * t + (e & 1);
-                    UNROLL for (int mi = 0; mi < MW; ++mi) {
-                        if (!(ok[mi][h] && key < len_k &&
-                              elattn_pair_visible(mode, prm.causal, pos[mi][h], key, prm.sink, prm.local,
-                                                  prm.block_size, mrow[mi][h])))
-                            s[mi][n][e] = -INFINITY;
-                    }
-                }
-            }
-        }
+        if (cls == ELATTN_TILE_PARTIAL) mma_rows_mask(s, &prm, mode, row0, t, j0, i0, i1, len_q, len_k, mask_head);
 
-        /* Online softmax in log2 units; l stays this lane's partial sum until the end. */
-        UNROLL for (int mi = 0; mi < MW; ++mi) {
-            UNROLL for (int h = 0; h < 2; ++h) {
-                float mx = m_run[mi][h];
-                UNROLL for (int n = 0; n < NB; ++n) mx = fmax(mx, fmax(s[mi][n][2 * h], s[mi][n][2 * h + 1]) * sl2);
-                mx = quad_max(mx, xw, lane);
-                const float m_use = elattn_softmax_base(mx); /* 0 while the row saw nothing: no NaN */
-                const float corr = ex2(m_run[mi][h] - m_use);
-                m_run[mi][h] = mx;
-                float sum = 0.0f;
-                UNROLL for (int n = 0; n < NB; ++n) {
-                    s[mi][n][2 * h] = ex2(fma(s[mi][n][2 * h], sl2, -m_use));
-                    s[mi][n][2 * h + 1] = ex2(fma(s[mi][n][2 * h + 1], sl2, -m_use));
-                    sum += s[mi][n][2 * h] + s[mi][n][2 * h + 1];
-                }
-                l_run[mi][h] = l_run[mi][h] * corr + sum;
-                UNROLL for (int d = 0; d < DB; ++d) {
-                    acc[mi][d][2 * h] *= corr;
-                    acc[mi][d][2 * h + 1] *= corr;
-                }
-            }
-        }
+        mma_rows_softmax(s, m_run, l_run, acc, sl2, xw, lane); /* online, log2 units */
 
         /* O += P V: key block pair (2kc, 2kc + 1) of S is the A fragment of k-step kc; each V
          * fragment serves every row block. */
         UNROLL for (int kc = 0; kc < BN / 16; ++kc) {
             uint a[MW][4];
-            UNROLL for (int mi = 0; mi < MW; ++mi) {
-                a[mi][0] = pack2(s[mi][2 * kc][0], s[mi][2 * kc][1], xw, lane);
-                a[mi][1] = pack2(s[mi][2 * kc][2], s[mi][2 * kc][3], xw, lane);
-                a[mi][2] = pack2(s[mi][2 * kc + 1][0], s[mi][2 * kc + 1][1], xw, lane);
-                a[mi][3] = pack2(s[mi][2 * kc + 1][2], s[mi][2 * kc + 1][3], xw, lane);
-            }
+            mma_rows_p(a, s, kc, xw, lane);
             UNROLL for (int dp = 0; dp < HD / 16; ++dp) {
                 uint b[4];
                 ldsm_x4_trans(b, sb, vb[dp % 4] + toff(16 * kc, 8 * (dp / 4)), xw, lane);
@@ -259,23 +198,5 @@ elattn_attn_mma(const elattn_attn_params prm, const __global elattn_elem *q, con
         cls = cls_next;
     }
 
-    /* Epilogue (the spec's rule: O = 0 and LSE = -inf for a row that saw nothing).
-     * Every lane takes part in the quad sums; only rows of the item store. */
-    __global uint *o_pairs = (__global uint *)o;
-    UNROLL for (int mi = 0; mi < MW; ++mi) {
-        UNROLL for (int h = 0; h < 2; ++h) {
-            const float l = quad_sum(l_run[mi][h], xw, lane);
-            const float inv = elattn_row_inv_sum(l);
-            uint packed[DB];
-            UNROLL for (int d = 0; d < DB; ++d)
-                packed[d] = pack2(acc[mi][d][2 * h] * inv, acc[mi][d][2 * h + 1] * inv, xw, lane);
-            const uint r = row0 + 16 * mi + 8 * h;
-            const int i = i0 + r / HT, head = head0 + r % HT;
-            if (i < i1) {
-                const size_t row_at = (size_t)elattn_o_offset(&prm, q0 + i, head);
-                UNROLL for (int d = 0; d < DB; ++d) o_pairs[(row_at + d * 8 + 2 * t) / 2] = packed[d];
-                if (prm.write_lse && t == 0) lse[(size_t)(q0 + i) * Hq + head] = elattn_row_lse(m_run[mi][h], l);
-            }
-        }
-    }
+    mma_rows_store(acc, m_run, l_run, &prm, o, lse, row0, t, i0, i1, q0, head0, xw, lane);
 }

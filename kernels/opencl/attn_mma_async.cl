@@ -1,9 +1,10 @@
 /*
  * The family "mma_async" (opencl.attn.mma_async): attn_mma.cl's tensor-core
  * attention rebuilt around FlashAttention-2's pipeline, for head dims up to
- * 128. Same work list, walk, masking, online softmax and epilogue as
- * attn_mma.cl (read that first); what differs is how K and V reach local
- * memory and where Q lives:
+ * 128. Same work list and walk as attn_mma.cl (read that first), and the same
+ * masking, online softmax and epilogue (attn_mma_rows.cl, which the program
+ * puts before this file); what differs is how K and V reach local memory and
+ * where Q lives:
  *
  * - K and V move global -> local by cp.async (mma_warp.cl): the next tile is
  *   in flight while this one is computed, without the registers attn_mma.cl's
@@ -46,18 +47,6 @@
  * multiple of 16), ELATTN_WG (32 * warps), ELATTN_HEADS_PER_TILE,
  * ELATTN_STORAGE (F16 or BF16).
  */
-#define HD ELATTN_HEAD_DIM
-#define BM ELATTN_TILE_M
-#define BN ELATTN_TILE_N
-#define WG ELATTN_WG
-#define HT ELATTN_HEADS_PER_TILE
-#define WARPS (WG / 32)
-#define MW ELATTN_WARP_M
-#define PM (BM / HT) /* query positions per tile */
-#define KD (HD / 16) /* k-steps of S = Q K^T */
-#define NB (BN / 8)  /* 8-key column blocks of S */
-#define DB (HD / 8)  /* 8-column blocks of O */
-#define CH (HD / 8)  /* 16-byte chunks per tile row */
 
 #if (MW != 1 && MW != 2) || BM != 16 * MW * WARPS || WG % 32 != 0 || BN % 16 != 0 || HD % 16 != 0 || HD > 128 || \
     BM % HT != 0
@@ -138,7 +127,6 @@ elattn_attn_mma_async(const elattn_attn_params prm, const __global elattn_elem *
     const elattn_work_item item = ((const __global elattn_work_item *)(meta + items_at))[get_group_id(0)];
     const elattn_item_view it =
         elattn_item_decode(&prm, item, HT, PM, meta + cu_q_at, meta + cu_k_at, meta + modes_at);
-    const int Hq = prm.num_q_heads;
     const __global int *table = meta + table_at; /* read only when paged */
     const int hk = it.hk, head0 = it.head0, mode = it.mode;
     const int q0 = it.q_start, len_q = it.len_q, k0 = it.k_start, len_k = it.len_k;
@@ -268,54 +256,9 @@ elattn_attn_mma_async(const elattn_attn_params prm, const __global elattn_elem *
         }
 
         /* Per-pair rule where the walk says a pair may be hidden (keys past the end included). */
-        if (cls == ELATTN_TILE_PARTIAL) {
-            /* the rows' state first, then key by key: a key lives for its MW rows only */
-            int pos[MW][2], ok[MW][2];
-            const __global uchar *mrow[MW][2];
-            UNROLL for (int mi = 0; mi < MW; ++mi) {
-                UNROLL for (int h = 0; h < 2; ++h) {
-                    const int i = i0 + (row0 + 16 * mi + 8 * h) / HT;
-                    ok[mi][h] = i < i1;
-                    pos[mi][h] = elattn_query_pos(i, len_q, len_k);
-                    /* read only for rows of the item (ok) of BLOCK_SPARSE heads */
-                    mrow[mi][h] = ok[mi][h] ? mask_head + (long)(i / prm.block_size) * prm.mask_kblocks : mask_head;
-                }
-            }
-            UNROLL for (int n = 0; n < NB; ++n) {
-                UNROLL for (int e = 0; e < 4; ++e) {
-                    const int h = e / 2, key = j0 + n * 8 + 2 * t + (e & 1);
-                    UNROLL for (int mi = 0; mi < MW; ++mi) {
-                        if (!(ok[mi][h] && key < len_k &&
-                              elattn_pair_visible(mode, prm.causal, pos[mi][h], key, prm.sink, prm.local,
-                                                  prm.block_size, mrow[mi][h])))
-                            s[mi][n][e] = -INFINITY;
-                    }
-                }
-            }
-        }
+        if (cls == ELATTN_TILE_PARTIAL) mma_rows_mask(s, &prm, mode, row0, t, j0, i0, i1, len_q, len_k, mask_head);
 
-        /* Online softmax in log2 units; l stays this lane's partial sum until the end. */
-        UNROLL for (int mi = 0; mi < MW; ++mi) {
-            UNROLL for (int h = 0; h < 2; ++h) {
-                float mx = m_run[mi][h];
-                UNROLL for (int n = 0; n < NB; ++n) mx = fmax(mx, fmax(s[mi][n][2 * h], s[mi][n][2 * h + 1]) * sl2);
-                mx = quad_max(mx, xw, lane);
-                const float m_use = elattn_softmax_base(mx); /* 0 while the row saw nothing: no NaN */
-                const float corr = ex2(m_run[mi][h] - m_use);
-                m_run[mi][h] = mx;
-                float sum = 0.0f;
-                UNROLL for (int n = 0; n < NB; ++n) {
-                    s[mi][n][2 * h] = ex2(fma(s[mi][n][2 * h], sl2, -m_use));
-                    s[mi][n][2 * h + 1] = ex2(fma(s[mi][n][2 * h + 1], sl2, -m_use));
-                    sum += s[mi][n][2 * h] + s[mi][n][2 * h + 1];
-                }
-                l_run[mi][h] = l_run[mi][h] * corr + sum;
-                UNROLL for (int d = 0; d < DB; ++d) {
-                    acc[mi][d][2 * h] *= corr;
-                    acc[mi][d][2 * h + 1] *= corr;
-                }
-            }
-        }
+        mma_rows_softmax(s, m_run, l_run, acc, sl2, xw, lane); /* online, log2 units */
 
 #if SCHED == SCHED_K2V1
         cp_async_wait(&cq, 1); /* V_t; K_t+1 may still be on its way */
@@ -331,12 +274,7 @@ elattn_attn_mma_async(const elattn_attn_params prm, const __global elattn_elem *
          * fragment serves every row block. */
         UNROLL for (int kc = 0; kc < BN / 16; ++kc) {
             uint a[MW][4];
-            UNROLL for (int mi = 0; mi < MW; ++mi) {
-                a[mi][0] = pack2(s[mi][2 * kc][0], s[mi][2 * kc][1], xw, lane);
-                a[mi][1] = pack2(s[mi][2 * kc][2], s[mi][2 * kc][3], xw, lane);
-                a[mi][2] = pack2(s[mi][2 * kc + 1][0], s[mi][2 * kc + 1][1], xw, lane);
-                a[mi][3] = pack2(s[mi][2 * kc + 1][2], s[mi][2 * kc + 1][3], xw, lane);
-            }
+            mma_rows_p(a, s, kc, xw, lane);
             UNROLL for (int dp = 0; dp < HD / 16; ++dp) {
                 uint b[4];
                 ldsm_x4_trans(b, sb, vb[dp % 4] + v_at + toff(16 * kc, 8 * (dp / 4)), xw, lane);
@@ -352,23 +290,5 @@ elattn_attn_mma_async(const elattn_attn_params prm, const __global elattn_elem *
     }
     cp_async_wait(&cq, 0); /* none left landing in local memory after the work-group (FA2's Q, no tile) */
 
-    /* Epilogue (the spec's rule: O = 0 and LSE = -inf for a row that saw nothing).
-     * Every lane takes part in the quad sums; only rows of the item store. */
-    __global uint *o_pairs = (__global uint *)o;
-    UNROLL for (int mi = 0; mi < MW; ++mi) {
-        UNROLL for (int h = 0; h < 2; ++h) {
-            const float l = quad_sum(l_run[mi][h], xw, lane);
-            const float inv = elattn_row_inv_sum(l);
-            uint packed[DB];
-            UNROLL for (int d = 0; d < DB; ++d)
-                packed[d] = pack2(acc[mi][d][2 * h] * inv, acc[mi][d][2 * h + 1] * inv, xw, lane);
-            const uint r = row0 + 16 * mi + 8 * h;
-            const int i = i0 + r / HT, head = head0 + r % HT;
-            if (i < i1) {
-                const size_t row_at = (size_t)elattn_o_offset(&prm, q0 + i, head);
-                UNROLL for (int d = 0; d < DB; ++d) o_pairs[(row_at + d * 8 + 2 * t) / 2] = packed[d];
-                if (prm.write_lse && t == 0) lse[(size_t)(q0 + i) * Hq + head] = elattn_row_lse(m_run[mi][h], l);
-            }
-        }
-    }
+    mma_rows_store(acc, m_run, l_run, &prm, o, lse, row0, t, i0, i1, q0, head0, xw, lane);
 }

@@ -36,8 +36,8 @@ cat > "$tmp/shim.h" <<'EOF'
 #define min(a, b) ((a) < (b) ? (a) : (b))
 EOF
 prelude() { echo "#define local elattn_local_"; cat "$here/../elattn_spec.h" "$here/common.cl" "$here/mma_warp.cl"; }
-{ prelude; cat "$here/attn_mma.cl"; } > "$tmp/attn.cl"
-{ prelude; cat "$here/attn_mma_async.cl"; } > "$tmp/attn_async.cl"
+{ prelude; cat "$here/attn_mma_rows.cl" "$here/attn_mma.cl"; } > "$tmp/attn.cl"
+{ prelude; cat "$here/attn_mma_rows.cl" "$here/attn_mma_async.cl"; } > "$tmp/attn_async.cl"
 { prelude; cat "$here/xattn.cl" "$here/xattn_mma.cl"; } > "$tmp/xattn.cl"
 status=0
 
