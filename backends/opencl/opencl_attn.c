@@ -159,6 +159,50 @@ elattn_status ocl_mma_usable(const ocl_caps *caps, int *emulate)
                        caps->nv_cc_major, caps->nv_cc_minor);
 }
 
+/* The tiles of the tensor-core attention families (attn_mma.cl, attn_mma_async.cl), from the
+ * table row or the options: tile_m and tile_n multiples of 16, and one warp (32 work-items) per
+ * 16 or 32 rows (m16 row blocks per warp = 2 tile_m / wg), which the work-group size says;
+ * without it, the table row's rows per warp. */
+static elattn_status mma_warp_tiles(const ocl_caps *caps, const ocl_tune_row *row, const elattn_plan_options *opt,
+                                    int *m_out, int *n_out, int *wg_out)
+{
+    const int m = table_or_option(row, row ? row->tile_m : 0, opt->tile_m);
+    const int n = table_or_option(row, row ? row->tile_n : 0, opt->tile_n);
+    if (m % 16 != 0 || m < 16 || m > 256)
+        return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
+                           "options.tile_m: %d must be a multiple of 16 in [16, 256] (8 warps of 32 rows)", m);
+    if (n % 16 != 0 || n < 16 || n > 128)
+        return elattn_fail(ELATTN_ERROR_UNSUPPORTED, "options.tile_n: %d must be a multiple of 16 in [16, 128]", n);
+    const int wg = opt->work_group_size ? opt->work_group_size : row ? m * row->wg / row->tile_m : 2 * m;
+    if (wg % 32 != 0 || (wg != 2 * m && wg != m))
+        return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
+                           "options.work_group_size: %d; the tensor-core kernels run one warp (32) per 16 or 32 rows: "
+                           "%d or %d for tile_m %d",
+                           wg, 2 * m, m, m);
+    if (wg > 256 || (size_t)wg > caps->max_wg)
+        return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
+                           "options.tile_m: %d needs %d work-items, the kernel allows 8 warps (256) and the device %zu",
+                           m, wg, caps->max_wg);
+    *m_out = m, *n_out = n, *wg_out = wg;
+    return ELATTN_SUCCESS;
+}
+
+/* A tensor-core attention family's choice from checked tiles: the kernel, its variant name and
+ * its build options (>= 16 positions per tile, like the CUDA family). */
+static void mma_warp_choice(attn_choice *c, const char *source, const char *entry, const elattn_attn_desc *d, int m,
+                            int n, int wg, int emulate)
+{
+    const int mw = 2 * m / wg;
+    const int ht = fill_choice(c, source, entry, d, m, n, wg, 16);
+    snprintf(c->variant, sizeof c->variant, "m%dn%dw%dr%dh%d%s", m, n, wg, mw, ht, emulate ? ".emu" : "");
+    char extra[220];
+    snprintf(extra, sizeof extra,
+             "-DELATTN_HEAD_DIM=%d -DELATTN_TILE_M=%d -DELATTN_TILE_N=%d -DELATTN_WARP_M=%d "
+             "-DELATTN_HEADS_PER_TILE=%d %s",
+             c->head_dim, m, n, mw, ht, emulate ? "-DELATTN_MMA_EMULATE=1" : "-DELATTN_NV_PTX=1");
+    ocl_format_options(c->options, sizeof c->options, c->dtype, wg, extra);
+}
+
 /* Local memory of attn_mma.cl (keep in step with its SMEM_BYTES and xch). */
 static size_t mma_local_bytes(int d, int m, int n, int wg, int emulate)
 {
@@ -182,26 +226,10 @@ static elattn_status mma_attn_choose(const ocl_caps *caps, const elattn_attn_des
     if (!row && (!opt->tile_m || !opt->tile_n))
         return elattn_fail(ELATTN_ERROR_UNSUPPORTED, "no mma tile configuration for this device class (options.tile_m "
                                                      "and tile_n give one)");
-    const int m = table_or_option(row, row ? row->tile_m : 0, opt->tile_m);
-    const int n = table_or_option(row, row ? row->tile_n : 0, opt->tile_n);
-    if (m % 16 != 0 || m > 256)
-        return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
-                           "options.tile_m: %d must be a multiple of 16, at most 256 (8 warps of 32 rows)", m);
-    if (n % 16 != 0 || n > 128)
-        return elattn_fail(ELATTN_ERROR_UNSUPPORTED, "options.tile_n: %d must be a multiple of 16, at most 128", n);
-    /* One warp (32 work-items) per 16 or 32 rows (mw, m16 row blocks per warp): the work-group
-     * size says which; without it, the table row's rows per warp. */
-    const int wg = opt->work_group_size ? opt->work_group_size : row ? m * row->wg / row->tile_m : 2 * m;
-    if (wg % 32 != 0 || (wg != 2 * m && wg != m))
-        return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
-                           "options.work_group_size: %d; the mma kernel runs one warp (32) per 16 or 32 rows: %d or "
-                           "%d for tile_m %d",
-                           wg, 2 * m, m, m);
+    int m, n, wg;
+    elattn_status st = mma_warp_tiles(caps, row, opt, &m, &n, &wg);
+    if (st != ELATTN_SUCCESS) return st;
     const int mw = 2 * m / wg;
-    if (wg > 256 || (size_t)wg > caps->max_wg)
-        return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
-                           "options.tile_m: %d needs %d work-items, the kernel allows 8 warps (256) and the device %zu",
-                           m, wg, caps->max_wg);
     if (mw == 2 && d->head_dim > 128)
         return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
                            "options.tile_m/work_group_size: 32 rows per warp at head dim %d would hold %d O "
@@ -214,15 +242,7 @@ static elattn_status mma_attn_choose(const ocl_caps *caps, const elattn_attn_des
                            "device has %zu",
                            m, n, d->head_dim, local, caps->local_mem);
 
-    /* >= 16 positions per tile, like the CUDA family */
-    const int ht = fill_choice(c, "attn_mma", "elattn_attn_mma", d, m, n, wg, 16);
-    snprintf(c->variant, sizeof c->variant, "m%dn%dw%dr%dh%d%s", m, n, wg, mw, ht, emulate ? ".emu" : "");
-    char extra[220];
-    snprintf(extra, sizeof extra,
-             "-DELATTN_HEAD_DIM=%d -DELATTN_TILE_M=%d -DELATTN_TILE_N=%d -DELATTN_WARP_M=%d "
-             "-DELATTN_HEADS_PER_TILE=%d %s",
-             c->head_dim, m, n, mw, ht, emulate ? "-DELATTN_MMA_EMULATE=1" : "-DELATTN_NV_PTX=1");
-    ocl_format_options(c->options, sizeof c->options, c->dtype, wg, extra);
+    mma_warp_choice(c, "attn_mma", "elattn_attn_mma", d, m, n, wg, emulate);
     return ELATTN_SUCCESS;
 }
 
@@ -271,25 +291,10 @@ static elattn_status mma_async_attn_choose(const ocl_caps *caps, const elattn_at
     if (!row && (!opt->tile_m || !opt->tile_n))
         return elattn_fail(ELATTN_ERROR_UNSUPPORTED, "no mma_async tile configuration for this device class "
                                                      "(options.tile_m and tile_n give one)");
-    const int m = table_or_option(row, row ? row->tile_m : 0, opt->tile_m);
-    const int n = table_or_option(row, row ? row->tile_n : 0, opt->tile_n);
-    if (m % 16 != 0 || m < 16 || m > 256)
-        return elattn_fail(ELATTN_ERROR_UNSUPPORTED, "options.tile_m: %d must be a multiple of 16 in [16, 256]", m);
-    if (n % 16 != 0 || n < 16 || n > 128)
-        return elattn_fail(ELATTN_ERROR_UNSUPPORTED, "options.tile_n: %d must be a multiple of 16 in [16, 128]", n);
-    /* as the mma family: a warp per 16 or 32 rows, which the work-group size says (the table
-     * row's rows per warp without it) */
-    const int wg = opt->work_group_size ? opt->work_group_size : row ? m * row->wg / row->tile_m : 2 * m;
-    if (wg % 32 != 0 || (wg != 2 * m && wg != m))
-        return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
-                           "options.work_group_size: %d; this kernel runs one warp (32) per 16 or 32 rows: %d or "
-                           "%d for tile_m %d",
-                           wg, 2 * m, m, m);
+    int m, n, wg;
+    elattn_status st = mma_warp_tiles(caps, row, opt, &m, &n, &wg);
+    if (st != ELATTN_SUCCESS) return st;
     const int mw = 2 * m / wg;
-    if (wg > 256 || (size_t)wg > caps->max_wg)
-        return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
-                           "options.tile_m: %d needs %d work-items, the kernel allows 8 warps (256) and the device %zu",
-                           m, wg, caps->max_wg);
     /* the tiles within NVIDIA's 48 KiB everywhere (the emulation runs NVIDIA's schedule), and
      * with the emulation's exchange area within the device's */
     const size_t tiles = async_local_bytes(d->head_dim, m, n, mw);
@@ -300,14 +305,7 @@ static elattn_status mma_async_attn_choose(const ocl_caps *caps, const elattn_at
                            "bytes of local memory; the kernel allows %d (NVIDIA's limit), the device %zu",
                            m, n, 16 * mw, d->head_dim, local, ASYNC_LOCAL_LIMIT, caps->local_mem);
 
-    const int ht = fill_choice(c, "attn_mma_async", "elattn_attn_mma_async", d, m, n, wg, 16);
-    snprintf(c->variant, sizeof c->variant, "m%dn%dw%dr%dh%d%s", m, n, wg, mw, ht, emulate ? ".emu" : "");
-    char extra[220];
-    snprintf(extra, sizeof extra,
-             "-DELATTN_HEAD_DIM=%d -DELATTN_TILE_M=%d -DELATTN_TILE_N=%d -DELATTN_WARP_M=%d "
-             "-DELATTN_HEADS_PER_TILE=%d %s",
-             c->head_dim, m, n, mw, ht, emulate ? "-DELATTN_MMA_EMULATE=1" : "-DELATTN_NV_PTX=1");
-    ocl_format_options(c->options, sizeof c->options, c->dtype, wg, extra);
+    mma_warp_choice(c, "attn_mma_async", "elattn_attn_mma_async", d, m, n, wg, emulate);
     return ELATTN_SUCCESS;
 }
 
