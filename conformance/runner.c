@@ -240,6 +240,21 @@ static int add_device_targets(const options *o, conf_target *t, int *n, int inde
             return -1;
         }
         if (count > 16) count = 16;
+        /* A family forced by name selects every kernel name under it at a dot (elattn_plan_options.
+         * kernel), so one family's name must not be another's prefix at a dot: forcing the shorter
+         * would run the longer ("opencl.attn.mma" and a family once named "opencl.attn.mma.async"). */
+        for (int a = 0; a < count; ++a) {
+            for (int b = 0; b < count; ++b) {
+                const size_t len = strlen(names[a]);
+                if (a != b && !strncmp(names[a], names[b], len) && names[b][len] == '.') {
+                    fprintf(stderr,
+                            "elattn-conformance: %s: kernel family %s is a prefix of family %s at a dot: forcing "
+                            "the first would select the second\n",
+                            id, names[a], names[b]);
+                    return -1;
+                }
+            }
+        }
         for (int f = 0; f < count; ++f) {
             /* label: the device id and the family without its backend prefix ("cuda:0 attn.mma") */
             const char *dot = strchr(names[f], '.');
