@@ -163,9 +163,13 @@ elattn_status ocl_mma_usable(const ocl_caps *caps, int *emulate)
  * table row or the options: tile_m and tile_n multiples of 16, and one warp (32 work-items) per
  * 16 or 32 rows (m16 row blocks per warp = 2 tile_m / wg), which the work-group size says;
  * without it, the table row's rows per warp. */
-static elattn_status mma_warp_tiles(const ocl_caps *caps, const ocl_tune_row *row, const elattn_plan_options *opt,
-                                    int *m_out, int *n_out, int *wg_out)
+static elattn_status mma_warp_tiles(const ocl_caps *caps, const char *family, const ocl_tune_row *row,
+                                    const elattn_plan_options *opt, int *m_out, int *n_out, int *wg_out)
 {
+    if (!row && (!opt->tile_m || !opt->tile_n))
+        return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
+                           "no %s tile configuration for this device class (options.tile_m and tile_n give one)",
+                           family);
     const int m = table_or_option(row, row ? row->tile_m : 0, opt->tile_m);
     const int n = table_or_option(row, row ? row->tile_n : 0, opt->tile_n);
     if (m % 16 != 0 || m < 16 || m > 256)
@@ -184,6 +188,18 @@ static elattn_status mma_warp_tiles(const ocl_caps *caps, const ocl_tune_row *ro
                            "options.tile_m: %d needs %d work-items, the kernel allows 8 warps (256) and the device %zu",
                            m, wg, caps->max_wg);
     *m_out = m, *n_out = n, *wg_out = wg;
+    return ELATTN_SUCCESS;
+}
+
+/* What the tensor-core attention families need of the device and the call: the inline-PTX path
+ * (or its emulation, *emulate) and fp16 / bf16 storage. */
+static elattn_status mma_warp_usable(const ocl_caps *caps, const elattn_attn_desc *d, int *emulate)
+{
+    *emulate = 0;
+    elattn_status usable = ocl_mma_usable(caps, emulate);
+    if (usable != ELATTN_SUCCESS) return usable;
+    if (d->dtype != ELATTN_F16 && d->dtype != ELATTN_BF16)
+        return elattn_fail(ELATTN_ERROR_UNSUPPORTED, "desc.dtype: fp16 and bf16 only");
     return ELATTN_SUCCESS;
 }
 
@@ -215,20 +231,14 @@ static elattn_status mma_attn_choose(const ocl_caps *caps, const elattn_attn_des
                                      attn_choice *c)
 {
     memset(c, 0, sizeof *c);
-    int emulate = 0;
-    elattn_status usable = ocl_mma_usable(caps, &emulate);
-    if (usable != ELATTN_SUCCESS) return usable;
-    if (d->dtype != ELATTN_F16 && d->dtype != ELATTN_BF16)
-        return elattn_fail(ELATTN_ERROR_UNSUPPORTED, "desc.dtype: fp16 and bf16 only");
+    int emulate;
+    elattn_status st = mma_warp_usable(caps, d, &emulate);
+    if (st != ELATTN_SUCCESS) return st;
     if (d->head_dim % 16 != 0)
         return elattn_fail(ELATTN_ERROR_UNSUPPORTED, "desc.head_dim: %d is not a multiple of 16", d->head_dim);
     const ocl_tune_row *row = ocl_tune_lookup("mma", caps, d->head_dim);
-    if (!row && (!opt->tile_m || !opt->tile_n))
-        return elattn_fail(ELATTN_ERROR_UNSUPPORTED, "no mma tile configuration for this device class (options.tile_m "
-                                                     "and tile_n give one)");
     int m, n, wg;
-    elattn_status st = mma_warp_tiles(caps, row, opt, &m, &n, &wg);
-    if (st != ELATTN_SUCCESS) return st;
+    if ((st = mma_warp_tiles(caps, "mma", row, opt, &m, &n, &wg)) != ELATTN_SUCCESS) return st;
     const int mw = 2 * m / wg;
     if (mw == 2 && d->head_dim > 128)
         return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
@@ -265,11 +275,9 @@ static elattn_status mma_async_attn_choose(const ocl_caps *caps, const elattn_at
                                            const elattn_plan_options *opt, attn_choice *c)
 {
     memset(c, 0, sizeof *c);
-    int emulate = 0;
-    elattn_status usable = ocl_mma_usable(caps, &emulate);
-    if (usable != ELATTN_SUCCESS) return usable;
-    if (d->dtype != ELATTN_F16 && d->dtype != ELATTN_BF16)
-        return elattn_fail(ELATTN_ERROR_UNSUPPORTED, "desc.dtype: fp16 and bf16 only");
+    int emulate;
+    elattn_status st = mma_warp_usable(caps, d, &emulate);
+    if (st != ELATTN_SUCCESS) return st;
     if (d->head_dim % 16 != 0 || d->head_dim > 128)
         return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
                            "desc.head_dim: %d; this kernel keeps O (and with 16 rows per warp Q) in registers, "
@@ -288,12 +296,8 @@ static elattn_status mma_async_attn_choose(const ocl_caps *caps, const elattn_at
         return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
                            "no mma_async row in the tile table for this device and head dim (taken by default only "
                            "where one is; options.kernel \"opencl.attn.mma_async\" with tiles forces it)");
-    if (!row && (!opt->tile_m || !opt->tile_n))
-        return elattn_fail(ELATTN_ERROR_UNSUPPORTED, "no mma_async tile configuration for this device class "
-                                                     "(options.tile_m and tile_n give one)");
     int m, n, wg;
-    elattn_status st = mma_warp_tiles(caps, row, opt, &m, &n, &wg);
-    if (st != ELATTN_SUCCESS) return st;
+    if ((st = mma_warp_tiles(caps, "mma_async", row, opt, &m, &n, &wg)) != ELATTN_SUCCESS) return st;
     const int mw = 2 * m / wg;
     /* the tiles within NVIDIA's 48 KiB everywhere (the emulation runs NVIDIA's schedule), and
      * with the emulation's exchange area within the device's */
