@@ -51,6 +51,7 @@ typedef struct opts {
     int warmup, min_reps, max_reps;
     double min_time_s, max_time_s, budget_s;
     double flush_mib, copy_mib; /* < 0: the device's default */
+    int lead_tokens;            /* < 0: the device's default; 0: no lead (see flush_l2) */
     int flush_read;             /* --flush read: the flush leaves clean lines (else a fill: dirty ones) */
     int check, list_only, samples;
     int decode_batch;           /* --decode-batch: time runs with a decode batch (elattn_decode_batch_create) */
@@ -121,6 +122,9 @@ static void usage(FILE *f)
             "  --flush write|read how the flush touches it (default write: a fill, which leaves L2's lines dirty\n"
             "                     for the step to write back; read: the fill, then copies into a 4 MiB scratch: clean)\n"
             "  --copy-mib N       the copy-bandwidth buffer (default 2048 on a GPU, 64 otherwise)\n"
+            "  --lead-tokens N    after the flush, an untimed attention over N tokens (one head, D 128) that keeps\n"
+            "                     the device busy while the host queues the step (default 8192 on a GPU with a\n"
+            "                     flush, 0 otherwise; 0: none, and the step's own host work may be timed)\n"
             "  --budget-s S       configs not started after S s (from the start) are reported skipped (budget)\n"
             "  --samples          print every rep's time (ms, in order) after each config's line\n"
             "  --decode-batch     time runs with a decode batch (made once per config: the work list on the\n"
@@ -141,7 +145,7 @@ static int parse_opts(int argc, char **argv, opts *o)
     o->head_dim = 128, o->hq = 32, o->hkv = 8, o->sink = 128, o->local = 2048, o->page = 16, o->new_tokens = 1;
     o->chunk = 8192;
     o->warmup = 3, o->min_reps = 10, o->max_reps = 100, o->min_time_s = 0.2, o->max_time_s = 2.0;
-    o->flush_mib = -1, o->copy_mib = -1;
+    o->flush_mib = -1, o->copy_mib = -1, o->lead_tokens = -1;
     o->seed = 20260214ULL;
     int user_mix = 0;
     for (int i = 1; i < argc; ++i) {
@@ -204,12 +208,12 @@ static int parse_opts(int argc, char **argv, opts *o)
             else o->copy_mib = x;
         } else {
             static const char *const names[] = {"--head-dim", "--sink", "--local", "--page", "--new", "--chunk",
-                                                "--warmup", "--min-reps", "--max-reps", "--splits"};
+                                                "--warmup", "--min-reps", "--max-reps", "--splits", "--lead-tokens"};
             int *const dst[] = {&o->head_dim, &o->sink, &o->local, &o->page, &o->new_tokens, &o->chunk,
-                                &o->warmup, &o->min_reps, &o->max_reps, &o->splits};
+                                &o->warmup, &o->min_reps, &o->max_reps, &o->splits, &o->lead_tokens};
             int k = 0;
-            while (k < 10 && strcmp(a, names[k]) != 0) ++k;
-            if (k == 10) {
+            while (k < 11 && strcmp(a, names[k]) != 0) ++k;
+            if (k == 11) {
                 fprintf(stderr, "elattn-decode-bench: unknown option %s (--help lists them)\n", a);
                 return 2;
             }
@@ -308,26 +312,66 @@ static double fill_rows(const opts *o, const int32_t *modes, int64_t len)
 /* The L2 flush before each rep: `buffer` NULL for none. */
 typedef struct l2_flush {
     elattn_buffer *buffer, *scratch; /* scratch: --flush read's destination, FLUSH_SCRATCH_BYTES */
+    elattn_attn_plan *lead;          /* NULL: no lead (lead_create) */
+    elattn_buffer *lead_mem;         /* its Q, K, V and O, one after the other */
+    elattn_attn_args lead_args;
+    int32_t lead_cu[2];
 } l2_flush;
 #define FLUSH_SCRATCH_BYTES ((size_t)4 << 20)
 
 /* Evicts the step's K/V from L2 on the stream. A fill leaves L2 holding dirty lines of the buffer
  * (written back while the next step reads); reading it (copied piecewise into the scratch) leaves
- * clean lines and at most the scratch's 4 MiB dirty. The read flush fills first too: the fill
- * keeps the device busy while the host issues the copies (64 calls for 256 MiB), so the step's
- * start event does not wait on the host and the step's own host work is not timed (call 50:
- * copies alone let a few us of host time into the step). */
+ * clean lines and at most the scratch's 4 MiB dirty. The read flush fills first too, so that the
+ * device is busy while the host issues the copies (64 calls for 256 MiB).
+ * Then the lead: one attention launch that takes the device about 0.1 ms (8192 tokens) while the
+ * host queues the step's start event and the step itself, so that the start event is not reached
+ * before the step's launch is queued: without it, whenever the device had caught up with the host
+ * (a host slower at issuing the copies), the step's own host work (its metadata, the launch) was
+ * timed as part of the step. Call 80 (bench/results/2026-12-04-nvidia-h200): every batch-1 step
+ * 8-11 us slower in every build of one process, the "slow runs" of calls 57-60. The lead reads its
+ * 6 MiB of Q, K, V and leaves its 2 MiB of O dirty in L2, less than the read flush's scratch. */
 static elattn_status flush_l2(const l2_flush *f, int rep, elattn_stream *stream)
 {
     if (!f || !f->buffer) return ELATTN_SUCCESS; /* NULL: no flush (the copy-bandwidth reps) */
     const size_t bytes = elattn_buffer_size(f->buffer);
     elattn_status st = elattn_buffer_fill(f->buffer, 0, (uint8_t)(rep & 0xff), bytes, stream);
-    if (!f->scratch) return st;
-    for (size_t off = 0; off < bytes && st == ELATTN_SUCCESS; off += FLUSH_SCRATCH_BYTES) {
+    for (size_t off = 0; f->scratch && off < bytes && st == ELATTN_SUCCESS; off += FLUSH_SCRATCH_BYTES) {
         const size_t n = bytes - off < FLUSH_SCRATCH_BYTES ? bytes - off : FLUSH_SCRATCH_BYTES;
         st = elattn_buffer_copy_2d(f->scratch, 0, n, f->buffer, off, n, n, 1, stream);
     }
+    if (st == ELATTN_SUCCESS && f->lead) st = elattn_attn_run(f->lead, stream, &f->lead_args);
     return st;
+}
+
+/* The lead of flush_l2: dense attention of `tokens` queries over as many keys, one head, D 128,
+ * zero inputs (the time is what matters), the run's dtype. */
+static elattn_status lead_create(l2_flush *f, elattn_device *dev, elattn_stream *stream, elattn_dtype dtype, int tokens)
+{
+    elattn_attn_desc d = ELATTN_INIT(elattn_attn_desc);
+    d.dtype = dtype, d.head_dim = 128, d.num_q_heads = d.num_kv_heads = 1, d.batch = 1;
+    d.max_seqlen_q = d.max_seqlen_k = tokens, d.local = 1, d.block_size = 128;
+    const size_t tensor = (size_t)tokens * 128 * elattn_dtype_size(dtype);
+    elattn_buffer *view[4] = {NULL, NULL, NULL, NULL};
+    f->lead_args = ELATTN_INIT(elattn_attn_args);
+    elattn_status st = elattn_attn_plan_create(dev, &d, NULL, &f->lead);
+    const size_t ws = st == ELATTN_SUCCESS ? elattn_attn_plan_workspace_size(f->lead) : 0;
+    if (st == ELATTN_SUCCESS && ws > 0) st = elattn_buffer_alloc(dev, ws, &f->lead_args.workspace);
+    if (st == ELATTN_SUCCESS) st = elattn_buffer_alloc(dev, 4 * tensor, &f->lead_mem);
+    for (int i = 0; i < 4 && st == ELATTN_SUCCESS; ++i) st = elattn_buffer_view(f->lead_mem, i * tensor, tensor, &view[i]);
+    if (st == ELATTN_SUCCESS) st = elattn_buffer_fill(f->lead_mem, 0, 0, 4 * tensor, stream);
+    static const int32_t full_mode[1] = {ELATTN_FULL};
+    f->lead_cu[0] = 0, f->lead_cu[1] = tokens;
+    f->lead_args.q = view[0], f->lead_args.k = view[1], f->lead_args.v = view[2], f->lead_args.o = view[3];
+    f->lead_args.cu_seqlens_q = f->lead_args.cu_seqlens_k = f->lead_cu, f->lead_args.modes = full_mode;
+    return st;
+}
+
+static void lead_destroy(l2_flush *f)
+{
+    const elattn_buffer *views[4] = {f->lead_args.q, f->lead_args.k, f->lead_args.v, f->lead_args.o};
+    for (int i = 0; i < 4; ++i) elattn_buffer_free((elattn_buffer *)views[i]);
+    elattn_buffer_free(f->lead_mem), elattn_buffer_free(f->lead_args.workspace);
+    elattn_attn_plan_destroy(f->lead);
 }
 
 /* Warm-up, then event-timed reps; before each (outside the events) the L2 flush, so that the step
@@ -794,6 +838,7 @@ static void write_decode_json(const opts *o)
     kit_json_number(&w, "min_time_s", o->min_time_s, 6);
     kit_json_number(&w, "flush_mib", o->flush_mib, 6);
     kit_json_string(&w, "flush", o->flush_read ? "read" : "write");
+    kit_json_int(&w, "lead_tokens", o->lead_tokens);
     kit_json_string(&w, "runs", o->decode_batch ? "with a decode batch" : "plain");
     kit_json_string(&w, "timing", "elattn_decode_run alone per step (nothing appended while timed), device events, "
                                   "L2 flushed before each rep, median");
@@ -923,6 +968,7 @@ int main(int argc, char **argv)
         return st == ELATTN_ERROR_NOT_AVAILABLE ? 77 : 1; /* 77: meson's "skipped" */
     }
     if (o.flush_mib < 0) o.flush_mib = bd.info.is_gpu ? 256 : 0;
+    if (o.lead_tokens < 0) o.lead_tokens = bd.info.is_gpu && o.flush_mib > 0 ? 8192 : 0;
     if (o.copy_mib < 0) o.copy_mib = bd.info.is_gpu ? 2048 : 64;
     const double t0 = now_s();
     printf("elattn-decode-bench: %s: %s (%s, %.1f GiB)\n", bd.info.id, bd.info.name,
@@ -931,9 +977,10 @@ int main(int argc, char **argv)
            o.hq, o.hkv, o.head_dim, elattn_dtype_name(o.dtype), o.sink, o.local, o.page, o.new_tokens);
     printf("timed: elattn_decode_run alone (nothing appended while timed: the last %d position(s) of each sequence are "
            "the step's new tokens), device events, %d warm-up, median of >= %d reps and >= %.2g s (at most %d reps, "
-           "or %.2g s after 3), L2 flush of %.0f MiB before each rep (%s; not timed)\n",
+           "or %.2g s after 3), L2 flush of %.0f MiB before each rep (%s; not timed), then a lead of %d tokens "
+           "(untimed attention that keeps the device busy while the host queues the step; 0: none)\n",
            o.new_tokens, o.warmup, o.min_reps, o.min_time_s, o.max_reps, o.max_time_s, o.flush_mib,
-           o.flush_read ? "read: clean lines left" : "write: dirty lines left");
+           o.flush_read ? "read: clean lines left" : "write: dirty lines left", o.lead_tokens);
     if (o.decode_batch)
         printf("runs: with a decode batch (elattn_decode_batch_create once per config: the work list on the device, "
                "lengths read there at run time)\n");
@@ -973,6 +1020,8 @@ int main(int argc, char **argv)
         st = elattn_buffer_alloc(bd.dev, (size_t)(o.flush_mib * 1048576.0), &rs.flush.buffer);
     if (st == ELATTN_SUCCESS && rs.flush.buffer && o.flush_read)
         st = elattn_buffer_alloc(bd.dev, FLUSH_SCRATCH_BYTES, &rs.flush.scratch);
+    if (st == ELATTN_SUCCESS && rs.flush.buffer && o.lead_tokens > 0)
+        st = lead_create(&rs.flush, bd.dev, bd.stream, o.dtype, o.lead_tokens);
     free(chunk_host), free(chunk_host_v);
     if (st != ELATTN_SUCCESS) {
         fprintf(stderr, "elattn-decode-bench: the prefill chunk or flush buffer: %s: %s\n", elattn_status_string(st),
@@ -998,6 +1047,7 @@ int main(int argc, char **argv)
     printf("\n%d config(s), %d error(s)%s; %.1f s\n", n_rows, errors,
            check_failed ? "; CHECK FAILED: the device's decode differs from the reference" : "", now_s() - t0);
     write_decode_json(&o);
+    lead_destroy(&rs.flush);
     elattn_buffer_free(rs.flush.buffer), elattn_buffer_free(rs.flush.scratch), elattn_buffer_free(rs.k_chunk), elattn_buffer_free(rs.v_chunk);
     elattn_event_destroy(bd.ev_start), elattn_event_destroy(bd.ev_end);
     elattn_stream_destroy(bd.stream);

@@ -9,7 +9,10 @@ MIXES dense,fa-ssa:0.5,fa-ssa:0.75  D 128  DTYPE bf16 (or fp16)  HEADS 32:8  SIN
 LOCAL 2048  BUDGET_S 0 (none; else configs not started by then are reported skipped (budget))
 FLUSH_MIB 256 (L2 flush before each rep)  FLUSH write|read (as elattn-decode-bench's --flush:
 write zeroes the buffer, leaving dirty lines; read zeroes it, then copies it into a 4 MiB
-scratch, leaving clean ones)  COPY_MIB 2048  OUT (the folder, if no --out).
+scratch, leaving clean ones)  LEAD_CYCLES 200000 (after the flush, torch.cuda._sleep of that many
+GPU cycles, about 0.1 ms, as elattn-decode-bench's lead: the GPU is still busy while the host queues
+the timed call, so the call's host work is not timed; 0: none)  COPY_MIB 2048  OUT (the folder, if
+no --out).
 --cpu runs on the CPU (no events: perf_counter) and --tiny shrinks the shapes (L 256/640,
 B 1/2, Hq 8, Hkv 4, D 64, sink 16, local 128): a logic check where no GPU is, not a benchmark.
 
@@ -87,9 +90,10 @@ class Timer:
 
     SCRATCH = 4 * 2**20  # FLUSH=read's destination, as elattn-decode-bench's
 
-    def __init__(self, device, flush_mib, flush_read=False, warmup=3, min_reps=10, max_reps=100, min_s=0.2,
-                 max_s=2.0):
+    def __init__(self, device, flush_mib, flush_read=False, lead_cycles=0, warmup=3, min_reps=10, max_reps=100,
+                 min_s=0.2, max_s=2.0):
         self.device = device
+        self.lead_cycles = lead_cycles
         self.cuda = device.type == "cuda"
         self.flush = torch.empty(int(flush_mib * 2**20), dtype=torch.uint8, device=device) if flush_mib > 0 else None
         self.scratch = torch.empty(self.SCRATCH, dtype=torch.uint8, device=device) if flush_read and flush_mib > 0 \
@@ -116,6 +120,8 @@ class Timer:
                 for off in range(0, self.flush.numel(), self.SCRATCH):  # clean lines left in L2
                     piece = self.flush[off:off + self.SCRATCH]
                     self.scratch[:piece.numel()].copy_(piece)
+            if self.cuda and self.flush is not None and self.lead_cycles > 0:
+                torch.cuda._sleep(self.lead_cycles)  # the lead: busy while the host queues fn
             if self.cuda:
                 start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
                 start.record()
@@ -243,7 +249,7 @@ def main():
     if flush_mode not in ("write", "read"):
         sys.exit(f"decode_peers.py: FLUSH={flush_mode!r}: write or read")
     timer = Timer(device, float(os.environ.get("FLUSH_MIB", "0" if args.cpu else "256")),
-                  flush_read=flush_mode == "read")
+                  flush_read=flush_mode == "read", lead_cycles=int(os.environ.get("LEAD_CYCLES", "200000")))
     from torch.nn.attention import SDPBackend, sdpa_kernel
     backends = [("cudnn", SDPBackend.CUDNN_ATTENTION), ("flash", SDPBackend.FLASH_ATTENTION),
                 ("efficient", SDPBackend.EFFICIENT_ATTENTION)]
@@ -267,7 +273,7 @@ def main():
     meta = dict(tool="bench/decode_peers.py", torch=torch.__version__, device=dev_name, dtype=str(dtype),
                 head_dim=d, hq=hq, hkv=hkv, sink=sink, local=local, new_tokens=1, lens=lens, batches=batches,
                 mixes=mixes, flush_mib=timer.flush.numel() / 2**20 if timer.flush is not None else 0,
-                flush=flush_mode,
+                flush=flush_mode, lead_cycles=timer.lead_cycles,
                 timing="CUDA events per call, L2 flush before each rep, warm-up, median",
                 cudnn=torch.backends.cudnn.version() if device.type == "cuda" else None)
     meta["copy"] = copy_bandwidth(timer, device, float(os.environ.get("COPY_MIB", "64" if args.cpu else "2048")))
