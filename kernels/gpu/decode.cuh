@@ -272,6 +272,19 @@ __global__ void __launch_bounds__(DECODE_THREADS) decode_merge_kernel(const ELAT
     const int part_base = M.part_base[i * Hkv + hk], row_base = M.cu_new[i], n = M.cu_new[i + 1] - row_base;
     const int tile_rows = in.mma ? DECODE_MMA_ROWS : DECODE_ROWS;
     const int nrows = decode_item_rows(n, G, item.row0, tile_rows);
+    /* Wait until every chunk of the row tile has counted itself (after its partial and a fence:
+     * decode_store_rows), rather than for the chunk grid's end (griddepcontrol.wait returned
+     * 0.9-1.9 us after the last chunk block, call 57). The PDL launch starts these blocks only once
+     * every chunk block has started, so the chunks all finish and the wait ends. Then each of the
+     * row tile's DECODE_MERGE_SLICES blocks counts itself on the same counter; the last sets it
+     * back to 0 for the next run, which starts after this launch. */
+    if (threadIdx.x == 0) {
+        int *arrived = in.arrivals + part_base + item.row0;
+        while (*reinterpret_cast<volatile int *>(arrived) < chunks) __nanosleep(64);
+        __threadfence(); /* the chunks' partials are read after their counts */
+        if (atomicAdd(arrived, 1) == chunks + DECODE_MERGE_SLICES - 1) *arrived = 0;
+    }
+    __syncthreads(); /* the partials are read after thread 0's acquire */
     const int d4 = D / 4, per_slice = (d4 + DECODE_MERGE_SLICES - 1) / DECODE_MERGE_SLICES;
     const int col0 = (int)blockIdx.y * per_slice, cols = d4 - col0 < per_slice ? d4 - col0 : per_slice;
     if (cols <= 0) return;
@@ -280,7 +293,6 @@ __global__ void __launch_bounds__(DECODE_THREADS) decode_merge_kernel(const ELAT
     const int part_rows = n * G;
     const size_t row0 = (size_t)part_base + item.row0 + r; /* chunk 0's partial row of this element */
     const float4 *part_o = reinterpret_cast<const float4 *>(in.part_o);
-    decode_pdl_wait(); /* the chunk kernel's partials are written and visible */
     float m = -INFINITY, sum = 0.0f;
     float4 o = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
     if (part < P)

@@ -76,18 +76,13 @@ static __device__ __forceinline__ void decode_write_merged(const decode_inputs &
 }
 
 /* Programmatic dependent launch (sm_90+; elsewhere nothing): a chunk kernel lets the merge
- * launch that follows it start its blocks early (they wait for the chunk kernel's end and
- * memory in decode_pdl_wait), so that the merge does not pay a launch after the last chunk. */
+ * launch that follows it start its blocks early (they wait for their row tile's arrival count,
+ * decode_merge_kernel), so that the merge pays neither a launch nor the chunk grid's drain after
+ * the last chunk. */
 static __device__ __forceinline__ void decode_pdl_launch_dependents()
 {
 #if defined(ELATTN_GPU_CUDA) && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
     asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
-#endif
-}
-static __device__ __forceinline__ void decode_pdl_wait()
-{
-#if defined(ELATTN_GPU_CUDA) && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-    asm volatile("griddepcontrol.wait;" ::: "memory");
 #endif
 }
 
@@ -197,13 +192,15 @@ static __device__ __forceinline__ void decode_store_rows(void *smem, const decod
             if (dq == 0) in.part_lse[prow] = lse;
         }
     }
-    if (chunks == 1 || in.merge_launch) return; /* merge_launch: decode_merge_kernel merges */
+    if (chunks == 1) return;
     __shared__ int last;
     __threadfence(); /* this block's partial is visible device-wide before it counts itself */
     __syncthreads();
     if (threadIdx.x == 0) {
         int *arrived = in.arrivals + part_base + item.row0;
-        last = atomicAdd(arrived, 1) == chunks - 1;
+        const int before = atomicAdd(arrived, 1);
+        /* merge_launch: decode_merge_kernel's blocks wait for the count, merge and reset it */
+        last = !in.merge_launch && before == chunks - 1;
         if (last) *arrived = 0; /* every chunk of this run has counted: ready for the next run */
     }
     __syncthreads();
