@@ -9,9 +9,10 @@ MIXES dense,fa-ssa:0.5,fa-ssa:0.75  D 128  DTYPE bf16 (or fp16)  HEADS 32:8  SIN
 LOCAL 2048  BUDGET_S 0 (none; else configs not started by then are reported skipped (budget))
 FLUSH_MIB 256 (L2 flush before each rep)  FLUSH write|read (as elattn-decode-bench's --flush:
 write zeroes the buffer, leaving dirty lines; read zeroes it, then copies it into a 4 MiB
-scratch, leaving clean ones)  LEAD_CYCLES 200000 (after the flush, torch.cuda._sleep of that many
-GPU cycles, about 0.1 ms, as elattn-decode-bench's lead: the GPU is still busy while the host queues
-the timed call, so the call's host work is not timed; 0: none)  COPY_MIB 2048  OUT (the folder, if
+scratch, leaving clean ones)  LEAD_CYCLES 2000000 (after the flush, torch.cuda._sleep of that many
+GPU cycles, about 1 ms, as elattn-decode-bench's lead: the GPU is still busy while the host queues
+the timed call, so the call's host work is not timed; 0: none; 200000, 0.1 ms, left cuDNN's batch-1
+steps at 8K and 32K 1.5-5x slow in some processes, call 85)  COPY_MIB 2048  OUT (the folder, if
 no --out).
 --cpu runs on the CPU (no events: perf_counter) and --tiny shrinks the shapes (L 256/640,
 B 1/2, Hq 8, Hkv 4, D 64, sink 16, local 128): a logic check where no GPU is, not a benchmark.
@@ -249,7 +250,7 @@ def main():
     if flush_mode not in ("write", "read"):
         sys.exit(f"decode_peers.py: FLUSH={flush_mode!r}: write or read")
     timer = Timer(device, float(os.environ.get("FLUSH_MIB", "0" if args.cpu else "256")),
-                  flush_read=flush_mode == "read", lead_cycles=int(os.environ.get("LEAD_CYCLES", "200000")))
+                  flush_read=flush_mode == "read", lead_cycles=int(os.environ.get("LEAD_CYCLES", "2000000")))
     from torch.nn.attention import SDPBackend, sdpa_kernel
     backends = [("cudnn", SDPBackend.CUDNN_ATTENTION), ("flash", SDPBackend.FLASH_ATTENTION),
                 ("efficient", SDPBackend.EFFICIENT_ATTENTION)]
