@@ -127,17 +127,24 @@ __global__ void __launch_bounds__(cfg<DMAX>::NT) chunk_kernel(const ELATTN_GRID_
 
     const int c0 = (int)s0, c1 = (int)s1; /* int32 slots for the copies (fetch_pages) */
     const int tiles = (c1 - c0 + C::BN - 1) / C::BN;
-    int32_t page[tile_share<DMAX>::ROWS];
+    /* The page-table reads of the first STAGES tiles are issued together, before any copy: a copy
+     * waits for its pages, so reading them tile by tile would put STAGES DRAM round trips in a
+     * row before the first computation, which a short item (batch 1: a few tiles) pays in full.
+     * The fa-ssa steps at batch 1 (their STREAMING chunks are a few tiles long) took 0.35-0.7 us
+     * less, dense ones as long (call 87, bench/results/2026-12-04-nvidia-h200). */
+    int32_t first_pages[STAGES][tile_share<DMAX>::ROWS];
+#pragma unroll
+    for (int t = 0; t < STAGES; ++t) fetch_pages<DMAX>(first_pages[t], in, pages, c0 + t * C::BN, c1);
 #pragma unroll
     for (int t = 0; t < STAGES - 1; ++t) {
-        if (t < tiles) {
-            fetch_pages<DMAX>(page, in, pages, c0 + t * C::BN, c1);
-            load_tile<DMAX>(s_ring + t * C::STAGE_BYTES, s_ring + t * C::STAGE_BYTES + C::TILE_BYTES, in, page,
-                            c0 + t * C::BN, c1);
-        }
+        if (t < tiles)
+            load_tile<DMAX>(s_ring + t * C::STAGE_BYTES, s_ring + t * C::STAGE_BYTES + C::TILE_BYTES, in,
+                            first_pages[t], c0 + t * C::BN, c1);
         cp_async_commit(); /* an empty group keeps the wait count uniform */
     }
-    fetch_pages<DMAX>(page, in, pages, c0 + (STAGES - 1) * C::BN, c1); /* the loop's first copy */
+    int32_t page[tile_share<DMAX>::ROWS]; /* the loop's next copy: tile STAGES - 1 first */
+#pragma unroll
+    for (int r = 0; r < tile_share<DMAX>::ROWS; ++r) page[r] = first_pages[STAGES - 1][r];
 
     const int warp = (int)threadIdx.x / 32, lane = (int)threadIdx.x % 32, g = lane / 4, t4 = lane % 4;
     /* This thread's rows: g (h = 0) and g + 8 (h = 1) of the item. A row past the group's reads
