@@ -1024,8 +1024,8 @@ int main(int argc, char **argv)
         st = lead_create(&rs.flush, bd.dev, bd.stream, o.dtype, o.lead_tokens);
     free(chunk_host), free(chunk_host_v);
     if (st != ELATTN_SUCCESS) {
-        fprintf(stderr, "elattn-decode-bench: the prefill chunk or flush buffer: %s: %s\n", elattn_status_string(st),
-                elattn_last_error());
+        fprintf(stderr, "elattn-decode-bench: the prefill chunk, the flush buffer or the lead: %s: %s\n",
+                elattn_status_string(st), elattn_last_error());
         return 1;
     }
     printf("\nprogress (per context and mix, batches ascending in one cache; fill s: this batch's prefill appends)\n");
