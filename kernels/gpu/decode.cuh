@@ -261,10 +261,10 @@ __global__ void __launch_bounds__(DECODE_THREADS) decode_chunk_kernel(const ELAT
  * folds every P-th chunk into a running (max, sum, O) by the spec's merge, MERGE_BATCH chunks'
  * loads at a time; the P states of an element are then combined through shared memory. Whole
  * head's chunks in one or two round trips per block, the blocks side by side on the device. */
-template <int DT>
+template <int DT, int MERGE_BATCH>
 __global__ void __launch_bounds__(DECODE_THREADS) decode_merge_kernel(const ELATTN_GRID_CONSTANT decode_inputs in)
 {
-    constexpr int NT = DECODE_THREADS, MERGE_BATCH = 8;
+    constexpr int NT = DECODE_THREADS;
     const decode_meta_view M = decode_meta(in);
     const decode_item item = M.items[blockIdx.x];
     const int i = item.seq, hk = item.head, Hkv = in.num_kv_heads, G = in.group, D = in.head_dim;
@@ -349,7 +349,8 @@ static cudaError_t decode_merge_launch(const decode_inputs &in, cudaStream_t str
     attr[0].val.programmaticStreamSerializationAllowed = 1;
     cfg.attrs = attr;
     cfg.numAttrs = in.merge_launch == 2 ? 1 : 0;
-    return cudaLaunchKernelEx(&cfg, decode_merge_kernel<DT>, in);
+    return in.merge_wide ? cudaLaunchKernelEx(&cfg, decode_merge_kernel<DT, 16>, in)
+                         : cudaLaunchKernelEx(&cfg, decode_merge_kernel<DT, 8>, in);
 }
 #endif
 

@@ -252,6 +252,7 @@ struct decode_inputs {
     int *arrivals;             /* [partial rows], 0 between runs: chunks of a row tile done so far */
     int merge_launch;          /* 0: a cut head's last chunk merges; 1: decode_merge_kernel does, launched
                                   after the chunk kernel (2: as a programmatic dependent launch, sm_90+) */
+    int merge_wide;            /* merge launch: its threads fold 16 chunks per round of loads, not 8 */
 #if ELATTN_DECODE_INLINE_BYTES > 0
     alignas(16) char inline_meta[ELATTN_DECODE_INLINE_BYTES]; /* the kernels take decode_inputs as __grid_constant__ */
 #endif
