@@ -62,6 +62,7 @@ typedef struct config {
     double rotate_mib; /* input sets rotated until they exceed this much memory */
     int serial, router, check, structured;
     double device_budget_s; /* 0: none */
+    int lead_tokens;        /* --lead-tokens: the lead before each timed run (-1: bench_lead_default) */
     unsigned long long seed;
     int n_devices;
     const char *devices[MAX_DEVICES];
@@ -89,18 +90,39 @@ typedef struct timing {
     double median, min, max, p25, p75;
 } timing;
 
+/* The lead (device.c): before each timed run, an untimed dense attention of `tokens` queries over
+ * as many keys (one head, D 128; 8192 tokens take an H200 about 0.1 ms) that keeps the device busy
+ * while the host queues the run's start event and the run itself. Without it the device may have
+ * caught up with the host, the start event is reached at once, and the run's own host work (its
+ * metadata, its launches) is timed with it: 8-11 us per batch-1 decode step in call 80, 7-13 us per
+ * prefill call (bench/results/2026-12-04-nvidia-h200). tokens 0: none. */
+typedef struct bench_lead {
+    int tokens;
+    elattn_attn_plan *plan;
+    elattn_buffer *mem; /* its Q, K, V and O, one after the other */
+    elattn_attn_args args;
+    int32_t cu[2];
+} bench_lead;
+
 typedef struct bench_dev {
     elattn_device *dev;
     elattn_device_info info;
     elattn_stream *stream;
     elattn_event *ev_start, *ev_end;
+    bench_lead lead; /* run by time_once before its start event (zeroed: none) */
 } bench_dev;
 
 /* One run of what is timed, on input set `set`. */
 typedef elattn_status (*op_fn)(void *ctx, int set);
 
 double now_s(void);
-/* One run of fn(ctx, set) between the device's two events: its time in ms. */
+/* The lead of `tokens` (0: none) in the run's dtype, its inputs zero (only its time matters). */
+elattn_status bench_lead_create(bench_lead *l, elattn_device *dev, elattn_stream *stream, elattn_dtype dtype,
+                                int tokens);
+void bench_lead_destroy(bench_lead *l);
+/* The lead's default: 8192 tokens on a GPU, none on a CPU device (whose host and device are one). */
+int bench_lead_default(const elattn_device_info *info);
+/* One run of fn(ctx, set) between the device's two events, after the device's lead: its time in ms. */
 elattn_status time_once(bench_dev *bd, op_fn fn, void *ctx, int set, float *ms);
 elattn_status time_op(const config *c, bench_dev *bd, op_fn fn, void *ctx, int nsets, timing *t);
 /* Sorts ms[0..n) (n >= 1) and fills t: reps, median, quartiles, min, max. */
@@ -135,6 +157,7 @@ void free_shape(shape *sh);
 /* ---- results (output.c) ------------------------------------------------------------- */
 typedef struct result {
     char device_id[64], device_name[128], backend[16];
+    int lead_tokens; /* the lead before each timed run (bench_lead; 0: none) */
     char kernel[128], serial_kernels[256], xattn_kernel[128], router_kernel[128];
     elattn_dtype dtype;
     int head_dim, hq, hkv, seqlen, block, stride, sink, local, causal;

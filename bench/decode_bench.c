@@ -51,7 +51,7 @@ typedef struct opts {
     int warmup, min_reps, max_reps;
     double min_time_s, max_time_s, budget_s;
     double flush_mib, copy_mib; /* < 0: the device's default */
-    int lead_tokens;            /* < 0: the device's default; 0: no lead (see flush_l2) */
+    int lead_tokens;            /* < 0: the device's default; 0: no lead (bench_lead, bench.h) */
     int flush_read;             /* --flush read: the flush leaves clean lines (else a fill: dirty ones) */
     int check, list_only, samples;
     int decode_batch;           /* --decode-batch: time runs with a decode batch (elattn_decode_batch_create) */
@@ -312,24 +312,15 @@ static double fill_rows(const opts *o, const int32_t *modes, int64_t len)
 /* The L2 flush before each rep: `buffer` NULL for none. */
 typedef struct l2_flush {
     elattn_buffer *buffer, *scratch; /* scratch: --flush read's destination, FLUSH_SCRATCH_BYTES */
-    elattn_attn_plan *lead;          /* NULL: no lead (lead_create) */
-    elattn_buffer *lead_mem;         /* its Q, K, V and O, one after the other */
-    elattn_attn_args lead_args;
-    int32_t lead_cu[2];
 } l2_flush;
 #define FLUSH_SCRATCH_BYTES ((size_t)4 << 20)
 
 /* Evicts the step's K/V from L2 on the stream. A fill leaves L2 holding dirty lines of the buffer
  * (written back while the next step reads); reading it (copied piecewise into the scratch) leaves
  * clean lines and at most the scratch's 4 MiB dirty. The read flush fills first too, so that the
- * device is busy while the host issues the copies (64 calls for 256 MiB).
- * Then the lead: one attention launch that takes the device about 0.1 ms (8192 tokens) while the
- * host queues the step's start event and the step itself, so that the start event is not reached
- * before the step's launch is queued: without it, whenever the device had caught up with the host
- * (a host slower at issuing the copies), the step's own host work (its metadata, the launch) was
- * timed as part of the step. Call 80 (bench/results/2026-12-04-nvidia-h200): every batch-1 step
- * 8-11 us slower in every build of one process, the "slow runs" of calls 57-60. The lead reads its
- * 6 MiB of Q, K, V and leaves its 2 MiB of O dirty in L2, less than the read flush's scratch. */
+ * device is busy while the host issues the copies (64 calls for 256 MiB). time_once then runs the
+ * lead (bench_lead, bench.h: 8192 tokens by default with a flush on a GPU), which reads its 6 MiB
+ * of Q, K, V and leaves its 2 MiB of O dirty in L2, less than the read flush's scratch. */
 static elattn_status flush_l2(const l2_flush *f, int rep, elattn_stream *stream)
 {
     if (!f || !f->buffer) return ELATTN_SUCCESS; /* NULL: no flush (the copy-bandwidth reps) */
@@ -339,39 +330,7 @@ static elattn_status flush_l2(const l2_flush *f, int rep, elattn_stream *stream)
         const size_t n = bytes - off < FLUSH_SCRATCH_BYTES ? bytes - off : FLUSH_SCRATCH_BYTES;
         st = elattn_buffer_copy_2d(f->scratch, 0, n, f->buffer, off, n, n, 1, stream);
     }
-    if (st == ELATTN_SUCCESS && f->lead) st = elattn_attn_run(f->lead, stream, &f->lead_args);
     return st;
-}
-
-/* The lead of flush_l2: dense attention of `tokens` queries over as many keys, one head, D 128,
- * zero inputs (the time is what matters), the run's dtype. */
-static elattn_status lead_create(l2_flush *f, elattn_device *dev, elattn_stream *stream, elattn_dtype dtype, int tokens)
-{
-    elattn_attn_desc d = ELATTN_INIT(elattn_attn_desc);
-    d.dtype = dtype, d.head_dim = 128, d.num_q_heads = d.num_kv_heads = 1, d.batch = 1;
-    d.max_seqlen_q = d.max_seqlen_k = tokens, d.local = 1, d.block_size = 128;
-    const size_t tensor = (size_t)tokens * 128 * elattn_dtype_size(dtype);
-    elattn_buffer *view[4] = {NULL, NULL, NULL, NULL};
-    f->lead_args = ELATTN_INIT(elattn_attn_args);
-    elattn_status st = elattn_attn_plan_create(dev, &d, NULL, &f->lead);
-    const size_t ws = st == ELATTN_SUCCESS ? elattn_attn_plan_workspace_size(f->lead) : 0;
-    if (st == ELATTN_SUCCESS && ws > 0) st = elattn_buffer_alloc(dev, ws, &f->lead_args.workspace);
-    if (st == ELATTN_SUCCESS) st = elattn_buffer_alloc(dev, 4 * tensor, &f->lead_mem);
-    for (int i = 0; i < 4 && st == ELATTN_SUCCESS; ++i) st = elattn_buffer_view(f->lead_mem, i * tensor, tensor, &view[i]);
-    if (st == ELATTN_SUCCESS) st = elattn_buffer_fill(f->lead_mem, 0, 0, 4 * tensor, stream);
-    static const int32_t full_mode[1] = {ELATTN_FULL};
-    f->lead_cu[0] = 0, f->lead_cu[1] = tokens;
-    f->lead_args.q = view[0], f->lead_args.k = view[1], f->lead_args.v = view[2], f->lead_args.o = view[3];
-    f->lead_args.cu_seqlens_q = f->lead_args.cu_seqlens_k = f->lead_cu, f->lead_args.modes = full_mode;
-    return st;
-}
-
-static void lead_destroy(l2_flush *f)
-{
-    const elattn_buffer *views[4] = {f->lead_args.q, f->lead_args.k, f->lead_args.v, f->lead_args.o};
-    for (int i = 0; i < 4; ++i) elattn_buffer_free((elattn_buffer *)views[i]);
-    elattn_buffer_free(f->lead_mem), elattn_buffer_free(f->lead_args.workspace);
-    elattn_attn_plan_destroy(f->lead);
 }
 
 /* Warm-up, then event-timed reps; before each (outside the events) the L2 flush, so that the step
@@ -968,7 +927,7 @@ int main(int argc, char **argv)
         return st == ELATTN_ERROR_NOT_AVAILABLE ? 77 : 1; /* 77: meson's "skipped" */
     }
     if (o.flush_mib < 0) o.flush_mib = bd.info.is_gpu ? 256 : 0;
-    if (o.lead_tokens < 0) o.lead_tokens = bd.info.is_gpu && o.flush_mib > 0 ? 8192 : 0;
+    if (o.lead_tokens < 0) o.lead_tokens = o.flush_mib > 0 ? bench_lead_default(&bd.info) : 0;
     if (o.copy_mib < 0) o.copy_mib = bd.info.is_gpu ? 2048 : 64;
     const double t0 = now_s();
     printf("elattn-decode-bench: %s: %s (%s, %.1f GiB)\n", bd.info.id, bd.info.name,
@@ -1020,8 +979,8 @@ int main(int argc, char **argv)
         st = elattn_buffer_alloc(bd.dev, (size_t)(o.flush_mib * 1048576.0), &rs.flush.buffer);
     if (st == ELATTN_SUCCESS && rs.flush.buffer && o.flush_read)
         st = elattn_buffer_alloc(bd.dev, FLUSH_SCRATCH_BYTES, &rs.flush.scratch);
-    if (st == ELATTN_SUCCESS && rs.flush.buffer && o.lead_tokens > 0)
-        st = lead_create(&rs.flush, bd.dev, bd.stream, o.dtype, o.lead_tokens);
+    if (st == ELATTN_SUCCESS && rs.flush.buffer)
+        st = bench_lead_create(&bd.lead, bd.dev, bd.stream, o.dtype, o.lead_tokens);
     free(chunk_host), free(chunk_host_v);
     if (st != ELATTN_SUCCESS) {
         fprintf(stderr, "elattn-decode-bench: the prefill chunk, the flush buffer or the lead: %s: %s\n",
@@ -1047,7 +1006,7 @@ int main(int argc, char **argv)
     printf("\n%d config(s), %d error(s)%s; %.1f s\n", n_rows, errors,
            check_failed ? "; CHECK FAILED: the device's decode differs from the reference" : "", now_s() - t0);
     write_decode_json(&o);
-    lead_destroy(&rs.flush);
+    bench_lead_destroy(&bd.lead);
     elattn_buffer_free(rs.flush.buffer), elattn_buffer_free(rs.flush.scratch), elattn_buffer_free(rs.k_chunk), elattn_buffer_free(rs.v_chunk);
     elattn_event_destroy(bd.ev_start), elattn_event_destroy(bd.ev_end);
     elattn_stream_destroy(bd.stream);

@@ -13,7 +13,8 @@
  *     dense-equivalent rate 2*S^2*D*Hq, Omega_MSR and Omega_ESR.
  * Timing: backend events around each run after warm-up, repeated to a fixed
  * amount of work, rotating among several input sets so that caches do not
- * flatter small cases; median and spread are reported.
+ * flatter small cases; median and spread are reported. On a GPU an untimed
+ * lead precedes each run (bench_lead), so that the run's host work is not timed.
  *
  * This file holds main and the loop over devices, shapes and cases; bench.h
  * names what the other files do.
@@ -34,19 +35,27 @@ static void run_device(const config *c, const char *name, int index, const char 
     if (st == ELATTN_SUCCESS) st = elattn_stream_create(bd.dev, &bd.stream);
     if (st == ELATTN_SUCCESS) st = elattn_event_create(bd.dev, &bd.ev_start);
     if (st == ELATTN_SUCCESS) st = elattn_event_create(bd.dev, &bd.ev_end);
+    const char *stage = "device";
+    if (st == ELATTN_SUCCESS) {
+        stage = "the lead (--lead-tokens)";
+        st = bench_lead_create(&bd.lead, bd.dev, bd.stream, (elattn_dtype)c->dtypes.v[0],
+                               c->lead_tokens < 0 ? bench_lead_default(&bd.info) : c->lead_tokens);
+    }
     if (st != ELATTN_SUCCESS) {
         result *r = new_result();
         snprintf(r->device_id, sizeof r->device_id, "%s", name ? name : "?");
         r->status = st == ELATTN_ERROR_NOT_AVAILABLE ? "skipped" : "error";
-        snprintf(r->message, sizeof r->message, "device %s: %s: %s", name ? name : "?", elattn_status_string(st),
+        snprintf(r->message, sizeof r->message, "device %s: %s: %s: %s", name ? name : "?", stage,
+                 elattn_status_string(st),
                  st == ELATTN_ERROR_NOT_AVAILABLE && !elattn_last_error()[0] ? "no such device here"
                                                                              : elattn_last_error());
         printf("\n%s\n", r->message);
         write_json(c, command);
         goto close;
     }
-    printf("\n== %s: %s (%s, %s, %s, %d CUs, %.1f GiB)\n", bd.info.id, bd.info.name, bd.info.vendor, bd.info.arch,
-           elattn_backend_name(bd.info.backend), bd.info.compute_units, bd.info.memory_bytes / 1073741824.0);
+    printf("\n== %s: %s (%s, %s, %s, %d CUs, %.1f GiB); lead %d tokens\n", bd.info.id, bd.info.name, bd.info.vendor,
+           bd.info.arch, elattn_backend_name(bd.info.backend), bd.info.compute_units,
+           bd.info.memory_bytes / 1073741824.0, bd.lead.tokens);
     const double t_start = now_s();
     for (int di = 0; di < c->dtypes.n; ++di)
         for (int hi = 0; hi < c->head_dims.n; ++hi)
@@ -124,6 +133,7 @@ static void run_device(const config *c, const char *name, int index, const char 
                 free_shape(&sh);
             }
 close:
+    bench_lead_destroy(&bd.lead);
     elattn_event_destroy(bd.ev_start);
     elattn_event_destroy(bd.ev_end);
     elattn_stream_destroy(bd.stream);

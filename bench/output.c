@@ -91,6 +91,7 @@ void write_json(const config *c, const char *command)
         kit_json_string(&w, "device", r->device_id);
         kit_json_string(&w, "device_name", r->device_name);
         kit_json_string(&w, "backend", r->backend);
+        kit_json_int(&w, "lead_tokens", r->lead_tokens);
         kit_json_string(&w, "status", r->status);
         kit_json_string(&w, "message", r->message);
         kit_json_string(&w, "dtype", elattn_dtype_name(r->dtype));

@@ -145,6 +145,7 @@ void fill_case_header(result *r, const config *c, const bench_dev *bd, const sha
     snprintf(r->device_id, sizeof r->device_id, "%s", bd->info.id);
     snprintf(r->device_name, sizeof r->device_name, "%s", bd->info.name);
     snprintf(r->backend, sizeof r->backend, "%s", elattn_backend_name(bd->info.backend));
+    r->lead_tokens = bd->lead.tokens;
     r->dtype = sh->call.dtype;
     r->head_dim = sh->call.head_dim, r->hq = sh->call.hq, r->hkv = sh->call.hkv, r->seqlen = sh->call.len_q[0];
     r->block = block, r->stride = c->stride, r->tau = c->tau, r->sink = c->sink, r->local = c->local;

@@ -11,7 +11,7 @@ rm -rf "$out"
 mkdir -p "$out"
 
 "$bench" --device reference --lens 256,384 --heads 4:2 --head-dim 64 --mix all --block 32 --stride 8 \
-    --sink 16 --local 64 --min-reps 1 --min-time 0 --warmup 0 --rotate-mib 1 \
+    --sink 16 --local 64 --min-reps 1 --min-time 0 --warmup 0 --rotate-mib 1 --lead-tokens 64 \
     --json "$out/ours.json" --csv "$out/ours.csv" >"$out/stdout.txt"
 
 python3 - "$out" <<'PY'
@@ -24,6 +24,7 @@ mixes = {c["mix"] for c in cases}
 assert len(cases) == 2 * 7, (len(cases), sorted(mixes))
 for c in cases:
     assert c["status"] == "ok", c
+    assert c["lead_tokens"] == 64, c  # --lead-tokens: each timed run behind an untimed lead
     f = c["fused"]
     assert f["reps"] >= 1 and 0 < f["min_ms"] <= f["median_ms"] <= f["max_ms"], c
     assert c["visible_pairs"] > 0 and c["tflops"] > 0 and c["kernel"], c
