@@ -211,9 +211,10 @@ static int parse_opts(int argc, char **argv, opts *o)
                                                 "--warmup", "--min-reps", "--max-reps", "--splits", "--lead-tokens"};
             int *const dst[] = {&o->head_dim, &o->sink, &o->local, &o->page, &o->new_tokens, &o->chunk,
                                 &o->warmup, &o->min_reps, &o->max_reps, &o->splits, &o->lead_tokens};
+            const int n_names = (int)(sizeof names / sizeof names[0]);
             int k = 0;
-            while (k < 11 && strcmp(a, names[k]) != 0) ++k;
-            if (k == 11) {
+            while (k < n_names && strcmp(a, names[k]) != 0) ++k;
+            if (k == n_names) {
                 fprintf(stderr, "elattn-decode-bench: unknown option %s (--help lists them)\n", a);
                 return 2;
             }

@@ -357,12 +357,7 @@ elattn_status gpu_decode_run(void *dev, const void *impl, void *stream, const el
 #if defined(ELATTN_GPU_CUDA)
     if (sh.most_chunks > DECODE_MERGE_IN_BLOCK_MAX) /* programmatic dependent launch from sm_90 */
         in.merge_launch = static_cast<device *>(dev)->caps.sm_version >= 90 ? 2 : 1;
-    /* A merge thread takes every P-th chunk (P = 8 at batch 1, D 128); past 8 a round it needs two
-     * rounds of L2 loads at 8 a batch. 16 a batch made 128K and 32K x 1 fa-ssa:0.75 (heads of 122
-     * and 107 chunks) 0.7-0.9 us faster and 32K x 1 fa-ssa:0.5 (60) 2 us slower (call 91,
-     * bench/results/2026-12-04-nvidia-h200), so the wide form is for heads of more than 64 (call 95:
-     * those two steps 0.3-1 us faster, nothing slower). */
-    in.merge_wide = sh.most_chunks > 64;
+    in.merge_wide = sh.most_chunks > DECODE_MERGE_WIDE_ABOVE; /* 16 chunks a round of the merge's loads */
 #endif
     const cudaError_t e = decode_launch(in, s);
     if (e != cudaSuccess) return runtime_failure(e, "LaunchKernel (decode)");

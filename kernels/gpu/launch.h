@@ -205,6 +205,13 @@ enum { DECODE_THREADS = 128, DECODE_ROWS = 4, DECODE_MMA_ROWS = 16 };
  * merge launch the fa-ssa:0.75 step there took 45.7 us instead of 52.9 (call 54). The threshold:
  * 64 was no better than 32 in calls 56 and 58, and 256 (no merge launch) 10% slower at 128K. */
 enum { DECODE_MERGE_IN_BLOCK_MAX = 32, DECODE_MERGE_SLICES = 8 };
+/* The merge launch's threads fold 16 chunks per round of loads (in.merge_wide) when some head has
+ * more than this many chunks, else 8: a thread takes every P-th chunk (P = 8 at batch 1, D 128),
+ * so 8 a round covers 64 chunks in one round. Wider rounds for every head made 128K and 32K x 1
+ * fa-ssa:0.75 (heads of 122 and 107 chunks) 0.7-0.9 us faster but 32K x 1 fa-ssa:0.5 (60) 2 us
+ * slower (call 91, bench/results/2026-12-04-nvidia-h200); above 64 only: those two 0.3-1 us
+ * faster, nothing slower (call 95). */
+enum { DECODE_MERGE_WIDE_ABOVE = 64 };
 
 struct decode_item {
     int32_t seq, head, chunk, row0; /* seq: index in the run (0..num_seqs-1) */
@@ -252,7 +259,7 @@ struct decode_inputs {
     int *arrivals;             /* [partial rows], 0 between runs: chunks of a row tile done so far */
     int merge_launch;          /* 0: a cut head's last chunk merges; 1: decode_merge_kernel does, launched
                                   after the chunk kernel (2: as a programmatic dependent launch, sm_90+) */
-    int merge_wide;            /* merge launch: its threads fold 16 chunks per round of loads, not 8 */
+    int merge_wide;            /* merge launch: 16 chunks per round of loads, not 8 (DECODE_MERGE_WIDE_ABOVE) */
 #if ELATTN_DECODE_INLINE_BYTES > 0
     alignas(16) char inline_meta[ELATTN_DECODE_INLINE_BYTES]; /* the kernels take decode_inputs as __grid_constant__ */
 #endif
