@@ -704,6 +704,42 @@ static void decode_cases(case_list *l)
                  elattn_dtype_name(k->dtype), k->head_dim, k->hq, k->hkv, c->dec_page, c->dec_splits);
         c->seed = kit_hash_name(c->name);
     }
+    /* Quest page selection (SPEC.md section 9b, elattn_decode_desc.page_budget): every sequence's KV
+     * head 0 is BLOCK_SPARSE, beside FULL and STREAMING heads that must not change. Budgets below the
+     * candidates (a real choice: 1, 3, 8, 40), and above them (100 pages of 64: every page, dense);
+     * pages of 1 token (the tail is the step's n pages, candidates are single keys); steps of 16 over
+     * pages of 8 and 16 (a tail of two or three pages); an MQA group of 6 query heads summed into one
+     * score; every dtype; explicit and planned split counts (chunks of the compacted head). */
+    static const struct {
+        elattn_dtype dt;
+        int d, hq, hkv, page, splits, budget;
+    } quest[] = {{ELATTN_BF16, 128, 8, 2, 16, 0, 8}, {ELATTN_F32, 64, 4, 2, 16, 3, 3}, {ELATTN_F16, 64, 4, 1, 1, 0, 40},
+                 {ELATTN_F16, 96, 6, 1, 8, 5, 1},    {ELATTN_BF16, 64, 4, 2, 64, 0, 100}};
+    for (int qi = 0; qi < (int)(sizeof quest / sizeof quest[0]); ++qi) {
+        conf_case *c = push(l);
+        c->kind = CASE_DECODE;
+        kit_case *k = &c->call;
+        k->dtype = quest[qi].dt, k->head_dim = quest[qi].d, k->hq = quest[qi].hq, k->hkv = quest[qi].hkv, k->batch = 4;
+        k->causal = 1, k->sink = 4, k->local = 64, k->block = 64;
+        const int pre[4] = {700, 2600, 40, 3000};
+        for (int b = 0; b < 4; ++b) {
+            k->len_q[b] = k->len_k[b] = pre[b];
+            for (int h = 0; h < k->hkv; ++h)
+                k->modes[b * k->hkv + h] = h == 0 ? ELATTN_BLOCK_SPARSE : b % 2 ? ELATTN_FULL : ELATTN_STREAMING;
+        }
+        static const int steps[] = {1, 16, 3};
+        memcpy(c->dec_steps, steps, sizeof steps);
+        c->dec_nsteps = 3;
+        c->dec_splits = quest[qi].splits;
+        c->dec_page = quest[qi].page;
+        c->dec_budget = quest[qi].budget;
+        c->lse = 1;
+        c->quick = qi == 1;
+        c->features = FEAT_DECODE | FEAT_MIXED | FEAT_VARLEN | FEAT_LSE | dtype_feature(k->dtype) | dim_feature(k->head_dim);
+        snprintf(c->name, sizeof c->name, "decode/quest/%s/d%d/h%d:%d/L700,2600,40,3000/page%d/splits%d/budget%d",
+                 elattn_dtype_name(k->dtype), k->head_dim, k->hq, k->hkv, c->dec_page, c->dec_splits, c->dec_budget);
+        c->seed = kit_hash_name(c->name);
+    }
 }
 
 int conf_build_cases(conf_case **cases)

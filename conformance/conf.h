@@ -104,6 +104,7 @@ typedef struct conf_case {
     int dec_steps[CONF_MAX_DECODE_STEPS], dec_nsteps;
     int dec_splits; /* elattn_decode_desc.num_splits (0: the plan's) */
     int dec_page;   /* the cache's page size */
+    int dec_budget; /* elattn_decode_desc.page_budget (0: BLOCK_SPARSE heads decode densely) */
 } conf_case;
 
 /* cases.c */

@@ -5,6 +5,9 @@
  * the whole, un-evicted history (elattn_attn_run with Lq = the step's new tokens, Lk = the
  * history, causal, the same sink and window, BLOCK_SPARSE heads as FULL): the invariant of
  * kernels/SPEC.md section 9. The oracle never sees a cache. O and LSE are guarded outputs.
+ * With a page budget (Quest, section 9b) the BLOCK_SPARSE heads' rows come instead from
+ * quest_oracle: the pages chosen from the history itself (its pages' key bounds, the spec's
+ * scores), then the softmax in double over the positions of those pages.
  */
 #include <math.h>
 #include <stdio.h>
@@ -32,6 +35,67 @@ void decode_oracle_free(decode_oracle *o)
         free(o->kv[s][0]), free(o->kv[s][1]), free(o->q[s]), free(o->o[s]), free(o->lse[s]);
     }
     free(o);
+}
+
+/* Quest (SPEC.md section 9b) for the BLOCK_SPARSE heads of sequence b at one step, from the history:
+ * kf, vf float [len][Hkv][D]; qf float [total_new][Hq][D] of the step, the sequence's rows from q_row;
+ * writes O (float) and LSE of its rows of every query head of those KV heads into o and lse. */
+static void quest_oracle(const conf_case *c, int b, int len, int n, int q_row, const float *kf, const float *vf,
+                         const float *qf, float *o, float *lse)
+{
+    const kit_case *k = &c->call;
+    const int D = k->head_dim, Hkv = k->hkv, Hq = k->hq, group = Hq / Hkv, P = c->dec_page;
+    const int pages = (len + P - 1) / P, tail = (len - n) / P, budget = c->dec_budget;
+    const double scale = 1.0f / sqrtf((float)D);
+    float *score = xcalloc((size_t)pages, sizeof(float));
+    unsigned char *kept = xcalloc((size_t)pages, 1);
+    double *acc = xcalloc((size_t)D, sizeof(double));
+    float *lo = xcalloc(2 * (size_t)D, sizeof(float)), *hi = lo + D;
+    for (int hk = 0; hk < Hkv; ++hk) {
+        if (k->modes[b * Hkv + hk] != ELATTN_BLOCK_SPARSE) continue;
+        for (int j = 1; j < tail; ++j) { /* a candidate's score: its key bounds against the group's queries */
+            for (int d = 0; d < D; ++d) {
+                lo[d] = INFINITY, hi[d] = -INFINITY;
+                for (int t = j * P; t < (j + 1) * P && t < len; ++t) {
+                    const float x = kf[((size_t)t * Hkv + hk) * D + d];
+                    lo[d] = x < lo[d] ? x : lo[d], hi[d] = x > hi[d] ? x : hi[d];
+                }
+            }
+            float s = 0.0f;
+            for (int r = 0; r < n; ++r)
+                for (int g = 0; g < group; ++g)
+                    for (int d = 0; d < D; ++d) {
+                        const float qv = qf[((size_t)(q_row + r) * Hq + hk * group + g) * D + d];
+                        const float a = qv * lo[d], e = qv * hi[d];
+                        s += a > e ? a : e;
+                    }
+            score[j] = s;
+        }
+        for (int j = 0; j < pages; ++j) { /* page 0, the tail, and the budget's best candidates */
+            int before = 0;
+            for (int i = 1; i < tail && j >= 1 && j < tail; ++i)
+                before += score[i] > score[j] || (score[i] == score[j] && i < j);
+            kept[j] = j == 0 || j >= tail || before < budget;
+        }
+        for (int r = 0; r < n; ++r)
+            for (int g = 0; g < group; ++g) {
+                const size_t qo = ((size_t)(q_row + r) * Hq + hk * group + g) * D;
+                const int pos = len - n + r;
+                double m = -INFINITY, l = 0.0;
+                for (int d = 0; d < D; ++d) acc[d] = 0.0;
+                for (int t = 0; t <= pos; ++t) {
+                    if (!kept[t / P]) continue;
+                    double dot = 0.0;
+                    for (int d = 0; d < D; ++d) dot += (double)qf[qo + d] * kf[((size_t)t * Hkv + hk) * D + d];
+                    const double x = dot * scale, nm = x > m ? x : m, f = exp(m - nm), w = exp(x - nm);
+                    for (int d = 0; d < D; ++d) acc[d] = acc[d] * f + w * vf[((size_t)t * Hkv + hk) * D + d];
+                    l = l * f + w, m = nm;
+                }
+                for (int d = 0; d < D; ++d) o[qo + d] = (float)(acc[d] / l);
+                lse[(size_t)(q_row + r) * Hq + hk * group + g] = (float)(m + log(l));
+            }
+    }
+    free(score), free(kept), free(acc), free(lo);
 }
 
 decode_oracle *decode_oracle_make(const conf_case *c, elattn_device *ref, char *why, size_t n)
@@ -109,6 +173,16 @@ decode_oracle *decode_oracle_make(const conf_case *c, elattn_device *ref, char *
         if (!st) st = elattn_buffer_download(lb, 0, o->lse[s], l_bytes, NULL);
         if (!st) o->o[s] = to_f32(k->dtype, oh, (size_t)total * k->hq * k->head_dim);
         if (st) snprintf(why, n, "reference attention over the history: %s", elattn_last_error());
+        if (!st && c->dec_budget) { /* BLOCK_SPARSE heads: Quest's pages instead of the whole history */
+            float *qf = to_f32(k->dtype, o->q[s], (size_t)total * k->hq * k->head_dim);
+            for (int b = 0, at = 0; b < k->batch; at += o->appended[s][b], ++b) {
+                float *kf = to_f32(k->dtype, hist[0][b], (size_t)len[b] * k->hkv * k->head_dim);
+                float *vf = to_f32(k->dtype, hist[1][b], (size_t)len[b] * k->hkv * k->head_dim);
+                quest_oracle(c, b, len[b], o->appended[s][b], at, kf, vf, qf, o->o[s], o->lse[s]);
+                free(kf), free(vf);
+            }
+            free(qf);
+        }
         free(oh), free(kall), free(vall);
         elattn_buffer_free(qb), elattn_buffer_free(kb), elattn_buffer_free(vb), elattn_buffer_free(ob);
         elattn_buffer_free(lb), elattn_buffer_free(ws), elattn_attn_plan_destroy(plan);
@@ -132,9 +206,10 @@ void decode_oracle_check(const conf_case *c, const decode_oracle *o, const conf_
     elattn_kv_cache_desc cd = {.struct_size = sizeof cd, .dtype = k->dtype, .head_dim = k->head_dim,
                                .num_kv_heads = k->hkv, .page_size = c->dec_page,
                                .num_pages = k->batch * k->hkv * pages_per_head, .max_sequences = 2 * KIT_MAX_BATCH,
-                               .max_tokens = max_tokens, .sink = k->sink, .local = k->local};
+                               .max_tokens = max_tokens, .sink = k->sink, .local = k->local,
+                               .page_summaries = c->dec_budget > 0};
     elattn_decode_desc dd = {.struct_size = sizeof dd, .num_q_heads = k->hq, .max_batch = k->batch, .write_lse = 1,
-                             .num_splits = c->dec_splits};
+                             .num_splits = c->dec_splits, .page_budget = c->dec_budget};
     const elattn_plan_options opt = {.struct_size = sizeof opt, .kernel = t->kernel[0] ? t->kernel : NULL};
     elattn_kv_cache *cache = NULL;
     elattn_decode_plan *plan = NULL;

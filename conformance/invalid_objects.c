@@ -535,6 +535,21 @@ static void d_cache_page12(inv_ctx *c) { dec_fixture f; dec_setup(c, &f, 0); f.c
 static void d_cache_new17(inv_ctx *c) { dec_fixture f; dec_setup(c, &f, 0); f.cd.max_new_tokens = 17; dec_create(c, &f); }
 static void d_cache_local0(inv_ctx *c) { dec_fixture f; dec_setup(c, &f, 0); f.cd.local = 0; dec_create(c, &f); }
 static void d_cache_size0(inv_ctx *c) { dec_fixture f; dec_setup(c, &f, 0); f.cd.struct_size = 0; dec_create(c, &f); }
+static void d_cache_summaries2(inv_ctx *c) { dec_fixture f; dec_setup(c, &f, 0); f.cd.page_summaries = 2; dec_create(c, &f); }
+/* A decode plan on the fixture's cache (no page summaries) whose desc has page_budget `budget`. */
+static void dec_plan_budget(inv_ctx *c, int budget)
+{
+    dec_fixture f;
+    dec_setup(c, &f, 0);
+    if (setup_failed(c, elattn_kv_cache_create(c->dev, &f.cd, &f.cache), "cache")) return;
+    const elattn_decode_desc dd = {.struct_size = sizeof dd, .num_q_heads = 4, .max_batch = 2, .page_budget = budget};
+    called(c, elattn_decode_plan_create(f.cache, &dd, NULL, &f.plan));
+    if (c->call_status != ELATTN_SUCCESS && !strstr(c->call_message, "desc.page_budget"))
+        result_fail(c->result, "the message does not name desc.page_budget");
+    dec_teardown(&f);
+}
+static void d_plan_budget_negative(inv_ctx *c) { dec_plan_budget(c, -1); }
+static void d_plan_budget_without_summaries(inv_ctx *c) { dec_plan_budget(c, 4); }
 /* A decode plan on the fixture's cache (fp32, D 64) with options.kernel = `kernel`; a refusal's
  * message must name `named` (the forced name, or "<family>: " before the family's reason). */
 static void dec_plan_forced(inv_ctx *c, const char *kernel, const char *named)
@@ -719,6 +734,9 @@ const inv_row inv_object_rows[] = {
     {"decode-cache/max-new-tokens-17", OP_CALL, INV, d_cache_new17},
     {"decode-cache/local-0", OP_CALL, INV, d_cache_local0},
     {"decode-cache/struct-size-0", OP_CALL, INV, d_cache_size0},
+    {"decode-cache/page-summaries-2", OP_CALL, INV, d_cache_summaries2},
+    {"decode-plan/page-budget-negative", OP_CALL, INV, d_plan_budget_negative},
+    {"decode-plan/page-budget-without-page-summaries", OP_CALL, INV, d_plan_budget_without_summaries},
     {"decode-plan/kernel-names-no-family", OP_CALL, ELATTN_ERROR_UNSUPPORTED, d_plan_no_such_family},
     {"decode-plan/fp32-forced-to-a-fp16-bf16-family", OP_CALL, ELATTN_ERROR_UNSUPPORTED, d_plan_family_cannot_run},
     {"decode-plan/kernel-of-another-dtype", OP_CALL, ELATTN_ERROR_UNSUPPORTED, d_plan_kernel_other_dtype},

@@ -613,7 +613,8 @@ ELATTN_FN float elattn_merge_lse(float m, float sum)
  *                       after the step's tokens were appended).
  * A decode query at position p (the step's new tokens sit at [len - n, len), len the
  * cached length after the append) sees key t by the prefill pair rule, causal:
- * t <= p and, STREAMING, (t < sink or p - t < local). BLOCK_SPARSE decodes as FULL. */
+ * t <= p and, STREAMING, (t < sink or p - t < local). BLOCK_SPARSE decodes as FULL (over every
+ * page, or over the pages Quest selects: section 9b below). */
 ELATTN_FN elattn_i32 elattn_kv_ring(elattn_i32 local, elattn_i32 max_new) { return local + max_new - 1; }
 
 /* Slots a (sequence, head) of `len` positions occupies. */
@@ -727,6 +728,61 @@ ELATTN_FN elattn_i64 elattn_kv_slot_offset(const ELATTN_GLOBAL elattn_i32 *head_
                                            elattn_i32 head_dim, elattn_i64 s)
 {
     return elattn_kv_page_offset(head_pages[s >> page_shift], page_shift, head_dim, s);
+}
+
+/* ---- Quest page selection for BLOCK_SPARSE heads in decode (SPEC.md section 9b) ----
+ * Off unless a decode plan has a page budget B > 0 (elattn_decode_desc.page_budget) and then only for
+ * BLOCK_SPARSE heads; FULL and STREAMING heads never change. For a BLOCK_SPARSE head of cached length
+ * len whose step appended n tokens, with pages of P = 2^page_shift slots (slot = position):
+ *   - the tail: pages tail .. ceil(len / P) - 1, tail = (len - n) / P, hold the step's new tokens
+ *     and are always read;
+ *   - page 0 (the attention sinks) is always read when it is below the tail;
+ *   - the candidates, pages 1 .. tail - 1, are ranked by a score and the B first are read
+ *     (all of them when there are no more than B);
+ *   - a page's score is the fp32 sum, in the order r (new token) outer, g (query head of the
+ *     group) next, d innermost, of elattn_quest_term(q[r][g][d], kmin[d], kmax[d]), kmin and kmax
+ *     the fp32 minimum and maximum of the page's key rows per dimension (elattn_kv_cache_desc.
+ *     page_summaries): an upper bound of the group's q.k over the page (scale > 0 does not change
+ *     the order). Products of 16-bit values are exact in fp32 and every backend adds in this
+ *     order, so every backend selects the same pages;
+ *   - the ranking is elattn_quest_before: higher score first, the lower page on a tie, a NaN
+ *     score last.
+ * The selected pages, in ascending page order, read as the pages of a FULL head of length
+ * elattn_quest_length(...): the tail keeps its positions relative to the query positions, so the
+ * decode rule (causal, bottom-right) over that compacted head is the rule over the selected
+ * positions. */
+ELATTN_FN elattn_i64 elattn_quest_tail(elattn_i64 len, elattn_i32 n, elattn_i32 page_shift)
+{
+    return (len - n) >> page_shift;
+}
+
+/* Pages read below the tail: page 0 and the min(B, tail - 1) best candidates (none when tail = 0). */
+ELATTN_FN elattn_i64 elattn_quest_kept_below(elattn_i64 len, elattn_i32 n, elattn_i32 page_shift, elattn_i32 budget)
+{
+    const elattn_i64 tail = elattn_quest_tail(len, n, page_shift);
+    return tail < (elattn_i64)budget + 1 ? tail : (elattn_i64)budget + 1;
+}
+
+/* Length of the compacted FULL head (selected pages, ascending): len less the skipped pages. */
+ELATTN_FN elattn_i64 elattn_quest_length(elattn_i64 len, elattn_i32 n, elattn_i32 page_shift, elattn_i32 budget)
+{
+    return len - ((elattn_quest_tail(len, n, page_shift) - elattn_quest_kept_below(len, n, page_shift, budget))
+                  << page_shift);
+}
+
+/* One term of a page's score: the largest q_d * k_d over k_d in [kmin, kmax]. */
+ELATTN_FN float elattn_quest_term(float q, float kmin, float kmax)
+{
+    const float a = q * kmin, b = q * kmax;
+    return a > b ? a : b;
+}
+
+/* Whether candidate page pa (score sa) ranks before page pb (score sb). */
+ELATTN_FN elattn_i32 elattn_quest_before(float sa, elattn_i64 pa, float sb, elattn_i64 pb)
+{
+    if (sa != sa) sa = -INFINITY; /* NaN last (it can only come from non-finite inputs) */
+    if (sb != sb) sb = -INFINITY;
+    return sa > sb || (sa == sb && pa < pb);
 }
 
 /* ---- XAttention (antidiagonal) estimation --------------------------------

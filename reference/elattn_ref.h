@@ -44,8 +44,15 @@ typedef struct elattn_ref_decode_args {
     const void *k_pool, *v_pool, *q;
     void *o;
     float *lse;
+    int page_budget;              /* Quest page selection for BLOCK_SPARSE heads: 0 off */
+    const float *page_summaries;  /* [num_pages][2][D] when page_budget > 0 */
 } elattn_ref_decode_args;
 elattn_status elattn_ref_decode(const elattn_ref_decode_args *a);
+
+/* Quest's page summaries (SPEC.md section 9b): for pages[i], the minimum and maximum per dimension
+ * of its first rows[i] key rows of k_pool [num_pages][P][D] into summaries [page][2][D]. */
+void elattn_ref_kv_summarize(elattn_dtype dtype, int head_dim, int page_shift, const void *k_pool, float *summaries,
+                             int count, const int32_t *pages, const int32_t *rows);
 
 /* elattn_merge_states on host arrays (the formula of elattn.h, in double). */
 void elattn_ref_merge_states(elattn_dtype dtype, int num_tokens, int num_heads, int head_dim, const void *o1,

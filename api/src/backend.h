@@ -126,7 +126,23 @@ typedef struct elattn_decode_call {
      * lengths on the device, native int32 [max_sequences], current for this run. */
     const void *batch;
     const void *lengths_dev;
+    /* Quest page selection (SPEC.md section 9b) for the BLOCK_SPARSE heads: page_budget 0 (off) or B > 0,
+     * with the cache's page summaries, native fp32 [num_pages][2][D] (minimum, then maximum). */
+    int page_budget;
+    const void *page_summaries;
 } elattn_decode_call;
+
+/* Page summaries for Quest (SPEC.md section 9b): for each listed page, the fp32 minimum and maximum
+ * per dimension of K over its first rows[i] rows, written to summaries [page][0][D] and [page][1][D]. */
+typedef struct elattn_kv_summary_call {
+    elattn_dtype dtype;
+    int head_dim, page_shift;
+    const void *k_pool;      /* native [num_pages][P][D] */
+    void *summaries;         /* native fp32 [num_pages][2][D] */
+    int count;               /* > 0 */
+    const int32_t *pages;    /* host [count] */
+    const int32_t *rows;     /* host [count], 1..P */
+} elattn_kv_summary_call;
 
 /* What a decode plan must hold room for (the core's split policy bounds every run of the plan). */
 typedef struct elattn_decode_setup {
@@ -136,6 +152,8 @@ typedef struct elattn_decode_setup {
     int max_splits;           /* chunks of one (sequence, head), at most */
     size_t max_chunks;        /* sum of chunks[] of a run, at most */
     size_t max_split_chunks;  /* split_chunks of a run, at most */
+    int page_budget;          /* Quest page selection: 0 off, else B > 0 (SPEC.md section 9b) */
+    int pages_per_head;       /* columns of the cache's page table */
 } elattn_decode_setup;
 
 /* A plan as a backend returns it. */
@@ -250,6 +268,10 @@ typedef struct elattn_backend_ops {
      * `impl` after it returns. */
     elattn_status (*decode_batch_create)(void *dev, const void *impl, const elattn_decode_call *call, void **batch);
     void (*decode_batch_destroy)(void *dev, void *batch);
+    /* Quest's page summaries (elattn_kv_summary_call), asynchronous on `stream` after the copies
+     * queued there. NULL: the backend keeps none; a cache with page_summaries is refused, so its
+     * decode plans never see a page budget. */
+    elattn_status (*kv_summarize)(void *dev, void *stream, const elattn_kv_summary_call *call);
 } elattn_backend_ops;
 
 

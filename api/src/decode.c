@@ -20,6 +20,8 @@ struct elattn_kv_cache {
     int32_t *modes;              /* [max_sequences][Hkv] */
     int32_t *free_pages;         /* stack of free page ids */
     int num_free;
+    void *summaries;             /* native fp32 [num_pages][2][D] (Quest, SPEC.md section 9b), or NULL
+                                    without desc.page_summaries */
 };
 
 struct elattn_decode_plan {
@@ -57,6 +59,7 @@ static void free_cache(elattn_kv_cache *c)
     if (c->v_pool) d->ops->mem_free(d->impl, c->v_pool);
     if (c->table_dev) d->ops->mem_free(d->impl, c->table_dev);
     if (c->lengths_dev) d->ops->mem_free(d->impl, c->lengths_dev);
+    if (c->summaries) d->ops->mem_free(d->impl, c->summaries);
     free(c->table), free(c->lengths), free(c->modes), free(c->free_pages), free(c);
 }
 
@@ -94,8 +97,14 @@ elattn_status elattn_kv_cache_create(elattn_device *device, const elattn_kv_cach
                            d.max_new_tokens, ELATTN_DECODE_MAX_NEW_TOKENS, ELATTN_DECODE_MAX_NEW_TOKENS);
     if (d.local > INT32_MAX - ELATTN_DECODE_MAX_NEW_TOKENS)
         return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "desc.local: %d is too large", d.local);
+    if (d.page_summaries != 0 && d.page_summaries != 1)
+        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "desc.page_summaries: %d must be 0 or 1", d.page_summaries);
+    if (d.page_summaries && !device->ops->kv_summarize)
+        return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
+                           "desc.page_summaries: backend %s keeps no page summaries (Quest page selection) yet",
+                           device->ops->name);
 
-    size_t pool_bytes, table_entries, table_bytes;
+    size_t pool_bytes, table_entries, table_bytes, summary_bytes = 0;
     if (!elattn_size_mul4((size_t)d.num_pages, (size_t)d.page_size, (size_t)d.head_dim, elem, &pool_bytes))
         return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "desc.num_pages: %d pages of %d x %d do not fit in size_t",
                            d.num_pages, d.page_size, d.head_dim);
@@ -103,6 +112,9 @@ elattn_status elattn_kv_cache_create(elattn_device *device, const elattn_kv_cach
     if (!elattn_size_mul3((size_t)d.max_sequences, (size_t)d.num_kv_heads, (size_t)pages_per_head, &table_entries) ||
         !elattn_size_mul(table_entries, sizeof(int32_t), &table_bytes))
         return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "desc.max_sequences: the page table does not fit in size_t");
+    if (d.page_summaries && !elattn_size_mul4((size_t)d.num_pages, 2, (size_t)d.head_dim, sizeof(float), &summary_bytes))
+        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "desc.num_pages: %d pages' summaries do not fit in size_t",
+                           d.num_pages);
 
     elattn_kv_cache *c = calloc(1, sizeof *c);
     if (!c) return elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "cache: host allocation failed");
@@ -128,6 +140,7 @@ elattn_status elattn_kv_cache_create(elattn_device *device, const elattn_kv_cach
     if (st == ELATTN_SUCCESS) st = device->ops->mem_alloc(device->impl, table_bytes, &c->table_dev);
     if (st == ELATTN_SUCCESS)
         st = device->ops->mem_upload(device->impl, device->default_stream, c->table_dev, 0, c->table, table_bytes);
+    if (st == ELATTN_SUCCESS && summary_bytes) st = device->ops->mem_alloc(device->impl, summary_bytes, &c->summaries);
     if (st == ELATTN_SUCCESS) st = elattn_handle_add(c, ELATTN_HANDLE_KV_CACHE);
     if (st != ELATTN_SUCCESS) {
         free_cache(c);
@@ -190,7 +203,7 @@ elattn_status elattn_kv_cache_append(elattn_kv_cache *c, elattn_stream *stream, 
                            a.num_seqs, d->max_sequences);
     REQUIRE(a.seq_ids, "args.seq_ids");
     REQUIRE(a.num_tokens, "args.num_tokens");
-    int64_t total = 0, pages_needed = 0;
+    int64_t total = 0, pages_needed = 0, to_summarise = 0;
     for (int i = 0; i < a.num_seqs; ++i) {
         const int s = a.seq_ids[i];
         if (s < 0 || s >= d->max_sequences)
@@ -225,6 +238,8 @@ elattn_status elattn_kv_cache_append(elattn_kv_cache *c, elattn_stream *stream, 
                                        i, h, a.modes[(size_t)i * H + h], s, mode);
             }
             pages_needed += pages_for(c, mode, (int64_t)c->lengths[s] + n) - pages_for(c, mode, c->lengths[s]);
+            if (c->summaries && mode == ELATTN_BLOCK_SPARSE) /* pages the append writes into: summarised again */
+                to_summarise += pages_for(c, mode, (int64_t)c->lengths[s] + n) - (c->lengths[s] >> c->page_shift);
         }
     }
     if (total > INT32_MAX) return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "args.num_tokens: more than 2^31-1 in all");
@@ -237,6 +252,13 @@ elattn_status elattn_kv_cache_append(elattn_kv_cache *c, elattn_stream *stream, 
                            (long long)pages_needed, c->num_free, d->num_pages);
     void *sn;
     CHECK(elattn_stream_native(c->device, stream, &sn));
+    elattn_kv_summary_call summary = {.dtype = d->dtype, .head_dim = d->head_dim, .page_shift = c->page_shift,
+                                      .k_pool = c->k_pool, .summaries = c->summaries};
+    int32_t *summary_list = NULL; /* pages [to_summarise], then their rows [to_summarise] */
+    if (to_summarise > 0 && !(summary_list = malloc(sizeof(int32_t) * 2 * (size_t)to_summarise)))
+        return elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "cache: host allocation failed");
+    int32_t *summary_pages = summary_list, *summary_rows = summary_list + to_summarise;
+    summary.pages = summary_pages, summary.rows = summary_rows;
 
     /* Checked: now take pages and copy. Each run of consecutive positions that lands in consecutive
      * rows of the pool is one 2-D copy (source pitch Hkv * D, destination pitch D). Pages taken in one
@@ -254,7 +276,11 @@ elattn_status elattn_kv_cache_append(elattn_kv_cache *c, elattn_stream *stream, 
             int32_t *pages = head_pages(c, s, h);
             const int64_t p0 = pages_for(c, mode, old_len), p1 = pages_for(c, mode, new_len);
             for (int64_t p = p0; p < p1; ++p) pages[p] = c->free_pages[--c->num_free];
-            if (p1 > p0) CHECK(upload_rows(c, s, h, new_len));
+            elattn_status st = p1 > p0 ? upload_rows(c, s, h, new_len) : ELATTN_SUCCESS;
+            if (st != ELATTN_SUCCESS) {
+                free(summary_list);
+                return st;
+            }
             /* Positions that survive the append (a STREAMING head skips those its ring overwrites). */
             for (int64_t t = old_len; t < new_len;) {
                 const int64_t slot = elattn_kv_slot_of(mode, d->sink, c->ring, new_len, t);
@@ -271,17 +297,30 @@ elattn_status elattn_kv_cache_append(elattn_kv_cache *c, elattn_stream *stream, 
                 /* Copied from the root allocation at the view's offset, never from a view's own handle:
                  * PoCL (libpocl 2.10) crashes in clEnqueueCopyBufferRect whose source is a sub-buffer. */
                 const size_t src = (size_t)(base + (t - old_len)) * src_pitch + (size_t)h * row_bytes;
-                CHECK(dev->ops->mem_copy_2d(dev->impl, sn, c->k_pool, dst, row_bytes, a.k->root->native,
-                                            a.k->offset + src, src_pitch, row_bytes, (size_t)run));
-                CHECK(dev->ops->mem_copy_2d(dev->impl, sn, c->v_pool, dst, row_bytes, a.v->root->native,
-                                            a.v->offset + src, src_pitch, row_bytes, (size_t)run));
+                st = dev->ops->mem_copy_2d(dev->impl, sn, c->k_pool, dst, row_bytes, a.k->root->native,
+                                           a.k->offset + src, src_pitch, row_bytes, (size_t)run);
+                if (st == ELATTN_SUCCESS)
+                    st = dev->ops->mem_copy_2d(dev->impl, sn, c->v_pool, dst, row_bytes, a.v->root->native,
+                                               a.v->offset + src, src_pitch, row_bytes, (size_t)run);
+                if (st != ELATTN_SUCCESS) {
+                    free(summary_list);
+                    return st;
+                }
                 t += run;
             }
+            if (c->summaries && mode == ELATTN_BLOCK_SPARSE) /* slot = position: page p holds [p P, p P + P) */
+                for (int64_t p = old_len >> c->page_shift; p < p1; ++p) {
+                    const int64_t rows = new_len - (p << c->page_shift);
+                    summary_pages[summary.count] = pages[p];
+                    summary_rows[summary.count++] = (int32_t)(rows < d->page_size ? rows : d->page_size);
+                }
         }
         c->lengths[s] = (int32_t)new_len;
         base += n;
     }
-    return upload_lengths(c, sn);
+    elattn_status st = summary.count ? dev->ops->kv_summarize(dev->impl, sn, &summary) : ELATTN_SUCCESS;
+    free(summary_list);
+    return st != ELATTN_SUCCESS ? st : upload_lengths(c, sn);
 }
 
 elattn_status elattn_kv_cache_release(elattn_kv_cache *c, int seq_id)
@@ -320,7 +359,13 @@ elattn_status elattn_kv_cache_bytes(const elattn_kv_cache *c, size_t *bytes)
     HANDLE(c, "cache", ELATTN_HANDLE_KV_CACHE);
     REQUIRE(bytes, "bytes");
     const size_t in_use = (size_t)(c->desc.num_pages - c->num_free);
-    *bytes = in_use * 2 * (size_t)c->desc.page_size * (size_t)c->desc.head_dim * c->elem;
+    size_t summarised = 0; /* pages of BLOCK_SPARSE heads, when the cache keeps their summaries */
+    for (int s = 0; c->summaries && s < c->desc.max_sequences; ++s)
+        for (int h = 0; c->lengths[s] && h < c->desc.num_kv_heads; ++h)
+            if (c->modes[(size_t)s * c->desc.num_kv_heads + h] == ELATTN_BLOCK_SPARSE)
+                summarised += (size_t)pages_for(c, ELATTN_BLOCK_SPARSE, c->lengths[s]);
+    *bytes = in_use * 2 * (size_t)c->desc.page_size * (size_t)c->desc.head_dim * c->elem +
+             summarised * 2 * (size_t)c->desc.head_dim * sizeof(float);
     return ELATTN_SUCCESS;
 }
 
@@ -350,6 +395,13 @@ elattn_status elattn_decode_plan_create(const elattn_kv_cache *c, const elattn_d
     if (d.num_splits < 0 || d.num_splits > 256)
         return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "desc.num_splits: %d is outside [0, 256] (0: the plan picks)",
                            d.num_splits);
+    if (d.page_budget < 0)
+        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "desc.page_budget: %d must be >= 0 (0: no page selection)",
+                           d.page_budget);
+    if (d.page_budget > 0 && !c->summaries)
+        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT,
+                           "desc.page_budget: %d needs a cache made with desc.page_summaries = 1 (Quest page selection)",
+                           d.page_budget);
     const elattn_device *dev = c->device;
     if (!dev->ops->decode_run)
         return elattn_fail(ELATTN_ERROR_UNSUPPORTED, "cache: backend %s has no decode kernel yet", dev->ops->name);
@@ -363,7 +415,8 @@ elattn_status elattn_decode_plan_create(const elattn_kv_cache *c, const elattn_d
     p->desc = d;
     elattn_decode_policy_init(&p->policy, dev->info.compute_units, c->desc.max_tokens, d.num_splits);
     elattn_decode_setup setup = {.dtype = c->desc.dtype, .head_dim = c->desc.head_dim, .num_q_heads = d.num_q_heads,
-                                 .num_kv_heads = H, .max_batch = d.max_batch, .max_new_tokens = c->desc.max_new_tokens};
+                                 .num_kv_heads = H, .max_batch = d.max_batch, .max_new_tokens = c->desc.max_new_tokens,
+                                 .page_budget = d.page_budget, .pages_per_head = c->pages_per_head};
     const size_t heads = (size_t)d.max_batch * H;
     elattn_decode_policy_bounds(&p->policy, heads, &setup.max_chunks, &setup.max_split_chunks);
     setup.max_splits = p->policy.splits;
@@ -455,8 +508,13 @@ static elattn_status step_make(const elattn_decode_plan *plan, const elattn_kv_c
         t->cu_new[i + 1] = t->cu_new[i] + k;
         t->lengths[i] = c->lengths[s];
         memcpy(t->modes + (size_t)i * H, c->modes + (size_t)s * H, sizeof(int32_t) * H);
-        for (int h = 0; slots && h < H; ++h)
-            slots[(size_t)i * H + h] = elattn_kv_slots(t->modes[(size_t)i * H + h], c->desc.sink, c->ring, t->lengths[i]);
+        for (int h = 0; slots && h < H; ++h) { /* what each head reads: Quest's compacted length for BLOCK_SPARSE */
+            const int mode = t->modes[(size_t)i * H + h];
+            slots[(size_t)i * H + h] =
+                mode == ELATTN_BLOCK_SPARSE && plan->desc.page_budget
+                    ? elattn_quest_length(t->lengths[i], k, c->page_shift, plan->desc.page_budget)
+                    : elattn_kv_slots(mode, c->desc.sink, c->ring, t->lengths[i]);
+        }
     }
     if (st == ELATTN_SUCCESS) {
         if (fixed_chunks) {
@@ -485,7 +543,8 @@ static elattn_decode_call step_call(const elattn_decode_plan *plan, const elattn
         .ring = c->ring, .page_shift = c->page_shift, .pages_per_head = c->pages_per_head, .splits = t->most_chunks,
         .num_seqs = (int)t->n, .total_new = t->cu_new[t->n], .chunks = t->chunks, .split_chunks = t->split_chunks,
         .seq_ids = seq_ids, .cu_new = t->cu_new, .lengths = t->lengths, .modes = t->modes,
-        .page_table_host = c->table, .page_table = c->table_dev, .k_pool = c->k_pool, .v_pool = c->v_pool};
+        .page_table_host = c->table, .page_table = c->table_dev, .k_pool = c->k_pool, .v_pool = c->v_pool,
+        .page_budget = d->page_budget, .page_summaries = c->summaries};
     return call;
 }
 

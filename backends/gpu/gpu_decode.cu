@@ -124,6 +124,8 @@ elattn_status gpu_decode_plan(void *dev, const elattn_decode_setup *setup, const
 {
     const device &d = *static_cast<device *>(dev);
     USE(dev);
+    if (setup->page_budget) /* unreachable today: this backend keeps no page summaries (kv_summarize) */
+        return elattn_fail(ELATTN_ERROR_UNSUPPORTED, "desc.page_budget: Quest page selection has no GPU kernel yet");
     decode_choice choice;
     if (select_family(decode_families, setup, d.caps, forced, setup->head_dim, setup->dtype, &choice, name, name_n) < 0)
         return ELATTN_ERROR_UNSUPPORTED;

@@ -457,6 +457,7 @@ const elattn_backend_ops elattn_opencl_backend = {
     .merge_run = ocl_merge_run,
     .decode_plan = ocl_decode_plan,
     .decode_run = ocl_decode_run,
+    .kv_summarize = ocl_kv_summarize,
     .families = ocl_families,
     .open_native = ocl_open_native,
     .native_handles = ocl_native_handles,

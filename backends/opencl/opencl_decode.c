@@ -36,6 +36,85 @@ elattn_status ocl_decode_plan(void *dv, const elattn_decode_setup *setup, const 
                       name, name_n);
 }
 
+/* Launches one kernel of the decode program with `args`, over `items` work-items. */
+static elattn_status launch_decode_kernel(ocl_device *dev, cl_program program, void *stream, const char *name,
+                                          const ocl_arg *args, int nargs, size_t items)
+{
+    ocl_kernel k;
+    elattn_status st = ocl_kernel_create(dev, program, name, DECODE_WG, &k);
+    if (st != ELATTN_SUCCESS) return st;
+    st = ocl_launch(&k, ocl_queue(dev, stream), args, nargs, (items + DECODE_WG - 1) / DECODE_WG, DECODE_WG, name);
+    ocl_kernel_release(&k);
+    return st;
+}
+
+/* Quest page selection (SPEC.md section 9b): the BLOCK_SPARSE heads' kept pages, in order, into
+ * *pages [num_seqs][Hkv][pages_per_head] and the lengths of the FULL heads they make into *lens
+ * [num_seqs][Hkv] (entries of other heads are not written). */
+static elattn_status quest_select(ocl_device *dev, cl_program program, void *stream, const elattn_decode_call *c,
+                                  cl_mem meta, cl_mem *pages, cl_mem *lens)
+{
+    const size_t heads = (size_t)c->num_seqs * c->num_kv_heads, items = heads * c->pages_per_head;
+    cl_mem scores = NULL, keep = NULL;
+    elattn_status st = make_buffer(dev, CL_MEM_READ_WRITE, sizeof(float) * items, NULL, &scores);
+    if (st == ELATTN_SUCCESS) st = make_buffer(dev, CL_MEM_READ_WRITE, sizeof(cl_int) * items, NULL, &keep);
+    if (st == ELATTN_SUCCESS) st = make_buffer(dev, CL_MEM_READ_WRITE, sizeof(cl_int) * items, NULL, pages);
+    if (st == ELATTN_SUCCESS) st = make_buffer(dev, CL_MEM_READ_WRITE, sizeof(cl_int) * heads, NULL, lens);
+    cl_mem q = (cl_mem)c->q, sums = (cl_mem)c->page_summaries, table = (cl_mem)c->page_table;
+    if (st == ELATTN_SUCCESS) {
+        const ocl_arg args[] = {OCL_ARG(q), OCL_ARG(sums), OCL_ARG(table), OCL_ARG(meta), OCL_ARG(scores),
+                                OCL_ARG(c->num_seqs), OCL_ARG(c->num_q_heads), OCL_ARG(c->num_kv_heads),
+                                OCL_ARG(c->head_dim), OCL_ARG(c->page_shift), OCL_ARG(c->pages_per_head)};
+        st = launch_decode_kernel(dev, program, stream, "elattn_quest_score", args, (int)(sizeof args / sizeof args[0]),
+                                  items);
+    }
+    if (st == ELATTN_SUCCESS) {
+        const ocl_arg args[] = {OCL_ARG(scores), OCL_ARG(meta), OCL_ARG(keep), OCL_ARG(c->num_seqs),
+                                OCL_ARG(c->num_kv_heads), OCL_ARG(c->page_shift), OCL_ARG(c->pages_per_head),
+                                OCL_ARG(c->page_budget)};
+        st = launch_decode_kernel(dev, program, stream, "elattn_quest_keep", args, (int)(sizeof args / sizeof args[0]),
+                                  items);
+    }
+    if (st == ELATTN_SUCCESS) {
+        const ocl_arg args[] = {OCL_ARG(table), OCL_ARG(meta), OCL_ARG(keep), OCL_ARG(*pages), OCL_ARG(*lens),
+                                OCL_ARG(c->num_seqs), OCL_ARG(c->num_kv_heads), OCL_ARG(c->page_shift),
+                                OCL_ARG(c->pages_per_head), OCL_ARG(c->page_budget)};
+        st = launch_decode_kernel(dev, program, stream, "elattn_quest_compact", args,
+                                  (int)(sizeof args / sizeof args[0]), heads);
+    }
+    if (scores) clReleaseMemObject(scores);
+    if (keep) clReleaseMemObject(keep);
+    return st; /* the caller releases *pages and *lens, made or not */
+}
+
+elattn_status ocl_kv_summarize(void *dv, void *stream, const elattn_kv_summary_call *c)
+{
+    ocl_device *dev = dv;
+    char opts[128];
+    cl_program program = NULL;
+    ocl_format_options(opts, sizeof opts, (int)c->dtype, DECODE_WG, NULL);
+    elattn_status st = ocl_get_program(dev, "decode", opts, &program);
+    int32_t *list = malloc(sizeof(int32_t) * 2 * (size_t)c->count);
+    cl_mem list_mem = NULL;
+    if (st == ELATTN_SUCCESS && !list) st = elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "cache: host allocation failed");
+    if (st == ELATTN_SUCCESS) {
+        memcpy(list, c->pages, sizeof(int32_t) * (size_t)c->count);
+        memcpy(list + c->count, c->rows, sizeof(int32_t) * (size_t)c->count);
+        st = make_buffer(dev, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, sizeof(int32_t) * 2 * (size_t)c->count, list,
+                         &list_mem);
+    }
+    if (st == ELATTN_SUCCESS) {
+        cl_mem kpool = (cl_mem)c->k_pool, sums = (cl_mem)c->summaries;
+        const ocl_arg args[] = {OCL_ARG(kpool), OCL_ARG(sums), OCL_ARG(list_mem), OCL_ARG(c->count),
+                                OCL_ARG(c->head_dim), OCL_ARG(c->page_shift)};
+        st = launch_decode_kernel(dev, program, stream, "elattn_kv_summarize", args,
+                                  (int)(sizeof args / sizeof args[0]), (size_t)c->count * c->head_dim);
+    }
+    if (list_mem) clReleaseMemObject(list_mem);
+    free(list);
+    return st;
+}
+
 elattn_status ocl_decode_run(void *dv, const void *impl, void *stream, const elattn_decode_call *c)
 {
     (void)impl; /* no plan state (ocl_decode_plan) */
@@ -56,7 +135,10 @@ elattn_status ocl_decode_run(void *dv, const void *impl, void *stream, const ela
     const int ns = c->num_seqs, H = c->num_kv_heads;
     const size_t meta_n = (size_t)ns + 1 + ns + ns + 2 * (size_t)ns * H;
     int32_t *meta = malloc(sizeof(int32_t) * meta_n);
-    cl_mem meta_mem = NULL, part_o = NULL, part_lse = NULL;
+    cl_mem meta_mem = NULL, part_o = NULL, part_lse = NULL, quest_pages = NULL, quest_len = NULL;
+    int page_budget = 0; /* Quest runs only when a head of the step is BLOCK_SPARSE */
+    for (size_t e = 0; c->page_budget && e < (size_t)ns * H; ++e)
+        if (c->modes[e] == ELATTN_BLOCK_SPARSE) page_budget = c->page_budget;
     const size_t items = (size_t)c->total_new * c->num_q_heads * c->splits;
     if (!meta) st = elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "decode: host allocation failed");
     if (st == ELATTN_SUCCESS) {
@@ -70,14 +152,19 @@ elattn_status ocl_decode_run(void *dv, const void *impl, void *stream, const ela
     if (st == ELATTN_SUCCESS)
         st = make_buffer(dev, CL_MEM_READ_WRITE, sizeof(float) * items * c->head_dim, NULL, &part_o);
     if (st == ELATTN_SUCCESS) st = make_buffer(dev, CL_MEM_READ_WRITE, sizeof(float) * items, NULL, &part_lse);
+    if (st == ELATTN_SUCCESS && page_budget)
+        st = quest_select(dev, program, stream, c, meta_mem, &quest_pages, &quest_len);
     if (st == ELATTN_SUCCESS) {
         cl_mem q = (cl_mem)c->q, kpool = (cl_mem)c->k_pool, vpool = (cl_mem)c->v_pool, table = (cl_mem)c->page_table;
         const float scale_log2 = c->scale * ELATTN_LOG2E;
+        /* Without Quest the kernel never reads these two: any buffer will do. */
+        cl_mem qp = page_budget ? quest_pages : meta_mem, ql = page_budget ? quest_len : meta_mem;
         const ocl_arg args[] = {OCL_ARG(q), OCL_ARG(kpool), OCL_ARG(vpool), OCL_ARG(table), OCL_ARG(meta_mem),
                                 OCL_ARG(part_o), OCL_ARG(part_lse), OCL_ARG(c->num_seqs), OCL_ARG(c->num_q_heads),
                                 OCL_ARG(c->num_kv_heads), OCL_ARG(c->head_dim), OCL_ARG(scale_log2), OCL_ARG(c->sink),
                                 OCL_ARG(c->local), OCL_ARG(c->ring), OCL_ARG(c->page_shift),
-                                OCL_ARG(c->pages_per_head), OCL_ARG(c->splits), OCL_ARG(c->total_new)};
+                                OCL_ARG(c->pages_per_head), OCL_ARG(c->splits), OCL_ARG(c->total_new), OCL_ARG(qp),
+                                OCL_ARG(ql), OCL_ARG(page_budget)};
         st = ocl_launch(&kp, ocl_queue(dev, stream), args, (int)(sizeof args / sizeof args[0]),
                         (items + DECODE_WG - 1) / DECODE_WG, DECODE_WG, "elattn_decode_partial");
     }
@@ -94,6 +181,8 @@ elattn_status ocl_decode_run(void *dv, const void *impl, void *stream, const ela
     if (meta_mem) clReleaseMemObject(meta_mem);
     if (part_o) clReleaseMemObject(part_o);
     if (part_lse) clReleaseMemObject(part_lse);
+    if (quest_pages) clReleaseMemObject(quest_pages);
+    if (quest_len) clReleaseMemObject(quest_len);
     free(meta);
     ocl_kernel_release(&kp);
     ocl_kernel_release(&km);

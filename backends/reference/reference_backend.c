@@ -449,8 +449,15 @@ static elattn_status ref_decode_run(void *dev, const void *impl, void *stream, c
                                 c->sink,      c->local,      c->ring,        c->page_shift,   c->pages_per_head,
                                 c->num_seqs,  c->seq_ids,    c->cu_new,      c->lengths,      c->modes,
                                 c->chunks,    c->page_table, c->k_pool,      c->v_pool,       c->q,
-                                c->o,         (float *)c->lse};
+                                c->o,         (float *)c->lse,   c->page_budget,  c->page_summaries};
     return scratch_failure(elattn_ref_decode(&a), "decode");
+}
+
+static elattn_status ref_kv_summarize(void *dev, void *stream, const elattn_kv_summary_call *c)
+{
+    (void)dev, (void)stream;
+    elattn_ref_kv_summarize(c->dtype, c->head_dim, c->page_shift, c->k_pool, c->summaries, c->count, c->pages, c->rows);
+    return ELATTN_SUCCESS;
 }
 
 const elattn_backend_ops elattn_reference_backend = {
@@ -490,4 +497,5 @@ const elattn_backend_ops elattn_reference_backend = {
     .families = ref_families,
     .decode_plan = ref_decode_plan,
     .decode_run = ref_decode_run,
+    .kv_summarize = ref_kv_summarize,
 };

@@ -481,10 +481,12 @@ class KVCache(_Owned):
     and KV head, FULL and BLOCK_SPARSE heads keep every token, STREAMING heads their `sink` first tokens and
     a ring of the last local + max_new_tokens - 1, in pages of a pool of `num_pages` pages of `page_size`
     tokens. A sequence's first append is its prefill and fixes its modes (the router's); later appends are
-    decode steps. decode() attends the step's new queries over it, every head and mode in one launch."""
+    decode steps. decode() attends the step's new queries over it, every head and mode in one launch.
+    page_summaries=True keeps each BLOCK_SPARSE head's per-page key minimum and maximum, which decode's
+    Quest page selection (page_budget=) reads (section 9b; not every backend keeps them)."""
 
     def __init__(self, device=None, *, head_dim, num_kv_heads, num_pages, max_sequences, max_tokens, dtype="bf16",
-                 page_size=16, sink=128, local=2048, max_new_tokens=16):
+                 page_size=16, sink=128, local=2048, max_new_tokens=16, page_summaries=False):
         self.device = device if device is not None else default_device()
         if str(dtype).lower() not in DTYPE_BY_NAME:
             raise ValueError(f"dtype: {dtype!r}; one of 'f32', 'f16', 'bf16'")
@@ -492,11 +494,11 @@ class KVCache(_Owned):
         self.head_dim, self.num_kv_heads, self.max_sequences = head_dim, num_kv_heads, max_sequences
         self.max_new_tokens = max_new_tokens
         desc = _lib.KvCacheDesc(self.kind, head_dim, num_kv_heads, page_size, num_pages, max_sequences, max_tokens,
-                                sink, local, max_new_tokens)
+                                sink, local, max_new_tokens, int(bool(page_summaries)))
         handle = c_void_p()
         call("elattn_kv_cache_create", self.device.handle, byref(desc), byref(handle))
         self._handle = handle
-        self._plans = {}  # (hq, max_batch, scale, write_lse, num_splits, kernel) -> plan
+        self._plans = {}  # (hq, max_batch, scale, write_lse, num_splits, kernel, page_budget) -> plan
 
     def close(self):
         if self._handle is None:
@@ -537,43 +539,45 @@ class KVCache(_Owned):
 
     @property
     def nbytes(self):
-        """Bytes of K and V the cache holds now (pages in use)."""
+        """Bytes of K and V the cache holds now (pages in use), and of its page summaries."""
         b = c_size_t()
         call("elattn_kv_cache_bytes", self.handle, byref(b))
         return b.value
 
-    def _plan(self, hq, num_seqs, scale, write_lse, num_splits, kernel):
+    def _plan(self, hq, num_seqs, scale, write_lse, num_splits, kernel, page_budget):
         max_batch = min(self.max_sequences, 1 << max(int(num_seqs) - 1, 0).bit_length())  # plans per power of two
-        key = (hq, max_batch, float(scale or 0.0), int(bool(write_lse)), int(num_splits), kernel)
+        key = (hq, max_batch, float(scale or 0.0), int(bool(write_lse)), int(num_splits), kernel, int(page_budget))
         if key not in self._plans:
-            desc = _lib.DecodeDesc(hq, max_batch, key[2], key[3], key[4])
+            desc = _lib.DecodeDesc(hq, max_batch, key[2], key[3], key[4], key[6])
             opts = _lib.PlanOptions(kernel.encode() if kernel else None, 0, 0, 0)
             plan = c_void_p()
             call("elattn_decode_plan_create", self.handle, byref(desc), byref(opts), byref(plan))
             self._plans[key] = plan
         return key, self._plans[key]
 
-    def kernel_name(self, num_q_heads, *, num_seqs=1, scale=None, return_lse=False, num_splits=0, kernel=None):
-        _, plan = self._plan(num_q_heads, num_seqs, scale, return_lse, num_splits, kernel)
+    def kernel_name(self, num_q_heads, *, num_seqs=1, scale=None, return_lse=False, num_splits=0, kernel=None,
+                    page_budget=0):
+        _, plan = self._plan(num_q_heads, num_seqs, scale, return_lse, num_splits, kernel, page_budget)
         return lib().elattn_decode_plan_kernel(plan).decode()
 
     def decode_batch(self, seq_ids, num_new, *, num_q_heads, scale=None, return_lse=False, num_splits=0,
-                     kernel=None):
+                     kernel=None, page_budget=0):
         """A DecodeBatch of these sequences and new-token counts (split counts chosen at today's lengths)."""
         ids = _int32s(seq_ids, "seq_ids")
         n = _int32s(num_new, "num_new", ids.size)
-        key, plan = self._plan(num_q_heads, ids.size, scale, return_lse, num_splits, kernel)
+        key, plan = self._plan(num_q_heads, ids.size, scale, return_lse, num_splits, kernel, page_budget)
         handle = c_void_p()
         call("elattn_decode_batch_create", plan, self.handle, ids.size, byref_int32(ids), byref_int32(n),
              byref(handle))
         return DecodeBatch(self, handle, key, int(ids.size), int(n.sum()))
 
     def decode(self, q, seq_ids=None, num_new=None, *, batch=None, scale=None, return_lse=False, num_splits=0,
-               kernel=None, stream=None, out=None):
+               kernel=None, page_budget=0, stream=None, out=None):
         """Decode attention after this step's append: q [sum(num_new), Hq, D], the queries of the last
         num_new[i] positions of sequence seq_ids[i] (or of a DecodeBatch's sequences, batch=; then scale,
-        return_lse, num_splits and kernel are the batch's). Returns O shaped like q (and LSE [sum(num_new),
-        Hq] fp32 with return_lse)."""
+        return_lse, num_splits, kernel and page_budget are the batch's). page_budget > 0: BLOCK_SPARSE heads
+        read the pages Quest selects (needs page_summaries=True). Returns O shaped like q (and LSE
+        [sum(num_new), Hq] fp32 with return_lse)."""
         shape = tuple(_shape_of(q))
         if len(shape) != 3 or shape[2] != self.head_dim or shape[1] % self.num_kv_heads:
             raise ValueError(f"q: shape {list(shape)}; expected [total_new, q_heads, {self.head_dim}] with q_heads "
@@ -592,7 +596,7 @@ class KVCache(_Owned):
         else:
             ids = _int32s(seq_ids, "seq_ids")
             n = _int32s(num_new, "num_new", ids.size)
-            _, plan = self._plan(hq, ids.size, scale, return_lse, num_splits, kernel)
+            _, plan = self._plan(hq, ids.size, scale, return_lse, num_splits, kernel, page_budget)
             total, num = int(n.sum()), int(ids.size)
         if shape[0] != total:
             raise ValueError(f"q: {shape[0]} rows; the step has {total} new tokens")

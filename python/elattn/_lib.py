@@ -118,7 +118,7 @@ class RouterArgs(_Sized):
 class KvCacheDesc(_Sized):
     _fields_ = _SIZE + [("dtype", c_int), ("head_dim", c_int), ("num_kv_heads", c_int), ("page_size", c_int),
                 ("num_pages", c_int), ("max_sequences", c_int), ("max_tokens", c_int), ("sink", c_int),
-                ("local", c_int), ("max_new_tokens", c_int)]
+                ("local", c_int), ("max_new_tokens", c_int), ("page_summaries", c_int)]
 
 
 class KvAppendArgs(_Sized):
@@ -128,7 +128,7 @@ class KvAppendArgs(_Sized):
 
 class DecodeDesc(_Sized):
     _fields_ = _SIZE + [("num_q_heads", c_int), ("max_batch", c_int), ("scale", c_float), ("write_lse", c_int),
-                ("num_splits", c_int)]
+                ("num_splits", c_int), ("page_budget", c_int)]
 
 
 class DecodeArgs(_Sized):

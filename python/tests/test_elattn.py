@@ -201,6 +201,72 @@ class Decode(unittest.TestCase):
     def test_batch(self):
         self.run_steps("f32", 2e-5, True)
 
+    def test_quest(self):
+        """page_budget: a BLOCK_SPARSE head reads page 0, the pages of the step's new tokens and the budget's
+        best-scoring others (SPEC.md section 9b); the oracle picks them from the history with numpy (scores
+        summed in float32 in the spec's order, by cumsum) and attends over their positions."""
+        rng = np.random.default_rng(11)
+        P, budget, D, HQ, HKV = 8, 3, 64, 4, 2
+        ids, prefill = [0, 1], [150, 61]
+        modes = np.array([[elattn.BLOCK_SPARSE, elattn.FULL], [elattn.STREAMING, elattn.BLOCK_SPARSE]], np.int32)
+        cache = elattn.KVCache(dev, dtype="f32", head_dim=D, num_kv_heads=HKV, num_pages=128, max_sequences=2,
+                               max_tokens=256, page_size=P, sink=4, local=16, max_new_tokens=4, page_summaries=True)
+        hist = [[np.zeros((0, HKV, D), np.float32)] * 2 for _ in ids]
+        skipped = 0
+        for step, n in enumerate([prefill, [1, 3], [3, 1], [1, 1]]):
+            k = rng.standard_normal((sum(n), HKV, D)).astype(np.float32)
+            v = rng.standard_normal((sum(n), HKV, D)).astype(np.float32)
+            cache.append(ids, n, k, v, modes if step == 0 else None)
+            at = np.cumsum([0] + list(n))
+            for s in range(len(ids)):
+                hist[s] = [np.concatenate([hist[s][j], x[at[s]:at[s + 1]]]) for j, x in enumerate((k, v))]
+            if step == 0:
+                continue
+            q = rng.standard_normal((sum(n), HQ, D)).astype(np.float32)
+            o, lse = cache.decode(q, ids, n, return_lse=True, page_budget=budget)
+            for s in range(len(ids)):
+                L, kh, vh = len(hist[s][0]), hist[s][0], hist[s][1]
+                for hk in range(HKV):
+                    rows = slice(at[s], at[s + 1])
+                    heads = slice(hk * HQ // HKV, (hk + 1) * HQ // HKV)
+                    kept = np.ones(L, bool)
+                    if modes[s, hk] == elattn.BLOCK_SPARSE:
+                        tail = (L - n[s]) // P
+                        scores = {}
+                        for j in range(1, tail):
+                            page = kh[j * P:(j + 1) * P, hk]
+                            lo, hi = page.min(0), page.max(0)
+                            qg = q[rows, heads]  # [n][group][D]: the spec's order r, g, d
+                            terms = np.maximum(qg * lo, qg * hi).astype(np.float32).ravel()
+                            scores[j] = np.cumsum(terms, dtype=np.float32)[-1]
+                        best = sorted(scores, key=lambda j: (-scores[j], j))[:budget]
+                        for j in range(1, tail):
+                            if j not in best:
+                                kept[j * P:(j + 1) * P] = False
+                        skipped += int((~kept).sum())
+                    elif modes[s, hk] == elattn.STREAMING:
+                        kept = None  # checked by test_f32; here only the other heads must be unchanged
+                    if kept is None:
+                        continue
+                    for r in range(n[s]):
+                        pos = L - n[s] + r
+                        keys = np.nonzero(kept[:pos + 1])[0]
+                        for h in range(heads.start, heads.stop):
+                            x = kh[keys, hk].astype(np.float64) @ q[at[s] + r, h].astype(np.float64) / 8
+                            w = np.exp(x - x.max())
+                            ref = (w / w.sum()) @ vh[keys, hk].astype(np.float64)
+                            np.testing.assert_allclose(o[at[s] + r, h], ref, atol=2e-5, rtol=2e-5,
+                                                       err_msg=f"step {step} sequence {s} head {h}")
+                            self.assertAlmostEqual(float(lse[at[s] + r, h]), x.max() + np.log(w.sum()), places=4)
+        self.assertGreater(skipped, 0)  # the budget left pages out
+        # Bytes: K and V of every page in use, plus a summary (min and max, fp32) per BLOCK_SPARSE page.
+        lens = [len(h[0]) for h in hist]
+        pages = {(s, hk): -(-(min(lens[s], 4 + 16 + 4 - 1) if modes[s, hk] == elattn.STREAMING else lens[s]) // P)
+                 for s in range(2) for hk in range(HKV)}
+        summarised = sum(p for (s, hk), p in pages.items() if modes[s, hk] == elattn.BLOCK_SPARSE)
+        self.assertEqual(cache.nbytes, sum(pages.values()) * 2 * P * D * 4 + summarised * 2 * D * 4)
+        cache.close()
+
     def test_errors(self):
         cache = elattn.KVCache(dev, dtype="f32", head_dim=64, num_kv_heads=2, num_pages=16, max_sequences=2,
                                max_tokens=64, page_size=8, sink=4, local=8, max_new_tokens=4)
@@ -215,6 +281,8 @@ class Decode(unittest.TestCase):
             cache.decode(q, [0], [1])
         with self.assertRaisesRegex(ValueError, "shape"):
             cache.append([0], [3], k, k)
+        with self.assertRaisesRegex(elattn.InvalidArgumentError, r"desc\.page_budget"):
+            cache.decode(q, [0], [2], page_budget=2)  # no page summaries in this cache
         cache.close()
 
 

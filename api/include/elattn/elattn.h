@@ -720,6 +720,11 @@ typedef struct elattn_kv_cache_desc {
     int max_tokens;       /* the longest sequence (positions), >= 1 */
     int sink, local;      /* STREAMING heads: sink >= 0, local >= 1 (as elattn_attn_desc) */
     int max_new_tokens;   /* the most tokens one decode step appends per sequence: 1..16 (0: 16) */
+    int page_summaries;   /* 1: keep, per page of a BLOCK_SPARSE head, the fp32 minimum and maximum of
+                           * its keys per dimension (2 x D x 4 bytes a page, counted by
+                           * elattn_kv_cache_bytes), which decode's Quest page selection reads
+                           * (elattn_decode_desc.page_budget); 0: none. Not every backend keeps them:
+                           * the cache is then refused with ELATTN_ERROR_UNSUPPORTED */
 } elattn_kv_cache_desc;
 
 #define ELATTN_DECODE_MAX_NEW_TOKENS 16
@@ -749,7 +754,8 @@ ELATTN_API elattn_status elattn_kv_cache_append(elattn_kv_cache *cache, elattn_s
 ELATTN_API elattn_status elattn_kv_cache_release(elattn_kv_cache *cache, int seq_id);
 /* Cached length of a sequence (0 when not started). */
 ELATTN_API elattn_status elattn_kv_cache_length(const elattn_kv_cache *cache, int seq_id, int *length);
-/* Bytes of K and V the cache holds now: pages in use * 2 * P * D * dtype size. */
+/* Bytes of K and V the cache holds now: pages in use * 2 * P * D * dtype size, plus
+ * 2 * D * 4 per page of a BLOCK_SPARSE head when desc.page_summaries. */
 ELATTN_API elattn_status elattn_kv_cache_bytes(const elattn_kv_cache *cache, size_t *bytes);
 
 typedef struct elattn_decode_plan elattn_decode_plan;
@@ -762,6 +768,11 @@ typedef struct elattn_decode_desc {
     int write_lse;       /* 1: args.lse [total_new][Hq] fp32 is written */
     int num_splits;      /* split-KV chunks per (sequence, head): 1..256, or 0: each run picks per
                           * head from the lengths, the modes and the device (SPEC.md section 9) */
+    int page_budget;     /* 0: BLOCK_SPARSE heads decode densely over their whole cache (exact).
+                          * B > 0: Quest page selection (SPEC.md section 9b): a BLOCK_SPARSE head reads
+                          * its first page, the pages holding the step's new tokens and the B other
+                          * pages whose key summaries score highest for the step's queries; needs a
+                          * cache made with page_summaries. FULL and STREAMING heads are unaffected */
 } elattn_decode_desc;
 
 /* options.kernel forces a decode family or kernel as for the other plans (the families:
