@@ -770,10 +770,20 @@ ELATTN_FN elattn_i64 elattn_quest_length(elattn_i64 len, elattn_i32 n, elattn_i3
                   << page_shift);
 }
 
-/* One term of a page's score: the largest q_d * k_d over k_d in [kmin, kmax]. */
+/* One term of a page's score: the largest q_d * k_d over k_d in [kmin, kmax]. The products are
+ * rounded on their own, never fused into the sum that follows (FMA contraction would change the
+ * scores' last bits, and with them the pages chosen on a near tie): __fmul_rn on CUDA and HIP
+ * devices, FP_CONTRACT off in OpenCL C; host C is built as ISO C11, where GCC does not contract. */
 ELATTN_FN float elattn_quest_term(float q, float kmin, float kmax)
 {
+#if defined(__OPENCL_VERSION__)
+#pragma OPENCL FP_CONTRACT OFF
+#endif
+#if defined(__CUDA_ARCH__) || defined(__HIP_DEVICE_COMPILE__)
+    const float a = __fmul_rn(q, kmin), b = __fmul_rn(q, kmax);
+#else
     const float a = q * kmin, b = q * kmax;
+#endif
     return a > b ? a : b;
 }
 

@@ -133,15 +133,14 @@ typedef struct elattn_decode_call {
 } elattn_decode_call;
 
 /* Page summaries for Quest (SPEC.md section 9b): for each listed page, the fp32 minimum and maximum
- * per dimension of K over its first rows[i] rows, written to summaries [page][0][D] and [page][1][D]. */
+ * per dimension of K over its first rows rows, written to summaries [page][0][D] and [page][1][D]. */
 typedef struct elattn_kv_summary_call {
     elattn_dtype dtype;
     int head_dim, page_shift;
     const void *k_pool;      /* native [num_pages][P][D] */
     void *summaries;         /* native fp32 [num_pages][2][D] */
     int count;               /* > 0 */
-    const int32_t *pages;    /* host [count] */
-    const int32_t *rows;     /* host [count], 1..P */
+    const void *list;        /* native int32 [pages: count][rows (1..P): count], uploaded by the core */
 } elattn_kv_summary_call;
 
 /* What a decode plan must hold room for (the core's split policy bounds every run of the plan). */

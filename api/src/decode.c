@@ -22,6 +22,9 @@ struct elattn_kv_cache {
     int num_free;
     void *summaries;             /* native fp32 [num_pages][2][D] (Quest, SPEC.md section 9b), or NULL
                                     without desc.page_summaries */
+    void *summary_list;          /* native int32 [2][summary_list_max]: an append's pages to summarise */
+    int64_t summary_list_max;    /* num_pages + max_sequences * Hkv: an append writes into at most one
+                                    page per head that it did not take */
 };
 
 struct elattn_decode_plan {
@@ -60,6 +63,7 @@ static void free_cache(elattn_kv_cache *c)
     if (c->table_dev) d->ops->mem_free(d->impl, c->table_dev);
     if (c->lengths_dev) d->ops->mem_free(d->impl, c->lengths_dev);
     if (c->summaries) d->ops->mem_free(d->impl, c->summaries);
+    if (c->summary_list) d->ops->mem_free(d->impl, c->summary_list);
     free(c->table), free(c->lengths), free(c->modes), free(c->free_pages), free(c);
 }
 
@@ -140,7 +144,10 @@ elattn_status elattn_kv_cache_create(elattn_device *device, const elattn_kv_cach
     if (st == ELATTN_SUCCESS) st = device->ops->mem_alloc(device->impl, table_bytes, &c->table_dev);
     if (st == ELATTN_SUCCESS)
         st = device->ops->mem_upload(device->impl, device->default_stream, c->table_dev, 0, c->table, table_bytes);
+    c->summary_list_max = d.page_summaries ? (int64_t)d.num_pages + (int64_t)d.max_sequences * d.num_kv_heads : 0;
     if (st == ELATTN_SUCCESS && summary_bytes) st = device->ops->mem_alloc(device->impl, summary_bytes, &c->summaries);
+    if (st == ELATTN_SUCCESS && summary_bytes)
+        st = device->ops->mem_alloc(device->impl, sizeof(int32_t) * 2 * (size_t)c->summary_list_max, &c->summary_list);
     if (st == ELATTN_SUCCESS) st = elattn_handle_add(c, ELATTN_HANDLE_KV_CACHE);
     if (st != ELATTN_SUCCESS) {
         free_cache(c);
@@ -253,12 +260,14 @@ elattn_status elattn_kv_cache_append(elattn_kv_cache *c, elattn_stream *stream, 
     void *sn;
     CHECK(elattn_stream_native(c->device, stream, &sn));
     elattn_kv_summary_call summary = {.dtype = d->dtype, .head_dim = d->head_dim, .page_shift = c->page_shift,
-                                      .k_pool = c->k_pool, .summaries = c->summaries};
+                                      .k_pool = c->k_pool, .summaries = c->summaries, .list = c->summary_list};
+    if (to_summarise > c->summary_list_max)
+        return elattn_fail(ELATTN_ERROR_INTERNAL, "cache: %lld pages to summarise, room for %lld",
+                           (long long)to_summarise, (long long)c->summary_list_max);
     int32_t *summary_list = NULL; /* pages [to_summarise], then their rows [to_summarise] */
     if (to_summarise > 0 && !(summary_list = malloc(sizeof(int32_t) * 2 * (size_t)to_summarise)))
         return elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "cache: host allocation failed");
     int32_t *summary_pages = summary_list, *summary_rows = summary_list + to_summarise;
-    summary.pages = summary_pages, summary.rows = summary_rows;
 
     /* Checked: now take pages and copy. Each run of consecutive positions that lands in consecutive
      * rows of the pool is one 2-D copy (source pitch Hkv * D, destination pitch D). Pages taken in one
@@ -318,7 +327,13 @@ elattn_status elattn_kv_cache_append(elattn_kv_cache *c, elattn_stream *stream, 
         c->lengths[s] = (int32_t)new_len;
         base += n;
     }
-    elattn_status st = summary.count ? dev->ops->kv_summarize(dev->impl, sn, &summary) : ELATTN_SUCCESS;
+    elattn_status st = ELATTN_SUCCESS;
+    if (summary.count) { /* the list to the device (the pages' rows after them), then the summaries */
+        memmove(summary_pages + summary.count, summary_rows, sizeof(int32_t) * (size_t)summary.count);
+        st = dev->ops->mem_upload(dev->impl, sn, c->summary_list, 0, summary_list,
+                                  sizeof(int32_t) * 2 * (size_t)summary.count);
+        if (st == ELATTN_SUCCESS) st = dev->ops->kv_summarize(dev->impl, sn, &summary);
+    }
     free(summary_list);
     return st != ELATTN_SUCCESS ? st : upload_lengths(c, sn);
 }

@@ -8,6 +8,8 @@
  * its metadata out compactly; when it fits in ELATTN_DECODE_INLINE_BYTES it goes into the
  * kernel's parameters, else into a staging slot and one asynchronous copy to the workspace. Then
  * the chunk kernel (a cut head's last chunk merges it): no allocation, no host wait on the device.
+ * With a page budget (Quest, SPEC.md section 9b) the workspace also holds the candidates' keys and
+ * the compacted page lists, and decode_quest_launch runs before the chunk kernel.
  */
 #include "gpu_internal.h"
 
@@ -75,6 +77,8 @@ struct decode_plan {
     size_t max_items, max_part_rows;
     size_t meta_bytes;   /* the largest run's metadata: the workspace's front, a staging slot */
     size_t off_part_o, off_part_lse, off_arrivals;
+    int page_budget;     /* Quest (SPEC.md section 9b): 0 off; else the workspace holds its keys and pages */
+    size_t off_quest_keys, off_quest_pages, off_quest_len;
     char *ws;               /* device workspace */
     pinned_staging staging; /* host side of the metadata */
 };
@@ -124,8 +128,6 @@ elattn_status gpu_decode_plan(void *dev, const elattn_decode_setup *setup, const
 {
     const device &d = *static_cast<device *>(dev);
     USE(dev);
-    if (setup->page_budget) /* unreachable today: this backend keeps no page summaries (kv_summarize) */
-        return elattn_fail(ELATTN_ERROR_UNSUPPORTED, "desc.page_budget: Quest page selection has no GPU kernel yet");
     decode_choice choice;
     if (select_family(decode_families, setup, d.caps, forced, setup->head_dim, setup->dtype, &choice, name, name_n) < 0)
         return ELATTN_ERROR_UNSUPPORTED;
@@ -150,6 +152,12 @@ elattn_status gpu_decode_plan(void *dev, const elattn_decode_setup *setup, const
     p->off_part_o = ws.place(p->max_part_rows, (size_t)setup->head_dim, sizeof(float));
     p->off_part_lse = ws.place(p->max_part_rows, 1, sizeof(float));
     p->off_arrivals = ws.place(p->max_part_rows, 1, sizeof(int));
+    p->page_budget = setup->page_budget;
+    if (p->page_budget) { /* per (sequence, head): the candidates' keys, the kept pages; then the lengths */
+        p->off_quest_keys = ws.place(heads, (size_t)setup->pages_per_head, sizeof(uint32_t));
+        p->off_quest_pages = ws.place(heads, (size_t)setup->pages_per_head, sizeof(int32_t));
+        p->off_quest_len = ws.place(heads, 1, sizeof(int32_t));
+    }
     /* partial rows are indexed by int32 (part_base) */
     if (!ok || !ws.ok || p->max_part_rows > (size_t)INT32_MAX) {
         free(p);
@@ -361,9 +369,31 @@ elattn_status gpu_decode_run(void *dev, const void *impl, void *stream, const el
         in.merge_launch = static_cast<device *>(dev)->caps.sm_version >= 90 ? 2 : 1;
     in.merge_wide = sh.most_chunks > DECODE_MERGE_WIDE_ABOVE; /* 16 chunks a round of the merge's loads */
 #endif
+    bool quest = false; /* Quest's selection runs when a head of the run is BLOCK_SPARSE */
+    for (int e = 0; p.page_budget && e < call->num_seqs * call->num_kv_heads; ++e)
+        quest = quest || call->modes[e] == ELATTN_BLOCK_SPARSE;
+    if (quest) {
+        int32_t *pages = reinterpret_cast<int32_t *>(p.ws + p.off_quest_pages);
+        int32_t *lens = reinterpret_cast<int32_t *>(p.ws + p.off_quest_len);
+        const cudaError_t e = decode_quest_launch(in, call->num_seqs * call->num_kv_heads,
+                                                  static_cast<const float *>(call->page_summaries),
+                                                  reinterpret_cast<uint32_t *>(p.ws + p.off_quest_keys), p.page_budget,
+                                                  pages, lens, s);
+        if (e != cudaSuccess) return runtime_failure(e, "LaunchKernel (decode page selection)");
+        in.quest_pages = pages, in.quest_len = lens;
+    }
     const cudaError_t e = decode_launch(in, s);
     if (e != cudaSuccess) return runtime_failure(e, "LaunchKernel (decode)");
     return ELATTN_SUCCESS;
+}
+
+elattn_status gpu_kv_summarize(void *dev, void *stream, const elattn_kv_summary_call *call)
+{
+    USE(dev);
+    const cudaError_t e = kv_summarize_launch((int)call->dtype, call->head_dim, call->page_shift, call->k_pool,
+                                              static_cast<float *>(call->summaries),
+                                              static_cast<const int32_t *>(call->list), call->count, as_stream(stream));
+    return e == cudaSuccess ? ELATTN_SUCCESS : runtime_failure(e, "LaunchKernel (page summaries)");
 }
 
 } /* namespace ELATTN_GPU_NS */

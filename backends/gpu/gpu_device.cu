@@ -493,5 +493,6 @@ extern "C" const elattn_backend_ops ELATTN_GPU_BACKEND_OPS = {
     ELATTN_GPU_NS::gpu_decode_run,
     ELATTN_GPU_NS::gpu_decode_batch_create,
     ELATTN_GPU_NS::gpu_decode_batch_destroy,
+    ELATTN_GPU_NS::gpu_kv_summarize,
 };
 #endif

@@ -167,6 +167,7 @@ void gpu_decode_plan_destroy(void *dev, void *impl);
 elattn_status gpu_decode_run(void *dev, const void *impl, void *stream, const elattn_decode_call *call);
 elattn_status gpu_decode_batch_create(void *dev, const void *impl, const elattn_decode_call *call, void **batch);
 void gpu_decode_batch_destroy(void *dev, void *batch);
+elattn_status gpu_kv_summarize(void *dev, void *stream, const elattn_kv_summary_call *call);
 
 /* The families of each operation (the tables live in gpu_attn.cu, ...): up to
  * max names into `names`; returns how many there are. */

@@ -21,6 +21,7 @@
 #include "ptx/sm80.cuh" /* cp.async for the decode kernel's tile copies */
 #endif
 #include "decode.cuh"
+#include "decode_quest.cuh"
 #if defined(ELATTN_GPU_AMD)
 #include "attn_mfma.cuh"
 #endif

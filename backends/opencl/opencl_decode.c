@@ -94,25 +94,12 @@ elattn_status ocl_kv_summarize(void *dv, void *stream, const elattn_kv_summary_c
     cl_program program = NULL;
     ocl_format_options(opts, sizeof opts, (int)c->dtype, DECODE_WG, NULL);
     elattn_status st = ocl_get_program(dev, "decode", opts, &program);
-    int32_t *list = malloc(sizeof(int32_t) * 2 * (size_t)c->count);
-    cl_mem list_mem = NULL;
-    if (st == ELATTN_SUCCESS && !list) st = elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "cache: host allocation failed");
-    if (st == ELATTN_SUCCESS) {
-        memcpy(list, c->pages, sizeof(int32_t) * (size_t)c->count);
-        memcpy(list + c->count, c->rows, sizeof(int32_t) * (size_t)c->count);
-        st = make_buffer(dev, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, sizeof(int32_t) * 2 * (size_t)c->count, list,
-                         &list_mem);
-    }
-    if (st == ELATTN_SUCCESS) {
-        cl_mem kpool = (cl_mem)c->k_pool, sums = (cl_mem)c->summaries;
-        const ocl_arg args[] = {OCL_ARG(kpool), OCL_ARG(sums), OCL_ARG(list_mem), OCL_ARG(c->count),
-                                OCL_ARG(c->head_dim), OCL_ARG(c->page_shift)};
-        st = launch_decode_kernel(dev, program, stream, "elattn_kv_summarize", args,
-                                  (int)(sizeof args / sizeof args[0]), (size_t)c->count * c->head_dim);
-    }
-    if (list_mem) clReleaseMemObject(list_mem);
-    free(list);
-    return st;
+    if (st != ELATTN_SUCCESS) return st;
+    cl_mem kpool = (cl_mem)c->k_pool, sums = (cl_mem)c->summaries, list = (cl_mem)c->list;
+    const ocl_arg args[] = {OCL_ARG(kpool), OCL_ARG(sums), OCL_ARG(list), OCL_ARG(c->count), OCL_ARG(c->head_dim),
+                            OCL_ARG(c->page_shift)};
+    return launch_decode_kernel(dev, program, stream, "elattn_kv_summarize", args, (int)(sizeof args / sizeof args[0]),
+                                (size_t)c->count * c->head_dim);
 }
 
 elattn_status ocl_decode_run(void *dv, const void *impl, void *stream, const elattn_decode_call *c)

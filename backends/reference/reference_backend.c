@@ -456,7 +456,9 @@ static elattn_status ref_decode_run(void *dev, const void *impl, void *stream, c
 static elattn_status ref_kv_summarize(void *dev, void *stream, const elattn_kv_summary_call *c)
 {
     (void)dev, (void)stream;
-    elattn_ref_kv_summarize(c->dtype, c->head_dim, c->page_shift, c->k_pool, c->summaries, c->count, c->pages, c->rows);
+    const int32_t *list = c->list;
+    elattn_ref_kv_summarize(c->dtype, c->head_dim, c->page_shift, c->k_pool, c->summaries, c->count, list,
+                            list + c->count);
     return ELATTN_SUCCESS;
 }
 

@@ -40,6 +40,31 @@ static __device__ __forceinline__ int decode_length(const decode_inputs &in, con
     return in.seq_lengths ? in.seq_lengths[M.seq_ids[i]] : M.lengths[i];
 }
 
+/* What a work item of (run sequence i, KV head hk) reads: its page-table row, length and mode; for a
+ * BLOCK_SPARSE head under Quest (in.quest_pages, SPEC.md section 9b) the pages decode_quest_select_kernel
+ * kept, compacted, read as a FULL head of their length. */
+struct decode_head_view {
+    const int32_t *pages;
+    int len, mode;
+};
+
+static __device__ __forceinline__ decode_head_view decode_head(const decode_inputs &in, const decode_meta_view &M, int i,
+                                                               int hk)
+{
+    const int e = i * in.num_kv_heads + hk;
+    decode_head_view h;
+    h.mode = M.modes[e];
+    if (in.quest_pages && h.mode == ELATTN_MODE_BLOCK_SPARSE) {
+        h.pages = in.quest_pages + (size_t)e * in.pages_per_head;
+        h.len = in.quest_len[e];
+        h.mode = ELATTN_MODE_FULL;
+    } else {
+        h.pages = in.page_table + ((elattn_i64)M.seq_ids[i] * in.num_kv_heads + hk) * in.pages_per_head;
+        h.len = decode_length(in, M, i);
+    }
+    return h;
+}
+
 /* Shared memory the states take: acc [PARTS][R][DMAX] floats, then m and l [PARTS][R]. */
 template <int R, int PARTS, int DMAX>
 struct decode_states {

@@ -117,9 +117,10 @@ __global__ void __launch_bounds__(cfg<DMAX>::NT) chunk_kernel(const ELATTN_GRID_
     const decode_item item = M.items[blockIdx.x];
     const int i = item.seq, hk = item.head;
     const int Hkv = in.num_kv_heads, G = in.group, D = in.head_dim;
-    const int len = decode_length(in, M, i), row_base = M.cu_new[i], n = M.cu_new[i + 1] - row_base;
-    const int mode = M.modes[i * Hkv + hk], chunks = M.chunks[i * Hkv + hk], part_base = M.part_base[i * Hkv + hk];
-    const int32_t *pages = in.page_table + ((elattn_i64)M.seq_ids[i] * Hkv + hk) * in.pages_per_head;
+    const decode_head_view head = decode_head(in, M, i, hk);
+    const int len = head.len, mode = head.mode, row_base = M.cu_new[i], n = M.cu_new[i + 1] - row_base;
+    const int chunks = M.chunks[i * Hkv + hk], part_base = M.part_base[i * Hkv + hk];
+    const int32_t *pages = head.pages;
     elattn_i64 s0, s1;
     elattn_decode_split(elattn_kv_slots(mode, in.sink, in.ring, len), chunks, item.chunk, &s0, &s1);
     const int nrows = decode_item_rows(n, G, item.row0, R);

@@ -1,0 +1,184 @@
+/*
+ * Quest page selection for BLOCK_SPARSE heads in decode (kernels/SPEC.md section 9b), on the GPU
+ * backends: the pages' key summaries (kv_summarize_kernel, run by the cache's appends) and, before
+ * a run's chunk kernel, two launches over the run's (sequence, KV head) pairs:
+ *   decode_quest_score_kernel: one thread per candidate page: its score in the spec's order of
+ *     additions, stored as an unsigned key whose order is the ranking's (quest_key);
+ *   decode_quest_select_kernel: one block per (sequence, head): the budget's B-th key by a radix
+ *     select (four passes of 8 bits over shared-memory histograms), then the pages kept, in page
+ *     order (a block-wide scan per tile of pages: the ties at the threshold go to the lower pages),
+ *     written as the compacted page list the chunk kernels read as a FULL head of length
+ *     elattn_quest_length (decode_head, decode_common.cuh).
+ * Shared-memory scans only (no warp shuffles), so the code is the same at wave sizes 32 and 64.
+ * Needs storage<> (common.cuh), decode_common.cuh and launch.h.
+ */
+#ifndef ELATTN_GPU_DECODE_QUEST_CUH
+#define ELATTN_GPU_DECODE_QUEST_CUH
+
+namespace ELATTN_GPU_NS {
+
+constexpr int QUEST_THREADS = 256;
+
+/* Minimum and maximum of each dimension over a listed page's rows: one block per page, a thread per
+ * dimension. list: [pages: count][rows: count]; summaries [num_pages][2][D]. */
+template <int DT>
+__global__ void __launch_bounds__(ELATTN_MAX_HEAD_DIM)
+    kv_summarize_kernel(const void *k_pool, float *summaries, const int32_t *list, int count, int head_dim,
+                        int page_shift)
+{
+    const int d = (int)threadIdx.x, page = list[blockIdx.x], rows = list[count + blockIdx.x];
+    if (d >= head_dim) return;
+    const size_t first = ((size_t)page << page_shift) * (size_t)head_dim + (size_t)d;
+    float lo = storage<DT>::load1(k_pool, first), hi = lo;
+    for (int r = 1; r < rows; ++r) {
+        const float v = storage<DT>::load1(k_pool, first + (size_t)r * head_dim);
+        lo = v < lo ? v : lo;
+        hi = v > hi ? v : hi;
+    }
+    summaries[(size_t)page * 2 * head_dim + d] = lo;
+    summaries[((size_t)page * 2 + 1) * head_dim + d] = hi;
+}
+
+cudaError_t kv_summarize_launch(int dtype, int head_dim, int page_shift, const void *k_pool, float *summaries,
+                                const int32_t *list, int count, cudaStream_t stream)
+{
+    return dispatch<ELATTN_DTYPE_F32, ELATTN_DTYPE_F16, ELATTN_DTYPE_BF16>(dtype, [&](auto dt) {
+        constexpr int DT = decltype(dt)::value;
+        kv_summarize_kernel<DT><<<count, ELATTN_MAX_HEAD_DIM, 0, stream>>>(k_pool, summaries, list, count, head_dim,
+                                                                         page_shift);
+        return cudaGetLastError();
+    });
+}
+
+/* A score as a key: unsigned order = elattn_quest_before's order of scores (higher key first);
+ * NaN as -inf, -0 as +0 (equal scores must give equal keys, so that the page order breaks the tie). */
+static __device__ __forceinline__ uint32_t quest_key(float s)
+{
+    if (s != s) s = -INFINITY;
+    if (s == 0.0f) s = 0.0f;
+    const uint32_t u = __float_as_uint(s);
+    return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+}
+
+template <int DT>
+__global__ void __launch_bounds__(QUEST_THREADS)
+    decode_quest_score_kernel(const ELATTN_GRID_CONSTANT decode_inputs in, const float *summaries, uint32_t *keys)
+{
+    const decode_meta_view M = decode_meta(in);
+    const int e = (int)blockIdx.x, i = e / in.num_kv_heads, hk = e % in.num_kv_heads; /* heads on x: up to 2^31 */
+    if (M.modes[e] != ELATTN_MODE_BLOCK_SPARSE) return;
+    const int len = decode_length(in, M, i), row_base = M.cu_new[i], n = M.cu_new[i + 1] - row_base;
+    const int tail = (int)elattn_quest_tail(len, n, in.page_shift), D = in.head_dim, G = in.group;
+    const int32_t *pages = in.page_table + ((elattn_i64)M.seq_ids[i] * in.num_kv_heads + hk) * in.pages_per_head;
+    /* the candidates 1 .. tail - 1, a thread each (the grid's y is capped: a stride covers the rest) */
+    for (int j = (int)(blockIdx.y * QUEST_THREADS + threadIdx.x); j < tail; j += (int)gridDim.y * QUEST_THREADS) {
+        if (j < 1) continue;
+        const float *lo = summaries + (size_t)pages[j] * 2 * D, *hi = lo + D;
+        float score = 0.0f; /* the spec's order: new token, then query head of the group, then dimension */
+        for (int r = 0; r < n; ++r)
+            for (int g = 0; g < G; ++g) {
+                const size_t qoff = ((size_t)(row_base + r) * in.num_q_heads + (size_t)hk * G + g) * D;
+                for (int d = 0; d < D; ++d) score += elattn_quest_term(storage<DT>::load1(in.q, qoff + d), lo[d], hi[d]);
+            }
+        keys[(size_t)e * in.pages_per_head + j] = quest_key(score);
+    }
+}
+
+/* Exclusive prefix sum of v over the block (QUEST_THREADS), through shared memory; *total gets
+ * the sum. Every thread must call it. */
+static __device__ __forceinline__ int quest_block_scan(int v, int *scratch, int *total)
+{
+    const int t = (int)threadIdx.x;
+    scratch[t] = v;
+    __syncthreads();
+    for (int o = 1; o < QUEST_THREADS; o <<= 1) { /* Hillis-Steele: inclusive sums */
+        const int add = t >= o ? scratch[t - o] : 0;
+        __syncthreads();
+        scratch[t] += add;
+        __syncthreads();
+    }
+    const int inclusive = scratch[t];
+    *total = scratch[QUEST_THREADS - 1];
+    __syncthreads(); /* scratch is reused by the next call */
+    return inclusive - v;
+}
+
+__global__ void __launch_bounds__(QUEST_THREADS)
+    decode_quest_select_kernel(const ELATTN_GRID_CONSTANT decode_inputs in, const uint32_t *keys, int budget,
+                               int32_t *quest_pages, int32_t *quest_len)
+{
+    __shared__ int hist[256];
+    __shared__ int scan[QUEST_THREADS];
+    __shared__ uint32_t s_prefix;
+    __shared__ int s_need;
+    const decode_meta_view M = decode_meta(in);
+    const int e = (int)blockIdx.x, i = e / in.num_kv_heads, hk = e % in.num_kv_heads, t = (int)threadIdx.x;
+    if (M.modes[e] != ELATTN_MODE_BLOCK_SPARSE) return;
+    const int len = decode_length(in, M, i), n = M.cu_new[i + 1] - M.cu_new[i];
+    const int tail = (int)elattn_quest_tail(len, n, in.page_shift);
+    const int end = (int)(((elattn_i64)len + (1 << in.page_shift) - 1) >> in.page_shift);
+    const int candidates = tail > 1 ? tail - 1 : 0;
+    const uint32_t *key = keys + (size_t)e * in.pages_per_head;
+
+    /* The threshold T, the budget's B-th largest key, and how many candidates equal to T are kept
+     * (need): every key above T is kept. With no more candidates than B, all are (T = 0, need all). */
+    uint32_t prefix = 0, mask = 0;
+    int need = budget;
+    if (candidates > budget) {
+        for (int shift = 24; shift >= 0; shift -= 8) {
+            for (int b = t; b < 256; b += QUEST_THREADS) hist[b] = 0;
+            __syncthreads();
+            for (int j = 1 + t; j < tail; j += QUEST_THREADS)
+                if ((key[j] & mask) == prefix) atomicAdd(&hist[(key[j] >> shift) & 255u], 1);
+            __syncthreads();
+            if (t == 0) { /* the digit where the B-th largest falls, from the top */
+                int digit = 255;
+                while (need > hist[digit]) need -= hist[digit--];
+                s_prefix = prefix | ((uint32_t)digit << shift);
+                s_need = need;
+            }
+            __syncthreads();
+            prefix = s_prefix, need = s_need;
+            mask |= 255u << shift;
+            __syncthreads(); /* hist and the broadcast are rewritten by the next pass */
+        }
+    }
+    const bool all = candidates <= budget;
+
+    /* The kept pages in page order, a tile of QUEST_THREADS at a time; candidates equal to T are kept
+     * while fewer than `need` lower ones were. */
+    const int32_t *pages = in.page_table + ((elattn_i64)M.seq_ids[i] * in.num_kv_heads + hk) * in.pages_per_head;
+    int32_t *out = quest_pages + (size_t)e * in.pages_per_head;
+    int written = 0, ties_before = 0;
+    for (int base = 0; base < end; base += QUEST_THREADS) {
+        const int j = base + t;
+        const bool candidate = j >= 1 && j < tail;
+        const uint32_t k = candidate && !all ? key[j] : 0u;
+        int ties_total, kept_total;
+        const int tie_rank = ties_before + quest_block_scan(candidate && !all && k == prefix, scan, &ties_total);
+        const bool kept = j < end && (!candidate || all || k > prefix || (k == prefix && tie_rank < need));
+        const int at = written + quest_block_scan(kept, scan, &kept_total);
+        if (kept) out[at] = pages[j];
+        written += kept_total, ties_before += ties_total;
+    }
+    if (t == 0) quest_len[e] = (int32_t)elattn_quest_length(len, n, in.page_shift, budget);
+}
+
+cudaError_t decode_quest_launch(const decode_inputs &in, int heads, const float *summaries, uint32_t *keys, int budget,
+                                int32_t *quest_pages, int32_t *quest_len, cudaStream_t stream)
+{
+    return dispatch<ELATTN_DTYPE_F32, ELATTN_DTYPE_F16, ELATTN_DTYPE_BF16>(in.dtype, [&](auto dt) {
+        constexpr int DT = decltype(dt)::value;
+        const int tiles = (in.pages_per_head + QUEST_THREADS - 1) / QUEST_THREADS;
+        const dim3 grid((unsigned)heads, (unsigned)(tiles < 65535 ? tiles : 65535));
+        decode_quest_score_kernel<DT><<<grid, QUEST_THREADS, 0, stream>>>(in, summaries, keys);
+        cudaError_t err = cudaGetLastError();
+        if (err != cudaSuccess) return err;
+        decode_quest_select_kernel<<<heads, QUEST_THREADS, 0, stream>>>(in, keys, budget, quest_pages, quest_len);
+        return cudaGetLastError();
+    });
+}
+
+} /* namespace ELATTN_GPU_NS */
+
+#endif /* ELATTN_GPU_DECODE_QUEST_CUH */
