@@ -36,6 +36,7 @@
 #include <time.h>
 
 #include "bench.h"
+#include "elattn_spec.h" /* elattn_quest_*: the pages Quest reads (--page-budget) */
 #include "kit_json.h"
 #include "kit_values.h"
 
@@ -48,6 +49,7 @@ typedef struct opts {
     mix mixes[MAX_LIST];
     elattn_dtype dtype;
     int head_dim, hq, hkv, sink, local, page, new_tokens, chunk, splits;
+    int page_budget; /* --page-budget: Quest page selection for the BLOCK_SPARSE heads (0: off) */
     int warmup, min_reps, max_reps;
     double min_time_s, max_time_s, budget_s;
     double flush_mib, copy_mib; /* < 0: the device's default */
@@ -113,6 +115,9 @@ static void usage(FILE *f)
             "  --page P           tokens per page (default 16)\n"
             "  --new N            new tokens per sequence per step, 1..16 (default 1); the cache's max_new_tokens\n"
             "  --chunk N          tokens per prefill append (default 8192)\n"
+            "  --page-budget B    Quest page selection for BLOCK_SPARSE heads (fa-xa, xa-ssa mixes; kernels/SPEC.md\n"
+            "                     section 9b): the cache keeps page summaries, the plan reads B scored pages (default 0:\n"
+            "                     off, they decode densely)\n"
             "  --splits N         elattn_decode_desc.num_splits: every head cut into N chunks (default 0: the\n"
             "                     plan's policy)\n"
             "  --warmup N --min-reps N --max-reps N   (defaults 3, 10, 100)\n"
@@ -208,9 +213,11 @@ static int parse_opts(int argc, char **argv, opts *o)
             else o->copy_mib = x;
         } else {
             static const char *const names[] = {"--head-dim", "--sink", "--local", "--page", "--new", "--chunk",
-                                                "--warmup", "--min-reps", "--max-reps", "--splits", "--lead-tokens"};
+                                                "--warmup", "--min-reps", "--max-reps", "--splits", "--lead-tokens",
+                                                "--page-budget"};
             int *const dst[] = {&o->head_dim, &o->sink, &o->local, &o->page, &o->new_tokens, &o->chunk,
-                                &o->warmup, &o->min_reps, &o->max_reps, &o->splits, &o->lead_tokens};
+                                &o->warmup, &o->min_reps, &o->max_reps, &o->splits, &o->lead_tokens,
+                                &o->page_budget};
             const int n_names = (int)(sizeof names / sizeof names[0]);
             int k = 0;
             while (k < n_names && strcmp(a, names[k]) != 0) ++k;
@@ -275,12 +282,30 @@ static int64_t slots_of(const opts *o, int mode, int64_t len)
     return len < cap ? len : cap;
 }
 
-/* Slots of one sequence of `len` tokens over all KV heads. */
-static int64_t seq_slots(const opts *o, const int32_t *modes, int64_t len)
+static int page_shift_of(const opts *o)
 {
-    int64_t s = 0;
-    for (int h = 0; h < o->hkv; ++h) s += slots_of(o, modes[h], len);
+    int s = 0;
+    while ((1 << s) < o->page) ++s;
     return s;
+}
+
+/* Bytes a step reads of one sequence's K/V: every occupied slot, except that under Quest a
+ * BLOCK_SPARSE head reads the slots of its selected pages (elattn_quest_length) and the summaries
+ * (2 x D x 4 bytes) of its candidate pages. */
+static double seq_read_bytes(const opts *o, const int32_t *modes, int64_t len, size_t es)
+{
+    double bytes = 0;
+    for (int h = 0; h < o->hkv; ++h) {
+        if (modes[h] == ELATTN_BLOCK_SPARSE && o->page_budget) {
+            const int shift = page_shift_of(o);
+            const int64_t tail = elattn_quest_tail(len, o->new_tokens, shift);
+            bytes += (double)elattn_quest_length(len, o->new_tokens, shift, o->page_budget) * 2.0 * o->head_dim * (double)es +
+                     (double)(tail > 1 ? tail - 1 : 0) * 2.0 * o->head_dim * 4.0;
+        } else {
+            bytes += (double)slots_of(o, modes[h], len) * 2.0 * o->head_dim * (double)es;
+        }
+    }
+    return bytes;
 }
 
 static int64_t seq_pages(const opts *o, const int32_t *modes, int64_t len)
@@ -544,7 +569,7 @@ static void run_context_mix(run_state *rs, int len, int mi, void (*emit)(const o
         elattn_kv_cache_desc cd = {.struct_size = sizeof cd, .dtype = o->dtype, .head_dim = o->head_dim,
                                    .num_kv_heads = o->hkv, .page_size = o->page, .num_pages = (int)pages,
                                    .max_sequences = bmax, .max_tokens = len, .sink = o->sink, .local = o->local,
-                                   .max_new_tokens = o->new_tokens};
+                                   .max_new_tokens = o->new_tokens, .page_summaries = o->page_budget > 0};
         st = elattn_kv_cache_create(bd->dev, &cd, &cache);
         if (st != ELATTN_SUCCESS)
             snprintf(why, sizeof why, "skipped (allocation of the %.1f GiB pool): %s: %s", gib(pool_bytes),
@@ -554,7 +579,7 @@ static void run_context_mix(run_state *rs, int len, int mi, void (*emit)(const o
     for (int i = 0; i < nb; ++i) {
         const int batch = o->batches.v[order[i]];
         row *r = new_row(o, len, batch, mi);
-        r->read_bytes = (double)batch * (double)seq_slots(o, modes, len) * 2.0 * o->head_dim * (double)rs->es;
+        r->read_bytes = (double)batch * seq_read_bytes(o, modes, len, rs->es);
         if (!cache || why[0]) { /* no cache, or an earlier prefill of it failed */
             r->status = "skipped";
             snprintf(r->message, sizeof r->message, "%s", why);
@@ -580,7 +605,8 @@ static void run_context_mix(run_state *rs, int len, int mi, void (*emit)(const o
         filled = batch;
         elattn_kv_cache_bytes(cache, &r->held_bytes);
 
-        elattn_decode_desc dd = {.struct_size = sizeof dd, .num_q_heads = o->hq, .max_batch = batch, .num_splits = o->splits};
+        elattn_decode_desc dd = {.struct_size = sizeof dd, .num_q_heads = o->hq, .max_batch = batch, .num_splits = o->splits,
+                                 .page_budget = o->page_budget};
         elattn_decode_plan *plan = NULL;
         st = elattn_decode_plan_create(cache, &dd, NULL, &plan);
         if (st != ELATTN_SUCCESS) {
@@ -656,7 +682,8 @@ static float *check_side(const opts *o, elattn_device *dev, const int32_t *modes
     elattn_kv_cache_desc cd = {.struct_size = sizeof cd, .dtype = o->dtype, .head_dim = o->head_dim,
                                .num_kv_heads = o->hkv, .page_size = o->page,
                                .num_pages = (int)(batch * seq_pages(o, modes, len)), .max_sequences = batch,
-                               .max_tokens = len, .sink = o->sink, .local = o->local, .max_new_tokens = o->new_tokens};
+                               .max_tokens = len, .sink = o->sink, .local = o->local, .max_new_tokens = o->new_tokens,
+                               .page_summaries = o->page_budget > 0};
     const char *what = "elattn_kv_cache_create";
     elattn_status st = o_host ? elattn_kv_cache_create(dev, &cd, &cache) : ELATTN_ERROR_OUT_OF_MEMORY;
     if (st == ELATTN_SUCCESS) what = "buffers", st = upload_new(dev, NULL, (size_t)chunk * row_bytes, &k);
@@ -672,7 +699,8 @@ static float *check_side(const opts *o, elattn_device *dev, const int32_t *modes
                                         .modes = done == 0 ? modes + (size_t)s * o->hkv : NULL, .k = k, .v = v};
             if (st == ELATTN_SUCCESS) st = elattn_kv_cache_append(cache, NULL, &ap);
         }
-    elattn_decode_desc dd = {.struct_size = sizeof dd, .num_q_heads = o->hq, .max_batch = batch};
+    elattn_decode_desc dd = {.struct_size = sizeof dd, .num_q_heads = o->hq, .max_batch = batch,
+                             .page_budget = o->page_budget};
     if (st == ELATTN_SUCCESS) what = "elattn_decode_plan_create", st = elattn_decode_plan_create(cache, &dd, NULL, &plan);
     if (st == ELATTN_SUCCESS) what = "buffers", st = upload_new(dev, q_host, q_n * es, &q);
     if (st == ELATTN_SUCCESS) st = upload_new(dev, NULL, q_n * es, &out);
@@ -799,11 +827,14 @@ static void write_decode_json(const opts *o)
     kit_json_number(&w, "flush_mib", o->flush_mib, 6);
     kit_json_string(&w, "flush", o->flush_read ? "read" : "write");
     kit_json_int(&w, "lead_tokens", o->lead_tokens);
+    kit_json_int(&w, "page_budget", o->page_budget);
     kit_json_string(&w, "runs", o->decode_batch ? "with a decode batch" : "plain");
     kit_json_string(&w, "timing", "elattn_decode_run alone per step (nothing appended while timed), device events, "
                                   "L2 flushed before each rep, median");
     kit_json_string(&w, "read_bytes", "sum over sequences and KV heads of occupied slots x 2 x D x dtype size; slots = "
-                                      "len (FULL) or min(len, sink + local + new - 1) (STREAMING)");
+                                      "len (FULL, BLOCK_SPARSE) or min(len, sink + local + new - 1) (STREAMING); with "
+                                      "page_budget, a BLOCK_SPARSE head's slots are those of its selected pages "
+                                      "(elattn_quest_length) plus 2 x D x 4 bytes of summaries per candidate page");
     kit_json_number(&w, "copy_gbps", copy_gbps, 6);
     kit_json_number(&w, "copy_bytes", copy_bytes, 15);
     kit_json_number(&w, "copy_ms", copy_ms, 6);
@@ -935,6 +966,9 @@ int main(int argc, char **argv)
            elattn_backend_name(bd.info.backend), gib((double)bd.info.memory_bytes));
     printf("one layer: Hq %d, Hkv %d, D %d, %s, sink %d, local %d, page %d, %d new token(s) per sequence per step\n",
            o.hq, o.hkv, o.head_dim, elattn_dtype_name(o.dtype), o.sink, o.local, o.page, o.new_tokens);
+    if (o.page_budget)
+        printf("Quest page selection: BLOCK_SPARSE heads read page 0, the new tokens' pages and %d scored pages "
+               "(kernels/SPEC.md section 9b)\n", o.page_budget);
     printf("timed: elattn_decode_run alone (nothing appended while timed: the last %d position(s) of each sequence are "
            "the step's new tokens), device events, %d warm-up, median of >= %d reps and >= %.2g s (at most %d reps, "
            "or %.2g s after 3), L2 flush of %.0f MiB before each rep (%s; not timed), then a lead of %d tokens "
@@ -945,7 +979,8 @@ int main(int argc, char **argv)
         printf("runs: with a decode batch (elattn_decode_batch_create once per config: the work list on the device, "
                "lengths read there at run time)\n");
     printf("read MiB: the step's K/V bytes by the spec (occupied slots x 2 x D x dtype size; STREAMING slots = "
-           "min(len, sink + local + new - 1)); GB/s = read bytes / median time\n");
+           "min(len, sink + local + new - 1); with --page-budget, a BLOCK_SPARSE head's selected pages and its "
+           "candidates' summaries); GB/s = read bytes / median time\n");
 
     measure_copy(&bd, o.copy_mib);
     if (copy_gbps > 0)

@@ -9,6 +9,10 @@
  *  - built with -DDECODE_GRAPH_CUDA and run on "cuda": the batch's run is captured once into a
  *    CUDA graph on a wrapped stream, and each step appends on that stream and replays the graph:
  *    the replay must see the grown lengths (a graph of a plain run would not);
+ *  - with a page budget (Quest, section 9b: the BLOCK_SPARSE head of sequence 6 reads 2 of its
+ *    scored pages), each step's batch run (or graph replay) against a plain run of the same plan's
+ *    twin at that step: the pages chosen at run time from the grown lengths (the selection itself
+ *    is checked by the conformance group decode, its `decode/quest` cases);
  *  - refusals: a batch with args.num_seqs, of another plan, of a sequence released since, and
  *    batch_create of a sequence not started, each naming the argument.
  * Exit 0 pass, 1 fail, 77 when the device (or a CUDA GPU, for the graph) is absent or has no decode.
@@ -77,24 +81,24 @@ static void append(elattn_device *dev, elattn_kv_cache *cache, elattn_stream *st
     free(k), free(v);
 }
 
-/* One family (forced), dtype, head dim d and split count; `graph`: capture the batch's run into a
- * CUDA graph (stream is the wrapped one). Returns 0 when the family cannot run them (reported; a
- * failure when `must_run`). */
+/* One family (forced), dtype, head dim d, split count and page budget (0: none); `graph`: capture the
+ * batch's run into a CUDA graph (stream is the wrapped one). Returns 0 when the family cannot run them
+ * (reported; a failure when `must_run`). */
 static int run_family(elattn_device *dev, elattn_stream *stream, const char *family, elattn_dtype dt, int d,
-                      int splits, int graph, int must_run)
+                      int splits, int budget, int graph, int must_run)
 {
     const size_t es = elattn_dtype_size(dt), row = (size_t)HKV * d * es;
     const decode_shape shape = {.hq = HQ, .hkv = HKV, .d = d, .sink = SINK, .local = LOCAL, .max_new = MAX_NEW};
     const int max_tokens = prefill[2] + STEPS * MAX_NEW;
     elattn_kv_cache_desc cd = {.struct_size = sizeof cd, .dtype = dt, .head_dim = d, .num_kv_heads = HKV,
                                .page_size = PAGE, .num_pages = 1024, .max_sequences = 8, .max_tokens = max_tokens,
-                               .sink = SINK, .local = LOCAL, .max_new_tokens = MAX_NEW};
+                               .sink = SINK, .local = LOCAL, .max_new_tokens = MAX_NEW, .page_summaries = budget > 0};
     elattn_kv_cache *cache;
     TRY(elattn_kv_cache_create(dev, &cd, &cache));
     const elattn_plan_options opt = {.struct_size = sizeof opt, .kernel = family};
     elattn_decode_desc dd = {.struct_size = sizeof dd, .num_q_heads = HQ, .max_batch = NSEQ, .write_lse = 1,
-                             .num_splits = splits};
-    elattn_decode_plan *plan;
+                             .num_splits = splits, .page_budget = budget};
+    elattn_decode_plan *plan, *plain = NULL; /* plain: with a budget, the oracle's plan (plain runs) */
     elattn_status st = elattn_decode_plan_create(cache, &dd, &opt, &plan);
     if (st == ELATTN_ERROR_UNSUPPORTED && !must_run) {
         printf("unsupported %s %s d=%d: %s\n", family, elattn_dtype_name(dt), d, elattn_last_error());
@@ -102,6 +106,7 @@ static int run_family(elattn_device *dev, elattn_stream *stream, const char *fam
         return 0;
     }
     TRY(st);
+    if (budget) TRY(elattn_decode_plan_create(cache, &dd, &opt, &plain));
     history h[NSEQ];
     for (int s = 0; s < NSEQ; ++s) h[s].k = malloc(row * max_tokens), h[s].v = malloc(row * max_tokens), h[s].len = 0;
     int32_t n0[NSEQ];
@@ -119,10 +124,14 @@ static int run_family(elattn_device *dev, elattn_stream *stream, const char *fam
     const size_t qbytes = (size_t)total * HQ * d * es, lbytes = sizeof(float) * total * HQ;
     unsigned char *q = malloc(qbytes), *o = malloc(qbytes), *o_ref = malloc(qbytes);
     float *lse = malloc(lbytes), *lse_ref = malloc(lbytes);
-    elattn_buffer *qb, *ob, *lb;
+    elattn_buffer *qb, *ob, *lb, *ob_plain = NULL, *lb_plain = NULL;
     TRY(elattn_buffer_alloc(dev, qbytes, &qb));
     TRY(elattn_buffer_alloc(dev, qbytes, &ob));
     TRY(elattn_buffer_alloc(dev, lbytes, &lb));
+    if (budget) {
+        TRY(elattn_buffer_alloc(dev, qbytes, &ob_plain));
+        TRY(elattn_buffer_alloc(dev, lbytes, &lb_plain));
+    }
     const elattn_decode_args da = {.struct_size = sizeof da, .q = qb, .o = ob, .lse = lb, .batch = batch};
     {   /* refusals of a run with a batch */
         elattn_decode_args bad = da;
@@ -144,7 +153,7 @@ static int run_family(elattn_device *dev, elattn_stream *stream, const char *fam
         append(dev, cache, stream, dt, d, num_new, 0, h);
         fill(dt, q, (size_t)total * HQ * d);
         TRY(elattn_buffer_upload(qb, 0, q, qbytes, stream));
-        decode_oracle(&shape, dt, NSEQ, num_new, h, &modes[0][0], q, o_ref, lse_ref);
+        if (!budget) decode_oracle(&shape, dt, NSEQ, num_new, h, &modes[0][0], q, o_ref, lse_ref);
 #ifdef DECODE_GRAPH_CUDA
         if (graph) {
             if (!exec) { /* captured once, at the first step's lengths */
@@ -167,6 +176,13 @@ static int run_family(elattn_device *dev, elattn_stream *stream, const char *fam
             TRY(elattn_decode_run(plan, cache, stream, &da));
         TRY(elattn_buffer_download(ob, 0, o, qbytes, stream));
         TRY(elattn_buffer_download(lb, 0, lse, lbytes, stream));
+        if (budget) { /* the oracle: a plain run at this step's lengths */
+            const elattn_decode_args pa = {.struct_size = sizeof pa, .num_seqs = NSEQ, .seq_ids = ids,
+                                           .num_new = num_new, .q = qb, .o = ob_plain, .lse = lb_plain};
+            TRY(elattn_decode_run(plain, cache, stream, &pa));
+            TRY(elattn_buffer_download(ob_plain, 0, o_ref, qbytes, stream));
+            TRY(elattn_buffer_download(lb_plain, 0, lse_ref, lbytes, stream));
+        }
         double worst = 0.0, worst_lse = 0.0;
         for (size_t i = 0; i < (size_t)total * HQ * d; ++i) {
             const double e = fabs(elattn_ref_load(dt, o, i) - elattn_ref_load(dt, o_ref, i));
@@ -176,16 +192,17 @@ static int run_family(elattn_device *dev, elattn_stream *stream, const char *fam
             const double e = fabs((double)lse[i] - (double)lse_ref[i]);
             if (!(e <= worst_lse)) worst_lse = e;
         }
-        EXPECT(worst <= tol && worst_lse <= 1e-4, "%s %s splits %d%s step %d (lengths %d %d %d): max |O - oracle| %.3g "
-               "(tol %.3g), max |LSE - oracle| %.3g", family, elattn_dtype_name(dt), splits, graph ? " graph" : "", step,
-               h[0].len, h[1].len, h[2].len, worst, tol, worst_lse);
+        EXPECT(worst <= tol && worst_lse <= 1e-4, "%s %s splits %d budget %d%s step %d (lengths %d %d %d): max |O - oracle| "
+               "%.3g (tol %.3g), max |LSE - oracle| %.3g", family, elattn_dtype_name(dt), splits, budget,
+               graph ? " graph" : "", step, h[0].len, h[1].len, h[2].len, worst, tol, worst_lse);
         if (worst > worst_all) worst_all = worst;
     }
 #ifdef DECODE_GRAPH_CUDA
     if (exec) cudaGraphExecDestroy(exec);
 #endif
-    printf("ok   %s %s d=%d splits %d%s: %d steps with one batch, lengths %d->%d %d->%d %d->%d, max error %.2g\n",
-           elattn_decode_plan_kernel(plan), elattn_dtype_name(dt), d, splits, graph ? ", replayed from a CUDA graph" : "",
+    printf("ok   %s %s d=%d splits %d%s%s: %d steps with one batch, lengths %d->%d %d->%d %d->%d, max error %.2g\n",
+           elattn_decode_plan_kernel(plan), elattn_dtype_name(dt), d, splits,
+           budget ? ", with a Quest page budget (against plain runs)" : "", graph ? ", replayed from a CUDA graph" : "",
            STEPS, prefill[0], h[0].len, prefill[1], h[1].len, prefill[2], h[2].len, worst_all);
 
     TRY(elattn_kv_cache_release(cache, ids[1])); /* a batch's sequence gone: its runs are refused */
@@ -203,6 +220,8 @@ static int run_family(elattn_device *dev, elattn_stream *stream, const char *fam
     }
     elattn_decode_batch_destroy(batch);
     elattn_buffer_free(qb), elattn_buffer_free(ob), elattn_buffer_free(lb);
+    elattn_buffer_free(ob_plain), elattn_buffer_free(lb_plain);
+    elattn_decode_plan_destroy(plain);
     free(q), free(o), free(o_ref), free(lse), free(lse_ref);
     for (int s = 0; s < NSEQ; ++s) free(h[s].k), free(h[s].v);
     elattn_decode_plan_destroy(plan);
@@ -250,8 +269,10 @@ int main(int argc, char **argv)
     const elattn_dtype dts[] = {ELATTN_F32, ELATTN_F16, ELATTN_BF16};
     for (int f = 0; f < nf; ++f) {
         for (int i = 0; i < 3; ++i)
-            for (int d = 64; d <= 128; d += 64) run_family(dev, stream, families[f], dts[i], d, 0, graph, f == nf - 1);
-        run_family(dev, stream, families[f], ELATTN_BF16, 64, 3, graph, f == nf - 1);
+            for (int d = 64; d <= 128; d += 64) run_family(dev, stream, families[f], dts[i], d, 0, 0, graph, f == nf - 1);
+        run_family(dev, stream, families[f], ELATTN_BF16, 64, 3, 0, graph, f == nf - 1);
+        run_family(dev, stream, families[f], ELATTN_BF16, 128, 0, 2, graph, f == nf - 1);
+        run_family(dev, stream, families[f], ELATTN_F32, 64, 3, 2, graph, f == nf - 1);
     }
     elattn_stream_destroy(stream);
     elattn_device_close(dev);
