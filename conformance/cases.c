@@ -709,12 +709,16 @@ static void decode_cases(case_list *l)
      * candidates (a real choice: 1, 3, 8, 40), and above them (100 pages of 64: every page, dense);
      * pages of 1 token (the tail is the step's n pages, candidates are single keys); steps of 16 over
      * pages of 8 and 16 (a tail of two or three pages); an MQA group of 6 query heads summed into one
-     * score; every dtype; explicit and planned split counts (chunks of the compacted head). */
+     * score; every dtype; explicit and planned split counts (chunks of the compacted head). And keys
+     * of +-1 only (`ties`): every page's bounds are -1 and +1 in (nearly) every dimension, so the
+     * candidates' scores tie and the page order decides (the lower pages are kept). */
     static const struct {
         elattn_dtype dt;
-        int d, hq, hkv, page, splits, budget;
-    } quest[] = {{ELATTN_BF16, 128, 8, 2, 16, 0, 8}, {ELATTN_F32, 64, 4, 2, 16, 3, 3}, {ELATTN_F16, 64, 4, 1, 1, 0, 40},
-                 {ELATTN_F16, 96, 6, 1, 8, 5, 1},    {ELATTN_BF16, 64, 4, 2, 64, 0, 100}};
+        int d, hq, hkv, page, splits, budget, ties;
+    } quest[] = {{ELATTN_BF16, 128, 8, 2, 16, 0, 8, 0}, {ELATTN_F32, 64, 4, 2, 16, 3, 3, 0},
+                 {ELATTN_F16, 64, 4, 1, 1, 0, 40, 0},   {ELATTN_F16, 96, 6, 1, 8, 5, 1, 0},
+                 {ELATTN_BF16, 64, 4, 2, 64, 0, 100, 0}, {ELATTN_BF16, 64, 4, 2, 16, 0, 5, 1},
+                 {ELATTN_F32, 128, 8, 2, 16, 3, 7, 1}};
     for (int qi = 0; qi < (int)(sizeof quest / sizeof quest[0]); ++qi) {
         conf_case *c = push(l);
         c->kind = CASE_DECODE;
@@ -733,11 +737,13 @@ static void decode_cases(case_list *l)
         c->dec_splits = quest[qi].splits;
         c->dec_page = quest[qi].page;
         c->dec_budget = quest[qi].budget;
+        c->dec_ties = quest[qi].ties;
         c->lse = 1;
         c->quick = qi == 1;
         c->features = FEAT_DECODE | FEAT_MIXED | FEAT_VARLEN | FEAT_LSE | dtype_feature(k->dtype) | dim_feature(k->head_dim);
-        snprintf(c->name, sizeof c->name, "decode/quest/%s/d%d/h%d:%d/L700,2600,40,3000/page%d/splits%d/budget%d",
-                 elattn_dtype_name(k->dtype), k->head_dim, k->hq, k->hkv, c->dec_page, c->dec_splits, c->dec_budget);
+        snprintf(c->name, sizeof c->name, "decode/quest/%s/d%d/h%d:%d/L700,2600,40,3000/page%d/splits%d/budget%d%s",
+                 elattn_dtype_name(k->dtype), k->head_dim, k->hq, k->hkv, c->dec_page, c->dec_splits, c->dec_budget,
+                 c->dec_ties ? "/ties" : "");
         c->seed = kit_hash_name(c->name);
     }
 }

@@ -105,6 +105,7 @@ typedef struct conf_case {
     int dec_splits; /* elattn_decode_desc.num_splits (0: the plan's) */
     int dec_page;   /* the cache's page size */
     int dec_budget; /* elattn_decode_desc.page_budget (0: BLOCK_SPARSE heads decode densely) */
+    int dec_ties;   /* keys of +-1 only: (nearly) every page's summary alike, Quest's scores tie */
 } conf_case;
 
 /* cases.c */

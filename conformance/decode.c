@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "conf.h"
+#include "kit_values.h"
 
 struct decode_oracle {
     int total_hist[KIT_MAX_BATCH];   /* history length after the last step */
@@ -121,6 +122,8 @@ decode_oracle *decode_oracle_make(const conf_case *c, elattn_device *ref, char *
         for (int b = 0; b < k->batch; ++b) total += o->appended[s][b] = s == 0 ? k->len_q[b] : step_new(c, s - 1, b);
         float *vf = NULL;
         o->kv[s][0] = random_tensor(&rng, k->dtype, (size_t)total * k->hkv * k->head_dim, 1.0, NULL);
+        for (size_t i = 0; c->dec_ties && i < (size_t)total * k->hkv * k->head_dim; ++i) /* signs only */
+            kit_store_value(k->dtype, o->kv[s][0], i, kit_load_value(k->dtype, o->kv[s][0], i) >= 0.0f ? 1.0f : -1.0f);
         o->kv[s][1] = random_tensor(&rng, k->dtype, (size_t)total * k->hkv * k->head_dim, 1.0, &vf);
         for (size_t i = 0; i < (size_t)total * k->hkv * k->head_dim; ++i)
             if (fabs(vf[i]) > o->max_abs_v) o->max_abs_v = fabs(vf[i]);

@@ -55,35 +55,26 @@ static elattn_status quest_select(ocl_device *dev, cl_program program, void *str
                                   cl_mem meta, cl_mem *pages, cl_mem *lens)
 {
     const size_t heads = (size_t)c->num_seqs * c->num_kv_heads, items = heads * c->pages_per_head;
-    cl_mem scores = NULL, keep = NULL;
-    elattn_status st = make_buffer(dev, CL_MEM_READ_WRITE, sizeof(float) * items, NULL, &scores);
-    if (st == ELATTN_SUCCESS) st = make_buffer(dev, CL_MEM_READ_WRITE, sizeof(cl_int) * items, NULL, &keep);
+    cl_mem keys = NULL;
+    elattn_status st = make_buffer(dev, CL_MEM_READ_WRITE, sizeof(cl_uint) * items, NULL, &keys);
     if (st == ELATTN_SUCCESS) st = make_buffer(dev, CL_MEM_READ_WRITE, sizeof(cl_int) * items, NULL, pages);
     if (st == ELATTN_SUCCESS) st = make_buffer(dev, CL_MEM_READ_WRITE, sizeof(cl_int) * heads, NULL, lens);
     cl_mem q = (cl_mem)c->q, sums = (cl_mem)c->page_summaries, table = (cl_mem)c->page_table;
     if (st == ELATTN_SUCCESS) {
-        const ocl_arg args[] = {OCL_ARG(q), OCL_ARG(sums), OCL_ARG(table), OCL_ARG(meta), OCL_ARG(scores),
+        const ocl_arg args[] = {OCL_ARG(q), OCL_ARG(sums), OCL_ARG(table), OCL_ARG(meta), OCL_ARG(keys),
                                 OCL_ARG(c->num_seqs), OCL_ARG(c->num_q_heads), OCL_ARG(c->num_kv_heads),
                                 OCL_ARG(c->head_dim), OCL_ARG(c->page_shift), OCL_ARG(c->pages_per_head)};
         st = launch_decode_kernel(dev, program, stream, "elattn_quest_score", args, (int)(sizeof args / sizeof args[0]),
                                   items);
     }
-    if (st == ELATTN_SUCCESS) {
-        const ocl_arg args[] = {OCL_ARG(scores), OCL_ARG(meta), OCL_ARG(keep), OCL_ARG(c->num_seqs),
-                                OCL_ARG(c->num_kv_heads), OCL_ARG(c->page_shift), OCL_ARG(c->pages_per_head),
-                                OCL_ARG(c->page_budget)};
-        st = launch_decode_kernel(dev, program, stream, "elattn_quest_keep", args, (int)(sizeof args / sizeof args[0]),
-                                  items);
-    }
-    if (st == ELATTN_SUCCESS) {
-        const ocl_arg args[] = {OCL_ARG(table), OCL_ARG(meta), OCL_ARG(keep), OCL_ARG(*pages), OCL_ARG(*lens),
+    if (st == ELATTN_SUCCESS) { /* one work-group per (sequence, head) */
+        const ocl_arg args[] = {OCL_ARG(keys), OCL_ARG(table), OCL_ARG(meta), OCL_ARG(*pages), OCL_ARG(*lens),
                                 OCL_ARG(c->num_seqs), OCL_ARG(c->num_kv_heads), OCL_ARG(c->page_shift),
                                 OCL_ARG(c->pages_per_head), OCL_ARG(c->page_budget)};
-        st = launch_decode_kernel(dev, program, stream, "elattn_quest_compact", args,
-                                  (int)(sizeof args / sizeof args[0]), heads);
+        st = launch_decode_kernel(dev, program, stream, "elattn_quest_select", args,
+                                  (int)(sizeof args / sizeof args[0]), heads * DECODE_WG);
     }
-    if (scores) clReleaseMemObject(scores);
-    if (keep) clReleaseMemObject(keep);
+    if (keys) clReleaseMemObject(keys);
     return st; /* the caller releases *pages and *lens, made or not */
 }
 

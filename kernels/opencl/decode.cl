@@ -8,11 +8,11 @@
  *   elattn_decode_merge: one work-item per output value: the chunks merged in chunk order
  *     with elattn_merge_weights, O rounded once to the storage dtype.
  * With a page budget (Quest, SPEC.md section 9b) three passes come first, for the BLOCK_SPARSE heads:
- *   elattn_quest_score: one work-item per (sequence, KV head, page): a candidate page's score;
- *   elattn_quest_keep: the same items: whether the page is read (fewer than `budget` candidates
- *     rank before it, or it is page 0 or in the tail);
- *   elattn_quest_compact: one work-item per (sequence, KV head): the kept pages in order, and the
- *     length of the FULL head they make, which elattn_decode_partial then reads instead.
+ *   elattn_quest_score: one work-item per (sequence, KV head, page): a candidate page's score, as
+ *     an order-preserving unsigned key;
+ *   elattn_quest_select: one work-group per (sequence, KV head): the budget's threshold key (radix
+ *     select), then the kept pages in order and the length of the FULL head they make, which
+ *     elattn_decode_partial then reads instead.
  * elattn_kv_summarize keeps the pages' key summaries (called by the cache's appends).
  * Compile-time: ELATTN_STORAGE. meta: int32 [cu_new: num_seqs + 1][lengths: num_seqs]
  * [seq_ids: num_seqs][modes: num_seqs * Hkv][chunks: num_seqs * Hkv]. `splits` is the most
@@ -124,8 +124,18 @@ static int quest_item(const __global int *meta, const int num_seqs, const int nu
     return modes[*i * num_kv_heads + *hk] == ELATTN_MODE_BLOCK_SPARSE;
 }
 
+/* A score as a key: unsigned order = elattn_quest_before's order of scores (higher key first);
+ * NaN as -inf, -0 as +0 (equal scores must give equal keys, so that the page order breaks the tie). */
+static uint quest_key(float s)
+{
+    if (isnan(s)) s = -INFINITY;
+    if (s == 0.0f) s = 0.0f;
+    const uint u = as_uint(s);
+    return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+}
+
 __kernel void elattn_quest_score(const __global elattn_elem *q, const __global float *summaries,
-                                 const __global int *page_table, const __global int *meta, __global float *scores,
+                                 const __global int *page_table, const __global int *meta, __global uint *keys,
                                  const int num_seqs, const int num_q_heads, const int num_kv_heads, const int head_dim,
                                  const int page_shift, const int pages_per_head)
 {
@@ -146,46 +156,89 @@ __kernel void elattn_quest_score(const __global elattn_elem *q, const __global f
             const long qoff = ((long)(cu_new[i] + r) * num_q_heads + (long)hk * group + g) * head_dim;
             for (int d = 0; d < head_dim; ++d) score += elattn_quest_term(elattn_load(q, qoff + d), lo[d], hi[d]);
         }
-    scores[x] = score;
+    keys[x] = quest_key(score);
 }
 
-__kernel void elattn_quest_keep(const __global float *scores, const __global int *meta, __global int *keep,
-                                const int num_seqs, const int num_kv_heads, const int page_shift,
-                                const int pages_per_head, const int budget)
-{
-    const size_t x = get_global_id(0);
-    int i, hk, j;
-    if (x >= (size_t)num_seqs * num_kv_heads * pages_per_head ||
-        !quest_item(meta, num_seqs, num_kv_heads, pages_per_head, x, &i, &hk, &j))
-        return;
-    const __global int *cu_new = meta, *lengths = meta + num_seqs + 1;
-    const long tail = elattn_quest_tail(lengths[i], cu_new[i + 1] - cu_new[i], page_shift);
-    int kept = j == 0 || j >= tail;
-    if (!kept) {
-        const __global float *head = scores + (x - (size_t)j);
-        int before = 0;
-        for (int c = 1; c < tail && before < budget; ++c) before += elattn_quest_before(head[c], c, head[j], j);
-        kept = before < budget;
-    }
-    keep[x] = kept;
-}
+/* Exclusive prefix sum of v over the work-group (ELATTN_WG items) into excl, the sum into total,
+ * through the local array scratch. Every work-item must reach it. A macro, not a function: PoCL 2.10's
+ * LLVM 15 crashes inlining a function that takes a __local pointer and holds barriers. */
+#define QUEST_GROUP_SCAN(v, scratch, excl, total)                                                           \
+    do {                                                                                                     \
+        const int t_ = (int)get_local_id(0), v_ = (v);                                                       \
+        scratch[t_] = v_;                                                                                    \
+        barrier(CLK_LOCAL_MEM_FENCE);                                                                        \
+        for (int o_ = 1; o_ < ELATTN_WG; o_ <<= 1) { /* Hillis-Steele: inclusive sums */                     \
+            const int add_ = t_ >= o_ ? scratch[t_ - o_] : 0;                                                \
+            barrier(CLK_LOCAL_MEM_FENCE);                                                                    \
+            scratch[t_] += add_;                                                                             \
+            barrier(CLK_LOCAL_MEM_FENCE);                                                                    \
+        }                                                                                                    \
+        excl = scratch[t_] - v_;                                                                             \
+        total = scratch[ELATTN_WG - 1];                                                                      \
+        barrier(CLK_LOCAL_MEM_FENCE); /* scratch is reused by the next scan */                              \
+    } while (0)
 
-__kernel void elattn_quest_compact(const __global int *page_table, const __global int *meta, const __global int *keep,
-                                   __global int *quest_pages, __global int *quest_len, const int num_seqs,
-                                   const int num_kv_heads, const int page_shift, const int pages_per_head,
-                                   const int budget)
+/* One work-group per (sequence, KV head): the budget's B-th largest key by a radix select (four
+ * passes of 8 bits over local histograms), then the kept pages in page order (a scan per tile of
+ * pages; the candidates equal to the threshold go to the lower pages) and the FULL length they
+ * make. The algorithm of kernels/gpu/decode_quest.cuh (decode_quest_select_kernel), run here on
+ * every OpenCL device. */
+__kernel __attribute__((reqd_work_group_size(ELATTN_WG, 1, 1)))
+void elattn_quest_select(const __global uint *keys, const __global int *page_table, const __global int *meta,
+                         __global int *quest_pages, __global int *quest_len, const int num_seqs,
+                         const int num_kv_heads, const int page_shift, const int pages_per_head, const int budget)
 {
-    const size_t e = get_global_id(0); /* (sequence, KV head) */
+    __local int hist[256];
+    __local int scan[ELATTN_WG];
+    __local uint s_bcast[2]; /* thread 0's prefix and need, to the group */
+    const int e = (int)get_group_id(0), t = (int)get_local_id(0);
     int i, hk, j0;
-    if (e >= (size_t)num_seqs * num_kv_heads ||
-        !quest_item(meta, num_seqs, num_kv_heads, pages_per_head, e * (size_t)pages_per_head, &i, &hk, &j0))
-        return;
+    if (!quest_item(meta, num_seqs, num_kv_heads, pages_per_head, (size_t)e * pages_per_head, &i, &hk, &j0))
+        return; /* the whole group: its head is not BLOCK_SPARSE */
     const __global int *cu_new = meta, *lengths = meta + num_seqs + 1, *seq_ids = lengths + num_seqs;
     const int len = lengths[i], n = cu_new[i + 1] - cu_new[i];
-    const __global int *pages = page_table + ((long)seq_ids[i] * num_kv_heads + hk) * pages_per_head;
+    const int tail = (int)elattn_quest_tail(len, n, page_shift);
     const int end = (int)(((long)len + (1L << page_shift) - 1) >> page_shift);
-    int count = 0;
-    for (int j = 0; j < end; ++j)
-        if (keep[e * pages_per_head + j]) quest_pages[e * pages_per_head + count++] = pages[j];
-    quest_len[e] = (int)elattn_quest_length(len, n, page_shift, budget);
+    const int candidates = tail > 1 ? tail - 1 : 0;
+    const __global uint *key = keys + (size_t)e * pages_per_head;
+
+    uint prefix = 0, mask = 0;
+    int need = budget;
+    if (candidates > budget) {
+        for (int shift = 24; shift >= 0; shift -= 8) {
+            for (int b = t; b < 256; b += ELATTN_WG) hist[b] = 0;
+            barrier(CLK_LOCAL_MEM_FENCE);
+            for (int j = 1 + t; j < tail; j += ELATTN_WG)
+                if ((key[j] & mask) == prefix) atomic_inc(&hist[(key[j] >> shift) & 255u]);
+            barrier(CLK_LOCAL_MEM_FENCE);
+            if (t == 0) { /* the digit where the B-th largest falls, from the top */
+                int digit = 255;
+                while (need > hist[digit]) need -= hist[digit--];
+                s_bcast[0] = prefix | ((uint)digit << shift);
+                s_bcast[1] = (uint)need;
+            }
+            barrier(CLK_LOCAL_MEM_FENCE);
+            prefix = s_bcast[0], need = (int)s_bcast[1];
+            mask |= 255u << shift;
+            barrier(CLK_LOCAL_MEM_FENCE); /* hist and the broadcast are rewritten by the next pass */
+        }
+    }
+    const int all = candidates <= budget;
+
+    const __global int *pages = page_table + ((long)seq_ids[i] * num_kv_heads + hk) * pages_per_head;
+    __global int *out = quest_pages + (size_t)e * pages_per_head;
+    int written = 0, ties_before = 0;
+    for (int base = 0; base < end; base += ELATTN_WG) {
+        const int j = base + t;
+        const int candidate = j >= 1 && j < tail;
+        const uint k = candidate && !all ? key[j] : 0u;
+        int ties_excl, ties_total, kept_excl, kept_total;
+        QUEST_GROUP_SCAN(candidate && !all && k == prefix, scan, ties_excl, ties_total);
+        const int tie_rank = ties_before + ties_excl;
+        const int kept = j < end && (!candidate || all || k > prefix || (k == prefix && tie_rank < need));
+        QUEST_GROUP_SCAN(kept, scan, kept_excl, kept_total);
+        if (kept) out[written + kept_excl] = pages[j];
+        written += kept_total, ties_before += ties_total;
+    }
+    if (t == 0) quest_len[e] = (int)elattn_quest_length(len, n, page_shift, budget);
 }
