@@ -6,10 +6,12 @@
  *     additions, stored as an unsigned key whose order is the ranking's (quest_key);
  *   decode_quest_select_kernel: one block per (sequence, head): the budget's B-th key by a radix
  *     select (four passes of 8 bits over shared-memory histograms), then the pages kept, in page
- *     order (a block-wide scan per tile of pages: the ties at the threshold go to the lower pages),
- *     written as the compacted page list the chunk kernels read as a FULL head of length
- *     elattn_quest_length (decode_head, decode_common.cuh).
+ *     order (each thread a run of pages, two block-wide scans: the ties at the threshold go to the
+ *     lower pages), written as the compacted page list the chunk kernels read as a FULL head of
+ *     length elattn_quest_length (decode_head, decode_common.cuh).
  * Shared-memory scans only (no warp shuffles), so the code is the same at wave sizes 32 and 64.
+ * kernels/opencl/decode.cl's elattn_quest_select is the same algorithm, line for line, which PoCL
+ * and Intel's CPU runtime run in CI.
  * Needs storage<> (common.cuh), decode_common.cuh and launch.h.
  */
 #ifndef ELATTN_GPU_DECODE_QUEST_CUH
@@ -145,21 +147,29 @@ __global__ void __launch_bounds__(QUEST_THREADS)
     }
     const bool all = candidates <= budget;
 
-    /* The kept pages in page order, a tile of QUEST_THREADS at a time; candidates equal to T are kept
-     * while fewer than `need` lower ones were. */
+    /* The kept pages in page order: each thread walks a contiguous run of pages three times (its
+     * candidates equal to T; then, knowing the ties before its run, which pages it keeps; then
+     * their places), with two block scans in between. A candidate equal to T is kept while fewer
+     * than `need` lower ones were. */
     const int32_t *pages = in.page_table + ((elattn_i64)M.seq_ids[i] * in.num_kv_heads + hk) * in.pages_per_head;
     int32_t *out = quest_pages + (size_t)e * in.pages_per_head;
-    int written = 0, ties_before = 0;
-    for (int base = 0; base < end; base += QUEST_THREADS) {
-        const int j = base + t;
-        const bool candidate = j >= 1 && j < tail;
-        const uint32_t k = candidate && !all ? key[j] : 0u;
-        int ties_total, kept_total;
-        const int tie_rank = ties_before + quest_block_scan(candidate && !all && k == prefix, scan, &ties_total);
-        const bool kept = j < end && (!candidate || all || k > prefix || (k == prefix && tie_rank < need));
-        const int at = written + quest_block_scan(kept, scan, &kept_total);
-        if (kept) out[at] = pages[j];
-        written += kept_total, ties_before += ties_total;
+    const int per = (end + QUEST_THREADS - 1) / QUEST_THREADS; /* pages [t * per, + per) of each thread */
+    int ties = 0, unused;
+    for (int q = 0, j = t * per; q < per; ++q, ++j) ties += j >= 1 && j < tail && !all && key[j] == prefix;
+    const int tie_rank = quest_block_scan(ties, scan, &unused);
+    int kept = 0;
+    for (int q = 0, j = t * per, r = tie_rank; q < per; ++q, ++j) {
+        const bool candidate = j >= 1 && j < tail && !all;
+        const uint32_t k = candidate ? key[j] : 0u;
+        kept += j < end && (!candidate || k > prefix || (k == prefix && r < need));
+        r += candidate && k == prefix;
+    }
+    int at = quest_block_scan(kept, scan, &unused);
+    for (int q = 0, j = t * per, r = tie_rank; q < per; ++q, ++j) { /* the third walk decides as the second did */
+        const bool candidate = j >= 1 && j < tail && !all;
+        const uint32_t k = candidate ? key[j] : 0u;
+        if (j < end && (!candidate || k > prefix || (k == prefix && r < need))) out[at++] = pages[j];
+        r += candidate && k == prefix;
     }
     if (t == 0) quest_len[e] = (int32_t)elattn_quest_length(len, n, in.page_shift, budget);
 }

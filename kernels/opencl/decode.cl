@@ -179,9 +179,8 @@ __kernel void elattn_quest_score(const __global elattn_elem *q, const __global f
     } while (0)
 
 /* One work-group per (sequence, KV head): the budget's B-th largest key by a radix select (four
- * passes of 8 bits over local histograms), then the kept pages in page order (a scan per tile of
- * pages; the candidates equal to the threshold go to the lower pages) and the FULL length they
- * make. The algorithm of kernels/gpu/decode_quest.cuh (decode_quest_select_kernel), run here on
+ * passes of 8 bits over local histograms), then the kept pages in page order (two scans; the
+ * candidates equal to the threshold go to the lower pages) and the FULL length they make. The algorithm of kernels/gpu/decode_quest.cuh (decode_quest_select_kernel), run here on
  * every OpenCL device. */
 __kernel __attribute__((reqd_work_group_size(ELATTN_WG, 1, 1)))
 void elattn_quest_select(const __global uint *keys, const __global int *page_table, const __global int *meta,
@@ -192,11 +191,14 @@ void elattn_quest_select(const __global uint *keys, const __global int *page_tab
     __local int scan[ELATTN_WG];
     __local uint s_bcast[2]; /* thread 0's prefix and need, to the group */
     const int e = (int)get_group_id(0), t = (int)get_local_id(0);
-    int i, hk, j0;
-    if (!quest_item(meta, num_seqs, num_kv_heads, pages_per_head, (size_t)e * pages_per_head, &i, &hk, &j0))
-        return; /* the whole group: its head is not BLOCK_SPARSE */
+    int i, hk, page0;
+    /* Not an early return for a head that is not BLOCK_SPARSE: it runs the barriers with nothing to do.
+     * PoCL 2.10 miscompiled this kernel (wrong pages, right with -cl-opt-disable) when the group
+     * returned before its barriers on a condition read from memory. */
+    const int active = quest_item(meta, num_seqs, num_kv_heads, pages_per_head, (size_t)e * pages_per_head, &i,
+                                  &hk, &page0);
     const __global int *cu_new = meta, *lengths = meta + num_seqs + 1, *seq_ids = lengths + num_seqs;
-    const int len = lengths[i], n = cu_new[i + 1] - cu_new[i];
+    const int len = active ? lengths[i] : 0, n = active ? cu_new[i + 1] - cu_new[i] : 0;
     const int tail = (int)elattn_quest_tail(len, n, page_shift);
     const int end = (int)(((long)len + (1L << page_shift) - 1) >> page_shift);
     const int candidates = tail > 1 ? tail - 1 : 0;
@@ -225,20 +227,29 @@ void elattn_quest_select(const __global uint *keys, const __global int *page_tab
     }
     const int all = candidates <= budget;
 
+    /* The kept pages in page order: each work-item walks a contiguous run of pages three times (its
+     * candidates equal to T; then, knowing the ties before its run, which pages it keeps; then
+     * their places), with two scans in between. A candidate equal to T is kept while fewer than
+     * `need` lower ones were. */
     const __global int *pages = page_table + ((long)seq_ids[i] * num_kv_heads + hk) * pages_per_head;
     __global int *out = quest_pages + (size_t)e * pages_per_head;
-    int written = 0, ties_before = 0;
-    for (int base = 0; base < end; base += ELATTN_WG) {
-        const int j = base + t;
-        const int candidate = j >= 1 && j < tail;
-        const uint k = candidate && !all ? key[j] : 0u;
-        int ties_excl, ties_total, kept_excl, kept_total;
-        QUEST_GROUP_SCAN(candidate && !all && k == prefix, scan, ties_excl, ties_total);
-        const int tie_rank = ties_before + ties_excl;
-        const int kept = j < end && (!candidate || all || k > prefix || (k == prefix && tie_rank < need));
-        QUEST_GROUP_SCAN(kept, scan, kept_excl, kept_total);
-        if (kept) out[written + kept_excl] = pages[j];
-        written += kept_total, ties_before += ties_total;
+    const int per = (end + ELATTN_WG - 1) / ELATTN_WG; /* the same trip count in every work-item (below) */
+    int ties = 0, tie_rank, kept = 0, at, unused;
+    for (int q = 0, j = t * per; q < per; ++q, ++j)
+        ties += j >= 1 && j < tail && !all && key[j] == prefix;
+    QUEST_GROUP_SCAN(ties, scan, tie_rank, unused);
+    for (int q = 0, j = t * per, r = tie_rank; q < per; ++q, ++j) {
+        const int candidate = j >= 1 && j < tail && !all;
+        const uint k = candidate ? key[j] : 0u;
+        kept += j < end && (!candidate || k > prefix || (k == prefix && r < need));
+        r += candidate && k == prefix;
     }
-    if (t == 0) quest_len[e] = (int)elattn_quest_length(len, n, page_shift, budget);
+    QUEST_GROUP_SCAN(kept, scan, at, unused);
+    for (int q = 0, j = t * per, r = tie_rank; q < per; ++q, ++j) { /* the third walk decides as the second did */
+        const int candidate = j >= 1 && j < tail && !all;
+        const uint k = candidate ? key[j] : 0u;
+        if (j < end && (!candidate || k > prefix || (k == prefix && r < need))) out[at++] = pages[j];
+        r += candidate && k == prefix;
+    }
+    if (t == 0 && active) quest_len[e] = (int)elattn_quest_length(len, n, page_shift, budget);
 }
