@@ -10,8 +10,9 @@
  *     lower pages), written as the compacted page list the chunk kernels read as a FULL head of
  *     length elattn_quest_length (decode_head, decode_common.cuh).
  * Shared-memory scans only (no warp shuffles), so the code is the same at wave sizes 32 and 64.
- * kernels/opencl/decode.cl's elattn_quest_select is the same algorithm, line for line, which PoCL
- * and Intel's CPU runtime run in CI.
+ * kernels/opencl/decode.cl's elattn_quest_select is the same algorithm, line for line but for its
+ * start (a head that is not BLOCK_SPARSE runs its barriers idle there: a PoCL fault), which PoCL and
+ * Intel's CPU runtime run in CI.
  * Needs storage<> (common.cuh), decode_common.cuh and launch.h.
  */
 #ifndef ELATTN_GPU_DECODE_QUEST_CUH
