@@ -62,14 +62,17 @@ static void quest_oracle(const conf_case *c, int b, int len, int n, int q_row, c
                     lo[d] = x < lo[d] ? x : lo[d], hi[d] = x > hi[d] ? x : hi[d];
                 }
             }
-            float s = 0.0f;
+            float s = 0.0f; /* per (r, g): 8 running sums over d mod 8, joined pairwise; then in turn */
             for (int r = 0; r < n; ++r)
-                for (int g = 0; g < group; ++g)
+                for (int g = 0; g < group; ++g) {
+                    float lane[8] = {0};
                     for (int d = 0; d < D; ++d) {
                         const float qv = qf[((size_t)(q_row + r) * Hq + hk * group + g) * D + d];
                         const float a = qv * lo[d], e = qv * hi[d];
-                        s += a > e ? a : e;
+                        lane[d % 8] += a > e ? a : e;
                     }
+                    s += ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
+                }
             score[j] = s;
         }
         for (int j = 0; j < pages; ++j) { /* page 0, the tail, and the budget's best candidates */

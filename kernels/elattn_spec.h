@@ -739,12 +739,15 @@ ELATTN_FN elattn_i64 elattn_kv_slot_offset(const ELATTN_GLOBAL elattn_i32 *head_
  *   - page 0 (the attention sinks) is always read when it is below the tail;
  *   - the candidates, pages 1 .. tail - 1, are ranked by a score and the B first are read
  *     (all of them when there are no more than B);
- *   - a page's score is the fp32 sum, in the order r (new token) outer, g (query head of the
- *     group) next, d innermost, of elattn_quest_term(q[r][g][d], kmin[d], kmax[d]), kmin and kmax
- *     the fp32 minimum and maximum of the page's key rows per dimension (elattn_kv_cache_desc.
+ *   - a page's score is an fp32 sum of elattn_quest_term(q[r][g][d], kmin[d], kmax[d]) over the
+ *     step's new tokens r, the group's query heads g and the dimensions d, kmin and kmax the fp32
+ *     minimum and maximum of the page's key rows per dimension (elattn_kv_cache_desc.
  *     page_summaries): an upper bound of the group's q.k over the page (scale > 0 does not change
- *     the order). Products of 16-bit values are exact in fp32 and every backend adds in this
- *     order, so every backend selects the same pages;
+ *     the order). The order of additions is fixed (every backend adds the same way, and products
+ *     of 16-bit values are exact in fp32, so every backend selects the same pages): per (r, g),
+ *     ELATTN_QUEST_LANES running sums, lane l adding the terms of d = l, l + 8, ... in turn, joined
+ *     by elattn_quest_join; then those per-(r, g) sums added one by one, r outer, g inner. (Eight
+ *     lanes: eight independent additions in flight per page on a GPU, not one chain of n G D.);
  *   - the ranking is elattn_quest_before: higher score first, the lower page on a tie, a NaN
  *     score last.
  * The selected pages, in ascending page order, read as the pages of a FULL head of length
@@ -785,6 +788,13 @@ ELATTN_FN float elattn_quest_term(float q, float kmin, float kmax)
     const float a = q * kmin, b = q * kmax;
 #endif
     return a > b ? a : b;
+}
+
+/* The lanes of one (r, g)'s sum, joined pairwise: ((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7)). */
+#define ELATTN_QUEST_LANES 8
+ELATTN_FN float elattn_quest_join(const float *lane)
+{
+    return ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
 }
 
 /* Whether candidate page pa (score sa) ranks before page pb (score sb). */

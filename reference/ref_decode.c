@@ -42,8 +42,11 @@ static int64_t quest_select(const elattn_ref_decode_args *a, int i, int hk, int6
         for (int r = 0; r < n; ++r)
             for (int g = 0; g < group; ++g) {
                 const size_t qoff = ((size_t)(a->cu_new[i] + r) * a->num_q_heads + (size_t)hk * group + g) * D;
+                float lane[ELATTN_QUEST_LANES] = {0};
                 for (int d = 0; d < D; ++d)
-                    score += elattn_quest_term((float)elattn_ref_load(a->dtype, a->q, qoff + d), lo[d], hi[d]);
+                    lane[d % ELATTN_QUEST_LANES] +=
+                        elattn_quest_term((float)elattn_ref_load(a->dtype, a->q, qoff + d), lo[d], hi[d]);
+                score += elattn_quest_join(lane);
             }
         scores[j] = score;
     }

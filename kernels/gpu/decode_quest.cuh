@@ -77,11 +77,16 @@ __global__ void __launch_bounds__(QUEST_THREADS)
     for (int j = (int)(blockIdx.y * QUEST_THREADS + threadIdx.x); j < tail; j += (int)gridDim.y * QUEST_THREADS) {
         if (j < 1) continue;
         const float *lo = summaries + (size_t)pages[j] * 2 * D, *hi = lo + D;
-        float score = 0.0f; /* the spec's order: new token, then query head of the group, then dimension */
+        float score = 0.0f; /* the spec's order: lanes over d per (new token, query head), then those in turn */
         for (int r = 0; r < n; ++r)
             for (int g = 0; g < G; ++g) {
                 const size_t qoff = ((size_t)(row_base + r) * in.num_q_heads + (size_t)hk * G + g) * D;
-                for (int d = 0; d < D; ++d) score += elattn_quest_term(storage<DT>::load1(in.q, qoff + d), lo[d], hi[d]);
+                float lane[ELATTN_QUEST_LANES] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
+                for (int d = 0; d < D; d += ELATTN_QUEST_LANES) /* eight independent additions in flight */
+#pragma unroll
+                    for (int l = 0; l < ELATTN_QUEST_LANES; ++l)
+                        lane[l] += elattn_quest_term(storage<DT>::load1(in.q, qoff + d + l), lo[d + l], hi[d + l]);
+                score += elattn_quest_join(lane);
             }
         keys[(size_t)e * in.pages_per_head + j] = quest_key(score);
     }

@@ -150,11 +150,15 @@ __kernel void elattn_quest_score(const __global elattn_elem *q, const __global f
     const int page = page_table[((long)seq_ids[i] * num_kv_heads + hk) * pages_per_head + j];
     const __global float *lo = summaries + (long)page * 2 * head_dim, *hi = lo + head_dim;
     const int group = num_q_heads / num_kv_heads;
-    float score = 0.0f; /* the spec's order: new token, then query head, then dimension */
+    float score = 0.0f; /* the spec's order: lanes over d per (new token, query head), then those in turn */
     for (int r = 0; r < n; ++r)
         for (int g = 0; g < group; ++g) {
             const long qoff = ((long)(cu_new[i] + r) * num_q_heads + (long)hk * group + g) * head_dim;
-            for (int d = 0; d < head_dim; ++d) score += elattn_quest_term(elattn_load(q, qoff + d), lo[d], hi[d]);
+            float lane[ELATTN_QUEST_LANES] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
+            for (int d = 0; d < head_dim; d += ELATTN_QUEST_LANES)
+                for (int l = 0; l < ELATTN_QUEST_LANES; ++l)
+                    lane[l] += elattn_quest_term(elattn_load(q, qoff + d + l), lo[d + l], hi[d + l]);
+            score += elattn_quest_join(lane);
         }
     keys[x] = quest_key(score);
 }

@@ -204,7 +204,7 @@ class Decode(unittest.TestCase):
     def test_quest(self):
         """page_budget: a BLOCK_SPARSE head reads page 0, the pages of the step's new tokens and the budget's
         best-scoring others (SPEC.md section 9b); the oracle picks them from the history with numpy (scores
-        summed in float32 in the spec's order, by cumsum) and attends over their positions."""
+        summed in float32 in the spec's order) and attends over their positions."""
         rng = np.random.default_rng(11)
         P, budget, D, HQ, HKV = 8, 3, 64, 4, 2
         ids, prefill = [0, 1], [150, 61]
@@ -236,9 +236,16 @@ class Decode(unittest.TestCase):
                         for j in range(1, tail):
                             page = kh[j * P:(j + 1) * P, hk]
                             lo, hi = page.min(0), page.max(0)
-                            qg = q[rows, heads]  # [n][group][D]: the spec's order r, g, d
-                            terms = np.maximum(qg * lo, qg * hi).astype(np.float32).ravel()
-                            scores[j] = np.cumsum(terms, dtype=np.float32)[-1]
+                            qg = q[rows, heads]  # [n][group][D]
+                            terms = np.maximum(qg * lo, qg * hi).astype(np.float32)
+                            # the spec's order: per (r, g) 8 running sums over d mod 8 (cumsum runs in turn),
+                            # joined pairwise; then the (r, g) sums in turn, r outer
+                            lanes = np.cumsum(terms.reshape(terms.shape[0], terms.shape[1], D // 8, 8), axis=2,
+                                              dtype=np.float32)[:, :, -1, :]
+                            l = lanes
+                            per_rg = ((l[..., 0] + l[..., 1]) + (l[..., 2] + l[..., 3])) + \
+                                     ((l[..., 4] + l[..., 5]) + (l[..., 6] + l[..., 7]))
+                            scores[j] = np.cumsum(per_rg.ravel(), dtype=np.float32)[-1]
                         best = sorted(scores, key=lambda j: (-scores[j], j))[:budget]
                         for j in range(1, tail):
                             if j not in best:
