@@ -78,13 +78,19 @@ static elattn_status quest_select(ocl_device *dev, cl_program program, void *str
     return st; /* the caller releases *pages and *lens, made or not */
 }
 
+/* The decode program for a storage dtype (built once per device and options, then cached). */
+static elattn_status decode_program(ocl_device *dev, elattn_dtype dtype, cl_program *program)
+{
+    char opts[128];
+    ocl_format_options(opts, sizeof opts, (int)dtype, DECODE_WG, NULL);
+    return ocl_get_program(dev, "decode", opts, program);
+}
+
 elattn_status ocl_kv_summarize(void *dv, void *stream, const elattn_kv_summary_call *c)
 {
     ocl_device *dev = dv;
-    char opts[128];
     cl_program program = NULL;
-    ocl_format_options(opts, sizeof opts, (int)c->dtype, DECODE_WG, NULL);
-    elattn_status st = ocl_get_program(dev, "decode", opts, &program);
+    elattn_status st = decode_program(dev, c->dtype, &program);
     if (st != ELATTN_SUCCESS) return st;
     cl_mem kpool = (cl_mem)c->k_pool, sums = (cl_mem)c->summaries, list = (cl_mem)c->list;
     const ocl_arg args[] = {OCL_ARG(kpool), OCL_ARG(sums), OCL_ARG(list), OCL_ARG(c->count), OCL_ARG(c->head_dim),
@@ -97,10 +103,8 @@ elattn_status ocl_decode_run(void *dv, const void *impl, void *stream, const ela
 {
     (void)impl; /* no plan state (ocl_decode_plan) */
     ocl_device *dev = dv;
-    char opts[128];
     cl_program program = NULL;
-    ocl_format_options(opts, sizeof opts, (int)c->dtype, DECODE_WG, NULL);
-    elattn_status st = ocl_get_program(dev, "decode", opts, &program);
+    elattn_status st = decode_program(dev, c->dtype, &program);
     if (st != ELATTN_SUCCESS) return st;
     ocl_kernel kp, km;
     st = ocl_kernel_create(dev, program, "elattn_decode_partial", DECODE_WG, &kp);
