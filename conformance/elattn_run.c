@@ -27,6 +27,7 @@ typedef struct cli {
     const elattn_run_io *io;
     const char *command, *backend, *in, *out, *modes;
     int causal, sink, local, block, lse, stride;
+    int page, splits, page_budget; /* decode */
     float scale, tau;
     int have_tau;
 } cli;
@@ -39,8 +40,11 @@ static void usage(FILE *f)
             "                    [--block N] [--scale F] [--lse]\n"
             "  elattn-run xattn  --backend NAME --in DIR --out DIR --stride S --block B [--tau F] [--causal 0|1]\n"
             "  elattn-run router --backend NAME --in DIR --out DIR --modes RETRIEVAL,SPARSE\n"
+            "  elattn-run decode --backend NAME --in DIR --out DIR [--sink N] [--local N] [--page P]\n"
+            "                    [--splits N] [--page-budget B] [--scale F] [--lse]\n"
             "  elattn-run --list   the backends (loaded, or why not) and devices\n"
             "defaults: --causal 1 --sink 128 --local 2048 --block 128 --scale 0 (1/sqrt(D)) --tau 0.9\n"
+            "          decode: --page 16 --splits 0 (the plan's) --page-budget 0 (BLOCK_SPARSE heads dense)\n"
             "NAME: \"auto\", \"reference\", a backend name or a device id (\"cuda:0\", \"opencl:1\")\n");
 }
 
@@ -101,6 +105,7 @@ static int parse(int argc, char **argv, cli *c)
     c->local = 2048;
     c->block = 128;
     c->tau = 0.9f;
+    c->page = 16;
     if (argc < 2) {
         usage(c->io->err);
         return EXIT_BAD_INPUT;
@@ -114,8 +119,9 @@ static int parse(int argc, char **argv, cli *c)
         kit_print_devices(c->io->out);
         return EXIT_HELP;
     }
-    if (strcmp(c->command, "attn") && strcmp(c->command, "xattn") && strcmp(c->command, "router"))
-        return bad_input(c, "unknown command \"%s\" (attn, xattn or router)", c->command);
+    if (strcmp(c->command, "attn") && strcmp(c->command, "xattn") && strcmp(c->command, "router") &&
+        strcmp(c->command, "decode"))
+        return bad_input(c, "unknown command \"%s\" (attn, xattn, router or decode)", c->command);
     int rc = 0;
     for (int i = 2; i < argc && !rc; ++i) {
         const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -134,6 +140,9 @@ static int parse(int argc, char **argv, cli *c)
         else if (!strcmp(o, "--local")) rc = parse_int(c, o, v, &c->local);
         else if (!strcmp(o, "--block")) rc = parse_int(c, o, v, &c->block);
         else if (!strcmp(o, "--stride")) rc = parse_int(c, o, v, &c->stride);
+        else if (!strcmp(o, "--page")) rc = parse_int(c, o, v, &c->page);
+        else if (!strcmp(o, "--splits")) rc = parse_int(c, o, v, &c->splits);
+        else if (!strcmp(o, "--page-budget")) rc = parse_int(c, o, v, &c->page_budget);
         else if (!strcmp(o, "--scale")) rc = parse_float(c, o, v, &c->scale);
         else if (!strcmp(o, "--tau")) {
             rc = parse_float(c, o, v, &c->tau);
@@ -496,6 +505,134 @@ done:
     return rc;
 }
 
+/* ---- decode ------------------------------------------------------------------------------ */
+/* One decode step over a per-head KV cache (kernels/SPEC.md section 9): k.npy / v.npy hold each
+ * sequence's whole history [sum of lengths, Hkv, D] (cu_seqlens_k.npy), whose last n_b rows are the
+ * step's new tokens, with their queries in q.npy [sum of n_b, Hq, D] (cu_seqlens_q.npy); modes.npy
+ * [batch, Hkv] (default FULL). The history goes into a cache in one append (the state a prefill
+ * and any number of steps would leave: the cache keeps what each head's mode will read), then one
+ * decode run: o.npy (and lse.npy with --lse). */
+static int cmd_decode(const cli *c, elattn_device *dev)
+{
+    npy_array q = {0}, k = {0}, v = {0}, modes = {0};
+    seqlens sq = {0}, sk = {0};
+    elattn_buffer *bq = NULL, *bk = NULL, *bv = NULL, *bo = NULL, *blse = NULL;
+    elattn_kv_cache *cache = NULL;
+    elattn_decode_plan *plan = NULL;
+    int32_t *mode_table = NULL, *ids = NULL, *lens = NULL, *news = NULL;
+    void *o = NULL;
+    float *lse = NULL;
+    int rc, have_modes = 0;
+    elattn_dtype dtype = ELATTN_F32, tk = ELATTN_F32, tv = ELATTN_F32;
+
+    if ((rc = load(c, "q.npy", 0, &q, NULL)) || (rc = load(c, "k.npy", 0, &k, NULL)) ||
+        (rc = load(c, "v.npy", 0, &v, NULL)))
+        goto done;
+    if ((rc = dtype_of(c, &q, "q.npy", &dtype)) || (rc = dtype_of(c, &k, "k.npy", &tk)) ||
+        (rc = dtype_of(c, &v, "v.npy", &tv)))
+        goto done;
+    if (tk != dtype || tv != dtype) {
+        rc = bad_input(c, "k.npy/v.npy: dtype differs from q.npy's %s", q.descr);
+        goto done;
+    }
+    const int64_t any3[3] = {-1, -1, -1};
+    if ((rc = expect_shape(c, &q, "q.npy", 3, any3)) || (rc = expect_shape(c, &k, "k.npy", 3, any3))) goto done;
+    const int64_t kv_shape[3] = {k.shape[0], k.shape[1], q.shape[2]};
+    if ((rc = expect_shape(c, &k, "k.npy", 3, kv_shape)) || (rc = expect_shape(c, &v, "v.npy", 3, kv_shape)))
+        goto done;
+    if ((rc = load_cu_pair(c, q.shape[0], k.shape[0], &sq, &sk))) goto done;
+    const int batch = sq.batch, hq = (int)q.shape[1], hkv = (int)k.shape[1], D = (int)q.shape[2];
+    if ((rc = load_modes(c, batch, hkv, &modes, &have_modes))) goto done;
+    /* Per sequence: its history (>= 1) and new tokens (1..16, no more than the history). */
+    for (int b = 0; b < batch; ++b) {
+        const int n = sq.cu[b + 1] - sq.cu[b], len = sk.cu[b + 1] - sk.cu[b];
+        if (n < 1 || n > ELATTN_DECODE_MAX_NEW_TOKENS || n > len) {
+            rc = bad_input(c, "cu_seqlens_q.npy: sequence %d has %d new tokens and a history of %d "
+                              "(cu_seqlens_k.npy); 1..%d new tokens, no more than the history", b, n, len,
+                           ELATTN_DECODE_MAX_NEW_TOKENS);
+            goto done;
+        }
+    }
+    if (c->page < 1 || c->page > 4096) { /* the cache checks the power of two; here, what the pool's size needs */
+        rc = bad_input(c, "--page: %d is outside [1, 4096]", c->page);
+        goto done;
+    }
+    /* Pages for every head's whole history: at most batch * Hkv * ceil(longest / P). */
+    const int64_t pages = (int64_t)batch * hkv * ((sk.max_len + c->page - 1) / c->page);
+    if (pages > 2147483647) {
+        rc = bad_input(c, "k.npy: %lld pages of %d tokens do not fit a cache's page count", (long long)pages, c->page);
+        goto done;
+    }
+    elattn_kv_cache_desc cd = {.struct_size = sizeof cd, .dtype = dtype, .head_dim = D, .num_kv_heads = hkv,
+                               .page_size = c->page, .num_pages = (int)(pages ? pages : 1), .max_sequences = batch,
+                               .max_tokens = sk.max_len, .sink = c->sink, .local = c->local,
+                               .max_new_tokens = sq.max_len, .page_summaries = c->page_budget > 0};
+    elattn_status st = elattn_kv_cache_create(dev, &cd, &cache);
+    if (st) {
+        rc = lib_failure(c, "cache", st);
+        goto done;
+    }
+    elattn_decode_desc dd = {.struct_size = sizeof dd, .num_q_heads = hq, .max_batch = batch, .scale = c->scale,
+                             .write_lse = c->lse, .num_splits = c->splits, .page_budget = c->page_budget};
+    if ((st = elattn_decode_plan_create(cache, &dd, NULL, &plan))) {
+        rc = lib_failure(c, "plan", st);
+        goto done;
+    }
+    /* The plan and cache bound batch and heads: allocations sized from them come after. */
+    mode_table = have_modes ? NULL : calloc((size_t)batch * (size_t)hkv, sizeof(int32_t)); /* all FULL */
+    ids = malloc(sizeof(int32_t) * (size_t)batch), lens = malloc(sizeof(int32_t) * (size_t)batch),
+    news = malloc(sizeof(int32_t) * (size_t)batch);
+    if ((!have_modes && !mode_table) || !ids || !lens || !news) {
+        rc = out_of_memory(c, "decode metadata");
+        goto done;
+    }
+    for (int b = 0; b < batch; ++b)
+        ids[b] = b, lens[b] = sk.cu[b + 1] - sk.cu[b], news[b] = sq.cu[b + 1] - sq.cu[b];
+    const size_t es = elattn_dtype_size(dtype), o_bytes = q.count * es, lse_n = (size_t)q.shape[0] * (size_t)hq;
+    if ((rc = upload(c, dev, q.data, o_bytes, &bq, "q")) || (rc = upload(c, dev, k.data, k.count * es, &bk, "k")) ||
+        (rc = upload(c, dev, v.data, v.count * es, &bv, "v")) || (rc = alloc(c, dev, o_bytes, &bo, "o")) ||
+        (c->lse && (rc = alloc(c, dev, lse_n * 4, &blse, "lse"))))
+        goto done;
+    elattn_kv_append_args aa = {.struct_size = sizeof aa, .num_seqs = batch, .seq_ids = ids, .num_tokens = lens,
+                                .modes = have_modes ? modes.data : mode_table, .k = bk, .v = bv};
+    if ((st = elattn_kv_cache_append(cache, NULL, &aa))) {
+        rc = lib_failure(c, "append", st);
+        goto done;
+    }
+    elattn_decode_args da = {.struct_size = sizeof da, .num_seqs = batch, .seq_ids = ids, .num_new = news, .q = bq,
+                             .o = bo, .lse = blse};
+    if ((st = elattn_decode_run(plan, cache, NULL, &da))) {
+        rc = lib_failure(c, "run", st);
+        goto done;
+    }
+    o = malloc(o_bytes ? o_bytes : 1);
+    lse = malloc(sizeof(float) * (lse_n ? lse_n : 1));
+    if (!o || !lse) {
+        rc = out_of_memory(c, "o");
+        goto done;
+    }
+    if ((rc = download(c, bo, o, o_bytes, "o"))) goto done;
+    if ((rc = save(c, "o.npy", descr_of(dtype), 3, q.shape, o))) goto done;
+    if (c->lse) {
+        const int64_t ls[2] = {q.shape[0], hq};
+        if ((rc = download(c, blse, lse, lse_n * 4, "lse")) || (rc = save(c, "lse.npy", "<f4", 2, ls, lse)))
+            goto done;
+    }
+    size_t held = 0;
+    elattn_kv_cache_bytes(cache, &held);
+    fprintf(c->io->out, "decode: kernel %s, %d sequence(s), Hq %d, Hkv %d, D %d, %s, page %d, splits %d, page budget %d, "
+            "%zu bytes of cache\n", elattn_decode_plan_kernel(plan), batch, hq, hkv, D, elattn_dtype_name(dtype), c->page,
+            elattn_decode_plan_splits(plan), c->page_budget, held);
+done:
+    elattn_buffer_free(bq), elattn_buffer_free(bk), elattn_buffer_free(bv), elattn_buffer_free(bo);
+    elattn_buffer_free(blse);
+    elattn_decode_plan_destroy(plan);
+    elattn_kv_cache_destroy(cache);
+    npy_free(&q), npy_free(&k), npy_free(&v), npy_free(&sq.file), npy_free(&sk.file), npy_free(&modes);
+    free(mode_table), free(ids), free(lens), free(news), free(o), free(lse);
+    return rc;
+}
+
 /* ---- router ------------------------------------------------------------------------------ */
 static int mode_by_name(const char *s, size_t n, elattn_mode *m)
 {
@@ -610,6 +747,7 @@ int elattn_run_main(int argc, char **argv, const elattn_run_io *io)
     if (st) return lib_failure(&c, "--backend", st);
     if (!strcmp(c.command, "attn")) rc = cmd_attn(&c, dev);
     else if (!strcmp(c.command, "xattn")) rc = cmd_xattn(&c, dev);
+    else if (!strcmp(c.command, "decode")) rc = cmd_decode(&c, dev);
     else rc = cmd_router(&c, dev);
     elattn_device_close(dev);
     return rc;

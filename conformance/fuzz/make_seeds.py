@@ -7,7 +7,7 @@ usage: make_seeds.py [DIR]      default: corpus/ next to this file
                     versions, and the malformed headers it must refuse;
   DIR/elattn_run/   command lines with their files, in fuzz_elattn_run.c's
                     layout: attn (fp32, fp16, bf16, varlen, block mask, LSE),
-                    xattn, router, --help and a few bad ones;
+                    xattn, router, decode (Quest's page budget), --help and a few bad ones;
   DIR/safetensors/  fuzz_safetensors inputs: a mode byte (0 a .safetensors file, 1 an
                     index), then the file: layer 0's router (D 4, hidden 8) in F32,
                     BF16 and F16, one with every dtype, an index onto the target's
@@ -133,12 +133,18 @@ def elattn_run_seeds():
               "head_w2.npy": f4((d, hidden)), "head_b2.npy": f4((d,)), "head_w3.npy": f4((2, d)),
               "head_b3.npy": f4((2,))}
     bad_cu = dict(varlen, **{"cu_seqlens_q.npy": i4([0, -2147483648, 2147483647, 5])})
+    # decode: histories of 7 and 9 rows (their last 2 and 3 the step's), a BLOCK_SPARSE head beside others
+    decode = {"q.npy": f4((5, 2, 64)), "k.npy": f4((16, 1, 64), 0.5), "v.npy": f4((16, 1, 64), 1.0),
+              "cu_seqlens_q.npy": i4([0, 2, 5]), "cu_seqlens_k.npy": i4([0, 7, 16]),
+              "modes.npy": i4_2d([[2], [1]])}
     return {
         "attn_f16": run_input(["attn"] + base + ["--sink", "2", "--local", "3", "--block", "16"], attn),
         "attn_f32_varlen_lse": run_input(["attn"] + base + ["--lse", "--causal", "0"], varlen),
         "attn_bf16_block_sparse": run_input(["attn"] + base + ["--block", "16"], sparse),
         "xattn_f16": run_input(["xattn"] + base + ["--stride", "4", "--block", "16"], xattn),
         "router_d8": run_input(["router"] + base + ["--modes", "full,streaming"], router),
+        "decode_f32_quest": run_input(["decode"] + base + ["--sink", "1", "--local", "3", "--page", "2",
+                                                           "--page-budget", "1", "--lse"], decode),
         "help": run_input(["--help"], {}),
         "bad_cu_overflow": run_input(["attn"] + base, bad_cu),
         "bad_option": run_input(["attn"] + base + ["--sink", "x"], attn),

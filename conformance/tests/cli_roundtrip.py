@@ -8,6 +8,9 @@ Writes inputs as .npy, runs elattn-run, and checks
     computation, in fp32, fp16 and bf16 (bits as uint16);
   - xattn: the mask against a NumPy version of the antidiagonal selection;
   - router: logits and decisions against a NumPy MLP;
+  - decode: one step over the per-head cache against NumPy attention over the whole history
+    (BLOCK_SPARSE as FULL), at page budget 0 and at a budget above every head's page count (Quest
+    then reads every page); a budget of 1 must change the BLOCK_SPARSE heads' rows, and only theirs;
   - every written file loads back with the right shape and dtype;
   - a second run reproduces the first run's outputs used as golden files;
   - bad input exits with 2 and a message naming the argument.
@@ -128,6 +131,60 @@ def attn_case(exe, backend, tmp, dtype_name):
         np.array_equal(np.load(os.path.join(outd, f)), np.load(os.path.join(gold, f)), equal_nan=True)
         for f in ("o.npy", "lse.npy"))
     check(same, f"attn {dtype_name}: re-run matches the golden files")
+
+
+def decode_case(exe, backend, tmp, dtype_name):
+    rng = np.random.default_rng({"f32": 11, "bf16": 13}[dtype_name])
+    hq, hkv, d, page, sink, local = 4, 2, 64, 4, 3, 9
+    cu_k = np.array([0, 40, 47, 107], dtype=np.int32)   # histories: 40, 7, 60 rows
+    cu_q = np.array([0, 1, 4, 20], dtype=np.int32)      # of which the step's: 1, 3, 16
+    q32 = rng.standard_normal((int(cu_q[-1]), hq, d)).astype(np.float32)
+    k32 = rng.standard_normal((int(cu_k[-1]), hkv, d)).astype(np.float32)
+    v32 = rng.standard_normal((int(cu_k[-1]), hkv, d)).astype(np.float32)
+    if dtype_name == "f32":
+        q, k, v = q32, k32, v32
+        qf, kf, vf = q, k, v
+    else:
+        q, k, v = to_bf16_bits(q32), to_bf16_bits(k32), to_bf16_bits(v32)
+        qf, kf, vf = from_bf16_bits(q), from_bf16_bits(k), from_bf16_bits(v)
+    modes = np.array([[BLOCK_SPARSE, STREAMING], [FULL, BLOCK_SPARSE], [STREAMING, BLOCK_SPARSE]], dtype=np.int32)
+    ind = os.path.join(tmp, "decode_in_" + dtype_name)
+    os.makedirs(ind)
+    for name, arr in (("q", q), ("k", k), ("v", v), ("cu_seqlens_q", cu_q), ("cu_seqlens_k", cu_k), ("modes", modes)):
+        np.save(os.path.join(ind, name + ".npy"), arr)
+    dense_modes = np.where(modes == BLOCK_SPARSE, FULL, modes)
+    ref_o, ref_lse = np_attention(qf, kf, vf, cu_q, cu_k, dense_modes, True, sink, local, 1.0 / np.sqrt(d))
+    u = {"f32": 1e-6, "bf16": 2.0 ** -8}[dtype_name]
+    outs = {}
+    for budget in (0, 100, 1):
+        outd = os.path.join(tmp, f"decode_out_{dtype_name}_{budget}")
+        os.makedirs(outd)
+        p = run(exe, ["decode", "--backend", backend, "--in", ind, "--out", outd, "--sink", str(sink), "--local",
+                      str(local), "--page", str(page), "--page-budget", str(budget), "--lse"])
+        check(p.returncode == 0, f"decode {dtype_name} budget {budget}: elattn-run exits 0")
+        if p.returncode != 0:
+            return
+        o = np.load(os.path.join(outd, "o.npy"))
+        check(o.shape == q.shape and o.dtype == q.dtype, f"decode {dtype_name}: o.npy shape {o.shape} dtype {o.dtype}")
+        outs[budget] = (from_bf16_bits(o) if dtype_name == "bf16" else o.astype(np.float32),
+                        np.load(os.path.join(outd, "lse.npy")))
+    for budget in (0, 100):
+        err = np.abs(outs[budget][0] - ref_o).max()
+        check(err <= 2 * u * np.abs(vf).max(), f"decode {dtype_name} budget {budget}: max |O - numpy| {err:.3g}")
+        lerr = np.abs(outs[budget][1] - ref_lse).max()
+        check(lerr < 1e-4, f"decode {dtype_name} budget {budget}: max |LSE - numpy| {lerr:.3g}")
+    # budget 1: the BLOCK_SPARSE heads of the 40- and 60-row histories skip pages; every other head is as dense
+    changed = np.zeros((int(cu_q[-1]), hq), bool)
+    for b in range(3):
+        for h in range(hq):
+            rows = slice(cu_q[b], cu_q[b + 1])
+            changed[rows, h] = np.abs(outs[1][0][rows, h] - outs[0][0][rows, h]).max(axis=-1) > 0
+    sparse_rows = np.zeros_like(changed)
+    for b in range(3):
+        for h in range(hq):
+            sparse_rows[cu_q[b]:cu_q[b + 1], h] = modes[b][h // (hq // hkv)] == BLOCK_SPARSE and cu_k[b + 1] - cu_k[b] > 8
+    check(changed[sparse_rows].all() and not changed[~sparse_rows].any(),
+          f"decode {dtype_name} budget 1: the rows that changed are those of BLOCK_SPARSE heads with skipped pages")
 
 
 # ---- NumPy XAttention selection -------------------------------------------------------------
@@ -284,6 +341,18 @@ def error_cases(exe, backend, tmp):
     check(p.returncode == 2 and "big-endian" in p.stderr, f"big-endian q.npy: exit {p.returncode}")
     p = run(exe, ["attn", "--backend", "no-such-device", "--in", empty, "--out", empty], expect_rc=2)
     check(p.returncode == 2 and "name" in p.stderr, f"unknown backend: exit {p.returncode}")
+    step = os.path.join(tmp, "decode17")  # a decode step of 17 new tokens (at most 16)
+    os.makedirs(step)
+    for n, s in (("q", (17, 2, 64)), ("k", (20, 1, 64)), ("v", (20, 1, 64))):
+        np.save(os.path.join(step, n + ".npy"), np.ones(s, np.float32))
+    p = run(exe, ["decode", "--backend", backend, "--in", step, "--out", step], expect_rc=2)
+    check(p.returncode == 2 and "cu_seqlens_q.npy" in p.stderr, f"decode of 17 new tokens: exit {p.returncode}, says {p.stderr.strip()!r}")
+    q16 = os.path.join(tmp, "decode16")
+    os.makedirs(q16)
+    for n, s in (("q", (16, 2, 64)), ("k", (20, 1, 64)), ("v", (20, 1, 64))):
+        np.save(os.path.join(q16, n + ".npy"), np.ones(s, np.float32))
+    p = run(exe, ["decode", "--backend", backend, "--in", q16, "--out", q16, "--page-budget", "-1"], expect_rc=2)
+    check(p.returncode == 2 and "page_budget" in p.stderr, f"decode --page-budget -1: exit {p.returncode}, says {p.stderr.strip()!r}")
 
 
 def main():
@@ -297,6 +366,8 @@ def main():
             attn_case(exe, backend, tmp, dt)
         xattn_case(exe, backend, tmp)
         router_case(exe, backend, tmp)
+        for dt in ("f32", "bf16"):
+            decode_case(exe, backend, tmp, dt)
         error_cases(exe, backend, tmp)
     print(f"cli round trip: {len(failures)} failure(s)")
     return 1 if failures else 0
