@@ -267,7 +267,7 @@ elattn_status elattn_kv_cache_append(elattn_kv_cache *c, elattn_stream *stream, 
     int32_t *summary_list = NULL; /* pages [to_summarise], then their rows [to_summarise] */
     if (to_summarise > 0 && !(summary_list = malloc(sizeof(int32_t) * 2 * (size_t)to_summarise)))
         return elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "cache: host allocation failed");
-    int32_t *summary_pages = summary_list, *summary_rows = summary_list + to_summarise;
+    int32_t *summary_pages = summary_list, *summary_rows = summary_list ? summary_list + to_summarise : NULL;
 
     /* Checked: now take pages and copy. Each run of consecutive positions that lands in consecutive
      * rows of the pool is one 2-D copy (source pitch Hkv * D, destination pitch D). Pages taken in one

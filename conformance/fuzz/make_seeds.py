@@ -145,6 +145,10 @@ def elattn_run_seeds():
         "router_d8": run_input(["router"] + base + ["--modes", "full,streaming"], router),
         "decode_f32_quest": run_input(["decode"] + base + ["--sink", "1", "--local", "3", "--page", "2",
                                                            "--page-budget", "1", "--lse"], decode),
+        # page summaries kept, but no BLOCK_SPARSE head to summarise: the append's empty page list
+        # (fuzz_elattn_run's first finding, UBSan: an offset applied to a null list)
+        "decode_f32_budget_no_block_sparse": run_input(["decode"] + base + ["--page", "2", "--page-budget", "1"],
+                                                       dict(decode, **{"modes.npy": i4_2d([[0], [1]])})),
         "help": run_input(["--help"], {}),
         "bad_cu_overflow": run_input(["attn"] + base, bad_cu),
         "bad_option": run_input(["attn"] + base + ["--sink", "x"], attn),
