@@ -7,7 +7,7 @@
  *     rule for O and LSE (an empty chunk: O = 0, LSE = -inf), written as fp32 partials;
  *   elattn_decode_merge: one work-item per output value: the chunks merged in chunk order
  *     with elattn_merge_weights, O rounded once to the storage dtype.
- * With a page budget (Quest, SPEC.md section 9b) three passes come first, for the BLOCK_SPARSE heads:
+ * With a page budget (Quest, SPEC.md section 9b) two passes come first, for the BLOCK_SPARSE heads:
  *   elattn_quest_score: one work-item per (sequence, KV head, page): a candidate page's score, as
  *     an order-preserving unsigned key;
  *   elattn_quest_select: one work-group per (sequence, KV head): the budget's threshold key (radix
