@@ -604,6 +604,26 @@ static void invalid_cases(case_list *l)
  * mixed per sequence (BLOCK_SPARSE decodes densely); every dtype, D 64 and 128, split-KV 1, 3
  * and the plan's. Plus short sequences whose sinks and window overlap (sink 8, local 8, prefill
  * 1, 2, 5, 9), MQA. Ring = local + 15 (max_new_tokens 16). */
+/* A decode case of four long sequences (prefills 700, 2600, 40, 3000; sink 4, local 64; steps of
+ * 1, 16 and 3 new tokens), LSE written; the caller sets the modes, the name and the seed. */
+static conf_case *long_decode_case(case_list *l, elattn_dtype dt, int d, int hq, int hkv, int page, int splits)
+{
+    conf_case *c = push(l);
+    c->kind = CASE_DECODE;
+    kit_case *k = &c->call;
+    k->dtype = dt, k->head_dim = d, k->hq = hq, k->hkv = hkv, k->batch = 4;
+    k->causal = 1, k->sink = 4, k->local = 64, k->block = 64;
+    static const int pre[4] = {700, 2600, 40, 3000}, steps[] = {1, 16, 3};
+    for (int b = 0; b < 4; ++b) k->len_q[b] = k->len_k[b] = pre[b];
+    memcpy(c->dec_steps, steps, sizeof steps);
+    c->dec_nsteps = 3;
+    c->dec_splits = splits;
+    c->dec_page = page;
+    c->lse = 1;
+    c->features = FEAT_DECODE | FEAT_MIXED | FEAT_VARLEN | FEAT_LSE | dtype_feature(dt) | dim_feature(d);
+    return c;
+}
+
 static void decode_cases(case_list *l)
 {
     static const elattn_dtype dts[] = {ELATTN_F32, ELATTN_F16, ELATTN_BF16};
@@ -681,25 +701,12 @@ static void decode_cases(case_list *l)
                {ELATTN_BF16, 256, 6, 2, 16, 0}, {ELATTN_BF16, 128, 8, 2, 16, 256}, {ELATTN_F32, 64, 8, 2, 16, 40},
                {ELATTN_F16, 256, 8, 1, 16, 100}};
     for (int bi = 0; bi < (int)(sizeof big / sizeof big[0]); ++bi) {
-        conf_case *c = push(l);
-        c->kind = CASE_DECODE;
+        conf_case *c = long_decode_case(l, big[bi].dt, big[bi].d, big[bi].hq, big[bi].hkv, big[bi].page, big[bi].splits);
         kit_case *k = &c->call;
-        k->dtype = big[bi].dt, k->head_dim = big[bi].d, k->hq = big[bi].hq, k->hkv = big[bi].hkv, k->batch = 4;
-        k->causal = 1, k->sink = 4, k->local = 64, k->block = 64;
-        const int pre[4] = {700, 2600, 40, 3000};
-        for (int b = 0; b < 4; ++b) {
-            k->len_q[b] = k->len_k[b] = pre[b];
+        for (int b = 0; b < 4; ++b)
             for (int h = 0; h < k->hkv; ++h)
                 k->modes[b * k->hkv + h] = (b + h) % 3 == 0 ? ELATTN_STREAMING : (b + h) % 3 == 1 ? ELATTN_FULL
                                                                                                   : ELATTN_BLOCK_SPARSE;
-        }
-        static const int steps[] = {1, 16, 3};
-        memcpy(c->dec_steps, steps, sizeof steps);
-        c->dec_nsteps = 3;
-        c->dec_splits = big[bi].splits;
-        c->dec_page = big[bi].page;
-        c->lse = 1;
-        c->features = FEAT_DECODE | FEAT_MIXED | FEAT_VARLEN | FEAT_LSE | dtype_feature(k->dtype) | dim_feature(k->head_dim);
         snprintf(c->name, sizeof c->name, "decode/%s/d%d/h%d:%d/L700,2600,40,3000/sink4/local64/page%d/splits%d",
                  elattn_dtype_name(k->dtype), k->head_dim, k->hq, k->hkv, c->dec_page, c->dec_splits);
         c->seed = kit_hash_name(c->name);
@@ -720,27 +727,15 @@ static void decode_cases(case_list *l)
                  {ELATTN_BF16, 64, 4, 2, 64, 0, 100, 0}, {ELATTN_BF16, 64, 4, 2, 16, 0, 5, 1},
                  {ELATTN_F32, 128, 8, 2, 16, 3, 7, 1}};
     for (int qi = 0; qi < (int)(sizeof quest / sizeof quest[0]); ++qi) {
-        conf_case *c = push(l);
-        c->kind = CASE_DECODE;
+        conf_case *c = long_decode_case(l, quest[qi].dt, quest[qi].d, quest[qi].hq, quest[qi].hkv, quest[qi].page,
+                                        quest[qi].splits);
         kit_case *k = &c->call;
-        k->dtype = quest[qi].dt, k->head_dim = quest[qi].d, k->hq = quest[qi].hq, k->hkv = quest[qi].hkv, k->batch = 4;
-        k->causal = 1, k->sink = 4, k->local = 64, k->block = 64;
-        const int pre[4] = {700, 2600, 40, 3000};
-        for (int b = 0; b < 4; ++b) {
-            k->len_q[b] = k->len_k[b] = pre[b];
+        for (int b = 0; b < 4; ++b)
             for (int h = 0; h < k->hkv; ++h)
                 k->modes[b * k->hkv + h] = h == 0 ? ELATTN_BLOCK_SPARSE : b % 2 ? ELATTN_FULL : ELATTN_STREAMING;
-        }
-        static const int steps[] = {1, 16, 3};
-        memcpy(c->dec_steps, steps, sizeof steps);
-        c->dec_nsteps = 3;
-        c->dec_splits = quest[qi].splits;
-        c->dec_page = quest[qi].page;
         c->dec_budget = quest[qi].budget;
         c->dec_ties = quest[qi].ties;
-        c->lse = 1;
         c->quick = qi == 1;
-        c->features = FEAT_DECODE | FEAT_MIXED | FEAT_VARLEN | FEAT_LSE | dtype_feature(k->dtype) | dim_feature(k->head_dim);
         snprintf(c->name, sizeof c->name, "decode/quest/%s/d%d/h%d:%d/L700,2600,40,3000/page%d/splits%d/budget%d%s",
                  elattn_dtype_name(k->dtype), k->head_dim, k->hq, k->hkv, c->dec_page, c->dec_splits, c->dec_budget,
                  c->dec_ties ? "/ties" : "");

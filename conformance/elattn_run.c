@@ -309,6 +309,42 @@ static int download(const cli *c, const elattn_buffer *b, void *dst, size_t byte
 
 static int out_of_memory(const cli *c, const char *what) { return report(c, EXIT_RUN_FAILED, "%s: out of memory", what); }
 
+/* q.npy [total_q, Hq, D], k.npy and v.npy [total_k, Hkv, D], of one dtype (attn and decode). */
+static int load_qkv(const cli *c, npy_array *q, npy_array *k, npy_array *v, elattn_dtype *dtype)
+{
+    elattn_dtype tk = ELATTN_F32, tv = ELATTN_F32;
+    int rc;
+    if ((rc = load(c, "q.npy", 0, q, NULL)) || (rc = load(c, "k.npy", 0, k, NULL)) ||
+        (rc = load(c, "v.npy", 0, v, NULL)))
+        return rc;
+    if ((rc = dtype_of(c, q, "q.npy", dtype)) || (rc = dtype_of(c, k, "k.npy", &tk)) ||
+        (rc = dtype_of(c, v, "v.npy", &tv)))
+        return rc;
+    if (tk != *dtype || tv != *dtype) return bad_input(c, "k.npy/v.npy: dtype differs from q.npy's %s", q->descr);
+    const int64_t any3[3] = {-1, -1, -1};
+    if ((rc = expect_shape(c, q, "q.npy", 3, any3)) || (rc = expect_shape(c, k, "k.npy", 3, any3))) return rc;
+    const int64_t kv_shape[3] = {k->shape[0], k->shape[1], q->shape[2]};
+    if ((rc = expect_shape(c, k, "k.npy", 3, kv_shape)) || (rc = expect_shape(c, v, "v.npy", 3, kv_shape))) return rc;
+    return 0;
+}
+
+/* o.npy (q's shape and dtype) from bo, and with --lse lse.npy (float32 [total_q, Hq]) from blse. */
+static int save_o_lse(const cli *c, const elattn_buffer *bo, const elattn_buffer *blse, const npy_array *q,
+                      elattn_dtype dtype)
+{
+    const size_t o_bytes = q->count * elattn_dtype_size(dtype), lse_n = (size_t)q->shape[0] * (size_t)q->shape[1];
+    void *o = malloc(o_bytes ? o_bytes : 1);
+    float *lse = malloc(sizeof(float) * (lse_n ? lse_n : 1));
+    int rc = !o || !lse ? out_of_memory(c, "o") : download(c, bo, o, o_bytes, "o");
+    if (!rc) rc = save(c, "o.npy", descr_of(dtype), 3, q->shape, o);
+    if (!rc && c->lse) {
+        const int64_t ls[2] = {q->shape[0], q->shape[1]};
+        if (!(rc = download(c, blse, lse, lse_n * 4, "lse"))) rc = save(c, "lse.npy", "<f4", 2, ls, lse);
+    }
+    free(o), free(lse);
+    return rc;
+}
+
 /* ---- attn ----------------------------------------------------------------------------- */
 static int cmd_attn(const cli *c, elattn_device *dev)
 {
@@ -316,27 +352,11 @@ static int cmd_attn(const cli *c, elattn_device *dev)
     seqlens sq = {0}, sk = {0};
     elattn_buffer *bq = NULL, *bk = NULL, *bv = NULL, *bo = NULL, *blse = NULL, *bmask = NULL, *ws = NULL;
     elattn_attn_plan *plan = NULL;
-    void *o = NULL;
-    float *lse = NULL;
     int32_t *mode_table = NULL;
     int rc, have_modes = 0, have_mask = 0;
-    elattn_dtype dtype = ELATTN_F32, tk = ELATTN_F32, tv = ELATTN_F32;
+    elattn_dtype dtype = ELATTN_F32;
 
-    if ((rc = load(c, "q.npy", 0, &q, NULL)) || (rc = load(c, "k.npy", 0, &k, NULL)) ||
-        (rc = load(c, "v.npy", 0, &v, NULL)))
-        goto done;
-    if ((rc = dtype_of(c, &q, "q.npy", &dtype)) || (rc = dtype_of(c, &k, "k.npy", &tk)) ||
-        (rc = dtype_of(c, &v, "v.npy", &tv)))
-        goto done;
-    if (tk != dtype || tv != dtype) {
-        rc = bad_input(c, "k.npy/v.npy: dtype differs from q.npy's %s", q.descr);
-        goto done;
-    }
-    const int64_t any3[3] = {-1, -1, -1};
-    if ((rc = expect_shape(c, &q, "q.npy", 3, any3)) || (rc = expect_shape(c, &k, "k.npy", 3, any3))) goto done;
-    const int64_t kv_shape[3] = {k.shape[0], k.shape[1], q.shape[2]};
-    if ((rc = expect_shape(c, &k, "k.npy", 3, kv_shape)) || (rc = expect_shape(c, &v, "v.npy", 3, kv_shape)))
-        goto done;
+    if ((rc = load_qkv(c, &q, &k, &v, &dtype))) goto done;
     if ((rc = load_cu_pair(c, q.shape[0], k.shape[0], &sq, &sk))) goto done;
     int batch = sq.batch, hq = (int)q.shape[1], hkv = (int)k.shape[1], D = (int)q.shape[2];
     if ((rc = load_modes(c, batch, hkv, &modes, &have_modes))) goto done;
@@ -390,19 +410,7 @@ static int cmd_attn(const cli *c, elattn_device *dev)
         rc = lib_failure(c, "run", st);
         goto done;
     }
-    o = malloc(o_bytes ? o_bytes : 1);
-    lse = malloc(sizeof(float) * (lse_n ? lse_n : 1));
-    if (!o || !lse) {
-        rc = out_of_memory(c, "o");
-        goto done;
-    }
-    if ((rc = download(c, bo, o, o_bytes, "o"))) goto done;
-    if ((rc = save(c, "o.npy", descr_of(dtype), 3, q.shape, o))) goto done;
-    if (c->lse) {
-        const int64_t ls[2] = {q.shape[0], hq};
-        if ((rc = download(c, blse, lse, lse_n * 4, "lse")) || (rc = save(c, "lse.npy", "<f4", 2, ls, lse)))
-            goto done;
-    }
+    if ((rc = save_o_lse(c, bo, blse, &q, dtype))) goto done;
     fprintf(c->io->out, "attn: kernel %s, %d element(s), Hq %d, Hkv %d, D %d, %s\n",
             elattn_attn_plan_kernel_name(plan), batch, hq, hkv, D, elattn_dtype_name(dtype));
 done:
@@ -412,8 +420,6 @@ done:
     if (!have_modes) free(mode_table);
     npy_free(&q), npy_free(&k), npy_free(&v), npy_free(&sq.file), npy_free(&sk.file), npy_free(&modes);
     npy_free(&mask);
-    free(o);
-    free(lse);
     return rc;
 }
 
@@ -520,26 +526,10 @@ static int cmd_decode(const cli *c, elattn_device *dev)
     elattn_kv_cache *cache = NULL;
     elattn_decode_plan *plan = NULL;
     int32_t *mode_table = NULL, *ids = NULL, *lens = NULL, *news = NULL;
-    void *o = NULL;
-    float *lse = NULL;
     int rc, have_modes = 0;
-    elattn_dtype dtype = ELATTN_F32, tk = ELATTN_F32, tv = ELATTN_F32;
+    elattn_dtype dtype = ELATTN_F32;
 
-    if ((rc = load(c, "q.npy", 0, &q, NULL)) || (rc = load(c, "k.npy", 0, &k, NULL)) ||
-        (rc = load(c, "v.npy", 0, &v, NULL)))
-        goto done;
-    if ((rc = dtype_of(c, &q, "q.npy", &dtype)) || (rc = dtype_of(c, &k, "k.npy", &tk)) ||
-        (rc = dtype_of(c, &v, "v.npy", &tv)))
-        goto done;
-    if (tk != dtype || tv != dtype) {
-        rc = bad_input(c, "k.npy/v.npy: dtype differs from q.npy's %s", q.descr);
-        goto done;
-    }
-    const int64_t any3[3] = {-1, -1, -1};
-    if ((rc = expect_shape(c, &q, "q.npy", 3, any3)) || (rc = expect_shape(c, &k, "k.npy", 3, any3))) goto done;
-    const int64_t kv_shape[3] = {k.shape[0], k.shape[1], q.shape[2]};
-    if ((rc = expect_shape(c, &k, "k.npy", 3, kv_shape)) || (rc = expect_shape(c, &v, "v.npy", 3, kv_shape)))
-        goto done;
+    if ((rc = load_qkv(c, &q, &k, &v, &dtype))) goto done;
     if ((rc = load_cu_pair(c, q.shape[0], k.shape[0], &sq, &sk))) goto done;
     const int batch = sq.batch, hq = (int)q.shape[1], hkv = (int)k.shape[1], D = (int)q.shape[2];
     if ((rc = load_modes(c, batch, hkv, &modes, &have_modes))) goto done;
@@ -605,19 +595,7 @@ static int cmd_decode(const cli *c, elattn_device *dev)
         rc = lib_failure(c, "run", st);
         goto done;
     }
-    o = malloc(o_bytes ? o_bytes : 1);
-    lse = malloc(sizeof(float) * (lse_n ? lse_n : 1));
-    if (!o || !lse) {
-        rc = out_of_memory(c, "o");
-        goto done;
-    }
-    if ((rc = download(c, bo, o, o_bytes, "o"))) goto done;
-    if ((rc = save(c, "o.npy", descr_of(dtype), 3, q.shape, o))) goto done;
-    if (c->lse) {
-        const int64_t ls[2] = {q.shape[0], hq};
-        if ((rc = download(c, blse, lse, lse_n * 4, "lse")) || (rc = save(c, "lse.npy", "<f4", 2, ls, lse)))
-            goto done;
-    }
+    if ((rc = save_o_lse(c, bo, blse, &q, dtype))) goto done;
     size_t held = 0;
     elattn_kv_cache_bytes(cache, &held);
     fprintf(c->io->out, "decode: kernel %s, %d sequence(s), Hq %d, Hkv %d, D %d, %s, page %d, splits %d, page budget %d, "
@@ -629,7 +607,7 @@ done:
     elattn_decode_plan_destroy(plan);
     elattn_kv_cache_destroy(cache);
     npy_free(&q), npy_free(&k), npy_free(&v), npy_free(&sq.file), npy_free(&sk.file), npy_free(&modes);
-    free(mode_table), free(ids), free(lens), free(news), free(o), free(lse);
+    free(mode_table), free(ids), free(lens), free(news);
     return rc;
 }
 

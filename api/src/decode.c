@@ -264,7 +264,10 @@ elattn_status elattn_kv_cache_append(elattn_kv_cache *c, elattn_stream *stream, 
     if (to_summarise > c->summary_list_max)
         return elattn_fail(ELATTN_ERROR_INTERNAL, "cache: %lld pages to summarise, room for %lld",
                            (long long)to_summarise, (long long)c->summary_list_max);
-    int32_t *summary_list = NULL; /* pages [to_summarise], then their rows [to_summarise] */
+    /* pages [to_summarise], then their rows [to_summarise]: the loop below lists exactly that many
+     * (pages old_len / P .. of each BLOCK_SPARSE head, as counted above), so the list is the backend's
+     * layout [pages: count][rows: count] as it stands */
+    int32_t *summary_list = NULL;
     if (to_summarise > 0 && !(summary_list = malloc(sizeof(int32_t) * 2 * (size_t)to_summarise)))
         return elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "cache: host allocation failed");
     int32_t *summary_pages = summary_list, *summary_rows = summary_list ? summary_list + to_summarise : NULL;
@@ -328,8 +331,7 @@ elattn_status elattn_kv_cache_append(elattn_kv_cache *c, elattn_stream *stream, 
         base += n;
     }
     elattn_status st = ELATTN_SUCCESS;
-    if (summary.count) { /* the list to the device (the pages' rows after them), then the summaries */
-        memmove(summary_pages + summary.count, summary_rows, sizeof(int32_t) * (size_t)summary.count);
+    if (summary.count) { /* the list to the device, then the summaries */
         st = dev->ops->mem_upload(dev->impl, sn, c->summary_list, 0, summary_list,
                                   sizeof(int32_t) * 2 * (size_t)summary.count);
         if (st == ELATTN_SUCCESS) st = dev->ops->kv_summarize(dev->impl, sn, &summary);

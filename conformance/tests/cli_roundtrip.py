@@ -323,15 +323,21 @@ def router_case(exe, backend, tmp):
     check(bool(np.all((modes == decided) | close)), f"router: decisions {modes.tolist()}")
 
 
+def ones_dir(tmp, name, shapes):
+    """A folder of fp32 ones: {file stem: shape}."""
+    path = os.path.join(tmp, name)
+    os.makedirs(path)
+    for n, s in shapes.items():
+        np.save(os.path.join(path, n + ".npy"), np.ones(s, np.float32))
+    return path
+
+
 def error_cases(exe, backend, tmp):
     empty = os.path.join(tmp, "empty")
     os.makedirs(empty)
     p = run(exe, ["attn", "--backend", backend, "--in", empty, "--out", empty], expect_rc=2)
     check(p.returncode == 2 and "q.npy" in p.stderr, f"missing q.npy: exit {p.returncode}, says {p.stderr.strip()!r}")
-    bad = os.path.join(tmp, "d100")
-    os.makedirs(bad)
-    for n, s in (("q", (5, 2, 100)), ("k", (5, 1, 100)), ("v", (5, 1, 100))):
-        np.save(os.path.join(bad, n + ".npy"), np.ones(s, np.float32))
+    bad = ones_dir(tmp, "d100", {"q": (5, 2, 100), "k": (5, 1, 100), "v": (5, 1, 100)})
     p = run(exe, ["attn", "--backend", backend, "--in", bad, "--out", bad], expect_rc=2)
     check(p.returncode == 2 and "head_dim" in p.stderr, f"head dim 100 (not a multiple of 8): exit {p.returncode}, says {p.stderr.strip()!r}")
     big = os.path.join(tmp, "bigendian")
@@ -341,16 +347,10 @@ def error_cases(exe, backend, tmp):
     check(p.returncode == 2 and "big-endian" in p.stderr, f"big-endian q.npy: exit {p.returncode}")
     p = run(exe, ["attn", "--backend", "no-such-device", "--in", empty, "--out", empty], expect_rc=2)
     check(p.returncode == 2 and "name" in p.stderr, f"unknown backend: exit {p.returncode}")
-    step = os.path.join(tmp, "decode17")  # a decode step of 17 new tokens (at most 16)
-    os.makedirs(step)
-    for n, s in (("q", (17, 2, 64)), ("k", (20, 1, 64)), ("v", (20, 1, 64))):
-        np.save(os.path.join(step, n + ".npy"), np.ones(s, np.float32))
+    step = ones_dir(tmp, "decode17", {"q": (17, 2, 64), "k": (20, 1, 64), "v": (20, 1, 64)})  # 17 new tokens (16 at most)
     p = run(exe, ["decode", "--backend", backend, "--in", step, "--out", step], expect_rc=2)
     check(p.returncode == 2 and "cu_seqlens_q.npy" in p.stderr, f"decode of 17 new tokens: exit {p.returncode}, says {p.stderr.strip()!r}")
-    q16 = os.path.join(tmp, "decode16")
-    os.makedirs(q16)
-    for n, s in (("q", (16, 2, 64)), ("k", (20, 1, 64)), ("v", (20, 1, 64))):
-        np.save(os.path.join(q16, n + ".npy"), np.ones(s, np.float32))
+    q16 = ones_dir(tmp, "decode16", {"q": (16, 2, 64), "k": (20, 1, 64), "v": (20, 1, 64)})
     p = run(exe, ["decode", "--backend", backend, "--in", q16, "--out", q16, "--page-budget", "-1"], expect_rc=2)
     check(p.returncode == 2 and "page_budget" in p.stderr, f"decode --page-budget -1: exit {p.returncode}, says {p.stderr.strip()!r}")
 
