@@ -716,7 +716,8 @@ static void decode_cases(case_list *l)
      * candidates (a real choice: 1, 3, 8, 40), and above them (100 pages of 64: every page, dense);
      * pages of 1 token (the tail is the step's n pages, candidates are single keys); steps of 16 over
      * pages of 8 and 16 (a tail of two or three pages); an MQA group of 6 query heads summed into one
-     * score; every dtype; explicit and planned split counts (chunks of the compacted head). And keys
+     * score; every dtype; head dims 40 (lanes over five blocks of 8), 64, 96, 128 and 256, the range the
+ * GPU decode families claim; explicit and planned split counts (chunks of the compacted head). And keys
      * of +-1 only (`ties`): every page's bounds are -1 and +1 in (nearly) every dimension, so the
      * candidates' scores tie and the page order decides (the lower pages are kept). */
     static const struct {
@@ -725,7 +726,8 @@ static void decode_cases(case_list *l)
     } quest[] = {{ELATTN_BF16, 128, 8, 2, 16, 0, 8, 0}, {ELATTN_F32, 64, 4, 2, 16, 3, 3, 0},
                  {ELATTN_F16, 64, 4, 1, 1, 0, 40, 0},   {ELATTN_F16, 96, 6, 1, 8, 5, 1, 0},
                  {ELATTN_BF16, 64, 4, 2, 64, 0, 100, 0}, {ELATTN_BF16, 64, 4, 2, 16, 0, 5, 1},
-                 {ELATTN_F32, 128, 8, 2, 16, 3, 7, 1}};
+                 {ELATTN_F32, 128, 8, 2, 16, 3, 7, 1},  {ELATTN_BF16, 256, 4, 2, 16, 0, 6, 0},
+                 {ELATTN_F16, 40, 4, 2, 8, 0, 4, 1}};
     for (int qi = 0; qi < (int)(sizeof quest / sizeof quest[0]); ++qi) {
         conf_case *c = long_decode_case(l, quest[qi].dt, quest[qi].d, quest[qi].hq, quest[qi].hkv, quest[qi].page,
                                         quest[qi].splits);
