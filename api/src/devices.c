@@ -130,16 +130,17 @@ elattn_status elattn_device_native_handles(const elattn_device *device, elattn_n
     return ELATTN_SUCCESS;
 }
 
-/* "auto": CUDA, HIP, OpenCL GPUs, other OpenCL devices, the reference. */
+/* "auto": CUDA, HIP, OpenCL GPUs, other OpenCL devices, the reference; last, the HIP backend
+ * emulated on the CPU (a test build's, far slower than the reference). */
 static int auto_rank(const elattn_device_info *info)
 {
     switch (info->backend) {
     case ELATTN_BACKEND_CUDA: return 0;
-    case ELATTN_BACKEND_HIP: return 1;
+    case ELATTN_BACKEND_HIP: return info->is_gpu ? 1 : 5;
     case ELATTN_BACKEND_OPENCL: return info->is_gpu ? 2 : 3;
     case ELATTN_BACKEND_REFERENCE: return 4;
     }
-    return 5;
+    return 6;
 }
 
 elattn_status elattn_device_open_by_name(const char *name, elattn_device **device)

@@ -60,7 +60,6 @@ static void registry_discover(void)
             info->index = registry.count;
             if (info->id[0] == '\0')
                 snprintf(info->id, sizeof info->id, "%s:%d", ops->name, i);
-            if (ops->kind == ELATTN_BACKEND_CUDA || ops->kind == ELATTN_BACKEND_HIP) info->is_gpu = 1;
             registry.ops[registry.count++] = ops;
         }
     }

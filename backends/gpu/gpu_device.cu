@@ -31,6 +31,10 @@ static void describe(const cudaDeviceProp &prop, gpu_caps *c)
     snprintf(c->arch, sizeof c->arch, "%s", prop.gcnArchName);
     char *colon = strchr(c->arch, ':');
     if (colon) *colon = '\0';
+#elif defined(ELATTN_GPU_EMULATED)
+    c->sm_version = 0; /* no compute capability: no family that needs one */
+    c->smem_per_block = prop.sharedMemPerBlockOptin;
+    snprintf(c->arch, sizeof c->arch, "cpu-emulation");
 #else
     c->sm_version = prop.major * 10 + prop.minor;
     c->smem_per_block = prop.sharedMemPerBlockOptin > prop.sharedMemPerBlock ? prop.sharedMemPerBlockOptin
@@ -68,6 +72,8 @@ static void fill_info(int i, elattn_device_info *info)
     snprintf(info->name, sizeof info->name, "%.127s", prop.name);
 #if defined(ELATTN_GPU_AMD)
     snprintf(info->vendor, sizeof info->vendor, "AMD");
+#elif defined(ELATTN_GPU_EMULATED)
+    snprintf(info->vendor, sizeof info->vendor, "elattn (emulated on the CPU)");
 #else
     snprintf(info->vendor, sizeof info->vendor, "NVIDIA");
 #endif
@@ -76,7 +82,11 @@ static void fill_info(int i, elattn_device_info *info)
     info->memory_bytes = prop.totalGlobalMem;
     info->compute_units = prop.multiProcessorCount;
     info->wave_size = prop.warpSize;
+#if defined(ELATTN_GPU_EMULATED)
+    info->is_gpu = 0; /* never picked by "auto" ahead of a real device or the reference */
+#else
     info->is_gpu = 1;
+#endif
     info->caps = ELATTN_CAP_FP16 | ELATTN_CAP_BF16 | ELATTN_CAP_HEAD_DIM_256;
     if (has_matrix_kernel(d)) info->caps |= ELATTN_CAP_MATRIX_UNITS;
 }
@@ -142,7 +152,7 @@ static void gpu_native_handles(void *dev, elattn_native_handles *out)
     out->default_stream = static_cast<device *>(dev)->stream;
 }
 
-#if !defined(ELATTN_GPU_AMD)
+#if defined(ELATTN_GPU_NVIDIA)
 /* The driver API's cuMemGetAddressRange, through the runtime: the module does not link libcuda. */
 typedef int (*range_fn)(unsigned long long *, size_t *, unsigned long long);
 static range_fn range;
@@ -165,7 +175,7 @@ static void look_up_range()
 /* Where the driver can tell: the allocation [*base, *base + *size) holding p (0 when it cannot). */
 static int allocation_range(void *p, char **base, size_t *size)
 {
-#if defined(ELATTN_GPU_AMD)
+#if defined(ELATTN_GPU_AMD) || defined(ELATTN_GPU_EMULATED)
     hipDeviceptr_t b = nullptr;
     if (hipMemGetAddressRange(&b, size, p) != hipSuccess) {
         (void)hipGetLastError();
@@ -198,6 +208,9 @@ static elattn_status gpu_mem_check_wrap(void *dev, void *mem, size_t bytes)
         owner = a.device;
     }
     (void)hipGetLastError();
+#elif defined(ELATTN_GPU_EMULATED)
+    on_device = elattn_emu_is_device_memory(mem);
+    owner = on_device ? 0 : -1;
 #else
     cudaPointerAttributes a;
     if (cudaPointerGetAttributes(&a, mem) == cudaSuccess) {

@@ -5,6 +5,9 @@
  *   nvcc -DELATTN_HIP -DELATTN_HIP_ON_NVIDIA
  *                                 -> elattn_hip_backend on NVIDIA, through
  *                                    kernels/gpu/vendor/hip_to_cuda.h
+ *   c++ -DELATTN_HIP -DELATTN_HIP_ON_CPU
+ *                                 -> elattn_hip_backend emulated on the CPU,
+ *                                    through kernels/gpu/vendor/hip_on_cpu.h
  * Written in CUDA runtime names (vendor.h maps them). Everything but the ops
  * table lives in the namespace of the build (elattn_cuda or elattn_hip), so
  * both backends link into one library.

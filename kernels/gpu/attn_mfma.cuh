@@ -234,7 +234,7 @@ static cudaError_t mfma_launch_typed(const attn_inputs &in, cudaStream_t stream)
     if (in.num_items == 0) return cudaSuccess;
     const int grid = in.num_items < (1 << 20) ? in.num_items : (1 << 20);
     const int rows_per_pos = in.choice.per_kv_head ? in.params.group : 1;
-    mfma_attn_kernel<DT, D><<<grid, C::NT, C::smem_bytes, stream>>>(in, rows_per_pos);
+    ELATTN_LAUNCH(grid, C::NT, C::smem_bytes, stream, mfma_attn_kernel<DT, D>)(in, rows_per_pos);
     return cudaGetLastError();
 }
 

@@ -324,7 +324,7 @@ inline cudaError_t launch_one(const attn_inputs &in, cudaStream_t stream)
     auto kernel = attn_mma_kernel<T, Cfg, PACK>;
     cudaError_t err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, Cfg::SMEM);
     if (err != cudaSuccess) return err;
-    kernel<<<in.num_items, Cfg::THREADS, Cfg::SMEM, stream>>>(in);
+    ELATTN_LAUNCH(in.num_items, Cfg::THREADS, Cfg::SMEM, stream, kernel)(in);
     return cudaGetLastError();
 }
 

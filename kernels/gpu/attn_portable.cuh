@@ -99,7 +99,7 @@ __global__ void __launch_bounds__(portable_cfg<D>::NT)
         return;
     } else {
         using C = portable_cfg<D>;
-        extern __shared__ float4 smem_raw[];
+        ELATTN_DYNAMIC_SHARED(float4, smem_raw);
         float *Qs = reinterpret_cast<float *>(smem_raw);
         float *Ks = Qs + C::ROWS * C::Q_STRIDE;
         float *Vs = Ks + C::TN * C::K_STRIDE;
@@ -321,7 +321,7 @@ static cudaError_t portable_launch_typed(const attn_inputs &in, cudaStream_t str
     /* Blocks loop over items, so the grid stays within every vendor's limits. */
     const int grid = in.num_items < (1 << 20) ? in.num_items : (1 << 20);
     const int rows_per_pos = in.choice.per_kv_head ? in.params.group : 1;
-    portable_attn_kernel<WAVE, DT, D><<<grid, C::NT, C::smem_bytes, stream>>>(in, rows_per_pos);
+    ELATTN_LAUNCH(grid, C::NT, C::smem_bytes, stream, portable_attn_kernel<WAVE, DT, D>)(in, rows_per_pos);
     return cudaGetLastError();
 }
 

@@ -664,7 +664,7 @@ static cudaError_t launch_one(const attn_inputs &in, int sm_count, cudaStream_t 
     e = cudaMemsetAsync(in.schedule, 0, sizeof(int32_t), stream);
     if (e != cudaSuccess) return e;
     const int grid = in.num_items < sm_count ? in.num_items : sm_count;
-    kernel<<<grid, Cfg::kThreads, Cfg::kSmemBytes, stream>>>(in, mq, mk, mv);
+    ELATTN_LAUNCH(grid, Cfg::kThreads, Cfg::kSmemBytes, stream, kernel)(in, mq, mk, mv);
     return cudaGetLastError();
 }
 

@@ -27,7 +27,7 @@ static __device__ __forceinline__ uint32_t f32_to_bf16(float f)
     return (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
 }
 
-#if defined(ELATTN_GPU_AMD)
+#if defined(ELATTN_GPU_AMD) || defined(ELATTN_GPU_EMULATED)
 static __device__ __forceinline__ float f16_to_f32(uint32_t bits)
 {
     return (float)__builtin_bit_cast(_Float16, (unsigned short)bits);

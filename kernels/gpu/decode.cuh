@@ -106,7 +106,7 @@ __global__ void __launch_bounds__(DECODE_THREADS) decode_chunk_kernel(const ELAT
 {
     using C = decode_cfg<DT, DMAX>;
     constexpr int R = DECODE_ROWS;
-    extern __shared__ uint4 decode_smem_raw[];
+    ELATTN_DYNAMIC_SHARED(uint4, decode_smem_raw);
     char *smem = reinterpret_cast<char *>(decode_smem_raw);
     decode_pdl_launch_dependents();
 
@@ -379,7 +379,7 @@ cudaError_t decode_launch(const decode_inputs &in, cudaStream_t stream)
                 /* Opt in to more than 48 KB of dynamic shared memory (idempotent and cheap). */
                 cudaError_t err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, C::SMEM);
                 if (err != cudaSuccess) return err;
-                decode_chunk_kernel<DT, DMAX><<<in.num_items, C::NT, C::SMEM, stream>>>(in);
+                ELATTN_LAUNCH(in.num_items, C::NT, C::SMEM, stream, decode_chunk_kernel<DT, DMAX>)(in);
                 return cudaGetLastError();
             });
         };

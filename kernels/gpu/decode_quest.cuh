@@ -47,7 +47,7 @@ cudaError_t kv_summarize_launch(int dtype, int head_dim, int page_shift, const v
 {
     return dispatch<ELATTN_DTYPE_F32, ELATTN_DTYPE_F16, ELATTN_DTYPE_BF16>(dtype, [&](auto dt) {
         constexpr int DT = decltype(dt)::value;
-        kv_summarize_kernel<DT><<<count, ELATTN_MAX_HEAD_DIM, 0, stream>>>(k_pool, summaries, list, count, head_dim,
+        ELATTN_LAUNCH(count, ELATTN_MAX_HEAD_DIM, 0, stream, kv_summarize_kernel<DT>)(k_pool, summaries, list, count, head_dim,
                                                                          page_shift);
         return cudaGetLastError();
     });
@@ -187,10 +187,10 @@ cudaError_t decode_quest_launch(const decode_inputs &in, int heads, const float 
         constexpr int DT = decltype(dt)::value;
         const int tiles = (in.pages_per_head + QUEST_THREADS - 1) / QUEST_THREADS;
         const dim3 grid((unsigned)heads, (unsigned)(tiles < 65535 ? tiles : 65535));
-        decode_quest_score_kernel<DT><<<grid, QUEST_THREADS, 0, stream>>>(in, summaries, keys);
+        ELATTN_LAUNCH(grid, QUEST_THREADS, 0, stream, decode_quest_score_kernel<DT>)(in, summaries, keys);
         cudaError_t err = cudaGetLastError();
         if (err != cudaSuccess) return err;
-        decode_quest_select_kernel<<<heads, QUEST_THREADS, 0, stream>>>(in, keys, budget, quest_pages, quest_len);
+        ELATTN_LAUNCH(heads, QUEST_THREADS, 0, stream, decode_quest_select_kernel)(in, keys, budget, quest_pages, quest_len);
         return cudaGetLastError();
     });
 }

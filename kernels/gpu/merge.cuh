@@ -41,7 +41,7 @@ cudaError_t merge_launch(const merge_inputs &in, cudaStream_t stream)
     const size_t blocks = (in.total + threads - 1) / threads;
     const int grid = (int)(blocks < (1u << 20) ? blocks : (1u << 20)); /* the loop covers the rest */
     return dispatch<ELATTN_DTYPE_F32, ELATTN_DTYPE_F16, ELATTN_DTYPE_BF16>(in.dtype, [&](auto dt) {
-        merge_kernel<decltype(dt)::value><<<grid, threads, 0, stream>>>(in);
+        ELATTN_LAUNCH(grid, threads, 0, stream, merge_kernel<decltype(dt)::value>)(in);
         return cudaGetLastError();
     });
 }

@@ -43,7 +43,7 @@ __global__ void __launch_bounds__(ROUTER_THREADS)
     if constexpr (!wave_matches<WAVE>()) {
         return;
     } else {
-        extern __shared__ float router_smem[];
+        ELATTN_DYNAMIC_SHARED(float, router_smem);
         const int width = D > hidden ? D : hidden;
         float *a = router_smem, *c = router_smem + width;
         for (long flat = blockIdx.x; flat < (long)batch * num_kv_heads; flat += gridDim.x) {
@@ -111,7 +111,7 @@ static cudaError_t router_launch_wave(const router_inputs &in, cudaStream_t stre
         cudaError_t e = cudaFuncSetAttribute((const void *)router_kernel<WAVE, DT>,
                                              cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
         if (e != cudaSuccess) return e;
-        router_kernel<WAVE, DT><<<grid, ROUTER_THREADS, smem, stream>>>(in, d.head_dim, d.hidden, d.num_kv_heads,
+        ELATTN_LAUNCH(grid, ROUTER_THREADS, smem, stream, router_kernel<WAVE, DT>)(in, d.head_dim, d.hidden, d.num_kv_heads,
                                                                        d.batch, r, s);
         return cudaGetLastError();
     });

@@ -361,7 +361,7 @@ static cudaError_t xattn_estimate_wave(const xattn_inputs &in, cudaStream_t stre
     /* scores in log2 units: scale / S * log2(e), folded into Q */
     const float mul = (float)((double)d.scale / d.stride * 1.4426950408889634);
     cudaError_t e = dispatch<ELATTN_DTYPE_F32, ELATTN_DTYPE_F16, ELATTN_DTYPE_BF16>(d.dtype, [&](auto dt) {
-        xattn_estimate_kernel<WAVE, decltype(dt)::value><<<xattn_grid(rows), xattn_est_cfg::NT, 0, stream>>>(in, d, mul);
+        ELATTN_LAUNCH(xattn_grid(rows), xattn_est_cfg::NT, 0, stream, xattn_estimate_kernel<WAVE, decltype(dt)::value>)(in, d, mul);
         return cudaSuccess;
     });
     return e != cudaSuccess ? e : cudaGetLastError();
@@ -393,7 +393,7 @@ cudaError_t xattn_select(const xattn_inputs &in, const float *taus, uint8_t *blo
     const int grid = xattn_grid((long)d.batch * d.num_kv_heads * in.mask_qblocks);
     return dispatch_wave(caps.wave, [&](auto w) {
         constexpr int W = decltype(w)::value;
-        xattn_select_kernel<W><<<grid, xattn_select_cfg<W>::NT, 0, stream>>>(in, d, taus, block_mask);
+        ELATTN_LAUNCH(grid, xattn_select_cfg<W>::NT, 0, stream, xattn_select_kernel<W>)(in, d, taus, block_mask);
         return cudaGetLastError();
     });
 }

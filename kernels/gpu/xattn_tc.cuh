@@ -256,11 +256,11 @@ inline cudaError_t xattn_launch_cfg(XattnArgs a, int ctas, cudaStream_t stream)
     cudaError_t err = cudaFuncSetAttribute(xattn_scores_kernel<T, Cfg>, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                            Cfg::SMEM);
     if (err != cudaSuccess) return err;
-    xattn_scores_kernel<T, Cfg><<<min(ctas, a.items), Cfg::THREADS, Cfg::SMEM, stream>>>(a);
+    ELATTN_LAUNCH(min(ctas, a.items), Cfg::THREADS, Cfg::SMEM, stream, xattn_scores_kernel<T, Cfg>)(a);
     if ((err = cudaGetLastError()) != cudaSuccess) return err;
     const long cells = (long)a.batch * a.Hkv * a.mask_qblocks * a.mask_kblocks;
     const long blocks = (cells + 255) / 256;
-    xattn_group_sum_kernel<<<(int)(blocks < 65535 ? blocks : 65535), 256, 0, stream>>>(a);
+    ELATTN_LAUNCH((int)(blocks < 65535 ? blocks : 65535), 256, 0, stream, xattn_group_sum_kernel)(a);
     return cudaGetLastError();
 }
 

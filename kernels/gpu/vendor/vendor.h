@@ -7,10 +7,16 @@
  *   - the HIP backend on NVIDIA (nvcc, -DELATTN_HIP -DELATTN_HIP_ON_NVIDIA):
  *     kernels/gpu/vendor/hip_to_cuda.h (our HIP API on the CUDA runtime), then the
  *     same cuda->hip macros, so the host code really goes through hip* calls.
+ *   - the HIP backend on the CPU (the host C++ compiler, -DELATTN_HIP
+ *     -DELATTN_HIP_ON_CPU): kernels/gpu/vendor/hip_on_cpu.h (our HIP API and the
+ *     device built-ins emulated on the host), then the same macros; a test build
+ *     that runs the portable kernels and the host code without a GPU.
  *
  * It also names the namespace of the build (elattn_cuda or elattn_hip) so both
  * backends link into one library, and the platform macros the kernels use:
  *   ELATTN_GPU_AMD / ELATTN_GPU_NVIDIA   which hardware the device code is for
+ *   ELATTN_GPU_EMULATED                  the CPU emulation (neither: wave 32, no
+ *                                        matrix units, CUDA's built-in names)
  *   ELATTN_GPU_CUDA                      the CUDA backend itself (the build
  *                                        that has the tensor-core families)
  *   ELATTN_GPU_NS, ELATTN_GPU_BACKEND_NAME, ELATTN_GPU_BACKEND_KIND
@@ -21,6 +27,9 @@
 #if defined(ELATTN_HIP) && defined(ELATTN_HIP_ON_NVIDIA)
 #  include "hip_to_cuda.h"
 #  define ELATTN_GPU_NVIDIA 1
+#elif defined(ELATTN_HIP) && defined(ELATTN_HIP_ON_CPU)
+#  include "hip_on_cpu.h"
+#  define ELATTN_GPU_EMULATED 1
 #elif defined(ELATTN_HIP)
 #  include <hip/hip_runtime.h>
 #  include <hip/hip_fp16.h>
@@ -87,6 +96,19 @@
 #  define ELATTN_GPU_BACKEND_NAME "cuda"
 #  define ELATTN_GPU_BACKEND_KIND ELATTN_BACKEND_CUDA
 #  define ELATTN_GPU_BACKEND_OPS elattn_cuda_backend
+#endif
+
+/* ---- kernel launches and dynamic shared memory ----------------------------------
+ * ELATTN_LAUNCH(grid, block, shared_bytes, stream, kernel)(arguments...): the
+ * triple-chevron launch for nvcc and hipcc, a call that runs the grid in the CPU
+ * emulation. The kernel comes last so that a template-id's commas need no parentheses.
+ * ELATTN_DYNAMIC_SHARED(type, name): `name`, the block's dynamic shared memory as type[]. */
+#if defined(ELATTN_GPU_EMULATED)
+#  define ELATTN_LAUNCH(grid, block, shared, stream, ...) ELATTN_EMU_LAUNCH(grid, block, shared, stream, __VA_ARGS__)
+#  define ELATTN_DYNAMIC_SHARED(type, name) ELATTN_EMU_DYNAMIC_SHARED(type, name)
+#else
+#  define ELATTN_LAUNCH(grid, block, shared, stream, ...) __VA_ARGS__<<<grid, block, shared, stream>>>
+#  define ELATTN_DYNAMIC_SHARED(type, name) extern __shared__ type name[]
 #endif
 
 /* ---- device intrinsics ------------------------------------------------------ */

@@ -1,0 +1,273 @@
+/*
+ * elattn's HIP-on-CPU layer: the HIP runtime API that the GPU backend uses, and
+ * the device built-ins its portable kernels use, implemented on the host CPU.
+ *
+ * Why: the GPU backends' host code (plans, workspaces, batches, the paged
+ * cache) and their portable kernels (kernels/gpu: attention, XAttention, the
+ * router, decode with Quest, the merge) otherwise run only where a GPU is lent.
+ * Built with meson option hip_platform=cpu, the HIP backend compiles with the
+ * host C++ compiler through this header, and `hip:0` is an emulated device on
+ * which the conformance suite runs in CI like on any other device.
+ *
+ * What it models: a grid's blocks run on a few OS threads; the threads of a
+ * block are fibers of one OS thread, switched at __syncthreads, at each warp
+ * shuffle (a shuffle is a meeting of the warp's live lanes) and at
+ * __nanosleep. __shared__ variables are thread_local statics (an OS thread runs
+ * one block at a time), dynamic shared memory a per-block buffer filled with
+ * 0xff bytes (NaN in every dtype) at each block's start, like fresh device
+ * memory from hipMalloc. A __syncthreads reached from two different call
+ * sites in one round, or a launch outside the device's limits, fails the
+ * launch (hipGetLastError).
+ *
+ * What it does not model: the tensor-core families (mma.sync, wgmma, MFMA:
+ * this build has none), the memory model's reorderings, speed. Streams are
+ * synchronous: each call completes before it returns.
+ *
+ * Only what elattn uses is here; the runtime is in hip_on_cpu.cpp.
+ */
+#ifndef ELATTN_HIP_ON_CPU_H
+#define ELATTN_HIP_ON_CPU_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <math.h>
+
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+/* ---- function and variable qualifiers ------------------------------------------- */
+#define __global__
+#define __device__
+#define __host__
+#define __forceinline__ inline __attribute__((always_inline))
+#define __launch_bounds__(...)
+#define __align__(n) __attribute__((aligned(n)))
+#define __grid_constant__
+/* One OS thread runs one block at a time, so a thread_local static is that block's. */
+#define __shared__ static thread_local
+
+/* ---- types and constants ----------------------------------------------------------- */
+enum hipError_t {
+    hipSuccess = 0,
+    hipErrorInvalidValue = 1,
+    hipErrorOutOfMemory = 2,
+    hipErrorNoDevice = 100,
+    hipErrorInsufficientDriver = 35,
+    hipErrorLaunchFailure = 719,
+};
+enum hipMemcpyKind { hipMemcpyHostToDevice = 1, hipMemcpyDeviceToHost = 2, hipMemcpyDeviceToDevice = 3 };
+enum hipFuncAttribute { hipFuncAttributeMaxDynamicSharedMemorySize = 8 };
+static const unsigned hipStreamDefault = 0;
+static const unsigned hipStreamNonBlocking = 1;
+typedef struct elattn_emu_stream *hipStream_t;
+typedef struct elattn_emu_event *hipEvent_t;
+typedef void *hipDeviceptr_t;
+
+typedef struct hipDeviceProp_t {
+    char name[256];
+    size_t totalGlobalMem;
+    int multiProcessorCount;
+    int warpSize;
+    int major;
+    int minor;
+    size_t sharedMemPerBlock;
+    size_t sharedMemPerBlockOptin;
+} hipDeviceProp_t;
+
+struct dim3 {
+    unsigned x, y, z;
+    constexpr dim3(unsigned x_ = 1, unsigned y_ = 1, unsigned z_ = 1) : x(x_), y(y_), z(z_) {}
+};
+struct alignas(8) int2 { int x, y; };
+struct alignas(8) uint2 { unsigned x, y; };
+struct alignas(8) float2 { float x, y; };
+struct alignas(16) int4 { int x, y, z, w; };
+struct alignas(16) uint4 { unsigned x, y, z, w; };
+struct alignas(16) float4 { float x, y, z, w; };
+static inline float2 make_float2(float x, float y) { return float2{x, y}; }
+static inline float4 make_float4(float x, float y, float z, float w) { return float4{x, y, z, w}; }
+static inline int2 make_int2(int x, int y) { return int2{x, y}; }
+static inline uint2 make_uint2(unsigned x, unsigned y) { return uint2{x, y}; }
+static inline int4 make_int4(int x, int y, int z, int w) { return int4{x, y, z, w}; }
+static inline uint4 make_uint4(unsigned x, unsigned y, unsigned z, unsigned w) { return uint4{x, y, z, w}; }
+
+/* ---- the runtime (hip_on_cpu.cpp) ------------------------------------------------------ */
+const char *hipGetErrorString(hipError_t e);
+const char *hipGetErrorName(hipError_t e);
+hipError_t hipGetLastError(void);
+hipError_t hipPeekAtLastError(void);
+hipError_t hipGetDeviceCount(int *count);
+hipError_t hipSetDevice(int device);
+hipError_t hipGetDevice(int *device);
+hipError_t hipDriverGetVersion(int *version);
+hipError_t hipGetDeviceProperties(hipDeviceProp_t *prop, int device);
+hipError_t hipMalloc(void **ptr, size_t bytes);
+hipError_t hipFree(void *ptr);
+hipError_t hipHostMalloc(void **ptr, size_t bytes, unsigned flags);
+hipError_t hipHostFree(void *ptr);
+hipError_t hipMemcpyAsync(void *dst, const void *src, size_t bytes, hipMemcpyKind kind, hipStream_t stream);
+hipError_t hipMemcpy2DAsync(void *dst, size_t dpitch, const void *src, size_t spitch, size_t width, size_t height,
+                            hipMemcpyKind kind, hipStream_t stream);
+hipError_t hipMemsetAsync(void *dst, int value, size_t bytes, hipStream_t stream);
+hipError_t hipStreamCreate(hipStream_t *stream);
+hipError_t hipStreamCreateWithFlags(hipStream_t *stream, unsigned flags);
+hipError_t hipStreamDestroy(hipStream_t stream);
+hipError_t hipStreamSynchronize(hipStream_t stream);
+hipError_t hipStreamWaitEvent(hipStream_t stream, hipEvent_t event, unsigned flags);
+hipError_t hipEventCreate(hipEvent_t *event);
+hipError_t hipEventDestroy(hipEvent_t event);
+hipError_t hipEventRecord(hipEvent_t event, hipStream_t stream);
+hipError_t hipEventSynchronize(hipEvent_t event);
+hipError_t hipEventElapsedTime(float *ms, hipEvent_t start, hipEvent_t end);
+hipError_t hipFuncSetAttribute(const void *func, hipFuncAttribute attr, int value);
+/* The allocation [*base, *base + *size) holding p, if hipMalloc made it. */
+hipError_t hipMemGetAddressRange(void **base, size_t *size, void *p);
+/* Whether p lies in memory hipMalloc made (device 0's). */
+int elattn_emu_is_device_memory(const void *p);
+
+/* ---- the execution model ------------------------------------------------------------- */
+namespace elattn_emu {
+
+/* The running fiber's coordinates. */
+struct thread_coords {
+    dim3 thread_idx, block_idx, block_dim, grid_dim;
+};
+extern thread_local const thread_coords *current;
+
+void sync_block(const char *site); /* __syncthreads */
+void yield_fiber();                 /* __nanosleep: let the block's other threads run */
+uint64_t warp_exchange(uint64_t mine, int src_lane); /* all live lanes meet; lane src_lane's value */
+void sync_warp();                   /* __syncwarp */
+int lane_id();
+void *dynamic_shared();
+
+/* Runs body.run_thread() as every thread of every block. The launch is checked against the
+ * device's limits and the kernel's shared-memory opt-in first (a failed check sets the last
+ * error and runs nothing); a block's fault (a deadlock, a barrier met from two sites, a shuffle
+ * of a lane that does not run) sets it after the grid. */
+struct grid_body {
+    virtual void run_thread() = 0;
+    virtual ~grid_body() = default;
+};
+void run_grid(const void *kernel, dim3 grid, dim3 block, size_t shared_bytes, hipStream_t stream, grid_body &body);
+
+template <typename... P>
+struct kernel_call final : grid_body {
+    void (*kernel)(P...);
+    std::tuple<std::decay_t<P>...> args;
+    template <typename... A>
+    kernel_call(void (*k)(P...), A &&...a) : kernel(k), args(std::forward<A>(a)...) {}
+    /* Each thread gets its own copies of the parameters, as a kernel's are. */
+    void run_thread() override { std::apply(kernel, args); }
+};
+
+struct launch {
+    dim3 grid, block;
+    size_t shared_bytes;
+    hipStream_t stream;
+    template <typename... P>
+    struct bound {
+        const launch &cfg;
+        void (*kernel)(P...);
+        template <typename... A> void operator()(A &&...a) const
+        {
+            kernel_call<P...> call(kernel, std::forward<A>(a)...);
+            run_grid(reinterpret_cast<const void *>(kernel), cfg.grid, cfg.block, cfg.shared_bytes, cfg.stream, call);
+        }
+    };
+    template <typename... P> bound<P...> operator<<(void (*kernel)(P...)) const { return bound<P...>{*this, kernel}; }
+};
+
+} /* namespace elattn_emu */
+
+/* kernels/gpu/vendor/vendor.h's ELATTN_LAUNCH: the launch object takes the kernel, then its arguments. */
+#define ELATTN_EMU_LAUNCH(grid, block, shared, stream, ...)                                                       \
+    (::elattn_emu::launch{dim3(grid), dim3(block), (size_t)(shared), (stream)} << (__VA_ARGS__))
+#define ELATTN_EMU_DYNAMIC_SHARED(type, name) type *const name = static_cast<type *>(::elattn_emu::dynamic_shared())
+
+/* ---- built-in variables ---------------------------------------------------------------- */
+#define threadIdx (::elattn_emu::current->thread_idx)
+#define blockIdx (::elattn_emu::current->block_idx)
+#define blockDim (::elattn_emu::current->block_dim)
+#define gridDim (::elattn_emu::current->grid_dim)
+static constexpr int warpSize = 32;
+
+/* ---- synchronisation and memory order ---------------------------------------------------- */
+/* The call site names the barrier, so that threads meeting at two different ones are caught. */
+#define ELATTN_EMU_STR2(x) #x
+#define ELATTN_EMU_STR(x) ELATTN_EMU_STR2(x)
+#define __syncthreads() ::elattn_emu::sync_block(__FILE__ ":" ELATTN_EMU_STR(__LINE__))
+static inline void __threadfence() { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
+static inline void __threadfence_block() { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
+static inline void __nanosleep(unsigned) { ::elattn_emu::yield_fiber(); }
+
+/* Blocks of one grid run on several OS threads: atomics are real ones. */
+static inline int atomicAdd(int *p, int v) { return __atomic_fetch_add(p, v, __ATOMIC_SEQ_CST); }
+static inline unsigned atomicAdd(unsigned *p, unsigned v) { return __atomic_fetch_add(p, v, __ATOMIC_SEQ_CST); }
+static inline unsigned long long atomicAdd(unsigned long long *p, unsigned long long v)
+{
+    return __atomic_fetch_add(p, v, __ATOMIC_SEQ_CST);
+}
+static inline float atomicAdd(float *p, float v)
+{
+    unsigned *bits = reinterpret_cast<unsigned *>(p);
+    unsigned old = __atomic_load_n(bits, __ATOMIC_SEQ_CST), next;
+    do next = __builtin_bit_cast(unsigned, __builtin_bit_cast(float, old) + v);
+    while (!__atomic_compare_exchange_n(bits, &old, next, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST));
+    return __builtin_bit_cast(float, old);
+}
+
+/* ---- warp shuffles: every live lane of the warp takes part (elattn passes full masks) ---- */
+template <typename T>
+static inline T elattn_emu_shuffle(T v, int src_lane)
+{
+    static_assert(sizeof(T) <= 8 && std::is_trivially_copyable<T>::value, "shuffle of a value over 8 bytes");
+    uint64_t bits = 0;
+    memcpy(&bits, &v, sizeof v);
+    bits = ::elattn_emu::warp_exchange(bits, src_lane);
+    T out;
+    memcpy(&out, &bits, sizeof out);
+    return out;
+}
+template <typename T> static inline T __shfl_xor_sync(unsigned, T v, int lane_mask, int width = warpSize)
+{
+    const int lane = ::elattn_emu::lane_id();
+    const int src = lane ^ lane_mask;
+    /* A source outside the lane's group of `width` reads the lane's own value (CUDA's rule). */
+    return elattn_emu_shuffle(v, (src / width == lane / width) ? src : lane);
+}
+template <typename T> static inline T __shfl_sync(unsigned, T v, int src_lane, int width = warpSize)
+{
+    const int lane = ::elattn_emu::lane_id();
+    return elattn_emu_shuffle(v, (lane / width) * width + src_lane % width);
+}
+static inline void __syncwarp(unsigned = 0xffffffffu) { ::elattn_emu::sync_warp(); }
+
+/* ---- bit casts, loads, arithmetic ------------------------------------------------------------- */
+static inline float __uint_as_float(unsigned u) { return __builtin_bit_cast(float, u); }
+static inline unsigned __float_as_uint(float f) { return __builtin_bit_cast(unsigned, f); }
+static inline float __int_as_float(int u) { return __builtin_bit_cast(float, u); }
+static inline int __float_as_int(float f) { return __builtin_bit_cast(int, f); }
+template <typename T> static inline T __ldg(const T *p) { return *p; }
+template <typename T> static inline T __ldcg(const T *p) { return *p; }
+/* Products are never fused with a following add in this build (-ffp-contract=off). */
+static inline float __fmul_rn(float a, float b) { return a * b; }
+static inline float __fadd_rn(float a, float b) { return a + b; }
+static inline float __fdividef(float a, float b) { return a / b; }
+static inline float __saturatef(float x) { return x < 0.0f ? 0.0f : (x > 1.0f ? 1.0f : x); }
+static inline float rsqrtf(float x) { return 1.0f / sqrtf(x); }
+static inline int __popc(unsigned x) { return __builtin_popcount(x); }
+static inline int __clz(int x) { return x == 0 ? 32 : __builtin_clz((unsigned)x); }
+static inline int __ffs(int x) { return __builtin_ffs(x); }
+static inline int min(int a, int b) { return a < b ? a : b; }
+static inline int max(int a, int b) { return a > b ? a : b; }
+static inline unsigned min(unsigned a, unsigned b) { return a < b ? a : b; }
+static inline unsigned max(unsigned a, unsigned b) { return a > b ? a : b; }
+static inline long long min(long long a, long long b) { return a < b ? a : b; }
+static inline long long max(long long a, long long b) { return a > b ? a : b; }
+static inline float min(float a, float b) { return fminf(a, b); }
+static inline float max(float a, float b) { return fmaxf(a, b); }
+
+#endif /* ELATTN_HIP_ON_CPU_H */
