@@ -13,8 +13,10 @@ namespace ELATTN_GPU_NS {
  * descriptor wins. The tensor-core families exist in the CUDA build, MFMA in
  * AMD builds; the portable kernel runs everything, everywhere. */
 static const attn_family attn_families[] = {
-#if defined(ELATTN_GPU_CUDA)
+#if defined(ELATTN_GPU_WGMMA)
     {ELATTN_GPU_BACKEND_NAME ".attn.wgmma", wgmma_attn_supported, wgmma_attn_launch},
+#endif
+#if defined(ELATTN_GPU_CUDA)
     {ELATTN_GPU_BACKEND_NAME ".attn.mma", mma_attn_supported, mma_attn_launch},
 #endif
 #if defined(ELATTN_GPU_AMD)

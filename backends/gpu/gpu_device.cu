@@ -31,6 +31,10 @@ static void describe(const cudaDeviceProp &prop, gpu_caps *c)
     snprintf(c->arch, sizeof c->arch, "%s", prop.gcnArchName);
     char *colon = strchr(c->arch, ':');
     if (colon) *colon = '\0';
+#elif defined(ELATTN_GPU_EMULATED) && defined(ELATTN_GPU_CUDA)
+    c->sm_version = 80; /* sm_80's instructions are emulated (mma.sync, ldmatrix, cp.async), not sm_90's */
+    c->smem_per_block = prop.sharedMemPerBlockOptin;
+    snprintf(c->arch, sizeof c->arch, "cpu-emulation-sm_80");
 #elif defined(ELATTN_GPU_EMULATED)
     c->sm_version = 0; /* no compute capability: no family that needs one */
     c->smem_per_block = prop.sharedMemPerBlockOptin;

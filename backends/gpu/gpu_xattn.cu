@@ -9,8 +9,10 @@
 namespace ELATTN_GPU_NS {
 
 static const xattn_family xattn_families[] = {
-#if defined(ELATTN_GPU_CUDA)
+#if defined(ELATTN_GPU_WGMMA)
     {ELATTN_GPU_BACKEND_NAME ".xattn.wgmma", wgmma_xattn_supported, wgmma_xattn_estimate},
+#endif
+#if defined(ELATTN_GPU_CUDA)
     {ELATTN_GPU_BACKEND_NAME ".xattn.mma", mma_xattn_supported, mma_xattn_estimate},
 #endif
     {ELATTN_GPU_BACKEND_NAME ".xattn.portable", portable_xattn_supported, portable_xattn_estimate},

@@ -61,7 +61,7 @@ __global__ void __launch_bounds__(Cfg::THREADS, Cfg::MIN_CTAS) attn_mma_kernel(c
 {
     constexpr int D = Cfg::D, BN = Cfg::BN, BM = Cfg::BM, STAGES = Cfg::STAGES;
     constexpr int THREADS = Cfg::THREADS, KD = D / 16, NB = BN / 8, DB = D / 8, MW = Cfg::MW;
-    extern __shared__ __align__(128) unsigned char smem[];
+    ELATTN_DYNAMIC_SHARED_ALIGNED(128, unsigned char, smem);
     const uint32_t s_q = smem_addr(smem);
     const uint32_t s_k = s_q + BM * D * 2;
     const uint32_t s_v = s_k + STAGES * BN * D * 2;

@@ -74,7 +74,7 @@ static __device__ __forceinline__ void decode_load_tile(char *stage, const decod
         char *dv = dk + C::TILE * C::ROW_BYTES;
         const char *sk = static_cast<const char *>(in.k_pool) + off * storage<DT>::bytes;
         const char *sv = static_cast<const char *>(in.v_pool) + off * storage<DT>::bytes;
-#if defined(ELATTN_GPU_CUDA) && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+#if defined(ELATTN_GPU_CUDA) && (defined(ELATTN_GPU_EMULATED) || (defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800))
         sm80::cp_async_16(sm80::smem_addr(dk), sk, valid); /* invalid: zero-filled, nothing read */
         sm80::cp_async_16(sm80::smem_addr(dv), sv, valid);
 #else
@@ -87,7 +87,7 @@ static __device__ __forceinline__ void decode_load_tile(char *stage, const decod
 
 static __device__ __forceinline__ void decode_commit()
 {
-#if defined(ELATTN_GPU_CUDA) && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+#if defined(ELATTN_GPU_CUDA) && (defined(ELATTN_GPU_EMULATED) || (defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800))
     sm80::cp_async_commit();
 #endif
 }
@@ -96,7 +96,7 @@ static __device__ __forceinline__ void decode_commit()
 template <int N>
 static __device__ __forceinline__ void decode_wait()
 {
-#if defined(ELATTN_GPU_CUDA) && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+#if defined(ELATTN_GPU_CUDA) && (defined(ELATTN_GPU_EMULATED) || (defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800))
     sm80::cp_async_wait<N>();
 #endif
 }

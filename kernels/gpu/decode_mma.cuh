@@ -109,7 +109,7 @@ __global__ void __launch_bounds__(cfg<DMAX>::NT) chunk_kernel(const ELATTN_GRID_
 {
     using C = cfg<DMAX>;
     constexpr int R = C::R, KD = DMAX / 16, DB = DMAX / 8, STAGES = C::STAGES;
-    extern __shared__ __align__(128) unsigned char smem[];
+    ELATTN_DYNAMIC_SHARED_ALIGNED(128, unsigned char, smem);
     const uint32_t s_ring = smem_addr(smem);
     decode_pdl_launch_dependents();
 

@@ -145,7 +145,7 @@ template <typename T, class Cfg>
 __global__ void __launch_bounds__(Cfg::THREADS, Cfg::MIN_CTAS) xattn_scores_kernel(const XattnArgs a)
 {
     constexpr int COLS = Cfg::COLS, ROWS = Cfg::ROWS, THREADS = Cfg::THREADS;
-    extern __shared__ __align__(128) unsigned char smem[];
+    ELATTN_DYNAMIC_SHARED_ALIGNED(128, unsigned char, smem);
     __shared__ float row_max[ROWS], row_inv_sum[ROWS]; /* final softmax max and 1 / sum per row */
     __shared__ int item_now;
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t4 = lane % 4;

@@ -108,8 +108,17 @@ elattn_emu_switch:
 
 enum class wait_state { running, block_barrier, warp_barrier, sleeping };
 
+/* A cp.async copy in flight: its bytes were read at issue, they land at the wait covering it. */
+struct async_copy {
+    uint32_t dst;
+    unsigned group;
+    unsigned char bytes[16];
+};
+
 struct fiber {
     elattn_emu::thread_coords coords;
+    std::vector<async_copy> copies; /* oldest first */
+    unsigned groups_committed = 0;
     int warp = 0, lane = 0;
     bool done = false;
     wait_state state = wait_state::running;
@@ -139,6 +148,7 @@ struct block_run {
     const char *block_site = nullptr;
     warp_state warps[kMaxThreadsPerBlock / kWarp];
     unsigned char *shared = nullptr; /* the launch's dynamic shared memory */
+    size_t shared_bytes = 0;
     elattn_emu::grid_body *body = nullptr;
     std::string fault; /* the first thing this block did wrong */
 #if defined(__x86_64__)
@@ -276,6 +286,7 @@ void run_block(block_run &b, dim3 grid, dim3 block, dim3 block_idx, size_t share
         b.warps[w].live = std::min(kWarp, n - w * kWarp);
         b.warps[w].arrived = 0;
     }
+    b.shared_bytes = shared_bytes;
     memset(b.shared, 0xff, shared_bytes); /* NaN in every dtype, like memory no one wrote */
     for (int t = 0; t < n; ++t) {
         fiber &f = b.fibers[(size_t)t];
@@ -287,6 +298,8 @@ void run_block(block_run &b, dim3 grid, dim3 block, dim3 block_idx, size_t share
         f.lane = t % kWarp;
         f.done = false;
         f.state = wait_state::running;
+        f.copies.clear();
+        f.groups_committed = 0;
         if (!prepare_fiber(b, f)) {
             b.fault = "no memory for a fiber stack";
             return;
@@ -311,7 +324,10 @@ void run_block(block_run &b, dim3 grid, dim3 block, dim3 block_idx, size_t share
             fiber &f = b.fibers[(size_t)t];
             if (f.done) continue;
             b.current = t;
-            elattn_emu::current = &f.coords;
+            threadIdx = f.coords.thread_idx;
+            blockIdx = f.coords.block_idx;
+            blockDim = f.coords.block_dim;
+            gridDim = f.coords.grid_dim;
 #if defined(__x86_64__)
             elattn_emu_switch(&b.scheduler_sp, f.sp);
 #else
@@ -340,9 +356,9 @@ std::mutex optin_lock;
 } /* namespace */
 
 /* ---- the device built-ins' side ---------------------------------------------------------- */
-namespace elattn_emu {
+thread_local dim3 threadIdx, blockIdx, blockDim, gridDim;
 
-thread_local const thread_coords *current = nullptr;
+namespace elattn_emu {
 
 void sync_block(const char *site)
 {
@@ -392,6 +408,135 @@ uint64_t warp_exchange(uint64_t mine, int src_lane)
         value = w.slots[src_lane];
     warp_barrier(b, f); /* no lane writes its slot again before every lane has read */
     return value;
+}
+
+void warp_gather(uint64_t mine, uint64_t all[32])
+{
+    block_run &b = *running;
+    fiber &f = me();
+    warp_state &w = b.warps[f.warp];
+    w.slots[f.lane] = mine;
+    warp_barrier(b, f);
+    const int first = f.warp * kWarp;
+    if (first + kWarp > b.count || w.live != kWarp)
+        note_fault(b, "a warp collective (mma, ldmatrix, __any_sync) with fewer than 32 lanes running");
+    memcpy(all, w.slots, sizeof w.slots);
+    warp_barrier(b, f);
+}
+
+/* ---- sm_80 instructions ------------------------------------------------------------------- */
+uint32_t shared_offset(const void *p)
+{
+    block_run &b = *running;
+    const uintptr_t a = reinterpret_cast<uintptr_t>(p), base = reinterpret_cast<uintptr_t>(b.shared);
+    if (a < base || a - base > b.shared_bytes) {
+        note_fault(b, "a shared-memory address outside the block's dynamic shared memory");
+        return 0;
+    }
+    return (uint32_t)(a - base);
+}
+
+/* The block's dynamic shared memory at [offset, offset + bytes), or a fault and nullptr. */
+static unsigned char *shared_span(block_run &b, uint32_t offset, size_t bytes, const char *what)
+{
+    if ((size_t)offset + bytes > b.shared_bytes) {
+        note_fault(b, std::string(what) + " past the end of the block's dynamic shared memory (offset " +
+                          std::to_string(offset) + " of " + std::to_string(b.shared_bytes) + " bytes)");
+        return nullptr;
+    }
+    return b.shared + offset;
+}
+
+void cp_async_16(uint32_t dst, const void *src, bool valid)
+{
+    fiber &f = me();
+    async_copy c;
+    c.dst = dst;
+    c.group = f.groups_committed; /* the open group */
+    if (valid)
+        memcpy(c.bytes, src, 16);
+    else
+        memset(c.bytes, 0, 16);
+    f.copies.push_back(c);
+}
+
+void cp_async_commit() { ++me().groups_committed; }
+
+void cp_async_wait(int most_pending)
+{
+    block_run &b = *running;
+    fiber &f = me();
+    /* Committed groups g with g + most_pending < groups_committed have landed. */
+    size_t landed = 0;
+    while (landed < f.copies.size() && f.copies[landed].group + (unsigned)most_pending < f.groups_committed) {
+        unsigned char *d = shared_span(b, f.copies[landed].dst, 16, "a cp.async copy");
+        if (d) memcpy(d, f.copies[landed].bytes, 16);
+        ++landed;
+    }
+    f.copies.erase(f.copies.begin(), f.copies.begin() + (std::ptrdiff_t)landed);
+}
+
+void ldmatrix_x4(uint32_t r[4], uint32_t addr, bool transposed)
+{
+    block_run &b = *running;
+    const int lane = me().lane;
+    uint64_t rows[32];
+    if (addr % 16) note_fault(b, "ldmatrix: a row address that is not 16-byte aligned");
+    warp_gather(addr, rows); /* lanes 8i..8i+7 name the rows of matrix i */
+    for (int i = 0; i < 4; ++i) {
+        uint32_t v = 0;
+        if (!transposed) { /* row lane/4, columns 2(lane%4) and +1 */
+            const unsigned char *row = shared_span(b, (uint32_t)rows[8 * i + lane / 4], 16, "ldmatrix");
+            if (row) memcpy(&v, row + 4 * (lane % 4), 4);
+        } else { /* column lane/4 of rows 2(lane%4) and +1 */
+            const unsigned char *r0 = shared_span(b, (uint32_t)rows[8 * i + 2 * (lane % 4)], 16, "ldmatrix");
+            const unsigned char *r1 = shared_span(b, (uint32_t)rows[8 * i + 2 * (lane % 4) + 1], 16, "ldmatrix");
+            uint16_t lo = 0, hi = 0;
+            if (r0) memcpy(&lo, r0 + 2 * (lane / 4), 2);
+            if (r1) memcpy(&hi, r1 + 2 * (lane / 4), 2);
+            v = (uint32_t)lo | ((uint32_t)hi << 16);
+        }
+        r[i] = v;
+    }
+}
+
+static float widen16(uint32_t bits, bool bf16)
+{
+    return bf16 ? __builtin_bit_cast(float, bits << 16) : (float)__builtin_bit_cast(_Float16, (uint16_t)bits);
+}
+
+/* D = A B + C for m16n8k16, row.col; fragments as the PTX ISA lays them out: with g = lane / 4
+ * and t = lane % 4, a[0..3] hold A's (g, 2t..2t+1), (g+8, 2t..), (g, 2t+8..), (g+8, 2t+8..);
+ * b0, b1 B's (2t..2t+1, g), (2t+8.., g); c[0..3] (g, 2t), (g, 2t+1), (g+8, 2t), (g+8, 2t+1).
+ * Products are exact in fp32 (16-bit inputs); the sum is taken in double, then rounded once. */
+void mma_16816(float c[4], const uint32_t a[4], uint32_t b0, uint32_t b1, bool bf16)
+{
+    const int lane = me().lane;
+    uint64_t a01[32], a23[32], bb[32];
+    warp_gather((uint64_t)a[0] | ((uint64_t)a[1] << 32), a01);
+    warp_gather((uint64_t)a[2] | ((uint64_t)a[3] << 32), a23);
+    warp_gather((uint64_t)b0 | ((uint64_t)b1 << 32), bb);
+    float A[16][16], B[16][8];
+    for (int l = 0; l < 32; ++l) {
+        const int g = l / 4, t = l % 4;
+        const uint32_t frag[4] = {(uint32_t)a01[l], (uint32_t)(a01[l] >> 32), (uint32_t)a23[l],
+                                  (uint32_t)(a23[l] >> 32)};
+        for (int h = 0; h < 2; ++h) {
+            A[g][2 * t + h] = widen16(frag[0] >> (16 * h) & 0xffffu, bf16);
+            A[g + 8][2 * t + h] = widen16(frag[1] >> (16 * h) & 0xffffu, bf16);
+            A[g][2 * t + 8 + h] = widen16(frag[2] >> (16 * h) & 0xffffu, bf16);
+            A[g + 8][2 * t + 8 + h] = widen16(frag[3] >> (16 * h) & 0xffffu, bf16);
+            B[2 * t + h][g] = widen16((uint32_t)bb[l] >> (16 * h) & 0xffffu, bf16);
+            B[2 * t + 8 + h][g] = widen16((uint32_t)(bb[l] >> 32) >> (16 * h) & 0xffffu, bf16);
+        }
+    }
+    const int g = lane / 4, t = lane % 4;
+    const int rows[4] = {g, g, g + 8, g + 8}, cols[4] = {2 * t, 2 * t + 1, 2 * t, 2 * t + 1};
+    for (int j = 0; j < 4; ++j) {
+        double sum = c[j];
+        for (int k = 0; k < 16; ++k) sum += (double)A[rows[j]][k] * (double)B[k][cols[j]];
+        c[j] = (float)sum;
+    }
 }
 
 void sync_warp()
@@ -462,7 +607,6 @@ void run_grid(const void *kernel, dim3 grid, dim3 block, size_t shared_bytes, hi
             }
         }
         running = nullptr;
-        elattn_emu::current = nullptr;
         free(b->shared);
         b->shared = nullptr;
         give_run(b);

@@ -1,27 +1,28 @@
 /*
- * elattn's HIP-on-CPU layer: the HIP runtime API that the GPU backend uses, and
- * the device built-ins its portable kernels use, implemented on the host CPU.
+ * elattn's HIP-on-CPU layer: the HIP runtime API that the GPU backends use, and the
+ * device built-ins their kernels use, implemented on the host CPU.
  *
- * Why: the GPU backends' host code (plans, workspaces, batches, the paged
- * cache) and their portable kernels (kernels/gpu: attention, XAttention, the
- * router, decode with Quest, the merge) otherwise run only where a GPU is lent.
- * Built with meson option hip_platform=cpu, the HIP backend compiles with the
- * host C++ compiler through this header, and `hip:0` is an emulated device on
- * which the conformance suite runs in CI like on any other device.
+ * Why: the GPU backends' host code (plans, workspaces, batches, the paged cache) and
+ * their kernels (kernels/gpu: attention, XAttention, the router, decode with Quest, the
+ * merge) otherwise run only where a GPU is lent. Built with meson option
+ * hip_platform=cpu (and emulate_cuda=true for the CUDA backend, which reaches this
+ * layer through vendor.h's cuda-to-hip names), the backends compile with the host C++
+ * compiler, and hip:0 and cuda:0 are emulated devices on which the conformance suite
+ * runs in CI like on any other device.
  *
- * What it models: a grid's blocks run on a few OS threads; the threads of a
- * block are fibers of one OS thread, switched at __syncthreads, at each warp
- * shuffle (a shuffle is a meeting of the warp's live lanes) and at
- * __nanosleep. __shared__ variables are thread_local statics (an OS thread runs
- * one block at a time), dynamic shared memory a per-block buffer filled with
- * 0xff bytes (NaN in every dtype) at each block's start, like fresh device
- * memory from hipMalloc. A __syncthreads reached from two different call
- * sites in one round, or a launch outside the device's limits, fails the
- * launch (hipGetLastError).
+ * What it models: a grid's blocks run on a few OS threads; the threads of a block are
+ * fibers of one OS thread, resumed in a new pseudo-random order each round, switched
+ * at __syncthreads, at each warp collective (a shuffle, __any_sync, sm_80's mma.sync
+ * and ldmatrix: a meeting of the warp's lanes) and at __nanosleep. __shared__ variables
+ * are thread_local statics (an OS thread runs one block at a time); dynamic shared
+ * memory is a per-launch buffer of exactly the bytes asked for, filled with 0xff bytes
+ * (NaN in every dtype) at each block's start, like hipMalloc's memory. cp.async
+ * copies land at the wait that covers their group. A __syncthreads reached from two
+ * different call sites in one round, a collective with a lane missing, a deadlock, or
+ * a launch outside the device's limits fails the launch (hipGetLastError).
  *
- * What it does not model: the tensor-core families (mma.sync, wgmma, MFMA:
- * this build has none), the memory model's reorderings, speed. Streams are
- * synchronous: each call completes before it returns.
+ * What it does not model: the wgmma and MFMA families, the memory model's
+ * reorderings, speed. Streams are synchronous: each call completes before it returns.
  *
  * Only what elattn uses is here; the runtime is in hip_on_cpu.cpp.
  */
@@ -130,11 +131,10 @@ int elattn_emu_is_device_memory(const void *p);
 /* ---- the execution model ------------------------------------------------------------- */
 namespace elattn_emu {
 
-/* The running fiber's coordinates. */
+/* A thread's coordinates. */
 struct thread_coords {
     dim3 thread_idx, block_idx, block_dim, grid_dim;
 };
-extern thread_local const thread_coords *current;
 
 void sync_block(const char *site); /* __syncthreads */
 void yield_fiber();                 /* __nanosleep: let the block's other threads run */
@@ -142,6 +142,18 @@ uint64_t warp_exchange(uint64_t mine, int src_lane); /* all live lanes meet; lan
 void sync_warp();                   /* __syncwarp */
 int lane_id();
 void *dynamic_shared();
+/* Every lane's value (all of the warp's lanes must run: a collective, like mma.sync). */
+void warp_gather(uint64_t mine, uint64_t all[32]);
+
+/* sm_80's warp-level instructions, for the emulated CUDA build's tensor-core families
+ * (kernels/gpu/ptx/sm80.cuh). Shared-memory addresses are offsets into the block's dynamic
+ * shared memory, as the 32-bit addresses of the shared window are on a GPU. */
+uint32_t shared_offset(const void *p);
+void cp_async_16(uint32_t dst, const void *src, bool valid); /* lands at the wait that covers its group */
+void cp_async_commit();
+void cp_async_wait(int most_pending);
+void ldmatrix_x4(uint32_t r[4], uint32_t addr, bool transposed);
+void mma_16816(float c[4], const uint32_t a[4], uint32_t b0, uint32_t b1, bool bf16);
 
 /* Runs body.run_thread() as every thread of every block. The launch is checked against the
  * device's limits and the kernel's shared-memory opt-in first (a failed check sets the last
@@ -187,11 +199,44 @@ struct launch {
     (::elattn_emu::launch{dim3(grid), dim3(block), (size_t)(shared), (stream)} << (__VA_ARGS__))
 #define ELATTN_EMU_DYNAMIC_SHARED(type, name) type *const name = static_cast<type *>(::elattn_emu::dynamic_shared())
 
+/* The CUDA build's extended launch (decode's merge launch) and occupancy query, for the emulated
+ * CUDA backend. The programmatic-dependent-launch attribute changes nothing here: streams run
+ * one call after another. */
+enum cudaLaunchAttributeID { cudaLaunchAttributeProgrammaticStreamSerialization = 5 };
+struct cudaLaunchAttribute {
+    cudaLaunchAttributeID id;
+    union {
+        int programmaticStreamSerializationAllowed;
+    } val;
+};
+struct cudaLaunchConfig_t {
+    dim3 gridDim, blockDim;
+    size_t dynamicSmemBytes;
+    hipStream_t stream;
+    cudaLaunchAttribute *attrs;
+    unsigned numAttrs;
+};
+template <typename... P, typename... A>
+static inline hipError_t cudaLaunchKernelEx(const cudaLaunchConfig_t *cfg, void (*kernel)(P...), A &&...args)
+{
+    (::elattn_emu::launch{cfg->gridDim, cfg->blockDim, cfg->dynamicSmemBytes, cfg->stream} << kernel)(
+        std::forward<A>(args)...);
+    return hipPeekAtLastError();
+}
+/* Blocks of this size that fit a multiprocessor's shared memory and 2048 threads. */
+template <typename... P>
+static inline hipError_t cudaOccupancyMaxActiveBlocksPerMultiprocessor(int *blocks, void (*)(P...), int threads,
+                                                                      size_t shared_bytes)
+{
+    const size_t by_shared = shared_bytes ? (size_t)(228 * 1024) / shared_bytes : 32;
+    const size_t by_threads = threads > 0 ? (size_t)2048 / (size_t)threads : 0;
+    *blocks = (int)(by_shared < by_threads ? by_shared : by_threads);
+    return hipSuccess;
+}
+
 /* ---- built-in variables ---------------------------------------------------------------- */
-#define threadIdx (::elattn_emu::current->thread_idx)
-#define blockIdx (::elattn_emu::current->block_idx)
-#define blockDim (::elattn_emu::current->block_dim)
-#define gridDim (::elattn_emu::current->grid_dim)
+/* The running fiber's: the scheduler sets them each time it resumes a fiber. */
+extern thread_local dim3 threadIdx, blockIdx, blockDim, gridDim;
 static constexpr int warpSize = 32;
 
 /* ---- synchronisation and memory order ---------------------------------------------------- */
@@ -250,6 +295,12 @@ static inline float __uint_as_float(unsigned u) { return __builtin_bit_cast(floa
 static inline unsigned __float_as_uint(float f) { return __builtin_bit_cast(unsigned, f); }
 static inline float __int_as_float(int u) { return __builtin_bit_cast(float, u); }
 static inline int __float_as_int(float f) { return __builtin_bit_cast(int, f); }
+/* CUDA's template overload: a kernel's address without a cast. */
+template <typename... P> static inline hipError_t hipFuncSetAttribute(void (*func)(P...), hipFuncAttribute attr, int value)
+{
+    return hipFuncSetAttribute(reinterpret_cast<const void *>(func), attr, value);
+}
+
 template <typename T> static inline T __ldg(const T *p) { return *p; }
 template <typename T> static inline T __ldcg(const T *p) { return *p; }
 /* Products are never fused with a following add in this build (-ffp-contract=off). */
@@ -269,5 +320,34 @@ static inline long long min(long long a, long long b) { return a < b ? a : b; }
 static inline long long max(long long a, long long b) { return a > b ? a : b; }
 static inline float min(float a, float b) { return fminf(a, b); }
 static inline float max(float a, float b) { return fmaxf(a, b); }
+
+static inline int __any_sync(unsigned, int predicate)
+{
+    uint64_t all[32];
+    ::elattn_emu::warp_gather(predicate != 0, all);
+    for (int l = 0; l < 32; ++l)
+        if (all[l]) return 1;
+    return 0;
+}
+
+/* ---- 16-bit types: tags for the tensor-core families, and their pair conversions ------------ */
+struct __half { unsigned short x; };
+struct __nv_bfloat16 { unsigned short x; };
+struct __half2 { unsigned short x, y; };
+struct __nv_bfloat162 { unsigned short x, y; };
+static inline unsigned short elattn_emu_to_bf16(float f) /* round to nearest even; NaN stays NaN */
+{
+    const unsigned u = __builtin_bit_cast(unsigned, f);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (unsigned short)((u >> 16) | 0x40u);
+    return (unsigned short)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+}
+static inline __half2 __floats2half2_rn(float lo, float hi)
+{
+    return __half2{__builtin_bit_cast(unsigned short, (_Float16)lo), __builtin_bit_cast(unsigned short, (_Float16)hi)};
+}
+static inline __nv_bfloat162 __floats2bfloat162_rn(float lo, float hi)
+{
+    return __nv_bfloat162{elattn_emu_to_bf16(lo), elattn_emu_to_bf16(hi)};
+}
 
 #endif /* ELATTN_HIP_ON_CPU_H */

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Written 2026-12-04 (seventh session, no device lent) for the next session's first device call;
-# NOT RUN YET. Quest page selection's GPU kernels (kernels/gpu/decode_quest.cuh) have only been
-# compiled. Run from the repository root with `run` (carry .base), after
+# NOT RUN YET. Quest page selection's GPU kernels (kernels/gpu/decode_quest.cuh) have not run on a
+# GPU. (2026-12-05, eighth session, again no device: they now run in CI in the CPU emulation of the
+# CUDA and HIP backends, with both decode families, cuda.decode.mma and cuda.decode.split; that
+# checks their logic, not the GPU's memory model or their speed.) Run from the repository root with `run` (carry .base), after
 #   git archive 5184205 | tar -x -C .base --exclude=bench/results --exclude=bench/lab/notes
 #   A = 5184205 (.base/, before Quest); N = the working tree.
 #   1. N: decode conformance on cuda:0 (the family axis: cuda.decode.mma and cuda.decode.split, the
