@@ -108,6 +108,11 @@ elattn_emu_switch:
 
 enum class wait_state { running, block_barrier, warp_barrier, sleeping };
 
+/* A thread's coordinates: the scheduler copies them into threadIdx.. before resuming it. */
+struct thread_coords {
+    dim3 thread_idx, block_idx, block_dim, grid_dim;
+};
+
 /* A cp.async copy in flight: its bytes were read at issue, they land at the wait covering it. */
 struct async_copy {
     uint32_t dst;
@@ -116,7 +121,7 @@ struct async_copy {
 };
 
 struct fiber {
-    elattn_emu::thread_coords coords;
+    thread_coords coords;
     std::vector<async_copy> copies; /* oldest first */
     unsigned groups_committed = 0;
     int warp = 0, lane = 0;
@@ -199,7 +204,7 @@ void switch_to_scheduler()
 void note_fault(block_run &b, const std::string &what)
 {
     if (!b.fault.empty()) return;
-    const elattn_emu::thread_coords &c = b.fibers[b.current].coords;
+    const thread_coords &c = b.fibers[b.current].coords;
     char where[160];
     snprintf(where, sizeof where, "block (%u,%u,%u) thread (%u,%u,%u): ", c.block_idx.x, c.block_idx.y,
              c.block_idx.z, c.thread_idx.x, c.thread_idx.y, c.thread_idx.z);
@@ -537,11 +542,6 @@ void mma_16816(float c[4], const uint32_t a[4], uint32_t b0, uint32_t b1, bool b
         for (int k = 0; k < 16; ++k) sum += (double)A[rows[j]][k] * (double)B[k][cols[j]];
         c[j] = (float)sum;
     }
-}
-
-void sync_warp()
-{
-    warp_barrier(*running, me());
 }
 
 void yield_fiber()

@@ -131,15 +131,10 @@ int elattn_emu_is_device_memory(const void *p);
 /* ---- the execution model ------------------------------------------------------------- */
 namespace elattn_emu {
 
-/* A thread's coordinates. */
-struct thread_coords {
-    dim3 thread_idx, block_idx, block_dim, grid_dim;
-};
 
 void sync_block(const char *site); /* __syncthreads */
 void yield_fiber();                 /* __nanosleep: let the block's other threads run */
 uint64_t warp_exchange(uint64_t mine, int src_lane); /* all live lanes meet; lane src_lane's value */
-void sync_warp();                   /* __syncwarp */
 int lane_id();
 void *dynamic_shared();
 /* Every lane's value (all of the warp's lanes must run: a collective, like mma.sync). */
@@ -250,11 +245,6 @@ static inline void __nanosleep(unsigned) { ::elattn_emu::yield_fiber(); }
 
 /* Blocks of one grid run on several OS threads: atomics are real ones. */
 static inline int atomicAdd(int *p, int v) { return __atomic_fetch_add(p, v, __ATOMIC_SEQ_CST); }
-static inline unsigned atomicAdd(unsigned *p, unsigned v) { return __atomic_fetch_add(p, v, __ATOMIC_SEQ_CST); }
-static inline unsigned long long atomicAdd(unsigned long long *p, unsigned long long v)
-{
-    return __atomic_fetch_add(p, v, __ATOMIC_SEQ_CST);
-}
 static inline float atomicAdd(float *p, float v)
 {
     unsigned *bits = reinterpret_cast<unsigned *>(p);
@@ -283,43 +273,21 @@ template <typename T> static inline T __shfl_xor_sync(unsigned, T v, int lane_ma
     /* A source outside the lane's group of `width` reads the lane's own value (CUDA's rule). */
     return elattn_emu_shuffle(v, (src / width == lane / width) ? src : lane);
 }
-template <typename T> static inline T __shfl_sync(unsigned, T v, int src_lane, int width = warpSize)
-{
-    const int lane = ::elattn_emu::lane_id();
-    return elattn_emu_shuffle(v, (lane / width) * width + src_lane % width);
-}
-static inline void __syncwarp(unsigned = 0xffffffffu) { ::elattn_emu::sync_warp(); }
 
 /* ---- bit casts, loads, arithmetic ------------------------------------------------------------- */
 static inline float __uint_as_float(unsigned u) { return __builtin_bit_cast(float, u); }
 static inline unsigned __float_as_uint(float f) { return __builtin_bit_cast(unsigned, f); }
-static inline float __int_as_float(int u) { return __builtin_bit_cast(float, u); }
-static inline int __float_as_int(float f) { return __builtin_bit_cast(int, f); }
 /* CUDA's template overload: a kernel's address without a cast. */
 template <typename... P> static inline hipError_t hipFuncSetAttribute(void (*func)(P...), hipFuncAttribute attr, int value)
 {
     return hipFuncSetAttribute(reinterpret_cast<const void *>(func), attr, value);
 }
 
-template <typename T> static inline T __ldg(const T *p) { return *p; }
 template <typename T> static inline T __ldcg(const T *p) { return *p; }
 /* Products are never fused with a following add in this build (-ffp-contract=off). */
 static inline float __fmul_rn(float a, float b) { return a * b; }
-static inline float __fadd_rn(float a, float b) { return a + b; }
-static inline float __fdividef(float a, float b) { return a / b; }
-static inline float __saturatef(float x) { return x < 0.0f ? 0.0f : (x > 1.0f ? 1.0f : x); }
-static inline float rsqrtf(float x) { return 1.0f / sqrtf(x); }
-static inline int __popc(unsigned x) { return __builtin_popcount(x); }
-static inline int __clz(int x) { return x == 0 ? 32 : __builtin_clz((unsigned)x); }
-static inline int __ffs(int x) { return __builtin_ffs(x); }
 static inline int min(int a, int b) { return a < b ? a : b; }
 static inline int max(int a, int b) { return a > b ? a : b; }
-static inline unsigned min(unsigned a, unsigned b) { return a < b ? a : b; }
-static inline unsigned max(unsigned a, unsigned b) { return a > b ? a : b; }
-static inline long long min(long long a, long long b) { return a < b ? a : b; }
-static inline long long max(long long a, long long b) { return a > b ? a : b; }
-static inline float min(float a, float b) { return fminf(a, b); }
-static inline float max(float a, float b) { return fmaxf(a, b); }
 
 static inline int __any_sync(unsigned, int predicate)
 {
