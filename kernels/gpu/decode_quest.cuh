@@ -3,12 +3,14 @@
  * backends: the pages' key summaries (kv_summarize_kernel, run by the cache's appends) and, before
  * a run's chunk kernel, two launches over the run's (sequence, KV head) pairs:
  *   decode_quest_score_kernel: one thread per candidate page: its score in the spec's order of
- *     additions, stored as an unsigned key whose order is the ranking's (quest_key);
+ *     additions (a page's bounds read once per QUEST_PAIRS query rows), stored as an unsigned key
+ *     whose order is the ranking's (quest_key);
  *   decode_quest_select_kernel: one block per (sequence, head): the budget's B-th key by a radix
- *     select (four passes of 8 bits over shared-memory histograms), then the pages kept, in page
- *     order (each thread a run of pages, two block-wide scans: the ties at the threshold go to the
- *     lower pages), written as the compacted page list the chunk kernels read as a FULL head of
- *     length elattn_quest_length (decode_head, decode_common.cuh).
+ *     select (four passes of 8 bits over shared-memory histograms, each pass's digit found by a
+ *     block scan over the histogram), then the pages kept, in page order (each thread a run of
+ *     pages, two block-wide scans: the ties at the threshold go to the lower pages), written as
+ *     the compacted page list the chunk kernels read as a FULL head of length elattn_quest_length
+ *     (decode_head, decode_common.cuh).
  * Shared-memory scans only (no warp shuffles), so the code is the same at wave sizes 32 and 64.
  * kernels/opencl/decode.cl's elattn_quest_select is the same algorithm, line for line but for its
  * start (a head that is not BLOCK_SPARSE runs its barriers idle there: a PoCL fault), which PoCL and
@@ -21,6 +23,9 @@
 namespace ELATTN_GPU_NS {
 
 constexpr int QUEST_THREADS = 256;
+constexpr int QUEST_PAIRS = 4; /* the score's (new token, query head) sums that share one read of a page's bounds */
+constexpr int QUEST_BINS_PER_THREAD = 256 / QUEST_THREADS; /* the select's 256 radix digits over its threads */
+static_assert(QUEST_BINS_PER_THREAD * QUEST_THREADS == 256, "the select's threads must divide its 256 digits");
 
 /* Minimum and maximum of each dimension over a listed page's rows: one block per page, a thread per
  * dimension. list: [pages: count][rows: count]; summaries [num_pages][2][D]. */
@@ -67,27 +72,47 @@ template <int DT>
 __global__ void __launch_bounds__(QUEST_THREADS)
     decode_quest_score_kernel(const ELATTN_GRID_CONSTANT decode_inputs in, const float *summaries, uint32_t *keys)
 {
+    static_assert(ELATTN_QUEST_LANES == 8, "a page's bounds are read eight dimensions (two float4) at a time");
     const decode_meta_view M = decode_meta(in);
     const int e = (int)blockIdx.x, i = e / in.num_kv_heads, hk = e % in.num_kv_heads; /* heads on x: up to 2^31 */
     if (M.modes[e] != ELATTN_MODE_BLOCK_SPARSE) return;
     const int len = decode_length(in, M, i), row_base = M.cu_new[i], n = M.cu_new[i + 1] - row_base;
-    const int tail = (int)elattn_quest_tail(len, n, in.page_shift), D = in.head_dim, G = in.group;
+    const int tail = (int)elattn_quest_tail(len, n, in.page_shift), D = in.head_dim, G = in.group, pairs = n * G;
     const int32_t *pages = in.page_table + ((elattn_i64)M.seq_ids[i] * in.num_kv_heads + hk) * in.pages_per_head;
     /* the candidates 1 .. tail - 1, a thread each (the grid's y is capped: a stride covers the rest) */
     for (int j = (int)(blockIdx.y * QUEST_THREADS + threadIdx.x); j < tail; j += (int)gridDim.y * QUEST_THREADS) {
         if (j < 1) continue;
-        const float *lo = summaries + (size_t)pages[j] * 2 * D, *hi = lo + D;
-        float score = 0.0f; /* the spec's order: lanes over d per (new token, query head), then those in turn */
-        for (int r = 0; r < n; ++r)
-            for (int g = 0; g < G; ++g) {
-                const size_t qoff = ((size_t)(row_base + r) * in.num_q_heads + (size_t)hk * G + g) * D;
-                float lane[ELATTN_QUEST_LANES] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
-                for (int d = 0; d < D; d += ELATTN_QUEST_LANES) /* eight independent additions in flight */
+        const float *lo = summaries + (size_t)pages[j] * 2 * D, *hi = lo + D; /* 32-byte aligned: D % 8 == 0 */
+        float score = 0.0f;
+        /* The spec's order: per (new token r, query head g), lane l adds the terms of d = l, l + 8, ... in
+         * turn; the joined lanes are added r outer, g inner. QUEST_PAIRS pairs at a time share each
+         * read of the bounds (the d loop outside the pairs changes no lane's order of additions). */
+        for (int p0 = 0; p0 < pairs; p0 += QUEST_PAIRS) {
+            size_t qoff[QUEST_PAIRS];
+            float lane[QUEST_PAIRS][ELATTN_QUEST_LANES];
 #pragma unroll
-                    for (int l = 0; l < ELATTN_QUEST_LANES; ++l)
-                        lane[l] += elattn_quest_term(storage<DT>::load1(in.q, qoff + d + l), lo[d + l], hi[d + l]);
-                score += elattn_quest_join(lane);
+            for (int p = 0; p < QUEST_PAIRS; ++p) {
+                const int r = (p0 + p) / G, g = (p0 + p) % G;
+                qoff[p] = ((size_t)(row_base + r) * in.num_q_heads + (size_t)hk * G + g) * D;
+#pragma unroll
+                for (int l = 0; l < ELATTN_QUEST_LANES; ++l) lane[p][l] = 0.0f;
             }
+            for (int d = 0; d < D; d += ELATTN_QUEST_LANES) {
+                const float4 lo0 = *reinterpret_cast<const float4 *>(lo + d), lo1 = *reinterpret_cast<const float4 *>(lo + d + 4);
+                const float4 hi0 = *reinterpret_cast<const float4 *>(hi + d), hi1 = *reinterpret_cast<const float4 *>(hi + d + 4);
+                const float kmin[ELATTN_QUEST_LANES] = {lo0.x, lo0.y, lo0.z, lo0.w, lo1.x, lo1.y, lo1.z, lo1.w};
+                const float kmax[ELATTN_QUEST_LANES] = {hi0.x, hi0.y, hi0.z, hi0.w, hi1.x, hi1.y, hi1.z, hi1.w};
+#pragma unroll
+                for (int p = 0; p < QUEST_PAIRS; ++p)
+                    if (p0 + p < pairs)
+#pragma unroll
+                        for (int l = 0; l < ELATTN_QUEST_LANES; ++l)
+                            lane[p][l] += elattn_quest_term(storage<DT>::load1(in.q, qoff[p] + d + l), kmin[l], kmax[l]);
+            }
+#pragma unroll
+            for (int p = 0; p < QUEST_PAIRS; ++p)
+                if (p0 + p < pairs) score += elattn_quest_join(lane[p]);
+        }
         keys[(size_t)e * in.pages_per_head + j] = quest_key(score);
     }
 }
@@ -136,14 +161,33 @@ __global__ void __launch_bounds__(QUEST_THREADS)
         for (int shift = 24; shift >= 0; shift -= 8) {
             for (int b = t; b < 256; b += QUEST_THREADS) hist[b] = 0;
             __syncthreads();
-            for (int j = 1 + t; j < tail; j += QUEST_THREADS)
-                if ((key[j] & mask) == prefix) atomicAdd(&hist[(key[j] >> shift) & 255u], 1);
+            /* Counted in runs of one digit: the first passes see few distinct digits (scores of one
+             * magnitude), and one atomic per key would queue every thread on the same counter. */
+            int run_digit = -1, run_count = 0;
+            for (int j = 1 + t; j < tail; j += QUEST_THREADS) {
+                const uint32_t k = key[j];
+                if ((k & mask) != prefix) continue;
+                const int digit = (int)((k >> shift) & 255u);
+                if (digit != run_digit) {
+                    if (run_count) atomicAdd(&hist[run_digit], run_count);
+                    run_digit = digit, run_count = 0;
+                }
+                ++run_count;
+            }
+            if (run_count) atomicAdd(&hist[run_digit], run_count);
             __syncthreads();
-            if (t == 0) { /* the digit where the B-th largest falls, from the top */
-                int digit = 255;
-                while (need > hist[digit]) need -= hist[digit--];
+            /* The digit where the B-th largest falls, from the top: each thread sums its run of
+             * QUEST_BINS_PER_THREAD digits (thread 0 the highest), a scan gives the keys above its
+             * run, and the one thread whose run holds the B-th walks it. */
+            const int top = 255 - t * QUEST_BINS_PER_THREAD;
+            int run = 0, above, unused;
+            for (int b = 0; b < QUEST_BINS_PER_THREAD; ++b) run += hist[top - b];
+            above = quest_block_scan(run, scan, &unused);
+            if (above < need && need <= above + run) {
+                int digit = top, left = need - above;
+                while (left > hist[digit]) left -= hist[digit--];
                 s_prefix = prefix | ((uint32_t)digit << shift);
-                s_need = need;
+                s_need = left;
             }
             __syncthreads();
             prefix = s_prefix, need = s_need;

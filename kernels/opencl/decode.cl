@@ -186,6 +186,9 @@ __kernel void elattn_quest_score(const __global elattn_elem *q, const __global f
  * passes of 8 bits over local histograms), then the kept pages in page order (two scans; the
  * candidates equal to the threshold go to the lower pages) and the FULL length they make. The algorithm of kernels/gpu/decode_quest.cuh (decode_quest_select_kernel), run here on
  * every OpenCL device. */
+#if ELATTN_WG > 256 || 256 % ELATTN_WG != 0
+#error "elattn_quest_select spreads its 256 radix digits evenly over the work-group"
+#endif
 __kernel __attribute__((reqd_work_group_size(ELATTN_WG, 1, 1)))
 void elattn_quest_select(const __global uint *keys, const __global int *page_table, const __global int *meta,
                          __global int *quest_pages, __global int *quest_len, const int num_seqs,
@@ -214,14 +217,33 @@ void elattn_quest_select(const __global uint *keys, const __global int *page_tab
         for (int shift = 24; shift >= 0; shift -= 8) {
             for (int b = t; b < 256; b += ELATTN_WG) hist[b] = 0;
             barrier(CLK_LOCAL_MEM_FENCE);
-            for (int j = 1 + t; j < tail; j += ELATTN_WG)
-                if ((key[j] & mask) == prefix) atomic_inc(&hist[(key[j] >> shift) & 255u]);
+            /* Counted in runs of one digit: the first passes see few distinct digits (scores of one
+             * magnitude), and one atomic per key would queue every item on the same counter. */
+            int run_digit = -1, run_count = 0;
+            for (int j = 1 + t; j < tail; j += ELATTN_WG) {
+                const uint k = key[j];
+                if ((k & mask) != prefix) continue;
+                const int digit = (int)((k >> shift) & 255u);
+                if (digit != run_digit) {
+                    if (run_count) atomic_add(&hist[run_digit], run_count);
+                    run_digit = digit, run_count = 0;
+                }
+                ++run_count;
+            }
+            if (run_count) atomic_add(&hist[run_digit], run_count);
             barrier(CLK_LOCAL_MEM_FENCE);
-            if (t == 0) { /* the digit where the B-th largest falls, from the top */
-                int digit = 255;
-                while (need > hist[digit]) need -= hist[digit--];
+            /* The digit where the B-th largest falls, from the top: each work-item sums its run of
+             * 256 / ELATTN_WG digits (item 0 the highest), a scan gives the keys above its run, and
+             * the one item whose run holds the B-th walks it. */
+            const int top = 255 - t * (256 / ELATTN_WG);
+            int run = 0, above, unused;
+            for (int b = 0; b < 256 / ELATTN_WG; ++b) run += hist[top - b];
+            QUEST_GROUP_SCAN(run, scan, above, unused);
+            if (above < need && need <= above + run) {
+                int digit = top, left = need - above;
+                while (left > hist[digit]) left -= hist[digit--];
                 s_bcast[0] = prefix | ((uint)digit << shift);
-                s_bcast[1] = (uint)need;
+                s_bcast[1] = (uint)left;
             }
             barrier(CLK_LOCAL_MEM_FENCE);
             prefix = s_bcast[0], need = (int)s_bcast[1];
