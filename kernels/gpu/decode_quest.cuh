@@ -98,8 +98,10 @@ __global__ void __launch_bounds__(QUEST_THREADS)
                 for (int l = 0; l < ELATTN_QUEST_LANES; ++l) lane[p][l] = 0.0f;
             }
             for (int d = 0; d < D; d += ELATTN_QUEST_LANES) {
-                const float4 lo0 = *reinterpret_cast<const float4 *>(lo + d), lo1 = *reinterpret_cast<const float4 *>(lo + d + 4);
-                const float4 hi0 = *reinterpret_cast<const float4 *>(hi + d), hi1 = *reinterpret_cast<const float4 *>(hi + d + 4);
+                const float4 lo0 = *reinterpret_cast<const float4 *>(lo + d);
+                const float4 lo1 = *reinterpret_cast<const float4 *>(lo + d + 4);
+                const float4 hi0 = *reinterpret_cast<const float4 *>(hi + d);
+                const float4 hi1 = *reinterpret_cast<const float4 *>(hi + d + 4);
                 const float kmin[ELATTN_QUEST_LANES] = {lo0.x, lo0.y, lo0.z, lo0.w, lo1.x, lo1.y, lo1.z, lo1.w};
                 const float kmax[ELATTN_QUEST_LANES] = {hi0.x, hi0.y, hi0.z, hi0.w, hi1.x, hi1.y, hi1.z, hi1.w};
 #pragma unroll

@@ -124,6 +124,11 @@ static int quest_item(const __global int *meta, const int num_seqs, const int nu
     return modes[*i * num_kv_heads + *hk] == ELATTN_MODE_BLOCK_SPARSE;
 }
 
+#if ELATTN_QUEST_LANES != 8
+#error "elattn_quest_score reads a page's bounds eight dimensions (one vload8) at a time"
+#endif
+#define QUEST_PAIRS 4 /* the score's (new token, query head) sums that share one read of a page's bounds */
+
 /* A score as a key: unsigned order = elattn_quest_before's order of scores (higher key first);
  * NaN as -inf, -0 as +0 (equal scores must give equal keys, so that the page order breaks the tie). */
 static uint quest_key(float s)
@@ -149,17 +154,34 @@ __kernel void elattn_quest_score(const __global elattn_elem *q, const __global f
     if (j < 1 || j >= elattn_quest_tail(lengths[i], n, page_shift)) return; /* not a candidate */
     const int page = page_table[((long)seq_ids[i] * num_kv_heads + hk) * pages_per_head + j];
     const __global float *lo = summaries + (long)page * 2 * head_dim, *hi = lo + head_dim;
-    const int group = num_q_heads / num_kv_heads;
-    float score = 0.0f; /* the spec's order: lanes over d per (new token, query head), then those in turn */
-    for (int r = 0; r < n; ++r)
-        for (int g = 0; g < group; ++g) {
-            const long qoff = ((long)(cu_new[i] + r) * num_q_heads + (long)hk * group + g) * head_dim;
-            float lane[ELATTN_QUEST_LANES] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
-            for (int d = 0; d < head_dim; d += ELATTN_QUEST_LANES)
-                for (int l = 0; l < ELATTN_QUEST_LANES; ++l)
-                    lane[l] += elattn_quest_term(elattn_load(q, qoff + d + l), lo[d + l], hi[d + l]);
-            score += elattn_quest_join(lane);
+    const int group = num_q_heads / num_kv_heads, pairs = n * group;
+    float score = 0.0f;
+    /* The spec's order: per (new token r, query head g), lane l adds the terms of d = l, l + 8, ... in
+     * turn; the joined lanes are added r outer, g inner. QUEST_PAIRS pairs at a time share each read
+     * of the bounds (the d loop outside the pairs changes no lane's order of additions), as
+     * kernels/gpu/decode_quest.cuh's score kernel does. */
+    for (int p0 = 0; p0 < pairs; p0 += QUEST_PAIRS) {
+        long qoff[QUEST_PAIRS];
+        float lane[QUEST_PAIRS][ELATTN_QUEST_LANES];
+        for (int p = 0; p < QUEST_PAIRS; ++p) {
+            const int r = (p0 + p) / group, g = (p0 + p) % group;
+            qoff[p] = ((long)(cu_new[i] + r) * num_q_heads + (long)hk * group + g) * head_dim;
+            for (int l = 0; l < ELATTN_QUEST_LANES; ++l) lane[p][l] = 0.0f;
         }
+        for (int d = 0; d < head_dim; d += ELATTN_QUEST_LANES) {
+            const float8 kmin = vload8(0, lo + d), kmax = vload8(0, hi + d);
+            const float kmin_l[ELATTN_QUEST_LANES] = {kmin.s0, kmin.s1, kmin.s2, kmin.s3,
+                                                      kmin.s4, kmin.s5, kmin.s6, kmin.s7};
+            const float kmax_l[ELATTN_QUEST_LANES] = {kmax.s0, kmax.s1, kmax.s2, kmax.s3,
+                                                      kmax.s4, kmax.s5, kmax.s6, kmax.s7};
+            for (int p = 0; p < QUEST_PAIRS; ++p)
+                if (p0 + p < pairs)
+                    for (int l = 0; l < ELATTN_QUEST_LANES; ++l)
+                        lane[p][l] += elattn_quest_term(elattn_load(q, qoff[p] + d + l), kmin_l[l], kmax_l[l]);
+        }
+        for (int p = 0; p < QUEST_PAIRS; ++p)
+            if (p0 + p < pairs) score += elattn_quest_join(lane[p]);
+    }
     keys[x] = quest_key(score);
 }
 
