@@ -743,6 +743,19 @@ static void decode_cases(case_list *l)
                  c->dec_ties ? "/ties" : "");
         c->seed = kit_hash_name(c->name);
     }
+    /* A head of more candidate pages than the CUDA/HIP select stages in shared memory (9929 pages:
+     * QUEST_STAGED_MAX_BYTES in kernels/gpu/decode_quest.cuh): pages of 1 token and a sequence of
+     * 10300, so that the select reads its keys from global memory there (the other Quest cases stage them). */
+    {
+        conf_case *c = long_decode_case(l, ELATTN_F16, 64, 4, 1, 1, 0);
+        kit_case *k = &c->call;
+        k->len_q[1] = k->len_k[1] = 10300;
+        for (int b = 0; b < 4; ++b) k->modes[b] = ELATTN_BLOCK_SPARSE;
+        c->dec_budget = 40;
+        snprintf(c->name, sizeof c->name, "decode/quest/%s/d%d/h%d:%d/L700,10300,40,3000/page%d/splits%d/budget%d",
+                 elattn_dtype_name(k->dtype), k->head_dim, k->hq, k->hkv, c->dec_page, c->dec_splits, c->dec_budget);
+        c->seed = kit_hash_name(c->name);
+    }
 }
 
 int conf_build_cases(conf_case **cases)

@@ -2,16 +2,17 @@
  * Quest page selection for BLOCK_SPARSE heads in decode (kernels/SPEC.md section 9b), on the GPU
  * backends: the pages' key summaries (kv_summarize_kernel, run by the cache's appends) and, before
  * a run's chunk kernel, two launches over the run's (sequence, KV head) pairs:
- *   decode_quest_score_kernel: one thread per candidate page: its score in the spec's order of
- *     additions (a page's bounds read once per QUEST_PAIRS query rows), stored as an unsigned key
- *     whose order is the ranking's (quest_key);
+ *   decode_quest_score_kernel: eight threads per candidate page, one per lane of the spec's order of
+ *     additions (a page's bounds read once per QUEST_PAIRS query rows), the lanes joined by xor
+ *     shuffles; the score stored as an unsigned key whose order is the ranking's (quest_key);
  *   decode_quest_select_kernel: one block per (sequence, head): the budget's B-th key by a radix
  *     select (four passes of 8 bits over shared-memory histograms, each pass's digit found by a
  *     block scan over the histogram), then the pages kept, in page order (each thread a run of
  *     pages, two block-wide scans: the ties at the threshold go to the lower pages), written as
  *     the compacted page list the chunk kernels read as a FULL head of length elattn_quest_length
  *     (decode_head, decode_common.cuh).
- * Shared-memory scans only (no warp shuffles), so the code is the same at wave sizes 32 and 64.
+ * The select uses shared-memory scans only and the score shuffles within groups of 8 lanes, so the
+ * code is the same at wave sizes 32 and 64.
  * kernels/opencl/decode.cl's elattn_quest_select is the same algorithm, line for line but for its
  * start (a head that is not BLOCK_SPARSE runs its barriers idle there: a PoCL fault), which PoCL and
  * Intel's CPU runtime run in CI.
@@ -24,6 +25,8 @@ namespace ELATTN_GPU_NS {
 
 constexpr int QUEST_THREADS = 256;
 constexpr int QUEST_PAIRS = 4; /* the score's (new token, query head) sums that share one read of a page's bounds */
+constexpr int QUEST_PAGES_PER_BLOCK = QUEST_THREADS / ELATTN_QUEST_LANES; /* the score: a page per 8 threads */
+static_assert(ELATTN_QUEST_LANES == 8, "the score joins its lanes by three xor shuffles");
 constexpr int QUEST_BINS_PER_THREAD = 256 / QUEST_THREADS; /* the select's 256 radix digits over its threads */
 static_assert(QUEST_BINS_PER_THREAD * QUEST_THREADS == 256, "the select's threads must divide its 256 digits");
 
@@ -72,50 +75,52 @@ template <int DT>
 __global__ void __launch_bounds__(QUEST_THREADS)
     decode_quest_score_kernel(const ELATTN_GRID_CONSTANT decode_inputs in, const float *summaries, uint32_t *keys)
 {
-    static_assert(ELATTN_QUEST_LANES == 8, "a page's bounds are read eight dimensions (two float4) at a time");
     const decode_meta_view M = decode_meta(in);
     const int e = (int)blockIdx.x, i = e / in.num_kv_heads, hk = e % in.num_kv_heads; /* heads on x: up to 2^31 */
     if (M.modes[e] != ELATTN_MODE_BLOCK_SPARSE) return;
     const int len = decode_length(in, M, i), row_base = M.cu_new[i], n = M.cu_new[i + 1] - row_base;
     const int tail = (int)elattn_quest_tail(len, n, in.page_shift), D = in.head_dim, G = in.group, pairs = n * G;
     const int32_t *pages = in.page_table + ((elattn_i64)M.seq_ids[i] * in.num_kv_heads + hk) * in.pages_per_head;
-    /* the candidates 1 .. tail - 1, a thread each (the grid's y is capped: a stride covers the rest) */
-    for (int j = (int)(blockIdx.y * QUEST_THREADS + threadIdx.x); j < tail; j += (int)gridDim.y * QUEST_THREADS) {
-        if (j < 1) continue;
-        const float *lo = summaries + (size_t)pages[j] * 2 * D, *hi = lo + D; /* 32-byte aligned: D % 8 == 0 */
+    const int lane = (int)threadIdx.x % ELATTN_QUEST_LANES; /* the spec's lane: dimensions lane, lane + 8, ... */
+    /* A page per ELATTN_QUEST_LANES threads; the block's pages advance together (the loop's trip count is the
+     * same for the whole block, so every lane reaches the shuffles; a lane past the candidates computes on page 0
+     * and stores nothing). */
+    for (int base = (int)blockIdx.y * QUEST_PAGES_PER_BLOCK; base < tail; base += (int)gridDim.y * QUEST_PAGES_PER_BLOCK) {
+        const int j = base + (int)threadIdx.x / ELATTN_QUEST_LANES;
+        const bool candidate = j >= 1 && j < tail;
+        const float *lo = summaries + (candidate ? (size_t)pages[j] * 2 * D : 0), *hi = lo + D;
         float score = 0.0f;
         /* The spec's order: per (new token r, query head g), lane l adds the terms of d = l, l + 8, ... in
-         * turn; the joined lanes are added r outer, g inner. QUEST_PAIRS pairs at a time share each
-         * read of the bounds (the d loop outside the pairs changes no lane's order of additions). */
+         * turn; the lanes are joined as elattn_quest_join does (below); the joined sums are added r outer,
+         * g inner. QUEST_PAIRS pairs at a time share each read of the bounds. */
         for (int p0 = 0; p0 < pairs; p0 += QUEST_PAIRS) {
             size_t qoff[QUEST_PAIRS];
-            float lane[QUEST_PAIRS][ELATTN_QUEST_LANES];
+            float sum[QUEST_PAIRS];
 #pragma unroll
             for (int p = 0; p < QUEST_PAIRS; ++p) {
                 const int r = (p0 + p) / G, g = (p0 + p) % G;
                 qoff[p] = ((size_t)(row_base + r) * in.num_q_heads + (size_t)hk * G + g) * D;
-#pragma unroll
-                for (int l = 0; l < ELATTN_QUEST_LANES; ++l) lane[p][l] = 0.0f;
+                sum[p] = 0.0f;
             }
-            for (int d = 0; d < D; d += ELATTN_QUEST_LANES) {
-                const float4 lo0 = *reinterpret_cast<const float4 *>(lo + d);
-                const float4 lo1 = *reinterpret_cast<const float4 *>(lo + d + 4);
-                const float4 hi0 = *reinterpret_cast<const float4 *>(hi + d);
-                const float4 hi1 = *reinterpret_cast<const float4 *>(hi + d + 4);
-                const float kmin[ELATTN_QUEST_LANES] = {lo0.x, lo0.y, lo0.z, lo0.w, lo1.x, lo1.y, lo1.z, lo1.w};
-                const float kmax[ELATTN_QUEST_LANES] = {hi0.x, hi0.y, hi0.z, hi0.w, hi1.x, hi1.y, hi1.z, hi1.w};
+            for (int d = lane; d < D; d += ELATTN_QUEST_LANES) {
+                const float kmin = lo[d], kmax = hi[d];
 #pragma unroll
                 for (int p = 0; p < QUEST_PAIRS; ++p)
-                    if (p0 + p < pairs)
-#pragma unroll
-                        for (int l = 0; l < ELATTN_QUEST_LANES; ++l)
-                            lane[p][l] += elattn_quest_term(storage<DT>::load1(in.q, qoff[p] + d + l), kmin[l], kmax[l]);
+                    if (p0 + p < pairs) sum[p] += elattn_quest_term(storage<DT>::load1(in.q, qoff[p] + d), kmin, kmax);
             }
 #pragma unroll
-            for (int p = 0; p < QUEST_PAIRS; ++p)
-                if (p0 + p < pairs) score += elattn_quest_join(lane[p]);
+            for (int p = 0; p < QUEST_PAIRS; ++p) {
+                /* elattn_quest_join's tree ((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7)) by xor shuffles
+                 * within the page's lanes: fp32 addition commutes exactly, so every lane ends with the same
+                 * bits as the join. */
+                float v = sum[p];
+                v += __shfl_xor_sync(ELATTN_FULL_LANES, v, 1);
+                v += __shfl_xor_sync(ELATTN_FULL_LANES, v, 2);
+                v += __shfl_xor_sync(ELATTN_FULL_LANES, v, 4);
+                if (p0 + p < pairs) score += v;
+            }
         }
-        keys[(size_t)e * in.pages_per_head + j] = quest_key(score);
+        if (candidate && lane == 0) keys[(size_t)e * in.pages_per_head + j] = quest_key(score);
     }
 }
 
@@ -138,10 +143,28 @@ static __device__ __forceinline__ int quest_block_scan(int v, int *scratch, int 
     return inclusive - v;
 }
 
+/* The select reads its keys from shared memory when they fit (QUEST_STAGED_MAX_BYTES, under the
+ * 48 KB every GPU gives a block without an opt-in, beside the kernel's own 2 KB: up to 9929 pages a
+ * head), else from global memory: every read of a key was an L2 round trip in a one-block-per-head
+ * launch. Key j sits at word j + j / 32: one padding word per 32 keys, so that a thread's run of
+ * pages (the walks below) falls on different banks from its neighbours'. */
+constexpr size_t QUEST_STAGED_MAX_BYTES = 40 * 1024;
+static inline size_t quest_staged_bytes(int pages_per_head)
+{
+    return ((size_t)pages_per_head + (size_t)pages_per_head / 32 + 1) * sizeof(uint32_t);
+}
+template <bool STAGED>
+static __device__ __forceinline__ uint32_t quest_key_at(const uint32_t *staged, const uint32_t *global, int j)
+{
+    return STAGED ? staged[j + (j >> 5)] : global[j];
+}
+
+template <bool STAGED>
 __global__ void __launch_bounds__(QUEST_THREADS)
     decode_quest_select_kernel(const ELATTN_GRID_CONSTANT decode_inputs in, const uint32_t *keys, int budget,
                                int32_t *quest_pages, int32_t *quest_len)
 {
+    ELATTN_DYNAMIC_SHARED(uint32_t, quest_staged); /* STAGED: quest_staged_bytes(in.pages_per_head) */
     __shared__ int hist[256];
     __shared__ int scan[QUEST_THREADS];
     __shared__ uint32_t s_prefix;
@@ -153,7 +176,12 @@ __global__ void __launch_bounds__(QUEST_THREADS)
     const int tail = (int)elattn_quest_tail(len, n, in.page_shift);
     const int end = (int)(((elattn_i64)len + (1 << in.page_shift) - 1) >> in.page_shift);
     const int candidates = tail > 1 ? tail - 1 : 0;
-    const uint32_t *key = keys + (size_t)e * in.pages_per_head;
+    const uint32_t *gkey = keys + (size_t)e * in.pages_per_head;
+    if (STAGED && candidates > budget) { /* (with no more candidates than B no key is read) */
+        for (int j = 1 + t; j < tail; j += QUEST_THREADS) quest_staged[j + (j >> 5)] = gkey[j];
+        __syncthreads();
+    }
+    const auto key_at = [&](int j) { return quest_key_at<STAGED>(quest_staged, gkey, j); };
 
     /* The threshold T, the budget's B-th largest key, and how many candidates equal to T are kept
      * (need): every key above T is kept. With no more candidates than B, all are (T = 0, need all). */
@@ -167,7 +195,7 @@ __global__ void __launch_bounds__(QUEST_THREADS)
              * magnitude), and one atomic per key would queue every thread on the same counter. */
             int run_digit = -1, run_count = 0;
             for (int j = 1 + t; j < tail; j += QUEST_THREADS) {
-                const uint32_t k = key[j];
+                const uint32_t k = key_at(j);
                 if ((k & mask) != prefix) continue;
                 const int digit = (int)((k >> shift) & 255u);
                 if (digit != run_digit) {
@@ -207,19 +235,19 @@ __global__ void __launch_bounds__(QUEST_THREADS)
     int32_t *out = quest_pages + (size_t)e * in.pages_per_head;
     const int per = (end + QUEST_THREADS - 1) / QUEST_THREADS; /* pages [t * per, + per) of each thread */
     int ties = 0, unused;
-    for (int q = 0, j = t * per; q < per; ++q, ++j) ties += j >= 1 && j < tail && !all && key[j] == prefix;
+    for (int q = 0, j = t * per; q < per; ++q, ++j) ties += j >= 1 && j < tail && !all && key_at(j) == prefix;
     const int tie_rank = quest_block_scan(ties, scan, &unused);
     int kept = 0;
     for (int q = 0, j = t * per, r = tie_rank; q < per; ++q, ++j) {
         const bool candidate = j >= 1 && j < tail && !all;
-        const uint32_t k = candidate ? key[j] : 0u;
+        const uint32_t k = candidate ? key_at(j) : 0u;
         kept += j < end && (!candidate || k > prefix || (k == prefix && r < need));
         r += candidate && k == prefix;
     }
     int at = quest_block_scan(kept, scan, &unused);
     for (int q = 0, j = t * per, r = tie_rank; q < per; ++q, ++j) { /* the third walk decides as the second did */
         const bool candidate = j >= 1 && j < tail && !all;
-        const uint32_t k = candidate ? key[j] : 0u;
+        const uint32_t k = candidate ? key_at(j) : 0u;
         if (j < end && (!candidate || k > prefix || (k == prefix && r < need))) out[at++] = pages[j];
         r += candidate && k == prefix;
     }
@@ -231,12 +259,18 @@ cudaError_t decode_quest_launch(const decode_inputs &in, int heads, const float 
 {
     return dispatch<ELATTN_DTYPE_F32, ELATTN_DTYPE_F16, ELATTN_DTYPE_BF16>(in.dtype, [&](auto dt) {
         constexpr int DT = decltype(dt)::value;
-        const int tiles = (in.pages_per_head + QUEST_THREADS - 1) / QUEST_THREADS;
+        const int tiles = (in.pages_per_head + QUEST_PAGES_PER_BLOCK - 1) / QUEST_PAGES_PER_BLOCK;
         const dim3 grid((unsigned)heads, (unsigned)(tiles < 65535 ? tiles : 65535));
         ELATTN_LAUNCH(grid, QUEST_THREADS, 0, stream, decode_quest_score_kernel<DT>)(in, summaries, keys);
         cudaError_t err = cudaGetLastError();
         if (err != cudaSuccess) return err;
-        ELATTN_LAUNCH(heads, QUEST_THREADS, 0, stream, decode_quest_select_kernel)(in, keys, budget, quest_pages, quest_len);
+        const size_t staged = quest_staged_bytes(in.pages_per_head);
+        if (staged <= QUEST_STAGED_MAX_BYTES)
+            ELATTN_LAUNCH(heads, QUEST_THREADS, staged, stream, decode_quest_select_kernel<true>)(in, keys, budget,
+                                                                                            quest_pages, quest_len);
+        else
+            ELATTN_LAUNCH(heads, QUEST_THREADS, 0, stream, decode_quest_select_kernel<false>)(in, keys, budget,
+                                                                                        quest_pages, quest_len);
         return cudaGetLastError();
     });
 }
