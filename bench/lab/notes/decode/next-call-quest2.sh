@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Call 97 (2026-12-05): Quest's second GPU form against its first, and Quest on NVIDIA's OpenCL.
+# Written 2026-12-05 as call 97, NOT RUN: the device was refused, then paused, for the rest of that
+# session. Quest's second GPU form (d04ba17) against its first, and Quest on NVIDIA's OpenCL.
 # Run from the repository root with `run` (carry .p; shared/tools travels with the tree), after
 #   git archive 4acca28 | tar -x -C .p --exclude=bench/results --exclude=bench/lab/notes
 #   P = 4acca28 (.p/: call 96's N: one thread per page scores; the select reads keys from global memory);
