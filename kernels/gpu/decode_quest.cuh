@@ -149,14 +149,19 @@ static __device__ __forceinline__ int quest_block_scan(int v, int *scratch, int 
  * launch. Key j sits at word j + j / 32: one padding word per 32 keys, so that a thread's run of
  * pages (the walks below) falls on different banks from its neighbours'. */
 constexpr size_t QUEST_STAGED_MAX_BYTES = 40 * 1024;
+template <typename Index> /* int in the kernel, size_t when sizing the launch */
+static __host__ __device__ __forceinline__ Index quest_staged_slot(Index j)
+{
+    return j + (j >> 5);
+}
 static inline size_t quest_staged_bytes(int pages_per_head)
 {
-    return ((size_t)pages_per_head + (size_t)pages_per_head / 32 + 1) * sizeof(uint32_t);
+    return (quest_staged_slot((size_t)pages_per_head) + 1) * sizeof(uint32_t);
 }
 template <bool STAGED>
 static __device__ __forceinline__ uint32_t quest_key_at(const uint32_t *staged, const uint32_t *global, int j)
 {
-    return STAGED ? staged[j + (j >> 5)] : global[j];
+    return STAGED ? staged[quest_staged_slot(j)] : global[j];
 }
 
 template <bool STAGED>
@@ -178,7 +183,7 @@ __global__ void __launch_bounds__(QUEST_THREADS)
     const int candidates = tail > 1 ? tail - 1 : 0;
     const uint32_t *gkey = keys + (size_t)e * in.pages_per_head;
     if (STAGED && candidates > budget) { /* (with no more candidates than B no key is read) */
-        for (int j = 1 + t; j < tail; j += QUEST_THREADS) quest_staged[j + (j >> 5)] = gkey[j];
+        for (int j = 1 + t; j < tail; j += QUEST_THREADS) quest_staged[quest_staged_slot(j)] = gkey[j];
         __syncthreads();
     }
     const auto key_at = [&](int j) { return quest_key_at<STAGED>(quest_staged, gkey, j); };
