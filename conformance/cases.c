@@ -8,11 +8,12 @@
  * keeps its data when others are added.
  */
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "conf.h"
+#include "cases.h"
 
 const char *const conf_feature_names[FEAT_COUNT] = {
     "f32", "f16", "bf16", "d64", "d128", "d256", "full", "streaming", "block_sparse",
@@ -29,12 +30,7 @@ static void set_modes(conf_case *c)
 }
 
 /* ---- the list ------------------------------------------------------------------- */
-typedef struct case_list {
-    conf_case *v;
-    int n, cap;
-} case_list;
-
-static conf_case *push(case_list *l)
+conf_case *case_push(case_list *l)
 {
     if (l->n == l->cap) {
         l->cap = l->cap ? 2 * l->cap : 64;
@@ -48,6 +44,25 @@ static conf_case *push(case_list *l)
     conf_case *c = &l->v[l->n++];
     memset(c, 0, sizeof *c);
     return c;
+}
+
+/* The support matrix's mode bits of a case: its one mode, or "mixed". */
+static unsigned mode_features(const kit_case *k)
+{
+    unsigned seen = 0;
+    for (int e = 0; e < k->batch * k->hkv; ++e)
+        seen |= k->modes[e] == ELATTN_FULL ? FEAT_FULL : k->modes[e] == ELATTN_STREAMING ? FEAT_STREAMING : FEAT_BLOCK;
+    return seen == FEAT_FULL || seen == FEAT_STREAMING || seen == FEAT_BLOCK ? seen : FEAT_MIXED;
+}
+
+void conf_name_case(conf_case *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->name, sizeof c->name, fmt, ap);
+    va_end(ap);
+    c->seed = kit_hash_name(c->name);
+    if (c->kind == CASE_ATTN || c->kind == CASE_DECODE) c->features |= mode_features(&c->call);
 }
 
 static unsigned dtype_feature(elattn_dtype t)
@@ -83,21 +98,7 @@ static void lengths_label(const kit_case *call, char *out, size_t n)
     }
 }
 
-/* Parameters of one attention case, before it gets its name. */
-typedef struct attn_spec {
-    elattn_dtype dtype;
-    int d, hq, hkv, batch;
-    int lq[KIT_MAX_BATCH], lk[KIT_MAX_BATCH]; /* lk[b] == 0 with lq[b] > 0 means lk = lq */
-    int causal, sink, local, block, lse;
-    mode_mix mix;
-    double density;
-    int empty_rows, quick;
-    attn_layout layout;
-    int page;         /* LAYOUT_PAGED */
-    int stream_first; /* every KV head of element 0 STREAMING (its middle pages are reached by no head) */
-} attn_spec;
-
-static attn_spec base_spec(void)
+attn_spec attn_base_spec(void)
 {
     attn_spec s;
     memset(&s, 0, sizeof s);
@@ -117,9 +118,9 @@ static attn_spec base_spec(void)
     return s;
 }
 
-static void add_attn(case_list *l, const char *group, attn_spec s)
+conf_case *add_attn(case_list *l, const char *group, attn_spec s)
 {
-    conf_case *c = push(l);
+    conf_case *c = case_push(l);
     c->kind = CASE_ATTN;
     c->call.dtype = s.dtype;
     c->call.head_dim = s.d;
@@ -139,6 +140,7 @@ static void add_attn(case_list *l, const char *group, attn_spec s)
     c->lse = s.lse;
     c->mix = s.mix;
     set_modes(c);
+    if (s.modes) memcpy(c->call.modes, s.modes, sizeof(int32_t) * (size_t)s.batch * (size_t)s.hkv);
     if (s.stream_first)
         for (int h = 0; h < s.hkv; ++h) c->call.modes[h] = ELATTN_STREAMING;
     c->layout = s.layout;
@@ -148,17 +150,16 @@ static void add_attn(case_list *l, const char *group, attn_spec s)
     c->quick = s.quick;
     c->features = dtype_feature(s.dtype) | dim_feature(s.d) | (s.lse ? FEAT_LSE : 0) |
                   (varlen || cross ? FEAT_VARLEN : 0);
-    static const unsigned mix_feature[] = {FEAT_FULL, FEAT_STREAMING, FEAT_BLOCK, FEAT_MIXED};
-    c->features |= mix_feature[s.mix];
     if (s.layout == LAYOUT_FUSED || s.layout == LAYOUT_PERMUTED) c->features |= FEAT_STRIDED;
     if (s.layout == LAYOUT_PAGED) c->features |= FEAT_PAGED;
 
     char lens[64];
     lengths_label(&c->call, lens, sizeof lens);
     char extra[48] = "";
-    if (s.mix == MIX_STREAMING || s.mix == MIX_ALL3)
+    const int any_mode = s.mix == MIX_ALL3 || s.modes;
+    if (s.mix == MIX_STREAMING || any_mode)
         snprintf(extra + strlen(extra), sizeof extra - strlen(extra), "/s%d,w%d", s.sink, s.local);
-    if (s.mix == MIX_BLOCK || s.mix == MIX_ALL3)
+    if (s.mix == MIX_BLOCK || any_mode)
         snprintf(extra + strlen(extra), sizeof extra - strlen(extra), "/b%d%s", s.block,
                  s.empty_rows ? ",emptyrows" : s.density >= 1.0 ? ",dense" : "");
     static const char *const layouts[] = {"", "/fused", "/permuted", "/P"};
@@ -167,17 +168,17 @@ static void add_attn(case_list *l, const char *group, attn_spec s)
     if (s.layout == LAYOUT_PAGED)
         snprintf(extra + strlen(extra), sizeof extra - strlen(extra), "%d%s", s.page,
                  s.stream_first ? ",unreached" : "");
-    snprintf(c->name, sizeof c->name, "attn/%s/%s/%s/d%d/h%d:%d/L%s/%s%s%s", group, mix_name(s.mix),
-             elattn_dtype_name(s.dtype), s.d, s.hq, s.hkv, lens, s.causal ? "causal" : "noncausal", extra,
-             s.lse ? "/lse" : "");
-    c->seed = kit_hash_name(c->name);
+    conf_name_case(c, "attn/%s/%s/%s/d%d/h%d:%d/L%s/%s%s%s", group, s.modes ? "modes" : mix_name(s.mix),
+                   elattn_dtype_name(s.dtype), s.d, s.hq, s.hkv, lens, s.causal ? "causal" : "noncausal", extra,
+                   s.lse ? "/lse" : "");
+    return c;
 }
 
-static void add_xattn(case_list *l, elattn_dtype dtype, int d, int hq, int hkv, int batch, const int *lq,
-                      const int *lk, int causal, int stride, int block, int num_taus, const float *taus,
-                      int with_modes, int quick)
+conf_case *add_xattn(case_list *l, elattn_dtype dtype, int d, int hq, int hkv, int batch, const int *lq,
+                     const int *lk, int causal, int stride, int block, int num_taus, const float *taus,
+                     int with_modes, int quick)
 {
-    conf_case *c = push(l);
+    conf_case *c = case_push(l);
     c->kind = CASE_XATTN;
     c->call.dtype = dtype;
     c->call.head_dim = d;
@@ -205,15 +206,15 @@ static void add_xattn(case_list *l, elattn_dtype dtype, int d, int hq, int hkv, 
         p += snprintf(p, (size_t)(tau + sizeof tau - p), "%s%g", i ? "," : "", (double)taus[i]);
     char lens[64];
     lengths_label(&c->call, lens, sizeof lens);
-    snprintf(c->name, sizeof c->name, "xattn/%s/d%d/h%d:%d/L%s/%s/S%d/B%d/tau%s%s", elattn_dtype_name(dtype), d,
-             hq, hkv, lens, causal ? "causal" : "noncausal", stride, block, tau, with_modes ? "/modes" : "");
-    c->seed = kit_hash_name(c->name);
+    conf_name_case(c, "xattn/%s/d%d/h%d:%d/L%s/%s/S%d/B%d/tau%s%s", elattn_dtype_name(dtype), d, hq, hkv, lens,
+                   causal ? "causal" : "noncausal", stride, block, tau, with_modes ? "/modes" : "");
+    return c;
 }
 
 static void add_router(case_list *l, elattn_dtype dtype, int d, int hkv, int batch, const int *lens,
                        elattn_mode retrieval, elattn_mode sparse, int quick)
 {
-    conf_case *c = push(l);
+    conf_case *c = case_push(l);
     c->kind = CASE_ROUTER;
     c->call.dtype = dtype;
     c->call.head_dim = d;
@@ -228,9 +229,8 @@ static void add_router(case_list *l, elattn_dtype dtype, int d, int hkv, int bat
     if (d == 64 || d == 128 || d == 256) c->features |= dim_feature(d);
     char ls[64];
     lengths_label(&c->call, ls, sizeof ls);
-    snprintf(c->name, sizeof c->name, "router/%s/d%d/hkv%d/L%s/%s-%s", elattn_dtype_name(dtype), d, hkv, ls,
+    conf_name_case(c, "router/%s/d%d/hkv%d/L%s/%s-%s", elattn_dtype_name(dtype), d, hkv, ls,
              elattn_mode_name(retrieval), elattn_mode_name(sparse));
-    c->seed = kit_hash_name(c->name);
 }
 
 /* Strided and paged tensors (groups "strided" and "paged"): random data, all
@@ -244,7 +244,7 @@ static void layout_cases(case_list *l)
         for (size_t i = 0; i < 3; ++i) {
             /* fused QKV: the K and V views start at Hq*D and (Hq+Hkv)*D elements, which must be
              * multiples of 256 bytes (every view's rule): D 80 in 16-bit needs 8 KV heads */
-            attn_spec s = base_spec();
+            attn_spec s = attn_base_spec();
             s.dtype = dtypes[t];
             s.d = dims[i];
             s.hq = 8, s.hkv = 4;
@@ -256,7 +256,7 @@ static void layout_cases(case_list *l)
             s.quick = t == 2 && dims[i] == 128;
             add_attn(l, "strided", s);
 
-            s = base_spec();
+            s = attn_base_spec();
             s.dtype = dtypes[t];
             s.d = dims[i];
             s.hq = 6, s.hkv = 2;
@@ -270,7 +270,7 @@ static void layout_cases(case_list *l)
         for (size_t t = 0; t < 3; ++t) {
             /* element 0: a chunk of 64 queries after 836 cached keys, every head STREAMING, so
              * keys [256, 768) are reached by no head (their pages hold NaN); element 1 mixed */
-            attn_spec s = base_spec();
+            attn_spec s = attn_base_spec();
             s.dtype = dtypes[t];
             s.d = dims[(pi + t) % 3];
             s.hq = 8, s.hkv = 4;
@@ -286,7 +286,7 @@ static void layout_cases(case_list *l)
         }
     /* chunked prefill over a paged prefix (Lq < Lk), all modes mixed, causal and not */
     for (int causal = 1; causal >= 0; --causal) {
-        attn_spec s = base_spec();
+        attn_spec s = attn_base_spec();
         s.dtype = causal ? ELATTN_BF16 : ELATTN_F16;
         s.d = 128;
         s.hq = 8, s.hkv = 4;
@@ -308,7 +308,7 @@ static void attn_cases(case_list *l)
     static const int lens[] = {1, 17, 113, 203, 1000};
     for (size_t i = 0; i < sizeof lens / sizeof lens[0]; ++i)
         for (size_t m = 0; m < 4; ++m) {
-            attn_spec s = base_spec();
+            attn_spec s = attn_base_spec();
             s.lq[0] = lens[i];
             s.mix = mixes[m];
             s.quick = lens[i] == 113;
@@ -319,7 +319,7 @@ static void attn_cases(case_list *l)
     static const int dims[] = {64, 128, 256};
     for (size_t t = 0; t < 3; ++t)
         for (size_t i = 0; i < 3; ++i) {
-            attn_spec s = base_spec();
+            attn_spec s = attn_base_spec();
             s.dtype = dtypes[t];
             s.d = dims[i];
             s.lq[0] = 113;
@@ -329,7 +329,7 @@ static void attn_cases(case_list *l)
     /* each mode alone in fp16 and bf16 */
     for (size_t t = 1; t < 3; ++t)
         for (size_t m = 0; m < 3; ++m) {
-            attn_spec s = base_spec();
+            attn_spec s = attn_base_spec();
             s.dtype = dtypes[t];
             s.d = 128;
             s.mix = mixes[m];
@@ -339,7 +339,7 @@ static void attn_cases(case_list *l)
     /* GQA ratios 1, 4, 8 and MQA, all modes mixed. */
     static const int gqa[][2] = {{3, 3}, {12, 3}, {24, 3}, {8, 1}};
     for (size_t g = 0; g < 4; ++g) {
-        attn_spec s = base_spec();
+        attn_spec s = attn_base_spec();
         s.dtype = g % 2 ? ELATTN_BF16 : ELATTN_F16;
         s.d = 128;
         s.hq = gqa[g][0];
@@ -356,21 +356,21 @@ static void attn_cases(case_list *l)
     /* Varlen: unequal lengths, a zero-length element, Lq < Lk (chunked
      * prefill after a cached prefix), causal and not. */
     for (int causal = 1; causal >= 0; --causal) {
-        attn_spec s = base_spec();
+        attn_spec s = attn_base_spec();
         s.causal = causal;
         s.batch = 3;
         s.lq[0] = 203, s.lq[1] = 17, s.lq[2] = 113;
         s.quick = causal;
         add_attn(l, "varlen", s);
 
-        s = base_spec();
+        s = attn_base_spec();
         s.causal = causal;
         s.batch = 3;
         s.lq[0] = 113, s.lq[1] = 0, s.lq[2] = 64;
         s.dtype = ELATTN_BF16;
         add_attn(l, "varlen", s);
 
-        s = base_spec();
+        s = attn_base_spec();
         s.causal = causal;
         s.batch = 3;
         s.lq[0] = 17, s.lk[0] = 203;
@@ -380,7 +380,7 @@ static void attn_cases(case_list *l)
         s.quick = causal;
         add_attn(l, "lq<lk", s);
 
-        s = base_spec();
+        s = attn_base_spec();
         s.causal = causal;
         s.lq[0] = 100, s.lk[0] = 1000;
         s.mix = MIX_ALL3;
@@ -391,7 +391,7 @@ static void attn_cases(case_list *l)
     static const int windows[][2] = {{0, 1}, {4, 16}, {64, 8}, {300, 16}, {4, 500}, {0, 64}, {300, 500}};
     for (size_t w = 0; w < sizeof windows / sizeof windows[0]; ++w)
         for (int causal = 1; causal >= 0; --causal) {
-            attn_spec s = base_spec();
+            attn_spec s = attn_base_spec();
             s.mix = MIX_STREAMING;
             s.sink = windows[w][0];
             s.local = windows[w][1];
@@ -403,7 +403,7 @@ static void attn_cases(case_list *l)
     /* Block masks: sizes 64 and 128, sparse, dense, with empty rows. */
     static const int blocks[] = {64, 128};
     for (size_t b = 0; b < 2; ++b) {
-        attn_spec s = base_spec();
+        attn_spec s = attn_base_spec();
         s.mix = MIX_BLOCK;
         s.block = blocks[b];
         s.lq[0] = 300;
@@ -420,7 +420,7 @@ static void attn_cases(case_list *l)
         s.causal = 0;
         add_attn(l, "mask", s);
 
-        s = base_spec();
+        s = attn_base_spec();
         s.mix = MIX_ALL3;
         s.block = blocks[b];
         s.density = 0.5;
@@ -436,7 +436,7 @@ static void attn_cases(case_list *l)
 
     /* LSE off, each dtype, all modes mixed. */
     for (size_t t = 0; t < 3; ++t) {
-        attn_spec s = base_spec();
+        attn_spec s = attn_base_spec();
         s.dtype = dtypes[t];
         s.lse = 0;
         s.quick = t == 0;
@@ -446,7 +446,7 @@ static void attn_cases(case_list *l)
     /* Head dims beyond 64/128/256 in fp32 (fp16 and bf16 meet them in the axis below). */
     for (size_t i = 0; i < sizeof axis_dims / sizeof axis_dims[0]; ++i) {
         if (axis_dims[i] == 64 || axis_dims[i] == 128 || axis_dims[i] == 256) continue;
-        attn_spec s = base_spec();
+        attn_spec s = attn_base_spec();
         s.d = axis_dims[i];
         s.lq[0] = 113;
         add_attn(l, "dim", s);
@@ -463,7 +463,7 @@ static void attn_cases(case_list *l)
         for (int causal = 1; causal >= 0; --causal)
             for (int longer_k = 1; longer_k >= 0; --longer_k)
                 for (size_t i = 0; i < sizeof axis_dims / sizeof axis_dims[0]; ++i) {
-                    attn_spec s = base_spec();
+                    attn_spec s = attn_base_spec();
                     s.dtype = dtypes[t];
                     s.d = axis_dims[i];
                     s.causal = causal;
@@ -484,7 +484,7 @@ static void attn_cases(case_list *l)
     for (size_t t = 1; t < 3; ++t)
         for (size_t f = 0; f < 2; ++f)
             for (int d = 64; d <= 256; d *= 4) {
-                attn_spec s = base_spec();
+                attn_spec s = attn_base_spec();
                 s.dtype = dtypes[t];
                 s.d = d;
                 s.causal = 0;
@@ -503,7 +503,7 @@ static void attn_cases(case_list *l)
      * one item to the next. */
     for (size_t t = 1; t < 3; ++t) {
         static const int lens[4] = {700, 333, 520, 260};
-        attn_spec s = base_spec();
+        attn_spec s = attn_base_spec();
         s.dtype = dtypes[t];
         s.d = t == 1 ? 128 : 64;
         s.causal = t == 1;
@@ -520,7 +520,7 @@ static void attn_cases(case_list *l)
     /* One long case per dtype (>= 2048), mixed modes with the paper's kind of
      * window scaled down; the most expensive cases of the matrix. */
     for (size_t t = 0; t < 3; ++t) {
-        attn_spec s = base_spec();
+        attn_spec s = attn_base_spec();
         s.dtype = dtypes[t];
         s.d = 128;
         s.hq = 4;
@@ -588,13 +588,12 @@ static void router_cases(case_list *l)
 static void invalid_cases(case_list *l)
 {
     for (int row = 0; row < invalid_row_count(); ++row) {
-        conf_case *c = push(l);
+        conf_case *c = case_push(l);
         c->kind = CASE_INVALID;
         c->invalid_row = row;
         c->features = FEAT_INVALID;
         c->quick = 1;
-        snprintf(c->name, sizeof c->name, "invalid/%s", invalid_row_name(row));
-        c->seed = kit_hash_name(c->name);
+        conf_name_case(c, "invalid/%s", invalid_row_name(row));
     }
 }
 
@@ -604,23 +603,31 @@ static void invalid_cases(case_list *l)
  * mixed per sequence (BLOCK_SPARSE decodes densely); every dtype, D 64 and 128, split-KV 1, 3
  * and the plan's. Plus short sequences whose sinks and window overlap (sink 8, local 8, prefill
  * 1, 2, 5, 9), MQA. Ring = local + 15 (max_new_tokens 16). */
-/* A decode case of four long sequences (prefills 700, 2600, 40, 3000; sink 4, local 64; steps of
- * 1, 16 and 3 new tokens), LSE written; the caller sets the modes, the name and the seed. */
-static conf_case *long_decode_case(case_list *l, elattn_dtype dt, int d, int hq, int hkv, int page, int splits)
+conf_case *add_decode(case_list *l, elattn_dtype dt, int d, int hq, int hkv, int batch, int page, int splits)
 {
-    conf_case *c = push(l);
+    conf_case *c = case_push(l);
     c->kind = CASE_DECODE;
     kit_case *k = &c->call;
-    k->dtype = dt, k->head_dim = d, k->hq = hq, k->hkv = hkv, k->batch = 4;
-    k->causal = 1, k->sink = 4, k->local = 64, k->block = 64;
+    k->dtype = dt, k->head_dim = d, k->hq = hq, k->hkv = hkv, k->batch = batch;
+    k->causal = 1, k->block = 64;
+    c->dec_splits = splits;
+    c->dec_page = page;
+    c->lse = 1;
+    c->features = FEAT_DECODE | FEAT_LSE | dtype_feature(dt) | dim_feature(d) | (batch > 1 ? FEAT_VARLEN : 0);
+    return c;
+}
+
+/* A decode case of four long sequences (prefills 700, 2600, 40, 3000; sink 4, local 64; steps of
+ * 1, 16 and 3 new tokens); the caller sets the modes, the name and the seed. */
+static conf_case *long_decode_case(case_list *l, elattn_dtype dt, int d, int hq, int hkv, int page, int splits)
+{
+    conf_case *c = add_decode(l, dt, d, hq, hkv, 4, page, splits);
+    kit_case *k = &c->call;
+    k->sink = 4, k->local = 64;
     static const int pre[4] = {700, 2600, 40, 3000}, steps[] = {1, 16, 3};
     for (int b = 0; b < 4; ++b) k->len_q[b] = k->len_k[b] = pre[b];
     memcpy(c->dec_steps, steps, sizeof steps);
     c->dec_nsteps = 3;
-    c->dec_splits = splits;
-    c->dec_page = page;
-    c->lse = 1;
-    c->features = FEAT_DECODE | FEAT_MIXED | FEAT_VARLEN | FEAT_LSE | dtype_feature(dt) | dim_feature(d);
     return c;
 }
 
@@ -632,11 +639,9 @@ static void decode_cases(case_list *l)
     int v = 0;
     for (int di = 0; di < 3; ++di)
         for (int ki = 0; ki < 2; ++ki, ++v) {
-            conf_case *c = push(l);
-            c->kind = CASE_DECODE;
+            conf_case *c = add_decode(l, dts[di], dims[ki], 4, 2, 4, 8, splits[v % 3]);
             kit_case *k = &c->call;
-            k->dtype = dts[di], k->head_dim = dims[ki], k->hq = 4, k->hkv = 2, k->batch = 4;
-            k->causal = 1, k->sink = 4, k->local = 16, k->block = 64;
+            k->sink = 4, k->local = 16;
             const int ring = k->local + 16 - 1;
             const int pre[4] = {3, k->sink + ring, k->sink + ring + 11, 9 * ring + 5};
             static const elattn_mode modes[4][2] = {{ELATTN_FULL, ELATTN_STREAMING},
@@ -650,21 +655,14 @@ static void decode_cases(case_list *l)
             static const int steps[] = {1, 3, 16, 1, 16, 3};
             memcpy(c->dec_steps, steps, sizeof steps);
             c->dec_nsteps = 6;
-            c->dec_splits = splits[v % 3];
-            c->dec_page = 8;
-            c->lse = 1;
             c->quick = di == 0 && ki == 0;
-            c->features = FEAT_DECODE | FEAT_MIXED | FEAT_VARLEN | FEAT_LSE | dtype_feature(k->dtype) | dim_feature(k->head_dim);
-            snprintf(c->name, sizeof c->name, "decode/%s/d%d/h4:2/L3,35,46,284/sink4/local16/splits%d",
-                     elattn_dtype_name(k->dtype), k->head_dim, c->dec_splits);
-            c->seed = kit_hash_name(c->name);
+            conf_name_case(c, "decode/%s/d%d/h4:2/L3,35,46,284/sink4/local16/splits%d", elattn_dtype_name(k->dtype),
+                           k->head_dim, c->dec_splits);
         }
     for (int di = 0; di < 3; ++di) {
-        conf_case *c = push(l);
-        c->kind = CASE_DECODE;
+        conf_case *c = add_decode(l, dts[di], 64, 4, 1, 4, 4, di == 1 ? 4 : 0);
         kit_case *k = &c->call;
-        k->dtype = dts[di], k->head_dim = 64, k->hq = 4, k->hkv = 1, k->batch = 4;
-        k->causal = 1, k->sink = 8, k->local = 8, k->block = 64;
+        k->sink = 8, k->local = 8;
         const int pre[4] = {1, 2, 5, 9};
         for (int b = 0; b < 4; ++b) {
             k->len_q[b] = k->len_k[b] = pre[b];
@@ -673,13 +671,8 @@ static void decode_cases(case_list *l)
         static const int steps[] = {1, 3, 16, 16, 1};
         memcpy(c->dec_steps, steps, sizeof steps);
         c->dec_nsteps = 5;
-        c->dec_splits = di == 1 ? 4 : 0;
-        c->dec_page = 4;
-        c->lse = 1;
-        c->features = FEAT_DECODE | FEAT_MIXED | FEAT_VARLEN | FEAT_LSE | dtype_feature(k->dtype) | FEAT_D64;
-        snprintf(c->name, sizeof c->name, "decode/%s/d64/h4:1/L1,2,5,9/sink8/local8/splits%d",
-                 elattn_dtype_name(k->dtype), c->dec_splits);
-        c->seed = kit_hash_name(c->name);
+        conf_name_case(c, "decode/%s/d64/h4:1/L1,2,5,9/sink8/local8/splits%d", elattn_dtype_name(k->dtype),
+                       c->dec_splits);
     }
     /* The GPU kernel's edges: sequences long enough that the plan cuts FULL heads into many
      * chunks beside STREAMING heads kept whole; groups whose G x n new rows span several row
@@ -707,9 +700,8 @@ static void decode_cases(case_list *l)
             for (int h = 0; h < k->hkv; ++h)
                 k->modes[b * k->hkv + h] = (b + h) % 3 == 0 ? ELATTN_STREAMING : (b + h) % 3 == 1 ? ELATTN_FULL
                                                                                                   : ELATTN_BLOCK_SPARSE;
-        snprintf(c->name, sizeof c->name, "decode/%s/d%d/h%d:%d/L700,2600,40,3000/sink4/local64/page%d/splits%d",
+        conf_name_case(c, "decode/%s/d%d/h%d:%d/L700,2600,40,3000/sink4/local64/page%d/splits%d",
                  elattn_dtype_name(k->dtype), k->head_dim, k->hq, k->hkv, c->dec_page, c->dec_splits);
-        c->seed = kit_hash_name(c->name);
     }
     /* Quest page selection (SPEC.md section 9b, elattn_decode_desc.page_budget): every sequence's KV
      * head 0 is BLOCK_SPARSE, beside FULL and STREAMING heads that must not change. Budgets below the
@@ -738,10 +730,9 @@ static void decode_cases(case_list *l)
         c->dec_budget = quest[qi].budget;
         c->dec_ties = quest[qi].ties;
         c->quick = qi == 1;
-        snprintf(c->name, sizeof c->name, "decode/quest/%s/d%d/h%d:%d/L700,2600,40,3000/page%d/splits%d/budget%d%s",
+        conf_name_case(c, "decode/quest/%s/d%d/h%d:%d/L700,2600,40,3000/page%d/splits%d/budget%d%s",
                  elattn_dtype_name(k->dtype), k->head_dim, k->hq, k->hkv, c->dec_page, c->dec_splits, c->dec_budget,
                  c->dec_ties ? "/ties" : "");
-        c->seed = kit_hash_name(c->name);
     }
     /* A head of more candidate pages than the CUDA/HIP select stages in shared memory (9929 pages:
      * QUEST_STAGED_MAX_BYTES in kernels/gpu/decode_quest.cuh): pages of 1 token and a sequence of
@@ -752,9 +743,8 @@ static void decode_cases(case_list *l)
         k->len_q[1] = k->len_k[1] = 10300;
         for (int b = 0; b < 4; ++b) k->modes[b] = ELATTN_BLOCK_SPARSE;
         c->dec_budget = 40;
-        snprintf(c->name, sizeof c->name, "decode/quest/%s/d%d/h%d:%d/L700,10300,40,3000/page%d/splits%d/budget%d",
+        conf_name_case(c, "decode/quest/%s/d%d/h%d:%d/L700,10300,40,3000/page%d/splits%d/budget%d",
                  elattn_dtype_name(k->dtype), k->head_dim, k->hq, k->hkv, c->dec_page, c->dec_splits, c->dec_budget);
-        c->seed = kit_hash_name(c->name);
     }
 }
 
@@ -766,6 +756,14 @@ int conf_build_cases(conf_case **cases)
     router_cases(&l);
     invalid_cases(&l);
     decode_cases(&l);
+    *cases = l.v;
+    return l.n;
+}
+
+int conf_build_random_cases(uint64_t seed, int n, conf_case **cases)
+{
+    case_list l = {0};
+    random_cases(&l, seed, n);
     *cases = l.v;
     return l.n;
 }

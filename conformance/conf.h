@@ -110,6 +110,9 @@ typedef struct conf_case {
 
 /* cases.c */
 int conf_build_cases(conf_case **cases); /* returns the count; caller frees */
+/* Instead of the matrix: n cases drawn at random from `seed` (random_cases.c), the same on
+ * every machine for the same seed; a case does not depend on n. */
+int conf_build_random_cases(uint64_t seed, int n, conf_case **cases);
 void conf_describe_case(const conf_case *c, char *out, size_t n);
 
 /* ---- checks.c: comparisons (guarded outputs: kit_guard.h) ------------------ */

@@ -38,6 +38,9 @@ typedef struct options {
     int no_isolate;     /* --no-isolate: every case in this process */
     double case_timeout; /* --case-timeout: seconds a case may run in a worker (0: no limit) */
     int case_timeout_set;
+    int seed_set;
+    int random;          /* --random N: N cases drawn from --seed instead of the matrix (0: the matrix) */
+    unsigned long long seed;
     conf_worker worker; /* --worker FD:CASE:TARGET (internal): a worker of the supervisor */
 } options;
 
@@ -78,6 +81,10 @@ static void usage(FILE *f)
             "  --csv FILE     write every result as CSV\n"
             "  --json FILE    write every result as JSON\n"
             "  --list         list the cases and exit\n"
+            "  --random N     instead of the matrix, N cases drawn at random (attention, XAttention,\n"
+            "                 decode; shapes, dtypes, modes, layouts, lengths on tile edges); a draw\n"
+            "                 is named random/SEED:I/... and depends only on SEED and I\n"
+            "  --seed S       the draw's seed (default 1); pass a new one to meet new cases\n"
             "  --allow-missing  a --backend with no device here exits 77 (\"skipped\" for meson test): its\n"
             "                 module was not built, or it found no device; a module that exists but does\n"
             "                 not load is a failure, with dlopen's reason\n"
@@ -126,6 +133,19 @@ static int parse(int argc, char **argv, options *o)
             o->csv = argv[++i];
         } else if (!strcmp(a, "--json") && has_value) {
             o->json = argv[++i];
+        } else if (!strcmp(a, "--random") && has_value) {
+            char end;
+            if (sscanf(argv[++i], "%d%c", &o->random, &end) != 1 || o->random < 1 || o->random > 100000) {
+                fprintf(stderr, "elattn-conformance: --random %s: not a number of cases in [1, 100000]\n", argv[i]);
+                return 2;
+            }
+        } else if (!strcmp(a, "--seed") && has_value) {
+            char end;
+            if (sscanf(argv[++i], "%llu%c", &o->seed, &end) != 1 || argv[i][0] == '-') {
+                fprintf(stderr, "elattn-conformance: --seed %s: not an unsigned integer\n", argv[i]);
+                return 2;
+            }
+            o->seed_set = 1;
         } else if (!strcmp(a, "--quick")) {
             o->quick = 1;
         } else if (!strcmp(a, "--list")) {
@@ -162,6 +182,16 @@ static int parse(int argc, char **argv, options *o)
                         "it cannot be used with --no-isolate\n");
         return 2;
     }
+    if (o->seed_set && !o->random) {
+        fprintf(stderr, "elattn-conformance: --seed needs --random N\n");
+        return 2;
+    }
+    if (o->random && (o->quick || o->self_test)) {
+        fprintf(stderr, "elattn-conformance: --random replaces the matrix; it cannot be used with %s\n",
+                o->quick ? "--quick" : "--self-test");
+        return 2;
+    }
+    if (!o->seed_set) o->seed = 1;
     if (!o->case_timeout_set) o->case_timeout = DEFAULT_CASE_TIMEOUT_S;
     return 0;
 }
@@ -441,6 +471,10 @@ static int write_files(const options *o, const conf_target *t, const report *rep
         kit_json_object(&w, NULL);
         kit_json_string(&w, "elattn_version", elattn_version_string());
         kit_json_bool(&w, "self_test", o->self_test);
+        if (o->random) {
+            kit_json_int(&w, "random_cases", o->random);
+            kit_json_uint(&w, "seed", o->seed);
+        }
         kit_json_array(&w, "results");
         for (int k = 0; k < rep->n; ++k) {
             const record *r = &rep->v[k];
@@ -563,7 +597,7 @@ int main(int argc, char **argv)
 
     if (o.worker.fd >= 0) conf_worker_close_inherited(&o.worker);
     conf_case *cases = NULL;
-    int num_cases = conf_build_cases(&cases);
+    int num_cases = o.random ? conf_build_random_cases((uint64_t)o.seed, o.random, &cases) : conf_build_cases(&cases);
     if (o.list) {
         int shown = 0;
         for (int i = 0; i < num_cases; ++i) {
@@ -594,6 +628,9 @@ int main(int argc, char **argv)
         return rc == -2 ? 77 : 2;
     }
     for (int i = 0; i < nt; ++i) memcpy(targets[i].tiles, o.tiles, sizeof o.tiles);
+    if (o.random && o.worker.fd < 0)
+        printf("cases: %d drawn at random from seed %llu (rerun one: --random %d --seed %llu --case random/%llu:I/)\n",
+               num_cases, o.seed, o.random, o.seed, o.seed);
     printf("elattn %s conformance: %d target(s):", elattn_version_string(), nt);
     for (int i = 0; i < nt; ++i) printf(" %s", targets[i].label);
     printf("\noracle: the reference device; columns: backend, case, status, nmse, max err, guard, seconds "
