@@ -89,11 +89,11 @@ fi
 tail -n 1 "$log"
 echo "intel-opencl: opencl.attn.subgroup passed $ran cases; conformance took $((SECONDS - start)) s"
 
-# The random draws of the other devices' meson tests (conformance-*-random), here too: the one
-# place in CI where they meet the subgroup family.
+# The random draws of the other devices' meson tests (conformance-*-random), with a tile shape drawn
+# per attention case (--random-tiles): the one place in CI where they meet the subgroup family.
 log=$build/conformance-intel-opencl-random.log
 start=$SECONDS
-"$conformance" --backend opencl:0 --random 40 --seed 20261205 >"$log" 2>&1 ||
+"$conformance" --backend opencl:0 --random 40 --seed 20261205 --random-tiles >"$log" 2>&1 ||
     { cat "$log"; echo "intel-opencl: random draws FAILED (log: $log)" >&2; exit 1; }
 tail -n 1 "$log"
 echo "intel-opencl: 40 random draws took $((SECONDS - start)) s"

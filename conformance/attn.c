@@ -33,11 +33,12 @@ typedef struct attn_run_out {
     char kernel[96];
 } attn_run_out;
 
-/* The target's plan options: its forced kernel and tiles. */
-static elattn_plan_options plan_options(const conf_target *t)
+/* The plan options: the target's forced kernel, and its tiles (--tiles) or else the case's (--random-tiles). */
+static elattn_plan_options plan_options(const conf_case *c, const conf_target *t)
 {
+    const int *tiles = t->tiles[0] || t->tiles[1] || t->tiles[2] ? t->tiles : c->tiles;
     return (elattn_plan_options){.struct_size = sizeof(elattn_plan_options), .kernel = t->kernel,
-                                 .tile_m = t->tiles[0], .tile_n = t->tiles[1], .work_group_size = t->tiles[2]};
+                                 .tile_m = tiles[0], .tile_n = tiles[1], .work_group_size = tiles[2]};
 }
 
 static int run_attn(const attn_oracle *in, elattn_device *dev, const elattn_plan_options *opt, attn_run_out *out,
@@ -456,7 +457,7 @@ void attn_oracle_check(const conf_case *c, const attn_oracle *o, const conf_targ
     size_t nq = kit_case_q_elems(&c->call);
     attn_run_out out = {.o = xmalloc(sizeof(float) * (nq ? nq : 1)),
                         .lse = xmalloc(sizeof(float) * ((size_t)o->total_q * c->call.hq + 1))};
-    const elattn_plan_options opt = plan_options(t);
+    const elattn_plan_options opt = plan_options(c, t);
     int ran = c->layout == LAYOUT_PACKED ? run_attn(o, t->dev, &opt, &out, r)
                                          : run_attn_layout(c, o, t->dev, &opt, &out, r);
     snprintf(r->kernel, sizeof r->kernel, "%s", out.kernel);

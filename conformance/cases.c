@@ -760,10 +760,10 @@ int conf_build_cases(conf_case **cases)
     return l.n;
 }
 
-int conf_build_random_cases(uint64_t seed, int n, conf_case **cases)
+int conf_build_random_cases(uint64_t seed, int n, int with_tiles, conf_case **cases)
 {
     case_list l = {0};
-    random_cases(&l, seed, n);
+    random_cases(&l, seed, n, with_tiles);
     *cases = l.v;
     return l.n;
 }

@@ -52,7 +52,8 @@ void conf_name_case(conf_case *c, const char *fmt, ...)
     ;
 
 /* random_cases.c: n cases drawn from `seed` (case i from its own stream, so a case does not
- * depend on n), named random/<seed>:<i>/<the builder's name>. */
-void random_cases(case_list *l, uint64_t seed, int n);
+ * depend on n), named random/<seed>:<i>/<the builder's name>; with_tiles: attention draws also
+ * get a tile shape (from a stream of their own: the shapes are those drawn without it). */
+void random_cases(case_list *l, uint64_t seed, int n, int with_tiles);
 
 #endif

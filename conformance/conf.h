@@ -85,6 +85,7 @@ typedef struct conf_case {
     int empty_rows;      /* some query-block rows of every mask are all zero */
     attn_layout layout;  /* strided and paged cases (groups "strided", "paged") */
     int page_size;       /* LAYOUT_PAGED */
+    int tiles[3];        /* tile_m, tile_n, work_group_size of its plans where the target forces none (0: the backend's) */
 
     /* XAttention (block above is its block size too) */
     int stride;
@@ -111,8 +112,9 @@ typedef struct conf_case {
 /* cases.c */
 int conf_build_cases(conf_case **cases); /* returns the count; caller frees */
 /* Instead of the matrix: n cases drawn at random from `seed` (random_cases.c), the same on
- * every machine for the same seed; a case does not depend on n. */
-int conf_build_random_cases(uint64_t seed, int n, conf_case **cases);
+ * every machine for the same seed; a case does not depend on n. with_tiles: each attention draw
+ * also draws the tile shape of its plans (the same shapes otherwise). */
+int conf_build_random_cases(uint64_t seed, int n, int with_tiles, conf_case **cases);
 void conf_describe_case(const conf_case *c, char *out, size_t n);
 
 /* ---- checks.c: comparisons (guarded outputs: kit_guard.h) ------------------ */

@@ -110,6 +110,20 @@ static void random_attn(case_list *l, kit_rng *r)
     add_attn(l, "random", s);
 }
 
+/* --random-tiles: tile_m and tile_n of 16 to 256, each left to the backend (0) one time in four,
+ * and a work-group size left to the backend, tied to tile_m (one or two work-items a row, what the
+ * scalar and tensor-core families take) or free in 32 to 256. A family that cannot run a shape
+ * answers UNSUPPORTED with its reason; the ones that take overrides (OpenCL's) are checked on
+ * shapes their tables never pick. */
+static void random_tiles(kit_rng *r, int *tiles)
+{
+    tiles[0] = chance(r, 0.25) ? 0 : random_pow2(r, 4, 8);
+    tiles[1] = chance(r, 0.25) ? 0 : random_pow2(r, 4, 8);
+    const int tied = tiles[0] << pick(r, 2);
+    tiles[2] = chance(r, 0.3) ? 0 : tiles[0] && chance(r, 0.6) ? (tied < 32 ? 32 : tied > 256 ? 256 : tied)
+                                                                  : random_pow2(r, 5, 8);
+}
+
 static void random_xattn(case_list *l, kit_rng *r)
 {
     const elattn_dtype dt = random_dtype(r);
@@ -166,7 +180,7 @@ static void random_decode(case_list *l, kit_rng *r)
                    c->dec_ties ? "/ties" : "");
 }
 
-void random_cases(case_list *l, uint64_t seed, int n)
+void random_cases(case_list *l, uint64_t seed, int n, int with_tiles)
 {
     for (int i = 0; i < n; ++i) {
         kit_rng r;
@@ -179,8 +193,13 @@ void random_cases(case_list *l, uint64_t seed, int n)
         else random_decode(l, &r);
         /* the builders name a case by its shape: the draw goes in front */
         conf_case *c = &l->v[l->n - 1];
-        char shape[CONF_NAME_LEN];
+        char shape[CONF_NAME_LEN], tiles[48] = "";
         memcpy(shape, c->name, sizeof shape);
-        conf_name_case(c, "%s/%s", group, shape);
+        if (with_tiles && c->kind == CASE_ATTN) {
+            kit_rng_seed_stream(&r, seed ^ 0x74696c6573ull /* "tiles" */, (uint64_t)i);
+            random_tiles(&r, c->tiles);
+            snprintf(tiles, sizeof tiles, "/tiles%d,%d,%d", c->tiles[0], c->tiles[1], c->tiles[2]);
+        }
+        conf_name_case(c, "%s/%s%s", group, shape, tiles);
     }
 }

@@ -39,6 +39,7 @@ typedef struct options {
     double case_timeout; /* --case-timeout: seconds a case may run in a worker (0: no limit) */
     int case_timeout_set;
     int seed_set;
+    int random_tiles;    /* --random-tiles */
     int random;          /* --random N: N cases drawn from --seed instead of the matrix (0: the matrix) */
     unsigned long long seed;
     conf_worker worker; /* --worker FD:CASE:TARGET (internal): a worker of the supervisor */
@@ -85,6 +86,8 @@ static void usage(FILE *f)
             "                 decode; shapes, dtypes, modes, layouts, lengths on tile edges); a draw\n"
             "                 is named random/SEED:I/... and depends only on SEED and I\n"
             "  --seed S       the draw's seed (default 1); pass a new one to meet new cases\n"
+            "  --random-tiles with --random: each attention draw also draws tile_m, tile_n and\n"
+            "                 work_group_size (as --tiles, for the families that take them)\n"
             "  --allow-missing  a --backend with no device here exits 77 (\"skipped\" for meson test): its\n"
             "                 module was not built, or it found no device; a module that exists but does\n"
             "                 not load is a failure, with dlopen's reason\n"
@@ -146,6 +149,8 @@ static int parse(int argc, char **argv, options *o)
                 return 2;
             }
             o->seed_set = 1;
+        } else if (!strcmp(a, "--random-tiles")) {
+            o->random_tiles = 1;
         } else if (!strcmp(a, "--quick")) {
             o->quick = 1;
         } else if (!strcmp(a, "--list")) {
@@ -182,8 +187,12 @@ static int parse(int argc, char **argv, options *o)
                         "it cannot be used with --no-isolate\n");
         return 2;
     }
-    if (o->seed_set && !o->random) {
-        fprintf(stderr, "elattn-conformance: --seed needs --random N\n");
+    if ((o->seed_set || o->random_tiles) && !o->random) {
+        fprintf(stderr, "elattn-conformance: %s needs --random N\n", o->seed_set ? "--seed" : "--random-tiles");
+        return 2;
+    }
+    if (o->random_tiles && (o->tiles[0] || o->tiles[1] || o->tiles[2])) {
+        fprintf(stderr, "elattn-conformance: --random-tiles draws the tiles that --tiles would fix: use one\n");
         return 2;
     }
     if (o->random && (o->quick || o->self_test)) {
@@ -474,6 +483,7 @@ static int write_files(const options *o, const conf_target *t, const report *rep
         if (o->random) {
             kit_json_int(&w, "random_cases", o->random);
             kit_json_uint(&w, "seed", o->seed);
+            kit_json_bool(&w, "random_tiles", o->random_tiles);
         }
         kit_json_array(&w, "results");
         for (int k = 0; k < rep->n; ++k) {
@@ -597,7 +607,7 @@ int main(int argc, char **argv)
 
     if (o.worker.fd >= 0) conf_worker_close_inherited(&o.worker);
     conf_case *cases = NULL;
-    int num_cases = o.random ? conf_build_random_cases((uint64_t)o.seed, o.random, &cases) : conf_build_cases(&cases);
+    int num_cases = o.random ? conf_build_random_cases((uint64_t)o.seed, o.random, o.random_tiles, &cases) : conf_build_cases(&cases);
     if (o.list) {
         int shown = 0;
         for (int i = 0; i < num_cases; ++i) {
@@ -629,8 +639,9 @@ int main(int argc, char **argv)
     }
     for (int i = 0; i < nt; ++i) memcpy(targets[i].tiles, o.tiles, sizeof o.tiles);
     if (o.random && o.worker.fd < 0)
-        printf("cases: %d drawn at random from seed %llu (rerun one: --random %d --seed %llu --case random/%llu:I/)\n",
-               num_cases, o.seed, o.random, o.seed, o.seed);
+        printf("cases: %d drawn at random from seed %llu%s (rerun one: --random %d --seed %llu%s --case random/%llu:I/)\n",
+               num_cases, o.seed, o.random_tiles ? " with tile shapes" : "", o.random, o.seed,
+               o.random_tiles ? " --random-tiles" : "", o.seed);
     printf("elattn %s conformance: %d target(s):", elattn_version_string(), nt);
     for (int i = 0; i < nt; ++i) printf(" %s", targets[i].label);
     printf("\noracle: the reference device; columns: backend, case, status, nmse, max err, guard, seconds "
