@@ -211,14 +211,14 @@ conf_case *add_xattn(case_list *l, elattn_dtype dtype, int d, int hq, int hkv, i
     return c;
 }
 
-static void add_router(case_list *l, elattn_dtype dtype, int d, int hkv, int batch, const int *lens,
-                       elattn_mode retrieval, elattn_mode sparse, int quick)
+conf_case *add_router(case_list *l, elattn_dtype dtype, int d, int hidden, int hkv, int batch, const int *lens,
+                      elattn_mode retrieval, elattn_mode sparse, int quick)
 {
     conf_case *c = case_push(l);
     c->kind = CASE_ROUTER;
     c->call.dtype = dtype;
     c->call.head_dim = d;
-    c->hidden = 4 * d;
+    c->hidden = hidden;
     c->call.hkv = c->call.hq = hkv;
     c->call.batch = batch;
     for (int b = 0; b < batch; ++b) c->call.len_q[b] = c->call.len_k[b] = lens[b];
@@ -227,10 +227,12 @@ static void add_router(case_list *l, elattn_dtype dtype, int d, int hkv, int bat
     c->quick = quick;
     c->features = FEAT_ROUTER | dtype_feature(dtype) | (batch > 1 ? FEAT_VARLEN : 0);
     if (d == 64 || d == 128 || d == 256) c->features |= dim_feature(d);
-    char ls[64];
+    char ls[64], hid[24] = "";
     lengths_label(&c->call, ls, sizeof ls);
-    conf_name_case(c, "router/%s/d%d/hkv%d/L%s/%s-%s", elattn_dtype_name(dtype), d, hkv, ls,
-             elattn_mode_name(retrieval), elattn_mode_name(sparse));
+    if (hidden != 4 * d) snprintf(hid, sizeof hid, "/hidden%d", hidden); /* the paper's 4 D goes unnamed */
+    conf_name_case(c, "router/%s/d%d%s/hkv%d/L%s/%s-%s", elattn_dtype_name(dtype), d, hid, hkv, ls,
+                   elattn_mode_name(retrieval), elattn_mode_name(sparse));
+    return c;
 }
 
 /* Strided and paged tensors (groups "strided" and "paged"): random data, all
@@ -578,9 +580,9 @@ static void router_cases(case_list *l)
     const int short_lens[] = {37, 150}, long_lens[] = {200, 513, 64};
     for (int p = 0; p < 3; ++p) {
         /* tiny weights (D 8, hidden 32), L < 200 */
-        add_router(l, ELATTN_F32, 8, 4, 2, short_lens, pairs[p][0], pairs[p][1], p == 0);
+        add_router(l, ELATTN_F32, 8, 32, 4, 2, short_lens, pairs[p][0], pairs[p][1], p == 0);
         /* the paper's size (D 128, hidden 512), L >= 200 next to a short one */
-        add_router(l, p == 1 ? ELATTN_BF16 : p == 2 ? ELATTN_F16 : ELATTN_F32, 128, 8, 3, long_lens, pairs[p][0],
+        add_router(l, p == 1 ? ELATTN_BF16 : p == 2 ? ELATTN_F16 : ELATTN_F32, 128, 512, 8, 3, long_lens, pairs[p][0],
                    pairs[p][1], p == 1);
     }
 }

@@ -40,6 +40,10 @@ conf_case *add_xattn(case_list *l, elattn_dtype dtype, int d, int hq, int hkv, i
                      const int *lk, int causal, int stride, int block, int num_taus, const float *taus,
                      int with_modes, int quick);
 
+/* A router case: weights of head dim d and hidden width `hidden` (the paper's: 4 d). */
+conf_case *add_router(case_list *l, elattn_dtype dtype, int d, int hidden, int hkv, int batch, const int *lens,
+                      elattn_mode retrieval, elattn_mode sparse, int quick);
+
 /* A decode case's shape and features (causal, LSE written, block 64); the caller sets the
  * lengths, modes, steps, sink and local, then names it (conf_name_case). */
 conf_case *add_decode(case_list *l, elattn_dtype dt, int d, int hq, int hkv, int batch, int page, int splits);

@@ -180,6 +180,21 @@ static void random_decode(case_list *l, kit_rng *r)
                    c->dec_ties ? "/ties" : "");
 }
 
+/* The router: any head dim the API takes (1-256), a hidden width of 1-8 D or any up to 1024, lengths
+ * around the 100 + 100 tokens it pools (SPEC: the first and last 100; shorter prompts overlap). */
+static void random_router(case_list *l, kit_rng *r)
+{
+    static const elattn_mode pairs[][2] = {
+        {ELATTN_FULL, ELATTN_STREAMING}, {ELATTN_FULL, ELATTN_BLOCK_SPARSE}, {ELATTN_BLOCK_SPARSE, ELATTN_STREAMING}};
+    static const int edges[] = {1, 2, 99, 100, 101, 199, 200, 201};
+    const int d = chance(r, 0.5) ? between(r, 1, 256) : 8 * between(r, 1, 32);
+    const int hidden = chance(r, 0.6) ? d * between(r, 1, 8) : between(r, 1, 1024);
+    const int hkv = between(r, 1, 8), batch = between(r, 1, 4), p = pick(r, 3);
+    int lens[KIT_MAX_BATCH];
+    for (int b = 0; b < batch; ++b) lens[b] = chance(r, 0.4) ? edges[pick(r, 8)] : between(r, 1, 600);
+    add_router(l, random_dtype(r), d, hidden > 4096 ? 4096 : hidden, hkv, batch, lens, pairs[p][0], pairs[p][1], 0);
+}
+
 void random_cases(case_list *l, uint64_t seed, int n, int with_tiles)
 {
     for (int i = 0; i < n; ++i) {
@@ -187,10 +202,11 @@ void random_cases(case_list *l, uint64_t seed, int n, int with_tiles)
         kit_rng_seed_stream(&r, seed, (uint64_t)i);
         char group[40];
         snprintf(group, sizeof group, "random/%llu:%d", (unsigned long long)seed, i);
-        const int kind = pick(&r, 10); /* attention 6, XAttention 2, decode 2 */
-        if (kind < 6) random_attn(l, &r);
-        else if (kind < 8) random_xattn(l, &r);
-        else random_decode(l, &r);
+        const int kind = pick(&r, 20); /* attention 11, XAttention 4, decode 4, router 1 in 20 */
+        if (kind < 11) random_attn(l, &r);
+        else if (kind < 15) random_xattn(l, &r);
+        else if (kind < 19) random_decode(l, &r);
+        else random_router(l, &r);
         /* the builders name a case by its shape: the draw goes in front */
         conf_case *c = &l->v[l->n - 1];
         char shape[CONF_NAME_LEN], tiles[48] = "";
