@@ -41,13 +41,46 @@ static elattn_plan_options plan_options(const conf_case *c, const conf_target *t
                                  .tile_m = tiles[0], .tile_n = tiles[1], .work_group_size = tiles[2]};
 }
 
-static int run_attn(const attn_oracle *in, elattn_device *dev, const elattn_plan_options *opt, attn_run_out *out,
-                    case_result *r)
+/* The lengths and modes in device-resident form (conf_case.device_meta), as an engine passes them:
+ * a batch plan of the lengths and the mode table in a device buffer. */
+typedef struct device_meta {
+    elattn_attn_batch *batch;
+    elattn_buffer *modes;
+} device_meta;
+
+static elattn_status device_meta_make(const elattn_attn_plan *plan, elattn_device *dev, const attn_oracle *o,
+                                      device_meta *m)
+{
+    const elattn_attn_desc *d = &o->desc;
+    elattn_status st = elattn_attn_batch_create(plan, o->cu_q, o->cu_k, &m->batch);
+    if (!st) st = upload_new(dev, o->modes, sizeof(int32_t) * (size_t)d->batch * (size_t)d->num_kv_heads, &m->modes);
+    return st;
+}
+
+/* Swaps the host metadata of args for m's (nothing without a batch). */
+static void device_meta_apply(const device_meta *m, elattn_attn_args *args)
+{
+    if (!m->batch) return;
+    args->cu_seqlens_q = args->cu_seqlens_k = NULL;
+    args->modes = NULL;
+    args->batch = m->batch;
+    args->modes_buffer = m->modes;
+}
+
+static void device_meta_free(device_meta *m)
+{
+    elattn_attn_batch_destroy(m->batch);
+    elattn_buffer_free(m->modes);
+}
+
+static int run_attn(const attn_oracle *in, elattn_device *dev, const elattn_plan_options *opt, int use_device_meta,
+                    attn_run_out *out, case_result *r)
 {
     const elattn_attn_desc *d = &in->desc;
     elattn_attn_plan *plan = NULL;
     elattn_buffer *q = NULL, *k = NULL, *v = NULL, *mask = NULL, *ws = NULL;
     kit_guarded o = {0}, lse = {0};
+    device_meta meta = {0};
     elattn_status st;
     int ran = 0;
     out->guard_ok = 1;
@@ -65,6 +98,7 @@ static int run_attn(const attn_oracle *in, elattn_device *dev, const elattn_plan
     if (!st && ws_bytes) st = elattn_buffer_alloc(dev, ws_bytes, &ws);
     if (!st) st = kit_guarded_alloc(dev, in->q_bytes, &o);
     if (!st && d->write_lse) st = kit_guarded_alloc(dev, (size_t)in->total_q * d->num_q_heads * sizeof(float), &lse);
+    if (!st && use_device_meta) st = device_meta_make(plan, dev, in, &meta);
     if (st) {
         result_from_status(r, st, "buffers");
         goto done;
@@ -75,6 +109,7 @@ static int run_attn(const attn_oracle *in, elattn_device *dev, const elattn_plan
         .cu_seqlens_q = in->cu_q, .cu_seqlens_k = in->cu_k, .modes = in->modes,
         .block_mask = mask, .workspace = ws,
     };
+    device_meta_apply(&meta, &args);
     if ((st = elattn_attn_run(plan, NULL, &args)) != ELATTN_SUCCESS) {
         result_from_status(r, st, "run");
         goto done;
@@ -98,6 +133,7 @@ static int run_attn(const attn_oracle *in, elattn_device *dev, const elattn_plan
     if (!ok_o) result_fail(r, "guard bytes around O overwritten (byte %lld of a %zu-byte O)", hit_o, in->q_bytes);
     if (!ok_l) result_fail(r, "guard bytes around LSE overwritten (byte %lld)", hit_l);
 done:
+    device_meta_free(&meta);
     kit_guarded_free(&o);
     if (d->write_lse) kit_guarded_free(&lse);
     elattn_buffer_free(ws);
@@ -189,7 +225,8 @@ attn_oracle *attn_oracle_make(const conf_case *c, elattn_device *ref, char *why,
     free(v32);
     o->q_bytes = nq * es;
     o->kv_bytes = nkv * es;
-    if (kit_case_count_mode(&c->call, ELATTN_BLOCK_SPARSE)) make_mask(c, o, &rng);
+    /* with the modes on the device a mask is required (the host cannot see which heads read it) */
+    if (c->device_meta || kit_case_count_mode(&c->call, ELATTN_BLOCK_SPARSE)) make_mask(c, o, &rng);
     find_empty_rows(c, o);
 
     o->o = xmalloc(sizeof(float) * (nq ? nq : 1));
@@ -197,7 +234,7 @@ attn_oracle *attn_oracle_make(const conf_case *c, elattn_device *ref, char *why,
     case_result r;
     memset(&r, 0, sizeof r);
     attn_run_out out = {.o = o->o, .lse = o->lse};
-    if (!run_attn(o, ref, NULL, &out, &r) || r.status != ST_PASS) {
+    if (!run_attn(o, ref, NULL, 0, &out, &r) || r.status != ST_PASS) {
         snprintf(why, n, "reference run: %s", r.detail);
         attn_oracle_free(o);
         return NULL;
@@ -351,7 +388,7 @@ static void layout_build(const conf_case *c, const attn_oracle *o, layout_run *L
 }
 
 /* One run in the case's layout; fills out like run_attn (O gathered back to packed fp32). */
-static int run_attn_layout(const conf_case *c, const attn_oracle *o, elattn_device *dev,
+static int run_attn_layout(const conf_case *c, const attn_oracle *o, elattn_device *dev, int use_device_meta,
                            const elattn_plan_options *opt, attn_run_out *out, case_result *r)
 {
     layout_run L;
@@ -362,6 +399,7 @@ static int run_attn_layout(const conf_case *c, const attn_oracle *o, elattn_devi
     elattn_attn_plan *plan = NULL;
     elattn_buffer *q = NULL, *k = NULL, *v = NULL, *mask = NULL, *ws = NULL;
     kit_guarded in = {0}, ob = {0}, lse = {0};
+    device_meta meta = {0};
     elattn_status st;
     int ran = 0;
     out->guard_ok = 1;
@@ -387,6 +425,7 @@ static int run_attn_layout(const conf_case *c, const attn_oracle *o, elattn_devi
     if (!st && ws_bytes) st = elattn_buffer_alloc(dev, ws_bytes, &ws);
     if (!st) st = kit_guarded_alloc(dev, L.o_bytes, &ob);
     if (!st && d->write_lse) st = kit_guarded_alloc(dev, (size_t)o->total_q * hq * sizeof(float), &lse);
+    if (!st && use_device_meta) st = device_meta_make(plan, dev, o, &meta);
     if (st) {
         result_from_status(r, st, "buffers");
         goto done;
@@ -397,6 +436,7 @@ static int run_attn_layout(const conf_case *c, const attn_oracle *o, elattn_devi
         .cu_seqlens_q = o->cu_q, .cu_seqlens_k = o->cu_k, .modes = o->modes,
         .block_mask = mask, .workspace = ws, .block_table = L.table,
     };
+    device_meta_apply(&meta, &args);
     if ((st = elattn_attn_run(plan, NULL, &args)) != ELATTN_SUCCESS) {
         result_from_status(r, st, "run");
         goto done;
@@ -438,6 +478,7 @@ static int run_attn_layout(const conf_case *c, const attn_oracle *o, elattn_devi
     if (pad_hit != (size_t)-1) result_fail(r, "padding between O's rows overwritten (byte %zu of O)", pad_hit);
     if (!in_ok) result_fail(r, "the input buffer (Q, K, V and the guards around them) was changed");
 done:
+    device_meta_free(&meta);
     kit_guarded_free(&ob);
     if (d->write_lse && lse.parent) kit_guarded_free(&lse);
     elattn_buffer_free(ws);
@@ -458,8 +499,8 @@ void attn_oracle_check(const conf_case *c, const attn_oracle *o, const conf_targ
     attn_run_out out = {.o = xmalloc(sizeof(float) * (nq ? nq : 1)),
                         .lse = xmalloc(sizeof(float) * ((size_t)o->total_q * c->call.hq + 1))};
     const elattn_plan_options opt = plan_options(c, t);
-    int ran = c->layout == LAYOUT_PACKED ? run_attn(o, t->dev, &opt, &out, r)
-                                         : run_attn_layout(c, o, t->dev, &opt, &out, r);
+    int ran = c->layout == LAYOUT_PACKED ? run_attn(o, t->dev, &opt, c->device_meta, &out, r)
+                                         : run_attn_layout(c, o, t->dev, c->device_meta, &opt, &out, r);
     snprintf(r->kernel, sizeof r->kernel, "%s", out.kernel);
     r->guard_ok = ran ? out.guard_ok : -1;
     if (ran) {

@@ -86,6 +86,8 @@ typedef struct conf_case {
     attn_layout layout;  /* strided and paged cases (groups "strided", "paged") */
     int page_size;       /* LAYOUT_PAGED */
     int tiles[3];        /* tile_m, tile_n, work_group_size of its plans where the target forces none (0: the backend's) */
+    int device_meta;     /* the device under test gets the lengths as an elattn_attn_batch and the modes in a
+                          * device buffer (the engine's path, CUDA-graph capture); the oracle gets them on the host */
 
     /* XAttention (block above is its block size too) */
     int stride;

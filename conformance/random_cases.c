@@ -107,7 +107,8 @@ static void random_attn(case_list *l, kit_rng *r)
         s.page = random_pow2(r, 4, 8);
         s.stream_first = chance(r, 0.3);
     }
-    add_attn(l, "random", s);
+    conf_case *c = add_attn(l, "random", s);
+    c->device_meta = chance(r, 0.35);
 }
 
 /* --random-tiles: tile_m and tile_n of 16 to 256, each left to the backend (0) one time in four,
@@ -209,13 +210,15 @@ void random_cases(case_list *l, uint64_t seed, int n, int with_tiles)
         else random_router(l, &r);
         /* the builders name a case by its shape: the draw goes in front */
         conf_case *c = &l->v[l->n - 1];
-        char shape[CONF_NAME_LEN], tiles[48] = "";
+        char shape[CONF_NAME_LEN], suffix[48] = "";
         memcpy(shape, c->name, sizeof shape);
+        if (c->device_meta) snprintf(suffix, sizeof suffix, "/devmeta");
         if (with_tiles && c->kind == CASE_ATTN) {
             kit_rng_seed_stream(&r, seed ^ 0x74696c6573ull /* "tiles" */, (uint64_t)i);
             random_tiles(&r, c->tiles);
-            snprintf(tiles, sizeof tiles, "/tiles%d,%d,%d", c->tiles[0], c->tiles[1], c->tiles[2]);
+            snprintf(suffix + strlen(suffix), sizeof suffix - strlen(suffix), "/tiles%d,%d,%d", c->tiles[0], c->tiles[1],
+                     c->tiles[2]);
         }
-        conf_name_case(c, "%s/%s%s", group, shape, tiles);
+        conf_name_case(c, "%s/%s%s", group, shape, suffix);
     }
 }
