@@ -234,6 +234,7 @@ void decode_oracle_check(const conf_case *c, const decode_oracle *o, const conf_
     for (int b = 0; b < k->batch; ++b) ids[b] = 2 * b + 1; /* ids are not 0..batch-1 */
     r->guard_ok = 1;
     double worst_nmse = 0, worst_err = 0;
+    elattn_decode_batch *batch = NULL;
     for (int s = 0; s <= c->dec_nsteps && r->status != ST_FAIL; ++s) {
         int total = 0;
         for (int b = 0; b < k->batch; ++b) total += o->appended[s][b];
@@ -254,9 +255,15 @@ void decode_oracle_check(const conf_case *c, const decode_oracle *o, const conf_
         st = upload_new(t->dev, o->q[s], q_bytes, &qb);
         if (!st) st = kit_guarded_alloc(t->dev, q_bytes, &og);
         if (!st) st = kit_guarded_alloc(t->dev, l_bytes, &lg);
-        if (!st) {
+        /* device_meta: one decode batch made at the first step and run at every later one, the lengths
+         * read on the device as they grow (what a captured graph replays) */
+        if (!st && c->device_meta && !batch &&
+            (st = elattn_decode_batch_create(plan, cache, k->batch, ids, o->appended[s], &batch)) != ELATTN_SUCCESS)
+            result_from_status(r, st, "batch");
+        else if (!st) {
             elattn_decode_args da = {.struct_size = sizeof da, .num_seqs = k->batch, .seq_ids = ids,
                                      .num_new = o->appended[s], .q = qb, .o = og.view, .lse = lg.view};
+            if (batch) da.num_seqs = 0, da.seq_ids = NULL, da.num_new = NULL, da.batch = batch;
             st = elattn_decode_run(plan, cache, NULL, &da);
             if (st) result_from_status(r, st, "run");
         } else {
@@ -293,6 +300,7 @@ void decode_oracle_check(const conf_case *c, const decode_oracle *o, const conf_
     }
     r->nmse = worst_nmse;
     r->max_err = worst_err;
+    elattn_decode_batch_destroy(batch);
     elattn_decode_plan_destroy(plan);
     elattn_kv_cache_destroy(cache);
 }

@@ -167,6 +167,8 @@ static void random_decode(case_list *l, kit_rng *r)
         k->len_q[b] = k->len_k[b] = chance(r, 0.4) ? between(r, 1, 40) : random_length(r, 1, 3000);
     c->dec_nsteps = between(r, 2, 6);
     for (int i = 0; i < c->dec_nsteps; ++i) c->dec_steps[i] = chance(r, 0.3) ? 1 : chance(r, 0.3) ? 16 : between(r, 1, 16);
+    c->device_meta = chance(r, 0.35); /* one decode batch for every step: its new-token counts are fixed */
+    for (int i = 1; c->device_meta && i < c->dec_nsteps; ++i) c->dec_steps[i] = c->dec_steps[0];
     random_modes(r, k->modes, batch * hkv);
     if (chance(r, 0.4)) { /* Quest page selection for the BLOCK_SPARSE heads */
         c->dec_budget = chance(r, 0.7) ? between(r, 1, 12) : between(r, 13, 200);
