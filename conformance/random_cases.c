@@ -148,7 +148,9 @@ static void random_xattn(case_list *l, kit_rng *r)
     for (int i = 0; i < num_taus; ++i) taus[i] = chance(r, 0.15) ? 1.0f : (float)(0.3 + 0.69 * kit_rng_uniform(r));
     /* with a mode table (entry e gets mode e % 3) some entry must be BLOCK_SPARSE, or no mask is computed */
     const int with_modes = batch * hkv >= 3 && chance(r, 0.4);
-    add_xattn(l, dt, d, hq, hkv, batch, lq, lk, chance(r, 0.8), stride, block, num_taus, taus, with_modes, 0);
+    conf_case *c = add_xattn(l, dt, d, hq, hkv, batch, lq, lk, chance(r, 0.8), stride, block, num_taus, taus,
+                             with_modes, 0);
+    c->device_meta = chance(r, 0.35);
 }
 
 static void random_decode(case_list *l, kit_rng *r)

@@ -127,13 +127,29 @@ static int run_xattn(const xattn_oracle *o, const conf_case *c, elattn_device *d
 {
     const elattn_plan_options opt = {.struct_size = sizeof(elattn_plan_options), .kernel = forced};
     elattn_xattn_plan *plan = NULL;
-    elattn_buffer *q = NULL, *k = NULL, *ws = NULL;
+    elattn_buffer *q = NULL, *k = NULL, *ws = NULL, *modes = NULL, *taus = NULL;
+    elattn_attn_plan *lengths_plan = NULL;
+    elattn_attn_batch *lengths = NULL;
     kit_guarded out = {0};
     elattn_status st;
     int ran = 0;
     if ((st = elattn_xattn_plan_create(dev, &o->desc, &opt, &plan)) != ELATTN_SUCCESS) {
         result_from_status(r, st, "plan");
         return 0;
+    }
+    if (c->device_meta) { /* the engine's path: lengths from an attention batch, modes and thresholds on the device */
+        kit_case shape = c->call;
+        shape.local = 1; /* (XAttention cases have no window; an attention descriptor needs one) */
+        const elattn_attn_desc ad = kit_case_attn_desc(&shape, 0);
+        st = elattn_attn_plan_create(dev, &ad, NULL, &lengths_plan);
+        if (!st) st = elattn_attn_batch_create(lengths_plan, o->cu_q, o->cu_k, &lengths);
+        if (!st && o->modes)
+            st = upload_new(dev, o->modes, sizeof(int32_t) * (size_t)o->desc.batch * o->desc.num_kv_heads, &modes);
+        if (!st) st = upload_new(dev, c->taus, sizeof(float) * (size_t)c->num_taus, &taus);
+        if (st) {
+            result_from_status(r, st, "device metadata");
+            goto done;
+        }
     }
     snprintf(kernel, kernel_n, "%s", elattn_xattn_plan_kernel_name(plan));
     size_t ws_bytes = elattn_xattn_plan_workspace_size(plan);
@@ -150,6 +166,11 @@ static int run_xattn(const xattn_oracle *o, const conf_case *c, elattn_device *d
         .q = q, .k = k, .cu_seqlens_q = o->cu_q, .cu_seqlens_k = o->cu_k, .modes = o->modes,
         .thresholds = c->taus, .num_thresholds = c->num_taus, .block_mask = out.view, .workspace = ws,
     };
+    if (lengths) {
+        args.cu_seqlens_q = args.cu_seqlens_k = NULL, args.lengths = lengths;
+        args.modes = NULL, args.modes_buffer = modes;
+        args.thresholds = NULL, args.thresholds_buffer = taus;
+    }
     if ((st = elattn_xattn_run(plan, NULL, &args)) != ELATTN_SUCCESS) {
         result_from_status(r, st, "run");
         goto done;
@@ -163,6 +184,10 @@ static int run_xattn(const xattn_oracle *o, const conf_case *c, elattn_device *d
         result_fail(r, "guard bytes around the mask overwritten (byte %lld of a %zu-byte mask)", hit, o->mask_bytes);
     ran = 1;
 done:
+    elattn_attn_batch_destroy(lengths);
+    elattn_attn_plan_destroy(lengths_plan);
+    elattn_buffer_free(modes);
+    elattn_buffer_free(taus);
     kit_guarded_free(&out);
     elattn_buffer_free(ws);
     elattn_buffer_free(k);
