@@ -89,7 +89,8 @@ typedef struct conf_case {
     int device_meta;     /* the engine's path (CUDA-graph capture) on the device under test: attention gets the
                           * lengths as an elattn_attn_batch and the modes in a device buffer (the oracle gets them
                           * on the host); XAttention the lengths from an attention batch, the modes and thresholds
-                          * in device buffers; decode runs every step from one elattn_decode_batch (equal steps) */
+                          * in device buffers; the router the lengths from an attention batch and its modes out
+                          * to a device buffer; decode runs every step from one elattn_decode_batch (equal steps) */
 
     /* XAttention (block above is its block size too) */
     int stride;

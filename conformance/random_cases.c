@@ -197,7 +197,9 @@ static void random_router(case_list *l, kit_rng *r)
     const int hkv = between(r, 1, 8), batch = between(r, 1, 4), p = pick(r, 3);
     int lens[KIT_MAX_BATCH];
     for (int b = 0; b < batch; ++b) lens[b] = chance(r, 0.4) ? edges[pick(r, 8)] : between(r, 1, 600);
-    add_router(l, random_dtype(r), d, hidden > 4096 ? 4096 : hidden, hkv, batch, lens, pairs[p][0], pairs[p][1], 0);
+    conf_case *c = add_router(l, random_dtype(r), d, hidden > 4096 ? 4096 : hidden, hkv, batch, lens, pairs[p][0],
+                              pairs[p][1], 0);
+    c->device_meta = chance(r, 0.35);
 }
 
 void random_cases(case_list *l, uint64_t seed, int n, int with_tiles)

@@ -24,13 +24,17 @@ struct router_oracle {
     int32_t *modes;
 };
 
-static int run_router(const router_oracle *o, elattn_device *dev, const char *forced, float *logits, int32_t *modes,
-                      int *guard_ok, char *kernel, size_t kernel_n, case_result *r)
+/* use_device_meta: the engine's path, the key lengths from an attention batch and the modes written to a
+ * device buffer (a guarded one, poisoned: an entry left unwritten is no mode) instead of the host table. */
+static int run_router(const router_oracle *o, elattn_device *dev, const char *forced, int use_device_meta,
+                      float *logits, int32_t *modes, int *guard_ok, char *kernel, size_t kernel_n, case_result *r)
 {
     const elattn_plan_options opt = {.struct_size = sizeof(elattn_plan_options), .kernel = forced};
     elattn_router_plan *plan = NULL;
     elattn_buffer *keys = NULL, *w[W_COUNT] = {0}, *ws = NULL;
-    kit_guarded out = {0};
+    elattn_attn_plan *lengths_plan = NULL;
+    elattn_attn_batch *lengths = NULL;
+    kit_guarded out = {0}, modes_out = {0};
     size_t entries = (size_t)o->desc.batch * o->desc.num_kv_heads;
     elattn_status st;
     int ran = 0;
@@ -44,6 +48,16 @@ static int run_router(const router_oracle *o, elattn_device *dev, const char *fo
     for (int i = 0; i < W_COUNT && !st; ++i) st = upload_new(dev, o->w[i], o->w_floats[i] * sizeof(float), &w[i]);
     if (!st && ws_bytes) st = elattn_buffer_alloc(dev, ws_bytes, &ws);
     if (!st) st = kit_guarded_alloc(dev, entries * 2 * sizeof(float), &out);
+    if (!st && use_device_meta) {
+        /* an attention plan only to carry the lengths: any head dim it takes will do */
+        const elattn_attn_desc ad = {.struct_size = sizeof ad, .dtype = o->desc.key_dtype, .head_dim = 64,
+                                     .num_q_heads = o->desc.num_kv_heads, .num_kv_heads = o->desc.num_kv_heads,
+                                     .batch = o->desc.batch, .max_seqlen_q = o->desc.max_seqlen,
+                                     .max_seqlen_k = o->desc.max_seqlen, .causal = 1, .local = 1, .block_size = 64};
+        st = elattn_attn_plan_create(dev, &ad, NULL, &lengths_plan);
+        if (!st) st = elattn_attn_batch_create(lengths_plan, o->cu, o->cu, &lengths);
+        if (!st) st = kit_guarded_alloc(dev, entries * sizeof(int32_t), &modes_out);
+    }
     if (st) {
         result_from_status(r, st, "buffers");
         goto done;
@@ -56,6 +70,7 @@ static int run_router(const router_oracle *o, elattn_device *dev, const char *fo
                     w[W_HEAD_W2], w[W_HEAD_B2], w[W_HEAD_W3], w[W_HEAD_B3]},
         .logits = out.view, .modes = modes, .workspace = ws,
     };
+    if (lengths) args.cu_seqlens = NULL, args.lengths = lengths, args.modes = NULL, args.modes_buffer = modes_out.view;
     if ((st = elattn_router_run(plan, NULL, &args)) != ELATTN_SUCCESS) {
         result_from_status(r, st, "run");
         goto done;
@@ -66,8 +81,20 @@ static int run_router(const router_oracle *o, elattn_device *dev, const char *fo
         goto done;
     }
     if (!*guard_ok) result_fail(r, "guard bytes around the logits overwritten (byte %lld)", hit);
+    if (lengths) {
+        int modes_ok = 1;
+        if ((st = kit_guarded_read(&modes_out, modes, &modes_ok, &hit)) != ELATTN_SUCCESS) {
+            result_from_status(r, st, "download");
+            goto done;
+        }
+        if (!modes_ok) result_fail(r, "guard bytes around modes_buffer overwritten (byte %lld)", hit);
+        *guard_ok = *guard_ok && modes_ok;
+    }
     ran = 1;
 done:
+    elattn_attn_batch_destroy(lengths);
+    elattn_attn_plan_destroy(lengths_plan);
+    kit_guarded_free(&modes_out);
     kit_guarded_free(&out);
     elattn_buffer_free(ws);
     for (int i = 0; i < W_COUNT; ++i) elattn_buffer_free(w[i]);
@@ -131,7 +158,7 @@ router_oracle *router_oracle_make(const conf_case *c, elattn_device *ref, char *
     memset(&r, 0, sizeof r);
     int guard_ok = 0;
     char kernel[96];
-    if (!run_router(o, ref, NULL, o->logits, o->modes, &guard_ok, kernel, sizeof kernel, &r) || r.status != ST_PASS) {
+    if (!run_router(o, ref, NULL, 0, o->logits, o->modes, &guard_ok, kernel, sizeof kernel, &r) || r.status != ST_PASS) {
         snprintf(why, n, "reference run: %s", r.detail);
         router_oracle_free(o);
         return NULL;
@@ -151,7 +178,7 @@ void router_oracle_check(const conf_case *c, const router_oracle *o, const conf_
     float *logits = xmalloc(sizeof(float) * entries * 2);
     int32_t *modes = xmalloc(sizeof(int32_t) * entries);
     int guard_ok = 0;
-    if (!run_router(o, t->dev, t->kernel, logits, modes, &guard_ok, r->kernel, sizeof r->kernel, r)) {
+    if (!run_router(o, t->dev, t->kernel, c->device_meta, logits, modes, &guard_ok, r->kernel, sizeof r->kernel, r)) {
         r->guard_ok = -1;
         goto done;
     }
