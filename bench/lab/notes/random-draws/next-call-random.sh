@@ -3,7 +3,8 @@
 # The random draws (conformance/random_cases.c) on the GPU families CI cannot run: cuda:0's wgmma
 # families (sm_90a, not emulated on the CPU), every other cuda:0 family on real hardware, hip:0
 # through the HIP-to-CUDA layer, and NVIDIA's OpenCL driver (opencl:1, the mma and mma_async
-# families, also at drawn tile shapes). Run from the repository root with `run` (shared/tools travels with the tree); no carry.
+# families, also at drawn tile shapes). Run from the repository root with `run` (shared/tools
+# travels with the tree); no carry.
 # A failure: rerun the draw alone (`--random N --seed S --case random/S:I/`), then under
 # compute-sanitizer, and add its shape to the matrix (cases.c) with the fix.
 set -u
