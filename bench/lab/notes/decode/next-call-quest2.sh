@@ -16,17 +16,17 @@ git status --short > $o/tree.txt 2>&1
 . shared/tools/nvidia-opencl.sh
 cfg="-Dcuda=enabled -Dnvcc_arch=sm_90a -Dbench=true"
 (cd .p && meson setup build-q2 $cfg -Dopencl=disabled -Dhip=disabled -Dtests=false >/dev/null && ninja -C build-q2 -j6 bench/elattn-decode-bench elattn-libs) > $o/build-p.log 2>&1 &
-(meson setup build-q2 $cfg -Dopencl=enabled -Dhip=enabled -Dhip_platform=nvidia -Dtests=false >/dev/null &&
-  ninja -C build-q2 -j10 bench/elattn-decode-bench conformance/elattn-conformance elattn-libs) > $o/build-n.log 2>&1
+(meson setup build-q3 $cfg -Dopencl=enabled -Dhip=enabled -Dhip_platform=nvidia -Dtests=true >/dev/null &&
+  ninja -C build-q3 -j10 bench/elattn-decode-bench conformance/elattn-conformance elattn-libs) > $o/build-n.log 2>&1
 wait; echo "builds $SECONDS s: P $(tail -1 $o/build-p.log | cut -c1-40) / N $(tail -1 $o/build-n.log | cut -c1-40)" >> $f
-b=build-q2
+b=build-q3
 cf() { local n=$1 t=$2; shift 2; timeout $(lim $t) "$@" > $o/conf-$n.txt 2>&1; echo "conf $n rc=$?: $(tail -1 $o/conf-$n.txt)" >> $f; grep -E "FAIL|ERROR" $o/conf-$n.txt | head -5 | cut -c1-220 >> $f; }
 cf quest-cuda 60 $b/conformance/elattn-conformance --backend cuda:0 --case decode/quest
 cf quest-hip 60 $b/conformance/elattn-conformance --backend hip:0 --case decode/quest
 d() { local v=$1 bin=$2 n=dec-$1-$3
   timeout $(lim 60) $bin --device cuda:0 --head-dim 128 --dtype bf16 --lens 32768,131072 --batch 1,16 --mix dense,fa-xa:0.5,fa-xa:1 --max-time 0.3 --flush read --page-budget 64 --json $o/$n.json > $o/$n.txt 2>&1
   echo "$n: $(sed -n '/^results/,$p' $o/$n.txt | grep -E '^ +[0-9]' | awk '{print $1/1024"Kx"$2" "$3"="$4}' | tr '\n' ' ')" >> $f; }
-P=.p/build-q2/bench/elattn-decode-bench; N=build-q2/bench/elattn-decode-bench
+P=.p/build-q2/bench/elattn-decode-bench; N=build-q3/bench/elattn-decode-bench
 for r in 1 2; do d P $P r$r; d N $N r$r; done
 export PATH=$PATH:/usr/local/cuda/bin
 for v in P N; do bin=$P; [ $v = N ] && bin=$N
