@@ -77,6 +77,24 @@ elattn_status upload_new(elattn_device *dev, const void *host, size_t bytes, ela
     return st;
 }
 
+elattn_status lengths_batch_make(elattn_device *dev, elattn_dtype dtype, int heads, int batch, int max_q, int max_k,
+                                 const int32_t *cu_q, const int32_t *cu_k, lengths_batch *out)
+{
+    const elattn_attn_desc ad = {.struct_size = sizeof ad, .dtype = dtype, .head_dim = 64, .num_q_heads = heads,
+                                 .num_kv_heads = heads, .batch = batch, .max_seqlen_q = max_q, .max_seqlen_k = max_k,
+                                 .causal = 1, .local = 1, .block_size = 64};
+    elattn_status st = elattn_attn_plan_create(dev, &ad, NULL, &out->plan);
+    if (!st) st = elattn_attn_batch_create(out->plan, cu_q, cu_k, &out->batch);
+    return st;
+}
+
+void lengths_batch_free(lengths_batch *l)
+{
+    elattn_attn_batch_destroy(l->batch); /* before its plan */
+    elattn_attn_plan_destroy(l->plan);
+    l->batch = NULL, l->plan = NULL;
+}
+
 void result_fail(case_result *r, const char *fmt, ...)
 {
     r->status = ST_FAIL;

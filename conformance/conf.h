@@ -219,6 +219,15 @@ void invalid_check(const conf_case *c, const conf_target *t, case_result *r);
 
 /* Small helpers shared by the kinds (checks.c). */
 elattn_status upload_new(elattn_device *dev, const void *host, size_t bytes, elattn_buffer **out);
+/* The lengths as an elattn_attn_batch, for the engine's path of XAttention and the router (their
+ * args.lengths); an attention plan of any shape the device takes (D 64, a window of 1) carries it. */
+typedef struct lengths_batch {
+    elattn_attn_plan *plan;
+    elattn_attn_batch *batch;
+} lengths_batch;
+elattn_status lengths_batch_make(elattn_device *dev, elattn_dtype dtype, int heads, int batch, int max_q, int max_k,
+                                 const int32_t *cu_q, const int32_t *cu_k, lengths_batch *out);
+void lengths_batch_free(lengths_batch *l);
 /* A failed plan or run: UNSUPPORTED is reported as such, anything else fails. */
 void result_from_status(case_result *r, elattn_status st, const char *what);
 /* n values drawn from N(0, sigma^2),

@@ -63,6 +63,14 @@ static void random_heads(kit_rng *r, int max_hkv, int *hq, int *hkv)
     *hq = *hkv * (g > 0 ? g : 1);
 }
 
+/* dtype, head dim and heads, drawn in that order (attention, XAttention and decode draws). */
+static void random_shape(kit_rng *r, int max_hkv, elattn_dtype *dtype, int *d, int *hq, int *hkv)
+{
+    *dtype = random_dtype(r);
+    *d = random_head_dim(r);
+    random_heads(r, max_hkv, hq, hkv);
+}
+
 static double attn_work(const attn_spec *s)
 {
     double w = 0.0;
@@ -73,9 +81,7 @@ static double attn_work(const attn_spec *s)
 static void random_attn(case_list *l, kit_rng *r)
 {
     attn_spec s = attn_base_spec();
-    s.dtype = random_dtype(r);
-    s.d = random_head_dim(r);
-    random_heads(r, 4, &s.hq, &s.hkv);
+    random_shape(r, 4, &s.dtype, &s.d, &s.hq, &s.hkv);
     s.batch = between(r, 1, 4);
     for (int b = 0; b < s.batch; ++b) {
         s.lq[b] = random_length(r, s.batch > 1 ? 0 : 1, 700);
@@ -127,10 +133,9 @@ static void random_tiles(kit_rng *r, int *tiles)
 
 static void random_xattn(case_list *l, kit_rng *r)
 {
-    const elattn_dtype dt = random_dtype(r);
-    const int d = random_head_dim(r);
-    int hq, hkv;
-    random_heads(r, 4, &hq, &hkv);
+    elattn_dtype dt;
+    int d, hq, hkv;
+    random_shape(r, 4, &dt, &d, &hq, &hkv);
     const int batch = between(r, 1, 3), stride = random_pow2(r, 0, 5);
     int block = random_pow2(r, 4, 8);
     if (block < stride) block = stride;
@@ -155,10 +160,9 @@ static void random_xattn(case_list *l, kit_rng *r)
 
 static void random_decode(case_list *l, kit_rng *r)
 {
-    const elattn_dtype dt = random_dtype(r);
-    const int d = random_head_dim(r);
-    int hq, hkv;
-    random_heads(r, 3, &hq, &hkv);
+    elattn_dtype dt;
+    int d, hq, hkv;
+    random_shape(r, 3, &dt, &d, &hq, &hkv);
     const int batch = between(r, 1, 4), page = random_pow2(r, 0, 8);
     const int splits = chance(r, 0.5) ? 0 : chance(r, 0.8) ? between(r, 1, 16) : between(r, 17, 256);
     conf_case *c = add_decode(l, dt, d, hq, hkv, batch, page, splits);

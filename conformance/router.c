@@ -32,8 +32,7 @@ static int run_router(const router_oracle *o, elattn_device *dev, const char *fo
     const elattn_plan_options opt = {.struct_size = sizeof(elattn_plan_options), .kernel = forced};
     elattn_router_plan *plan = NULL;
     elattn_buffer *keys = NULL, *w[W_COUNT] = {0}, *ws = NULL;
-    elattn_attn_plan *lengths_plan = NULL;
-    elattn_attn_batch *lengths = NULL;
+    lengths_batch lengths = {0};
     kit_guarded out = {0}, modes_out = {0};
     size_t entries = (size_t)o->desc.batch * o->desc.num_kv_heads;
     elattn_status st;
@@ -49,13 +48,9 @@ static int run_router(const router_oracle *o, elattn_device *dev, const char *fo
     if (!st && ws_bytes) st = elattn_buffer_alloc(dev, ws_bytes, &ws);
     if (!st) st = kit_guarded_alloc(dev, entries * 2 * sizeof(float), &out);
     if (!st && use_device_meta) {
-        /* an attention plan only to carry the lengths: any head dim it takes will do */
-        const elattn_attn_desc ad = {.struct_size = sizeof ad, .dtype = o->desc.key_dtype, .head_dim = 64,
-                                     .num_q_heads = o->desc.num_kv_heads, .num_kv_heads = o->desc.num_kv_heads,
-                                     .batch = o->desc.batch, .max_seqlen_q = o->desc.max_seqlen,
-                                     .max_seqlen_k = o->desc.max_seqlen, .causal = 1, .local = 1, .block_size = 64};
-        st = elattn_attn_plan_create(dev, &ad, NULL, &lengths_plan);
-        if (!st) st = elattn_attn_batch_create(lengths_plan, o->cu, o->cu, &lengths);
+        const elattn_router_desc *d = &o->desc;
+        st = lengths_batch_make(dev, d->key_dtype, d->num_kv_heads, d->batch, d->max_seqlen, d->max_seqlen, o->cu, o->cu,
+                                &lengths);
         if (!st) st = kit_guarded_alloc(dev, entries * sizeof(int32_t), &modes_out);
     }
     if (st) {
@@ -70,7 +65,8 @@ static int run_router(const router_oracle *o, elattn_device *dev, const char *fo
                     w[W_HEAD_W2], w[W_HEAD_B2], w[W_HEAD_W3], w[W_HEAD_B3]},
         .logits = out.view, .modes = modes, .workspace = ws,
     };
-    if (lengths) args.cu_seqlens = NULL, args.lengths = lengths, args.modes = NULL, args.modes_buffer = modes_out.view;
+    if (lengths.batch)
+        args.cu_seqlens = NULL, args.lengths = lengths.batch, args.modes = NULL, args.modes_buffer = modes_out.view;
     if ((st = elattn_router_run(plan, NULL, &args)) != ELATTN_SUCCESS) {
         result_from_status(r, st, "run");
         goto done;
@@ -81,7 +77,7 @@ static int run_router(const router_oracle *o, elattn_device *dev, const char *fo
         goto done;
     }
     if (!*guard_ok) result_fail(r, "guard bytes around the logits overwritten (byte %lld)", hit);
-    if (lengths) {
+    if (lengths.batch) {
         int modes_ok = 1;
         if ((st = kit_guarded_read(&modes_out, modes, &modes_ok, &hit)) != ELATTN_SUCCESS) {
             result_from_status(r, st, "download");
@@ -92,8 +88,7 @@ static int run_router(const router_oracle *o, elattn_device *dev, const char *fo
     }
     ran = 1;
 done:
-    elattn_attn_batch_destroy(lengths);
-    elattn_attn_plan_destroy(lengths_plan);
+    lengths_batch_free(&lengths);
     kit_guarded_free(&modes_out);
     kit_guarded_free(&out);
     elattn_buffer_free(ws);

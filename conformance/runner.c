@@ -607,7 +607,8 @@ int main(int argc, char **argv)
 
     if (o.worker.fd >= 0) conf_worker_close_inherited(&o.worker);
     conf_case *cases = NULL;
-    int num_cases = o.random ? conf_build_random_cases((uint64_t)o.seed, o.random, o.random_tiles, &cases) : conf_build_cases(&cases);
+    int num_cases = o.random ? conf_build_random_cases((uint64_t)o.seed, o.random, o.random_tiles, &cases)
+                             : conf_build_cases(&cases);
     if (o.list) {
         int shown = 0;
         for (int i = 0; i < num_cases; ++i) {

@@ -128,8 +128,7 @@ static int run_xattn(const xattn_oracle *o, const conf_case *c, elattn_device *d
     const elattn_plan_options opt = {.struct_size = sizeof(elattn_plan_options), .kernel = forced};
     elattn_xattn_plan *plan = NULL;
     elattn_buffer *q = NULL, *k = NULL, *ws = NULL, *modes = NULL, *taus = NULL;
-    elattn_attn_plan *lengths_plan = NULL;
-    elattn_attn_batch *lengths = NULL;
+    lengths_batch lengths = {0};
     kit_guarded out = {0};
     elattn_status st;
     int ran = 0;
@@ -138,11 +137,9 @@ static int run_xattn(const xattn_oracle *o, const conf_case *c, elattn_device *d
         return 0;
     }
     if (c->device_meta) { /* the engine's path: lengths from an attention batch, modes and thresholds on the device */
-        kit_case shape = c->call;
-        shape.local = 1; /* (XAttention cases have no window; an attention descriptor needs one) */
-        const elattn_attn_desc ad = kit_case_attn_desc(&shape, 0);
-        st = elattn_attn_plan_create(dev, &ad, NULL, &lengths_plan);
-        if (!st) st = elattn_attn_batch_create(lengths_plan, o->cu_q, o->cu_k, &lengths);
+        const elattn_xattn_desc *d = &o->desc;
+        st = lengths_batch_make(dev, d->dtype, d->num_kv_heads, d->batch, d->max_seqlen_q, d->max_seqlen_k, o->cu_q,
+                                o->cu_k, &lengths);
         if (!st && o->modes)
             st = upload_new(dev, o->modes, sizeof(int32_t) * (size_t)o->desc.batch * o->desc.num_kv_heads, &modes);
         if (!st) st = upload_new(dev, c->taus, sizeof(float) * (size_t)c->num_taus, &taus);
@@ -166,8 +163,8 @@ static int run_xattn(const xattn_oracle *o, const conf_case *c, elattn_device *d
         .q = q, .k = k, .cu_seqlens_q = o->cu_q, .cu_seqlens_k = o->cu_k, .modes = o->modes,
         .thresholds = c->taus, .num_thresholds = c->num_taus, .block_mask = out.view, .workspace = ws,
     };
-    if (lengths) {
-        args.cu_seqlens_q = args.cu_seqlens_k = NULL, args.lengths = lengths;
+    if (lengths.batch) {
+        args.cu_seqlens_q = args.cu_seqlens_k = NULL, args.lengths = lengths.batch;
         args.modes = NULL, args.modes_buffer = modes;
         args.thresholds = NULL, args.thresholds_buffer = taus;
     }
@@ -184,8 +181,7 @@ static int run_xattn(const xattn_oracle *o, const conf_case *c, elattn_device *d
         result_fail(r, "guard bytes around the mask overwritten (byte %lld of a %zu-byte mask)", hit, o->mask_bytes);
     ran = 1;
 done:
-    elattn_attn_batch_destroy(lengths);
-    elattn_attn_plan_destroy(lengths_plan);
+    lengths_batch_free(&lengths);
     elattn_buffer_free(modes);
     elattn_buffer_free(taus);
     kit_guarded_free(&out);

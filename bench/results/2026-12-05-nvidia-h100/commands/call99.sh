@@ -3,7 +3,7 @@
 # (call 97: 32K x 16 fa-xa:1 204 -> 239 us, 128K x 16 652 -> 779 us, H100). ncu durations of the
 # score and select launches at 32K / 128K x 16 fa-xa:1 for P (4acca28, .p/) and N (the tree); then,
 # in the time left, random draws with cuda.attn.wgmma forced (the family CI cannot run).
-# Run from the repository root with `run`, carry [".p"] (git archive 4acca28 into .p, as next-call-quest2.sh).
+# Run from the repository root with `run`, carry [".p"] (git archive 4acca28 into .p, as call97.sh).
 set -u
 o=$OUT/qb16; mkdir -p $o; f=$o/qb16.txt
 left() { echo $((560 - SECONDS)); }
