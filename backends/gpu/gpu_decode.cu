@@ -69,6 +69,36 @@ static const decode_family decode_families[] = {
 
 int gpu_decode_families(const char **names, int max) { return family_names(decode_families, names, max); }
 
+/* Quest's score launch has two forms with the same bits (decode_quest.cuh): eight threads a page
+ * while the run scores few pages (one thread a page would leave most of the GPU idle: 4 heads x
+ * 2047 pages at 32K x 1 fa-xa:0.5), one thread a page when it scores many (eight would pay lane
+ * joins and eight times the query loads: 128 heads x 2047 at 32K x 16 fa-xa:1). The switch is at
+ * QUEST_LANES_MAX_PAGES_PER_SM pages per multiprocessor, from the forms timed side by side
+ * (bench/results/2026-12-05-nvidia-h200, call 100). ELATTN_DECODE_QUEST_SCORE=thread or lanes
+ * (read when a plan is made) forces one, so that the conformance suite runs both on small cases. */
+enum quest_score_form { QUEST_SCORE_BY_SIZE, QUEST_SCORE_THREAD, QUEST_SCORE_LANES };
+constexpr size_t QUEST_LANES_MAX_PAGES_PER_SM = 512;
+
+static elattn_status quest_score_forced(quest_score_form *form)
+{
+    const char *e = getenv("ELATTN_DECODE_QUEST_SCORE");
+    *form = QUEST_SCORE_BY_SIZE;
+    if (!e || !*e) return ELATTN_SUCCESS;
+    if (strcmp(e, "thread") == 0) *form = QUEST_SCORE_THREAD;
+    else if (strcmp(e, "lanes") == 0) *form = QUEST_SCORE_LANES;
+    else
+        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT,
+                           "environment ELATTN_DECODE_QUEST_SCORE: \"%s\" is neither \"thread\" nor \"lanes\"", e);
+    return ELATTN_SUCCESS;
+}
+
+/* Whether the run's score takes the eight-thread form; pages_scored: the BLOCK_SPARSE heads' pages. */
+static bool quest_score_lanes(quest_score_form form, size_t pages_scored, int sm_count)
+{
+    if (form != QUEST_SCORE_BY_SIZE) return form == QUEST_SCORE_LANES;
+    return pages_scored <= QUEST_LANES_MAX_PAGES_PER_SM * (size_t)(sm_count > 0 ? sm_count : 1);
+}
+
 struct decode_plan {
     int num_kv_heads, group, max_batch;
     bool mma;            /* the tensor-core chunk kernel (else the portable one) */
@@ -78,6 +108,7 @@ struct decode_plan {
     size_t meta_bytes;   /* the largest run's metadata: the workspace's front, a staging slot */
     size_t off_part_o, off_part_lse, off_arrivals;
     int page_budget;     /* Quest (SPEC.md section 9b): 0 off; else the workspace holds its keys and pages */
+    quest_score_form quest_score; /* ELATTN_DECODE_QUEST_SCORE: the score's form, or chosen per run */
     size_t off_quest_keys, off_quest_pages, off_quest_len;
     char *ws;               /* device workspace */
     pinned_staging staging; /* host side of the metadata */
@@ -129,6 +160,9 @@ elattn_status gpu_decode_plan(void *dev, const elattn_decode_setup *setup, const
     const device &d = *static_cast<device *>(dev);
     USE(dev);
     decode_choice choice;
+    quest_score_form quest_score;
+    elattn_status st = quest_score_forced(&quest_score);
+    if (st) return st;
     if (select_family(decode_families, setup, d.caps, forced, setup->head_dim, setup->dtype, &choice, name, name_n) < 0)
         return ELATTN_ERROR_UNSUPPORTED;
     decode_plan *p = create<decode_plan>();
@@ -153,6 +187,7 @@ elattn_status gpu_decode_plan(void *dev, const elattn_decode_setup *setup, const
     p->off_part_lse = ws.place(p->max_part_rows, 1, sizeof(float));
     p->off_arrivals = ws.place(p->max_part_rows, 1, sizeof(int));
     p->page_budget = setup->page_budget;
+    p->quest_score = quest_score;
     if (p->page_budget) { /* per (sequence, head): the candidates' keys, the kept pages; then the lengths */
         p->off_quest_keys = ws.place(heads, (size_t)setup->pages_per_head, sizeof(uint32_t));
         p->off_quest_pages = ws.place(heads, (size_t)setup->pages_per_head, sizeof(int32_t));
@@ -177,7 +212,7 @@ elattn_status gpu_decode_plan(void *dev, const elattn_decode_setup *setup, const
         free_plan(p);
         return runtime_failure(e, "Memset (decode arrival counters)");
     }
-    elattn_status st = p->staging.create(p->meta_bytes);
+    st = p->staging.create(p->meta_bytes);
     if (st != ELATTN_SUCCESS) {
         free_plan(p);
         return st;
@@ -369,13 +404,19 @@ elattn_status gpu_decode_run(void *dev, const void *impl, void *stream, const el
         in.merge_launch = static_cast<device *>(dev)->caps.sm_version >= 90 ? 2 : 1;
     in.merge_wide = sh.most_chunks > DECODE_MERGE_WIDE_ABOVE; /* 16 chunks a round of the merge's loads */
 #endif
-    bool quest = false; /* Quest's selection runs when a head of the run is BLOCK_SPARSE */
+    /* Quest's selection runs when a head of the run is BLOCK_SPARSE; the pages it scores size its launch */
+    size_t quest_pages_scored = 0;
     for (int e = 0; p.page_budget && e < call->num_seqs * call->num_kv_heads; ++e)
-        quest = quest || call->modes[e] == ELATTN_BLOCK_SPARSE;
-    if (quest) {
+        if (call->modes[e] == ELATTN_BLOCK_SPARSE)
+            quest_pages_scored += ((size_t)call->lengths[e / call->num_kv_heads] >> call->page_shift) + 1;
+    if (quest_pages_scored) {
         int32_t *pages = reinterpret_cast<int32_t *>(p.ws + p.off_quest_pages);
         int32_t *lens = reinterpret_cast<int32_t *>(p.ws + p.off_quest_len);
-        const cudaError_t e = decode_quest_launch(in, call->num_seqs * call->num_kv_heads,
+#if defined(ELATTN_GPU_CUDA)
+        in.quest_overlap = static_cast<device *>(dev)->caps.sm_version >= 90; /* programmatic dependent launches */
+#endif
+        const bool lanes = quest_score_lanes(p.quest_score, quest_pages_scored, static_cast<device *>(dev)->caps.sm_count);
+        const cudaError_t e = decode_quest_launch(in, call->num_seqs * call->num_kv_heads, lanes,
                                                   static_cast<const float *>(call->page_summaries),
                                                   reinterpret_cast<uint32_t *>(p.ws + p.off_quest_keys), p.page_budget,
                                                   pages, lens, s);

@@ -341,17 +341,11 @@ __global__ void __launch_bounds__(DECODE_THREADS) decode_merge_kernel(const ELAT
 template <int DT>
 static cudaError_t decode_merge_launch(const decode_inputs &in, cudaStream_t stream)
 {
-    cudaLaunchConfig_t cfg = {};
-    cfg.gridDim = dim3((unsigned)in.num_merge_items, DECODE_MERGE_SLICES);
-    cfg.blockDim = dim3(DECODE_THREADS);
-    cfg.stream = stream;
-    cudaLaunchAttribute attr[1];
-    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
-    attr[0].val.programmaticStreamSerializationAllowed = 1;
-    cfg.attrs = attr;
-    cfg.numAttrs = in.merge_launch == 2 ? 1 : 0;
-    return in.merge_wide ? cudaLaunchKernelEx(&cfg, decode_merge_kernel<DT, 16>, in)
-                         : cudaLaunchKernelEx(&cfg, decode_merge_kernel<DT, 8>, in);
+    const dim3 grid((unsigned)in.num_merge_items, DECODE_MERGE_SLICES);
+    return in.merge_wide ? decode_launch_after(in.merge_launch == 2, grid, DECODE_THREADS, 0, stream,
+                                               decode_merge_kernel<DT, 16>, in)
+                         : decode_launch_after(in.merge_launch == 2, grid, DECODE_THREADS, 0, stream,
+                                               decode_merge_kernel<DT, 8>, in);
 }
 #endif
 
@@ -379,8 +373,8 @@ cudaError_t decode_launch(const decode_inputs &in, cudaStream_t stream)
                 /* Opt in to more than 48 KB of dynamic shared memory (idempotent and cheap). */
                 cudaError_t err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, C::SMEM);
                 if (err != cudaSuccess) return err;
-                ELATTN_LAUNCH(in.num_items, C::NT, C::SMEM, stream, decode_chunk_kernel<DT, DMAX>)(in);
-                return cudaGetLastError();
+                return decode_launch_after(in.quest_pages && in.quest_overlap, dim3((unsigned)in.num_items), C::NT,
+                                           C::SMEM, stream, decode_chunk_kernel<DT, DMAX>, in);
             });
         };
 #if defined(ELATTN_GPU_CUDA)

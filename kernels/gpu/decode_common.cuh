@@ -40,6 +40,51 @@ static __device__ __forceinline__ int decode_length(const decode_inputs &in, con
     return in.seq_lengths ? in.seq_lengths[M.seq_ids[i]] : M.lengths[i];
 }
 
+/* Programmatic dependent launch (sm_90+ CUDA builds; elsewhere nothing). A kernel's blocks let
+ * the launch that follows start early: a chunk kernel's merge launch (whose blocks wait for their
+ * row tile's arrival count, decode_merge_kernel), so that the merge pays neither a launch nor the
+ * chunk grid's drain after the last chunk; Quest's score and select launches the chunk kernel
+ * (in.quest_overlap), so that the FULL and STREAMING heads' blocks run while the pages are
+ * selected and only a BLOCK_SPARSE head's blocks wait (decode_head). */
+static __device__ __forceinline__ void decode_pdl_launch_dependents()
+{
+#if defined(ELATTN_GPU_CUDA) && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+#endif
+}
+/* Until the kernels this one was launched early after have ended, their writes visible (at once
+ * for a plain launch). */
+static __device__ __forceinline__ void decode_pdl_wait()
+{
+#if defined(ELATTN_GPU_CUDA) && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
+}
+/* Host: kernel(args...) on the stream, as a programmatic dependent launch of the stream's previous
+ * kernel when `early` (CUDA builds; the caller asks for it on sm_90+ only), else a plain launch. */
+template <typename... P, typename... A>
+static cudaError_t decode_launch_after(bool early, dim3 grid, int threads, size_t smem, cudaStream_t stream,
+                                       void (*kernel)(P...), A &&...args)
+{
+#if defined(ELATTN_GPU_CUDA)
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = dim3((unsigned)threads);
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = early ? 1 : 0;
+    return cudaLaunchKernelEx(&cfg, kernel, static_cast<A &&>(args)...);
+#else
+    (void)early;
+    ELATTN_LAUNCH(grid, threads, smem, stream, kernel)(static_cast<A &&>(args)...);
+    return cudaGetLastError();
+#endif
+}
+
 /* What a work item of (run sequence i, KV head hk) reads: its page-table row, length and mode; for a
  * BLOCK_SPARSE head under Quest (in.quest_pages, SPEC.md section 9b) the pages decode_quest_select_kernel
  * kept, compacted, read as a FULL head of their length. */
@@ -55,6 +100,7 @@ static __device__ __forceinline__ decode_head_view decode_head(const decode_inpu
     decode_head_view h;
     h.mode = M.modes[e];
     if (in.quest_pages && h.mode == ELATTN_MODE_BLOCK_SPARSE) {
+        decode_pdl_wait(); /* the select's pages (in.quest_overlap) */
         h.pages = in.quest_pages + (size_t)e * in.pages_per_head;
         h.len = in.quest_len[e];
         h.mode = ELATTN_MODE_FULL;
@@ -98,17 +144,6 @@ static __device__ __forceinline__ void decode_write_merged(const decode_inputs &
     const size_t orow = decode_out_row(in, row_base, head, rr);
     storage<DT>::store4(in.o, orow * in.head_dim + (size_t)dq * 4, o);
     if (in.lse && dq == 0) in.lse[orow] = elattn_merge_lse(m, sum);
-}
-
-/* Programmatic dependent launch (sm_90+; elsewhere nothing): a chunk kernel lets the merge
- * launch that follows it start its blocks early (they wait for their row tile's arrival count,
- * decode_merge_kernel), so that the merge pays neither a launch nor the chunk grid's drain after
- * the last chunk. */
-static __device__ __forceinline__ void decode_pdl_launch_dependents()
-{
-#if defined(ELATTN_GPU_CUDA) && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-    asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
-#endif
 }
 
 /* A load through L2, past this SM's L1: for data other blocks of the launch wrote. AMD's L1 is

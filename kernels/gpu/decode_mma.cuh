@@ -324,8 +324,8 @@ cudaError_t decode_mma_launch(const decode_inputs &in, cudaStream_t stream)
             /* Opt in to more than 48 KB of dynamic shared memory (idempotent and cheap). */
             cudaError_t err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, C::SMEM);
             if (err != cudaSuccess) return err;
-            ELATTN_LAUNCH(in.num_items, C::NT, C::SMEM, stream, kernel)(in);
-            return cudaGetLastError();
+            return decode_launch_after(in.quest_pages && in.quest_overlap, dim3((unsigned)in.num_items), C::NT, C::SMEM,
+                                       stream, kernel, in);
         });
     });
 }

@@ -2,9 +2,12 @@
  * Quest page selection for BLOCK_SPARSE heads in decode (kernels/SPEC.md section 9b), on the GPU
  * backends: the pages' key summaries (kv_summarize_kernel, run by the cache's appends) and, before
  * a run's chunk kernel, two launches over the run's (sequence, KV head) pairs:
- *   decode_quest_score_kernel: eight threads per candidate page, one per lane of the spec's order of
- *     additions (a page's bounds read once per QUEST_PAIRS query rows), the lanes joined by xor
- *     shuffles; the score stored as an unsigned key whose order is the ranking's (quest_key);
+ *   the score, in one of two forms that give the same bits (the run picks one from how many pages
+ *     it scores: gpu_decode.cu, quest_score_lanes): decode_quest_score_thread_kernel, one thread
+ *     per candidate page; decode_quest_score_lanes_kernel, eight threads per candidate page, one
+ *     per lane of the spec's order of additions, joined by xor shuffles. A page's bounds are read
+ *     once per QUEST_PAIRS query rows; the score is stored as an unsigned key whose order is the
+ *     ranking's (quest_key);
  *   decode_quest_select_kernel: one block per (sequence, head): the budget's B-th key by a radix
  *     select (four passes of 8 bits over shared-memory histograms, each pass's digit found by a
  *     block scan over the histogram), then the pages kept, in page order (each thread a run of
@@ -25,8 +28,8 @@ namespace ELATTN_GPU_NS {
 
 constexpr int QUEST_THREADS = 256;
 constexpr int QUEST_PAIRS = 4; /* the score's (new token, query head) sums that share one read of a page's bounds */
-constexpr int QUEST_PAGES_PER_BLOCK = QUEST_THREADS / ELATTN_QUEST_LANES; /* the score: a page per 8 threads */
-static_assert(ELATTN_QUEST_LANES == 8, "the score joins its lanes by three xor shuffles");
+constexpr int QUEST_PAGES_PER_BLOCK = QUEST_THREADS / ELATTN_QUEST_LANES; /* the lanes score: a page per 8 threads */
+static_assert(ELATTN_QUEST_LANES == 8, "the lanes score joins its lanes by three xor shuffles");
 constexpr int QUEST_BINS_PER_THREAD = 256 / QUEST_THREADS; /* the select's 256 radix digits over its threads */
 static_assert(QUEST_BINS_PER_THREAD * QUEST_THREADS == 256, "the select's threads must divide its 256 digits");
 
@@ -71,42 +74,120 @@ static __device__ __forceinline__ uint32_t quest_key(float s)
     return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
 }
 
+/* A BLOCK_SPARSE (sequence, KV head) of the run as the score kernels read it: its candidate pages
+ * are 1 .. tail - 1 of `pages`; its (new token r, query head g) pairs, r outer, g inner, number
+ * `pairs`, pair p's query at q_offset(p). False for a head of another mode. */
+struct quest_score_head {
+    int row_base, tail, pairs;
+    const int32_t *pages;
+    __device__ __forceinline__ size_t q_offset(const decode_inputs &in, int hk, int p) const
+    {
+        const int r = p / in.group, g = p % in.group;
+        return ((size_t)(row_base + r) * in.num_q_heads + (size_t)hk * in.group + g) * in.head_dim;
+    }
+};
+static __device__ __forceinline__ bool quest_score_head_of(const decode_inputs &in, const decode_meta_view &M, int e,
+                                                           quest_score_head *h)
+{
+    if (M.modes[e] != ELATTN_MODE_BLOCK_SPARSE) return false;
+    const int i = e / in.num_kv_heads, hk = e % in.num_kv_heads;
+    const int len = decode_length(in, M, i), n = M.cu_new[i + 1] - M.cu_new[i];
+    h->row_base = M.cu_new[i];
+    h->tail = (int)elattn_quest_tail(len, n, in.page_shift);
+    h->pairs = n * in.group;
+    h->pages = in.page_table + ((elattn_i64)M.seq_ids[i] * in.num_kv_heads + hk) * in.pages_per_head;
+    return true;
+}
+
+/* The score, one thread per candidate page (the form for runs with many candidates: no lane
+ * joins, a page's bounds read as float4). */
 template <int DT>
 __global__ void __launch_bounds__(QUEST_THREADS)
-    decode_quest_score_kernel(const ELATTN_GRID_CONSTANT decode_inputs in, const float *summaries, uint32_t *keys)
+    decode_quest_score_thread_kernel(const ELATTN_GRID_CONSTANT decode_inputs in, const float *summaries,
+                                     uint32_t *keys)
 {
+    static_assert(ELATTN_QUEST_LANES == 8, "a page's bounds are read eight dimensions (two float4) at a time");
+    decode_pdl_launch_dependents(); /* the select may start (it waits for this launch: in.quest_overlap) */
     const decode_meta_view M = decode_meta(in);
-    const int e = (int)blockIdx.x, i = e / in.num_kv_heads, hk = e % in.num_kv_heads; /* heads on x: up to 2^31 */
-    if (M.modes[e] != ELATTN_MODE_BLOCK_SPARSE) return;
-    const int len = decode_length(in, M, i), row_base = M.cu_new[i], n = M.cu_new[i + 1] - row_base;
-    const int tail = (int)elattn_quest_tail(len, n, in.page_shift), D = in.head_dim, G = in.group, pairs = n * G;
-    const int32_t *pages = in.page_table + ((elattn_i64)M.seq_ids[i] * in.num_kv_heads + hk) * in.pages_per_head;
+    const int e = (int)blockIdx.x, hk = e % in.num_kv_heads, D = in.head_dim; /* heads on x: up to 2^31 */
+    quest_score_head h;
+    if (!quest_score_head_of(in, M, e, &h)) return;
+    /* the candidates 1 .. tail - 1, a thread each (the grid's y is capped: a stride covers the rest) */
+    for (int j = (int)(blockIdx.y * QUEST_THREADS + threadIdx.x); j < h.tail; j += (int)gridDim.y * QUEST_THREADS) {
+        if (j < 1) continue;
+        const float *lo = summaries + (size_t)h.pages[j] * 2 * D, *hi = lo + D; /* 32-byte aligned: D % 8 == 0 */
+        float score = 0.0f;
+        /* The spec's order: per pair, lane l adds the terms of d = l, l + 8, ... in turn; the joined
+         * lanes are added pair by pair. QUEST_PAIRS pairs at a time share each read of the bounds (the
+         * d loop outside the pairs changes no lane's order of additions). */
+        for (int p0 = 0; p0 < h.pairs; p0 += QUEST_PAIRS) {
+            size_t qoff[QUEST_PAIRS];
+            float lane[QUEST_PAIRS][ELATTN_QUEST_LANES];
+#pragma unroll
+            for (int p = 0; p < QUEST_PAIRS; ++p) {
+                qoff[p] = h.q_offset(in, hk, p0 + p < h.pairs ? p0 + p : p0);
+#pragma unroll
+                for (int l = 0; l < ELATTN_QUEST_LANES; ++l) lane[p][l] = 0.0f;
+            }
+            for (int d = 0; d < D; d += ELATTN_QUEST_LANES) {
+                const float4 lo0 = *reinterpret_cast<const float4 *>(lo + d);
+                const float4 lo1 = *reinterpret_cast<const float4 *>(lo + d + 4);
+                const float4 hi0 = *reinterpret_cast<const float4 *>(hi + d);
+                const float4 hi1 = *reinterpret_cast<const float4 *>(hi + d + 4);
+                const float kmin[ELATTN_QUEST_LANES] = {lo0.x, lo0.y, lo0.z, lo0.w, lo1.x, lo1.y, lo1.z, lo1.w};
+                const float kmax[ELATTN_QUEST_LANES] = {hi0.x, hi0.y, hi0.z, hi0.w, hi1.x, hi1.y, hi1.z, hi1.w};
+#pragma unroll
+                for (int p = 0; p < QUEST_PAIRS; ++p)
+                    if (p0 + p < h.pairs)
+#pragma unroll
+                        for (int l = 0; l < ELATTN_QUEST_LANES; ++l)
+                            lane[p][l] += elattn_quest_term(storage<DT>::load1(in.q, qoff[p] + d + l), kmin[l], kmax[l]);
+            }
+#pragma unroll
+            for (int p = 0; p < QUEST_PAIRS; ++p)
+                if (p0 + p < h.pairs) score += elattn_quest_join(lane[p]);
+        }
+        keys[(size_t)e * in.pages_per_head + j] = quest_key(score);
+    }
+}
+
+/* The score, eight threads per candidate page, one per lane of the spec's order (the form for runs
+ * with few candidates, which one thread a page would leave most of the GPU idle for). */
+template <int DT>
+__global__ void __launch_bounds__(QUEST_THREADS)
+    decode_quest_score_lanes_kernel(const ELATTN_GRID_CONSTANT decode_inputs in, const float *summaries,
+                                    uint32_t *keys)
+{
+    decode_pdl_launch_dependents(); /* the select may start (it waits for this launch: in.quest_overlap) */
+    const decode_meta_view M = decode_meta(in);
+    const int e = (int)blockIdx.x, hk = e % in.num_kv_heads, D = in.head_dim; /* heads on x: up to 2^31 */
+    quest_score_head h;
+    if (!quest_score_head_of(in, M, e, &h)) return;
     const int lane = (int)threadIdx.x % ELATTN_QUEST_LANES; /* the spec's lane: dimensions lane, lane + 8, ... */
     /* A page per ELATTN_QUEST_LANES threads; the block's pages advance together (the loop's trip count is the
      * same for the whole block, so every lane reaches the shuffles; a lane past the candidates computes on page 0
      * and stores nothing). */
-    for (int base = (int)blockIdx.y * QUEST_PAGES_PER_BLOCK; base < tail; base += (int)gridDim.y * QUEST_PAGES_PER_BLOCK) {
+    for (int base = (int)blockIdx.y * QUEST_PAGES_PER_BLOCK; base < h.tail; base += (int)gridDim.y * QUEST_PAGES_PER_BLOCK) {
         const int j = base + (int)threadIdx.x / ELATTN_QUEST_LANES;
-        const bool candidate = j >= 1 && j < tail;
-        const float *lo = summaries + (candidate ? (size_t)pages[j] * 2 * D : 0), *hi = lo + D;
+        const bool candidate = j >= 1 && j < h.tail;
+        const float *lo = summaries + (candidate ? (size_t)h.pages[j] * 2 * D : 0), *hi = lo + D;
         float score = 0.0f;
-        /* The spec's order: per (new token r, query head g), lane l adds the terms of d = l, l + 8, ... in
-         * turn; the lanes are joined as elattn_quest_join does (below); the joined sums are added r outer,
-         * g inner. QUEST_PAIRS pairs at a time share each read of the bounds. */
-        for (int p0 = 0; p0 < pairs; p0 += QUEST_PAIRS) {
+        /* The spec's order: per pair, lane l adds the terms of d = l, l + 8, ... in turn; the lanes are
+         * joined as elattn_quest_join does (below); the joined sums are added pair by pair. QUEST_PAIRS
+         * pairs at a time share each read of the bounds. */
+        for (int p0 = 0; p0 < h.pairs; p0 += QUEST_PAIRS) {
             size_t qoff[QUEST_PAIRS];
             float sum[QUEST_PAIRS];
 #pragma unroll
             for (int p = 0; p < QUEST_PAIRS; ++p) {
-                const int r = (p0 + p) / G, g = (p0 + p) % G;
-                qoff[p] = ((size_t)(row_base + r) * in.num_q_heads + (size_t)hk * G + g) * D;
+                qoff[p] = h.q_offset(in, hk, p0 + p < h.pairs ? p0 + p : p0);
                 sum[p] = 0.0f;
             }
             for (int d = lane; d < D; d += ELATTN_QUEST_LANES) {
                 const float kmin = lo[d], kmax = hi[d];
 #pragma unroll
                 for (int p = 0; p < QUEST_PAIRS; ++p)
-                    if (p0 + p < pairs) sum[p] += elattn_quest_term(storage<DT>::load1(in.q, qoff[p] + d), kmin, kmax);
+                    if (p0 + p < h.pairs) sum[p] += elattn_quest_term(storage<DT>::load1(in.q, qoff[p] + d), kmin, kmax);
             }
 #pragma unroll
             for (int p = 0; p < QUEST_PAIRS; ++p) {
@@ -117,7 +198,7 @@ __global__ void __launch_bounds__(QUEST_THREADS)
                 v += __shfl_xor_sync(ELATTN_FULL_LANES, v, 1);
                 v += __shfl_xor_sync(ELATTN_FULL_LANES, v, 2);
                 v += __shfl_xor_sync(ELATTN_FULL_LANES, v, 4);
-                if (p0 + p < pairs) score += v;
+                if (p0 + p < h.pairs) score += v;
             }
         }
         if (candidate && lane == 0) keys[(size_t)e * in.pages_per_head + j] = quest_key(score);
@@ -174,6 +255,8 @@ __global__ void __launch_bounds__(QUEST_THREADS)
     __shared__ int scan[QUEST_THREADS];
     __shared__ uint32_t s_prefix;
     __shared__ int s_need;
+    decode_pdl_launch_dependents(); /* the chunk kernel may start: its BLOCK_SPARSE heads wait (decode_head) */
+    decode_pdl_wait();              /* the score's keys */
     const decode_meta_view M = decode_meta(in);
     const int e = (int)blockIdx.x, i = e / in.num_kv_heads, hk = e % in.num_kv_heads, t = (int)threadIdx.x;
     if (M.modes[e] != ELATTN_MODE_BLOCK_SPARSE) return;
@@ -259,24 +342,26 @@ __global__ void __launch_bounds__(QUEST_THREADS)
     if (t == 0) quest_len[e] = (int32_t)elattn_quest_length(len, n, in.page_shift, budget);
 }
 
-cudaError_t decode_quest_launch(const decode_inputs &in, int heads, const float *summaries, uint32_t *keys, int budget,
-                                int32_t *quest_pages, int32_t *quest_len, cudaStream_t stream)
+cudaError_t decode_quest_launch(const decode_inputs &in, int heads, bool score_lanes, const float *summaries,
+                                uint32_t *keys, int budget, int32_t *quest_pages, int32_t *quest_len, cudaStream_t stream)
 {
     return dispatch<ELATTN_DTYPE_F32, ELATTN_DTYPE_F16, ELATTN_DTYPE_BF16>(in.dtype, [&](auto dt) {
         constexpr int DT = decltype(dt)::value;
-        const int tiles = (in.pages_per_head + QUEST_PAGES_PER_BLOCK - 1) / QUEST_PAGES_PER_BLOCK;
+        const int per_block = score_lanes ? QUEST_PAGES_PER_BLOCK : QUEST_THREADS;
+        const int tiles = (in.pages_per_head + per_block - 1) / per_block;
         const dim3 grid((unsigned)heads, (unsigned)(tiles < 65535 ? tiles : 65535));
-        ELATTN_LAUNCH(grid, QUEST_THREADS, 0, stream, decode_quest_score_kernel<DT>)(in, summaries, keys);
+        if (score_lanes)
+            ELATTN_LAUNCH(grid, QUEST_THREADS, 0, stream, decode_quest_score_lanes_kernel<DT>)(in, summaries, keys);
+        else
+            ELATTN_LAUNCH(grid, QUEST_THREADS, 0, stream, decode_quest_score_thread_kernel<DT>)(in, summaries, keys);
         cudaError_t err = cudaGetLastError();
         if (err != cudaSuccess) return err;
         const size_t staged = quest_staged_bytes(in.pages_per_head);
         if (staged <= QUEST_STAGED_MAX_BYTES)
-            ELATTN_LAUNCH(heads, QUEST_THREADS, staged, stream, decode_quest_select_kernel<true>)(in, keys, budget,
-                                                                                            quest_pages, quest_len);
-        else
-            ELATTN_LAUNCH(heads, QUEST_THREADS, 0, stream, decode_quest_select_kernel<false>)(in, keys, budget,
-                                                                                        quest_pages, quest_len);
-        return cudaGetLastError();
+            return decode_launch_after(in.quest_overlap, dim3((unsigned)heads), QUEST_THREADS, staged, stream,
+                                       decode_quest_select_kernel<true>, in, keys, budget, quest_pages, quest_len);
+        return decode_launch_after(in.quest_overlap, dim3((unsigned)heads), QUEST_THREADS, 0, stream,
+                                   decode_quest_select_kernel<false>, in, keys, budget, quest_pages, quest_len);
     });
 }
 

@@ -263,6 +263,8 @@ struct decode_inputs {
     const int32_t *quest_pages; /* Quest (SPEC.md section 9b), else nullptr: [heads of the run][pages_per_head], a
                                    BLOCK_SPARSE head's kept pages, compacted (decode_quest_launch) */
     const int32_t *quest_len;  /* [heads of the run]: the FULL length those pages make */
+    int quest_overlap;         /* sm_90+ CUDA: Quest's select and the chunk kernel start early (programmatic
+                                  dependent launches): only BLOCK_SPARSE heads' blocks wait for the pages */
 #if ELATTN_DECODE_INLINE_BYTES > 0
     alignas(16) char inline_meta[ELATTN_DECODE_INLINE_BYTES]; /* the kernels take decode_inputs as __grid_constant__ */
 #endif
@@ -273,10 +275,12 @@ size_t decode_smem_bytes(int dtype, int head_dim);
  * in.merge_launch, the merge kernel. */
 cudaError_t decode_launch(const decode_inputs &in, cudaStream_t stream);
 /* decode_quest.cuh: Quest's selection for the run's `heads` (sequence, KV head) pairs into quest_pages and
- * quest_len (keys: [heads][pages_per_head] scratch), before decode_launch; and the pages' key summaries
- * (list: [pages: count][rows: count], device). */
-cudaError_t decode_quest_launch(const decode_inputs &in, int heads, const float *summaries, uint32_t *keys, int budget,
-                                int32_t *quest_pages, int32_t *quest_len, cudaStream_t stream);
+ * quest_len (keys: [heads][pages_per_head] scratch), before decode_launch, its score eight threads a page
+ * (score_lanes) or one (the same bits); and the pages' key summaries (list: [pages: count][rows: count],
+ * device). */
+cudaError_t decode_quest_launch(const decode_inputs &in, int heads, bool score_lanes, const float *summaries,
+                                uint32_t *keys, int budget, int32_t *quest_pages, int32_t *quest_len,
+                                cudaStream_t stream);
 cudaError_t kv_summarize_launch(int dtype, int head_dim, int page_shift, const void *k_pool, float *summaries,
                                 const int32_t *list, int count, cudaStream_t stream);
 #if defined(ELATTN_GPU_CUDA)
