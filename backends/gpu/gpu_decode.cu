@@ -73,11 +73,12 @@ int gpu_decode_families(const char **names, int max) { return family_names(decod
  * while the run scores few pages (one thread a page would leave most of the GPU idle: 4 heads x
  * 2047 pages at 32K x 1 fa-xa:0.5), one thread a page when it scores many (eight would pay lane
  * joins and eight times the query loads: 128 heads x 2047 at 32K x 16 fa-xa:1). The switch is at
- * QUEST_LANES_MAX_PAGES_PER_SM pages per multiprocessor, from the forms timed side by side
- * (bench/results/2026-12-05-nvidia-h200, call 100). ELATTN_DECODE_QUEST_SCORE=thread or lanes
+ * QUEST_LANES_MAX_PAGES_PER_SM pages per multiprocessor, from the forms timed side by side on an
+ * H100 (bench/results/2026-12-05-nvidia-h100, call 100: the eight-thread form faster up to 32 K
+ * pages, the one-thread form from 64 K). ELATTN_DECODE_QUEST_SCORE=thread or lanes
  * (read when a plan is made) forces one, so that the conformance suite runs both on small cases. */
 enum quest_score_form { QUEST_SCORE_BY_SIZE, QUEST_SCORE_THREAD, QUEST_SCORE_LANES };
-constexpr size_t QUEST_LANES_MAX_PAGES_PER_SM = 512;
+constexpr size_t QUEST_LANES_MAX_PAGES_PER_SM = 256;
 
 static elattn_status quest_score_forced(quest_score_form *form)
 {
@@ -406,14 +407,23 @@ elattn_status gpu_decode_run(void *dev, const void *impl, void *stream, const el
 #endif
     /* Quest's selection runs when a head of the run is BLOCK_SPARSE; the pages it scores size its launch */
     size_t quest_pages_scored = 0;
-    for (int e = 0; p.page_budget && e < call->num_seqs * call->num_kv_heads; ++e)
+    bool other_heads = false; /* FULL or STREAMING heads, whose blocks can run while the pages are selected */
+    for (int e = 0; p.page_budget && e < call->num_seqs * call->num_kv_heads; ++e) {
         if (call->modes[e] == ELATTN_BLOCK_SPARSE)
             quest_pages_scored += ((size_t)call->lengths[e / call->num_kv_heads] >> call->page_shift) + 1;
+        else
+            other_heads = true;
+    }
     if (quest_pages_scored) {
         int32_t *pages = reinterpret_cast<int32_t *>(p.ws + p.off_quest_pages);
         int32_t *lens = reinterpret_cast<int32_t *>(p.ws + p.off_quest_len);
 #if defined(ELATTN_GPU_CUDA)
-        in.quest_overlap = static_cast<device *>(dev)->caps.sm_version >= 90; /* programmatic dependent launches */
+        /* Programmatic dependent launches when other heads' blocks can use them (H100, call 100: 128K x 1
+         * fa-xa:0.5 161 -> 137 us); with every head BLOCK_SPARSE the early chunk blocks only wait, and
+         * the step was slower (128K x 1 fa-xa:1 94 -> 115 us). */
+        in.quest_overlap = other_heads && static_cast<device *>(dev)->caps.sm_version >= 90;
+#else
+        (void)other_heads;
 #endif
         const bool lanes = quest_score_lanes(p.quest_score, quest_pages_scored, static_cast<device *>(dev)->caps.sm_count);
         const cudaError_t e = decode_quest_launch(in, call->num_seqs * call->num_kv_heads, lanes,
