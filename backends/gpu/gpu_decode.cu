@@ -75,7 +75,7 @@ int gpu_decode_families(const char **names, int max) { return family_names(decod
  * joins and eight times the query loads: 128 heads x 2047 at 32K x 16 fa-xa:1). The switch is at
  * QUEST_LANES_MAX_PAGES_PER_SM pages per multiprocessor, from the forms timed side by side on an
  * H100 (bench/results/2026-12-05-nvidia-h100, call 100: the eight-thread form faster up to 32 K
- * pages, the one-thread form from 64 K). ELATTN_DECODE_QUEST_SCORE=thread or lanes
+ * pages, the one-thread form from 66 K). ELATTN_DECODE_QUEST_SCORE=thread or lanes
  * (read when a plan is made) forces one, so that the conformance suite runs both on small cases. */
 enum quest_score_form { QUEST_SCORE_BY_SIZE, QUEST_SCORE_THREAD, QUEST_SCORE_LANES };
 constexpr size_t QUEST_LANES_MAX_PAGES_PER_SM = 256;
