@@ -74,11 +74,12 @@ static __device__ __forceinline__ uint32_t quest_key(float s)
     return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
 }
 
-/* A BLOCK_SPARSE (sequence, KV head) of the run as the score kernels read it: its candidate pages
- * are 1 .. tail - 1 of `pages`; its (new token r, query head g) pairs, r outer, g inner, number
- * `pairs`, pair p's query at q_offset(p). False for a head of another mode. */
-struct quest_score_head {
-    int row_base, tail, pairs;
+/* A BLOCK_SPARSE (sequence, KV head) of the run as the score and select kernels read it: cached
+ * length len after the step's n new tokens; its candidate pages are 1 .. tail - 1 of `pages`; its
+ * (new token r, query head g) pairs, r outer, g inner, number `pairs`, pair p's query at q_offset(p).
+ * False for a head of another mode. */
+struct quest_head {
+    int row_base, len, n, tail, pairs;
     const int32_t *pages;
     __device__ __forceinline__ size_t q_offset(const decode_inputs &in, int hk, int p) const
     {
@@ -86,15 +87,15 @@ struct quest_score_head {
         return ((size_t)(row_base + r) * in.num_q_heads + (size_t)hk * in.group + g) * in.head_dim;
     }
 };
-static __device__ __forceinline__ bool quest_score_head_of(const decode_inputs &in, const decode_meta_view &M, int e,
-                                                           quest_score_head *h)
+static __device__ __forceinline__ bool quest_head_of(const decode_inputs &in, const decode_meta_view &M, int e,
+                                                     quest_head *h)
 {
     if (M.modes[e] != ELATTN_MODE_BLOCK_SPARSE) return false;
     const int i = e / in.num_kv_heads, hk = e % in.num_kv_heads;
-    const int len = decode_length(in, M, i), n = M.cu_new[i + 1] - M.cu_new[i];
+    h->len = decode_length(in, M, i), h->n = M.cu_new[i + 1] - M.cu_new[i];
     h->row_base = M.cu_new[i];
-    h->tail = (int)elattn_quest_tail(len, n, in.page_shift);
-    h->pairs = n * in.group;
+    h->tail = (int)elattn_quest_tail(h->len, h->n, in.page_shift);
+    h->pairs = h->n * in.group;
     h->pages = in.page_table + ((elattn_i64)M.seq_ids[i] * in.num_kv_heads + hk) * in.pages_per_head;
     return true;
 }
@@ -110,8 +111,8 @@ __global__ void __launch_bounds__(QUEST_THREADS)
     decode_pdl_launch_dependents(); /* the select may start (it waits for this launch: in.quest_overlap) */
     const decode_meta_view M = decode_meta(in);
     const int e = (int)blockIdx.x, hk = e % in.num_kv_heads, D = in.head_dim; /* heads on x: up to 2^31 */
-    quest_score_head h;
-    if (!quest_score_head_of(in, M, e, &h)) return;
+    quest_head h;
+    if (!quest_head_of(in, M, e, &h)) return;
     /* the candidates 1 .. tail - 1, a thread each (the grid's y is capped: a stride covers the rest) */
     for (int j = (int)(blockIdx.y * QUEST_THREADS + threadIdx.x); j < h.tail; j += (int)gridDim.y * QUEST_THREADS) {
         if (j < 1) continue;
@@ -161,8 +162,8 @@ __global__ void __launch_bounds__(QUEST_THREADS)
     decode_pdl_launch_dependents(); /* the select may start (it waits for this launch: in.quest_overlap) */
     const decode_meta_view M = decode_meta(in);
     const int e = (int)blockIdx.x, hk = e % in.num_kv_heads, D = in.head_dim; /* heads on x: up to 2^31 */
-    quest_score_head h;
-    if (!quest_score_head_of(in, M, e, &h)) return;
+    quest_head h;
+    if (!quest_head_of(in, M, e, &h)) return;
     const int lane = (int)threadIdx.x % ELATTN_QUEST_LANES; /* the spec's lane: dimensions lane, lane + 8, ... */
     /* A page per ELATTN_QUEST_LANES threads; the block's pages advance together (the loop's trip count is the
      * same for the whole block, so every lane reaches the shuffles; a lane past the candidates computes on page 0
@@ -258,10 +259,10 @@ __global__ void __launch_bounds__(QUEST_THREADS)
     decode_pdl_launch_dependents(); /* the chunk kernel may start: its BLOCK_SPARSE heads wait (decode_head) */
     decode_pdl_wait();              /* the score's keys */
     const decode_meta_view M = decode_meta(in);
-    const int e = (int)blockIdx.x, i = e / in.num_kv_heads, hk = e % in.num_kv_heads, t = (int)threadIdx.x;
-    if (M.modes[e] != ELATTN_MODE_BLOCK_SPARSE) return;
-    const int len = decode_length(in, M, i), n = M.cu_new[i + 1] - M.cu_new[i];
-    const int tail = (int)elattn_quest_tail(len, n, in.page_shift);
+    const int e = (int)blockIdx.x, t = (int)threadIdx.x;
+    quest_head h;
+    if (!quest_head_of(in, M, e, &h)) return;
+    const int len = h.len, n = h.n, tail = h.tail;
     const int end = (int)(((elattn_i64)len + (1 << in.page_shift) - 1) >> in.page_shift);
     const int candidates = tail > 1 ? tail - 1 : 0;
     const uint32_t *gkey = keys + (size_t)e * in.pages_per_head;
@@ -319,7 +320,7 @@ __global__ void __launch_bounds__(QUEST_THREADS)
      * candidates equal to T; then, knowing the ties before its run, which pages it keeps; then
      * their places), with two block scans in between. A candidate equal to T is kept while fewer
      * than `need` lower ones were. */
-    const int32_t *pages = in.page_table + ((elattn_i64)M.seq_ids[i] * in.num_kv_heads + hk) * in.pages_per_head;
+    const int32_t *pages = h.pages;
     int32_t *out = quest_pages + (size_t)e * in.pages_per_head;
     const int per = (end + QUEST_THREADS - 1) / QUEST_THREADS; /* pages [t * per, + per) of each thread */
     int ties = 0, unused;
