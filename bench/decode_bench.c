@@ -44,6 +44,7 @@
 
 typedef struct opts {
     const char *device, *json_path;
+    const char *kernel; /* --kernel: elattn_plan_options.kernel of the decode plans (NULL: the device's pick) */
     int_list lens, batches;
     int n_mixes;
     mix mixes[MAX_LIST];
@@ -104,6 +105,7 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: elattn-decode-bench [options]\n"
             "  --device ID        one device (default auto: the best); cuda:0, opencl:1, reference, BACKEND:gpu\n"
+            "  --kernel NAME      force a decode kernel family (elattn_plan_options.kernel), e.g. opencl.decode.scalar\n"
             "  --list             list the devices and exit\n"
             "  --lens LIST        context lengths (default 8k,32k,128k)\n"
             "  --batch LIST       sequences per step (default 1,16,64)\n"
@@ -184,6 +186,7 @@ static int parse_opts(int argc, char **argv, opts *o)
         int bad = 0;
         char *end = NULL;
         if (strcmp(a, "--device") == 0) o->device = v;
+        else if (strcmp(a, "--kernel") == 0) o->kernel = v;
         else if (strcmp(a, "--flush") == 0) {
             bad = strcmp(v, "write") != 0 && strcmp(v, "read") != 0;
             o->flush_read = strcmp(v, "read") == 0;
@@ -609,7 +612,8 @@ static void run_context_mix(run_state *rs, int len, int mi, void (*emit)(const o
         elattn_decode_desc dd = {.struct_size = sizeof dd, .num_q_heads = o->hq, .max_batch = batch, .num_splits = o->splits,
                                  .page_budget = o->page_budget};
         elattn_decode_plan *plan = NULL;
-        st = elattn_decode_plan_create(cache, &dd, NULL, &plan);
+        const elattn_plan_options po = {.struct_size = sizeof po, .kernel = o->kernel};
+        st = elattn_decode_plan_create(cache, &dd, &po, &plan);
         if (st != ELATTN_SUCCESS) {
             fail_row(r, st == ELATTN_ERROR_UNSUPPORTED ? "unsupported" : "error", "elattn_decode_plan_create", st);
             continue;
@@ -668,9 +672,9 @@ static void run_context_mix(run_state *rs, int len, int mi, void (*emit)(const o
 }
 
 /* ---- --check: one step against the reference device ------------------------------------------------ */
-/* One side of the check: a cache on `dev` filled with the given appends, then one decode step;
- * returns O on the host (malloc'd) or NULL with `why`. */
-static float *check_side(const opts *o, elattn_device *dev, const int32_t *modes, int batch, int len, int chunk,
+/* One side of the check: a cache on `dev` filled with the given appends, then one decode step with
+ * `kernel` forced (NULL: the device's pick); returns O on the host (malloc'd) or NULL with `why`. */
+static float *check_side(const opts *o, elattn_device *dev, const char *kernel, const int32_t *modes, int batch, int len, int chunk,
                          void *const *kv_host, const void *q_host, char *why, size_t why_n)
 {
     const size_t row_bytes = (size_t)o->hkv * o->head_dim * elattn_dtype_size(o->dtype);
@@ -702,7 +706,8 @@ static float *check_side(const opts *o, elattn_device *dev, const int32_t *modes
         }
     elattn_decode_desc dd = {.struct_size = sizeof dd, .num_q_heads = o->hq, .max_batch = batch,
                              .page_budget = o->page_budget};
-    if (st == ELATTN_SUCCESS) what = "elattn_decode_plan_create", st = elattn_decode_plan_create(cache, &dd, NULL, &plan);
+    const elattn_plan_options po = {.struct_size = sizeof po, .kernel = kernel};
+    if (st == ELATTN_SUCCESS) what = "elattn_decode_plan_create", st = elattn_decode_plan_create(cache, &dd, &po, &plan);
     if (st == ELATTN_SUCCESS) what = "buffers", st = upload_new(dev, q_host, q_n * es, &q);
     if (st == ELATTN_SUCCESS) st = upload_new(dev, NULL, q_n * es, &out);
     int32_t ids[2 * KIT_MAX_BATCH];
@@ -749,8 +754,8 @@ static int check_mix(const opts *o, bench_dev *bd, int mi, double *nmse_out, cha
     char why[256] = "out of host memory";
     if (q && elattn_device_open_by_name("reference", &ref) != ELATTN_SUCCESS)
         snprintf(why, sizeof why, "reference device: %s", elattn_last_error());
-    else if (q && (want = check_side(o, ref, modes, batch, len, chunk, kv, q, why, sizeof why)) != NULL)
-        got = check_side(o, bd->dev, modes, batch, len, chunk, kv, q, why, sizeof why);
+    else if (q && (want = check_side(o, ref, NULL, modes, batch, len, chunk, kv, q, why, sizeof why)) != NULL)
+        got = check_side(o, bd->dev, o->kernel, modes, batch, len, chunk, kv, q, why, sizeof why);
     if (ref) elattn_device_close(ref);
     int pass = 0;
     if (got && want) {

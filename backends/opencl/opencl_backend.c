@@ -417,7 +417,8 @@ static int ocl_families(void *dev, elattn_op op, const char **names, int max)
     (void)dev;
     if (op == ELATTN_OP_ATTENTION) return ocl_attn_families(names, max);
     if (op == ELATTN_OP_XATTN) return ocl_xattn_families(names, max);
-    if (max > 0) names[0] = op == ELATTN_OP_ROUTER ? OCL_ROUTER_FAMILY : OCL_DECODE_FAMILY;
+    if (op == ELATTN_OP_DECODE) return ocl_decode_families(names, max);
+    if (max > 0) names[0] = OCL_ROUTER_FAMILY;
     return 1;
 }
 
@@ -456,6 +457,7 @@ const elattn_backend_ops elattn_opencl_backend = {
     .router_run = ocl_router_run,
     .merge_run = ocl_merge_run,
     .decode_plan = ocl_decode_plan,
+    .decode_plan_destroy = ocl_decode_plan_destroy,
     .decode_run = ocl_decode_run,
     .kv_summarize = ocl_kv_summarize,
     .families = ocl_families,

@@ -1,13 +1,18 @@
-/* Decode over the per-head KV cache on OpenCL (kernels/opencl/decode.cl): partials per split-KV
- * chunk, then the LSE merge. Correctness first: the per-call metadata and the fp32 partials live in
- * buffers made for the call (the plan has no workspace yet); the queue keeps them alive until the
- * kernels that use them have run. */
+/* Decode over the per-head KV cache on OpenCL (kernels/opencl/decode.cl, decode_tiled.cl): partials
+ * per split-KV chunk (family `tiled` or `scalar`), then the LSE merge. The plan builds the program and
+ * its kernels once; the per-call metadata and the fp32 partials live in buffers made for the call (the
+ * plan has no workspace yet), which the queue keeps alive until the kernels that use them have run. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "opencl_internal.h"
 
+/* Work-group sizes: the scalar family's passes (and Quest's, and the page summaries'), and the tiled
+ * family's partial pass (whose program then runs Quest's and the merge at its size too). */
 #define DECODE_WG 64
+#define DECODE_TILED_WG 128
+#define DECODE_TILED_ROWS 4 /* TILED_ROWS of decode_tiled.cl: query rows per work-group */
+#define DECODE_TILED_LOCAL_BYTES (24 * 1024) /* what elattn_decode_tiled declares at WG 128, rounded up */
 
 static elattn_status make_buffer(ocl_device *dev, cl_mem_flags flags, size_t bytes, void *host, cl_mem *out)
 {
@@ -16,43 +21,126 @@ static elattn_status make_buffer(ocl_device *dev, cl_mem_flags flags, size_t byt
     return err == CL_SUCCESS ? ELATTN_SUCCESS : ocl_fail(err, "clCreateBuffer", "decode");
 }
 
-/* The scalar family (the only one): its work-groups must fit the device. */
-static elattn_status scalar_decode_choose(void *ctx, char *variant, size_t variant_n)
+typedef enum { DECODE_TILED, DECODE_SCALAR } decode_kind;
+
+/* A plan: its family, and the program's kernels made once. */
+typedef struct decode_plan {
+    decode_kind kind;
+    int wg;
+    ocl_kernel partial, merge, quest_score, quest_select;
+} decode_plan;
+
+typedef struct decode_probe {
+    const ocl_caps *caps;
+    decode_kind kind;
+} decode_probe;
+
+static elattn_status tiled_decode_choose(decode_probe *p)
 {
-    const ocl_caps *caps = ctx;
-    (void)variant, (void)variant_n; /* no variant */
-    if ((size_t)DECODE_WG > caps->max_wg)
-        return elattn_fail(ELATTN_ERROR_UNSUPPORTED, "needs work-groups of %d items, the device takes %zu", DECODE_WG,
-                           caps->max_wg);
+    if ((size_t)DECODE_TILED_WG > p->caps->max_wg)
+        return elattn_fail(ELATTN_ERROR_UNSUPPORTED, "needs work-groups of %d items, the device takes %zu",
+                           DECODE_TILED_WG, p->caps->max_wg);
+    if (p->caps->local_mem < (size_t)DECODE_TILED_LOCAL_BYTES)
+        return elattn_fail(ELATTN_ERROR_UNSUPPORTED, "needs %d bytes of local memory, the device has %zu",
+                           DECODE_TILED_LOCAL_BYTES, p->caps->local_mem);
+    p->kind = DECODE_TILED;
     return ELATTN_SUCCESS;
+}
+
+static elattn_status scalar_decode_choose(decode_probe *p)
+{
+    if ((size_t)DECODE_WG > p->caps->max_wg)
+        return elattn_fail(ELATTN_ERROR_UNSUPPORTED, "needs work-groups of %d items, the device takes %zu", DECODE_WG,
+                           p->caps->max_wg);
+    p->kind = DECODE_SCALAR;
+    return ELATTN_SUCCESS;
+}
+
+/* The first family that can run a plan wins (elattn_family_select): `tiled` streams the cache in
+ * work-groups that share each K/V row between the query heads of a group; `scalar`, one work-item per
+ * (row, query head, chunk), is the fallback for devices without its work-group size or local memory. */
+static const struct decode_family {
+    const char *name;
+    elattn_status (*choose)(decode_probe *);
+} decode_families[] = {
+    {"opencl.decode.tiled", tiled_decode_choose},
+    {"opencl.decode.scalar", scalar_decode_choose},
+};
+enum { DECODE_FAMILIES = (int)(sizeof decode_families / sizeof decode_families[0]) };
+
+int ocl_decode_families(const char **names, int max)
+{
+    for (int i = 0; i < DECODE_FAMILIES && i < max; ++i) names[i] = decode_families[i].name;
+    return DECODE_FAMILIES;
+}
+
+static int decode_probe_one(void *ctx, int index, char *variant, size_t variant_n, const char **why)
+{
+    (void)variant, (void)variant_n; /* no variant */
+    if (decode_families[index].choose(ctx) == ELATTN_SUCCESS) return 1;
+    *why = elattn_last_error(); /* the selection copies it before it sets a message of its own */
+    return 0;
+}
+
+/* The decode program for a storage dtype at a work-group size (built once per device and options,
+ * then cached). */
+static elattn_status decode_program(ocl_device *dev, elattn_dtype dtype, int wg, cl_program *program)
+{
+    char opts[128];
+    ocl_format_options(opts, sizeof opts, (int)dtype, wg, NULL);
+    return ocl_get_program(dev, "decode", opts, program);
+}
+
+void ocl_decode_plan_destroy(void *dv, void *impl)
+{
+    (void)dv;
+    decode_plan *p = impl;
+    if (!p) return;
+    ocl_kernel_release(&p->partial);
+    ocl_kernel_release(&p->merge);
+    ocl_kernel_release(&p->quest_score);
+    ocl_kernel_release(&p->quest_select);
+    free(p);
 }
 
 elattn_status ocl_decode_plan(void *dv, const elattn_decode_setup *setup, const char *forced, void **impl, char *name,
                               size_t name_n)
 {
     ocl_device *dev = dv;
-    *impl = NULL; /* no plan state: each run makes its buffers */
-    return ocl_select(dev, OCL_DECODE_FAMILY, forced, setup->head_dim, setup->dtype, scalar_decode_choose, &dev->caps,
-                      name, name_n);
-}
-
-/* Launches one kernel of the decode program with `args`, over `items` work-items. */
-static elattn_status launch_decode_kernel(ocl_device *dev, cl_program program, void *stream, const char *name,
-                                          const ocl_arg *args, int nargs, size_t items)
-{
-    ocl_kernel k;
-    elattn_status st = ocl_kernel_create(dev, program, name, DECODE_WG, &k);
-    if (st != ELATTN_SUCCESS) return st;
-    st = ocl_launch(&k, ocl_queue(dev, stream), args, nargs, (items + DECODE_WG - 1) / DECODE_WG, DECODE_WG, name);
-    ocl_kernel_release(&k);
-    return st;
+    *impl = NULL;
+    const char *names[DECODE_FAMILIES];
+    ocl_decode_families(names, DECODE_FAMILIES);
+    decode_probe probe = {&dev->caps, DECODE_SCALAR};
+    if (elattn_family_select(names, DECODE_FAMILIES, forced, setup->head_dim, setup->dtype, ocl_device_label(dev),
+                             decode_probe_one, &probe, name, name_n) < 0)
+        return ELATTN_ERROR_UNSUPPORTED;
+    decode_plan *p = calloc(1, sizeof *p);
+    if (!p) return elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "decode: host allocation failed");
+    p->kind = probe.kind;
+    p->wg = p->kind == DECODE_TILED ? DECODE_TILED_WG : DECODE_WG;
+    cl_program program = NULL;
+    elattn_status st = decode_program(dev, setup->dtype, p->wg, &program);
+    if (st == ELATTN_SUCCESS)
+        st = ocl_kernel_create(dev, program, p->kind == DECODE_TILED ? "elattn_decode_tiled" : "elattn_decode_partial",
+                               (size_t)p->wg, &p->partial);
+    if (st == ELATTN_SUCCESS) st = ocl_kernel_create(dev, program, "elattn_decode_merge", (size_t)p->wg, &p->merge);
+    if (st == ELATTN_SUCCESS && setup->page_budget)
+        st = ocl_kernel_create(dev, program, "elattn_quest_score", (size_t)p->wg, &p->quest_score);
+    if (st == ELATTN_SUCCESS && setup->page_budget)
+        st = ocl_kernel_create(dev, program, "elattn_quest_select", (size_t)p->wg, &p->quest_select);
+    if (st != ELATTN_SUCCESS) {
+        ocl_decode_plan_destroy(dev, p);
+        return st;
+    }
+    *impl = p;
+    return ELATTN_SUCCESS;
 }
 
 /* Quest page selection (SPEC.md section 9b): the BLOCK_SPARSE heads' kept pages, in order, into
  * *pages [num_seqs][Hkv][pages_per_head] and the lengths of the FULL heads they make into *lens
  * [num_seqs][Hkv] (entries of other heads are not written). */
-static elattn_status quest_select(ocl_device *dev, cl_program program, void *stream, const elattn_decode_call *c,
-                                  cl_mem meta, cl_mem *pages, cl_mem *lens)
+static elattn_status quest_select(ocl_device *dev, decode_plan *p, cl_command_queue queue,
+                                  const elattn_decode_call *c, cl_mem meta, cl_mem *pages, cl_mem *lens)
 {
     const size_t heads = (size_t)c->num_seqs * c->num_kv_heads, items = heads * c->pages_per_head;
     cl_mem keys = NULL;
@@ -60,60 +148,49 @@ static elattn_status quest_select(ocl_device *dev, cl_program program, void *str
     if (st == ELATTN_SUCCESS) st = make_buffer(dev, CL_MEM_READ_WRITE, sizeof(cl_int) * items, NULL, pages);
     if (st == ELATTN_SUCCESS) st = make_buffer(dev, CL_MEM_READ_WRITE, sizeof(cl_int) * heads, NULL, lens);
     cl_mem q = (cl_mem)c->q, sums = (cl_mem)c->page_summaries, table = (cl_mem)c->page_table;
-    if (st == ELATTN_SUCCESS) {
+    const size_t wg = (size_t)p->wg;
+    if (st == ELATTN_SUCCESS) { /* a work-item per (sequence, head, page) */
         const ocl_arg args[] = {OCL_ARG(q), OCL_ARG(sums), OCL_ARG(table), OCL_ARG(meta), OCL_ARG(keys),
                                 OCL_ARG(c->num_seqs), OCL_ARG(c->num_q_heads), OCL_ARG(c->num_kv_heads),
                                 OCL_ARG(c->head_dim), OCL_ARG(c->page_shift), OCL_ARG(c->pages_per_head)};
-        st = launch_decode_kernel(dev, program, stream, "elattn_quest_score", args, (int)(sizeof args / sizeof args[0]),
-                                  items);
+        st = ocl_launch(&p->quest_score, queue, args, (int)(sizeof args / sizeof args[0]),
+                        (items + wg - 1) / wg, wg, "elattn_quest_score");
     }
-    if (st == ELATTN_SUCCESS) { /* one work-group per (sequence, head) */
+    if (st == ELATTN_SUCCESS) { /* a work-group per (sequence, head) */
         const ocl_arg args[] = {OCL_ARG(keys), OCL_ARG(table), OCL_ARG(meta), OCL_ARG(*pages), OCL_ARG(*lens),
                                 OCL_ARG(c->num_seqs), OCL_ARG(c->num_kv_heads), OCL_ARG(c->page_shift),
                                 OCL_ARG(c->pages_per_head), OCL_ARG(c->page_budget)};
-        st = launch_decode_kernel(dev, program, stream, "elattn_quest_select", args,
-                                  (int)(sizeof args / sizeof args[0]), heads * DECODE_WG);
+        st = ocl_launch(&p->quest_select, queue, args, (int)(sizeof args / sizeof args[0]), heads, wg,
+                        "elattn_quest_select");
     }
     if (keys) clReleaseMemObject(keys);
     return st; /* the caller releases *pages and *lens, made or not */
-}
-
-/* The decode program for a storage dtype (built once per device and options, then cached). */
-static elattn_status decode_program(ocl_device *dev, elattn_dtype dtype, cl_program *program)
-{
-    char opts[128];
-    ocl_format_options(opts, sizeof opts, (int)dtype, DECODE_WG, NULL);
-    return ocl_get_program(dev, "decode", opts, program);
 }
 
 elattn_status ocl_kv_summarize(void *dv, void *stream, const elattn_kv_summary_call *c)
 {
     ocl_device *dev = dv;
     cl_program program = NULL;
-    elattn_status st = decode_program(dev, c->dtype, &program);
+    elattn_status st = decode_program(dev, c->dtype, DECODE_WG, &program);
+    if (st != ELATTN_SUCCESS) return st;
+    ocl_kernel k;
+    st = ocl_kernel_create(dev, program, "elattn_kv_summarize", DECODE_WG, &k);
     if (st != ELATTN_SUCCESS) return st;
     cl_mem kpool = (cl_mem)c->k_pool, sums = (cl_mem)c->summaries, list = (cl_mem)c->list;
     const ocl_arg args[] = {OCL_ARG(kpool), OCL_ARG(sums), OCL_ARG(list), OCL_ARG(c->count), OCL_ARG(c->head_dim),
                             OCL_ARG(c->page_shift)};
-    return launch_decode_kernel(dev, program, stream, "elattn_kv_summarize", args, (int)(sizeof args / sizeof args[0]),
-                                (size_t)c->count * c->head_dim);
+    const size_t items = (size_t)c->count * c->head_dim;
+    st = ocl_launch(&k, ocl_queue(dev, stream), args, (int)(sizeof args / sizeof args[0]),
+                    (items + DECODE_WG - 1) / DECODE_WG, DECODE_WG, "elattn_kv_summarize");
+    ocl_kernel_release(&k);
+    return st;
 }
 
 elattn_status ocl_decode_run(void *dv, const void *impl, void *stream, const elattn_decode_call *c)
 {
-    (void)impl; /* no plan state (ocl_decode_plan) */
     ocl_device *dev = dv;
-    cl_program program = NULL;
-    elattn_status st = decode_program(dev, c->dtype, &program);
-    if (st != ELATTN_SUCCESS) return st;
-    ocl_kernel kp, km;
-    st = ocl_kernel_create(dev, program, "elattn_decode_partial", DECODE_WG, &kp);
-    if (st != ELATTN_SUCCESS) return st;
-    st = ocl_kernel_create(dev, program, "elattn_decode_merge", DECODE_WG, &km);
-    if (st != ELATTN_SUCCESS) {
-        ocl_kernel_release(&kp);
-        return st;
-    }
+    decode_plan *p = (decode_plan *)impl; /* its kernels' locks change, nothing else */
+    cl_command_queue queue = ocl_queue(dev, stream);
     const int ns = c->num_seqs, H = c->num_kv_heads;
     const size_t meta_n = (size_t)ns + 1 + ns + ns + 2 * (size_t)ns * H;
     int32_t *meta = malloc(sizeof(int32_t) * meta_n);
@@ -121,7 +198,9 @@ elattn_status ocl_decode_run(void *dv, const void *impl, void *stream, const ela
     int page_budget = 0; /* Quest runs only when a head of the step is BLOCK_SPARSE */
     for (size_t e = 0; c->page_budget && e < (size_t)ns * H; ++e)
         if (c->modes[e] == ELATTN_BLOCK_SPARSE) page_budget = c->page_budget;
-    const size_t items = (size_t)c->total_new * c->num_q_heads * c->splits;
+    const size_t items = (size_t)c->total_new * c->num_q_heads * c->splits; /* partials: (row, query head, chunk) */
+    const size_t wg = (size_t)p->wg;
+    elattn_status st = ELATTN_SUCCESS;
     if (!meta) st = elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "decode: host allocation failed");
     if (st == ELATTN_SUCCESS) {
         memcpy(meta, c->cu_new, sizeof(int32_t) * (ns + 1));
@@ -134,21 +213,38 @@ elattn_status ocl_decode_run(void *dv, const void *impl, void *stream, const ela
     if (st == ELATTN_SUCCESS)
         st = make_buffer(dev, CL_MEM_READ_WRITE, sizeof(float) * items * c->head_dim, NULL, &part_o);
     if (st == ELATTN_SUCCESS) st = make_buffer(dev, CL_MEM_READ_WRITE, sizeof(float) * items, NULL, &part_lse);
-    if (st == ELATTN_SUCCESS && page_budget)
-        st = quest_select(dev, program, stream, c, meta_mem, &quest_pages, &quest_len);
+    if (st == ELATTN_SUCCESS && page_budget) st = quest_select(dev, p, queue, c, meta_mem, &quest_pages, &quest_len);
     if (st == ELATTN_SUCCESS) {
         cl_mem q = (cl_mem)c->q, kpool = (cl_mem)c->k_pool, vpool = (cl_mem)c->v_pool, table = (cl_mem)c->page_table;
         const float scale_log2 = c->scale * ELATTN_LOG2E;
-        /* Without Quest the kernel never reads these two: any buffer will do. */
+        /* Without Quest the kernels never read these two: any buffer will do. */
         cl_mem qp = page_budget ? quest_pages : meta_mem, ql = page_budget ? quest_len : meta_mem;
-        const ocl_arg args[] = {OCL_ARG(q), OCL_ARG(kpool), OCL_ARG(vpool), OCL_ARG(table), OCL_ARG(meta_mem),
-                                OCL_ARG(part_o), OCL_ARG(part_lse), OCL_ARG(c->num_seqs), OCL_ARG(c->num_q_heads),
-                                OCL_ARG(c->num_kv_heads), OCL_ARG(c->head_dim), OCL_ARG(scale_log2), OCL_ARG(c->sink),
-                                OCL_ARG(c->local), OCL_ARG(c->ring), OCL_ARG(c->page_shift),
-                                OCL_ARG(c->pages_per_head), OCL_ARG(c->splits), OCL_ARG(c->total_new), OCL_ARG(qp),
-                                OCL_ARG(ql), OCL_ARG(page_budget)};
-        st = ocl_launch(&kp, ocl_queue(dev, stream), args, (int)(sizeof args / sizeof args[0]),
-                        (items + DECODE_WG - 1) / DECODE_WG, DECODE_WG, "elattn_decode_partial");
+        if (p->kind == DECODE_TILED) {
+            /* a work-group per (sequence, KV head, chunk, tile of rows); the row tiles of the step's
+             * most new tokens, so that some work-groups of shorter steps have no rows */
+            int most_new = 0;
+            for (int i = 0; i < ns; ++i)
+                most_new = c->cu_new[i + 1] - c->cu_new[i] > most_new ? c->cu_new[i + 1] - c->cu_new[i] : most_new;
+            const int row_tiles = (most_new * c->group + DECODE_TILED_ROWS - 1) / DECODE_TILED_ROWS;
+            const int padded = c->head_dim <= 64 ? 64 : c->head_dim <= 128 ? 128 : 256, lpr = padded / 8;
+            const ocl_arg args[] = {OCL_ARG(q), OCL_ARG(kpool), OCL_ARG(vpool), OCL_ARG(table), OCL_ARG(meta_mem),
+                                    OCL_ARG(part_o), OCL_ARG(part_lse), OCL_ARG(c->num_seqs), OCL_ARG(c->num_q_heads),
+                                    OCL_ARG(c->num_kv_heads), OCL_ARG(c->head_dim), OCL_ARG(scale_log2),
+                                    OCL_ARG(c->sink), OCL_ARG(c->local), OCL_ARG(c->ring), OCL_ARG(c->page_shift),
+                                    OCL_ARG(c->pages_per_head), OCL_ARG(c->splits), OCL_ARG(row_tiles), OCL_ARG(lpr),
+                                    OCL_ARG(qp), OCL_ARG(ql), OCL_ARG(page_budget)};
+            st = ocl_launch(&p->partial, queue, args, (int)(sizeof args / sizeof args[0]),
+                            (size_t)ns * H * c->splits * row_tiles, wg, "elattn_decode_tiled");
+        } else {
+            const ocl_arg args[] = {OCL_ARG(q), OCL_ARG(kpool), OCL_ARG(vpool), OCL_ARG(table), OCL_ARG(meta_mem),
+                                    OCL_ARG(part_o), OCL_ARG(part_lse), OCL_ARG(c->num_seqs), OCL_ARG(c->num_q_heads),
+                                    OCL_ARG(c->num_kv_heads), OCL_ARG(c->head_dim), OCL_ARG(scale_log2),
+                                    OCL_ARG(c->sink), OCL_ARG(c->local), OCL_ARG(c->ring), OCL_ARG(c->page_shift),
+                                    OCL_ARG(c->pages_per_head), OCL_ARG(c->splits), OCL_ARG(c->total_new), OCL_ARG(qp),
+                                    OCL_ARG(ql), OCL_ARG(page_budget)};
+            st = ocl_launch(&p->partial, queue, args, (int)(sizeof args / sizeof args[0]),
+                            (items + wg - 1) / wg, wg, "elattn_decode_partial");
+        }
     }
     if (st == ELATTN_SUCCESS) {
         cl_mem o = (cl_mem)c->o, lse = c->lse ? (cl_mem)c->lse : part_lse; /* not written without write_lse */
@@ -156,8 +252,8 @@ elattn_status ocl_decode_run(void *dv, const void *impl, void *stream, const ela
         const cl_ulong total = (cl_ulong)c->total_new * c->num_q_heads * c->head_dim;
         const ocl_arg args[] = {OCL_ARG(part_o), OCL_ARG(part_lse), OCL_ARG(o), OCL_ARG(lse), OCL_ARG(write_lse),
                                 OCL_ARG(c->head_dim), OCL_ARG(c->splits), OCL_ARG(total)};
-        st = ocl_launch(&km, ocl_queue(dev, stream), args, (int)(sizeof args / sizeof args[0]),
-                        (size_t)((total + DECODE_WG - 1) / DECODE_WG), DECODE_WG, "elattn_decode_merge");
+        st = ocl_launch(&p->merge, queue, args, (int)(sizeof args / sizeof args[0]),
+                        (size_t)((total + wg - 1) / wg), wg, "elattn_decode_merge");
     }
     /* The queue holds its own references to what it enqueued. */
     if (meta_mem) clReleaseMemObject(meta_mem);
@@ -166,7 +262,5 @@ elattn_status ocl_decode_run(void *dv, const void *impl, void *stream, const ela
     if (quest_pages) clReleaseMemObject(quest_pages);
     if (quest_len) clReleaseMemObject(quest_len);
     free(meta);
-    ocl_kernel_release(&kp);
-    ocl_kernel_release(&km);
     return st;
 }

@@ -146,7 +146,7 @@ static const struct program_sources {
     {"xattn_mma", {elattn_cl_mma_warp, elattn_cl_xattn, elattn_cl_xattn_mma}},
     {"router", {elattn_cl_router}},
     {"merge", {elattn_cl_merge}},
-    {"decode", {elattn_cl_decode}},
+    {"decode", {elattn_cl_decode, elattn_cl_decode_tiled}},
 };
 
 static const struct program_sources *sources_of(const char *source_id)

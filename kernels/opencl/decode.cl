@@ -1,7 +1,8 @@
 /*
- * Decode over the per-head KV cache (kernels/SPEC.md section 9), scalar fp32: correctness
- * first. Two passes:
- *   elattn_decode_partial: one work-item per (new token, query head, split-KV chunk): the
+ * Decode over the per-head KV cache (kernels/SPEC.md section 9), fp32 arithmetic. Two passes:
+ *   the partials: elattn_decode_tiled (decode_tiled.cl, family `tiled`: work-groups that read each
+ *     K/V row once for the query heads of a group, at memory bandwidth) or elattn_decode_partial
+ *     (family `scalar`, correctness first): one work-item per (new token, query head, split-KV chunk): the
  *     online softmax over the visible keys among the chunk's slots (elattn_decode_split,
  *     elattn_kv_position_of, elattn_decode_visible, elattn_kv_slot_offset), the epilogue
  *     rule for O and LSE (an empty chunk: O = 0, LSE = -inf), written as fp32 partials;
@@ -21,6 +22,24 @@
  */
 #define DECODE_MAX_D ELATTN_MAX_HEAD_DIM
 
+/* Sequence i's KV head hk as the step reads it: its page-table row, cached length (*len) and mode
+ * (*mode); with a page budget a BLOCK_SPARSE head is the FULL head over Quest's pages (section 9b). */
+static const __global int *decode_head_of(const __global int *meta, const __global int *page_table,
+                                          const __global int *quest_pages, const __global int *quest_len,
+                                          const int num_seqs, const int num_kv_heads, const int pages_per_head,
+                                          const int page_budget, const int i, const int hk, int *len, int *mode)
+{
+    const __global int *lengths = meta + num_seqs + 1, *seq_ids = lengths + num_seqs, *modes = seq_ids + num_seqs;
+    *mode = modes[i * num_kv_heads + hk];
+    if (page_budget && *mode == ELATTN_MODE_BLOCK_SPARSE) {
+        *len = quest_len[i * num_kv_heads + hk];
+        *mode = ELATTN_MODE_FULL;
+        return quest_pages + ((long)i * num_kv_heads + hk) * pages_per_head;
+    }
+    *len = lengths[i];
+    return page_table + ((long)seq_ids[i] * num_kv_heads + hk) * pages_per_head;
+}
+
 __kernel void elattn_decode_partial(const __global elattn_elem *q, const __global elattn_elem *k_pool,
                                     const __global elattn_elem *v_pool, const __global int *page_table,
                                     const __global int *meta, __global float *part_o, __global float *part_lse,
@@ -35,19 +54,14 @@ __kernel void elattn_decode_partial(const __global elattn_elem *q, const __globa
     const int c = (int)(x % (size_t)splits);
     const int h = (int)((x / (size_t)splits) % (size_t)num_q_heads);
     const int row = (int)(x / ((size_t)splits * num_q_heads));
-    const __global int *cu_new = meta, *lengths = meta + num_seqs + 1, *seq_ids = lengths + num_seqs,
-                       *modes = seq_ids + num_seqs, *chunks = modes + num_seqs * num_kv_heads;
+    const __global int *cu_new = meta, *chunks = meta + 3 * num_seqs + 1 + num_seqs * num_kv_heads;
     int i = 0;
     while (i + 1 < num_seqs && cu_new[i + 1] <= row) ++i;
     const int n = cu_new[i + 1] - cu_new[i];
     const int hk = h / (num_q_heads / num_kv_heads);
-    int len = lengths[i], mode = modes[i * num_kv_heads + hk];
-    const __global int *pages = page_table + ((long)seq_ids[i] * num_kv_heads + hk) * pages_per_head;
-    if (page_budget && mode == ELATTN_MODE_BLOCK_SPARSE) { /* the FULL head over Quest's pages (section 9b) */
-        pages = quest_pages + ((long)i * num_kv_heads + hk) * pages_per_head;
-        len = quest_len[i * num_kv_heads + hk];
-        mode = ELATTN_MODE_FULL;
-    }
+    int len, mode;
+    const __global int *pages = decode_head_of(meta, page_table, quest_pages, quest_len, num_seqs, num_kv_heads,
+                                               pages_per_head, page_budget, i, hk, &len, &mode);
     const long pos = (long)len - n + (row - cu_new[i]);
     long s0, s1;
     elattn_decode_split(elattn_kv_slots(mode, sink, ring, len), chunks[i * num_kv_heads + hk], c, &s0, &s1);

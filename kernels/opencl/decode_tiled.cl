@@ -1,0 +1,239 @@
+/*
+ * Decode over the per-head KV cache (kernels/SPEC.md section 9), family `tiled`: the partial pass
+ * of decode.cl's elattn_decode_partial, written to stream the cache at memory bandwidth on GPUs
+ * without subgroups, tensor cores or fp16 arithmetic (fp32 arithmetic, plain loads, local memory
+ * and barriers only). It writes the same fp32 partials (O, LSE per (row, query head, chunk)) and
+ * elattn_decode_merge (decode.cl) merges them; the Quest passes of decode.cl run before it.
+ *
+ * One work-group of ELATTN_WG work-items per (sequence, KV head, split-KV chunk, tile of TILED_ROWS
+ * query rows of the group: (new token, query head) pairs), so every K/V row crosses memory once per
+ * row tile (once per step for groups of up to TILED_ROWS rows), not once per query head:
+ *   - lanes lie along D: a work-item holds TILED_E consecutive elements (one 16-byte load of a
+ *     16-bit dtype) of its rows' queries and of every K/V row it reads; `lpr` = padded D / TILED_E
+ *     lanes make a group, and the ELATTN_WG / lpr groups take TILED_KPG consecutive keys each per
+ *     round, each group with its own online softmax (fp32, log2 domain);
+ *   - a round: each lane's partial dot products go to local memory, every work-item sums one or
+ *     more (key, row) pairs' lanes in lane order and applies the pair rule, and each group reads its
+ *     scores back for its softmax step and its P x V (two barriers a round);
+ *   - the next round's K and V are loaded while this round runs (the K loads once this round's
+ *     keys are used, the V loads once its P x V is done), and the page-table entries a round
+ *     ahead of those, so that a lane never waits on two dependent loads;
+ *   - at the end the groups' states are combined through local memory into the chunk's partial.
+ * Needs decode.cl (decode_head_of) before it in the program, and head dims that are multiples of
+ * TILED_E (every head dim the API takes: ELATTN_HEAD_DIM_STEP).
+ */
+#define TILED_ROWS 4 /* query rows per work-group */
+#define TILED_E 8    /* head-dim elements per lane */
+#ifndef TILED_KPG /* keys per group per round (a lab build may set it) */
+#if ELATTN_STORAGE == ELATTN_DTYPE_F32
+#define TILED_KPG 4  /* fp32 rows take twice the registers */
+#else
+#define TILED_KPG 8
+#endif
+#endif
+#define TILED_MIN_LPR (64 / TILED_E) /* lanes per row of the smallest padded head dim */
+#define TILED_MAX_LPR (ELATTN_MAX_HEAD_DIM / TILED_E)
+#define TILED_MAX_GROUPS (ELATTN_WG / TILED_MIN_LPR)
+/* Local memory: the lanes' partial dot products during the rounds, the groups' states at the end. */
+#define TILED_PART_FLOATS (ELATTN_WG * TILED_KPG * TILED_ROWS + TILED_MAX_LPR)
+#define TILED_COMBINE_FLOATS (ELATTN_WG * TILED_ROWS * TILED_E)
+#define TILED_BUF_FLOATS (TILED_PART_FLOATS > TILED_COMBINE_FLOATS ? TILED_PART_FLOATS : TILED_COMBINE_FLOATS)
+#if ELATTN_WG % TILED_MAX_LPR != 0
+#error "elattn_decode_tiled: a work-group must hold whole groups of lanes at every head dim"
+#endif
+
+/* A K or V row's TILED_E elements of one lane as loaded (converted to fp32 only where used, so that
+ * a load in flight is not waited for early). The pools are the cache's own allocations: a row's
+ * lane starts at a multiple of TILED_E elements, 16 bytes (16-bit dtypes) or 32 (fp32) aligned. */
+#if ELATTN_STORAGE == ELATTN_DTYPE_F32
+typedef float8 tiled_raw;
+static inline tiled_raw tiled_load(const __global elattn_elem *pool, long off)
+{
+    return *(const __global float8 *)(pool + off);
+}
+static inline float8 tiled_unpack(tiled_raw r) { return r; }
+#else
+typedef uint4 tiled_raw;
+static inline tiled_raw tiled_load(const __global elattn_elem *pool, long off)
+{
+    return *(const __global uint4 *)(pool + off);
+}
+static inline float8 tiled_unpack(tiled_raw r)
+{
+#if ELATTN_STORAGE == ELATTN_DTYPE_BF16
+    return (float8)(as_float(r.x << 16), as_float(r.x & 0xffff0000u), as_float(r.y << 16),
+                    as_float(r.y & 0xffff0000u), as_float(r.z << 16), as_float(r.z & 0xffff0000u),
+                    as_float(r.w << 16), as_float(r.w & 0xffff0000u));
+#else
+    return vload_half8(0, (const __private half *)&r);
+#endif
+}
+#endif
+
+__kernel __attribute__((reqd_work_group_size(ELATTN_WG, 1, 1)))
+void elattn_decode_tiled(const __global elattn_elem *q, const __global elattn_elem *k_pool,
+                         const __global elattn_elem *v_pool, const __global int *page_table, const __global int *meta,
+                         __global float *part_o, __global float *part_lse, const int num_seqs, const int num_q_heads,
+                         const int num_kv_heads, const int head_dim, const float scale_log2, const int sink,
+                         const int window, const int ring, const int page_shift, const int pages_per_head,
+                         const int splits, const int row_tiles, const int lpr, const __global int *quest_pages,
+                         const __global int *quest_len, const int page_budget)
+{
+    __local float buf[TILED_BUF_FLOATS];
+    __local float score[TILED_MAX_GROUPS * TILED_KPG * TILED_ROWS];
+    __local float state[2 * TILED_MAX_GROUPS * TILED_ROWS]; /* each group's m, then l, per row */
+
+    const int t = (int)get_local_id(0), lane = t % lpr, grp = t / lpr, groups = ELATTN_WG / lpr;
+    const int w = (int)get_group_id(0);
+    const int rt = w % row_tiles, c = (w / row_tiles) % splits, e = w / (row_tiles * splits);
+    const int i = e / num_kv_heads, hk = e % num_kv_heads;
+    const __global int *cu_new = meta, *chunks = meta + 3 * num_seqs + 1 + num_seqs * num_kv_heads;
+    const int n = cu_new[i + 1] - cu_new[i], G = num_q_heads / num_kv_heads;
+    int len, mode;
+    const __global int *pages = decode_head_of(meta, page_table, quest_pages, quest_len, num_seqs, num_kv_heads,
+                                               pages_per_head, page_budget, i, hk, &len, &mode);
+    const int row0 = rt * TILED_ROWS, rows_left = n * G - row0;
+    const int nrows = rows_left < 0 ? 0 : rows_left < TILED_ROWS ? rows_left : TILED_ROWS;
+    long s0, s1;
+    elattn_decode_split(elattn_kv_slots(mode, sink, ring, len), chunks[e], c, &s0, &s1);
+    const elattn_decode_seen seen = elattn_decode_seen_of(mode, sink, ring, window, len, n);
+    const int d0 = lane * TILED_E, lane_in = d0 < head_dim; /* head_dim % TILED_E == 0 */
+
+    /* The rows' queries (pre-scaled into log2 units), this lane's elements; rows past nrows are 0. */
+    float qv[TILED_ROWS][TILED_E];
+    #pragma unroll
+    for (int r = 0; r < TILED_ROWS; ++r) {
+        const int rr = row0 + r, live = r < nrows && lane_in;
+        const long qoff = ((long)(cu_new[i] + (live ? rr / G : 0)) * num_q_heads + hk * G + (live ? rr % G : 0)) *
+                              head_dim + d0;
+        #pragma unroll
+        for (int x = 0; x < TILED_E; ++x) qv[r][x] = live ? elattn_load(q, qoff + x) * scale_log2 : 0.0f;
+    }
+    float acc[TILED_ROWS][TILED_E], m[TILED_ROWS], l[TILED_ROWS];
+    #pragma unroll
+    for (int r = 0; r < TILED_ROWS; ++r) {
+        m[r] = -INFINITY, l[r] = 0.0f;
+        #pragma unroll
+        for (int x = 0; x < TILED_E; ++x) acc[r][x] = 0.0f;
+    }
+
+    const int per_round = groups * TILED_KPG, pairs = per_round * TILED_ROWS;
+    const int first = (int)s0, end = (int)s1; /* slots are int32 (elattn_kv_cache_desc.max_tokens) */
+    const int rounds = nrows > 0 ? (end - first + per_round - 1) / per_round : 0;
+    /* Slot of this lane's key j in round rd. */
+#define TILED_SLOT(rd, j) (first + (rd) * per_round + grp * TILED_KPG + (j))
+    int page_cur[TILED_KPG];  /* pages of the round whose K loads were issued last (its V loads reuse them) */
+    int page_next[TILED_KPG]; /* pages of the round after it */
+    tiled_raw kr[TILED_KPG], vr[TILED_KPG];
+    #pragma unroll
+    for (int j = 0; j < TILED_KPG; ++j) { /* round 0's rows, round 1's pages */
+        const int s = TILED_SLOT(0, j), s_next = TILED_SLOT(1, j), ok = s < end && lane_in;
+        page_cur[j] = s < end ? pages[s >> page_shift] : 0;
+        const long off = elattn_kv_page_offset(page_cur[j], page_shift, head_dim, s) + d0;
+        kr[j] = ok ? tiled_load(k_pool, off) : (tiled_raw)0;
+        vr[j] = ok ? tiled_load(v_pool, off) : (tiled_raw)0;
+        page_next[j] = s_next < end ? pages[s_next >> page_shift] : 0;
+    }
+
+    for (int rd = 0; rd < rounds; ++rd) {
+        /* Partial dot products of this lane's elements: [lane][(group, key, row)], one padding word per
+         * lane so that a group's lanes write to different banks. */
+        #pragma unroll
+        for (int j = 0; j < TILED_KPG; ++j) {
+            float k[TILED_E];
+            vstore8(tiled_unpack(kr[j]), 0, k);
+            #pragma unroll
+            for (int r = 0; r < TILED_ROWS; ++r) {
+                float dot = 0.0f;
+                #pragma unroll
+                for (int x = 0; x < TILED_E; ++x) dot = fma(qv[r][x], k[x], dot);
+                buf[lane * (pairs + 1) + (grp * TILED_KPG + j) * TILED_ROWS + r] = dot;
+            }
+        }
+        /* This round's keys are used: the next round's K loads start (its pages were read a round
+         * ago), and the pages of the round after. */
+        const int more = rd + 1 < rounds;
+        #pragma unroll
+        for (int j = 0; j < TILED_KPG; ++j) {
+            const int s = TILED_SLOT(rd + 1, j), s_after = TILED_SLOT(rd + 2, j), ok = more && s < end && lane_in;
+            page_cur[j] = page_next[j];
+            kr[j] = ok ? tiled_load(k_pool, elattn_kv_page_offset(page_cur[j], page_shift, head_dim, s) + d0)
+                       : (tiled_raw)0;
+            page_next[j] = more && s_after < end ? pages[s_after >> page_shift] : 0;
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+        /* Each (group, key, row) pair: its lanes summed in lane order, then the pair rule. */
+        for (int p = t; p < pairs; p += ELATTN_WG) {
+            const int r = p % TILED_ROWS, s = first + rd * per_round + p / TILED_ROWS;
+            float dot = 0.0f;
+            for (int y = 0; y < lpr; ++y) dot += buf[y * (pairs + 1) + p];
+            int seen_pair = r < nrows && s < end;
+            if (seen_pair && !elattn_decode_all_visible(&seen, s, s + 1)) {
+                const long pos = (long)len - n + (row0 + r) / G;
+                seen_pair = elattn_decode_visible(mode, pos, elattn_kv_position_of(mode, sink, ring, len, s), sink,
+                                                  window);
+            }
+            score[p] = seen_pair ? dot : -INFINITY;
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+        /* Per row, the group's online-softmax step over its keys and P x V with this lane's elements
+         * (V converted once per row: fewer registers than holding every key's weights). */
+        #pragma unroll
+        for (int r = 0; r < TILED_ROWS; ++r) {
+            float top = m[r];
+            #pragma unroll
+            for (int j = 0; j < TILED_KPG; ++j) top = fmax(top, score[(grp * TILED_KPG + j) * TILED_ROWS + r]);
+            const float f = exp2(m[r] - elattn_softmax_base(top));
+            l[r] *= f;
+            #pragma unroll
+            for (int x = 0; x < TILED_E; ++x) acc[r][x] *= f;
+            #pragma unroll
+            for (int j = 0; j < TILED_KPG; ++j) {
+                const float sc = score[(grp * TILED_KPG + j) * TILED_ROWS + r];
+                const float p = sc == -INFINITY ? 0.0f : exp2(sc - top); /* also when top is -inf */
+                float v[TILED_E];
+                vstore8(tiled_unpack(vr[j]), 0, v);
+                l[r] += p;
+                #pragma unroll
+                for (int x = 0; x < TILED_E; ++x) acc[r][x] = fma(p, v[x], acc[r][x]);
+            }
+            m[r] = top;
+        }
+        #pragma unroll
+        for (int j = 0; j < TILED_KPG; ++j) { /* the next round's V, from the pages its K loads used */
+            const int s = TILED_SLOT(rd + 1, j);
+            vr[j] = more && s < end && lane_in
+                        ? tiled_load(v_pool, elattn_kv_page_offset(page_cur[j], page_shift, head_dim, s) + d0)
+                        : (tiled_raw)0;
+        }
+    }
+#undef TILED_SLOT
+
+    /* The groups' states combined in group order into the chunk's partial: O normalised, LSE. */
+    barrier(CLK_LOCAL_MEM_FENCE); /* the last round's reads of buf are done */
+    #pragma unroll
+    for (int r = 0; r < TILED_ROWS; ++r) {
+        #pragma unroll
+        for (int x = 0; x < TILED_E; ++x) buf[((grp * TILED_ROWS + r) * lpr + lane) * TILED_E + x] = acc[r][x];
+        if (lane == 0) state[grp * TILED_ROWS + r] = m[r], state[(TILED_MAX_GROUPS + grp) * TILED_ROWS + r] = l[r];
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    const int width = lpr * TILED_E; /* the padded head dim */
+    for (int o = t; o < TILED_ROWS * width; o += ELATTN_WG) {
+        const int r = o / width, d = o % width;
+        if (r >= nrows || d >= head_dim) continue;
+        float top = -INFINITY;
+        for (int g = 0; g < groups; ++g) top = fmax(top, state[g * TILED_ROWS + r]);
+        const float base = elattn_softmax_base(top);
+        float sum = 0.0f, out = 0.0f;
+        for (int g = 0; g < groups; ++g) {
+            const float f = exp2(state[g * TILED_ROWS + r] - base);
+            sum += state[(TILED_MAX_GROUPS + g) * TILED_ROWS + r] * f;
+            out += buf[((g * TILED_ROWS + r) * lpr + d / TILED_E) * TILED_E + d % TILED_E] * f;
+        }
+        const int rr = row0 + r;
+        const size_t x = ((size_t)(cu_new[i] + rr / G) * num_q_heads + hk * G + rr % G) * splits + c;
+        part_o[x * head_dim + d] = out * elattn_row_inv_sum(sum);
+        if (d == 0) part_lse[x] = elattn_row_lse(top, sum);
+    }
+}
