@@ -22,6 +22,17 @@ typedef ushort elattn_elem;
 
 static inline float elattn_bf16_to_float(ushort u) { return as_float((uint)u << 16); }
 
+/* fp16 bits (the low 16 of h) to fp32 in integer arithmetic: for fp16 data held as integers (no
+ * cl_khr_fp16 needed, and no half and uint views of the same words, which the compiler may assume
+ * apart). Exact: zero, subnormals, inf and NaN included. */
+static inline float elattn_f16_bits_to_float(uint h)
+{
+    const uint sign = (h & 0x8000u) << 16, e = (h >> 10) & 0x1fu, m = h & 0x3ffu;
+    if (e == 0) return as_float(sign | as_uint((float)m * 0x1p-24f)); /* zero, subnormal */
+    if (e == 31) return as_float(sign | 0x7f800000u | (m << 13));      /* inf, NaN */
+    return as_float(sign | ((e + 112u) << 23) | (m << 13));
+}
+
 static inline ushort elattn_float_to_bf16(float f)
 {
     uint u = as_uint(f);

@@ -45,6 +45,9 @@
 /* A K or V row's TILED_E elements of one lane as loaded (converted to fp32 only where used, so that
  * a load in flight is not waited for early). The pools are the cache's own allocations: a row's
  * lane starts at a multiple of TILED_E elements, 16 bytes (16-bit dtypes) or 32 (fp32) aligned. */
+#if ELATTN_STORAGE == ELATTN_DTYPE_F16 && defined(cl_khr_fp16)
+#pragma OPENCL EXTENSION cl_khr_fp16 : enable
+#endif
 #if ELATTN_STORAGE == ELATTN_DTYPE_F32
 typedef float8 tiled_raw;
 static inline tiled_raw tiled_load(const __global elattn_elem *pool, long off)
@@ -64,8 +67,13 @@ static inline float8 tiled_unpack(tiled_raw r)
     return (float8)(as_float(r.x << 16), as_float(r.x & 0xffff0000u), as_float(r.y << 16),
                     as_float(r.y & 0xffff0000u), as_float(r.z << 16), as_float(r.z & 0xffff0000u),
                     as_float(r.w << 16), as_float(r.w & 0xffff0000u));
+#elif defined(cl_khr_fp16) /* cvt from registers */
+    return convert_float8(as_half8(r));
 #else
-    return vload_half8(0, (const __private half *)&r);
+    const uint w[4] = {r.x, r.y, r.z, r.w};
+    float f[TILED_E];
+    for (int x = 0; x < TILED_E; ++x) f[x] = elattn_f16_bits_to_float(w[x / 2] >> (16 * (x % 2)));
+    return vload8(0, f);
 #endif
 }
 #endif

@@ -183,17 +183,9 @@ INLINE void cp_async_commit(cp_async_q *q) { __asm__ __volatile__("cp.async.comm
 #define XW_WORDS (32 * 6)
 
 #if ELATTN_STORAGE == ELATTN_DTYPE_F16
-/* fp16 <-> fp32 in integer arithmetic (no cl_khr_fp16, and no half and uint
- * views of the same words, which the compiler may assume apart). */
-INLINE float f16_to_float(uint h)
-{
-    const uint sign = (h & 0x8000u) << 16, e = (h >> 10) & 0x1fu, m = h & 0x3ffu;
-    if (e == 0) return as_float(sign | as_uint((float)m * 0x1p-24f)); /* zero, subnormal */
-    if (e == 31) return as_float(sign | 0x7f800000u | (m << 13));      /* inf, NaN */
-    return as_float(sign | ((e + 112u) << 23) | (m << 13));
-}
-
-/* Round to nearest even, as cvt.rn.f16x2.f32. */
+/* fp32 -> fp16 in integer arithmetic (no cl_khr_fp16, and no half and uint views of the same
+ * words, which the compiler may assume apart; the other way: elattn_f16_bits_to_float, common.cl).
+ * Round to nearest even, as cvt.rn.f16x2.f32. */
 INLINE uint float_to_f16(float f)
 {
     const uint u = as_uint(f), sign = (u >> 16) & 0x8000u, a = u & 0x7fffffffu;
@@ -221,7 +213,7 @@ INLINE float bits16_to_float(__local uint *xw, int word, int hi)
 #if ELATTN_STORAGE == ELATTN_DTYPE_BF16
     return as_float(bits << 16);
 #else
-    return f16_to_float(bits);
+    return elattn_f16_bits_to_float(bits);
 #endif
 }
 
