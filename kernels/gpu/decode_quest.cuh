@@ -14,11 +14,11 @@
  *     pages, two block-wide scans: the ties at the threshold go to the lower pages), written as
  *     the compacted page list the chunk kernels read as a FULL head of length elattn_quest_length
  *     (decode_head, decode_common.cuh).
- * The select uses shared-memory scans only and the score shuffles within groups of 8 lanes, so the
- * code is the same at wave sizes 32 and 64.
+ * The score shuffles within groups of 8 lanes and the select's scans over the whole warp (warpSize),
+ * so the code is the same at wave sizes 32 and 64.
  * kernels/opencl/decode.cl's elattn_quest_select is the same algorithm, line for line but for its
- * start (a head that is not BLOCK_SPARSE runs its barriers idle there: a PoCL fault), which PoCL and
- * Intel's CPU runtime run in CI.
+ * start (a head that is not BLOCK_SPARSE runs its barriers idle there: a PoCL fault) and its scans
+ * (shared memory only: PoCL has no subgroups), which PoCL and Intel's CPU runtime run in CI.
  * Needs storage<> (common.cuh), decode_common.cuh and launch.h.
  */
 #ifndef ELATTN_GPU_DECODE_QUEST_CUH
@@ -206,23 +206,31 @@ __global__ void __launch_bounds__(QUEST_THREADS)
     }
 }
 
-/* Exclusive prefix sum of v over the block (QUEST_THREADS), through shared memory; *total gets
- * the sum. Every thread must call it. */
+/* Exclusive prefix sum of v over the block (QUEST_THREADS); *total gets the sum. Every thread must
+ * call it. Within a warp (or wavefront) a butterfly of xor shuffles: after the step of offset o each
+ * lane holds the sum of its aligned run of 2o lanes (seg) and its inclusive prefix within that run;
+ * then the warps' sums through shared memory: two barriers, where a shared-memory Hillis-Steele scan
+ * took two per step. */
 static __device__ __forceinline__ int quest_block_scan(int v, int *scratch, int *total)
 {
-    const int t = (int)threadIdx.x;
-    scratch[t] = v;
-    __syncthreads();
-    for (int o = 1; o < QUEST_THREADS; o <<= 1) { /* Hillis-Steele: inclusive sums */
-        const int add = t >= o ? scratch[t - o] : 0;
-        __syncthreads();
-        scratch[t] += add;
-        __syncthreads();
+    const int t = (int)threadIdx.x, lane = t % warpSize, warp = t / warpSize, warps = QUEST_THREADS / warpSize;
+    int inclusive = v, seg = v;
+    for (int o = 1; o < warpSize; o <<= 1) {
+        const int other = __shfl_xor_sync(ELATTN_FULL_LANES, seg, o);
+        if (lane & o) inclusive += other;
+        seg += other;
     }
-    const int inclusive = scratch[t];
-    *total = scratch[QUEST_THREADS - 1];
+    if (lane == 0) scratch[warp] = seg;
+    __syncthreads();
+    int before = 0, sum = 0;
+    for (int w = 0; w < warps; ++w) {
+        const int s = scratch[w];
+        before += w < warp ? s : 0;
+        sum += s;
+    }
+    *total = sum;
     __syncthreads(); /* scratch is reused by the next call */
-    return inclusive - v;
+    return before + inclusive - v;
 }
 
 /* The select reads its keys from shared memory when they fit (QUEST_STAGED_MAX_BYTES, under the
@@ -253,7 +261,7 @@ __global__ void __launch_bounds__(QUEST_THREADS)
 {
     ELATTN_DYNAMIC_SHARED(uint32_t, quest_staged); /* STAGED: quest_staged_bytes(in.pages_per_head) */
     __shared__ int hist[256];
-    __shared__ int scan[QUEST_THREADS];
+    __shared__ int scan[QUEST_THREADS]; /* the block scans use its first QUEST_THREADS / warpSize words */
     __shared__ uint32_t s_prefix;
     __shared__ int s_need;
     decode_pdl_launch_dependents(); /* the chunk kernel may start: its BLOCK_SPARSE heads wait (decode_head) */
