@@ -10,7 +10,7 @@
 # cases on cuda:0, and P N P N at 32K x 1 / 4, fa-xa:0.5 and fa-xa:1, page budget 64.
 set -u
 o=$OUT/ocd; mkdir -p $o; f=$o/ocd.txt
-left() { echo $((550 - SECONDS)); }
+left() { echo $((450 - SECONDS)); }
 lim() { local l; l=$(left); [ "$l" -lt "$1" ] && echo "$l" || echo "$1"; }
 . shared/tools/nvidia-opencl.sh
 nvidia-smi --query-gpu=name,clocks.max.sm --format=csv,noheader >> $f 2>&1
@@ -27,7 +27,7 @@ b=build-oc
 wait; echo "builds $SECONDS s: N $(tail -1 $o/build.log | cut -c1-60) / V4 $(tail -1 $o/build-v4.log | cut -c1-60) / P $(tail -1 $o/build-p.log | cut -c1-60)" >> $f
 B=$b/bench/elattn-decode-bench
 $B --list >> $f 2>&1
-timeout $(lim 90) $b/conformance/elattn-conformance --backend opencl:1 --case decode/ > $o/conf.txt 2>&1
+timeout $(lim 60) $b/conformance/elattn-conformance --backend opencl:1 --case decode/ > $o/conf.txt 2>&1
 echo "conformance opencl:1 decode/ rc=$?: $(tail -1 $o/conf.txt)" >> $f
 grep -E "FAIL|ERROR" $o/conf.txt | head -5 | cut -c1-240 >> $f
 # d NAME BIN DEVICE TIMEOUT ARGS...: one benchmark process; its table into the summary
@@ -35,15 +35,16 @@ d() { local n=$1 bin=$2 dev=$3 t=$4; shift 4; [ "$(left)" -lt 20 ] && { echo "$n
   timeout $(lim $t) $bin --device $dev --head-dim 128 --dtype bf16 --flush read "$@" --json $o/$n.json > $o/$n.txt 2>&1
   echo "== $n rc=$? ($dev $*)" >> $f; sed -n '/^results/,$p' $o/$n.txt | grep -E '^ +[0-9]|^copy' | cut -c1-150 >> $f
   grep -E '^copy bandwidth' $o/$n.txt | cut -c1-150 >> $f; }
-grid="--lens 8192,32768,131072 --batch 1,16 --mix dense,fa-ssa:0.75 --max-time 0.2"
-d cuda $B cuda:0 90 $grid
-d ocl-tiled $B opencl:1 120 $grid --check
-d ocl-v4 .v4/build-v4/bench/elattn-decode-bench opencl:1 60 --lens 32768,131072 --batch 1,16 --mix dense --max-time 0.2
-d ocl-scalar $B opencl:1 60 --kernel opencl.decode.scalar --lens 32768 --batch 1 --mix dense,fa-ssa:0.75 --max-time 0.1 --min-reps 3
-timeout $(lim 60) $b/conformance/elattn-conformance --backend cuda:0 --case decode/quest > $o/conf-quest.txt 2>&1
+grid="--lens 8192,32768,131072 --batch 1,16 --mix dense,fa-ssa:0.75 --max-time 0.15"
+d cuda $B cuda:0 80 $grid
+d ocl-tiled $B opencl:1 110 $grid --check
+timeout $(lim 40) $b/conformance/elattn-conformance --backend cuda:0 --case decode/quest > $o/conf-quest.txt 2>&1
 echo "conformance cuda:0 decode/quest rc=$?: $(tail -1 $o/conf-quest.txt)" >> $f
 grep -E "FAIL|ERROR" $o/conf-quest.txt | head -5 | cut -c1-240 >> $f
-q="--lens 32768 --batch 1,4 --mix dense,fa-xa:0.5,fa-xa:1 --page-budget 64 --max-time 0.2"
-for r in 1 2; do d quest-P$r .p/build-qp/bench/elattn-decode-bench cuda:0 40 $q; d quest-N$r $B cuda:0 40 $q; done
+q="--lens 32768 --batch 1,4 --mix dense,fa-xa:0.5,fa-xa:1 --page-budget 64 --max-time 0.15"
+d quest-P1 .p/build-qp/bench/elattn-decode-bench cuda:0 30 $q; d quest-N1 $B cuda:0 30 $q
+d ocl-scalar $B opencl:1 40 --kernel opencl.decode.scalar --lens 32768 --batch 1 --mix dense,fa-ssa:0.75 --max-time 0.1 --min-reps 3
+d ocl-v4 .v4/build-v4/bench/elattn-decode-bench opencl:1 50 --lens 32768,131072 --batch 1,16 --mix dense --max-time 0.15
+d quest-P2 .p/build-qp/bench/elattn-decode-bench cuda:0 30 $q; d quest-N2 $B cuda:0 30 $q
 echo "end $SECONDS s" >> $f
 cat $f
