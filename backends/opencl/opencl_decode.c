@@ -1,7 +1,7 @@
 /* Decode over the per-head KV cache on OpenCL (kernels/opencl/decode.cl, decode_tiled.cl): partials
  * per split-KV chunk (family `tiled` or `scalar`), then the LSE merge. The plan builds the program and
- * its kernels once; the per-call metadata and the fp32 partials live in buffers made for the call (the
- * plan has no workspace yet), which the queue keeps alive until the kernels that use them have run. */
+ * its kernels once and keeps the device memory of its runs (metadata, fp32 partials, Quest's
+ * buffers), grown to its largest run; a run copies its metadata in asynchronously. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,12 +23,42 @@ static elattn_status make_buffer(ocl_device *dev, cl_mem_flags flags, size_t byt
 
 typedef enum { DECODE_TILED, DECODE_SCALAR } decode_kind;
 
-/* A plan: its family, and the program's kernels made once. */
+/* A device buffer of a plan that grows to the largest run so far (a run that needs more makes a
+ * larger one; the queue keeps the old one alive for the work already enqueued on it). */
+typedef struct plan_buffer {
+    cl_mem mem;
+    size_t bytes;
+} plan_buffer;
+
+/* A plan: its family, the program's kernels made once, and the device memory of its runs: the
+ * step's metadata, the partials, Quest's keys, pages and lengths. Runs of a plan are serialised
+ * (elattn.h, elattn_decode_plan_create), so they share these buffers. */
 typedef struct decode_plan {
     decode_kind kind;
     int wg;
     ocl_kernel partial, merge, quest_score, quest_select;
+    plan_buffer meta, part_o, part_lse, quest_keys, quest_pages, quest_len;
 } decode_plan;
+
+/* Makes b hold at least `bytes` (a quarter more than asked when it grows, so that slowly growing
+ * runs do not make a buffer each). */
+static elattn_status plan_buffer_reserve(ocl_device *dev, plan_buffer *b, size_t bytes)
+{
+    if (b->mem && b->bytes >= bytes) return ELATTN_SUCCESS;
+    const size_t want = bytes + bytes / 4 > bytes ? bytes + bytes / 4 : bytes;
+    cl_mem m = NULL;
+    elattn_status st = make_buffer(dev, CL_MEM_READ_WRITE, want ? want : 1, NULL, &m);
+    if (st != ELATTN_SUCCESS) return st;
+    if (b->mem) clReleaseMemObject(b->mem);
+    b->mem = m, b->bytes = want;
+    return ELATTN_SUCCESS;
+}
+
+static void plan_buffer_release(plan_buffer *b)
+{
+    if (b->mem) clReleaseMemObject(b->mem);
+    b->mem = NULL, b->bytes = 0;
+}
 
 typedef struct decode_probe {
     const ocl_caps *caps;
@@ -100,6 +130,8 @@ void ocl_decode_plan_destroy(void *dv, void *impl)
     ocl_kernel_release(&p->merge);
     ocl_kernel_release(&p->quest_score);
     ocl_kernel_release(&p->quest_select);
+    plan_buffer *const buffers[] = {&p->meta, &p->part_o, &p->part_lse, &p->quest_keys, &p->quest_pages, &p->quest_len};
+    for (size_t i = 0; i < sizeof buffers / sizeof buffers[0]; ++i) plan_buffer_release(buffers[i]);
     free(p);
 }
 
@@ -137,34 +169,33 @@ elattn_status ocl_decode_plan(void *dv, const elattn_decode_setup *setup, const 
 }
 
 /* Quest page selection (SPEC.md section 9b): the BLOCK_SPARSE heads' kept pages, in order, into
- * *pages [num_seqs][Hkv][pages_per_head] and the lengths of the FULL heads they make into *lens
- * [num_seqs][Hkv] (entries of other heads are not written). */
+ * the plan's quest_pages [num_seqs][Hkv][pages_per_head] and the lengths of the FULL heads they make
+ * into its quest_len [num_seqs][Hkv] (entries of other heads are not written). */
 static elattn_status quest_select(ocl_device *dev, decode_plan *p, cl_command_queue queue,
-                                  const elattn_decode_call *c, cl_mem meta, cl_mem *pages, cl_mem *lens)
+                                  const elattn_decode_call *c, cl_mem meta)
 {
     const size_t heads = (size_t)c->num_seqs * c->num_kv_heads, items = heads * c->pages_per_head;
-    cl_mem keys = NULL;
-    elattn_status st = make_buffer(dev, CL_MEM_READ_WRITE, sizeof(cl_uint) * items, NULL, &keys);
-    if (st == ELATTN_SUCCESS) st = make_buffer(dev, CL_MEM_READ_WRITE, sizeof(cl_int) * items, NULL, pages);
-    if (st == ELATTN_SUCCESS) st = make_buffer(dev, CL_MEM_READ_WRITE, sizeof(cl_int) * heads, NULL, lens);
+    elattn_status st = plan_buffer_reserve(dev, &p->quest_keys, sizeof(cl_uint) * items);
+    if (st == ELATTN_SUCCESS) st = plan_buffer_reserve(dev, &p->quest_pages, sizeof(cl_int) * items);
+    if (st == ELATTN_SUCCESS) st = plan_buffer_reserve(dev, &p->quest_len, sizeof(cl_int) * heads);
     cl_mem q = (cl_mem)c->q, sums = (cl_mem)c->page_summaries, table = (cl_mem)c->page_table;
+    cl_mem keys = p->quest_keys.mem, pages = p->quest_pages.mem, lens = p->quest_len.mem;
     const size_t wg = (size_t)p->wg;
     if (st == ELATTN_SUCCESS) { /* a work-item per (sequence, head, page) */
         const ocl_arg args[] = {OCL_ARG(q), OCL_ARG(sums), OCL_ARG(table), OCL_ARG(meta), OCL_ARG(keys),
                                 OCL_ARG(c->num_seqs), OCL_ARG(c->num_q_heads), OCL_ARG(c->num_kv_heads),
                                 OCL_ARG(c->head_dim), OCL_ARG(c->page_shift), OCL_ARG(c->pages_per_head)};
-        st = ocl_launch(&p->quest_score, queue, args, (int)(sizeof args / sizeof args[0]),
-                        (items + wg - 1) / wg, wg, "elattn_quest_score");
+        st = ocl_launch(&p->quest_score, queue, args, (int)(sizeof args / sizeof args[0]), (items + wg - 1) / wg, wg,
+                        "elattn_quest_score");
     }
     if (st == ELATTN_SUCCESS) { /* a work-group per (sequence, head) */
-        const ocl_arg args[] = {OCL_ARG(keys), OCL_ARG(table), OCL_ARG(meta), OCL_ARG(*pages), OCL_ARG(*lens),
+        const ocl_arg args[] = {OCL_ARG(keys), OCL_ARG(table), OCL_ARG(meta), OCL_ARG(pages), OCL_ARG(lens),
                                 OCL_ARG(c->num_seqs), OCL_ARG(c->num_kv_heads), OCL_ARG(c->page_shift),
                                 OCL_ARG(c->pages_per_head), OCL_ARG(c->page_budget)};
         st = ocl_launch(&p->quest_select, queue, args, (int)(sizeof args / sizeof args[0]), heads, wg,
                         "elattn_quest_select");
     }
-    if (keys) clReleaseMemObject(keys);
-    return st; /* the caller releases *pages and *lens, made or not */
+    return st;
 }
 
 elattn_status ocl_kv_summarize(void *dv, void *stream, const elattn_kv_summary_call *c)
@@ -189,36 +220,35 @@ elattn_status ocl_kv_summarize(void *dv, void *stream, const elattn_kv_summary_c
 elattn_status ocl_decode_run(void *dv, const void *impl, void *stream, const elattn_decode_call *c)
 {
     ocl_device *dev = dv;
-    decode_plan *p = (decode_plan *)impl; /* its kernels' locks change, nothing else */
+    decode_plan *p = (decode_plan *)impl; /* runs are serialised: its buffers and kernels are this run's */
     cl_command_queue queue = ocl_queue(dev, stream);
     const int ns = c->num_seqs, H = c->num_kv_heads;
     const size_t meta_n = (size_t)ns + 1 + ns + ns + 2 * (size_t)ns * H;
-    int32_t *meta = malloc(sizeof(int32_t) * meta_n);
-    cl_mem meta_mem = NULL, part_o = NULL, part_lse = NULL, quest_pages = NULL, quest_len = NULL;
     int page_budget = 0; /* Quest runs only when a head of the step is BLOCK_SPARSE */
     for (size_t e = 0; c->page_budget && e < (size_t)ns * H; ++e)
         if (c->modes[e] == ELATTN_BLOCK_SPARSE) page_budget = c->page_budget;
     const size_t items = (size_t)c->total_new * c->num_q_heads * c->splits; /* partials: (row, query head, chunk) */
     const size_t wg = (size_t)p->wg;
-    elattn_status st = ELATTN_SUCCESS;
-    if (!meta) st = elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "decode: host allocation failed");
-    if (st == ELATTN_SUCCESS) {
+    elattn_status st = plan_buffer_reserve(dev, &p->meta, sizeof(int32_t) * meta_n);
+    if (st == ELATTN_SUCCESS) st = plan_buffer_reserve(dev, &p->part_o, sizeof(float) * items * c->head_dim);
+    if (st == ELATTN_SUCCESS) st = plan_buffer_reserve(dev, &p->part_lse, sizeof(float) * items);
+    if (st == ELATTN_SUCCESS) { /* the step's metadata: an asynchronous copy of a host copy freed when it is done */
+        int32_t *meta = malloc(sizeof(int32_t) * meta_n);
+        if (!meta) return elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "decode: host allocation failed");
         memcpy(meta, c->cu_new, sizeof(int32_t) * (ns + 1));
         memcpy(meta + ns + 1, c->lengths, sizeof(int32_t) * ns);
         memcpy(meta + 2 * ns + 1, c->seq_ids, sizeof(int32_t) * ns);
         memcpy(meta + 3 * ns + 1, c->modes, sizeof(int32_t) * (size_t)ns * H);
         memcpy(meta + 3 * ns + 1 + (size_t)ns * H, c->chunks, sizeof(int32_t) * (size_t)ns * H);
-        st = make_buffer(dev, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, sizeof(int32_t) * meta_n, meta, &meta_mem);
+        st = ocl_upload_meta_at(queue, p->meta.mem, 0, meta, sizeof(int32_t) * meta_n); /* frees meta */
     }
-    if (st == ELATTN_SUCCESS)
-        st = make_buffer(dev, CL_MEM_READ_WRITE, sizeof(float) * items * c->head_dim, NULL, &part_o);
-    if (st == ELATTN_SUCCESS) st = make_buffer(dev, CL_MEM_READ_WRITE, sizeof(float) * items, NULL, &part_lse);
-    if (st == ELATTN_SUCCESS && page_budget) st = quest_select(dev, p, queue, c, meta_mem, &quest_pages, &quest_len);
+    cl_mem meta_mem = p->meta.mem, part_o = p->part_o.mem, part_lse = p->part_lse.mem;
+    if (st == ELATTN_SUCCESS && page_budget) st = quest_select(dev, p, queue, c, meta_mem);
     if (st == ELATTN_SUCCESS) {
         cl_mem q = (cl_mem)c->q, kpool = (cl_mem)c->k_pool, vpool = (cl_mem)c->v_pool, table = (cl_mem)c->page_table;
         const float scale_log2 = c->scale * ELATTN_LOG2E;
         /* Without Quest the kernels never read these two: any buffer will do. */
-        cl_mem qp = page_budget ? quest_pages : meta_mem, ql = page_budget ? quest_len : meta_mem;
+        cl_mem qp = page_budget ? p->quest_pages.mem : meta_mem, ql = page_budget ? p->quest_len.mem : meta_mem;
         if (p->kind == DECODE_TILED) {
             /* a work-group per (sequence, KV head, chunk, tile of rows); the row tiles of the step's
              * most new tokens, so that some work-groups of shorter steps have no rows */
@@ -255,12 +285,5 @@ elattn_status ocl_decode_run(void *dv, const void *impl, void *stream, const ela
         st = ocl_launch(&p->merge, queue, args, (int)(sizeof args / sizeof args[0]),
                         (size_t)((total + wg - 1) / wg), wg, "elattn_decode_merge");
     }
-    /* The queue holds its own references to what it enqueued. */
-    if (meta_mem) clReleaseMemObject(meta_mem);
-    if (part_o) clReleaseMemObject(part_o);
-    if (part_lse) clReleaseMemObject(part_lse);
-    if (quest_pages) clReleaseMemObject(quest_pages);
-    if (quest_len) clReleaseMemObject(quest_len);
-    free(meta);
     return st;
 }
