@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# Call 105 (2026-12-05, twelfth session, H100): the lab script bench/lab/notes/decode/opencl-tiled-measure.sh as
+# run: main at e587e7b with left() at 360 s; .p = 41978bb~1 (git archive, carried).
 # OpenCL decode on NVIDIA's driver: the tiled family (kernels/opencl/decode_tiled.cl) beside the
 # scalar one and beside cuda:0, in one device call. Run from the repository root with `run` (carry
 # nothing): builds the working tree with CUDA and OpenCL (N) and, OpenCL only, a copy with four keys
@@ -10,7 +12,7 @@
 # cases on cuda:0, and P N P N at 32K x 1 / 4, fa-xa:0.5 and fa-xa:1, page budget 64.
 set -u
 o=$OUT/ocd; mkdir -p $o; f=$o/ocd.txt
-left() { echo $((450 - SECONDS)); }
+left() { echo $((360 - SECONDS)); }
 lim() { local l; l=$(left); [ "$l" -lt "$1" ] && echo "$l" || echo "$1"; }
 . shared/tools/nvidia-opencl.sh
 nvidia-smi --query-gpu=name,clocks.max.sm --format=csv,noheader >> $f 2>&1
