@@ -134,13 +134,13 @@ void elattn_decode_tiled(const __global elattn_elem *q, const __global elattn_el
     int page_next[TILED_KPG]; /* pages of the round after it */
     tiled_raw kr[TILED_KPG], vr[TILED_KPG];
     #pragma unroll
-    for (int j = 0; j < TILED_KPG; ++j) { /* round 0's rows, round 1's pages */
-        const int s = TILED_SLOT(0, j), s_next = TILED_SLOT(1, j), ok = s < end && lane_in;
-        page_cur[j] = s < end ? pages[s >> page_shift] : 0;
+    for (int j = 0; j < TILED_KPG; ++j) { /* round 0's rows, round 1's pages (none for a tile without rows) */
+        const int s = TILED_SLOT(0, j), s_next = TILED_SLOT(1, j), ok = rounds > 0 && s < end && lane_in;
+        page_cur[j] = rounds > 0 && s < end ? pages[s >> page_shift] : 0;
         const long off = elattn_kv_page_offset(page_cur[j], page_shift, head_dim, s) + d0;
         kr[j] = ok ? tiled_load(k_pool, off) : (tiled_raw)0;
         vr[j] = ok ? tiled_load(v_pool, off) : (tiled_raw)0;
-        page_next[j] = s_next < end ? pages[s_next >> page_shift] : 0;
+        page_next[j] = rounds > 1 && s_next < end ? pages[s_next >> page_shift] : 0;
     }
 
     for (int rd = 0; rd < rounds; ++rd) {
