@@ -2,6 +2,7 @@
  * per split-KV chunk (family `tiled` or `scalar`), then the LSE merge. The plan builds the program and
  * its kernels once and keeps the device memory of its runs (metadata, fp32 partials, Quest's
  * buffers), grown to its largest run; a run copies its metadata in asynchronously. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,7 +12,7 @@
  * family's partial pass (whose program then runs Quest's and the merge at its size too). */
 #define DECODE_WG 64
 #define DECODE_TILED_WG 128
-#define DECODE_TILED_ROWS 4 /* TILED_ROWS of decode_tiled.cl: query rows per work-group */
+#define DECODE_TILED_ROWS 4 /* query rows per work-group of the tiled kernel (its ELATTN_DECODE_ROWS) */
 #define DECODE_TILED_LOCAL_BYTES (24 * 1024) /* what elattn_decode_tiled declares at WG 128, rounded up */
 
 static elattn_status make_buffer(ocl_device *dev, cl_mem_flags flags, size_t bytes, void *host, cl_mem *out)
@@ -116,8 +117,9 @@ static int decode_probe_one(void *ctx, int index, char *variant, size_t variant_
  * then cached). */
 static elattn_status decode_program(ocl_device *dev, elattn_dtype dtype, int wg, cl_program *program)
 {
-    char opts[128];
-    ocl_format_options(opts, sizeof opts, (int)dtype, wg, NULL);
+    char opts[160], rows[40];
+    snprintf(rows, sizeof rows, "-DELATTN_DECODE_ROWS=%d", DECODE_TILED_ROWS);
+    ocl_format_options(opts, sizeof opts, (int)dtype, wg, rows);
     return ocl_get_program(dev, "decode", opts, program);
 }
 
@@ -249,32 +251,34 @@ elattn_status ocl_decode_run(void *dv, const void *impl, void *stream, const ela
         const float scale_log2 = c->scale * ELATTN_LOG2E;
         /* Without Quest the kernels never read these two: any buffer will do. */
         cl_mem qp = page_budget ? p->quest_pages.mem : meta_mem, ql = page_budget ? p->quest_len.mem : meta_mem;
+        /* The two partial kernels share their arguments but for the last three before Quest's: the
+         * tiled kernel's row tiles and padded head dim, the scalar kernel's row count. */
+        ocl_arg args[24] = {OCL_ARG(q), OCL_ARG(kpool), OCL_ARG(vpool), OCL_ARG(table), OCL_ARG(meta_mem),
+                            OCL_ARG(part_o), OCL_ARG(part_lse), OCL_ARG(c->num_seqs), OCL_ARG(c->num_q_heads),
+                            OCL_ARG(c->num_kv_heads), OCL_ARG(c->head_dim), OCL_ARG(scale_log2), OCL_ARG(c->sink),
+                            OCL_ARG(c->local), OCL_ARG(c->ring), OCL_ARG(c->page_shift), OCL_ARG(c->pages_per_head),
+                            OCL_ARG(c->splits)};
+        int nargs = 18, row_tiles = 0;
+        const int padded = ocl_tune_band(c->head_dim);
+        size_t groups = (items + wg - 1) / wg; /* scalar: a work-item per partial */
         if (p->kind == DECODE_TILED) {
             /* a work-group per (sequence, KV head, chunk, tile of rows); the row tiles of the step's
              * most new tokens, so that some work-groups of shorter steps have no rows */
             int most_new = 0;
             for (int i = 0; i < ns; ++i)
                 most_new = c->cu_new[i + 1] - c->cu_new[i] > most_new ? c->cu_new[i + 1] - c->cu_new[i] : most_new;
-            const int row_tiles = (most_new * c->group + DECODE_TILED_ROWS - 1) / DECODE_TILED_ROWS;
-            const int padded = c->head_dim <= 64 ? 64 : c->head_dim <= 128 ? 128 : 256, lpr = padded / 8;
-            const ocl_arg args[] = {OCL_ARG(q), OCL_ARG(kpool), OCL_ARG(vpool), OCL_ARG(table), OCL_ARG(meta_mem),
-                                    OCL_ARG(part_o), OCL_ARG(part_lse), OCL_ARG(c->num_seqs), OCL_ARG(c->num_q_heads),
-                                    OCL_ARG(c->num_kv_heads), OCL_ARG(c->head_dim), OCL_ARG(scale_log2),
-                                    OCL_ARG(c->sink), OCL_ARG(c->local), OCL_ARG(c->ring), OCL_ARG(c->page_shift),
-                                    OCL_ARG(c->pages_per_head), OCL_ARG(c->splits), OCL_ARG(row_tiles), OCL_ARG(lpr),
-                                    OCL_ARG(qp), OCL_ARG(ql), OCL_ARG(page_budget)};
-            st = ocl_launch(&p->partial, queue, args, (int)(sizeof args / sizeof args[0]),
-                            (size_t)ns * H * c->splits * row_tiles, wg, "elattn_decode_tiled");
+            row_tiles = (most_new * c->group + DECODE_TILED_ROWS - 1) / DECODE_TILED_ROWS;
+            groups = (size_t)ns * H * c->splits * row_tiles;
+            args[nargs++] = OCL_ARG(row_tiles);
+            args[nargs++] = OCL_ARG(padded);
         } else {
-            const ocl_arg args[] = {OCL_ARG(q), OCL_ARG(kpool), OCL_ARG(vpool), OCL_ARG(table), OCL_ARG(meta_mem),
-                                    OCL_ARG(part_o), OCL_ARG(part_lse), OCL_ARG(c->num_seqs), OCL_ARG(c->num_q_heads),
-                                    OCL_ARG(c->num_kv_heads), OCL_ARG(c->head_dim), OCL_ARG(scale_log2),
-                                    OCL_ARG(c->sink), OCL_ARG(c->local), OCL_ARG(c->ring), OCL_ARG(c->page_shift),
-                                    OCL_ARG(c->pages_per_head), OCL_ARG(c->splits), OCL_ARG(c->total_new), OCL_ARG(qp),
-                                    OCL_ARG(ql), OCL_ARG(page_budget)};
-            st = ocl_launch(&p->partial, queue, args, (int)(sizeof args / sizeof args[0]),
-                            (items + wg - 1) / wg, wg, "elattn_decode_partial");
+            args[nargs++] = OCL_ARG(c->total_new);
         }
+        args[nargs++] = OCL_ARG(qp);
+        args[nargs++] = OCL_ARG(ql);
+        args[nargs++] = OCL_ARG(page_budget);
+        st = ocl_launch(&p->partial, queue, args, nargs, groups, wg,
+                        p->kind == DECODE_TILED ? "elattn_decode_tiled" : "elattn_decode_partial");
     }
     if (st == ELATTN_SUCCESS) {
         cl_mem o = (cl_mem)c->o, lse = c->lse ? (cl_mem)c->lse : part_lse; /* not written without write_lse */

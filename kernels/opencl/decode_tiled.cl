@@ -9,7 +9,8 @@
  * query rows of the group: (new token, query head) pairs), so every K/V row crosses memory once per
  * row tile (once per step for groups of up to TILED_ROWS rows), not once per query head:
  *   - lanes lie along D: a work-item holds TILED_E consecutive elements (one 16-byte load of a
- *     16-bit dtype) of its rows' queries and of every K/V row it reads; `lpr` = padded D / TILED_E
+ *     16-bit dtype) of its rows' queries and of every K/V row it reads; `lpr` = padded D (64, 128 or
+ *     256: the host's `padded`) / TILED_E
  *     lanes make a group, and the ELATTN_WG / lpr groups take TILED_KPG consecutive keys each per
  *     round, each group with its own online softmax (fp32, log2 domain);
  *   - a round: each lane's partial dot products go to local memory, every work-item sums one or
@@ -22,7 +23,10 @@
  * Needs decode.cl (decode_head_of) before it in the program, and head dims that are multiples of
  * TILED_E (every head dim the API takes: ELATTN_HEAD_DIM_STEP).
  */
-#define TILED_ROWS 4 /* query rows per work-group */
+#ifndef ELATTN_DECODE_ROWS
+#error "ELATTN_DECODE_ROWS (query rows per work-group) comes from the host (opencl_decode.c, DECODE_TILED_ROWS)"
+#endif
+#define TILED_ROWS ELATTN_DECODE_ROWS
 #define TILED_E 8    /* head-dim elements per lane */
 #ifndef TILED_KPG /* keys per group per round (a lab build may set it) */
 #if ELATTN_STORAGE == ELATTN_DTYPE_F32
@@ -84,14 +88,14 @@ void elattn_decode_tiled(const __global elattn_elem *q, const __global elattn_el
                          __global float *part_o, __global float *part_lse, const int num_seqs, const int num_q_heads,
                          const int num_kv_heads, const int head_dim, const float scale_log2, const int sink,
                          const int window, const int ring, const int page_shift, const int pages_per_head,
-                         const int splits, const int row_tiles, const int lpr, const __global int *quest_pages,
+                         const int splits, const int row_tiles, const int padded, const __global int *quest_pages,
                          const __global int *quest_len, const int page_budget)
 {
     __local float buf[TILED_BUF_FLOATS];
     __local float score[TILED_MAX_GROUPS * TILED_KPG * TILED_ROWS];
     __local float state[2 * TILED_MAX_GROUPS * TILED_ROWS]; /* each group's m, then l, per row */
 
-    const int t = (int)get_local_id(0), lane = t % lpr, grp = t / lpr, groups = ELATTN_WG / lpr;
+    const int lpr = padded / TILED_E, t = (int)get_local_id(0), lane = t % lpr, grp = t / lpr, groups = ELATTN_WG / lpr;
     const int w = (int)get_group_id(0);
     const int rt = w % row_tiles, c = (w / row_tiles) % splits, e = w / (row_tiles * splits);
     const int i = e / num_kv_heads, hk = e % num_kv_heads;
@@ -226,9 +230,8 @@ void elattn_decode_tiled(const __global elattn_elem *q, const __global elattn_el
         if (lane == 0) state[grp * TILED_ROWS + r] = m[r], state[(TILED_MAX_GROUPS + grp) * TILED_ROWS + r] = l[r];
     }
     barrier(CLK_LOCAL_MEM_FENCE);
-    const int width = lpr * TILED_E; /* the padded head dim */
-    for (int o = t; o < TILED_ROWS * width; o += ELATTN_WG) {
-        const int r = o / width, d = o % width;
+    for (int o = t; o < TILED_ROWS * padded; o += ELATTN_WG) {
+        const int r = o / padded, d = o % padded;
         if (r >= nrows || d >= head_dim) continue;
         float top = -INFINITY;
         for (int g = 0; g < groups; ++g) top = fmax(top, state[g * TILED_ROWS + r]);
