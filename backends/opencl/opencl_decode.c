@@ -283,11 +283,10 @@ elattn_status ocl_decode_run(void *dv, const void *impl, void *stream, const ela
     if (st == ELATTN_SUCCESS) {
         cl_mem o = (cl_mem)c->o, lse = c->lse ? (cl_mem)c->lse : part_lse; /* not written without write_lse */
         const int write_lse = c->lse != NULL;
-        const cl_ulong total = (cl_ulong)c->total_new * c->num_q_heads * c->head_dim;
-        const ocl_arg args[] = {OCL_ARG(part_o), OCL_ARG(part_lse), OCL_ARG(o), OCL_ARG(lse), OCL_ARG(write_lse),
-                                OCL_ARG(c->head_dim), OCL_ARG(c->splits), OCL_ARG(total)};
+        const ocl_arg args[] = {OCL_ARG(part_o), OCL_ARG(part_lse), OCL_ARG(o),        OCL_ARG(lse),
+                                OCL_ARG(write_lse), OCL_ARG(c->head_dim), OCL_ARG(c->splits)};
         st = ocl_launch(&p->merge, queue, args, (int)(sizeof args / sizeof args[0]),
-                        (size_t)((total + wg - 1) / wg), wg, "elattn_decode_merge");
+                        (size_t)c->total_new * c->num_q_heads, wg, "elattn_decode_merge");
     }
     return st;
 }

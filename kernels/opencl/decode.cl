@@ -6,8 +6,8 @@
  *     online softmax over the visible keys among the chunk's slots (elattn_decode_split,
  *     elattn_kv_position_of, elattn_decode_visible, elattn_kv_slot_offset), the epilogue
  *     rule for O and LSE (an empty chunk: O = 0, LSE = -inf), written as fp32 partials;
- *   elattn_decode_merge: one work-item per output value: the chunks merged in chunk order
- *     with elattn_merge_weights, O rounded once to the storage dtype.
+ *   elattn_decode_merge: one work-group per (row, query head): the chunks merged at once
+ *     (elattn_merge_scale, elattn_merge_lse), O rounded once to the storage dtype.
  * With a page budget (Quest, SPEC.md section 9b) two passes come first, for the BLOCK_SPARSE heads:
  *   elattn_quest_score: one work-item per (sequence, KV head, page): a candidate page's score, as
  *     an order-preserving unsigned key;
@@ -87,23 +87,70 @@ __kernel void elattn_decode_partial(const __global elattn_elem *q, const __globa
     part_lse[x] = elattn_row_lse(m, l);
 }
 
-__kernel void elattn_decode_merge(const __global float *part_o, const __global float *part_lse,
-                                  __global elattn_elem *o, __global float *lse, const int write_lse,
-                                  const int head_dim, const int splits, const ulong total)
+/* One work-group per (row, query head): the spec's n-way merge (elattn_merge_scale /
+ * elattn_merge_lse), the largest LSE first (a reduction over the chunks), then the weighted sum,
+ * whose loads do not wait on each other (a fold in chunk order waited on each chunk's loads in
+ * turn: ~110 round trips for a head cut into 110 chunks). Lanes: D / 4 lanes a chunk group, a
+ * float4 of O each, and the work-group's whole chunk groups take every G-th chunk; their
+ * sums are added in chunk-group order through local memory. MERGE_BATCH chunks' loads are issued
+ * before any is used. */
+#define MERGE_BATCH 8
+__kernel __attribute__((reqd_work_group_size(ELATTN_WG, 1, 1)))
+void elattn_decode_merge(const __global float *part_o, const __global float *part_lse, __global elattn_elem *o,
+                         __global float *lse, const int write_lse, const int head_dim, const int splits)
 {
-    const size_t x = get_global_id(0); /* (row, head, d) */
-    if (x >= total) return;
-    const size_t rh = x / (size_t)head_dim, d = x % (size_t)head_dim;
-    float acc = 0.0f, merged = -INFINITY;
-    for (int c = 0; c < splits; ++c) {
-        float w_all, w_c;
-        const float lse_c = part_lse[rh * splits + c];
-        const float next = elattn_merge_weights(merged, lse_c, &w_all, &w_c);
-        acc = w_all * acc + w_c * part_o[(rh * splits + c) * head_dim + d];
-        merged = next;
+    __local float red[ELATTN_WG], sums[ELATTN_WG];
+    __local float4 accs[ELATTN_WG];
+    const size_t rh = get_group_id(0);
+    const int lid = (int)get_local_id(0);
+    const __global float *lse_c = part_lse + rh * (size_t)splits;
+    float m = -INFINITY;
+    for (int c = lid; c < splits; c += ELATTN_WG) m = fmax(m, lse_c[c]);
+    red[lid] = m;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int step = ELATTN_WG / 2; step > 0; step >>= 1) {
+        if (lid < step) red[lid] = fmax(red[lid], red[lid + step]);
+        barrier(CLK_LOCAL_MEM_FENCE);
     }
-    elattn_store(o, x, acc);
-    if (write_lse && d == 0) lse[rh] = merged;
+    m = red[0];
+    const int quads = head_dim / 4, groups = ELATTN_WG / quads, g = lid / quads, dq = lid % quads;
+    float sum = 0.0f;
+    float4 acc = (float4)(0.0f);
+    if (g < groups) {
+        const __global float4 *po = (const __global float4 *)(part_o + rh * (size_t)splits * head_dim) + dq;
+        for (int c0 = g; c0 < splits; c0 += MERGE_BATCH * groups) {
+            float l[MERGE_BATCH];
+            float4 part[MERGE_BATCH];
+#pragma unroll
+            for (int j = 0; j < MERGE_BATCH; ++j) { /* a batch's loads first, then their use */
+                const int c = c0 + j * groups;
+                l[j] = c < splits ? lse_c[c] : -INFINITY; /* weight 0 */
+                part[j] = c < splits ? po[(size_t)c * quads] : (float4)(0.0f);
+            }
+#pragma unroll
+            for (int j = 0; j < MERGE_BATCH; ++j) {
+                const float w = elattn_merge_scale(l[j], m);
+                sum += w;
+                acc += w * part[j];
+            }
+        }
+    }
+    accs[lid] = acc;
+    sums[lid] = sum;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    if (g == 0) {
+        for (int x = 1; x < groups; ++x) {
+            acc += accs[x * quads + dq];
+            sum += sums[x * quads + dq];
+        }
+        const float inv = sum > 0.0f ? 1.0f / sum : 0.0f; /* all chunks empty: O = 0 */
+        const size_t out = rh * (size_t)head_dim + 4 * (size_t)dq;
+        elattn_store(o, out, acc.x * inv);
+        elattn_store(o, out + 1, acc.y * inv);
+        elattn_store(o, out + 2, acc.z * inv);
+        elattn_store(o, out + 3, acc.w * inv);
+        if (write_lse && dq == 0) lse[rh] = elattn_merge_lse(m, sum);
+    }
 }
 
 /* Quest's page summaries: one work-item per (listed page, dimension). list: int32 [pages: count]
