@@ -114,12 +114,15 @@ static int decode_probe_one(void *ctx, int index, char *variant, size_t variant_
 }
 
 /* The decode program for a storage dtype at a work-group size (built once per device and options,
- * then cached). */
-static elattn_status decode_program(ocl_device *dev, elattn_dtype dtype, int wg, cl_program *program)
+ * then cached); padded_dim > 0 gives it the tiled kernel for head dims up to that (ocl_tune_band's
+ * band: decode_tiled.cl's lanes per row follow from it at compile time). */
+static elattn_status decode_program(ocl_device *dev, elattn_dtype dtype, int wg, int padded_dim, cl_program *program)
 {
-    char opts[160], rows[40];
-    snprintf(rows, sizeof rows, "-DELATTN_DECODE_ROWS=%d", DECODE_TILED_ROWS);
-    ocl_format_options(opts, sizeof opts, (int)dtype, wg, rows);
+    char opts[200], tiled[80] = "";
+    if (padded_dim > 0)
+        snprintf(tiled, sizeof tiled, "-DELATTN_DECODE_ROWS=%d -DELATTN_DECODE_PADDED_D=%d", DECODE_TILED_ROWS,
+                 padded_dim);
+    ocl_format_options(opts, sizeof opts, (int)dtype, wg, tiled);
     return ocl_get_program(dev, "decode", opts, program);
 }
 
@@ -153,7 +156,8 @@ elattn_status ocl_decode_plan(void *dv, const elattn_decode_setup *setup, const 
     p->kind = probe.kind;
     p->wg = p->kind == DECODE_TILED ? DECODE_TILED_WG : DECODE_WG;
     cl_program program = NULL;
-    elattn_status st = decode_program(dev, setup->dtype, p->wg, &program);
+    const int padded_dim = p->kind == DECODE_TILED ? ocl_tune_band(setup->head_dim) : 0;
+    elattn_status st = decode_program(dev, setup->dtype, p->wg, padded_dim, &program);
     if (st == ELATTN_SUCCESS)
         st = ocl_kernel_create(dev, program, p->kind == DECODE_TILED ? "elattn_decode_tiled" : "elattn_decode_partial",
                                (size_t)p->wg, &p->partial);
@@ -204,7 +208,7 @@ elattn_status ocl_kv_summarize(void *dv, void *stream, const elattn_kv_summary_c
 {
     ocl_device *dev = dv;
     cl_program program = NULL;
-    elattn_status st = decode_program(dev, c->dtype, DECODE_WG, &program);
+    elattn_status st = decode_program(dev, c->dtype, DECODE_WG, 0, &program);
     if (st != ELATTN_SUCCESS) return st;
     ocl_kernel k;
     st = ocl_kernel_create(dev, program, "elattn_kv_summarize", DECODE_WG, &k);
@@ -251,15 +255,14 @@ elattn_status ocl_decode_run(void *dv, const void *impl, void *stream, const ela
         const float scale_log2 = c->scale * ELATTN_LOG2E;
         /* Without Quest the kernels never read these two: any buffer will do. */
         cl_mem qp = page_budget ? p->quest_pages.mem : meta_mem, ql = page_budget ? p->quest_len.mem : meta_mem;
-        /* The two partial kernels share their arguments but for the last three before Quest's: the
-         * tiled kernel's row tiles and padded head dim, the scalar kernel's row count. */
+        /* The two partial kernels share their arguments but for the one before Quest's: the tiled
+         * kernel's row tiles, the scalar kernel's row count. */
         ocl_arg args[24] = {OCL_ARG(q), OCL_ARG(kpool), OCL_ARG(vpool), OCL_ARG(table), OCL_ARG(meta_mem),
                             OCL_ARG(part_o), OCL_ARG(part_lse), OCL_ARG(c->num_seqs), OCL_ARG(c->num_q_heads),
                             OCL_ARG(c->num_kv_heads), OCL_ARG(c->head_dim), OCL_ARG(scale_log2), OCL_ARG(c->sink),
                             OCL_ARG(c->local), OCL_ARG(c->ring), OCL_ARG(c->page_shift), OCL_ARG(c->pages_per_head),
                             OCL_ARG(c->splits)};
         int nargs = 18, row_tiles = 0;
-        const int padded = ocl_tune_band(c->head_dim);
         size_t groups = (items + wg - 1) / wg; /* scalar: a work-item per partial */
         if (p->kind == DECODE_TILED) {
             /* a work-group per (sequence, KV head, chunk, tile of rows); the row tiles of the step's
@@ -270,7 +273,6 @@ elattn_status ocl_decode_run(void *dv, const void *impl, void *stream, const ela
             row_tiles = (most_new * c->group + DECODE_TILED_ROWS - 1) / DECODE_TILED_ROWS;
             groups = (size_t)ns * H * c->splits * row_tiles;
             args[nargs++] = OCL_ARG(row_tiles);
-            args[nargs++] = OCL_ARG(padded);
         } else {
             args[nargs++] = OCL_ARG(c->total_new);
         }

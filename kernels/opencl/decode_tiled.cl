@@ -9,10 +9,10 @@
  * query rows of the group: (new token, query head) pairs), so every K/V row crosses memory once per
  * row tile (once per step for groups of up to TILED_ROWS rows), not once per query head:
  *   - lanes lie along D: a work-item holds TILED_E consecutive elements (one 16-byte load of a
- *     16-bit dtype) of its rows' queries and of every K/V row it reads; `lpr` = padded D (64, 128 or
- *     256: the host's `padded`) / TILED_E
- *     lanes make a group, and the ELATTN_WG / lpr groups take TILED_KPG consecutive keys each per
- *     round, each group with its own online softmax (fp32, log2 domain);
+ *     16-bit dtype) of its rows' queries and of every K/V row it reads; TILED_LPR = padded D
+ *     (ELATTN_DECODE_PADDED_D: 64, 128 or 256, the host's ocl_tune_band) / TILED_E lanes make a
+ *     group, and the ELATTN_WG / TILED_LPR groups take TILED_KPG consecutive keys each per round,
+ *     each group with its own online softmax (fp32, log2 domain);
  *   - a round: each lane's partial dot products go to local memory, every work-item sums one or
  *     more (key, row) pairs' lanes in lane order and applies the pair rule, and each group reads its
  *     scores back for its softmax step and its P x V (two barriers a round);
@@ -23,6 +23,7 @@
  * Needs decode.cl (decode_head_of) before it in the program, and head dims that are multiples of
  * TILED_E (every head dim the API takes: ELATTN_HEAD_DIM_STEP).
  */
+#ifdef ELATTN_DECODE_PADDED_D /* only the tiled family's programs have this kernel */
 #ifndef ELATTN_DECODE_ROWS
 #error "ELATTN_DECODE_ROWS (query rows per work-group) comes from the host (opencl_decode.c, DECODE_TILED_ROWS)"
 #endif
@@ -35,15 +36,17 @@
 #define TILED_KPG 8
 #endif
 #endif
-#define TILED_MIN_LPR (64 / TILED_E) /* lanes per row of the smallest padded head dim */
-#define TILED_MAX_LPR (ELATTN_MAX_HEAD_DIM / TILED_E)
-#define TILED_MAX_GROUPS (ELATTN_WG / TILED_MIN_LPR)
+/* Lanes per row from the padded head dim, a program option, so that the loops over a row's lanes
+ * and over the round's (key, row) pairs unroll (their loads then go out together). */
+#define TILED_LPR (ELATTN_DECODE_PADDED_D / TILED_E)
+#define TILED_GROUPS (ELATTN_WG / TILED_LPR)
+#define TILED_PAIRS (TILED_GROUPS * TILED_KPG * TILED_ROWS) /* (key, row) pairs of a round */
 /* Local memory: the lanes' partial dot products during the rounds, the groups' states at the end. */
-#define TILED_PART_FLOATS (ELATTN_WG * TILED_KPG * TILED_ROWS + TILED_MAX_LPR)
+#define TILED_PART_FLOATS (TILED_LPR * (TILED_PAIRS + 1))
 #define TILED_COMBINE_FLOATS (ELATTN_WG * TILED_ROWS * TILED_E)
 #define TILED_BUF_FLOATS (TILED_PART_FLOATS > TILED_COMBINE_FLOATS ? TILED_PART_FLOATS : TILED_COMBINE_FLOATS)
-#if ELATTN_WG % TILED_MAX_LPR != 0
-#error "elattn_decode_tiled: a work-group must hold whole groups of lanes at every head dim"
+#if ELATTN_WG % TILED_LPR != 0
+#error "elattn_decode_tiled: a work-group must hold whole groups of lanes"
 #endif
 
 /* A K or V row's TILED_E elements of one lane as loaded (converted to fp32 only where used, so that
@@ -88,14 +91,14 @@ void elattn_decode_tiled(const __global elattn_elem *q, const __global elattn_el
                          __global float *part_o, __global float *part_lse, const int num_seqs, const int num_q_heads,
                          const int num_kv_heads, const int head_dim, const float scale_log2, const int sink,
                          const int window, const int ring, const int page_shift, const int pages_per_head,
-                         const int splits, const int row_tiles, const int padded, const __global int *quest_pages,
+                         const int splits, const int row_tiles, const __global int *quest_pages,
                          const __global int *quest_len, const int page_budget)
 {
     __local float buf[TILED_BUF_FLOATS];
-    __local float score[TILED_MAX_GROUPS * TILED_KPG * TILED_ROWS];
-    __local float state[2 * TILED_MAX_GROUPS * TILED_ROWS]; /* each group's m, then l, per row */
+    __local float score[TILED_PAIRS];
+    __local float state[2 * TILED_GROUPS * TILED_ROWS]; /* each group's m, then l, per row */
 
-    const int lpr = padded / TILED_E, t = (int)get_local_id(0), lane = t % lpr, grp = t / lpr, groups = ELATTN_WG / lpr;
+    const int t = (int)get_local_id(0), lane = t % TILED_LPR, grp = t / TILED_LPR;
     const int w = (int)get_group_id(0);
     const int rt = w % row_tiles, c = (w / row_tiles) % splits, e = w / (row_tiles * splits);
     const int i = e / num_kv_heads, hk = e % num_kv_heads;
@@ -129,7 +132,7 @@ void elattn_decode_tiled(const __global elattn_elem *q, const __global elattn_el
         for (int x = 0; x < TILED_E; ++x) acc[r][x] = 0.0f;
     }
 
-    const int per_round = groups * TILED_KPG, pairs = per_round * TILED_ROWS;
+    const int per_round = TILED_GROUPS * TILED_KPG;
     const int first = (int)s0, end = (int)s1; /* slots are int32 (elattn_kv_cache_desc.max_tokens) */
     const int rounds = nrows > 0 ? (end - first + per_round - 1) / per_round : 0;
     /* Slot of this lane's key j in round rd. */
@@ -159,7 +162,7 @@ void elattn_decode_tiled(const __global elattn_elem *q, const __global elattn_el
                 float dot = 0.0f;
                 #pragma unroll
                 for (int x = 0; x < TILED_E; ++x) dot = fma(qv[r][x], k[x], dot);
-                buf[lane * (pairs + 1) + (grp * TILED_KPG + j) * TILED_ROWS + r] = dot;
+                buf[lane * (TILED_PAIRS + 1) + (grp * TILED_KPG + j) * TILED_ROWS + r] = dot;
             }
         }
         /* This round's keys are used: the next round's K loads start (its pages were read a round
@@ -175,10 +178,12 @@ void elattn_decode_tiled(const __global elattn_elem *q, const __global elattn_el
         }
         barrier(CLK_LOCAL_MEM_FENCE);
         /* Each (group, key, row) pair: its lanes summed in lane order, then the pair rule. */
-        for (int p = t; p < pairs; p += ELATTN_WG) {
+        #pragma unroll
+        for (int p = t; p < TILED_PAIRS; p += ELATTN_WG) {
             const int r = p % TILED_ROWS, s = first + rd * per_round + p / TILED_ROWS;
             float dot = 0.0f;
-            for (int y = 0; y < lpr; ++y) dot += buf[y * (pairs + 1) + p];
+            #pragma unroll
+            for (int y = 0; y < TILED_LPR; ++y) dot += buf[y * (TILED_PAIRS + 1) + p];
             int seen_pair = r < nrows && s < end;
             if (seen_pair && !elattn_decode_all_visible(&seen, s, s + 1)) {
                 const long pos = (long)len - n + (row0 + r) / G;
@@ -226,21 +231,21 @@ void elattn_decode_tiled(const __global elattn_elem *q, const __global elattn_el
     #pragma unroll
     for (int r = 0; r < TILED_ROWS; ++r) {
         #pragma unroll
-        for (int x = 0; x < TILED_E; ++x) buf[((grp * TILED_ROWS + r) * lpr + lane) * TILED_E + x] = acc[r][x];
-        if (lane == 0) state[grp * TILED_ROWS + r] = m[r], state[(TILED_MAX_GROUPS + grp) * TILED_ROWS + r] = l[r];
+        for (int x = 0; x < TILED_E; ++x) buf[((grp * TILED_ROWS + r) * TILED_LPR + lane) * TILED_E + x] = acc[r][x];
+        if (lane == 0) state[grp * TILED_ROWS + r] = m[r], state[(TILED_GROUPS + grp) * TILED_ROWS + r] = l[r];
     }
     barrier(CLK_LOCAL_MEM_FENCE);
-    for (int o = t; o < TILED_ROWS * padded; o += ELATTN_WG) {
-        const int r = o / padded, d = o % padded;
+    for (int o = t; o < TILED_ROWS * TILED_LPR * TILED_E; o += ELATTN_WG) {
+        const int r = o / (TILED_LPR * TILED_E), d = o % (TILED_LPR * TILED_E);
         if (r >= nrows || d >= head_dim) continue;
         float top = -INFINITY;
-        for (int g = 0; g < groups; ++g) top = fmax(top, state[g * TILED_ROWS + r]);
+        for (int g = 0; g < TILED_GROUPS; ++g) top = fmax(top, state[g * TILED_ROWS + r]);
         const float base = elattn_softmax_base(top);
         float sum = 0.0f, out = 0.0f;
-        for (int g = 0; g < groups; ++g) {
+        for (int g = 0; g < TILED_GROUPS; ++g) {
             const float f = exp2(state[g * TILED_ROWS + r] - base);
-            sum += state[(TILED_MAX_GROUPS + g) * TILED_ROWS + r] * f;
-            out += buf[((g * TILED_ROWS + r) * lpr + d / TILED_E) * TILED_E + d % TILED_E] * f;
+            sum += state[(TILED_GROUPS + g) * TILED_ROWS + r] * f;
+            out += buf[((g * TILED_ROWS + r) * TILED_LPR + d / TILED_E) * TILED_E + d % TILED_E] * f;
         }
         const int rr = row0 + r;
         const size_t x = ((size_t)(cu_new[i] + rr / G) * num_q_heads + hk * G + rr % G) * splits + c;
@@ -248,3 +253,4 @@ void elattn_decode_tiled(const __global elattn_elem *q, const __global elattn_el
         if (d == 0) part_lse[x] = elattn_row_lse(top, sum);
     }
 }
+#endif /* ELATTN_DECODE_PADDED_D */
