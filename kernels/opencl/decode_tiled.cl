@@ -68,19 +68,32 @@ static inline tiled_raw tiled_load(const __global elattn_elem *pool, long off)
 {
     return *(const __global uint4 *)(pool + off);
 }
+#if ELATTN_STORAGE == ELATTN_DTYPE_F16 && defined(ELATTN_NV_PTX)
+static inline float2 tiled_f16x2(uint w) /* the low half first */
+{
+    float lo, hi;
+    __asm__("{ .reg .b16 l, h; mov.b32 {l, h}, %2; cvt.f32.f16 %0, l; cvt.f32.f16 %1, h; }"
+            : "=f"(lo), "=f"(hi) : "r"(w));
+    return (float2)(lo, hi);
+}
+#endif
 static inline float8 tiled_unpack(tiled_raw r)
 {
 #if ELATTN_STORAGE == ELATTN_DTYPE_BF16
     return (float8)(as_float(r.x << 16), as_float(r.x & 0xffff0000u), as_float(r.y << 16),
                     as_float(r.y & 0xffff0000u), as_float(r.z << 16), as_float(r.z & 0xffff0000u),
                     as_float(r.w << 16), as_float(r.w & 0xffff0000u));
-#elif defined(cl_khr_fp16) /* cvt from registers */
-    return convert_float8(as_half8(r));
-#else
-    const uint w[4] = {r.x, r.y, r.z, r.w};
-    float f[TILED_E];
-    for (int x = 0; x < TILED_E; ++x) f[x] = elattn_f16_bits_to_float(w[x / 2] >> (16 * (x % 2)));
-    return vload8(0, f);
+#elif defined(ELATTN_NV_PTX) /* NVIDIA (the host defines it there): cvt from the word's halves */
+    return (float8)(tiled_f16x2(r.x), tiled_f16x2(r.y), tiled_f16x2(r.z), tiled_f16x2(r.w));
+#elif defined(cl_khr_fp16) /* a word (two halves) at a time, from registers */
+    return (float8)(convert_float2(as_half2(r.x)), convert_float2(as_half2(r.y)), convert_float2(as_half2(r.z)),
+                    convert_float2(as_half2(r.w)));
+#else /* integer arithmetic (PoCL); NVIDIA's driver, without cl_khr_fp16, takes the PTX path above:
+       * this form spilled there (a 560-byte frame, 4 KB of spills, 10x bf16's time; H100 calls 109-110) */
+    return (float8)(elattn_f16_bits_to_float(r.x), elattn_f16_bits_to_float(r.x >> 16),
+                    elattn_f16_bits_to_float(r.y), elattn_f16_bits_to_float(r.y >> 16),
+                    elattn_f16_bits_to_float(r.z), elattn_f16_bits_to_float(r.z >> 16),
+                    elattn_f16_bits_to_float(r.w), elattn_f16_bits_to_float(r.w >> 16));
 #endif
 }
 #endif
