@@ -287,8 +287,10 @@ elattn_status ocl_decode_run(void *dv, const void *impl, void *stream, const ela
     if (st == ELATTN_SUCCESS) {
         cl_mem o = (cl_mem)c->o, lse = c->lse ? (cl_mem)c->lse : part_lse; /* not written without write_lse */
         const int write_lse = c->lse != NULL;
-        const ocl_arg args[] = {OCL_ARG(part_o), OCL_ARG(part_lse), OCL_ARG(o),        OCL_ARG(lse),
-                                OCL_ARG(write_lse), OCL_ARG(c->head_dim), OCL_ARG(c->splits)};
+        const ocl_arg args[] = {OCL_ARG(part_o),      OCL_ARG(part_lse),       OCL_ARG(o),
+                                OCL_ARG(lse),         OCL_ARG(write_lse),      OCL_ARG(c->head_dim),
+                                OCL_ARG(c->splits),   OCL_ARG(meta_mem),       OCL_ARG(c->num_seqs),
+                                OCL_ARG(c->num_q_heads), OCL_ARG(c->num_kv_heads)};
         st = ocl_launch(&p->merge, queue, args, (int)(sizeof args / sizeof args[0]),
                         (size_t)c->total_new * c->num_q_heads, wg, "elattn_decode_merge");
     }

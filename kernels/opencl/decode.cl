@@ -17,8 +17,8 @@
  * elattn_kv_summarize keeps the pages' key summaries (called by the cache's appends).
  * Compile-time: ELATTN_STORAGE. meta: int32 [cu_new: num_seqs + 1][lengths: num_seqs]
  * [seq_ids: num_seqs][modes: num_seqs * Hkv][chunks: num_seqs * Hkv]. `splits` is the most
- * chunks of any head; a head cut into fewer has empty chunks past its own (elattn_decode_split
- * gives them no slots), which merge as nothing.
+ * chunks of any head, the partials' stride; a head cut into fewer has slots past its own chunks
+ * that no pass writes and the merge does not read.
  */
 #define DECODE_MAX_D ELATTN_MAX_HEAD_DIM
 
@@ -40,6 +40,14 @@ static const __global int *decode_head_of(const __global int *meta, const __glob
     return page_table + ((long)seq_ids[i] * num_kv_heads + hk) * pages_per_head;
 }
 
+/* The sequence whose new tokens hold row `row` of the step (cu_new: the rows' offsets per sequence). */
+static int decode_seq_of_row(const __global int *cu_new, const int num_seqs, const int row)
+{
+    int i = 0;
+    while (i + 1 < num_seqs && cu_new[i + 1] <= row) ++i;
+    return i;
+}
+
 __kernel void elattn_decode_partial(const __global elattn_elem *q, const __global elattn_elem *k_pool,
                                     const __global elattn_elem *v_pool, const __global int *page_table,
                                     const __global int *meta, __global float *part_o, __global float *part_lse,
@@ -55,10 +63,10 @@ __kernel void elattn_decode_partial(const __global elattn_elem *q, const __globa
     const int h = (int)((x / (size_t)splits) % (size_t)num_q_heads);
     const int row = (int)(x / ((size_t)splits * num_q_heads));
     const __global int *cu_new = meta, *chunks = meta + 3 * num_seqs + 1 + num_seqs * num_kv_heads;
-    int i = 0;
-    while (i + 1 < num_seqs && cu_new[i + 1] <= row) ++i;
+    const int i = decode_seq_of_row(cu_new, num_seqs, row);
     const int n = cu_new[i + 1] - cu_new[i];
     const int hk = h / (num_q_heads / num_kv_heads);
+    if (c >= chunks[i * num_kv_heads + hk]) return; /* past the head's own chunks: the merge reads none */
     int len, mode;
     const __global int *pages = decode_head_of(meta, page_table, quest_pages, quest_len, num_seqs, num_kv_heads,
                                                pages_per_head, page_budget, i, hk, &len, &mode);
@@ -91,21 +99,27 @@ __kernel void elattn_decode_partial(const __global elattn_elem *q, const __globa
  * elattn_merge_lse), the largest LSE first (a reduction over the chunks), then the weighted sum,
  * whose loads do not wait on each other (a fold in chunk order waited on each chunk's loads in
  * turn: ~110 round trips for a head cut into 110 chunks). Lanes: D / 4 lanes a chunk group, a
- * float4 of O each, and the work-group's whole chunk groups take every G-th chunk; their
- * sums are added in chunk-group order through local memory. MERGE_BATCH chunks' loads are issued
+ * float4 of O each, and the work-group's whole chunk groups take every G-th chunk of the head's
+ * own (the partial passes write none past them); their sums are added in chunk-group order through
+ * local memory. MERGE_BATCH chunks' loads are issued
  * before any is used. */
 #define MERGE_BATCH 8
 __kernel __attribute__((reqd_work_group_size(ELATTN_WG, 1, 1)))
 void elattn_decode_merge(const __global float *part_o, const __global float *part_lse, __global elattn_elem *o,
-                         __global float *lse, const int write_lse, const int head_dim, const int splits)
+                         __global float *lse, const int write_lse, const int head_dim, const int splits,
+                         const __global int *meta, const int num_seqs, const int num_q_heads, const int num_kv_heads)
 {
     __local float red[ELATTN_WG], sums[ELATTN_WG];
     __local float4 accs[ELATTN_WG];
     const size_t rh = get_group_id(0);
     const int lid = (int)get_local_id(0);
+    /* The head's own chunks (its partials are `splits` apart, the step's most-cut head's count). */
+    const int row = (int)(rh / (size_t)num_q_heads), h = (int)(rh % (size_t)num_q_heads);
+    const __global int *chunks = meta + 3 * num_seqs + 1 + num_seqs * num_kv_heads;
+    const int own = chunks[decode_seq_of_row(meta, num_seqs, row) * num_kv_heads + h / (num_q_heads / num_kv_heads)];
     const __global float *lse_c = part_lse + rh * (size_t)splits;
     float m = -INFINITY;
-    for (int c = lid; c < splits; c += ELATTN_WG) m = fmax(m, lse_c[c]);
+    for (int c = lid; c < own; c += ELATTN_WG) m = fmax(m, lse_c[c]);
     red[lid] = m;
     barrier(CLK_LOCAL_MEM_FENCE);
     for (int step = ELATTN_WG / 2; step > 0; step >>= 1) {
@@ -118,14 +132,14 @@ void elattn_decode_merge(const __global float *part_o, const __global float *par
     float4 acc = (float4)(0.0f);
     if (g < groups) {
         const __global float4 *po = (const __global float4 *)(part_o + rh * (size_t)splits * head_dim) + dq;
-        for (int c0 = g; c0 < splits; c0 += MERGE_BATCH * groups) {
+        for (int c0 = g; c0 < own; c0 += MERGE_BATCH * groups) {
             float l[MERGE_BATCH];
             float4 part[MERGE_BATCH];
 #pragma unroll
             for (int j = 0; j < MERGE_BATCH; ++j) { /* a batch's loads first, then their use */
                 const int c = c0 + j * groups;
-                l[j] = c < splits ? lse_c[c] : -INFINITY; /* weight 0 */
-                part[j] = c < splits ? po[(size_t)c * quads] : (float4)(0.0f);
+                l[j] = c < own ? lse_c[c] : -INFINITY; /* weight 0 */
+                part[j] = c < own ? po[(size_t)c * quads] : (float4)(0.0f);
             }
 #pragma unroll
             for (int j = 0; j < MERGE_BATCH; ++j) {

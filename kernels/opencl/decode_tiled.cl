@@ -116,6 +116,7 @@ void elattn_decode_tiled(const __global elattn_elem *q, const __global elattn_el
     const int rt = w % row_tiles, c = (w / row_tiles) % splits, e = w / (row_tiles * splits);
     const int i = e / num_kv_heads, hk = e % num_kv_heads;
     const __global int *cu_new = meta, *chunks = meta + 3 * num_seqs + 1 + num_seqs * num_kv_heads;
+    if (c >= chunks[e]) return; /* past the head's own chunks (the step's most-cut head sets the grid) */
     const int n = cu_new[i + 1] - cu_new[i], G = num_q_heads / num_kv_heads;
     int len, mode;
     const __global int *pages = decode_head_of(meta, page_table, quest_pages, quest_len, num_seqs, num_kv_heads,
