@@ -142,12 +142,18 @@ int ocl_attn_matrix_units(const ocl_caps *caps) { return caps->cls == OCL_CLASS_
 
 /* ELATTN_OPENCL_MMA_EMULATE=1: the mma families (attention and XAttention) run
  * with their warp instructions emulated (kernels/opencl/mma_warp.cl), on any
- * device, NVIDIA included. A test of the kernels' logic where no NVIDIA GPU is
- * at hand; slow; the kernel names end in ".emu". */
-elattn_status ocl_mma_usable(const ocl_caps *caps, int *emulate)
+ * device, NVIDIA included, and so do the tiled decode's shuffles (decode_tiled.cl).
+ * A test of the kernels' logic where no NVIDIA GPU is at hand; slow; the mma
+ * kernel names end in ".emu". */
+int ocl_warp_emulated(void)
 {
     const char *e = getenv("ELATTN_OPENCL_MMA_EMULATE");
-    *emulate = e && strcmp(e, "1") == 0;
+    return e && strcmp(e, "1") == 0;
+}
+
+elattn_status ocl_mma_usable(const ocl_caps *caps, int *emulate)
+{
+    *emulate = ocl_warp_emulated();
     if (*emulate || ocl_attn_matrix_units(caps)) return ELATTN_SUCCESS;
     if (caps->cls != OCL_CLASS_NVIDIA)
         return elattn_fail(ELATTN_ERROR_UNSUPPORTED,

@@ -115,15 +115,19 @@ static int decode_probe_one(void *ctx, int index, char *variant, size_t variant_
 
 /* The decode program for a storage dtype at a work-group size (built once per device and options,
  * then cached); padded_dim > 0 gives it the tiled kernel for head dims up to that (ocl_tune_band's
- * band: decode_tiled.cl's lanes per row follow from it at compile time). On NVIDIA's driver, which
- * has no cl_khr_fp16, the tiled kernel converts fp16 with PTX's cvt (ELATTN_NV_PTX): its integer
- * conversion spilled there and took 10x bf16's time (H100, calls 109-110). */
+ * band: decode_tiled.cl's lanes per row follow from it at compile time). On NVIDIA's driver the tiled
+ * kernel gets inline PTX (ELATTN_NV_PTX): warp shuffles for its lane sums, and cvt for fp16 (the
+ * driver has no cl_khr_fp16; the integer conversion spilled there and took 10x bf16's time, H100
+ * calls 109-110); with ELATTN_OPENCL_MMA_EMULATE=1 the shuffles are emulated instead, on any device. */
 static elattn_status decode_program(ocl_device *dev, elattn_dtype dtype, int wg, int padded_dim, cl_program *program)
 {
     char opts[200], tiled[100] = "";
+    const char *warp = ocl_warp_emulated()                   ? " -DELATTN_MMA_EMULATE=1"
+                       : dev->caps.cls == OCL_CLASS_NVIDIA ? " -DELATTN_NV_PTX=1"
+                                                            : "";
     if (padded_dim > 0)
         snprintf(tiled, sizeof tiled, "-DELATTN_DECODE_ROWS=%d -DELATTN_DECODE_PADDED_D=%d%s", DECODE_TILED_ROWS,
-                 padded_dim, dev->caps.cls == OCL_CLASS_NVIDIA ? " -DELATTN_NV_PTX=1" : "");
+                 padded_dim, warp);
     ocl_format_options(opts, sizeof opts, (int)dtype, wg, tiled);
     return ocl_get_program(dev, "decode", opts, program);
 }

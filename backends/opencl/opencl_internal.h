@@ -156,6 +156,9 @@ void ocl_attn_batch_destroy(void *dev, void *batch);
 int ocl_attn_head_dim_256_ok(const ocl_caps *caps);
 /* Whether an attention family of the device runs on matrix units (mma.sync through inline PTX). */
 int ocl_attn_matrix_units(const ocl_caps *caps);
+/* Whether ELATTN_OPENCL_MMA_EMULATE=1 asks for emulated warp instructions (the mma families', the
+ * tiled decode's shuffles). */
+int ocl_warp_emulated(void);
 /* Whether the mma families (attention, XAttention) can run on the device: SUCCESS with *emulate
  * set when ELATTN_OPENCL_MMA_EMULATE=1 asks for the emulated warp instructions, or UNSUPPORTED
  * with the reason. */

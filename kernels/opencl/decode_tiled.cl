@@ -48,6 +48,65 @@
 #if ELATTN_WG % TILED_LPR != 0
 #error "elattn_decode_tiled: a work-group must hold whole groups of lanes"
 #endif
+/* A group's (key, row) pairs of a round summed across its lanes by warp shuffles where the device
+ * has them (NVIDIA: shfl.sync through inline PTX, ELATTN_NV_PTX) or they are emulated
+ * (ELATTN_MMA_EMULATE, through local memory, for tests on any device): a reduce-scatter leaves each
+ * lane TILED_HELD whole sums, then each row's scores are gathered from their lanes; no barrier and no
+ * local memory in the round. It needs a group inside one warp of 32 (TILED_LPR <= 32) and at least
+ * one pair a lane; otherwise the sums go through local memory. */
+#define TILED_GPAIRS (TILED_KPG * TILED_ROWS) /* one group's pairs of a round */
+#if (defined(ELATTN_NV_PTX) || defined(ELATTN_MMA_EMULATE)) && TILED_LPR <= 32 && TILED_GPAIRS % TILED_LPR == 0
+#define TILED_SHUFFLE 1
+#define TILED_HELD (TILED_GPAIRS / TILED_LPR) /* pairs a lane holds after the reduce-scatter */
+#if defined(ELATTN_NV_PTX)
+#define TILED_XW_PASS
+static inline float tiled_shfl_xor(float x, int mask)
+{
+    uint y;
+    __asm__ __volatile__("shfl.sync.bfly.b32 %0, %1, %2, 0x1f, 0xffffffff;" : "=r"(y) : "r"(as_uint(x)), "r"(mask));
+    return as_float(y);
+}
+static inline float tiled_shfl_idx(float x, int src)
+{
+    uint y;
+    __asm__ __volatile__("shfl.sync.idx.b32 %0, %1, %2, 0x1f, 0xffffffff;" : "=r"(y) : "r"(as_uint(x)), "r"(src));
+    return as_float(y);
+}
+#else /* emulated: the work-group's exchange words, a barrier on each side (every work-item calls them) */
+#define TILED_XW_PASS , xw
+static inline float tiled_shfl_xor(float x, int mask, __local float *xw)
+{
+    const int t = (int)get_local_id(0);
+    xw[t] = x;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    const float y = xw[(t & ~31) + ((t & 31) ^ mask)];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return y;
+}
+static inline float tiled_shfl_idx(float x, int src, __local float *xw)
+{
+    const int t = (int)get_local_id(0);
+    xw[t] = x;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    const float y = xw[(t & ~31) + src];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return y;
+}
+#endif
+/* One step of the reduce-scatter over lane bit `bit`: a lane keeps the half of its first 2 x half sums
+ * that its bit selects and adds its partner's copy of that half. The two values are read first and
+ * then selected: a select between the two array elements kept the array on the stack (clang's
+ * NVPTX output: a 160-byte frame against 32). */
+#define TILED_RS_STEP(bit, half)                                                                       \
+    {                                                                                                  \
+        const int upper = (lane & (bit)) != 0;                                                         \
+        _Pragma("unroll") for (int k = 0; k < (half); ++k)                                            \
+        {                                                                                              \
+            const float lo = pair_sum[k], hi = pair_sum[k + (half)];                                   \
+            pair_sum[k] = (upper ? hi : lo) + tiled_shfl_xor(upper ? lo : hi, (bit) TILED_XW_PASS);      \
+        }                                                                                              \
+    }
+#endif
 
 /* A K or V row's TILED_E elements of one lane as loaded (converted to fp32 only where used, so that
  * a load in flight is not waited for early). The pools are the cache's own allocations: a row's
@@ -98,6 +157,19 @@ static inline float8 tiled_unpack(tiled_raw r)
 }
 #endif
 
+/* The score of a (key, row) pair from its lanes' sum: the pair rule (slot s of the chunk, row r of the
+ * tile), -inf where the row does not see the key or there is no such row or slot. */
+static inline float tiled_pair_score(float dot, int r, int s, int nrows, int end, const elattn_decode_seen *seen,
+                                     int len, int n, int row0, int G, int mode, int sink, int ring, int window)
+{
+    int seen_pair = r < nrows && s < end;
+    if (seen_pair && !elattn_decode_all_visible(seen, s, s + 1)) {
+        const long pos = (long)len - n + (row0 + r) / G;
+        seen_pair = elattn_decode_visible(mode, pos, elattn_kv_position_of(mode, sink, ring, len, s), sink, window);
+    }
+    return seen_pair ? dot : -INFINITY;
+}
+
 __kernel __attribute__((reqd_work_group_size(ELATTN_WG, 1, 1)))
 void elattn_decode_tiled(const __global elattn_elem *q, const __global elattn_elem *k_pool,
                          const __global elattn_elem *v_pool, const __global int *page_table, const __global int *meta,
@@ -108,8 +180,13 @@ void elattn_decode_tiled(const __global elattn_elem *q, const __global elattn_el
                          const __global int *quest_len, const int page_budget)
 {
     __local float buf[TILED_BUF_FLOATS];
+#ifndef TILED_SHUFFLE
     __local float score[TILED_PAIRS];
+#endif
     __local float state[2 * TILED_GROUPS * TILED_ROWS]; /* each group's m, then l, per row */
+#if defined(TILED_SHUFFLE) && !defined(ELATTN_NV_PTX)
+    __local float xw[ELATTN_WG]; /* the emulated shuffles' exchange words */
+#endif
 
     const int t = (int)get_local_id(0), lane = t % TILED_LPR, grp = t / TILED_LPR;
     const int w = (int)get_group_id(0);
@@ -165,8 +242,12 @@ void elattn_decode_tiled(const __global elattn_elem *q, const __global elattn_el
     }
 
     for (int rd = 0; rd < rounds; ++rd) {
-        /* Partial dot products of this lane's elements: [lane][(group, key, row)], one padding word per
-         * lane so that a group's lanes write to different banks. */
+        /* Partial dot products of this lane's elements, pair j * TILED_ROWS + r of the group: in
+         * registers for the shuffles, else to local memory [lane][(group, key, row)] with one padding
+         * word per lane so that a group's lanes write to different banks. */
+#ifdef TILED_SHUFFLE
+        float pair_sum[TILED_GPAIRS];
+#endif
         #pragma unroll
         for (int j = 0; j < TILED_KPG; ++j) {
             float k[TILED_E];
@@ -176,7 +257,11 @@ void elattn_decode_tiled(const __global elattn_elem *q, const __global elattn_el
                 float dot = 0.0f;
                 #pragma unroll
                 for (int x = 0; x < TILED_E; ++x) dot = fma(qv[r][x], k[x], dot);
+#ifdef TILED_SHUFFLE
+                pair_sum[j * TILED_ROWS + r] = dot;
+#else
                 buf[lane * (TILED_PAIRS + 1) + (grp * TILED_KPG + j) * TILED_ROWS + r] = dot;
+#endif
             }
         }
         /* This round's keys are used: the next round's K loads start (its pages were read a round
@@ -190,37 +275,64 @@ void elattn_decode_tiled(const __global elattn_elem *q, const __global elattn_el
                        : (tiled_raw)0;
             page_next[j] = more && s_after < end ? pages[s_after >> page_shift] : 0;
         }
+#ifdef TILED_SHUFFLE
+        /* The reduce-scatter over the group's lanes, highest lane bit first: lane L of the group ends
+         * with the sums of pairs L * TILED_HELD .. + TILED_HELD - 1 in pair_sum[0 .. TILED_HELD - 1],
+         * then their scores. */
+        TILED_RS_STEP(TILED_LPR / 2, TILED_GPAIRS / 2)
+        TILED_RS_STEP(TILED_LPR / 4, TILED_GPAIRS / 4)
+        TILED_RS_STEP(TILED_LPR / 8, TILED_GPAIRS / 8)
+#if TILED_LPR >= 16
+        TILED_RS_STEP(TILED_LPR / 16, TILED_GPAIRS / 16)
+#endif
+#if TILED_LPR >= 32
+        TILED_RS_STEP(1, TILED_GPAIRS / 32)
+#endif
+        #pragma unroll
+        for (int k = 0; k < TILED_HELD; ++k) {
+            const int p = lane * TILED_HELD + k;
+            pair_sum[k] = tiled_pair_score(pair_sum[k], p % TILED_ROWS, first + rd * per_round + grp * TILED_KPG + p / TILED_ROWS,
+                                    nrows, end, &seen, len, n, row0, G, mode, sink, ring, window);
+        }
+        const int group_lane0 = (t & 31) & ~(TILED_LPR - 1); /* the group's first lane in its warp */
+#else
         barrier(CLK_LOCAL_MEM_FENCE);
         /* Each (group, key, row) pair: its lanes summed in lane order, then the pair rule. */
         #pragma unroll
         for (int p = t; p < TILED_PAIRS; p += ELATTN_WG) {
-            const int r = p % TILED_ROWS, s = first + rd * per_round + p / TILED_ROWS;
             float dot = 0.0f;
             #pragma unroll
             for (int y = 0; y < TILED_LPR; ++y) dot += buf[y * (TILED_PAIRS + 1) + p];
-            int seen_pair = r < nrows && s < end;
-            if (seen_pair && !elattn_decode_all_visible(&seen, s, s + 1)) {
-                const long pos = (long)len - n + (row0 + r) / G;
-                seen_pair = elattn_decode_visible(mode, pos, elattn_kv_position_of(mode, sink, ring, len, s), sink,
-                                                  window);
-            }
-            score[p] = seen_pair ? dot : -INFINITY;
+            score[p] = tiled_pair_score(dot, p % TILED_ROWS, first + rd * per_round + p / TILED_ROWS, nrows, end,
+                                        &seen, len, n, row0, G, mode, sink, ring, window);
         }
         barrier(CLK_LOCAL_MEM_FENCE);
+#endif
         /* Per row, the group's online-softmax step over its keys and P x V with this lane's elements
          * (V converted once per row: fewer registers than holding every key's weights). */
         #pragma unroll
         for (int r = 0; r < TILED_ROWS; ++r) {
+#ifdef TILED_SHUFFLE
+            float row_score[TILED_KPG]; /* the row's scores, gathered from the lanes that hold them */
+            #pragma unroll
+            for (int j = 0; j < TILED_KPG; ++j) {
+                const int p = j * TILED_ROWS + r;
+                row_score[j] = tiled_shfl_idx(pair_sum[p % TILED_HELD], group_lane0 + p / TILED_HELD TILED_XW_PASS);
+            }
+#define TILED_SCORE(j) row_score[j]
+#else
+#define TILED_SCORE(j) score[(grp * TILED_KPG + (j)) * TILED_ROWS + r]
+#endif
             float top = m[r];
             #pragma unroll
-            for (int j = 0; j < TILED_KPG; ++j) top = fmax(top, score[(grp * TILED_KPG + j) * TILED_ROWS + r]);
+            for (int j = 0; j < TILED_KPG; ++j) top = fmax(top, TILED_SCORE(j));
             const float f = exp2(m[r] - elattn_softmax_base(top));
             l[r] *= f;
             #pragma unroll
             for (int x = 0; x < TILED_E; ++x) acc[r][x] *= f;
             #pragma unroll
             for (int j = 0; j < TILED_KPG; ++j) {
-                const float sc = score[(grp * TILED_KPG + j) * TILED_ROWS + r];
+                const float sc = TILED_SCORE(j);
                 const float p = sc == -INFINITY ? 0.0f : exp2(sc - top); /* also when top is -inf */
                 float v[TILED_E];
                 vstore8(tiled_unpack(vr[j]), 0, v);
@@ -229,6 +341,7 @@ void elattn_decode_tiled(const __global elattn_elem *q, const __global elattn_el
                 for (int x = 0; x < TILED_E; ++x) acc[r][x] = fma(p, v[x], acc[r][x]);
             }
             m[r] = top;
+#undef TILED_SCORE
         }
         #pragma unroll
         for (int j = 0; j < TILED_KPG; ++j) { /* the next round's V, from the pages its K loads used */
