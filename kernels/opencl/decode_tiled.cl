@@ -2,7 +2,7 @@
  * Decode over the per-head KV cache (kernels/SPEC.md section 9), family `tiled`: the partial pass
  * of decode.cl's elattn_decode_partial, written to stream the cache at memory bandwidth on GPUs
  * without subgroups, tensor cores or fp16 arithmetic (fp32 arithmetic, plain loads, local memory
- * and barriers only). It writes the same fp32 partials (O, LSE per (row, query head, chunk)) and
+ * and barriers; inline PTX where the host says the device is NVIDIA's). It writes the same fp32 partials (O, LSE per (row, query head, chunk)) and
  * elattn_decode_merge (decode.cl) merges them; the Quest passes of decode.cl run before it.
  *
  * One work-group of ELATTN_WG work-items per (sequence, KV head, split-KV chunk, tile of TILED_ROWS
@@ -15,7 +15,8 @@
  *     each group with its own online softmax (fp32, log2 domain);
  *   - a round: each lane's partial dot products go to local memory, every work-item sums one or
  *     more (key, row) pairs' lanes in lane order and applies the pair rule, and each group reads its
- *     scores back for its softmax step and its P x V (two barriers a round);
+ *     scores back for its softmax step and its P x V (two barriers a round); on NVIDIA the lanes'
+ *     sums are warp shuffles instead (TILED_SHUFFLE below: no barrier, no local memory);
  *   - the next round's K and V are loaded while this round runs (the K loads once this round's
  *     keys are used, the V loads once its P x V is done), and the page-table entries a round
  *     ahead of those, so that a lane never waits on two dependent loads;
@@ -291,8 +292,9 @@ void elattn_decode_tiled(const __global elattn_elem *q, const __global elattn_el
         #pragma unroll
         for (int k = 0; k < TILED_HELD; ++k) {
             const int p = lane * TILED_HELD + k;
-            pair_sum[k] = tiled_pair_score(pair_sum[k], p % TILED_ROWS, first + rd * per_round + grp * TILED_KPG + p / TILED_ROWS,
-                                    nrows, end, &seen, len, n, row0, G, mode, sink, ring, window);
+            const int s = first + rd * per_round + grp * TILED_KPG + p / TILED_ROWS;
+            pair_sum[k] = tiled_pair_score(pair_sum[k], p % TILED_ROWS, s, nrows, end, &seen, len, n, row0, G, mode,
+                                           sink, ring, window);
         }
         const int group_lane0 = (t & 31) & ~(TILED_LPR - 1); /* the group's first lane in its warp */
 #else
