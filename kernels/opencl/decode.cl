@@ -101,8 +101,7 @@ __kernel void elattn_decode_partial(const __global elattn_elem *q, const __globa
  * turn: ~110 round trips for a head cut into 110 chunks). Lanes: D / 4 lanes a chunk group, a
  * float4 of O each, and the work-group's whole chunk groups take every G-th chunk of the head's
  * own (the partial passes write none past them); their sums are added in chunk-group order through
- * local memory. MERGE_BATCH chunks' loads are issued
- * before any is used. */
+ * local memory. MERGE_BATCH chunks' loads are issued before any is used. */
 #define MERGE_BATCH 8
 __kernel __attribute__((reqd_work_group_size(ELATTN_WG, 1, 1)))
 void elattn_decode_merge(const __global float *part_o, const __global float *part_lse, __global elattn_elem *o,
