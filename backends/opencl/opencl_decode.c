@@ -122,12 +122,13 @@ static int decode_probe_one(void *ctx, int index, char *variant, size_t variant_
 static elattn_status decode_program(ocl_device *dev, elattn_dtype dtype, int wg, int padded_dim, cl_program *program)
 {
     char opts[200], tiled[100] = "";
-    const char *warp = ocl_warp_emulated()                   ? " -DELATTN_MMA_EMULATE=1"
-                       : dev->caps.cls == OCL_CLASS_NVIDIA ? " -DELATTN_NV_PTX=1"
-                                                            : "";
-    if (padded_dim > 0)
+    if (padded_dim > 0) {
+        const char *warp = ocl_warp_emulated()                   ? " -DELATTN_MMA_EMULATE=1"
+                           : dev->caps.cls == OCL_CLASS_NVIDIA ? " -DELATTN_NV_PTX=1"
+                                                                : "";
         snprintf(tiled, sizeof tiled, "-DELATTN_DECODE_ROWS=%d -DELATTN_DECODE_PADDED_D=%d%s", DECODE_TILED_ROWS,
                  padded_dim, warp);
+    }
     ocl_format_options(opts, sizeof opts, (int)dtype, wg, tiled);
     return ocl_get_program(dev, "decode", opts, program);
 }

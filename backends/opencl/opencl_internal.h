@@ -202,6 +202,7 @@ elattn_status ocl_kv_summarize(void *dev, void *stream, const elattn_kv_summary_
 extern const char elattn_cl_elattn_spec[];
 extern const char elattn_cl_common[];
 extern const char elattn_cl_attn_fused[];
+extern const char elattn_cl_warp_shuffle[];
 extern const char elattn_cl_mma_warp[];
 extern const char elattn_cl_attn_mma_rows[];
 extern const char elattn_cl_attn_mma[];

@@ -132,21 +132,23 @@ int ocl_format_options(char *buf, size_t size, int dtype, int wg, const char *ex
 
 /* ---- programs ------------------------------------------------------------------- */
 /* The kernel files of a program, in order, after the spec and common.cl; the
- * tensor-core kernels come after mma_warp.cl, their warp instructions (the attention ones
- * also after attn_mma_rows.cl, what both do with a warp's rows). */
-enum { MAX_PROGRAM_FILES = 3 };
+ * tensor-core kernels come after warp_shuffle.cl and mma_warp.cl, their warp instructions
+ * (the attention ones also after attn_mma_rows.cl, what both do with a warp's rows), and the
+ * tiled decode after warp_shuffle.cl. */
+enum { MAX_PROGRAM_FILES = 4 };
 static const struct program_sources {
     const char *id;
     const char *files[MAX_PROGRAM_FILES]; /* NULL after the last */
 } programs[] = {
     {"attn", {elattn_cl_attn_fused}},
-    {"attn_mma", {elattn_cl_mma_warp, elattn_cl_attn_mma_rows, elattn_cl_attn_mma}},
-    {"attn_mma_async", {elattn_cl_mma_warp, elattn_cl_attn_mma_rows, elattn_cl_attn_mma_async}},
+    {"attn_mma", {elattn_cl_warp_shuffle, elattn_cl_mma_warp, elattn_cl_attn_mma_rows, elattn_cl_attn_mma}},
+    {"attn_mma_async",
+     {elattn_cl_warp_shuffle, elattn_cl_mma_warp, elattn_cl_attn_mma_rows, elattn_cl_attn_mma_async}},
     {"xattn", {elattn_cl_xattn}},
-    {"xattn_mma", {elattn_cl_mma_warp, elattn_cl_xattn, elattn_cl_xattn_mma}},
+    {"xattn_mma", {elattn_cl_warp_shuffle, elattn_cl_mma_warp, elattn_cl_xattn, elattn_cl_xattn_mma}},
     {"router", {elattn_cl_router}},
     {"merge", {elattn_cl_merge}},
-    {"decode", {elattn_cl_decode, elattn_cl_decode_tiled}},
+    {"decode", {elattn_cl_warp_shuffle, elattn_cl_decode, elattn_cl_decode_tiled}},
 };
 
 static const struct program_sources *sources_of(const char *source_id)

@@ -2,8 +2,9 @@
  * Decode over the per-head KV cache (kernels/SPEC.md section 9), family `tiled`: the partial pass
  * of decode.cl's elattn_decode_partial, written to stream the cache at memory bandwidth on GPUs
  * without subgroups, tensor cores or fp16 arithmetic (fp32 arithmetic, plain loads, local memory
- * and barriers; inline PTX where the host says the device is NVIDIA's). It writes the same fp32 partials (O, LSE per (row, query head, chunk)) and
- * elattn_decode_merge (decode.cl) merges them; the Quest passes of decode.cl run before it.
+ * and barriers; inline PTX where the host says the device is NVIDIA's). It writes the same fp32
+ * partials (O, LSE per (row, query head, chunk)) and elattn_decode_merge (decode.cl) merges them;
+ * the Quest passes of decode.cl run before it.
  *
  * One work-group of ELATTN_WG work-items per (sequence, KV head, split-KV chunk, tile of TILED_ROWS
  * query rows of the group: (new token, query head) pairs), so every K/V row crosses memory once per
@@ -49,51 +50,17 @@
 #if ELATTN_WG % TILED_LPR != 0
 #error "elattn_decode_tiled: a work-group must hold whole groups of lanes"
 #endif
-/* A group's (key, row) pairs of a round summed across its lanes by warp shuffles where the device
- * has them (NVIDIA: shfl.sync through inline PTX, ELATTN_NV_PTX) or they are emulated
- * (ELATTN_MMA_EMULATE, through local memory, for tests on any device): a reduce-scatter leaves each
- * lane TILED_HELD whole sums, then each row's scores are gathered from their lanes; no barrier and no
- * local memory in the round. It needs a group inside one warp of 32 (TILED_LPR <= 32) and at least
- * one pair a lane; otherwise the sums go through local memory. */
+/* A group's (key, row) pairs of a round summed across its lanes by warp shuffles (warp_shuffle.cl,
+ * which the program puts first) where the device has them (NVIDIA: shfl.sync through inline PTX,
+ * ELATTN_NV_PTX) or they are emulated (ELATTN_MMA_EMULATE, through local memory, for tests on any
+ * device): a reduce-scatter leaves each lane TILED_HELD whole sums, then each row's scores are
+ * gathered from their lanes; no barrier and no local memory in the round. It needs a group inside
+ * one warp of 32 (TILED_LPR <= 32) and at least one pair a lane; otherwise the sums go through local
+ * memory. */
 #define TILED_GPAIRS (TILED_KPG * TILED_ROWS) /* one group's pairs of a round */
 #if (defined(ELATTN_NV_PTX) || defined(ELATTN_MMA_EMULATE)) && TILED_LPR <= 32 && TILED_GPAIRS % TILED_LPR == 0
 #define TILED_SHUFFLE 1
 #define TILED_HELD (TILED_GPAIRS / TILED_LPR) /* pairs a lane holds after the reduce-scatter */
-#if defined(ELATTN_NV_PTX)
-#define TILED_XW_PASS
-static inline float tiled_shfl_xor(float x, int mask)
-{
-    uint y;
-    __asm__ __volatile__("shfl.sync.bfly.b32 %0, %1, %2, 0x1f, 0xffffffff;" : "=r"(y) : "r"(as_uint(x)), "r"(mask));
-    return as_float(y);
-}
-static inline float tiled_shfl_idx(float x, int src)
-{
-    uint y;
-    __asm__ __volatile__("shfl.sync.idx.b32 %0, %1, %2, 0x1f, 0xffffffff;" : "=r"(y) : "r"(as_uint(x)), "r"(src));
-    return as_float(y);
-}
-#else /* emulated: the work-group's exchange words, a barrier on each side (every work-item calls them) */
-#define TILED_XW_PASS , xw
-static inline float tiled_shfl_xor(float x, int mask, __local float *xw)
-{
-    const int t = (int)get_local_id(0);
-    xw[t] = x;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    const float y = xw[(t & ~31) + ((t & 31) ^ mask)];
-    barrier(CLK_LOCAL_MEM_FENCE);
-    return y;
-}
-static inline float tiled_shfl_idx(float x, int src, __local float *xw)
-{
-    const int t = (int)get_local_id(0);
-    xw[t] = x;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    const float y = xw[(t & ~31) + src];
-    barrier(CLK_LOCAL_MEM_FENCE);
-    return y;
-}
-#endif
 /* One step of the reduce-scatter over lane bit `bit`: a lane keeps the half of its first 2 x half sums
  * that its bit selects and adds its partner's copy of that half. The two values are read first and
  * then selected: a select between the two array elements kept the array on the stack (clang's
@@ -104,7 +71,7 @@ static inline float tiled_shfl_idx(float x, int src, __local float *xw)
         _Pragma("unroll") for (int k = 0; k < (half); ++k)                                            \
         {                                                                                              \
             const float lo = pair_sum[k], hi = pair_sum[k + (half)];                                   \
-            pair_sum[k] = (upper ? hi : lo) + tiled_shfl_xor(upper ? lo : hi, (bit) TILED_XW_PASS);      \
+            pair_sum[k] = (upper ? hi : lo) + shfl_xor(upper ? lo : hi, (bit), xw, warp_lane);         \
         }                                                                                              \
     }
 #endif
@@ -185,11 +152,17 @@ void elattn_decode_tiled(const __global elattn_elem *q, const __global elattn_el
     __local float score[TILED_PAIRS];
 #endif
     __local float state[2 * TILED_GROUPS * TILED_ROWS]; /* each group's m, then l, per row */
-#if defined(TILED_SHUFFLE) && !defined(ELATTN_NV_PTX)
-    __local float xw[ELATTN_WG]; /* the emulated shuffles' exchange words */
-#endif
 
     const int t = (int)get_local_id(0), lane = t % TILED_LPR, grp = t / TILED_LPR;
+#ifdef TILED_SHUFFLE
+    const int warp_lane = t & 31; /* the shuffles' lane; xw: its warp's exchange words (emulation only) */
+#ifdef ELATTN_NV_PTX
+    __local uint *xw = 0;
+#else
+    __local uint tiled_exchange[ELATTN_WG];
+    __local uint *xw = tiled_exchange + (t & ~31);
+#endif
+#endif
     const int w = (int)get_group_id(0);
     const int rt = w % row_tiles, c = (w / row_tiles) % splits, e = w / (row_tiles * splits);
     const int i = e / num_kv_heads, hk = e % num_kv_heads;
@@ -296,7 +269,7 @@ void elattn_decode_tiled(const __global elattn_elem *q, const __global elattn_el
             pair_sum[k] = tiled_pair_score(pair_sum[k], p % TILED_ROWS, s, nrows, end, &seen, len, n, row0, G, mode,
                                            sink, ring, window);
         }
-        const int group_lane0 = (t & 31) & ~(TILED_LPR - 1); /* the group's first lane in its warp */
+        const int group_lane0 = warp_lane & ~(TILED_LPR - 1); /* the group's first lane in its warp */
 #else
         barrier(CLK_LOCAL_MEM_FENCE);
         /* Each (group, key, row) pair: its lanes summed in lane order, then the pair rule. */
@@ -319,7 +292,7 @@ void elattn_decode_tiled(const __global elattn_elem *q, const __global elattn_el
             #pragma unroll
             for (int j = 0; j < TILED_KPG; ++j) {
                 const int p = j * TILED_ROWS + r;
-                row_score[j] = tiled_shfl_idx(pair_sum[p % TILED_HELD], group_lane0 + p / TILED_HELD TILED_XW_PASS);
+                row_score[j] = shfl_idx(pair_sum[p % TILED_HELD], group_lane0 + p / TILED_HELD, xw, warp_lane);
             }
 #define TILED_SCORE(j) row_score[j]
 #else

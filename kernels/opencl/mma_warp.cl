@@ -4,7 +4,8 @@
  * m16n8k16, ldmatrix, shfl.sync, cvt, ex2, cp.async) and the layout of their
  * local-memory tiles.
  *
- * The instructions are inline PTX, compiled only with -DELATTN_NV_PTX, which
+ * The instructions are inline PTX (the shuffles come from warp_shuffle.cl, which the
+ * programs put before this file), compiled only with -DELATTN_NV_PTX, which
  * the host passes only to NVIDIA's driver on compute capability >= 8.0. With
  * -DELATTN_MMA_EMULATE instead, each of them is emulated exactly (same lanes,
  * same registers, same fragment layouts) through local memory and work-group
@@ -124,13 +125,6 @@ INLINE void ldsm_x4_trans(uint r[4], __local const uchar *base, uint at, __local
     r[1] = r1;
     r[2] = r2;
     r[3] = r3;
-}
-
-INLINE float shfl_xor(float x, int mask, __local uint *xw, int lane)
-{
-    uint y;
-    __asm__ __volatile__("shfl.sync.bfly.b32 %0, %1, %2, 0x1f, 0xffffffff;" : "=r"(y) : "r"(as_uint(x)), "r"(mask));
-    return as_float(y);
 }
 
 /* Two floats to a packed pair, round to nearest even; cvt puts its first
@@ -263,15 +257,6 @@ INLINE void ldsm_x4_trans(uint r[4], __local const uchar *base, uint at, __local
         r[i] = lo | (hi << 16);
     }
     barrier(CLK_LOCAL_MEM_FENCE);
-}
-
-INLINE float shfl_xor(float x, int mask, __local uint *xw, int lane)
-{
-    xw[lane] = as_uint(x);
-    barrier(CLK_LOCAL_MEM_FENCE);
-    const float y = as_float(xw[lane ^ mask]);
-    barrier(CLK_LOCAL_MEM_FENCE);
-    return y;
 }
 
 INLINE uint pack2(float lo, float hi, __local uint *xw, int lane)

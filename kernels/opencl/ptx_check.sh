@@ -1,8 +1,8 @@
 #!/bin/sh
 # Compile-check the inline-PTX path of the OpenCL tensor-core kernels
-# (attn_mma.cl, attn_mma_async.cl and xattn_mma.cl, on mma_warp.cl) without an NVIDIA GPU:
-# clang compiles the OpenCL C (target nvptx64-nvidia-nvcl, the source as the
-# backend hands it to the driver: the spec, common.cl, mma_warp.cl, the
+# (attn_mma.cl, attn_mma_async.cl and xattn_mma.cl, on warp_shuffle.cl and mma_warp.cl) without an
+# NVIDIA GPU: clang compiles the OpenCL C (target nvptx64-nvidia-nvcl, the source as the
+# backend hands it to the driver: the spec, common.cl, warp_shuffle.cl, mma_warp.cl, the
 # kernel's files) to PTX (.target sm_80) and ptxas assembles that PTX for
 # sm_80 and sm_90, so the asm's syntax, operand types and constraints are
 # checked, and register use and spills are shown. A stand-in header maps the
@@ -35,7 +35,7 @@ cat > "$tmp/shim.h" <<'EOF'
 #define exp2(x) __nvvm_ex2_approx_f(x)
 #define min(a, b) ((a) < (b) ? (a) : (b))
 EOF
-prelude() { echo "#define local elattn_local_"; cat "$here/../elattn_spec.h" "$here/common.cl" "$here/mma_warp.cl"; }
+prelude() { echo "#define local elattn_local_"; cat "$here/../elattn_spec.h" "$here/common.cl" "$here/warp_shuffle.cl" "$here/mma_warp.cl"; }
 { prelude; cat "$here/attn_mma_rows.cl" "$here/attn_mma.cl"; } > "$tmp/attn.cl"
 { prelude; cat "$here/attn_mma_rows.cl" "$here/attn_mma_async.cl"; } > "$tmp/attn_async.cl"
 { prelude; cat "$here/xattn.cl" "$here/xattn_mma.cl"; } > "$tmp/xattn.cl"
