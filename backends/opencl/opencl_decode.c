@@ -1,7 +1,8 @@
 /* Decode over the per-head KV cache on OpenCL (kernels/opencl/decode.cl, decode_tiled.cl): partials
- * per split-KV chunk (family `tiled` or `scalar`), then the LSE merge. The plan builds the program and
- * its kernels once and keeps the device memory of its runs (metadata, fp32 partials, Quest's
- * buffers), grown to its largest run; a run copies its metadata in asynchronously. */
+ * per split-KV chunk (family `tiled` or `scalar`), then the LSE merge (the tiled family's partial
+ * pass merges heads of up to DECODE_FUSED_MERGE_CHUNKS chunks itself). The plan builds the program
+ * and its kernels once and keeps the device memory of its runs (metadata, fp32 partials, arrival
+ * counters, Quest's buffers), grown to its largest run; a run copies its metadata in asynchronously. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,11 @@
 #define DECODE_TILED_WG 128
 #define DECODE_TILED_ROWS 4 /* query rows per work-group of the tiled kernel (its ELATTN_DECODE_ROWS) */
 #define DECODE_TILED_LOCAL_BYTES (24 * 1024) /* what elattn_decode_tiled declares at WG 128, rounded up */
+/* Heads of up to this many chunks are merged by the tiled kernel's last work-group of each row tile
+ * (no merge launch); longer ones by elattn_decode_merge, whose work-groups share a head's chunks (the
+ * fused merge's one work-group would read them in turn: chunks / MERGE_BATCH round trips). The CUDA
+ * backend's bound (kernels/gpu/decode.cuh); 8K x 1 steps are cut into about 32 chunks a head. */
+#define DECODE_FUSED_MERGE_CHUNKS 32
 
 static elattn_status make_buffer(ocl_device *dev, cl_mem_flags flags, size_t bytes, void *host, cl_mem *out)
 {
@@ -32,13 +38,15 @@ typedef struct plan_buffer {
 } plan_buffer;
 
 /* A plan: its family, the program's kernels made once, and the device memory of its runs: the
- * step's metadata, the partials, Quest's keys, pages and lengths. Runs of a plan are serialised
- * (elattn.h, elattn_decode_plan_create), so they share these buffers. */
+ * step's metadata, the partials, the fused merge's arrival counters (one per (sequence, KV head, row
+ * tile); zero between runs: the last work-group of a tile resets its counter), Quest's keys, pages
+ * and lengths. Runs of a plan are serialised (elattn.h, elattn_decode_plan_create), so they share
+ * these buffers. */
 typedef struct decode_plan {
     decode_kind kind;
-    int wg;
+    int wg, merge_chunks; /* heads of up to merge_chunks chunks: merged by the partial pass (tiled) */
     ocl_kernel partial, merge, quest_score, quest_select;
-    plan_buffer meta, part_o, part_lse, quest_keys, quest_pages, quest_len;
+    plan_buffer meta, part_o, part_lse, arrivals, quest_keys, quest_pages, quest_len;
 } decode_plan;
 
 /* Makes b hold at least `bytes` (a quarter more than asked when it grows, so that slowly growing
@@ -59,6 +67,36 @@ static void plan_buffer_release(plan_buffer *b)
 {
     if (b->mem) clReleaseMemObject(b->mem);
     b->mem = NULL, b->bytes = 0;
+}
+
+/* Makes the arrival counters hold at least `count` ints, a new buffer zeroed on the queue before the
+ * run's kernels (the counters of a buffer in use are 0 after each run). */
+static elattn_status arrivals_reserve(ocl_device *dev, plan_buffer *b, cl_command_queue queue, size_t count)
+{
+    const cl_mem before = b->mem;
+    elattn_status st = plan_buffer_reserve(dev, b, sizeof(cl_int) * count);
+    if (st != ELATTN_SUCCESS || b->mem == before) return st;
+    const cl_int zero = 0;
+    const cl_int err = clEnqueueFillBuffer(queue, b->mem, &zero, sizeof zero, 0, b->bytes / sizeof zero * sizeof zero, 0,
+                                           NULL, NULL);
+    return err == CL_SUCCESS ? ELATTN_SUCCESS : ocl_fail(err, "clEnqueueFillBuffer", "decode: arrival counters");
+}
+
+/* The fused merge's bound: DECODE_FUSED_MERGE_CHUNKS, or ELATTN_OPENCL_DECODE_MERGE_CHUNKS, a test
+ * and lab hook (backends/opencl/README.md): 0 merges every head by elattn_decode_merge, as before the
+ * fused merge; a small bound gives steps whose heads are merged both ways. */
+static elattn_status fused_merge_chunks(int *out)
+{
+    *out = DECODE_FUSED_MERGE_CHUNKS;
+    const char *e = getenv("ELATTN_OPENCL_DECODE_MERGE_CHUNKS");
+    if (!e) return ELATTN_SUCCESS;
+    char *end = NULL;
+    const long v = strtol(e, &end, 10);
+    if (end == e || *end != '\0' || v < 0 || v > 256)
+        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT,
+                           "decode: ELATTN_OPENCL_DECODE_MERGE_CHUNKS is \"%s\", not a chunk count from 0 to 256", e);
+    *out = (int)v;
+    return ELATTN_SUCCESS;
 }
 
 typedef struct decode_probe {
@@ -142,7 +180,8 @@ void ocl_decode_plan_destroy(void *dv, void *impl)
     ocl_kernel_release(&p->merge);
     ocl_kernel_release(&p->quest_score);
     ocl_kernel_release(&p->quest_select);
-    plan_buffer *const buffers[] = {&p->meta, &p->part_o, &p->part_lse, &p->quest_keys, &p->quest_pages, &p->quest_len};
+    plan_buffer *const buffers[] = {&p->meta,       &p->part_o,      &p->part_lse, &p->arrivals,
+                                    &p->quest_keys, &p->quest_pages, &p->quest_len};
     for (size_t i = 0; i < sizeof buffers / sizeof buffers[0]; ++i) plan_buffer_release(buffers[i]);
     free(p);
 }
@@ -164,7 +203,8 @@ elattn_status ocl_decode_plan(void *dv, const elattn_decode_setup *setup, const 
     p->wg = p->kind == DECODE_TILED ? DECODE_TILED_WG : DECODE_WG;
     cl_program program = NULL;
     const int padded_dim = p->kind == DECODE_TILED ? ocl_tune_band(setup->head_dim) : 0;
-    elattn_status st = decode_program(dev, setup->dtype, p->wg, padded_dim, &program);
+    elattn_status st = p->kind == DECODE_TILED ? fused_merge_chunks(&p->merge_chunks) : ELATTN_SUCCESS;
+    if (st == ELATTN_SUCCESS) st = decode_program(dev, setup->dtype, p->wg, padded_dim, &program);
     if (st == ELATTN_SUCCESS)
         st = ocl_kernel_create(dev, program, p->kind == DECODE_TILED ? "elattn_decode_tiled" : "elattn_decode_partial",
                                (size_t)p->wg, &p->partial);
@@ -242,6 +282,9 @@ elattn_status ocl_decode_run(void *dv, const void *impl, void *stream, const ela
         if (c->modes[e] == ELATTN_BLOCK_SPARSE) page_budget = c->page_budget;
     const size_t items = (size_t)c->total_new * c->num_q_heads * c->splits; /* partials: (row, query head, chunk) */
     const size_t wg = (size_t)p->wg;
+    const int merge_chunks = p->merge_chunks; /* 0 for the scalar family */
+    cl_mem o = (cl_mem)c->o, lse = c->lse ? (cl_mem)c->lse : NULL;
+    const int write_lse = c->lse != NULL;
     elattn_status st = plan_buffer_reserve(dev, &p->meta, sizeof(int32_t) * meta_n);
     if (st == ELATTN_SUCCESS) st = plan_buffer_reserve(dev, &p->part_o, sizeof(float) * items * c->head_dim);
     if (st == ELATTN_SUCCESS) st = plan_buffer_reserve(dev, &p->part_lse, sizeof(float) * items);
@@ -256,15 +299,16 @@ elattn_status ocl_decode_run(void *dv, const void *impl, void *stream, const ela
         st = ocl_upload_meta_at(queue, p->meta.mem, 0, meta, sizeof(int32_t) * meta_n); /* frees meta */
     }
     cl_mem meta_mem = p->meta.mem, part_o = p->part_o.mem, part_lse = p->part_lse.mem;
+    if (!lse) lse = part_lse; /* not written without write_lse */
     if (st == ELATTN_SUCCESS && page_budget) st = quest_select(dev, p, queue, c, meta_mem);
     if (st == ELATTN_SUCCESS) {
         cl_mem q = (cl_mem)c->q, kpool = (cl_mem)c->k_pool, vpool = (cl_mem)c->v_pool, table = (cl_mem)c->page_table;
         const float scale_log2 = c->scale * ELATTN_LOG2E;
         /* Without Quest the kernels never read these two: any buffer will do. */
         cl_mem qp = page_budget ? p->quest_pages.mem : meta_mem, ql = page_budget ? p->quest_len.mem : meta_mem;
-        /* The two partial kernels share their arguments but for the one before Quest's: the tiled
-         * kernel's row tiles, the scalar kernel's row count. */
-        ocl_arg args[24] = {OCL_ARG(q), OCL_ARG(kpool), OCL_ARG(vpool), OCL_ARG(table), OCL_ARG(meta_mem),
+        /* The two partial kernels share their arguments but for the one before Quest's (the tiled
+         * kernel's row tiles, the scalar kernel's row count) and the tiled kernel's fused merge's. */
+        ocl_arg args[27] = {OCL_ARG(q), OCL_ARG(kpool), OCL_ARG(vpool), OCL_ARG(table), OCL_ARG(meta_mem),
                             OCL_ARG(part_o), OCL_ARG(part_lse), OCL_ARG(c->num_seqs), OCL_ARG(c->num_q_heads),
                             OCL_ARG(c->num_kv_heads), OCL_ARG(c->head_dim), OCL_ARG(scale_log2), OCL_ARG(c->sink),
                             OCL_ARG(c->local), OCL_ARG(c->ring), OCL_ARG(c->page_shift), OCL_ARG(c->pages_per_head),
@@ -286,16 +330,25 @@ elattn_status ocl_decode_run(void *dv, const void *impl, void *stream, const ela
         args[nargs++] = OCL_ARG(qp);
         args[nargs++] = OCL_ARG(ql);
         args[nargs++] = OCL_ARG(page_budget);
-        st = ocl_launch(&p->partial, queue, args, nargs, groups, wg,
-                        p->kind == DECODE_TILED ? "elattn_decode_tiled" : "elattn_decode_partial");
+        cl_mem arrivals = NULL; /* args holds its address: it lives as long as args */
+        if (p->kind == DECODE_TILED) {
+            st = arrivals_reserve(dev, &p->arrivals, queue, (size_t)ns * H * row_tiles);
+            arrivals = p->arrivals.mem;
+            args[nargs++] = OCL_ARG(o);
+            args[nargs++] = OCL_ARG(lse);
+            args[nargs++] = OCL_ARG(write_lse);
+            args[nargs++] = OCL_ARG(arrivals);
+            args[nargs++] = OCL_ARG(merge_chunks);
+        }
+        if (st == ELATTN_SUCCESS)
+            st = ocl_launch(&p->partial, queue, args, nargs, groups, wg,
+                            p->kind == DECODE_TILED ? "elattn_decode_tiled" : "elattn_decode_partial");
     }
-    if (st == ELATTN_SUCCESS) {
-        cl_mem o = (cl_mem)c->o, lse = c->lse ? (cl_mem)c->lse : part_lse; /* not written without write_lse */
-        const int write_lse = c->lse != NULL;
+    if (st == ELATTN_SUCCESS && c->splits > merge_chunks) { /* splits: the step's most-cut head's chunks */
         const ocl_arg args[] = {OCL_ARG(part_o),      OCL_ARG(part_lse),       OCL_ARG(o),
                                 OCL_ARG(lse),         OCL_ARG(write_lse),      OCL_ARG(c->head_dim),
                                 OCL_ARG(c->splits),   OCL_ARG(meta_mem),       OCL_ARG(c->num_seqs),
-                                OCL_ARG(c->num_q_heads), OCL_ARG(c->num_kv_heads)};
+                                OCL_ARG(c->num_q_heads), OCL_ARG(c->num_kv_heads), OCL_ARG(merge_chunks)};
         st = ocl_launch(&p->merge, queue, args, (int)(sizeof args / sizeof args[0]),
                         (size_t)c->total_new * c->num_q_heads, wg, "elattn_decode_merge");
     }

@@ -6,8 +6,10 @@
  *     online softmax over the visible keys among the chunk's slots (elattn_decode_split,
  *     elattn_kv_position_of, elattn_decode_visible, elattn_kv_slot_offset), the epilogue
  *     rule for O and LSE (an empty chunk: O = 0, LSE = -inf), written as fp32 partials;
- *   elattn_decode_merge: one work-group per (row, query head): the chunks merged at once
- *     (elattn_merge_scale, elattn_merge_lse), O rounded once to the storage dtype.
+ *   the merge: the chunks merged at once (elattn_merge_scale, elattn_merge_lse), O rounded once to
+ *     the storage dtype: by the tiled kernel itself (its row tile's last work-group to finish) for
+ *     heads of up to merge_chunks chunks, else elattn_decode_merge, one work-group per (row, query
+ *     head); the scalar family always uses elattn_decode_merge.
  * With a page budget (Quest, SPEC.md section 9b) two passes come first, for the BLOCK_SPARSE heads:
  *   elattn_quest_score: one work-item per (sequence, KV head, page): a candidate page's score, as
  *     an order-preserving unsigned key;
@@ -95,18 +97,100 @@ __kernel void elattn_decode_partial(const __global elattn_elem *q, const __globa
     part_lse[x] = elattn_row_lse(m, l);
 }
 
-/* One work-group per (row, query head): the spec's n-way merge (elattn_merge_scale /
- * elattn_merge_lse), the largest LSE first (a reduction over the chunks), then the weighted sum,
- * whose loads do not wait on each other (a fold in chunk order waited on each chunk's loads in
- * turn: ~110 round trips for a head cut into 110 chunks). Lanes: D / 4 lanes a chunk group, a
- * float4 of O each, and the work-group's whole chunk groups take every G-th chunk of the head's
- * own (the partial passes write none past them); their sums are added in chunk-group order through
- * local memory. MERGE_BATCH chunks' loads are issued before any is used. */
+/* The spec's n-way merge of one (row, query head) of a cut head (elattn_merge_scale /
+ * elattn_merge_lse), in pieces that elattn_decode_merge and the tiled kernel's fused merge
+ * (decode_tiled.cl) share: the largest LSE, then the weighted sum, whose loads do not wait on each
+ * other (a fold in chunk order waited on each chunk's loads in turn: ~110 round trips for a head cut
+ * into 110 chunks). MERGE_BATCH chunks' loads are issued before any is used. The partials may have
+ * been written by other work-groups of the same launch (the fused merge), so they are read past
+ * NVIDIA's L1, which is not coherent between work-groups (ld.global.cg), and as volatile elsewhere. */
 #define MERGE_BATCH 8
+static inline float merge_load(const __global float *p)
+{
+#ifdef ELATTN_NV_PTX
+    float v;
+    __asm__ __volatile__("ld.global.cg.f32 %0, [%1];" : "=f"(v) : "l"((ulong)p) : "memory");
+    return v;
+#else
+    return *(const volatile __global float *)p;
+#endif
+}
+
+static inline float4 merge_load4(const __global float4 *p)
+{
+#ifdef ELATTN_NV_PTX
+    float4 v;
+    __asm__ __volatile__("ld.global.cg.v4.f32 {%0, %1, %2, %3}, [%4];"
+                         : "=f"(v.x), "=f"(v.y), "=f"(v.z), "=f"(v.w)
+                         : "l"((ulong)p)
+                         : "memory");
+    return v;
+#else
+    return *(const volatile __global float4 *)p;
+#endif
+}
+
+/* The largest of the LSEs lse_c[c] of chunks c = first, first + step, ... below own. */
+static float merge_max(const __global float *lse_c, int first, int step, int own)
+{
+    float m = -INFINITY;
+    for (int c0 = first; c0 < own; c0 += MERGE_BATCH * step) {
+        float l[MERGE_BATCH];
+#pragma unroll
+        for (int j = 0; j < MERGE_BATCH; ++j) l[j] = c0 + j * step < own ? merge_load(lse_c + c0 + j * step) : -INFINITY;
+#pragma unroll
+        for (int j = 0; j < MERGE_BATCH; ++j) m = fmax(m, l[j]);
+    }
+    return m;
+}
+
+/* Adds the weighted partials of the same chunks to *acc (one float4 of O: po points at chunk 0's,
+ * chunks `quads` float4 apart) and their weights to *sum, given the largest LSE m. */
+static void merge_add(const __global float *lse_c, const __global float4 *po, int quads, int first, int step, int own,
+                      float m, float *sum, float4 *acc)
+{
+    for (int c0 = first; c0 < own; c0 += MERGE_BATCH * step) {
+        float l[MERGE_BATCH];
+        float4 part[MERGE_BATCH];
+#pragma unroll
+        for (int j = 0; j < MERGE_BATCH; ++j) { /* a batch's loads first, then their use */
+            const int c = c0 + j * step;
+            l[j] = c < own ? merge_load(lse_c + c) : -INFINITY; /* weight 0 */
+            part[j] = c < own ? merge_load4(po + (size_t)c * quads) : (float4)(0.0f);
+        }
+#pragma unroll
+        for (int j = 0; j < MERGE_BATCH; ++j) {
+            const float w = elattn_merge_scale(l[j], m);
+            *sum += w;
+            *acc += w * part[j];
+        }
+    }
+}
+
+/* Output row rh's float4 dq of O from the merged sums (O = 0 when every chunk was empty), and its
+ * LSE with write_lse (once, from dq 0). */
+static void merge_write(__global elattn_elem *o, __global float *lse, int write_lse, size_t rh, int head_dim, int dq,
+                        float4 acc, float sum, float m)
+{
+    const float inv = sum > 0.0f ? 1.0f / sum : 0.0f;
+    const size_t out = rh * (size_t)head_dim + 4 * (size_t)dq;
+    elattn_store(o, out, acc.x * inv);
+    elattn_store(o, out + 1, acc.y * inv);
+    elattn_store(o, out + 2, acc.z * inv);
+    elattn_store(o, out + 3, acc.w * inv);
+    if (write_lse && dq == 0) lse[rh] = elattn_merge_lse(m, sum);
+}
+
+/* One work-group per (row, query head) of a head cut into more than merge_chunks chunks (those of
+ * up to merge_chunks were merged by the partial pass, decode_tiled.cl; the scalar family passes 0).
+ * The largest LSE from a reduction over the chunks; then D / 4 lanes a chunk group, a float4 of O
+ * each, the work-group's whole chunk groups taking every G-th chunk of the head's own (the partial
+ * passes write none past them); their sums are added in chunk-group order through local memory. */
 __kernel __attribute__((reqd_work_group_size(ELATTN_WG, 1, 1)))
 void elattn_decode_merge(const __global float *part_o, const __global float *part_lse, __global elattn_elem *o,
                          __global float *lse, const int write_lse, const int head_dim, const int splits,
-                         const __global int *meta, const int num_seqs, const int num_q_heads, const int num_kv_heads)
+                         const __global int *meta, const int num_seqs, const int num_q_heads, const int num_kv_heads,
+                         const int merge_chunks)
 {
     __local float red[ELATTN_WG], sums[ELATTN_WG];
     __local float4 accs[ELATTN_WG];
@@ -116,53 +200,32 @@ void elattn_decode_merge(const __global float *part_o, const __global float *par
     const int row = (int)(rh / (size_t)num_q_heads), h = (int)(rh % (size_t)num_q_heads);
     const __global int *chunks = meta + 3 * num_seqs + 1 + num_seqs * num_kv_heads;
     const int own = chunks[decode_seq_of_row(meta, num_seqs, row) * num_kv_heads + h / (num_q_heads / num_kv_heads)];
+    /* A head merged by the partial pass: the work-group does nothing, but it reaches the barriers
+     * (PoCL 2.10 gave wrong results when it returned here, as in elattn_quest_select below). */
+    const int mine = own > merge_chunks ? own : 0;
     const __global float *lse_c = part_lse + rh * (size_t)splits;
-    float m = -INFINITY;
-    for (int c = lid; c < own; c += ELATTN_WG) m = fmax(m, lse_c[c]);
-    red[lid] = m;
+    red[lid] = merge_max(lse_c, lid, ELATTN_WG, mine);
     barrier(CLK_LOCAL_MEM_FENCE);
     for (int step = ELATTN_WG / 2; step > 0; step >>= 1) {
         if (lid < step) red[lid] = fmax(red[lid], red[lid + step]);
         barrier(CLK_LOCAL_MEM_FENCE);
     }
-    m = red[0];
+    const float m = red[0];
     const int quads = head_dim / 4, groups = ELATTN_WG / quads, g = lid / quads, dq = lid % quads;
     float sum = 0.0f;
     float4 acc = (float4)(0.0f);
-    if (g < groups) {
-        const __global float4 *po = (const __global float4 *)(part_o + rh * (size_t)splits * head_dim) + dq;
-        for (int c0 = g; c0 < own; c0 += MERGE_BATCH * groups) {
-            float l[MERGE_BATCH];
-            float4 part[MERGE_BATCH];
-#pragma unroll
-            for (int j = 0; j < MERGE_BATCH; ++j) { /* a batch's loads first, then their use */
-                const int c = c0 + j * groups;
-                l[j] = c < own ? lse_c[c] : -INFINITY; /* weight 0 */
-                part[j] = c < own ? po[(size_t)c * quads] : (float4)(0.0f);
-            }
-#pragma unroll
-            for (int j = 0; j < MERGE_BATCH; ++j) {
-                const float w = elattn_merge_scale(l[j], m);
-                sum += w;
-                acc += w * part[j];
-            }
-        }
-    }
+    if (g < groups)
+        merge_add(lse_c, (const __global float4 *)(part_o + rh * (size_t)splits * head_dim) + dq, quads, g, groups, mine,
+                  m, &sum, &acc);
     accs[lid] = acc;
     sums[lid] = sum;
     barrier(CLK_LOCAL_MEM_FENCE);
-    if (g == 0) {
+    if (g == 0 && mine) {
         for (int x = 1; x < groups; ++x) {
             acc += accs[x * quads + dq];
             sum += sums[x * quads + dq];
         }
-        const float inv = sum > 0.0f ? 1.0f / sum : 0.0f; /* all chunks empty: O = 0 */
-        const size_t out = rh * (size_t)head_dim + 4 * (size_t)dq;
-        elattn_store(o, out, acc.x * inv);
-        elattn_store(o, out + 1, acc.y * inv);
-        elattn_store(o, out + 2, acc.z * inv);
-        elattn_store(o, out + 3, acc.w * inv);
-        if (write_lse && dq == 0) lse[rh] = elattn_merge_lse(m, sum);
+        merge_write(o, lse, write_lse, rh, head_dim, dq, acc, sum, m);
     }
 }
 

@@ -3,8 +3,9 @@
  * of decode.cl's elattn_decode_partial, written to stream the cache at memory bandwidth on GPUs
  * without subgroups, tensor cores or fp16 arithmetic (fp32 arithmetic, plain loads, local memory
  * and barriers; inline PTX where the host says the device is NVIDIA's). It writes the same fp32
- * partials (O, LSE per (row, query head, chunk)) and elattn_decode_merge (decode.cl) merges them;
- * the Quest passes of decode.cl run before it.
+ * partials (O, LSE per (row, query head, chunk)); a head of up to merge_chunks chunks is then merged
+ * by its last work-group to finish (the fused merge, at the end), longer ones by elattn_decode_merge
+ * (decode.cl, a launch of its own); the Quest passes of decode.cl run before it.
  *
  * One work-group of ELATTN_WG work-items per (sequence, KV head, split-KV chunk, tile of TILED_ROWS
  * query rows of the group: (new token, query head) pairs), so every K/V row crosses memory once per
@@ -145,13 +146,15 @@ void elattn_decode_tiled(const __global elattn_elem *q, const __global elattn_el
                          const int num_kv_heads, const int head_dim, const float scale_log2, const int sink,
                          const int window, const int ring, const int page_shift, const int pages_per_head,
                          const int splits, const int row_tiles, const __global int *quest_pages,
-                         const __global int *quest_len, const int page_budget)
+                         const __global int *quest_len, const int page_budget, __global elattn_elem *o,
+                         __global float *lse, const int write_lse, __global int *arrivals, const int merge_chunks)
 {
     __local float buf[TILED_BUF_FLOATS];
 #ifndef TILED_SHUFFLE
     __local float score[TILED_PAIRS];
 #endif
     __local float state[2 * TILED_GROUPS * TILED_ROWS]; /* each group's m, then l, per row */
+    __local int merges; /* whether this work-group is its row tile's last chunk to finish (the fused merge) */
 
     const int t = (int)get_local_id(0), lane = t % TILED_LPR, grp = t / TILED_LPR;
 #ifdef TILED_SHUFFLE
@@ -353,6 +356,37 @@ void elattn_decode_tiled(const __global elattn_elem *q, const __global elattn_el
         const size_t x = ((size_t)(cu_new[i] + rr / G) * num_q_heads + hk * G + rr % G) * splits + c;
         part_o[x * head_dim + d] = out * elattn_row_inv_sum(sum);
         if (d == 0) part_lse[x] = elattn_row_lse(top, sum);
+    }
+
+    /* The fused merge, for heads of up to merge_chunks chunks (more: elattn_decode_merge, a launch of
+     * its own): the work-group counts itself in its row tile's arrival counter, and the last of the
+     * head's chunks to arrive merges every chunk's partial of the tile's rows and sets the counter back
+     * to 0 for the next run, so that the step needs no merge launch (its start and the drain before
+     * it were 5-9 us of a 33 us step, H100 call 113). Every chunk of a tile has the same rows (none:
+     * it neither counts nor merges). Every work-group reaches the two barriers (PoCL 2.10 gave wrong
+     * results when work-groups returned before barriers on a condition read from memory: decode.cl). */
+    const int own = chunks[e], fused = nrows > 0 && own <= merge_chunks;
+    mem_fence(CLK_GLOBAL_MEM_FENCE); /* this work-item's partial stores come before the count */
+    barrier(CLK_LOCAL_MEM_FENCE | CLK_GLOBAL_MEM_FENCE);
+    if (t == 0) {
+        volatile __global int *arrived = arrivals + (size_t)e * row_tiles + rt;
+        merges = fused && atomic_inc(arrived) == own - 1;
+        if (merges) atomic_xchg(arrived, 0); /* every chunk of this run has counted */
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    if (!merges) return;
+    mem_fence(CLK_GLOBAL_MEM_FENCE); /* the other chunks' partials are read after their counts */
+    const int quads = head_dim / 4;
+    for (int x = t; x < nrows * quads; x += ELATTN_WG) {
+        const int rr = row0 + x / quads, dq = x % quads;
+        const size_t rh = (size_t)(cu_new[i] + rr / G) * num_q_heads + hk * G + rr % G;
+        const __global float *lse_c = part_lse + rh * (size_t)splits;
+        const float mx = merge_max(lse_c, 0, 1, own);
+        float sum = 0.0f;
+        float4 acc = (float4)(0.0f);
+        merge_add(lse_c, (const __global float4 *)(part_o + rh * (size_t)splits * head_dim) + dq, quads, 0, 1, own, mx,
+                  &sum, &acc);
+        merge_write(o, lse, write_lse, rh, head_dim, dq, acc, sum, mx);
     }
 }
 #endif /* ELATTN_DECODE_PADDED_D */

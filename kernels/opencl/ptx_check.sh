@@ -1,7 +1,7 @@
 #!/bin/sh
 # Compile-check the inline-PTX path of the OpenCL tensor-core kernels
-# (attn_mma.cl, attn_mma_async.cl and xattn_mma.cl, on warp_shuffle.cl and mma_warp.cl) without an
-# NVIDIA GPU: clang compiles the OpenCL C (target nvptx64-nvidia-nvcl, the source as the
+# (attn_mma.cl, attn_mma_async.cl and xattn_mma.cl, on warp_shuffle.cl and mma_warp.cl) and of the
+# decode program (decode.cl and decode_tiled.cl, on warp_shuffle.cl) without an NVIDIA GPU: clang compiles the OpenCL C (target nvptx64-nvidia-nvcl, the source as the
 # backend hands it to the driver: the spec, common.cl, warp_shuffle.cl, mma_warp.cl, the
 # kernel's files) to PTX (.target sm_80) and ptxas assembles that PTX for
 # sm_80 and sm_90, so the asm's syntax, operand types and constraints are
@@ -34,15 +34,39 @@ cat > "$tmp/shim.h" <<'EOF'
 #define log2(x) __nvvm_lg2_approx_f(x)
 #define exp2(x) __nvvm_ex2_approx_f(x)
 #define min(a, b) ((a) < (b) ? (a) : (b))
+#define isnan(x) __builtin_isnan(x)
+#define atomic_add(p, v) __sync_fetch_and_add(p, v)
+#define atomic_inc(p) __sync_fetch_and_add(p, 1)
+#define atomic_xchg(p, v) __sync_lock_test_and_set(p, v)
+#define mem_fence(flags) __nvvm_membar_gl()
+/* fp16 loads and stores (common.cl's elattn_load and elattn_store), through the bits */
+static inline ushort shim_f32_to_f16_bits(float x)
+{
+    ushort h;
+    __asm__("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(x));
+    return h;
+}
+#define vload_half(i, p) elattn_f16_bits_to_float(((const __global ushort *)(p))[i])
+#define vstore_half_rte(x, i, p) (((__global ushort *)(p))[i] = shim_f32_to_f16_bits(x))
+/* decode.cl's vload8 (a float8 from global memory) and decode_tiled.cl's vstore8 (to private) */
+#define vload8(i, p) ({ const __global float *p_ = (p) + 8 * (i); \
+    (float8)(p_[0], p_[1], p_[2], p_[3], p_[4], p_[5], p_[6], p_[7]); })
+#define vstore8(v, i, p) do { const float8 v_ = (v); float *p_ = (p) + 8 * (i); \
+    p_[0] = v_.s0; p_[1] = v_.s1; p_[2] = v_.s2; p_[3] = v_.s3; \
+    p_[4] = v_.s4; p_[5] = v_.s5; p_[6] = v_.s6; p_[7] = v_.s7; } while (0)
 EOF
 prelude() { echo "#define local elattn_local_"; cat "$here/../elattn_spec.h" "$here/common.cl" "$here/warp_shuffle.cl" "$here/mma_warp.cl"; }
 { prelude; cat "$here/attn_mma_rows.cl" "$here/attn_mma.cl"; } > "$tmp/attn.cl"
 { prelude; cat "$here/attn_mma_rows.cl" "$here/attn_mma_async.cl"; } > "$tmp/attn_async.cl"
 { prelude; cat "$here/xattn.cl" "$here/xattn_mma.cl"; } > "$tmp/xattn.cl"
+{ echo "#define local elattn_local_"; cat "$here/../elattn_spec.h" "$here/common.cl" "$here/warp_shuffle.cl" \
+    "$here/decode.cl" "$here/decode_tiled.cl"; } > "$tmp/decode.cl"
 status=0
 
 # assemble NAME SOURCE LABEL CLANG-DEFINES...: clang to PTX, then ptxas for sm_80 and sm_90, a
-# line each; the figures are the tensor-core kernel's (the last kernel of either source)
+# line each; the figures (and the count of local-memory accesses) are those of the kernel $entry
+# names (a pattern: the tensor-core kernels by default), the mma.sync count the whole program's
+entry="elattn_\(attn\|xattn\)_mma"
 assemble() {
     name=$1 src=$2 label=$3
     shift 3
@@ -53,12 +77,15 @@ assemble() {
     fi
     for arch in sm_80 sm_90; do
         log=$("$ptxas" -arch=$arch -v "$out" -o "$out.$arch.cubin" 2>&1) || { echo "FAIL  $label $arch:"; echo "$log" | head -5; status=1; continue; }
-        last=$(echo "$log" | grep -n "Compiling entry function 'elattn_\(attn\|xattn\)_mma" | cut -d: -f1)
+        last=$(echo "$log" | grep -n "Compiling entry function '$entry" | cut -d: -f1)
         kern=$(echo "$log" | tail -n +"${last:-1}" | head -4)
         regs=$(echo "$kern" | sed -n 's/.*Used \([0-9]*\) registers.*/\1/p')
         spill=$(echo "$kern" | sed -n 's/.*, \([0-9]*\) bytes spill stores.*/\1/p')
         smem=$(echo "$kern" | sed -n 's/.* \([0-9]*\) bytes smem.*/\1/p')
-        stack=$(grep -c 'ld\.local\|st\.local' "$out")
+        # the entry's body (clang writes ".entry NAME(", without ".visible")
+        body=$(sed -n "/^\(\.visible \)\{0,1\}\.entry $entry[a-z_]*(/,/^}/p" "$out")
+        if [ -z "$body" ] || [ -z "$last" ]; then echo "FAIL  $label $arch: no entry $entry"; status=1; continue; fi
+        stack=$(echo "$body" | grep -c 'ld\.local\|st\.local')
         verdict=ok
         if [ "${spill:-0}" != 0 ] || [ "$stack" != 0 ]; then verdict=spills; fi
         echo "$verdict  $label $arch: $regs registers, $smem bytes local memory, spill stores ${spill:-?}, local-memory accesses $stack, mma.sync $(grep -c 'mma\.sync' "$out")"
@@ -103,5 +130,13 @@ for cfg in "2 64 16 128 128 128 1" "2 128 16 128 128 64 1" "1 256 16 128 64 32 1
         -DELATTN_STORAGE="$1" -DELATTN_HEAD_DIM="$2" -DELATTN_XA_STRIDE="$3" -DELATTN_XA_BLOCK="$4" \
         -DELATTN_XA_GEMM=2 -DELATTN_XA_TILE_M="$5" -DELATTN_XA_TILE_N="$6" -DELATTN_WARP_M="$7" \
         -DELATTN_WG=$(($5 * 2 / $7))
+done
+# decode (the program as opencl_decode.c builds it for the tiled family on NVIDIA): dtype (0 fp32,
+# 1 fp16, 2 bf16), padded head dim; the tiled kernel's figures
+entry=elattn_decode_tiled
+for cfg in "2 128" "1 128" "0 128" "2 64" "1 256"; do
+    set -- $cfg
+    assemble "decode_$1_d$2" "$tmp/decode.cl" "decode.tiled dtype=$1 padded_d=$2" \
+        -DELATTN_STORAGE="$1" -DELATTN_WG=128 -DELATTN_DECODE_ROWS=4 -DELATTN_DECODE_PADDED_D="$2"
 done
 exit $status
