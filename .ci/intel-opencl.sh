@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # CI stage: the OpenCL conformance on Intel's CPU OpenCL runtime, the one runtime at hand
 # that offers subgroups (cl_intel_subgroups, cl_intel_required_subgroup_size), so that the
-# family opencl.attn.subgroup runs and is checked, not only compiled.
+# family opencl.attn.subgroup and the tiled decode's subgroup shuffles run and are checked, not
+# only compiled.
 #
 #   .ci/intel-opencl.sh [BUILD_DIR]     (default: build, as left by ./run.sh test)
 #
@@ -9,7 +10,8 @@
 # BUILD_DIR/intel-opencl; nothing installed system-wide: the ICD loader finds it through
 # OCL_ICD_VENDORS), then runs every conformance case on it with every OpenCL family forced by
 # name in turn. Fails on any failure, on a runtime that cannot be downloaded or does not load
-# (no skip: CI needs the network for apt-get anyway), and when the subgroup family ran no case.
+# (no skip: CI needs the network for apt-get anyway), and when the subgroup family or the tiled
+# decode with subgroups ran no case.
 #
 # Measured on the 2-core development machine (AMD EPYC, shared), 2026-12-03, twice from nothing
 # installed: 171 s and 198 s in all, of which the conformance (the whole matrix, 794 results)
@@ -86,8 +88,16 @@ if [ "$ran" -eq 0 ]; then
     echo "intel-opencl: FAILED: opencl.attn.subgroup ran no case on Intel's runtime (log: $log)" >&2
     exit 1
 fi
+# So must the tiled decode with its lane sums by subgroup shuffles (kernel names ending .sg<width>).
+ran_decode=$(grep -c ' PASS .*kernel=opencl\.decode\.tiled\.[^ /]*\.sg[0-9]*/' "$log" || true)
+if [ "$ran_decode" -eq 0 ]; then
+    grep 'decode.tiled' "$log" | head -n 5
+    echo "intel-opencl: FAILED: opencl.decode.tiled ran no case with subgroup shuffles on Intel's runtime (log: $log)" >&2
+    exit 1
+fi
 tail -n 1 "$log"
-echo "intel-opencl: opencl.attn.subgroup passed $ran cases; conformance took $((SECONDS - start)) s"
+echo "intel-opencl: opencl.attn.subgroup passed $ran cases, opencl.decode.tiled with subgroups $ran_decode;" \
+    "conformance took $((SECONDS - start)) s"
 
 # The random draws of the other devices' meson tests (conformance-*-random), with a tile shape drawn
 # per attention case (--random-tiles): the one place in CI where they meet the subgroup family.

@@ -53,13 +53,26 @@
 #endif
 /* A group's (key, row) pairs of a round summed across its lanes by warp shuffles (warp_shuffle.cl,
  * which the program puts first) where the device has them (NVIDIA: shfl.sync through inline PTX,
- * ELATTN_NV_PTX) or they are emulated (ELATTN_MMA_EMULATE, through local memory, for tests on any
- * device): a reduce-scatter leaves each lane TILED_HELD whole sums, then each row's scores are
- * gathered from their lanes; no barrier and no local memory in the round. It needs a group inside
- * one warp of 32 (TILED_LPR <= 32) and at least one pair a lane; otherwise the sums go through local
+ * ELATTN_NV_PTX; devices with cl_intel_subgroups: a subgroup of ELATTN_SG_WIDTH work-items is the
+ * warp) or they are emulated (ELATTN_MMA_EMULATE, through local memory, for tests on any device): a
+ * reduce-scatter leaves each lane TILED_HELD whole sums, then each row's scores are gathered from
+ * their lanes; no barrier and no local memory in the round. It needs a group inside one warp
+ * (TILED_LPR <= TILED_WARP) and at least one pair a lane; otherwise the sums go through local
  * memory. */
 #define TILED_GPAIRS (TILED_KPG * TILED_ROWS) /* one group's pairs of a round */
-#if (defined(ELATTN_NV_PTX) || defined(ELATTN_MMA_EMULATE)) && TILED_LPR <= 32 && TILED_GPAIRS % TILED_LPR == 0
+#if defined(ELATTN_SG_WIDTH) && !defined(ELATTN_NV_PTX) && !defined(ELATTN_MMA_EMULATE)
+#define TILED_WARP ELATTN_SG_WIDTH
+#define TILED_SUBGROUPS 1
+#define TILED_SG_ATTR __attribute__((intel_reqd_sub_group_size(ELATTN_SG_WIDTH)))
+#else
+#define TILED_WARP 32
+#define TILED_SG_ATTR
+#endif
+#if TILED_WARP & (TILED_WARP - 1)
+#error "elattn_decode_tiled: the subgroup width (a warp) must be a power of two"
+#endif
+#if (defined(ELATTN_NV_PTX) || defined(ELATTN_MMA_EMULATE) || defined(TILED_SUBGROUPS)) && \
+    TILED_LPR <= TILED_WARP && TILED_GPAIRS % TILED_LPR == 0
 #define TILED_SHUFFLE 1
 #define TILED_HELD (TILED_GPAIRS / TILED_LPR) /* pairs a lane holds after the reduce-scatter */
 /* One step of the reduce-scatter over lane bit `bit`: a lane keeps the half of its first 2 x half sums
@@ -75,6 +88,8 @@
             pair_sum[k] = (upper ? hi : lo) + shfl_xor(upper ? lo : hi, (bit), xw, warp_lane);         \
         }                                                                                              \
     }
+#elif defined(TILED_SUBGROUPS)
+#error "ELATTN_SG_WIDTH: the host asked for subgroup shuffles where a group's lanes cannot use them"
 #endif
 
 /* A K or V row's TILED_E elements of one lane as loaded (converted to fp32 only where used, so that
@@ -139,7 +154,7 @@ static inline float tiled_pair_score(float dot, int r, int s, int nrows, int end
     return seen_pair ? dot : -INFINITY;
 }
 
-__kernel __attribute__((reqd_work_group_size(ELATTN_WG, 1, 1)))
+__kernel __attribute__((reqd_work_group_size(ELATTN_WG, 1, 1))) TILED_SG_ATTR
 void elattn_decode_tiled(const __global elattn_elem *q, const __global elattn_elem *k_pool,
                          const __global elattn_elem *v_pool, const __global int *page_table, const __global int *meta,
                          __global float *part_o, __global float *part_lse, const int num_seqs, const int num_q_heads,
@@ -158,13 +173,18 @@ void elattn_decode_tiled(const __global elattn_elem *q, const __global elattn_el
 
     const int t = (int)get_local_id(0), lane = t % TILED_LPR, grp = t / TILED_LPR;
 #ifdef TILED_SHUFFLE
-    const int warp_lane = t & 31; /* the shuffles' lane; xw: its warp's exchange words (emulation only) */
-#ifdef ELATTN_NV_PTX
-    __local uint *xw = 0;
-#else
+    const int warp_lane = t & (TILED_WARP - 1); /* the shuffles' lane; xw: its warp's exchange words (emulation only) */
+#ifdef ELATTN_MMA_EMULATE
     __local uint tiled_exchange[ELATTN_WG];
     __local uint *xw = tiled_exchange + (t & ~31);
+#else
+    __local uint *xw = 0;
 #endif
+#endif
+#ifdef TILED_SUBGROUPS /* the subgroups must be the warps assumed above; otherwise NaN, never a wrong number */
+    const int sg_ok = get_sub_group_size() == TILED_WARP && (int)get_sub_group_local_id() == warp_lane;
+#else
+    const int sg_ok = 1;
 #endif
     const int w = (int)get_group_id(0);
     const int rt = w % row_tiles, c = (w / row_tiles) % splits, e = w / (row_tiles * splits);
@@ -354,8 +374,8 @@ void elattn_decode_tiled(const __global elattn_elem *q, const __global elattn_el
         }
         const int rr = row0 + r;
         const size_t x = ((size_t)(cu_new[i] + rr / G) * num_q_heads + hk * G + rr % G) * splits + c;
-        part_o[x * head_dim + d] = out * elattn_row_inv_sum(sum);
-        if (d == 0) part_lse[x] = elattn_row_lse(top, sum);
+        part_o[x * head_dim + d] = sg_ok ? out * elattn_row_inv_sum(sum) : NAN;
+        if (d == 0) part_lse[x] = sg_ok ? elattn_row_lse(top, sum) : NAN;
     }
 
     /* The fused merge, for heads of up to merge_chunks chunks (more: elattn_decode_merge, a launch of

@@ -2,7 +2,9 @@
  * Warp shuffles for the OpenCL kernels that use them (mma_warp.cl's tensor-core kernels, the tiled
  * decode): shfl.sync through inline PTX with -DELATTN_NV_PTX (NVIDIA's driver), or emulated exactly
  * through local memory and work-group barriers with -DELATTN_MMA_EMULATE, so that code built on them
- * runs and is checked on any OpenCL device. Without either macro nothing is defined here.
+ * runs and is checked on any OpenCL device; or, for the tiled decode alone, cl_intel_subgroups'
+ * shuffles with -DELATTN_SG_WIDTH=<width> (the warp is then a subgroup of that width, which the
+ * kernel requires with intel_reqd_sub_group_size). Without any of these nothing is defined here.
  *
  * Every shuffle takes `xw`, the warp's 32 exchange words in local memory (emulation only; unused
  * with PTX), and the lane (local id % 32: NVIDIA's warps are 32 consecutive local ids of a 1-D
@@ -45,6 +47,19 @@ static inline float shfl_idx(float x, int src, __local uint *xw, int lane)
     const float y = as_float(xw[src]);
     barrier(CLK_LOCAL_MEM_FENCE);
     return y;
+}
+
+#elif defined(ELATTN_SG_WIDTH)
+#pragma OPENCL EXTENSION cl_intel_subgroups : enable
+
+static inline float shfl_xor(float x, int mask, __local uint *xw, int lane)
+{
+    return intel_sub_group_shuffle_xor(x, (uint)mask);
+}
+
+static inline float shfl_idx(float x, int src, __local uint *xw, int lane)
+{
+    return intel_sub_group_shuffle(x, (uint)src);
 }
 
 #endif
