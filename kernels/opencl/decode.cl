@@ -130,6 +130,18 @@ static inline float4 merge_load4(const __global float4 *p)
 #endif
 }
 
+/* Orders this work-item's global stores before its later accesses for every work-group of the
+ * device (the fused merge's count and reads): membar.gl on NVIDIA, so that it does not depend on how
+ * the driver maps OpenCL 1.2's mem_fence; mem_fence elsewhere. */
+static inline void merge_device_fence(void)
+{
+#ifdef ELATTN_NV_PTX
+    __asm__ __volatile__("membar.gl;" ::: "memory");
+#else
+    mem_fence(CLK_GLOBAL_MEM_FENCE);
+#endif
+}
+
 /* The largest of the LSEs lse_c[c] of chunks c = first, first + step, ... below own. */
 static float merge_max(const __global float *lse_c, int first, int step, int own)
 {

@@ -386,7 +386,7 @@ void elattn_decode_tiled(const __global elattn_elem *q, const __global elattn_el
      * it neither counts nor merges). Every work-group reaches the two barriers (PoCL 2.10 gave wrong
      * results when work-groups returned before barriers on a condition read from memory: decode.cl). */
     const int own = chunks[e], fused = nrows > 0 && own <= merge_chunks;
-    mem_fence(CLK_GLOBAL_MEM_FENCE); /* this work-item's partial stores come before the count */
+    merge_device_fence(); /* this work-item's partial stores come before the count */
     barrier(CLK_LOCAL_MEM_FENCE | CLK_GLOBAL_MEM_FENCE);
     if (t == 0) {
         volatile __global int *arrived = arrivals + (size_t)e * row_tiles + rt;
@@ -395,7 +395,7 @@ void elattn_decode_tiled(const __global elattn_elem *q, const __global elattn_el
     }
     barrier(CLK_LOCAL_MEM_FENCE);
     if (!merges) return;
-    mem_fence(CLK_GLOBAL_MEM_FENCE); /* the other chunks' partials are read after their counts */
+    merge_device_fence(); /* the other chunks' partials are read after their counts */
     const int quads = head_dim / 4;
     for (int x = t; x < nrows * quads; x += ELATTN_WG) {
         const int rr = row0 + x / quads, dq = x % quads;
