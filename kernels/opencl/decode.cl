@@ -213,7 +213,8 @@ void elattn_decode_merge(const __global float *part_o, const __global float *par
     const __global int *chunks = meta + 3 * num_seqs + 1 + num_seqs * num_kv_heads;
     const int own = chunks[decode_seq_of_row(meta, num_seqs, row) * num_kv_heads + h / (num_q_heads / num_kv_heads)];
     /* A head merged by the partial pass: the work-group does nothing, but it reaches the barriers
-     * (PoCL 2.10 gave wrong results when it returned here, as in elattn_quest_select below). */
+     * (PoCL 3.1 gave wrong results in most decode cases when it returned here; 2.10 miscompiled
+     * elattn_quest_select below alike). */
     const int mine = own > merge_chunks ? own : 0;
     const __global float *lse_c = part_lse + rh * (size_t)splits;
     red[lid] = merge_max(lse_c, lid, ELATTN_WG, mine);

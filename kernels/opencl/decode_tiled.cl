@@ -383,8 +383,9 @@ void elattn_decode_tiled(const __global elattn_elem *q, const __global elattn_el
      * head's chunks to arrive merges every chunk's partial of the tile's rows and sets the counter back
      * to 0 for the next run, so that the step needs no merge launch (its start and the drain before
      * it were 5-9 us of a 33 us step, H100 call 113). Every chunk of a tile has the same rows (none:
-     * it neither counts nor merges). Every work-group reaches the two barriers (PoCL 2.10 gave wrong
-     * results when work-groups returned before barriers on a condition read from memory: decode.cl). */
+     * it neither counts nor merges). Every work-group reaches the two barriers (PoCL 3.1 gave wrong
+     * results when elattn_decode_merge's work-groups returned before barriers on a condition read
+     * from memory: decode.cl). */
     const int own = chunks[e], fused = nrows > 0 && own <= merge_chunks;
     merge_device_fence(); /* this work-item's partial stores come before the count */
     barrier(CLK_LOCAL_MEM_FENCE | CLK_GLOBAL_MEM_FENCE);
