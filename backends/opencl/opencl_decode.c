@@ -336,7 +336,7 @@ elattn_status ocl_decode_run(void *dv, const void *impl, void *stream, const ela
     const size_t items = (size_t)c->total_new * c->num_q_heads * c->splits; /* partials: (row, query head, chunk) */
     const size_t wg = (size_t)p->wg;
     const int merge_chunks = p->merge_chunks; /* 0 for the scalar family */
-    cl_mem o = (cl_mem)c->o, lse = c->lse ? (cl_mem)c->lse : NULL;
+    cl_mem o = (cl_mem)c->o;
     const int write_lse = c->lse != NULL;
     elattn_status st = plan_buffer_reserve(dev, &p->meta, sizeof(int32_t) * meta_n);
     if (st == ELATTN_SUCCESS) st = plan_buffer_reserve(dev, &p->part_o, sizeof(float) * items * c->head_dim);
@@ -352,7 +352,7 @@ elattn_status ocl_decode_run(void *dv, const void *impl, void *stream, const ela
         st = ocl_upload_meta_at(queue, p->meta.mem, 0, meta, sizeof(int32_t) * meta_n); /* frees meta */
     }
     cl_mem meta_mem = p->meta.mem, part_o = p->part_o.mem, part_lse = p->part_lse.mem;
-    if (!lse) lse = part_lse; /* not written without write_lse */
+    cl_mem lse = c->lse ? (cl_mem)c->lse : part_lse; /* not written without write_lse */
     if (st == ELATTN_SUCCESS && page_budget) st = quest_select(dev, p, queue, c, meta_mem);
     if (st == ELATTN_SUCCESS) {
         cl_mem q = (cl_mem)c->q, kpool = (cl_mem)c->k_pool, vpool = (cl_mem)c->v_pool, table = (cl_mem)c->page_table;

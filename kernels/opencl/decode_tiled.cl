@@ -141,6 +141,13 @@ static inline float8 tiled_unpack(tiled_raw r)
 }
 #endif
 
+/* The output row (new token, query head) of row rr of a (sequence, KV head)'s G x n rows: token rr / G
+ * of those from first_new on, query head hk * G + rr % G. */
+static inline size_t tiled_out_row(int first_new, int rr, int G, int num_q_heads, int hk)
+{
+    return (size_t)(first_new + rr / G) * num_q_heads + hk * G + rr % G;
+}
+
 /* The score of a (key, row) pair from its lanes' sum: the pair rule (slot s of the chunk, row r of the
  * tile), -inf where the row does not see the key or there is no such row or slot. */
 static inline float tiled_pair_score(float dot, int r, int s, int nrows, int end, const elattn_decode_seen *seen,
@@ -207,8 +214,7 @@ void elattn_decode_tiled(const __global elattn_elem *q, const __global elattn_el
     #pragma unroll
     for (int r = 0; r < TILED_ROWS; ++r) {
         const int rr = row0 + r, live = r < nrows && lane_in;
-        const long qoff = ((long)(cu_new[i] + (live ? rr / G : 0)) * num_q_heads + hk * G + (live ? rr % G : 0)) *
-                              head_dim + d0;
+        const long qoff = (long)tiled_out_row(cu_new[i], live ? rr : 0, G, num_q_heads, hk) * head_dim + d0;
         #pragma unroll
         for (int x = 0; x < TILED_E; ++x) qv[r][x] = live ? elattn_load(q, qoff + x) * scale_log2 : 0.0f;
     }
@@ -373,7 +379,7 @@ void elattn_decode_tiled(const __global elattn_elem *q, const __global elattn_el
             out += buf[((g * TILED_ROWS + r) * TILED_LPR + d / TILED_E) * TILED_E + d % TILED_E] * f;
         }
         const int rr = row0 + r;
-        const size_t x = ((size_t)(cu_new[i] + rr / G) * num_q_heads + hk * G + rr % G) * splits + c;
+        const size_t x = tiled_out_row(cu_new[i], rr, G, num_q_heads, hk) * splits + c;
         part_o[x * head_dim + d] = sg_ok ? out * elattn_row_inv_sum(sum) : NAN;
         if (d == 0) part_lse[x] = sg_ok ? elattn_row_lse(top, sum) : NAN;
     }
@@ -400,7 +406,7 @@ void elattn_decode_tiled(const __global elattn_elem *q, const __global elattn_el
     const int quads = head_dim / 4;
     for (int x = t; x < nrows * quads; x += ELATTN_WG) {
         const int rr = row0 + x / quads, dq = x % quads;
-        const size_t rh = (size_t)(cu_new[i] + rr / G) * num_q_heads + hk * G + rr % G;
+        const size_t rh = tiled_out_row(cu_new[i], rr, G, num_q_heads, hk);
         const __global float *lse_c = part_lse + rh * (size_t)splits;
         const float mx = merge_max(lse_c, 0, 1, own);
         float sum = 0.0f;
