@@ -16,10 +16,14 @@
 #define DECODE_TILED_ROWS 4 /* query rows per work-group of the tiled kernel (its ELATTN_DECODE_ROWS) */
 #define DECODE_TILED_LOCAL_BYTES (24 * 1024) /* what elattn_decode_tiled declares at WG 128, rounded up */
 /* Heads of up to this many chunks are merged by the tiled kernel's last work-group of each row tile
- * (no merge launch); longer ones by elattn_decode_merge, whose work-groups share a head's chunks (the
- * fused merge's one work-group would read them in turn: chunks / MERGE_BATCH round trips). The CUDA
- * backend's bound (kernels/gpu/decode.cuh); 8K x 1 steps are cut into about 32 chunks a head. */
-#define DECODE_FUSED_MERGE_CHUNKS 32
+ * (no merge launch); longer ones by elattn_decode_merge, whose work-groups share a head's chunks.
+ * 256 is the most a plan cuts a head into (elattn_decode_desc.num_splits), so every step merges in
+ * its partial launch. On the H100 (bench/results/2026-12-06-nvidia-h100, calls 114 and 117) that
+ * beat the CUDA backend's bound of 32 (kernels/gpu/decode.cuh, whose merge launch starts early through
+ * programmatic dependent launch; OpenCL has no such start): 32K x 1 fa-ssa:0.75 48.0 -> 41.1 us,
+ * 128K x 1 fa-ssa:0.75 87.3 -> 81.1 (heads of 128 and 256 chunks), every other batch-1, 16 and 64
+ * step level. elattn_decode_merge stays for the test hook's smaller bounds (fused_merge_chunks). */
+#define DECODE_FUSED_MERGE_CHUNKS 256
 
 static elattn_status make_buffer(ocl_device *dev, cl_mem_flags flags, size_t bytes, void *host, cl_mem *out)
 {

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Written in the fourteenth session (2026-12-05, no device lent), to run in a later one with `run`
+# Run as call 114 (bench/results/2026-12-06-nvidia-h100): the fused merge kept, its bound raised to 256.
 # from the repository root (carrying nothing but shared/tools): the OpenCL tiled decode's fused merge
 # (0c14838) on NVIDIA's driver. One build; the bound from the environment: the default (32: heads
 # of up to 32 chunks merged by the partial pass) against ELATTN_OPENCL_DECODE_MERGE_CHUNKS=0 (every
