@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Written in the fourteenth session (2026-12-05, no device lent), to run in a later one with `run`
-# Run as call 114 (bench/results/2026-12-06-nvidia-h100): the fused merge kept, its bound raised to 256.
 # from the repository root (carrying nothing but shared/tools): the OpenCL tiled decode's fused merge
 # (0c14838) on NVIDIA's driver. One build; the bound from the environment: the default (32: heads
 # of up to 32 chunks merged by the partial pass) against ELATTN_OPENCL_DECODE_MERGE_CHUNKS=0 (every
 # head by the merge launch, as before) and cuda:0, in the same call: the decode group on opencl:1 at
 # the default bound and at 2 (heads merged both ways in a step); the decode benchmark, 32/8 heads,
 # bf16 D 128 at 8K / 32K / 128K x batch 1 / 16, dense and fa-ssa:0.75. Summary in $OUT/fm/fm.txt.
+# Run as call 114 (bench/results/2026-12-06-nvidia-h100): the fused merge kept, its bound raised to 256.
 set -u
 o=$OUT/fm; mkdir -p $o; f=$o/fm.txt
 left() { echo $((300 - SECONDS)); }
