@@ -16,6 +16,10 @@
  *   (8x8 core matrices of 128 bytes, K-adjacent ones `LBO` apart, M-adjacent ones `SBO` apart),
  *   B ones: D[m][n] must be 16 m at the accumulator fragment's rows (warp w, lane l: rows 16 w + l / 4
  *   for d0, d1 and + 8 for d2, d3).
+ * Added after call 115 (run in call 119): kernel probe_rega, the same checks with A from registers
+ * (wgmma's register-A form, which an attention kernel's P x V and a Q held in registers need); kernel
+ * rate, the issue rate of m64n128k16 from local memory (4 per round, a commit and a wait a round, one
+ * warpgroup a work-group, 1 / 2 / 4 work-groups per SM), its sums checked.
  * Prints each step's status; exit 0 when "ones" passes on the edited binary.
  *   cc -O2 -o wgmma_binary_probe wgmma_binary_probe.c -lOpenCL && ./wgmma_binary_probe
  */
@@ -57,6 +61,74 @@ static const char *source =
     "    out[4 * t + 0] = d0; out[4 * t + 1] = d1; out[4 * t + 2] = d2; out[4 * t + 3] = d3;\n"
     "}\n";
 
+/* Kernel 2, probe_rega: the same product with A from registers (wgmma's register-A form; the
+ * fragment is mma.sync m16n8k16's per warp, warp w holding rows 16 w ..): a0 / a2 rows g, a1 / a3
+ * rows g + 8, two bf16 of one row each. With rows = 1, A[m][k] = m; else ones. */
+static const char *source_rega =
+    "__kernel __attribute__((reqd_work_group_size(128, 1, 1)))\n"
+    "void probe_rega(__global float *out, const int rows) {\n"
+    "    __local ushort b[8 * 16] __attribute__((aligned(128)));\n"
+    "    const int t = get_local_id(0), w = t / 32, g = (t % 32) / 4;\n"
+    "    b[t] = 0x3F80;\n"
+    "    barrier(CLK_LOCAL_MEM_FENCE);\n"
+    "    const float lo = rows ? (float)(16 * w + g) : 1.0f, hi = rows ? (float)(16 * w + g + 8) : 1.0f;\n"
+    "    const uint blo = as_uint(lo) >> 16, bhi = as_uint(hi) >> 16;\n"
+    "    const uint a0 = blo | (blo << 16), a1 = bhi | (bhi << 16);\n"
+    "    const uint sb = (uint)(size_t)b;\n"
+    "    const ulong db = (ulong)((sb & 0x3FFFF) >> 4) | ((ulong)(128 >> 4) << 16) | ((ulong)(256 >> 4) << 32);\n"
+    "    float d0 = 0, d1 = 0, d2 = 0, d3 = 0;\n"
+    "    __asm__ __volatile__(\"// SM90A fence.proxy.async.shared::cta;\\n\" ::: \"memory\");\n"
+    "    __asm__ __volatile__(\"// SM90A wgmma.fence.sync.aligned;\\n\" ::: \"memory\");\n"
+    "    __asm__ __volatile__(\"{\\n.reg .pred p;\\nsetp.ne.b32 p, 0, 0;\\n\"\n"
+    "        \"// SM90A wgmma.mma_async.sync.aligned.m64n8k16.f32.bf16.bf16 {%0, %1, %2, %3}, {%4, %5, %6, %7}, %8, p, 1, 1, 0;\\n}\"\n"
+    "        : \"+f\"(d0), \"+f\"(d1), \"+f\"(d2), \"+f\"(d3) : \"r\"(a0), \"r\"(a1), \"r\"(a0), \"r\"(a1), \"l\"(db) : \"memory\");\n"
+    "    __asm__ __volatile__(\"// SM90A wgmma.commit_group.sync.aligned;\\n\" ::: \"memory\");\n"
+    "    __asm__ __volatile__(\"// SM90A wgmma.wait_group.sync.aligned 0;\\n\" : \"+f\"(d0), \"+f\"(d1), \"+f\"(d2), \"+f\"(d3) :: \"memory\");\n"
+    "    out[4 * t + 0] = d0; out[4 * t + 1] = d1; out[4 * t + 2] = d2; out[4 * t + 3] = d3;\n"
+    "}\n";
+
+/* Kernel 3, rate: the issue rate of m64n128k16 from local-memory descriptors, one warpgroup a
+ * work-group, `iters` rounds of four wgmmas into one accumulator set (64 floats a thread), a commit
+ * and a wait per round. Written out here, since its asm names 64 accumulators. */
+static char *rate_source(void)
+{
+    char *s = malloc(16384), *w = s;
+    w += sprintf(w, "__kernel __attribute__((reqd_work_group_size(128, 1, 1)))\n"
+                    "void rate(__global float *out, const int iters) {\n"
+                    "    __local ushort a[64 * 16] __attribute__((aligned(128)));\n"
+                    "    __local ushort b[128 * 16] __attribute__((aligned(128)));\n"
+                    "    const int t = get_local_id(0);\n"
+                    "    for (int e = t; e < 64 * 16; e += 128) a[e] = 0x3A80;\n" /* 2^-10 */
+                    "    for (int e = t; e < 128 * 16; e += 128) b[e] = 0x3A80;\n"
+                    "    barrier(CLK_LOCAL_MEM_FENCE);\n"
+                    "    const uint sa = (uint)(size_t)a, sb = (uint)(size_t)b;\n"
+                    "    const ulong da = (ulong)((sa & 0x3FFFF) >> 4) | ((ulong)(128 >> 4) << 16) | ((ulong)(256 >> 4) << 32);\n"
+                    "    const ulong db = (ulong)((sb & 0x3FFFF) >> 4) | ((ulong)(128 >> 4) << 16) | ((ulong)(256 >> 4) << 32);\n"
+                    "    float d[64];\n"
+                    "    _Pragma(\"unroll\") for (int i = 0; i < 64; ++i) d[i] = 0.0f;\n"
+                    "    __asm__ __volatile__(\"// SM90A fence.proxy.async.shared::cta;\\n\" ::: \"memory\");\n"
+                    "    for (int it = 0; it < iters; ++it) {\n"
+                    "        __asm__ __volatile__(\"// SM90A wgmma.fence.sync.aligned;\\n\" ::: \"memory\");\n");
+    for (int u = 0; u < 4; ++u) {
+        w += sprintf(w, "        __asm__ __volatile__(\"{\\n.reg .pred p;\\nsetp.ne.b32 p, 1, 0;\\n\"\n"
+                        "            \"// SM90A wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 {");
+        for (int i = 0; i < 64; ++i) w += sprintf(w, "%%%d%s", i, i < 63 ? ", " : "");
+        w += sprintf(w, "}, %%64, %%65, p, 1, 1, 0, 0;\\n}\"\n            : ");
+        for (int i = 0; i < 64; ++i) w += sprintf(w, "\"+f\"(d[%d])%s", i, i < 63 ? ", " : "");
+        w += sprintf(w, " : \"l\"(da), \"l\"(db) : \"memory\");\n");
+    }
+    w += sprintf(w, "        __asm__ __volatile__(\"// SM90A wgmma.commit_group.sync.aligned;\\n\" ::: \"memory\");\n"
+                    "        __asm__ __volatile__(\"// SM90A wgmma.wait_group.sync.aligned 0;\\n\" : ");
+    for (int i = 0; i < 64; ++i) w += sprintf(w, "\"+f\"(d[%d])%s", i, i < 63 ? ", " : "");
+    w += sprintf(w, " :: \"memory\");\n"
+                    "    }\n"
+                    "    float sum = 0.0f;\n"
+                    "    _Pragma(\"unroll\") for (int i = 0; i < 64; ++i) sum += d[i];\n"
+                    "    out[get_global_id(0)] = sum;\n"
+                    "}\n");
+    return s;
+}
+
 /* The PTX with the markers removed, sm_90 -> sm_90a, .version at least 8.0; *edits: markers removed. */
 static char *edit_ptx(const char *ptx, int *edits)
 {
@@ -97,11 +169,12 @@ static void print_log(cl_program prog, cl_device_id dev)
     free(log);
 }
 
-/* Runs `probe` once on one warpgroup; returns the number of wrong elements (-1: launch failed). */
-static int run(cl_context ctx, cl_command_queue q, cl_program prog, int rows, const char *what)
+/* Runs `kernel` (probe or probe_rega) once on one warpgroup; returns the number of wrong elements
+ * (-1: launch failed). */
+static int run(cl_context ctx, cl_command_queue q, cl_program prog, const char *kernel, int rows, const char *what)
 {
     cl_int err;
-    cl_kernel k = clCreateKernel(prog, "probe", &err);
+    cl_kernel k = clCreateKernel(prog, kernel, &err);
     if (err) { printf("%s: clCreateKernel %d\n", what, err); return -1; }
     float host[512];
     for (int i = 0; i < 512; ++i) host[i] = -1.0f;
@@ -126,6 +199,42 @@ static int run(cl_context ctx, cl_command_queue q, cl_program prog, int rows, co
     return wrong;
 }
 
+/* Times `rate` on `groups` work-groups (event profiling, best of 5) and checks every item's sum. */
+static void time_rate(cl_context ctx, cl_command_queue q, cl_program prog, int groups, int iters)
+{
+    cl_int err;
+    cl_kernel k = clCreateKernel(prog, "rate", &err);
+    if (err) { printf("rate: clCreateKernel %d\n", err); return; }
+    const size_t n = (size_t)groups * 128;
+    cl_mem out = clCreateBuffer(ctx, CL_MEM_READ_WRITE, n * sizeof(float), NULL, &err);
+    clSetKernelArg(k, 0, sizeof out, &out);
+    clSetKernelArg(k, 1, sizeof iters, &iters);
+    double best = 1e30;
+    for (int rep = 0; rep < 5 && !err; ++rep) {
+        cl_event ev;
+        size_t l = 128;
+        err = clEnqueueNDRangeKernel(q, k, 1, NULL, &n, &l, 0, NULL, &ev);
+        if (err) break;
+        clWaitForEvents(1, &ev);
+        cl_ulong t0 = 0, t1 = 0;
+        clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_START, sizeof t0, &t0, NULL);
+        clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_END, sizeof t1, &t1, NULL);
+        clReleaseEvent(ev);
+        if ((t1 - t0) * 1e-9 < best) best = (t1 - t0) * 1e-9;
+    }
+    float *host = malloc(n * sizeof(float));
+    if (!err) err = clEnqueueReadBuffer(q, out, CL_TRUE, 0, n * sizeof(float), host, 0, NULL, NULL);
+    int wrong = 0;
+    for (size_t i = 0; i < n && !err; ++i) wrong += host[i] != (float)iters / 256.0f; /* 64 x 4 iters x 2^-16 */
+    const double flops = 2.0 * 64 * 128 * 16 * 4 * (double)iters * groups;
+    if (err) printf("rate: %d work-groups: error %d\n", groups, err);
+    else printf("rate: %d work-groups x %d rounds of 4 m64n128k16: %.3f ms, %.1f TFLOP/s, %d of %zu sums wrong (want %g, first %g)\n",
+                groups, iters, best * 1e3, flops / best * 1e-12, wrong, n, (float)iters / 256.0f, host[0]);
+    free(host);
+    clReleaseMemObject(out);
+    clReleaseKernel(k);
+}
+
 int main(void)
 {
     cl_platform_id platforms[8];
@@ -143,8 +252,10 @@ int main(void)
         printf("device: %s, driver %s\n", dname, drv);
         cl_int err;
         cl_context ctx = clCreateContext(NULL, 1, &dev, NULL, NULL, &err);
-        cl_command_queue q = clCreateCommandQueue(ctx, dev, 0, &err);
-        cl_program carrier = clCreateProgramWithSource(ctx, 1, &source, NULL, &err);
+        cl_command_queue q = clCreateCommandQueue(ctx, dev, CL_QUEUE_PROFILING_ENABLE, &err);
+        char *rate = rate_source();
+        const char *sources[3] = {source, source_rega, rate};
+        cl_program carrier = clCreateProgramWithSource(ctx, 3, sources, NULL, &err);
         err = clBuildProgram(carrier, 1, &dev, "", NULL, NULL);
         printf("carrier from source: clBuildProgram %d\n", err);
         print_log(carrier, dev);
@@ -162,10 +273,10 @@ int main(void)
             if (!strncmp(text, ".version", 8) || !strncmp(text, ".target", 7) || strstr(text, "wgmma.mma_async"))
                 printf("edited PTX: %s\n", text);
         }
-        printf("markers removed: %d (5 expected)\n", edits);
+        printf("markers removed: %d (5 + 5 + 8 expected)\n", edits);
         FILE *f = fopen("wgmma_probe_edited.ptx", "w");
         if (f) fputs(ptx, f), fclose(f);
-        const int carrier_wrong = run(ctx, q, carrier, 0, "carrier (unedited), ones");
+        const int carrier_wrong = run(ctx, q, carrier, "probe", 0, "carrier (unedited), ones");
         printf("carrier: %s\n", carrier_wrong == 512 ? "every element is not 16, as expected" : "UNEXPECTED");
         size_t len = strlen(ptx);
         const unsigned char *bins[1] = {(const unsigned char *)ptx};
@@ -177,9 +288,14 @@ int main(void)
         printf("edited PTX: clBuildProgram %d\n", err);
         print_log(edited, dev);
         if (err) return 1;
-        const int ones = run(ctx, q, edited, 0, "edited (wgmma), ones");
-        run(ctx, q, edited, 1, "edited (wgmma), rows (layout check)");
+        const int ones = run(ctx, q, edited, "probe", 0, "edited (wgmma), ones");
+        run(ctx, q, edited, "probe", 1, "edited (wgmma), rows (layout check)");
         printf("RESULT: wgmma from an OpenCL PTX binary %s\n", ones == 0 ? "RUNS and computes" : "does not work");
+        run(ctx, q, edited, "probe_rega", 0, "edited (wgmma, A from registers), ones");
+        run(ctx, q, edited, "probe_rega", 1, "edited (wgmma, A from registers), rows");
+        cl_uint sms = 0;
+        clGetDeviceInfo(dev, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof sms, &sms, NULL);
+        for (int per_sm = 1; per_sm <= 4; per_sm *= 2) time_rate(ctx, q, edited, (int)sms * per_sm, 4096);
         return ones == 0 ? 0 : 1;
     }
     printf("no NVIDIA OpenCL device\n");
