@@ -22,7 +22,8 @@
  * beat the CUDA backend's bound of 32 (kernels/gpu/decode.cuh, whose merge launch starts early through
  * programmatic dependent launch; OpenCL has no such start): 32K x 1 fa-ssa:0.75 48.0 -> 41.1 us,
  * 128K x 1 fa-ssa:0.75 87.3 -> 81.1 (heads of 128 and 256 chunks), every other batch-1, 16 and 64
- * step level. elattn_decode_merge stays for the test hook's smaller bounds (fused_merge_chunks). */
+ * step level. elattn_decode_merge stays for the scalar family and the test hook's smaller bounds
+ * (fused_merge_chunks). */
 #define DECODE_FUSED_MERGE_CHUNKS 256
 
 static elattn_status make_buffer(ocl_device *dev, cl_mem_flags flags, size_t bytes, void *host, cl_mem *out)
