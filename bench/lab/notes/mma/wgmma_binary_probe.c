@@ -16,7 +16,7 @@
  *   (8x8 core matrices of 128 bytes, K-adjacent ones `LBO` apart, M-adjacent ones `SBO` apart),
  *   B ones: D[m][n] must be 16 m at the accumulator fragment's rows (warp w, lane l: rows 16 w + l / 4
  *   for d0, d1 and + 8 for d2, d3).
- * Added after call 115 (run in call 119): kernel probe_rega, the same checks with A from registers
+ * Added after call 115 (compile-checked with clang + ptxas only; its device call was refused): kernel probe_rega, the same checks with A from registers
  * (wgmma's register-A form, which an attention kernel's P x V and a Q held in registers need); kernel
  * rate, the issue rate of m64n128k16 from local memory (4 per round, a commit and a wait a round, one
  * warpgroup a work-group, 1 / 2 / 4 work-groups per SM), its sums checked.
