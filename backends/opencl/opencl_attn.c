@@ -2,7 +2,8 @@
  * Fused hybrid attention on OpenCL: the family table, each family's choice
  * of kernel and tiles (the tiles from opencl_tuning.c), plans and runs. The
  * kernels are kernels/opencl/attn_fused.cl (scalar, subgroup), kernels/opencl/attn_mma.cl
- * (mma) and kernels/opencl/attn_mma_async.cl (mma_async); all take the same arguments.
+ * (mma), kernels/opencl/attn_mma_async.cl (mma_async) and kernels/opencl/attn_wgmma.cl (wgmma);
+ * all take the same arguments.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,10 @@
 
 /* ---- the families ------------------------------------------------------------------
  * Tried in this order; the first that can run a descriptor wins:
+ *   wgmma     attn_wgmma.cl: Hopper's wgmma through an edited PTX binary (wgmma_warpgroup.cl),
+ *             NVIDIA at compute capability 9.0 exactly, fp16/bf16, head dims 64 and 128; one
+ *             warpgroup of 64 rows per work-group; taken only where the tile table has a "wgmma"
+ *             row for the device (none yet: not run on a GPU), or when named;
  *   mma_async attn_mma_async.cl: the mma kernel with cp.async K/V (FlashAttention-2's pipeline) and,
  *             at 16 rows per warp, Q in registers; fp16/bf16, head dims that are multiples of 16
  *             up to 128; taken only where the tile table has an "mma_async" row for the device,
@@ -26,9 +31,10 @@
  *   scalar    attn_fused.cl: fp32 arithmetic, every device, dtype and head dim.
  * Tile parameters come from the table of opencl_tuning.c; options.tile_m, tile_n and
  * work_group_size override them. */
-enum { FAM_MMA_ASYNC, FAM_MMA, FAM_SUBGROUP, FAM_SCALAR, FAM_COUNT };
-static const char *const attn_family_names[FAM_COUNT] = {"opencl.attn.mma_async", "opencl.attn.mma",
-                                                          "opencl.attn.subgroup", "opencl.attn.scalar"};
+enum { FAM_WGMMA, FAM_MMA_ASYNC, FAM_MMA, FAM_SUBGROUP, FAM_SCALAR, FAM_COUNT };
+static const char *const attn_family_names[FAM_COUNT] = {"opencl.attn.wgmma", "opencl.attn.mma_async",
+                                                          "opencl.attn.mma", "opencl.attn.subgroup",
+                                                          "opencl.attn.scalar"};
 
 int ocl_attn_families(const char **names, int max)
 {
@@ -319,6 +325,72 @@ static elattn_status mma_async_attn_choose(const ocl_caps *caps, const elattn_at
     return ELATTN_SUCCESS;
 }
 
+/* Local memory of attn_wgmma.cl (keep in step with its SMEM_BYTES): two K tiles and one V. */
+static size_t wgmma_local_bytes(int d, int n) { return 3 * (size_t)n * (size_t)d * 2; }
+
+/* The wgmma family (attn_wgmma.cl): one warpgroup of 64 rows, Q in registers, K and V tiles of
+ * tile_n keys in wgmma's core-matrix layout. */
+static elattn_status wgmma_attn_choose(const ocl_caps *caps, const elattn_attn_desc *d, const elattn_plan_options *opt,
+                                       attn_choice *c)
+{
+    memset(c, 0, sizeof *c);
+    const int emulate = ocl_warp_emulated();
+    if (!emulate && caps->cls != OCL_CLASS_NVIDIA)
+        return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
+                           "needs NVIDIA's OpenCL driver on compute capability 9.0 (wgmma, sm_90a code); this is not "
+                           "an NVIDIA GPU");
+    if (!emulate && (caps->nv_cc_major != 9 || caps->nv_cc_minor != 0))
+        return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
+                           "needs compute capability 9.0 exactly (wgmma is sm_90a code, which no other GPU runs); the "
+                           "driver reports %d.%d",
+                           caps->nv_cc_major, caps->nv_cc_minor);
+    if (d->dtype != ELATTN_F16 && d->dtype != ELATTN_BF16)
+        return elattn_fail(ELATTN_ERROR_UNSUPPORTED, "desc.dtype: fp16 and bf16 only");
+    if (d->head_dim != 64 && d->head_dim != 128)
+        return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
+                           "desc.head_dim: %d; this kernel takes 64 and 128 (one wgmma of N = head dim for P V, "
+                           "O and Q in registers)",
+                           d->head_dim);
+    const int named = opt->kernel && opt->kernel[0] && elattn_kernel_name_selects(attn_family_names[FAM_WGMMA], opt->kernel);
+    const int forced = opt->tile_m || opt->tile_n || opt->work_group_size;
+    const ocl_tune_row *row = ocl_tune_lookup("wgmma", caps, d->head_dim);
+    if (!named && forced)
+        return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
+                           "forced tiles go to opencl.attn.mma unless options.kernel names opencl.attn.wgmma");
+    if (!named && !row)
+        return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
+                           "no wgmma row in the tile table for this device and head dim (taken by default only where "
+                           "one is; options.kernel \"opencl.attn.wgmma\" forces it)");
+    const int m = opt->tile_m ? opt->tile_m : 64, wg = opt->work_group_size ? opt->work_group_size : 128;
+    const int n = opt->tile_n ? opt->tile_n : row ? row->tile_n : 8192 / d->head_dim;
+    if (m != 64)
+        return elattn_fail(ELATTN_ERROR_UNSUPPORTED, "options.tile_m: %d; the wgmma kernel runs 64 rows (one warpgroup)", m);
+    if (wg != 128)
+        return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
+                           "options.work_group_size: %d; the wgmma kernel runs one warpgroup (128)", wg);
+    if ((n != 64 && n != 128) || n * d->head_dim > 8192)
+        return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
+                           "options.tile_n: %d; the wgmma kernel takes 64 or 128 keys with tile_n x head dim <= 8192 "
+                           "(two K tiles and one V in NVIDIA's 48 KiB)",
+                           n);
+    const size_t local = wgmma_local_bytes(d->head_dim, n) + (emulate ? (size_t)(wg / 32) * 32 * 6 * 4 : 0);
+    if (local > caps->local_mem)
+        return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
+                           "options.tile_n: wgmma tiles 64x%d at head dim %d need %zu bytes of local memory, the "
+                           "device has %zu",
+                           n, d->head_dim, local, caps->local_mem);
+
+    const int ht = fill_choice(c, "attn_wgmma", "elattn_attn_wgmma", d, m, n, wg, 16);
+    snprintf(c->variant, sizeof c->variant, "m%dn%dw%dh%d%s", m, n, wg, ht, emulate ? ".emu" : "");
+    char extra[220];
+    snprintf(extra, sizeof extra,
+             "-DELATTN_HEAD_DIM=%d -DELATTN_TILE_M=%d -DELATTN_TILE_N=%d -DELATTN_WARP_M=1 "
+             "-DELATTN_HEADS_PER_TILE=%d %s",
+             c->head_dim, m, n, ht, emulate ? "-DELATTN_MMA_EMULATE=1" : "-DELATTN_NV_PTX=1 -DELATTN_PTX_SM90A=1");
+    ocl_format_options(c->options, sizeof c->options, c->dtype, wg, extra);
+    return ELATTN_SUCCESS;
+}
+
 /* The subgroup family: attn_fused.cl with -DELATTN_SUBGROUP=<width>, one tile row per
  * subgroup. The width must be known before the build: NVIDIA's warp and AMD's wavefront
  * widths come from their attribute queries; a device with cl_intel_required_subgroup_size
@@ -427,7 +499,8 @@ typedef struct attn_choose_ctx {
 static int attn_probe(void *p, int index, char *variant, size_t variant_n, const char **why)
 {
     attn_choose_ctx *c = p;
-    elattn_status st = index == FAM_MMA_ASYNC  ? mma_async_attn_choose(c->caps, c->desc, c->options, &c->choice)
+    elattn_status st = index == FAM_WGMMA      ? wgmma_attn_choose(c->caps, c->desc, c->options, &c->choice)
+                       : index == FAM_MMA_ASYNC ? mma_async_attn_choose(c->caps, c->desc, c->options, &c->choice)
                        : index == FAM_MMA      ? mma_attn_choose(c->caps, c->desc, c->options, &c->choice)
                        : index == FAM_SUBGROUP ? subgroup_attn_choose(c->caps, c->desc, c->options, &c->choice)
                                                : scalar_attn_choose(c->caps, c->desc, c->options, &c->choice);

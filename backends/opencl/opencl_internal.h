@@ -207,6 +207,8 @@ extern const char elattn_cl_mma_warp[];
 extern const char elattn_cl_attn_mma_rows[];
 extern const char elattn_cl_attn_mma[];
 extern const char elattn_cl_attn_mma_async[];
+extern const char elattn_cl_wgmma_warpgroup[];
+extern const char elattn_cl_attn_wgmma[];
 extern const char elattn_cl_xattn[];
 extern const char elattn_cl_xattn_mma[];
 extern const char elattn_cl_router[];

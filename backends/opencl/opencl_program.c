@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "opencl_internal.h"
+#include "opencl_ptx_edit.h"
 
 #ifndef CL_DEVICE_COMPUTE_CAPABILITY_MAJOR_NV /* cl_nv_device_attribute_query */
 #define CL_DEVICE_COMPUTE_CAPABILITY_MAJOR_NV 0x4000
@@ -133,9 +134,9 @@ int ocl_format_options(char *buf, size_t size, int dtype, int wg, const char *ex
 /* ---- programs ------------------------------------------------------------------- */
 /* The kernel files of a program, in order, after the spec and common.cl; the
  * tensor-core kernels come after warp_shuffle.cl and mma_warp.cl, their warp instructions
- * (the attention ones also after attn_mma_rows.cl, what both do with a warp's rows), and the
- * tiled decode after warp_shuffle.cl. */
-enum { MAX_PROGRAM_FILES = 4 };
+ * (the attention ones also after attn_mma_rows.cl, what they do with a warp's rows; the wgmma one
+ * also after wgmma_warpgroup.cl), and the tiled decode after warp_shuffle.cl. */
+enum { MAX_PROGRAM_FILES = 5 };
 static const struct program_sources {
     const char *id;
     const char *files[MAX_PROGRAM_FILES]; /* NULL after the last */
@@ -144,6 +145,9 @@ static const struct program_sources {
     {"attn_mma", {elattn_cl_warp_shuffle, elattn_cl_mma_warp, elattn_cl_attn_mma_rows, elattn_cl_attn_mma}},
     {"attn_mma_async",
      {elattn_cl_warp_shuffle, elattn_cl_mma_warp, elattn_cl_attn_mma_rows, elattn_cl_attn_mma_async}},
+    {"attn_wgmma",
+     {elattn_cl_warp_shuffle, elattn_cl_mma_warp, elattn_cl_attn_mma_rows, elattn_cl_wgmma_warpgroup,
+      elattn_cl_attn_wgmma}},
     {"xattn", {elattn_cl_xattn}},
     {"xattn_mma", {elattn_cl_warp_shuffle, elattn_cl_mma_warp, elattn_cl_xattn, elattn_cl_xattn_mma}},
     {"router", {elattn_cl_router}},
@@ -196,6 +200,66 @@ static void save_log(const char *log, const char *source_id, const char *options
  * kernels write __local for the address space. */
 static const char spec_prelude[] = "#define local elattn_local_\n";
 
+/* A failed clBuildProgram's message: the log's head, and the file with the whole log. */
+static elattn_status build_failure(ocl_device *dev, cl_program program, cl_int err, const char *source_id,
+                                   const char *options, const char *what)
+{
+    char *log = NULL, head[520] = "", where[300] = "";
+    size_t full = 0;
+    if (clGetProgramBuildInfo(program, dev->device, CL_PROGRAM_BUILD_LOG, 0, NULL, &full) == CL_SUCCESS &&
+        (log = malloc(full + 1)) &&
+        clGetProgramBuildInfo(program, dev->device, CL_PROGRAM_BUILD_LOG, full, log, NULL) == CL_SUCCESS) {
+        log[full] = '\0';
+        log_head(log, head, sizeof head);
+        save_log(log, source_id, options, where, sizeof where);
+    }
+    free(log);
+    return elattn_fail(ELATTN_ERROR_BACKEND, "opencl: clBuildProgram%s failed with %s (%d) for '%s' [%s]; log%s: %s",
+                       what, ocl_error_name(err), (int)err, source_id, options, where, head);
+}
+
+/* The program built from source with -DELATTN_PTX_SM90A=1, rebuilt for sm_90a from its edited PTX
+ * (ocl_ptx_sm90a_edit); *program is replaced on success and left alone on failure. */
+static elattn_status rebuild_for_sm90a(ocl_device *dev, const char *source_id, const char *options,
+                                       cl_program *program)
+{
+    size_t size = 0;
+    cl_int err = clGetProgramInfo(*program, CL_PROGRAM_BINARY_SIZES, sizeof size, &size, NULL);
+    if (err != CL_SUCCESS) return ocl_fail(err, "clGetProgramInfo(CL_PROGRAM_BINARY_SIZES)", source_id);
+    unsigned char *bin = calloc(size + 1, 1);
+    if (!bin) return elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "opencl: host allocation failed (PTX of '%s')", source_id);
+    err = clGetProgramInfo(*program, CL_PROGRAM_BINARIES, sizeof bin, &bin, NULL);
+    if (err != CL_SUCCESS) {
+        free(bin);
+        return ocl_fail(err, "clGetProgramInfo(CL_PROGRAM_BINARIES)", source_id);
+    }
+    int markers = 0;
+    char *ptx = ocl_ptx_sm90a_edit((const char *)bin, size, &markers);
+    free(bin);
+    if (!ptx || markers == 0) {
+        free(ptx);
+        return elattn_fail(ELATTN_ERROR_BACKEND,
+                           "opencl: the binary of '%s' is not PTX with one `.target sm_90` line and sm_90a markers "
+                           "(%d found): the sm_90a edit needs NVIDIA's driver on compute capability 9.0",
+                           source_id, markers);
+    }
+    const size_t len = strlen(ptx);
+    const unsigned char *bins[1] = {(const unsigned char *)ptx};
+    cl_int bin_status = CL_SUCCESS;
+    cl_program edited = clCreateProgramWithBinary(dev->context, 1, &dev->device, &len, bins, &bin_status, &err);
+    free(ptx);
+    if (err != CL_SUCCESS) return ocl_fail(err, "clCreateProgramWithBinary (the sm_90a PTX)", source_id);
+    err = clBuildProgram(edited, 1, &dev->device, "", NULL, NULL);
+    if (err != CL_SUCCESS) {
+        elattn_status st = build_failure(dev, edited, err, source_id, options, " of the sm_90a PTX");
+        clReleaseProgram(edited);
+        return st;
+    }
+    clReleaseProgram(*program);
+    *program = edited;
+    return ELATTN_SUCCESS;
+}
+
 static elattn_status build_program(ocl_device *dev, const char *source_id, const char *options,
                                    cl_program *out)
 {
@@ -209,19 +273,16 @@ static elattn_status build_program(ocl_device *dev, const char *source_id, const
     if (err != CL_SUCCESS) return ocl_fail(err, "clCreateProgramWithSource", source_id);
     err = clBuildProgram(program, 1, &dev->device, options, NULL, NULL);
     if (err != CL_SUCCESS) {
-        char *log = NULL, head[520] = "", where[300] = "";
-        size_t full = 0;
-        if (clGetProgramBuildInfo(program, dev->device, CL_PROGRAM_BUILD_LOG, 0, NULL, &full) == CL_SUCCESS &&
-            (log = malloc(full + 1)) &&
-            clGetProgramBuildInfo(program, dev->device, CL_PROGRAM_BUILD_LOG, full, log, NULL) == CL_SUCCESS) {
-            log[full] = '\0';
-            log_head(log, head, sizeof head);
-            save_log(log, source_id, options, where, sizeof where);
-        }
-        free(log);
+        elattn_status st = build_failure(dev, program, err, source_id, options, "");
         clReleaseProgram(program);
-        return elattn_fail(ELATTN_ERROR_BACKEND, "opencl: clBuildProgram failed with %s (%d) for '%s' [%s]; log%s: %s",
-                           ocl_error_name(err), (int)err, source_id, options, where, head);
+        return st;
+    }
+    if (strstr(options, "-DELATTN_PTX_SM90A=1")) {
+        elattn_status st = rebuild_for_sm90a(dev, source_id, options, &program);
+        if (st != ELATTN_SUCCESS) {
+            clReleaseProgram(program);
+            return st;
+        }
     }
     *out = program;
     return ELATTN_SUCCESS;

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Compile-check the inline-PTX path of the OpenCL tensor-core kernels
-# (attn_mma.cl, attn_mma_async.cl and xattn_mma.cl, on warp_shuffle.cl and mma_warp.cl) and of the
+# (attn_mma.cl, attn_mma_async.cl and xattn_mma.cl, on warp_shuffle.cl and mma_warp.cl; attn_wgmma.cl,
+# also on wgmma_warpgroup.cl, for sm_90a after the host's edit of its PTX) and of the
 # decode program (decode.cl and decode_tiled.cl, on warp_shuffle.cl) without an NVIDIA GPU: clang compiles the OpenCL C (target nvptx64-nvidia-nvcl, the source as the
 # backend hands it to the driver: the spec, common.cl, warp_shuffle.cl, mma_warp.cl, the
 # kernel's files) to PTX (.target sm_80) and ptxas assembles that PTX for
@@ -58,15 +59,18 @@ EOF
 prelude() { echo "#define local elattn_local_"; cat "$here/../elattn_spec.h" "$here/common.cl" "$here/warp_shuffle.cl" "$here/mma_warp.cl"; }
 { prelude; cat "$here/attn_mma_rows.cl" "$here/attn_mma.cl"; } > "$tmp/attn.cl"
 { prelude; cat "$here/attn_mma_rows.cl" "$here/attn_mma_async.cl"; } > "$tmp/attn_async.cl"
+{ prelude; cat "$here/attn_mma_rows.cl" "$here/wgmma_warpgroup.cl" "$here/attn_wgmma.cl"; } > "$tmp/attn_wgmma.cl"
 { prelude; cat "$here/xattn.cl" "$here/xattn_mma.cl"; } > "$tmp/xattn.cl"
 { echo "#define local elattn_local_"; cat "$here/../elattn_spec.h" "$here/common.cl" "$here/warp_shuffle.cl" \
     "$here/decode.cl" "$here/decode_tiled.cl"; } > "$tmp/decode.cl"
 status=0
 
-# assemble NAME SOURCE LABEL CLANG-DEFINES...: clang to PTX, then ptxas for sm_80 and sm_90, a
-# line each; the figures (and the count of local-memory accesses) are those of the kernel $entry
+# assemble NAME SOURCE LABEL CLANG-DEFINES...: clang to PTX, then ptxas for each of $archs (sm_80
+# and sm_90; with sm90a=1, sm_90a after the edit of backends/opencl/opencl_ptx_edit.c, here by sed:
+# the "// SM90A " markers out, the target sm_90a, the version 8.0), a line each; the figures (and the count of local-memory accesses) are those of the kernel $entry
 # names (a pattern: the tensor-core kernels by default), the mma.sync count the whole program's
 entry="elattn_\(attn\|xattn\)_mma"
+archs="sm_80 sm_90" sm90a=0
 assemble() {
     name=$1 src=$2 label=$3
     shift 3
@@ -75,7 +79,11 @@ assemble() {
         -include "$tmp/shim.h" -D__OPENCL_VERSION__=120 -O3 -S -o "$out" "$src" -DELATTN_NV_PTX=1 -march=sm_80 "$@"; then
         echo "FAIL  $label: clang"; status=1; return
     fi
-    for arch in sm_80 sm_90; do
+    if [ "$sm90a" = 1 ]; then
+        if ! grep -q '// SM90A ' "$out"; then echo "FAIL  $label: no sm_90a markers in the PTX"; status=1; return; fi
+        sed -i -e 's|// SM90A ||g' -e 's|^\.target sm_[0-9]*|.target sm_90a|' -e 's|^\.version [0-7]\..*|.version 8.0|' "$out"
+    fi
+    for arch in $archs; do
         log=$("$ptxas" -arch=$arch -v "$out" -o "$out.$arch.cubin" 2>&1) || { echo "FAIL  $label $arch:"; echo "$log" | head -5; status=1; continue; }
         last=$(echo "$log" | grep -n "Compiling entry function '$entry" | cut -d: -f1)
         kern=$(echo "$log" | tail -n +"${last:-1}" | head -4)
@@ -88,7 +96,7 @@ assemble() {
         stack=$(echo "$body" | grep -c 'ld\.local\|st\.local')
         verdict=ok
         if [ "${spill:-0}" != 0 ] || [ "$stack" != 0 ]; then verdict=spills; fi
-        echo "$verdict  $label $arch: $regs registers, $smem bytes local memory, spill stores ${spill:-?}, local-memory accesses $stack, mma.sync $(grep -c 'mma\.sync' "$out")"
+        echo "$verdict  $label $arch: $regs registers, $smem bytes local memory, spill stores ${spill:-?}, local-memory accesses $stack, mma.sync $(grep -c 'mma\.sync' "$out"), wgmma $(grep -c 'wgmma\.mma_async' "$out")"
     done
 }
 
@@ -120,6 +128,16 @@ for cfg in "2 128 64 64 1 4" "1 128 64 64 1 4" "2 128 128 64 1 4" "2 128 64 32 1
         -DELATTN_STORAGE="$1" -DELATTN_HEAD_DIM="$2" -DELATTN_TILE_M="$3" -DELATTN_TILE_N="$4" \
         -DELATTN_WARP_M="$5" -DELATTN_WG=$(($3 * 2 / $5)) -DELATTN_HEADS_PER_TILE="$6"
 done
+# attention, wgmma (attn_wgmma.cl, sm_90a only): dtype, head dim, tile_n, heads per tile; one
+# warpgroup of 64 rows (MW 1, 128 work-items)
+entry=elattn_attn_wgmma archs=sm_90a sm90a=1
+for cfg in "2 128 64 4" "1 128 64 4" "2 64 128 4" "2 64 64 4" "1 64 128 2"; do
+    set -- $cfg
+    assemble "attn_wgmma_d$2_$1_n$3" "$tmp/attn_wgmma.cl" "attn.wgmma dtype=$1 d=$2 m=64 n=$3 w=128" \
+        -DELATTN_STORAGE="$1" -DELATTN_HEAD_DIM="$2" -DELATTN_TILE_M=64 -DELATTN_TILE_N="$3" \
+        -DELATTN_WARP_M=1 -DELATTN_WG=128 -DELATTN_HEADS_PER_TILE="$4" -DELATTN_PTX_SM90A=1
+done
+entry="elattn_\(attn\|xattn\)_mma" archs="sm_80 sm_90" sm90a=0
 # XAttention estimation: dtype, head dim, stride, block, tile_m, tile_n, m16 row blocks per warp:
 # the table's NVIDIA rows, neighbouring tiles, a padded head dim
 for cfg in "2 64 16 128 128 128 1" "2 128 16 128 128 64 1" "1 256 16 128 64 32 1" "2 128 16 128 64 128 1" \
