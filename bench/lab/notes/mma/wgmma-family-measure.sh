@@ -1,23 +1,29 @@
 #!/usr/bin/env bash
 # One device call (sixteenth session, 2026-12-06) for the OpenCL wgmma family (opencl.attn.wgmma,
 # kernels/opencl/attn_wgmma.cl), run from the repository root with `run`:
-#   0. wgmma_binary_probe.c (this folder): the register-A layout and the m64n128k16 issue rate.
+#   0. wgmma_binary_probe.c (this folder): the register-A layout and the m64n128k16 issue rate;
+#      wgmma_layout_check.c (this folder): the helpers' A fragment, K-major and MN-major B and
+#      accumulator layouts against a host product, N 64 and 128, through the library's PTX edit.
 #   1. OpenCL-only build (build-ocl); the CUDA build (build-cu, elattn-bench's cuda:0) in the
 #      background meanwhile.
 #   2. Conformance on opencl:1 with the family forced (attention cases), --no-isolate (isolated
 #      workers do not see NVIDIA's OpenCL platform); then with tile_n 128 at D 64 forced.
 #   3. elattn-bench bf16 D 128 and D 64, 8K / 32K, dense and fa-ssa:0.75: cuda:0 (wgmma), opencl:1
-#      wgmma, opencl:1's default (mma_async at D 128, mma at D 64), two rounds in turn.
+#      wgmma, opencl:1's default (mma_async at D 128, mma at D 64) in turn; rounds D 128, D 64,
+#      D 128, then D 64 with 64-key tiles (the default there is 128), then D 64 again, as time allows.
 # Everything lands in $OUT/wg (TMPDIR too: a failed OpenCL build's whole log), packed as wg.tgz.
 set -u
 o=$OUT/wg; mkdir -p $o/tmp; f=$o/wg.txt
 export TMPDIR=$o/tmp
-left() { echo $((560 - SECONDS)); }
+left() { echo $((480 - SECONDS)); }
 lim() { local l; l=$(left); [ "$l" -lt "$1" ] && echo "$l" || echo "$1"; }
 . shared/tools/nvidia-opencl.sh > $o/ocl-env.log 2>&1
 nvidia-smi --query-gpu=name,clocks.max.sm --format=csv,noheader > $o/gpu.txt 2>&1
 (cd $o && cc -O2 -o probe $OLDPWD/bench/lab/notes/mma/wgmma_binary_probe.c -lOpenCL && timeout 60 ./probe; echo "probe rc=$?"; rm -f probe) > $o/probe.txt 2>&1
 grep -E "RESULT|wrong|rate:|rc=" $o/probe.txt >> $f
+(cc -O2 -Ibackends/opencl -o $o/wlc bench/lab/notes/mma/wgmma_layout_check.c backends/opencl/opencl_ptx_edit.c -lOpenCL -lm &&
+  timeout 60 $o/wlc; echo "layout check rc=$?"; rm -f $o/wlc) > $o/layout.txt 2>&1
+grep -E "^(ok|FAIL)|rc=" $o/layout.txt | cut -c1-300 >> $f
 (meson setup build-cu -Dcuda=enabled -Dopencl=disabled -Dhip=disabled -Dnvcc_arch=sm_90a -Dbench=true -Dtests=false \
   >/dev/null && ninja -C build-cu -j10 elattn-libs bench/elattn-bench) > $o/build-cu.log 2>&1 &
 cupid=$!
@@ -32,20 +38,17 @@ cf() { local n=$1; shift
 cf wgmma --kernel opencl.attn.wgmma
 cf wgmma-d64-n128 --kernel opencl.attn.wgmma --tiles 64,128,128 --case /d64/
 wait $cupid; echo "build-cu $SECONDS s: $(tail -1 $o/build-cu.log | cut -c1-80)" >> $f
-b() { # b TAG BUILD DEVICE HEADDIM [KERNEL]
+b() { # b TAG BUILD DEVICE HEADDIM [KERNEL [TILES]]
   local n=bench-$1-d$4
   [ "$(left)" -lt 30 ] && { echo "$n: skipped (time)" >> $f; return; }
-  timeout $(lim 50) $2/bench/elattn-bench --device $3 ${5:+--kernel $5} --set paper --lens 8192,32768 \
+  timeout $(lim 50) $2/bench/elattn-bench --device $3 ${5:+--kernel $5} ${6:+--tiles $6} --set paper --lens 8192,32768 \
     --mix dense,fa-ssa:0.75 --dtype bf16 --head-dim $4 --no-check --no-router --no-serial --max-reps 5 --min-time 0.05 \
     > $o/$n.txt 2>&1
   echo "$n (rc $?): $(grep -E '^bf16' $o/$n.txt | awk '{print $3"/"$4"="$6}' | tr '\n' ' ') $(grep -E '^bf16' $o/$n.txt | awk '{print $NF}' | sort -u | tr '\n' ' ')" >> $f
 }
-for d in 128 64; do
-  for r in 1 2; do
-    b wgmma-r$r build-ocl opencl:1 $d opencl.attn.wgmma
-    b cuda-r$r build-cu cuda:0 $d
-    b default-r$r build-ocl opencl:1 $d
-  done
-done
+rnd() { b wgmma-r$1 build-ocl opencl:1 $2 opencl.attn.wgmma; b cuda-r$1 build-cu cuda:0 $2; b default-r$1 build-ocl opencl:1 $2; }
+rnd 1 128; rnd 1 64; rnd 2 128
+b wgmma-n64 build-ocl opencl:1 64 opencl.attn.wgmma 64,64,128
+rnd 2 64
 echo "end $SECONDS s" >> $f
 cat $f; cd $OUT && tar czf wg.tgz wg
