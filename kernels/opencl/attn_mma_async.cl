@@ -86,9 +86,8 @@
 #error "mma_async tiles exceed 48 KiB of local memory"
 #endif
 
-#define Q_COPIES ((BM * CH + WG - 1) / WG)  /* 16-byte copies of Q per work-item */
 #define KV_COPIES ((BN * CH + WG - 1) / WG) /* of a K (or V) tile */
-#define CP_DEPTH (Q_COPIES + 2 * KV_COPIES) /* the most a work-item has pending (the emulation's queue) */
+#define CP_DEPTH (MMA_ROWS_Q_COPIES + 2 * KV_COPIES) /* the most a work-item has pending (the emulation's queue) */
 
 /* This work-item's share of the K (is_v 0) or V rows of the key tile starting at key j0, by
  * cp.async to the tile at shared address `at`. Keys past the end read zeros (P = 0 there) from
@@ -139,14 +138,7 @@ elattn_attn_mma_async(const elattn_attn_params prm, const __global elattn_elem *
 
     /* Q, then the first tile's K (and V with KV2), in flight together; rows past the item read
      * zeros from the item's first row. */
-    UNROLL for (int n = 0; n < Q_COPIES; ++n) {
-        const int e = lid + n * WG, r = e / CH, c = e % CH;
-        if (e < BM * CH) {
-            const int i = i0 + r / HT, h = head0 + r % HT, ok = i < i1;
-            const long off = elattn_q_offset(&prm, q0 + (ok ? i : i0), h);
-            cp_async16(&cq, lds_at(sb, Q_AT + toff(r, c)), (const __global uint4 *)(q + off + c * 8), ok);
-        }
-    }
+    mma_rows_q_issue(&cq, lds_at(sb, Q_AT), q, &prm, q0, i0, i1, head0, lid);
     cp_async_commit(&cq);
 
     elattn_tile_walk walk;

@@ -1,9 +1,11 @@
 /*
- * What both tensor-core attention kernels (attn_mma.cl, attn_mma_async.cl) do with a warp's
- * rows, written once: the tile macros, the PARTIAL tile's per-pair rule, one online-softmax
- * step, P as the A fragments of P V, and the epilogue. The kernels differ only in how Q, K and
- * V reach local memory (and where Q's fragments live); the program puts this file after
- * mma_warp.cl and before the kernel's own.
+ * What the tensor-core attention kernels (attn_mma.cl, attn_mma_async.cl, attn_wgmma.cl) do
+ * with a warp's rows, written once: the tile macros, the Q tile's copy (for the cp.async ones),
+ * the PARTIAL tile's per-pair rule, one online-softmax step, P as the A fragments of P V, and
+ * the epilogue. The kernels differ in how K and V reach local memory, where Q's fragments live
+ * and which instructions multiply; the program puts this file after mma_warp.cl and before the
+ * kernel's own (attn_wgmma.cl's: after wgmma_warpgroup.cl, whose accumulators are these
+ * fragments warp by warp).
  *
  * A warp owns MW m16 row blocks; this lane holds rows g and g + 8 of each (g = lane / 4), tile
  * rows row0 + 16 mi + 8 h, where tile row r is query position i0 + r / HT of head head0 + r % HT.
@@ -25,6 +27,26 @@
 #define NB (BN / 8)  /* 8-key column blocks of S */
 #define DB (HD / 8)  /* 8-column blocks of O */
 #define CH (HD / 8)  /* 16-byte chunks per tile row */
+
+/* 16-byte copies of a Q tile per work-item (mma_rows_q_issue). */
+#define MMA_ROWS_Q_COPIES ((BM * CH + WG - 1) / WG)
+
+/* This work-item's share of the Q tile by cp.async, into the tile at shared address `at` in
+ * mma_warp.cl's row layout (tile row r: position i0 + r / HT of head head0 + r % HT); rows past
+ * the item read zeros from the item's first row. For the kernels that copy with cp.async
+ * (attn_mma_async.cl, attn_wgmma.cl); the caller commits the group. */
+INLINE void mma_rows_q_issue(cp_async_q *cq, uint at, const __global elattn_elem *q, const elattn_attn_params *prm,
+                             int q0, int i0, int i1, int head0, int lid)
+{
+    UNROLL for (int n = 0; n < MMA_ROWS_Q_COPIES; ++n) {
+        const int e = lid + n * WG, r = e / CH, c = e % CH;
+        if (e < BM * CH) {
+            const int i = i0 + r / HT, h = head0 + r % HT, ok = i < i1;
+            const long off = elattn_q_offset(prm, q0 + (ok ? i : i0), h);
+            cp_async16(cq, at + toff(r, c), (const __global uint4 *)(q + off + c * 8), ok);
+        }
+    }
+}
 
 /* The spec's per-pair rule on a PARTIAL key tile starting at key j0 (keys past len_k included):
  * hidden pairs become -inf. The rows' state first, then key by key: a key lives for its MW rows

@@ -47,9 +47,8 @@
 /* Byte offset of 16-byte chunk c of key r's row in a K or V tile (the core-matrix layout above). */
 INLINE uint wtoff(uint r, uint c) { return (r / 8) * GROUP_BYTES + c * 128 + (r % 8) * 16; }
 
-#define Q_COPIES ((BM * CH + WG - 1) / WG)
 #define KV_COPIES (BN * CH / WG) /* BN x CH is a multiple of 128 here */
-#define CP_DEPTH (Q_COPIES + 2 * KV_COPIES)
+#define CP_DEPTH (MMA_ROWS_Q_COPIES + 2 * KV_COPIES)
 
 /* This work-item's share of the K (is_v 0) or V rows of the key tile starting at key j0, by
  * cp.async into the tile at shared address `at`. Copy e takes key 8 (e / 16 / (CH / 2)) + (e / 2)
@@ -102,14 +101,7 @@ elattn_attn_wgmma(const elattn_attn_params prm, const __global elattn_elem *q, c
 
     /* Q (mma_warp.cl's row layout, for ldmatrix) and the first K tile, in flight together; rows
      * past the item read zeros from the item's first row. */
-    UNROLL for (int n = 0; n < Q_COPIES; ++n) {
-        const int e = lid + n * WG, r = e / CH, c = e % CH;
-        if (e < BM * CH) {
-            const int i = i0 + r / HT, h = head0 + r % HT, ok = i < i1;
-            const long off = elattn_q_offset(&prm, q0 + (ok ? i : i0), h);
-            cp_async16(&cq, lds_at(sb, Q_AT + toff(r, c)), (const __global uint4 *)(q + off + c * 8), ok);
-        }
-    }
+    mma_rows_q_issue(&cq, lds_at(sb, Q_AT), q, &prm, q0, i0, i1, head0, lid);
     cp_async_commit(&cq);
 
     elattn_tile_walk walk;
