@@ -18,7 +18,8 @@
 set -u
 o=$OUT/wg; mkdir -p $o/tmp; f=$o/wg.txt
 export TMPDIR=$o/tmp
-left() { echo $((300 - SECONDS)); }
+: > $f; tail -f $f & tailpid=$! # each line on stdout as it comes, in case the call is cut short
+left() { echo $((250 - SECONDS)); }
 lim() { local l; l=$(left); [ "$l" -lt "$1" ] && echo "$l" || echo "$1"; }
 . shared/tools/nvidia-opencl.sh > $o/ocl-env.log 2>&1
 nvidia-smi --query-gpu=name,clocks.max.sm --format=csv,noheader > $o/gpu.txt 2>&1
@@ -66,5 +67,5 @@ for s in 0 1 2 4 3; do
   echo "decode splits $s (rc $?):" >> $f; sed -n '/^results/,$p' $o/dec-splits$s.txt | grep -E '^ +[0-9]' | cut -c1-150 >> $f
 done
 echo "end $SECONDS s" >> $f
-cat $f; cd $OUT && tar czf wg.tgz wg && rm -rf wg
+sleep 1; kill $tailpid; cd $OUT && tar czf wg.tgz wg && rm -rf wg
 kill $cupid 2>/dev/null; true
