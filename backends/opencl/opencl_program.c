@@ -244,6 +244,15 @@ static elattn_status rebuild_for_sm90a(ocl_device *dev, const char *source_id, c
                            source_id, markers);
     }
     const size_t len = strlen(ptx);
+    const char *dump = getenv("ELATTN_OPENCL_PTX_DUMP"); /* a folder: the edited PTX, for ptxas -v by hand */
+    if (dump && dump[0]) {
+        char path[512];
+        static int serial;
+        snprintf(path, sizeof path, "%s/elattn-%s-%ld-%d.ptx", dump, source_id, (long)getpid(),
+                 __atomic_add_fetch(&serial, 1, __ATOMIC_RELAXED));
+        FILE *f = fopen(path, "w");
+        if (f) fprintf(f, "// elattn build options: %s\n%s", options, ptx), fclose(f);
+    }
     const unsigned char *bins[1] = {(const unsigned char *)ptx};
     cl_int bin_status = CL_SUCCESS;
     cl_program edited = clCreateProgramWithBinary(dev->context, 1, &dev->device, &len, bins, &bin_status, &err);
