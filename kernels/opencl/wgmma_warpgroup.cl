@@ -69,50 +69,35 @@ INLINE wg_desc wg_make_desc(uint at, uint lbo, uint sbo)
 
 /* wgmma_<major>_n<N>(d, a, desc, accumulate): d = A B (+ d when accumulate), A 64 x 16 from
  * registers, B 16 x N from local memory, K-major (kmaj) or MN-major (mnmaj). Asynchronous: the
- * results are in d after wg_commit_wait_n<N>(d). */
-#define WG_MMA_DEFINE(NAME, N, TRANS)                                                                 \
-    INLINE void NAME(float d[N / 8][4], const uint a[4], wg_desc desc, int accumulate)               \
-    {                                                                                                 \
-        __asm__ __volatile__("{\n.reg .pred p;\nsetp.ne.b32 p, " WG_ACC_N##N ", 0;\n" WG_SM90A         \
-                             "wgmma.mma_async.sync.aligned.m64n" #N "k16.f32." MMA_TYPES " " WG_D_N##N \
-                             ", " WG_A_N##N ", p, 1, 1, " #TRANS ";\n}"                              \
-                             : WG_F_N##N(d)                                                           \
-                             : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc), "r"(accumulate) \
-                             : "memory");                                                             \
-    }
-WG_MMA_DEFINE(wgmma_kmaj_n64, 64, 0)
-WG_MMA_DEFINE(wgmma_kmaj_n128, 128, 0)
-WG_MMA_DEFINE(wgmma_mnmaj_n64, 64, 1)
-WG_MMA_DEFINE(wgmma_mnmaj_n128, 128, 1)
+ * results are in d after wg_commit_wait_n<N>(d). These and the helpers below are macros, not
+ * functions, so that each use is the asm statement itself whatever a compiler's inliner does: a
+ * call that passed d through memory would read accumulators a wgmma is still writing. */
+#define WG_MMA_ASM(N, TRANS, d, a, desc, accumulate)                                                  \
+    __asm__ __volatile__("{\n.reg .pred p;\nsetp.ne.b32 p, " WG_ACC_N##N ", 0;\n" WG_SM90A           \
+                         "wgmma.mma_async.sync.aligned.m64n" #N "k16.f32." MMA_TYPES " " WG_D_N##N     \
+                         ", " WG_A_N##N ", p, 1, 1, " #TRANS ";\n}"                                  \
+                         : WG_F_N##N(d)                                                               \
+                         : "r"((a)[0]), "r"((a)[1]), "r"((a)[2]), "r"((a)[3]), "l"(desc), "r"(accumulate) \
+                         : "memory")
+#define wgmma_kmaj_n64(d, a, desc, accumulate) WG_MMA_ASM(64, 0, d, a, desc, accumulate)
+#define wgmma_kmaj_n128(d, a, desc, accumulate) WG_MMA_ASM(128, 0, d, a, desc, accumulate)
+#define wgmma_mnmaj_n64(d, a, desc, accumulate) WG_MMA_ASM(64, 1, d, a, desc, accumulate)
+#define wgmma_mnmaj_n128(d, a, desc, accumulate) WG_MMA_ASM(128, 1, d, a, desc, accumulate)
 
 /* wg_fence_n<N>(d): wgmma.fence, after every write of d (and, by the asm order, of whatever
  * wg_touch was given) by other instructions, before the wgmma that reads them. */
-#define WG_FENCE_DEFINE(N)                                                                            \
-    INLINE void wg_fence_n##N(float d[N / 8][4])                                                     \
-    {                                                                                                 \
-        __asm__ __volatile__(WG_SM90A "wgmma.fence.sync.aligned;\n" : WG_F_N##N(d)::"memory");       \
-    }
-WG_FENCE_DEFINE(64)
-WG_FENCE_DEFINE(128)
+#define wg_fence_n64(d) __asm__ __volatile__(WG_SM90A "wgmma.fence.sync.aligned;\n" : WG_F_N64(d)::"memory")
+#define wg_fence_n128(d) __asm__ __volatile__(WG_SM90A "wgmma.fence.sync.aligned;\n" : WG_F_N128(d)::"memory")
 
 /* An A fragment written before the next wg_fence: volatile asms keep their order, so the fence
  * comes after these writes. */
-INLINE void wg_touch(uint a[4])
-{
-    __asm__ __volatile__("" : "+r"(a[0]), "+r"(a[1]), "+r"(a[2]), "+r"(a[3]));
-}
+#define wg_touch(a) __asm__ __volatile__("" : "+r"((a)[0]), "+r"((a)[1]), "+r"((a)[2]), "+r"((a)[3]))
 
 /* wg_commit_wait_n<N>(d): close this warpgroup's wgmmas into a group and wait for all of them;
  * d (their accumulators) is written from here on. */
-#define WG_WAIT_DEFINE(N)                                                                             \
-    INLINE void wg_commit_wait_n##N(float d[N / 8][4])                                               \
-    {                                                                                                 \
-        __asm__ __volatile__(WG_SM90A "wgmma.commit_group.sync.aligned;\n" WG_SM90A                   \
-                                      "wgmma.wait_group.sync.aligned 0;\n"                            \
-                             : WG_F_N##N(d)::"memory");                                               \
-    }
-WG_WAIT_DEFINE(64)
-WG_WAIT_DEFINE(128)
+#define WG_COMMIT_WAIT_ASM "wgmma.commit_group.sync.aligned;\n" WG_SM90A "wgmma.wait_group.sync.aligned 0;\n"
+#define wg_commit_wait_n64(d) __asm__ __volatile__(WG_SM90A WG_COMMIT_WAIT_ASM : WG_F_N64(d)::"memory")
+#define wg_commit_wait_n128(d) __asm__ __volatile__(WG_SM90A WG_COMMIT_WAIT_ASM : WG_F_N128(d)::"memory")
 
 /* Local memory written by this work-item's generic stores and copies (cp.async), made visible to
  * wgmma's operand reads (the async proxy); a barrier after it publishes everyone's. */
