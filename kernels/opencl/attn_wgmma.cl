@@ -4,9 +4,11 @@
  * list, walk, masking, online softmax and epilogue as attn_mma_async.cl (read that first; the
  * row code is attn_mma_rows.cl's, with MW 1); what differs is the product:
  *
- * - One warpgroup (4 warps, 128 work-items) per work-group and 64 tile rows, warp w the rows
- *   16 w .. 16 w + 15: the layout of a wgmma accumulator is, warp by warp, mma.sync's C fragments,
- *   so attn_mma_rows.cl's code runs on S and O as it stands.
+ * - One warpgroup (4 warps, 128 work-items) per 64 tile rows, one or two per work-group (BM 64
+ *   or 128), warp w the rows 16 w .. 16 w + 15: the layout of a wgmma accumulator is, warp by
+ *   warp, mma.sync's C fragments, so attn_mma_rows.cl's code runs on S and O as it stands. Two
+ *   warpgroups share each K and V tile (half the copies per row of BM 64) and issue their own
+ *   chains on it.
  * - S = Q K^T is KD wgmmas of m64n<BN>k16: A is Q's fragment of the k-step, held in registers
  *   for the whole item (loaded once by ldmatrix), B the K tile in local memory (K-major).
  * - O += P V is BN / 16 wgmmas of m64n<HD>k16: A is P's fragment (mma_rows_p), B the V tile
@@ -24,12 +26,13 @@
  * visible to wgmma's reads. Each wgmma chain is waited for before the next barrier, so a buffer a
  * barrier frees is read by nobody.
  *
- * Compile-time: ELATTN_HEAD_DIM (64 or 128), ELATTN_TILE_M 64, ELATTN_TILE_N (64 or 128),
- * ELATTN_WARP_M 1, ELATTN_WG 128, ELATTN_HEADS_PER_TILE, ELATTN_STORAGE (F16 or BF16).
+ * Compile-time: ELATTN_HEAD_DIM (64 or 128), ELATTN_TILE_M (64 or 128), ELATTN_TILE_N (64 or
+ * 128), ELATTN_WARP_M 1, ELATTN_WG 2 x ELATTN_TILE_M, ELATTN_HEADS_PER_TILE, ELATTN_STORAGE (F16
+ * or BF16).
  */
 
-#if MW != 1 || BM != 64 || WG != 128 || (HD != 64 && HD != 128) || (BN != 64 && BN != 128) || BN * HD > 8192 || \
-    BM % HT != 0
+#if MW != 1 || (BM != 64 && BM != 128) || WG != 2 * BM || (HD != 64 && HD != 128) || (BN != 64 && BN != 128) || \
+    BN * HD > 8192 || BM % HT != 0
 #error "inconsistent wgmma tile configuration"
 #endif
 
@@ -44,10 +47,23 @@
 #endif
 #define GROUP_BYTES (HD * 16) /* 8 keys of the tile */
 
+/* The chains' step counts as literals (wgmma_warpgroup.cl writes each shape out): KD for S = Q K^T,
+ * BN / 16 for O += P V. */
+#if HD == 128
+#define S_STEPS 8
+#else
+#define S_STEPS 4
+#endif
+#if BN == 128
+#define O_STEPS 8
+#else
+#define O_STEPS 4
+#endif
+
 /* Byte offset of 16-byte chunk c of key r's row in a K or V tile (the core-matrix layout above). */
 INLINE uint wtoff(uint r, uint c) { return (r / 8) * GROUP_BYTES + c * 128 + (r % 8) * 16; }
 
-#define KV_COPIES (BN * CH / WG) /* BN x CH is a multiple of 128 here */
+#define KV_COPIES (BN * CH / WG) /* BN x CH is a multiple of 256 here */
 #define CP_DEPTH (MMA_ROWS_Q_COPIES + 2 * KV_COPIES)
 
 /* This work-item's share of the K (is_v 0) or V rows of the key tile starting at key j0, by
@@ -146,37 +162,33 @@ elattn_attn_wgmma(const elattn_attn_params prm, const __global elattn_elem *q, c
             kv_issue(&cq, lds_at(sb, K_AT(stage ^ 1)), k, 0, &prm, table, it.b, k0, len_k, hk, jt_next * BN, lid_t);
         cp_async_commit(&cq);
 
-        /* S = Q K^T: KD k-steps of 16 along the head dim, chunks 2 kk and 2 kk + 1 of K's rows. */
+        /* S = Q K^T: KD k-steps of 16 along the head dim, chunks 2 kk and 2 kk + 1 of K's rows
+         * (each step's descriptor 256 bytes on: 16 in the descriptor's address field). */
         float s[1][NB][4];
-        UNROLL for (int n = 0; n < NB; ++n) s[0][n][0] = s[0][n][1] = s[0][n][2] = s[0][n][3] = 0.0f;
-        const uint k_at = lds_at(sb, K_AT(stage));
-        WG_FENCE(BN)(s[0]);
-        UNROLL for (int kk = 0; kk < KD; ++kk)
-            WG_MMA(kmaj, BN)(s[0], qf[kk], wg_make_desc(k_at + 2 * kk * 128, 128, GROUP_BYTES), kk > 0);
-        WG_COMMIT_WAIT(BN)(s[0]);
+        const wg_desc k_desc = wg_make_desc(lds_at(sb, K_AT(stage)), 128, GROUP_BYTES);
+#define Q_FRAG(kk, x) qf[kk][x]
+#define K_DESC(kk) (k_desc + 16 * (kk))
+        wgmma_chain_set(BN, S_STEPS, 0, s[0], Q_FRAG, K_DESC);
 
         /* Per-pair rule where the walk says a pair may be hidden (keys past the end included). */
         if (cls == ELATTN_TILE_PARTIAL) mma_rows_mask(s, &prm, mode, row0, t, j0, i0, i1, len_q, len_k, mask_head);
 
         mma_rows_softmax(s, m_run, l_run, acc, sl2, xw, lane); /* online, log2 units */
 
-        /* P's A fragments, all of them before the fence (the fence orders their writes) */
+        /* P's A fragments (all of them are the P V chain's operands) */
         uint p[BN / 16][1][4];
-        UNROLL for (int kc = 0; kc < BN / 16; ++kc) {
-            mma_rows_p(p[kc], s, kc, xw, lane);
-            wg_touch(p[kc][0]);
-        }
+        UNROLL for (int kc = 0; kc < BN / 16; ++kc) mma_rows_p(p[kc], s, kc, xw, lane);
 
         cp_async_wait(&cq, 1); /* V_t; K_t+1 may still be on its way */
         wg_proxy_fence();
         barrier(CLK_LOCAL_MEM_FENCE);
 
-        /* O += P V: BN / 16 k-steps of 16 keys, key groups 2 kc and 2 kc + 1 of the V tile. */
-        const uint v_at = lds_at(sb, V_AT);
-        WG_FENCE(HD)(acc[0]);
-        UNROLL for (int kc = 0; kc < BN / 16; ++kc)
-            WG_MMA(mnmaj, HD)(acc[0], p[kc][0], wg_make_desc(v_at + 2 * kc * GROUP_BYTES, GROUP_BYTES, 128), 1);
-        WG_COMMIT_WAIT(HD)(acc[0]);
+        /* O += P V: BN / 16 k-steps of 16 keys, key groups 2 kc and 2 kc + 1 of the V tile (each
+         * step's descriptor 2 GROUP_BYTES on). */
+        const wg_desc v_desc = wg_make_desc(lds_at(sb, V_AT), GROUP_BYTES, 128);
+#define P_FRAG(kc, x) p[kc][0][x]
+#define V_DESC(kc) (v_desc + (GROUP_BYTES / 8) * (kc))
+        wgmma_chain_add(HD, O_STEPS, 1, acc[0], P_FRAG, V_DESC);
 
         jt = jt_next;
         cls = cls_next;
@@ -188,4 +200,8 @@ elattn_attn_wgmma(const elattn_attn_params prm, const __global elattn_elem *q, c
 #undef WG_BASE
 #undef WG_XW
 #undef WG_LANE
+#undef Q_FRAG
+#undef K_DESC
+#undef P_FRAG
+#undef V_DESC
 }

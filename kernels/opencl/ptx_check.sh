@@ -128,14 +128,15 @@ for cfg in "2 128 64 64 1 4" "1 128 64 64 1 4" "2 128 128 64 1 4" "2 128 64 32 1
         -DELATTN_STORAGE="$1" -DELATTN_HEAD_DIM="$2" -DELATTN_TILE_M="$3" -DELATTN_TILE_N="$4" \
         -DELATTN_WARP_M="$5" -DELATTN_WG=$(($3 * 2 / $5)) -DELATTN_HEADS_PER_TILE="$6"
 done
-# attention, wgmma (attn_wgmma.cl, sm_90a only): dtype, head dim, tile_n, heads per tile; one
-# warpgroup of 64 rows (MW 1, 128 work-items)
+# attention, wgmma (attn_wgmma.cl, sm_90a only): dtype, head dim, tile_m, tile_n, heads per tile; a
+# warpgroup (128 work-items) per 64 rows (MW 1)
 entry=elattn_attn_wgmma archs=sm_90a sm90a=1
-for cfg in "2 128 64 4" "1 128 64 4" "2 64 128 4" "2 64 64 4" "1 64 128 2"; do
+for cfg in "2 128 64 64 4" "1 128 64 64 4" "2 64 64 128 4" "2 64 64 64 4" "1 64 64 128 2" "2 128 128 64 4" \
+           "2 64 128 128 4" "1 64 128 64 2"; do
     set -- $cfg
-    assemble "attn_wgmma_d$2_$1_n$3" "$tmp/attn_wgmma.cl" "attn.wgmma dtype=$1 d=$2 m=64 n=$3 w=128" \
-        -DELATTN_STORAGE="$1" -DELATTN_HEAD_DIM="$2" -DELATTN_TILE_M=64 -DELATTN_TILE_N="$3" \
-        -DELATTN_WARP_M=1 -DELATTN_WG=128 -DELATTN_HEADS_PER_TILE="$4" -DELATTN_PTX_SM90A=1
+    assemble "attn_wgmma_d$2_$1_m$3_n$4" "$tmp/attn_wgmma.cl" "attn.wgmma dtype=$1 d=$2 m=$3 n=$4 w=$(($3 * 2))" \
+        -DELATTN_STORAGE="$1" -DELATTN_HEAD_DIM="$2" -DELATTN_TILE_M="$3" -DELATTN_TILE_N="$4" \
+        -DELATTN_WARP_M=1 -DELATTN_WG=$(($3 * 2)) -DELATTN_HEADS_PER_TILE="$5" -DELATTN_PTX_SM90A=1
 done
 entry="elattn_\(attn\|xattn\)_mma" archs="sm_80 sm_90" sm90a=0
 # XAttention estimation: dtype, head dim, stride, block, tile_m, tile_n, m16 row blocks per warp:

@@ -12,9 +12,10 @@
  * the edit is due. The asm constraints are written for what the uncommented instruction does,
  * so the front end keeps every operand live and in order.
  *
- * With -DELATTN_MMA_EMULATE each helper is computed exactly, at once, through local memory (the
- * same operand layouts, so the kernel's addressing runs on any OpenCL device); every helper is
- * then a work-group barrier: call them from code that the whole work-group runs.
+ * With -DELATTN_MMA_EMULATE each chain step is computed exactly, at once, through local memory
+ * (the same operand layouts and descriptor bits, so the kernel's addressing runs on any OpenCL
+ * device); every step is then a work-group barrier: run the chains from code that the whole
+ * work-group runs.
  *
  * Layouts (PTX ISA, "Asynchronous Warpgroup Level Matrix Shared Memory Layout", no swizzle):
  * - A from registers, 64 x 16: warp w of the warpgroup holds rows 16 w .. 16 w + 15 in
@@ -31,7 +32,8 @@
  *   swizzle mode 0 (none) in 62-63. (Measured in bench/lab/notes/mma/wgmma_binary_probe.c for
  *   A from local memory, K-major: the no-swizzle layout as stated, call 115.)
  *
- * Compile-time: ELATTN_STORAGE (F16 or BF16); the kernel's N widths must be 64 or 128.
+ * Compile-time: ELATTN_STORAGE (F16 or BF16). Chains written out: N 64 with 4 or 8 steps, N 128
+ * with 4 (wgmma_chain_set below).
  */
 #if defined(ELATTN_NV_PTX) && !defined(ELATTN_PTX_SM90A)
 #error "wgmma needs the sm_90a edit of the PTX: build with -DELATTN_PTX_SM90A=1 (the host's ocl_ptx_sm90a_edit)"
@@ -48,56 +50,67 @@ INLINE wg_desc wg_make_desc(uint at, uint lbo, uint sbo)
 
 #define WG_SM90A "// SM90A "
 
-/* The accumulators of an m64nN instruction as "+f" operands: N / 2 floats, d[j][e]. */
-#define WG_F4(d, j) "+f"(d[j][0]), "+f"(d[j][1]), "+f"(d[j][2]), "+f"(d[j][3])
-#define WG_F16(d, j) WG_F4(d, j), WG_F4(d, j + 1), WG_F4(d, j + 2), WG_F4(d, j + 3)
-#define WG_F_N64(d) WG_F16(d, 0), WG_F16(d, 4)
-#define WG_F_N128(d) WG_F16(d, 0), WG_F16(d, 4), WG_F16(d, 8), WG_F16(d, 12)
-/* Their operand numbers, then A's four registers and the descriptor, then the accumulate flag. */
+/* A chain: STEPS wgmmas into one accumulator set, d = sum over s of A_s B_s (wgmma_chain_set) or
+ * d += that (wgmma_chain_add), A_s 64 x 16 from registers, B_s 16 x N from local memory, K-major
+ * (TRANS 0) or MN-major (TRANS 1, imm-trans-b). The whole chain is ONE asm statement: fence, the
+ * wgmmas, commit and wait, so d is complete when it ends and no compiler can put an instruction
+ * between its steps. Why (call 120, H100): with one asm per wgmma, NVIDIA's OpenCL front end kept
+ * the k-step loops rolled, so the A fragments (Q's, P's) went through the stack to be indexed by
+ * the loop counter, and ptxas fenced and waited for each wgmma on its own (a WARPGROUP.ARRIVE
+ * before every HGMMA); 140 TFLOP/s. Here every operand is named by a constant.
+ *
+ * Arguments: N (64 or 128) and STEPS (4 or 8) literal after expansion; d a float[N / 8][4];
+ * A(s, x) and DESC(s) macros giving word x of step s's A fragment (mma.sync's A fragment, see
+ * above) and step s's descriptor. Shapes written out: N 64 with 4 or 8 steps, N 128 with 4. */
+#define wgmma_chain_set(N, STEPS, TRANS, d, A, DESC) WG_CHAIN_ASM(N, STEPS, TRANS, "p0", "=f", d, A, DESC)
+#define wgmma_chain_add(N, STEPS, TRANS, d, A, DESC) WG_CHAIN_ASM(N, STEPS, TRANS, "p1", "+f", d, A, DESC)
+
+/* p0 (false): the first step ignores d (scale-d 0); p1 (true): it accumulates. */
+#define WG_CHAIN_ASM(N, STEPS, TRANS, P, C, d, A, DESC)                                                 \
+    __asm__ __volatile__("{\n.reg .pred p0, p1;\nsetp.ne.b32 p0, 0, 0;\nsetp.eq.b32 p1, 0, 0;\n"        \
+                         WG_SM90A "wgmma.fence.sync.aligned;\n" WG_STEPS_N##N##_S##STEPS(TRANS, P)       \
+                         WG_SM90A "wgmma.commit_group.sync.aligned;\n"                                  \
+                         WG_SM90A "wgmma.wait_group.sync.aligned 0;\n}"                                 \
+                         : WG_D_OPS_N##N(C, d)                                                         \
+                         : WG_A_OPS_S##STEPS(A), WG_DESC_OPS_S##STEPS(DESC)                            \
+                         : "memory")
+
+/* One step: the accumulators (operands 0 .. N / 2 - 1), A's four registers, the descriptor. */
+#define WG_STEP(N, TRANS, P, a0, a1, a2, a3, q)                                                        \
+    WG_SM90A "wgmma.mma_async.sync.aligned.m64n" #N "k16.f32." MMA_TYPES " " WG_D_N##N ", {%" #a0 ", %" #a1 \
+             ", %" #a2 ", %" #a3 "}, %" #q ", " P ", 1, 1, " #TRANS ";\n"
 #define WG_D_N64                                                                                     \
     "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, "    \
     "%20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}"
-#define WG_A_N64 "{%32, %33, %34, %35}, %36"
-#define WG_ACC_N64 "%37"
 #define WG_D_N128                                                                                    \
     "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, "    \
     "%20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, " \
     "%39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, " \
     "%58, %59, %60, %61, %62, %63}"
-#define WG_A_N128 "{%64, %65, %66, %67}, %68"
-#define WG_ACC_N128 "%69"
+/* N 64, 4 steps: A in operands 32-47, descriptors 48-51; 8 steps: A 32-63, descriptors 64-71. */
+#define WG_STEPS_N64_S4(T, P)                                                                          \
+    WG_STEP(64, T, P, 32, 33, 34, 35, 48) WG_STEP(64, T, "p1", 36, 37, 38, 39, 49)                     \
+    WG_STEP(64, T, "p1", 40, 41, 42, 43, 50) WG_STEP(64, T, "p1", 44, 45, 46, 47, 51)
+#define WG_STEPS_N64_S8(T, P)                                                                          \
+    WG_STEP(64, T, P, 32, 33, 34, 35, 64) WG_STEP(64, T, "p1", 36, 37, 38, 39, 65)                     \
+    WG_STEP(64, T, "p1", 40, 41, 42, 43, 66) WG_STEP(64, T, "p1", 44, 45, 46, 47, 67)                  \
+    WG_STEP(64, T, "p1", 48, 49, 50, 51, 68) WG_STEP(64, T, "p1", 52, 53, 54, 55, 69)                  \
+    WG_STEP(64, T, "p1", 56, 57, 58, 59, 70) WG_STEP(64, T, "p1", 60, 61, 62, 63, 71)
+/* N 128, 4 steps: A in operands 64-79, descriptors 80-83. */
+#define WG_STEPS_N128_S4(T, P)                                                                         \
+    WG_STEP(128, T, P, 64, 65, 66, 67, 80) WG_STEP(128, T, "p1", 68, 69, 70, 71, 81)                   \
+    WG_STEP(128, T, "p1", 72, 73, 74, 75, 82) WG_STEP(128, T, "p1", 76, 77, 78, 79, 83)
 
-/* wgmma_<major>_n<N>(d, a, desc, accumulate): d = A B (+ d when accumulate), A 64 x 16 from
- * registers, B 16 x N from local memory, K-major (kmaj) or MN-major (mnmaj). Asynchronous: the
- * results are in d after wg_commit_wait_n<N>(d). These and the helpers below are macros, not
- * functions, so that each use is the asm statement itself whatever a compiler's inliner does: a
- * call that passed d through memory would read accumulators a wgmma is still writing. */
-#define WG_MMA_ASM(N, TRANS, d, a, desc, accumulate)                                                  \
-    __asm__ __volatile__("{\n.reg .pred p;\nsetp.ne.b32 p, " WG_ACC_N##N ", 0;\n" WG_SM90A           \
-                         "wgmma.mma_async.sync.aligned.m64n" #N "k16.f32." MMA_TYPES " " WG_D_N##N     \
-                         ", " WG_A_N##N ", p, 1, 1, " #TRANS ";\n}"                                  \
-                         : WG_F_N##N(d)                                                               \
-                         : "r"((a)[0]), "r"((a)[1]), "r"((a)[2]), "r"((a)[3]), "l"(desc), "r"(accumulate) \
-                         : "memory")
-#define wgmma_kmaj_n64(d, a, desc, accumulate) WG_MMA_ASM(64, 0, d, a, desc, accumulate)
-#define wgmma_kmaj_n128(d, a, desc, accumulate) WG_MMA_ASM(128, 0, d, a, desc, accumulate)
-#define wgmma_mnmaj_n64(d, a, desc, accumulate) WG_MMA_ASM(64, 1, d, a, desc, accumulate)
-#define wgmma_mnmaj_n128(d, a, desc, accumulate) WG_MMA_ASM(128, 1, d, a, desc, accumulate)
-
-/* wg_fence_n<N>(d): wgmma.fence, after every write of d (and, by the asm order, of whatever
- * wg_touch was given) by other instructions, before the wgmma that reads them. */
-#define wg_fence_n64(d) __asm__ __volatile__(WG_SM90A "wgmma.fence.sync.aligned;\n" : WG_F_N64(d)::"memory")
-#define wg_fence_n128(d) __asm__ __volatile__(WG_SM90A "wgmma.fence.sync.aligned;\n" : WG_F_N128(d)::"memory")
-
-/* An A fragment written before the next wg_fence: volatile asms keep their order, so the fence
- * comes after these writes. */
-#define wg_touch(a) __asm__ __volatile__("" : "+r"((a)[0]), "+r"((a)[1]), "+r"((a)[2]), "+r"((a)[3]))
-
-/* wg_commit_wait_n<N>(d): close this warpgroup's wgmmas into a group and wait for all of them;
- * d (their accumulators) is written from here on. */
-#define WG_COMMIT_WAIT_ASM "wgmma.commit_group.sync.aligned;\n" WG_SM90A "wgmma.wait_group.sync.aligned 0;\n"
-#define wg_commit_wait_n64(d) __asm__ __volatile__(WG_SM90A WG_COMMIT_WAIT_ASM : WG_F_N64(d)::"memory")
-#define wg_commit_wait_n128(d) __asm__ __volatile__(WG_SM90A WG_COMMIT_WAIT_ASM : WG_F_N128(d)::"memory")
+/* The operand lists, in that order: accumulators d[j][e] ("=f" or "+f"), A(s, x), DESC(s). */
+#define WG_D4(C, d, j) C(d[j][0]), C(d[j][1]), C(d[j][2]), C(d[j][3])
+#define WG_D16(C, d, j) WG_D4(C, d, j), WG_D4(C, d, j + 1), WG_D4(C, d, j + 2), WG_D4(C, d, j + 3)
+#define WG_D_OPS_N64(C, d) WG_D16(C, d, 0), WG_D16(C, d, 4)
+#define WG_D_OPS_N128(C, d) WG_D16(C, d, 0), WG_D16(C, d, 4), WG_D16(C, d, 8), WG_D16(C, d, 12)
+#define WG_A4(A, s) "r"(A(s, 0)), "r"(A(s, 1)), "r"(A(s, 2)), "r"(A(s, 3))
+#define WG_A_OPS_S4(A) WG_A4(A, 0), WG_A4(A, 1), WG_A4(A, 2), WG_A4(A, 3)
+#define WG_A_OPS_S8(A) WG_A_OPS_S4(A), WG_A4(A, 4), WG_A4(A, 5), WG_A4(A, 6), WG_A4(A, 7)
+#define WG_DESC_OPS_S4(DESC) "l"(DESC(0)), "l"(DESC(1)), "l"(DESC(2)), "l"(DESC(3))
+#define WG_DESC_OPS_S8(DESC) WG_DESC_OPS_S4(DESC), "l"(DESC(4)), "l"(DESC(5)), "l"(DESC(6)), "l"(DESC(7))
 
 /* Local memory written by this work-item's generic stores and copies (cp.async), made visible to
  * wgmma's operand reads (the async proxy); a barrier after it publishes everyone's. */
@@ -148,26 +161,17 @@ INLINE void wgmma_emu(float *d, int n_width, const uint a[4], wg_desc desc, int 
     barrier(CLK_LOCAL_MEM_FENCE);
 }
 
-/* The PTX helpers' names and arguments; the emulation needs the local memory's base and the warp's
- * exchange area, which the kernel names WG_BASE and WG_XW, and the lane WG_LANE. */
-#define wgmma_kmaj_n64(d, a, desc, acc) wgmma_emu(&(d)[0][0], 64, a, desc, acc, 0, WG_BASE, WG_XW, WG_LANE)
-#define wgmma_kmaj_n128(d, a, desc, acc) wgmma_emu(&(d)[0][0], 128, a, desc, acc, 0, WG_BASE, WG_XW, WG_LANE)
-#define wgmma_mnmaj_n64(d, a, desc, acc) wgmma_emu(&(d)[0][0], 64, a, desc, acc, 1, WG_BASE, WG_XW, WG_LANE)
-#define wgmma_mnmaj_n128(d, a, desc, acc) wgmma_emu(&(d)[0][0], 128, a, desc, acc, 1, WG_BASE, WG_XW, WG_LANE)
-#define wg_fence_n64(d) ((void)0)
-#define wg_fence_n128(d) ((void)0)
-#define wg_touch(a) ((void)0)
-#define wg_commit_wait_n64(d) ((void)0)
-#define wg_commit_wait_n128(d) ((void)0)
+/* The chains, step by step; the emulation needs the local memory's base and the warp's exchange
+ * area, which the kernel names WG_BASE and WG_XW, and the lane WG_LANE. */
+#define wgmma_chain_set(N, STEPS, TRANS, d, A, DESC) WG_CHAIN_EMU(N, STEPS, TRANS, 0, d, A, DESC)
+#define wgmma_chain_add(N, STEPS, TRANS, d, A, DESC) WG_CHAIN_EMU(N, STEPS, TRANS, 1, d, A, DESC)
+#define WG_CHAIN_EMU(N, STEPS, TRANS, ACC, d, A, DESC)                                                   \
+    do {                                                                                               \
+        for (int s_ = 0; s_ < (STEPS); ++s_) {                                                         \
+            const uint a_[4] = {A(s_, 0), A(s_, 1), A(s_, 2), A(s_, 3)};                               \
+            wgmma_emu(&(d)[0][0], N, a_, DESC(s_), (ACC) || s_ > 0, TRANS, WG_BASE, WG_XW, WG_LANE);   \
+        }                                                                                              \
+    } while (0)
 INLINE void wg_proxy_fence(void) {}
 
 #endif
-
-/* By width, for kernels whose N is a macro: WG_MMA(kmaj, BN) is wgmma_kmaj_n64 when BN is 64 (the
- * second level expands the width before it is pasted). */
-#define WG_MMA(major, n) WG_MMA_(major, n)
-#define WG_MMA_(major, n) wgmma_##major##_n##n
-#define WG_FENCE(n) WG_FENCE_(n)
-#define WG_FENCE_(n) wg_fence_n##n
-#define WG_COMMIT_WAIT(n) WG_COMMIT_WAIT_(n)
-#define WG_COMMIT_WAIT_(n) wg_commit_wait_n##n

@@ -1,20 +1,22 @@
 /*
- * Lab check (sixteenth session): the hardware facts that kernels/opencl/wgmma_warpgroup.cl encodes
- * and its emulation cannot confirm, one at a time, with the library's own helpers and PTX edit.
- * One warpgroup computes D = A B (64 x N, fp32) with A from registers in mma.sync's A-fragment
- * layout and B (16 x N, bf16) in local memory, written in the core-matrix layout a descriptor
- * states, K-major (LBO 128, SBO 256, as attn_wgmma.cl's K with D 16) or MN-major (imm-trans-b:
- * SBO 128, LBO N x 16, as its V), for N 64 and 128; D is read back in the accumulator layout the
- * kernel assumes (mma.sync's C fragments, warp by warp). Random bf16 inputs; the product is
- * compared with a double-precision one on the host. A wrong fragment, layout or descriptor shows
- * as a large error in the line of that case.
+ * Lab check (sixteenth session; chains since the seventeenth): the hardware facts that
+ * kernels/opencl/wgmma_warpgroup.cl encodes and its emulation cannot confirm, with the library's own
+ * chain macros and PTX edit. One warpgroup computes D = A B (64 x N, fp32) as a chain of STEPS
+ * wgmmas (K = 16 STEPS), A from registers in mma.sync's A-fragment layout, B (K x N, bf16) in local
+ * memory in the core-matrix layout a descriptor states, K-major (LBO 128, SBO K x 16, as
+ * attn_wgmma.cl's K) or MN-major (imm-trans-b: SBO 128, LBO N x 16, as its V), each step's
+ * descriptor moved on as attn_wgmma.cl moves it; then the same chain again accumulating
+ * (wgmma_chain_add), so D = 2 A B. The shapes attn_wgmma.cl uses: N 64 with 4 and 8 steps, N 128
+ * with 4. D is read back in the accumulator layout the kernel assumes (mma.sync's C fragments,
+ * warp by warp). Random bf16 inputs; compared with a double-precision product on the host. A wrong
+ * fragment, layout, descriptor or step shows as a large error in the line of that case.
  *
  * On NVIDIA (compute capability 9.0): built with -DELATTN_NV_PTX=1 -DELATTN_PTX_SM90A=1, its PTX
  * edited by backends/opencl/opencl_ptx_edit.c and rebuilt as a binary, as the library does. On any
  * other device (PoCL) with -DELATTN_MMA_EMULATE=1: the emulation against the same host product,
  * which checks this program itself. Run from the repository root:
- *   cc -O2 -Ibackends/opencl -o wlc bench/lab/notes/mma/wgmma_layout_check.c backends/opencl/opencl_ptx_edit.c -lOpenCL
- *   ./wlc            exit 0 when every case is within 1e-3 relative (fp32 sums of 16 products)
+ *   cc -O2 -Ibackends/opencl -o wlc bench/lab/notes/mma/wgmma_layout_check.c backends/opencl/opencl_ptx_edit.c -lOpenCL -lm
+ *   ./wlc            exit 0 when every case is within 1e-3 relative (fp32 sums of up to 256 products)
  */
 #define CL_TARGET_OPENCL_VERSION 300
 #include <CL/cl.h>
@@ -41,38 +43,41 @@ static char *slurp(const char *path)
     return s;
 }
 
-/* The test kernel: A from global into the A fragment of its warp's 16 rows; B into local memory at
- * the layout's offsets; one wgmma; D out in the accumulator layout. */
+/* The test kernel: A from global into the A fragments of its warp's 16 rows, one per step; B into
+ * local memory at the layout's offsets; the chain twice; D out in the accumulator layout. */
 static const char *test_kernel =
-    "#define WG 128\n#define WARPS 4\n"
+    "#define WG 128\n#define WARPS 4\n#define KW (16 * STEPS)\n"
     "#define LAYOUT_AT(k, n) (MN_MAJOR ? ((n) % 8) * 2 + ((n) / 8) * 128 + ((k) % 8) * 16 + ((k) / 8) * (NW * 16) \\\n"
-    "                                 : ((n) % 8) * 16 + ((n) / 8) * 256 + ((k) % 8) * 2 + ((k) / 8) * 128)\n"
+    "                                 : ((n) % 8) * 16 + ((n) / 8) * (KW * 16) + ((k) % 8) * 2 + ((k) / 8) * 128)\n"
     "__kernel __attribute__((reqd_work_group_size(128, 1, 1)))\n"
     "void check(__global const ushort *a, __global const ushort *b, __global float *out) {\n"
-    "    __local uint4 bs[NW * 16 * 2 / 16];\n"
+    "    __local uint4 bs[NW * KW * 2 / 16];\n"
     "    __local uchar *base = (__local uchar *)bs;\n"
     "    const int lid = get_local_id(0), warp = lid / 32, lane = lid % 32, g = lane / 4, t = lane % 4;\n"
     "    MMA_WARP_EXCHANGE(xw, warp);\n"
-    "    for (int e = lid; e < 16 * NW; e += WG) {\n"
+    "    for (int e = lid; e < KW * NW; e += WG) {\n"
     "        const int k = e / NW, n = e % NW;\n"
     "        *(__local ushort *)(base + LAYOUT_AT(k, n)) = b[e];\n"
     "    }\n"
     "    const int r0 = 16 * warp + g;\n"
-    "    uint af[4];\n"
-    "    af[0] = a[r0 * 16 + 2 * t] | ((uint)a[r0 * 16 + 2 * t + 1] << 16);\n"
-    "    af[1] = a[(r0 + 8) * 16 + 2 * t] | ((uint)a[(r0 + 8) * 16 + 2 * t + 1] << 16);\n"
-    "    af[2] = a[r0 * 16 + 2 * t + 8] | ((uint)a[r0 * 16 + 2 * t + 9] << 16);\n"
-    "    af[3] = a[(r0 + 8) * 16 + 2 * t + 8] | ((uint)a[(r0 + 8) * 16 + 2 * t + 9] << 16);\n"
+    "    uint af[STEPS][4];\n"
+    "    for (int s = 0; s < STEPS; ++s) {\n"
+    "        const int c = 16 * s + 2 * t;\n"
+    "        af[s][0] = a[r0 * KW + c] | ((uint)a[r0 * KW + c + 1] << 16);\n"
+    "        af[s][1] = a[(r0 + 8) * KW + c] | ((uint)a[(r0 + 8) * KW + c + 1] << 16);\n"
+    "        af[s][2] = a[r0 * KW + c + 8] | ((uint)a[r0 * KW + c + 9] << 16);\n"
+    "        af[s][3] = a[(r0 + 8) * KW + c + 8] | ((uint)a[(r0 + 8) * KW + c + 9] << 16);\n"
+    "    }\n"
     "    wg_proxy_fence();\n"
     "    barrier(CLK_LOCAL_MEM_FENCE);\n"
     "    float d[NW / 8][4];\n"
-    "    for (int j = 0; j < NW / 8; ++j) d[j][0] = d[j][1] = d[j][2] = d[j][3] = 0.0f;\n"
     "#define WG_BASE base\n#define WG_XW xw\n#define WG_LANE lane\n"
-    "    wg_touch(af);\n"
-    "    WG_FENCE(NW)(d);\n"
-    "    const wg_desc desc = MN_MAJOR ? wg_make_desc(lds_at(base, 0), NW * 16, 128) : wg_make_desc(lds_at(base, 0), 128, 256);\n"
-    "    if (MN_MAJOR) WG_MMA(mnmaj, NW)(d, af, desc, 0); else WG_MMA(kmaj, NW)(d, af, desc, 0);\n"
-    "    WG_COMMIT_WAIT(NW)(d);\n"
+    "    const uint at = lds_at(base, 0);\n"
+    "    const wg_desc desc = MN_MAJOR ? wg_make_desc(at, NW * 16, 128) : wg_make_desc(at, 128, KW * 16);\n"
+    "#define A_FRAG(s, x) af[s][x]\n"
+    "#define DESC(s) (desc + (MN_MAJOR ? NW * 2 : 16) * (s))\n"
+    "    wgmma_chain_set(NW, STEPS, MN_MAJOR, d, A_FRAG, DESC);\n"
+    "    wgmma_chain_add(NW, STEPS, MN_MAJOR, d, A_FRAG, DESC);\n"
     "    for (int j = 0; j < NW / 8; ++j)\n"
     "        for (int e = 0; e < 4; ++e)\n"
     "            out[(r0 + 8 * (e / 2)) * NW + 8 * j + 2 * t + (e & 1)] = d[j][e];\n"
@@ -122,21 +127,25 @@ int main(void)
                       slurp("kernels/opencl/wgmma_warpgroup.cl")};
     const char *strings[7] = {"#define local elattn_local_\n", files[0], files[1], files[2], files[3], files[4], test_kernel};
 
-    enum { M = 64, K = 16, NMAX = 128 };
-    unsigned short ha[M * K], hb[K * NMAX];
+    enum { M = 64, KMAX = 128, NMAX = 128 };
+    static unsigned short ha[M * KMAX], hb[KMAX * NMAX];
     srand(12345);
-    for (int i = 0; i < M * K; ++i) ha[i] = to_bf16((float)rand() / RAND_MAX * 2.0f - 1.0f);
-    for (int i = 0; i < K * NMAX; ++i) hb[i] = to_bf16((float)rand() / RAND_MAX * 2.0f - 1.0f);
+    for (int i = 0; i < M * KMAX; ++i) ha[i] = to_bf16((float)rand() / RAND_MAX * 2.0f - 1.0f);
+    for (int i = 0; i < KMAX * NMAX; ++i) hb[i] = to_bf16((float)rand() / RAND_MAX * 2.0f - 1.0f);
     cl_mem da = clCreateBuffer(ctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, sizeof ha, ha, &err);
     cl_mem db = clCreateBuffer(ctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, sizeof hb, hb, &err);
     cl_mem dout = clCreateBuffer(ctx, CL_MEM_READ_WRITE, sizeof(float) * M * NMAX, NULL, &err);
     int failures = 0;
-    for (int n_width = 64; n_width <= 128; n_width *= 2)
+    /* the chains attn_wgmma.cl runs: N 64 with 4 and 8 steps, N 128 with 4 */
+    const int shapes[3][2] = {{64, 4}, {64, 8}, {128, 4}};
+    for (int sh = 0; sh < 3; ++sh)
         for (int mn = 0; mn <= 1; ++mn) {
+            const int n_width = shapes[sh][0], steps = shapes[sh][1], K = 16 * steps;
             char opts[320];
             snprintf(opts, sizeof opts,
-                     "-cl-std=CL1.2 -DELATTN_STORAGE=2 -DELATTN_HEAD_DIM=64 -DELATTN_WG=128 -DNW=%d -DMN_MAJOR=%d %s",
-                     n_width, mn, nvidia ? "-DELATTN_NV_PTX=1 -DELATTN_PTX_SM90A=1" : "-DELATTN_MMA_EMULATE=1");
+                     "-cl-std=CL1.2 -DELATTN_STORAGE=2 -DELATTN_HEAD_DIM=64 -DELATTN_WG=128 -DNW=%d -DSTEPS=%d "
+                     "-DMN_MAJOR=%d %s",
+                     n_width, steps, mn, nvidia ? "-DELATTN_NV_PTX=1 -DELATTN_PTX_SM90A=1" : "-DELATTN_MMA_EMULATE=1");
             cl_program prog = clCreateProgramWithSource(ctx, 7, strings, NULL, &err);
             err = clBuildProgram(prog, 1, &dev, opts, NULL, NULL);
             if (err == CL_SUCCESS && nvidia) { /* the library's second build */
@@ -158,14 +167,15 @@ int main(void)
                     if (err == CL_SUCCESS) err = clBuildProgram(prog, 1, &dev, "", NULL, NULL);
                     free(ptx);
                 }
-                printf("  N %d %s: %d markers removed\n", n_width, mn ? "MN-major" : "K-major", markers);
+                printf("  N %d x %d steps %s: %d markers removed\n", n_width, steps, mn ? "MN-major" : "K-major", markers);
             }
             if (err != CL_SUCCESS) {
                 size_t n = 0;
                 if (prog) clGetProgramBuildInfo(prog, dev, CL_PROGRAM_BUILD_LOG, 0, NULL, &n);
                 char *log = calloc(n + 1, 1);
                 if (prog) clGetProgramBuildInfo(prog, dev, CL_PROGRAM_BUILD_LOG, n, log, NULL);
-                printf("FAIL  N %d %s: build error %d: %.3000s\n", n_width, mn ? "MN-major" : "K-major", err, log);
+                printf("FAIL  N %d x %d steps %s: build error %d: %.3000s\n", n_width, steps, mn ? "MN-major" : "K-major", err,
+                       log);
                 free(log);
                 ++failures;
                 continue;
@@ -187,12 +197,13 @@ int main(void)
                 for (int c = 0; c < n_width; ++c) {
                     double want = 0.0;
                     for (int kk = 0; kk < K; ++kk) want += (double)from_bf16(ha[r * K + kk]) * from_bf16(hb[kk * n_width + c]);
+                    want *= 2.0; /* the set chain, then the add chain */
                     const double e = fabs(got[r * n_width + c] - want);
                     if (!(e <= worst)) worst = e, bad_at = r * n_width + c; /* NaN counts as worst */
                     if (fabs(want) > scale) scale = fabs(want);
                 }
             const int ok = err == CL_SUCCESS && worst <= 1e-3 * scale;
-            printf("%s  N %d %s: max |error| %.3g (largest |D| %.3g)%s", ok ? "ok  " : "FAIL", n_width,
+            printf("%s  N %d x %d steps %s: max |error| %.3g (largest |D| %.3g)%s", ok ? "ok  " : "FAIL", n_width, steps,
                    mn ? "MN-major B (V's layout)" : "K-major B (K's layout)", worst, scale, err ? " launch error" : "");
             if (!ok && bad_at >= 0) printf(", first worst at row %d col %d", bad_at / n_width, bad_at % n_width);
             printf("\n");
