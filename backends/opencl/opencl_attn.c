@@ -326,8 +326,15 @@ static elattn_status mma_async_attn_choose(const ocl_caps *caps, const elattn_at
     return ELATTN_SUCCESS;
 }
 
-/* Local memory of attn_wgmma.cl (keep in step with its SMEM_BYTES): two K tiles and one V. */
-static size_t wgmma_local_bytes(int d, int n) { return 3 * (size_t)n * (size_t)d * 2; }
+/* Local memory of attn_wgmma.cl (keep in step with its SMEM_BYTES): K and V double-buffered where
+ * four tiles fit in 48 KiB (n x d <= 4096), with Q staged from the second stage on; else two K
+ * tiles and one V, Q staged from the second K tile on. */
+static size_t wgmma_local_bytes(int d, int n, int m)
+{
+    const size_t tile = (size_t)n * (size_t)d * 2, q = (size_t)m * (size_t)d * 2;
+    if ((size_t)n * (size_t)d <= 4096) return 4 * tile > 2 * tile + q ? 4 * tile : 2 * tile + q;
+    return q > 2 * tile ? tile + q : 3 * tile;
+}
 
 /* The wgmma family (attn_wgmma.cl): a warpgroup per 64 rows (one or two), Q in registers, K and V
  * tiles of tile_n keys in wgmma's core-matrix layout. */
@@ -375,22 +382,12 @@ static elattn_status wgmma_attn_choose(const ocl_caps *caps, const elattn_attn_d
                            "options.work_group_size: %d; the wgmma kernel runs one warpgroup (128 work-items) per 64 "
                            "rows, %d for tile_m %d",
                            wg, 2 * m, m);
-    if ((n != 64 && n != 128) || n * d->head_dim > 8192)
+    if ((n != 32 && n != 64 && n != 128) || n * d->head_dim > 8192)
         return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
-                           "options.tile_n: %d; the wgmma kernel takes 64 or 128 keys with tile_n x head dim <= 8192 "
-                           "(two K tiles and one V in NVIDIA's 48 KiB)",
+                           "options.tile_n: %d; the wgmma kernel takes 32, 64 or 128 keys with tile_n x head dim <= "
+                           "8192 (two K tiles and one V in NVIDIA's 48 KiB)",
                            n);
-    /* On an H100 this shape computed wrong results in every attention case with the chains as
-     * they are (call 122, 2026-12-06; also call 119's first form), the same errors each time, where
-     * the other shapes passed and the chains passed wgmma_layout_check.c alone; call 121's form (one
-     * asm per wgmma) passed. Refused on GPUs until the cause is found; the emulation keeps it, so
-     * CI still runs its N 64 P V chain. */
-    if (!emulate && d->head_dim == 64 && n == 64)
-        return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
-                           "options.tile_n: 64 at head dim 64 computes wrong results on an H100 (2026-12-06, cause "
-                           "not found) and is refused; 128, the default at this head dim, passes the conformance "
-                           "matrix there");
-    const size_t local = wgmma_local_bytes(d->head_dim, n) + (emulate ? (size_t)(wg / 32) * 32 * 6 * 4 : 0);
+    const size_t local = wgmma_local_bytes(d->head_dim, n, m) + (emulate ? (size_t)(wg / 32) * 32 * 6 * 4 : 0);
     if (local > caps->local_mem)
         return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
                            "options.tile_n: wgmma tiles %dx%d at head dim %d need %zu bytes of local memory, the "

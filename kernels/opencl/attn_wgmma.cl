@@ -18,31 +18,46 @@
  *   apart (wtoff). For K that is LBO 128 (next 8 of the head dim) and SBO HD x 16 (next 8 keys);
  *   for V, whose N is the head dim, the same bytes are SBO 128 and LBO HD x 16.
  *
- * Local memory, NVIDIA's 48 KiB for an OpenCL work-group: K double-buffered and one V, BN x HD x 2
- * bytes each (BN x HD <= 8192: D 128 with BN 64, D 64 with BN up to 128); Q is staged for its
- * ldmatrix in K's second buffer and V. The schedule is attn_mma_async.cl's K2V1: top of tile t,
- * wait for K_t, barrier, start V_t and then K_t+1; S and the softmax run while V_t lands; wait
- * for V_t, barrier, P V. Before each barrier that publishes copies, wg_proxy_fence makes them
- * visible to wgmma's reads. Each wgmma chain is waited for before the next barrier, so a buffer a
- * barrier frees is read by nobody.
+ * Local memory, NVIDIA's 48 KiB for an OpenCL work-group, holds K and V tiles of BN x HD x 2 bytes
+ * in one of attn_mma_async.cl's two schedules:
+ * - KV2, where four tiles fit (BN x HD <= 4096: D 128 with BN 32, D 64 with BN 64): K and V
+ *   double-buffered, stage s = (K, V). Top of tile t: wait for stage t % 2, one barrier, start
+ *   tile t+1's K and V into the other stage; then S, softmax, P V. Tile t+1 loads during all of
+ *   tile t. Q is staged for its ldmatrix from stage 1 on.
+ * - K2V1 otherwise (BN x HD = 8192: D 128 with BN 64, D 64 with BN 128): K double-buffered and
+ *   one V. Top of tile t: wait for K_t, barrier, start V_t and then K_t+1; S and the softmax run
+ *   while V_t lands; wait for V_t, barrier, P V. Q is staged in K's second buffer and V.
+ * Before each barrier that publishes copies, wg_proxy_fence makes them visible to wgmma's reads.
+ * Each wgmma chain is waited for before the next barrier, so a buffer a barrier frees is read by
+ * nobody.
  *
- * Compile-time: ELATTN_HEAD_DIM (64 or 128), ELATTN_TILE_M (64 or 128), ELATTN_TILE_N (64 or
- * 128), ELATTN_WARP_M 1, ELATTN_WG 2 x ELATTN_TILE_M, ELATTN_HEADS_PER_TILE, ELATTN_STORAGE (F16
+ * Compile-time: ELATTN_HEAD_DIM (64 or 128), ELATTN_TILE_M (64 or 128), ELATTN_TILE_N (32, 64
+ * or 128), ELATTN_WARP_M 1, ELATTN_WG 2 x ELATTN_TILE_M, ELATTN_HEADS_PER_TILE, ELATTN_STORAGE (F16
  * or BF16).
  */
 
-#if MW != 1 || (BM != 64 && BM != 128) || WG != 2 * BM || (HD != 64 && HD != 128) || (BN != 64 && BN != 128) || \
-    BN * HD > 8192 || BM % HT != 0
+#if MW != 1 || (BM != 64 && BM != 128) || WG != 2 * BM || (HD != 64 && HD != 128) || \
+    (BN != 32 && BN != 64 && BN != 128) || BN * HD > 8192 || BM % HT != 0
 #error "inconsistent wgmma tile configuration"
 #endif
 
 /* ---- local memory (keep in step with wgmma_local_bytes in opencl_attn.c) ------------------ */
 #define KV_TILE (BN * HD * 2)
-#define K_AT(s) ((s) * KV_TILE)
-#define V_AT (2 * KV_TILE)
+#define Q_TILE (BM * TILE_ROW_BYTES)
+#if BN * HD <= 4096
+#define SCHED_KV2 1
+#define K_AT(s) ((s) * 2 * KV_TILE) /* stage s: K, then V */
+#define V_AT(s) ((s) * 2 * KV_TILE + KV_TILE)
+#define Q_AT (2 * KV_TILE) /* stage 1 and on, free until the loop's first copies */
+#define SMEM_BYTES (4 * KV_TILE > 2 * KV_TILE + Q_TILE ? 4 * KV_TILE : 2 * KV_TILE + Q_TILE)
+#else
+#define SCHED_KV2 0
+#define K_AT(s) ((s) * KV_TILE) /* K of stages 0 and 1, then the one V */
+#define V_AT(s) (2 * KV_TILE)
 #define Q_AT KV_TILE /* K's second buffer and V, free until the loop's first copies */
-#define SMEM_BYTES (3 * KV_TILE)
-#if BM * TILE_ROW_BYTES > 2 * KV_TILE || SMEM_BYTES > 49152
+#define SMEM_BYTES (Q_TILE > 2 * KV_TILE ? KV_TILE + Q_TILE : 3 * KV_TILE)
+#endif
+#if SMEM_BYTES > 49152
 #error "wgmma tiles exceed 48 KiB of local memory"
 #endif
 #define GROUP_BYTES (HD * 16) /* 8 keys of the tile */
@@ -56,8 +71,10 @@
 #endif
 #if BN == 128
 #define O_STEPS 8
-#else
+#elif BN == 64
 #define O_STEPS 4
+#else
+#define O_STEPS 2
 #endif
 
 /* Byte offset of 16-byte chunk c of key r's row in a K or V tile (the core-matrix layout above). */
@@ -115,8 +132,8 @@ elattn_attn_wgmma(const elattn_attn_params prm, const __global elattn_elem *q, c
 
     uint row0 = warp * 16 + g; /* this lane's tile rows: row0 and row0 + 8 */
 
-    /* Q (mma_warp.cl's row layout, for ldmatrix) and the first K tile, in flight together; rows
-     * past the item read zeros from the item's first row. */
+    /* Q (mma_warp.cl's row layout, for ldmatrix) and the first K tile (and V with KV2), in flight
+     * together; rows past the item read zeros from the item's first row. */
     mma_rows_q_issue(&cq, lds_at(sb, Q_AT), q, &prm, q0, i0, i1, head0, lid);
     cp_async_commit(&cq);
 
@@ -125,7 +142,12 @@ elattn_attn_wgmma(const elattn_attn_params prm, const __global elattn_elem *q, c
                      prm.mask_kblocks, prm.block_size);
     int cls;
     int jt = elattn_walk_next(&walk, 0, &cls);
-    if (jt < walk.end) kv_issue(&cq, lds_at(sb, K_AT(0)), k, 0, &prm, table, it.b, k0, len_k, hk, jt * BN, lid);
+    if (jt < walk.end) {
+        kv_issue(&cq, lds_at(sb, K_AT(0)), k, 0, &prm, table, it.b, k0, len_k, hk, jt * BN, lid);
+#if SCHED_KV2
+        kv_issue(&cq, lds_at(sb, V_AT(0)), v, 1, &prm, table, it.b, k0, len_k, hk, jt * BN, lid);
+#endif
+    }
     cp_async_commit(&cq); /* a group even when empty: the waits count groups */
 
     /* Q's A fragments, once (the first K tile may still be on its way) */
@@ -151,16 +173,24 @@ elattn_attn_wgmma(const elattn_attn_params prm, const __global elattn_elem *q, c
         opaque(&row0);
         opaque(&lid_t);
 
-        cp_async_wait(&cq, 0); /* K_t (and Q on the first tile) */
+        cp_async_wait(&cq, 0); /* K_t (V_t too with KV2) */
         wg_proxy_fence();
-        barrier(CLK_LOCAL_MEM_FENCE); /* everyone's K_t landed; everyone is done with tile t-1 and Q */
+        barrier(CLK_LOCAL_MEM_FENCE); /* everyone's landed; everyone is done with tile t-1 and Q */
         int cls_next;
         const int jt_next = elattn_walk_next(&walk, jt + 1, &cls_next);
-        kv_issue(&cq, lds_at(sb, V_AT), v, 1, &prm, table, it.b, k0, len_k, hk, j0, lid_t);
+#if SCHED_KV2
+        if (jt_next < walk.end) {
+            kv_issue(&cq, lds_at(sb, K_AT(stage ^ 1)), k, 0, &prm, table, it.b, k0, len_k, hk, jt_next * BN, lid_t);
+            kv_issue(&cq, lds_at(sb, V_AT(stage ^ 1)), v, 1, &prm, table, it.b, k0, len_k, hk, jt_next * BN, lid_t);
+        }
+        cp_async_commit(&cq);
+#else
+        kv_issue(&cq, lds_at(sb, V_AT(0)), v, 1, &prm, table, it.b, k0, len_k, hk, j0, lid_t);
         cp_async_commit(&cq);
         if (jt_next < walk.end)
             kv_issue(&cq, lds_at(sb, K_AT(stage ^ 1)), k, 0, &prm, table, it.b, k0, len_k, hk, jt_next * BN, lid_t);
         cp_async_commit(&cq);
+#endif
 
         /* S = Q K^T: KD k-steps of 16 along the head dim, chunks 2 kk and 2 kk + 1 of K's rows
          * (each step's descriptor 256 bytes on: 16 in the descriptor's address field). */
@@ -179,13 +209,15 @@ elattn_attn_wgmma(const elattn_attn_params prm, const __global elattn_elem *q, c
         uint p[BN / 16][1][4];
         UNROLL for (int kc = 0; kc < BN / 16; ++kc) mma_rows_p(p[kc], s, kc, xw, lane);
 
+#if !SCHED_KV2
         cp_async_wait(&cq, 1); /* V_t; K_t+1 may still be on its way */
         wg_proxy_fence();
         barrier(CLK_LOCAL_MEM_FENCE);
+#endif
 
         /* O += P V: BN / 16 k-steps of 16 keys, key groups 2 kc and 2 kc + 1 of the V tile (each
          * step's descriptor 2 GROUP_BYTES on). */
-        const wg_desc v_desc = wg_make_desc(lds_at(sb, V_AT), GROUP_BYTES, 128);
+        const wg_desc v_desc = wg_make_desc(lds_at(sb, V_AT(stage)), GROUP_BYTES, 128);
 #define P_FRAG(kc, x) p[kc][0][x]
 #define V_DESC(kc) (v_desc + (GROUP_BYTES / 8) * (kc))
         wgmma_chain_add(HD, O_STEPS, 1, acc[0], P_FRAG, V_DESC);

@@ -128,10 +128,11 @@ for cfg in "2 128 64 64 1 4" "1 128 64 64 1 4" "2 128 128 64 1 4" "2 128 64 32 1
         -DELATTN_STORAGE="$1" -DELATTN_HEAD_DIM="$2" -DELATTN_TILE_M="$3" -DELATTN_TILE_N="$4" \
         -DELATTN_WARP_M="$5" -DELATTN_WG=$(($3 * 2 / $5)) -DELATTN_HEADS_PER_TILE="$6"
 done
-# attention, wgmma (attn_wgmma.cl, sm_90a only): dtype, head dim, tile_m, tile_n, heads per tile; a
+# attention, wgmma (attn_wgmma.cl, sm_90a only): dtype, head dim, tile_m, tile_n, heads per tile (both
+# schedules: KV2 where tile_n x D <= 4096); a
 # warpgroup (128 work-items) per 64 rows (MW 1)
 entry=elattn_attn_wgmma archs=sm_90a sm90a=1
-for cfg in "2 128 64 64 4" "1 128 64 64 4" "2 64 64 128 4" "2 64 64 64 4" "1 64 64 128 2" "2 128 128 64 4" \
+for cfg in "2 128 64 64 4" "1 128 64 64 4" "2 64 64 128 4" "2 64 64 64 4" "1 64 64 128 2" "2 128 128 64 4" "2 128 128 32 4" "1 128 64 32 2" \
            "2 64 128 128 4" "1 64 128 64 2"; do
     set -- $cfg
     assemble "attn_wgmma_d$2_$1_m$3_n$4" "$tmp/attn_wgmma.cl" "attn.wgmma dtype=$1 d=$2 m=$3 n=$4 w=$(($3 * 2))" \

@@ -32,8 +32,8 @@
  *   swizzle mode 0 (none) in 62-63. (Measured in bench/lab/notes/mma/wgmma_binary_probe.c for
  *   A from local memory, K-major: the no-swizzle layout as stated, call 115.)
  *
- * Compile-time: ELATTN_STORAGE (F16 or BF16). Chains written out: N 64 with 4 or 8 steps, N 128
- * with 4 (wgmma_chain_set below).
+ * Compile-time: ELATTN_STORAGE (F16 or BF16). Chains written out: N 32 with 8 steps, N 64 with 4
+ * or 8, N 128 with 2 or 4 (wgmma_chain_set below).
  */
 #if defined(ELATTN_NV_PTX) && !defined(ELATTN_PTX_SM90A)
 #error "wgmma needs the sm_90a edit of the PTX: build with -DELATTN_PTX_SM90A=1 (the host's ocl_ptx_sm90a_edit)"
@@ -59,26 +59,37 @@ INLINE wg_desc wg_make_desc(uint at, uint lbo, uint sbo)
  * the loop counter, and ptxas fenced and waited for each wgmma on its own (a WARPGROUP.ARRIVE
  * before every HGMMA); 140 TFLOP/s. Here every operand is named by a constant.
  *
- * Arguments: N (64 or 128) and STEPS (4 or 8) literal after expansion; d a float[N / 8][4];
- * A(s, x) and DESC(s) macros giving word x of step s's A fragment (mma.sync's A fragment, see
- * above) and step s's descriptor. Shapes written out: N 64 with 4 or 8 steps, N 128 with 4. */
+ * Arguments: N and STEPS literal after expansion; d a float[N / 8][4]; A(s, x) and DESC(s) macros
+ * giving word x of step s's A fragment (mma.sync's A fragment, see above) and step s's
+ * descriptor. Shapes written out: N 32 with 8 steps, N 64 with 4 or 8, N 128 with 2 or 4. */
 #define wgmma_chain_set(N, STEPS, TRANS, d, A, DESC) WG_CHAIN_ASM(N, STEPS, TRANS, "p0", "=f", d, A, DESC)
 #define wgmma_chain_add(N, STEPS, TRANS, d, A, DESC) WG_CHAIN_ASM(N, STEPS, TRANS, "p1", "+f", d, A, DESC)
 
 /* p0 (false): the first step ignores d (scale-d 0); p1 (true): it accumulates. */
 #define WG_CHAIN_ASM(N, STEPS, TRANS, P, C, d, A, DESC)                                                 \
     __asm__ __volatile__("{\n.reg .pred p0, p1;\nsetp.ne.b32 p0, 0, 0;\nsetp.eq.b32 p1, 0, 0;\n"        \
-                         WG_SM90A "wgmma.fence.sync.aligned;\n" WG_STEPS_N##N##_S##STEPS(TRANS, P)       \
+                         WG_SM90A "wgmma.fence.sync.aligned;\n" WG_LIST_N##N##_S##STEPS(WG_STEP, TRANS, P) \
                          WG_SM90A "wgmma.commit_group.sync.aligned;\n"                                  \
-                         WG_SM90A "wgmma.wait_group.sync.aligned 0;\n}"                                 \
-                         : WG_D_OPS_N##N(C, d)                                                         \
-                         : WG_A_OPS_S##STEPS(A), WG_DESC_OPS_S##STEPS(DESC)                            \
+                         WG_SM90A "wgmma.wait_group.sync.aligned 0;\n"                                  \
+                         WG_LIST_N##N##_S##STEPS(WG_KEEP, TRANS, P) "}"                               \
+                         : WG_D_OPS_N##N(C, d), WG_A_OPS_S##STEPS(A)                                   \
+                         : WG_DESC_OPS_S##STEPS(DESC)                                                  \
                          : "memory")
+
+/* After the wait, each A register is written by an identity permute, and the asm names the A
+ * fragments "+r": so a loop-invariant A (attn_wgmma.cl's Q) is redefined in the loop. Without it,
+ * ptxas (CUDA 13.0, and the 580 driver's) took a Q fragment used only by the wgmmas of a loop as
+ * dead after the loop's first chain and gave its registers to P: at D 64 with 64-key tiles every
+ * key tile after the first multiplied P by K (calls 119-125; bench/lab/notes/mma/NOTES.md). */
+#define WG_KEEP(N, TRANS, P, a0, a1, a2, a3, q)                                                        \
+    "prmt.b32 %" #a0 ", %" #a0 ", 0, 0x3210;\nprmt.b32 %" #a1 ", %" #a1 ", 0, 0x3210;\n"              \
+    "prmt.b32 %" #a2 ", %" #a2 ", 0, 0x3210;\nprmt.b32 %" #a3 ", %" #a3 ", 0, 0x3210;\n"
 
 /* One step: the accumulators (operands 0 .. N / 2 - 1), A's four registers, the descriptor. */
 #define WG_STEP(N, TRANS, P, a0, a1, a2, a3, q)                                                        \
     WG_SM90A "wgmma.mma_async.sync.aligned.m64n" #N "k16.f32." MMA_TYPES " " WG_D_N##N ", {%" #a0 ", %" #a1 \
              ", %" #a2 ", %" #a3 "}, %" #q ", " P ", 1, 1, " #TRANS ";\n"
+#define WG_D_N32 "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15}"
 #define WG_D_N64                                                                                     \
     "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, "    \
     "%20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}"
@@ -87,29 +98,40 @@ INLINE wg_desc wg_make_desc(uint at, uint lbo, uint sbo)
     "%20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, " \
     "%39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, " \
     "%58, %59, %60, %61, %62, %63}"
+/* N 32, 8 steps: A in operands 16-47, descriptors 48-55. */
+#define WG_LIST_N32_S8(F, T, P)                                                                       \
+    F(32, T, P, 16, 17, 18, 19, 48) F(32, T, "p1", 20, 21, 22, 23, 49)                                \
+    F(32, T, "p1", 24, 25, 26, 27, 50) F(32, T, "p1", 28, 29, 30, 31, 51)                             \
+    F(32, T, "p1", 32, 33, 34, 35, 52) F(32, T, "p1", 36, 37, 38, 39, 53)                             \
+    F(32, T, "p1", 40, 41, 42, 43, 54) F(32, T, "p1", 44, 45, 46, 47, 55)
 /* N 64, 4 steps: A in operands 32-47, descriptors 48-51; 8 steps: A 32-63, descriptors 64-71. */
-#define WG_STEPS_N64_S4(T, P)                                                                          \
-    WG_STEP(64, T, P, 32, 33, 34, 35, 48) WG_STEP(64, T, "p1", 36, 37, 38, 39, 49)                     \
-    WG_STEP(64, T, "p1", 40, 41, 42, 43, 50) WG_STEP(64, T, "p1", 44, 45, 46, 47, 51)
-#define WG_STEPS_N64_S8(T, P)                                                                          \
-    WG_STEP(64, T, P, 32, 33, 34, 35, 64) WG_STEP(64, T, "p1", 36, 37, 38, 39, 65)                     \
-    WG_STEP(64, T, "p1", 40, 41, 42, 43, 66) WG_STEP(64, T, "p1", 44, 45, 46, 47, 67)                  \
-    WG_STEP(64, T, "p1", 48, 49, 50, 51, 68) WG_STEP(64, T, "p1", 52, 53, 54, 55, 69)                  \
-    WG_STEP(64, T, "p1", 56, 57, 58, 59, 70) WG_STEP(64, T, "p1", 60, 61, 62, 63, 71)
-/* N 128, 4 steps: A in operands 64-79, descriptors 80-83. */
-#define WG_STEPS_N128_S4(T, P)                                                                         \
-    WG_STEP(128, T, P, 64, 65, 66, 67, 80) WG_STEP(128, T, "p1", 68, 69, 70, 71, 81)                   \
-    WG_STEP(128, T, "p1", 72, 73, 74, 75, 82) WG_STEP(128, T, "p1", 76, 77, 78, 79, 83)
+#define WG_LIST_N64_S4(F, T, P)                                                                       \
+    F(64, T, P, 32, 33, 34, 35, 48) F(64, T, "p1", 36, 37, 38, 39, 49)                                \
+    F(64, T, "p1", 40, 41, 42, 43, 50) F(64, T, "p1", 44, 45, 46, 47, 51)
+#define WG_LIST_N64_S8(F, T, P)                                                                       \
+    F(64, T, P, 32, 33, 34, 35, 64) F(64, T, "p1", 36, 37, 38, 39, 65)                                \
+    F(64, T, "p1", 40, 41, 42, 43, 66) F(64, T, "p1", 44, 45, 46, 47, 67)                             \
+    F(64, T, "p1", 48, 49, 50, 51, 68) F(64, T, "p1", 52, 53, 54, 55, 69)                             \
+    F(64, T, "p1", 56, 57, 58, 59, 70) F(64, T, "p1", 60, 61, 62, 63, 71)
+/* N 128, 2 steps: A in operands 64-71, descriptors 72-73; 4 steps: A 64-79, descriptors 80-83. */
+#define WG_LIST_N128_S2(F, T, P) F(128, T, P, 64, 65, 66, 67, 72) F(128, T, "p1", 68, 69, 70, 71, 73)
+#define WG_LIST_N128_S4(F, T, P)                                                                      \
+    F(128, T, P, 64, 65, 66, 67, 80) F(128, T, "p1", 68, 69, 70, 71, 81)                              \
+    F(128, T, "p1", 72, 73, 74, 75, 82) F(128, T, "p1", 76, 77, 78, 79, 83)
 
-/* The operand lists, in that order: accumulators d[j][e] ("=f" or "+f"), A(s, x), DESC(s). */
+/* The operand lists, in that order: accumulators d[j][e] ("=f" or "+f") and A(s, x) ("+r", see
+ * WG_KEEP) as outputs, DESC(s) as inputs. */
 #define WG_D4(C, d, j) C(d[j][0]), C(d[j][1]), C(d[j][2]), C(d[j][3])
 #define WG_D16(C, d, j) WG_D4(C, d, j), WG_D4(C, d, j + 1), WG_D4(C, d, j + 2), WG_D4(C, d, j + 3)
+#define WG_D_OPS_N32(C, d) WG_D16(C, d, 0)
 #define WG_D_OPS_N64(C, d) WG_D16(C, d, 0), WG_D16(C, d, 4)
 #define WG_D_OPS_N128(C, d) WG_D16(C, d, 0), WG_D16(C, d, 4), WG_D16(C, d, 8), WG_D16(C, d, 12)
-#define WG_A4(A, s) "r"(A(s, 0)), "r"(A(s, 1)), "r"(A(s, 2)), "r"(A(s, 3))
-#define WG_A_OPS_S4(A) WG_A4(A, 0), WG_A4(A, 1), WG_A4(A, 2), WG_A4(A, 3)
+#define WG_A4(A, s) "+r"(A(s, 0)), "+r"(A(s, 1)), "+r"(A(s, 2)), "+r"(A(s, 3))
+#define WG_A_OPS_S2(A) WG_A4(A, 0), WG_A4(A, 1)
+#define WG_A_OPS_S4(A) WG_A_OPS_S2(A), WG_A4(A, 2), WG_A4(A, 3)
 #define WG_A_OPS_S8(A) WG_A_OPS_S4(A), WG_A4(A, 4), WG_A4(A, 5), WG_A4(A, 6), WG_A4(A, 7)
-#define WG_DESC_OPS_S4(DESC) "l"(DESC(0)), "l"(DESC(1)), "l"(DESC(2)), "l"(DESC(3))
+#define WG_DESC_OPS_S2(DESC) "l"(DESC(0)), "l"(DESC(1))
+#define WG_DESC_OPS_S4(DESC) WG_DESC_OPS_S2(DESC), "l"(DESC(2)), "l"(DESC(3))
 #define WG_DESC_OPS_S8(DESC) WG_DESC_OPS_S4(DESC), "l"(DESC(4)), "l"(DESC(5)), "l"(DESC(6)), "l"(DESC(7))
 
 /* Local memory written by this work-item's generic stores and copies (cp.async), made visible to

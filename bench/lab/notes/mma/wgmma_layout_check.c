@@ -6,8 +6,9 @@
  * memory in the core-matrix layout a descriptor states, K-major (LBO 128, SBO K x 16, as
  * attn_wgmma.cl's K) or MN-major (imm-trans-b: SBO 128, LBO N x 16, as its V), each step's
  * descriptor moved on as attn_wgmma.cl moves it; then the same chain again accumulating
- * (wgmma_chain_add), so D = 2 A B. The shapes attn_wgmma.cl uses: N 64 with 4 and 8 steps, N 128
- * with 4. D is read back in the accumulator layout the kernel assumes (mma.sync's C fragments,
+ * (wgmma_chain_add), so D = 2 A B; and a third way, as attn_wgmma.cl's S and P V: a K-major chain
+ * setting one array, copied to another that an MN-major chain accumulates into. The shapes
+ * attn_wgmma.cl uses: N 32 with 8 steps, N 64 with 4 and 8, N 128 with 2 and 4. D is read back in the accumulator layout the kernel assumes (mma.sync's C fragments,
  * warp by warp). Random bf16 inputs; compared with a double-precision product on the host. A wrong
  * fragment, layout, descriptor or step shows as a large error in the line of that case.
  *
@@ -47,17 +48,18 @@ static char *slurp(const char *path)
  * local memory at the layout's offsets; the chain twice; D out in the accumulator layout. */
 static const char *test_kernel =
     "#define WG 128\n#define WARPS 4\n#define KW (16 * STEPS)\n"
-    "#define LAYOUT_AT(k, n) (MN_MAJOR ? ((n) % 8) * 2 + ((n) / 8) * 128 + ((k) % 8) * 16 + ((k) / 8) * (NW * 16) \\\n"
-    "                                 : ((n) % 8) * 16 + ((n) / 8) * (KW * 16) + ((k) % 8) * 2 + ((k) / 8) * 128)\n"
+    "#define K_AT(k, n) (((n) % 8) * 16 + ((n) / 8) * (KW * 16) + ((k) % 8) * 2 + ((k) / 8) * 128)\n"
+    "#define MN_AT(k, n) (((n) % 8) * 2 + ((n) / 8) * 128 + ((k) % 8) * 16 + ((k) / 8) * (NW * 16))\n"
     "__kernel __attribute__((reqd_work_group_size(128, 1, 1)))\n"
     "void check(__global const ushort *a, __global const ushort *b, __global float *out) {\n"
-    "    __local uint4 bs[NW * KW * 2 / 16];\n"
+    "    __local uint4 bs[2 * NW * KW * 2 / 16];\n"
     "    __local uchar *base = (__local uchar *)bs;\n"
     "    const int lid = get_local_id(0), warp = lid / 32, lane = lid % 32, g = lane / 4, t = lane % 4;\n"
     "    MMA_WARP_EXCHANGE(xw, warp);\n"
     "    for (int e = lid; e < KW * NW; e += WG) {\n"
     "        const int k = e / NW, n = e % NW;\n"
-    "        *(__local ushort *)(base + LAYOUT_AT(k, n)) = b[e];\n"
+    "        *(__local ushort *)(base + K_AT(k, n)) = b[e];\n"
+    "        *(__local ushort *)(base + NW * KW * 2 + MN_AT(k, n)) = b[e];\n"
     "    }\n"
     "    const int r0 = 16 * warp + g;\n"
     "    uint af[STEPS][4];\n"
@@ -73,11 +75,23 @@ static const char *test_kernel =
     "    float d[NW / 8][4];\n"
     "#define WG_BASE base\n#define WG_XW xw\n#define WG_LANE lane\n"
     "    const uint at = lds_at(base, 0);\n"
-    "    const wg_desc desc = MN_MAJOR ? wg_make_desc(at, NW * 16, 128) : wg_make_desc(at, 128, KW * 16);\n"
+    "    const wg_desc kdesc = wg_make_desc(at, 128, KW * 16), mdesc = wg_make_desc(at + NW * KW * 2, NW * 16, 128);\n"
     "#define A_FRAG(s, x) af[s][x]\n"
-    "#define DESC(s) (desc + (MN_MAJOR ? NW * 2 : 16) * (s))\n"
-    "    wgmma_chain_set(NW, STEPS, MN_MAJOR, d, A_FRAG, DESC);\n"
-    "    wgmma_chain_add(NW, STEPS, MN_MAJOR, d, A_FRAG, DESC);\n"
+    "#define K_DESC(s) (kdesc + 16 * (s))\n"
+    "#define MN_DESC(s) (mdesc + NW * 2 * (s))\n"
+    "#if MODE == 0\n"
+    "    wgmma_chain_set(NW, STEPS, 0, d, A_FRAG, K_DESC);\n"
+    "    wgmma_chain_add(NW, STEPS, 0, d, A_FRAG, K_DESC);\n"
+    "#elif MODE == 1\n"
+    "    wgmma_chain_set(NW, STEPS, 1, d, A_FRAG, MN_DESC);\n"
+    "    wgmma_chain_add(NW, STEPS, 1, d, A_FRAG, MN_DESC);\n"
+    "#else\n"
+    "    float d1[NW / 8][4];\n"
+    "    wgmma_chain_set(NW, STEPS, 0, d1, A_FRAG, K_DESC);\n"
+    "    for (int j = 0; j < NW / 8; ++j)\n"
+    "        for (int e = 0; e < 4; ++e) d[j][e] = d1[j][e];\n"
+    "    wgmma_chain_add(NW, STEPS, 1, d, A_FRAG, MN_DESC);\n"
+    "#endif\n"
     "    for (int j = 0; j < NW / 8; ++j)\n"
     "        for (int e = 0; e < 4; ++e)\n"
     "            out[(r0 + 8 * (e / 2)) * NW + 8 * j + 2 * t + (e & 1)] = d[j][e];\n"
@@ -137,14 +151,16 @@ int main(void)
     cl_mem dout = clCreateBuffer(ctx, CL_MEM_READ_WRITE, sizeof(float) * M * NMAX, NULL, &err);
     int failures = 0;
     /* the chains attn_wgmma.cl runs: N 64 with 4 and 8 steps, N 128 with 4 */
-    const int shapes[3][2] = {{64, 4}, {64, 8}, {128, 4}};
-    for (int sh = 0; sh < 3; ++sh)
-        for (int mn = 0; mn <= 1; ++mn) {
+    const int shapes[5][2] = {{32, 8}, {64, 4}, {64, 8}, {128, 2}, {128, 4}};
+    const char *mode_name[3] = {"K-major B (K's layout)", "MN-major B (V's layout)",
+                                "K-major set into one array, MN-major add into another"};
+    for (int sh = 0; sh < 5; ++sh)
+        for (int mn = 0; mn <= 2; ++mn) { /* K-major, MN-major, then a K-major chain and an MN-major one */
             const int n_width = shapes[sh][0], steps = shapes[sh][1], K = 16 * steps;
             char opts[320];
             snprintf(opts, sizeof opts,
                      "-cl-std=CL1.2 -DELATTN_STORAGE=2 -DELATTN_HEAD_DIM=64 -DELATTN_WG=128 -DNW=%d -DSTEPS=%d "
-                     "-DMN_MAJOR=%d %s",
+                     "-DMODE=%d %s",
                      n_width, steps, mn, nvidia ? "-DELATTN_NV_PTX=1 -DELATTN_PTX_SM90A=1" : "-DELATTN_MMA_EMULATE=1");
             cl_program prog = clCreateProgramWithSource(ctx, 7, strings, NULL, &err);
             err = clBuildProgram(prog, 1, &dev, opts, NULL, NULL);
@@ -167,14 +183,14 @@ int main(void)
                     if (err == CL_SUCCESS) err = clBuildProgram(prog, 1, &dev, "", NULL, NULL);
                     free(ptx);
                 }
-                printf("  N %d x %d steps %s: %d markers removed\n", n_width, steps, mn ? "MN-major" : "K-major", markers);
+                printf("  N %d x %d steps %s: %d markers removed\n", n_width, steps, mode_name[mn], markers);
             }
             if (err != CL_SUCCESS) {
                 size_t n = 0;
                 if (prog) clGetProgramBuildInfo(prog, dev, CL_PROGRAM_BUILD_LOG, 0, NULL, &n);
                 char *log = calloc(n + 1, 1);
                 if (prog) clGetProgramBuildInfo(prog, dev, CL_PROGRAM_BUILD_LOG, n, log, NULL);
-                printf("FAIL  N %d x %d steps %s: build error %d: %.3000s\n", n_width, steps, mn ? "MN-major" : "K-major", err,
+                printf("FAIL  N %d x %d steps %s: build error %d: %.3000s\n", n_width, steps, mode_name[mn], err,
                        log);
                 free(log);
                 ++failures;
@@ -204,7 +220,7 @@ int main(void)
                 }
             const int ok = err == CL_SUCCESS && worst <= 1e-3 * scale;
             printf("%s  N %d x %d steps %s: max |error| %.3g (largest |D| %.3g)%s", ok ? "ok  " : "FAIL", n_width, steps,
-                   mn ? "MN-major B (V's layout)" : "K-major B (K's layout)", worst, scale, err ? " launch error" : "");
+                   mode_name[mn], worst, scale, err ? " launch error" : "");
             if (!ok && bad_at >= 0) printf(", first worst at row %d col %d", bad_at / n_width, bad_at % n_width);
             printf("\n");
             failures += !ok;
