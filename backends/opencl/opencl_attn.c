@@ -269,6 +269,28 @@ static elattn_status mma_attn_choose(const ocl_caps *caps, const elattn_attn_des
     return ELATTN_SUCCESS;
 }
 
+/* The families taken by default only where the tile table has a row for them (mma_async,
+ * wgmma): *row is that row, or NULL when options.kernel names the family without one. Tiles
+ * forced without a kernel name are attn_mma.cl's (as before these families), so they take these
+ * only when named. */
+static elattn_status row_or_named(const ocl_caps *caps, const elattn_attn_desc *d, const elattn_plan_options *opt,
+                                  int family, const char *table_family, const ocl_tune_row **row)
+{
+    const char *name = attn_family_names[family];
+    const int named = opt->kernel && opt->kernel[0] && elattn_kernel_name_selects(name, opt->kernel);
+    const int forced = opt->tile_m || opt->tile_n || opt->work_group_size;
+    *row = ocl_tune_lookup(table_family, caps, d->head_dim);
+    if (!named && forced)
+        return elattn_fail(ELATTN_ERROR_UNSUPPORTED, "forced tiles go to opencl.attn.mma unless options.kernel names %s",
+                           name);
+    if (!named && !*row)
+        return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
+                           "no %s row in the tile table for this device and head dim (taken by default only where "
+                           "one is; options.kernel \"%s\" forces it)",
+                           table_family, name);
+    return ELATTN_SUCCESS;
+}
+
 /* Local memory of attn_mma_async.cl's tiles (keep in step with its SCHED and SMEM_BYTES): with
  * MW 2 the Q tile and one K and one V tile; with MW 1 K and V double-buffered when four key tiles
  * (and the Q staging beside two) fit in NVIDIA's 48 KiB (ASYNC_LOCAL_LIMIT, the kernel's
@@ -296,19 +318,8 @@ static elattn_status mma_async_attn_choose(const ocl_caps *caps, const elattn_at
                            "desc.head_dim: %d; this kernel keeps O (and with 16 rows per warp Q) in registers, "
                            "which takes a multiple of 16 up to 128 (opencl.attn.mma runs the others)",
                            d->head_dim);
-    /* Tiles forced without a kernel name are attn_mma.cl's (as before this family): this family
-     * takes its table row, or forced tiles when named itself. */
-    const int named = opt->kernel && opt->kernel[0] &&
-                      elattn_kernel_name_selects(attn_family_names[FAM_MMA_ASYNC], opt->kernel);
-    const int forced = opt->tile_m || opt->tile_n || opt->work_group_size;
-    const ocl_tune_row *row = ocl_tune_lookup("mma_async", caps, d->head_dim);
-    if (!named && forced)
-        return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
-                           "forced tiles go to opencl.attn.mma unless options.kernel names opencl.attn.mma_async");
-    if (!named && !row)
-        return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
-                           "no mma_async row in the tile table for this device and head dim (taken by default only "
-                           "where one is; options.kernel \"opencl.attn.mma_async\" with tiles forces it)");
+    const ocl_tune_row *row;
+    if ((st = row_or_named(caps, d, opt, FAM_MMA_ASYNC, "mma_async", &row)) != ELATTN_SUCCESS) return st;
     int m, n, wg;
     if ((st = mma_warp_tiles(caps, "mma_async", row, opt, &m, &n, &wg)) != ELATTN_SUCCESS) return st;
     const int mw = 2 * m / wg;
@@ -359,16 +370,9 @@ static elattn_status wgmma_attn_choose(const ocl_caps *caps, const elattn_attn_d
                            "desc.head_dim: %d; this kernel takes 64 and 128 (one wgmma of N = head dim for P V, "
                            "O and Q in registers)",
                            d->head_dim);
-    const int named = opt->kernel && opt->kernel[0] && elattn_kernel_name_selects(attn_family_names[FAM_WGMMA], opt->kernel);
-    const int forced = opt->tile_m || opt->tile_n || opt->work_group_size;
-    const ocl_tune_row *row = ocl_tune_lookup("wgmma", caps, d->head_dim);
-    if (!named && forced)
-        return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
-                           "forced tiles go to opencl.attn.mma unless options.kernel names opencl.attn.wgmma");
-    if (!named && !row)
-        return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
-                           "no wgmma row in the tile table for this device and head dim (taken by default only where "
-                           "one is; options.kernel \"opencl.attn.wgmma\" forces it)");
+    const ocl_tune_row *row;
+    const elattn_status st = row_or_named(caps, d, opt, FAM_WGMMA, "wgmma", &row);
+    if (st != ELATTN_SUCCESS) return st;
     /* 128 rows (two warpgroups sharing each K and V tile) by default: 1.3-1.7x faster than 64 on an
      * H100 at every measured shape (call 123) */
     const int m = opt->tile_m ? opt->tile_m : row ? row->tile_m : 128;
