@@ -18,7 +18,7 @@
  *             NVIDIA at compute capability 9.0 exactly, fp16/bf16, head dims 64 and 128; a
  *             warpgroup per 64 rows, 128 rows per work-group by default; taken only where the tile
  *             table has a "wgmma" row for the device (none: slower than mma_async and mma on an
- *             H100, calls 119-123), or when named;
+ *             H100, calls 119-126), or when named;
  *   mma_async attn_mma_async.cl: the mma kernel with cp.async K/V (FlashAttention-2's pipeline) and,
  *             at 16 rows per warp, Q in registers; fp16/bf16, head dims that are multiples of 16
  *             up to 128; taken only where the tile table has an "mma_async" row for the device,
@@ -337,16 +337,6 @@ static elattn_status mma_async_attn_choose(const ocl_caps *caps, const elattn_at
     return ELATTN_SUCCESS;
 }
 
-/* Local memory of attn_wgmma.cl (keep in step with its SMEM_BYTES): K and V double-buffered where
- * four tiles fit in 48 KiB (n x d <= 4096), with Q staged from the second stage on; else two K
- * tiles and one V, Q staged from the second K tile on. */
-static size_t wgmma_local_bytes(int d, int n, int m)
-{
-    const size_t tile = (size_t)n * (size_t)d * 2, q = (size_t)m * (size_t)d * 2;
-    if ((size_t)n * (size_t)d <= 4096) return 4 * tile > 2 * tile + q ? 4 * tile : 2 * tile + q;
-    return q > 2 * tile ? tile + q : 3 * tile;
-}
-
 /* The wgmma family (attn_wgmma.cl): a warpgroup per 64 rows (one or two), Q in registers, K and V
  * tiles of tile_n keys in wgmma's core-matrix layout. */
 static elattn_status wgmma_attn_choose(const ocl_caps *caps, const elattn_attn_desc *d, const elattn_plan_options *opt,
@@ -389,9 +379,11 @@ static elattn_status wgmma_attn_choose(const ocl_caps *caps, const elattn_attn_d
     if ((n != 32 && n != 64 && n != 128) || n * d->head_dim > 8192)
         return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
                            "options.tile_n: %d; the wgmma kernel takes 32, 64 or 128 keys with tile_n x head dim <= "
-                           "8192 (two K tiles and one V in NVIDIA's 48 KiB)",
+                           "8192 (its K and V tiles in NVIDIA's 48 KiB)",
                            n);
-    const size_t local = wgmma_local_bytes(d->head_dim, n, m) + (emulate ? (size_t)(wg / 32) * 32 * 6 * 4 : 0);
+    /* attn_wgmma.cl runs attn_mma_async.cl's schedules of 16 rows per warp, chosen by the same rule
+     * (its head dims are multiples of 64, so a tile row is D x 2 bytes in both) */
+    const size_t local = async_local_bytes(d->head_dim, m, n, 1) + (emulate ? (size_t)(wg / 32) * 32 * 6 * 4 : 0);
     if (local > caps->local_mem)
         return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
                            "options.tile_n: wgmma tiles %dx%d at head dim %d need %zu bytes of local memory, the "

@@ -20,11 +20,11 @@
  *
  * Local memory, NVIDIA's 48 KiB for an OpenCL work-group, holds K and V tiles of BN x HD x 2 bytes
  * in one of attn_mma_async.cl's two schedules:
- * - KV2, where four tiles fit (BN x HD <= 4096: D 128 with BN 32, D 64 with BN 64): K and V
+ * - KV2, where four tiles and the Q staging beside two fit (D 128 with BN 32, D 64 with BN 64): K and V
  *   double-buffered, stage s = (K, V). Top of tile t: wait for stage t % 2, one barrier, start
  *   tile t+1's K and V into the other stage; then S, softmax, P V. Tile t+1 loads during all of
  *   tile t. Q is staged for its ldmatrix from stage 1 on.
- * - K2V1 otherwise (BN x HD = 8192: D 128 with BN 64, D 64 with BN 128): K double-buffered and
+ * - K2V1 otherwise (D 128 with BN 64, D 64 with BN 128): K double-buffered and
  *   one V. Top of tile t: wait for K_t, barrier, start V_t and then K_t+1; S and the softmax run
  *   while V_t lands; wait for V_t, barrier, P V. Q is staged in K's second buffer and V.
  * Before each barrier that publishes copies, wg_proxy_fence makes them visible to wgmma's reads.
@@ -41,21 +41,23 @@
 #error "inconsistent wgmma tile configuration"
 #endif
 
-/* ---- local memory (keep in step with wgmma_local_bytes in opencl_attn.c) ------------------ */
+/* ---- local memory: attn_mma_async.cl's rule and layouts (opencl_attn.c sizes both with
+ * async_local_bytes; keep the three in step) ------------------------------------------------ */
 #define KV_TILE (BN * HD * 2)
 #define Q_TILE (BM * TILE_ROW_BYTES)
-#if BN * HD <= 4096
+#define MAX2(a, b) ((a) > (b) ? (a) : (b))
+#if MAX2(4 * KV_TILE, 2 * KV_TILE + Q_TILE) <= 49152
 #define SCHED_KV2 1
 #define K_AT(s) ((s) * 2 * KV_TILE) /* stage s: K, then V */
 #define V_AT(s) ((s) * 2 * KV_TILE + KV_TILE)
 #define Q_AT (2 * KV_TILE) /* stage 1 and on, free until the loop's first copies */
-#define SMEM_BYTES (4 * KV_TILE > 2 * KV_TILE + Q_TILE ? 4 * KV_TILE : 2 * KV_TILE + Q_TILE)
+#define SMEM_BYTES MAX2(4 * KV_TILE, 2 * KV_TILE + Q_TILE)
 #else
 #define SCHED_KV2 0
 #define K_AT(s) ((s) * KV_TILE) /* K of stages 0 and 1, then the one V */
 #define V_AT(s) (2 * KV_TILE)
 #define Q_AT KV_TILE /* K's second buffer and V, free until the loop's first copies */
-#define SMEM_BYTES (Q_TILE > 2 * KV_TILE ? KV_TILE + Q_TILE : 3 * KV_TILE)
+#define SMEM_BYTES MAX2(3 * KV_TILE, KV_TILE + Q_TILE)
 #endif
 #if SMEM_BYTES > 49152
 #error "wgmma tiles exceed 48 KiB of local memory"
