@@ -1,30 +1,42 @@
 /* The split-KV policy of decode (decode_policy.h). */
 #include "decode_policy.h"
 
+#include <math.h>
+
 /*
  * With desc.num_splits, every (sequence, KV head) of every run is cut into that many chunks.
  * Otherwise each run picks one chunk length C for all its (sequence, head) entries (entry e gets
- * ceil(slots_e / C) chunks, none shorter than DECODE_MIN_CHUNK slots unless the head is) by the
- * run time it predicts for the device, which keeps W = DECODE_CHUNKS_PER_CU x compute units
- * work items resident (the tensor-core kernel's two blocks per SM at D <= 128), the longest
- * items starting first (the work list's order):
- *   time(C) = max(waves x (longest item + OVERHEAD), (all slots + items x OVERHEAD) / W),
- * waves = ceil(the items at least half the longest / W): items that long do not fit beside
- * each other's tail, short ones fill the gaps. OVERHEAD (DECODE_ITEM_OVERHEAD slots) is what an
- * item's start costs (its first loads' latency, its merge): it stops needless cuts. C is the
- * longest head's slots / j for j around the balanced share j* = longest x W / all slots (a
- * bounded search). So equal heads fill whole waves (16 x 8 heads at 128K: 2 chunks each, 256
- * items, one wave of 264; a share rounded up gave 384 items, 1.45 waves, 63% of the copy
- * bandwidth), one long sequence is cut to fill the device, a batch whose heads already fill it
- * is not cut, and the long FULL heads beside short STREAMING windows are cut to just fill a
- * wave. Bound (what the plan allocates for): a C whose cut heads would have more than 2 x W
- * chunks in all is not considered (C = the longest, no cut, always is). */
+ * ceil(slots_e / C) chunks, none shorter than DECODE_MIN_CHUNK slots unless the head is): the C
+ * whose run a bandwidth model predicts fastest. The model was fitted to the H100's steps for
+ * twelve fixed chunk lengths on 24 shapes (bench/results/2026-12-06-nvidia-h100, call 128; on each
+ * it picks a length within 1% of the fastest, where the waves model before it lost up to 14%):
+ *  - decode reads memory. An item (one chunk of one head) alone reads at most 1/S of the device's
+ *    bandwidth, so S items (DECODE_SATURATING_EIGHTHS_OF_W) read at the full rate; more share it.
+ *  - W = DECODE_CHUNKS_PER_CU x compute units items are resident (the tensor-core kernel's two
+ *    blocks per SM at D <= 128); they start in the work list's order (gpu_decode.cu: the cut
+ *    heads' chunks, then the whole heads, each in entry order) as others end.
+ *  - an item costs its slots plus DECODE_ITEM_OVERHEAD (its first loads, its merge).
+ * All resident items progress at the same rate, so in "progress" units the run is list
+ * scheduling of the items on W machines, and with f_1 >= f_2 >= ... the machines' end times
+ * (0 for a machine never used) the run's time x the bandwidth is
+ *   the items' slots and overheads + the sum over k <= S of (f_1 - f_k):
+ * the device reads at its full rate until fewer than S items are left; the second term is the
+ * rate the tail misses. So a FULL head much longer than the STREAMING windows beside it is cut
+ * until it no longer ends alone, and heads that keep S items busy to the end stay whole.
+ * Candidates, in decreasing length (chunk counts only grow, so equal item counts mean equal
+ * cuts): the longest head's slots / j for j = 1, 2, 4, 8, ..., and the lengths of the run's
+ * shorter heads (up to DECODE_SIZE_CANDIDATES of them: a STREAMING window stays whole beside cut
+ * FULL heads). Bound (what the plan allocates for): a C whose cut heads would have more than
+ * 2 x W chunks in all is not considered (C = the longest, no cut, always is). Host cost: up to
+ * about 60 us at 64 sequences x 8 heads on this repository's 2-core machine (the waves model: 31). */
 enum {
     DECODE_CHUNKS_PER_CU = 2,
+    DECODE_SATURATING_EIGHTHS_OF_W = 3, /* S = 3/8 W: 3/4 of the compute units (99 items on an H100) */
     DECODE_MIN_CHUNK = 256,
     DECODE_MAX_SPLITS = 256,
-    DECODE_ITEM_OVERHEAD = 128,
-    DECODE_MAX_CANDIDATES = 48
+    DECODE_ITEM_OVERHEAD = 48,
+    DECODE_SIZE_CANDIDATES = 8,
+    DECODE_MODEL_MAX_W = 2048 /* the model's machines: a device that keeps more resident is modelled as this */
 };
 
 static int64_t ceil_div64(int64_t a, int64_t b) { return (a + b - 1) / b; }
@@ -39,50 +51,144 @@ static int64_t entry_chunks(const elattn_decode_policy *p, int64_t slots, int64_
     return c < 1 ? 1 : c;
 }
 
-/* The predicted run time of chunk length C in slots (above), or -1 when its cut heads would
- * exceed the plan's bound. */
-static double run_time(const elattn_decode_policy *p, const int64_t *slots, size_t entries, int64_t total, int64_t chunk)
+/* List scheduling's machines: a min-heap of their end times (progress units), with an infinite
+ * end past the last so that a parent's second child needs no bounds check. */
+typedef struct machines {
+    double *end; /* count + 1 */
+    int used, count;
+} machines;
+
+static void sift_down(double *h, int n, int i)
 {
-    int64_t items = 0, split = 0, longest = 0;
-    for (size_t e = 0; e < entries; ++e) {
-        const int64_t c = entry_chunks(p, slots[e], chunk), size = ceil_div64(slots[e], c);
-        items += c;
+    const double x = h[i];
+    for (;;) {
+        int c = 2 * i + 1;
+        if (c >= n) break;
+        c += h[c + 1] < h[c]; /* h[n] is infinite */
+        if (h[c] >= x) break;
+        h[i] = h[c], i = c;
+    }
+    h[i] = x;
+}
+
+/* Makes the used machines a heap (they start as a plain list: the first items each get their own). */
+static void heapify(machines *m)
+{
+    m->end[m->used] = HUGE_VAL;
+    for (int i = m->used / 2 - 1; i >= 0; --i) sift_down(m->end, m->used, i);
+}
+
+/* The next item of `work` progress units starts on the machine that is free first. */
+static void place(machines *m, double work)
+{
+    if (m->used < m->count) { /* an idle machine */
+        m->end[m->used++] = work;
+        if (m->used == m->count) heapify(m);
+        return;
+    }
+    m->end[0] += work;
+    sift_down(m->end, m->count, 0);
+}
+
+/* The sum of the s largest of v[0..n) (0 < s <= n), found by quickselect (v is reordered). */
+static double sum_largest(double *v, int n, int s)
+{
+    int lo = 0, hi = n - 1;
+    const int k = s - 1; /* v[0..k] are to hold the s largest */
+    while (lo < hi) {
+        const double pivot = v[lo + (hi - lo) / 2];
+        int i = lo, j = hi;
+        while (i <= j) { /* Hoare's partition, larger values first */
+            while (v[i] > pivot) ++i;
+            while (v[j] < pivot) --j;
+            if (i <= j) {
+                const double t = v[i];
+                v[i++] = v[j], v[j--] = t;
+            }
+        }
+        if (k <= j) hi = j;       /* v[lo..j] >= pivot */
+        else if (k >= i) lo = i;  /* v[i..hi] <= pivot */
+        else break;               /* v[j+1..i-1] == pivot */
+    }
+    double sum = 0.0;
+    for (int i = 0; i < s; ++i) sum += v[i];
+    return sum;
+}
+
+/* A candidate chunk length's predicted run time, in slots read at the device's full rate (above).
+ * Its chunk counts go to `chunks`; *items gets their sum. Returns -1 when its cut heads would
+ * exceed the plan's bound (so does every shorter length), or HUGE_VAL when even its items' slots
+ * and overheads (a lower bound) do not predict less than `beat` (not simulated; beat < 0: always
+ * simulated). end: DECODE_MODEL_MAX_W + 1 values. */
+static double run_time(const elattn_decode_policy *p, const int64_t *slots, size_t entries, int64_t chunk,
+                       double beat, int32_t *chunks, int64_t *items, double *end)
+{
+    int64_t split = 0, n_items = 0;
+    double total = 0.0;
+    for (size_t e = 0; e < entries; ++e) { /* equal neighbours (a batch's like heads) share the divisions */
+        const int same = e > 0 && slots[e] == slots[e - 1];
+        const int64_t c = same ? chunks[e - 1] : entry_chunks(p, slots[e], chunk);
+        chunks[e] = (int32_t)c;
         split += c > 1 ? c : 0;
-        longest = size > longest ? size : longest;
+        n_items += c;
+        total += (double)slots[e] + (double)c * DECODE_ITEM_OVERHEAD;
     }
+    *items = n_items;
     if (split > 2 * (int64_t)p->target) return -1.0;
-    int64_t big = 0;
-    for (size_t e = 0; e < entries; ++e) {
-        const int64_t c = entry_chunks(p, slots[e], chunk);
-        if (2 * ceil_div64(slots[e], c) >= longest) big += c;
-    }
-    const double W = p->target;
-    const double waves = (double)ceil_div64(big, p->target) * (double)(longest + DECODE_ITEM_OVERHEAD);
-    const double spread = ((double)total + (double)items * DECODE_ITEM_OVERHEAD) / W;
-    return waves > spread ? waves : spread;
+    if (beat >= 0.0 && total >= beat) return HUGE_VAL;
+    machines m = {end, 0, p->target < DECODE_MODEL_MAX_W ? p->target : DECODE_MODEL_MAX_W};
+    /* the work list's order: chunk 0 of each cut head, their other chunks, the whole heads */
+    for (int pass = 0; pass < 3; ++pass)
+        for (size_t e = 0; e < entries; ++e) {
+            const int32_t c = chunks[e];
+            if ((c > 1) != (pass < 2)) continue;
+            const double work = (double)slots[e] / (double)c + DECODE_ITEM_OVERHEAD;
+            for (int32_t k = pass == 1 ? 1 : 0; k < (pass == 1 ? c : 1); ++k) place(&m, work);
+        }
+    /* + sum over the S latest ends of (the last end - that end); machines never used end at 0 */
+    const int s = (int)((int64_t)m.count * DECODE_SATURATING_EIGHTHS_OF_W / 8);
+    double last = 0.0;
+    for (int i = 0; i < m.used; ++i) last = end[i] > last ? end[i] : last;
+    const int busy = m.used < s ? m.used : s;
+    return total + (double)s * last - (busy > 0 ? sum_largest(end, m.used, busy) : 0.0);
 }
 
 size_t elattn_decode_policy_chunks(const elattn_decode_policy *p, const int64_t *slots, size_t entries, int32_t *chunks)
 {
-    int64_t total = 0, longest = 1, chunk = 1;
-    for (size_t e = 0; e < entries; ++e) {
-        total += slots[e];
-        longest = slots[e] > longest ? slots[e] : longest;
-    }
+    int64_t longest = 1, chunk = 1;
+    for (size_t e = 0; e < entries; ++e) longest = slots[e] > longest ? slots[e] : longest;
     if (p->num_splits == 0) {
-        /* j: chunks of the longest head; try j* / 2 .. 2 j* + 2, at most DECODE_MAX_CANDIDATES
-         * of them (evenly spread), fewer chunks winning ties */
-        const int64_t share = (int64_t)((double)longest * p->target / (double)(total > 0 ? total : 1));
-        int64_t lo = share / 2 > 1 ? share / 2 : 1, hi = 2 * share + 2;
-        if (hi > p->splits) hi = p->splits; /* the longest head's bound: its shortest chunks */
-        if (lo > hi) lo = hi;
-        const int64_t step = hi - lo + 1 > DECODE_MAX_CANDIDATES ? ceil_div64(hi - lo + 1, DECODE_MAX_CANDIDATES) : 1;
-        double best = -1.0;
+        /* candidates in decreasing length, so that chunk counts only grow: one whose item count is
+         * the last one's cuts every head alike and is skipped */
+        double end[DECODE_MODEL_MAX_W + 1];
+        int64_t sizes[DECODE_SIZE_CANDIDATES];
+        int n_sizes = 0;
+        for (size_t e = 0; e < entries && n_sizes < DECODE_SIZE_CANDIDATES; ++e) {
+            int known = slots[e] >= longest || slots[e] < DECODE_MIN_CHUNK;
+            for (int k = 0; k < n_sizes && !known; ++k) known = sizes[k] == slots[e];
+            if (!known) {
+                int k = n_sizes++; /* kept in decreasing order */
+                for (; k > 0 && sizes[k - 1] < slots[e]; --k) sizes[k] = sizes[k - 1];
+                sizes[k] = slots[e];
+            }
+        }
+        int64_t last_items = 0;
+        /* no cut: always within the bound */
+        double best = run_time(p, slots, entries, longest, -1.0, chunks, &last_items, end);
         chunk = longest;
-        for (int64_t j = lo; j <= hi; j += step) {
-            const int64_t c = ceil_div64(longest, j);
-            const double t = run_time(p, slots, entries, total, c);
-            if (t >= 0.0 && (best < 0.0 || t < best)) best = t, chunk = c;
+        int64_t j = 2;
+        for (int k = 0;;) { /* the longest head / j for j = 2, 4, 8, ..., merged with the shorter heads' lengths */
+            const int64_t by_j = j <= p->splits ? ceil_div64(longest, j) : 0, by_size = k < n_sizes ? sizes[k] : 0;
+            if (by_j == 0 && by_size == 0) break;
+            const int64_t c = by_j > by_size ? by_j : by_size;
+            if (c == by_j) j *= 2;
+            if (c == by_size) ++k;
+            int64_t items = 0;
+            const double t = run_time(p, slots, entries, c, best, chunks, &items, end);
+            if (t < 0.0) break; /* past the bound: shorter lengths are too */
+            if (items == last_items) continue;
+            last_items = items;
+            if (t < best) best = t, chunk = c;
         }
     }
     size_t split = 0;

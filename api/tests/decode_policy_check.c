@@ -3,11 +3,12 @@
  *  - its bounds, on random runs: every entry gets 1..splits chunks, a cut entry's chunks are at
  *    least DECODE_MIN_CHUNK (256) slots long, the cut entries' chunks stay within what a plan
  *    allocates (elattn_decode_policy_bounds), and the returned sum is theirs;
- *  - its choices on the shapes of the H200 decode table (132 SMs, 264 resident items), among
- *    them the two that broke earlier versions: 8K x 1 fa-ssa:0.75 (the candidate range started
- *    past the longest head's bound: no head was cut, 248 us instead of 29) and 128K x 64
- *    fa-ssa:0.75 (a share rounded down left the FULL heads whole beside 384 STREAMING ones,
- *    half the device idle: 4.36 ms instead of 2.45);
+ *  - its choices on the decode table's shapes (132 SMs, 264 resident items), each the chunk
+ *    length that was fastest, or within 1% of it, among the twelve timed on the H100
+ *    (bench/results/2026-12-06-nvidia-h100, call 128: every head cut into chunks of C slots for C
+ *    from 256 to 131072), and the two shapes that broke earlier versions: 8K x 1 fa-ssa:0.75 (no
+ *    head cut, 248 us instead of 29) and 128K x 64 fa-ssa:0.75 (the FULL heads left whole beside
+ *    384 STREAMING ones, 4.36 ms instead of 2.45);
  *  - desc.num_splits: every entry gets exactly that many.
  * Exit 0 when every check holds.
  */
@@ -89,17 +90,34 @@ static uint64_t next(void)
 
 int main(void)
 {
-    /* the H200 table: equal heads fill one wave of 264 items (or whole waves) */
-    shape_result r = run_shape(1, 131072, 8, "128K x 1 dense");
-    CHECK(r.items > 240 && r.items <= 264, "128K x 1 dense: %zu items, not one full wave of 264", r.items);
+    /* call 128's fastest (us per step: the policy's choice against the model before it) */
+    shape_result r = run_shape(16, 8192, 2, "8K x 16 fa-ssa:0.75");
+    CHECK(r.full_chunks == 4 && r.streaming_chunks == 1, "8K x 16 fa-ssa:0.75: FULL %d, STREAMING %d chunks: "
+          "expected 4 and 1 (88.7 us; 7 and 2 took 103.2)", r.full_chunks, r.streaming_chunks);
+    r = run_shape(64, 8192, 2, "8K x 64 fa-ssa:0.75");
+    CHECK(r.full_chunks == 2 && r.streaming_chunks == 1, "8K x 64 fa-ssa:0.75: FULL %d, STREAMING %d chunks: "
+          "expected 2 and 1 (333.4 us; whole heads took 379.3)", r.full_chunks, r.streaming_chunks);
+    r = run_shape(64, 32768, 4, "32K x 64 fa-ssa:0.5");
+    CHECK(r.full_chunks == 2 && r.streaming_chunks == 1, "32K x 64 fa-ssa:0.5: FULL %d, STREAMING %d chunks: "
+          "expected 2 and 1 (1452 us; whole heads took 1540)", r.full_chunks, r.streaming_chunks);
+    r = run_shape(1, 32768, 2, "32K x 1 fa-ssa:0.75");
+    CHECK(r.full_chunks == 64, "32K x 1 fa-ssa:0.75: %d chunks per FULL head, expected 64 (27.7 us; 107 took 30.3)",
+          r.full_chunks);
+    r = run_shape(16, 32768, 2, "32K x 16 fa-ssa:0.75");
+    CHECK(r.full_chunks == 4 && r.streaming_chunks == 1, "32K x 16 fa-ssa:0.75: FULL %d, STREAMING %d chunks: "
+          "expected 4 and 1 (217.8 us; 7 and 1 took 233.9)", r.full_chunks, r.streaming_chunks);
+    /* equal heads that fill the device stay whole; batch 1 is cut into 16 a head (22.0 / 54.9 / 184.5 us
+     * at 8K / 32K / 128K, within 0.5% of the fastest) */
+    r = run_shape(64, 8192, 8, "8K x 64 dense");
+    CHECK(r.items == 512, "8K x 64 dense: %zu items, expected whole heads", r.items);
     r = run_shape(16, 131072, 8, "128K x 16 dense");
-    CHECK(r.items == 256, "128K x 16 dense: %zu items, expected 2 per head (one wave; 3 per head is 1.45)", r.items);
-    r = run_shape(16, 32768, 8, "32K x 16 dense");
-    CHECK(r.items == 256, "32K x 16 dense: %zu items, expected 2 per head", r.items);
+    CHECK(r.items == 128, "128K x 16 dense: %zu items, expected whole heads (2700.8 us, the fastest)", r.items);
     r = run_shape(64, 131072, 8, "128K x 64 dense");
-    CHECK(r.items == 512, "128K x 64 dense: %zu items, expected whole heads (two full waves)", r.items);
-    r = run_shape(1, 8192, 8, "8K x 1 dense");
-    CHECK(r.full_chunks == 32, "8K x 1 dense: %d chunks per head, expected 32 (the 256-slot floor)", r.full_chunks);
+    CHECK(r.items == 512, "128K x 64 dense: %zu items, expected whole heads", r.items);
+    for (int len = 8192; len <= 131072; len *= 4) {
+        r = run_shape(1, len, 8, "batch 1 dense");
+        CHECK(r.full_chunks == 16, "%d x 1 dense: %d chunks per head, expected 16", len, r.full_chunks);
+    }
     /* the two regressions: FULL heads beside STREAMING windows must be cut */
     r = run_shape(64, 131072, 2, "128K x 64 fa-ssa:0.75");
     CHECK(r.full_chunks >= 2, "128K x 64 fa-ssa:0.75: FULL heads get %d chunk(s): 128 long items for 264 slots",
@@ -107,9 +125,6 @@ int main(void)
     r = run_shape(1, 8192, 2, "8K x 1 fa-ssa:0.75");
     CHECK(r.full_chunks == 32 && r.streaming_chunks > 1, "8K x 1 fa-ssa:0.75: FULL %d, STREAMING %d chunks: "
           "expected 32 and a cut", r.full_chunks, r.streaming_chunks);
-    r = run_shape(16, 131072, 2, "128K x 16 fa-ssa:0.75");
-    CHECK(r.full_chunks * 32 > 200 && r.full_chunks * 32 <= 264, "128K x 16 fa-ssa:0.75: %d chunks per FULL head, "
-          "not about one wave", r.full_chunks);
 
     /* num_splits: exactly that many, whatever the lengths */
     for (int ns = 1; ns <= 256; ns *= 4) {
