@@ -29,6 +29,7 @@
 #include <stdarg.h>
 
 #include "checked_size.h"
+#include "decode_policy.h"
 #include "elattn/elattn.h"
 #include "elattn_spec.h"
 
@@ -153,6 +154,8 @@ typedef struct elattn_decode_setup {
     size_t max_split_chunks;  /* split_chunks of a run, at most */
     int page_budget;          /* Quest page selection: 0 off, else B > 0 (SPEC.md section 9b) */
     int pages_per_head;       /* columns of the cache's page table */
+    int model;                /* out: the split policy's model for the chosen family (elattn_decode_model,
+                               * decode_policy.h); the core sets ELATTN_DECODE_MODEL_WAVES before the call */
 } elattn_decode_setup;
 
 /* A plan as a backend returns it. */
@@ -255,8 +258,9 @@ typedef struct elattn_backend_ops {
      * table, the first family that `forced` (options.kernel, NULL or "" for none) selects and
      * that can run `setup`; it writes the kernel name into `name` and sets *impl: its own state
      * (what it allocates once for every run of the plan, released by decode_plan_destroy), or
-     * NULL when it keeps none. Runs are asynchronous on `stream`. */
-    elattn_status (*decode_plan)(void *dev, const elattn_decode_setup *setup, const char *forced, void **impl,
+     * NULL when it keeps none; and it sets setup->model to the split policy's model that fits the
+     * family (left as it is: the waves model). Runs are asynchronous on `stream`. */
+    elattn_status (*decode_plan)(void *dev, elattn_decode_setup *setup, const char *forced, void **impl,
                                  char *name, size_t name_n);
     void (*decode_plan_destroy)(void *dev, void *impl);
     elattn_status (*decode_run)(void *dev, const void *impl, void *stream, const elattn_decode_call *call);

@@ -433,7 +433,8 @@ elattn_status elattn_decode_plan_create(const elattn_kv_cache *c, const elattn_d
     elattn_decode_policy_init(&p->policy, dev->info.compute_units, c->desc.max_tokens, d.num_splits);
     elattn_decode_setup setup = {.dtype = c->desc.dtype, .head_dim = c->desc.head_dim, .num_q_heads = d.num_q_heads,
                                  .num_kv_heads = H, .max_batch = d.max_batch, .max_new_tokens = c->desc.max_new_tokens,
-                                 .page_budget = d.page_budget, .pages_per_head = c->pages_per_head};
+                                 .page_budget = d.page_budget, .pages_per_head = c->pages_per_head,
+                                 .model = ELATTN_DECODE_MODEL_WAVES};
     const size_t heads = (size_t)d.max_batch * H;
     elattn_decode_policy_bounds(&p->policy, heads, &setup.max_chunks, &setup.max_split_chunks);
     setup.max_splits = p->policy.splits;
@@ -443,6 +444,7 @@ elattn_status elattn_decode_plan_create(const elattn_kv_cache *c, const elattn_d
         free(p);
         return st;
     }
+    elattn_decode_policy_set_model(&p->policy, setup.model);
     st = elattn_handle_add(p, ELATTN_HANDLE_DECODE_PLAN);
     if (st != ELATTN_SUCCESS) {
         if (p->impl) dev->ops->decode_plan_destroy(dev->impl, p->impl);

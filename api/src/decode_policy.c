@@ -7,14 +7,19 @@
  * With desc.num_splits, every (sequence, KV head) of every run is cut into that many chunks.
  * Otherwise each run picks one chunk length C for all its (sequence, head) entries (entry e gets
  * ceil(slots_e / C) chunks, none shorter than DECODE_MIN_CHUNK slots unless the head is): the C
- * whose run a bandwidth model predicts fastest. The model was fitted to the H100's steps for
- * twelve fixed chunk lengths on 24 shapes (bench/results/2026-12-06-nvidia-h100, call 128; on each
- * it picks a length within 1% of the fastest, where the waves model before it lost up to 14%):
+ * whose run the family's model predicts fastest. Bound (what the plan allocates for): a C whose cut
+ * heads would have more than 2 x W chunks in all is not considered (C = the longest, no cut,
+ * always is); W = DECODE_CHUNKS_PER_CU x compute units, the items the device keeps resident.
+ *
+ * The bandwidth model (ELATTN_DECODE_MODEL_BANDWIDTH: the families whose work list and residency
+ * it describes; the CUDA backend's tensor-core family) was fitted to the H100's steps for twelve
+ * fixed chunk lengths on 24 shapes (bench/results/2026-12-06-nvidia-h100, call 128; on each it
+ * picks a length within 1% of the fastest, where the waves model lost up to 14%):
  *  - decode reads memory. An item (one chunk of one head) alone reads at most 1/S of the device's
  *    bandwidth, so S items (DECODE_SATURATING_EIGHTHS_OF_W) read at the full rate; more share it.
- *  - W = DECODE_CHUNKS_PER_CU x compute units items are resident (the tensor-core kernel's two
- *    blocks per SM at D <= 128); they start in the work list's order (gpu_decode.cu: the cut
- *    heads' chunks, then the whole heads, each in entry order) as others end.
+ *  - W items are resident (the tensor-core kernel's two blocks per SM); they start in the work
+ *    list's order (gpu_decode.cu: the cut heads' chunks, then the whole heads, each in entry
+ *    order) as others end.
  *  - an item costs its slots plus DECODE_ITEM_OVERHEAD (its first loads, its merge).
  * All resident items progress at the same rate, so in "progress" units the run is list
  * scheduling of the items on W machines, and with f_1 >= f_2 >= ... the machines' end times
@@ -26,9 +31,16 @@
  * Candidates, in decreasing length (chunk counts only grow, so equal item counts mean equal
  * cuts): the longest head's slots / j for j = 1, 2, 4, 8, ..., and the lengths of the run's
  * shorter heads (up to DECODE_SIZE_CANDIDATES of them: a STREAMING window stays whole beside cut
- * FULL heads). Bound (what the plan allocates for): a C whose cut heads would have more than
- * 2 x W chunks in all is not considered (C = the longest, no cut, always is). Host cost: up to
- * about 60 us at 64 sequences x 8 heads on this repository's 2-core machine (the waves model: 31). */
+ * FULL heads). Host cost: up to about 60 us at 64 sequences x 8 heads on this repository's 2-core
+ * machine (the waves model: 31).
+ *
+ * The waves model (ELATTN_DECODE_MODEL_WAVES: every other family, whose grids differ; the
+ * OpenCL decode ran 11-46% slower on some steps under the bandwidth model, call 131):
+ *   time(C) = max(waves x (longest item + OVERHEAD), (all slots + items x OVERHEAD) / W),
+ * waves = ceil(the items at least half the longest / W): items that long do not fit beside each
+ * other's tail, short ones fill the gaps. OVERHEAD (DECODE_WAVES_ITEM_OVERHEAD slots) is what an
+ * item's start costs. C is the longest head's slots / j for j around the balanced share
+ * j* = longest x W / all slots (at most DECODE_WAVES_CANDIDATES of them). */
 enum {
     DECODE_CHUNKS_PER_CU = 2,
     DECODE_SATURATING_EIGHTHS_OF_W = 3, /* S = 3/8 W: 3/4 of the compute units (99 items on an H100) */
@@ -36,6 +48,8 @@ enum {
     DECODE_MAX_SPLITS = 256,
     DECODE_ITEM_OVERHEAD = 48,
     DECODE_SIZE_CANDIDATES = 8,
+    DECODE_WAVES_ITEM_OVERHEAD = 128,
+    DECODE_WAVES_CANDIDATES = 48,
     DECODE_MODEL_MAX_W = 2048 /* the model's machines: a device that keeps more resident is modelled as this */
 };
 
@@ -120,7 +134,7 @@ static double sum_largest(double *v, int n, int s)
  * exceed the plan's bound (so does every shorter length), or HUGE_VAL when even its items' slots
  * and overheads (a lower bound) do not predict less than `beat` (not simulated; beat < 0: always
  * simulated). end: DECODE_MODEL_MAX_W + 1 values. */
-static double run_time(const elattn_decode_policy *p, const int64_t *slots, size_t entries, int64_t chunk,
+static double bandwidth_time(const elattn_decode_policy *p, const int64_t *slots, size_t entries, int64_t chunk,
                        double beat, int32_t *chunks, int64_t *items, double *end)
 {
     int64_t split = 0, n_items = 0;
@@ -153,44 +167,97 @@ static double run_time(const elattn_decode_policy *p, const int64_t *slots, size
     return total + (double)s * last - (busy > 0 ? sum_largest(end, m.used, busy) : 0.0);
 }
 
+/* The waves model's predicted run time of chunk length C in slots (above), or -1 when its cut
+ * heads would exceed the plan's bound. */
+static double waves_time(const elattn_decode_policy *p, const int64_t *slots, size_t entries, int64_t total,
+                         int64_t chunk)
+{
+    int64_t items = 0, split = 0, longest = 0;
+    for (size_t e = 0; e < entries; ++e) {
+        const int64_t c = entry_chunks(p, slots[e], chunk), size = ceil_div64(slots[e], c);
+        items += c;
+        split += c > 1 ? c : 0;
+        longest = size > longest ? size : longest;
+    }
+    if (split > 2 * (int64_t)p->target) return -1.0;
+    int64_t big = 0;
+    for (size_t e = 0; e < entries; ++e) {
+        const int64_t c = entry_chunks(p, slots[e], chunk);
+        if (2 * ceil_div64(slots[e], c) >= longest) big += c;
+    }
+    const double W = p->target;
+    const double waves = (double)ceil_div64(big, p->target) * (double)(longest + DECODE_WAVES_ITEM_OVERHEAD);
+    const double spread = ((double)total + (double)items * DECODE_WAVES_ITEM_OVERHEAD) / W;
+    return waves > spread ? waves : spread;
+}
+
+/* The waves model's chunk length: j chunks of the longest head for j in j* / 2 .. 2 j* + 2,
+ * evenly spread, fewer chunks winning ties. */
+static int64_t waves_chunk(const elattn_decode_policy *p, const int64_t *slots, size_t entries, int64_t longest)
+{
+    int64_t total = 0;
+    for (size_t e = 0; e < entries; ++e) total += slots[e];
+    const int64_t share = (int64_t)((double)longest * p->target / (double)(total > 0 ? total : 1));
+    int64_t lo = share / 2 > 1 ? share / 2 : 1, hi = 2 * share + 2;
+    if (hi > p->splits) hi = p->splits; /* the longest head's bound: its shortest chunks */
+    if (lo > hi) lo = hi;
+    const int64_t step = hi - lo + 1 > DECODE_WAVES_CANDIDATES ? ceil_div64(hi - lo + 1, DECODE_WAVES_CANDIDATES) : 1;
+    double best = -1.0;
+    int64_t chunk = longest;
+    for (int64_t j = lo; j <= hi; j += step) {
+        const int64_t c = ceil_div64(longest, j);
+        const double t = waves_time(p, slots, entries, total, c);
+        if (t >= 0.0 && (best < 0.0 || t < best)) best = t, chunk = c;
+    }
+    return chunk;
+}
+
+/* The bandwidth model's chunk length (above). chunks: scratch for each entry's count. */
+static int64_t bandwidth_chunk(const elattn_decode_policy *p, const int64_t *slots, size_t entries, int64_t longest,
+                               int32_t *chunks)
+{
+    /* candidates in decreasing length, so that chunk counts only grow: one whose item count is
+     * the last one's cuts every head alike and is skipped */
+    double end[DECODE_MODEL_MAX_W + 1];
+    int64_t sizes[DECODE_SIZE_CANDIDATES];
+    int n_sizes = 0;
+    for (size_t e = 0; e < entries && n_sizes < DECODE_SIZE_CANDIDATES; ++e) {
+        int known = slots[e] >= longest || slots[e] < DECODE_MIN_CHUNK;
+        for (int k = 0; k < n_sizes && !known; ++k) known = sizes[k] == slots[e];
+        if (!known) {
+            int k = n_sizes++; /* kept in decreasing order */
+            for (; k > 0 && sizes[k - 1] < slots[e]; --k) sizes[k] = sizes[k - 1];
+            sizes[k] = slots[e];
+        }
+    }
+    int64_t last_items = 0;
+    /* no cut: always within the bound */
+    double best = bandwidth_time(p, slots, entries, longest, -1.0, chunks, &last_items, end);
+    int64_t chunk = longest;
+    int64_t j = 2;
+    for (int k = 0;;) { /* the longest head / j for j = 2, 4, 8, ..., merged with the shorter heads' lengths */
+        const int64_t by_j = j <= p->splits ? ceil_div64(longest, j) : 0, by_size = k < n_sizes ? sizes[k] : 0;
+        if (by_j == 0 && by_size == 0) break;
+        const int64_t c = by_j > by_size ? by_j : by_size;
+        if (c == by_j) j *= 2;
+        if (c == by_size) ++k;
+        int64_t items = 0;
+        const double t = bandwidth_time(p, slots, entries, c, best, chunks, &items, end);
+        if (t < 0.0) break; /* past the bound: shorter lengths are too */
+        if (items == last_items) continue;
+        last_items = items;
+        if (t < best) best = t, chunk = c;
+    }
+    return chunk;
+}
+
 size_t elattn_decode_policy_chunks(const elattn_decode_policy *p, const int64_t *slots, size_t entries, int32_t *chunks)
 {
     int64_t longest = 1, chunk = 1;
     for (size_t e = 0; e < entries; ++e) longest = slots[e] > longest ? slots[e] : longest;
-    if (p->num_splits == 0) {
-        /* candidates in decreasing length, so that chunk counts only grow: one whose item count is
-         * the last one's cuts every head alike and is skipped */
-        double end[DECODE_MODEL_MAX_W + 1];
-        int64_t sizes[DECODE_SIZE_CANDIDATES];
-        int n_sizes = 0;
-        for (size_t e = 0; e < entries && n_sizes < DECODE_SIZE_CANDIDATES; ++e) {
-            int known = slots[e] >= longest || slots[e] < DECODE_MIN_CHUNK;
-            for (int k = 0; k < n_sizes && !known; ++k) known = sizes[k] == slots[e];
-            if (!known) {
-                int k = n_sizes++; /* kept in decreasing order */
-                for (; k > 0 && sizes[k - 1] < slots[e]; --k) sizes[k] = sizes[k - 1];
-                sizes[k] = slots[e];
-            }
-        }
-        int64_t last_items = 0;
-        /* no cut: always within the bound */
-        double best = run_time(p, slots, entries, longest, -1.0, chunks, &last_items, end);
-        chunk = longest;
-        int64_t j = 2;
-        for (int k = 0;;) { /* the longest head / j for j = 2, 4, 8, ..., merged with the shorter heads' lengths */
-            const int64_t by_j = j <= p->splits ? ceil_div64(longest, j) : 0, by_size = k < n_sizes ? sizes[k] : 0;
-            if (by_j == 0 && by_size == 0) break;
-            const int64_t c = by_j > by_size ? by_j : by_size;
-            if (c == by_j) j *= 2;
-            if (c == by_size) ++k;
-            int64_t items = 0;
-            const double t = run_time(p, slots, entries, c, best, chunks, &items, end);
-            if (t < 0.0) break; /* past the bound: shorter lengths are too */
-            if (items == last_items) continue;
-            last_items = items;
-            if (t < best) best = t, chunk = c;
-        }
-    }
+    if (p->num_splits == 0)
+        chunk = p->model == ELATTN_DECODE_MODEL_BANDWIDTH ? bandwidth_chunk(p, slots, entries, longest, chunks)
+                                                         : waves_chunk(p, slots, entries, longest);
     size_t split = 0;
     for (size_t e = 0; e < entries; ++e) {
         int64_t c = p->num_splits ? p->num_splits : entry_chunks(p, slots[e], chunk);
@@ -205,6 +272,7 @@ void elattn_decode_policy_init(elattn_decode_policy *p, int compute_units, int m
 {
     const int cus = compute_units > 0 ? compute_units : 1;
     p->num_splits = num_splits;
+    p->model = ELATTN_DECODE_MODEL_WAVES;
     p->target = cus > INT32_MAX / DECODE_CHUNKS_PER_CU ? INT32_MAX : cus * DECODE_CHUNKS_PER_CU;
     if (num_splits) {
         p->splits = num_splits;
@@ -228,3 +296,5 @@ void elattn_decode_policy_bounds(const elattn_decode_policy *p, size_t heads, si
         *max_chunks = heads + *max_split_chunks;
     }
 }
+
+void elattn_decode_policy_set_model(elattn_decode_policy *p, int model) { p->model = model; }

@@ -10,14 +10,25 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* How a family's steps are modelled (decode_policy.c says what each model assumes); the backend's
+ * decode_plan says which fits the family it chose (elattn_decode_setup.model). */
+typedef enum elattn_decode_model {
+    ELATTN_DECODE_MODEL_WAVES = 0,    /* whole waves of the longest items: any family */
+    ELATTN_DECODE_MODEL_BANDWIDTH = 1 /* fitted to the CUDA backend's tensor-core family on an H100 */
+} elattn_decode_model;
+
 typedef struct elattn_decode_policy {
     int num_splits; /* elattn_decode_desc.num_splits: every head cut into that many (0: the policy picks) */
     int target;     /* work items the device keeps resident: DECODE_CHUNKS_PER_CU x compute units */
     int splits;     /* the most chunks of one (sequence, head) */
+    int model;      /* elattn_decode_model: ELATTN_DECODE_MODEL_WAVES until set */
 } elattn_decode_policy;
 
 /* A plan's policy: the device's compute units (< 1: taken as 1), the cache's max_tokens, desc.num_splits. */
 void elattn_decode_policy_init(elattn_decode_policy *p, int compute_units, int max_tokens, int num_splits);
+
+/* The model the plan's family follows (the bounds do not depend on it). */
+void elattn_decode_policy_set_model(elattn_decode_policy *p, int model);
 
 /* What a plan allocates for, for `heads` = max_batch x Hkv entries: the most chunks of a run
  * (sum of chunks[]) and the most chunks of its cut heads (those with chunks > 1). */

@@ -1,14 +1,16 @@
 /*
  * The split-KV policy of decode (api/src/decode_policy.c), checked without a device:
- *  - its bounds, on random runs: every entry gets 1..splits chunks, a cut entry's chunks are at
- *    least DECODE_MIN_CHUNK (256) slots long, the cut entries' chunks stay within what a plan
- *    allocates (elattn_decode_policy_bounds), and the returned sum is theirs;
- *  - its choices on the decode table's shapes (132 SMs, 264 resident items), each the chunk
- *    length that was fastest, or within 1% of it, among the twelve timed on the H100
- *    (bench/results/2026-12-06-nvidia-h100, call 128: every head cut into chunks of C slots for C
- *    from 256 to 131072), and the two shapes that broke earlier versions: 8K x 1 fa-ssa:0.75 (no
- *    head cut, 248 us instead of 29) and 128K x 64 fa-ssa:0.75 (the FULL heads left whole beside
- *    384 STREAMING ones, 4.36 ms instead of 2.45);
+ *  - its bounds, on random runs under both models: every entry gets 1..splits chunks, a cut
+ *    entry's chunks are at least DECODE_MIN_CHUNK (256) slots long, the cut entries' chunks stay
+ *    within what a plan allocates (elattn_decode_policy_bounds), and the returned sum is theirs;
+ *  - the bandwidth model's choices on the decode table's shapes (132 SMs, 264 resident items),
+ *    each the chunk length that was fastest, or within 1% of it, among the twelve timed on the
+ *    H100 (bench/results/2026-12-06-nvidia-h100, call 128: every head cut into chunks of C slots
+ *    for C from 256 to 131072);
+ *  - the waves model's choices on the H200 table's shapes (the families it serves keep them);
+ *  - under both, the two shapes that broke earlier versions: 8K x 1 fa-ssa:0.75 (no head cut,
+ *    248 us instead of 29) and 128K x 64 fa-ssa:0.75 (the FULL heads left whole beside 384
+ *    STREAMING ones, 4.36 ms instead of 2.45);
  *  - desc.num_splits: every entry gets exactly that many.
  * Exit 0 when every check holds.
  */
@@ -62,17 +64,18 @@ static void check_bounds(const elattn_decode_policy *p, size_t entries, size_t s
     CHECK(sum <= max_chunks, "%s: %zu chunks, the plan holds %zu", what, sum, max_chunks);
 }
 
-/* One shape of the decode table (the policy of a 132-SM device: 264 resident items): its
+/* One shape of the decode table under `model` (a 132-SM device: 264 resident items): its
  * chunks in all, and those of a FULL and of a STREAMING head. */
 typedef struct shape_result {
     size_t items;
     int full_chunks, streaming_chunks;
 } shape_result;
 
-static shape_result run_shape(int batch, int len, int full, const char *what)
+static shape_result run_shape(int model, int batch, int len, int full, const char *what)
 {
     elattn_decode_policy p;
     elattn_decode_policy_init(&p, 132, len, 0);
+    elattn_decode_policy_set_model(&p, model);
     const size_t n = table_run(batch, len, full);
     const size_t split = elattn_decode_policy_chunks(&p, slots, n, chunks);
     check_bounds(&p, n, split, (size_t)batch * 8, what);
@@ -90,41 +93,60 @@ static uint64_t next(void)
 
 int main(void)
 {
-    /* call 128's fastest (us per step: the policy's choice against the model before it) */
-    shape_result r = run_shape(16, 8192, 2, "8K x 16 fa-ssa:0.75");
+    enum { WAVES = ELATTN_DECODE_MODEL_WAVES, BW = ELATTN_DECODE_MODEL_BANDWIDTH };
+    /* the bandwidth model: call 128's fastest (us per step: its choice against the waves model's) */
+    shape_result r = run_shape(BW, 16, 8192, 2, "8K x 16 fa-ssa:0.75");
     CHECK(r.full_chunks == 4 && r.streaming_chunks == 1, "8K x 16 fa-ssa:0.75: FULL %d, STREAMING %d chunks: "
           "expected 4 and 1 (88.7 us; 7 and 2 took 103.2)", r.full_chunks, r.streaming_chunks);
-    r = run_shape(64, 8192, 2, "8K x 64 fa-ssa:0.75");
+    r = run_shape(BW, 64, 8192, 2, "8K x 64 fa-ssa:0.75");
     CHECK(r.full_chunks == 2 && r.streaming_chunks == 1, "8K x 64 fa-ssa:0.75: FULL %d, STREAMING %d chunks: "
           "expected 2 and 1 (333.4 us; whole heads took 379.3)", r.full_chunks, r.streaming_chunks);
-    r = run_shape(64, 32768, 4, "32K x 64 fa-ssa:0.5");
+    r = run_shape(BW, 64, 32768, 4, "32K x 64 fa-ssa:0.5");
     CHECK(r.full_chunks == 2 && r.streaming_chunks == 1, "32K x 64 fa-ssa:0.5: FULL %d, STREAMING %d chunks: "
           "expected 2 and 1 (1452 us; whole heads took 1540)", r.full_chunks, r.streaming_chunks);
-    r = run_shape(1, 32768, 2, "32K x 1 fa-ssa:0.75");
+    r = run_shape(BW, 1, 32768, 2, "32K x 1 fa-ssa:0.75");
     CHECK(r.full_chunks == 64, "32K x 1 fa-ssa:0.75: %d chunks per FULL head, expected 64 (27.7 us; 107 took 30.3)",
           r.full_chunks);
-    r = run_shape(16, 32768, 2, "32K x 16 fa-ssa:0.75");
+    r = run_shape(BW, 16, 32768, 2, "32K x 16 fa-ssa:0.75");
     CHECK(r.full_chunks == 4 && r.streaming_chunks == 1, "32K x 16 fa-ssa:0.75: FULL %d, STREAMING %d chunks: "
           "expected 4 and 1 (217.8 us; 7 and 1 took 233.9)", r.full_chunks, r.streaming_chunks);
     /* equal heads that fill the device stay whole; batch 1 is cut into 16 a head (22.0 / 54.9 / 184.5 us
      * at 8K / 32K / 128K, within 0.5% of the fastest) */
-    r = run_shape(64, 8192, 8, "8K x 64 dense");
+    r = run_shape(BW, 64, 8192, 8, "8K x 64 dense");
     CHECK(r.items == 512, "8K x 64 dense: %zu items, expected whole heads", r.items);
-    r = run_shape(16, 131072, 8, "128K x 16 dense");
+    r = run_shape(BW, 16, 131072, 8, "128K x 16 dense");
     CHECK(r.items == 128, "128K x 16 dense: %zu items, expected whole heads (2700.8 us, the fastest)", r.items);
-    r = run_shape(64, 131072, 8, "128K x 64 dense");
+    r = run_shape(BW, 64, 131072, 8, "128K x 64 dense");
     CHECK(r.items == 512, "128K x 64 dense: %zu items, expected whole heads", r.items);
     for (int len = 8192; len <= 131072; len *= 4) {
-        r = run_shape(1, len, 8, "batch 1 dense");
+        r = run_shape(BW, 1, len, 8, "batch 1 dense");
         CHECK(r.full_chunks == 16, "%d x 1 dense: %d chunks per head, expected 16", len, r.full_chunks);
     }
-    /* the two regressions: FULL heads beside STREAMING windows must be cut */
-    r = run_shape(64, 131072, 2, "128K x 64 fa-ssa:0.75");
-    CHECK(r.full_chunks >= 2, "128K x 64 fa-ssa:0.75: FULL heads get %d chunk(s): 128 long items for 264 slots",
+    /* the waves model on the H200 table: equal heads fill one wave of 264 items (or whole waves) */
+    r = run_shape(WAVES, 1, 131072, 8, "waves: 128K x 1 dense");
+    CHECK(r.items > 240 && r.items <= 264, "waves: 128K x 1 dense: %zu items, not one full wave of 264", r.items);
+    r = run_shape(WAVES, 16, 131072, 8, "waves: 128K x 16 dense");
+    CHECK(r.items == 256, "waves: 128K x 16 dense: %zu items, expected 2 per head (one wave; 3 per head is 1.45)",
+          r.items);
+    r = run_shape(WAVES, 16, 32768, 8, "waves: 32K x 16 dense");
+    CHECK(r.items == 256, "waves: 32K x 16 dense: %zu items, expected 2 per head", r.items);
+    r = run_shape(WAVES, 64, 131072, 8, "waves: 128K x 64 dense");
+    CHECK(r.items == 512, "waves: 128K x 64 dense: %zu items, expected whole heads (two full waves)", r.items);
+    r = run_shape(WAVES, 1, 8192, 8, "waves: 8K x 1 dense");
+    CHECK(r.full_chunks == 32, "waves: 8K x 1 dense: %d chunks per head, expected 32 (the 256-slot floor)",
           r.full_chunks);
-    r = run_shape(1, 8192, 2, "8K x 1 fa-ssa:0.75");
-    CHECK(r.full_chunks == 32 && r.streaming_chunks > 1, "8K x 1 fa-ssa:0.75: FULL %d, STREAMING %d chunks: "
-          "expected 32 and a cut", r.full_chunks, r.streaming_chunks);
+    r = run_shape(WAVES, 16, 131072, 2, "waves: 128K x 16 fa-ssa:0.75");
+    CHECK(r.full_chunks * 32 > 200 && r.full_chunks * 32 <= 264, "waves: 128K x 16 fa-ssa:0.75: %d chunks per FULL "
+          "head, not about one wave", r.full_chunks);
+    /* under both models, the two regressions: FULL heads beside STREAMING windows must be cut */
+    for (int model = WAVES; model <= BW; ++model) {
+        r = run_shape(model, 64, 131072, 2, "128K x 64 fa-ssa:0.75");
+        CHECK(r.full_chunks >= 2, "model %d, 128K x 64 fa-ssa:0.75: FULL heads get %d chunk(s): 128 long items for "
+              "264 slots", model, r.full_chunks);
+        r = run_shape(model, 1, 8192, 2, "8K x 1 fa-ssa:0.75");
+        CHECK(r.full_chunks == 32 && r.streaming_chunks > 1, "model %d, 8K x 1 fa-ssa:0.75: FULL %d, STREAMING %d "
+              "chunks: expected 32 and a cut", model, r.full_chunks, r.streaming_chunks);
+    }
 
     /* num_splits: exactly that many, whatever the lengths */
     for (int ns = 1; ns <= 256; ns *= 4) {
@@ -141,6 +163,7 @@ int main(void)
         elattn_decode_policy p;
         const int cus = 1 + (int)(next() % 200), max_tokens = 1 + (int)(next() % (1u << 21));
         elattn_decode_policy_init(&p, cus, max_tokens, 0);
+        elattn_decode_policy_set_model(&p, r % 2 ? ELATTN_DECODE_MODEL_BANDWIDTH : ELATTN_DECODE_MODEL_WAVES);
         const size_t n = 1 + (size_t)(next() % MAX_ENTRIES);
         const int kind = (int)(next() % 3);
         for (size_t e = 0; e < n; ++e) {
@@ -151,7 +174,7 @@ int main(void)
         }
         const size_t split = elattn_decode_policy_chunks(&p, slots, n, chunks);
         char what[64];
-        snprintf(what, sizeof what, "random run %d (%d CUs, %zu entries)", r, cus, n);
+        snprintf(what, sizeof what, "random run %d (model %d, %d CUs, %zu entries)", r, p.model, cus, n);
         check_bounds(&p, n, split, n, what);
     }
 
@@ -159,6 +182,6 @@ int main(void)
         fprintf(stderr, "decode_policy_check: %d failure(s)\n", failures);
         return 1;
     }
-    printf("decode_policy_check: the table's shapes and 20000 random runs within bounds\n");
+    printf("decode_policy_check: the table's shapes under both models and 20000 random runs within bounds\n");
     return 0;
 }

@@ -155,7 +155,7 @@ static void free_plan(decode_plan *p)
     free(p);
 }
 
-elattn_status gpu_decode_plan(void *dev, const elattn_decode_setup *setup, const char *forced, void **impl, char *name,
+elattn_status gpu_decode_plan(void *dev, elattn_decode_setup *setup, const char *forced, void **impl, char *name,
                               size_t name_n)
 {
     const device &d = *static_cast<device *>(dev);
@@ -172,6 +172,8 @@ elattn_status gpu_decode_plan(void *dev, const elattn_decode_setup *setup, const
     p->group = setup->num_q_heads / setup->num_kv_heads;
     p->max_batch = setup->max_batch;
     p->mma = choice.mma;
+    /* the bandwidth model describes the tensor-core family's work list and residency (fitted on it) */
+    if (choice.mma) setup->model = ELATTN_DECODE_MODEL_BANDWIDTH;
     p->inline_allowed = ELATTN_DECODE_INLINE_BYTES > 0 && !upload_forced();
     p->item_rows = choice.item_rows;
     /* Every chunk of a head runs ceil(n * group / item_rows) items; a cut head's chunk keeps

@@ -164,7 +164,7 @@ elattn_status gpu_router_plan(void *dev, const elattn_router_desc *desc, const e
 void gpu_router_plan_destroy(void *dev, void *impl);
 elattn_status gpu_router_run(void *dev, const void *impl, void *stream, const elattn_router_call *call);
 elattn_status gpu_merge_run(void *dev, void *stream, const elattn_merge_call *call);
-elattn_status gpu_decode_plan(void *dev, const elattn_decode_setup *setup, const char *forced, void **impl, char *name,
+elattn_status gpu_decode_plan(void *dev, elattn_decode_setup *setup, const char *forced, void **impl, char *name,
                               size_t name_n);
 void gpu_decode_plan_destroy(void *dev, void *impl);
 elattn_status gpu_decode_run(void *dev, const void *impl, void *stream, const elattn_decode_call *call);

@@ -244,7 +244,7 @@ void ocl_decode_plan_destroy(void *dv, void *impl)
     free(p);
 }
 
-elattn_status ocl_decode_plan(void *dv, const elattn_decode_setup *setup, const char *forced, void **impl, char *name,
+elattn_status ocl_decode_plan(void *dv, elattn_decode_setup *setup, const char *forced, void **impl, char *name,
                               size_t name_n)
 {
     ocl_device *dev = dv;

@@ -190,7 +190,7 @@ void ocl_router_plan_destroy(void *dev, void *impl);
 elattn_status ocl_router_run(void *dev, const void *impl, void *stream, const elattn_router_call *call);
 
 elattn_status ocl_merge_run(void *dev, void *stream, const elattn_merge_call *call);
-elattn_status ocl_decode_plan(void *dev, const elattn_decode_setup *setup, const char *forced, void **impl, char *name,
+elattn_status ocl_decode_plan(void *dev, elattn_decode_setup *setup, const char *forced, void **impl, char *name,
                               size_t name_n);
 void ocl_decode_plan_destroy(void *dev, void *impl);
 elattn_status ocl_decode_run(void *dev, const void *impl, void *stream, const elattn_decode_call *call);

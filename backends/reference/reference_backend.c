@@ -430,7 +430,7 @@ static elattn_status ref_merge_run(void *dev, void *stream, const elattn_merge_c
 }
 
 /* Decode keeps no plan state: the selection names the kernel, or refuses the forced name. */
-static elattn_status ref_decode_plan(void *dev, const elattn_decode_setup *setup, const char *forced, void **impl,
+static elattn_status ref_decode_plan(void *dev, elattn_decode_setup *setup, const char *forced, void **impl,
                                      char *name, size_t name_n)
 {
     (void)dev;
