@@ -135,7 +135,7 @@ static double sum_largest(double *v, int n, int s)
  * and overheads (a lower bound) do not predict less than `beat` (not simulated; beat < 0: always
  * simulated). end: DECODE_MODEL_MAX_W + 1 values. */
 static double bandwidth_time(const elattn_decode_policy *p, const int64_t *slots, size_t entries, int64_t chunk,
-                       double beat, int32_t *chunks, int64_t *items, double *end)
+                             double beat, int32_t *chunks, int64_t *items, double *end)
 {
     int64_t split = 0, n_items = 0;
     double total = 0.0;
