@@ -4,14 +4,13 @@
 # repository root with `run`:
 #   1. one build (CUDA backend, conformance runner, decode benchmark);
 #   2. the conformance decode group on cuda:0 with cuda.decode.mma forced, the pool at 1 tile a chunk
-#      (ELATTN_DECODE_POOL_TILES=1: most small cases share) and at the default; compute-sanitizer
-#      racecheck on a shared case;
+#      (ELATTN_DECODE_POOL_TILES=1: most small cases share);
 #   3. elattn-decode-bench in one binary, the pool set per process (0: every chunk static, as before),
 #      bf16 D 128, read flush: batch 1 at 8K / 32K / 128K, dense and fa-ssa:0.5 / 0.75, pools
-#      0 4 8, twice in that order; batch 16 / 64, dense and fa-ssa:0.75, pools 0 4, once;
-#      D 64 at 32K / 128K x 1 / 16, dense and fa-ssa:0.75, pools 0 and 4;
-#      then 128K x 1 dense with 16 chunks a head (--splits), pools 0 and 8;
-#   4. torch's best SDPA at batch 1 dense (bench/decode_peers.py) beside them (after the batch-1 runs).
+#      0 4 8, twice in that order; then torch's best SDPA at batch 1 dense (bench/decode_peers.py);
+#   4. the conformance group at the default pool, compute-sanitizer racecheck on a shared case;
+#   5. as time allows: batch 16 / 64, dense and fa-ssa:0.75, pools 0 4; D 64 at 32K / 128K x 1 / 16,
+#      dense and fa-ssa:0.75, pools 0 4; 128K x 1 dense with 16 chunks a head (--splits), pools 0 8.
 # Output in $OUT/pool: pool.txt (summary: "bs1-P<pool> len batch mix us"), the raw outputs.
 # The tree without the shared tail (main since the nineteenth session) gets it from
 # shared-tail.patch first (written against 29d390e).
@@ -27,20 +26,14 @@ nvidia-smi --query-gpu=name,clocks.max.sm --format=csv,noheader >> $f 2>&1
   > $o/build.log 2>&1
 echo "build rc=$? at $SECONDS s: $(tail -1 $o/build.log | cut -c1-80)" >> $f
 C=build-pool/conformance/elattn-conformance
-for pool in 1 default; do
-  env_pool=(); [ $pool = default ] || env_pool=(ELATTN_DECODE_POOL_TILES=$pool)
+conf() { # conf POOL (or "default")
+  local env_pool=(); [ $1 = default ] || env_pool=(ELATTN_DECODE_POOL_TILES=$1)
   env "${env_pool[@]}" timeout 120 $C --backend cuda:0 --case decode/ --kernel cuda.decode.mma --no-isolate \
-    > $o/conf-pool$pool.txt 2>&1
-  echo "conf pool $pool (rc $?): $(tail -1 $o/conf-pool$pool.txt)" >> $f
-  grep -E " FAIL | ERROR " $o/conf-pool$pool.txt | head -4 | cut -c1-300 >> $f
-done
-for tool in racecheck; do
-  for c in decode/bf16/d128/h8:2/L700,2600,40,3000; do
-    ELATTN_DECODE_POOL_TILES=1 timeout 120 compute-sanitizer --tool $tool --error-exitcode 9 $C --backend cuda:0 \
-      --case $c --kernel cuda.decode.mma --no-isolate > $o/san-$tool-${c//[\/:,]/_}.txt 2>&1
-    echo "$tool $c (rc $?): $(grep -E 'ERROR SUMMARY|conformance:' $o/san-$tool-${c//[\/:,]/_}.txt | tr '\n' ' ')" >> $f
-  done
-done
+    > $o/conf-pool$1.txt 2>&1
+  echo "conf pool $1 (rc $?): $(tail -1 $o/conf-pool$1.txt)" >> $f
+  grep -E " FAIL | ERROR " $o/conf-pool$1.txt | head -4 | cut -c1-300 >> $f
+}
+conf 1
 B=build-pool/bench/elattn-decode-bench
 r() { # r TAG POOL ARGS...
   local tag=$1 pool=$2; shift 2
@@ -57,11 +50,20 @@ for round in 1 2; do
   for pool in 0 4 8; do r bs1 $pool --lens 8192,32768,131072 --batch 1 --mix dense,fa-ssa:0.5,fa-ssa:0.75; done
 done
 mkdir -p $o/peers
-if [ "$(left)" -gt 200 ]; then
+if [ "$(left)" -gt 100 ]; then
   LENS=8192,32768,131072 BATCHES=1 MIXES=dense FLUSH=read BUDGET_S=60 \
     timeout 90 python3 bench/decode_peers.py --out $o/peers > $o/peers/peers.log 2>&1
   echo "peers rc=$?" >> $f; grep -E "^ *(8192|32768|131072) " $o/peers/peers.log | grep -v -E "refused|skipped" | cut -c1-110 | head -20 >> $f
 fi
+[ "$(left)" -gt 60 ] && conf default
+for tool in racecheck; do
+  for c in decode/bf16/d128/h8:2/L700,2600,40,3000; do
+    [ "$(left)" -lt 50 ] && continue
+    ELATTN_DECODE_POOL_TILES=1 timeout $(( $(left) - 10 )) compute-sanitizer --tool $tool --error-exitcode 9 $C --backend cuda:0 \
+      --case $c --kernel cuda.decode.mma --no-isolate > $o/san-$tool-${c//[\/:,]/_}.txt 2>&1
+    echo "$tool $c (rc $?): $(grep -E 'ERROR SUMMARY|conformance:' $o/san-$tool-${c//[\/:,]/_}.txt | tr '\n' ' ')" >> $f
+  done
+done
 for pool in 0 4; do r bs16 $pool --lens 8192,32768,131072 --batch 16,64 --mix dense,fa-ssa:0.75; done
 for pool in 0 4; do HD=64 r d64 $pool --lens 32768,131072 --batch 1,16 --mix dense,fa-ssa:0.75; done
 # fewer, longer chunks once they end together: 128K x 1 dense with every head cut into 16 or 24
