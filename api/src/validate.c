@@ -69,6 +69,29 @@ static elattn_status check_scale(const char *name, float scale, int head_dim, fl
     return ELATTN_SUCCESS;
 }
 
+/* A block size of the block mask (attention and XAttention descriptors alike). */
+static elattn_status check_block_size(int block_size)
+{
+    if (!is_pow2(block_size) || block_size < 16 || block_size > 256)
+        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "desc.block_size: %d must be a power of two in [16, 256]",
+                           block_size);
+    return ELATTN_SUCCESS;
+}
+
+/* The fields an attention and an XAttention descriptor share, checked alike: one problem. */
+static elattn_status check_problem(int dtype, int head_dim, int num_q_heads, int num_kv_heads, int batch,
+                                   int max_seqlen_q, int max_seqlen_k, int causal)
+{
+    elattn_status st;
+    if ((st = check_dtype("desc.dtype", dtype))) return st;
+    if ((st = check_head_dim("desc.head_dim", head_dim))) return st;
+    if ((st = check_heads("desc", num_q_heads, num_kv_heads))) return st;
+    if ((st = check_range("desc.batch", batch, 1, MAX_BATCH))) return st;
+    if ((st = check_range("desc.max_seqlen_q", max_seqlen_q, 1, MAX_SEQLEN))) return st;
+    if ((st = check_range("desc.max_seqlen_k", max_seqlen_k, 1, MAX_SEQLEN))) return st;
+    return check_range("desc.causal", causal, 0, 1);
+}
+
 /* The block mask of a descriptor, and an fp32 score per mask cell (XAttention keeps one per KV head,
  * the GPU's estimation one per query head), must be addressable: a size that wraps would let a tiny
  * buffer pass the size checks. `heads` is the number of heads those tables have. */
@@ -93,9 +116,7 @@ elattn_status elattn_check_attn_mask_shape(const elattn_attn_desc *desc, elattn_
     if ((st = check_range("desc.num_kv_heads", d->num_kv_heads, 1, MAX_HEADS))) return st;
     if ((st = check_range("desc.max_seqlen_q", d->max_seqlen_q, 1, MAX_SEQLEN))) return st;
     if ((st = check_range("desc.max_seqlen_k", d->max_seqlen_k, 1, MAX_SEQLEN))) return st;
-    if (!is_pow2(d->block_size) || d->block_size < 16 || d->block_size > 256)
-        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT,
-                           "desc.block_size: %d must be a power of two in [16, 256]", d->block_size);
+    if ((st = check_block_size(d->block_size))) return st;
     return check_mask_size(d->batch, d->num_kv_heads, "num_kv_heads", d->max_seqlen_q, d->max_seqlen_k,
                            d->block_size);
 }
@@ -216,19 +237,13 @@ elattn_status elattn_check_attn_desc(const elattn_attn_desc *desc, elattn_attn_d
     elattn_attn_desc taken;
     CHECK(ELATTN_TAKE("desc", desc, elattn_attn_desc, write_lse, &taken));
     const elattn_attn_desc *d = &taken;
-    if ((st = check_dtype("desc.dtype", d->dtype))) return st;
-    if ((st = check_head_dim("desc.head_dim", d->head_dim))) return st;
-    if ((st = check_heads("desc", d->num_q_heads, d->num_kv_heads))) return st;
-    if ((st = check_range("desc.batch", d->batch, 1, MAX_BATCH))) return st;
-    if ((st = check_range("desc.max_seqlen_q", d->max_seqlen_q, 1, MAX_SEQLEN))) return st;
-    if ((st = check_range("desc.max_seqlen_k", d->max_seqlen_k, 1, MAX_SEQLEN))) return st;
-    if ((st = check_range("desc.causal", d->causal, 0, 1))) return st;
+    if ((st = check_problem(d->dtype, d->head_dim, d->num_q_heads, d->num_kv_heads, d->batch, d->max_seqlen_q,
+                            d->max_seqlen_k, d->causal)))
+        return st;
     if ((st = check_range("desc.write_lse", d->write_lse, 0, 1))) return st;
     if ((st = check_range("desc.sink", d->sink, 0, MAX_SEQLEN))) return st;
     if ((st = check_range("desc.local", d->local, 1, MAX_SEQLEN))) return st;
-    if (!is_pow2(d->block_size) || d->block_size < 16 || d->block_size > 256)
-        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT,
-                           "desc.block_size: %d must be a power of two in [16, 256]", d->block_size);
+    if ((st = check_block_size(d->block_size))) return st;
     if ((st = check_mask_size(d->batch, d->num_kv_heads, "num_kv_heads", d->max_seqlen_q, d->max_seqlen_k,
                               d->block_size)))
         return st;
@@ -243,19 +258,13 @@ elattn_status elattn_check_xattn_desc(const elattn_xattn_desc *desc, elattn_xatt
     elattn_xattn_desc taken;
     CHECK(ELATTN_TAKE("desc", desc, elattn_xattn_desc, block_size, &taken));
     const elattn_xattn_desc *d = &taken;
-    if ((st = check_dtype("desc.dtype", d->dtype))) return st;
-    if ((st = check_head_dim("desc.head_dim", d->head_dim))) return st;
-    if ((st = check_heads("desc", d->num_q_heads, d->num_kv_heads))) return st;
-    if ((st = check_range("desc.batch", d->batch, 1, MAX_BATCH))) return st;
-    if ((st = check_range("desc.max_seqlen_q", d->max_seqlen_q, 1, MAX_SEQLEN))) return st;
-    if ((st = check_range("desc.max_seqlen_k", d->max_seqlen_k, 1, MAX_SEQLEN))) return st;
-    if ((st = check_range("desc.causal", d->causal, 0, 1))) return st;
+    if ((st = check_problem(d->dtype, d->head_dim, d->num_q_heads, d->num_kv_heads, d->batch, d->max_seqlen_q,
+                            d->max_seqlen_k, d->causal)))
+        return st;
     if (!is_pow2(d->stride) || d->stride > 64)
         return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "desc.stride: %d must be a power of two in [1, 64]",
                            d->stride);
-    if (!is_pow2(d->block_size) || d->block_size < 16 || d->block_size > 256)
-        return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT,
-                           "desc.block_size: %d must be a power of two in [16, 256]", d->block_size);
+    if ((st = check_block_size(d->block_size))) return st;
     if (d->block_size % d->stride != 0)
         return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT, "desc.block_size: %d is not a multiple of stride %d",
                            d->block_size, d->stride);
