@@ -52,6 +52,7 @@ typedef struct opts {
     int head_dim, hq, hkv, sink, local, page, new_tokens, chunk, splits;
     int page_budget; /* --page-budget: Quest page selection for the BLOCK_SPARSE heads (0: off) */
     int warmup, min_reps, max_reps;
+    double settle_s; /* < 0: the device's default (--settle-s) */
     double min_time_s, max_time_s, budget_s;
     double flush_mib, copy_mib; /* < 0: the device's default */
     int lead_tokens;            /* < 0: the device's default; 0: no lead (bench_lead, bench.h) */
@@ -123,6 +124,9 @@ static void usage(FILE *f)
             "  --splits N         elattn_decode_desc.num_splits: every head cut into N chunks (default 0: the\n"
             "                     plan's policy)\n"
             "  --warmup N --min-reps N --max-reps N   (defaults 3, 10, 100)\n"
+            "  --settle-s S       the first config timed in each new cache warms up for at least S s (default 0.25\n"
+            "                     on a GPU, 0 otherwise): right after the previous cache's pool was freed and this\n"
+            "                     one allocated, steps ran up to 14%% slower for tens of ms (H100, call 144)\n"
             "  --min-time S       time each config to at least S s (default 0.2) --max-time S: at most (default 2,\n"
             "                     after 3 reps)\n"
             "  --flush-mib N      L2 flush buffer touched before each rep (default 256 on a GPU, 0 otherwise)\n"
@@ -153,6 +157,7 @@ static int parse_opts(int argc, char **argv, opts *o)
     o->head_dim = 128, o->hq = 32, o->hkv = 8, o->sink = 128, o->local = 2048, o->page = 16, o->new_tokens = 1;
     o->chunk = 8192;
     o->warmup = 3, o->min_reps = 10, o->max_reps = 100, o->min_time_s = 0.2, o->max_time_s = 2.0;
+    o->settle_s = -1;
     o->flush_mib = -1, o->copy_mib = -1, o->lead_tokens = -1;
     o->seed = 20260214ULL;
     int user_mix = 0;
@@ -207,13 +212,14 @@ static int parse_opts(int argc, char **argv, opts *o)
             o->seed = strtoull(v, &end, 10);
             bad = *end != '\0';
         } else if (strcmp(a, "--min-time") == 0 || strcmp(a, "--max-time") == 0 || strcmp(a, "--budget-s") == 0 ||
-                   strcmp(a, "--flush-mib") == 0 || strcmp(a, "--copy-mib") == 0) {
+                   strcmp(a, "--flush-mib") == 0 || strcmp(a, "--copy-mib") == 0 || strcmp(a, "--settle-s") == 0) {
             double x = strtod(v, &end);
             bad = *end != '\0' || !(x >= 0.0) || !isfinite(x);
             if (strcmp(a, "--min-time") == 0) o->min_time_s = x;
             else if (strcmp(a, "--max-time") == 0) o->max_time_s = x;
             else if (strcmp(a, "--budget-s") == 0) o->budget_s = x;
             else if (strcmp(a, "--flush-mib") == 0) o->flush_mib = x;
+            else if (strcmp(a, "--settle-s") == 0) o->settle_s = x;
             else o->copy_mib = x;
         } else {
             static const char *const names[] = {"--head-dim", "--sink", "--local", "--page", "--new", "--chunk",
@@ -364,13 +370,14 @@ static elattn_status flush_l2(const l2_flush *f, int rep, elattn_stream *stream)
 }
 
 /* Warm-up, then event-timed reps; before each (outside the events) the L2 flush, so that the step
- * starts with none of its K/V in L2. */
-static elattn_status time_steps(bench_dev *bd, const l2_flush *flush, op_fn fn, void *ctx, int warmup, int min_reps,
-                                int max_reps, double min_s, double max_s, int print_samples, timing *t)
+ * starts with none of its K/V in L2. The warm-up runs `warmup` steps (a slow step cuts it short: one
+ * run always) and, with settle_s > 0, for at least settle_s s in all. */
+static elattn_status time_steps(bench_dev *bd, const l2_flush *flush, op_fn fn, void *ctx, int warmup, double settle_s,
+                                int min_reps, int max_reps, double min_s, double max_s, int print_samples, timing *t)
 {
     elattn_status st;
-    const double w0 = now_s(); /* a slow step cuts the warm-up short (one run always) */
-    for (int w = 0; w < warmup && (w == 0 || now_s() - w0 < 0.5 * max_s); ++w)
+    const double w0 = now_s();
+    for (int w = 0; (w < warmup && (w == 0 || now_s() - w0 < 0.5 * max_s)) || now_s() - w0 < settle_s; ++w)
         if ((st = fn(ctx, 0)) != ELATTN_SUCCESS || (st = elattn_stream_synchronize(bd->stream)) != ELATTN_SUCCESS)
             return st;
     double *ms = malloc(sizeof(double) * (size_t)max_reps);
@@ -440,7 +447,7 @@ static void measure_copy(bench_dev *bd, double mib)
     bytes = c.width * c.rows;
     timing t = {0};
     st = elattn_buffer_fill(c.src, 0, 0x3c, bytes, bd->stream);
-    if (st == ELATTN_SUCCESS) st = time_steps(bd, NULL, copy_step, &c, 2, 10, 10, 0, 1e9, 0, &t);
+    if (st == ELATTN_SUCCESS) st = time_steps(bd, NULL, copy_step, &c, 2, 0.0, 10, 10, 0, 1e9, 0, &t);
     if (st == ELATTN_SUCCESS && t.median > 0) {
         copy_bytes = (double)bytes, copy_ms = t.median;
         copy_gbps = 2.0 * copy_bytes / (t.median * 1e-3) / 1e9;
@@ -579,7 +586,7 @@ static void run_context_mix(run_state *rs, int len, int mi, void (*emit)(const o
             snprintf(why, sizeof why, "skipped (allocation of the %.1f GiB pool): %s: %s", gib(pool_bytes),
                      elattn_status_string(st), elattn_last_error());
     }
-    int filled = 0;
+    int filled = 0, settled = 0; /* settled: a config was timed in this cache (--settle-s) */
     for (int i = 0; i < nb; ++i) {
         const int batch = o->batches.v[order[i]];
         row *r = new_row(o, len, batch, mi);
@@ -638,8 +645,9 @@ static void run_context_mix(run_state *rs, int len, int mi, void (*emit)(const o
                 dc.args.num_seqs = 0, dc.args.seq_ids = NULL, dc.args.num_new = NULL, dc.args.batch = db;
             }
             if (st == ELATTN_SUCCESS)
-                st = time_steps(bd, &rs->flush, decode_step, &dc, o->warmup, o->min_reps, o->max_reps, o->min_time_s,
-                                o->max_time_s, o->samples, &r->t);
+                st = time_steps(bd, &rs->flush, decode_step, &dc, o->warmup, settled ? 0.0 : o->settle_s, o->min_reps,
+                                o->max_reps, o->min_time_s, o->max_time_s, o->samples, &r->t);
+            settled = 1;
             if (st != ELATTN_SUCCESS)
                 fail_row(r, "error", db || !o->decode_batch ? "elattn_decode_run" : "elattn_decode_batch_create", st);
         } else {
@@ -828,6 +836,7 @@ static void write_decode_json(const opts *o)
     kit_json_int(&w, "new_tokens", o->new_tokens);
     kit_json_int(&w, "chunk", o->chunk);
     kit_json_int(&w, "warmup", o->warmup);
+    kit_json_number(&w, "settle_s", o->settle_s, 6);
     kit_json_int(&w, "min_reps", o->min_reps);
     kit_json_number(&w, "min_time_s", o->min_time_s, 6);
     kit_json_number(&w, "flush_mib", o->flush_mib, 6);
@@ -969,6 +978,7 @@ int main(int argc, char **argv)
     }
     if (o.flush_mib < 0) o.flush_mib = bd.info.is_gpu ? 256 : 0;
     if (o.lead_tokens < 0) o.lead_tokens = o.flush_mib > 0 ? bench_lead_default(&bd.info) : 0;
+    if (o.settle_s < 0) o.settle_s = bd.info.is_gpu ? 0.25 : 0.0;
     /* NVIDIA's OpenCL driver did not finish a 2048 MiB rect copy (64 MiB rows) in 80 s on an H100, and
      * ran 1024 MiB in 0.8 ms (bench/results/2026-12-05-nvidia-h100, calls 102-104): 1024 there. */
     if (o.copy_mib < 0)
@@ -982,10 +992,10 @@ int main(int argc, char **argv)
         printf("Quest page selection: BLOCK_SPARSE heads read page 0, the new tokens' pages and %d scored pages "
                "(kernels/SPEC.md section 9b)\n", o.page_budget);
     printf("timed: elattn_decode_run alone (nothing appended while timed: the last %d position(s) of each sequence are "
-           "the step's new tokens), device events, %d warm-up, median of >= %d reps and >= %.2g s (at most %d reps, "
+           "the step's new tokens), device events, %d warm-up (%.2g s at least in each new cache), median of >= %d reps and >= %.2g s (at most %d reps, "
            "or %.2g s after 3), L2 flush of %.0f MiB before each rep (%s; not timed), then a lead of %d tokens "
            "(untimed attention that keeps the device busy while the host queues the step; 0: none)\n",
-           o.new_tokens, o.warmup, o.min_reps, o.min_time_s, o.max_reps, o.max_time_s, o.flush_mib,
+           o.new_tokens, o.warmup, o.settle_s, o.min_reps, o.min_time_s, o.max_reps, o.max_time_s, o.flush_mib,
            o.flush_read ? "read: clean lines left" : "write: dirty lines left", o.lead_tokens);
     if (o.decode_batch)
         printf("runs: with a decode batch (elattn_decode_batch_create once per config: the work list on the device, "

@@ -12,7 +12,9 @@ write zeroes the buffer, leaving dirty lines; read zeroes it, then copies it int
 scratch, leaving clean ones)  LEAD_CYCLES 2000000 (after the flush, torch.cuda._sleep of that many
 GPU cycles, about 1 ms, as elattn-decode-bench's lead: the GPU is still busy while the host queues
 the timed call, so the call's host work is not timed; 0: none; 200000, 0.1 ms, left cuDNN's batch-1
-steps at 8K and 32K 1.5-5x slow in some processes, call 85)  COPY_MIB 2048  OUT (the folder, if
+steps at 8K and 32K 1.5-5x slow in some processes, call 85)  LEAD sleep (default: that torch.cuda._sleep)
+or attention (instead, causal SDPA over LEAD_TOKENS 8192 tokens, one head, D 128: the kind of lead
+elattn-decode-bench runs, for a comparison with the same lead on both sides)  COPY_MIB 2048  OUT (the folder, if
 no --out).
 --cpu runs on the CPU (no events: perf_counter) and --tiny shrinks the shapes (L 256/640,
 B 1/2, Hq 8, Hkv 4, D 64, sink 16, local 128): a logic check where no GPU is, not a benchmark.
@@ -92,9 +94,10 @@ class Timer:
     SCRATCH = 4 * 2**20  # FLUSH=read's destination, as elattn-decode-bench's
 
     def __init__(self, device, flush_mib, flush_read=False, lead_cycles=0, warmup=3, min_reps=10, max_reps=100,
-                 min_s=0.2, max_s=2.0):
+                 min_s=0.2, max_s=2.0, lead_qkv=None):
         self.device = device
         self.lead_cycles = lead_cycles
+        self.lead_qkv = lead_qkv  # LEAD=attention: (q, k, v) of the lead's SDPA, else None
         self.cuda = device.type == "cuda"
         self.flush = torch.empty(int(flush_mib * 2**20), dtype=torch.uint8, device=device) if flush_mib > 0 else None
         self.scratch = torch.empty(self.SCRATCH, dtype=torch.uint8, device=device) if flush_read and flush_mib > 0 \
@@ -121,7 +124,9 @@ class Timer:
                 for off in range(0, self.flush.numel(), self.SCRATCH):  # clean lines left in L2
                     piece = self.flush[off:off + self.SCRATCH]
                     self.scratch[:piece.numel()].copy_(piece)
-            if self.cuda and self.flush is not None and self.lead_cycles > 0:
+            if self.cuda and self.flush is not None and self.lead_qkv is not None:
+                torch.nn.functional.scaled_dot_product_attention(*self.lead_qkv, is_causal=True)
+            elif self.cuda and self.flush is not None and self.lead_cycles > 0:
                 torch.cuda._sleep(self.lead_cycles)  # the lead: busy while the host queues fn
             if self.cuda:
                 start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
@@ -249,8 +254,16 @@ def main():
     flush_mode = os.environ.get("FLUSH", "write")
     if flush_mode not in ("write", "read"):
         sys.exit(f"decode_peers.py: FLUSH={flush_mode!r}: write or read")
+    lead = os.environ.get("LEAD", "sleep")
+    if lead not in ("sleep", "attention"):
+        sys.exit(f"decode_peers.py: LEAD={lead!r}: sleep or attention")
+    lead_qkv = None
+    if lead == "attention" and device.type == "cuda":  # zeros, as elattn-decode-bench's lead
+        lead_qkv = tuple(torch.zeros(1, 1, int(os.environ.get("LEAD_TOKENS", "8192")), 128, dtype=dtype, device=device)
+                         for _ in range(3))
     timer = Timer(device, float(os.environ.get("FLUSH_MIB", "0" if args.cpu else "256")),
-                  flush_read=flush_mode == "read", lead_cycles=int(os.environ.get("LEAD_CYCLES", "2000000")))
+                  flush_read=flush_mode == "read", lead_cycles=int(os.environ.get("LEAD_CYCLES", "2000000")),
+                  lead_qkv=lead_qkv)
     from torch.nn.attention import SDPBackend, sdpa_kernel
     backends = [("cudnn", SDPBackend.CUDNN_ATTENTION), ("flash", SDPBackend.FLASH_ATTENTION),
                 ("efficient", SDPBackend.EFFICIENT_ATTENTION)]
@@ -274,7 +287,8 @@ def main():
     meta = dict(tool="bench/decode_peers.py", torch=torch.__version__, device=dev_name, dtype=str(dtype),
                 head_dim=d, hq=hq, hkv=hkv, sink=sink, local=local, new_tokens=1, lens=lens, batches=batches,
                 mixes=mixes, flush_mib=timer.flush.numel() / 2**20 if timer.flush is not None else 0,
-                flush=flush_mode, lead_cycles=timer.lead_cycles,
+                flush=flush_mode, lead=lead, lead_cycles=timer.lead_cycles,
+                lead_tokens=lead_qkv[0].shape[2] if lead_qkv else 0,
                 timing="CUDA events per call, L2 flush before each rep, warm-up, median",
                 cudnn=torch.backends.cudnn.version() if device.type == "cuda" else None)
     meta["copy"] = copy_bandwidth(timer, device, float(os.environ.get("COPY_MIB", "64" if args.cpu else "2048")))

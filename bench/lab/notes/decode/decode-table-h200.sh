@@ -5,6 +5,8 @@
 # 32K / 128K, batch 1 / 16 / 64, dense and fa-ssa:0.5 / 0.75, bf16 D 128, read flush.
 # Run from the repository root with `run` (kind nvidia-h200). Output: $OUT/dt.txt (the table's
 # rows) and $OUT/dt.tgz (the sweep's folder: decode_table.md, both JSON files, the logs).
+# Run as calls 143 and 146 (twenty-first session; the tool gave an H100 both times:
+# bench/results/2026-12-06-nvidia-h100).
 set -u
 o=$OUT/dt; mkdir -p $o; f=$o/dt.txt
 : > $f; tail -f $f & tailpid=$!
