@@ -126,7 +126,7 @@ static void usage(FILE *f)
             "  --warmup N --min-reps N --max-reps N   (defaults 3, 10, 100)\n"
             "  --settle-s S       the first config timed in each new cache warms up for at least S s (default 0.25\n"
             "                     on a GPU, 0 otherwise): right after the previous cache's pool was freed and this\n"
-            "                     one allocated, steps ran up to 14%% slower for tens of ms (H100, call 144)\n"
+            "                     one allocated, steps ran up to 14%% slower for tens of ms (H100, calls 144-145)\n"
             "  --min-time S       time each config to at least S s (default 0.2) --max-time S: at most (default 2,\n"
             "                     after 3 reps)\n"
             "  --flush-mib N      L2 flush buffer touched before each rep (default 256 on a GPU, 0 otherwise)\n"
@@ -992,8 +992,8 @@ int main(int argc, char **argv)
         printf("Quest page selection: BLOCK_SPARSE heads read page 0, the new tokens' pages and %d scored pages "
                "(kernels/SPEC.md section 9b)\n", o.page_budget);
     printf("timed: elattn_decode_run alone (nothing appended while timed: the last %d position(s) of each sequence are "
-           "the step's new tokens), device events, %d warm-up (%.2g s at least in each new cache), median of >= %d reps and >= %.2g s (at most %d reps, "
-           "or %.2g s after 3), L2 flush of %.0f MiB before each rep (%s; not timed), then a lead of %d tokens "
+           "the step's new tokens), device events, %d warm-up (at least %.2g s in each new cache), median of >= %d reps "
+           "and >= %.2g s (at most %d reps, or %.2g s after 3), L2 flush of %.0f MiB before each rep (%s; not timed), then a lead of %d tokens "
            "(untimed attention that keeps the device busy while the host queues the step; 0: none)\n",
            o.new_tokens, o.warmup, o.settle_s, o.min_reps, o.min_time_s, o.max_reps, o.max_time_s, o.flush_mib,
            o.flush_read ? "read: clean lines left" : "write: dirty lines left", o.lead_tokens);
