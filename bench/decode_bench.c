@@ -126,7 +126,7 @@ static void usage(FILE *f)
             "  --warmup N --min-reps N --max-reps N   (defaults 3, 10, 100)\n"
             "  --settle-s S       the first config timed in each new cache warms up for at least S s (default 0.25\n"
             "                     on a GPU, 0 otherwise): right after the previous cache's pool was freed and this\n"
-            "                     one allocated, steps ran up to 14%% slower for tens of ms (H100, calls 144-145)\n"
+            "                     one allocated, the first 25-60+ steps ran up to 14%% slower (H100, calls 144-145)\n"
             "  --min-time S       time each config to at least S s (default 0.2) --max-time S: at most (default 2,\n"
             "                     after 3 reps)\n"
             "  --flush-mib N      L2 flush buffer touched before each rep (default 256 on a GPU, 0 otherwise)\n"
