@@ -5,8 +5,10 @@ first 25-60+ steps after a freed multi-GiB cache up to 14% slow. Here torch's cu
 step (128K x 1, Hq 32 / Hkv 8, D 128, bf16; reads 512 MiB, ten times L2) is timed back to back,
 each step's time and its start (host clock, ms since the event) printed in summary:
   base     no allocation change
-  free     right after freeing a FREE_GIB (default 32) GiB tensor (torch.cuda.empty_cache: cudaFree)
-  realloc  after freeing it again and allocating FREE_GIB / 2 GiB (touched by nothing)
+  held     a FREE_GIB (default 32) GiB tensor allocated and written, still held
+  free     right after freeing it (torch.cuda.empty_cache: cudaFree)
+  realloc  after allocating, writing and freeing it again, then allocating FREE_GIB / 2 GiB
+  later    the same again, straight after
 usage: python3 free_phase.py (on the GPU machine). Run once as call 147: inconclusive, each step is
 timed alone with no lead, so the events take in torch's host dispatch (bench/results/2026-12-06-nvidia-h100)."""
 import os
