@@ -155,7 +155,11 @@ typedef struct elattn_decode_setup {
     int page_budget;          /* Quest page selection: 0 off, else B > 0 (SPEC.md section 9b) */
     int pages_per_head;       /* columns of the cache's page table */
     int model;                /* out: the split policy's model for the chosen family (elattn_decode_model,
-                               * decode_policy.h); the core sets ELATTN_DECODE_MODEL_WAVES before the call */
+                               * decode_policy.h); the core sets ELATTN_DECODE_MODEL_WAVES before the call.
+                               * max_chunks and max_split_chunks above are that model's: a family that
+                               * takes ELATTN_DECODE_MODEL_GRID sizes its buffers per run instead */
+    double peak_gbps;         /* out: the device's peak memory bandwidth, GB/s, where the backend knows it
+                               * (the bandwidth model's saturating items); 0 before the call */
 } elattn_decode_setup;
 
 /* A plan as a backend returns it. */

@@ -444,7 +444,7 @@ elattn_status elattn_decode_plan_create(const elattn_kv_cache *c, const elattn_d
         free(p);
         return st;
     }
-    elattn_decode_policy_set_model(&p->policy, setup.model);
+    elattn_decode_policy_set_model(&p->policy, setup.model, setup.peak_gbps);
     st = elattn_handle_add(p, ELATTN_HANDLE_DECODE_PLAN);
     if (st != ELATTN_SUCCESS) {
         if (p->impl) dev->ops->decode_plan_destroy(dev->impl, p->impl);

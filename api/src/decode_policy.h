@@ -14,7 +14,10 @@
  * decode_plan says which fits the family it chose (elattn_decode_setup.model). */
 typedef enum elattn_decode_model {
     ELATTN_DECODE_MODEL_WAVES = 0,    /* whole waves of the longest items: any family */
-    ELATTN_DECODE_MODEL_BANDWIDTH = 1 /* fitted to the CUDA backend's tensor-core family on an H100 */
+    ELATTN_DECODE_MODEL_BANDWIDTH = 1, /* fitted to the CUDA backend's tensor-core family on an H100 */
+    ELATTN_DECODE_MODEL_GRID = 2       /* fitted to the OpenCL tiled family's grid on an H100; a family that
+                                        * takes it sizes its buffers per run (its cut chunks may reach
+                                        * DECODE_GRID_BOUND x target: elattn_decode_policy_bounds) */
 } elattn_decode_model;
 
 typedef struct elattn_decode_policy {
@@ -22,13 +25,15 @@ typedef struct elattn_decode_policy {
     int target;     /* work items the device keeps resident: DECODE_CHUNKS_PER_CU x compute units */
     int splits;     /* the most chunks of one (sequence, head) */
     int model;      /* elattn_decode_model: ELATTN_DECODE_MODEL_WAVES until set */
+    int saturating; /* the bandwidth model's S from the device's peak bandwidth (0: its default) */
 } elattn_decode_policy;
 
 /* A plan's policy: the device's compute units (< 1: taken as 1), the cache's max_tokens, desc.num_splits. */
 void elattn_decode_policy_init(elattn_decode_policy *p, int compute_units, int max_tokens, int num_splits);
 
-/* The model the plan's family follows (the bounds do not depend on it). */
-void elattn_decode_policy_set_model(elattn_decode_policy *p, int model);
+/* The model the plan's family follows (the grid model's bounds are wider: set it before asking),
+ * and the device's peak memory bandwidth in GB/s where the backend knows it (0: unknown). */
+void elattn_decode_policy_set_model(elattn_decode_policy *p, int model, double peak_gbps);
 
 /* What a plan allocates for, for `heads` = max_batch x Hkv entries: the most chunks of a run
  * (sum of chunks[]) and the most chunks of its cut heads (those with chunks > 1). */

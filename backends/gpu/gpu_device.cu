@@ -20,8 +20,10 @@ elattn_status runtime_failure(cudaError_t e, const char *call)
 }
 
 /* ---- devices -------------------------------------------------------------------------- */
-static void describe(const cudaDeviceProp &prop, gpu_caps *c)
+static void describe(const cudaDeviceProp &prop, int index, gpu_caps *c)
 {
+    (void)index;
+    c->mem_gbps = 0.0;
     c->wave = prop.warpSize;
     c->sm_count = prop.multiProcessorCount;
 #if defined(ELATTN_GPU_AMD)
@@ -44,6 +46,13 @@ static void describe(const cudaDeviceProp &prop, gpu_caps *c)
     c->smem_per_block = prop.sharedMemPerBlockOptin > prop.sharedMemPerBlock ? prop.sharedMemPerBlockOptin
                                                                              : prop.sharedMemPerBlock;
     snprintf(c->arch, sizeof c->arch, "sm_%d%d", prop.major, prop.minor);
+    /* double data rate: 2 transfers a clock of bus width / 8 bytes (the decode split policy's S) */
+    int clock_khz = 0, bus_bits = 0;
+    if (cudaDeviceGetAttribute(&clock_khz, cudaDevAttrMemoryClockRate, index) == cudaSuccess &&
+        cudaDeviceGetAttribute(&bus_bits, cudaDevAttrGlobalMemoryBusWidth, index) == cudaSuccess)
+        c->mem_gbps = 2.0 * (double)clock_khz * 1e3 * ((double)bus_bits / 8.0) / 1e9;
+    else
+        (void)cudaGetLastError();
 #endif
 }
 
@@ -70,7 +79,7 @@ static void fill_info(int i, elattn_device_info *info)
         return;
     }
     gpu_caps d;
-    describe(prop, &d);
+    describe(prop, i, &d);
     info->backend = ELATTN_GPU_BACKEND_KIND;
     info->backend_index = i;
     snprintf(info->name, sizeof info->name, "%.127s", prop.name);
@@ -121,7 +130,7 @@ static elattn_status gpu_open(int index, void **out)
     device *d = create<device>();
     if (!d) return elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "device: host allocation failed");
     d->ordinal = index;
-    describe(prop, &d->caps);
+    describe(prop, index, &d->caps);
     if (d->caps.wave != 32 && d->caps.wave != 64) {
         free(d);
         return elattn_fail(ELATTN_ERROR_UNSUPPORTED, "device: wave size %d is neither 32 nor 64", prop.warpSize);

@@ -259,6 +259,10 @@ elattn_status ocl_decode_plan(void *dv, elattn_decode_setup *setup, const char *
     if (!p) return elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "decode: host allocation failed");
     p->kind = probe.kind;
     p->wg = p->kind == DECODE_TILED ? DECODE_TILED_WG : DECODE_WG;
+    /* The split policy's grid model describes the tiled kernel's grid and was fitted on NVIDIA's
+     * driver (an H100, decode_policy.c); other device classes keep the waves model until measured.
+     * Either way the partials are reserved per run (ocl_decode_run), as the grid model needs. */
+    if (p->kind == DECODE_TILED && dev->caps.cls == OCL_CLASS_NVIDIA) setup->model = ELATTN_DECODE_MODEL_GRID;
     cl_program program = NULL;
     const int padded_dim = p->kind == DECODE_TILED ? ocl_tune_band(setup->head_dim) : 0;
     elattn_status st = p->kind == DECODE_TILED ? fused_merge_chunks(&p->merge_chunks) : ELATTN_SUCCESS;

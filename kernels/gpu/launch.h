@@ -33,6 +33,7 @@ struct gpu_caps {
     int wave;              /* warpSize: 32 or 64 */
     int sm_count;          /* multiprocessors (compute units) */
     size_t smem_per_block; /* opt-in limit of dynamic shared memory */
+    double mem_gbps;       /* peak memory bandwidth, GB/s, from the memory clock and bus width (0: unknown) */
     char arch[64];         /* "sm_90", "gfx90a" */
 };
 
