@@ -10,6 +10,7 @@
 #   2. elattn-decode-bench, bf16 D 128, Hq 32 / Hkv 8, read flush, for each chunk length C in
 #      CHUNKS (auto: the policy) over 8K / 32K x batch 1 / 16 / 64 and 128K x batch 1 / 16, dense
 #      and fa-ssa:0.5 / 0.75, one process per (C, context group).
+# PATCH (default chunk-slots-env.patch; chunk-slots-env-grid.patch on trees with the grid model),
 # DEVICE (default cuda:0; opencl:1 builds the OpenCL backend alone and registers NVIDIA's OpenCL
 # driver), LONG=0 (skips the 128K processes) and CHUNKS pick what runs.
 # Output in $OUT/cs: cs.txt (the summary: one line per step "C len batch mix us"), the raw tables.
@@ -18,7 +19,7 @@ o=$OUT/cs; mkdir -p $o; f=$o/cs.txt
 : > $f; tail -f $f & tailpid=$!
 left() { echo $((${BUDGET_S:-540} - SECONDS)); }
 nvidia-smi --query-gpu=name,clocks.max.sm --format=csv,noheader >> $f 2>&1
-git apply bench/lab/notes/decode/chunk-slots-env.patch >> $f 2>&1 || echo "patch failed" >> $f
+git apply ${PATCH:-bench/lab/notes/decode/chunk-slots-env.patch} >> $f 2>&1 || echo "patch failed" >> $f
 dev=${DEVICE:-cuda:0}
 backends="-Dcuda=enabled -Dopencl=disabled -Dnvcc_arch=sm_90a"
 if [ "${dev%%:*}" = opencl ]; then

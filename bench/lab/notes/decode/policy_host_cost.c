@@ -19,7 +19,7 @@ int main(void)
     static const int lens[] = {8192, 32768, 131072}, batches[] = {1, 16, 64}, full[] = {8, 4, 2};
     static const char *const mix[] = {"dense", "fa-ssa:0.5", "fa-ssa:0.75"};
     printf("model      context batch mix          FULL STREAMING chunks  us per call\n");
-    for (int model = ELATTN_DECODE_MODEL_WAVES; model <= ELATTN_DECODE_MODEL_BANDWIDTH; ++model)
+    for (int model = ELATTN_DECODE_MODEL_WAVES; model <= ELATTN_DECODE_MODEL_GRID; ++model)
         for (int li = 0; li < 3; ++li)
             for (int bi = 0; bi < 3; ++bi)
                 for (int mi = 0; mi < 3; ++mi) {
@@ -29,14 +29,14 @@ int main(void)
                         for (int h = 0; h < 8; ++h) slots[n++] = h < full[mi] || len < 2176 ? len : 2176;
                     elattn_decode_policy p;
                     elattn_decode_policy_init(&p, 132, len, 0);
-                    elattn_decode_policy_set_model(&p, model);
+                    elattn_decode_policy_set_model(&p, model, 0.0);
                     enum { REPS = 200 };
                     struct timespec t0, t1;
                     clock_gettime(CLOCK_MONOTONIC, &t0);
                     for (int r = 0; r < REPS; ++r) elattn_decode_policy_chunks(&p, slots, n, chunks);
                     clock_gettime(CLOCK_MONOTONIC, &t1);
                     const double us = ((double)(t1.tv_sec - t0.tv_sec) * 1e9 + (double)(t1.tv_nsec - t0.tv_nsec)) / 1e3 / REPS;
-                    printf("%-10s %7d %5d %-12s %4d %10d %11.1f\n", model ? "bandwidth" : "waves", len, batch, mix[mi],
+                    printf("%-10s %7d %5d %-12s %4d %10d %11.1f\n", model == 2 ? "grid" : model ? "bandwidth" : "waves", len, batch, mix[mi],
                            chunks[0], chunks[7], us);
                 }
     return 0;
