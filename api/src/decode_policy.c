@@ -94,6 +94,27 @@ static int64_t entry_chunks(const elattn_decode_policy *p, int64_t slots, int64_
     return c < 1 ? 1 : c;
 }
 
+/* Every entry's chunks for chunk length C into `chunks` (equal neighbours, a batch's like heads,
+ * share the division); *items gets their sum and *work the slots plus `overhead` an item. Returns
+ * the chunks of the cut entries (what the bound counts). */
+static int64_t cut_entries(const elattn_decode_policy *p, const int64_t *slots, size_t entries, int64_t chunk,
+                           double overhead, int32_t *chunks, int64_t *items, double *work)
+{
+    int64_t split = 0, n_items = 0;
+    double total = 0.0;
+    for (size_t e = 0; e < entries; ++e) {
+        const int same = e > 0 && slots[e] == slots[e - 1];
+        const int64_t c = same ? chunks[e - 1] : entry_chunks(p, slots[e], chunk);
+        chunks[e] = (int32_t)c;
+        split += c > 1 ? c : 0;
+        n_items += c;
+        total += (double)slots[e] + (double)c * overhead;
+    }
+    *items = n_items;
+    *work = total;
+    return split;
+}
+
 /* List scheduling's machines: a min-heap of their end times (progress units), with an infinite
  * end past the last so that a parent's second child needs no bounds check. */
 typedef struct machines {
@@ -166,18 +187,9 @@ static double sum_largest(double *v, int n, int s)
 static double bandwidth_time(const elattn_decode_policy *p, const int64_t *slots, size_t entries, int64_t chunk,
                              double beat, int32_t *chunks, int64_t *items, double *end)
 {
-    int64_t split = 0, n_items = 0;
     double total = 0.0;
-    for (size_t e = 0; e < entries; ++e) { /* equal neighbours (a batch's like heads) share the divisions */
-        const int same = e > 0 && slots[e] == slots[e - 1];
-        const int64_t c = same ? chunks[e - 1] : entry_chunks(p, slots[e], chunk);
-        chunks[e] = (int32_t)c;
-        split += c > 1 ? c : 0;
-        n_items += c;
-        total += (double)slots[e] + (double)c * DECODE_ITEM_OVERHEAD;
-    }
-    *items = n_items;
-    if (split > 2 * (int64_t)p->target) return -1.0;
+    if (cut_entries(p, slots, entries, chunk, DECODE_ITEM_OVERHEAD, chunks, items, &total) > 2 * (int64_t)p->target)
+        return -1.0;
     if (beat >= 0.0 && total >= beat) return HUGE_VAL;
     machines m = {end, 0, p->target < DECODE_MODEL_MAX_W ? p->target : DECODE_MODEL_MAX_W};
     /* the work list's order: chunk 0 of each cut head, their other chunks, the whole heads */
@@ -292,18 +304,10 @@ static int grid_next(grid_cursor *c, double *work)
 static double grid_time(const elattn_decode_policy *p, const int64_t *slots, size_t entries, int64_t chunk,
                         double beat, int32_t *chunks, int64_t *items, grid_sim *g)
 {
-    int64_t split = 0, n_items = 0;
     double total = 0.0;
-    for (size_t e = 0; e < entries; ++e) {
-        const int same = e > 0 && slots[e] == slots[e - 1];
-        const int64_t c = same ? chunks[e - 1] : entry_chunks(p, slots[e], chunk);
-        chunks[e] = (int32_t)c;
-        split += c > 1 ? c : 0;
-        n_items += c;
-        total += (double)slots[e] + (double)c * DECODE_GRID_ITEM_OVERHEAD;
-    }
-    *items = n_items;
-    if (split > DECODE_GRID_BOUND * (int64_t)p->target) return -1.0;
+    if (cut_entries(p, slots, entries, chunk, DECODE_GRID_ITEM_OVERHEAD, chunks, items, &total) >
+        DECODE_GRID_BOUND * (int64_t)p->target)
+        return -1.0;
     const int per = DECODE_CHUNKS_PER_CU, max_units = DECODE_MODEL_MAX_W / DECODE_CHUNKS_PER_CU;
     int units = p->target / per;
     units = units < 1 ? 1 : units > max_units ? max_units : units;
