@@ -60,11 +60,14 @@
  *    together read 1.52x what one alone reads (the data: a unit's rate is concave in its
  *    work-groups, and a head left whole beside short windows ends alone on its unit, slowly);
  *  - a work-group costs its slots plus DECODE_GRID_ITEM_OVERHEAD.
- * The run is simulated event by event (a heap of the units' next ends) for the candidates of the
- * bandwidth model plus the longest head's slots / j for every j up to 16 and about every 1.25x past
- * it (the measured times are bumpy in C: the last wave's fill), skipping a candidate whose work
- * spread evenly could not beat the best so far. Its bound is DECODE_GRID_BOUND x W cut chunks (the
- * OpenCL plan reserves its partials per run). */
+ * The run is simulated event by event (a heap of the units' next ends, about 40-70 ns an event on
+ * this repository's 2-core machine) for a few candidates only (grid_chunk): the waves model's
+ * choice, and for the two longest shorter heads S (the STREAMING windows) S itself and the longest
+ * head in chunks of at most 1.5 S; a run of equal heads takes the waves model's choice unsimulated.
+ * A candidate whose work spread evenly could not beat the best so far is not simulated. Host cost:
+ * up to 340-450 us a run at 32K x 64 fa-ssa:0.5 (3,072 work-groups a candidate), up to 250 us on
+ * the decode table's other shapes. Its bound is DECODE_GRID_BOUND x W cut chunks (the OpenCL plan
+ * reserves its partials per run; the best lengths measured cut up to 2,816). */
 enum {
     DECODE_CHUNKS_PER_CU = 2,
     DECODE_SATURATING_EIGHTHS_OF_W = 3, /* S = 3/8 W: 3/4 of the compute units (99 items on an H100) */
