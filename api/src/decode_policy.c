@@ -65,7 +65,7 @@
  * choice, and for the two longest shorter heads S (the STREAMING windows) S itself and the longest
  * head in chunks of at most 1.5 S; a run of equal heads takes the waves model's choice unsimulated.
  * A candidate whose work spread evenly could not beat the best so far is not simulated. Host cost:
- * up to 340-450 us a run at 32K x 64 fa-ssa:0.5 (3,072 work-groups a candidate), up to 250 us on
+ * about 340 us a run at 32K x 64 fa-ssa:0.5 (3,072 work-groups a candidate), up to 250 us on
  * the decode table's other shapes. Its bound is DECODE_GRID_BOUND x W cut chunks (the OpenCL plan
  * reserves its partials per run; the best lengths measured cut up to 2,816). */
 enum {
@@ -212,7 +212,50 @@ static double bandwidth_time(const elattn_decode_policy *p, const int64_t *slots
     return total + (double)s * last - (busy > 0 ? sum_largest(end, m.used, busy) : 0.0);
 }
 
-static int64_t waves_chunk(const elattn_decode_policy *p, const int64_t *slots, size_t entries, int64_t longest);
+/* The waves model's predicted run time of chunk length C in slots (above), or -1 when its cut
+ * heads would exceed the plan's bound. */
+static double waves_time(const elattn_decode_policy *p, const int64_t *slots, size_t entries, int64_t total,
+                         int64_t chunk)
+{
+    int64_t items = 0, split = 0, longest = 0;
+    for (size_t e = 0; e < entries; ++e) {
+        const int64_t c = entry_chunks(p, slots[e], chunk), size = ceil_div64(slots[e], c);
+        items += c;
+        split += c > 1 ? c : 0;
+        longest = size > longest ? size : longest;
+    }
+    if (split > 2 * (int64_t)p->target) return -1.0;
+    int64_t big = 0;
+    for (size_t e = 0; e < entries; ++e) {
+        const int64_t c = entry_chunks(p, slots[e], chunk);
+        if (2 * ceil_div64(slots[e], c) >= longest) big += c;
+    }
+    const double W = p->target;
+    const double waves = (double)ceil_div64(big, p->target) * (double)(longest + DECODE_WAVES_ITEM_OVERHEAD);
+    const double spread = ((double)total + (double)items * DECODE_WAVES_ITEM_OVERHEAD) / W;
+    return waves > spread ? waves : spread;
+}
+
+/* The waves model's chunk length: j chunks of the longest head for j in j* / 2 .. 2 j* + 2,
+ * evenly spread, fewer chunks winning ties. */
+static int64_t waves_chunk(const elattn_decode_policy *p, const int64_t *slots, size_t entries, int64_t longest)
+{
+    int64_t total = 0;
+    for (size_t e = 0; e < entries; ++e) total += slots[e];
+    const int64_t share = (int64_t)((double)longest * p->target / (double)(total > 0 ? total : 1));
+    int64_t lo = share / 2 > 1 ? share / 2 : 1, hi = 2 * share + 2;
+    if (hi > p->splits) hi = p->splits; /* the longest head's bound: its shortest chunks */
+    if (lo > hi) lo = hi;
+    const int64_t step = hi - lo + 1 > DECODE_WAVES_CANDIDATES ? ceil_div64(hi - lo + 1, DECODE_WAVES_CANDIDATES) : 1;
+    double best = -1.0;
+    int64_t chunk = longest;
+    for (int64_t j = lo; j <= hi; j += step) {
+        const int64_t c = ceil_div64(longest, j);
+        const double t = waves_time(p, slots, entries, total, c);
+        if (t >= 0.0 && (best < 0.0 || t < best)) best = t, chunk = c;
+    }
+    return chunk;
+}
 
 /* The run's shorter heads' lengths (at least DECODE_MIN_CHUNK slots), the first
  * DECODE_SIZE_CANDIDATES distinct ones met, in decreasing order: as chunk lengths they keep those
@@ -343,7 +386,7 @@ static double grid_time(const elattn_decode_policy *p, const int64_t *slots, siz
 /* The grid model's chunk length: the waves model's, or, where the run has shorter heads (a
  * STREAMING window of S slots beside FULL heads), S (the long heads cut to the window's length)
  * or the longest head in chunks of at most 3 S / 2, for the two longest such S: whichever the
- * simulation predicts fastest. On call 133's 18 shapes this small set is within 5% of the fastest
+ * simulation predicts fastest. On call 133's 18 shapes this small set is within 5.1% of the fastest
  * of ten measured lengths (the waves model alone: up to 1.41x) at a few simulations a run. */
 static int64_t grid_chunk(const elattn_decode_policy *p, const int64_t *slots, size_t entries, int64_t longest,
                           int32_t *chunks)
@@ -365,51 +408,6 @@ static int64_t grid_chunk(const elattn_decode_policy *p, const int64_t *slots, s
         }
     }
     free(g);
-    return chunk;
-}
-
-/* The waves model's predicted run time of chunk length C in slots (above), or -1 when its cut
- * heads would exceed the plan's bound. */
-static double waves_time(const elattn_decode_policy *p, const int64_t *slots, size_t entries, int64_t total,
-                         int64_t chunk)
-{
-    int64_t items = 0, split = 0, longest = 0;
-    for (size_t e = 0; e < entries; ++e) {
-        const int64_t c = entry_chunks(p, slots[e], chunk), size = ceil_div64(slots[e], c);
-        items += c;
-        split += c > 1 ? c : 0;
-        longest = size > longest ? size : longest;
-    }
-    if (split > 2 * (int64_t)p->target) return -1.0;
-    int64_t big = 0;
-    for (size_t e = 0; e < entries; ++e) {
-        const int64_t c = entry_chunks(p, slots[e], chunk);
-        if (2 * ceil_div64(slots[e], c) >= longest) big += c;
-    }
-    const double W = p->target;
-    const double waves = (double)ceil_div64(big, p->target) * (double)(longest + DECODE_WAVES_ITEM_OVERHEAD);
-    const double spread = ((double)total + (double)items * DECODE_WAVES_ITEM_OVERHEAD) / W;
-    return waves > spread ? waves : spread;
-}
-
-/* The waves model's chunk length: j chunks of the longest head for j in j* / 2 .. 2 j* + 2,
- * evenly spread, fewer chunks winning ties. */
-static int64_t waves_chunk(const elattn_decode_policy *p, const int64_t *slots, size_t entries, int64_t longest)
-{
-    int64_t total = 0;
-    for (size_t e = 0; e < entries; ++e) total += slots[e];
-    const int64_t share = (int64_t)((double)longest * p->target / (double)(total > 0 ? total : 1));
-    int64_t lo = share / 2 > 1 ? share / 2 : 1, hi = 2 * share + 2;
-    if (hi > p->splits) hi = p->splits; /* the longest head's bound: its shortest chunks */
-    if (lo > hi) lo = hi;
-    const int64_t step = hi - lo + 1 > DECODE_WAVES_CANDIDATES ? ceil_div64(hi - lo + 1, DECODE_WAVES_CANDIDATES) : 1;
-    double best = -1.0;
-    int64_t chunk = longest;
-    for (int64_t j = lo; j <= hi; j += step) {
-        const int64_t c = ceil_div64(longest, j);
-        const double t = waves_time(p, slots, entries, total, c);
-        if (t >= 0.0 && (best < 0.0 || t < best)) best = t, chunk = c;
-    }
     return chunk;
 }
 

@@ -10,7 +10,7 @@
  *    for C from 256 to 131072);
  *  - the waves model's choices on the H200 table's shapes (the families it serves keep them);
  *  - the grid model's choices on the OpenCL tiled family's hybrid shapes: the chunk length that was
- *    fastest, or within 5% of it, among the ten timed on the H100 (call 133, same hook), and the
+ *    fastest, or within 5.1% of it, among the ten timed on the H100 (call 133, same hook), and the
  *    waves model's choice where every head is alike;
  *  - under all three, the two shapes that broke earlier versions: 8K x 1 fa-ssa:0.75 (no head cut,
  *    248 us instead of 29) and 128K x 64 fa-ssa:0.75 (the FULL heads left whole beside 384

@@ -173,7 +173,10 @@ elattn_status gpu_decode_plan(void *dev, elattn_decode_setup *setup, const char 
     p->max_batch = setup->max_batch;
     p->mma = choice.mma;
     /* the bandwidth model describes the tensor-core family's work list and residency (fitted on it) */
-    if (choice.mma) setup->model = ELATTN_DECODE_MODEL_BANDWIDTH, setup->peak_gbps = d.caps.mem_gbps;
+    if (choice.mma) {
+        setup->model = ELATTN_DECODE_MODEL_BANDWIDTH;
+        setup->peak_gbps = d.caps.mem_gbps; /* its saturating items */
+    }
     p->inline_allowed = ELATTN_DECODE_INLINE_BYTES > 0 && !upload_forced();
     p->item_rows = choice.item_rows;
     /* Every chunk of a head runs ceil(n * group / item_rows) items; a cut head's chunk keeps
