@@ -51,9 +51,9 @@
  * The grid model (ELATTN_DECODE_MODEL_GRID: the OpenCL tiled family, whose grid is a work-group per
  * (entry, chunk) in entry-major order, every entry given the run's largest chunk count, the empty
  * ones ending at once). Fitted to its steps on an H100 for ten fixed chunk lengths on 18 shapes
- * (bench/results/2026-12-06-nvidia-h100, call 133: 4.6% rms error, and on every shape the measured
- * length it predicts fastest is within 1% of the fastest measured; the waves model's choice was up to
- * 1.41x slower there):
+ * (bench/results/2026-12-06-nvidia-h100, call 133; bench/lab/notes/decode/grid_fit.py: 4.6% rms
+ * error, and on every shape the measured length it predicts fastest is within 1.1% of the fastest
+ * measured; the waves model's choice was up to 1.41x slower there):
  *  - DECODE_CHUNKS_PER_CU work-groups run on a compute unit at once; the next one in grid order
  *    starts on the unit where one ends first (at the start, one a unit in turn);
  *  - a unit running n of them gives each 1 / (n + DECODE_GRID_SHARE) of a work-group's pace: two
