@@ -95,6 +95,10 @@ elattn_status ocl_fail(cl_int err, const char *call, const char *what);
 
 /* The class and selection-relevant limits of a device. */
 void ocl_query_caps(cl_device_id device, ocl_caps *caps);
+/* Testing: the class ELATTN_OPENCL_DEVICE_CLASS ("amd", "intel", "other") makes every device but
+ * NVIDIA's take (its tile rows, work-group sizes and kernel forms; so a run on PoCL builds what
+ * such a device would): 1 with *cls set, 0 unset, -1 for any other value (the device does not open). */
+int ocl_forced_class(ocl_class *cls);
 
 /* A program built from the embedded sources of `source_id` ("attn", "xattn",
  * "router") with `options`, from the device's cache or built now (under the

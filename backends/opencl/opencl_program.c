@@ -2,6 +2,7 @@
  * Error names, device classes, the program cache and launch helpers of the
  * OpenCL backend.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +70,17 @@ static int has_word(const char *list, const char *word)
     return 0;
 }
 
+int ocl_forced_class(ocl_class *cls)
+{
+    const char *e = getenv("ELATTN_OPENCL_DEVICE_CLASS");
+    if (!e || !e[0]) return 0;
+    if (strcmp(e, "amd") == 0) *cls = OCL_CLASS_AMD;
+    else if (strcmp(e, "intel") == 0) *cls = OCL_CLASS_INTEL;
+    else if (strcmp(e, "other") == 0) *cls = OCL_CLASS_OTHER;
+    else return -1;
+    return 1;
+}
+
 void ocl_query_caps(cl_device_id device, ocl_caps *caps)
 {
     memset(caps, 0, sizeof *caps);
@@ -89,6 +101,8 @@ void ocl_query_caps(cl_device_id device, ocl_caps *caps)
     else if (vendor_id == 0x1002) caps->cls = OCL_CLASS_AMD;
     else if (vendor_id == 0x8086) caps->cls = OCL_CLASS_INTEL;
     else caps->cls = OCL_CLASS_OTHER;
+    ocl_class forced;
+    if (caps->cls != OCL_CLASS_NVIDIA && ocl_forced_class(&forced) == 1) caps->cls = forced;
     if (caps->cls == OCL_CLASS_NVIDIA) {
         cl_uint major = 0, minor = 0;
         if (clGetDeviceInfo(device, CL_DEVICE_COMPUTE_CAPABILITY_MAJOR_NV, sizeof major, &major, NULL) ==
@@ -269,6 +283,28 @@ static elattn_status rebuild_for_sm90a(ocl_device *dev, const char *source_id, c
     return ELATTN_SUCCESS;
 }
 
+/* ELATTN_OPENCL_BUILD_DUMP=<folder>: each program, before it is built, as the driver gets it:
+ * <source id>-<hash of the options>.cl (the strings joined) and .opts (the options), for a
+ * compiler outside the driver (kernels/opencl/amdgcn_check.sh) or a vendor's bug report. */
+static elattn_status dump_program(const char *dir, const char *source_id, const char *options,
+                                  const char *const *strings, cl_uint count)
+{
+    uint32_t h = 2166136261u; /* FNV-1a: one file pair per distinct option string */
+    for (const char *c = options; *c; ++c) h = (h ^ (unsigned char)*c) * 16777619u;
+    char path[4096];
+    for (int part = 0; part < 2; ++part) {
+        snprintf(path, sizeof path, "%s/%s-%08x.%s", dir, source_id, (unsigned)h, part ? "opts" : "cl");
+        FILE *f = fopen(path, "w");
+        int ok = f != NULL;
+        if (ok && part) ok = fputs(options, f) >= 0 && fputc('\n', f) != EOF;
+        for (cl_uint i = 0; ok && !part && i < count; ++i) ok = fputs(strings[i], f) >= 0;
+        if (f && fclose(f) != 0) ok = 0;
+        if (!ok)
+            return elattn_fail(ELATTN_ERROR_BACKEND, "opencl: ELATTN_OPENCL_BUILD_DUMP: cannot write %s", path);
+    }
+    return ELATTN_SUCCESS;
+}
+
 static elattn_status build_program(ocl_device *dev, const char *source_id, const char *options,
                                    cl_program *out)
 {
@@ -277,6 +313,11 @@ static elattn_status build_program(ocl_device *dev, const char *source_id, const
     const char *strings[3 + MAX_PROGRAM_FILES] = {spec_prelude, elattn_cl_elattn_spec, elattn_cl_common};
     cl_uint count = 3;
     for (int i = 0; i < MAX_PROGRAM_FILES && src->files[i]; ++i) strings[count++] = src->files[i];
+    const char *dump = getenv("ELATTN_OPENCL_BUILD_DUMP");
+    if (dump && dump[0]) {
+        elattn_status st = dump_program(dump, source_id, options, strings, count);
+        if (st != ELATTN_SUCCESS) return st;
+    }
     cl_int err;
     cl_program program = clCreateProgramWithSource(dev->context, count, strings, NULL, &err);
     if (err != CL_SUCCESS) return ocl_fail(err, "clCreateProgramWithSource", source_id);
