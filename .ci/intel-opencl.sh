@@ -107,3 +107,14 @@ start=$SECONDS
     { cat "$log"; echo "intel-opencl: random draws FAILED (log: $log)" >&2; exit 1; }
 tail -n 1 "$log"
 echo "intel-opencl: 40 random draws took $((SECONDS - start)) s"
+
+# The programs an Intel GPU would build (ELATTN_OPENCL_DEVICE_CLASS=intel: its tile rows and kernel
+# forms, at this runtime's subgroup widths), checked here against the reference and compiled by
+# ocloc, Intel's GPU compiler, for Xe-LP and Xe-HPG (kernels/opencl/gpu_compile_check.sh): the
+# quick set and the decode group, about 3 minutes. It must run here (no skip).
+start=$SECONDS
+sh kernels/opencl/gpu_compile_check.sh intel "$conformance" "--quick" "--case decode/" \
+    >"$build/gpu-compile-intel.log" 2>&1 ||
+    { cat "$build/gpu-compile-intel.log"; echo "intel-opencl: the Intel GPU compile check FAILED or skipped" >&2; exit 1; }
+grep -v '^ok ' "$build/gpu-compile-intel.log"
+echo "intel-opencl: the Intel GPU compile check took $((SECONDS - start)) s"

@@ -66,7 +66,8 @@
  * head in chunks of at most 1.5 S; a run of equal heads takes the waves model's choice unsimulated.
  * A candidate whose work spread evenly could not beat the best so far is not simulated. Host cost:
  * about 340 us a run at 32K x 64 fa-ssa:0.5 (3,072 work-groups a candidate), up to 250 us on
- * the decode table's other shapes. Its bound is DECODE_GRID_BOUND x W cut chunks (the OpenCL plan
+ * the decode table's other shapes; a run from an elattn_decode_batch pays none of it (the batch
+ * fixed its chunk counts when it was made, decode.c's step_make). Its bound is DECODE_GRID_BOUND x W cut chunks (the OpenCL plan
  * reserves its partials per run; the best lengths measured cut up to 2,816). */
 enum {
     DECODE_CHUNKS_PER_CU = 2,

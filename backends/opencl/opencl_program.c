@@ -285,7 +285,7 @@ static elattn_status rebuild_for_sm90a(ocl_device *dev, const char *source_id, c
 
 /* ELATTN_OPENCL_BUILD_DUMP=<folder>: each program, before it is built, as the driver gets it:
  * <source id>-<hash of the options>.cl (the strings joined) and .opts (the options), for a
- * compiler outside the driver (kernels/opencl/amdgcn_check.sh) or a vendor's bug report. */
+ * compiler outside the driver (kernels/opencl/gpu_compile_check.sh) or a vendor's bug report. */
 static elattn_status dump_program(const char *dir, const char *source_id, const char *options,
                                   const char *const *strings, cl_uint count)
 {
