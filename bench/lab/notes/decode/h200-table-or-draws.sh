@@ -8,7 +8,7 @@
 # $OUT/dt.tgz (the table), or $OUT/rnd.txt and $OUT/rnd.tgz (the draws).
 set -u
 gpu=$(nvidia-smi --query-gpu=name --format=csv,noheader)
-budget=380
+budget=${DRAW_BUDGET_S:-380}
 case "$gpu" in
 *H200*) bash bench/lab/notes/decode/h200-table-only.sh
     # the draws too while the call has room for them (the table takes about 2-4 minutes)
