@@ -112,8 +112,18 @@ echo "intel-opencl: 40 random draws took $((SECONDS - start)) s"
 # forms, at this runtime's subgroup widths), checked here against the reference and compiled by
 # ocloc, Intel's GPU compiler, for Xe-LP and Xe-HPG (kernels/opencl/gpu_compile_check.sh): the
 # quick set and the decode group, about 3 minutes. It must run here (no skip).
+# ocloc is Debian's intel-opencl-icd's, unpacked under the build, not installed (.ci/run says why);
+# its compiler libraries come from the libigc1 and libigdfcl1 packages.
 start=$SECONDS
-sh kernels/opencl/gpu_compile_check.sh intel "$conformance" "--quick" "--case decode/" \
+oc=$build/ocloc
+if [ ! -x "$oc/usr/bin/ocloc" ]; then
+    rm -rf "$oc"
+    mkdir -p "$oc"
+    (cd "$oc" && apt-get download intel-opencl-icd >/dev/null 2>&1 && dpkg -x intel-opencl-icd_*.deb .) ||
+        { echo "intel-opencl: FAILED: apt-get download intel-opencl-icd (for ocloc)" >&2; exit 1; }
+fi
+OCLOC=$oc/usr/bin/ocloc LD_LIBRARY_PATH=$oc/usr/lib/x86_64-linux-gnu:$LD_LIBRARY_PATH \
+    sh kernels/opencl/gpu_compile_check.sh intel "$conformance" "--quick" "--case decode/" \
     >"$build/gpu-compile-intel.log" 2>&1 ||
     { cat "$build/gpu-compile-intel.log"; echo "intel-opencl: the Intel GPU compile check FAILED or skipped" >&2; exit 1; }
 grep -v '^ok ' "$build/gpu-compile-intel.log"

@@ -24,7 +24,7 @@
 #   CONFORMANCE: the elattn-conformance binary of a build with the OpenCL backend; each ARGS is one
 #   run's case selection, split into words ("--quick", "--case decode/"; none: the whole matrix).
 #   Tools: amd: $CLANG (default clang-15, else clang) and $ROCM_BITCODE (default Debian's
-#   rocm-device-libs, /usr/lib/x86_64-linux-gnu/amdgcn/bitcode); intel: ocloc.
+#   rocm-device-libs, /usr/lib/x86_64-linux-gnu/amdgcn/bitcode); intel: $OCLOC (default ocloc).
 #   Exit 0 when every program compiles for every target; 77 when a tool or the device is missing.
 set -u
 vendor=${1:-}
@@ -44,11 +44,17 @@ if [ "$vendor" = amd ]; then
         exit 77
     fi
 else
+    ocloc=${OCLOC:-ocloc}
     targets="tgllp dg2-g10"
-    if ! command -v ocloc >/dev/null; then
-        echo "gpu_compile_check: skipped (intel needs ocloc: Debian's intel-opencl-icd)"
+    probe=$(mktemp -d)
+    echo 'kernel void probe(global float *x) { x[get_global_id(0)] = 1.0f; }' > "$probe/probe.cl"
+    if ! "$ocloc" compile -file "$probe/probe.cl" -device tgllp -out_dir "$probe" > "$probe/log" 2>&1; then
+        cat "$probe/log" 2>/dev/null | tail -n 3
+        rm -rf "$probe"
+        echo "gpu_compile_check: skipped (intel needs a working ocloc, \$OCLOC or on PATH: Debian's intel-opencl-icd, with libigc1 and libigdfcl1)"
         exit 77
     fi
+    rm -rf "$probe"
 fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -79,7 +85,7 @@ compile() {
             -Xclang -finclude-default-header -D__OPENCL_VERSION__=120 -O3 \
             -Rpass-analysis=kernel-resource-usage $3 -o "$tmp/out/a.o" "$1" > "$tmp/log" 2>&1
     else
-        ocloc compile -file "$1" -device "$2" -options "$3" -out_dir "$tmp/out" > "$tmp/log" 2>&1
+        "$ocloc" compile -file "$1" -device "$2" -options "$3" -out_dir "$tmp/out" > "$tmp/log" 2>&1
     fi
 }
 
