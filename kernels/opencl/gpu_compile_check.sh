@@ -35,6 +35,9 @@ if [ "$vendor" != amd ] && [ "$vendor" != intel ] || [ -z "$conformance" ]; then
 fi
 shift 2
 [ $# -gt 0 ] || set -- ""
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+mkdir "$tmp/dump" "$tmp/out"
 if [ "$vendor" = amd ]; then
     clang=${CLANG:-$(command -v clang-15 || command -v clang || true)}
     bitcode=${ROCM_BITCODE:-/usr/lib/x86_64-linux-gnu/amdgcn/bitcode}
@@ -46,20 +49,13 @@ if [ "$vendor" = amd ]; then
 else
     ocloc=${OCLOC:-ocloc}
     targets="tgllp dg2-g10"
-    probe=$(mktemp -d)
-    echo 'kernel void probe(global float *x) { x[get_global_id(0)] = 1.0f; }' > "$probe/probe.cl"
-    if ! "$ocloc" compile -file "$probe/probe.cl" -device tgllp -out_dir "$probe" > "$probe/log" 2>&1; then
-        cat "$probe/log" 2>/dev/null | tail -n 3
-        rm -rf "$probe"
+    echo 'kernel void probe(global float *x) { x[get_global_id(0)] = 1.0f; }' > "$tmp/probe.cl"
+    if ! "$ocloc" compile -file "$tmp/probe.cl" -device tgllp -out_dir "$tmp/out" > "$tmp/log" 2>&1; then
+        tail -n 3 "$tmp/log"
         echo "gpu_compile_check: skipped (intel needs a working ocloc, \$OCLOC or on PATH: Debian's intel-opencl-icd, with libigc1 and libigdfcl1)"
         exit 77
     fi
-    rm -rf "$probe"
 fi
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-mkdir "$tmp/dump" "$tmp/out"
-
 for set in "$@"; do
     # shellcheck disable=SC2086 # a case selection is words
     ELATTN_OPENCL_DEVICE_CLASS=$vendor ELATTN_OPENCL_BUILD_DUMP="$tmp/dump" \
