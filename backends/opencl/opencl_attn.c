@@ -28,7 +28,7 @@
  *   mma       attn_mma.cl: mma.sync tensor cores through inline PTX (NVIDIA, sm_80+), fp16/bf16,
  *             head dims that are multiples of 16;
  *   subgroup  attn_fused.cl with one tile row per subgroup: the row max and sum are subgroup
- *             reductions (devices with cl_khr_subgroups or cl_intel_subgroups);
+ *             reductions (devices with OpenCL C 2.0/3.0 subgroups; built at that version);
  *   scalar    attn_fused.cl: fp32 arithmetic, every device, dtype and head dim.
  * Tile parameters come from the table of opencl_tuning.c; options.tile_m, tile_n and
  * work_group_size override them. */
@@ -428,9 +428,10 @@ static elattn_status subgroup_attn_choose(const ocl_caps *caps, const elattn_att
                                           const elattn_plan_options *opt, attn_choice *c)
 {
     memset(c, 0, sizeof *c);
-    if (!caps->ext_khr_subgroups && !caps->ext_intel_subgroups)
+    if (!caps->subgroup_cl_c)
         return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
-                           "needs cl_khr_subgroups or cl_intel_subgroups; the device lists neither");
+                           "needs the standard subgroup functions: OpenCL C 3.0 with __opencl_c_subgroups, or "
+                           "cl_khr_subgroups at OpenCL C 2.0 or later; the device has neither");
     /* On a CPU the scalar family is faster: on Intel's CPU runtime 1.9-3.0x with both families' tuned
      * tiles, 1.6-2.1x with the scalar rows measured on PoCL (opencl_tuning.c; bench/results/
      * 2026-12-03-intel-cpu-opencl). So the selection passes this family over there unless it is named. */
@@ -491,10 +492,9 @@ static elattn_status subgroup_attn_choose(const ocl_caps *caps, const elattn_att
     char extra[220];
     snprintf(extra, sizeof extra,
              "-DELATTN_HEAD_DIM=%d -DELATTN_TILE_M=%d -DELATTN_TILE_N=%d -DELATTN_HEADS_PER_TILE=%d "
-             "-DELATTN_SUBGROUP=%d%s%s",
-             c->head_dim, m, n, ht, width, caps->ext_khr_subgroups ? "" : " -DELATTN_INTEL_SUBGROUPS=1",
-             intel_reqd ? " -DELATTN_INTEL_REQD_SUBGROUP=1" : "");
-    ocl_format_options(c->options, sizeof c->options, c->dtype, wg, extra);
+             "-DELATTN_SUBGROUP=%d%s",
+             c->head_dim, m, n, ht, width, intel_reqd ? " -DELATTN_INTEL_REQD_SUBGROUP=1" : "");
+    ocl_format_options_at(c->options, sizeof c->options, caps->subgroup_cl_c, c->dtype, wg, extra);
     return ELATTN_SUCCESS;
 }
 

@@ -36,8 +36,13 @@ typedef struct ocl_caps {
     int nv_cc_major;       /* NVIDIA compute capability, 0 elsewhere */
     int nv_cc_minor;
     int warp_width;        /* CL_DEVICE_WARP_SIZE_NV / CL_DEVICE_WAVEFRONT_WIDTH_AMD, 0 elsewhere */
-    /* extensions the attention families ask for */
-    int ext_khr_subgroups, ext_intel_subgroups, ext_intel_reqd_subgroup_size, ext_khr_fp16;
+    /* Standard subgroup functions (sub_group_reduce_max, get_sub_group_local_id, ...): the OpenCL C
+     * version that has them on this device, as -cl-std takes it, 300 when its OpenCL C features
+     * list __opencl_c_subgroups, 200 when it lists cl_khr_subgroups at OpenCL C 2.0 or later (at 1.2
+     * compilers may lack them: clang's headers do), 0 otherwise */
+    int subgroup_cl_c;
+    /* extensions the attention and decode families ask for */
+    int ext_intel_subgroups, ext_intel_reqd_subgroup_size, ext_khr_fp16;
     /* CL_DEVICE_SUB_GROUP_SIZES_INTEL (cl_intel_required_subgroup_size): the widths a kernel may
      * require (as listed); none without the extension */
     int sg_sizes[8], n_sg_sizes;
@@ -139,6 +144,8 @@ static inline elattn_status ocl_upload_meta(cl_command_queue queue, cl_mem works
 
 /* Build options common to every program: storage dtype and work-group size. */
 int ocl_format_options(char *buf, size_t size, int dtype, int wg, const char *extra);
+/* The same at OpenCL C version cl_c (120, 200 or 300; ocl_format_options builds at 120). */
+int ocl_format_options_at(char *buf, size_t size, int cl_c, int dtype, int wg, const char *extra);
 
 
 /* ---- operations -------------------------------------------------------------- */

@@ -81,6 +81,30 @@ int ocl_forced_class(ocl_class *cls)
     return 1;
 }
 
+/* OpenCL 3.0's names, for headers of the 1.2 API (opencl_internal.h's target) */
+#ifndef CL_DEVICE_OPENCL_C_FEATURES
+#define CL_DEVICE_OPENCL_C_FEATURES 0x106F
+#endif
+typedef struct ocl_name_version { cl_uint version; char name[64]; } ocl_name_version;
+
+/* ocl_caps.subgroup_cl_c: 300 where the OpenCL C features list __opencl_c_subgroups, 200 where the
+ * device lists cl_khr_subgroups and compiles OpenCL C 2.0 or later, else 0. */
+static int subgroup_cl_c(cl_device_id device, int khr_subgroups)
+{
+    ocl_name_version features[128];
+    size_t bytes = 0;
+    if (clGetDeviceInfo(device, CL_DEVICE_OPENCL_C_FEATURES, sizeof features, features, &bytes) == CL_SUCCESS)
+        for (size_t i = 0; i < bytes / sizeof features[0] && i < 128; ++i)
+            if (strncmp(features[i].name, "__opencl_c_subgroups", sizeof features[i].name) == 0) return 300;
+    char version[128] = "";
+    int major = 0, minor = 0;
+    if (khr_subgroups &&
+        clGetDeviceInfo(device, CL_DEVICE_OPENCL_C_VERSION, sizeof version - 1, version, NULL) == CL_SUCCESS &&
+        sscanf(version, "OpenCL C %d.%d", &major, &minor) == 2 && major >= 2)
+        return 200;
+    return 0;
+}
+
 void ocl_query_caps(cl_device_id device, ocl_caps *caps)
 {
     memset(caps, 0, sizeof *caps);
@@ -102,7 +126,8 @@ void ocl_query_caps(cl_device_id device, ocl_caps *caps)
     else if (vendor_id == 0x8086) caps->cls = OCL_CLASS_INTEL;
     else caps->cls = OCL_CLASS_OTHER;
     ocl_class forced;
-    if (caps->cls != OCL_CLASS_NVIDIA && ocl_forced_class(&forced) == 1) caps->cls = forced;
+    const int forced_class = caps->cls != OCL_CLASS_NVIDIA && ocl_forced_class(&forced) == 1;
+    if (forced_class) caps->cls = forced;
     if (caps->cls == OCL_CLASS_NVIDIA) {
         cl_uint major = 0, minor = 0;
         if (clGetDeviceInfo(device, CL_DEVICE_COMPUTE_CAPABILITY_MAJOR_NV, sizeof major, &major, NULL) ==
@@ -122,15 +147,21 @@ void ocl_query_caps(cl_device_id device, ocl_caps *caps)
 
     size_t n = 0;
     char *ext = NULL;
+    int khr_subgroups = 0;
     if (clGetDeviceInfo(device, CL_DEVICE_EXTENSIONS, 0, NULL, &n) == CL_SUCCESS && n > 0 && (ext = malloc(n + 1)) &&
         clGetDeviceInfo(device, CL_DEVICE_EXTENSIONS, n, ext, NULL) == CL_SUCCESS) {
         ext[n] = '\0';
-        caps->ext_khr_subgroups = has_word(ext, "cl_khr_subgroups");
+        khr_subgroups = has_word(ext, "cl_khr_subgroups");
         caps->ext_intel_subgroups = has_word(ext, "cl_intel_subgroups");
         caps->ext_intel_reqd_subgroup_size = has_word(ext, "cl_intel_required_subgroup_size");
         caps->ext_khr_fp16 = has_word(ext, "cl_khr_fp16");
     }
     free(ext);
+    /* A forced AMD class drops Intel's shuffles (AMD's drivers do not list cl_intel_subgroups), so the
+     * tiled decode takes the form an AMD GPU builds; the required width stays, which is how a host
+     * runtime's subgroups are made the rows the subgroup family assumes (gpu_compile_check.sh). */
+    if (forced_class && forced == OCL_CLASS_AMD) caps->ext_intel_subgroups = 0;
+    caps->subgroup_cl_c = subgroup_cl_c(device, khr_subgroups);
     size_t sizes[16], bytes = 0;
     if (caps->ext_intel_reqd_subgroup_size &&
         clGetDeviceInfo(device, CL_DEVICE_SUB_GROUP_SIZES_INTEL, sizeof sizes, sizes, &bytes) == CL_SUCCESS)
@@ -138,11 +169,16 @@ void ocl_query_caps(cl_device_id device, ocl_caps *caps)
             if (sizes[i] > 0 && sizes[i] <= 1024) caps->sg_sizes[caps->n_sg_sizes++] = (int)sizes[i];
 }
 
+int ocl_format_options_at(char *buf, size_t size, int cl_c, int dtype, int wg, const char *extra)
+{
+    int n = snprintf(buf, size, "-cl-std=CL%d.%d -DELATTN_STORAGE=%d -DELATTN_WG=%d %s", cl_c / 100, cl_c % 100 / 10,
+                     dtype, wg, extra ? extra : "");
+    return n > 0 && (size_t)n < size;
+}
+
 int ocl_format_options(char *buf, size_t size, int dtype, int wg, const char *extra)
 {
-    int n = snprintf(buf, size, "-cl-std=CL1.2 -DELATTN_STORAGE=%d -DELATTN_WG=%d %s", dtype, wg,
-                     extra ? extra : "");
-    return n > 0 && (size_t)n < size;
+    return ocl_format_options_at(buf, size, 120, dtype, wg, extra);
 }
 
 /* ---- programs ------------------------------------------------------------------- */

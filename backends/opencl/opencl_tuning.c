@@ -111,6 +111,12 @@ static const ocl_tune_row tune_table[] = {
     {"subgroup", OCL_CLASS_CPU, 0, 64, 16, 64, 128, INTEL_CPU_SUBGROUP("47.3 ms, m16n64w128h2s8")},
     {"subgroup", OCL_CLASS_CPU, 0, 128, 16, 32, 0, INTEL_CPU_SUBGROUP("117.7 ms, m16n32w256h2s16")},
     {"subgroup", OCL_CLASS_CPU, 0, 256, 8, 32, 64, INTEL_CPU_SUBGROUP("155.0 ms, m8n32w64h2s8")},
+    /* AMD: a row's work-items are a wavefront, 64 on CDNA (gfx90a) and 32 on RDNA (gfx1030), and
+     * tile_n must be a multiple of it: 64-key tiles, so CDNA can take the family at all; at D 256
+     * 64 keys need more than AMD's 64 KiB of local memory, so that row is RDNA's alone */
+    {"subgroup", OCL_CLASS_AMD, 0, 64, 4, 64, 0, GUESS},
+    {"subgroup", OCL_CLASS_AMD, 0, 128, 4, 64, 0, GUESS},
+    {"subgroup", OCL_CLASS_AMD, 0, 256, 4, 32, 0, GUESS},
     {"subgroup", OCL_CLASS_OTHER, 0, 64, 8, 32, 0, GUESS},
     {"subgroup", OCL_CLASS_OTHER, 0, 128, 8, 32, 0, GUESS},
     {"subgroup", OCL_CLASS_OTHER, 0, 256, 4, 32, 0, GUESS},

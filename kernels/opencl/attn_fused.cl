@@ -28,8 +28,11 @@
  * reductions instead of local arrays and a barrier. Subgroups are assumed to
  * be TPR consecutive local ids; a work-item that finds otherwise writes NaN,
  * so a driver that forms them differently fails every check instead of
- * passing by luck. -DELATTN_INTEL_SUBGROUPS selects cl_intel_subgroups,
- * -DELATTN_INTEL_REQD_SUBGROUP requires the width (Intel).
+ * passing by luck. The reductions are OpenCL C's standard subgroup functions, so
+ * the family is built at -cl-std=CL2.0 (cl_khr_subgroups) or CL3.0
+ * (__opencl_c_subgroups): at 1.2 compilers need not declare them (clang's
+ * headers, which AMD's runtime compiles with, do not).
+ * -DELATTN_INTEL_REQD_SUBGROUP requires the width (cl_intel_required_subgroup_size).
  */
 #define HD ELATTN_HEAD_DIM
 #define TM ELATTN_TILE_M
@@ -48,9 +51,9 @@
 #endif
 
 #if defined(ELATTN_SUBGROUP)
-#if defined(ELATTN_INTEL_SUBGROUPS)
-#pragma OPENCL EXTENSION cl_intel_subgroups : enable
-#else
+#if __OPENCL_C_VERSION__ < 200
+#error "the subgroup family is built at OpenCL C 2.0 or later (-cl-std), where its subgroup functions are standard"
+#elif __OPENCL_C_VERSION__ < 300
 #pragma OPENCL EXTENSION cl_khr_subgroups : enable
 #endif
 #if ELATTN_SUBGROUP != TPR

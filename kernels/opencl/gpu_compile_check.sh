@@ -17,8 +17,11 @@
 #    both targets have; not pvc (Xe-HPC), which has no 8-wide subgroups (it lists 16 and 32, and the
 #    backend would pick from those there) and so rejects the programs made for width 8. ocloc does
 #    not check local memory against a device's.
-# A program that does not compile fails the check. Nothing here has run on an AMD or Intel GPU;
-# on PoCL (no subgroups) the amd run builds no subgroup-family program.
+# A program that does not compile fails the check. Nothing here has run on an AMD or Intel GPU.
+# On PoCL (no subgroups) the amd run builds no subgroup-family program; .ci/intel-opencl.sh runs it
+# on Intel's CPU runtime too, whose subgroups the family's programs are then built and checked at
+# (its widths and cl_intel_required_subgroup_size, not a wavefront's: the kernel source and the
+# OpenCL C version are an AMD GPU's, the width define and the width attribute are not).
 #
 # usage: kernels/opencl/gpu_compile_check.sh amd|intel CONFORMANCE [ARGS ...]
 #   CONFORMANCE: the elattn-conformance binary of a build with the OpenCL backend; each ARGS is one
@@ -77,8 +80,10 @@ done
 compile() {
     if [ "$vendor" = amd ]; then
         # shellcheck disable=SC2086 # the options are words, as the driver splits them
+        # the runtime defines __OPENCL_VERSION__ (the device's); clang does not: the program's -cl-std
+        version=$(echo "$3" | sed -n 's/.*-cl-std=CL\([0-9]\)\.\([0-9]\).*/\1\20/p')
         "$clang" -x cl -target amdgcn-amd-amdhsa -mcpu="$2" --rocm-device-lib-path="$bitcode" \
-            -Xclang -finclude-default-header -D__OPENCL_VERSION__=120 -O3 \
+            -Xclang -finclude-default-header -D__OPENCL_VERSION__="${version:-120}" -O3 \
             -Rpass-analysis=kernel-resource-usage $3 -o "$tmp/out/a.o" "$1" > "$tmp/log" 2>&1
     else
         "$ocloc" compile -file "$1" -device "$2" -options "$3" -out_dir "$tmp/out" > "$tmp/log" 2>&1
@@ -109,5 +114,6 @@ if [ "$programs" -eq 0 ]; then
     echo "FAIL  the conformance runs built no program"
     exit 1
 fi
-echo "gpu_compile_check: $vendor, $programs programs, each for $targets: $([ $status -eq 0 ] && echo ok || echo FAILED)"
+subgroup=$(grep -l -e '-DELATTN_SUBGROUP=' "$tmp"/dump/*.opts | wc -l)
+echo "gpu_compile_check: $vendor, $programs programs ($subgroup of the subgroup family), each for $targets: $([ $status -eq 0 ] && echo ok || echo FAILED)"
 exit $status
