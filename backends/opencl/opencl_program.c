@@ -91,11 +91,16 @@ typedef struct ocl_name_version { cl_uint version; char name[64]; } ocl_name_ver
  * device lists cl_khr_subgroups and compiles OpenCL C 2.0 or later, else 0. */
 static int subgroup_cl_c(cl_device_id device, int khr_subgroups)
 {
-    ocl_name_version features[128];
     size_t bytes = 0;
-    if (clGetDeviceInfo(device, CL_DEVICE_OPENCL_C_FEATURES, sizeof features, features, &bytes) == CL_SUCCESS)
-        for (size_t i = 0; i < bytes / sizeof features[0] && i < 128; ++i)
-            if (strncmp(features[i].name, "__opencl_c_subgroups", sizeof features[i].name) == 0) return 300;
+    ocl_name_version *features = NULL;
+    int listed = 0;
+    if (clGetDeviceInfo(device, CL_DEVICE_OPENCL_C_FEATURES, 0, NULL, &bytes) == CL_SUCCESS && bytes > 0 &&
+        (features = malloc(bytes)) &&
+        clGetDeviceInfo(device, CL_DEVICE_OPENCL_C_FEATURES, bytes, features, NULL) == CL_SUCCESS)
+        for (size_t i = 0; i < bytes / sizeof features[0] && !listed; ++i)
+            listed = strncmp(features[i].name, "__opencl_c_subgroups", sizeof features[i].name) == 0;
+    free(features);
+    if (listed) return 300;
     char version[128] = "";
     int major = 0, minor = 0;
     if (khr_subgroups &&
