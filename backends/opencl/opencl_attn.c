@@ -435,11 +435,19 @@ static elattn_status subgroup_attn_choose(const ocl_caps *caps, const elattn_att
     /* On a CPU the scalar family is faster: on Intel's CPU runtime 1.9-3.0x with both families' tuned
      * tiles, 1.6-2.1x with the scalar rows measured on PoCL (opencl_tuning.c; bench/results/
      * 2026-12-03-intel-cpu-opencl). So the selection passes this family over there unless it is named. */
-    if (caps->cls == OCL_CLASS_CPU &&
-        !(opt->kernel && opt->kernel[0] && elattn_kernel_name_selects(attn_family_names[FAM_SUBGROUP], opt->kernel)))
+    const int named =
+        opt->kernel && opt->kernel[0] && elattn_kernel_name_selects(attn_family_names[FAM_SUBGROUP], opt->kernel);
+    if (caps->cls == OCL_CLASS_CPU && !named)
         return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
                            "not chosen on a CPU device unless named (options.kernel \"opencl.attn.subgroup\"): the "
                            "scalar family is faster there");
+    /* NVIDIA's driver listed no cl_khr_subgroups where this family was checked; whether its OpenCL C
+     * features list __opencl_c_subgroups has not been seen on a GPU yet, so there it runs when named
+     * (the conformance runner names every family) and the selection keeps to the families that ran. */
+    if (caps->cls == OCL_CLASS_NVIDIA && !named)
+        return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
+                           "not chosen on NVIDIA's driver unless named (options.kernel \"opencl.attn.subgroup\"): not "
+                           "yet run there");
     const ocl_tune_row *row = ocl_tune_lookup("subgroup", caps, d->head_dim);
     const int m = table_or_option(row, row ? row->tile_m : 0, opt->tile_m);
     const int n = table_or_option(row, row ? row->tile_n : 0, opt->tile_n);
