@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# NOT RUN: written 2026-12-07 (twenty-third session), when no request for a device (H200 or H100)
-# started one and the failed starts used up the session's device time. One device call: on an H200, issue 14's decode table with the bandwidth
+# Written 2026-12-07 (twenty-third session), when no request for a device (H200 or H100)
+# started one and the failed starts used up the session's device time. Run as call 154 (twenty-fourth
+# session): the tool gave an H100, so it ran the draws (bench/results/2026-12-07-nvidia-h100). One device call: on an H200, issue 14's decode table with the bandwidth
 # model's S from the device's peak bandwidth (h200-table-only.sh); on any other GPU (the tool
 # often gives an H100 for the H200 kind; on an H200 too when the table leaves time), random conformance draws from seeds nobody has run, on
 # every GPU device and family, the split policies' new models included (the bandwidth model's S
