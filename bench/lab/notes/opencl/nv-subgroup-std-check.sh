@@ -5,7 +5,8 @@
 # __opencl_c_subgroups (then the family is a candidate there and must pass), and the attention,
 # XAttention, router and decode cases of the quick set on opencl:1 with every family. Run from the
 # repository root with `run` (any NVIDIA GPU), after h200-table-only.sh where the call is for an
-# H200. Output: $OUT/sg.txt.
+# H200. Output: $OUT/sg.txt. Not run yet: the session that wrote it could start no device machine
+# after its first call.
 set -u
 o=$OUT/sg; mkdir -p $o; f=$o/sg.txt
 start=$SECONDS
