@@ -269,6 +269,12 @@ static elattn_status mma_attn_choose(const ocl_caps *caps, const elattn_attn_des
     return ELATTN_SUCCESS;
 }
 
+/* options.kernel names this family (its name, a prefix of it ending at a '.', or a whole kernel name). */
+static int family_named(const elattn_plan_options *opt, int family)
+{
+    return opt->kernel && opt->kernel[0] && elattn_kernel_name_selects(attn_family_names[family], opt->kernel);
+}
+
 /* The families taken by default only where the tile table has a row for them (mma_async,
  * wgmma): *row is that row, or NULL when options.kernel names the family without one. Tiles
  * forced without a kernel name are attn_mma.cl's (as before these families), so they take these
@@ -277,7 +283,7 @@ static elattn_status row_or_named(const ocl_caps *caps, const elattn_attn_desc *
                                   int family, const char *table_family, const ocl_tune_row **row)
 {
     const char *name = attn_family_names[family];
-    const int named = opt->kernel && opt->kernel[0] && elattn_kernel_name_selects(name, opt->kernel);
+    const int named = family_named(opt, family);
     const int forced = opt->tile_m || opt->tile_n || opt->work_group_size;
     *row = ocl_tune_lookup(table_family, caps, d->head_dim);
     if (!named && forced)
@@ -435,8 +441,7 @@ static elattn_status subgroup_attn_choose(const ocl_caps *caps, const elattn_att
     /* On a CPU the scalar family is faster: on Intel's CPU runtime 1.9-3.0x with both families' tuned
      * tiles, 1.6-2.1x with the scalar rows measured on PoCL (opencl_tuning.c; bench/results/
      * 2026-12-03-intel-cpu-opencl). So the selection passes this family over there unless it is named. */
-    const int named =
-        opt->kernel && opt->kernel[0] && elattn_kernel_name_selects(attn_family_names[FAM_SUBGROUP], opt->kernel);
+    const int named = family_named(opt, FAM_SUBGROUP);
     if (caps->cls == OCL_CLASS_CPU && !named)
         return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
                            "not chosen on a CPU device unless named (options.kernel \"opencl.attn.subgroup\"): the "
