@@ -457,6 +457,16 @@ static elattn_status subgroup_attn_choose(const ocl_caps *caps, const elattn_att
     const int m = table_or_option(row, row ? row->tile_m : 0, opt->tile_m);
     const int n = table_or_option(row, row ? row->tile_n : 0, opt->tile_n);
     int width = caps->warp_width, intel_reqd = 0;
+    /* A device with both a warp width and cl_intel_required_subgroup_size (a host runtime made an AMD
+     * GPU by ELATTN_OPENCL_DEVICE_CLASS=amd:64 or amd:32, gpu_compile_check.sh) requires that width,
+     * so that its subgroups are the rows the kernel assumes. */
+    if (width && caps->ext_intel_reqd_subgroup_size) {
+        for (int i = 0; i < caps->n_sg_sizes; ++i)
+            if (caps->sg_sizes[i] == width) intel_reqd = 1;
+        if (!intel_reqd)
+            return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
+                               "the device's warp width %d is not among its CL_DEVICE_SUB_GROUP_SIZES_INTEL", width);
+    }
     if (!width && caps->ext_intel_reqd_subgroup_size) {
         if (caps->n_sg_sizes == 0)
             return elattn_fail(ELATTN_ERROR_UNSUPPORTED,

@@ -102,9 +102,11 @@ static int ocl_enumerate(elattn_device_info *infos, int max)
 static elattn_status new_device(const found_device *f, cl_context context, cl_command_queue queue, void **out)
 {
     ocl_class forced;
-    if (ocl_forced_class(&forced) < 0)
+    int forced_wave;
+    if (ocl_forced_class(&forced, &forced_wave) < 0)
         return elattn_fail(ELATTN_ERROR_INVALID_ARGUMENT,
-                           "opencl: ELATTN_OPENCL_DEVICE_CLASS=\"%s\": expected amd, intel or other (testing only)",
+                           "opencl: ELATTN_OPENCL_DEVICE_CLASS=\"%s\": expected amd, amd:64, amd:32, intel or other "
+                           "(testing only)",
                            getenv("ELATTN_OPENCL_DEVICE_CLASS"));
     ocl_device *dev = calloc(1, sizeof *dev);
     if (!dev) return elattn_fail(ELATTN_ERROR_OUT_OF_MEMORY, "opencl: host allocation failed (device)");

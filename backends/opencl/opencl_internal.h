@@ -102,8 +102,10 @@ elattn_status ocl_fail(cl_int err, const char *call, const char *what);
 void ocl_query_caps(cl_device_id device, ocl_caps *caps);
 /* Testing: the class ELATTN_OPENCL_DEVICE_CLASS ("amd", "intel", "other") makes every device but
  * NVIDIA's take (its tile rows, work-group sizes and kernel forms; so a run on PoCL builds what
- * such a device would): 1 with *cls set, 0 unset, -1 for any other value (the device does not open). */
-int ocl_forced_class(ocl_class *cls);
+ * such a device would); "amd:64" and "amd:32" also give it that wavefront width (CDNA's, RDNA's),
+ * as an AMD GPU answers CL_DEVICE_WAVEFRONT_WIDTH_AMD (*wave, 0 without one). 1 with *cls set, 0
+ * unset, -1 for any other value (the device does not open). */
+int ocl_forced_class(ocl_class *cls, int *wave);
 
 /* A program built from the embedded sources of `source_id` ("attn", "xattn",
  * "router") with `options`, from the device's cache or built now (under the

@@ -70,10 +70,16 @@ static int has_word(const char *list, const char *word)
     return 0;
 }
 
-int ocl_forced_class(ocl_class *cls)
+int ocl_forced_class(ocl_class *cls, int *wave)
 {
     const char *e = getenv("ELATTN_OPENCL_DEVICE_CLASS");
+    *wave = 0;
     if (!e || !e[0]) return 0;
+    if (strcmp(e, "amd:64") == 0 || strcmp(e, "amd:32") == 0) {
+        *cls = OCL_CLASS_AMD;
+        *wave = e[4] == '6' ? 64 : 32;
+        return 1;
+    }
     if (strcmp(e, "amd") == 0) *cls = OCL_CLASS_AMD;
     else if (strcmp(e, "intel") == 0) *cls = OCL_CLASS_INTEL;
     else if (strcmp(e, "other") == 0) *cls = OCL_CLASS_OTHER;
@@ -131,7 +137,8 @@ void ocl_query_caps(cl_device_id device, ocl_caps *caps)
     else if (vendor_id == 0x8086) caps->cls = OCL_CLASS_INTEL;
     else caps->cls = OCL_CLASS_OTHER;
     ocl_class forced;
-    const int forced_class = caps->cls != OCL_CLASS_NVIDIA && ocl_forced_class(&forced) == 1;
+    int forced_wave = 0;
+    const int forced_class = caps->cls != OCL_CLASS_NVIDIA && ocl_forced_class(&forced, &forced_wave) == 1;
     if (forced_class) caps->cls = forced;
     if (caps->cls == OCL_CLASS_NVIDIA) {
         cl_uint major = 0, minor = 0;
@@ -148,6 +155,7 @@ void ocl_query_caps(cl_device_id device, ocl_caps *caps)
         clGetDeviceInfo(device, CL_DEVICE_WARP_SIZE_NV, sizeof width, &width, NULL);
     else if (caps->cls == OCL_CLASS_AMD)
         clGetDeviceInfo(device, CL_DEVICE_WAVEFRONT_WIDTH_AMD, sizeof width, &width, NULL);
+    if (forced_class && forced_wave) width = (cl_uint)forced_wave;
     caps->warp_width = (int)width;
 
     size_t n = 0;

@@ -8,8 +8,10 @@
 # ELATTN_OPENCL_BUILD_DUMP keeps each program it builds, as the driver gets it, and each is then
 # compiled with the options the backend gave it:
 #  - amd: by clang for amdgcn-amd-amdhsa, linked with ROCm's device libraries (what ROCm's OpenCL
-#    runtime compiles with), for gfx90a (CDNA2, wave64) and gfx1030 (RDNA2, wave32); a line per
-#    program and target with its registers, spills and local memory (64 KiB on both: more fails);
+#    runtime compiles with), in two passes, one per wavefront width (ELATTN_OPENCL_DEVICE_CLASS=amd:64,
+#    amd:32, as an AMD GPU answers CL_DEVICE_WAVEFRONT_WIDTH_AMD): the wave64 programs for gfx90a
+#    (CDNA2), the wave32 ones for gfx1030 (RDNA2); a line per program and target with its registers,
+#    spills and local memory (64 KiB on both: more fails);
 #  - intel: by Intel's own GPU compiler (ocloc, Debian's intel-opencl-icd), for tgllp (Xe-LP,
 #    integrated) and dg2-g10 (Xe-HPG, Arc). Run on Intel's CPU runtime (.ci/intel-opencl.sh), the
 #    one device at hand with subgroups, so the subgroup family and the tiled decode's subgroup
@@ -18,10 +20,11 @@
 #    backend would pick from those there) and so rejects the programs made for width 8. ocloc does
 #    not check local memory against a device's.
 # A program that does not compile fails the check. Nothing here has run on an AMD or Intel GPU.
-# On PoCL (no subgroups) the amd run builds no subgroup-family program; .ci/intel-opencl.sh runs it
-# on Intel's CPU runtime too, whose subgroups the family's programs are then built and checked at
-# (its widths and cl_intel_required_subgroup_size, not a wavefront's: the kernel source and the
-# OpenCL C version are an AMD GPU's, the width define and the width attribute are not).
+# On PoCL (no subgroups) the amd passes build no subgroup-family program; .ci/intel-opencl.sh runs
+# them on Intel's CPU runtime too, which lists subgroup widths 4 to 64: there the family's programs
+# are made at the wavefront width, run with that width required (cl_intel_required_subgroup_size, so
+# the runtime's subgroups are the wavefront's rows the kernel assumes) and checked against the
+# reference, then compiled without the attribute, as an AMD driver gets them.
 #
 # usage: kernels/opencl/gpu_compile_check.sh amd|intel CONFORMANCE [ARGS ...]
 #   CONFORMANCE: the elattn-conformance binary of a build with the OpenCL backend; each ARGS is one
@@ -40,18 +43,20 @@ shift 2
 [ $# -gt 0 ] || set -- ""
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-mkdir "$tmp/dump" "$tmp/out"
+mkdir "$tmp/out"
+# builds: one conformance pass each, "CLASS:TARGETS" (TARGETS comma-separated): AMD's wave64 CDNA and
+# wave32 RDNA get the programs made at their own wavefront width; Intel's two targets, one set
 if [ "$vendor" = amd ]; then
     clang=${CLANG:-$(command -v clang-15 || command -v clang || true)}
     bitcode=${ROCM_BITCODE:-/usr/lib/x86_64-linux-gnu/amdgcn/bitcode}
-    targets="gfx90a gfx1030"
+    builds="amd:64:gfx90a amd:32:gfx1030"
     if [ -z "$clang" ] || ! "$clang" -print-targets 2>/dev/null | grep -q amdgcn || [ ! -f "$bitcode/opencl.bc" ]; then
         echo "gpu_compile_check: skipped (amd needs clang with the AMDGPU target and ROCm's device libraries in $bitcode)"
         exit 77
     fi
 else
     ocloc=${OCLOC:-ocloc}
-    targets="tgllp dg2-g10"
+    builds="intel:tgllp,dg2-g10"
     echo 'kernel void probe(global float *x) { x[get_global_id(0)] = 1.0f; }' > "$tmp/probe.cl"
     if ! "$ocloc" compile -file "$tmp/probe.cl" -device tgllp -out_dir "$tmp/out" > "$tmp/log" 2>&1; then
         tail -n 3 "$tmp/log"
@@ -59,22 +64,28 @@ else
         exit 77
     fi
 fi
-for set in "$@"; do
-    # shellcheck disable=SC2086 # a case selection is words
-    ELATTN_OPENCL_DEVICE_CLASS=$vendor ELATTN_OPENCL_BUILD_DUMP="$tmp/dump" \
-        "$conformance" --backend opencl:0 --allow-missing $set > "$tmp/conformance.txt" 2>&1
-    rc=$?
-    echo "conformance ${set:-(the matrix)} with $vendor's choices: $(tail -n 1 "$tmp/conformance.txt")"
-    if [ "$rc" -eq 77 ]; then
-        echo "gpu_compile_check: skipped (no OpenCL device)"
-        exit 77
-    fi
-    if [ "$rc" -ne 0 ]; then
-        grep -E " FAIL " "$tmp/conformance.txt" | head -n 20
-        echo "FAIL  the conformance run with $vendor's choices (exit $rc)"
-        exit 1
-    fi
-done
+# run_sets CLASS DUMP SETS...: the sets run with that class's choices, each program kept in DUMP
+run_sets() {
+    class=$1 dump=$2
+    shift 2
+    mkdir "$dump"
+    for set in "$@"; do
+        # shellcheck disable=SC2086 # a case selection is words
+        ELATTN_OPENCL_DEVICE_CLASS=$class ELATTN_OPENCL_BUILD_DUMP="$dump" \
+            "$conformance" --backend opencl:0 --allow-missing $set > "$tmp/conformance.txt" 2>&1
+        rc=$?
+        echo "conformance ${set:-(the matrix)} with $class's choices: $(tail -n 1 "$tmp/conformance.txt")"
+        if [ "$rc" -eq 77 ]; then
+            echo "gpu_compile_check: skipped (no OpenCL device)"
+            exit 77
+        fi
+        if [ "$rc" -ne 0 ]; then
+            grep -E " FAIL " "$tmp/conformance.txt" | head -n 20
+            echo "FAIL  the conformance run with $class's choices (exit $rc)"
+            exit 1
+        fi
+    done
+}
 
 # compile SOURCE TARGET OPTIONS: 0 when it compiles; the compiler's output in $tmp/log
 compile() {
@@ -90,30 +101,40 @@ compile() {
     fi
 }
 
-status=0 programs=0
-for src in "$tmp"/dump/*.cl; do
-    [ -f "$src" ] || continue
-    opts=$(cat "${src%.cl}.opts")
-    name=$(basename "${src%.cl}")
-    programs=$((programs + 1))
-    for target in $targets; do
-        if compile "$src" "$target" "$opts"; then
-            figures=""
-            [ "$vendor" = amd ] && figures=": $(awk '{x = $(NF - 1) + 0} / VGPRs: /{v = x > v ? x : v}
-                /VGPRs Spill: /{s = x > s ? x : s} /LDS Size \[bytes\/block\]: /{l = x > l ? x : l}
-                END{printf "VGPRs %d, VGPR spills %d, local memory %d bytes", v, s, l}' "$tmp/log")"
-            echo "ok    $name $target$figures"
-        else
-            echo "FAIL  $name $target ($opts):"
-            grep -iE "error" "$tmp/log" | head -n 5
-            status=1
-        fi
+status=0 summary=""
+for build in $builds; do
+    class=${build%:*} targets=$(echo "${build##*:}" | tr , ' ')
+    dump="$tmp/dump-$(echo "$class" | tr : -)"
+    run_sets "$class" "$dump" "$@"
+    programs=0
+    for src in "$dump"/*.cl; do
+        [ -f "$src" ] || continue
+        opts=$(cat "${src%.cl}.opts")
+        # the required subgroup width is how a host runtime's subgroups are made a wavefront's rows
+        # (opencl_attn.c); an AMD GPU's subgroups are its wavefronts, and its driver gets no attribute
+        [ "$vendor" = amd ] && opts=$(echo "$opts" | sed 's/ -DELATTN_INTEL_REQD_SUBGROUP=1//')
+        name=$(basename "${src%.cl}")
+        programs=$((programs + 1))
+        for target in $targets; do
+            if compile "$src" "$target" "$opts"; then
+                figures=""
+                [ "$vendor" = amd ] && figures=": $(awk '{x = $(NF - 1) + 0} / VGPRs: /{v = x > v ? x : v}
+                    /VGPRs Spill: /{s = x > s ? x : s} /LDS Size \[bytes\/block\]: /{l = x > l ? x : l}
+                    END{printf "VGPRs %d, VGPR spills %d, local memory %d bytes", v, s, l}' "$tmp/log")"
+                echo "ok    $name $target$figures"
+            else
+                echo "FAIL  $name $target ($opts):"
+                grep -iE "error" "$tmp/log" | head -n 5
+                status=1
+            fi
+        done
     done
+    if [ "$programs" -eq 0 ]; then
+        echo "FAIL  the conformance runs with $class's choices built no program"
+        exit 1
+    fi
+    subgroup=$(grep -l -e '-DELATTN_SUBGROUP=' "$dump"/*.opts | wc -l)
+    summary="$summary${summary:+; }$programs programs with $class's choices ($subgroup of the subgroup family), each for $targets"
 done
-if [ "$programs" -eq 0 ]; then
-    echo "FAIL  the conformance runs built no program"
-    exit 1
-fi
-subgroup=$(grep -l -e '-DELATTN_SUBGROUP=' "$tmp"/dump/*.opts | wc -l)
-echo "gpu_compile_check: $vendor, $programs programs ($subgroup of the subgroup family), each for $targets: $([ $status -eq 0 ] && echo ok || echo FAILED)"
+echo "gpu_compile_check: $vendor, $summary: $([ $status -eq 0 ] && echo ok || echo FAILED)"
 exit $status
