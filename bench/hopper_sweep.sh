@@ -128,10 +128,12 @@ for shape in ${PEER_SHAPES:-bf16:64 bf16:128}; do
 done
 if [ "${NCU:-0}" = 1 ] && command -v ncu >/dev/null; then
     IFS=: read -r ndt nd nlen <<<"${NCU_SHAPE:-bf16:128:16384}"
+    # --lead-tokens 0: the benchmark's lead (an untimed attention queued before each run) is an
+    # attn_kernel launch too, and would be the one profiled (as in 2026-12-07 call 156)
     stage ncu 180 "$out/ncu.txt" ncu --clock-control none --kernel-name regex:attn_kernel --launch-count 1 \
         --section SpeedOfLight --section WarpStateStats --section SchedulerStats --section Occupancy \
         --metrics "regex:sm__pipe_.*_cycles_active.avg.pct_of_peak_sustained_active,regex:smsp__warp_issue_stalled_.*_per_warp_active.pct" \
         "$bench" --set paper --device cuda:0 --dtype "$ndt" --head-dim "$nd" --lens "$nlen" --mix dense --no-check --no-router \
-        --no-serial --min-reps 1 --max-reps 1 --warmup 0 --min-time 0
+        --no-serial --min-reps 1 --max-reps 1 --warmup 0 --min-time 0 --lead-tokens 0
 fi
 log done

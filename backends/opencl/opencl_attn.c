@@ -446,9 +446,10 @@ static elattn_status subgroup_attn_choose(const ocl_caps *caps, const elattn_att
         return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
                            "not chosen on a CPU device unless named (options.kernel \"opencl.attn.subgroup\"): the "
                            "scalar family is faster there");
-    /* NVIDIA's driver listed no cl_khr_subgroups where this family was checked; whether its OpenCL C
-     * features list __opencl_c_subgroups has not been seen on a GPU yet, so there it runs when named
-     * (the conformance runner names every family) and the selection keeps to the families that ran. */
+    /* NVIDIA's driver offers no subgroup functions (on an H100, 2026-12-07 call 155: OpenCL C 1.2, no
+     * cl_khr_subgroups, no OpenCL C features), so the check above already turns the family down there;
+     * should a later driver offer them, the family runs there only when named (the conformance runner
+     * names every family) until it has run, and the selection keeps to the families that have. */
     if (caps->cls == OCL_CLASS_NVIDIA && !named)
         return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
                            "not chosen on NVIDIA's driver unless named (options.kernel \"opencl.attn.subgroup\"): not "

@@ -5,8 +5,9 @@
 # __opencl_c_subgroups (then the family is a candidate there and must pass), and the attention,
 # XAttention, router and decode cases of the quick set on opencl:1 with every family. Run from the
 # repository root with `run` (any NVIDIA GPU), after h200-table-only.sh where the call is for an
-# H200. Output: $OUT/sg.txt. Not run yet: the session that wrote it could start no device machine
-# after its first call.
+# H200. Output: $OUT/sg.txt. Run as call 155 (twenty-fifth session, an H100;
+# bench/results/2026-12-07-nvidia-h100/call155-nv-subgroups): the driver offers OpenCL C 1.2 with no
+# subgroups, so the family states it cannot run there.
 set -u
 o=$OUT/sg; mkdir -p $o; f=$o/sg.txt
 start=$SECONDS
