@@ -134,6 +134,13 @@ for build in $builds; do
         exit 1
     fi
     subgroup=$(grep -l -e '-DELATTN_SUBGROUP=' "$dump"/*.opts | wc -l)
+    # an AMD pass's subgroup programs are made at its wavefront width, or the pass checked nothing
+    case $class in
+    amd:*) if grep -l -e '-DELATTN_SUBGROUP=' "$dump"/*.opts | xargs -r grep -L -E -e "-DELATTN_SUBGROUP=${class#amd:}( |\$)" | grep -q .; then
+            echo "FAIL  a subgroup-family program of the $class pass is not at width ${class#amd:}"
+            status=1
+        fi ;;
+    esac
     summary="$summary${summary:+; }$programs programs with $class's choices ($subgroup of the subgroup family), each for $targets"
 done
 echo "gpu_compile_check: $vendor, $summary: $([ $status -eq 0 ] && echo ok || echo FAILED)"
