@@ -415,6 +415,14 @@ static elattn_status wgmma_attn_choose(const ocl_caps *caps, const elattn_attn_d
  * checks at run time that its subgroups are the rows it assumes and writes NaN otherwise, so a
  * driver that forms them differently fails loudly. */
 
+/* The device lists width w in CL_DEVICE_SUB_GROUP_SIZES_INTEL. */
+static int lists_subgroup_width(const ocl_caps *caps, int w)
+{
+    for (int i = 0; i < caps->n_sg_sizes; ++i)
+        if (caps->sg_sizes[i] == w) return 1;
+    return 0;
+}
+
 /* The width to require on a cl_intel_required_subgroup_size device, 0 if none fits: the largest
  * listed width up to 16 that divides the head dim and tile_n (both are split into width-sized
  * parts). 16 is Intel GPUs' fp32 SIMD width and AVX-512's 16 floats; 8 takes the head dims that
@@ -462,11 +470,10 @@ static elattn_status subgroup_attn_choose(const ocl_caps *caps, const elattn_att
      * GPU by ELATTN_OPENCL_DEVICE_CLASS=amd:64 or amd:32, gpu_compile_check.sh) requires that width,
      * so that its subgroups are the rows the kernel assumes. */
     if (width && caps->ext_intel_reqd_subgroup_size) {
-        for (int i = 0; i < caps->n_sg_sizes; ++i)
-            if (caps->sg_sizes[i] == width) intel_reqd = 1;
-        if (!intel_reqd)
+        if (!lists_subgroup_width(caps, width))
             return elattn_fail(ELATTN_ERROR_UNSUPPORTED,
                                "the device's warp width %d is not among its CL_DEVICE_SUB_GROUP_SIZES_INTEL", width);
+        intel_reqd = 1;
     }
     if (!width && caps->ext_intel_reqd_subgroup_size) {
         if (caps->n_sg_sizes == 0)
@@ -479,8 +486,7 @@ static elattn_status subgroup_attn_choose(const ocl_caps *caps, const elattn_att
         const int asked = opt->work_group_size ? (opt->work_group_size % m == 0 ? opt->work_group_size / m : 0)
                           : row && row->wg ? row->wg / row->tile_m
                                            : 0;
-        for (int i = 0; i < caps->n_sg_sizes && asked; ++i)
-            if (caps->sg_sizes[i] == asked) width = asked;
+        if (asked && lists_subgroup_width(caps, asked)) width = asked;
         if (!width) width = subgroup_width(caps, d->head_dim, n);
         if (!width) {
             char listed[64] = "";

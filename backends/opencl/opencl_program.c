@@ -72,19 +72,20 @@ static int has_word(const char *list, const char *word)
 
 int ocl_forced_class(ocl_class *cls, int *wave)
 {
+    static const struct { const char *value; ocl_class cls; int wave; } classes[] = {
+        {"amd", OCL_CLASS_AMD, 0},      {"amd:64", OCL_CLASS_AMD, 64}, {"amd:32", OCL_CLASS_AMD, 32},
+        {"intel", OCL_CLASS_INTEL, 0}, {"other", OCL_CLASS_OTHER, 0},
+    };
     const char *e = getenv("ELATTN_OPENCL_DEVICE_CLASS");
     *wave = 0;
     if (!e || !e[0]) return 0;
-    if (strcmp(e, "amd:64") == 0 || strcmp(e, "amd:32") == 0) {
-        *cls = OCL_CLASS_AMD;
-        *wave = e[4] == '6' ? 64 : 32;
-        return 1;
-    }
-    if (strcmp(e, "amd") == 0) *cls = OCL_CLASS_AMD;
-    else if (strcmp(e, "intel") == 0) *cls = OCL_CLASS_INTEL;
-    else if (strcmp(e, "other") == 0) *cls = OCL_CLASS_OTHER;
-    else return -1;
-    return 1;
+    for (size_t i = 0; i < sizeof classes / sizeof classes[0]; ++i)
+        if (strcmp(e, classes[i].value) == 0) {
+            *cls = classes[i].cls;
+            *wave = classes[i].wave;
+            return 1;
+        }
+    return -1;
 }
 
 /* OpenCL 3.0's names, for headers of the 1.2 API (opencl_internal.h's target) */
