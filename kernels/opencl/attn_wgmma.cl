@@ -21,11 +21,9 @@
  * Local memory, NVIDIA's 48 KiB for an OpenCL work-group, holds K and V tiles of BN x HD x 2 bytes
  * in one of attn_mma_async.cl's two schedules:
  * - KV2, where four tiles and the Q staging beside two fit (D 128 with BN 32, D 64 with BN 64): K and V
- *   double-buffered, stage s = (K, V), overlapped as FlashAttention-3 does within a warpgroup:
- *   S_t+1's chain is issued before tile t's softmax and completes in P_t V_t's wait
- *   (wgmma_chain_set_issue). Top of tile t (S_t in registers): wait for K_t+1 and V_t, one
- *   barrier, start K_t+2 and V_t+1, issue S_t+1; then softmax, P V. Q is staged for its ldmatrix
- *   from stage 1 on, and S_0 is computed before the loop.
+ *   double-buffered, stage s = (K, V). Top of tile t: wait for stage t % 2, one barrier, start
+ *   tile t+1's K and V into the other stage; then S, softmax, P V. Tile t+1 loads during all of
+ *   tile t. Q is staged for its ldmatrix from stage 1 on.
  * - K2V1 otherwise (D 128 with BN 64, D 64 with BN 128): K double-buffered and
  *   one V. Top of tile t: wait for K_t, barrier, start V_t and then K_t+1; S and the softmax run
  *   while V_t lands; wait for V_t, barrier, P V. Q is staged in K's second buffer and V.
@@ -154,121 +152,55 @@ elattn_attn_wgmma(const elattn_attn_params prm, const __global elattn_elem *q, c
     }
     cp_async_commit(&cq); /* a group even when empty: the waits count groups */
 
+    /* Q's A fragments, once (the first K tile may still be on its way) */
+    cp_async_wait(&cq, 1);
+    barrier(CLK_LOCAL_MEM_FENCE);
+    uint qf[KD][4];
+    {
+        const int qa_row = warp * 16 + lane % 16, qa_chunk = lane / 16;
+        UNROLL for (int kk = 0; kk < KD; ++kk)
+            ldsm_x4(qf[kk], sb, lds_at(sb, Q_AT + toff(qa_row, 2 * kk + qa_chunk)), xw, lane);
+    }
+
     float acc[1][DB][4], m_run[1][2], l_run[1][2];
     UNROLL for (int d = 0; d < DB; ++d) acc[0][d][0] = acc[0][d][1] = acc[0][d][2] = acc[0][d][3] = 0.0f;
     m_run[0][0] = m_run[0][1] = -INFINITY;
     l_run[0][0] = l_run[0][1] = 0.0f;
     const float sl2 = prm.scale_log2;
-    const int qa_row = warp * 16 + lane % 16, qa_chunk = lane / 16;
-    uint qf[KD][4];
+
     uint lid_t = lid; /* the copies' lane value, opaque per tile (attn_mma_async.cl's reason) */
-#define Q_FRAG(kk, x) qf[kk][x]
-
-#if SCHED_KV2
-    /* The overlapped schedule: S_t+1 = Q K_t+1^T is issued before tile t's softmax and completes
-     * in P_t V_t's wait, so the tensor cores work while the softmax runs. At the top of tile t,
-     * S_t is in registers (s_cur) and K_t+1 and V_t are in flight; each stage's K and V are read
-     * by chains that the tile before's wait completed, so the one barrier per tile also frees
-     * what the tile's copies overwrite: K_t+2 goes where K_t was, V_t+1 where V_t-1 was. */
-    cp_async_wait(&cq, 0); /* Q, K_0 and V_0 */
-    wg_proxy_fence();
-    barrier(CLK_LOCAL_MEM_FENCE);
-    UNROLL for (int kk = 0; kk < KD; ++kk)
-        ldsm_x4(qf[kk], sb, lds_at(sb, Q_AT + toff(qa_row, 2 * kk + qa_chunk)), xw, lane);
-
-    float s_cur[1][NB][4], s_nxt[1][NB][4];
-    if (jt < walk.end) {
-        const wg_desc k_desc = wg_make_desc(lds_at(sb, K_AT(0)), 128, GROUP_BYTES);
-#define K_DESC(kk) (k_desc + 16 * (kk))
-        wgmma_chain_set(BN, S_STEPS, 0, s_cur[0], Q_FRAG, K_DESC);
-#undef K_DESC
-    }
-    int cls_nxt;
-    int jt_nxt = elattn_walk_next(&walk, jt + 1, &cls_nxt);
-    barrier(CLK_LOCAL_MEM_FENCE); /* everyone is done with Q's staging (stage 1) */
-    if (jt_nxt < walk.end)
-        kv_issue(&cq, lds_at(sb, K_AT(1)), k, 0, &prm, table, it.b, k0, len_k, hk, jt_nxt * BN, lid);
-    cp_async_commit(&cq);
-
-    int stage = 0; /* tile t's: K_t and V_t are in stage t % 2 */
-    while (jt < walk.end) {
-        const int j0 = jt * BN;
-        opaque(&row0);
-        opaque(&lid_t);
-
-        cp_async_wait(&cq, 0); /* K_t+1 and V_t */
-        wg_proxy_fence();
-        barrier(CLK_LOCAL_MEM_FENCE); /* everyone's landed; everyone's chains of tile t-1 are done */
-        int cls_far;
-        const int jt_far = jt_nxt < walk.end ? elattn_walk_next(&walk, jt_nxt + 1, &cls_far) : walk.end;
-        if (jt_far < walk.end)
-            kv_issue(&cq, lds_at(sb, K_AT(stage)), k, 0, &prm, table, it.b, k0, len_k, hk, jt_far * BN, lid_t);
-        if (jt_nxt < walk.end) {
-            kv_issue(&cq, lds_at(sb, V_AT(stage ^ 1)), v, 1, &prm, table, it.b, k0, len_k, hk, jt_nxt * BN, lid_t);
-            const wg_desc k_desc = wg_make_desc(lds_at(sb, K_AT(stage ^ 1)), 128, GROUP_BYTES);
-#define K_DESC(kk) (k_desc + 16 * (kk))
-            wgmma_chain_set_issue(BN, S_STEPS, 0, s_nxt[0], Q_FRAG, K_DESC); /* S_t+1, in flight */
-#undef K_DESC
-        }
-        cp_async_commit(&cq);
-
-        if (cls == ELATTN_TILE_PARTIAL) mma_rows_mask(s_cur, &prm, mode, row0, t, j0, i0, i1, len_q, len_k, mask_head);
-        mma_rows_softmax(s_cur, m_run, l_run, acc, sl2, xw, lane); /* online, log2 units */
-        uint p[BN / 16][1][4];
-        UNROLL for (int kc = 0; kc < BN / 16; ++kc) mma_rows_p(p[kc], s_cur, kc, xw, lane);
-
-        /* O += P_t V_t; its wait completes S_t+1 too */
-        const wg_desc v_desc = wg_make_desc(lds_at(sb, V_AT(stage)), GROUP_BYTES, 128);
-#define P_FRAG(kc, x) p[kc][0][x]
-#define V_DESC(kc) (v_desc + (GROUP_BYTES / 8) * (kc))
-        wgmma_chain_add(HD, O_STEPS, 1, acc[0], P_FRAG, V_DESC);
-#undef P_FRAG
-#undef V_DESC
-        wgmma_keep_a(S_STEPS, Q_FRAG);
-
-        UNROLL for (int n = 0; n < NB; ++n) {
-            s_cur[0][n][0] = s_nxt[0][n][0];
-            s_cur[0][n][1] = s_nxt[0][n][1];
-            s_cur[0][n][2] = s_nxt[0][n][2];
-            s_cur[0][n][3] = s_nxt[0][n][3];
-        }
-        jt = jt_nxt;
-        cls = cls_nxt;
-        jt_nxt = jt_far;
-        cls_nxt = cls_far;
-        stage ^= 1;
-    }
-#else
-    /* Q's A fragments, once (the first K tile may still be on its way) */
-    cp_async_wait(&cq, 1);
-    barrier(CLK_LOCAL_MEM_FENCE);
-    UNROLL for (int kk = 0; kk < KD; ++kk)
-        ldsm_x4(qf[kk], sb, lds_at(sb, Q_AT + toff(qa_row, 2 * kk + qa_chunk)), xw, lane);
-
     int stage = 0;
     while (jt < walk.end) {
         const int j0 = jt * BN;
         opaque(&row0);
         opaque(&lid_t);
 
-        cp_async_wait(&cq, 0); /* K_t */
+        cp_async_wait(&cq, 0); /* K_t (V_t too with KV2) */
         wg_proxy_fence();
         barrier(CLK_LOCAL_MEM_FENCE); /* everyone's landed; everyone is done with tile t-1 and Q */
         int cls_next;
         const int jt_next = elattn_walk_next(&walk, jt + 1, &cls_next);
+#if SCHED_KV2
+        if (jt_next < walk.end) {
+            kv_issue(&cq, lds_at(sb, K_AT(stage ^ 1)), k, 0, &prm, table, it.b, k0, len_k, hk, jt_next * BN, lid_t);
+            kv_issue(&cq, lds_at(sb, V_AT(stage ^ 1)), v, 1, &prm, table, it.b, k0, len_k, hk, jt_next * BN, lid_t);
+        }
+        cp_async_commit(&cq);
+#else
         kv_issue(&cq, lds_at(sb, V_AT(0)), v, 1, &prm, table, it.b, k0, len_k, hk, j0, lid_t);
         cp_async_commit(&cq);
         if (jt_next < walk.end)
             kv_issue(&cq, lds_at(sb, K_AT(stage ^ 1)), k, 0, &prm, table, it.b, k0, len_k, hk, jt_next * BN, lid_t);
         cp_async_commit(&cq);
+#endif
 
         /* S = Q K^T: KD k-steps of 16 along the head dim, chunks 2 kk and 2 kk + 1 of K's rows
          * (each step's descriptor 256 bytes on: 16 in the descriptor's address field). */
         float s[1][NB][4];
         const wg_desc k_desc = wg_make_desc(lds_at(sb, K_AT(stage)), 128, GROUP_BYTES);
+#define Q_FRAG(kk, x) qf[kk][x]
 #define K_DESC(kk) (k_desc + 16 * (kk))
         wgmma_chain_set(BN, S_STEPS, 0, s[0], Q_FRAG, K_DESC);
-#undef K_DESC
 
         /* Per-pair rule where the walk says a pair may be hidden (keys past the end included). */
         if (cls == ELATTN_TILE_PARTIAL) mma_rows_mask(s, &prm, mode, row0, t, j0, i0, i1, len_q, len_k, mask_head);
@@ -279,29 +211,31 @@ elattn_attn_wgmma(const elattn_attn_params prm, const __global elattn_elem *q, c
         uint p[BN / 16][1][4];
         UNROLL for (int kc = 0; kc < BN / 16; ++kc) mma_rows_p(p[kc], s, kc, xw, lane);
 
+#if !SCHED_KV2
         cp_async_wait(&cq, 1); /* V_t; K_t+1 may still be on its way */
         wg_proxy_fence();
         barrier(CLK_LOCAL_MEM_FENCE);
+#endif
 
         /* O += P V: BN / 16 k-steps of 16 keys, key groups 2 kc and 2 kc + 1 of the V tile (each
          * step's descriptor 2 GROUP_BYTES on). */
-        const wg_desc v_desc = wg_make_desc(lds_at(sb, V_AT(0)), GROUP_BYTES, 128);
+        const wg_desc v_desc = wg_make_desc(lds_at(sb, V_AT(stage)), GROUP_BYTES, 128);
 #define P_FRAG(kc, x) p[kc][0][x]
 #define V_DESC(kc) (v_desc + (GROUP_BYTES / 8) * (kc))
         wgmma_chain_add(HD, O_STEPS, 1, acc[0], P_FRAG, V_DESC);
-#undef P_FRAG
-#undef V_DESC
 
         jt = jt_next;
         cls = cls_next;
         stage ^= 1;
     }
-#endif
-#undef Q_FRAG
     cp_async_wait(&cq, 0); /* none left landing in local memory after the work-group */
 
     mma_rows_store(acc, m_run, l_run, &prm, o, lse, row0, t, i0, i1, q0, head0, xw, lane);
 #undef WG_BASE
 #undef WG_XW
 #undef WG_LANE
+#undef Q_FRAG
+#undef K_DESC
+#undef P_FRAG
+#undef V_DESC
 }

@@ -65,24 +65,6 @@ INLINE wg_desc wg_make_desc(uint at, uint lbo, uint sbo)
 #define wgmma_chain_set(N, STEPS, TRANS, d, A, DESC) WG_CHAIN_ASM(N, STEPS, TRANS, "p0", "=f", d, A, DESC)
 #define wgmma_chain_add(N, STEPS, TRANS, d, A, DESC) WG_CHAIN_ASM(N, STEPS, TRANS, "p1", "+f", d, A, DESC)
 
-/* The S chain of an overlapped schedule (attn_wgmma.cl's KV2): fence, the steps, commit, and no
- * wait, so the kernel's softmax of the previous tile runs while the tensor cores compute d. d is
- * NOT complete when the statement ends: the next chain's wait (wgmma_chain_add waits for every
- * group) completes it, and nothing may read d or write A before that; ptxas serialises the chain
- * (waits at once) if something does, so a slip costs speed, not correctness. A is read
- * asynchronously, so it is an input here ("r"); wgmma_keep_a, after that wait, is WG_KEEP's
- * redefinition of a loop-invariant A. */
-#define wgmma_chain_set_issue(N, STEPS, TRANS, d, A, DESC) WG_ISSUE_ASM(N, STEPS, TRANS, d, A, DESC)
-#define wgmma_keep_a(STEPS, A) WG_KEEP_ASM(STEPS, A)
-#define WG_ISSUE_ASM(N, STEPS, TRANS, d, A, DESC)                                                         \
-    __asm__ __volatile__("{\n.reg .pred p0, p1;\nsetp.ne.b32 p0, 0, 0;\nsetp.eq.b32 p1, 0, 0;\n"          \
-                         WG_SM90A "wgmma.fence.sync.aligned;\n" WG_LIST_N##N##_S##STEPS(WG_STEP, TRANS, "p0") \
-                         WG_SM90A "wgmma.commit_group.sync.aligned;\n}"                                  \
-                         : WG_D_OPS_N##N("=f", d)                                                        \
-                         : WG_A_IN_OPS_S##STEPS(A), WG_DESC_OPS_S##STEPS(DESC)                           \
-                         : "memory")
-#define WG_KEEP_ASM(STEPS, A) __asm__ __volatile__(WG_LIST_S##STEPS##_KEEP : WG_A_OPS_S##STEPS(A))
-
 /* p0 (false): the first step ignores d (scale-d 0); p1 (true): it accumulates. */
 #define WG_CHAIN_ASM(N, STEPS, TRANS, P, C, d, A, DESC)                                                 \
     __asm__ __volatile__("{\n.reg .pred p0, p1;\nsetp.ne.b32 p0, 0, 0;\nsetp.eq.b32 p1, 0, 0;\n"        \
@@ -148,17 +130,6 @@ INLINE wg_desc wg_make_desc(uint at, uint lbo, uint sbo)
 #define WG_A_OPS_S2(A) WG_A4(A, 0), WG_A4(A, 1)
 #define WG_A_OPS_S4(A) WG_A_OPS_S2(A), WG_A4(A, 2), WG_A4(A, 3)
 #define WG_A_OPS_S8(A) WG_A_OPS_S4(A), WG_A4(A, 4), WG_A4(A, 5), WG_A4(A, 6), WG_A4(A, 7)
-/* A as inputs (wgmma_chain_set_issue), and wgmma_keep_a's prmt list over operands 0 .. 4 STEPS - 1 */
-#define WG_A4_IN(A, s) "r"(A(s, 0)), "r"(A(s, 1)), "r"(A(s, 2)), "r"(A(s, 3))
-#define WG_A_IN_OPS_S2(A) WG_A4_IN(A, 0), WG_A4_IN(A, 1)
-#define WG_A_IN_OPS_S4(A) WG_A_IN_OPS_S2(A), WG_A4_IN(A, 2), WG_A4_IN(A, 3)
-#define WG_A_IN_OPS_S8(A) WG_A_IN_OPS_S4(A), WG_A4_IN(A, 4), WG_A4_IN(A, 5), WG_A4_IN(A, 6), WG_A4_IN(A, 7)
-#define WG_LIST_S4_KEEP                                                                                  \
-    WG_KEEP(0, 0, 0, 0, 1, 2, 3, 0) WG_KEEP(0, 0, 0, 4, 5, 6, 7, 0) WG_KEEP(0, 0, 0, 8, 9, 10, 11, 0)     \
-    WG_KEEP(0, 0, 0, 12, 13, 14, 15, 0)
-#define WG_LIST_S8_KEEP                                                                                  \
-    WG_LIST_S4_KEEP WG_KEEP(0, 0, 0, 16, 17, 18, 19, 0) WG_KEEP(0, 0, 0, 20, 21, 22, 23, 0)               \
-    WG_KEEP(0, 0, 0, 24, 25, 26, 27, 0) WG_KEEP(0, 0, 0, 28, 29, 30, 31, 0)
 #define WG_DESC_OPS_S2(DESC) "l"(DESC(0)), "l"(DESC(1))
 #define WG_DESC_OPS_S4(DESC) WG_DESC_OPS_S2(DESC), "l"(DESC(2)), "l"(DESC(3))
 #define WG_DESC_OPS_S8(DESC) WG_DESC_OPS_S4(DESC), "l"(DESC(4)), "l"(DESC(5)), "l"(DESC(6)), "l"(DESC(7))
@@ -223,9 +194,6 @@ INLINE void wgmma_emu(float *d, int n_width, const uint a[4], wg_desc desc, int 
             wgmma_emu(&(d)[0][0], N, a_, DESC(s_), (ACC) || s_ > 0, TRANS, WG_BASE, WG_XW, WG_LANE);   \
         }                                                                                              \
     } while (0)
-/* The emulation computes at once: the issue is the whole chain; nothing is left to keep. */
-#define wgmma_chain_set_issue(N, STEPS, TRANS, d, A, DESC) WG_CHAIN_EMU(N, STEPS, TRANS, 0, d, A, DESC)
-#define wgmma_keep_a(STEPS, A) ((void)0)
 INLINE void wg_proxy_fence(void) {}
 
 #endif

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# One device call (twenty-sixth session, issue 12): the OpenCL wgmma family's KV2 schedule with S_t+1's
+# One device call (twenty-sixth session, issue 12; call 160, with wgmma-overlap-kv2.patch, this folder, applied:
+# main does not keep it): the OpenCL wgmma family's KV2 schedule with S_t+1's
 # chain issued before tile t's softmax (wgmma_chain_set_issue, kernels/opencl/attn_wgmma.cl), from the
 # repository root with `run`:
 #   1. OpenCL build (build-ocl, with the conformance runner); the CUDA build (build-cu) meanwhile.
