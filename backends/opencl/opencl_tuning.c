@@ -56,6 +56,14 @@
     "elattn-lab-xattn --device opencl:1 --kernel opencl.xattn.mma --head-dim " d " --lq 32k --check-len " \
     "1024 --iters 5 --tiles M,N,W (NVIDIA H200, 2026-12-03: " best ")"
 
+/* NVIDIA H100 (sm_90, NVIDIA's OpenCL driver, CUDA 13 container), 2026-12-07: elattn-bench with the
+ * tiles forced, each candidate beside the others and cuda:0 in one call (bench/lab/notes/mma/
+ * d64-async-tiles.sh). */
+#define H100_BENCH_D64                                                                                  \
+    "elattn-bench --device opencl:1 --kernel opencl.attn.mma_async --tiles 128,96,128 --set paper --lens " \
+    "8192,32768 --mix dense,fa-ssa:0.75 --dtype bf16 --head-dim 64 (NVIDIA H100, 2026-12-07, call 161: "     \
+    "dense 32K 15.47-15.70 ms against mma m256n64w256r2's 17.54-17.58 and mma_async m128n64's 17.22-17.35)"
+
 static const ocl_tune_row tune_table[] = {
     /* family    class              cc  band  m    n    wg   source */
     {"scalar", OCL_CLASS_CPU, 0, 64, 32, 16, 32, POCL_SCALAR("63.0 ms")},
@@ -89,6 +97,11 @@ static const ocl_tune_row tune_table[] = {
      * 0.98-1.02x mma's m256n64w256 at 8K and 32K in call 77, so the longer-tested family stays. */
     {"mma_async", OCL_CLASS_NVIDIA, 90, 128, 128, 32, 128,
      H200_TUNE_ON("2026-12-04", "mma --head-dims 128,64", "50", "0.578 ms, 237.7 TFLOP/s, m128n32w128r2 (call 76)")},
+    /* D64: 96-key tiles at 32 rows a warp (Q, K and V of 128, 96 and 96 rows: 40 KiB), which the tuner
+     * did not offer before; timed against this band's mma row and cuda:0 in one call, two rounds:
+     * dense 1.09 / 15.5-15.7 ms at 8K / 32K against mma's 1.18 / 17.5-17.6, fa-ssa:0.75 0.80 / 6.2
+     * against 0.78 / 6.4 (bench/results/2026-12-07-nvidia-h100, call 161: d64-tiles/) */
+    {"mma_async", OCL_CLASS_NVIDIA, 90, 64, 128, 96, 128, H100_BENCH_D64},
     /* the emulation (ELATTN_OPENCL_MMA_EMULATE) on CPUs: a test path, not tuned */
     {"mma", OCL_CLASS_CPU, 0, 64, 32, 32, 64, "emulation only, not a performance path"},
     {"mma", OCL_CLASS_CPU, 0, 128, 32, 32, 64, "emulation only, not a performance path"},
