@@ -5,7 +5,7 @@
 #   2. conformance on opencl:1, attention cases, every family forced in turn (the runner's default
 #      axis; each family at its table row), --no-isolate;
 #   3. elattn-bench D 64, bf16 and fp16, 8K / 32K, dense, fa-ssa:0.75 and fa-ssa:0.5: opencl:1's
-#      default, cuda:0, opencl:1 again.
+#      default, cuda:0, opencl:1 again; then, with the time left, D 128 mma_async tiles of 96 rows.
 # Output in $OUT/dd: dd.txt (summary) and the raw outputs.
 set -u
 o=$OUT/dd; mkdir -p $o/tmp; f=$o/dd.txt
@@ -38,5 +38,16 @@ while kill -0 $cupid 2>/dev/null && [ "$(left)" -gt 40 ]; do sleep 2; done
 echo "build-cu at $SECONDS s: $(tail -1 $o/build-cu.log | cut -c1-80)" >> $f
 bn cuda build-cu cuda:0 bf16; bn cuda build-cu cuda:0 f16
 bn ocl build-ocl opencl:1 bf16; bn ocl build-ocl opencl:1 f16
+# D 128 probes with the time left: mma_async tiles of 96 rows (3 warps; 48 keys fill 48 KiB) against
+# the table's 128 x 32, bf16, 8K / 32K dense and fa-ssa:0.75
+bq() { # bq TAG TILES
+  local n=bench-d128-$1
+  [ "$(left)" -lt 25 ] && { echo "$n: skipped (time)" >> $f; return; }
+  timeout $(lim 45) build-ocl/bench/elattn-bench --device opencl:1 --kernel opencl.attn.mma_async --tiles $2 --set paper \
+    --lens 8192,32768 --mix dense,fa-ssa:0.75 --dtype bf16 --head-dim 128 --no-check --no-router --no-serial --max-reps 5 \
+    --min-time 0.05 > $o/$n.txt 2>&1
+  echo "$n (rc $?): $(grep -E '^bf16' $o/$n.txt | awk '{print $3"/"$4"="$6}' | tr '\n' ' ') $(grep -E '^bf16' $o/$n.txt | awk '{print $NF}' | sort -u | tr '\n' ' ')" >> $f
+}
+bq m128n32 128,32,128; bq m96n48 96,48,96; bq m96n32 96,32,96
 echo "end $SECONDS s" >> $f
 sleep 1; kill $tailpid; kill $cupid 2>/dev/null; true
