@@ -4,7 +4,7 @@
 #   1. OpenCL build (with the conformance runner), the CUDA build meanwhile;
 #   2. conformance on opencl:1, attention cases, every family forced in turn (the runner's default
 #      axis; each family at its table row), --no-isolate;
-#   3. elattn-bench D 64, bf16 and fp16, 8K / 32K, dense, fa-ssa:0.75 and fa-ssa:0.5: opencl:1's
+#   3. elattn-bench D 64, bf16 then fp16, 8K / 32K, dense, fa-ssa:0.75 and fa-ssa:0.5: opencl:1's
 #      default, cuda:0, opencl:1 again; then, with the time left, D 128 mma_async tiles of 96 rows.
 # Output in $OUT/dd: dd.txt (summary) and the raw outputs.
 set -u
@@ -29,15 +29,14 @@ bn() { # bn TAG BUILD DEVICE DTYPE
     --dtype $4 --head-dim 64 --no-check --no-router --no-serial --max-reps 5 --min-time 0.05 > $o/$n.txt 2>&1
   echo "$n (rc $?): $(grep -E "^$4" $o/$n.txt | awk '{print $3"/"$4"="$6}' | tr '\n' ' ') $(grep -E "^$4" $o/$n.txt | awk '{print $NF}' | sort -u | tr '\n' ' ')" >> $f
 }
-bn ocl build-ocl opencl:1 bf16; bn ocl build-ocl opencl:1 f16
-timeout $(lim 170) build-ocl/conformance/elattn-conformance --backend opencl:1 --no-isolate --exclude xattn/ \
+timeout $(lim 150) build-ocl/conformance/elattn-conformance --backend opencl:1 --no-isolate --exclude xattn/ \
   --exclude router/ --exclude decode/ --exclude invalid/ > $o/conf.txt 2>&1
 echo "conf (rc $?): $(tail -1 $o/conf.txt)" >> $f; grep -E " FAIL | ERROR " $o/conf.txt | head -4 | cut -c1-300 >> $f
 echo "mma_async at d<=64: $(grep -E 'attn.mma_async' $o/conf.txt | grep -E '/d(16|32|48|64)/' | grep -c PASS) passed, kernels $(grep -oE 'kernel=opencl.attn.mma_async[^ ]*' $o/conf.txt | grep -E 'd(16|32|48|64)\.' | sort -u | tr '\n' ' ')" >> $f
 while kill -0 $cupid 2>/dev/null && [ "$(left)" -gt 40 ]; do sleep 2; done
 echo "build-cu at $SECONDS s: $(tail -1 $o/build-cu.log | cut -c1-80)" >> $f
-bn cuda build-cu cuda:0 bf16; bn cuda build-cu cuda:0 f16
-bn ocl build-ocl opencl:1 bf16; bn ocl build-ocl opencl:1 f16
+bn ocl build-ocl opencl:1 bf16; bn cuda build-cu cuda:0 bf16; bn ocl build-ocl opencl:1 bf16
+bn ocl build-ocl opencl:1 f16; bn cuda build-cu cuda:0 f16; bn ocl build-ocl opencl:1 f16
 # D 128 probes with the time left: mma_async tiles of 96 rows (3 warps; 48 keys fill 48 KiB) against
 # the table's 128 x 32, bf16, 8K / 32K dense and fa-ssa:0.75
 bq() { # bq TAG TILES
