@@ -112,7 +112,7 @@ static int candidates(const char *family, cand *out, int max)
         /* m16 row blocks per warp x warps (32 work-items each) x keys; tile_m = 16 x blocks x warps.
          * The likelier first, so that a spent budget drops the others. mma_async (attn_mma_async.cl)
          * first, as the newer kernel; it refuses head dims above 128 and tiles over 48 KiB. 96 and 128
-         * keys fit 48 KiB at 32 rows a warp only at D 64 and below (FlashAttention-2's D 64 tiles;
+         * keys fit 48 KiB only at D 64 and below (FlashAttention-2's D 64 tiles;
          * 96 made D 64 1.1x faster on an H100, 2026-12-07 call 161). */
         static const int mws[] = {2, 1}, wgs[] = {128, 256, 64}, ns[] = {64, 96, 32, 128, 16};
         for (int async = 1; async >= 0; --async) {

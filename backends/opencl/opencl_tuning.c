@@ -98,9 +98,8 @@ static const ocl_tune_row tune_table[] = {
     {"mma_async", OCL_CLASS_NVIDIA, 90, 128, 128, 32, 128,
      H200_TUNE_ON("2026-12-04", "mma --head-dims 128,64", "50", "0.578 ms, 237.7 TFLOP/s, m128n32w128r2 (call 76)")},
     /* D64: 96-key tiles at 32 rows a warp (Q, K and V of 128, 96 and 96 rows: 40 KiB), which the tuner
-     * did not offer before; timed against this band's mma row and cuda:0 in one call, two rounds:
-     * dense 1.09 / 15.5-15.7 ms at 8K / 32K against mma's 1.18 / 17.5-17.6, fa-ssa:0.75 0.80 / 6.2
-     * against 0.78 / 6.4 (bench/results/2026-12-07-nvidia-h100, call 161: d64-tiles/) */
+     * did not offer before; timed against this band's mma row and cuda:0 in one call, two rounds
+     * (bench/results/2026-12-07-nvidia-h100/call161-opencl-d64-tiles/) */
     {"mma_async", OCL_CLASS_NVIDIA, 90, 64, 128, 96, 128, H100_BENCH_D64},
     /* the emulation (ELATTN_OPENCL_MMA_EMULATE) on CPUs: a test path, not tuned */
     {"mma", OCL_CLASS_CPU, 0, 64, 32, 32, 64, "emulation only, not a performance path"},
