@@ -93,13 +93,13 @@ static const ocl_tune_row tune_table[] = {
      * warp); elattn-opencl-tune --family mma prints one when it wins. Measured on sm_90 only
      * (bench/results/2026-12-04-nvidia-h200, call 76: tune.txt), so cc 90: an sm_80 device keeps
      * the mma rows until it is measured. D128: 1.10-1.12x mma's speed at 8K and 32K (call 77).
-     * No D64 row: the tuner's m128n64w128 (0.342 against mma's 0.366 ms at 4096 tokens) timed
-     * 0.98-1.02x mma's m256n64w256 at 8K and 32K in call 77, so the longer-tested family stays. */
+     * D64 had no row until 2026-12-07: the tuner's m128n64w128 (0.342 against mma's 0.366 ms at 4096
+     * tokens) timed 0.98-1.02x mma's m256n64w256 at 8K and 32K in call 77. */
     {"mma_async", OCL_CLASS_NVIDIA, 90, 128, 128, 32, 128,
      H200_TUNE_ON("2026-12-04", "mma --head-dims 128,64", "50", "0.578 ms, 237.7 TFLOP/s, m128n32w128r2 (call 76)")},
     /* D64: 96-key tiles at 32 rows a warp (Q, K and V of 128, 96 and 96 rows: 40 KiB), which the tuner
      * did not offer before; timed against this band's mma row and cuda:0 in one call, two rounds
-     * (bench/results/2026-12-07-nvidia-h100/call161-opencl-d64-tiles/) */
+     * (bench/results/2026-12-07-nvidia-h100/call161-opencl-d64-tiles/); as the default, call 162 */
     {"mma_async", OCL_CLASS_NVIDIA, 90, 64, 128, 96, 128, H100_BENCH_D64},
     /* the emulation (ELATTN_OPENCL_MMA_EMULATE) on CPUs: a test path, not tuned */
     {"mma", OCL_CLASS_CPU, 0, 64, 32, 32, 64, "emulation only, not a performance path"},

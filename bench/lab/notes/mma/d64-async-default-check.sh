@@ -8,8 +8,8 @@
 #      default, cuda:0, opencl:1 again; then, with the time left, D 128 mma_async tiles of 96 rows.
 # Output in $OUT/dd: dd.txt (summary) and the raw outputs.
 set -u
-o=$OUT/dd; mkdir -p $o/tmp; f=$o/dd.txt
-export TMPDIR=$o/tmp
+o=$OUT/dd; mkdir -p $o; f=$o/dd.txt
+export TMPDIR=$(mktemp -d) # outside $OUT: the device tool brings back a limited number of files
 : > $f; tail -f $f & tailpid=$!
 left() { echo $((${BUDGET_S:-360} - SECONDS)); }
 lim() { local l; l=$(left); [ "$l" -lt "$1" ] && echo "$l" || echo "$1"; }
