@@ -117,11 +117,12 @@ done
 # warp, heads per tile. MW 1 (Q in registers) at D 128 in both of its schedules (BN 64: two K
 # tiles and one V; BN 32 and 16: K and V double-buffered), 4 and 8 warps; MW 2 (Q in local
 # memory, FlashAttention-2's single K and V), at D 128 the Q tile of 128 rows leaves BN 32; D 64;
-# padded head dims (96, 80, 48); the D 64 band's row (128 x 96, MW 2), fp16 and bf16.
+# padded head dims (96, 80, 48); the D 64 band's row (128 x 96, MW 2), fp16 and bf16; D 128 with 48-key
+# tiles at MW 1 (K double-buffered, one V).
 for cfg in "2 128 64 64 1 4" "1 128 64 64 1 4" "2 128 128 64 1 4" "2 128 64 32 1 4" "2 128 128 32 1 4" \
            "2 128 64 16 1 4" "2 128 128 32 2 4" "1 128 128 32 2 4" "2 128 64 32 2 4" "2 128 128 16 2 4" \
            "2 64 64 64 1 4" "1 64 128 64 1 4" "2 64 128 64 2 4" "2 64 256 64 2 4" "2 96 64 32 1 2" \
-           "2 96 64 32 2 2" "2 80 64 64 1 4" "2 48 32 32 1 1" "2 64 128 96 2 4" "1 64 128 96 2 4"; do
+           "2 96 64 32 2 2" "2 80 64 64 1 4" "2 48 32 32 1 1" "2 64 128 96 2 4" "1 64 128 96 2 4" "2 128 128 48 1 4"; do
     set -- $cfg
     assemble "attn_async_d$2_$1_m$3_n$4_r$5" "$tmp/attn_async.cl" \
         "attn.async dtype=$1 d=$2 m=$3 n=$4 r=$5 w=$(($3 * 2 / $5))" \
