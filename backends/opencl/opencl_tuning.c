@@ -92,7 +92,8 @@ static const ocl_tune_row tune_table[] = {
      * ahead of the band's mma row (same fields; wg = 2 tile_m or tile_m says 16 or 32 rows per
      * warp); elattn-opencl-tune --family mma prints one when it wins. Measured on sm_90 only
      * (bench/results/2026-12-04-nvidia-h200, call 76: tune.txt), so cc 90: an sm_80 device keeps
-     * the mma rows until it is measured. D128: 1.10-1.12x mma's speed at 8K and 32K (call 77).
+     * the mma rows until it is measured. D128: 1.10-1.12x mma's speed at 8K and 32K (call 77); every
+     * other mma_async shape within 48 KiB was slower at 8K and 32K (2026-12-07, H100, call 163).
      * D64 had no row until 2026-12-07: the tuner's m128n64w128 (0.342 against mma's 0.366 ms at 4096
      * tokens) timed 0.98-1.02x mma's m256n64w256 at 8K and 32K in call 77. */
     {"mma_async", OCL_CLASS_NVIDIA, 90, 128, 128, 32, 128,

@@ -4,8 +4,9 @@
 # (bench/lab/notes/decode/h200-table-only.sh), then draws with the time left. On any other GPU:
 # random conformance draws from seeds nobody has run (SEED, default 1207201, and the next three), on
 # every GPU device and family: cuda:0, opencl:1 (the tile table's rows since call 162, and drawn
-# tiles), hip:0 through elattn's HIP-to-CUDA layer, then memcheck on cuda:0. The earlier form of
-# this call, with other seeds: bench/lab/notes/decode/h200-table-or-draws.sh (call 154).
+# tiles), hip:0 through elattn's HIP-to-CUDA layer, then memcheck on cuda:0. It replaces call 154's
+# script (bench/results/2026-12-07-nvidia-h100/commands/call154.sh), which ran the same draws with
+# SEED=1207001.
 # Output: $OUT/dt.txt and $OUT/dt.tgz (the table), $OUT/rnd.txt and $OUT/rnd.tgz (the draws).
 set -u
 gpu=$(nvidia-smi --query-gpu=name --format=csv,noheader)
