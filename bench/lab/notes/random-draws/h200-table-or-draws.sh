@@ -1,19 +1,20 @@
 #!/usr/bin/env bash
-# One device call (twenty-seventh session), from the repository root with `run` (kind nvidia-h200; the
-# tool often gives an H100 for it). On an H200: issue 14's decode table
-# (bench/lab/notes/decode/h200-table-only.sh), then draws with the time left. On any other GPU:
-# random conformance draws from seeds nobody has run (SEED, default 1207201, and the next three), on
-# every GPU device and family: cuda:0, opencl:1 (the tile table's rows since call 162, and drawn
-# tiles), hip:0 through elattn's HIP-to-CUDA layer, then memcheck on cuda:0. It replaces call 154's
-# script (bench/results/2026-12-07-nvidia-h100/commands/call154.sh), which ran the same draws with
-# SEED=1207001.
-# Output: $OUT/dt.txt and $OUT/dt.tgz (the table), $OUT/rnd.txt and $OUT/rnd.tgz (the draws).
+# One device call, from the repository root with `run` (kind nvidia-h200; the tool often gives an
+# H100 for it). On an H200: the table script H200_TABLE (default issue 11's,
+# bench/lab/notes/wgmma/h200-issue11-table.sh, which takes the whole call; the twenty-seventh
+# session ran issue 14's decode table here), then draws if more than 160 s are left. On any other
+# GPU: random conformance draws from seeds nobody has run (SEED, default 1207201, and the next
+# three; pass a new one each call), on every GPU device and family: cuda:0, opencl:1 (the tile
+# table's rows since call 162, and drawn tiles), hip:0 through elattn's HIP-to-CUDA layer, then
+# memcheck on cuda:0. It replaces call 154's script (bench/results/2026-12-07-nvidia-h100/commands/
+# call154.sh), which ran the same draws with SEED=1207001.
+# Output: the table script's files, $OUT/rnd.txt and $OUT/rnd.tgz (the draws).
 set -u
 gpu=$(nvidia-smi --query-gpu=name --format=csv,noheader)
 seed=${SEED:-1207201}
 budget=${DRAW_BUDGET_S:-420}
 case "$gpu" in
-*H200*) bash bench/lab/notes/decode/h200-table-only.sh
+*H200*) bash ${H200_TABLE:-bench/lab/notes/wgmma/h200-issue11-table.sh}
     [ "$SECONDS" -lt 400 ] || exit 0
     budget=$((560 - SECONDS)) ;;
 esac
