@@ -10,11 +10,13 @@
 # racecheck on the quick set), then elattn-lab-xattn A B A B at 32K (D128, D64) and A B at 128K
 # (D128), then elattn-bench's XA-est; with STRIDES=1 (twenty-eighth session) also A B at 32K D128
 # for strides 8 and 32, which tells a tile's steps (a share of 1/S) from its per-tile work (1/S^2).
+# BUDGET (default 560 s) caps the whole call: each step's timeout is at most what is left of it,
+# so a call with little device time left keeps the checks and the first timings.
 set -u
 name=${NAME:-ws}
 o=$OUT/$name; mkdir -p $o
-left() { echo $((560 - SECONDS)); }
-lim() { local l; l=$(left); [ "$l" -lt "$1" ] && echo "$l" || echo "$1"; }
+left() { echo $((${BUDGET:-560} - SECONDS)); } # BUDGET: seconds the whole call may take
+lim() { local l; l=$(left); [ "$l" -lt 1 ] && l=1; [ "$l" -lt "$1" ] && echo "$l" || echo "$1"; }
 git status --short > $o/tree.txt 2>&1
 cfg="-Dcuda=enabled -Dhip=disabled -Dopencl=disabled -Dnvcc_arch=sm_90a -Dbench=true -Dlab=true"
 (cd .base && meson setup ../build-A $cfg -Dtests=false >/dev/null && ninja -C ../build-A -j7) > $o/buildA.log 2>&1 &
