@@ -17,7 +17,8 @@
  * are thread_local statics (an OS thread runs one block at a time); dynamic shared
  * memory is a per-launch buffer of exactly the bytes asked for, filled with 0xff bytes
  * (NaN in every dtype) at each block's start, like hipMalloc's memory. cp.async
- * copies land at the wait that covers their group. A __syncthreads reached from two
+ * copies land at the wait that covers their group, or at their issue with
+ * ELATTN_EMU_CP_ASYNC=issue (hip_on_cpu.cpp says what each mode catches). A __syncthreads reached from two
  * different call sites in one round, a collective with a lane missing, a deadlock, or
  * a launch outside the device's limits fails the launch (hipGetLastError).
  *
@@ -144,7 +145,7 @@ void warp_gather(uint64_t mine, uint64_t all[32]);
  * (kernels/gpu/ptx/sm80.cuh). Shared-memory addresses are offsets into the block's dynamic
  * shared memory, as the 32-bit addresses of the shared window are on a GPU. */
 uint32_t shared_offset(const void *p);
-void cp_async_16(uint32_t dst, const void *src, bool valid); /* lands at the wait that covers its group */
+void cp_async_16(uint32_t dst, const void *src, bool valid); /* lands at the covering wait, or at once (ELATTN_EMU_CP_ASYNC) */
 void cp_async_commit();
 void cp_async_wait(int most_pending);
 void ldmatrix_x4(uint32_t r[4], uint32_t addr, bool transposed);
