@@ -30,7 +30,7 @@ struct XattnCfg {
      * 16 rows x COLS columns, unscaled), through STAGES shared-memory slices. */
     template <typename T>
     static __device__ void tile_scores(float (&acc)[COLS / 8][4], uint32_t s_base, const XattnArgs &a,
-                                       const XattnSeq &sq, int r0, int c0, int h, int hk);
+                                       const XattnSeq &sq, int r0, int c0, int h, int hk, bool next);
 };
 /* The configuration each head dim runs; D 256 stays within an sm_80
  * multiprocessor's shared memory. Measured with the lab harness (bench/lab/notes) at D 128:
@@ -46,7 +46,7 @@ template <int D_, int COLS_, int STAGES_, int WARPS_>
 template <typename T>
 __device__ void XattnCfg<D_, COLS_, STAGES_, WARPS_>::tile_scores(float (&acc)[COLS / 8][4], uint32_t s_base,
                                                                 const XattnArgs &a, const XattnSeq &sq, int r0, int c0,
-                                                                int h, int hk)
+                                                                int h, int hk, bool next)
 {
     constexpr int Q_TILE = ROWS * D * 2, STAGE = (ROWS + COLS) * D * 2, KD = D / 16;
     const int S = a.stride, warp = threadIdx.x / 32, lane = threadIdx.x % 32;
@@ -54,31 +54,35 @@ __device__ void XattnCfg<D_, COLS_, STAGES_, WARPS_>::tile_scores(float (&acc)[C
 #pragma unroll
     for (int n = 0; n < COLS / 8; ++n) acc[n][0] = acc[n][1] = acc[n][2] = acc[n][3] = 0.f;
 
-    auto load = [&](int t, int buf) {
-        const uint32_t s_q = s_base + buf * STAGE, s_k = s_q + Q_TILE;
+    const TileSteps<STAGES, COLS> steps(S, c0, next);
+    auto load = [&](int t, bool next_tile) { /* step t of this tile, or of the next one */
+        const uint32_t s_q = s_base + steps.slice(t, next_tile) * STAGE, s_k = s_q + Q_TILE;
+        const int kc0 = next_tile ? c0 + COLS : c0;
         load_tile<ROWS, D, THREADS>(s_q, a.q, [&](int r) -> const void * {
             const long pos = elattn_xattn_q_pos(r0 + r, t, S);
             return pos < sq.len_q ? (const void *)(q + ((sq.q_start + pos) * a.Hq + h) * D) : nullptr;
         });
         load_tile<COLS, D, THREADS>(s_k, a.q, [&](int r) -> const void * {
-            const long pos = elattn_xattn_k_pos(c0 + r, t, S);
+            const long pos = elattn_xattn_k_pos(kc0 + r, t, S);
             return pos < sq.len_k ? (const void *)(k + ((sq.k_start + pos) * a.Hkv + hk) * D) : nullptr;
         });
     };
 
     const int q_row = warp * 16 + (lane % 16);
     const int k_row = (lane / 16) * 8 + (lane % 8), k_chunk = (lane / 8) & 1;
+    if (!steps.carried) {
 #pragma unroll
-    for (int t = 0; t < STAGES - 1; ++t) {
-        if (t < S) load(t, t);
-        cp_async_commit();
+        for (int t = 0; t < STAGES - 1; ++t) {
+            if (t < S) load(t, false);
+            cp_async_commit();
+        }
     }
     for (int t = 0; t < S; ++t) {
         cp_async_wait<STAGES - 2>(); /* step t has landed (one group is committed per step) */
         __syncthreads();             /* ... for every thread, and step t - 1's slice is free */
-        if (t + STAGES - 1 < S) load(t + STAGES - 1, (t + STAGES - 1) % STAGES);
+        steps.copy_ahead(t, load);
         cp_async_commit();
-        const uint32_t s_q = s_base + (t % STAGES) * STAGE, s_k = s_q + Q_TILE;
+        const uint32_t s_q = s_base + steps.slice(t, false) * STAGE, s_k = s_q + Q_TILE;
 #pragma unroll
         for (int kk = 0; kk < KD; ++kk) {
             uint32_t af[4];
@@ -92,7 +96,8 @@ __device__ void XattnCfg<D_, COLS_, STAGES_, WARPS_>::tile_scores(float (&acc)[C
             }
         }
     }
-    __syncthreads(); /* the next call's first loads reuse the slices */
+    if (!steps.carry) __syncthreads(); /* the next call's first copies reuse the slices; after a carry the
+                                  * next tile's reuse them only after its first step's barrier */
 }
 
 } /* namespace mma_xattn */

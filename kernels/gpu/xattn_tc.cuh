@@ -6,8 +6,11 @@
  * Cfg::tile_scores<T>, the ROWS x COLS tile of reshaped scores in the
  * accumulator layout of mma.sync m16n8: warp w holds rows 16w .. 16w+15,
  * acc[n][0..1] row g, acc[n][2..3] row g + 8, columns 8n + 2 (lane % 4) + {0, 1};
- * wgmma's m64nN accumulators have the same layout per warp). Include after
- * vendor/vendor.h; CUDA build only.
+ * wgmma's m64nN accumulators have the same layout per warp). An item calls it
+ * for its column tiles in order, c0 = 0, COLS, ...; `next` says another tile
+ * follows, whose first steps the call may then leave in flight (the copies do
+ * not wait for the softmax between tiles). Include after vendor/vendor.h; CUDA
+ * build only.
  *
  * The strided reshape of the spec (kernels/elattn_spec.h, "XAttention"):
  * Qt[i] = concat_t Q[i*S + S-1-t], Kt[j] = concat_t K[j*S + t], is only an
@@ -59,6 +62,7 @@ struct XattnArgs {
     float *head_scores;  /* [batch][Hq][mask_qblocks][mask_kblocks]: each query head's cells */
     float *block_scores; /* [batch][Hkv][mask_qblocks][mask_kblocks]: their sums over the group */
     int batch, Hq, Hkv, group, stride, block_size, causal, mask_qblocks, mask_kblocks, lse_pitch;
+    int r_log2;           /* log2(block_size / stride): both are powers of two (validate.c) */
     int max_rows;         /* reshaped rows of the longest element */
     int row_tiles, items; /* set per configuration: items = batch * Hq * row_tiles */
     float c2;             /* scale * log2(e) / S */
@@ -88,6 +92,40 @@ struct XattnSeq {
     {
         return i < rows && j < cols && elattn_xattn_col_visible(a.causal, i, j, a.stride, len_q, len_k);
     }
+    /* Every cell of the tile_rows x tile_cols tile at (r0, c0) is visible: a row sees
+     * a prefix of the columns, and a later row a longer one, so its first row and
+     * last column decide. */
+    __device__ bool tile_visible(const XattnArgs &a, int r0, int c0, int tile_rows, int tile_cols) const
+    {
+        return r0 + tile_rows <= rows && c0 + tile_cols <= cols && visible(a, r0, c0 + tile_cols - 1);
+    }
+};
+
+/* Where the STAGES shared-memory slices of a tile GEMM's steps are, for both
+ * families' tile_scores: steps are numbered across the item's column tiles
+ * (step t of the tile at c0 is step c0 / COLS * S + t of the item, in slice
+ * (that) % STAGES), so the last STAGES - 1 steps of a tile can copy the next
+ * tile's first ones while the softmax runs (carry), and the next tile finds
+ * them landed (carried). A tile with fewer steps than that runs its own
+ * prologue. */
+template <int STAGES, int COLS>
+struct TileSteps {
+    int S, phase;
+    bool carried, carry;
+    __device__ TileSteps(int S_, int c0, bool next)
+        : S(S_), phase(c0 / COLS * S_ % STAGES), carried(c0 > 0 && S_ >= STAGES - 1), carry(next && S_ >= STAGES - 1)
+    {
+    }
+    __device__ int slice(int t, bool next_tile) const { return (phase + t + (next_tile ? S : 0)) % STAGES; }
+    /* The copies issued at step t: step t + STAGES - 1 of this tile, or past its end the
+     * next tile's (u - S <= STAGES - 2 < S); one cp.async group per step either way,
+     * which the callers' waits count on. */
+    template <class Load> __device__ void copy_ahead(int t, Load load) const
+    {
+        const int u = t + STAGES - 1;
+        if (u < S) load(u, false);
+        else if (carry) load(u - S, true);
+    }
 };
 
 /* log2(2^a + 2^b), exact at -inf. */
@@ -101,17 +139,19 @@ __device__ __forceinline__ float log2_add(float a, float b)
  * R reshaped columns that the tile at c0 touches (blocks >= kb_end are past every
  * row's last column). e holds exp2(x - m) of columns c0 + n*8 + 2*t4 + {0, 1}.
  * A block wider than the tile (R > COLS) is combined with what its earlier
- * tiles wrote; the same thread owns that entry in every tile. */
+ * tiles wrote; the same thread owns that entry in every tile. R = 2^r_log2 (the
+ * block size and the stride are powers of two): shifts and masks, not divisions,
+ * since this runs for every block of every tile. */
 template <int COLS>
 __device__ __forceinline__ void store_block_lse(const float (&e)[COLS / 8][4], int hr, float m, bool row_ok, int c0,
-                                                int R, int kb_end, float *lse_row)
+                                                int R, int r_log2, int kb_end, float *lse_row)
 {
     const int t4 = threadIdx.x % 4;
     auto put = [&](int col, float s) {
-        const int kb = col / R;
+        const int kb = col >> r_log2;
         if (!row_ok || kb >= kb_end) return;
         const float v = s > 0.f ? m + log2f(s) : -INFINITY;
-        lse_row[kb] = col % R == 0 ? v : log2_add(lse_row[kb], v);
+        lse_row[kb] = (col & (R - 1)) == 0 ? v : log2_add(lse_row[kb], v);
     };
     if (R == 1) {
 #pragma unroll
@@ -124,7 +164,7 @@ __device__ __forceinline__ void store_block_lse(const float (&e)[COLS / 8][4], i
             float s = e[n][2 * hr] + e[n][2 * hr + 1];
             for (int off = 1; off < R / 2; off <<= 1) s += __shfl_xor_sync(0xffffffffu, s, off);
             const int col = c0 + n * 8 + 2 * t4;
-            if (col % R == 0) put(col, s);
+            if ((col & (R - 1)) == 0) put(col, s);
         }
     } else { /* a block spans `groups` of this thread's 8-column groups (or the whole tile) */
         const int groups = min(R, COLS) / 8;
@@ -149,7 +189,7 @@ __global__ void __launch_bounds__(Cfg::THREADS, Cfg::MIN_CTAS) xattn_scores_kern
     __shared__ float row_max[ROWS], row_inv_sum[ROWS]; /* final softmax max and 1 / sum per row */
     __shared__ int item_now;
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t4 = lane % 4;
-    const int R = a.block_size / a.stride; /* reshaped rows (and columns) per block */
+    const int R = a.block_size / a.stride; /* reshaped rows (and columns) per block, 2^a.r_log2 */
     const int rows_per_cell = min(R, ROWS), cells_q = ROWS / rows_per_cell;
     float *lse = a.lse + (long)blockIdx.x * ROWS * a.lse_pitch;
 
@@ -174,21 +214,29 @@ __global__ void __launch_bounds__(Cfg::THREADS, Cfg::MIN_CTAS) xattn_scores_kern
         float m_run[2] = {-INFINITY, -INFINITY}, l_run[2] = {0.f, 0.f};
         for (int c0 = 0; c0 < col_end; c0 += COLS) {
             float acc[COLS / 8][4];
-            Cfg::template tile_scores<T>(acc, smem_addr(smem), a, sq, r0, c0, h, hk);
-#pragma unroll
-            for (int hr = 0; hr < 2; ++hr) {
-                const int lr = warp * 16 + g + 8 * hr, i = r0 + lr;
+            Cfg::template tile_scores<T>(acc, smem_addr(smem), a, sq, r0, c0, h, hk, c0 + COLS < col_end);
+            /* Scales row half hr, masks what it cannot see, and returns its running max. The
+             * tiles left of the diagonal skip the per-cell test (the whole_tile instance). */
+            auto scale_mask_max = [&](int hr, auto whole_tile) {
+                const int i = r0 + warp * 16 + g + 8 * hr;
                 float mx = m_run[hr];
 #pragma unroll
                 for (int n = 0; n < COLS / 8; ++n)
 #pragma unroll
                     for (int x = 0; x < 2; ++x) {
                         const int j = c0 + n * 8 + 2 * t4 + x;
-                        const float s = sq.visible(a, i, j) ? acc[n][2 * hr + x] * a.c2 : -INFINITY;
+                        const bool seen = decltype(whole_tile)::value || sq.visible(a, i, j);
+                        const float s = seen ? acc[n][2 * hr + x] * a.c2 : -INFINITY;
                         acc[n][2 * hr + x] = s;
                         mx = fmaxf(mx, s);
                     }
-                mx = quad_max(mx);
+                return quad_max(mx);
+            };
+            const bool whole = sq.tile_visible(a, r0, c0, ROWS, COLS);
+#pragma unroll
+            for (int hr = 0; hr < 2; ++hr) {
+                const int lr = warp * 16 + g + 8 * hr, i = r0 + lr;
+                const float mx = whole ? scale_mask_max(hr, std::true_type{}) : scale_mask_max(hr, std::false_type{});
                 const float m_use = mx == -INFINITY ? 0.f : mx;
                 float sum = 0.f;
 #pragma unroll
@@ -200,7 +248,7 @@ __global__ void __launch_bounds__(Cfg::THREADS, Cfg::MIN_CTAS) xattn_scores_kern
                     }
                 l_run[hr] = l_run[hr] * exp2f(m_run[hr] - m_use) + sum;
                 m_run[hr] = mx;
-                store_block_lse<COLS>(acc, hr, m_use, i < sq.rows, c0, R, kb_end, lse + (long)lr * a.lse_pitch);
+                store_block_lse<COLS>(acc, hr, m_use, i < sq.rows, c0, R, a.r_log2, kb_end, lse + (long)lr * a.lse_pitch);
             }
         }
 #pragma unroll
@@ -308,6 +356,8 @@ static XattnArgs xattn_args(const xattn_inputs *in)
     a.group = d->num_q_heads / d->num_kv_heads;
     a.stride = d->stride;
     a.block_size = d->block_size;
+    a.r_log2 = 0;
+    while ((d->block_size / d->stride) >> (a.r_log2 + 1)) ++a.r_log2;
     a.causal = d->causal;
     a.mask_qblocks = in->mask_qblocks;
     a.mask_kblocks = in->mask_kblocks;

@@ -13,7 +13,8 @@
  * S apart for S not known at plan time, and the rows here are whole 16-byte
  * chunks anyway. The wgmma of step t runs while the threads issue step
  * t + STAGES - 1's copies and wait for step t + 1's; STAGES slices are in
- * flight. Include after vendor/vendor.h and
+ * flight, and the last steps of a column tile already copy the first steps of
+ * the item's next one (xattn_tc.cuh, "Cfg::tile_scores"). Include after vendor/vendor.h and
  * attn_wgmma.cuh (its sm_90a checks), in the sm_90a translation unit
  * (backends/gpu/gpu_wgmma.cu).
  */
@@ -38,7 +39,7 @@ struct WgXattnCfg {
     static_assert(D % 64 == 0, "whole 64-column slabs");
     template <typename T>
     static __device__ void tile_scores(float (&acc)[COLS / 8][4], uint32_t s_base, const XattnArgs &a,
-                                       const XattnSeq &sq, int r0, int c0, int h, int hk);
+                                       const XattnSeq &sq, int r0, int c0, int h, int hk, bool next);
 };
 /* D 64: 32 KiB a stage, three stages, two CTAs per SM. D 128: 64 KiB a stage,
  * three stages, one CTA per SM. Measured on the H200 (bench/results/2026-12-02-
@@ -63,9 +64,11 @@ struct SlabCopier {
     const char *src; /* this thread's chunk of its first row at step 0 */
     long step_bytes; /* one step of the reshape, in bytes (negative for the queries) */
     long row_bytes;  /* between this thread's rows */
+    long tile_bytes; /* from a row to the same row of the next tile (ROWS_ rows on) */
     int pos;         /* its first row's sequence position at step 0 */
     int step_pos;    /* one step, in positions */
     int row_pos;     /* between its rows, in positions */
+    int tile_pos;    /* to the next tile, in positions */
     uint32_t dst;    /* its first chunk's offset in the slab layout */
 
     /* Rows first .. first + ROWS_ - 1 of the reshape whose step t of row i reads
@@ -77,17 +80,20 @@ struct SlabCopier {
         pos = pos_of(first + row, 0);
         step_pos = pos_of(first + row, 1) - pos;
         row_pos = pos_of(first + row + ROW_STEP, 0) - pos;
+        tile_pos = pos_of(first + row + ROWS_, 0) - pos;
         const long pitch = (long)heads * D * 2; /* bytes between consecutive positions */
         step_bytes = step_pos * pitch;
         row_bytes = row_pos * pitch;
+        tile_bytes = tile_pos * pitch;
         src = (const char *)base + (((long)(start + pos) * heads + head) * D + ch * 8) * 2;
         dst = (ch >> 3) * (ROWS_ * 128) + row * 128 + (((ch & 7) ^ (row & 7)) << 4);
     }
-    /* Step t into the slab layout at sbase; rows at or past len read nothing and are zero-filled. */
-    __device__ __forceinline__ void copy(uint32_t sbase, int t, int len, const void *fallback) const
+    /* Step t (of the next tile's rows with next_tile) into the slab layout at sbase; rows at or
+     * past len read nothing and are zero-filled. */
+    __device__ __forceinline__ void copy(uint32_t sbase, int t, int len, const void *fallback, bool next_tile = false) const
     {
-        const char *p = src + t * step_bytes;
-        const int p0 = pos + t * step_pos;
+        const char *p = src + t * step_bytes + (next_tile ? tile_bytes : 0);
+        const int p0 = pos + t * step_pos + (next_tile ? tile_pos : 0);
 #pragma unroll
         for (int i = 0; i < COPIES; ++i) {
             const bool in = p0 + i * row_pos < len;
@@ -99,7 +105,7 @@ struct SlabCopier {
 template <int D_, int STAGES_, int MIN_CTAS_>
 template <typename T>
 __device__ void WgXattnCfg<D_, STAGES_, MIN_CTAS_>::tile_scores(float (&acc)[COLS / 8][4], uint32_t s_base, const XattnArgs &a,
-                                                     const XattnSeq &sq, int r0, int c0, int h, int hk)
+                                                     const XattnSeq &sq, int r0, int c0, int h, int hk, bool next)
 {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
     using namespace sm90;
@@ -111,23 +117,27 @@ __device__ void WgXattnCfg<D_, STAGES_, MIN_CTAS_>::tile_scores(float (&acc)[COL
                                               [S](int i, int t) { return elattn_xattn_q_pos(i, t, S); });
     const SlabCopier<COLS, D, THREADS> k_rows(a.k, sq.k_start, a.Hkv, hk, c0,
                                               [S](int j, int t) { return elattn_xattn_k_pos(j, t, S); });
-    auto load = [&](int t, int buf) {
-        const uint32_t s_q = s_base + buf * STAGE;
+    const TileSteps<STAGES, COLS> steps(S, c0, next);
+    auto load = [&](int t, bool next_tile) { /* step t of this tile, or of the next one */
+        const uint32_t s_q = s_base + steps.slice(t, next_tile) * STAGE;
         q_rows.copy(s_q, t, sq.len_q, a.q);
-        k_rows.copy(s_q + Q_BYTES, t, sq.len_k, a.q);
+        k_rows.copy(s_q + Q_BYTES, t, sq.len_k, a.q, next_tile);
     };
 
+    if (!steps.carried) {
 #pragma unroll
-    for (int t = 0; t < STAGES - 1; ++t) {
-        if (t < S) load(t, t);
-        sm80::cp_async_commit();
+        for (int t = 0; t < STAGES - 1; ++t) {
+            if (t < S) load(t, false);
+            sm80::cp_async_commit();
+        }
     }
     for (int t = 0; t < S; ++t) {
         sm80::cp_async_wait<STAGES - 2>(); /* this thread's copies of step t have landed */
         fence_proxy_async();               /* ... and are visible to the tensor cores' reads */
         wgmma_wait<0>();                   /* step t - 1's wgmma is done with its slice */
         __syncthreads();                   /* every thread's copies, both warpgroups' wgmma */
-        const uint32_t s_q = s_base + (t % STAGES) * STAGE + warpgroup * 64 * 128, s_k = s_base + (t % STAGES) * STAGE + Q_BYTES;
+        const uint32_t slice = s_base + steps.slice(t, false) * STAGE;
+        const uint32_t s_q = slice + warpgroup * 64 * 128, s_k = slice + Q_BYTES;
         wgmma_fence();
 #pragma unroll
         for (int kk = 0; kk < D / 16; ++kk) {
@@ -138,14 +148,15 @@ __device__ void WgXattnCfg<D_, STAGES_, MIN_CTAS_>::tile_scores(float (&acc)[COL
         wgmma_commit();
         /* The copies for step t + STAGES - 1 go out while the tensor cores work on step t; their
          * buffer held step t - 1, whose wgmma every warpgroup finished before the barrier. */
-        if (t + STAGES - 1 < S) load(t + STAGES - 1, (t + STAGES - 1) % STAGES);
+        steps.copy_ahead(t, load);
         sm80::cp_async_commit();
     }
     wgmma_wait<0>();
     fence_regs(d);
-    __syncthreads(); /* the next call's first loads reuse the slices */
+    if (!steps.carry) __syncthreads(); /* the next call's first copies reuse the slices; after a carry the
+                                  * next tile's reuse them only after its first step's barrier */
 #else
-    (void)acc, (void)s_base, (void)a, (void)sq, (void)r0, (void)c0, (void)h, (void)hk;
+    (void)acc, (void)s_base, (void)a, (void)sq, (void)r0, (void)c0, (void)h, (void)hk, (void)next;
     __trap(); /* never launched: wgmma_xattn_supported needs the sm_90a device code */
 #endif
 }

@@ -1,0 +1,2 @@
+# call 168, run with the device tool as the command below (kind nvidia-h100-x1, same warm machine: build-B is call 165's B)
+mkdir -p $OUT/d; C=build-B/conformance/elattn-conformance; timeout 150 $C --backend cuda:0 --random 300 --seed 1208302 --case-timeout 20 > $OUT/d/draws-all.txt 2>&1; tail -1 $OUT/d/draws-all.txt; grep -E " FAIL | ERROR " $OUT/d/draws-all.txt | head -3 | cut -c1-200; nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
