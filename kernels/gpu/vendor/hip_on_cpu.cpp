@@ -279,21 +279,28 @@ bool prepare_fiber(block_run &b, fiber &f)
     return true;
 }
 
-/* ELATTN_EMU_SKEW=1 (read once): each round, each warp sits out with probability 1/2, so warps
- * drift apart between block barriers as they do on a GPU. Without it every thread passes the same
- * number of switch points per round and the warps keep in step, which hides a warp that writes
- * shared memory (a cp.async issue, a store) that a slower warp has still to read. */
-enum class skew_mode { off, on, unknown };
-static skew_mode warp_skew()
+/* The emulation's two switches (backends/gpu/README.md), read once from the environment: unset or
+ * `off` is 0, `on` is 1, any other value -1, which refuses every launch.
+ *   ELATTN_EMU_SKEW=1: each round, each warp sits out with probability 1/2, so warps drift apart
+ *     between block barriers as they do on a GPU. Without it every thread passes the same number of
+ *     switch points per round and the warps keep in step, which hides a warp that writes shared
+ *     memory (a cp.async issue, a store) that a slower warp has still to read.
+ *   ELATTN_EMU_CP_ASYNC: when a cp.async copy lands in shared memory. A GPU lands it at some time
+ *     between the issue and the wait that covers it; each value takes one end of that span, and each
+ *     catches what the other hides. `wait` (default): a read of the slot before that wait sees the
+ *     old bytes. `issue`: a copy issued into a slot that other threads have still to read (no
+ *     barrier between their last read and the issue) changes what they read. */
+struct emu_switch {
+    const char *name, *off, *on;
+    int value;
+};
+emu_switch read_switch(const char *name, const char *off, const char *on)
 {
-    static const skew_mode mode = [] {
-        const char *e = getenv("ELATTN_EMU_SKEW");
-        if (!e || !strcmp(e, "0")) return skew_mode::off;
-        if (!strcmp(e, "1")) return skew_mode::on;
-        return skew_mode::unknown;
-    }();
-    return mode;
+    const char *e = getenv(name);
+    return {name, off, on, !e || !strcmp(e, off) ? 0 : !strcmp(e, on) ? 1 : -1};
 }
+const emu_switch warp_skew = read_switch("ELATTN_EMU_SKEW", "0", "1");
+const emu_switch cp_async_at_issue = read_switch("ELATTN_EMU_CP_ASYNC", "wait", "issue");
 
 /* Runs one block to its end (or to a deadlock, recorded as its fault). */
 void run_block(block_run &b, dim3 grid, dim3 block, dim3 block_idx, size_t shared_bytes, uint64_t seed)
@@ -343,7 +350,7 @@ void run_block(block_run &b, dim3 grid, dim3 block, dim3 block_idx, size_t share
             std::swap(b.order[(size_t)t], b.order[(size_t)(rng % (uint64_t)(t + 1))]);
         }
         uint64_t held = 0; /* warps that sit this round out; none after a round in which holding stalled all */
-        if (warps > 1 && warp_skew() == skew_mode::on && !held_round_stalled) {
+        if (warps > 1 && warp_skew.value == 1 && !held_round_stalled) {
             rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
             held = (rng >> 11) & ((1ull << warps) - 1); /* warps <= 32 */
         }
@@ -476,28 +483,10 @@ static unsigned char *shared_span(block_run &b, uint32_t offset, size_t bytes, c
     return b.shared + offset;
 }
 
-/* When a cp.async copy lands in shared memory (ELATTN_EMU_CP_ASYNC, read once at the first launch).
- * A GPU lands it at some time between the issue and the wait that covers it; each mode takes one
- * end of that span, and each catches what the other hides:
- *   wait  (default) at the covering wait: a read of the slot before that wait sees the old bytes;
- *   issue at once: a copy issued into a slot that other threads have still to read (no barrier
- *         between their last read and the issue) changes what they read. */
-enum class cp_async_landing { at_wait, at_issue, unknown };
-static cp_async_landing cp_async_mode()
-{
-    static const cp_async_landing mode = [] {
-        const char *e = getenv("ELATTN_EMU_CP_ASYNC");
-        if (!e || !strcmp(e, "wait")) return cp_async_landing::at_wait;
-        if (!strcmp(e, "issue")) return cp_async_landing::at_issue;
-        return cp_async_landing::unknown;
-    }();
-    return mode;
-}
-
 void cp_async_16(uint32_t dst, const void *src, bool valid)
 {
     fiber &f = me();
-    if (cp_async_mode() == cp_async_landing::at_issue) {
+    if (cp_async_at_issue.value == 1) { /* lands now (read_switch's comment) */
         unsigned char *d = shared_span(*running, dst, 16, "a cp.async copy");
         if (d) {
             if (valid)
@@ -623,18 +612,13 @@ void run_grid(const void *kernel, dim3 grid, dim3 block, size_t shared_bytes, hi
                       : blocks == 0 || grid.y > 65535 || grid.z > 65535 || grid.x > 0x7fffffffu ? "grid size"
                       : shared_bytes > allowed ? "dynamic shared memory (over the kernel's opt-in)"
                                                : nullptr;
-    if (!bad && warp_skew() == skew_mode::unknown) {
-        fprintf(stderr, "elattn HIP-on-CPU: launch refused: ELATTN_EMU_SKEW is \"%s\"; expected \"0\" or \"1\"\n",
-                getenv("ELATTN_EMU_SKEW"));
-        fail(hipErrorInvalidValue);
-        return;
-    }
-    if (!bad && cp_async_mode() == cp_async_landing::unknown) {
-        fprintf(stderr, "elattn HIP-on-CPU: launch refused: ELATTN_EMU_CP_ASYNC is \"%s\"; expected \"wait\" or \"issue\"\n",
-                getenv("ELATTN_EMU_CP_ASYNC"));
-        fail(hipErrorInvalidValue);
-        return;
-    }
+    for (const emu_switch *sw : {&warp_skew, &cp_async_at_issue})
+        if (!bad && sw->value < 0) {
+            fprintf(stderr, "elattn HIP-on-CPU: launch refused: %s is \"%s\"; expected \"%s\" or \"%s\"\n", sw->name,
+                    getenv(sw->name), sw->off, sw->on);
+            fail(hipErrorInvalidValue);
+            return;
+        }
     if (bad) {
         fprintf(stderr, "elattn HIP-on-CPU: launch refused: %s (grid %u x %u x %u, block %u x %u x %u, %zu bytes)\n",
                 bad, grid.x, grid.y, grid.z, block.x, block.y, block.z, shared_bytes);

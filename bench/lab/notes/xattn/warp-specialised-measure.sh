@@ -15,7 +15,7 @@
 set -u
 name=${NAME:-ws}
 o=$OUT/$name; mkdir -p $o
-left() { echo $((${BUDGET:-560} - SECONDS)); } # BUDGET: seconds the whole call may take
+left() { echo $((${BUDGET:-560} - SECONDS)); }
 lim() { local l; l=$(left); [ "$l" -lt 1 ] && l=1; [ "$l" -lt "$1" ] && echo "$l" || echo "$1"; }
 git status --short > $o/tree.txt 2>&1
 cfg="-Dcuda=enabled -Dhip=disabled -Dopencl=disabled -Dnvcc_arch=sm_90a -Dbench=true -Dlab=true"
